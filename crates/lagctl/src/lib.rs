@@ -1,0 +1,1 @@
+//! lagctl: administer lagd aggregations (dladm-style).

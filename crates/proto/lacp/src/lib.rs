@@ -1,0 +1,1 @@
+//! IEEE 802.1AX LACP and Marker protocol state machines, with no I/O.

@@ -1,0 +1,15 @@
+//! Basic types shared by every lagd protocol core.
+//!
+//! Nothing here performs I/O or reads a clock: time is the [`Instant`] the caller passes in.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod ids;
+mod mac;
+mod state;
+mod time;
+
+pub use ids::{Key, PortId, PortNumber, Priority, SystemId};
+pub use mac::{MacAddr, MacParseError};
+pub use state::PortState;
+pub use time::{Duration, Instant};

@@ -1,0 +1,1 @@
+//! Deterministic discrete-event simulator running lagd's protocol cores.

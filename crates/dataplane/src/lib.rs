@@ -1,1 +1,34 @@
-//! Linux data plane: TAP aggregate, AF_PACKET members, vnet headers, epoll threads, rtnetlink.
+//! Linux data plane of lagd: the aggregate is a TAP device the host IP stack uses, each member a
+//! real interface read and written through an `AF_PACKET` socket, and a [`Forwarder`] moves the
+//! frames between them (two threads, epoll, batched system calls, virtio-net headers passed
+//! through so GSO super-frames travel end to end unsegmented).
+//!
+//! The protocol side (LACP, Marker, distribution) is reached only through the [`Protocol`]
+//! trait, so this crate depends on no protocol core. `unsafe` code is confined to the modules
+//! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
+//! `netns`'s `setns`, `clock`); each block carries a `// SAFETY:` comment.
+#![warn(missing_docs)]
+
+mod clock;
+mod epoll;
+mod error;
+mod forwarder;
+mod member;
+pub mod netlink;
+pub mod netns;
+mod packet;
+pub mod sysctl;
+mod tap;
+mod vnet;
+
+pub use clock::monotonic_now;
+pub use epoll::{Epoll, Event, EventFd, Events, Interest};
+pub use error::{Error, Result, check_ifname};
+pub use forwarder::{
+    DropStats, Forwarder, ForwarderStats, IfStats, POOL_SLOTS, Protocol, Slot, TxDecision,
+};
+pub use member::{LinkSpeed, Member, TakeOverOptions, link_speed};
+pub use netlink::{IfAddr, LinkEvent, LinkInfo, LinkMonitor, Netlink, OperState};
+pub use packet::{MAX_BATCH, MAX_FRAME, PacketOptions, PacketSocket, RecvBatch, RecvFrame};
+pub use tap::Tap;
+pub use vnet::{VNET_HDR_LEN, VnetHdr, with_plain_header};

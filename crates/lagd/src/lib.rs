@@ -1,1 +1,17 @@
-//! The lagd daemon.
+//! The lagd daemon: runs the aggregations of its configuration on Linux interfaces by driving
+//! the sans-I/O protocol core (`lagd-agg`) through the data plane (`lagd-dataplane`).
+//!
+//! The library part holds what other crates use: the configuration ([`config`]), the control
+//! protocol ([`control::proto`]) and its client ([`client::Client`]).
+#![warn(missing_docs)]
+
+pub mod adapter;
+pub mod aggregate;
+pub mod client;
+pub mod config;
+pub mod control;
+pub mod duration;
+pub mod engine;
+pub mod events;
+pub mod metrics;
+pub mod signals;

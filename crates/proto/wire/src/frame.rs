@@ -1,7 +1,7 @@
 //! The slow-protocols Ethernet frame: destination 01-80-C2-00-00-02, EtherType 0x8809, then a
 //! subtype octet (IEEE 802.3 Annex 57A).
 
-use crate::{LacpduRepr, MarkerRepr, WireError};
+use crate::{EthernetFrame, LacpduRepr, MarkerRepr, WireError};
 use lagd_types::MacAddr;
 
 /// EtherType of the slow protocols.
@@ -38,8 +38,7 @@ pub struct SlowFrame {
 impl SlowFrame {
     /// Whether `frame` is a slow-protocols frame (by EtherType), without parsing it.
     pub fn is_slow_protocols(frame: &[u8]) -> bool {
-        frame.len() >= ETH_HEADER_LEN
-            && u16::from_be_bytes([frame[12], frame[13]]) == ETHERTYPE_SLOW_PROTOCOLS
+        EthernetFrame::new_checked(frame).is_ok_and(|f| f.ethertype() == ETHERTYPE_SLOW_PROTOCOLS)
     }
 
     /// Parses an Ethernet frame (no FCS).
@@ -50,19 +49,21 @@ impl SlowFrame {
                 have: frame.len(),
             });
         }
-        let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
-        if ethertype != ETHERTYPE_SLOW_PROTOCOLS {
-            return Err(WireError::NotSlowProtocols(ethertype));
+        let eth = EthernetFrame::new_checked(frame)?;
+        if eth.ethertype() != ETHERTYPE_SLOW_PROTOCOLS {
+            return Err(WireError::NotSlowProtocols(eth.ethertype()));
         }
-        let dst = MacAddr::from_slice(&frame[0..6]).unwrap_or_default();
-        let src = MacAddr::from_slice(&frame[6..12]).unwrap_or_default();
-        let body = &frame[ETH_HEADER_LEN..];
-        let pdu = match body[0] {
+        let body = eth.payload();
+        let pdu = match body.first().copied().unwrap_or(0) {
             SUBTYPE_LACP => SlowPdu::Lacp(LacpduRepr::parse(body)?),
             SUBTYPE_MARKER => SlowPdu::Marker(MarkerRepr::parse(body)?),
             other => return Err(WireError::UnknownSubtype(other)),
         };
-        Ok(SlowFrame { dst, src, pdu })
+        Ok(SlowFrame {
+            dst: eth.dst(),
+            src: eth.src(),
+            pdu,
+        })
     }
 
     /// Length of the emitted frame (at least [`MIN_FRAME_LEN`]).
@@ -77,20 +78,21 @@ impl SlowFrame {
     /// Writes the whole Ethernet frame; returns its length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         let len = self.buffer_len();
-        if buf.len() < len {
-            return Err(WireError::BufferTooSmall {
-                need: len,
-                have: buf.len(),
-            });
-        }
-        buf[0..6].copy_from_slice(&self.dst.0);
-        buf[6..12].copy_from_slice(&self.src.0);
-        buf[12..14].copy_from_slice(&ETHERTYPE_SLOW_PROTOCOLS.to_be_bytes());
-        let body = &mut buf[ETH_HEADER_LEN..len];
-        match &self.pdu {
+        let have = buf.len();
+        let out = buf
+            .get_mut(..len)
+            .ok_or(WireError::BufferTooSmall { need: len, have })?;
+        let mut eth = EthernetFrame::new_checked(out)?;
+        eth.set_dst(self.dst);
+        eth.set_src(self.src);
+        eth.set_ethertype(ETHERTYPE_SLOW_PROTOCOLS);
+        let body = eth.payload_mut();
+        let n = match &self.pdu {
             SlowPdu::Lacp(l) => l.emit(body)?,
             SlowPdu::Marker(m) => m.emit(body)?,
         };
+        // Ethernet padding up to the minimum frame length, if any, is zero.
+        body.get_mut(n..).unwrap_or_default().fill(0);
         Ok(len)
     }
 
@@ -123,6 +125,10 @@ mod tests {
         };
         let v = f.to_vec();
         assert_eq!(v.len(), 124);
+        assert_eq!(
+            &v[..14],
+            &[1, 0x80, 0xc2, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0x09]
+        );
         assert!(SlowFrame::is_slow_protocols(&v));
         assert_eq!(SlowFrame::parse(&v).unwrap(), f);
     }

@@ -10,9 +10,19 @@
 //! 60 reserved(50)
 //! ```
 //! Version and reserved octets are not checked (§6.4.2.4 / 43.4.12 of 802.3): a receiver ignores them.
+//!
+//! Version 2 (§6.4.2.4) inserts further TLVs (Port Algorithm 0x04, Port Conversation ID Digest
+//! 0x05, ...) between the Collector TLV and the Terminator. They are carried in the 50 octets of
+//! the version-1 Pad, so a LACPDU whose extra TLVs fit there stays 110 octets (this is also how
+//! Wireshark decodes it); only larger sets of TLVs make a longer PDU.
+//!
+//! [`LacpduPacket`] is the zero-copy view (field getters and setters at fixed offsets, plus
+//! [`LacpduPacket::tlvs`] walking the TLVs after the Collector TLV); [`LacpduRepr`] is the parsed
+//! form, decoded through the view.
 
 use crate::WireError;
-use lagd_types::{Key, MacAddr, PortId, PortState, SystemId};
+use crate::bytes::{array_at, mac_at, put, put_u8, put_u16, u8_at, u16_at, zero};
+use lagd_types::{Key, MacAddr, PortId, PortNumber, PortState, Priority, SystemId};
 use serde::{Deserialize, Serialize};
 
 /// Length of a version-1 LACPDU, subtype to the end of the reserved octets.
@@ -22,8 +32,38 @@ const TLV_TERMINATOR: u8 = 0x00;
 const TLV_ACTOR: u8 = 0x01;
 const TLV_PARTNER: u8 = 0x02;
 const TLV_COLLECTOR: u8 = 0x03;
+const TLV_PORT_ALGORITHM: u8 = 0x04;
+const TLV_CONVERSATION_DIGEST: u8 = 0x05;
 const INFO_LEN: u8 = 20;
 const COLLECTOR_LEN: u8 = 16;
+const PORT_ALGORITHM_LEN: u8 = 6;
+const CONVERSATION_DIGEST_LEN: u8 = 20;
+
+/// Octet offsets of the LACPDU fields, counted from the subtype octet.
+mod field {
+    pub const SUBTYPE: usize = 0;
+    pub const VERSION: usize = 1;
+    /// Start of the Actor TLV (type octet).
+    pub const ACTOR: usize = 2;
+    /// Start of the Partner TLV (type octet).
+    pub const PARTNER: usize = 22;
+    /// Start of the Collector TLV (type octet).
+    pub const COLLECTOR: usize = 42;
+    pub const COLLECTOR_MAX_DELAY: usize = 44;
+    /// First octet after the Collector TLV: version-2 TLVs or the Terminator.
+    pub const TLVS: usize = 58;
+
+    // Offsets inside an Actor/Partner TLV, from its type octet.
+    pub const INFO_TYPE: usize = 0;
+    pub const INFO_LENGTH: usize = 1;
+    pub const INFO_SYS_PRIORITY: usize = 2;
+    pub const INFO_SYSTEM: usize = 4;
+    pub const INFO_KEY: usize = 10;
+    pub const INFO_PORT_PRIORITY: usize = 12;
+    pub const INFO_PORT: usize = 14;
+    pub const INFO_STATE: usize = 16;
+    pub const INFO_RESERVED: usize = 17;
+}
 
 /// Actor or Partner information as carried in a LACPDU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,174 +95,487 @@ pub struct LacpduRepr {
     pub conversation_digest: Option<(u16, [u8; 16])>,
 }
 
-fn read_info(b: &[u8]) -> LacpInfo {
-    // b is exactly the 18 value octets of an actor/partner TLV.
-    LacpInfo {
-        system: SystemId {
-            priority: u16::from_be_bytes([b[0], b[1]]),
-            addr: MacAddr([b[2], b[3], b[4], b[5], b[6], b[7]]),
-        },
-        key: u16::from_be_bytes([b[8], b[9]]),
-        port: PortId {
-            priority: u16::from_be_bytes([b[10], b[11]]),
-            number: u16::from_be_bytes([b[12], b[13]]),
-        },
-        state: PortState(b[14]),
+/// A zero-copy view of a LACPDU, starting at its subtype octet (§6.4.2.3).
+///
+/// [`new_checked`](Self::new_checked) only checks that the buffer holds a version-1 LACPDU's
+/// 110 octets, so every getter and setter below is in range; the field *values* (subtype, TLV
+/// types and lengths) are validated by [`LacpduRepr::parse`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LacpduPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+/// One TLV after the Collector TLV of a LACPDU (a version-2 TLV or the Terminator).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LacpTlv<'a> {
+    /// Offset of the TLV's type octet within the PDU.
+    pub offset: usize,
+    /// TLV_type (0 = Terminator).
+    pub tlv_type: u8,
+    /// The TLV's length octet: type and length octets included, 0 for the Terminator.
+    pub length: u8,
+    /// The value octets (`length - 2` of them; empty for the Terminator).
+    pub value: &'a [u8],
+}
+
+/// Iterator over the TLVs following the Collector TLV, ending with the Terminator.
+///
+/// Yields an error (and then stops) when a TLV runs past the buffer or has an impossible length.
+#[derive(Clone, Debug)]
+pub struct LacpTlvs<'a> {
+    buf: &'a [u8],
+    off: usize,
+    done: bool,
+}
+
+impl<'a> LacpTlvs<'a> {
+    fn step(&mut self) -> Result<LacpTlv<'a>, WireError> {
+        let off = self.off;
+        let (t, l) = match (self.buf.get(off), self.buf.get(off.saturating_add(1))) {
+            (Some(&t), Some(&l)) => (t, l),
+            _ => {
+                return Err(WireError::Truncated {
+                    need: off.saturating_add(2),
+                    have: self.buf.len(),
+                });
+            }
+        };
+        let bad = WireError::BadTlv {
+            offset: off,
+            tlv_type: t,
+            length: l,
+        };
+        if t == TLV_TERMINATOR {
+            if l != 0 {
+                return Err(bad);
+            }
+            self.done = true;
+            return Ok(LacpTlv {
+                offset: off,
+                tlv_type: t,
+                length: l,
+                value: &[],
+            });
+        }
+        if l < 2 {
+            return Err(bad);
+        }
+        let end = off.saturating_add(usize::from(l));
+        let value = self
+            .buf
+            .get(off.saturating_add(2)..end)
+            .ok_or(WireError::Truncated {
+                need: end,
+                have: self.buf.len(),
+            })?;
+        self.off = end;
+        Ok(LacpTlv {
+            offset: off,
+            tlv_type: t,
+            length: l,
+            value,
+        })
     }
 }
 
-fn write_info(b: &mut [u8], i: &LacpInfo) {
-    b[0..2].copy_from_slice(&i.system.priority.to_be_bytes());
-    b[2..8].copy_from_slice(&i.system.addr.0);
-    b[8..10].copy_from_slice(&i.key.to_be_bytes());
-    b[10..12].copy_from_slice(&i.port.priority.to_be_bytes());
-    b[12..14].copy_from_slice(&i.port.number.to_be_bytes());
-    b[14] = i.state.0;
-    b[15..18].fill(0);
+impl<'a> Iterator for LacpTlvs<'a> {
+    type Item = Result<LacpTlv<'a>, WireError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = self.step();
+        if r.is_err() {
+            self.done = true;
+        }
+        Some(r)
+    }
+}
+
+impl<T: AsRef<[u8]>> LacpduPacket<T> {
+    /// Wraps `buffer` after checking it holds at least [`LACPDU_LEN`] octets.
+    pub fn new_checked(buffer: T) -> Result<Self, WireError> {
+        let have = buffer.as_ref().len();
+        if have < LACPDU_LEN {
+            return Err(WireError::Truncated {
+                need: LACPDU_LEN,
+                have,
+            });
+        }
+        Ok(LacpduPacket { buffer })
+    }
+
+    /// Returns the underlying buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// The whole buffer, subtype octet first.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    fn b(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    /// Slow-protocols subtype (1 for LACP).
+    pub fn subtype(&self) -> u8 {
+        u8_at(self.b(), field::SUBTYPE)
+    }
+    /// Version_Number (§6.4.2.3 b).
+    pub fn version(&self) -> u8 {
+        u8_at(self.b(), field::VERSION)
+    }
+
+    fn info_system_priority(&self, base: usize) -> Priority {
+        u16_at(self.b(), base + field::INFO_SYS_PRIORITY)
+    }
+    fn info_system(&self, base: usize) -> MacAddr {
+        mac_at(self.b(), base + field::INFO_SYSTEM)
+    }
+    fn info_key(&self, base: usize) -> Key {
+        u16_at(self.b(), base + field::INFO_KEY)
+    }
+    fn info_port_priority(&self, base: usize) -> Priority {
+        u16_at(self.b(), base + field::INFO_PORT_PRIORITY)
+    }
+    fn info_port(&self, base: usize) -> PortNumber {
+        u16_at(self.b(), base + field::INFO_PORT)
+    }
+    fn info_state(&self, base: usize) -> PortState {
+        PortState(u8_at(self.b(), base + field::INFO_STATE))
+    }
+    fn info(&self, base: usize) -> LacpInfo {
+        LacpInfo {
+            system: SystemId::new(self.info_system_priority(base), self.info_system(base)),
+            key: self.info_key(base),
+            port: PortId::new(self.info_port_priority(base), self.info_port(base)),
+            state: self.info_state(base),
+        }
+    }
+
+    /// TLV_type of the Actor information (1).
+    pub fn actor_tlv_type(&self) -> u8 {
+        u8_at(self.b(), field::ACTOR + field::INFO_TYPE)
+    }
+    /// Actor_Information_Length (20).
+    pub fn actor_info_length(&self) -> u8 {
+        u8_at(self.b(), field::ACTOR + field::INFO_LENGTH)
+    }
+    /// Actor_System_Priority.
+    pub fn actor_system_priority(&self) -> Priority {
+        self.info_system_priority(field::ACTOR)
+    }
+    /// Actor_System.
+    pub fn actor_system(&self) -> MacAddr {
+        self.info_system(field::ACTOR)
+    }
+    /// Actor_Key.
+    pub fn actor_key(&self) -> Key {
+        self.info_key(field::ACTOR)
+    }
+    /// Actor_Port_Priority.
+    pub fn actor_port_priority(&self) -> Priority {
+        self.info_port_priority(field::ACTOR)
+    }
+    /// Actor_Port.
+    pub fn actor_port(&self) -> PortNumber {
+        self.info_port(field::ACTOR)
+    }
+    /// Actor_State.
+    pub fn actor_state(&self) -> PortState {
+        self.info_state(field::ACTOR)
+    }
+    /// The whole Actor information.
+    pub fn actor_info(&self) -> LacpInfo {
+        self.info(field::ACTOR)
+    }
+
+    /// TLV_type of the Partner information (2).
+    pub fn partner_tlv_type(&self) -> u8 {
+        u8_at(self.b(), field::PARTNER + field::INFO_TYPE)
+    }
+    /// Partner_Information_Length (20).
+    pub fn partner_info_length(&self) -> u8 {
+        u8_at(self.b(), field::PARTNER + field::INFO_LENGTH)
+    }
+    /// Partner_System_Priority.
+    pub fn partner_system_priority(&self) -> Priority {
+        self.info_system_priority(field::PARTNER)
+    }
+    /// Partner_System.
+    pub fn partner_system(&self) -> MacAddr {
+        self.info_system(field::PARTNER)
+    }
+    /// Partner_Key.
+    pub fn partner_key(&self) -> Key {
+        self.info_key(field::PARTNER)
+    }
+    /// Partner_Port_Priority.
+    pub fn partner_port_priority(&self) -> Priority {
+        self.info_port_priority(field::PARTNER)
+    }
+    /// Partner_Port.
+    pub fn partner_port(&self) -> PortNumber {
+        self.info_port(field::PARTNER)
+    }
+    /// Partner_State.
+    pub fn partner_state(&self) -> PortState {
+        self.info_state(field::PARTNER)
+    }
+    /// The whole Partner information.
+    pub fn partner_info(&self) -> LacpInfo {
+        self.info(field::PARTNER)
+    }
+
+    /// TLV_type of the Collector information (3).
+    pub fn collector_tlv_type(&self) -> u8 {
+        u8_at(self.b(), field::COLLECTOR + field::INFO_TYPE)
+    }
+    /// Collector_Information_Length (16).
+    pub fn collector_info_length(&self) -> u8 {
+        u8_at(self.b(), field::COLLECTOR + field::INFO_LENGTH)
+    }
+    /// CollectorMaxDelay, in tens of microseconds.
+    pub fn collector_max_delay(&self) -> u16 {
+        u16_at(self.b(), field::COLLECTOR_MAX_DELAY)
+    }
+
+    /// The TLVs after the Collector TLV (version-2 TLVs, then the Terminator).
+    pub fn tlvs(&self) -> LacpTlvs<'_> {
+        LacpTlvs {
+            buf: self.b(),
+            off: field::TLVS,
+            done: false,
+        }
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> LacpduPacket<T> {
+    fn bm(&mut self) -> &mut [u8] {
+        self.buffer.as_mut()
+    }
+
+    /// Sets the slow-protocols subtype.
+    pub fn set_subtype(&mut self, v: u8) {
+        put_u8(self.bm(), field::SUBTYPE, v)
+    }
+    /// Sets Version_Number.
+    pub fn set_version(&mut self, v: u8) {
+        put_u8(self.bm(), field::VERSION, v)
+    }
+
+    fn set_info(&mut self, base: usize, tlv_type: u8, i: &LacpInfo) {
+        let b = self.bm();
+        put_u8(b, base + field::INFO_TYPE, tlv_type);
+        put_u8(b, base + field::INFO_LENGTH, INFO_LEN);
+        put_u16(b, base + field::INFO_SYS_PRIORITY, i.system.priority);
+        put(b, base + field::INFO_SYSTEM, &i.system.addr.0);
+        put_u16(b, base + field::INFO_KEY, i.key);
+        put_u16(b, base + field::INFO_PORT_PRIORITY, i.port.priority);
+        put_u16(b, base + field::INFO_PORT, i.port.number);
+        put_u8(b, base + field::INFO_STATE, i.state.0);
+        zero(b, base + field::INFO_RESERVED, 3);
+    }
+
+    /// Writes the whole Actor TLV: type 1, length 20, `info`, reserved octets zeroed.
+    pub fn set_actor_info(&mut self, info: &LacpInfo) {
+        self.set_info(field::ACTOR, TLV_ACTOR, info)
+    }
+    /// Sets the Actor TLV_type octet.
+    pub fn set_actor_tlv_type(&mut self, v: u8) {
+        put_u8(self.bm(), field::ACTOR + field::INFO_TYPE, v)
+    }
+    /// Sets Actor_Information_Length.
+    pub fn set_actor_info_length(&mut self, v: u8) {
+        put_u8(self.bm(), field::ACTOR + field::INFO_LENGTH, v)
+    }
+    /// Sets Actor_System_Priority.
+    pub fn set_actor_system_priority(&mut self, v: Priority) {
+        put_u16(self.bm(), field::ACTOR + field::INFO_SYS_PRIORITY, v)
+    }
+    /// Sets Actor_System.
+    pub fn set_actor_system(&mut self, v: MacAddr) {
+        put(self.bm(), field::ACTOR + field::INFO_SYSTEM, &v.0)
+    }
+    /// Sets Actor_Key.
+    pub fn set_actor_key(&mut self, v: Key) {
+        put_u16(self.bm(), field::ACTOR + field::INFO_KEY, v)
+    }
+    /// Sets Actor_Port_Priority.
+    pub fn set_actor_port_priority(&mut self, v: Priority) {
+        put_u16(self.bm(), field::ACTOR + field::INFO_PORT_PRIORITY, v)
+    }
+    /// Sets Actor_Port.
+    pub fn set_actor_port(&mut self, v: PortNumber) {
+        put_u16(self.bm(), field::ACTOR + field::INFO_PORT, v)
+    }
+    /// Sets Actor_State.
+    pub fn set_actor_state(&mut self, v: PortState) {
+        put_u8(self.bm(), field::ACTOR + field::INFO_STATE, v.0)
+    }
+
+    /// Writes the whole Partner TLV: type 2, length 20, `info`, reserved octets zeroed.
+    pub fn set_partner_info(&mut self, info: &LacpInfo) {
+        self.set_info(field::PARTNER, TLV_PARTNER, info)
+    }
+    /// Sets the Partner TLV_type octet.
+    pub fn set_partner_tlv_type(&mut self, v: u8) {
+        put_u8(self.bm(), field::PARTNER + field::INFO_TYPE, v)
+    }
+    /// Sets Partner_Information_Length.
+    pub fn set_partner_info_length(&mut self, v: u8) {
+        put_u8(self.bm(), field::PARTNER + field::INFO_LENGTH, v)
+    }
+    /// Sets Partner_System_Priority.
+    pub fn set_partner_system_priority(&mut self, v: Priority) {
+        put_u16(self.bm(), field::PARTNER + field::INFO_SYS_PRIORITY, v)
+    }
+    /// Sets Partner_System.
+    pub fn set_partner_system(&mut self, v: MacAddr) {
+        put(self.bm(), field::PARTNER + field::INFO_SYSTEM, &v.0)
+    }
+    /// Sets Partner_Key.
+    pub fn set_partner_key(&mut self, v: Key) {
+        put_u16(self.bm(), field::PARTNER + field::INFO_KEY, v)
+    }
+    /// Sets Partner_Port_Priority.
+    pub fn set_partner_port_priority(&mut self, v: Priority) {
+        put_u16(self.bm(), field::PARTNER + field::INFO_PORT_PRIORITY, v)
+    }
+    /// Sets Partner_Port.
+    pub fn set_partner_port(&mut self, v: PortNumber) {
+        put_u16(self.bm(), field::PARTNER + field::INFO_PORT, v)
+    }
+    /// Sets Partner_State.
+    pub fn set_partner_state(&mut self, v: PortState) {
+        put_u8(self.bm(), field::PARTNER + field::INFO_STATE, v.0)
+    }
+
+    /// Writes the whole Collector TLV: type 3, length 16, `max_delay`, reserved octets zeroed.
+    pub fn set_collector_info(&mut self, max_delay: u16) {
+        let b = self.bm();
+        put_u8(b, field::COLLECTOR + field::INFO_TYPE, TLV_COLLECTOR);
+        put_u8(b, field::COLLECTOR + field::INFO_LENGTH, COLLECTOR_LEN);
+        put_u16(b, field::COLLECTOR_MAX_DELAY, max_delay);
+        zero(b, field::COLLECTOR_MAX_DELAY + 2, 12);
+    }
+    /// Sets CollectorMaxDelay.
+    pub fn set_collector_max_delay(&mut self, v: u16) {
+        put_u16(self.bm(), field::COLLECTOR_MAX_DELAY, v)
+    }
+
+    /// The octets from the end of the Collector TLV to the end of the buffer, where the
+    /// version-2 TLVs, the Terminator and the Pad are written.
+    pub fn tlvs_mut(&mut self) -> &mut [u8] {
+        self.bm().get_mut(field::TLVS..).unwrap_or_default()
+    }
 }
 
 impl LacpduRepr {
     /// Parses a LACPDU starting at its subtype octet. `pdu` may extend past the PDU (Ethernet
     /// padding); padding must be zero or the PDU is refused as trailing garbage.
     pub fn parse(pdu: &[u8]) -> Result<Self, WireError> {
-        if pdu.len() < LACPDU_LEN {
-            return Err(WireError::Truncated {
-                need: LACPDU_LEN,
-                have: pdu.len(),
-            });
-        }
-        if pdu[0] != crate::SUBTYPE_LACP {
-            return Err(WireError::UnknownSubtype(pdu[0]));
+        let p = LacpduPacket::new_checked(pdu)?;
+        if p.subtype() != crate::SUBTYPE_LACP {
+            return Err(WireError::UnknownSubtype(p.subtype()));
         }
         let expect = |off: usize, t: u8, l: u8| -> Result<(), WireError> {
-            if pdu[off] != t || pdu[off + 1] != l {
+            let (got_t, got_l) = (u8_at(pdu, off), u8_at(pdu, off + 1));
+            if got_t != t || got_l != l {
                 Err(WireError::BadTlv {
                     offset: off,
-                    tlv_type: pdu[off],
-                    length: pdu[off + 1],
+                    tlv_type: got_t,
+                    length: got_l,
                 })
             } else {
                 Ok(())
             }
         };
-        expect(2, TLV_ACTOR, INFO_LEN)?;
-        expect(22, TLV_PARTNER, INFO_LEN)?;
-        expect(42, TLV_COLLECTOR, COLLECTOR_LEN)?;
+        expect(field::ACTOR, TLV_ACTOR, INFO_LEN)?;
+        expect(field::PARTNER, TLV_PARTNER, INFO_LEN)?;
+        expect(field::COLLECTOR, TLV_COLLECTOR, COLLECTOR_LEN)?;
         let mut repr = LacpduRepr {
-            version: pdu[1],
-            actor: read_info(&pdu[4..22]),
-            partner: read_info(&pdu[24..42]),
-            collector_max_delay: u16::from_be_bytes([pdu[44], pdu[45]]),
+            version: p.version(),
+            actor: p.actor_info(),
+            partner: p.partner_info(),
+            collector_max_delay: p.collector_max_delay(),
             port_algorithm: None,
             conversation_digest: None,
         };
         // Version 2 inserts further TLVs before the terminator; walk them by length.
-        let mut off = 58;
-        loop {
-            let (t, l) = match (pdu.get(off), pdu.get(off + 1)) {
-                (Some(&t), Some(&l)) => (t, l),
-                _ => {
-                    return Err(WireError::Truncated {
-                        need: off + 2,
-                        have: pdu.len(),
-                    });
+        let mut off = field::TLVS;
+        for tlv in p.tlvs() {
+            let tlv = tlv?;
+            off = tlv.offset + 2 + tlv.value.len();
+            match (tlv.tlv_type, tlv.length) {
+                (TLV_PORT_ALGORITHM, PORT_ALGORITHM_LEN) => {
+                    repr.port_algorithm = Some(array_at(tlv.value, 0));
                 }
-            };
-            if t == TLV_TERMINATOR {
-                if l != 0 {
-                    return Err(WireError::BadTlv {
-                        offset: off,
-                        tlv_type: t,
-                        length: l,
-                    });
+                (TLV_CONVERSATION_DIGEST, CONVERSATION_DIGEST_LEN) => {
+                    repr.conversation_digest = Some((u16_at(tlv.value, 0), array_at(tlv.value, 2)));
                 }
-                off += 2;
-                break;
+                _ => {} // the Terminator, or an unknown or unused v2 TLV: skipped by its length
             }
-            let l = usize::from(l);
-            if l < 2 {
-                return Err(WireError::BadTlv {
-                    offset: off,
-                    tlv_type: t,
-                    length: l as u8,
-                });
-            }
-            let end = off + l;
-            let v = pdu.get(off + 2..end).ok_or(WireError::Truncated {
-                need: end,
-                have: pdu.len(),
-            })?;
-            match (t, l) {
-                (0x04, 6) => repr.port_algorithm = Some([v[0], v[1], v[2], v[3]]),
-                (0x05, 20) => {
-                    let mut d = [0u8; 16];
-                    d.copy_from_slice(&v[2..18]);
-                    repr.conversation_digest = Some((u16::from_be_bytes([v[0], v[1]]), d));
-                }
-                _ => {} // unknown or unused v2 TLV: skipped by its length
-            }
-            off = end;
         }
         // Reserved octets follow the terminator up to the PDU's length; a version-1 PDU is 110.
         let pdu_end = off.max(LACPDU_LEN);
-        if pdu_end > pdu.len() {
-            return Err(WireError::Truncated {
-                need: pdu_end,
-                have: pdu.len(),
-            });
-        }
-        let trailing = &pdu[pdu_end..];
+        let trailing = pdu.get(pdu_end..).ok_or(WireError::Truncated {
+            need: pdu_end,
+            have: pdu.len(),
+        })?;
         if trailing.iter().any(|&b| b != 0) {
             return Err(WireError::TrailingGarbage(trailing.len()));
         }
         Ok(repr)
     }
 
-    /// Length this PDU occupies when emitted.
+    /// Length of the version-2 TLVs this PDU carries.
+    fn v2_tlvs_len(&self) -> usize {
+        self.port_algorithm
+            .map_or(0, |_| usize::from(PORT_ALGORITHM_LEN))
+            + self
+                .conversation_digest
+                .map_or(0, |_| usize::from(CONVERSATION_DIGEST_LEN))
+    }
+
+    /// Length this PDU occupies when emitted: 110 octets, more only if the version-2 TLVs do
+    /// not fit in the 50-octet Pad.
     pub fn buffer_len(&self) -> usize {
-        let extra =
-            self.port_algorithm.map_or(0, |_| 6) + self.conversation_digest.map_or(0, |_| 20);
-        LACPDU_LEN + extra
+        (field::TLVS + self.v2_tlvs_len() + 2).max(LACPDU_LEN)
     }
 
     /// Writes the PDU, subtype first, into `buf`; returns the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         let len = self.buffer_len();
-        if buf.len() < len {
-            return Err(WireError::BufferTooSmall {
-                need: len,
-                have: buf.len(),
-            });
-        }
-        let b = &mut buf[..len];
+        let have = buf.len();
+        let b = buf
+            .get_mut(..len)
+            .ok_or(WireError::BufferTooSmall { need: len, have })?;
         b.fill(0);
-        b[0] = crate::SUBTYPE_LACP;
-        b[1] = self.version;
-        b[2] = TLV_ACTOR;
-        b[3] = INFO_LEN;
-        write_info(&mut b[4..22], &self.actor);
-        b[22] = TLV_PARTNER;
-        b[23] = INFO_LEN;
-        write_info(&mut b[24..42], &self.partner);
-        b[42] = TLV_COLLECTOR;
-        b[43] = COLLECTOR_LEN;
-        b[44..46].copy_from_slice(&self.collector_max_delay.to_be_bytes());
-        let mut off = 58;
+        let mut p = LacpduPacket::new_checked(b)?;
+        p.set_subtype(crate::SUBTYPE_LACP);
+        p.set_version(self.version);
+        p.set_actor_info(&self.actor);
+        p.set_partner_info(&self.partner);
+        p.set_collector_info(self.collector_max_delay);
+        let t = p.tlvs_mut();
+        let mut off = 0;
         if let Some(a) = self.port_algorithm {
-            b[off] = 0x04;
-            b[off + 1] = 6;
-            b[off + 2..off + 6].copy_from_slice(&a);
-            off += 6;
+            put_u8(t, off, TLV_PORT_ALGORITHM);
+            put_u8(t, off + 1, PORT_ALGORITHM_LEN);
+            put(t, off + 2, &a);
+            off += usize::from(PORT_ALGORITHM_LEN);
         }
         if let Some((link, d)) = self.conversation_digest {
-            b[off] = 0x05;
-            b[off + 1] = 20;
-            b[off + 2..off + 4].copy_from_slice(&link.to_be_bytes());
-            b[off + 4..off + 20].copy_from_slice(&d);
-            off += 20;
+            put_u8(t, off, TLV_CONVERSATION_DIGEST);
+            put_u8(t, off + 1, CONVERSATION_DIGEST_LEN);
+            put_u16(t, off + 2, link);
+            put(t, off + 4, &d);
         }
-        b[off] = TLV_TERMINATOR;
-        b[off + 1] = 0;
+        // The Terminator (type 0, length 0) and the Pad are the zeros already written.
         Ok(len)
     }
 }
@@ -323,6 +676,139 @@ mod tests {
         assert!(matches!(
             LacpduRepr::parse(&bad),
             Err(WireError::BadTlv { offset: 58, .. })
+        ));
+    }
+
+    #[test]
+    fn view_getters_read_what_emit_wrote() {
+        let r = sample();
+        let mut buf = [0u8; LACPDU_LEN];
+        r.emit(&mut buf).unwrap();
+        let p = LacpduPacket::new_checked(&buf[..]).unwrap();
+        assert_eq!(p.subtype(), 1);
+        assert_eq!(p.version(), 1);
+        assert_eq!((p.actor_tlv_type(), p.actor_info_length()), (1, 20));
+        assert_eq!(p.actor_system_priority(), 0x8000);
+        assert_eq!(p.actor_system(), MacAddr([2, 0, 0, 0, 0, 1]));
+        assert_eq!(p.actor_key(), 1);
+        assert_eq!(p.actor_port_priority(), 0x80);
+        assert_eq!(p.actor_port(), 3);
+        assert_eq!(p.actor_state(), PortState(0x3d));
+        assert_eq!((p.partner_tlv_type(), p.partner_info_length()), (2, 20));
+        assert_eq!(p.partner_system_priority(), 65534);
+        assert_eq!(p.partner_system(), MacAddr([2, 0, 0, 0, 0xb, 1]));
+        assert_eq!(p.partner_key(), 7);
+        assert_eq!(p.partner_port_priority(), 65535);
+        assert_eq!(p.partner_port(), 9);
+        assert_eq!(p.partner_state(), PortState(0x3f));
+        assert_eq!(p.partner_info(), r.partner);
+        assert_eq!((p.collector_tlv_type(), p.collector_info_length()), (3, 16));
+        assert_eq!(p.collector_max_delay(), 0);
+        let tlvs: Vec<_> = p.tlvs().collect();
+        assert_eq!(tlvs.len(), 1);
+        assert_eq!(tlvs[0].unwrap().offset, 58);
+        assert_eq!(p.into_inner().len(), LACPDU_LEN);
+    }
+
+    #[test]
+    fn view_setters_build_a_pdu_the_parser_accepts() {
+        let mut buf = vec![0u8; LACPDU_LEN];
+        let mut p = LacpduPacket::new_checked(&mut buf[..]).unwrap();
+        p.set_subtype(1);
+        p.set_version(1);
+        p.set_actor_tlv_type(1);
+        p.set_actor_info_length(20);
+        p.set_actor_system_priority(0x8000);
+        p.set_actor_system(MacAddr([2, 0, 0, 0, 0, 1]));
+        p.set_actor_key(1);
+        p.set_actor_port_priority(0x80);
+        p.set_actor_port(3);
+        p.set_actor_state(PortState(0x3d));
+        p.set_partner_tlv_type(2);
+        p.set_partner_info_length(20);
+        p.set_partner_system_priority(65534);
+        p.set_partner_system(MacAddr([2, 0, 0, 0, 0xb, 1]));
+        p.set_partner_key(7);
+        p.set_partner_port_priority(65535);
+        p.set_partner_port(9);
+        p.set_partner_state(PortState(0x3f));
+        p.set_collector_info(0);
+        p.set_collector_max_delay(0);
+        assert_eq!(LacpduRepr::parse(&buf).unwrap(), sample());
+        let mut emitted = [0u8; LACPDU_LEN];
+        sample().emit(&mut emitted).unwrap();
+        assert_eq!(buf, emitted, "setters and emit produce the same octets");
+    }
+
+    #[test]
+    fn new_checked_refuses_short_buffers() {
+        assert_eq!(
+            LacpduPacket::new_checked(&[1u8; 109][..]),
+            Err(WireError::Truncated {
+                need: LACPDU_LEN,
+                have: 109
+            })
+        );
+    }
+
+    #[test]
+    fn v2_tlvs_ride_in_the_pad_and_pad_is_ignored() {
+        let mut r = sample();
+        r.version = 2;
+        r.port_algorithm = Some([0, 0x80, 0xc2, 1]);
+        r.conversation_digest = Some((5, [7; 16]));
+        assert_eq!(r.buffer_len(), LACPDU_LEN);
+        let mut buf = [0u8; LACPDU_LEN];
+        assert_eq!(r.emit(&mut buf).unwrap(), LACPDU_LEN);
+        let p = LacpduPacket::new_checked(&buf[..]).unwrap();
+        let tlvs: Vec<_> = p.tlvs().map(Result::unwrap).collect();
+        let kinds: Vec<_> = tlvs
+            .iter()
+            .map(|t| (t.offset, t.tlv_type, t.length))
+            .collect();
+        assert_eq!(kinds, vec![(58, 4, 6), (64, 5, 20), (84, 0, 0)]);
+        assert_eq!(tlvs[1].value.len(), 18);
+        // the 24 Pad octets after the Terminator are reserved: ignored on receipt
+        buf[86..].fill(0xee);
+        assert_eq!(LacpduRepr::parse(&buf).unwrap(), r);
+    }
+
+    #[test]
+    fn tlv_walk_errors() {
+        let mut buf = [0u8; LACPDU_LEN];
+        sample().emit(&mut buf).unwrap();
+        // an unknown TLV running past the end of the buffer
+        buf[58] = 0x7f;
+        buf[59] = 60;
+        assert_eq!(
+            LacpduRepr::parse(&buf),
+            Err(WireError::Truncated {
+                need: 118,
+                have: 110
+            })
+        );
+        // no terminator at all: TLVs of length 2 up to the end
+        for o in (58..110).step_by(2) {
+            buf[o] = 0x7f;
+            buf[o + 1] = 2;
+        }
+        assert_eq!(
+            LacpduRepr::parse(&buf),
+            Err(WireError::Truncated {
+                need: 112,
+                have: 110
+            })
+        );
+        // a terminator with a non-zero length
+        buf[58] = 0;
+        buf[59] = 3;
+        assert!(matches!(
+            LacpduRepr::parse(&buf),
+            Err(WireError::BadTlv {
+                offset: 58,
+                tlv_type: 0,
+                length: 3
+            })
         ));
     }
 }

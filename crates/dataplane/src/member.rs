@@ -1,0 +1,421 @@
+//! Taking a real interface over as an aggregation member, and giving it back exactly as found.
+//!
+//! A member carries the aggregate's traffic but must not be used by the host stack itself: no
+//! addresses, no ARP (`IFF_NOARP`, `arp_ignore=8`: the kernel must never answer ARP with the
+//! member's own MAC), IPv6 disabled, neighbour cache flushed, MTU equal to the aggregate's. Every
+//! setting changed is remembered and put back by [`Member::restore`] (also run on drop), in the
+//! member's network namespace whatever thread calls it.
+
+use crate::error::{Error, Result, check_ifname};
+use crate::netlink::{IfAddr, LinkInfo, Netlink};
+use crate::netns;
+use crate::sysctl;
+use lagd_types::MacAddr;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+/// The `arp_ignore` value lagd sets on members: do not reply to ARP for any local address.
+pub const ARP_IGNORE_ALL: i64 = 8;
+
+/// How to take a member over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TakeOverOptions {
+    /// Take the interface even if it has global addresses: they are removed and restored later.
+    pub force: bool,
+    /// The aggregate's MTU, set on the member (unchanged if `None`).
+    pub mtu: Option<u32>,
+}
+
+/// Speed and duplex as ethtool reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkSpeed {
+    /// Speed in Mbit/s, 0 if unknown.
+    pub mbps: u32,
+    /// Full duplex (false if half or unknown).
+    pub full_duplex: bool,
+}
+
+/// What take-over changed, each with its original value (`None`: not changed).
+#[derive(Debug, Default)]
+struct Saved {
+    up: Option<bool>,
+    mtu: Option<u32>,
+    noarp: Option<bool>,
+    arp_ignore: Option<i64>,
+    disable_ipv6: Option<i64>,
+    addresses: Vec<IfAddr>,
+}
+
+/// An interface taken over as a member. Restores the interface when dropped.
+#[derive(Debug)]
+pub struct Member {
+    name: String,
+    ifindex: u32,
+    mac: MacAddr,
+    netns: OwnedFd,
+    saved: Saved,
+    restored: bool,
+}
+
+impl Member {
+    /// Takes interface `name` (in the calling thread's network namespace) over.
+    ///
+    /// Refuses, with [`Error::MemberHasAddress`] naming the interface and the address, an
+    /// interface that has a global IPv4/IPv6 address unless `opts.force`; with `force` the
+    /// addresses are remembered and removed. Other IPv4 addresses are always removed (and
+    /// restored); IPv6 link-local addresses go with `disable_ipv6` and come back with it.
+    pub fn take_over(name: &str, opts: TakeOverOptions) -> Result<Member> {
+        check_ifname(name)?;
+        let mut nl = Netlink::open()?;
+        let link = nl.link_by_name(name)?;
+        let addrs = nl.addresses(link.ifindex)?;
+        if !opts.force
+            && let Some(a) = addrs.iter().find(|a| a.is_global())
+        {
+            return Err(Error::MemberHasAddress {
+                ifname: name.to_string(),
+                addr: a.to_string(),
+            });
+        }
+        let netns = std::fs::File::open("/proc/thread-self/ns/net")
+            .map_err(|source| Error::Sys {
+                op: "open /proc/thread-self/ns/net",
+                source,
+            })?
+            .into();
+        let mut m = Member {
+            name: name.to_string(),
+            ifindex: link.ifindex,
+            mac: link.mac.unwrap_or(MacAddr::ZERO),
+            netns,
+            saved: Saved::default(),
+            restored: false,
+        };
+        // On error `m` is dropped, which restores whatever was already changed.
+        m.apply(&mut nl, &link, &addrs, opts)?;
+        tracing::info!(member = %m.name, ifindex = m.ifindex, "member taken over");
+        Ok(m)
+    }
+
+    fn apply(
+        &mut self,
+        nl: &mut Netlink,
+        link: &LinkInfo,
+        addrs: &[IfAddr],
+        opts: TakeOverOptions,
+    ) -> Result<()> {
+        if let Some(mtu) = opts.mtu
+            && mtu != link.mtu
+        {
+            self.saved.mtu = Some(link.mtu);
+            nl.set_mtu(self.ifindex, mtu)?;
+        }
+        if !link.is_noarp() {
+            self.saved.noarp = Some(false);
+            nl.set_noarp(self.ifindex, true)?;
+        }
+        let arp_ignore = sysctl::ipv4_conf(&self.name, "arp_ignore")?;
+        let old = sysctl::read_int(&arp_ignore)?;
+        if old != ARP_IGNORE_ALL {
+            self.saved.arp_ignore = Some(old);
+            sysctl::write_int(&arp_ignore, ARP_IGNORE_ALL)?;
+        }
+        for a in addrs {
+            // Kernel-made IPv6 addresses (link-local, autoconfigured) come back by themselves.
+            let keep = !a.is_ipv6()
+                || (a.scope != crate::netlink::RT_SCOPE_LINK
+                    && a.flags & crate::netlink::IFA_F_PERMANENT != 0);
+            match nl.delete_address(a) {
+                Ok(()) => {
+                    if keep {
+                        self.saved.addresses.push(a.clone());
+                    }
+                }
+                Err(Error::Netlink { source, .. })
+                    if source.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let disable_ipv6 = sysctl::ipv6_conf(&self.name, "disable_ipv6")?;
+        if let Some(old) = sysctl::read_int_opt(&disable_ipv6)?
+            && old != 1
+        {
+            self.saved.disable_ipv6 = Some(old);
+            sysctl::write_int(&disable_ipv6, 1)?;
+        }
+        nl.flush_neighbours(self.ifindex)?;
+        if !link.is_up() {
+            self.saved.up = Some(false);
+            nl.set_up(self.ifindex, true)?;
+        }
+        Ok(())
+    }
+
+    /// The interface name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The member's own hardware address (the source of its LACPDUs).
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    /// The addresses removed at take-over (restored by [`Member::restore`]).
+    pub fn removed_addresses(&self) -> &[IfAddr] {
+        &self.saved.addresses
+    }
+
+    /// Speed and duplex now, by ethtool.
+    pub fn speed(&self) -> Result<LinkSpeed> {
+        let fd = self.netns.try_clone().map_err(|source| Error::Sys {
+            op: "dup netns fd",
+            source,
+        })?;
+        let name = self.name.clone();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                netns::enter_fd(fd.as_fd())?;
+                link_speed(&name)
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(Error::Sys {
+                    op: "ethtool thread",
+                    source: io::Error::other("panicked"),
+                })
+            })
+        })
+    }
+
+    /// Puts every saved setting back (addresses, IPv6, `arp_ignore`, `IFF_NOARP`, MTU, admin
+    /// state), in the member's network namespace. Idempotent; on drop it runs by itself. Every
+    /// step is tried; the first error is returned.
+    pub fn restore(&mut self) -> Result<()> {
+        if self.restored {
+            return Ok(());
+        }
+        self.restored = true;
+        let fd = self.netns.as_fd();
+        let saved = &self.saved;
+        let name = &self.name;
+        let ifindex = self.ifindex;
+        let r = std::thread::scope(|s| {
+            s.spawn(move || {
+                netns::enter_fd(fd)?;
+                restore_here(name, ifindex, saved)
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(Error::Sys {
+                    op: "restore thread",
+                    source: io::Error::other("panicked"),
+                })
+            })
+        });
+        match &r {
+            Ok(()) => tracing::info!(member = %self.name, "member restored"),
+            Err(e) => tracing::warn!(member = %self.name, error = %e, "member restore incomplete"),
+        }
+        r
+    }
+}
+
+fn restore_here(name: &str, ifindex: u32, saved: &Saved) -> Result<()> {
+    let mut first: Option<Error> = None;
+    let mut note = |r: Result<()>| {
+        if let Err(e) = r
+            && first.is_none()
+        {
+            first = Some(e);
+        }
+    };
+    let mut nl = Netlink::open()?;
+    if let Some(up) = saved.up {
+        note(nl.set_up(ifindex, up));
+    }
+    if let Some(v) = saved.disable_ipv6 {
+        note(sysctl::ipv6_conf(name, "disable_ipv6").and_then(|p| sysctl::write_int(&p, v)));
+    }
+    for a in &saved.addresses {
+        note(nl.add_address(a));
+    }
+    if let Some(v) = saved.arp_ignore {
+        note(sysctl::ipv4_conf(name, "arp_ignore").and_then(|p| sysctl::write_int(&p, v)));
+    }
+    if let Some(noarp) = saved.noarp {
+        note(nl.set_noarp(ifindex, noarp));
+    }
+    if let Some(mtu) = saved.mtu {
+        note(nl.set_mtu(ifindex, mtu));
+    }
+    match first {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.restore();
+    }
+}
+
+const ETHTOOL_GSET: u32 = 0x1;
+const ETHTOOL_GLINKSETTINGS: u32 = 0x4c;
+const SPEED_UNKNOWN: u32 = u32::MAX;
+const DUPLEX_FULL: u8 = 1;
+const MAX_NWORDS: usize = 127;
+
+/// `struct ifreq` with the `ifr_data` pointer member of the union.
+#[repr(C)]
+struct IfReqData {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: *mut libc::c_void,
+    _pad: [u8; 16],
+}
+
+/// `struct ethtool_link_settings` followed by room for its three link-mode bitmaps.
+#[repr(C)]
+struct EthtoolLinkSettings {
+    cmd: u32,
+    speed: u32,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    link_mode_masks_nwords: i8,
+    transceiver: u8,
+    master_slave_cfg: u8,
+    master_slave_state: u8,
+    rate_matching: u8,
+    reserved: [u32; 7],
+    masks: [u32; 3 * MAX_NWORDS],
+}
+
+/// `struct ethtool_cmd` (the legacy `ETHTOOL_GSET`).
+#[repr(C)]
+struct EthtoolCmd {
+    cmd: u32,
+    supported: u32,
+    advertising: u32,
+    speed: u16,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    transceiver: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    maxtxpkt: u32,
+    maxrxpkt: u32,
+    speed_hi: u16,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    lp_advertising: u32,
+    reserved: [u32; 2],
+}
+
+fn ethtool(sock: &OwnedFd, name: &str, data: *mut libc::c_void) -> io::Result<()> {
+    let mut req = IfReqData {
+        name: [0; libc::IFNAMSIZ],
+        data,
+        _pad: [0; 16],
+    };
+    for (d, s) in req.name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: SIOCETHTOOL reads the ifreq and reads/writes the command structure `data` points
+    // at, which the caller keeps alive and sized for the command it holds.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut req) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Speed and duplex of interface `name` in the calling thread's network namespace, by
+/// `ETHTOOL_GLINKSETTINGS` (falling back to `ETHTOOL_GSET`). Unknown speed gives 0; a driver
+/// without ethtool support gives 0 / half.
+pub fn link_speed(name: &str) -> Result<LinkSpeed> {
+    check_ifname(name)?;
+    // SAFETY: plain system call without pointers.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(Error::last_os("socket(AF_INET) for ethtool"));
+    }
+    // SAFETY: `fd` is a fresh descriptor we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let speed_of = |speed: u32, duplex: u8| LinkSpeed {
+        mbps: if speed == SPEED_UNKNOWN { 0 } else { speed },
+        full_duplex: duplex == DUPLEX_FULL,
+    };
+
+    // SAFETY: plain data; all-zero is valid.
+    let mut ls: Box<EthtoolLinkSettings> = Box::new(unsafe { std::mem::zeroed() });
+    ls.cmd = ETHTOOL_GLINKSETTINGS;
+    let ptr: *mut EthtoolLinkSettings = &mut *ls;
+    if ethtool(&sock, name, ptr.cast()).is_ok() && ls.link_mode_masks_nwords < 0 {
+        let nwords = ls.link_mode_masks_nwords.unsigned_abs();
+        if usize::from(nwords) <= MAX_NWORDS {
+            // SAFETY: plain data; all-zero is valid.
+            *ls = unsafe { std::mem::zeroed() };
+            ls.cmd = ETHTOOL_GLINKSETTINGS;
+            ls.link_mode_masks_nwords = nwords as i8;
+            let ptr: *mut EthtoolLinkSettings = &mut *ls;
+            if ethtool(&sock, name, ptr.cast()).is_ok() && ls.link_mode_masks_nwords > 0 {
+                return Ok(speed_of(ls.speed, ls.duplex));
+            }
+        }
+    }
+    // SAFETY: plain data; all-zero is valid.
+    let mut cmd: EthtoolCmd = unsafe { std::mem::zeroed() };
+    cmd.cmd = ETHTOOL_GSET;
+    let ptr: *mut EthtoolCmd = &mut cmd;
+    match ethtool(&sock, name, ptr.cast()) {
+        Ok(()) => Ok(speed_of(
+            u32::from(cmd.speed) | (u32::from(cmd.speed_hi) << 16),
+            cmd.duplex,
+        )),
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Ok(LinkSpeed::default()),
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+            Err(Error::NoSuchInterface(name.to_string()))
+        }
+        Err(e) => Err(Error::link("SIOCETHTOOL", name, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ethtool_structures_have_kernel_sizes() {
+        assert_eq!(std::mem::size_of::<IfReqData>(), 40);
+        assert_eq!(std::mem::size_of::<EthtoolCmd>(), 44);
+        assert_eq!(
+            std::mem::size_of::<EthtoolLinkSettings>(),
+            48 + 4 * 3 * MAX_NWORDS
+        );
+    }
+
+    #[test]
+    fn loopback_speed_is_unknown_not_an_error() -> Result<()> {
+        // lo has no ethtool link settings: reported as 0 (unknown).
+        let s = link_speed("lo")?;
+        assert_eq!(s.mbps, 0);
+        assert!(matches!(
+            link_speed("nonexistent0"),
+            Err(Error::NoSuchInterface(_))
+        ));
+        Ok(())
+    }
+}

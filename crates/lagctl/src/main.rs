@@ -1,0 +1,122 @@
+//! `lagctl`: administer lagd aggregations. For now: the simulator front end.
+//!
+//! ```text
+//! lagctl sim SCENARIO [--seed N] [--pcap-dir DIR] [--json]
+//! lagctl demo --sim
+//! ```
+//! Exit status: 0 when every check of the scenario passed, 1 when a check failed (its number
+//! and description are printed), 2 when the scenario could not be loaded or run.
+#![forbid(unsafe_code)]
+
+use clap::{Parser, Subcommand};
+use lagd_sim::{RunOptions, RunReport, SimError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "lagctl", version, about = "Administer lagd link aggregations")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a scenario in the deterministic simulator.
+    Sim {
+        /// Scenario file (TOML, see scenarios/README.md).
+        scenario: PathBuf,
+        /// Seed for every random draw (overrides the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write one pcap of the slow-protocols frames of each link into DIR.
+        #[arg(long, value_name = "DIR")]
+        pcap_dir: Option<PathBuf>,
+        /// Print the run as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the demo: two hosts, four links, one cut at 10 s and restored at 20 s.
+    Demo {
+        /// Run it in the simulator (the network-namespace demo comes later).
+        #[arg(long)]
+        sim: bool,
+        /// Seed (overrides the demo's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write pcaps of the slow-protocols frames into DIR.
+        #[arg(long, value_name = "DIR")]
+        pcap_dir: Option<PathBuf>,
+        /// Print the run as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print(result: Result<(String, RunReport), SimError>, json: bool) -> ExitCode {
+    match result {
+        Ok((text, report)) => {
+            if json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(j) => println!("{j}"),
+                    Err(e) => {
+                        eprintln!("lagctl: cannot encode the report: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                print!("{text}");
+            }
+            if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                for c in report.checks.iter().filter(|c| !c.passed) {
+                    eprintln!(
+                        "lagctl: check #{} failed at {:.3}s: {}: {}",
+                        c.index, c.t, c.label, c.value
+                    );
+                }
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("lagctl: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Sim {
+            scenario,
+            seed,
+            pcap_dir,
+            json,
+        } => print(
+            lagd_sim::run_file(&scenario, RunOptions { seed, pcap_dir, quiet: false }),
+            json,
+        ),
+        Cmd::Demo {
+            sim,
+            seed,
+            pcap_dir,
+            json,
+        } => {
+            if !sim {
+                eprintln!(
+                    "lagctl: the network-namespace demo is not available yet; run `lagctl demo --sim`"
+                );
+                return ExitCode::from(2);
+            }
+            print(
+                lagd_sim::run_str(
+                    lagd_sim::DEMO_SCENARIO,
+                    RunOptions { seed, pcap_dir, quiet: false },
+                ),
+                json,
+            )
+        }
+    }
+}

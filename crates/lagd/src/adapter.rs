@@ -1,0 +1,278 @@
+//! The protocol side of one aggregation as the data plane sees it: [`lagd_agg::Aggregation`]
+//! behind the data plane's [`Protocol`] trait, plus the translation of the configuration.
+//!
+//! Every input that reaches the aggregation through here (host frames, control frames, timers,
+//! link changes, configuration) is followed by [`Adapter::drain_events`]: events are logged,
+//! recorded in the [`EventLog`], and the engine is told about drained ports and earlier
+//! deadlines through its message channel.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+
+use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, HashPolicy, Mode};
+use lagd_agg::lagd_lacp::{
+    EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, PortConfig, SystemConfig,
+};
+use lagd_agg::{AggEvent, Aggregation, AggregationConfig};
+use lagd_dataplane::{Protocol, Slot, TxDecision};
+use lagd_types::{Instant, MacAddr, PortNumber, SystemId};
+
+use crate::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec, Resolved};
+use crate::events::EventLog;
+
+/// A message to the engine's timer thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineMsg {
+    /// Re-read the deadlines (one moved earlier, or control frames were queued).
+    Wake,
+    /// A port of aggregation `id` finished draining: release it.
+    Drained {
+        /// Aggregation instance id.
+        id: u64,
+        /// The port.
+        port: PortNumber,
+    },
+    /// Stop the timer thread.
+    Stop,
+}
+
+/// Where an adapter reports to.
+#[derive(Clone)]
+pub struct Reporter {
+    /// The event ring.
+    pub log: Arc<EventLog>,
+    /// The engine's channel.
+    pub tx: Sender<EngineMsg>,
+    /// The instant (ns) the timer thread sleeps until; an earlier deadline wakes it.
+    pub sleeping_until: Arc<AtomicU64>,
+}
+
+/// The aggregation of one aggregate, adapted to the data plane.
+pub struct Adapter {
+    /// Aggregation instance id (unique per daemon run).
+    pub id: u64,
+    /// Aggregate name.
+    pub name: String,
+    /// The protocol core.
+    pub agg: Aggregation<Slot>,
+    /// Port number → member name, for logs.
+    pub port_names: BTreeMap<PortNumber, String>,
+    reporter: Reporter,
+    was_up: bool,
+}
+
+impl Adapter {
+    /// A new adapter around a fresh aggregation.
+    pub fn new(id: u64, name: &str, config: AggregationConfig, reporter: Reporter) -> Adapter {
+        Adapter {
+            id,
+            name: name.to_string(),
+            agg: Aggregation::new(config),
+            port_names: BTreeMap::new(),
+            reporter,
+            was_up: false,
+        }
+    }
+
+    /// Logs and records every pending event; reports drained ports and earlier deadlines.
+    pub fn drain_events(&mut self) {
+        while let Some(ev) = self.agg.poll_event() {
+            self.report(&ev);
+        }
+        let up = self.agg.is_up();
+        if up != self.was_up {
+            self.was_up = up;
+            tracing::info!(aggregate = %self.name, up, "aggregate carrier {}", if up { "up" } else { "down" });
+        }
+        if let Some(t) = self.agg.poll_timeout()
+            && t.as_nanos() < self.reporter.sleeping_until.load(Ordering::Relaxed)
+        {
+            // Lower the mark at once so a burst of frames sends one wake-up, not one each.
+            self.reporter
+                .sleeping_until
+                .store(t.as_nanos(), Ordering::Relaxed);
+            let _ = self.reporter.tx.send(EngineMsg::Wake);
+        }
+    }
+
+    fn report(&mut self, ev: &AggEvent) {
+        let port = match ev {
+            AggEvent::Lacp(e) => e.port,
+            AggEvent::Drained { port } => Some(*port),
+            AggEvent::Dist(_) => None,
+        };
+        let link = port.map(|p| {
+            self.port_names
+                .get(&p)
+                .cloned()
+                .unwrap_or_else(|| format!("port {p}"))
+        });
+        let message = ev.to_string();
+        let important = match ev {
+            AggEvent::Lacp(e) => !matches!(e.kind, EventKind::Periodic { .. }),
+            _ => true,
+        };
+        let member = link.as_deref().unwrap_or("-");
+        if important {
+            tracing::info!(aggregate = %self.name, member, "{message}");
+        } else {
+            tracing::debug!(aggregate = %self.name, member, "{message}");
+        }
+        let at = match ev {
+            AggEvent::Lacp(e) => e.at.as_nanos(),
+            _ => lagd_dataplane::monotonic_now().as_nanos(),
+        };
+        let detail = serde_json::to_value(ev).unwrap_or(serde_json::Value::Null);
+        self.reporter
+            .log
+            .push(at, &self.name, link, message, detail);
+        if let AggEvent::Drained { port } = ev {
+            let _ = self.reporter.tx.send(EngineMsg::Drained {
+                id: self.id,
+                port: *port,
+            });
+        }
+    }
+}
+
+impl Protocol for Adapter {
+    fn dispatch(&mut self, now: Instant, frame: &[u8], slot: Slot) -> TxDecision {
+        match self.agg.handle_host_frame(now, frame, slot) {
+            Dispatch::Send(p, _) => TxDecision::Send(p),
+            Dispatch::Broadcast(_) => TxDecision::Broadcast,
+            Dispatch::Held => {
+                // A move began (marker requested): events and a new deadline to report.
+                self.drain_events();
+                TxDecision::Held
+            }
+            Dispatch::Drop(..) => TxDecision::Drop,
+        }
+    }
+
+    fn poll_release(&mut self) -> Option<(PortNumber, Slot)> {
+        self.agg.poll_release()
+    }
+
+    fn broadcast_ports(&self) -> Vec<PortNumber> {
+        self.agg.broadcast_ports()
+    }
+
+    fn poll_control_frame(&mut self, now: Instant) -> Option<(PortNumber, Vec<u8>)> {
+        self.agg.poll_transmit(now).map(|t| (t.port, t.frame))
+    }
+
+    fn handle_control_frame(&mut self, now: Instant, port: PortNumber, frame: &[u8]) {
+        let _ = self.agg.handle_port_frame(now, port, frame);
+        self.drain_events();
+    }
+
+    fn is_collecting(&self, port: PortNumber) -> bool {
+        self.agg.is_collecting(port)
+    }
+
+    fn carrier(&self) -> bool {
+        self.agg.is_up()
+    }
+}
+
+/// The protocol configuration of a resolved aggregation whose System address is `mac`.
+pub fn aggregation_config(r: &Resolved, mac: MacAddr) -> AggregationConfig {
+    let mode = match r.lacp {
+        LacpActivity::Active => LacpMode::Active,
+        LacpActivity::Passive => LacpMode::Passive,
+        LacpActivity::Off => LacpMode::Off,
+    };
+    let lacp = SystemConfig {
+        system: SystemId::new(r.system_priority, mac),
+        mode,
+        timer: match r.timer {
+            LacpTimerSpec::Short => LacpTimer::Short,
+            LacpTimerSpec::Long => LacpTimer::Long,
+        },
+        key: r.key,
+        max_active: r.max_active,
+        min_links: r.min_links,
+        fallback: r.fallback.and_then(|(k, timeout)| {
+            let kind = match k {
+                FallbackSpec::Off => return None,
+                FallbackSpec::OneMember => FallbackKind::OneMember,
+                FallbackSpec::Static => FallbackKind::Static,
+            };
+            Some(FallbackConfig { timeout, kind })
+        }),
+        ..SystemConfig::new(mac)
+    };
+    let distributor = DistributorConfig {
+        mode: match r.mode {
+            AggrMode::Lacp | AggrMode::Static => Mode::Hash,
+            AggrMode::ActiveBackup => Mode::ActiveBackup,
+            AggrMode::RoundRobin => Mode::RoundRobin,
+            AggrMode::Broadcast => Mode::Broadcast,
+        },
+        // Validated already; the default only if the two parsers ever disagree.
+        policy: HashPolicy::from_str(&r.policy).unwrap_or_default(),
+        rebalance_interval: r.rebalance_interval,
+        ..DistributorConfig::default()
+    };
+    AggregationConfig { lacp, distributor }
+}
+
+/// The LACP configuration of member `link` as port `number` with hardware address `mac`.
+pub fn port_config(r: &Resolved, link: &str, number: PortNumber, mac: MacAddr) -> PortConfig {
+    PortConfig {
+        priority: r.priority_of(link),
+        ..PortConfig::new(number, mac)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AggrSpec, AnyLinks};
+    use lagd_types::Duration;
+
+    #[test]
+    fn config_translation() {
+        let mut s = AggrSpec::new("aggr1", &["eth1", "eth2"]);
+        s.timer = Some(LacpTimerSpec::Long);
+        s.fallback = Some(FallbackSpec::Static);
+        s.max_active = Some(2);
+        s.system_priority = Some(10);
+        s.policy = Some("L2".into());
+        s.rebalance_interval = Some("off".into());
+        s.port
+            .insert("eth2".into(), crate::config::PortSpec { priority: Some(7) });
+        let r = s.resolve(&AnyLinks).unwrap();
+        let mac: MacAddr = "02:00:00:00:00:09".parse().unwrap();
+        let c = aggregation_config(&r, mac);
+        assert_eq!(c.lacp.system, SystemId::new(10, mac));
+        assert_eq!(c.lacp.mode, LacpMode::Active);
+        assert_eq!(c.lacp.timer, LacpTimer::Long);
+        assert_eq!(c.lacp.max_active, Some(2));
+        assert_eq!(
+            c.lacp.fallback,
+            Some(FallbackConfig {
+                timeout: Duration::from_secs(6),
+                kind: FallbackKind::Static
+            })
+        );
+        assert_eq!(c.distributor.mode, Mode::Hash);
+        assert_eq!(c.distributor.policy, HashPolicy::from_str("L2").unwrap());
+        assert_eq!(c.distributor.rebalance_interval, None);
+        let p = port_config(&r, "eth2", 2, mac);
+        assert_eq!((p.number, p.priority), (2, 7));
+        assert_eq!(port_config(&r, "eth1", 1, mac).priority, 32768);
+
+        let mut st = AggrSpec::new("a", &["eth1"]);
+        st.mode = Some(AggrMode::Static);
+        let c = aggregation_config(&st.resolve(&AnyLinks).unwrap(), mac);
+        assert_eq!(c.lacp.mode, LacpMode::Off);
+        let mut ab = AggrSpec::new("a", &["eth1"]);
+        ab.mode = Some(AggrMode::ActiveBackup);
+        let c = aggregation_config(&ab.resolve(&AnyLinks).unwrap(), mac);
+        assert_eq!(c.distributor.mode, Mode::ActiveBackup);
+    }
+}

@@ -1,0 +1,414 @@
+//! One running aggregation: its members (taken over), its TAP and forwarder, and the protocol
+//! core behind the [`Adapter`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use lagd_agg::lagd_lacp::LinkStatus;
+use lagd_dataplane::{
+    Forwarder, Member, Netlink, PacketOptions, PacketSocket, Protocol, TakeOverOptions, Tap,
+    monotonic_now,
+};
+use lagd_types::{MacAddr, PortNumber};
+
+use crate::adapter::{Adapter, Reporter, aggregation_config, port_config};
+use crate::config::{AggrSpec, Resolved};
+use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
+
+/// Why an aggregation could not be started or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AggrError {
+    /// The kernel refused (member has addresses, no such interface, TAP exists...).
+    #[error("{what}: {source}")]
+    System {
+        /// What was being done.
+        what: String,
+        /// The data plane's error.
+        source: lagd_dataplane::Error,
+    },
+    /// The protocol core refused the change.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+fn sys(what: impl Into<String>) -> impl FnOnce(lagd_dataplane::Error) -> AggrError {
+    let what = what.into();
+    move |source| AggrError::System { what, source }
+}
+
+/// A member taken over.
+pub struct MemberRt {
+    /// Interface name.
+    pub name: String,
+    /// The take-over guard (restores the interface when dropped).
+    pub member: Member,
+    /// A graceful removal is in progress.
+    pub draining: bool,
+}
+
+/// A running aggregation.
+pub struct Aggr {
+    /// Instance id (events of a deleted aggregation cannot reach a new one of the same name).
+    pub id: u64,
+    /// The running configuration as written.
+    pub spec: AggrSpec,
+    /// The running configuration resolved.
+    pub resolved: Resolved,
+    /// The MAC in use (aggregate and LACP System).
+    pub mac: MacAddr,
+    /// The protocol core.
+    pub adapter: Arc<Mutex<Adapter>>,
+    /// The data plane.
+    pub forwarder: Forwarder,
+    /// Members by port number.
+    pub members: BTreeMap<PortNumber, MemberRt>,
+    /// Member carrier losses seen.
+    pub carrier_losses: u64,
+}
+
+/// Locks a mutex, ignoring poisoning (a panicked holder leaves consistent protocol state:
+/// every core call is transactional).
+pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Takes `link` over for aggregation `r`.
+fn take_over(r: &Resolved, link: &str, force: bool) -> Result<Member, AggrError> {
+    Member::take_over(
+        link,
+        TakeOverOptions {
+            force: force || r.force,
+            mtu: Some(r.mtu),
+        },
+    )
+    .map_err(sys(format!("taking over member `{link}`")))
+}
+
+fn open_socket(m: &Member) -> Result<PacketSocket, AggrError> {
+    PacketSocket::open(m.ifindex(), &PacketOptions::default())
+        .map_err(sys(format!("opening a packet socket on `{}`", m.name())))
+}
+
+/// The current link status of a member.
+pub fn link_status(nl: Option<&mut Netlink>, m: &Member) -> LinkStatus {
+    let up = nl
+        .and_then(|nl| nl.link_by_index(m.ifindex()).ok())
+        .is_some_and(|l| l.is_up() && l.carrier);
+    let speed = if up {
+        m.speed().unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    LinkStatus {
+        up,
+        speed_mbps: speed.mbps,
+        // LACP runs on full-duplex links only (§6.4.8). A driver that reports no speed
+        // (unknown duplex) is taken as full duplex; only an explicit half duplex disables LACP.
+        full_duplex: speed.full_duplex || speed.mbps == 0,
+    }
+}
+
+impl Aggr {
+    /// Starts aggregation `r`: takes the members over, creates the TAP, starts the forwarder.
+    /// On error everything done so far is undone (members restored, TAP removed).
+    pub fn start(
+        id: u64,
+        spec: AggrSpec,
+        r: Resolved,
+        reporter: Reporter,
+    ) -> Result<Aggr, AggrError> {
+        let mut members = BTreeMap::new();
+        for (i, link) in r.links.iter().enumerate() {
+            let number = PortNumber::try_from(i + 1)
+                .map_err(|_| AggrError::Protocol("too many members".into()))?;
+            let member = take_over(&r, link, false)?;
+            members.insert(
+                number,
+                MemberRt {
+                    name: link.clone(),
+                    member,
+                    draining: false,
+                },
+            );
+        }
+        let mac = match (r.mac, members.values().next()) {
+            (Some(m), _) => m,
+            (None, Some(first)) => first.member.mac(),
+            (None, None) => return Err(AggrError::Protocol("no member".into())),
+        };
+        let tap =
+            Tap::create(&r.name, mac, r.mtu).map_err(sys(format!("creating TAP `{}`", r.name)))?;
+        tap.set_up(true)
+            .map_err(sys(format!("bringing TAP `{}` up", r.name)))?;
+        let now = monotonic_now();
+        let mut adapter = Adapter::new(id, &r.name, aggregation_config(&r, mac), reporter);
+        let mut sockets = Vec::new();
+        for (number, m) in &members {
+            adapter
+                .agg
+                .add_port(now, port_config(&r, &m.name, *number, m.member.mac()))
+                .map_err(|e| AggrError::Protocol(format!("member `{}`: {e}", m.name)))?;
+            adapter.port_names.insert(*number, m.name.clone());
+            sockets.push((*number, open_socket(&m.member)?));
+        }
+        adapter.drain_events();
+        let adapter = Arc::new(Mutex::new(adapter));
+        let proto: Arc<Mutex<dyn Protocol>> = adapter.clone();
+        let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
+            .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
+        let aggr = Aggr {
+            id,
+            spec,
+            resolved: r,
+            mac,
+            adapter,
+            forwarder,
+            members,
+            carrier_losses: 0,
+        };
+        let mut nl = Netlink::open().ok();
+        for (number, m) in &aggr.members {
+            let st = link_status(nl.as_mut(), &m.member);
+            aggr.handle_link(*number, st);
+        }
+        Ok(aggr)
+    }
+
+    /// Feeds a link change of member `port` to the protocol and wakes the forwarder.
+    pub fn handle_link(&self, port: PortNumber, st: LinkStatus) {
+        {
+            let mut a = lock(&self.adapter);
+            a.agg.handle_link(monotonic_now(), port, st);
+            a.drain_events();
+        }
+        self.forwarder.wake();
+    }
+
+    /// The link status the protocol knows for `port`.
+    pub fn known_link(&self, port: PortNumber) -> Option<LinkStatus> {
+        lock(&self.adapter).agg.lacp().port(port).map(|p| p.link)
+    }
+
+    /// The port of member `name`.
+    pub fn port_of(&self, name: &str) -> Option<PortNumber> {
+        self.members
+            .iter()
+            .find(|(_, m)| m.name == name)
+            .map(|(p, _)| *p)
+    }
+
+    /// Adds member `link` (already validated).
+    pub fn add_link(&mut self, link: &str, force: bool) -> Result<PortNumber, AggrError> {
+        let number = (1..=PortNumber::MAX)
+            .find(|n| !self.members.contains_key(n))
+            .ok_or_else(|| AggrError::Protocol("no free port number".into()))?;
+        let member = take_over(&self.resolved, link, force)?;
+        let sock = open_socket(&member)?;
+        {
+            let mut a = lock(&self.adapter);
+            a.agg
+                .add_port(
+                    monotonic_now(),
+                    port_config(&self.resolved, link, number, member.mac()),
+                )
+                .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
+            a.port_names.insert(number, link.to_string());
+            a.drain_events();
+        }
+        if let Err(e) = self.forwarder.add_member(number, sock) {
+            let mut a = lock(&self.adapter);
+            let _ = a.agg.remove_port(monotonic_now(), number);
+            a.drain_events();
+            return Err(sys(format!("adding `{link}` to the forwarder"))(e));
+        }
+        let st = link_status(Netlink::open().ok().as_mut(), &member);
+        self.members.insert(
+            number,
+            MemberRt {
+                name: link.to_string(),
+                member,
+                draining: false,
+            },
+        );
+        self.handle_link(number, st);
+        Ok(number)
+    }
+
+    /// Starts a graceful removal of `port` (finished by [`Aggr::remove_port`] on `Drained`).
+    pub fn drain_port(&mut self, port: PortNumber) -> Result<(), AggrError> {
+        {
+            let mut a = lock(&self.adapter);
+            a.agg
+                .drain_port(monotonic_now(), port)
+                .map_err(|e| AggrError::Protocol(e.to_string()))?;
+            a.drain_events();
+        }
+        if let Some(m) = self.members.get_mut(&port) {
+            m.draining = true;
+        }
+        self.forwarder.wake();
+        Ok(())
+    }
+
+    /// Removes `port` at once and restores its interface.
+    pub fn remove_port(&mut self, port: PortNumber) {
+        {
+            let mut a = lock(&self.adapter);
+            if let Err(e) = a.agg.remove_port(monotonic_now(), port) {
+                tracing::warn!(aggregate = %self.resolved.name, port, "remove port: {e}");
+            }
+            a.drain_events();
+        }
+        if let Err(e) = self.forwarder.remove_member(port) {
+            tracing::warn!(aggregate = %self.resolved.name, port, "forwarder remove: {e}");
+        }
+        self.forwarder.wake();
+        if let Some(mut m) = self.members.remove(&port) {
+            if let Err(e) = m.member.restore() {
+                tracing::error!(member = %m.name, "restoring member: {e}");
+            }
+            lock(&self.adapter).port_names.remove(&port);
+            tracing::info!(aggregate = %self.resolved.name, member = %m.name, "member released and restored");
+        }
+    }
+
+    /// Applies a new resolved configuration live (MAC, LACP and distributor settings, port
+    /// priorities). The MTU and the member list are not changed here.
+    pub fn reconfigure(&mut self, spec: AggrSpec, r: Resolved) -> Result<(), AggrError> {
+        let mac = match r.mac {
+            Some(m) => m,
+            None => self
+                .members
+                .values()
+                .next()
+                .map(|m| m.member.mac())
+                .unwrap_or(self.mac),
+        };
+        if mac != self.mac {
+            self.forwarder
+                .tap()
+                .set_mac(mac)
+                .map_err(sys(format!("setting the MAC of `{}`", r.name)))?;
+        }
+        let now = monotonic_now();
+        {
+            let mut a = lock(&self.adapter);
+            a.agg
+                .set_config(now, aggregation_config(&r, mac))
+                .map_err(|e| AggrError::Protocol(e.to_string()))?;
+            for (number, m) in &self.members {
+                if r.priority_of(&m.name) != self.resolved.priority_of(&m.name) {
+                    a.agg
+                        .set_port_config(now, port_config(&r, &m.name, *number, m.member.mac()))
+                        .map_err(|e| AggrError::Protocol(e.to_string()))?;
+                }
+            }
+            a.drain_events();
+        }
+        self.forwarder.wake();
+        self.mac = mac;
+        self.spec = spec;
+        self.resolved = r;
+        Ok(())
+    }
+
+    /// Stops the forwarder, releases and restores every member; the TAP goes with the forwarder.
+    pub fn stop(mut self) {
+        self.forwarder.stop();
+        for (_, mut m) in std::mem::take(&mut self.members) {
+            if let Err(e) = m.member.restore() {
+                tracing::error!(member = %m.name, "restoring member: {e}");
+            }
+        }
+        tracing::info!(aggregate = %self.resolved.name, "aggregation stopped, members restored");
+        // Dropping the forwarder drops the last reference to the TAP: the device disappears.
+    }
+
+    /// Status for `ShowAggr`.
+    pub fn status(&self, temporary: bool) -> AggrStatus {
+        let st = lock(&self.adapter).agg.status();
+        let members = st
+            .lacp
+            .ports
+            .iter()
+            .map(|p| MemberStatus {
+                name: self
+                    .members
+                    .get(&p.number)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default(),
+                port: p.number,
+                link_up: p.link.up,
+                speed_mbps: p.link.speed_mbps,
+                full_duplex: p.link.full_duplex,
+                selected: p.selected.to_string(),
+                mux: p.mux.to_string(),
+                receive: p.receive.to_string(),
+                actor: p.actor,
+                partner: p.partner,
+                collecting: p.collecting,
+                distributing: p.distributing,
+                why_not_distributing: p.why_not_distributing.clone(),
+                counters: serde_json::to_value(p.counters).unwrap_or_default(),
+            })
+            .collect();
+        AggrStatus {
+            name: self.resolved.name.clone(),
+            spec: self.spec.clone(),
+            temporary,
+            mac: self.mac,
+            mtu: self.resolved.mtu,
+            up: st.up,
+            fallback_active: st.lacp.fallback_active,
+            fallback_reason: st.lacp.fallback_reason.clone(),
+            carrier_losses: self.carrier_losses,
+            members,
+            draining: self
+                .members
+                .values()
+                .filter(|m| m.draining)
+                .map(|m| m.name.clone())
+                .collect(),
+            protocol: serde_json::to_value(&st).unwrap_or_default(),
+        }
+    }
+
+    /// Counters for `ShowLink`: the aggregate, then its members.
+    pub fn link_stats(&self) -> Vec<LinkStats> {
+        let fs = self.forwarder.stats();
+        let conv = |name: &str, kind: &str, s: &lagd_dataplane::IfStats| {
+            let d = &s.drops;
+            LinkStats {
+                name: name.to_string(),
+                aggregate: self.resolved.name.clone(),
+                kind: kind.to_string(),
+                ipackets: s.ipackets,
+                rbytes: s.rbytes,
+                ierrors: s.ierrors,
+                opackets: s.opackets,
+                obytes: s.obytes,
+                oerrors: s.oerrors,
+                drops: [
+                    ("not_collecting", d.not_collecting),
+                    ("control", d.control),
+                    ("no_port", d.no_port),
+                    ("policy", d.policy),
+                    ("errors", d.errors),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            }
+        };
+        let mut out = vec![conv(&self.resolved.name, "aggregate", &fs.tap)];
+        for (port, s) in &fs.members {
+            let name = self
+                .members
+                .get(port)
+                .map(|m| m.name.as_str())
+                .unwrap_or("?");
+            out.push(conv(name, "member", s));
+        }
+        out
+    }
+}

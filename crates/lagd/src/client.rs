@@ -1,0 +1,205 @@
+//! A client of the control socket, for `lagctl` and tests.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::{AggrChanges, AggrSpec};
+use crate::control::proto::{
+    AggrStatus, ErrorKind, EventRecord, LinkStats, Reply, Request, Response,
+};
+
+/// Default path of the control socket.
+pub const DEFAULT_SOCKET: &str = "/run/lagd/lagd.sock";
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Could not connect, read or write.
+    #[error("control socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// The daemon sent something that is not a response.
+    #[error("malformed response from lagd: {0}")]
+    Protocol(String),
+    /// The daemon closed the connection.
+    #[error("lagd closed the connection")]
+    Closed,
+    /// The daemon refused the request.
+    #[error("{kind}: {message}")]
+    Daemon {
+        /// Class of error.
+        kind: ErrorKind,
+        /// The daemon's message.
+        message: String,
+    },
+}
+
+/// A connection to the daemon.
+pub struct Client {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Client {
+    /// Connects to the control socket at `path`.
+    pub fn connect(path: impl AsRef<Path>) -> Result<Client, ClientError> {
+        let writer = UnixStream::connect(path)?;
+        let reader = BufReader::new(writer.try_clone()?);
+        Ok(Client { reader, writer })
+    }
+
+    /// Sets a read timeout for responses (`None`: wait forever).
+    pub fn set_timeout(&self, t: Option<Duration>) -> Result<(), ClientError> {
+        self.writer.set_read_timeout(t)?;
+        self.writer.set_write_timeout(t)?;
+        Ok(())
+    }
+
+    /// Sends one request and reads its response.
+    pub fn request(&mut self, req: &Request) -> Result<Reply, ClientError> {
+        let mut line =
+            serde_json::to_string(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        line.push('\n');
+        self.writer.write_all(line.as_bytes())?;
+        self.read_reply()
+    }
+
+    /// Reads the next response line (for streamed events).
+    pub fn read_reply(&mut self) -> Result<Reply, ClientError> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(ClientError::Closed);
+        }
+        match serde_json::from_str::<Response>(&line) {
+            Ok(Response::Ok(r)) => Ok(r),
+            Ok(Response::Error(e)) => Err(ClientError::Daemon {
+                kind: e.kind,
+                message: e.message,
+            }),
+            Err(e) => Err(ClientError::Protocol(format!("{e}: {}", line.trim_end()))),
+        }
+    }
+
+    fn done(&mut self, req: &Request) -> Result<String, ClientError> {
+        match self.request(req)? {
+            Reply::Done { message } => Ok(message),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `Ping`: returns the daemon's version and pid.
+    pub fn ping(&mut self) -> Result<(String, u32), ClientError> {
+        match self.request(&Request::Ping)? {
+            Reply::Pong { version, pid, .. } => Ok((version, pid)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `ShowAggr`.
+    pub fn show_aggr(&mut self, name: Option<&str>) -> Result<Vec<AggrStatus>, ClientError> {
+        match self.request(&Request::ShowAggr {
+            name: name.map(str::to_string),
+        })? {
+            Reply::Aggregations { aggregations } => Ok(aggregations),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `ShowLink`.
+    pub fn show_link(&mut self, name: Option<&str>) -> Result<Vec<LinkStats>, ClientError> {
+        match self.request(&Request::ShowLink {
+            name: name.map(str::to_string),
+        })? {
+            Reply::Links { links } => Ok(links),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `StateDump`.
+    pub fn state_dump(&mut self) -> Result<serde_json::Value, ClientError> {
+        match self.request(&Request::StateDump)? {
+            Reply::State { state } => Ok(state),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `CreateAggr`.
+    pub fn create_aggr(&mut self, spec: AggrSpec, temporary: bool) -> Result<String, ClientError> {
+        self.done(&Request::CreateAggr { spec, temporary })
+    }
+
+    /// `DeleteAggr`.
+    pub fn delete_aggr(&mut self, name: &str, temporary: bool) -> Result<String, ClientError> {
+        self.done(&Request::DeleteAggr {
+            name: name.into(),
+            temporary,
+        })
+    }
+
+    /// `AddLinks`.
+    pub fn add_links(
+        &mut self,
+        name: &str,
+        links: &[&str],
+        force: bool,
+        temporary: bool,
+    ) -> Result<String, ClientError> {
+        self.done(&Request::AddLinks {
+            name: name.into(),
+            links: links.iter().map(|s| s.to_string()).collect(),
+            force,
+            temporary,
+        })
+    }
+
+    /// `RemoveLinks`.
+    pub fn remove_links(
+        &mut self,
+        name: &str,
+        links: &[&str],
+        graceful: bool,
+        temporary: bool,
+    ) -> Result<String, ClientError> {
+        self.done(&Request::RemoveLinks {
+            name: name.into(),
+            links: links.iter().map(|s| s.to_string()).collect(),
+            graceful,
+            temporary,
+        })
+    }
+
+    /// `ModifyAggr`.
+    pub fn modify_aggr(
+        &mut self,
+        name: &str,
+        changes: AggrChanges,
+        temporary: bool,
+    ) -> Result<String, ClientError> {
+        self.done(&Request::ModifyAggr {
+            name: name.into(),
+            changes,
+            temporary,
+        })
+    }
+
+    /// `Events`: the recent events. With `follow`, call [`Client::next_event`] afterwards.
+    pub fn events(&mut self, follow: bool) -> Result<Vec<EventRecord>, ClientError> {
+        match self.request(&Request::Events { follow })? {
+            Reply::Events { events } => Ok(events),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The next streamed event after `events(true)`.
+    pub fn next_event(&mut self) -> Result<EventRecord, ClientError> {
+        match self.read_reply()? {
+            Reply::Event(e) => Ok(e),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+fn unexpected(r: &Reply) -> ClientError {
+    ClientError::Protocol(format!("unexpected reply {r:?}"))
+}

@@ -1,0 +1,483 @@
+//! The control protocol: newline-delimited JSON over a Unix stream socket.
+//!
+//! Each line the client writes is one [`Request`]; the daemon answers each with one line holding
+//! a [`Response`]: `{"ok": {...}}` or `{"error": {"kind": ..., "message": ...}}`. `Events` with
+//! `follow` answers with the recent events, then one [`Reply::Event`] line per new event until
+//! the client disconnects.
+//!
+//! ```json
+//! {"request":"ShowAggr","name":"aggr1"}
+//! {"request":"CreateAggr","spec":{"name":"aggr1","links":["eth1","eth2"]},"temporary":false}
+//! {"request":"RemoveLinks","name":"aggr1","links":["eth2"],"graceful":true}
+//! ```
+
+use std::collections::BTreeMap;
+
+use lagd_types::{MacAddr, PortNumber, PortState};
+use lagd_wire::LacpInfo;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AggrChanges, AggrSpec};
+
+/// Version of this protocol, reported by `Ping`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+fn yes() -> bool {
+    true
+}
+
+/// A request from a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", deny_unknown_fields)]
+pub enum Request {
+    /// Is the daemon alive? Answered by [`Reply::Pong`].
+    Ping,
+    /// Create an aggregation (dladm `create-aggr`). `temporary`: not written to the config file.
+    CreateAggr {
+        /// The aggregation, as in the config file.
+        spec: AggrSpec,
+        /// Do not write the change back to the config file (dladm `-t`).
+        #[serde(default)]
+        temporary: bool,
+    },
+    /// Delete an aggregation: its members are released and restored, its TAP removed.
+    DeleteAggr {
+        /// Aggregate name.
+        name: String,
+        /// Do not write the change back.
+        #[serde(default)]
+        temporary: bool,
+    },
+    /// Add member links.
+    AddLinks {
+        /// Aggregate name.
+        name: String,
+        /// Links to add.
+        links: Vec<String>,
+        /// Take links that have IP addresses.
+        #[serde(default)]
+        force: bool,
+        /// Do not write the change back.
+        #[serde(default)]
+        temporary: bool,
+    },
+    /// Remove member links. `graceful` (default): every conversation leaves the link under
+    /// marker protection first (nothing lost or reordered), then the link is released.
+    RemoveLinks {
+        /// Aggregate name.
+        name: String,
+        /// Links to remove.
+        links: Vec<String>,
+        /// Drain before release (default true).
+        #[serde(default = "yes")]
+        graceful: bool,
+        /// Do not write the change back.
+        #[serde(default)]
+        temporary: bool,
+    },
+    /// Change settings live (dladm `modify-aggr`).
+    ModifyAggr {
+        /// Aggregate name.
+        name: String,
+        /// The fields to change.
+        changes: AggrChanges,
+        /// Do not write the change back.
+        #[serde(default)]
+        temporary: bool,
+    },
+    /// Full status of one or every aggregation.
+    ShowAggr {
+        /// One aggregation, or all when absent.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Traffic counters per member and per aggregate.
+    ShowLink {
+        /// One aggregation, or all when absent.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Everything the daemon knows, as one JSON document.
+    StateDump,
+    /// Recent events; with `follow`, new ones as they happen until the client disconnects.
+    Events {
+        /// Keep streaming.
+        #[serde(default)]
+        follow: bool,
+    },
+}
+
+/// The daemon's answer to one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Success.
+    Ok(Reply),
+    /// Failure; nothing changed.
+    Error(ErrorReply),
+}
+
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply")]
+pub enum Reply {
+    /// Answer to `Ping`.
+    Pong {
+        /// Daemon version.
+        version: String,
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// Daemon process id.
+        pid: u32,
+    },
+    /// A change was made.
+    Done {
+        /// What was done, for humans.
+        message: String,
+    },
+    /// Answer to `ShowAggr`.
+    Aggregations {
+        /// One entry per aggregation, sorted by name.
+        aggregations: Vec<AggrStatus>,
+    },
+    /// Answer to `ShowLink`.
+    Links {
+        /// Aggregates and members.
+        links: Vec<LinkStats>,
+    },
+    /// Answer to `StateDump`.
+    State {
+        /// Everything, as one document.
+        state: serde_json::Value,
+    },
+    /// Answer to `Events`: the recent events, oldest first.
+    Events {
+        /// Recent events.
+        events: Vec<EventRecord>,
+    },
+    /// One new event (streamed after `Events { follow: true }`).
+    Event(EventRecord),
+}
+
+/// An error answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    /// Class of error.
+    pub kind: ErrorKind,
+    /// What went wrong, naming the object.
+    pub message: String,
+}
+
+/// Class of error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The request line is not a valid request.
+    BadRequest,
+    /// No such aggregation or link.
+    NotFound,
+    /// The aggregation or link exists already.
+    AlreadyExists,
+    /// The resulting configuration would be invalid.
+    InvalidConfig,
+    /// The system refused (interface busy, has addresses, permission...).
+    System,
+    /// The change was applied but could not be written to the config file.
+    Persist,
+    /// A bug in the daemon.
+    Internal,
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            ErrorKind::BadRequest => "bad request",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::InvalidConfig => "invalid configuration",
+            ErrorKind::System => "system error",
+            ErrorKind::Persist => "not saved",
+            ErrorKind::Internal => "internal error",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Status of one aggregation (`ShowAggr`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggrStatus {
+    /// Aggregate (TAP) name.
+    pub name: String,
+    /// The running configuration.
+    pub spec: AggrSpec,
+    /// Whether the running configuration differs from the config file (temporary changes).
+    pub temporary: bool,
+    /// The aggregate's MAC address (also the LACP System address).
+    pub mac: MacAddr,
+    /// MTU of the aggregate and its members.
+    pub mtu: u32,
+    /// Aggregate up (min-links met, or fallback): the TAP has carrier.
+    pub up: bool,
+    /// Fallback in force.
+    pub fallback_active: bool,
+    /// Why fallback is in force.
+    pub fallback_reason: Option<String>,
+    /// How many times a member lost its carrier (each one a failover of its conversations).
+    #[serde(default)]
+    pub carrier_losses: u64,
+    /// Members, by port number.
+    pub members: Vec<MemberStatus>,
+    /// Members being drained before removal.
+    pub draining: Vec<String>,
+    /// Full protocol status: LACP (ports, machines, counters, aggregators), distributor
+    /// statistics, collector counters (`lagd_agg::AggregationStatus`).
+    pub protocol: serde_json::Value,
+}
+
+/// Status of one member (`ShowAggr`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberStatus {
+    /// Interface name.
+    pub name: String,
+    /// LACP Port_Number.
+    pub port: PortNumber,
+    /// Carrier.
+    pub link_up: bool,
+    /// Speed (Mbit/s, 0 unknown).
+    pub speed_mbps: u32,
+    /// Full duplex.
+    pub full_duplex: bool,
+    /// Selected / Unselected / Standby.
+    pub selected: String,
+    /// Mux machine state (DETACHED, WAITING, ATTACHED, COLLECTING_DISTRIBUTING...).
+    pub mux: String,
+    /// Receive machine state (CURRENT, EXPIRED, DEFAULTED...).
+    pub receive: String,
+    /// Actor operational information.
+    pub actor: LacpInfo,
+    /// Partner operational information.
+    pub partner: LacpInfo,
+    /// Collecting (frames from this member reach the host).
+    pub collecting: bool,
+    /// Distributing (frames to the partner may leave through this member).
+    pub distributing: bool,
+    /// Why the member is not distributing, when it is not.
+    pub why_not_distributing: Option<String>,
+    /// LACP counters (LACPDUs, markers, illegal, unknown).
+    pub counters: serde_json::Value,
+}
+
+impl MemberStatus {
+    /// Actor state flags.
+    pub fn actor_state(&self) -> PortState {
+        self.actor.state
+    }
+}
+
+/// Traffic counters of an aggregate or member (`ShowLink`, dladm `show-link -s`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStats {
+    /// Interface name.
+    pub name: String,
+    /// The aggregate it belongs to (itself for an aggregate).
+    pub aggregate: String,
+    /// `"aggregate"` or `"member"`.
+    pub kind: String,
+    /// Frames received.
+    pub ipackets: u64,
+    /// Bytes received.
+    pub rbytes: u64,
+    /// Receive errors.
+    pub ierrors: u64,
+    /// Frames sent.
+    pub opackets: u64,
+    /// Bytes sent.
+    pub obytes: u64,
+    /// Send errors.
+    pub oerrors: u64,
+    /// Frames dropped, by reason.
+    pub drops: BTreeMap<String, u64>,
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Sequence number, increasing by one per event.
+    pub seq: u64,
+    /// Wall-clock time, milliseconds since the Unix epoch.
+    pub unix_ms: u64,
+    /// Monotonic protocol time, nanoseconds.
+    pub mono_ns: u64,
+    /// The aggregation (empty for daemon-wide events).
+    pub aggregate: String,
+    /// The member concerned, if any.
+    pub link: Option<String>,
+    /// One readable line.
+    pub message: String,
+    /// The event itself (`lagd_agg::AggEvent` or a daemon event), as JSON.
+    pub detail: serde_json::Value,
+}
+
+impl Response {
+    /// An error response.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+        Response::Error(ErrorReply {
+            kind,
+            message: message.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AggrMode, LacpTimerSpec};
+
+    fn round_trip<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(v: &T) {
+        let line = serde_json::to_string(v).unwrap();
+        assert!(!line.contains('\n'));
+        let back: T = serde_json::from_str(&line).unwrap();
+        assert_eq!(&back, v, "{line}");
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        let mut spec = AggrSpec::new("aggr1", &["eth1", "eth2"]);
+        spec.mode = Some(AggrMode::ActiveBackup);
+        let reqs = vec![
+            Request::Ping,
+            Request::CreateAggr {
+                spec,
+                temporary: true,
+            },
+            Request::DeleteAggr {
+                name: "aggr1".into(),
+                temporary: false,
+            },
+            Request::AddLinks {
+                name: "aggr1".into(),
+                links: vec!["eth3".into()],
+                force: false,
+                temporary: false,
+            },
+            Request::RemoveLinks {
+                name: "aggr1".into(),
+                links: vec!["eth3".into()],
+                graceful: true,
+                temporary: false,
+            },
+            Request::ModifyAggr {
+                name: "aggr1".into(),
+                changes: AggrChanges {
+                    timer: Some(LacpTimerSpec::Long),
+                    ..AggrChanges::default()
+                },
+                temporary: false,
+            },
+            Request::ShowAggr { name: None },
+            Request::ShowLink {
+                name: Some("aggr1".into()),
+            },
+            Request::StateDump,
+            Request::Events { follow: true },
+        ];
+        for r in &reqs {
+            round_trip(r);
+        }
+    }
+
+    #[test]
+    fn request_wire_form_and_defaults() {
+        let r: Request =
+            serde_json::from_str(r#"{"request":"RemoveLinks","name":"aggr1","links":["eth2"]}"#)
+                .unwrap();
+        assert_eq!(
+            r,
+            Request::RemoveLinks {
+                name: "aggr1".into(),
+                links: vec!["eth2".into()],
+                graceful: true,
+                temporary: false
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::Ping).unwrap(),
+            r#"{"request":"Ping"}"#
+        );
+        let err = serde_json::from_str::<Request>(r#"{"request":"Reboot"}"#).unwrap_err();
+        assert!(err.to_string().contains("Reboot"), "{err}");
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        let status = AggrStatus {
+            name: "aggr1".into(),
+            spec: AggrSpec::new("aggr1", &["eth1"]),
+            temporary: false,
+            mac: "02:00:00:00:00:01".parse().unwrap(),
+            mtu: 1500,
+            up: true,
+            fallback_active: false,
+            fallback_reason: None,
+            carrier_losses: 0,
+            members: vec![MemberStatus {
+                name: "eth1".into(),
+                port: 1,
+                link_up: true,
+                speed_mbps: 10000,
+                full_duplex: true,
+                selected: "SELECTED".into(),
+                mux: "COLLECTING_DISTRIBUTING".into(),
+                receive: "CURRENT".into(),
+                actor: LacpInfo::default(),
+                partner: LacpInfo::default(),
+                collecting: true,
+                distributing: true,
+                why_not_distributing: None,
+                counters: serde_json::json!({"lacpdus_rx": 3}),
+            }],
+            draining: vec![],
+            protocol: serde_json::json!({"up": true}),
+        };
+        let resps = vec![
+            Response::Ok(Reply::Pong {
+                version: "0.1.0".into(),
+                protocol: PROTOCOL_VERSION,
+                pid: 42,
+            }),
+            Response::Ok(Reply::Done {
+                message: "created".into(),
+            }),
+            Response::Ok(Reply::Aggregations {
+                aggregations: vec![status],
+            }),
+            Response::Ok(Reply::Links {
+                links: vec![LinkStats {
+                    name: "eth1".into(),
+                    ipackets: 5,
+                    ..LinkStats::default()
+                }],
+            }),
+            Response::Ok(Reply::State {
+                state: serde_json::json!({"a": [1, 2]}),
+            }),
+            Response::Ok(Reply::Event(EventRecord {
+                seq: 1,
+                unix_ms: 2,
+                mono_ns: 3,
+                aggregate: "aggr1".into(),
+                link: Some("eth1".into()),
+                message: "up".into(),
+                detail: serde_json::Value::Null,
+            })),
+            Response::error(ErrorKind::NotFound, "no aggregation named `x`"),
+        ];
+        for r in &resps {
+            round_trip(r);
+        }
+        assert_eq!(
+            serde_json::to_string(&Response::error(ErrorKind::NotFound, "m")).unwrap(),
+            r#"{"error":{"kind":"not-found","message":"m"}}"#
+        );
+    }
+}

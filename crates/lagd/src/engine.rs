@@ -1,0 +1,850 @@
+//! The engine: every running aggregation, the timer thread, the link monitor thread, the
+//! control requests, reload and shutdown.
+//!
+//! Locking: the engine state mutex is taken first, an aggregation's adapter mutex second; the
+//! forwarder threads take only adapter mutexes. Nobody holds an adapter mutex while calling the
+//! forwarder's `add_member`/`remove_member`/`stop`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration as StdDuration;
+
+use lagd_dataplane::{Epoll, Events, Interest, LinkEvent, LinkMonitor, Netlink, monotonic_now};
+use lagd_types::{Instant, PortNumber};
+
+use crate::adapter::{EngineMsg, Reporter};
+use crate::aggregate::{Aggr, AggrError, link_status, lock};
+use crate::config::{AggrChanges, AggrSpec, Config, ConfigError, LinkEnv};
+use crate::control::proto::{
+    AggrStatus, ErrorKind, LinkStats, PROTOCOL_VERSION, Reply, Request, Response,
+};
+use crate::control::server::Handler;
+use crate::events::EventLog;
+
+/// The longest the timer thread sleeps without looking (a safety net; deadlines are exact).
+const MAX_SLEEP: StdDuration = StdDuration::from_secs(1);
+/// How long a graceful removal may take before the member is removed anyway.
+const DRAIN_LIMIT: StdDuration = StdDuration::from_secs(10);
+
+/// A refused request: the kind and a message naming the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OpError {
+    /// Class.
+    pub kind: ErrorKind,
+    /// Message.
+    pub message: String,
+}
+
+fn op(kind: ErrorKind, message: impl Into<String>) -> OpError {
+    OpError {
+        kind,
+        message: message.into(),
+    }
+}
+
+impl From<ConfigError> for OpError {
+    fn from(e: ConfigError) -> Self {
+        op(ErrorKind::InvalidConfig, e.to_string())
+    }
+}
+
+impl From<AggrError> for OpError {
+    fn from(e: AggrError) -> Self {
+        match e {
+            AggrError::System { .. } => op(ErrorKind::System, e.to_string()),
+            AggrError::Protocol(m) => op(ErrorKind::InvalidConfig, m),
+        }
+    }
+}
+
+/// Checks interface names with rtnetlink in the daemon's network namespace.
+struct NetlinkLinks(Mutex<Option<Netlink>>);
+
+impl NetlinkLinks {
+    fn new() -> Self {
+        NetlinkLinks(Mutex::new(Netlink::open().ok()))
+    }
+}
+
+impl LinkEnv for NetlinkLinks {
+    fn link_exists(&self, name: &str) -> bool {
+        match lock(&self.0).as_mut() {
+            Some(nl) => nl.link_by_name(name).is_ok(),
+            None => crate::config::SysfsLinks.link_exists(name),
+        }
+    }
+}
+
+struct State {
+    /// The configuration file as last read or written.
+    persistent: Config,
+    /// Running aggregations by name.
+    aggrs: BTreeMap<String, Aggr>,
+}
+
+/// The daemon's engine.
+pub struct Engine {
+    state: Mutex<State>,
+    log: Arc<EventLog>,
+    reporter: Reporter,
+    rx: Mutex<Option<Receiver<EngineMsg>>>,
+    config_path: PathBuf,
+    socket_path: PathBuf,
+    next_id: AtomicU64,
+    stopping: AtomicBool,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Engine {
+    /// A new engine with no aggregation yet.
+    pub fn new(config_path: &Path, socket_path: &Path, history: usize) -> Arc<Engine> {
+        let (tx, rx) = mpsc::channel();
+        let log = Arc::new(EventLog::new(history));
+        Arc::new(Engine {
+            state: Mutex::new(State {
+                persistent: Config::default(),
+                aggrs: BTreeMap::new(),
+            }),
+            reporter: Reporter {
+                log: log.clone(),
+                tx,
+                sleeping_until: Arc::new(AtomicU64::new(0)),
+            },
+            log,
+            rx: Mutex::new(Some(rx)),
+            config_path: config_path.to_path_buf(),
+            socket_path: socket_path.to_path_buf(),
+            next_id: AtomicU64::new(1),
+            stopping: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    fn daemon_event(&self, aggregate: &str, message: String) {
+        tracing::info!(aggregate, "{message}");
+        self.log.push(
+            monotonic_now().as_nanos(),
+            aggregate,
+            None,
+            message,
+            serde_json::Value::Null,
+        );
+    }
+
+    /// Applies `config` at startup. On error every aggregation started so far is stopped
+    /// (members restored) and the error returned.
+    pub fn start(self: &Arc<Self>, config: Config) -> Result<(), OpError> {
+        let resolved = config.validate(&NetlinkLinks::new())?;
+        {
+            let mut st = self.state();
+            for (spec, r) in config.aggregations.iter().zip(resolved) {
+                match self.start_aggr(spec.clone(), r) {
+                    Ok(a) => {
+                        st.aggrs.insert(a.resolved.name.clone(), a);
+                    }
+                    Err(e) => {
+                        for (_, a) in std::mem::take(&mut st.aggrs) {
+                            a.stop();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            st.persistent = config;
+        }
+        self.spawn_threads()
+    }
+
+    fn spawn_threads(self: &Arc<Self>) -> Result<(), OpError> {
+        let rx = lock(&self.rx)
+            .take()
+            .ok_or_else(|| op(ErrorKind::Internal, "engine started twice"))?;
+        let me = self.clone();
+        let timer = std::thread::Builder::new()
+            .name("lagd-timer".into())
+            .spawn(move || me.run_timers(rx))
+            .map_err(|e| op(ErrorKind::System, format!("spawning the timer thread: {e}")))?;
+        let me = self.clone();
+        let links = std::thread::Builder::new()
+            .name("lagd-links".into())
+            .spawn(move || me.run_link_monitor())
+            .map_err(|e| op(ErrorKind::System, format!("spawning the link thread: {e}")))?;
+        lock(&self.threads).extend([timer, links]);
+        Ok(())
+    }
+
+    fn start_aggr(&self, spec: AggrSpec, r: crate::config::Resolved) -> Result<Aggr, OpError> {
+        if NetlinkLinks::new().link_exists(&r.name) {
+            return Err(op(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "aggregation `{}`: an interface named `{}` already exists",
+                    r.name, r.name
+                ),
+            ));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let name = r.name.clone();
+        let links = r.links.join(", ");
+        let a = Aggr::start(id, spec, r, self.reporter.clone()).map_err(|e| {
+            let e = OpError::from(e);
+            op(e.kind, format!("aggregation `{name}`: {}", e.message))
+        })?;
+        self.daemon_event(&name, format!("aggregation created with members {links}"));
+        let _ = self.reporter.tx.send(EngineMsg::Wake);
+        Ok(a)
+    }
+
+    /// Stops everything: forwarders, members restored, TAPs removed, socket removed.
+    pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = self.reporter.tx.send(EngineMsg::Stop);
+        let aggrs = std::mem::take(&mut self.state().aggrs);
+        for (name, a) in aggrs {
+            a.stop();
+            tracing::info!(aggregate = %name, "removed");
+        }
+        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.socket_path);
+    }
+
+    /// The running configuration (every running aggregation, name order).
+    fn running(st: &State) -> Config {
+        Config {
+            daemon: st.persistent.daemon.clone(),
+            aggregations: st.aggrs.values().map(|a| a.spec.clone()).collect(),
+        }
+    }
+
+    /// Validates the running configuration with `name` replaced by `spec` (or removed).
+    fn check(
+        st: &State,
+        name: &str,
+        spec: Option<&AggrSpec>,
+    ) -> Result<crate::config::Resolved, OpError> {
+        let mut c = Self::running(st);
+        c.aggregations.retain(|a| a.name != name);
+        if let Some(s) = spec {
+            c.aggregations.push(s.clone());
+        }
+        let resolved = c.validate(&NetlinkLinks::new())?;
+        resolved
+            .into_iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| op(ErrorKind::Internal, "validated aggregation vanished"))
+    }
+
+    /// Writes the persistent configuration (after a non-temporary change).
+    fn persist(&self, st: &State, done: String) -> Result<String, OpError> {
+        st.persistent.write_atomic(&self.config_path).map_err(|e| {
+            op(
+                ErrorKind::Persist,
+                format!("{done}, but the change was not saved: {e}"),
+            )
+        })?;
+        Ok(done)
+    }
+
+    fn create(&self, spec: AggrSpec, temporary: bool) -> Result<String, OpError> {
+        let mut st = self.state();
+        if st.aggrs.contains_key(&spec.name) {
+            return Err(op(
+                ErrorKind::AlreadyExists,
+                format!("aggregation `{}` already exists", spec.name),
+            ));
+        }
+        let r = Self::check(&st, &spec.name, Some(&spec))?;
+        let a = self.start_aggr(spec.clone(), r)?;
+        let name = spec.name.clone();
+        st.aggrs.insert(name.clone(), a);
+        let done = format!("aggregation `{name}` created");
+        if temporary {
+            return Ok(done);
+        }
+        st.persistent.aggregations.retain(|a| a.name != name);
+        st.persistent.aggregations.push(spec);
+        self.persist(&st, done)
+    }
+
+    fn delete(&self, name: &str, temporary: bool) -> Result<String, OpError> {
+        let mut st = self.state();
+        let a = st.aggrs.remove(name).ok_or_else(|| not_found(name))?;
+        a.stop();
+        self.daemon_event(name, "aggregation deleted, members restored".into());
+        let done = format!("aggregation `{name}` deleted");
+        if temporary || st.persistent.get(name).is_none() {
+            return Ok(done);
+        }
+        st.persistent.aggregations.retain(|a| a.name != name);
+        self.persist(&st, done)
+    }
+
+    fn add_links(
+        &self,
+        name: &str,
+        links: &[String],
+        force: bool,
+        temporary: bool,
+    ) -> Result<String, OpError> {
+        if links.is_empty() {
+            return Err(op(ErrorKind::BadRequest, "no link given"));
+        }
+        let mut st = self.state();
+        let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+        let mut spec = a.spec.clone();
+        for l in links {
+            if a.port_of(l).is_some() {
+                return Err(op(
+                    ErrorKind::AlreadyExists,
+                    format!("link `{l}` is already a member of aggregation `{name}`"),
+                ));
+            }
+            spec.links.push(l.clone());
+        }
+        let r = Self::check(&st, name, Some(&spec))?;
+        let a = st.aggrs.get_mut(name).ok_or_else(|| not_found(name))?;
+        let mut added = Vec::new();
+        for l in links {
+            match a.add_link(l, force) {
+                Ok(p) => added.push(p),
+                Err(e) => {
+                    for p in added {
+                        a.remove_port(p);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        a.spec = spec;
+        a.resolved = r;
+        let done = format!("added {} to aggregation `{name}`", links.join(", "));
+        self.daemon_event(name, done.clone());
+        if temporary {
+            return Ok(done);
+        }
+        let Some(p) = st
+            .persistent
+            .aggregations
+            .iter_mut()
+            .find(|s| s.name == name)
+        else {
+            return Ok(format!("{done} (temporary aggregation: not saved)"));
+        };
+        for l in links {
+            if !p.links.contains(l) {
+                p.links.push(l.clone());
+            }
+        }
+        self.persist(&st, done)
+    }
+
+    fn remove_links(
+        &self,
+        name: &str,
+        links: &[String],
+        graceful: bool,
+        temporary: bool,
+    ) -> Result<String, OpError> {
+        if links.is_empty() {
+            return Err(op(ErrorKind::BadRequest, "no link given"));
+        }
+        let ports = {
+            let mut st = self.state();
+            let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+            let mut ports = Vec::new();
+            let mut spec = a.spec.clone();
+            for l in links {
+                let p = a.port_of(l).ok_or_else(|| {
+                    op(
+                        ErrorKind::NotFound,
+                        format!("link `{l}` is not a member of aggregation `{name}`"),
+                    )
+                })?;
+                ports.push(p);
+                spec.links.retain(|x| x != l);
+                spec.port.remove(l);
+            }
+            let r = Self::check(&st, name, Some(&spec))?;
+            let a = st.aggrs.get_mut(name).ok_or_else(|| not_found(name))?;
+            for p in &ports {
+                if graceful {
+                    a.drain_port(*p)?;
+                } else {
+                    a.remove_port(*p);
+                }
+            }
+            a.spec = spec;
+            a.resolved = r;
+            if !temporary
+                && let Some(p) = st
+                    .persistent
+                    .aggregations
+                    .iter_mut()
+                    .find(|s| s.name == name)
+            {
+                p.links.retain(|x| !links.contains(x));
+                for l in links {
+                    p.port.remove(l);
+                }
+            }
+            ports
+        };
+        // Wait (without the lock) until the timer thread has released the drained members.
+        let deadline = std::time::Instant::now() + DRAIN_LIMIT;
+        loop {
+            let mut st = self.state();
+            let Some(a) = st.aggrs.get_mut(name) else {
+                break;
+            };
+            let left: Vec<_> = ports
+                .iter()
+                .copied()
+                .filter(|p| a.members.contains_key(p))
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                for p in left {
+                    tracing::warn!(
+                        aggregate = name,
+                        port = p,
+                        "drain did not finish: removing now"
+                    );
+                    a.remove_port(p);
+                }
+                break;
+            }
+            drop(st);
+            std::thread::sleep(StdDuration::from_millis(10));
+        }
+        let done = format!(
+            "removed {} from aggregation `{name}`{}",
+            links.join(", "),
+            if graceful { " (drained first)" } else { "" }
+        );
+        self.daemon_event(name, done.clone());
+        if temporary {
+            return Ok(done);
+        }
+        let st = self.state();
+        if st.persistent.get(name).is_none() {
+            return Ok(done);
+        }
+        self.persist(&st, done)
+    }
+
+    fn modify(
+        &self,
+        name: &str,
+        changes: &AggrChanges,
+        temporary: bool,
+    ) -> Result<String, OpError> {
+        let mut st = self.state();
+        let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+        for l in changes.port_priority.keys() {
+            if a.port_of(l).is_none() {
+                return Err(op(
+                    ErrorKind::NotFound,
+                    format!("link `{l}` is not a member of aggregation `{name}`"),
+                ));
+            }
+        }
+        let spec = a.spec.with_changes(changes);
+        let r = Self::check(&st, name, Some(&spec))?;
+        self.apply_spec(&mut st, spec, r)?;
+        let done = format!("aggregation `{name}` modified");
+        self.daemon_event(name, done.clone());
+        if temporary {
+            return Ok(done);
+        }
+        let Some(p) = st
+            .persistent
+            .aggregations
+            .iter_mut()
+            .find(|s| s.name == name)
+        else {
+            return Ok(format!("{done} (temporary aggregation: not saved)"));
+        };
+        *p = p.with_changes(changes);
+        self.persist(&st, done)
+    }
+
+    /// Brings running aggregation `spec.name` to `spec` (validated as `r`): members added and
+    /// removed (at once), an MTU change restarts the aggregation, the rest is applied live.
+    fn apply_spec(
+        &self,
+        st: &mut State,
+        spec: AggrSpec,
+        r: crate::config::Resolved,
+    ) -> Result<(), OpError> {
+        let name = spec.name.clone();
+        let a = st.aggrs.get_mut(&name).ok_or_else(|| not_found(&name))?;
+        if r.mtu != a.resolved.mtu || r.force != a.resolved.force {
+            // Members must be taken over again with the new MTU: restart.
+            let old = st.aggrs.remove(&name).ok_or_else(|| not_found(&name))?;
+            let old_spec = old.spec.clone();
+            old.stop();
+            match self.start_aggr(spec, r) {
+                Ok(n) => {
+                    st.aggrs.insert(name, n);
+                    return Ok(());
+                }
+                Err(e) => {
+                    // Put the old one back as it was.
+                    if let Ok(r_old) = old_spec.resolve(&NetlinkLinks::new())
+                        && let Ok(o) = self.start_aggr(old_spec, r_old)
+                    {
+                        st.aggrs.insert(name, o);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let removed: Vec<PortNumber> = a
+            .members
+            .iter()
+            .filter(|(_, m)| !spec.links.contains(&m.name))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in removed {
+            a.remove_port(p);
+        }
+        let current: Vec<String> = a.members.values().map(|m| m.name.clone()).collect();
+        for l in spec.links.iter().filter(|l| !current.contains(l)) {
+            a.add_link(l, false)?;
+        }
+        a.reconfigure(spec, r)?;
+        Ok(())
+    }
+
+    /// SIGHUP: reads the configuration file again and applies the difference. A file with an
+    /// error changes nothing.
+    pub fn reload(&self) -> Result<(), OpError> {
+        let config = Config::load(&self.config_path)?;
+        let resolved = config.validate(&NetlinkLinks::new())?;
+        let mut st = self.state();
+        let wanted: BTreeMap<String, (AggrSpec, crate::config::Resolved)> = config
+            .aggregations
+            .iter()
+            .cloned()
+            .zip(resolved)
+            .map(|(s, r)| (s.name.clone(), (s, r)))
+            .collect();
+        let mut first_error = None;
+        // Deletions first (they free links), then changes, then creations.
+        let gone: Vec<String> = st
+            .aggrs
+            .keys()
+            .filter(|n| !wanted.contains_key(*n))
+            .cloned()
+            .collect();
+        for n in gone {
+            if let Some(a) = st.aggrs.remove(&n) {
+                a.stop();
+                self.daemon_event(&n, "aggregation deleted (reload)".into());
+            }
+        }
+        // Links leaving an aggregation before any is added elsewhere.
+        for (n, (spec, _)) in &wanted {
+            if let Some(a) = st.aggrs.get_mut(n) {
+                let leaving: Vec<PortNumber> = a
+                    .members
+                    .iter()
+                    .filter(|(_, m)| !spec.links.contains(&m.name))
+                    .map(|(p, _)| *p)
+                    .collect();
+                for p in leaving {
+                    a.remove_port(p);
+                }
+            }
+        }
+        for (n, (spec, r)) in wanted {
+            let result = match st.aggrs.get(&n) {
+                Some(a) if a.spec == spec => Ok(()),
+                Some(_) => self
+                    .apply_spec(&mut st, spec, r)
+                    .map(|()| self.daemon_event(&n, "aggregation changed (reload)".into())),
+                None => self.start_aggr(spec, r).map(|a| {
+                    st.aggrs.insert(n.clone(), a);
+                }),
+            };
+            if let Err(e) = result {
+                tracing::error!(aggregate = %n, "reload: {e}");
+                first_error.get_or_insert(e);
+            }
+        }
+        st.persistent = config;
+        let _ = self.reporter.tx.send(EngineMsg::Wake);
+        match first_error {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Status of one or every aggregation (`ShowAggr`).
+    pub fn show(&self, name: Option<&str>) -> Result<Vec<AggrStatus>, OpError> {
+        let st = self.state();
+        let temporary = |a: &Aggr| st.persistent.get(&a.spec.name) != Some(&a.spec);
+        match name {
+            Some(n) => {
+                let a = st.aggrs.get(n).ok_or_else(|| not_found(n))?;
+                Ok(vec![a.status(temporary(a))])
+            }
+            None => Ok(st.aggrs.values().map(|a| a.status(temporary(a))).collect()),
+        }
+    }
+
+    /// Counters of one or every aggregation (`ShowLink`).
+    pub fn show_link(&self, name: Option<&str>) -> Result<Vec<LinkStats>, OpError> {
+        let st = self.state();
+        match name {
+            Some(n) => Ok(st.aggrs.get(n).ok_or_else(|| not_found(n))?.link_stats()),
+            None => Ok(st.aggrs.values().flat_map(Aggr::link_stats).collect()),
+        }
+    }
+
+    fn state_dump(&self) -> Result<serde_json::Value, OpError> {
+        let aggregations = self.show(None)?;
+        let links = self.show_link(None)?;
+        let persistent = self.state().persistent.clone();
+        Ok(serde_json::json!({
+            "daemon": {
+                "version": env!("CARGO_PKG_VERSION"),
+                "pid": std::process::id(),
+                "config_file": self.config_path,
+                "control_socket": self.socket_path,
+                "now_ns": monotonic_now().as_nanos(),
+            },
+            "config": persistent,
+            "aggregations": aggregations,
+            "links": links,
+            "events": self.log.recent(),
+        }))
+    }
+
+    /// The timer thread: runs every due timer, then sleeps until the earliest deadline or a
+    /// message.
+    fn run_timers(self: Arc<Self>, rx: Receiver<EngineMsg>) {
+        loop {
+            // While the pass runs, any new deadline wakes us again.
+            self.reporter
+                .sleeping_until
+                .store(u64::MAX, Ordering::Relaxed);
+            let now = monotonic_now();
+            let mut next = now + lagd_types::Duration::from(MAX_SLEEP);
+            {
+                let st = self.state();
+                for a in st.aggrs.values() {
+                    let fired = {
+                        let mut ad = lock(&a.adapter);
+                        let due = ad.agg.poll_timeout().is_some_and(|t| t <= now);
+                        if due {
+                            ad.agg.handle_timeout(now);
+                            ad.drain_events();
+                        }
+                        if let Some(t) = ad.agg.poll_timeout() {
+                            next = next.min(t);
+                        }
+                        due
+                    };
+                    if fired {
+                        a.forwarder.wake();
+                    }
+                }
+            }
+            self.reporter
+                .sleeping_until
+                .store(next.as_nanos(), Ordering::Relaxed);
+            let wait: StdDuration = next.saturating_since(monotonic_now()).into();
+            match rx.recv_timeout(wait) {
+                Ok(EngineMsg::Wake) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(EngineMsg::Drained { id, port }) => self.on_drained(id, port),
+                Ok(EngineMsg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// A graceful removal finished: release the member.
+    fn on_drained(&self, id: u64, port: PortNumber) {
+        let mut st = self.state();
+        if let Some(a) = st.aggrs.values_mut().find(|a| a.id == id)
+            && a.members.get(&port).is_some_and(|m| m.draining)
+        {
+            a.remove_port(port);
+        }
+    }
+
+    /// The link monitor thread: member carrier changes go to the protocol at once.
+    fn run_link_monitor(self: Arc<Self>) {
+        let setup = || -> lagd_dataplane::Result<(LinkMonitor, Epoll)> {
+            let mon = LinkMonitor::open()?;
+            let ep = Epoll::new()?;
+            ep.add(std::os::fd::AsFd::as_fd(&mon), 0, Interest::Read)?;
+            Ok((mon, ep))
+        };
+        let (mut mon, ep) = match setup() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!("link monitor unavailable, carrier changes are not seen: {e}");
+                return;
+            }
+        };
+        let mut events = Events::with_capacity(4);
+        let mut batch = Vec::new();
+        while !self.stopping.load(Ordering::SeqCst) {
+            if let Err(e) = ep.wait(&mut events, Some(StdDuration::from_millis(500))) {
+                tracing::warn!("link monitor wait: {e}");
+                std::thread::sleep(StdDuration::from_millis(100));
+                continue;
+            }
+            batch.clear();
+            match mon.recv(&mut batch) {
+                Ok(_) => {}
+                Err(lagd_dataplane::Error::MonitorOverrun) => {
+                    tracing::warn!("link monitor overrun: re-reading every member");
+                    self.resync_links();
+                }
+                Err(e) => tracing::warn!("link monitor: {e}"),
+            }
+            for ev in &batch {
+                self.on_link_event(ev);
+            }
+        }
+    }
+
+    fn on_link_event(&self, ev: &LinkEvent) {
+        let mut st = self.state();
+        for a in st.aggrs.values_mut() {
+            let Some((port, m)) = a
+                .members
+                .iter()
+                .find(|(_, m)| m.member.ifindex() == ev.ifindex)
+            else {
+                continue;
+            };
+            let up = ev.up && ev.carrier && !ev.deleted;
+            let known = a.known_link(*port).is_some_and(|l| l.up);
+            if up == known {
+                return;
+            }
+            let status = if up {
+                link_status(Netlink::open().ok().as_mut(), &m.member)
+            } else {
+                lagd_agg::lagd_lacp::LinkStatus::default()
+            };
+            tracing::info!(aggregate = %a.resolved.name, member = %m.name, up, "member carrier {}", if up { "up" } else { "down" });
+            let port = *port;
+            a.handle_link(port, status);
+            if !up {
+                a.carrier_losses += 1;
+            }
+            return;
+        }
+    }
+
+    fn resync_links(&self) {
+        let st = self.state();
+        let mut nl = Netlink::open().ok();
+        for a in st.aggrs.values() {
+            for (port, m) in &a.members {
+                let s = link_status(nl.as_mut(), &m.member);
+                if a.known_link(*port).map(|l| l.up) != Some(s.up) {
+                    a.handle_link(*port, s);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, req: Request) -> Result<Reply, OpError> {
+        let done = |m: String| Reply::Done { message: m };
+        match req {
+            Request::Ping => Ok(Reply::Pong {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                protocol: PROTOCOL_VERSION,
+                pid: std::process::id(),
+            }),
+            Request::CreateAggr { spec, temporary } => self.create(spec, temporary).map(done),
+            Request::DeleteAggr { name, temporary } => self.delete(&name, temporary).map(done),
+            Request::AddLinks {
+                name,
+                links,
+                force,
+                temporary,
+            } => self.add_links(&name, &links, force, temporary).map(done),
+            Request::RemoveLinks {
+                name,
+                links,
+                graceful,
+                temporary,
+            } => self
+                .remove_links(&name, &links, graceful, temporary)
+                .map(done),
+            Request::ModifyAggr {
+                name,
+                changes,
+                temporary,
+            } => self.modify(&name, &changes, temporary).map(done),
+            Request::ShowAggr { name } => self
+                .show(name.as_deref())
+                .map(|aggregations| Reply::Aggregations { aggregations }),
+            Request::ShowLink { name } => self
+                .show_link(name.as_deref())
+                .map(|links| Reply::Links { links }),
+            Request::StateDump => self.state_dump().map(|state| Reply::State { state }),
+            Request::Events { .. } => Ok(Reply::Events {
+                events: self.log.recent(),
+            }),
+        }
+    }
+
+    /// The next deadline of every aggregation (for tests and the state dump).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let st = self.state();
+        st.aggrs
+            .values()
+            .filter_map(|a| lock(&a.adapter).agg.poll_timeout())
+            .min()
+    }
+}
+
+fn not_found(name: &str) -> OpError {
+    op(
+        ErrorKind::NotFound,
+        format!("no aggregation named `{name}`"),
+    )
+}
+
+impl Handler for Engine {
+    fn handle(&self, req: Request) -> Response {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Response::error(ErrorKind::System, "lagd is shutting down");
+        }
+        let what = format!("{req:?}");
+        match self.dispatch(req) {
+            Ok(r) => Response::Ok(r),
+            Err(e) => {
+                tracing::warn!("control request refused: {}: {what:.120}", e.message);
+                Response::Error(crate::control::proto::ErrorReply {
+                    kind: e.kind,
+                    message: e.message,
+                })
+            }
+        }
+    }
+
+    fn events(&self) -> &EventLog {
+        &self.log
+    }
+}

@@ -1,0 +1,345 @@
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use lagd_distrib::{Dispatch, DistEvent, DistStats, Distributor};
+use lagd_lacp::{
+    Event, EventKind, Lacp, LinkStatus, MarkerError, MarkerId, PortConfig, SystemStatus, Transmit,
+};
+use lagd_types::{Duration, Instant, PortNumber};
+use lagd_wire::SlowFrame;
+use serde::Serialize;
+
+use crate::{AggEvent, AggregationConfig, CollectorCounters, RxDrop, RxVerdict};
+
+/// How long a Marker refused by the Slow Protocols rate limit waits before it is tried again.
+const MARKER_RETRY: Duration = Duration::from_millis(100);
+
+/// Why a request to an aggregation was refused. Nothing changed when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum AggError {
+    /// LACP refused the configuration or port change.
+    #[error(transparent)]
+    Lacp(#[from] lagd_lacp::ConfigError),
+    /// The port is not a member of this aggregation.
+    #[error("port {0} is not a member of this aggregation")]
+    NoSuchPort(PortNumber),
+}
+
+/// Everything observable about one aggregation, serialisable for `lagctl --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AggregationStatus {
+    /// LACP: system, ports (actor/partner, machines, counters), aggregators.
+    pub lacp: SystemStatus,
+    /// Distributor: per-port frames/bytes/buckets, moves, held frames.
+    pub distributor: DistStats,
+    /// Frame Collector counters.
+    pub collector: CollectorCounters,
+    /// Ports being drained (graceful removal in progress).
+    pub draining: Vec<PortNumber>,
+    /// Whether the aggregate is up (min-links met, or fallback).
+    pub up: bool,
+}
+
+/// One aggregation: LACP control, Frame Distributor and Frame Collector (see the crate docs).
+///
+/// `F` is the caller's handle for a data frame (the daemon uses a buffer slot, the simulator the
+/// frame itself); the distributor keeps frames it holds during a marker-protected move and gives
+/// them back through [`Aggregation::poll_release`].
+pub struct Aggregation<F> {
+    config: AggregationConfig,
+    lacp: Lacp,
+    dist: Distributor<F>,
+    /// Distributor marker request id → (port, Marker transaction).
+    markers: BTreeMap<u64, (PortNumber, MarkerId)>,
+    /// Ports the distributor was last told are Distributing.
+    dist_ports: Vec<PortNumber>,
+    /// Marker requests refused by the Slow Protocols rate limit, retried at `marker_retry_at`.
+    marker_retry: VecDeque<lagd_distrib::MarkerRequest>,
+    marker_retry_at: Option<Instant>,
+    draining: BTreeSet<PortNumber>,
+    collector: CollectorCounters,
+    events: VecDeque<AggEvent>,
+}
+
+impl<F> Aggregation<F> {
+    /// A new aggregation with no ports.
+    pub fn new(config: AggregationConfig) -> Self {
+        Aggregation {
+            lacp: Lacp::new(config.lacp.clone()),
+            dist: Distributor::new(config.distributor.clone()),
+            config,
+            markers: BTreeMap::new(),
+            dist_ports: Vec::new(),
+            marker_retry: VecDeque::new(),
+            marker_retry_at: None,
+            draining: BTreeSet::new(),
+            collector: CollectorCounters::default(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AggregationConfig {
+        &self.config
+    }
+
+    /// Applies a new configuration live. On error nothing changes.
+    pub fn set_config(&mut self, now: Instant, config: AggregationConfig) -> Result<(), AggError> {
+        self.lacp.set_config(now, config.lacp.clone())?;
+        if config.distributor != self.config.distributor {
+            self.dist.set_config(now, config.distributor.clone());
+        }
+        self.config = config;
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Adds a member port (disabled until [`Aggregation::handle_link`] reports it up).
+    pub fn add_port(&mut self, now: Instant, port: PortConfig) -> Result<(), AggError> {
+        self.lacp.add_port(now, port)?;
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Changes a member port's configuration (priority, key, Partner_Admin values).
+    pub fn set_port_config(&mut self, now: Instant, port: PortConfig) -> Result<(), AggError> {
+        self.lacp.set_port_config(now, port)?;
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Removes a member port at once (its conversations move without marker protection).
+    pub fn remove_port(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
+        self.lacp.remove_port(now, port)?;
+        self.draining.remove(&port);
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Starts a graceful removal: every conversation leaves `port` under marker protection, so no
+    /// frame is lost or reordered. [`AggEvent::Drained`] reports the end; then call
+    /// [`Aggregation::remove_port`].
+    pub fn drain_port(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
+        if self.lacp.port(port).is_none() {
+            return Err(AggError::NoSuchPort(port));
+        }
+        self.draining.insert(port);
+        if self.dist_ports.contains(&port) {
+            self.dist.drain_port(now, port);
+        } else {
+            // Carries nothing: drained already.
+            self.draining.remove(&port);
+            self.events.push_back(AggEvent::Drained { port });
+        }
+        self.sync(now);
+        Ok(())
+    }
+
+    /// The carrier (and speed, duplex) of a member changed.
+    pub fn handle_link(&mut self, now: Instant, port: PortNumber, link: LinkStatus) {
+        self.lacp.handle_link(now, port, link);
+        self.sync(now);
+    }
+
+    /// The Frame Collector: a frame received on member `port`.
+    pub fn handle_port_frame(&mut self, now: Instant, port: PortNumber, frame: &[u8]) -> RxVerdict {
+        let verdict = if SlowFrame::is_slow_protocols(frame) {
+            // Malformed PDUs are counted by LACP (illegal_rx / unknown_rx) and dropped there.
+            let _ = self.lacp.handle_frame(now, port, frame);
+            self.sync(now);
+            RxVerdict::Control
+        } else if self.lacp.port(port).is_none() {
+            RxVerdict::Drop(RxDrop::UnknownPort)
+        } else if self.lacp.is_collecting(port) {
+            RxVerdict::Deliver
+        } else {
+            RxVerdict::Drop(RxDrop::NotCollecting)
+        };
+        self.collector.count(verdict);
+        verdict
+    }
+
+    /// The Frame Distributor: a frame the host sends through the aggregate.
+    pub fn handle_host_frame(&mut self, now: Instant, frame: &[u8], item: F) -> Dispatch<F> {
+        let d = self.dist.handle_frame(now, frame, item);
+        self.pump_markers(now);
+        d
+    }
+
+    /// As [`Aggregation::handle_host_frame`] when the caller already computed the flow hash.
+    pub fn handle_host_hashed(
+        &mut self,
+        now: Instant,
+        hash: u32,
+        len: usize,
+        item: F,
+    ) -> Dispatch<F> {
+        let d = self.dist.handle_hashed(now, hash, len, item);
+        self.pump_markers(now);
+        d
+    }
+
+    /// Runs every timer that is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.lacp.handle_timeout(now);
+        self.dist.handle_timeout(now);
+        self.sync(now);
+    }
+
+    /// The next control frame (LACPDU, Marker Information, Marker Response) to send.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.lacp.poll_transmit(now)
+    }
+
+    /// The next data frame released after a marker-protected move, with its new port.
+    pub fn poll_release(&mut self) -> Option<(PortNumber, F)> {
+        self.dist.poll_release()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<AggEvent> {
+        self.events.pop_front()
+    }
+
+    /// The earliest instant at which [`Aggregation::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.lacp.poll_timeout(),
+            self.dist.poll_timeout(),
+            self.marker_retry_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Whether the aggregate is up (min-links met, or in fallback).
+    pub fn is_up(&self) -> bool {
+        self.lacp.is_up()
+    }
+
+    /// Whether member `port` is Collecting (frames from it reach the aggregate).
+    pub fn is_collecting(&self, port: PortNumber) -> bool {
+        self.lacp.is_collecting(port)
+    }
+
+    /// The ports a broadcast frame goes out of.
+    pub fn broadcast_ports(&self) -> Vec<PortNumber> {
+        self.dist.ports().to_vec()
+    }
+
+    /// LACP control, for observation.
+    pub fn lacp(&self) -> &Lacp {
+        &self.lacp
+    }
+
+    /// The distributor, for observation.
+    pub fn distributor(&self) -> &Distributor<F> {
+        &self.dist
+    }
+
+    /// Frame Collector counters.
+    pub fn collector(&self) -> CollectorCounters {
+        self.collector
+    }
+
+    /// Everything observable, serialisable.
+    pub fn status(&self) -> AggregationStatus {
+        AggregationStatus {
+            lacp: self.lacp.status(),
+            distributor: self.dist.stats(),
+            collector: self.collector,
+            draining: self.draining.iter().copied().collect(),
+            up: self.lacp.is_up(),
+        }
+    }
+
+    /// Brings the distributor in line with LACP, routes marker traffic between them, and
+    /// collects their events. Called after every input.
+    fn sync(&mut self, now: Instant) {
+        // Several rounds: a LACP change can make the distributor request markers, whose
+        // responses (already received) complete moves, and so on. Bounded.
+        for _ in 0..4 {
+            let mut changed = false;
+            while let Some(ev) = self.lacp.poll_event() {
+                changed |= self.on_lacp_event(now, &ev);
+                self.events.push_back(AggEvent::Lacp(ev));
+            }
+            let ports = self.lacp.distributing_ports();
+            if ports != self.dist_ports {
+                self.dist.set_ports(now, &ports);
+                self.dist_ports = ports;
+                changed = true;
+            }
+            changed |= self.pump_markers(now);
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Returns whether anything happened.
+    fn on_lacp_event(&mut self, now: Instant, ev: &Event) -> bool {
+        match &ev.kind {
+            EventKind::MarkerResponse { id } => {
+                let found = self
+                    .markers
+                    .iter()
+                    .find(|(_, (p, m))| Some(*p) == ev.port && m == id)
+                    .map(|(k, _)| *k);
+                if let Some(req) = found {
+                    self.markers.remove(&req);
+                    self.dist.handle_marker_response(now, req);
+                    return true;
+                }
+                false
+            }
+            EventKind::MarkerTimeout { id } => {
+                // The distributor runs its own timeout; forget the transaction.
+                self.markers
+                    .retain(|_, (p, m)| !(Some(*p) == ev.port && m == id));
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Turns distributor marker requests into Marker PDUs and distributor events into ours.
+    fn pump_markers(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        let mut retry = VecDeque::new();
+        if self.marker_retry_at.is_some_and(|t| now >= t) {
+            self.marker_retry_at = None;
+            retry = core::mem::take(&mut self.marker_retry);
+        }
+        while let Some(req) = retry
+            .pop_front()
+            .or_else(|| self.dist.poll_marker_request())
+        {
+            any = true;
+            match self.lacp.send_marker(now, req.port) {
+                Ok(id) => {
+                    self.markers.insert(req.id, (req.port, id));
+                }
+                // Too many slow-protocols frames on that port this second: frames may still be
+                // in flight there, so the move must wait for a Marker; try again shortly.
+                Err(MarkerError::RateLimited(_)) => {
+                    self.marker_retry.push_back(req);
+                    self.marker_retry_at = Some(now + MARKER_RETRY);
+                }
+                // The port cannot send (gone or down): nothing sent on it can still arrive,
+                // so the move may complete at once.
+                Err(_) => self.dist.handle_marker_response(now, req.id),
+            }
+        }
+        while let Some(ev) = self.dist.poll_event() {
+            any = true;
+            if let DistEvent::Drained { port } = ev {
+                if self.draining.remove(&port) {
+                    self.events.push_back(AggEvent::Drained { port });
+                }
+            }
+            self.events.push_back(AggEvent::Dist(ev));
+        }
+        any
+    }
+}

@@ -1,0 +1,443 @@
+//! Marker-protected moves under continuous traffic, over modelled links where the Marker
+//! travels behind the data on the old port: nothing lost, nothing reordered.
+
+mod common;
+
+use common::Net;
+use lagd_distrib::{Completion, DistEvent, DistributorConfig, Mode, MoveProtection, MoveReason};
+use lagd_types::{Duration, Instant};
+
+const FLOWS: u32 = 32;
+const STEP: Duration = Duration::from_micros(100);
+
+fn hash(flow: u32) -> u32 {
+    flow.wrapping_mul(0x9e37_79b1)
+}
+
+fn config(protection: MoveProtection) -> DistributorConfig {
+    DistributorConfig {
+        move_protection: protection,
+        rebalance_interval: None,
+        max_held_frames: 8192,
+        ..DistributorConfig::default()
+    }
+}
+
+/// Offers one frame per flow every STEP until `until`.
+fn traffic(net: &mut Net, until: Instant) {
+    while net.now < until {
+        let t = net.now + STEP;
+        net.advance(t);
+        for f in 0..FLOWS {
+            net.offer_hashed(f, hash(f), 200);
+        }
+    }
+}
+
+/// Stops traffic and lets everything arrive.
+fn settle(net: &mut Net) {
+    let t = net.now + Duration::from_secs(1);
+    net.advance(t);
+}
+
+/// Port 1 is slow (5 ms), port 2 fast (0.2 ms): a frame moved to port 2 too early overtakes.
+fn add_port_under_traffic(protection: MoveProtection, respond: bool) -> Net {
+    let mut net = Net::new(
+        config(protection),
+        &[
+            (1, Duration::from_millis(5)),
+            (2, Duration::from_micros(200)),
+        ],
+    );
+    net.respond = respond;
+    net.return_delay = Duration::from_millis(5);
+    let now = net.now;
+    net.dist.set_ports(now, &[1]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(20));
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(40));
+    settle(&mut net);
+    net
+}
+
+#[test]
+fn marker_protected_move_loses_and_reorders_nothing() {
+    let net = add_port_under_traffic(
+        MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        },
+        true,
+    );
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+    assert_eq!(net.dropped, 0);
+    assert!(net.held > 0, "the move held frames");
+    assert_eq!(net.markers_sent, 1);
+    assert_eq!(net.owned(2), 128);
+    let s = net.dist.stats();
+    assert_eq!(s.marker_timeouts, 0);
+    assert_eq!(s.held_now, 0);
+    assert!(net.events.iter().any(|e| matches!(
+        e,
+        DistEvent::MoveCompleted {
+            by: Completion::MarkerResponse,
+            held_released,
+            ..
+        } if *held_released > 0
+    )));
+    assert!(net.events.iter().any(|e| matches!(
+        e,
+        DistEvent::BucketsMoved {
+            from: Some(1),
+            to: 2,
+            buckets: 128,
+            reason: MoveReason::PortAdded
+        }
+    )));
+    // Both links carried traffic of moved flows.
+    assert!(net.sent_on.get(&2).copied().unwrap_or(0) > 0);
+}
+
+#[test]
+fn unprotected_move_does_reorder_in_this_model() {
+    // The negative control: the model can detect reordering.
+    let net = add_port_under_traffic(MoveProtection::None, true);
+    assert!(net.violations > 0);
+    assert_eq!(net.delivered, net.offered());
+}
+
+#[test]
+fn silent_partner_marker_timeout_loses_nothing() {
+    let net = add_port_under_traffic(
+        MoveProtection::Marker {
+            timeout: Duration::from_millis(20),
+        },
+        false,
+    );
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+    assert_eq!(net.dist.stats().marker_timeouts, 1);
+    assert!(net.events.iter().any(|e| matches!(
+        e,
+        DistEvent::MoveCompleted {
+            by: Completion::Timeout,
+            ..
+        }
+    )));
+    assert_eq!(net.owned(2), 128);
+}
+
+#[test]
+fn collector_delay_move_loses_and_reorders_nothing() {
+    let net = add_port_under_traffic(
+        MoveProtection::CollectorDelay(Duration::from_millis(10)),
+        false,
+    );
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.markers_sent, 0);
+    assert!(net.events.iter().any(|e| matches!(
+        e,
+        DistEvent::MoveCompleted {
+            by: Completion::CollectorDelay,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn held_queue_overflow_completes_early_and_loses_nothing() {
+    let mut net = Net::new(
+        DistributorConfig {
+            max_held_frames: 40,
+            ..config(MoveProtection::Marker {
+                timeout: Duration::from_millis(100),
+            })
+        },
+        &[
+            (1, Duration::from_millis(5)),
+            (2, Duration::from_micros(200)),
+        ],
+    );
+    net.return_delay = Duration::from_millis(5);
+    let now = net.now;
+    net.dist.set_ports(now, &[1]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(5));
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(20));
+    settle(&mut net);
+    assert_eq!(net.dropped, 0);
+    assert_eq!(net.delivered, net.offered(), "nothing lost");
+    assert!(net.dist.stats().early_completions >= 1);
+    assert_eq!(net.dist.stats().held_now, 0);
+}
+
+#[test]
+fn drain_port_moves_everything_off_without_loss_or_reordering() {
+    let mut net = Net::new(
+        config(MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        }),
+        &[
+            (1, Duration::from_millis(5)),
+            (2, Duration::from_micros(300)),
+            (3, Duration::from_micros(700)),
+        ],
+    );
+    net.return_delay = Duration::from_millis(3);
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(10));
+    let now = net.now;
+    net.dist.drain_port(now, 1);
+    net.pump();
+    assert_eq!(net.dist.draining(), &[1]);
+    traffic(&mut net, now + Duration::from_millis(30));
+    let drained_at = net
+        .events
+        .iter()
+        .position(|e| *e == DistEvent::Drained { port: 1 })
+        .expect("Drained emitted");
+    assert!(net.events[..drained_at].iter().any(|e| matches!(
+        e,
+        DistEvent::BucketsMoved {
+            from: Some(1),
+            reason: MoveReason::Drain,
+            ..
+        }
+    )));
+    assert_eq!(net.owned(1), 0);
+    let (a, b) = (net.owned(2), net.owned(3));
+    assert_eq!(a + b, 256);
+    assert!(a.abs_diff(b) <= 1, "{a} {b}");
+    // The caller now removes the port; traffic goes on.
+    let now = net.now;
+    net.dist.set_ports(now, &[2, 3]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(10));
+    settle(&mut net);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+    assert_eq!(
+        net.events
+            .iter()
+            .filter(|e| matches!(e, DistEvent::Drained { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn failed_port_moves_at_once_without_marker() {
+    let mut net = Net::new(
+        config(MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        }),
+        &[(1, Duration::from_millis(1)), (2, Duration::from_millis(1))],
+    );
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2]);
+    net.pump();
+    net.dist.set_ports(now, &[2]);
+    net.pump();
+    assert_eq!(net.markers_sent, 0);
+    assert_eq!(net.owned(2), 256);
+    assert!(net.dist.poll_timeout().is_none());
+    for f in 0..FLOWS {
+        net.offer_hashed(f, hash(f), 100);
+    }
+    assert_eq!(net.held, 0);
+}
+
+#[test]
+fn destination_failing_mid_move_cancels_back_to_the_source() {
+    let mut net = Net::new(
+        config(MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        }),
+        &[
+            (1, Duration::from_millis(5)),
+            (2, Duration::from_micros(100)),
+        ],
+    );
+    net.return_delay = Duration::from_millis(5);
+    let now = net.now;
+    net.dist.set_ports(now, &[1]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(5));
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(3)); // marker still in flight
+    let now = net.now;
+    net.dist.set_ports(now, &[1]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(10));
+    settle(&mut net);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.owned(1), 256);
+    // The late response is counted, not acted on.
+    assert_eq!(net.dist.stats().stale_marker_responses, 1);
+}
+
+/// An Ethernet + IPv4 + UDP frame of flow `f` (source port varies, source IP by f % 8).
+fn udp_frame(f: u32) -> Vec<u8> {
+    let mut v = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+    v.extend_from_slice(&[0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+    v.extend_from_slice(&[10, 0, 0, (f % 8) as u8, 10, 0, 1, 1]);
+    v.extend_from_slice(&(1000 + f as u16).to_be_bytes());
+    v.extend_from_slice(&53u16.to_be_bytes());
+    v.extend_from_slice(&[0; 30]);
+    v
+}
+
+fn policy_change_run(protection: MoveProtection) -> Net {
+    let mut net = Net::new(
+        config(protection),
+        &[
+            (1, Duration::from_millis(4)),
+            (2, Duration::from_micros(100)),
+            (3, Duration::from_millis(1)),
+        ],
+    );
+    let frames: Vec<Vec<u8>> = (0..FLOWS).map(udp_frame).collect();
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    for (i, policy) in ["L3", "L2,L3,L4", "L3,L4"].iter().enumerate() {
+        let until = net.now + Duration::from_millis(10);
+        while net.now < until {
+            let t = net.now + STEP;
+            net.advance(t);
+            for f in 0..FLOWS {
+                net.offer_frame(f, &frames[f as usize]);
+            }
+        }
+        let mut c = net.dist.config().clone();
+        c.policy = policy.parse().unwrap();
+        c.buckets = 256 << i;
+        let now = net.now;
+        net.dist.set_config(now, c);
+        net.pump();
+    }
+    settle(&mut net);
+    net
+}
+
+#[test]
+fn unprotected_policy_change_does_reorder_in_this_model() {
+    // Negative control for the quiesce test below.
+    let net = policy_change_run(MoveProtection::None);
+    assert!(net.violations > 0);
+    let net = policy_change_run(MoveProtection::Marker {
+        timeout: Duration::from_millis(100),
+    });
+    assert!(net.all_in_order(), "violations {}", net.violations);
+}
+
+#[test]
+fn live_policy_and_bucket_change_quiesces_without_reordering() {
+    let mut net = Net::new(
+        config(MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        }),
+        &[
+            (1, Duration::from_millis(4)),
+            (2, Duration::from_micros(100)),
+            (3, Duration::from_millis(1)),
+        ],
+    );
+    net.return_delay = Duration::from_millis(1);
+    let frames: Vec<Vec<u8>> = (0..FLOWS).map(udp_frame).collect();
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    let run = |net: &mut Net, until: Instant| {
+        while net.now < until {
+            let t = net.now + STEP;
+            net.advance(t);
+            for f in 0..FLOWS {
+                net.offer_frame(f, &frames[f as usize]);
+            }
+        }
+    };
+    run(&mut net, now + Duration::from_millis(10));
+    let before = net.markers_sent;
+    let now = net.now;
+    let mut c = net.dist.config().clone();
+    c.policy = "L3".parse().unwrap();
+    net.dist.set_config(now, c.clone());
+    net.pump();
+    assert_eq!(net.markers_sent - before, 3, "one marker per port");
+    run(&mut net, now + Duration::from_millis(20));
+    let now = net.now;
+    c.buckets = 1024;
+    net.dist.set_config(now, c);
+    net.pump();
+    assert_eq!(net.dist.bucket_table().len(), 1024);
+    run(&mut net, now + Duration::from_millis(20));
+    settle(&mut net);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+    assert!(net.held > 0);
+    let completions = net
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                DistEvent::MoveCompleted {
+                    by: Completion::MarkerResponse,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(completions, 6);
+    assert!(net.events.iter().any(|e| matches!(
+        e,
+        DistEvent::BucketsMoved {
+            from: None,
+            reason: MoveReason::PolicyChange,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn mode_change_to_active_backup_quiesces_and_keeps_order() {
+    let mut net = Net::new(
+        config(MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        }),
+        &[
+            (1, Duration::from_millis(4)),
+            (2, Duration::from_micros(100)),
+        ],
+    );
+    let now = net.now;
+    net.dist.set_ports(now, &[2, 1]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(5));
+    let now = net.now;
+    let c = DistributorConfig {
+        mode: Mode::ActiveBackup,
+        ..net.dist.config().clone()
+    };
+    net.dist.set_config(now, c);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(20));
+    settle(&mut net);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.dist.active(), Some(2));
+    assert!(
+        net.events
+            .contains(&DistEvent::ActiveChanged { port: Some(2) })
+    );
+}

@@ -1,0 +1,173 @@
+//! The Mux machine (IEEE 802.1AX-2014 §6.4.15), coupled control (DETACHED, WAITING, ATTACHED,
+//! COLLECTING_DISTRIBUTING) or independent control (… ATTACHED, COLLECTING, DISTRIBUTING).
+//!
+//! Attach_Mux_To_Aggregator / Detach_Mux_From_Aggregator are the port's `aggregator` link (the
+//! Selection Logic releases it once the port is DETACHED and UNSELECTED);
+//! Enable/Disable_Collecting/Distributing set the actor's Collecting and Distributing bits,
+//! from which the `CollectingDistributing` events are derived for ports of the active
+//! Aggregator.
+
+use crate::port::{Ctx, Port};
+use crate::timers::{AGGREGATE_WAIT_TIME, Timer};
+use crate::{EventKind, Selected};
+use core::fmt;
+use lagd_types::PortState;
+use serde::{Deserialize, Serialize};
+
+/// States of the Mux machine (§6.4.15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MuxState {
+    /// DETACHED.
+    Detached,
+    /// WAITING: wait_while_timer runs (or the port is Standby).
+    Waiting,
+    /// ATTACHED: in sync, not collecting.
+    Attached,
+    /// COLLECTING (independent control).
+    Collecting,
+    /// DISTRIBUTING (independent control).
+    Distributing,
+    /// COLLECTING_DISTRIBUTING (coupled control).
+    CollectingDistributing,
+}
+
+impl fmt::Display for MuxState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MuxState::Detached => "DETACHED",
+            MuxState::Waiting => "WAITING",
+            MuxState::Attached => "ATTACHED",
+            MuxState::Collecting => "COLLECTING",
+            MuxState::Distributing => "DISTRIBUTING",
+            MuxState::CollectingDistributing => "COLLECTING_DISTRIBUTING",
+        })
+    }
+}
+
+/// What the mux needs to know of the port's Aggregator.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AggView {
+    /// Ready (§6.4.8): every WAITING, SELECTED port of the Aggregator has Ready_N.
+    pub ready: bool,
+    /// Some port is already attached: a joining port need not wait (see `enter`).
+    pub has_attached: bool,
+}
+
+fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str)> {
+    use MuxState::*;
+    let sel = p.selected;
+    let psync = p.partner.state.synchronization();
+    let pcoll = p.partner.state.collecting();
+    let leave = match sel {
+        Selected::Unselected => Some("unselected"),
+        Selected::Standby => Some("standby"),
+        Selected::Selected => None,
+    };
+    match p.mux {
+        Detached => match sel {
+            Selected::Selected => Some((Waiting, "selected an Aggregator")),
+            Selected::Standby => Some((Waiting, "standby in an Aggregator")),
+            Selected::Unselected => None,
+        },
+        Waiting if sel == Selected::Unselected => Some((Detached, "unselected")),
+        Waiting if sel == Selected::Selected && agg.ready && p.ready_n => {
+            Some((Attached, "Aggregator ready (wait_while_timer done)"))
+        }
+        Waiting => None,
+        Attached => match leave {
+            Some(r) => Some((Detached, r)),
+            None if psync && coupled => Some((CollectingDistributing, "partner in sync")),
+            None if psync => Some((Collecting, "partner in sync")),
+            None => None,
+        },
+        CollectingDistributing if !coupled => Some((Attached, "independent control configured")),
+        CollectingDistributing => match leave {
+            Some(r) => Some((Attached, r)),
+            None if !psync => Some((Attached, "partner out of sync")),
+            None => None,
+        },
+        Collecting | Distributing if coupled => Some((Attached, "coupled control configured")),
+        Collecting => match leave {
+            Some(r) => Some((Attached, r)),
+            None if !psync => Some((Attached, "partner out of sync")),
+            None if pcoll => Some((Distributing, "partner collecting")),
+            None => None,
+        },
+        Distributing => match leave {
+            Some(r) => Some((Collecting, r)),
+            None if !psync => Some((Collecting, "partner out of sync")),
+            None if !pcoll => Some((Collecting, "partner not collecting")),
+            None => None,
+        },
+    }
+}
+
+fn enter(p: &mut Port, ctx: &mut Ctx<'_>, to: MuxState, reason: &'static str, agg: AggView) {
+    let from = p.mux;
+    p.mux = to;
+    ctx.emit(Some(p.number()), EventKind::Mux { from, to, reason });
+    let s = &mut p.actor.state;
+    match to {
+        MuxState::Detached => {
+            s.set(PortState::SYNCHRONIZATION, false);
+            s.set(PortState::COLLECTING, false);
+            s.set(PortState::DISTRIBUTING, false);
+            p.timers.stop(Timer::WaitWhile);
+            p.ready_n = false;
+            p.ntt = true;
+        }
+        MuxState::Waiting => {
+            // Deviation for speed, noted in the crate docs: wait_while_timer lets the links of
+            // a new aggregation gather before it attaches; a port joining an Aggregator that
+            // already has attached ports need not wait.
+            p.ready_n = agg.has_attached;
+            if p.ready_n {
+                p.timers.stop(Timer::WaitWhile);
+            } else {
+                p.timers
+                    .start(Timer::WaitWhile, ctx.now, AGGREGATE_WAIT_TIME);
+            }
+        }
+        MuxState::Attached => {
+            s.set(PortState::SYNCHRONIZATION, true);
+            s.set(PortState::COLLECTING, false);
+            s.set(PortState::DISTRIBUTING, false);
+            p.ntt = true;
+        }
+        MuxState::Collecting => {
+            s.set(PortState::COLLECTING, true);
+            s.set(PortState::DISTRIBUTING, false);
+            p.ntt = true;
+        }
+        MuxState::Distributing => {
+            s.set(PortState::DISTRIBUTING, true);
+            p.ntt = true;
+        }
+        MuxState::CollectingDistributing => {
+            s.set(PortState::COLLECTING, true);
+            s.set(PortState::DISTRIBUTING, true);
+            p.ntt = true;
+        }
+    }
+}
+
+/// Runs the Mux machine until it rests. Returns whether the state changed.
+pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, agg: AggView) -> bool {
+    let mut changed = false;
+    for _ in 0..6 {
+        match next(p, ctx.cfg.coupled_control, agg) {
+            Some((to, reason)) => {
+                enter(p, ctx, to, reason, agg);
+                changed = true;
+            }
+            None => break,
+        }
+    }
+    changed
+}
+
+/// wait_while_timer expired: Ready_N.
+pub(crate) fn wait_while_expired(p: &mut Port) {
+    p.ready_n = true;
+}

@@ -1,0 +1,193 @@
+//! One Aggregation Port: its administrative configuration, link status, operational Actor and
+//! Partner information and the variables shared by its machines (§6.4.7, §6.4.8).
+
+use crate::marker::PendingMarker;
+use crate::timers::TimerTable;
+use crate::{
+    AggregatorId, ChurnState, Event, EventKind, FallbackKind, LacpMode, LacpTimer, MuxState,
+    PeriodicState, PortConfig, PortCounters, ReceiveState, Selected, SystemConfig,
+};
+use lagd_types::{Instant, PortId, PortNumber, PortState};
+use lagd_wire::LacpInfo;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// What the driver knows of a port's link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LinkStatus {
+    /// Carrier: port_enabled (§6.4.7).
+    pub up: bool,
+    /// Speed in Mbit/s (informative).
+    pub speed_mbps: u32,
+    /// Full duplex. LACP runs on full-duplex links only (LACP_Enabled, §6.4.8).
+    pub full_duplex: bool,
+}
+
+impl LinkStatus {
+    /// A full-duplex link that is up at `speed_mbps`.
+    pub const fn up(speed_mbps: u32) -> Self {
+        LinkStatus {
+            up: true,
+            speed_mbps,
+            full_duplex: true,
+        }
+    }
+    /// A link that is down.
+    pub const DOWN: LinkStatus = LinkStatus {
+        up: false,
+        speed_mbps: 0,
+        full_duplex: true,
+    };
+}
+
+/// What every machine step needs besides the port: time, configuration and the event sink.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub cfg: &'a SystemConfig,
+    pub events: &'a mut VecDeque<Event>,
+}
+
+impl Ctx<'_> {
+    pub fn emit(&mut self, port: Option<PortNumber>, kind: EventKind) {
+        self.events.push_back(Event {
+            at: self.now,
+            port,
+            kind,
+        });
+    }
+}
+
+/// The state of one port.
+#[derive(Clone, Debug)]
+pub(crate) struct Port {
+    pub cfg: PortConfig,
+    pub link: LinkStatus,
+    /// Actor operational information (Actor_Oper_Port_Key, Actor_Port, Actor_Oper_Port_State).
+    pub actor: LacpInfo,
+    /// Partner operational information (Partner_Oper_*).
+    pub partner: LacpInfo,
+    pub receive: ReceiveState,
+    pub periodic: PeriodicState,
+    pub mux: MuxState,
+    pub selected: Selected,
+    /// The Aggregator this port has selected (and, once ATTACHED, is attached to).
+    pub aggregator: Option<AggregatorId>,
+    /// Ready_N (§6.4.8): the wait_while_timer has expired.
+    pub ready_n: bool,
+    /// NTT (§6.4.8): Need To Transmit.
+    pub ntt: bool,
+    /// port_moved (§6.4.8).
+    pub port_moved: bool,
+    /// Fallback treats this port's partner as static.
+    pub fallback: Option<FallbackKind>,
+    pub actor_churn: ChurnState,
+    pub partner_churn: ChurnState,
+    pub timers: TimerTable,
+    /// Times of the last LACPDUs sent (transmit rate window).
+    pub lacpdu_tx: VecDeque<Instant>,
+    /// Times of the last slow-protocols frames sent (Slow Protocols rate limit).
+    pub slow_tx: VecDeque<Instant>,
+    pub markers: Vec<PendingMarker>,
+    pub counters: PortCounters,
+    pub last_rx: Option<Instant>,
+    /// Collecting / distributing as last reported to the data plane.
+    pub reported_cd: (bool, bool),
+    pub reported_actor: PortState,
+    pub reported_partner: LacpInfo,
+}
+
+impl Port {
+    pub fn new(cfg: PortConfig, sys: &SystemConfig) -> Self {
+        let mut p = Port {
+            link: LinkStatus::DOWN,
+            actor: LacpInfo::default(),
+            partner: LacpInfo::default(),
+            receive: ReceiveState::Initialize,
+            periodic: PeriodicState::NoPeriodic,
+            mux: MuxState::Detached,
+            selected: Selected::Unselected,
+            aggregator: None,
+            ready_n: false,
+            ntt: false,
+            port_moved: false,
+            fallback: None,
+            actor_churn: ChurnState::ChurnMonitor,
+            partner_churn: ChurnState::ChurnMonitor,
+            timers: TimerTable::default(),
+            lacpdu_tx: VecDeque::new(),
+            slow_tx: VecDeque::new(),
+            markers: Vec::new(),
+            counters: PortCounters::default(),
+            last_rx: None,
+            reported_cd: (false, false),
+            reported_actor: PortState::default(),
+            reported_partner: LacpInfo::default(),
+            cfg,
+        };
+        p.refresh_actor(sys);
+        p.partner = crate::receive::default_partner(sys, &p);
+        p.reported_actor = p.actor.state;
+        p.reported_partner = p.partner;
+        p
+    }
+
+    pub fn number(&self) -> PortNumber {
+        self.cfg.number
+    }
+
+    /// port_enabled (§6.4.7): the link is up.
+    pub fn port_enabled(&self) -> bool {
+        self.link.up
+    }
+
+    /// LACP_Enabled (§6.4.8): LACP runs on this port (not a static trunk, full duplex).
+    pub fn lacp_enabled(&self, sys: &SystemConfig) -> bool {
+        sys.mode != LacpMode::Off && self.link.full_duplex
+    }
+
+    /// Recomputes the administrative parts of the actor information (system, key, port,
+    /// Activity, Timeout, Aggregation); returns whether the identity (system, key, port,
+    /// Aggregation) changed, which makes the port Unselected.
+    pub fn refresh_actor(&mut self, sys: &SystemConfig) -> bool {
+        let old = self.actor;
+        self.actor.system = sys.system;
+        self.actor.key = self.cfg.key.unwrap_or(sys.key);
+        self.actor.port = PortId::new(self.cfg.priority, self.cfg.number);
+        let s = &mut self.actor.state;
+        s.set(PortState::LACP_ACTIVITY, sys.mode == LacpMode::Active);
+        s.set(PortState::LACP_TIMEOUT, sys.timer == LacpTimer::Short);
+        s.set(
+            PortState::AGGREGATION,
+            self.cfg.aggregatable && self.link.full_duplex,
+        );
+        old.system != self.actor.system
+            || old.key != self.actor.key
+            || old.port != self.actor.port
+            || old.state.aggregation() != self.actor.state.aggregation()
+    }
+
+    /// Sets Selected, with an event when it changes.
+    pub fn set_selected(&mut self, ctx: &mut Ctx<'_>, to: Selected, reason: &'static str) {
+        if self.selected != to {
+            self.selected = to;
+            ctx.emit(
+                Some(self.number()),
+                EventKind::Selection {
+                    to,
+                    aggregator: self.aggregator,
+                    reason,
+                },
+            );
+        }
+    }
+
+    /// Whether the mux has attached the port to its Aggregator.
+    pub fn is_attached(&self) -> bool {
+        !matches!(self.mux, MuxState::Detached | MuxState::Waiting)
+    }
+
+    /// The earliest deadline of the port.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.timers.next_timeout()
+    }
+}

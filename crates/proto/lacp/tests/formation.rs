@@ -1,0 +1,167 @@
+//! Forming an aggregation: active/active, active/passive, passive/passive, independent control,
+//! restart of both ends.
+
+mod common;
+
+use common::*;
+use lagd_lacp::{EventKind, LacpMode, LacpTimer, MuxState, ReceiveState, Selected};
+use lagd_types::Duration;
+
+#[test]
+fn active_active_forms_within_wait_while_plus_one_second() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 4);
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(t <= secs(3), "formed at {t}");
+    assert!(h.lacp(0).is_up() && h.lacp(1).is_up());
+    for s in [0, 1] {
+        let aggs = h.lacp(s).aggregators();
+        assert_eq!(aggs.len(), 1, "{aggs:?}");
+        assert_eq!(aggs[0].ports, vec![1, 2, 3, 4]);
+        assert!(aggs[0].active && aggs[0].up && !aggs[0].individual);
+        assert_eq!(h.lacp(s).distributing_ports(), vec![1, 2, 3, 4]);
+    }
+    let p = h.port(a[0]);
+    assert_eq!(p.receive, ReceiveState::Current);
+    assert_eq!(p.mux, MuxState::CollectingDistributing);
+    assert_eq!(p.partner.system, sys(2).system);
+    assert_eq!(p.actor.state.bits(), 0x3f, "{}", p.actor.state);
+    assert!(p.why_not_distributing.is_none());
+    assert!(h.saw(0, |k| matches!(k, EventKind::AggregateUp)));
+    // Stable afterwards: nothing flaps for a minute.
+    let n = h.log.len();
+    h.run_for(Duration::from_secs(60));
+    assert!(
+        !h.log[n..].iter().any(|(_, e)| matches!(
+            e.kind,
+            EventKind::Mux { .. } | EventKind::Selection { .. } | EventKind::AggregateDown { .. }
+        )),
+        "flapped"
+    );
+}
+
+#[test]
+fn active_passive_forms_within_three_seconds() {
+    let (mut h, a, b) = pair(sys(1), sys_with(2, LacpMode::Passive, LacpTimer::Short), 2);
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(t <= secs(3), "formed at {t}");
+    // The passive side answers at the rate the active side asks for.
+    assert!(h.port(b[0]).partner.state.activity());
+    assert!(!h.port(b[0]).actor.state.activity());
+}
+
+#[test]
+fn passive_passive_never_forms_and_says_why() {
+    let p = |id| sys_with(id, LacpMode::Passive, LacpTimer::Short);
+    let (mut h, a, _b) = pair(p(1), p(2), 2);
+    h.run_for(Duration::from_secs(30));
+    assert!(
+        h.sent.is_empty(),
+        "a passive/passive pair sent {:?}",
+        h.sent[0]
+    );
+    let st = h.port(a[0]);
+    assert!(!h.lacp(0).is_distributing(1));
+    assert!(!h.lacp(0).is_up());
+    assert_eq!(st.receive, ReceiveState::Defaulted);
+    let why = st.why_not_distributing.unwrap();
+    assert!(
+        why.contains("partner is passive and we are passive"),
+        "{why}"
+    );
+}
+
+#[test]
+fn independent_control_goes_collecting_then_distributing() {
+    let mut a = sys(1);
+    a.coupled_control = false;
+    let mut b = sys(2);
+    b.coupled_control = false;
+    let (mut h, pa, pb) = pair(a, b, 2);
+    until_all_distributing(&mut h, &pa, &pb, Duration::from_secs(5));
+    let muxes: Vec<(MuxState, MuxState)> = h
+        .events(0, |e| e.port == Some(1))
+        .filter_map(|e| match e.kind {
+            EventKind::Mux { from, to, .. } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    let i_att = muxes
+        .iter()
+        .position(|m| m.1 == MuxState::Attached)
+        .unwrap();
+    let i_col = muxes
+        .iter()
+        .position(|m| m.1 == MuxState::Collecting)
+        .unwrap();
+    let i_dis = muxes
+        .iter()
+        .position(|m| m.1 == MuxState::Distributing)
+        .unwrap();
+    assert!(i_att < i_col && i_col < i_dis, "{muxes:?}");
+    assert!(
+        !muxes
+            .iter()
+            .any(|m| m.1 == MuxState::CollectingDistributing)
+    );
+    assert_eq!(h.port(pa[0]).mux, MuxState::Distributing);
+    assert!(h.lacp(0).is_up());
+}
+
+#[test]
+fn both_ends_restart_and_reform() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 3);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(20));
+    h.restart(0);
+    h.restart(1);
+    let t0 = h.now;
+    assert!(!h.lacp(0).is_up(), "a fresh engine is not up");
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(
+        t - t0 <= Duration::from_secs(3),
+        "re-formed after {}",
+        t - t0
+    );
+    assert!(h.lacp(0).is_up() && h.lacp(1).is_up());
+    // One end alone restarting also re-forms.
+    h.restart(1);
+    let t0 = h.now;
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(
+        t - t0 <= Duration::from_secs(3),
+        "re-formed after {}",
+        t - t0
+    );
+    assert_eq!(h.port(a[0]).selected, Selected::Selected);
+}
+
+#[test]
+fn live_config_changes() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    // Active → passive: the partner is active, the aggregation stays.
+    let now = h.now;
+    let mut c = sys(1);
+    c.mode = LacpMode::Passive;
+    h.lacp_mut(0).set_config(now, c.clone()).unwrap();
+    h.drain();
+    h.run_for(Duration::from_secs(5));
+    assert!(h.all_distributing(&[a[0], a[1], b[0], b[1]]));
+    assert!(!h.port(b[0]).partner.state.activity());
+    // A new key: the partner sees another LAG and both sides re-form.
+    c.key = 9;
+    let now = h.now;
+    h.lacp_mut(0).set_config(now, c.clone()).unwrap();
+    h.drain();
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(t - now <= Duration::from_secs(3), "took {}", t - now);
+    assert_eq!(h.port(b[0]).partner.key, 9);
+    // Invalid changes are refused and change nothing.
+    c.min_links = 0;
+    assert!(h.lacp_mut(0).set_config(now, c).is_err());
+    assert_eq!(h.lacp(0).config().key, 9);
+    assert_eq!(h.lacp(0).config().min_links, 1);
+    // The whole state serializes.
+    let s = serde_json::to_string(&h.lacp(0).status()).unwrap();
+    assert!(s.contains("\"COLLECTING_DISTRIBUTING\""), "{s}");
+}

@@ -1,0 +1,183 @@
+//! Selection Logic: separate Aggregators per partner and key, max_active and Standby,
+//! min_links.
+
+mod common;
+
+use common::*;
+use lagd_lacp::testing::{Harness, end};
+use lagd_lacp::{EventKind, PortConfig, Selected};
+use lagd_types::Duration;
+
+#[test]
+fn member_recabled_to_another_system_gets_its_own_aggregator() {
+    let mut h = Harness::new();
+    let a = h.add_system(sys(1));
+    let b = h.add_system(sys(2));
+    let c = h.add_system(sys(3));
+    let pa = add_ports(&mut h, a, 1, 4);
+    let pb = add_ports(&mut h, b, 2, 4);
+    let pc = add_ports(&mut h, c, 3, 1);
+    for i in 0..4 {
+        h.connect(pa[i], pb[i]);
+    }
+    until_all_distributing(&mut h, &pa, &pb, Duration::from_secs(5));
+    let first = h.lacp(a).aggregators()[0].id;
+    h.recable(3, pc[0]);
+    h.run_for(Duration::from_secs(5));
+    let aggs = h.lacp(a).aggregators();
+    assert_eq!(aggs.len(), 2, "{aggs:?}");
+    let main = aggs.iter().find(|g| g.id == first).unwrap();
+    assert_eq!(main.ports, vec![1, 2, 3]);
+    assert!(main.active && main.up);
+    assert_eq!(main.partner_system, sys(2).system);
+    let other = aggs.iter().find(|g| g.id != first).unwrap();
+    assert_eq!(other.ports, vec![4]);
+    assert_eq!(other.partner_system, sys(3).system);
+    assert!(!other.active);
+    // Port 4 is aggregated with C, but only the active Aggregator carries traffic.
+    assert!(!h.lacp(a).is_distributing(4));
+    assert!(
+        h.port(pa[3])
+            .why_not_distributing
+            .unwrap()
+            .contains("not the active one")
+    );
+    assert_eq!(h.lacp(a).distributing_ports(), vec![1, 2, 3]);
+    // The first Aggregator's members never stopped.
+    assert!(
+        !h.events(a, |e| matches!(e.port, Some(1..=3)))
+            .any(|e| matches!(
+                e.kind,
+                EventKind::CollectingDistributing {
+                    distributing: false,
+                    ..
+                }
+            )),
+    );
+    assert!(
+        h.lacp(c).is_distributing(1),
+        "C's only port is its active aggregator"
+    );
+}
+
+#[test]
+fn member_with_another_partner_key_gets_its_own_aggregator() {
+    let mut h = Harness::new();
+    let a = h.add_system(sys(1));
+    let b = h.add_system(sys(2));
+    let pa = add_ports(&mut h, a, 1, 3);
+    for p in 1..=3u16 {
+        let mut pc = PortConfig::new(p, mac(2, p));
+        if p == 3 {
+            pc.key = Some(7);
+        }
+        h.add_port(b, pc);
+    }
+    for (i, x) in pa.iter().enumerate() {
+        h.connect(*x, end(b, i as u16 + 1));
+    }
+    h.run_for(Duration::from_secs(5));
+    for s in [a, b] {
+        let aggs = h.lacp(s).aggregators();
+        assert_eq!(aggs.len(), 2, "{aggs:?}");
+        let main = aggs.iter().find(|g| g.active).unwrap();
+        assert_eq!(main.ports, vec![1, 2]);
+        assert!(main.up);
+        let odd = aggs.iter().find(|g| !g.active).unwrap();
+        assert_eq!(odd.ports, vec![3]);
+    }
+    assert_eq!(h.port(pa[2]).partner.key, 7);
+    assert_eq!(h.lacp(a).distributing_ports(), vec![1, 2]);
+}
+
+#[test]
+fn six_links_max_active_four_two_standby_take_over() {
+    let mut ca = sys(1);
+    ca.max_active = Some(4);
+    let mut cb = sys(2);
+    cb.max_active = Some(4);
+    let mut h = Harness::new();
+    let a = h.add_system(ca);
+    let b = h.add_system(cb);
+    let pa = add_ports(&mut h, a, 1, 6);
+    // B's own priorities would prefer its ports 6, 5, 4, 3; A has the better System ID, so
+    // A's priorities (all equal: port number order) decide for both.
+    for p in 1..=6u16 {
+        let mut pc = PortConfig::new(p, mac(2, p));
+        pc.priority = 100 - p;
+        h.add_port(b, pc);
+    }
+    let pb: Vec<_> = (1..=6).map(|p| end(b, p)).collect();
+    for i in 0..6 {
+        h.connect(pa[i], pb[i]);
+    }
+    until_all_distributing(&mut h, &pa[..4], &pb[..4], Duration::from_secs(5));
+    h.run_for(Duration::from_secs(5));
+    for s in [a, b] {
+        let sel: Vec<Selected> = (1..=6)
+            .map(|p| h.lacp(s).port(p).unwrap().selected)
+            .collect();
+        assert_eq!(
+            sel,
+            [[Selected::Selected; 4].as_slice(), &[Selected::Standby; 2]].concat(),
+            "system {s}"
+        );
+        assert_eq!(h.lacp(s).distributing_ports().len(), 4);
+    }
+    assert!(
+        h.port(pa[4])
+            .why_not_distributing
+            .unwrap()
+            .contains("standby")
+    );
+    // An active member fails: a standby one takes over at once, on both sides.
+    h.cut(0);
+    let t0 = h.now;
+    let t = until_all_distributing(&mut h, &pa[1..5], &pb[1..5], Duration::from_secs(5));
+    assert!(t - t0 <= Duration::from_millis(100), "took {}", t - t0);
+    assert_eq!(h.port(pa[5]).selected, Selected::Standby);
+    assert_eq!(h.lacp(a).distributing_ports(), vec![2, 3, 4, 5]);
+    assert!(h.lacp(a).is_up());
+    // It comes back: the better port preempts, port 5 returns to Standby.
+    h.restore(0);
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(h.lacp(a).distributing_ports(), vec![1, 2, 3, 4]);
+    assert_eq!(h.port(pa[4]).selected, Selected::Standby);
+}
+
+#[test]
+fn min_links_three_of_four() {
+    let mut ca = sys(1);
+    ca.min_links = 3;
+    let (mut h, a, b) = pair(ca, sys(2), 4);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    assert!(h.lacp(0).is_up());
+    h.cut(0);
+    h.run_for(Duration::from_secs(1));
+    assert!(h.lacp(0).is_up(), "3 of 4 is enough");
+    let before = h.log.len();
+    h.cut(1);
+    h.run_for(Duration::from_secs(1));
+    assert!(!h.lacp(0).is_up());
+    let down: Vec<String> = h.log[before..]
+        .iter()
+        .filter_map(|(s, e)| match &e.kind {
+            EventKind::AggregateDown { reason } if *s == 0 => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        down,
+        vec!["2 of 4 members collecting and distributing, min-links is 3".to_string()]
+    );
+    assert!(!h.lacp(0).status().aggregators[0].up);
+    assert!(h.lacp(1).is_up(), "B has min-links 1");
+    h.restore(1);
+    let t0 = h.now;
+    let t = h
+        .run_until_cond(Duration::from_secs(5), |h| h.lacp(0).is_up())
+        .expect("back up");
+    assert!(t - t0 <= Duration::from_secs(3), "took {}", t - t0);
+    assert!(h.saw(0, |k| matches!(k, EventKind::AggregateUp)));
+    assert_eq!(h.lacp(0).distributing_ports(), vec![2, 3, 4]);
+}

@@ -1,0 +1,98 @@
+//! current_while_timer: a silent partner expires and is defaulted; a healed link re-forms.
+
+mod common;
+
+use common::*;
+use lagd_lacp::testing::Harness;
+use lagd_lacp::{EventKind, LacpMode, LacpTimer, PeriodicState, ReceiveState};
+use lagd_types::{Duration, Instant};
+
+fn receive_change_at(
+    h: &Harness,
+    sys: usize,
+    port: u16,
+    to: ReceiveState,
+    after: Instant,
+) -> Instant {
+    h.events(sys, |e| e.port == Some(port) && e.at >= after)
+        .find(|e| matches!(e.kind, EventKind::Receive { to: t, .. } if t == to))
+        .map(|e| e.at)
+        .unwrap_or_else(|| panic!("no transition to {to} after {after}"))
+}
+
+#[test]
+fn short_timer_silent_partner_expires_after_3s_defaults_after_6s_and_reforms_within_2s() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_millis(10_500));
+    let silenced = h.now;
+    h.silence(0, true, true);
+    h.run_for(Duration::from_secs(10));
+    let last = h.port(a[0]).last_rx.unwrap();
+    assert!(last <= silenced);
+    assert_eq!(
+        receive_change_at(&h, 0, 1, ReceiveState::Expired, silenced),
+        last + Duration::from_secs(3)
+    );
+    assert_eq!(
+        receive_change_at(&h, 0, 1, ReceiveState::Defaulted, silenced),
+        last + Duration::from_secs(6)
+    );
+    let st = h.port(a[0]);
+    assert_eq!(st.receive, ReceiveState::Defaulted);
+    assert!(!h.lacp(0).is_distributing(1));
+    assert!(st.why_not_distributing.unwrap().contains("no LACPDU"));
+    // The other member kept forwarding all along.
+    assert!(h.lacp(0).is_distributing(2) && h.lacp(0).is_up());
+    // A defaulted member keeps sending fast (the default partner carries the short timeout).
+    assert_eq!(st.periodic, PeriodicState::FastPeriodic);
+    h.heal(0);
+    let healed = h.now;
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(
+        t - healed <= Duration::from_secs(2),
+        "re-formed after {}",
+        t - healed
+    );
+}
+
+#[test]
+fn whole_partner_silent_then_back_reforms() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.silence(0, true, true);
+    h.silence(1, true, true);
+    h.run_for(Duration::from_secs(8));
+    assert!(!h.lacp(0).is_up());
+    assert!(h.saw(0, |k| matches!(k, EventKind::AggregateDown { .. })));
+    h.heal(0);
+    h.heal(1);
+    let healed = h.now;
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(
+        t - healed <= Duration::from_secs(4),
+        "re-formed after {}",
+        t - healed
+    );
+}
+
+#[test]
+fn long_timer_expires_after_90s() {
+    let l = |id| sys_with(id, LacpMode::Active, LacpTimer::Long);
+    let (mut h, a, b) = pair(l(1), l(2), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::SlowPeriodic);
+    h.run_for(Duration::from_secs(40));
+    let silenced = h.now;
+    h.silence(0, true, true);
+    h.run_for(Duration::from_secs(100));
+    let last = h.port(a[0]).last_rx.unwrap();
+    let expired = receive_change_at(&h, 0, 1, ReceiveState::Expired, silenced);
+    assert_eq!(expired, last + Duration::from_secs(90));
+    assert!(expired - silenced > Duration::from_secs(60));
+    // EXPIRED asks the partner for short timeouts and waits Short_Timeout_Time more.
+    assert_eq!(
+        receive_change_at(&h, 0, 1, ReceiveState::Defaulted, silenced),
+        expired + Duration::from_secs(3)
+    );
+}

@@ -1,0 +1,500 @@
+//! The one place where the simulator meets lagd's protocol code: a node's aggregations, each a
+//! real [`lagd_agg::Aggregation`], driven exactly as the daemon drives it (inputs, then drain
+//! `poll_transmit`, `poll_release`, `poll_event`, then sleep until `poll_timeout`).
+
+use crate::scenario::{
+    AggDef, AggPatch, DistributionSpec, FallbackSpec, LacpModeSpec, MoveProtectionSpec, Node,
+    TimerSpec,
+};
+use lagd_agg::lagd_distrib::{
+    Completion, DistEvent, DistributorConfig, Dispatch, DropReason, HashPolicy, Mode,
+    MoveProtection, MoveReason,
+};
+use lagd_agg::lagd_lacp::{
+    ChurnState, EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus, PortConfig, PortStatus,
+    SystemConfig,
+};
+use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
+use lagd_types::{Duration, Instant, PortNumber, PortState, SystemId};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// A frame as the simulator passes it around (shared, immutable).
+pub type Frame = Rc<[u8]>;
+
+/// Something a node wants the simulator to do or record.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Send `frame` on port index `port`.
+    Send {
+        /// Port index.
+        port: usize,
+        /// The frame.
+        frame: Frame,
+        /// A slow-protocols frame (LACPDU / Marker) rather than data.
+        control: bool,
+    },
+    /// A protocol event, as one readable line (port index if it concerns one port).
+    Event {
+        /// Port index.
+        port: Option<usize>,
+        /// Text with the reason.
+        text: String,
+        /// Routine detail (periodic machine, state octets, churn monitoring, marker answers):
+        /// recorded in JSON, left out of the text output.
+        verbose: bool,
+    },
+    /// A port the caller asked to drain carries nothing any more.
+    Drained {
+        /// Port index.
+        port: usize,
+    },
+}
+
+/// What became of a data frame handed to an aggregation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxResult {
+    /// Sent on one or more ports (as `Output::Send`).
+    Sent,
+    /// Held by the distributor during a marker-protected move (comes out later).
+    Held,
+    /// No Distributing member.
+    NoPort,
+    /// The held queue was full.
+    HeldQueueFull,
+}
+
+/// One line of per-port LACP state, for the "state changed" report lines and checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSnap {
+    /// Receive machine state name.
+    pub receive: String,
+    /// Mux machine state name.
+    pub mux: String,
+    /// SELECTED / UNSELECTED / STANDBY.
+    pub selected: String,
+    /// Actor_Oper_Port_State.
+    pub actor: PortState,
+    /// Partner_Oper_Port_State.
+    pub partner: PortState,
+    /// Why it is not distributing.
+    pub why: Option<String>,
+}
+
+impl PortSnap {
+    fn of(s: &PortStatus) -> Self {
+        PortSnap {
+            receive: s.receive.to_string(),
+            mux: s.mux.to_string(),
+            selected: s.selected.to_string(),
+            actor: s.actor.state,
+            partner: s.partner.state,
+            why: s.why_not_distributing.clone(),
+        }
+    }
+}
+
+/// The eight state flags as letters (A activity, T short timeout, G aggregation, S sync,
+/// C collecting, D distributing, F defaulted, E expired), `-` when clear.
+pub fn flags(s: PortState) -> String {
+    "ATGSCDFE"
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if s.0 & (1 << i) != 0 { c } else { '-' })
+        .collect()
+}
+
+/// Merges `patch` over `base` (fields set in `patch` win).
+pub fn merge(base: &AggPatch, patch: &AggPatch) -> AggPatch {
+    AggPatch {
+        lacp: patch.lacp.or(base.lacp),
+        timer: patch.timer.or(base.timer),
+        key: patch.key.or(base.key),
+        distribution: patch.distribution.or(base.distribution),
+        policy: patch.policy.clone().or_else(|| base.policy.clone()),
+        min_links: patch.min_links.or(base.min_links),
+        max_active: patch.max_active.or(base.max_active),
+        fallback: patch.fallback.or(base.fallback),
+        fallback_timeout: patch.fallback_timeout.or(base.fallback_timeout),
+        coupled_control: patch.coupled_control.or(base.coupled_control),
+        buckets: patch.buckets.or(base.buckets),
+        rebalance_interval: patch.rebalance_interval.or(base.rebalance_interval),
+        rebalance_threshold: patch.rebalance_threshold.or(base.rebalance_threshold),
+        move_protection: patch.move_protection.or(base.move_protection),
+        marker_timeout: patch.marker_timeout.or(base.marker_timeout),
+        collector_delay: patch.collector_delay.or(base.collector_delay),
+    }
+}
+
+/// Builds the protocol configuration of aggregation number `index` of `node` from scenario
+/// settings (defaults: LACP active, short timers, key = index + 1, hashed L3,L4).
+pub fn build_config(node: &Node, index: usize, s: &AggPatch) -> Result<AggregationConfig, String> {
+    let d = DistributorConfig::default();
+    let marker_timeout = s.marker_timeout.map(|x| x.0);
+    let lacp = SystemConfig {
+        system: SystemId::new(node.system_priority, node.mac),
+        mode: match s.lacp.unwrap_or(LacpModeSpec::Active) {
+            LacpModeSpec::Active => LacpMode::Active,
+            LacpModeSpec::Passive => LacpMode::Passive,
+            LacpModeSpec::Off => LacpMode::Off,
+        },
+        timer: match s.timer.unwrap_or(TimerSpec::Short) {
+            TimerSpec::Short => LacpTimer::Short,
+            TimerSpec::Long => LacpTimer::Long,
+        },
+        key: s.key.unwrap_or((index + 1) as u16),
+        max_active: s.max_active.filter(|&m| m > 0),
+        min_links: s.min_links.unwrap_or(1),
+        fallback: match s.fallback.unwrap_or(FallbackSpec::Off) {
+            FallbackSpec::Off => None,
+            k => Some(FallbackConfig {
+                timeout: s.fallback_timeout.map_or(Duration::from_secs(6), |x| x.0),
+                kind: if k == FallbackSpec::Static {
+                    FallbackKind::Static
+                } else {
+                    FallbackKind::OneMember
+                },
+            }),
+        },
+        coupled_control: s.coupled_control.unwrap_or(true),
+        marker_timeout: marker_timeout.unwrap_or(SystemConfig::default().marker_timeout),
+        ..SystemConfig::default()
+    };
+    lacp.validate().map_err(|e| e.to_string())?;
+    let policy: HashPolicy = match &s.policy {
+        Some(p) => p.parse().map_err(|e| format!("policy: {e}"))?,
+        None => d.policy,
+    };
+    let move_protection = match s.move_protection.unwrap_or(MoveProtectionSpec::Marker) {
+        MoveProtectionSpec::Marker => match (d.move_protection, marker_timeout) {
+            (_, Some(t)) => MoveProtection::Marker { timeout: t },
+            (m @ MoveProtection::Marker { .. }, None) => m,
+            _ => MoveProtection::Marker {
+                timeout: Duration::from_millis(100),
+            },
+        },
+        MoveProtectionSpec::CollectorDelay => MoveProtection::CollectorDelay(
+            s.collector_delay.map_or(Duration::from_millis(10), |x| x.0),
+        ),
+        MoveProtectionSpec::None => MoveProtection::None,
+    };
+    let distributor = DistributorConfig {
+        mode: match s.distribution.unwrap_or(DistributionSpec::Hash) {
+            DistributionSpec::Hash => Mode::Hash,
+            DistributionSpec::ActiveBackup => Mode::ActiveBackup,
+            DistributionSpec::RoundRobin => Mode::RoundRobin,
+            DistributionSpec::Broadcast => Mode::Broadcast,
+        },
+        policy,
+        buckets: s.buckets.unwrap_or(d.buckets),
+        rebalance_interval: match s.rebalance_interval {
+            Some(r) => r.0,
+            None => d.rebalance_interval,
+        },
+        rebalance_threshold: s.rebalance_threshold.unwrap_or(d.rebalance_threshold),
+        move_protection,
+        ..d
+    };
+    Ok(AggregationConfig { lacp, distributor })
+}
+
+/// One running aggregation of a node.
+pub struct AggRt {
+    /// The protocol object.
+    pub agg: Aggregation<Frame>,
+    /// Scenario settings in force (after `set` faults).
+    pub settings: AggPatch,
+    /// Member port indices, in the order they were added.
+    pub members: Vec<usize>,
+    /// The timer event currently queued for it, if any.
+    pub scheduled: Option<Instant>,
+    /// Ports being drained.
+    pub draining: Vec<usize>,
+    snaps: BTreeMap<usize, PortSnap>,
+}
+
+fn port_number(idx: usize) -> PortNumber {
+    (idx + 1) as PortNumber
+}
+
+fn port_index(n: PortNumber) -> usize {
+    usize::from(n).saturating_sub(1)
+}
+
+impl AggRt {
+    /// Builds aggregation `index` of `node` with its members, each told its current link.
+    pub fn new(
+        now: Instant,
+        node: &Node,
+        index: usize,
+        def: &AggDef,
+        settings: &AggPatch,
+        members: &[usize],
+        link: &dyn Fn(usize) -> LinkStatus,
+    ) -> Result<AggRt, String> {
+        let config = build_config(node, index, settings)?;
+        let mut rt = AggRt {
+            agg: Aggregation::new(config),
+            settings: settings.clone(),
+            members: Vec::new(),
+            scheduled: None,
+            draining: Vec::new(),
+            snaps: BTreeMap::new(),
+        };
+        for &p in members {
+            rt.add_port(now, node, def, p, link(p))?;
+        }
+        Ok(rt)
+    }
+
+    /// Adds port index `p` and reports its link.
+    pub fn add_port(
+        &mut self,
+        now: Instant,
+        node: &Node,
+        def: &AggDef,
+        p: usize,
+        link: LinkStatus,
+    ) -> Result<(), String> {
+        let port = node
+            .ports
+            .get(p)
+            .ok_or_else(|| format!("no port index {p}"))?;
+        let mut pc = PortConfig::new(port_number(p), port.mac);
+        if let Some(&prio) = def.port_priority.get(&p) {
+            pc.priority = prio;
+        }
+        self.agg
+            .add_port(now, pc)
+            .map_err(|e| format!("add port {}: {e}", port.name))?;
+        self.agg.handle_link(now, port_number(p), link);
+        self.members.push(p);
+        Ok(())
+    }
+
+    /// Removes port index `p` at once.
+    pub fn remove_port(&mut self, now: Instant, p: usize) -> Result<(), String> {
+        self.agg
+            .remove_port(now, port_number(p))
+            .map_err(|e| e.to_string())?;
+        self.members.retain(|&m| m != p);
+        self.draining.retain(|&m| m != p);
+        self.snaps.remove(&p);
+        Ok(())
+    }
+
+    /// Starts a graceful removal of port index `p`.
+    pub fn drain_port(&mut self, now: Instant, p: usize) -> Result<(), String> {
+        self.agg
+            .drain_port(now, port_number(p))
+            .map_err(|e| e.to_string())?;
+        self.draining.push(p);
+        Ok(())
+    }
+
+    /// Applies new settings live.
+    pub fn set(&mut self, now: Instant, node: &Node, index: usize, patch: &AggPatch) -> Result<(), String> {
+        let merged = merge(&self.settings, patch);
+        let cfg = build_config(node, index, &merged)?;
+        self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
+        self.settings = merged;
+        Ok(())
+    }
+
+    /// Carrier change of port index `p`.
+    pub fn handle_link(&mut self, now: Instant, p: usize, link: LinkStatus) {
+        self.agg.handle_link(now, port_number(p), link);
+    }
+
+    /// A frame received on port index `p`: `true` if it must be delivered to the host.
+    pub fn handle_rx(&mut self, now: Instant, p: usize, frame: &[u8]) -> RxVerdict {
+        self.agg.handle_port_frame(now, port_number(p), frame)
+    }
+
+    /// A data frame from the host.
+    pub fn handle_tx(&mut self, now: Instant, frame: Frame, out: &mut Vec<Output>) -> TxResult {
+        let bytes = Rc::clone(&frame);
+        match self.agg.handle_host_frame(now, &bytes, frame) {
+            Dispatch::Send(port, f) => {
+                out.push(Output::Send {
+                    port: port_index(port),
+                    frame: f,
+                    control: false,
+                });
+                TxResult::Sent
+            }
+            Dispatch::Broadcast(f) => {
+                for port in self.agg.broadcast_ports() {
+                    out.push(Output::Send {
+                        port: port_index(port),
+                        frame: Rc::clone(&f),
+                        control: false,
+                    });
+                }
+                TxResult::Sent
+            }
+            Dispatch::Held => TxResult::Held,
+            Dispatch::Drop(_, DropReason::NoPort) => TxResult::NoPort,
+            Dispatch::Drop(_, DropReason::HeldQueueFull) => TxResult::HeldQueueFull,
+        }
+    }
+
+    /// Runs due timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.agg.handle_timeout(now);
+    }
+
+    /// The next instant `handle_timeout` is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.agg.poll_timeout()
+    }
+
+    /// Drains transmissions, released frames and events into `out`; returns whether any
+    /// event was produced (so the caller may look at port states).
+    pub fn pump(&mut self, now: Instant, names: &[String], out: &mut Vec<Output>) -> bool {
+        while let Some(t) = self.agg.poll_transmit(now) {
+            out.push(Output::Send {
+                port: port_index(t.port),
+                frame: Rc::from(t.frame),
+                control: true,
+            });
+        }
+        while let Some((port, f)) = self.agg.poll_release() {
+            out.push(Output::Send {
+                port: port_index(port),
+                frame: f,
+                control: false,
+            });
+        }
+        let mut any = false;
+        while let Some(ev) = self.agg.poll_event() {
+            any = true;
+            match ev {
+                AggEvent::Lacp(e) => {
+                    let verbose = matches!(
+                        e.kind,
+                        EventKind::Periodic { .. }
+                            | EventKind::PartnerChanged { .. }
+                            | EventKind::ActorStateChanged { .. }
+                            | EventKind::MarkerResponse { .. }
+                            | EventKind::ActorChurn(ChurnState::NoChurn | ChurnState::ChurnMonitor)
+                            | EventKind::PartnerChurn(
+                                ChurnState::NoChurn | ChurnState::ChurnMonitor
+                            )
+                    );
+                    out.push(Output::Event {
+                        port: e.port.map(port_index),
+                        text: e.kind.to_string(),
+                        verbose,
+                    })
+                }
+                AggEvent::Dist(e) => out.push(Output::Event {
+                    port: None,
+                    text: dist_text(&e, names),
+                    verbose: matches!(e, DistEvent::MoveCompleted { held_released: 0, .. }),
+                }),
+                AggEvent::Drained { port } => {
+                    let p = port_index(port);
+                    self.draining.retain(|&m| m != p);
+                    out.push(Output::Drained { port: p });
+                }
+            }
+        }
+        any
+    }
+
+    /// State of port index `p`.
+    pub fn status(&self, p: usize) -> Option<PortStatus> {
+        self.agg.lacp().port(port_number(p))
+    }
+
+    /// Whether the aggregate is up.
+    pub fn is_up(&self) -> bool {
+        self.agg.is_up()
+    }
+
+    /// Whether fallback is active.
+    pub fn fallback_active(&self) -> bool {
+        self.agg.lacp().status().fallback_active
+    }
+
+    /// Number of Distributing members.
+    pub fn distributing(&self) -> usize {
+        self.agg.lacp().distributing_ports().len()
+    }
+
+    /// Ports whose state changed since the last call, with their new state.
+    pub fn changed_states(&mut self) -> Vec<(usize, PortSnap)> {
+        let mut v = Vec::new();
+        for s in self.agg.lacp().ports() {
+            let p = port_index(s.number);
+            let snap = PortSnap::of(&s);
+            if self.snaps.get(&p) != Some(&snap) {
+                self.snaps.insert(p, snap.clone());
+                v.push((p, snap));
+            }
+        }
+        v
+    }
+}
+
+fn name(names: &[String], p: PortNumber) -> String {
+    names
+        .get(port_index(p))
+        .cloned()
+        .unwrap_or_else(|| format!("port{p}"))
+}
+
+/// One readable line for a distributor event, with port names.
+pub fn dist_text(e: &DistEvent, names: &[String]) -> String {
+    match e {
+        DistEvent::BucketsMoved {
+            from,
+            to,
+            buckets,
+            reason,
+        } => {
+            let reason = match reason {
+                MoveReason::PortFailed => "port failed",
+                MoveReason::PortAdded => "port added",
+                MoveReason::Rebalance => "rebalance",
+                MoveReason::Drain => "drain",
+                MoveReason::PolicyChange => "policy change",
+            };
+            format!(
+                "distributor: {buckets} buckets {} -> {} ({reason})",
+                from.map_or("-".to_string(), |p| name(names, p)),
+                name(names, *to)
+            )
+        }
+        DistEvent::MoveCompleted {
+            id,
+            by,
+            held_released,
+        } => {
+            let by = match by {
+                Completion::MarkerResponse => "marker response",
+                Completion::Timeout => "marker timeout",
+                Completion::CollectorDelay => "collector delay",
+            };
+            format!("distributor: move {id} completed by {by}, {held_released} held frames released")
+        }
+        DistEvent::Drained { port } => format!("distributor: {} drained", name(names, *port)),
+        DistEvent::ActiveChanged { port } => format!(
+            "distributor: active port {}",
+            port.map_or("none".to_string(), |p| name(names, p))
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_letters() {
+        assert_eq!(flags(PortState(0x3d)), "A-GSCD--");
+        assert_eq!(flags(PortState(0xff)), "ATGSCDFE");
+        assert_eq!(flags(PortState(0)), "--------");
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the tests need (when missing) and runs every test of the workspace.
+# Usage: scripts/test-all.sh            (as root: the namespace tests need it)
+# This is the README's test command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> installing ${need_apt[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+        apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    else
+        echo "==> missing ${need_apt[*]} (run as root to install them); tests that need them will say so"
+    fi
+fi
+
+echo "==> cargo build"
+cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
+
+echo "==> cargo test"
+log=$(mktemp /tmp/lagd-test.XXXXXX.log)
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log" | grep --line-buffered -E '^(test result|running|error|failures:|---- )|panicked|FAILED|skipped'
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line summing every test binary's results.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -396,3 +396,155 @@ fn two_members_round_robin_control_collecting_and_carrier() {
     drop(side_b);
     drop(net);
 }
+
+/// Holds every frame until told to release, then sends the held ones (in order) and the rest.
+#[derive(Debug, Default)]
+struct HoldProto {
+    release: bool,
+    held: std::collections::VecDeque<lagd_dataplane::Slot>,
+    max_held: usize,
+}
+
+impl Protocol for HoldProto {
+    fn dispatch(
+        &mut self,
+        _now: lagd_types::Instant,
+        _frame: &[u8],
+        slot: lagd_dataplane::Slot,
+    ) -> lagd_dataplane::TxDecision {
+        if self.release && self.held.is_empty() {
+            return lagd_dataplane::TxDecision::Send(1);
+        }
+        self.held.push_back(slot);
+        self.max_held = self.max_held.max(self.held.len());
+        lagd_dataplane::TxDecision::Held
+    }
+    fn poll_release(&mut self) -> Option<(PortNumber, lagd_dataplane::Slot)> {
+        if self.release {
+            self.held.pop_front().map(|s| (1, s))
+        } else {
+            None
+        }
+    }
+    fn broadcast_ports(&self) -> Vec<PortNumber> {
+        vec![1]
+    }
+    fn poll_control_frame(&mut self, _now: lagd_types::Instant) -> Option<(PortNumber, Vec<u8>)> {
+        None
+    }
+    fn handle_control_frame(&mut self, _now: lagd_types::Instant, _port: PortNumber, _f: &[u8]) {}
+    fn is_collecting(&self, _port: PortNumber) -> bool {
+        true
+    }
+    fn carrier(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn held_frames_exhaust_the_pool_then_leave_in_order() {
+    if skip_unless_root() {
+        return;
+    }
+    const N: u32 = 400; // more than the pool holds
+    let mut net = TestNet::new();
+    let a = net.netns("dpa").expect("netns a");
+    let b = net.netns("dpb").expect("netns b");
+    let (ma, mb) = net.veth("dpv", Some(&a), Some(&b)).expect("veth");
+    ns_cmd(&b, &["ip", "link", "set", mb.as_str(), "up"]).expect("b up");
+    ns_cmd(
+        &b,
+        &["ip", "addr", "add", "198.18.6.2/24", "dev", mb.as_str()],
+    )
+    .expect("b addr");
+    let b_mac = netns::run_in(&b, {
+        let mb = mb.clone();
+        move || lagd_dataplane::Netlink::open()?.link_by_name(&mb)
+    })
+    .and_then(|r| r)
+    .ok()
+    .and_then(|l| l.mac)
+    .expect("b mac");
+
+    let tap_name = netns::unique_name("dptap");
+    let proto = Arc::new(Mutex::new(HoldProto::default()));
+    let (fwd, member) = {
+        let (tap_name, ma, proto) = (tap_name.clone(), ma.clone(), proto.clone());
+        netns::run_in(&a, move || -> lagd_dataplane::Result<_> {
+            let tap = Tap::create(&tap_name, MacAddr([0x02, 0, 0x5e, 0, 6, 1]), 1500)?;
+            let m = Member::take_over(&ma, TakeOverOptions::default())?;
+            let s = PacketSocket::open(m.ifindex(), &PacketOptions::default())?;
+            tap.set_up(true)?;
+            let dynp: Arc<Mutex<dyn Protocol>> = proto;
+            Ok((Forwarder::start(tap, vec![(1, s)], dynp, monotonic_now)?, m))
+        })
+        .and_then(|r| r)
+        .expect("side a")
+    };
+    for cmd in [
+        vec![
+            "ip",
+            "addr",
+            "add",
+            "198.18.6.1/24",
+            "dev",
+            tap_name.as_str(),
+        ],
+        vec![
+            "ip",
+            "neigh",
+            "replace",
+            "198.18.6.2",
+            "lladdr",
+            &b_mac.to_string(),
+            "dev",
+            tap_name.as_str(),
+            "nud",
+            "permanent",
+        ],
+    ] {
+        ns_cmd(&a, &cmd).expect("configure a");
+    }
+    let rx = netns::spawn_in(&b, || -> io::Result<Vec<u32>> {
+        let s = std::net::UdpSocket::bind("198.18.6.2:6000")?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while got.len() < N as usize {
+            match s.recv(&mut buf) {
+                Ok(k) if k >= 4 => got.push(u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]])),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(got)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    netns::run_in(&a, || -> io::Result<()> {
+        let s = std::net::UdpSocket::bind("198.18.6.1:0")?;
+        for i in 0..N {
+            s.send_to(&i.to_be_bytes(), "198.18.6.2:6000")?;
+            if i % 50 == 49 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
+    })
+    .expect("run")
+    .expect("send");
+    // Everything sent so far is held: the pool is exhausted, nothing reached the member.
+    assert!(eventually(100, || proto
+        .lock()
+        .map(|p| p.max_held)
+        .unwrap_or(0)
+        >= lagd_dataplane::POOL_SLOTS));
+    assert_eq!(fwd.stats().member(1).map(|m| m.opackets), Some(0));
+    proto.lock().expect("lock").release = true;
+    fwd.wake();
+    let got = rx.join().expect("rx thread").expect("netns").expect("recv");
+    assert_eq!(got, (0..N).collect::<Vec<_>>(), "all datagrams, in order");
+    assert!(proto.lock().expect("lock").held.is_empty());
+    drop(fwd);
+    drop(member);
+    drop(net);
+}

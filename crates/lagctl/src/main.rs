@@ -95,7 +95,14 @@ fn main() -> ExitCode {
             pcap_dir,
             json,
         } => print(
-            lagd_sim::run_file(&scenario, RunOptions { seed, pcap_dir, quiet: false }),
+            lagd_sim::run_file(
+                &scenario,
+                RunOptions {
+                    seed,
+                    pcap_dir,
+                    quiet: false,
+                },
+            ),
             json,
         ),
         Cmd::Demo {
@@ -113,7 +120,11 @@ fn main() -> ExitCode {
             print(
                 lagd_sim::run_str(
                     lagd_sim::DEMO_SCENARIO,
-                    RunOptions { seed, pcap_dir, quiet: false },
+                    RunOptions {
+                        seed,
+                        pcap_dir,
+                        quiet: false,
+                    },
                 ),
                 json,
             )

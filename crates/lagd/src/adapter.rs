@@ -232,7 +232,103 @@ pub fn port_config(r: &Resolved, link: &str, number: PortNumber, mac: MacAddr) -
 mod tests {
     use super::*;
     use crate::config::{AggrSpec, AnyLinks};
+    use lagd_agg::lagd_lacp::LinkStatus;
     use lagd_types::Duration;
+
+    fn reporter() -> (Reporter, std::sync::mpsc::Receiver<EngineMsg>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (
+            Reporter {
+                log: Arc::new(EventLog::new(256)),
+                tx,
+                sleeping_until: Arc::new(AtomicU64::new(u64::MAX)),
+            },
+            rx,
+        )
+    }
+
+    /// A static aggregation of two ports driven through the `Protocol` trait, as the forwarder
+    /// does: dispatch, collecting, carrier, events, drain notification.
+    #[test]
+    fn protocol_adapter_drives_the_aggregation() {
+        let mut s = AggrSpec::new("aggr1", &["eth1", "eth2"]);
+        s.mode = Some(AggrMode::Static);
+        let r = s.resolve(&AnyLinks).unwrap();
+        let mac: MacAddr = "02:00:00:00:00:01".parse().unwrap();
+        let (rep, rx) = reporter();
+        let log = rep.log.clone();
+        let mut a = Adapter::new(7, "aggr1", aggregation_config(&r, mac), rep);
+        let t = Instant::from_secs(1);
+        for (n, link) in [(1u16, "eth1"), (2, "eth2")] {
+            a.agg
+                .add_port(
+                    t,
+                    port_config(&r, link, n, MacAddr([2, 0, 0, 0, 1, n as u8])),
+                )
+                .unwrap();
+            a.port_names.insert(n, link.to_string());
+        }
+        // Nothing is up: frames are dropped, no carrier.
+        let frame = [0u8; 64];
+        assert_eq!(a.dispatch(t, &frame, 0), TxDecision::Drop);
+        assert!(!a.carrier());
+        let up = LinkStatus {
+            up: true,
+            speed_mbps: 10000,
+            full_duplex: true,
+        };
+        a.agg.handle_link(t, 1, up);
+        a.agg.handle_link(t, 2, up);
+        a.drain_events();
+        // A deadline earlier than the timer thread's sleep was reported.
+        assert_eq!(rx.try_recv(), Ok(EngineMsg::Wake));
+        // Static mode: Collecting and Distributing once the timers run (wait_while_timer).
+        let mut now = t;
+        for _ in 0..100 {
+            if a.carrier() {
+                break;
+            }
+            match a.agg.poll_timeout() {
+                Some(d) => now = d.max(now),
+                None => break,
+            }
+            a.agg.handle_timeout(now);
+            a.drain_events();
+        }
+        assert!(a.carrier(), "{:?}", a.agg.status().lacp);
+        assert!(a.is_collecting(1) && a.is_collecting(2));
+        let mut ports = a.broadcast_ports();
+        ports.sort();
+        assert_eq!(ports, vec![1, 2]);
+        assert!(matches!(
+            a.dispatch(now, &frame, 1),
+            TxDecision::Send(1 | 2)
+        ));
+        // Events were logged with member names.
+        let ev = log.recent();
+        assert!(
+            ev.iter().any(|e| e.link.as_deref() == Some("eth2")),
+            "{ev:?}"
+        );
+        // A graceful removal ends with a Drained message to the engine.
+        while rx.try_recv().is_ok() {}
+        a.agg.drain_port(now, 2).unwrap();
+        a.drain_events();
+        let mut drained = false;
+        for _ in 0..100 {
+            if rx
+                .try_iter()
+                .any(|m| m == EngineMsg::Drained { id: 7, port: 2 })
+            {
+                drained = true;
+                break;
+            }
+            now = a.agg.poll_timeout().unwrap_or(now).max(now);
+            a.agg.handle_timeout(now);
+            a.drain_events();
+        }
+        assert!(drained);
+    }
 
     #[test]
     fn config_translation() {

@@ -8,7 +8,12 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::control::proto::{AggrStatus, LinkStats};
+use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
+
+/// Reads one gauge of a member.
+type MemberGauge = fn(&MemberStatus) -> u64;
+/// Reads one traffic counter.
+type LinkCounter = fn(&LinkStats) -> u64;
 use crate::engine::Engine;
 
 fn esc(s: &str) -> String {
@@ -20,7 +25,7 @@ fn esc(s: &str) -> String {
 /// Renders the metrics of `aggrs` and `links` in the Prometheus text format (version 0.0.4).
 pub fn render(aggrs: &[AggrStatus], links: &[LinkStats]) -> String {
     let mut out = String::new();
-    let mut family = |out: &mut String, name: &str, kind: &str, help: &str| {
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     };
     let b = |v: bool| u8::from(v);
@@ -67,7 +72,7 @@ pub fn render(aggrs: &[AggrStatus], links: &[LinkStats]) -> String {
             a.carrier_losses
         );
     }
-    let gauges: [(&str, &str, fn(&crate::control::proto::MemberStatus) -> u64); 5] = [
+    let gauges: [(&str, &str, MemberGauge); 5] = [
         ("lagd_member_link_up", "Member carrier.", |m| {
             u64::from(m.link_up)
         }),
@@ -127,7 +132,7 @@ pub fn render(aggrs: &[AggrStatus], links: &[LinkStats]) -> String {
             }
         }
     }
-    let traffic: [(&str, fn(&LinkStats) -> u64); 6] = [
+    let traffic: [(&str, LinkCounter); 6] = [
         ("ipackets", |l| l.ipackets),
         ("rbytes", |l| l.rbytes),
         ("ierrors", |l| l.ierrors),
@@ -206,7 +211,6 @@ fn answer(stream: TcpStream, engine: &Engine) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::config::AggrSpec;
-    use crate::control::proto::MemberStatus;
 
     #[test]
     fn renders_aggregate_member_and_link_metrics() {

@@ -11,7 +11,10 @@ use lagd_dataplane::netns::TestNet;
 
 fn config(links: &[&str]) -> String {
     format!(
-        r#"[[aggregation]]
+        r#"[daemon]
+prometheus = "127.0.0.1:9477"
+
+[[aggregation]]
 name = "lag0"
 links = ["{}", "{}"]
 mode = "lacp"
@@ -135,6 +138,26 @@ fn two_hosts_aggregate_ping_and_restore() {
             .iter()
             .any(|e| e.link.as_deref() == Some(a1.as_str())),
         "no event for {a1}: {carrier_events:?}"
+    );
+
+    // Prometheus endpoint (on the namespace's loopback).
+    let metrics = lagd_dataplane::netns::run_in(&ns_a, || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect("127.0.0.1:9477").unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    })
+    .unwrap();
+    assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    assert!(
+        metrics.contains("lagd_aggregate_up{aggregate=\"lag0\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lagd_aggregate_carrier_losses_total{aggregate=\"lag0\"} 1"),
+        "{metrics}"
     );
 
     // The state dump holds everything.

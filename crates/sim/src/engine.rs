@@ -8,8 +8,8 @@ use crate::node::{AggRt, Frame, Output, PortSnap, TxResult, flags};
 use crate::packet::parse_data;
 use crate::queue::EventQueue;
 use crate::report::{
-    CheckResult, EventRecord, FaultRecord, PeakTracker, PortSummary, RunReport, RunStats, SunRow,
-    StateRecord, TableRecord, sun_table,
+    CheckResult, EventRecord, FaultRecord, PeakTracker, PortSummary, RunReport, RunStats,
+    StateRecord, SunRow, TableRecord, sun_table,
 };
 use crate::rng::Rng;
 use crate::scenario::{
@@ -503,7 +503,8 @@ impl Simulator {
         }
         let seq = self.flows[fi].next_seq;
         self.flows[fi].next_seq += 1;
-        self.q.push(self.now + def.interval, Ev::FlowTx { flow: fi });
+        self.q
+            .push(self.now + def.interval, Ev::FlowTx { flow: fi });
         self.report.stats.data_frames += 1;
         let via = def.via;
         let frame: Frame = Rc::from(def.frame.build(fi as u32, seq));
@@ -773,10 +774,7 @@ impl Simulator {
                     match r {
                         Ok(()) => {
                             self.nodes[p.node].port_agg[p.port] = Some(a.agg);
-                            self.fault_line(format!(
-                                "add-port {name} to {}",
-                                self.sc.agg_name(a)
-                            ));
+                            self.fault_line(format!("add-port {name} to {}", self.sc.agg_name(a)));
                         }
                         Err(e) => self.fault_line(format!("add-port {name} refused: {e}")),
                     }
@@ -965,8 +963,7 @@ impl Simulator {
         self.table_ports(a)
             .into_iter()
             .filter(|&p| {
-                self.link_status(a.node, p).up
-                    || base.is_none_or(|w| w.carrier[a.node][p])
+                self.link_status(a.node, p).up || base.is_none_or(|w| w.carrier[a.node][p])
             })
             .collect()
     }
@@ -1013,28 +1010,35 @@ impl Simulator {
 
     fn port_status(&self, p: PortRef) -> Option<lagd_agg::lagd_lacp::PortStatus> {
         let ai = self.nodes[p.node].port_agg[p.port]?;
-        self.agg_rt(AggRef { node: p.node, agg: ai })?.status(p.port)
+        self.agg_rt(AggRef {
+            node: p.node,
+            agg: ai,
+        })?
+        .status(p.port)
     }
 
     fn check(&mut self, ci: usize) {
         let c = self.sc.checks[ci].clone();
         let at_end = c.at == At::End;
-        let agg = |s: &Self, a: AggRef| s.agg_rt(a).map(|x| (x.is_up(), x.fallback_active(), x.distributing()));
+        let agg = |s: &Self, a: AggRef| {
+            s.agg_rt(a)
+                .map(|x| (x.is_up(), x.fallback_active(), x.distributing()))
+        };
         let port_status = |s: &Self, p: PortRef| s.port_status(p);
         let (passed, value) = match &c.kind {
-            CheckKind::Mux(p, want) | CheckKind::Receive(p, want) | CheckKind::Selected(p, want) => {
-                match port_status(self, *p) {
-                    Some(s) => {
-                        let got = match &c.kind {
-                            CheckKind::Mux(..) => s.mux.to_string(),
-                            CheckKind::Receive(..) => s.receive.to_string(),
-                            _ => s.selected.to_string(),
-                        };
-                        (&got == want, got)
-                    }
-                    None => (false, "port is not a member (or node down)".into()),
+            CheckKind::Mux(p, want)
+            | CheckKind::Receive(p, want)
+            | CheckKind::Selected(p, want) => match port_status(self, *p) {
+                Some(s) => {
+                    let got = match &c.kind {
+                        CheckKind::Mux(..) => s.mux.to_string(),
+                        CheckKind::Receive(..) => s.receive.to_string(),
+                        _ => s.selected.to_string(),
+                    };
+                    (&got == want, got)
                 }
-            }
+                None => (false, "port is not a member (or node down)".into()),
+            },
             CheckKind::StateFlag(p, side, flag, want) => match port_status(self, *p) {
                 Some(s) => {
                     let st = match side {
@@ -1081,7 +1085,11 @@ impl Simulator {
                         (lost as f64, format!("{lost} of {exp} frames lost"))
                     }
                     CheckKind::FlowLossRatio(..) => {
-                        let r = if exp == 0 { 0.0 } else { lost as f64 / exp as f64 };
+                        let r = if exp == 0 {
+                            0.0
+                        } else {
+                            lost as f64 / exp as f64
+                        };
                         (r, format!("{:.4} lost ({lost} of {exp})", r))
                     }
                     CheckKind::FlowReorder(..) => (re as f64, format!("{re} reordered")),
@@ -1148,10 +1156,7 @@ impl Simulator {
                 };
                 (
                     within(used as f64, b),
-                    format!(
-                        "{used} members carry >= {:.0}% of the data",
-                        thr * 100.0
-                    ),
+                    format!("{used} members carry >= {:.0}% of the data", thr * 100.0),
                 )
             }
             CheckKind::Event(text) => {

@@ -137,7 +137,10 @@ mod tests {
         for s in 0..10 {
             r.receive(t(s * 10), s);
         }
-        assert_eq!((r.unique(), r.lost(10), r.reordered, r.duplicates), (10, 0, 0, 0));
+        assert_eq!(
+            (r.unique(), r.lost(10), r.reordered, r.duplicates),
+            (10, 0, 0, 0)
+        );
         assert_eq!(r.max_gap, Duration::from_millis(10));
     }
 

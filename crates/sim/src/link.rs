@@ -134,7 +134,9 @@ impl Link {
 
     /// Capacity in Mbit/s, as a NIC reports its speed.
     pub fn speed_mbps(&self) -> u32 {
-        (self.params.rate_bps / 1e6).round().clamp(0.0, u32::MAX as f64) as u32
+        (self.params.rate_bps / 1e6)
+            .round()
+            .clamp(0.0, u32::MAX as f64) as u32
     }
 
     /// Sets the carrier. Going down loses every frame in flight and empties the queues.

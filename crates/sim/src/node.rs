@@ -7,12 +7,12 @@ use crate::scenario::{
     TimerSpec,
 };
 use lagd_agg::lagd_distrib::{
-    Completion, DistEvent, DistributorConfig, Dispatch, DropReason, HashPolicy, Mode,
+    Completion, Dispatch, DistEvent, DistributorConfig, DropReason, HashPolicy, Mode,
     MoveProtection, MoveReason,
 };
 use lagd_agg::lagd_lacp::{
-    ChurnState, EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus, PortConfig, PortStatus,
-    SystemConfig,
+    ChurnState, EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus,
+    PortConfig, PortStatus, SystemConfig,
 };
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
 use lagd_types::{Duration, Instant, PortNumber, PortState, SystemId};
@@ -293,7 +293,13 @@ impl AggRt {
     }
 
     /// Applies new settings live.
-    pub fn set(&mut self, now: Instant, node: &Node, index: usize, patch: &AggPatch) -> Result<(), String> {
+    pub fn set(
+        &mut self,
+        now: Instant,
+        node: &Node,
+        index: usize,
+        patch: &AggPatch,
+    ) -> Result<(), String> {
         let merged = merge(&self.settings, patch);
         let cfg = build_config(node, index, &merged)?;
         self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
@@ -391,7 +397,13 @@ impl AggRt {
                 AggEvent::Dist(e) => out.push(Output::Event {
                     port: None,
                     text: dist_text(&e, names),
-                    verbose: matches!(e, DistEvent::MoveCompleted { held_released: 0, .. }),
+                    verbose: matches!(
+                        e,
+                        DistEvent::MoveCompleted {
+                            held_released: 0,
+                            ..
+                        }
+                    ),
                 }),
                 AggEvent::Drained { port } => {
                     let p = port_index(port);
@@ -477,7 +489,9 @@ pub fn dist_text(e: &DistEvent, names: &[String]) -> String {
                 Completion::Timeout => "marker timeout",
                 Completion::CollectorDelay => "collector delay",
             };
-            format!("distributor: move {id} completed by {by}, {held_released} held frames released")
+            format!(
+                "distributor: move {id} completed by {by}, {held_released} held frames released"
+            )
         }
         DistEvent::Drained { port } => format!("distributor: {} drained", name(names, *port)),
         DistEvent::ActiveChanged { port } => format!(

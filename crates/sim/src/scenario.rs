@@ -870,13 +870,19 @@ impl Builder {
                 PortsFile::Names(v) => v,
             };
             if names.is_empty() {
-                return Err(invalid(format!("node {:?}: ports must not be empty", n.name)));
+                return Err(invalid(format!(
+                    "node {:?}: ports must not be empty",
+                    n.name
+                )));
             }
             let mut seen = BTreeSet::new();
             let mut ports = Vec::new();
             for (i, p) in names.into_iter().enumerate() {
                 if !seen.insert(p.clone()) {
-                    return Err(invalid(format!("node {:?}: port {p:?} listed twice", n.name)));
+                    return Err(invalid(format!(
+                        "node {:?}: port {p:?} listed twice",
+                        n.name
+                    )));
                 }
                 let number = u16::try_from(i + 1)
                     .map_err(|_| invalid(format!("node {:?}: too many ports", n.name)))?;
@@ -1222,8 +1228,7 @@ impl Builder {
                 .ok_or_else(|| invalid(format!("{field}: field `{name}` is required")))
         };
         let need_is = || {
-            c.is
-                .ok_or_else(|| invalid(format!("{field}: field `is` (true/false) is required")))
+            c.is.ok_or_else(|| invalid(format!("{field}: field `is` (true/false) is required")))
         };
         let bound = || -> Result<Bound, SimError> {
             if c.min.is_none() && c.max.is_none() {
@@ -1418,11 +1423,22 @@ max = 0
         assert!(err(&MINI.replace("b = \"b:p1\"", "b = \"c:p1\"")).contains("unknown node \"c\""));
         assert!(err(&MINI.replace("b = \"b:p1\"", "b = \"b:p9\"")).contains("has no port \"p9\""));
         assert!(err(&MINI.replace("b = \"b:p1\"", "b = \"b:p2\"")).contains("already cabled"));
-        assert!(err(&MINI.replace("action = \"link-down\"", "action = \"explode\"")).contains("unknown action"));
-        assert!(err(&MINI.replace("check = \"flow-loss\"", "check = \"vibes\"")).contains("unknown check"));
+        assert!(
+            err(&MINI.replace("action = \"link-down\"", "action = \"explode\""))
+                .contains("unknown action")
+        );
+        assert!(
+            err(&MINI.replace("check = \"flow-loss\"", "check = \"vibes\""))
+                .contains("unknown check")
+        );
         assert!(err(&MINI.replace("flow = \"*\"", "flow = \"nope\"")).contains("matches no flow"));
-        assert!(err(&MINI.replace("rate = \"1Mbit\"", "rat = \"1Mbit\"")).contains("unknown field"));
-        assert!(err(&MINI.replace("duration = \"5s\"", "duration = \"5 fortnights\"")).contains("invalid duration"));
+        assert!(
+            err(&MINI.replace("rate = \"1Mbit\"", "rat = \"1Mbit\"")).contains("unknown field")
+        );
+        assert!(
+            err(&MINI.replace("duration = \"5s\"", "duration = \"5 fortnights\""))
+                .contains("invalid duration")
+        );
         assert!(err(&MINI.replace("max = 0", "")).contains("min` and/or `max"));
     }
 

@@ -146,7 +146,9 @@ impl<'de> Deserialize<'de> for Rate {
             NumOrStr::Int(i) if i >= 0 => Ok(Rate::Bps(i as f64)),
             NumOrStr::Float(f) if f.is_finite() && f >= 0.0 => Ok(Rate::Bps(f)),
             NumOrStr::Str(s) => parse_rate(&s).map_err(serde::de::Error::custom),
-            _ => Err(serde::de::Error::custom("invalid rate: must not be negative")),
+            _ => Err(serde::de::Error::custom(
+                "invalid rate: must not be negative",
+            )),
         }
     }
 }

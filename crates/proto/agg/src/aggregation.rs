@@ -56,6 +56,8 @@ pub struct Aggregation<F> {
     marker_retry: VecDeque<lagd_distrib::MarkerRequest>,
     marker_retry_at: Option<Instant>,
     draining: BTreeSet<PortNumber>,
+    /// The latest `now` any input carried (for work triggered by `poll_release`).
+    last_now: Instant,
     collector: CollectorCounters,
     events: VecDeque<AggEvent>,
 }
@@ -72,6 +74,7 @@ impl<F> Aggregation<F> {
             marker_retry: VecDeque::new(),
             marker_retry_at: None,
             draining: BTreeSet::new(),
+            last_now: Instant::ZERO,
             collector: CollectorCounters::default(),
             events: VecDeque::new(),
         }
@@ -191,8 +194,16 @@ impl<F> Aggregation<F> {
     }
 
     /// The next data frame released after a marker-protected move, with its new port.
+    ///
+    /// The distributor asks for the Marker of a further move only once every released frame has
+    /// been handed out (so a Marker never overtakes them); when the releases run dry, this asks
+    /// for those Markers at once, and they come out of the next [`Aggregation::poll_transmit`].
     pub fn poll_release(&mut self) -> Option<(PortNumber, F)> {
-        self.dist.poll_release()
+        let r = self.dist.poll_release();
+        if r.is_none() {
+            self.pump_markers(self.last_now);
+        }
+        r
     }
 
     /// The next event.
@@ -256,6 +267,7 @@ impl<F> Aggregation<F> {
     /// Brings the distributor in line with LACP, routes marker traffic between them, and
     /// collects their events. Called after every input.
     fn sync(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
         // Several rounds: a LACP change can make the distributor request markers, whose
         // responses (already received) complete moves, and so on. Bounded.
         for _ in 0..4 {
@@ -305,6 +317,7 @@ impl<F> Aggregation<F> {
 
     /// Turns distributor marker requests into Marker PDUs and distributor events into ours.
     fn pump_markers(&mut self, now: Instant) -> bool {
+        self.last_now = self.last_now.max(now);
         let mut any = false;
         let mut retry = VecDeque::new();
         if self.marker_retry_at.is_some_and(|t| now >= t) {

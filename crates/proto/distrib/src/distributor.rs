@@ -159,6 +159,9 @@ pub struct Distributor<F> {
     next_id: u64,
     next_rebalance: Option<Instant>,
     last_active: Option<PortNumber>,
+    /// A port joined while other moves were in flight: once they complete, bucket counts are
+    /// evened out again (buckets already moving could not be given to the newcomer).
+    even_out_pending: bool,
     c: Counters,
 }
 
@@ -191,6 +194,7 @@ impl<F> Distributor<F> {
             next_id: 1,
             next_rebalance: None,
             last_active: None,
+            even_out_pending: false,
             c: Counters::default(),
             config,
         }
@@ -845,6 +849,7 @@ impl<F> Distributor<F> {
                 v.push(b as u32);
             }
         }
+        self.even_out_pending = true;
         let mut plan = Vec::new();
         for &p in added {
             let Some(r) = e.iter().position(|x| *x == p) else {
@@ -1115,6 +1120,7 @@ impl<F> Distributor<F> {
         if !self.draining.is_empty() {
             self.reconcile_drains(now);
         }
+        self.even_out(now);
         if self.config.mode == Mode::ActiveBackup {
             let a = self.table.first().copied().flatten();
             if a != self.last_active {
@@ -1123,6 +1129,42 @@ impl<F> Distributor<F> {
             }
         } else {
             self.last_active = None;
+        }
+    }
+
+    /// After ports joined, once no move is in flight: members below their share
+    /// (`buckets / n`) take buckets from the richest until every member is within one bucket
+    /// of every other. Only joins trigger this, never load rebalancing (which makes counts
+    /// uneven on purpose), so the two never fight.
+    fn even_out(&mut self, now: Instant) {
+        if !self.even_out_pending
+            || self.config.mode == Mode::ActiveBackup
+            || self.quiesce.is_some()
+            || self.moves.iter().any(Option::is_some)
+        {
+            return;
+        }
+        self.even_out_pending = false;
+        let e = self.eligible();
+        if e.is_empty() {
+            return;
+        }
+        let counts = self.effective_counts(&e);
+        let (Some(&max), Some(&min)) = (counts.iter().max(), counts.iter().min()) else {
+            return;
+        };
+        if max <= min + 1 {
+            return;
+        }
+        let target = self.table.len() / e.len();
+        let poor: Vec<PortNumber> = e
+            .iter()
+            .zip(&counts)
+            .filter(|(_, c)| **c < target)
+            .map(|(p, _)| *p)
+            .collect();
+        if !poor.is_empty() {
+            self.take_back(now, &poor);
         }
     }
 

@@ -1,0 +1,292 @@
+//! Two aggregations back to back over in-memory FIFO links (1 ms one way), driven in virtual
+//! time through the documented call order: formation, traffic, graceful drain and carrier loss.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig};
+use lagd_agg::lagd_lacp::{LinkStatus, PortConfig, SystemConfig};
+use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
+use lagd_types::{Duration, Instant, MacAddr, PortNumber};
+
+const DELAY: Duration = Duration::from_millis(1);
+const PORTS: u16 = 4;
+
+/// A data frame: an Ethernet/IPv4/UDP header (so the distributor hashes real bytes) whose
+/// source port names the flow, and a sequence number.
+fn data_frame(flow: u16, seq: u32) -> Vec<u8> {
+    let mut f = vec![0u8; 64];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xb]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xa]);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&50u16.to_be_bytes());
+    f[23] = 17;
+    f[26..30].copy_from_slice(&[198, 18, 0, 1]);
+    f[30..34].copy_from_slice(&[198, 18, 0, 2]);
+    f[34..36].copy_from_slice(&(10_000 + flow).to_be_bytes());
+    f[36..38].copy_from_slice(&9u16.to_be_bytes());
+    f[42..46].copy_from_slice(&seq.to_be_bytes());
+    f
+}
+
+fn parse(f: &[u8]) -> (u16, u32) {
+    let flow = u16::from_be_bytes([f[34], f[35]]) - 10_000;
+    let seq = u32::from_be_bytes([f[42], f[43], f[44], f[45]]);
+    (flow, seq)
+}
+
+struct Side {
+    agg: Aggregation<Vec<u8>>,
+    /// Frames delivered up to this host, per flow, in order.
+    received: BTreeMap<u16, Vec<u32>>,
+    drained: Vec<PortNumber>,
+}
+
+struct Net {
+    now: Instant,
+    sides: [Side; 2],
+    /// In flight: (arrival, to side, port, frame), FIFO per (direction, port) because the delay is fixed.
+    wire: VecDeque<(Instant, usize, PortNumber, Vec<u8>)>,
+    up: [bool; PORTS as usize + 1],
+}
+
+impl Net {
+    fn new() -> Net {
+        let mk = |i: u8| {
+            let mac = MacAddr([2, 0, 0, 0, i, 0]);
+            let mut agg = Aggregation::new(AggregationConfig {
+                lacp: SystemConfig::new(mac),
+                distributor: DistributorConfig {
+                    rebalance_interval: None,
+                    ..DistributorConfig::default()
+                },
+            });
+            for p in 1..=PORTS {
+                agg.add_port(
+                    Instant::ZERO,
+                    PortConfig::new(p, MacAddr([2, 0, 0, 0, i, p as u8])),
+                )
+                .unwrap();
+                agg.handle_link(Instant::ZERO, p, LinkStatus::up(10_000));
+            }
+            Side {
+                agg,
+                received: BTreeMap::new(),
+                drained: Vec::new(),
+            }
+        };
+        Net {
+            now: Instant::ZERO,
+            sides: [mk(1), mk(2)],
+            wire: VecDeque::new(),
+            up: [true; PORTS as usize + 1],
+        }
+    }
+
+    fn send(&mut self, from: usize, port: PortNumber, frame: Vec<u8>) {
+        if self.up[port as usize] {
+            self.wire
+                .push_back((self.now + DELAY, 1 - from, port, frame));
+        }
+    }
+
+    /// Drains every output of side `s`, per the documented call order.
+    fn drain(&mut self, s: usize) {
+        loop {
+            let mut any = false;
+            while let Some(t) = self.sides[s].agg.poll_transmit(self.now) {
+                self.send(s, t.port, t.frame);
+                any = true;
+            }
+            while let Some((port, f)) = self.sides[s].agg.poll_release() {
+                self.send(s, port, f);
+                any = true;
+            }
+            while let Some(ev) = self.sides[s].agg.poll_event() {
+                if let AggEvent::Drained { port } = ev {
+                    self.sides[s].drained.push(port);
+                }
+                any = true;
+            }
+            if !any {
+                break;
+            }
+        }
+    }
+
+    fn host_send(&mut self, s: usize, frame: Vec<u8>) {
+        let now = self.now;
+        let bytes = frame.clone();
+        match self.sides[s].agg.handle_host_frame(now, &bytes, frame) {
+            Dispatch::Send(port, f) => self.send(s, port, f),
+            Dispatch::Broadcast(f) => {
+                for p in self.sides[s].agg.broadcast_ports() {
+                    self.send(s, p, f.clone());
+                }
+            }
+            Dispatch::Held => {}
+            Dispatch::Drop(..) => {}
+        }
+        self.drain(s);
+    }
+
+    /// Advances virtual time to `until`, delivering frames and firing timers in order.
+    fn run_until(&mut self, until: Instant) {
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            assert!(steps < 1_000_000, "livelock");
+            let next_wire = self.wire.front().map(|w| w.0);
+            let next_timer = (0..2)
+                .filter_map(|s| self.sides[s].agg.poll_timeout())
+                .min();
+            let next = [next_wire, next_timer].into_iter().flatten().min();
+            match next {
+                Some(t) if t <= until => {
+                    self.now = self.now.max(t);
+                    if next_wire == Some(t) {
+                        let (_, to, port, frame) = self.wire.pop_front().unwrap();
+                        let now = self.now;
+                        if self.sides[to].agg.handle_port_frame(now, port, &frame)
+                            == RxVerdict::Deliver
+                        {
+                            let (flow, seq) = parse(&frame);
+                            self.sides[to].received.entry(flow).or_default().push(seq);
+                        }
+                        self.drain(to);
+                    } else {
+                        for s in 0..2 {
+                            if self.sides[s]
+                                .agg
+                                .poll_timeout()
+                                .is_some_and(|d| d <= self.now)
+                            {
+                                let now = self.now;
+                                self.sides[s].agg.handle_timeout(now);
+                                self.drain(s);
+                            }
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+    }
+
+    fn all_distributing(&self, s: usize) -> usize {
+        (1..=PORTS)
+            .filter(|p| self.sides[s].agg.lacp().is_distributing(*p))
+            .count()
+    }
+}
+
+fn count(t: &[Option<PortNumber>]) -> BTreeMap<PortNumber, usize> {
+    let mut counts = BTreeMap::new();
+    for p in t.iter().flatten() {
+        *counts.entry(*p).or_insert(0usize) += 1;
+    }
+    counts
+}
+
+fn check_in_order(received: &BTreeMap<u16, Vec<u32>>, flows: u16, sent: u32) {
+    for flow in 0..flows {
+        let got = received.get(&flow).cloned().unwrap_or_default();
+        let expect: Vec<u32> = (0..sent).collect();
+        assert_eq!(
+            got, expect,
+            "flow {flow}: lost, duplicated or reordered frames"
+        );
+    }
+}
+
+#[test]
+fn forms_within_wait_while_plus_one_second() {
+    let mut net = Net::new();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    assert_eq!(net.all_distributing(0), 4);
+    assert_eq!(net.all_distributing(1), 4);
+    assert!(net.sides[0].agg.is_up() && net.sides[1].agg.is_up());
+}
+
+#[test]
+fn graceful_drain_under_traffic_loses_and_reorders_nothing() {
+    let mut net = Net::new();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    const FLOWS: u16 = 16;
+    const FRAMES: u32 = 400;
+    let mut drained_at = None;
+    for seq in 0..FRAMES {
+        for flow in 0..FLOWS {
+            net.host_send(0, data_frame(flow, seq));
+        }
+        if seq == 100 {
+            net.sides[0].agg.drain_port(net.now, 2).unwrap();
+            net.drain(0);
+        }
+        if drained_at.is_none() && net.sides[0].drained.contains(&2) {
+            drained_at = Some(seq);
+            let now = net.now;
+            net.sides[0].agg.remove_port(now, 2).unwrap();
+            net.drain(0);
+        }
+        let t = net.now + Duration::from_micros(250);
+        net.run_until(t);
+    }
+    net.run_until(net.now + Duration::from_secs(1));
+    assert!(drained_at.is_some(), "port 2 never reported drained");
+    check_in_order(&net.sides[1].received, FLOWS, FRAMES);
+    let st = net.sides[0].agg.lacp().ports();
+    let responses: u64 = st.iter().map(|p| p.counters.marker_response_pdus_rx).sum();
+    assert!(responses >= 1, "the drain went through the Marker protocol");
+}
+
+#[test]
+fn carrier_loss_moves_only_the_failed_ports_conversations() {
+    let mut net = Net::new();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    let before: Vec<Option<PortNumber>> = net.sides[0].agg.distributor().bucket_table().to_vec();
+    net.up[3] = false;
+    let now = net.now;
+    let counts = count(&before);
+    let (min, max) = (
+        counts.values().min().unwrap(),
+        counts.values().max().unwrap(),
+    );
+    assert!(
+        max - min <= 1,
+        "after formation every member within one bucket: {counts:?}"
+    );
+    for s in 0..2 {
+        net.sides[s].agg.handle_link(now, 3, LinkStatus::DOWN);
+        net.drain(s);
+    }
+    let after = net.sides[0].agg.distributor().bucket_table().to_vec();
+    for (b, a) in before.iter().zip(&after) {
+        if *b != Some(3) {
+            assert_eq!(b, a, "a bucket not on the failed port moved");
+        } else {
+            assert_ne!(*a, Some(3));
+        }
+    }
+    let counts = count(&after);
+    let (min, max) = (
+        counts.values().min().unwrap(),
+        counts.values().max().unwrap(),
+    );
+    assert_eq!(counts.len(), 3);
+    assert!(
+        max - min <= 1,
+        "survivors within one bucket of each other: {counts:?}"
+    );
+    assert!(net.sides[0].agg.is_up());
+}

@@ -1,0 +1,1 @@
+//! Helpers for lagd system tests (namespaces, lagd and OVS instances, traffic).

@@ -931,13 +931,13 @@ impl Builder {
                     })?;
                     port_priority.insert(idx, prio);
                 }
-                if let Some(t) = settings.rebalance_threshold {
-                    if !(0.0..=10.0).contains(&t) {
-                        return Err(invalid(format!(
-                            "node {:?} aggregation {:?}: rebalance_threshold {t} must be within 0..10",
-                            n.name, a.name
-                        )));
-                    }
+                if let Some(t) = settings.rebalance_threshold
+                    && !(0.0..=10.0).contains(&t)
+                {
+                    return Err(invalid(format!(
+                        "node {:?} aggregation {:?}: rebalance_threshold {t} must be within 0..10",
+                        n.name, a.name
+                    )));
                 }
                 aggs.push(AggDef {
                     name: a.name,
@@ -1141,10 +1141,10 @@ impl Builder {
                         return Err(invalid(format!("{field}: rate {r} must be a bit rate")));
                     }
                 };
-                if let Some(l) = x.loss {
-                    if !(0.0..=1.0).contains(&l) {
-                        return Err(invalid(format!("{field}: loss {l} must be within 0..1")));
-                    }
+                if let Some(l) = x.loss
+                    && !(0.0..=1.0).contains(&l)
+                {
+                    return Err(invalid(format!("{field}: loss {l} must be within 0..1")));
                 }
                 Fault::LinkParams {
                     link: self.link(&need(&x.link, "link")?, &field)?,

@@ -9,6 +9,8 @@ need_apt=()
 command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
+command -v ovs-vswitchd >/dev/null 2>&1 || need_apt+=(openvswitch-switch)
+command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         echo "==> installing ${need_apt[*]}"

@@ -1,1 +1,4 @@
 //! lagctl: administer lagd aggregations (dladm-style).
+#![forbid(unsafe_code)]
+
+pub mod admin;

@@ -2,16 +2,18 @@
 //!
 //! ```text
 //! lagctl sim SCENARIO [--seed N] [--pcap-dir DIR] [--json]
-//! lagctl demo --sim
+//! lagctl demo [--sim] [--svg PATH]   # real namespaces as root, else the simulator
 //! ```
 //! Exit status: 0 when every check of the scenario passed, 1 when a check failed (its number
 //! and description are printed), 2 when the scenario could not be loaded or run.
 #![forbid(unsafe_code)]
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use lagd_sim::{RunOptions, RunReport, SimError};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod demo;
 
 #[derive(Parser)]
 #[command(name = "lagctl", version, about = "Administer lagd link aggregations")]
@@ -22,6 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Administration verbs (dladm-style), over lagd's control socket.
+    #[command(flatten)]
+    Admin(lagctl::admin::AdminCmd),
     /// Run a scenario in the deterministic simulator.
     Sim {
         /// Scenario file (TOML, see scenarios/README.md).
@@ -38,10 +43,13 @@ enum Cmd {
     },
     /// Run the demo: two hosts, four links, one cut at 10 s and restored at 20 s.
     Demo {
-        /// Run it in the simulator (the network-namespace demo comes later).
+        /// Run it in the simulator (default when not root or without network namespaces).
         #[arg(long)]
         sim: bool,
-        /// Seed (overrides the demo's).
+        /// Where the real demo writes its plot (SVG).
+        #[arg(long, value_name = "PATH", default_value = "lagd-demo.svg")]
+        svg: PathBuf,
+        /// Seed (simulator only; overrides the demo's).
         #[arg(long)]
         seed: Option<u64>,
         /// Write pcaps of the slow-protocols frames into DIR.
@@ -89,6 +97,7 @@ fn print(result: Result<(String, RunReport), SimError>, json: bool) -> ExitCode 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Admin(a) => lagctl::admin::run(a, Cli::command()),
         Cmd::Sim {
             scenario,
             seed,
@@ -110,12 +119,10 @@ fn main() -> ExitCode {
             seed,
             pcap_dir,
             json,
+            svg,
         } => {
-            if !sim {
-                eprintln!(
-                    "lagctl: the network-namespace demo is not available yet; run `lagctl demo --sim`"
-                );
-                return ExitCode::from(2);
+            if !sim && let Some(code) = demo::run(&demo::Options { svg }) {
+                return code;
             }
             print(
                 lagd_sim::run_str(

@@ -373,6 +373,32 @@ impl Aggr {
         }
     }
 
+    /// `Diagnose`: the protocol status checked by `lagd_agg::diagnose`, with the members'
+    /// MTUs (sysfs) and the aggregate's MTU as link facts.
+    pub fn diagnose(&self) -> lagd_agg::diagnose::Diagnosis {
+        use lagd_agg::diagnose::{DiagnoseInput, LinkFacts, diagnose};
+        let (config, status) = {
+            let a = lock(&self.adapter);
+            (a.agg.config().clone(), a.agg.status())
+        };
+        let mut input = DiagnoseInput::new(&self.resolved.name, &config, &status);
+        input.aggregate_mtu = Some(self.resolved.mtu);
+        for (port, m) in &self.members {
+            input.port_names.insert(*port, m.name.clone());
+            let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", m.name))
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            input.links.insert(
+                *port,
+                LinkFacts {
+                    mtu,
+                    ..LinkFacts::default()
+                },
+            );
+        }
+        diagnose(&input)
+    }
+
     /// Counters for `ShowLink`: the aggregate, then its members.
     pub fn link_stats(&self) -> Vec<LinkStats> {
         let fs = self.forwarder.stats();

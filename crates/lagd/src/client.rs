@@ -124,6 +124,17 @@ impl Client {
         }
     }
 
+    /// `Diagnose`: the findings of `lagd_agg::diagnose` on aggregation `name`.
+    pub fn diagnose(
+        &mut self,
+        name: &str,
+    ) -> Result<lagd_agg::diagnose::Diagnosis, ClientError> {
+        match self.request(&Request::Diagnose { name: name.into() })? {
+            Reply::Diagnosis { diagnosis } => Ok(diagnosis),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// `CreateAggr`.
     pub fn create_aggr(&mut self, spec: AggrSpec, temporary: bool) -> Result<String, ClientError> {
         self.done(&Request::CreateAggr { spec, temporary })

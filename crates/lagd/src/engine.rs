@@ -615,6 +615,14 @@ impl Engine {
         }
     }
 
+    /// `Diagnose`: runs `lagd_agg::diagnose` on the aggregation, with each member's MTU read
+    /// from sysfs and its send rate measured over the last rebalance interval.
+    fn diagnose(&self, name: &str) -> Result<lagd_agg::diagnose::Diagnosis, OpError> {
+        let st = self.state();
+        let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+        Ok(a.diagnose())
+    }
+
     fn state_dump(&self) -> Result<serde_json::Value, OpError> {
         let aggregations = self.show(None)?;
         let links = self.show_link(None)?;
@@ -803,6 +811,9 @@ impl Engine {
                 .show_link(name.as_deref())
                 .map(|links| Reply::Links { links }),
             Request::StateDump => self.state_dump().map(|state| Reply::State { state }),
+            Request::Diagnose { name } => self
+                .diagnose(&name)
+                .map(|diagnosis| Reply::Diagnosis { diagnosis }),
             Request::Events { .. } => Ok(Reply::Events {
                 events: self.log.recent(),
             }),

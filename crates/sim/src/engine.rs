@@ -534,7 +534,8 @@ impl Simulator {
         let now = self.now;
         let mut out = std::mem::take(&mut self.out);
         let n = &mut self.nodes[ni];
-        let Some(Some(agg)) = n.aggs.get_mut(ai) else {
+        let alive = n.alive;
+        let Some(Some(agg)) = n.aggs.get_mut(ai).filter(|_| alive) else {
             self.out = out;
             return;
         };
@@ -587,6 +588,9 @@ impl Simulator {
 
     fn timer(&mut self, at: Instant, ni: usize, ai: usize) {
         let n = &mut self.nodes[ni];
+        if !n.alive {
+            return; // restarting: its old state is frozen until it comes back
+        }
         let Some(Some(agg)) = n.aggs.get_mut(ai) else {
             return;
         };

@@ -10,8 +10,8 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 fn assert_passes(name: &str) -> lagd_sim::RunReport {
-    let (text, report) = run_file(&scenario(name), RunOptions::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let (text, report) =
+        run_file(&scenario(name), RunOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
     let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
     assert!(
         report.passed && failed.is_empty(),
@@ -112,7 +112,16 @@ start = "3s"
 
 #[test]
 fn lossy_links_depend_on_the_seed_only() {
-    let run = |seed| run_str(LOSSY, RunOptions { seed: Some(seed), ..Default::default() }).unwrap();
+    let run = |seed| {
+        run_str(
+            LOSSY,
+            RunOptions {
+                seed: Some(seed),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
     let (t1, r1) = run(1);
     let (t1b, _) = run(1);
     let (t2, r2) = run(2);

@@ -49,9 +49,8 @@ pub fn have(program: &str) -> bool {
     if program.contains('/') {
         return std::path::Path::new(program).exists();
     }
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// Sends signal `sig` (e.g. `"TERM"`, `"INT"`) to process `pid` through `kill`.

@@ -53,7 +53,10 @@ impl SilentFault {
             return Ok(());
         }
         self.healed = true;
-        let r = ns_run(&self.ns, &["tc", "qdisc", "del", "dev", &self.dev, "clsact"]);
+        let r = ns_run(
+            &self.ns,
+            &["tc", "qdisc", "del", "dev", &self.dev, "clsact"],
+        );
         let _ = ns_run(&self.ns, &["ip", "link", "del", &self.sink]);
         r.map(|_| ())
     }

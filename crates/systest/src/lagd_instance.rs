@@ -18,7 +18,10 @@ pub fn lagd_binary() -> Result<PathBuf> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(Error::Prereq(format!("LAGD_BIN={} does not exist", p.display())))
+            Err(Error::Prereq(format!(
+                "LAGD_BIN={} does not exist",
+                p.display()
+            )))
         };
     }
     let exe = std::env::current_exe().map_err(|e| Error::io("current_exe", e))?;
@@ -68,7 +71,8 @@ impl LagdInstance {
             "lagd-sys-{}",
             lagd_dataplane::netns::unique_name(tag)
         ));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
         let config = dir.join("lagd.toml");
         let socket = dir.join("lagd.sock");
         let log = dir.join("lagd.log");
@@ -97,20 +101,30 @@ impl LagdInstance {
             keep_dir: false,
         };
         let sock = me.socket.clone();
-        wait::until("lagd's control socket", Duration::from_secs(30), Duration::from_millis(20), || {
-            if let Some(st) = me.exited() {
-                return Err(Error::Lagd(format!("exited with {st} at startup; log:\n{}", me.log_text())));
-            }
-            Ok(match Client::connect(&sock).and_then(|mut c| c.ping()) {
-                Ok(_) => Ok(()),
-                Err(e) => Err(e.to_string()),
-            })
-        })?;
+        wait::until(
+            "lagd's control socket",
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || {
+                if let Some(st) = me.exited() {
+                    return Err(Error::Lagd(format!(
+                        "exited with {st} at startup; log:\n{}",
+                        me.log_text()
+                    )));
+                }
+                Ok(match Client::connect(&sock).and_then(|mut c| c.ping()) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                })
+            },
+        )?;
         Ok(me)
     }
 
     fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// The namespace.
@@ -169,7 +183,10 @@ impl LagdInstance {
         let what = format!("lagd {name}: {what}");
         wait::until(&what, timeout, Duration::from_millis(20), || {
             if let Some(st) = self.exited() {
-                return Err(Error::Lagd(format!("exited with {st}; log:\n{}", self.log_tail(60))));
+                return Err(Error::Lagd(format!(
+                    "exited with {st}; log:\n{}",
+                    self.log_tail(60)
+                )));
             }
             let s = client
                 .show_aggr(Some(name))
@@ -190,7 +207,10 @@ impl LagdInstance {
     pub fn log_tail(&self, n: usize) -> String {
         let t = self.log_text();
         let lines: Vec<&str> = t.lines().collect();
-        lines.get(lines.len().saturating_sub(n)..).unwrap_or(&[]).join("\n")
+        lines
+            .get(lines.len().saturating_sub(n)..)
+            .unwrap_or(&[])
+            .join("\n")
     }
 
     /// SIGTERM, then waits (bounded: 20 s, then SIGKILL) for the exit status.
@@ -210,16 +230,16 @@ impl LagdInstance {
         }
         let _ = c.kill();
         let _ = c.wait();
-        Err(Error::Lagd(format!("did not exit within 20 s of SIGTERM; log:\n{}", self.log_tail(40))))
+        Err(Error::Lagd(format!(
+            "did not exit within 20 s of SIGTERM; log:\n{}",
+            self.log_tail(40)
+        )))
     }
 }
 
 /// One line per member: the fields that matter when waiting.
 pub fn summary(s: &AggrStatus) -> String {
-    let mut out = format!(
-        "{} up={} fallback={:?}",
-        s.name, s.up, s.fallback_reason
-    );
+    let mut out = format!("{} up={} fallback={:?}", s.name, s.up, s.fallback_reason);
     for m in &s.members {
         out.push_str(&format!(
             "; {} port {} link={} {} mux={} rx={} actor={:#04x} partner={:#04x} {}@{} c/d={}/{} why={:?}",
@@ -243,7 +263,12 @@ pub fn summary(s: &AggrStatus) -> String {
 
 /// Whether `n` members are Collecting and Distributing and the aggregate is up.
 pub fn all_distributing(s: &AggrStatus, n: usize) -> bool {
-    s.up && s.members.iter().filter(|m| m.collecting && m.distributing).count() >= n
+    s.up && s
+        .members
+        .iter()
+        .filter(|m| m.collecting && m.distributing)
+        .count()
+        >= n
 }
 
 /// A config with one aggregation `spec`.

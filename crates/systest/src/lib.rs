@@ -19,6 +19,7 @@ pub mod net;
 pub mod ovs_instance;
 pub mod ovs_show;
 pub mod prereq;
+pub mod scratch;
 pub mod traffic;
 pub mod wait;
 

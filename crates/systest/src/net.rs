@@ -175,7 +175,8 @@ impl Net {
     pub fn set_end(&self, side: Side, i: usize, up: bool) -> Result<()> {
         let dev = self.link(i)?.end(side).to_string();
         let state = if up { "up" } else { "down" };
-        self.exec(side, &["ip", "link", "set", &dev, state]).map(|_| ())
+        self.exec(side, &["ip", "link", "set", &dev, state])
+            .map(|_| ())
     }
 
     /// Makes link `i` fail silently in the direction from host `from`: its frames are dropped,
@@ -187,8 +188,12 @@ impl Net {
 
     /// Adds `ip/24` to `dev` in host `side` and sets it up.
     pub fn add_addr(&self, side: Side, dev: &str, ip: Ipv4Addr) -> Result<()> {
-        self.exec(side, &["ip", "addr", "add", &format!("{ip}/24"), "dev", dev])?;
-        self.exec(side, &["ip", "link", "set", dev, "up"]).map(|_| ())
+        self.exec(
+            side,
+            &["ip", "addr", "add", &format!("{ip}/24"), "dev", dev],
+        )?;
+        self.exec(side, &["ip", "link", "set", dev, "up"])
+            .map(|_| ())
     }
 
     /// Pings `to` from host `side` (`count` echo requests 0.2 s apart, 2 s deadline per reply);
@@ -196,8 +201,22 @@ impl Net {
     pub fn ping(&self, side: Side, to: Ipv4Addr, count: u32) -> bool {
         let c = count.max(1).to_string();
         let w = (2 + count / 5).to_string();
-        self.exec(side, &["ping", "-n", "-q", "-c", &c, "-i", "0.2", "-w", &w, &to.to_string()])
-            .is_ok()
+        self.exec(
+            side,
+            &[
+                "ping",
+                "-n",
+                "-q",
+                "-c",
+                &c,
+                "-i",
+                "0.2",
+                "-w",
+                &w,
+                &to.to_string(),
+            ],
+        )
+        .is_ok()
     }
 
     /// MAC address of `dev` in host `side`.

@@ -107,7 +107,8 @@ impl OvsInstance {
             "lagd-ovs-{}",
             lagd_dataplane::netns::unique_name(tag)
         ));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
         let mut me = OvsInstance {
             ns: ns.to_string(),
             dir,
@@ -118,7 +119,11 @@ impl OvsInstance {
         let d = me.dir.display().to_string();
         run_env(
             "ovsdb-tool",
-            &["create", &format!("{d}/conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"],
+            &[
+                "create",
+                &format!("{d}/conf.db"),
+                "/usr/share/openvswitch/vswitch.ovsschema",
+            ],
             &me.env(),
         )?;
         me.db = Some(me.spawn(&[
@@ -164,10 +169,10 @@ impl OvsInstance {
     }
 
     fn spawn(&self, args: &[&str]) -> Result<Child> {
-        let log = std::fs::File::create(self.dir.join(format!(
-            "{}.stderr",
-            args.first().copied().unwrap_or("ovs")
-        )))
+        let log = std::fs::File::create(
+            self.dir
+                .join(format!("{}.stderr", args.first().copied().unwrap_or("ovs"))),
+        )
         .map_err(|e| Error::io("create OVS stderr log", e))?;
         Command::new("ip")
             .args(["netns", "exec", &self.ns])
@@ -183,17 +188,34 @@ impl OvsInstance {
     fn wait_file(&mut self, name: &str) -> Result<()> {
         let p = self.dir.join(name);
         let what = format!("OVS to create {}", p.display());
-        wait::until(&what, Duration::from_secs(30), Duration::from_millis(20), || {
-            for c in [self.db.as_mut(), self.vswitchd.as_mut()].into_iter().flatten() {
-                if let Ok(Some(st)) = c.try_wait() {
+        wait::until(
+            &what,
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || {
+                let mut dead = None;
+                for c in [self.db.as_mut(), self.vswitchd.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Ok(Some(st)) = c.try_wait() {
+                        dead = Some(st);
+                    }
+                }
+                if let Some(st) = dead {
                     return Err(Error::Ovs(format!(
-                        "exited with {st} before creating {name}; log:\n{}",
+                        "exited with {st} before creating {name}; logs in {}:\n{}",
+                        self.dir.display(),
                         self.log_tail_of("ovs-vswitchd.log")
                     )));
                 }
-            }
-            Ok(if p.exists() { Ok(()) } else { Err("not yet".into()) })
-        })
+                Ok(if p.exists() {
+                    Ok(())
+                } else {
+                    Err("not yet".into())
+                })
+            },
+        )
     }
 
     /// The instance's directory (database, sockets, logs).
@@ -263,7 +285,10 @@ impl OvsInstance {
 
     /// Gives the bridge's internal port `ip/24` and sets it up.
     pub fn set_bridge_ip(&self, ip: std::net::Ipv4Addr) -> Result<()> {
-        ns_run(&self.ns, &["ip", "addr", "add", &format!("{ip}/24"), "dev", BRIDGE])?;
+        ns_run(
+            &self.ns,
+            &["ip", "addr", "add", &format!("{ip}/24"), "dev", BRIDGE],
+        )?;
         ns_run(&self.ns, &["ip", "link", "set", BRIDGE, "up"]).map(|_| ())
     }
 
@@ -292,7 +317,12 @@ impl OvsInstance {
 
     /// Waits until bond `bond` is negotiated with `members` members current, attached and
     /// collecting+distributing, for at most `timeout`; returns its `lacp/show`.
-    pub fn wait_negotiated(&self, bond: &str, members: usize, timeout: Duration) -> Result<LacpBond> {
+    pub fn wait_negotiated(
+        &self,
+        bond: &str,
+        members: usize,
+        timeout: Duration,
+    ) -> Result<LacpBond> {
         let what = format!("OVS bond {bond} negotiated with {members} members distributing");
         wait::until(&what, timeout, Duration::from_millis(20), || {
             let b = self.lacp_bond(bond)?;

@@ -139,7 +139,10 @@ pub fn parse_lacp_show(text: &str) -> Result<Vec<LacpBond>> {
         if line.is_empty() {
             continue;
         }
-        if let Some(name) = line.strip_prefix("---- ").and_then(|l| l.strip_suffix(" ----")) {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" ----"))
+        {
             bonds.push(LacpBond {
                 name: name.to_string(),
                 ..LacpBond::default()
@@ -152,7 +155,10 @@ pub fn parse_lacp_show(text: &str) -> Result<Vec<LacpBond>> {
                 detail: format!("line before any bond header: `{line}`"),
             });
         };
-        if let Some(rest) = line.strip_prefix("member: ").or_else(|| line.strip_prefix("slave: ")) {
+        if let Some(rest) = line
+            .strip_prefix("member: ")
+            .or_else(|| line.strip_prefix("slave: "))
+        {
             let (name, status) = rest.split_once(':').unwrap_or((rest, ""));
             bond.members.push(LacpMember {
                 name: name.trim().to_string(),
@@ -217,7 +223,10 @@ pub fn parse_lacp_stats(text: &str) -> Result<Vec<LacpStats>> {
         if line.is_empty() || line.starts_with("----") {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("member: ").or_else(|| line.strip_prefix("slave: ")) {
+        if let Some(rest) = line
+            .strip_prefix("member: ")
+            .or_else(|| line.strip_prefix("slave: "))
+        {
             out.push(LacpStats {
                 name: rest.trim_end_matches(':').trim().to_string(),
                 ..LacpStats::default()
@@ -321,12 +330,18 @@ member: ovxa2:
         assert_eq!(b.name, "bond0");
         assert!(b.negotiated());
         assert_eq!(b.sys_id, "02:00:00:00:0b:01".parse().ok());
-        assert_eq!((b.sys_priority, b.key, b.lacp_time.as_str()), (65534, 1, "fast"));
+        assert_eq!(
+            (b.sys_priority, b.key, b.lacp_time.as_str()),
+            (65534, 1, "fast")
+        );
         assert_eq!(b.members.len(), 2);
         let m = b.member("ovxa1").expect("member");
         assert!(m.is("current") && m.is("attached") && m.may_enable);
         assert_eq!(m.partner.sys_id, "02:00:00:00:0b:02".parse().ok());
-        assert_eq!((m.partner.sys_priority, m.partner.port_id, m.partner.key), (32768, 2, 7));
+        assert_eq!(
+            (m.partner.sys_priority, m.partner.port_id, m.partner.key),
+            (32768, 2, 7)
+        );
         assert_eq!(m.actor.state.bits(), 0x3f);
         let d = b.member("ovxa2").expect("member");
         assert!(d.is("defaulted") && !d.may_enable);
@@ -339,7 +354,15 @@ member: ovxa2:
         let s = parse_lacp_stats(STATS).expect("parse");
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].name, "ovxa1");
-        assert_eq!((s[0].tx_pdus, s[0].rx_pdus, s[0].rx_marker_request_pdus, s[0].link_expired), (4, 3, 2, 1));
+        assert_eq!(
+            (
+                s[0].tx_pdus,
+                s[0].rx_pdus,
+                s[0].rx_marker_request_pdus,
+                s[0].link_expired
+            ),
+            (4, 3, 2, 1)
+        );
         assert_eq!((s[1].tx_pdus, s[1].link_defaulted), (40, 1));
     }
 

@@ -37,7 +37,9 @@ pub fn missing(need: Need) -> Option<String> {
         ])
         .map(|m| format!("{m} (apt-get install openvswitch-switch)")),
         Need::Tshark => tools(&["tshark"]),
-        Need::Lagd => crate::lagd_instance::lagd_binary().err().map(|e| e.to_string()),
+        Need::Lagd => crate::lagd_instance::lagd_binary()
+            .err()
+            .map(|e| e.to_string()),
     }
 }
 
@@ -67,7 +69,10 @@ mod tests {
 
     #[test]
     fn shell_tools_and_root_are_reported() {
-        assert_eq!(missing(Need::Root).is_none(), lagd_dataplane::netns::is_root());
+        assert_eq!(
+            missing(Need::Root).is_none(),
+            lagd_dataplane::netns::is_root()
+        );
         if let Some(m) = missing(Need::Ovs) {
             assert!(m.contains("openvswitch-switch"), "{m}");
         }

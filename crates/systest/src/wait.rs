@@ -36,15 +36,30 @@ mod tests {
     #[test]
     fn until_returns_value_or_times_out_with_last_state() {
         let mut n = 0;
-        let v = until("n to reach 3", Duration::from_secs(5), Duration::from_millis(1), || {
-            n += 1;
-            Ok(if n >= 3 { Ok(n) } else { Err(format!("n = {n}")) })
-        });
+        let v = until(
+            "n to reach 3",
+            Duration::from_secs(5),
+            Duration::from_millis(1),
+            || {
+                n += 1;
+                Ok(if n >= 3 {
+                    Ok(n)
+                } else {
+                    Err(format!("n = {n}"))
+                })
+            },
+        );
         assert_eq!(v.ok(), Some(3));
-        let e = until::<()>("never", Duration::from_millis(20), Duration::from_millis(5), || {
-            Ok(Err("still nothing".into()))
-        });
+        let e = until::<()>(
+            "never",
+            Duration::from_millis(20),
+            Duration::from_millis(5),
+            || Ok(Err("still nothing".into())),
+        );
         let msg = e.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg.contains("never") && msg.contains("still nothing"), "{msg}");
+        assert!(
+            msg.contains("never") && msg.contains("still nothing"),
+            "{msg}"
+        );
     }
 }

@@ -99,6 +99,12 @@ pub enum Request {
     },
     /// Everything the daemon knows, as one JSON document.
     StateDump,
+    /// Check one aggregation for misconfigurations (`lagctl diagnose`), answered by
+    /// [`Reply::Diagnosis`].
+    Diagnose {
+        /// Aggregate name.
+        name: String,
+    },
     /// Recent events; with `follow`, new ones as they happen until the client disconnects.
     Events {
         /// Keep streaming.
@@ -157,6 +163,11 @@ pub enum Reply {
     },
     /// One new event (streamed after `Events { follow: true }`).
     Event(EventRecord),
+    /// Answer to `Diagnose`.
+    Diagnosis {
+        /// The findings.
+        diagnosis: lagd_agg::diagnose::Diagnosis,
+    },
 }
 
 /// An error answer.

@@ -23,6 +23,7 @@
 mod aggregation;
 mod collector;
 mod config;
+pub mod diagnose;
 mod event;
 
 pub use aggregation::{AggError, Aggregation, AggregationStatus};

@@ -15,7 +15,8 @@
 //!
 //! Environment knobs (to scale down on a busy machine): `LAGD_BENCH_PDUS` (PDUs per stream in
 //! (a), default 2 000 000), `LAGD_BENCH_PORTS` (ports in (c)/(d), default 10 000),
-//! `LAGD_BENCH_SECS` (virtual seconds in (d), default 60), `LAGD_BENCH_ONLY` (a letter: run
+//! `LAGD_BENCH_SECS` (virtual seconds in (d), default 60), `LAGD_BENCH_SCALING=0` (skip the
+//! port-count scaling runs of (a)), `LAGD_BENCH_ONLY` (a letter: run
 //! only that section), `LAGD_BENCH_HARNESS_PORTS` (also time `testing::Harness` in (d) with
 //! this many ports; default 0 = skip).
 
@@ -364,7 +365,12 @@ fn bench_a() {
     }
     // Scaling with the number of ports (steady stream): the per-PDU cost grows with the
     // System's port count.
-    for n in [8u16, 256, 1024] {
+    let scaling: &[u16] = if env_usize("LAGD_BENCH_SCALING", 1) == 0 {
+        &[]
+    } else {
+        &[8, 256, 1024]
+    };
+    for &n in scaling {
         let (start, a, steady) = formed(n);
         let frames: Vec<Vec<Vec<u8>>> = steady.into_iter().map(|f| vec![f]).collect();
         let count = (pdus / 4).max(u64::from(n) * 4);

@@ -1,0 +1,453 @@
+//! The command line of the administration verbs (clap derive), modelled on Solaris `dladm`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use lagd::client::DEFAULT_SOCKET;
+use lagd::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec};
+use lagd_types::MacAddr;
+
+/// Where lagd listens.
+#[derive(Args, Clone, Debug)]
+pub struct Conn {
+    /// Control socket of lagd.
+    #[arg(long, env = "LAGD_SOCKET", default_value = DEFAULT_SOCKET, value_name = "PATH")]
+    pub socket: PathBuf,
+}
+
+/// The administration verbs.
+#[derive(Subcommand, Debug)]
+pub enum AdminCmd {
+    /// Create an aggregation (dladm create-aggr).
+    CreateAggr(CreateArgs),
+    /// Add member links to an aggregation.
+    AddAggr(AddArgs),
+    /// Remove member links; each is drained first under marker protection (nothing lost).
+    RemoveAggr(RemoveArgs),
+    /// Change the settings of an aggregation, live.
+    ModifyAggr(ModifyArgs),
+    /// Delete an aggregation: members are released and restored.
+    DeleteAggr(DeleteArgs),
+    /// Show aggregations: members (default), LACP detail (-L), extended (-x), statistics (-s).
+    ShowAggr(ShowAggrArgs),
+    /// Show the links of the aggregations (-s: traffic statistics).
+    ShowLink(ShowLinkArgs),
+    /// Live view of an aggregation's members: rates, utilisation, failovers.
+    Monitor(MonitorArgs),
+    /// The daemon's state (`state dump`: everything as JSON).
+    State {
+        /// What to show.
+        #[command(subcommand)]
+        what: StateCmd,
+    },
+    /// Check an aggregation for misconfigurations and explain how to fix them (exit 0 healthy,
+    /// 1 findings, 2 error).
+    Diagnose(DiagnoseArgs),
+    /// Import a configuration written for another tool.
+    Import {
+        /// The format.
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the lagctl(1) man page (roff).
+    Man,
+    /// Write the man pages and completion scripts into DIR.
+    GenDocs {
+        /// Output directory.
+        dir: PathBuf,
+    },
+}
+
+/// `state ...`.
+#[derive(Subcommand, Debug)]
+pub enum StateCmd {
+    /// The whole daemon state as JSON (like `teamdctl state dump`).
+    Dump(ConnOnly),
+}
+
+/// `import ...`.
+#[derive(Subcommand, Debug)]
+pub enum ImportCmd {
+    /// Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration.
+    Ifupdown(ImportArgs),
+}
+
+/// Only the connection.
+#[derive(Args, Debug)]
+pub struct ConnOnly {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+}
+
+/// LACP activity (dladm `-L` / `--lacp-mode`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LacpArg {
+    /// No LACP (a static trunk).
+    Off,
+    /// Send LACPDUs periodically.
+    Active,
+    /// Answer an active partner only.
+    Passive,
+}
+
+impl From<LacpArg> for LacpActivity {
+    fn from(a: LacpArg) -> Self {
+        match a {
+            LacpArg::Off => LacpActivity::Off,
+            LacpArg::Active => LacpActivity::Active,
+            LacpArg::Passive => LacpActivity::Passive,
+        }
+    }
+}
+
+/// LACP timer (dladm `-T`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerArg {
+    /// Partner sends every second, expiry after 3 s.
+    Short,
+    /// Every 30 s, expiry after 90 s.
+    Long,
+}
+
+impl From<TimerArg> for LacpTimerSpec {
+    fn from(t: TimerArg) -> Self {
+        match t {
+            TimerArg::Short => LacpTimerSpec::Short,
+            TimerArg::Long => LacpTimerSpec::Long,
+        }
+    }
+}
+
+/// Distribution mode (`-m`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeArg {
+    /// LACP with hashed distribution.
+    Lacp,
+    /// Static trunk, hashed, no LACPDU.
+    Static,
+    /// One member carries everything; the next takes over.
+    ActiveBackup,
+    /// Per-frame rotation (reorders frames).
+    RoundRobin,
+    /// Every frame on every member.
+    Broadcast,
+}
+
+impl From<ModeArg> for AggrMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Lacp => AggrMode::Lacp,
+            ModeArg::Static => AggrMode::Static,
+            ModeArg::ActiveBackup => AggrMode::ActiveBackup,
+            ModeArg::RoundRobin => AggrMode::RoundRobin,
+            ModeArg::Broadcast => AggrMode::Broadcast,
+        }
+    }
+}
+
+/// Fallback (`--fallback`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FallbackArg {
+    /// No fallback.
+    Off,
+    /// The best member forwards alone.
+    OneMember,
+    /// All members as a static trunk.
+    Static,
+}
+
+impl From<FallbackArg> for FallbackSpec {
+    fn from(f: FallbackArg) -> Self {
+        match f {
+            FallbackArg::Off => FallbackSpec::Off,
+            FallbackArg::OneMember => FallbackSpec::OneMember,
+            FallbackArg::Static => FallbackSpec::Static,
+        }
+    }
+}
+
+/// Parses and canonicalises a hash policy (`L2`, `L3`, `L4`, comma separated).
+fn parse_policy(s: &str) -> Result<String, String> {
+    lagd::config::parse_policy(s)
+}
+
+/// Parses a unicast MAC address.
+fn parse_mac(s: &str) -> Result<MacAddr, String> {
+    let m: MacAddr = s.parse().map_err(|e: lagd_types::MacParseError| e.to_string())?;
+    if m.is_multicast() || m.is_zero() {
+        return Err(format!(
+            "{m} is not a unicast address (multicast bit set, or all zeros)"
+        ));
+    }
+    Ok(m)
+}
+
+/// Parses a duration such as `6s`, `500ms`, `1m`.
+fn parse_duration(s: &str) -> Result<String, String> {
+    lagd::duration::parse_duration(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The settings shared by `create-aggr` and `modify-aggr`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct AggrOpts {
+    /// Hash policy: L2, L3, L4 or a comma list (default L3,L4).
+    #[arg(short = 'P', long, value_parser = parse_policy, value_name = "POLICY")]
+    pub policy: Option<String>,
+    /// LACP mode: off (a static trunk), active or passive.
+    #[arg(short = 'L', long = "lacp-mode", value_enum, value_name = "MODE")]
+    pub lacp: Option<LacpArg>,
+    /// LACP timer: short or long.
+    #[arg(short = 'T', long = "lacp-timer", value_enum, value_name = "TIME")]
+    pub timer: Option<TimerArg>,
+    /// The aggregate's MAC address (also the LACP System id); default: the first member's.
+    #[arg(short = 'u', long = "unicast", value_parser = parse_mac, value_name = "MAC")]
+    pub mac: Option<MacAddr>,
+    /// Distribution mode.
+    #[arg(short = 'm', long, value_enum, value_name = "MODE")]
+    pub mode: Option<ModeArg>,
+    /// Members that must be Collecting and Distributing for the aggregate to be up.
+    #[arg(long, value_name = "N")]
+    pub min_links: Option<usize>,
+    /// At most N members active, the others Standby (modify: 0 = no limit).
+    #[arg(long, value_name = "N")]
+    pub max_active: Option<usize>,
+    /// What to do when the partner sends no LACPDU.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub fallback: Option<FallbackArg>,
+    /// How long without LACPDU before fallback (e.g. 6s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub fallback_timeout: Option<String>,
+    /// MTU of the aggregate and every member.
+    #[arg(long, value_name = "N")]
+    pub mtu: Option<u32>,
+    /// Administrative key of the members.
+    #[arg(short = 'k', long, value_name = "KEY")]
+    pub key: Option<u16>,
+    /// LACP System priority (lower is better).
+    #[arg(long, value_name = "PRIO")]
+    pub system_priority: Option<u16>,
+}
+
+impl AggrOpts {
+    /// Whether no option was given.
+    pub fn is_empty(&self) -> bool {
+        self.policy.is_none()
+            && self.lacp.is_none()
+            && self.timer.is_none()
+            && self.mac.is_none()
+            && self.mode.is_none()
+            && self.min_links.is_none()
+            && self.max_active.is_none()
+            && self.fallback.is_none()
+            && self.fallback_timeout.is_none()
+            && self.mtu.is_none()
+            && self.key.is_none()
+            && self.system_priority.is_none()
+    }
+}
+
+/// `create-aggr`.
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Member link (repeat for each).
+    #[arg(short = 'l', long = "link", value_name = "LINK")]
+    pub links: Vec<String>,
+    /// Settings.
+    #[command(flatten)]
+    pub opts: AggrOpts,
+    /// Take links that have IP addresses (removed now, restored on release).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Temporary: not written to lagd's configuration file (lost on restart).
+    #[arg(short = 't', long)]
+    pub temporary: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate's name (its interface).
+    pub name: String,
+}
+
+/// `add-aggr`.
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// Link to add (repeat for each).
+    #[arg(short = 'l', long = "link", value_name = "LINK", required = true)]
+    pub links: Vec<String>,
+    /// Take links that have IP addresses.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Temporary: not written to the configuration file.
+    #[arg(short = 't', long)]
+    pub temporary: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `remove-aggr`.
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    /// Link to remove (repeat for each).
+    #[arg(short = 'l', long = "link", value_name = "LINK", required = true)]
+    pub links: Vec<String>,
+    /// Remove at once, without draining (frames in flight may be lost).
+    #[arg(long)]
+    pub no_drain: bool,
+    /// Temporary: not written to the configuration file.
+    #[arg(short = 't', long)]
+    pub temporary: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `modify-aggr`.
+#[derive(Args, Debug)]
+pub struct ModifyArgs {
+    /// Settings to change.
+    #[command(flatten)]
+    pub opts: AggrOpts,
+    /// Temporary: not written to the configuration file.
+    #[arg(short = 't', long)]
+    pub temporary: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `delete-aggr`.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Temporary: the aggregation stays in the configuration file.
+    #[arg(short = 't', long)]
+    pub temporary: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// Output options shared by the show verbs.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputOpts {
+    /// Parseable output: one line per row, fields separated by ':' (':' in values escaped as
+    /// '\:'), no headers.
+    #[arg(short = 'p', long)]
+    pub parseable: bool,
+    /// Fields to print, comma separated (see each view's column names).
+    #[arg(short = 'o', long, value_delimiter = ',', value_name = "FIELD,...")]
+    pub output: Vec<String>,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Repeat every SECONDS.
+    #[arg(short = 'i', long, value_name = "SECONDS")]
+    pub interval: Option<u64>,
+    /// With -i: stop after COUNT reports.
+    #[arg(short = 'c', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+}
+
+/// `show-aggr`.
+#[derive(Args, Debug)]
+pub struct ShowAggrArgs {
+    /// LACP detail: activity, timeout, aggregatable, sync, coll, dist, defaulted, expired.
+    #[arg(short = 'L', long, group = "view")]
+    pub lacp: bool,
+    /// Extended: port numbers, priorities, actor and partner, machine states, churn.
+    #[arg(short = 'x', long, group = "view")]
+    pub extended: bool,
+    /// Statistics per member and in total (with -i: per interval).
+    #[arg(short = 's', long, group = "view")]
+    pub statistics: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub out: OutputOpts,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// One aggregation (default: all).
+    pub name: Option<String>,
+}
+
+/// `show-link`.
+#[derive(Args, Debug)]
+pub struct ShowLinkArgs {
+    /// Statistics: ipackets rbytes ierrors opackets obytes oerrors.
+    #[arg(short = 's', long)]
+    pub statistics: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub out: OutputOpts,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The links of one aggregation (default: all).
+    pub name: Option<String>,
+}
+
+/// `monitor`.
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// Stop after COUNT intervals (line mode).
+    #[arg(short = 'c', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+    /// Print lines even on a terminal.
+    #[arg(long)]
+    pub lines: bool,
+    /// One aggregation (default: the first).
+    pub name: Option<String>,
+    /// Refresh interval in seconds (default 1).
+    pub seconds: Option<u64>,
+}
+
+/// `diagnose`.
+#[derive(Args, Debug)]
+pub struct DiagnoseArgs {
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `import ifupdown`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The interfaces file (e.g. /etc/network/interfaces).
+    pub file: PathBuf,
+    /// Create the aggregations in the running lagd (CreateAggr).
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: temporary (not written to lagd's configuration file).
+    #[arg(short = 't', long, requires = "apply")]
+    pub temporary: bool,
+    /// Write the lagd configuration (TOML) to this file instead of printing it.
+    #[arg(short = 'o', long, value_name = "OUT.toml")]
+    pub output: Option<PathBuf>,
+    /// Connection (for --apply).
+    #[command(flatten)]
+    pub conn: Conn,
+}

@@ -1,0 +1,69 @@
+//! Completion scripts and man pages generated from the clap definition (`clap_complete`,
+//! `clap_mangen`). `lagctl gen-docs dist/` writes what is committed under `dist/`.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::Command;
+use clap_complete::Shell;
+
+use super::error::AdminError;
+
+/// Writes the completion script for `shell` to `out`.
+pub fn completions(cmd: &mut Command, shell: Shell, out: &mut dyn Write) {
+    let name = cmd.get_name().to_string();
+    clap_complete::generate(shell, cmd, name, out);
+}
+
+/// Writes the main man page (roff) to `out`.
+pub fn man(cmd: &Command, out: &mut dyn Write) -> Result<(), AdminError> {
+    clap_mangen::Man::new(cmd.clone()).render(out)?;
+    Ok(())
+}
+
+fn file_err(path: &Path) -> impl FnOnce(std::io::Error) -> AdminError + '_ {
+    move |source| AdminError::File {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `man/lagctl.1`, one `man/lagctl-VERB.1` per subcommand, and
+/// `completions/lagctl.{bash,zsh,fish}` under `dir`. Returns the files written.
+pub fn gen_docs(cmd: &mut Command, dir: &Path) -> Result<Vec<String>, AdminError> {
+    cmd.build();
+    let man_dir = dir.join("man");
+    let comp_dir = dir.join("completions");
+    std::fs::create_dir_all(&man_dir).map_err(file_err(&man_dir))?;
+    std::fs::create_dir_all(&comp_dir).map_err(file_err(&comp_dir))?;
+    let mut written = Vec::new();
+    let mut write = |path: std::path::PathBuf, bytes: Vec<u8>| -> Result<(), AdminError> {
+        std::fs::write(&path, bytes).map_err(file_err(&path))?;
+        written.push(path.display().to_string());
+        Ok(())
+    };
+    let mut buf = Vec::new();
+    man(cmd, &mut buf)?;
+    write(man_dir.join("lagctl.1"), buf)?;
+    let name = cmd.get_name().to_string();
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() {
+            continue;
+        }
+        let full = format!("{name}-{}", sub.get_name());
+        let page = sub.clone().name(full.clone());
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page).render(&mut buf)?;
+        write(man_dir.join(format!("{full}.1")), buf)?;
+    }
+    for (shell, file) in [
+        (Shell::Bash, "lagctl.bash"),
+        (Shell::Zsh, "_lagctl"),
+        (Shell::Fish, "lagctl.fish"),
+    ] {
+        let mut buf = Vec::new();
+        completions(cmd, shell, &mut buf);
+        write(comp_dir.join(file), buf)?;
+    }
+    Ok(written)
+}

@@ -1,0 +1,90 @@
+//! Administration of a running lagd over its control socket, modelled on Solaris `dladm`:
+//! `create-aggr`, `add-aggr`, `remove-aggr`, `modify-aggr`, `delete-aggr`, `show-aggr`
+//! (`-L`, `-x`, `-s`, `-i`, `-p -o`, `--json`), `show-link`, `monitor`, `state dump`,
+//! `diagnose`, `import ifupdown`, and the generated completions and man pages.
+//!
+//! Exit status: 0 success; 1 the request was refused or failed (the message names the
+//! problem, nothing changed); 2 usage error. `diagnose`: 0 healthy, 1 findings, 2 error.
+
+pub mod cli;
+pub mod diag;
+pub mod docs;
+pub mod error;
+pub mod import;
+pub mod monitor;
+pub mod show;
+pub mod table;
+pub mod verbs;
+
+use std::process::ExitCode;
+
+pub use cli::AdminCmd;
+pub use error::AdminError;
+
+/// Runs one administration verb. `app` is the whole command line definition (for the
+/// completions and man pages).
+pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
+    let verb = verb_name(&cmd);
+    let result = match cmd {
+        AdminCmd::CreateAggr(a) => verbs::create(&a),
+        AdminCmd::AddAggr(a) => verbs::add(&a),
+        AdminCmd::RemoveAggr(a) => verbs::remove(&a),
+        AdminCmd::ModifyAggr(a) => verbs::modify(&a),
+        AdminCmd::DeleteAggr(a) => verbs::delete(&a),
+        AdminCmd::ShowAggr(a) => verbs::show_aggr(&a),
+        AdminCmd::ShowLink(a) => verbs::show_link(&a),
+        AdminCmd::Monitor(a) => monitor::run(&a),
+        AdminCmd::State {
+            what: cli::StateCmd::Dump(c),
+        } => verbs::state_dump(&c.conn),
+        AdminCmd::Diagnose(a) => {
+            return match diag::run(&a) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("lagctl: diagnose: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        AdminCmd::Import {
+            what: cli::ImportCmd::Ifupdown(a),
+        } => import::run(&a),
+        AdminCmd::Completions { shell } => {
+            docs::completions(&mut app, shell, &mut std::io::stdout());
+            Ok(())
+        }
+        AdminCmd::Man => docs::man(&app, &mut std::io::stdout()),
+        AdminCmd::GenDocs { dir } => docs::gen_docs(&mut app, &dir).map(|files| {
+            for f in files {
+                println!("{f}");
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lagctl: {verb}: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn verb_name(cmd: &AdminCmd) -> &'static str {
+    match cmd {
+        AdminCmd::CreateAggr(_) => "create-aggr",
+        AdminCmd::AddAggr(_) => "add-aggr",
+        AdminCmd::RemoveAggr(_) => "remove-aggr",
+        AdminCmd::ModifyAggr(_) => "modify-aggr",
+        AdminCmd::DeleteAggr(_) => "delete-aggr",
+        AdminCmd::ShowAggr(_) => "show-aggr",
+        AdminCmd::ShowLink(_) => "show-link",
+        AdminCmd::Monitor(_) => "monitor",
+        AdminCmd::State { .. } => "state",
+        AdminCmd::Diagnose(_) => "diagnose",
+        AdminCmd::Import { .. } => "import",
+        AdminCmd::Completions { .. } => "completions",
+        AdminCmd::Man => "man",
+        AdminCmd::GenDocs { .. } => "gen-docs",
+    }
+}

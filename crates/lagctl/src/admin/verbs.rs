@@ -1,0 +1,360 @@
+//! The verbs that talk to lagd: connect, check the caller, send the request, print the answer.
+
+use std::io::Write;
+use std::time::Duration;
+
+use lagd::client::{Client, ClientError};
+use lagd::config::{AggrChanges, AggrMode, AggrSpec, LacpActivity};
+
+use super::cli::{
+    AddArgs, AggrOpts, Conn, CreateArgs, DeleteArgs, LacpArg, ModeArg, ModifyArgs, OutputOpts,
+    RemoveArgs, ShowAggrArgs, ShowLinkArgs,
+};
+use super::error::AdminError;
+use super::show;
+use super::table::Format;
+
+/// How long to wait for an answer (a graceful removal can take a few seconds).
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connects to lagd, turning the usual failures into clear messages.
+pub fn connect(conn: &Conn) -> Result<Client, AdminError> {
+    let c = Client::connect(&conn.socket).map_err(|e| match e {
+        ClientError::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            AdminError::Permission(conn.socket.clone())
+        }
+        ClientError::Io(io) => AdminError::Connect {
+            path: conn.socket.clone(),
+            source: io,
+        },
+        other => AdminError::Client(other),
+    })?;
+    c.set_timeout(Some(TIMEOUT))?;
+    Ok(c)
+}
+
+/// The effective uid of this process (from `/proc/self/status`).
+pub fn effective_uid() -> Option<u32> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("Uid:"))?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// Refuses a change asked by a caller that is not root.
+pub fn require_root(verb: &str) -> Result<(), AdminError> {
+    match effective_uid() {
+        Some(0) => Ok(()),
+        Some(euid) => Err(AdminError::NotRoot {
+            verb: verb.into(),
+            euid,
+        }),
+        // Without /proc we cannot tell: let the socket's permissions decide.
+        None => Ok(()),
+    }
+}
+
+fn say(message: &str) -> Result<(), AdminError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{message}")?;
+    Ok(())
+}
+
+/// Mode and LACP activity for a spec or a change: `-L off` alone means a static trunk; `-L
+/// active|passive` or `-m lacp` alone on a static trunk turns LACP back on.
+fn mode_and_lacp(
+    opts: &AggrOpts,
+    current_mode: Option<AggrMode>,
+    current_lacp: Option<LacpActivity>,
+) -> (Option<AggrMode>, Option<LacpActivity>) {
+    let mut mode = opts.mode.map(AggrMode::from);
+    let mut lacp = opts.lacp.map(LacpActivity::from);
+    match (opts.mode, opts.lacp) {
+        (None, Some(LacpArg::Off)) => {
+            if current_mode.unwrap_or_default() == AggrMode::Lacp {
+                mode = Some(AggrMode::Static);
+            }
+        }
+        (None, Some(LacpArg::Active | LacpArg::Passive)) => {
+            if current_mode == Some(AggrMode::Static) {
+                mode = Some(AggrMode::Lacp);
+            }
+        }
+        (Some(ModeArg::Lacp), None) => {
+            if current_lacp == Some(LacpActivity::Off) {
+                lacp = Some(LacpActivity::Active);
+            }
+        }
+        (Some(ModeArg::Static), None) => {
+            if matches!(
+                current_lacp,
+                Some(LacpActivity::Active | LacpActivity::Passive)
+            ) {
+                lacp = Some(LacpActivity::Off);
+            }
+        }
+        _ => {}
+    }
+    (mode, lacp)
+}
+
+/// The spec `create-aggr` asks for.
+pub fn create_spec(a: &CreateArgs) -> Result<AggrSpec, AdminError> {
+    if a.links.is_empty() {
+        return Err(AdminError::Usage(format!(
+            "create-aggr {}: give at least one member link with -l LINK",
+            a.name
+        )));
+    }
+    let o = &a.opts;
+    let (mode, lacp) = mode_and_lacp(o, None, None);
+    let mut spec = AggrSpec::new(
+        &a.name,
+        &a.links.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    spec.mode = mode;
+    spec.lacp = lacp;
+    spec.timer = o.timer.map(Into::into);
+    spec.policy = o.policy.clone();
+    spec.mac = o.mac.map(|m| m.to_string());
+    spec.mtu = o.mtu;
+    spec.min_links = o.min_links;
+    spec.max_active = o.max_active;
+    spec.fallback = o.fallback.map(Into::into);
+    spec.fallback_timeout = o.fallback_timeout.clone();
+    spec.key = o.key;
+    spec.system_priority = o.system_priority;
+    if a.force {
+        spec.force = Some(true);
+    }
+    Ok(spec)
+}
+
+/// The changes `modify-aggr` asks for, given the current spec.
+pub fn modify_changes(o: &AggrOpts, current: &AggrSpec) -> AggrChanges {
+    let (mode, lacp) = mode_and_lacp(o, current.mode, current.lacp);
+    AggrChanges {
+        mode,
+        lacp,
+        timer: o.timer.map(Into::into),
+        policy: o.policy.clone(),
+        mac: o.mac.map(|m| m.to_string()),
+        mtu: o.mtu,
+        min_links: o.min_links,
+        max_active: o.max_active,
+        fallback: o.fallback.map(Into::into),
+        fallback_timeout: o.fallback_timeout.clone(),
+        system_priority: o.system_priority,
+        key: o.key,
+        rebalance_interval: None,
+        port_priority: Default::default(),
+    }
+}
+
+/// `create-aggr`.
+pub fn create(a: &CreateArgs) -> Result<(), AdminError> {
+    require_root("create-aggr")?;
+    let spec = create_spec(a)?;
+    let mut c = connect(&a.conn)?;
+    say(&c.create_aggr(spec, a.temporary)?)
+}
+
+/// `add-aggr`.
+pub fn add(a: &AddArgs) -> Result<(), AdminError> {
+    require_root("add-aggr")?;
+    let mut c = connect(&a.conn)?;
+    let links: Vec<&str> = a.links.iter().map(String::as_str).collect();
+    say(&c.add_links(&a.name, &links, a.force, a.temporary)?)
+}
+
+/// `remove-aggr`.
+pub fn remove(a: &RemoveArgs) -> Result<(), AdminError> {
+    require_root("remove-aggr")?;
+    let mut c = connect(&a.conn)?;
+    let links: Vec<&str> = a.links.iter().map(String::as_str).collect();
+    say(&c.remove_links(&a.name, &links, !a.no_drain, a.temporary)?)
+}
+
+/// `modify-aggr`.
+pub fn modify(a: &ModifyArgs) -> Result<(), AdminError> {
+    require_root("modify-aggr")?;
+    if a.opts.is_empty() {
+        return Err(AdminError::Usage(format!(
+            "modify-aggr {}: nothing to change: give at least one option (-P, -L, -T, -u, -m, --min-links, ...)",
+            a.name
+        )));
+    }
+    let mut c = connect(&a.conn)?;
+    let current = c
+        .show_aggr(Some(&a.name))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AdminError::Input(format!("no aggregation named `{}`", a.name)))?;
+    let changes = modify_changes(&a.opts, &current.spec);
+    say(&c.modify_aggr(&a.name, changes, a.temporary)?)
+}
+
+/// `delete-aggr`.
+pub fn delete(a: &DeleteArgs) -> Result<(), AdminError> {
+    require_root("delete-aggr")?;
+    let mut c = connect(&a.conn)?;
+    say(&c.delete_aggr(&a.name, a.temporary)?)
+}
+
+/// `state dump`.
+pub fn state_dump(conn: &Conn) -> Result<(), AdminError> {
+    let mut c = connect(conn)?;
+    let state = c.state_dump()?;
+    let text =
+        serde_json::to_string_pretty(&state).map_err(|e| AdminError::Output(e.to_string()))?;
+    say(&text)
+}
+
+fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {
+    if o.parseable && o.json {
+        return Err(AdminError::Usage(
+            "-p and --json exclude each other: choose one output form".into(),
+        ));
+    }
+    if o.count.is_some() && o.interval.is_none() {
+        return Err(AdminError::Usage("-c COUNT needs -i SECONDS".into()));
+    }
+    if o.interval == Some(0) {
+        return Err(AdminError::Usage("-i: the interval must be at least 1 second".into()));
+    }
+    Ok(Format {
+        parseable: o.parseable,
+        fields: o.output.clone(),
+        json: o.json,
+    })
+}
+
+/// Repeats `once` per the interval options; `once` gets the previous link counters (for
+/// per-interval statistics) and returns the text and the counters it used.
+fn repeat(
+    o: &OutputOpts,
+    mut once: impl FnMut(
+        Option<&[lagd::control::proto::LinkStats]>,
+    ) -> Result<(String, Vec<lagd::control::proto::LinkStats>), AdminError>,
+) -> Result<(), AdminError> {
+    let mut prev: Option<Vec<lagd::control::proto::LinkStats>> = None;
+    let mut n = 0u64;
+    loop {
+        let (text, links) = once(prev.as_deref())?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        drop(out);
+        n += 1;
+        let Some(secs) = o.interval else {
+            return Ok(());
+        };
+        if o.count.is_some_and(|c| n >= c) {
+            return Ok(());
+        }
+        prev = Some(links);
+        std::thread::sleep(Duration::from_secs(secs));
+    }
+}
+
+/// `show-aggr`.
+pub fn show_aggr(a: &ShowAggrArgs) -> Result<(), AdminError> {
+    let fmt = format_of(&a.out)?;
+    let mut c = connect(&a.conn)?;
+    let name = a.name.as_deref();
+    repeat(&a.out, |prev| {
+        let aggrs = c.show_aggr(name)?;
+        if a.statistics {
+            let links = c.show_link(name)?;
+            let counters = show::counters_of(&links, prev);
+            let text = show::aggr_stats(&aggrs, &counters).render(&fmt)?;
+            return Ok((text, links));
+        }
+        let view = if a.lacp {
+            show::aggr_lacp(&aggrs)
+        } else if a.extended {
+            show::aggr_extended(&aggrs)
+        } else {
+            show::aggr_plain(&aggrs)
+        };
+        Ok((view.render(&fmt)?, Vec::new()))
+    })
+}
+
+/// `show-link`.
+pub fn show_link(a: &ShowLinkArgs) -> Result<(), AdminError> {
+    let fmt = format_of(&a.out)?;
+    let mut c = connect(&a.conn)?;
+    let name = a.name.as_deref();
+    repeat(&a.out, |prev| {
+        if a.statistics {
+            let links = c.show_link(name)?;
+            let counters = show::counters_of(&links, prev);
+            return Ok((show::link_stats(&counters).render(&fmt)?, links));
+        }
+        let aggrs = c.show_aggr(name)?;
+        Ok((show::link_plain(&aggrs).render(&fmt)?, Vec::new()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> AggrOpts {
+        AggrOpts::default()
+    }
+
+    #[test]
+    fn lacp_off_alone_means_a_static_trunk() {
+        let o = AggrOpts {
+            lacp: Some(LacpArg::Off),
+            ..opts()
+        };
+        assert_eq!(
+            mode_and_lacp(&o, None, None),
+            (Some(AggrMode::Static), Some(LacpActivity::Off))
+        );
+        // On an active-backup aggregation, -L off only turns LACP off.
+        assert_eq!(
+            mode_and_lacp(&o, Some(AggrMode::ActiveBackup), None),
+            (None, Some(LacpActivity::Off))
+        );
+    }
+
+    #[test]
+    fn lacp_on_a_static_trunk_turns_mode_lacp() {
+        let o = AggrOpts {
+            lacp: Some(LacpArg::Passive),
+            ..opts()
+        };
+        assert_eq!(
+            mode_and_lacp(&o, Some(AggrMode::Static), Some(LacpActivity::Off)),
+            (Some(AggrMode::Lacp), Some(LacpActivity::Passive))
+        );
+        let m = AggrOpts {
+            mode: Some(ModeArg::Lacp),
+            ..opts()
+        };
+        assert_eq!(
+            mode_and_lacp(&m, Some(AggrMode::Static), Some(LacpActivity::Off)),
+            (Some(AggrMode::Lacp), Some(LacpActivity::Active))
+        );
+        let s = AggrOpts {
+            mode: Some(ModeArg::Static),
+            ..opts()
+        };
+        assert_eq!(
+            mode_and_lacp(&s, None, Some(LacpActivity::Active)),
+            (Some(AggrMode::Static), Some(LacpActivity::Off))
+        );
+    }
+
+    #[test]
+    fn effective_uid_is_read() {
+        assert!(effective_uid().is_some());
+    }
+}

@@ -1,0 +1,184 @@
+//! A `lagd` process started by the demo inside a namespace, stopped with SIGTERM (so it
+//! restores its members) and killed if it does not stop.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lagd::client::Client;
+
+/// Why a daemon could not be started or reached.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The `lagd` binary is not next to `lagctl`.
+    #[error(
+        "the lagd binary was not found at {0}: build both with `cargo build --release` and run \
+         ./target/release/lagctl (it starts the lagd next to it)"
+    )]
+    Missing(PathBuf),
+    /// Spawning or writing its files failed.
+    #[error("cannot start lagd: {0}")]
+    Io(#[from] std::io::Error),
+    /// It exited before answering.
+    #[error("lagd in {ns} exited early ({status}); its log:\n{log}")]
+    Exited {
+        /// Namespace.
+        ns: String,
+        /// Exit status.
+        status: String,
+        /// Log tail.
+        log: String,
+    },
+    /// It did not answer on its control socket in time.
+    #[error("lagd in {ns} did not answer on {socket}; its log:\n{log}")]
+    NoAnswer {
+        /// Namespace.
+        ns: String,
+        /// Socket path.
+        socket: String,
+        /// Log tail.
+        log: String,
+    },
+}
+
+/// The `lagd` binary next to the running executable.
+pub fn lagd_binary() -> Result<PathBuf, DaemonError> {
+    let exe = std::env::current_exe()?;
+    let p = exe
+        .parent()
+        .map(|d| d.join("lagd"))
+        .unwrap_or_else(|| PathBuf::from("lagd"));
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(DaemonError::Missing(p))
+    }
+}
+
+/// A running daemon.
+#[derive(Debug)]
+pub struct Lagd {
+    child: Child,
+    /// Namespace it runs in.
+    pub ns: String,
+    /// Its control socket.
+    pub socket: PathBuf,
+    /// Its log file (stderr).
+    pub log: PathBuf,
+}
+
+impl Lagd {
+    /// Writes `config` to `dir/<tag>.toml` and starts `bin` in namespace `ns`, in its own
+    /// process group (a Ctrl-C on the terminal reaches the demo, which stops it in order).
+    pub fn start(
+        bin: &Path,
+        ns: &str,
+        dir: &Path,
+        tag: &str,
+        config: &str,
+    ) -> Result<Lagd, DaemonError> {
+        let cfg = dir.join(format!("{tag}.toml"));
+        std::fs::write(&cfg, config)?;
+        let socket = dir.join(format!("{tag}.sock"));
+        let log = dir.join(format!("{tag}.log"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(bin)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--socket")
+            .arg(&socket)
+            .args(["--log-level", "info", "--foreground"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .process_group(0)
+            .spawn()?;
+        Ok(Lagd {
+            child,
+            ns: ns.to_string(),
+            socket,
+            log,
+        })
+    }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines
+            .get(lines.len().saturating_sub(30)..)
+            .unwrap_or(&[])
+            .join("\n")
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Connects to its control socket, waiting up to `patience` for it to answer.
+    pub fn client(&mut self, patience: Duration) -> Result<Client, DaemonError> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Err(DaemonError::Exited {
+                    ns: self.ns.clone(),
+                    status: st.to_string(),
+                    log: self.log_tail(),
+                });
+            }
+            if let Ok(mut c) = Client::connect(&self.socket)
+                && c.set_timeout(Some(Duration::from_secs(10))).is_ok()
+                && c.ping().is_ok()
+            {
+                return Ok(c);
+            }
+            if start.elapsed() > patience {
+                return Err(DaemonError::NoAnswer {
+                    ns: self.ns.clone(),
+                    socket: self.socket.display().to_string(),
+                    log: self.log_tail(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM and waits up to `patience` for it to exit (it restores its members);
+    /// kills it after that. Returns whether it exited by itself with success.
+    pub fn stop(&mut self, patience: Duration) -> bool {
+        if !self.running() {
+            return matches!(self.child.try_wait(), Ok(Some(s)) if s.success());
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < patience {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for Lagd {
+    fn drop(&mut self) {
+        if self.running() {
+            self.stop(Duration::from_secs(3));
+        }
+    }
+}

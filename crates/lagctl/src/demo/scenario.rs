@@ -1,0 +1,472 @@
+//! The real demo's timeline: build the hosts, start both daemons, wait for LACP, run 16 TCP
+//! flows A → B and a sequence-numbered UDP stream B → A, print one Sun Trunking table per
+//! second, cut the UDP stream's link at 10 s, restore it at 20 s, stop everything at 30 s.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use lagd::client::Client;
+use lagd::control::proto::{AggrStatus, LinkStats};
+use lagd_sim::{PeakTracker, sun_table};
+use lagd_trafgen::{
+    StreamReport, TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpReceiver,
+    UdpReceiverConfig, UdpSender, UdpSenderConfig,
+};
+
+use super::clock::now_title;
+use super::daemon::{DaemonError, Lagd};
+use super::interrupt::{Interrupt, Interrupted};
+use super::lacp_table::show_aggr_lacp;
+use super::net::{DemoNet, NetError};
+use super::sample::{Sample, busiest, mean_out, sample};
+use super::summary::Measured;
+
+/// Timing and sizes of the demo.
+#[derive(Clone, Debug)]
+pub struct Timeline {
+    /// Member links.
+    pub links: usize,
+    /// TCP flows A → B.
+    pub flows: u32,
+    /// How long the TCP flows run.
+    pub traffic: Duration,
+    /// When (from the traffic start) the link is cut.
+    pub cut_at: Duration,
+    /// When it is restored.
+    pub restore_at: Duration,
+    /// UDP datagrams per second B → A.
+    pub udp_pps: u32,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            links: 4,
+            flows: 16,
+            traffic: Duration::from_secs(30),
+            cut_at: Duration::from_secs(10),
+            restore_at: Duration::from_secs(20),
+            udp_pps: 2000,
+        }
+    }
+}
+
+/// Why the demo stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The namespaces or links could not be built.
+    #[error("cannot build the namespaces: {0}")]
+    Net(#[from] NetError),
+    /// A daemon failed.
+    #[error("{0}")]
+    Daemon(#[from] DaemonError),
+    /// The control socket failed.
+    #[error("lagd control socket: {0}")]
+    Client(#[from] lagd::client::ClientError),
+    /// Traffic generation failed.
+    #[error("traffic: {0}")]
+    Traffic(#[from] lagd_trafgen::Error),
+    /// Something did not happen in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// Files.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted")]
+    Interrupted(#[from] Interrupted),
+}
+
+/// The outcome: measurements and the per-second samples.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Measurements.
+    pub measured: Measured,
+    /// One sample per second.
+    pub samples: Vec<Sample>,
+}
+
+const AGGR: &str = "aggr1";
+const ADDR_A: &str = "198.18.0.1";
+const ADDR_B: &str = "198.18.0.2";
+
+fn config(links: &[String]) -> String {
+    let list: Vec<String> = links.iter().map(|l| format!("\"{l}\"")).collect();
+    format!(
+        "[[aggregation]]\nname = \"{AGGR}\"\nlinks = [{}]\nmode = \"lacp\"\nlacp = \"active\"\n\
+         timer = \"short\"\npolicy = \"L3,L4\"\n",
+        list.join(", ")
+    )
+}
+
+fn status(c: &mut Client) -> Result<AggrStatus, DemoError> {
+    c.show_aggr(Some(AGGR))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DemoError::Timeout(format!("lagd has no aggregation {AGGR}")))
+}
+
+fn forwarding(a: &AggrStatus, name: &str) -> bool {
+    a.members
+        .iter()
+        .any(|m| m.name == name && m.collecting && m.distributing)
+}
+
+fn all_forwarding(a: &AggrStatus, n: usize) -> bool {
+    a.up && a.members.len() == n && a.members.iter().all(|m| m.collecting && m.distributing)
+}
+
+fn members(c: &mut Client) -> Result<Vec<LinkStats>, DemoError> {
+    Ok(c.show_link(Some(AGGR))?)
+}
+
+/// A scratch directory for the daemons' configuration, sockets and logs; removed on drop
+/// unless [`Scratch::keep`] was called.
+struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Scratch {
+    fn new(tag: &str) -> std::io::Result<Scratch> {
+        let path = std::env::temp_dir().join(tag);
+        std::fs::create_dir_all(&path)?;
+        Ok(Scratch { path, keep: false })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Running traffic, stopped (and joined) on drop.
+#[derive(Default)]
+struct Traffic {
+    sink: Option<TcpSink>,
+    flows: Option<TcpFlows>,
+    udp_rx: Option<UdpReceiver>,
+    udp_tx: Option<UdpSender>,
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        if let Some(f) = self.flows.take() {
+            f.stop();
+            let _ = f.join();
+        }
+        if let Some(s) = self.udp_tx.take() {
+            s.stop();
+            let _ = s.join();
+        }
+        if let Some(s) = self.sink.take() {
+            s.stop();
+            let _ = s.join();
+        }
+        if let Some(r) = self.udp_rx.take() {
+            r.stop();
+            let _ = r.join();
+        }
+    }
+}
+
+/// Runs the demo with the `lagd` binary `bin`; prints as it goes.
+pub fn run(bin: &Path, tl: &Timeline, intr: &Interrupt) -> Result<Outcome, DemoError> {
+    let mut out = Outcome::default();
+    println!(
+        "lagd demo: two hosts A and B (network namespaces) joined by {} veth links shaped to 200 Mbit/s \
+         (tc tbf on both ends); lagd on each: LACP active, short timers, policy L3,L4",
+        tl.links
+    );
+    let net = DemoNet::build(tl.links)?;
+    let links = net.links.clone();
+    out.measured.links = links.clone();
+    println!("hosts: {} and {}; links: {}", net.a, net.b, links.join(", "));
+    let mut scratch = Scratch::new(&net.a)?;
+    let result = run_on(bin, tl, intr, &net, &scratch.path, &mut out);
+    if let Err(e) = &result
+        && !matches!(e, DemoError::Interrupted(_))
+    {
+        scratch.keep = true;
+        eprintln!(
+            "lagctl: the daemons' configuration and logs are kept in {}",
+            scratch.path.display()
+        );
+    }
+    result.map(|()| out)
+}
+
+fn wait_until(
+    intr: &Interrupt,
+    patience: Duration,
+    what: &str,
+    mut f: impl FnMut() -> Result<bool, DemoError>,
+) -> Result<Duration, DemoError> {
+    let start = Instant::now();
+    loop {
+        intr.check()?;
+        if f()? {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > patience {
+            return Err(DemoError::Timeout(format!(
+                "{what}: not reached within {} s",
+                patience.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run_on(
+    bin: &Path,
+    tl: &Timeline,
+    intr: &Interrupt,
+    net: &DemoNet,
+    dir: &Path,
+    out: &mut Outcome,
+) -> Result<(), DemoError> {
+    let links = net.links.clone();
+    let n = links.len();
+    let cfg = config(&links);
+    let started = Instant::now();
+    let mut da = Lagd::start(bin, &net.a, dir, "a", &cfg)?;
+    let mut db = Lagd::start(bin, &net.b, dir, "b", &cfg)?;
+    let mut ca = da.client(Duration::from_secs(20))?;
+    let mut cb = db.client(Duration::from_secs(20))?;
+    let patience = Duration::from_secs(40);
+    wait_until(intr, patience, "LACP on host A", || {
+        Ok(all_forwarding(&status(&mut ca)?, n))
+    })?;
+    wait_until(intr, patience, "LACP on host B", || {
+        Ok(all_forwarding(&status(&mut cb)?, n))
+    })?;
+    out.measured.lacp_formed = Some(started.elapsed());
+    println!(
+        "LACP formed: every link Collecting and Distributing on both hosts after {:.1} s\n",
+        started.elapsed().as_secs_f64()
+    );
+    net.ip(&net.a, &["addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR])?;
+    net.ip(&net.b, &["addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR])?;
+    // Resolve ARP both ways before measuring.
+    wait_until(intr, Duration::from_secs(20), "ping A → B", || {
+        Ok(lagd_dataplane::netns::ns_cmd(
+            &net.a,
+            &["ping", "-c", "1", "-W", "1", ADDR_B],
+        )
+        .is_ok())
+    })?;
+    let _ = lagd_dataplane::netns::ns_cmd(&net.b, &["ping", "-c", "1", "-W", "1", ADDR_A]);
+
+    for (host, c) in [("A", &mut ca), ("B", &mut cb)] {
+        println!("# host {host}: lagctl show-aggr -L {AGGR}");
+        println!("{}", show_aggr_lacp(&status(c)?));
+    }
+
+    // Traffic: the UDP stream B → A starts first, alone for a second, to find its link.
+    let total = tl.traffic.as_secs_f64();
+    let mut traffic = Traffic::default();
+    let mut rc = UdpReceiverConfig::new(
+        SocketAddr::from(([198, 18, 0, 1], 5202)),
+        tl.traffic + Duration::from_secs(15),
+    );
+    rc.netns = Some(net.a.clone());
+    rc.stream_id = 7;
+    rc.idle_timeout = Duration::from_secs(8);
+    rc.linger = Duration::from_millis(300);
+    traffic.udp_rx = Some(UdpReceiver::spawn(rc)?);
+    let mut sink_cfg = TcpSinkConfig::new(
+        SocketAddr::from(([198, 18, 0, 2], 5201)),
+        tl.flows as usize,
+        tl.traffic + Duration::from_secs(20),
+    );
+    sink_cfg.netns = Some(net.b.clone());
+    traffic.sink = Some(TcpSink::spawn(sink_cfg)?);
+
+    let b0 = members(&mut cb)?;
+    let udp_count = u64::from(tl.udp_pps) * (tl.traffic.as_secs() + 1);
+    let mut sc = UdpSenderConfig::new(
+        SocketAddr::from(([198, 18, 0, 1], 5202)),
+        tl.udp_pps,
+        udp_count,
+    );
+    sc.netns = Some(net.b.clone());
+    sc.stream_id = 7;
+    traffic.udp_tx = Some(UdpSender::spawn(sc)?);
+    intr.sleep(Duration::from_secs(1))?;
+    let b1 = members(&mut cb)?;
+    let (cut_idx, seen) = busiest(&links, &b0, &b1, false).unwrap_or((1, 0));
+    let on_link = seen * 2 >= u64::from(tl.udp_pps);
+    let cut_link = links.get(cut_idx).cloned().unwrap_or_default();
+    out.measured.cut_link = Some(cut_link.clone());
+    out.measured.stream_on_cut_link = on_link;
+    println!(
+        "UDP stream B → A at {} datagrams/s (sequence-numbered) {}",
+        tl.udp_pps,
+        if on_link {
+            format!("travels on {cut_link} ({seen} frames in the last second): that link will be cut")
+        } else {
+            format!("could not be located on one link; {cut_link} will be cut")
+        }
+    );
+
+    let mut fc = TcpFlowsConfig::new(
+        SocketAddr::from(([198, 18, 0, 2], 5201)),
+        tl.flows,
+        tl.traffic,
+    );
+    fc.netns = Some(net.a.clone());
+    traffic.flows = Some(TcpFlows::spawn(fc)?);
+    println!(
+        "{} TCP flows A → B for {:.0} s; cut at {:.0} s, restore at {:.0} s. Host A's links, every second:\n",
+        tl.flows,
+        total,
+        tl.cut_at.as_secs_f64(),
+        tl.restore_at.as_secs_f64()
+    );
+
+    let t0 = Instant::now();
+    let mut prev = members(&mut ca)?;
+    let mut prev_t = t0;
+    let mut peak = PeakTracker::default();
+    let mut second = 1u64;
+    let mut cut: Option<(Instant, u64)> = None;
+    let mut restored: Option<Instant> = None;
+    let mut gap_before_cut: Option<StreamReport> = None;
+    let mut printed_cut_view = false;
+    loop {
+        intr.check()?;
+        let now = Instant::now();
+        let t = now.duration_since(t0);
+        if cut.is_none() && t >= tl.cut_at {
+            if let Some(r) = &traffic.udp_rx {
+                gap_before_cut = Some(r.snapshot());
+            }
+            let mono = lagd_trafgen::clock::now_ns();
+            net.set_b_link(&cut_link, false)?;
+            cut = Some((Instant::now(), mono));
+            println!(
+                ">>> {:>5.1} s  CUT {cut_link}: carrier down (ip link set {cut_link} down on host B's end)\n",
+                t.as_secs_f64()
+            );
+        }
+        if let Some((at, _)) = cut
+            && restored.is_none()
+        {
+            if out.measured.cut_detected.is_none() && !forwarding(&status(&mut ca)?, &cut_link) {
+                out.measured.cut_detected = Some(at.elapsed());
+            }
+            if t >= tl.restore_at {
+                if let (Some(r), Some((_, mono))) = (&traffic.udp_rx, cut) {
+                    out.measured.failover_gap = cut_gap(gap_before_cut.as_ref(), &r.snapshot(), mono);
+                }
+                net.set_b_link(&cut_link, true)?;
+                restored = Some(Instant::now());
+                println!(
+                    ">>> {:>5.1} s  RESTORE {cut_link}: carrier up (ip link set {cut_link} up on host B's end)\n",
+                    t.as_secs_f64()
+                );
+            }
+        }
+        if let Some(at) = restored
+            && out.measured.rejoined.is_none()
+            && forwarding(&status(&mut ca)?, &cut_link)
+        {
+            let d = at.elapsed();
+            out.measured.rejoined = Some(d);
+            println!(
+                ">>> {:>5.1} s  {cut_link} is Collecting and Distributing again ({:.1} s after the restore)\n",
+                t.as_secs_f64(),
+                d.as_secs_f64()
+            );
+        }
+        if t >= Duration::from_secs(second) {
+            let cur = members(&mut ca)?;
+            let dt = now.duration_since(prev_t).as_secs_f64();
+            let s = sample(t.as_secs_f64(), &links, &prev, &cur, dt);
+            print!("{}", sun_table(&now_title(), &s.rows, s.total_mbps, &mut peak));
+            out.samples.push(s);
+            prev = cur;
+            prev_t = now;
+            second += 1;
+            if cut.is_some() && restored.is_none() && !printed_cut_view && out.measured.cut_detected.is_some() {
+                printed_cut_view = true;
+                println!("# host A during the cut: lagctl show-aggr -L {AGGR}");
+                println!("{}", show_aggr_lacp(&status(&mut ca)?));
+            }
+            if t >= tl.traffic {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Wind down: the flows end by themselves at `traffic`; the stream just after.
+    let flows = traffic.flows.take().map(TcpFlows::join).transpose()?;
+    let sent = traffic.udp_tx.take().map(UdpSender::join).transpose()?;
+    if let Some(s) = &traffic.sink {
+        s.stop();
+    }
+    let sink = traffic.sink.take().map(TcpSink::join).transpose()?;
+    if let Some(r) = &traffic.udp_rx {
+        intr.sleep(Duration::from_millis(400))?;
+        r.stop();
+    }
+    let udp = traffic.udp_rx.take().map(UdpReceiver::join).transpose()?;
+    if let (Some(s), Some(r)) = (&sent, &udp) {
+        out.measured.udp = Some((s.sent, r.unique, s.sent.saturating_sub(r.unique), r.duplicated, r.reordered));
+        out.measured.restore_gap = restored.and_then(|_| restore_gap(r, out.measured.failover_gap));
+    }
+    if let (Some(f), Some(k)) = (&flows, &sink) {
+        let intact = k.flows.iter().filter(|x| x.intact()).count();
+        out.measured.tcp = Some((f.flows.len(), intact, k.total_bytes(), total));
+    }
+    let (c, r) = (tl.cut_at.as_secs_f64(), tl.restore_at.as_secs_f64());
+    out.measured.before = mean_out(&out.samples, 2.0, c);
+    out.measured.during = mean_out(&out.samples, c + 2.0, r);
+    out.measured.after = mean_out(&out.samples, r + 5.0, total);
+    drop(ca);
+    drop(cb);
+    let ok_a = da.stop(Duration::from_secs(10));
+    let ok_b = db.stop(Duration::from_secs(10));
+    out.measured.clean_exit = ok_a && ok_b;
+    Ok(())
+}
+
+/// The stream's largest silence around the cut: taken from the snapshot at the restore when
+/// it started after (or just before) the cut; otherwise no gap larger than before the cut
+/// happened, and that earlier maximum bounds it.
+/// Returns the gap, when it started relative to the cut (s), and whether it is exact (`false`:
+/// an upper bound).
+pub fn cut_gap(
+    before: Option<&StreamReport>,
+    at_restore: &StreamReport,
+    cut_mono_ns: u64,
+) -> Option<(Duration, f64, bool)> {
+    at_restore.first_rx_ns?;
+    let rel = (at_restore.max_gap_start_ns as f64 - cut_mono_ns as f64) / 1e9;
+    let changed = before.is_none_or(|b| b.max_gap != at_restore.max_gap);
+    if changed && rel > -1.0 {
+        Some((at_restore.max_gap, rel, true))
+    } else {
+        before.map(|b| {
+            (
+                b.max_gap,
+                (b.max_gap_start_ns as f64 - cut_mono_ns as f64) / 1e9,
+                false,
+            )
+        })
+    }
+}
+
+/// A silence after the restore larger than the failover gap, if there was one.
+fn restore_gap(r: &StreamReport, failover: Option<(Duration, f64, bool)>) -> Option<Duration> {
+    match failover {
+        Some((g, _, _)) if r.max_gap > g => Some(r.max_gap),
+        _ => None,
+    }
+}

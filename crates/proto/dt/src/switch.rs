@@ -1,0 +1,860 @@
+//! [`Dt`]: one switch of a DT domain. It runs, with no I/O, the machines that make two
+//! switches one LACP partner:
+//!
+//! * **peer discovery and liveness** over two independent paths: the peer link (DRCP's IPP,
+//!   periodic PDUs, current_while-style expiry, §9.4.11) and the keepalive;
+//! * **roles**: primary/secondary by role priority, then system MAC;
+//! * **pairing state** ([`PeerState`]): healthy (`Up`), `Alone` (peer dead or never seen),
+//!   `SplitBrain` (peer link down, keepalive alive), with a hold state in between;
+//! * **configuration exchange and consistency check** of each DT aggregation;
+//! * **member state exchange** (Home Ports Info);
+//! * **MAC synchronisation** ([`crate::MacUpdate`]);
+//! * and, per DT aggregation, the [`Decision`] the daemon applies.
+
+use crate::consistency::compare;
+use crate::mac_sync::{MacKey, MacSync};
+use crate::pdu::{AggrConfigInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, PortalInfo};
+use crate::role::elect;
+use crate::timers::{Timer, TimerTable};
+use crate::{
+    ConfigDiff, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig, DtConfigError,
+    DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError, LocalMembers,
+    MacUpdate, PeerInfo, PeerState, Role, DT_GROUP_ADDR, MAX_AGGREGATIONS, SECONDARY_PORT_BASE,
+};
+use lagd_types::{Duration, Instant, MacAddr, PortNumber, SystemId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Largest DT PDU (Ethernet payload) lagd sends.
+const MAX_PDU: usize = 1500;
+
+/// A frame to send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DtTransmit {
+    /// Which path.
+    pub path: DtPath,
+    /// The whole Ethernet frame.
+    pub frame: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct AggrState {
+    cfg: DtAggrConfig,
+    local: LocalMembers,
+    peer_cfg: Option<AggrConfigInfo>,
+    peer_members: Option<HomePortsInfo>,
+    diffs: Vec<ConfigDiff>,
+    decision: Decision,
+}
+
+impl AggrState {
+    fn info(&self) -> AggrConfigInfo {
+        AggrConfigInfo {
+            aggr: self.cfg.id,
+            system: self.cfg.system,
+            key: self.cfg.key,
+            lacp_mode: self.cfg.lacp_mode.code(),
+            lacp_timer: self.cfg.lacp_timer.code(),
+            mtu: self.cfg.mtu,
+            speed_mbps: self.cfg.speed_mbps,
+        }
+    }
+
+    fn home_ports(&self) -> HomePortsInfo {
+        HomePortsInfo {
+            aggr: self.cfg.id,
+            admin_key: self.cfg.key,
+            oper_partner_key: self.local.partner_key,
+            partner_system: self.local.partner,
+            active_ports: self
+                .local
+                .live
+                .iter()
+                .take(crate::pdu::MAX_HOME_PORTS)
+                .map(|p| p.wrapping_add(self.decision.port_number_base))
+                .collect(),
+        }
+    }
+
+    fn peer_live(&self) -> usize {
+        self.peer_members
+            .as_ref()
+            .map_or(0, |m| m.active_ports.len())
+    }
+}
+
+/// One switch of a DT domain.
+#[derive(Clone, Debug)]
+pub struct Dt {
+    cfg: DtConfig,
+    aggrs: BTreeMap<u16, AggrState>,
+    peer: Option<PeerInfo>,
+    /// The peer as the keepalive names it (role priority, MAC).
+    ka_peer: Option<(u16, MacAddr)>,
+    pl_alive: bool,
+    pl_two_way: bool,
+    pl_carrier: bool,
+    pl_down_at: Instant,
+    peer_cfg_known: bool,
+    burst: Option<BTreeSet<u16>>,
+    ka_alive: bool,
+    ka_last_rx: Option<Instant>,
+    init_expired: bool,
+    hold_expired: bool,
+    state: PeerState,
+    role: Role,
+    port_base: u16,
+    timers: TimerTable,
+    events: VecDeque<DtEvent>,
+    transmits: VecDeque<DtTransmit>,
+    mac_updates: VecDeque<MacUpdate>,
+    installed: BTreeSet<MacKey>,
+    mac: MacSync,
+    ntt: bool,
+    counters: DtCounters,
+}
+
+impl Dt {
+    /// A switch starting at `now`: DT ports held down (state `Init`) until the peer is found
+    /// or `init_delay` passes. The first PDU and keepalive go out at once.
+    pub fn new(now: Instant, cfg: DtConfig) -> Result<Dt, DtConfigError> {
+        cfg.validate()?;
+        let mut timers = TimerTable::default();
+        timers.start(Timer::PeerTx, now, Duration::ZERO);
+        if cfg.keepalive {
+            timers.start(Timer::KeepaliveTx, now, Duration::ZERO);
+        }
+        timers.start(Timer::InitDelay, now, cfg.init_delay);
+        Ok(Dt {
+            mac: MacSync::new(cfg.incarnation),
+            cfg,
+            aggrs: BTreeMap::new(),
+            peer: None,
+            ka_peer: None,
+            pl_alive: false,
+            pl_two_way: false,
+            pl_carrier: true,
+            pl_down_at: now,
+            peer_cfg_known: false,
+            burst: None,
+            ka_alive: false,
+            ka_last_rx: None,
+            init_expired: false,
+            hold_expired: false,
+            state: PeerState::Init,
+            role: Role::Primary,
+            port_base: 0,
+            timers,
+            events: VecDeque::new(),
+            transmits: VecDeque::new(),
+            mac_updates: VecDeque::new(),
+            installed: BTreeSet::new(),
+            ntt: false,
+            counters: DtCounters::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DtConfig {
+        &self.cfg
+    }
+
+    /// The pairing state.
+    pub fn state(&self) -> PeerState {
+        self.state
+    }
+
+    /// This switch's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The port number base in force.
+    pub fn port_base(&self) -> u16 {
+        self.port_base
+    }
+
+    /// The peer as last heard over the peer link.
+    pub fn peer(&self) -> Option<PeerInfo> {
+        self.peer
+    }
+
+    /// The decision for DT aggregation `id`.
+    pub fn decision(&self, id: u16) -> Option<Decision> {
+        self.aggrs.get(&id).map(|a| a.decision)
+    }
+
+    /// Every DT aggregation's decision, by id.
+    pub fn decisions(&self) -> Vec<(u16, Decision)> {
+        self.aggrs.iter().map(|(i, a)| (*i, a.decision)).collect()
+    }
+
+    /// Configuration differences of DT aggregation `id` with the peer.
+    pub fn diffs(&self, id: u16) -> Vec<ConfigDiff> {
+        self.aggrs.get(&id).map(|a| a.diffs.clone()).unwrap_or_default()
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> DtCounters {
+        self.counters
+    }
+
+    /// The peer's addresses installed locally (aggregation, VLAN, MAC).
+    pub fn installed_macs(&self) -> Vec<(u16, u16, MacAddr)> {
+        self.installed.iter().copied().collect()
+    }
+
+    /// Adds a DT aggregation.
+    pub fn add_aggregation(&mut self, now: Instant, cfg: DtAggrConfig) -> Result<(), DtConfigError> {
+        cfg.validate()?;
+        if self.aggrs.contains_key(&cfg.id) {
+            return Err(DtConfigError::Duplicate(cfg.id));
+        }
+        if self.aggrs.len() >= MAX_AGGREGATIONS {
+            return Err(DtConfigError::TooMany);
+        }
+        let decision = Decision {
+            lacp_system: cfg.system,
+            port_number_base: self.port_base,
+            ports_enabled: false,
+            isolate_peer_link: false,
+            reason: Some(DownReason::Init),
+        };
+        self.aggrs.insert(
+            cfg.id,
+            AggrState {
+                cfg,
+                local: LocalMembers::default(),
+                peer_cfg: None,
+                peer_members: None,
+                diffs: Vec::new(),
+                decision,
+            },
+        );
+        self.ntt = true;
+        self.update(now);
+        Ok(())
+    }
+
+    /// Changes a DT aggregation's configuration.
+    pub fn set_aggregation(&mut self, now: Instant, cfg: DtAggrConfig) -> Result<(), DtConfigError> {
+        cfg.validate()?;
+        let a = self
+            .aggrs
+            .get_mut(&cfg.id)
+            .ok_or(DtConfigError::Unknown(cfg.id))?;
+        a.cfg = cfg;
+        self.ntt = true;
+        self.update(now);
+        Ok(())
+    }
+
+    /// Removes a DT aggregation (and its learned addresses).
+    pub fn remove_aggregation(&mut self, now: Instant, id: u16) -> Result<(), DtConfigError> {
+        self.aggrs.remove(&id).ok_or(DtConfigError::Unknown(id))?;
+        let gone: Vec<MacKey> = self.mac.local.iter().filter(|k| k.0 == id).copied().collect();
+        for k in gone {
+            self.mac.local_change(k, false);
+        }
+        self.ntt = true;
+        self.update(now);
+        Ok(())
+    }
+
+    /// The local members of DT aggregation `id` changed (which are Collecting and
+    /// Distributing, which partner they see).
+    pub fn handle_members(&mut self, now: Instant, id: u16, members: LocalMembers) {
+        let Some(a) = self.aggrs.get_mut(&id) else {
+            return;
+        };
+        if a.local != members {
+            a.local = members;
+            self.ntt = true;
+            self.update(now);
+        }
+    }
+
+    /// An address was learned (`present`) or aged out on the local DT aggregation `id`.
+    /// Addresses this switch installed for the peer must not be reported here.
+    pub fn handle_local_mac(&mut self, now: Instant, id: u16, vlan: u16, mac: MacAddr, present: bool) {
+        if !self.aggrs.contains_key(&id) {
+            return;
+        }
+        if self.mac.local_change((id, vlan, mac), present) && self.mac.active() {
+            self.ntt = true;
+            self.flush(now);
+        }
+    }
+
+    /// Carrier of the peer link changed. Carrier loss ends the peer link at once, without
+    /// waiting for the peer's information to expire.
+    pub fn handle_peer_link_status(&mut self, now: Instant, up: bool) {
+        self.pl_carrier = up;
+        if !up && self.pl_alive {
+            self.peer_link_lost(now);
+        }
+        if up {
+            self.ntt = true;
+        }
+        self.update(now);
+    }
+
+    fn peer_link_lost(&mut self, now: Instant) {
+        self.pl_alive = false;
+        self.pl_two_way = false;
+        self.pl_down_at = now;
+        self.burst = None;
+        self.peer_cfg_known = false;
+        self.timers.stop(Timer::PeerLinkExpire);
+        self.emit(now, DtEventKind::PeerLinkChanged { up: false });
+    }
+
+    /// Checks the common header of a received PDU: `None` if it must be ignored.
+    fn accept(&mut self, now: Instant, path: DtPath, frame: &[u8]) -> Result<Option<DtPduRepr>, DtWireError> {
+        let f = match DtFrame::parse(frame) {
+            Ok(f) => f,
+            Err(e) => {
+                self.counters.rx_errors += 1;
+                self.emit(now, DtEventKind::RxError { path, error: e });
+                return Err(e);
+            }
+        };
+        let pdu = f.pdu;
+        if pdu.portal.aggregator_id == self.cfg.system_mac {
+            self.counters.rx_looped += 1;
+            self.emit(
+                now,
+                DtEventKind::Looped {
+                    path,
+                    mac: pdu.portal.aggregator_id,
+                },
+            );
+            return Ok(None);
+        }
+        if pdu.domain.domain_id != self.cfg.domain_id {
+            self.counters.rx_foreign += 1;
+            self.emit(
+                now,
+                DtEventKind::ForeignDomain {
+                    path,
+                    domain_id: pdu.domain.domain_id,
+                },
+            );
+            return Ok(None);
+        }
+        Ok(Some(pdu))
+    }
+
+    /// A frame arrived on the peer link (EtherType 0x8952). Malformed frames are counted,
+    /// reported and refused.
+    pub fn handle_peer_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), DtWireError> {
+        let Some(pdu) = self.accept(now, DtPath::PeerLink, frame)? else {
+            return Ok(());
+        };
+        self.counters.rx_peer += 1;
+        let mac = pdu.portal.aggregator_id;
+        if self.peer.is_some_and(|p| p.system_mac != mac) {
+            // Another switch took the peer's place: forget the old one.
+            self.forget_peer(now);
+            self.peer_cfg_known = false;
+        }
+        self.peer = Some(PeerInfo {
+            system_mac: mac,
+            role_priority: pdu.portal.aggregator_priority,
+            port_base: pdu.domain.port_base,
+            state: pdu.state,
+        });
+        self.timers
+            .start(Timer::PeerLinkExpire, now, self.cfg.peer_timeout);
+        if !self.pl_alive && self.pl_carrier {
+            self.pl_alive = true;
+            self.emit(now, DtEventKind::PeerLinkChanged { up: true });
+            self.ntt = true;
+        }
+        let two_way = pdu.domain.neighbor == self.cfg.system_mac;
+        if two_way != self.pl_two_way {
+            self.pl_two_way = two_way;
+            self.ntt = true;
+        }
+        // Per-aggregation TLVs, judged at the end of a burst.
+        let seen = self.burst.get_or_insert_with(BTreeSet::new);
+        for c in &pdu.aggr_configs {
+            seen.insert(c.aggr);
+            if let Some(a) = self.aggrs.get_mut(&c.aggr) {
+                a.peer_cfg = Some(*c);
+            }
+        }
+        for h in &pdu.home_ports {
+            seen.insert(h.aggr);
+            if let Some(a) = self.aggrs.get_mut(&h.aggr) {
+                a.peer_members = Some(h.clone());
+            }
+        }
+        if pdu.domain.flags & DomainInfo::MORE == 0 {
+            let seen = self.burst.take().unwrap_or_default();
+            for (id, a) in &mut self.aggrs {
+                if !seen.contains(id) {
+                    a.peer_cfg = None;
+                    a.peer_members = None;
+                }
+            }
+            self.peer_cfg_known = true;
+        }
+        self.evaluate(now);
+        if self.state == PeerState::Up
+            && let Some(m) = &pdu.mac_sync
+        {
+            let (ntt, changes) = self.mac.receive(m);
+            self.ntt |= ntt;
+            let _ = changes; // The peer table is read back in `update`.
+        }
+        self.update(now);
+        Ok(())
+    }
+
+    /// A frame arrived on the keepalive path.
+    pub fn handle_keepalive_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), DtWireError> {
+        let Some(pdu) = self.accept(now, DtPath::Keepalive, frame)? else {
+            return Ok(());
+        };
+        self.counters.rx_keepalive += 1;
+        self.ka_peer = Some((pdu.portal.aggregator_priority, pdu.portal.aggregator_id));
+        self.ka_last_rx = Some(now);
+        self.timers
+            .start(Timer::KeepaliveExpire, now, self.cfg.keepalive_timeout);
+        if !self.ka_alive {
+            self.ka_alive = true;
+            self.emit(now, DtEventKind::KeepaliveChanged { up: true });
+        }
+        self.update(now);
+        Ok(())
+    }
+
+    /// Runs the timers due at `now`. Harmless at any time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for t in self.timers.expire(now) {
+            match t {
+                Timer::PeerTx => {
+                    self.ntt = true;
+                    self.timers.start(Timer::PeerTx, now, self.cfg.tx_interval);
+                }
+                Timer::KeepaliveTx => {
+                    self.send_keepalive();
+                    self.timers
+                        .start(Timer::KeepaliveTx, now, self.cfg.keepalive_interval);
+                }
+                Timer::PeerLinkExpire => {
+                    if self.pl_alive {
+                        self.peer_link_lost(now);
+                    }
+                }
+                Timer::KeepaliveExpire => {
+                    if self.ka_alive {
+                        self.ka_alive = false;
+                        self.emit(now, DtEventKind::KeepaliveChanged { up: false });
+                    }
+                }
+                Timer::InitDelay => self.init_expired = true,
+                Timer::Hold => self.hold_expired = true,
+            }
+        }
+        self.update(now);
+    }
+
+    /// The next frame to send.
+    pub fn poll_transmit(&mut self) -> Option<DtTransmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<DtEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next change to the peer addresses installed locally.
+    pub fn poll_mac_update(&mut self) -> Option<MacUpdate> {
+        self.mac_updates.pop_front()
+    }
+
+    /// The earliest deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_timeout()
+    }
+
+    fn emit(&mut self, at: Instant, kind: DtEventKind) {
+        self.events.push_back(DtEvent { at, kind });
+    }
+
+    /// Forgets everything learned from the peer (not its identity).
+    fn forget_peer(&mut self, _now: Instant) {
+        let _ = self.mac.peer_down();
+        for a in self.aggrs.values_mut() {
+            a.peer_cfg = None;
+            a.peer_members = None;
+        }
+    }
+
+    /// The pairing state the inputs call for.
+    fn next_state(&self) -> PeerState {
+        if self.pl_alive && self.pl_two_way && self.peer_cfg_known {
+            return PeerState::Up;
+        }
+        if self.state == PeerState::Init && !self.init_expired {
+            return PeerState::Init;
+        }
+        let ka_fresh = self.ka_alive && self.ka_last_rx.is_some_and(|t| t > self.pl_down_at);
+        let peer_alive = self.ka_alive || self.pl_alive;
+        match self.state {
+            PeerState::Up | PeerState::PeerLinkDown => {
+                if ka_fresh && !self.pl_alive {
+                    PeerState::SplitBrain
+                } else if peer_alive && !self.hold_expired {
+                    PeerState::PeerLinkDown
+                } else if peer_alive {
+                    PeerState::SplitBrain
+                } else {
+                    PeerState::Alone
+                }
+            }
+            _ => {
+                if ka_fresh || self.pl_alive {
+                    PeerState::SplitBrain
+                } else {
+                    PeerState::Alone
+                }
+            }
+        }
+    }
+
+    /// Moves the pairing state and the role.
+    fn evaluate(&mut self, now: Instant) {
+        // Once the peer link is up, nothing holds it in PeerLinkDown.
+        let to = self.next_state();
+        let from = self.state;
+        if to != from {
+            self.state = to;
+            self.emit(now, DtEventKind::StateChanged { from, to });
+            self.ntt = true;
+            match to {
+                PeerState::Up => {
+                    self.timers.stop(Timer::Hold);
+                    self.mac.start_session();
+                }
+                PeerState::PeerLinkDown => {
+                    self.hold_expired = false;
+                    self.timers.start(Timer::Hold, now, self.cfg.peer_timeout);
+                }
+                PeerState::Alone | PeerState::SplitBrain | PeerState::Init => {
+                    self.timers.stop(Timer::Hold);
+                    self.forget_peer(now);
+                }
+            }
+        }
+        let own = (self.cfg.role_priority, self.cfg.system_mac);
+        let role = match self.state {
+            PeerState::Up => self
+                .peer
+                .map_or(Role::Primary, |p| elect(own, (p.role_priority, p.system_mac))),
+            PeerState::SplitBrain => self
+                .ka_peer
+                .or(self.peer.map(|p| (p.role_priority, p.system_mac)))
+                .map_or(Role::Primary, |p| elect(own, p)),
+            PeerState::Alone | PeerState::Init => Role::Primary,
+            PeerState::PeerLinkDown => self.role,
+        };
+        if role != self.role {
+            let from = self.role;
+            self.role = role;
+            self.emit(now, DtEventKind::RoleChanged { from, to: role });
+        }
+        if self.state == PeerState::Up {
+            // The base follows the election while paired; it is sticky otherwise.
+            self.port_base = match self.role {
+                Role::Primary => 0,
+                Role::Secondary => SECONDARY_PORT_BASE,
+            };
+        }
+    }
+
+    fn decide(&self, a: &AggrState) -> Decision {
+        let shared = a.cfg.system;
+        let own = SystemId::new(shared.priority, self.cfg.system_mac);
+        let base = self.port_base;
+        let up = |isolate: bool| Decision {
+            lacp_system: shared,
+            port_number_base: base,
+            ports_enabled: true,
+            isolate_peer_link: isolate,
+            reason: None,
+        };
+        let down = |system: SystemId, reason: DownReason| Decision {
+            lacp_system: system,
+            port_number_base: base,
+            ports_enabled: false,
+            isolate_peer_link: false,
+            reason: Some(reason),
+        };
+        match self.state {
+            PeerState::Init => down(shared, DownReason::Init),
+            PeerState::Alone => up(false),
+            PeerState::Up => {
+                if self.role == Role::Secondary && !a.diffs.is_empty() {
+                    down(shared, DownReason::Mismatch)
+                } else {
+                    up(!a.local.live.is_empty() && a.peer_live() > 0)
+                }
+            }
+            PeerState::PeerLinkDown => Decision {
+                isolate_peer_link: false,
+                ..a.decision
+            },
+            PeerState::SplitBrain => match self.role {
+                Role::Primary => up(false),
+                Role::Secondary => down(own, DownReason::SplitBrain),
+            },
+        }
+    }
+
+    /// Re-evaluates everything after an input, then sends what is due.
+    fn update(&mut self, now: Instant) {
+        self.evaluate(now);
+        // Consistency (only meaningful while paired).
+        let paired = self.state == PeerState::Up;
+        let mut evs = Vec::new();
+        for (id, a) in &mut self.aggrs {
+            let diffs = if paired {
+                let pp = a
+                    .peer_members
+                    .as_ref()
+                    .map_or(SystemId::NULL, |m| m.partner_system);
+                compare(&a.info(), a.peer_cfg.as_ref(), (a.local.partner, pp))
+            } else {
+                Vec::new()
+            };
+            if diffs != a.diffs {
+                if diffs.is_empty() {
+                    if paired {
+                        evs.push(DtEventKind::Consistent { aggr: *id });
+                    }
+                } else {
+                    evs.push(DtEventKind::Mismatch {
+                        aggr: *id,
+                        diffs: diffs.clone(),
+                    });
+                }
+                a.diffs = diffs;
+            }
+        }
+        for e in evs {
+            self.emit(now, e);
+        }
+        // Decisions.
+        let mut changed = Vec::new();
+        for (id, a) in &self.aggrs {
+            let d = self.decide(a);
+            if d != a.decision {
+                changed.push((*id, d));
+            }
+        }
+        for (id, d) in changed {
+            if let Some(a) = self.aggrs.get_mut(&id) {
+                a.decision = d;
+            }
+            self.ntt = true;
+            self.emit(
+                now,
+                DtEventKind::DecisionChanged {
+                    aggr: id,
+                    decision: d,
+                },
+            );
+        }
+        self.update_installed();
+        self.flush(now);
+    }
+
+    /// Installs the peer's addresses of every aggregation that forwards locally; removes the
+    /// others (their traffic must cross the peer link).
+    fn update_installed(&mut self) {
+        let want: BTreeSet<MacKey> = self
+            .mac
+            .peer
+            .iter()
+            .filter(|k| {
+                self.aggrs
+                    .get(&k.0)
+                    .is_some_and(|a| a.decision.ports_enabled && !a.local.live.is_empty())
+            })
+            .copied()
+            .collect();
+        for k in self.installed.difference(&want) {
+            self.mac_updates.push_back(MacUpdate {
+                aggr: k.0,
+                vlan: k.1,
+                mac: k.2,
+                install: false,
+            });
+        }
+        for k in want.difference(&self.installed) {
+            self.mac_updates.push_back(MacUpdate {
+                aggr: k.0,
+                vlan: k.1,
+                mac: k.2,
+                install: true,
+            });
+        }
+        self.installed = want;
+    }
+
+    fn drcp_state(&self) -> DrcpState {
+        let mut s = DrcpState::default();
+        s.set(
+            DrcpState::HOME_GATEWAY,
+            self.aggrs.values().any(|a| a.decision.ports_enabled),
+        );
+        s.set(
+            DrcpState::NEIGHBOR_GATEWAY,
+            self.peer
+                .is_some_and(|p| p.state.get(DrcpState::HOME_GATEWAY))
+                && self.state == PeerState::Up,
+        );
+        s.set(DrcpState::IPP_ACTIVITY, self.pl_alive);
+        s.set(
+            DrcpState::DRCP_TIMEOUT,
+            self.cfg.tx_interval <= Duration::from_secs(1),
+        );
+        s.set(DrcpState::GATEWAY_SYNC, self.mac.synced());
+        s.set(
+            DrcpState::PORT_SYNC,
+            self.state == PeerState::Up && self.aggrs.values().all(|a| a.diffs.is_empty()),
+        );
+        s.set(DrcpState::EXPIRED, !self.pl_alive && self.peer.is_some());
+        s
+    }
+
+    fn base_pdu(&self, flags: u8) -> DtPduRepr {
+        DtPduRepr {
+            portal: PortalInfo {
+                aggregator_priority: self.cfg.role_priority,
+                aggregator_id: self.cfg.system_mac,
+                portal_priority: self.cfg.default_system.priority,
+                portal_addr: self.cfg.default_system.addr,
+            },
+            state: self.drcp_state(),
+            domain: DomainInfo {
+                domain_id: self.cfg.domain_id,
+                flags,
+                port_base: self.port_base,
+                neighbor: match self.peer {
+                    Some(p) if self.pl_alive => p.system_mac,
+                    _ => MacAddr::ZERO,
+                },
+            },
+            ..DtPduRepr::default()
+        }
+    }
+
+    fn push_frame(&mut self, path: DtPath, pdu: DtPduRepr) {
+        let f = DtFrame {
+            dst: DT_GROUP_ADDR,
+            src: self.cfg.system_mac,
+            pdu,
+        };
+        // Sizes are bounded by construction; a refusal would be a bug, and is dropped.
+        if let Ok(frame) = f.to_vec() {
+            match path {
+                DtPath::PeerLink => self.counters.tx_peer += 1,
+                DtPath::Keepalive => self.counters.tx_keepalive += 1,
+            }
+            self.transmits.push_back(DtTransmit { path, frame });
+        }
+    }
+
+    fn send_keepalive(&mut self) {
+        let pdu = self.base_pdu(DomainInfo::KEEPALIVE);
+        self.push_frame(DtPath::Keepalive, pdu);
+    }
+
+    /// Sends the peer-link PDU burst if NTT is set.
+    fn flush(&mut self, _now: Instant) {
+        if !self.ntt {
+            return;
+        }
+        self.ntt = false;
+        if !self.pl_carrier {
+            return;
+        }
+        let mut first = self.base_pdu(0);
+        first.mac_sync = self.mac.tlv(self.cfg.mac_batch);
+        let mut chunks = vec![first];
+        for a in self.aggrs.values() {
+            let hp = a.home_ports();
+            let cfg = a.info();
+            let add = 2 + 14 + 2 * hp.active_ports.len() + 2 + 22;
+            let fits = chunks
+                .last()
+                .is_some_and(|c| c.buffer_len() + add <= MAX_PDU);
+            if !fits {
+                chunks.push(self.base_pdu(0));
+            }
+            if let Some(c) = chunks.last_mut() {
+                c.home_ports.push(hp);
+                c.aggr_configs.push(cfg);
+            }
+        }
+        let n = chunks.len();
+        for (i, mut c) in chunks.into_iter().enumerate() {
+            if i + 1 < n {
+                c.domain.flags |= DomainInfo::MORE;
+            }
+            self.push_frame(DtPath::PeerLink, c);
+        }
+    }
+
+    /// Everything, serializable.
+    pub fn status(&self) -> DtStatus {
+        DtStatus {
+            domain_id: self.cfg.domain_id,
+            system_mac: self.cfg.system_mac,
+            role_priority: self.cfg.role_priority,
+            state: self.state,
+            role: self.role,
+            port_base: self.port_base,
+            peer: self.peer,
+            peer_link_up: self.pl_alive,
+            keepalive_up: self.ka_alive,
+            drcp_state: self.drcp_state(),
+            aggregations: self
+                .aggrs
+                .values()
+                .map(|a| DtAggrStatus {
+                    config: a.cfg.clone(),
+                    local: a.local.clone(),
+                    peer_live: a
+                        .peer_members
+                        .as_ref()
+                        .map(|m| m.active_ports.clone())
+                        .unwrap_or_default(),
+                    peer_partner: a
+                        .peer_members
+                        .as_ref()
+                        .map_or(SystemId::NULL, |m| m.partner_system),
+                    diffs: a.diffs.clone(),
+                    decision: a.decision,
+                })
+                .collect(),
+            macs_local: self.mac.local.len(),
+            macs_peer: self.mac.peer.len(),
+            macs_installed: self.installed.len(),
+            macs_synced: self.mac.synced(),
+            counters: self.counters,
+        }
+    }
+
+    /// The local port numbers of DT aggregation `id` as LACP must number them.
+    pub fn lacp_port_number(&self, id: u16, local: PortNumber) -> Option<PortNumber> {
+        self.aggrs
+            .get(&id)
+            .map(|a| local.wrapping_add(a.decision.port_number_base))
+    }
+}

@@ -1,6 +1,7 @@
 //! Silent link failure: the carrier stays up but every frame a host sends on the link is
 //! dropped (there is no netem here): `tc qdisc add dev X clsact; tc filter add dev X egress
-//! matchall action mirred egress redirect dev D`, with `D` a dummy device that is down.
+//! matchall action mirred egress redirect dev D` (`u32 match u32 0 0` instead of `matchall`
+//! when the kernel lacks it), with `D` a device that is down (one end of a veth pair).
 //! Ingress filters would not do: packet sockets (OVS, lagd) read before tc ingress.
 
 use crate::cmd::ns_run;
@@ -19,22 +20,40 @@ impl SilentFault {
     /// Drops every frame sent on `dev` in namespace `ns` from now on.
     pub fn inject(ns: &str, dev: &str) -> Result<SilentFault> {
         let sink = lagd_dataplane::netns::unique_name("sink");
-        ns_run(ns, &["ip", "link", "add", &sink, "type", "dummy"])?;
-        let mut f = SilentFault {
+        // A veth pair left down (the dummy driver may be missing): frames sent to it vanish.
+        let peer = lagd_dataplane::netns::unique_name("sinkp");
+        ns_run(
+            ns,
+            &[
+                "ip", "link", "add", &sink, "type", "veth", "peer", "name", &peer,
+            ],
+        )?;
+        let f = SilentFault {
             ns: ns.to_string(),
             dev: dev.to_string(),
             sink,
             healed: false,
         };
         ns_run(ns, &["tc", "qdisc", "add", "dev", dev, "clsact"])?;
-        ns_run(
-            ns,
-            &[
-                "tc", "filter", "add", "dev", dev, "egress", "matchall", "action", "mirred",
-                "egress", "redirect", "dev", &f.sink,
-            ],
-        )?;
-        f.healed = false;
+        // `matchall` where the kernel has it; `u32 match u32 0 0` (matches every frame) else.
+        let redirect = [
+            "action",
+            "mirred",
+            "egress",
+            "redirect",
+            "dev",
+            f.sink.as_str(),
+        ];
+        let base = ["tc", "filter", "add", "dev", dev, "egress"];
+        let with = |cls: &[&str]| {
+            let mut a: Vec<&str> = base.to_vec();
+            a.extend_from_slice(cls);
+            a.extend_from_slice(&redirect);
+            ns_run(ns, &a)
+        };
+        if with(&["matchall"]).is_err() {
+            with(&["u32", "match", "u32", "0", "0"])?;
+        }
         Ok(f)
     }
 

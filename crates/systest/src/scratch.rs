@@ -13,10 +13,8 @@ pub struct ScratchDir {
 impl ScratchDir {
     /// Creates `TMP/lagd-<tag><pid><n>`.
     pub fn new(tag: &str) -> Result<ScratchDir> {
-        let path = std::env::temp_dir().join(format!(
-            "lagd-{}",
-            lagd_dataplane::netns::unique_name(tag)
-        ));
+        let path =
+            std::env::temp_dir().join(format!("lagd-{}", lagd_dataplane::netns::unique_name(tag)));
         std::fs::create_dir_all(&path)
             .map_err(|e| Error::io(format!("mkdir {}", path.display()), e))?;
         Ok(ScratchDir { path, keep: false })

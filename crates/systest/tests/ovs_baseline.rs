@@ -35,7 +35,10 @@ impl Pair {
 
 /// Two OVS instances with bridges (no bonds yet) over `links` veth links.
 fn pair(links: usize) -> Pair {
-    let net = Net::builder("ovsb").links(links).build().expect("namespaces");
+    let net = Net::builder("ovsb")
+        .links(links)
+        .build()
+        .expect("namespaces");
     let a = OvsInstance::start(net.ns(Side::A), "ovsA", Side::A.mac()).expect("OVS A");
     let b = OvsInstance::start(net.ns(Side::B), "ovsB", Side::B.mac()).expect("OVS B");
     for side in [Side::A, Side::B] {
@@ -62,7 +65,10 @@ fn both_negotiated(p: &Pair, members: usize, bound: Duration) {
 
 #[test]
 fn ovs_pair_forms_and_agrees() {
-    if !prereq::check("ovs_pair_forms_and_agrees", &[Need::Root, Need::Iproute, Need::Ovs]) {
+    if !prereq::check(
+        "ovs_pair_forms_and_agrees",
+        &[Need::Root, Need::Iproute, Need::Ovs],
+    ) {
         return;
     }
     let p = pair(2);
@@ -85,11 +91,20 @@ fn ovs_pair_forms_and_agrees() {
     seen.sort_unstable();
     own.sort_unstable();
     assert_eq!(seen, own);
-    assert!(p.net.ping(Side::A, Side::B.ip(), 3), "ping A -> B through the bonds");
-    assert!(p.net.ping(Side::B, Side::A.ip(), 3), "ping B -> A through the bonds");
+    assert!(
+        p.net.ping(Side::A, Side::B.ip(), 3),
+        "ping A -> B through the bonds"
+    );
+    assert!(
+        p.net.ping(Side::B, Side::A.ip(), 3),
+        "ping B -> A through the bonds"
+    );
     let stats = p.ovs(Side::A).lacp_stats().expect("lacp/show-stats");
     assert_eq!(stats.len(), 2);
-    assert!(stats.iter().all(|s| s.rx_pdus > 0 && s.tx_pdus > 0), "{stats:?}");
+    assert!(
+        stats.iter().all(|s| s.rx_pdus > 0 && s.tx_pdus > 0),
+        "{stats:?}"
+    );
 }
 
 #[derive(Debug, Default, Clone)]
@@ -114,9 +129,18 @@ fn measure(links: usize) -> Figures {
     let (ns_a, ns_b) = (p.net.ns(Side::A).to_string(), p.net.ns(Side::B).to_string());
 
     // Carrier loss under the member that carries the A -> B stream.
-    let probe = UdpProbe::start(&ns_a, &ns_b, Side::B.ip(), 1000, Duration::from_secs(5), Duration::from_secs(4))
-        .expect("UDP stream");
-    probe.wait_flowing(300, Duration::from_secs(10)).expect("stream flows");
+    let probe = UdpProbe::start(
+        &ns_a,
+        &ns_b,
+        Side::B.ip(),
+        1000,
+        Duration::from_secs(5),
+        Duration::from_secs(4),
+    )
+    .expect("UDP stream");
+    probe
+        .wait_flowing(300, Duration::from_secs(10))
+        .expect("stream flows");
     let i = busiest_end(&p.net, Side::A, Duration::from_millis(300)).expect("busiest member");
     p.net.set_end(Side::B, i, false).expect("cut carrier");
     let (_, r) = probe.finish().expect("stream");
@@ -127,11 +151,23 @@ fn measure(links: usize) -> Figures {
     both_negotiated(&p, links, Duration::from_secs(60));
 
     // Silent failure of the member carrying the stream, in the A -> B direction.
-    let probe = UdpProbe::start(&ns_a, &ns_b, Side::B.ip(), 1000, Duration::from_secs(7), Duration::from_secs(6))
-        .expect("UDP stream");
-    probe.wait_flowing(300, Duration::from_secs(10)).expect("stream flows");
+    let probe = UdpProbe::start(
+        &ns_a,
+        &ns_b,
+        Side::B.ip(),
+        1000,
+        Duration::from_secs(7),
+        Duration::from_secs(6),
+    )
+    .expect("UDP stream");
+    probe
+        .wait_flowing(300, Duration::from_secs(10))
+        .expect("stream flows");
     let i = busiest_end(&p.net, Side::A, Duration::from_millis(300)).expect("busiest member");
-    let fault = p.net.silent_fault(Side::A, i).expect("inject silent failure");
+    let fault = p
+        .net
+        .silent_fault(Side::A, i)
+        .expect("inject silent failure");
     let (_, r) = probe.finish().expect("stream");
     println!("  silent failure on link {i}: {r}");
     f.silent_gap = r.max_gap;
@@ -141,16 +177,27 @@ fn measure(links: usize) -> Figures {
     let dev_b = p.net.link(i).expect("link").b.clone();
     let t0 = Instant::now();
     fault.heal().expect("heal");
-    wait::until("member back after healing", Duration::from_secs(90), Duration::from_millis(20), || {
-        let a = p.ovs(Side::A).lacp_bond("bond0")?;
-        let b = p.ovs(Side::B).lacp_bond("bond0")?;
-        let ok = |bond: &systest::ovs_show::LacpBond, dev: &str| {
-            bond.member(dev).is_some_and(|m| {
-                m.is("current") && m.actor.state.distributing() && m.partner.state.distributing()
+    wait::until(
+        "member back after healing",
+        Duration::from_secs(90),
+        Duration::from_millis(20),
+        || {
+            let a = p.ovs(Side::A).lacp_bond("bond0")?;
+            let b = p.ovs(Side::B).lacp_bond("bond0")?;
+            let ok = |bond: &systest::ovs_show::LacpBond, dev: &str| {
+                bond.member(dev).is_some_and(|m| {
+                    m.is("current")
+                        && m.actor.state.distributing()
+                        && m.partner.state.distributing()
+                })
+            };
+            Ok(if ok(&a, &dev_a) && ok(&b, &dev_b) {
+                Ok(())
+            } else {
+                Err(format!("{a:?}\n{b:?}"))
             })
-        };
-        Ok(if ok(&a, &dev_a) && ok(&b, &dev_b) { Ok(()) } else { Err(format!("{a:?}\n{b:?}")) })
-    })
+        },
+    )
     .expect("heal");
     f.heal = t0.elapsed();
     f
@@ -164,7 +211,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[test]
 #[ignore = "benchmark: prints OVS <-> OVS baseline figures (~2 min)"]
 fn ovs_baseline_figures() {
-    if !prereq::check("ovs_baseline_figures", &[Need::Root, Need::Iproute, Need::Ovs]) {
+    if !prereq::check(
+        "ovs_baseline_figures",
+        &[Need::Root, Need::Iproute, Need::Ovs],
+    ) {
         return;
     }
     let rounds: usize = std::env::var("OVS_BASELINE_ROUNDS")
@@ -191,8 +241,12 @@ fn ovs_baseline_figures() {
             rounds,
         ));
     }
-    println!("\nOVS <-> OVS baseline (userspace datapath, LACP active/fast, balance-tcp, 1 000 pps UDP A -> B; median)");
-    println!("| links | formation | carrier-loss gap | silent-failure gap | heal after silent failure | rounds |");
+    println!(
+        "\nOVS <-> OVS baseline (userspace datapath, LACP active/fast, balance-tcp, 1 000 pps UDP A -> B; median)"
+    );
+    println!(
+        "| links | formation | carrier-loss gap | silent-failure gap | heal after silent failure | rounds |"
+    );
     println!("|---|---|---|---|---|---|");
     for row in table {
         println!("{row}");

@@ -46,7 +46,13 @@ fn serial() -> MutexGuard<'static, ()> {
 fn prerequisites(test: &str) -> bool {
     prereq::check(
         test,
-        &[Need::Root, Need::Iproute, Need::Ovs, Need::Tshark, Need::Lagd],
+        &[
+            Need::Root,
+            Need::Iproute,
+            Need::Ovs,
+            Need::Tshark,
+            Need::Lagd,
+        ],
     )
 }
 
@@ -59,7 +65,10 @@ struct Bed {
 
 impl Bed {
     fn new(links: usize) -> Bed {
-        let net = Net::builder("lgov").links(links).build().expect("namespaces");
+        let net = Net::builder("lgov")
+            .links(links)
+            .build()
+            .expect("namespaces");
         let ovs = OvsInstance::start(net.ns(Side::B), "ovsB", Side::B.mac()).expect("OVS");
         ovs.set_bridge_ip(Side::B.ip()).expect("bridge address");
         Bed {
@@ -129,17 +138,22 @@ impl Bed {
     /// Waits until lagd's and OVS's views agree on every link (states settle within a PDU).
     fn wait_agree(&mut self) {
         let mut last = String::new();
-        let r = wait::until("lagd and OVS to agree", BOUND, Duration::from_millis(50), || {
-            let s = self.show();
-            let o = self.ovs.lacp_bond(BOND)?;
-            Ok(match disagreement(&self.net, &s, &o) {
-                None => Ok(()),
-                Some(d) => {
-                    last = d.clone();
-                    Err(d)
-                }
-            })
-        });
+        let r = wait::until(
+            "lagd and OVS to agree",
+            BOUND,
+            Duration::from_millis(50),
+            || {
+                let s = self.show();
+                let o = self.ovs.lacp_bond(BOND)?;
+                Ok(match disagreement(&self.net, &s, &o) {
+                    None => Ok(()),
+                    Some(d) => {
+                        last = d.clone();
+                        Err(d)
+                    }
+                })
+            },
+        );
         if let Err(e) = r {
             panic!("{e}\nlast: {last}");
         }
@@ -175,22 +189,74 @@ fn disagreement(net: &Net, s: &AggrStatus, o: &LacpBond) -> Option<String> {
             }
         };
         // lagd's partner = OVS's actor.
-        check("partner system", Some(m.partner.system.addr) == o.sys_id && m.partner.system.priority == o.sys_priority,
-            format!("lagd sees {}/{}, OVS is {:?}/{}", m.partner.system.addr, m.partner.system.priority, o.sys_id, o.sys_priority));
-        check("partner key", m.partner.key == om.actor.key, format!("{} vs {}", m.partner.key, om.actor.key));
-        check("partner port", m.partner.port.number == om.actor.port_id && m.partner.port.priority == om.actor.port_priority,
-            format!("{:?} vs {}/{}", m.partner.port, om.actor.port_id, om.actor.port_priority));
-        check("partner state", m.partner.state == om.actor.state,
-            format!("{:#04x} vs {:#04x}", m.partner.state.bits(), om.actor.state.bits()));
+        check(
+            "partner system",
+            Some(m.partner.system.addr) == o.sys_id && m.partner.system.priority == o.sys_priority,
+            format!(
+                "lagd sees {}/{}, OVS is {:?}/{}",
+                m.partner.system.addr, m.partner.system.priority, o.sys_id, o.sys_priority
+            ),
+        );
+        check(
+            "partner key",
+            m.partner.key == om.actor.key,
+            format!("{} vs {}", m.partner.key, om.actor.key),
+        );
+        check(
+            "partner port",
+            m.partner.port.number == om.actor.port_id
+                && m.partner.port.priority == om.actor.port_priority,
+            format!(
+                "{:?} vs {}/{}",
+                m.partner.port, om.actor.port_id, om.actor.port_priority
+            ),
+        );
+        check(
+            "partner state",
+            m.partner.state == om.actor.state,
+            format!(
+                "{:#04x} vs {:#04x}",
+                m.partner.state.bits(),
+                om.actor.state.bits()
+            ),
+        );
         // OVS's partner = lagd's actor.
-        check("OVS partner system", om.partner.sys_id == Some(s.mac) && om.partner.sys_id == Some(m.actor.system.addr)
-            && om.partner.sys_priority == m.actor.system.priority,
-            format!("{:?}/{} vs {}/{}", om.partner.sys_id, om.partner.sys_priority, m.actor.system.addr, m.actor.system.priority));
-        check("OVS partner key", om.partner.key == m.actor.key, format!("{} vs {}", om.partner.key, m.actor.key));
-        check("OVS partner port", om.partner.port_id == m.actor.port.number && om.partner.port_priority == m.actor.port.priority,
-            format!("{}/{} vs {:?}", om.partner.port_id, om.partner.port_priority, m.actor.port));
-        check("OVS partner state", om.partner.state == m.actor.state,
-            format!("{:#04x} vs {:#04x}", om.partner.state.bits(), m.actor.state.bits()));
+        check(
+            "OVS partner system",
+            om.partner.sys_id == Some(s.mac)
+                && om.partner.sys_id == Some(m.actor.system.addr)
+                && om.partner.sys_priority == m.actor.system.priority,
+            format!(
+                "{:?}/{} vs {}/{}",
+                om.partner.sys_id,
+                om.partner.sys_priority,
+                m.actor.system.addr,
+                m.actor.system.priority
+            ),
+        );
+        check(
+            "OVS partner key",
+            om.partner.key == m.actor.key,
+            format!("{} vs {}", om.partner.key, m.actor.key),
+        );
+        check(
+            "OVS partner port",
+            om.partner.port_id == m.actor.port.number
+                && om.partner.port_priority == m.actor.port.priority,
+            format!(
+                "{}/{} vs {:?}",
+                om.partner.port_id, om.partner.port_priority, m.actor.port
+            ),
+        );
+        check(
+            "OVS partner state",
+            om.partner.state == m.actor.state,
+            format!(
+                "{:#04x} vs {:#04x}",
+                om.partner.state.bits(),
+                m.actor.state.bits()
+            ),
+        );
     }
     (!out.is_empty()).then(|| out.join("; "))
 }
@@ -239,7 +305,10 @@ fn lagd_ovs_modes_agree() {
         let spec = bed.spec(lagd_mode, timer);
         bed.start_lagd(spec);
         let (s, o) = bed.wait_formed(n, BOUND);
-        println!("  formed {:.2} s after lagd started", t0.elapsed().as_secs_f64());
+        println!(
+            "  formed {:.2} s after lagd started",
+            t0.elapsed().as_secs_f64()
+        );
         bed.wait_agree();
         for m in &s.members {
             assert_eq!(m.actor.state.short_timeout(), short, "{m:?}");
@@ -248,7 +317,11 @@ fn lagd_ovs_modes_agree() {
                 lagd_mode == LacpActivity::Active,
                 "{m:?}"
             );
-            assert_eq!(m.partner.state.activity(), ovs_mode == OvsLacp::Active, "{m:?}");
+            assert_eq!(
+                m.partner.state.activity(),
+                ovs_mode == OvsLacp::Active,
+                "{m:?}"
+            );
         }
         assert_eq!(o.lacp_time, if short { "fast" } else { "slow" });
         bed.ping_both_ways();
@@ -285,13 +358,18 @@ fn lagd_ovs_modes_agree() {
     // Longer than a short timeout plus a periodic interval: enough for anything to form.
     let s = bed
         .lagd()
-        .wait_for(AGG, "members to report why they are not distributing", BOUND, |s| {
-            s.members.iter().all(|m| {
-                m.why_not_distributing
-                    .as_deref()
-                    .is_some_and(|w| w.contains("passive"))
-            })
-        })
+        .wait_for(
+            AGG,
+            "members to report why they are not distributing",
+            BOUND,
+            |s| {
+                s.members.iter().all(|m| {
+                    m.why_not_distributing
+                        .as_deref()
+                        .is_some_and(|w| w.contains("passive"))
+                })
+            },
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_secs(4));
     let s2 = bed.show();
@@ -301,7 +379,12 @@ fn lagd_ovs_modes_agree() {
         "{}",
         summary(&s2)
     );
-    println!("  lagd says: {:?}", s.members.first().and_then(|m| m.why_not_distributing.clone()));
+    println!(
+        "  lagd says: {:?}",
+        s.members
+            .first()
+            .and_then(|m| m.why_not_distributing.clone())
+    );
     let o = bed.ovs.lacp_bond(BOND).expect("lacp/show");
     assert!(!o.negotiated(), "{o:?}");
     let stats = bed.ovs.lacp_stats().expect("lacp/show-stats");
@@ -309,7 +392,11 @@ fn lagd_ovs_modes_agree() {
         stats.iter().all(|m| m.rx_pdus == 0 && m.tx_pdus == 0),
         "a passive side sent a LACPDU: {stats:?}"
     );
-    assert_eq!(sum_key(&s2.protocol, "lacpdus_tx"), 0, "lagd sent LACPDUs while passive");
+    assert_eq!(
+        sum_key(&s2.protocol, "lacpdus_tx"),
+        0,
+        "lagd sent LACPDUs while passive"
+    );
     let st = bed.lagd().stop().expect("stop lagd");
     assert!(st.success(), "lagd exit status {st}");
 }
@@ -354,8 +441,14 @@ fn lagd_ovs_failover_marker_capture() {
     let scratch = ScratchDir::new("ovscap").expect("scratch dir");
     let ends_a = bed.net.ends(Side::A);
     let refs: Vec<&str> = ends_a.iter().map(String::as_str).collect();
-    let mut cap = Capture::start(bed.net.ns(Side::A), &refs, "ether proto 0x8809", scratch.path(), "lagdA")
-        .expect("tshark");
+    let mut cap = Capture::start(
+        bed.net.ns(Side::A),
+        &refs,
+        "ether proto 0x8809",
+        scratch.path(),
+        "lagdA",
+    )
+    .expect("tshark");
     bed.ovs_bond(OvsLacp::Active, true);
     let spec = bed.spec(LacpActivity::Active, LacpTimerSpec::Short);
     bed.start_lagd(spec);
@@ -368,7 +461,10 @@ fn lagd_ovs_failover_marker_capture() {
         bed.net.set_end(Side::B, i, false).expect("cut carrier")
     });
     println!("carrier loss seen by lagd, link {i}: {r}");
-    assert!(r.lost < r.expected / 2, "the stream did not survive the failover: {r}");
+    assert!(
+        r.lost < r.expected / 2,
+        "the stream did not survive the failover: {r}"
+    );
     let s = bed.show();
     assert!(s.up, "{}", summary(&s));
     for m in &s.members {
@@ -384,7 +480,10 @@ fn lagd_ovs_failover_marker_capture() {
         bed.net.set_end(Side::A, j, false).expect("cut carrier")
     });
     println!("carrier loss seen by OVS, link {j}: {r}");
-    assert!(r.lost < r.expected / 2, "the stream did not survive the failover: {r}");
+    assert!(
+        r.lost < r.expected / 2,
+        "the stream did not survive the failover: {r}"
+    );
     bed.net.set_end(Side::A, j, true).expect("restore carrier");
     bed.wait_formed(n, BOUND);
 
@@ -392,10 +491,17 @@ fn lagd_ovs_failover_marker_capture() {
     // the fault is removed (lagd's LACPDUs reach OVS at once; OVS <-> OVS takes 22-24 s).
     for from in [Side::A, Side::B] {
         let (r, i, (fault, t_inject)) = stream_with_fault(&bed, from, 8, 6, |i| {
-            (bed.net.silent_fault(from, i).expect("inject"), Instant::now())
+            (
+                bed.net.silent_fault(from, i).expect("inject"),
+                Instant::now(),
+            )
         });
         let (dev_a, dev_b) = (bed.net.links()[i].a.clone(), bed.net.links()[i].b.clone());
-        let who = if from == Side::A { "lagd -> OVS" } else { "OVS -> lagd" };
+        let who = if from == Side::A {
+            "lagd -> OVS"
+        } else {
+            "OVS -> lagd"
+        };
         println!("silent failure {who}, link {i}: {r}");
         let s = bed
             .lagd()
@@ -406,24 +512,35 @@ fn lagd_ovs_failover_marker_capture() {
         println!(
             "  detected (stream gap {:.2} s; lagd says {:?})",
             r.max_gap.as_secs_f64(),
-            s.members.iter().find(|m| m.name == dev_a).and_then(|m| m.why_not_distributing.clone())
+            s.members
+                .iter()
+                .find(|m| m.name == dev_a)
+                .and_then(|m| m.why_not_distributing.clone())
         );
         let _ = t_inject;
         let t_heal = Instant::now();
         fault.heal().expect("heal");
         bed.lagd()
-            .wait_for(AGG, "the member to come back after healing", Duration::from_secs(20), |s| {
-                all_distributing(s, n)
-            })
+            .wait_for(
+                AGG,
+                "the member to come back after healing",
+                Duration::from_secs(20),
+                |s| all_distributing(s, n),
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         let back = t_heal.elapsed();
-        wait::until("OVS to take the member back", Duration::from_secs(20), Duration::from_millis(20), || {
-            let o = bed.ovs.lacp_bond(BOND)?;
-            Ok(match o.member(&dev_b) {
-                Some(m) if m.is("current") && m.actor.state.distributing() => Ok(()),
-                _ => Err(format!("{o:?}")),
-            })
-        })
+        wait::until(
+            "OVS to take the member back",
+            Duration::from_secs(20),
+            Duration::from_millis(20),
+            || {
+                let o = bed.ovs.lacp_bond(BOND)?;
+                Ok(match o.member(&dev_b) {
+                    Some(m) if m.is("current") && m.actor.state.distributing() => Ok(()),
+                    _ => Err(format!("{o:?}")),
+                })
+            },
+        )
         .unwrap_or_else(|e| panic!("{e}"));
         println!(
             "  healed: lagd member back {:.2} s, OVS member back {:.2} s after the fault's removal",
@@ -475,7 +592,10 @@ fn lagd_ovs_failover_marker_capture() {
         .map(|d| bed.net.mac_of(Side::B, d).expect("mac"))
         .collect();
     let frames = cap.slow_frames().expect("decode capture");
-    let ours: Vec<_> = frames.iter().filter(|f| !ovs_macs.contains(&f.src)).collect();
+    let ours: Vec<_> = frames
+        .iter()
+        .filter(|f| !ovs_macs.contains(&f.src))
+        .collect();
     println!(
         "capture: {} slow frames, {} from lagd ({} markers)",
         frames.len(),
@@ -487,8 +607,14 @@ fn lagd_ovs_failover_marker_capture() {
         assert!(f.is_lacp() || f.is_marker(), "{f:?}");
         assert!(!f.has_warning(), "expert warning: {f:?}");
     }
-    assert!(ours.iter().any(|f| f.is_marker()), "no Marker PDU from lagd");
-    assert!(frames.iter().any(|f| ovs_macs.contains(&f.src)), "no frame from OVS captured");
+    assert!(
+        ours.iter().any(|f| f.is_marker()),
+        "no Marker PDU from lagd"
+    );
+    assert!(
+        frames.iter().any(|f| ovs_macs.contains(&f.src)),
+        "no frame from OVS captured"
+    );
 }
 
 #[test]
@@ -509,12 +635,8 @@ fn lagd_ovs_static_fallback() {
     let mut spec = bed.spec(LacpActivity::Active, LacpTimerSpec::Short);
     spec.fallback = Some(FallbackSpec::OneMember);
     spec.fallback_timeout = Some("3s".into());
-    spec.port.insert(
-        bed.net.links()[0].a.clone(),
-        PortSpec {
-            priority: Some(1),
-        },
-    );
+    spec.port
+        .insert(bed.net.links()[0].a.clone(), PortSpec { priority: Some(1) });
     bed.start_lagd(spec);
     let s = bed
         .lagd()
@@ -524,7 +646,10 @@ fn lagd_ovs_static_fallback() {
     println!("lagd fallback: {reason}; {}", summary(&s));
     assert!(reason.contains("LACPDU"), "{reason}");
     let o = bed.ovs.lacp_bond(BOND);
-    assert!(o.map_or(true, |o| !o.negotiated()), "OVS static bond negotiated?");
+    assert!(
+        o.map_or(true, |o| !o.negotiated()),
+        "OVS static bond negotiated?"
+    );
     bed.ping_both_ways();
     for (from, to) in [(Side::A, Side::B), (Side::B, Side::A)] {
         let (tx, rx) = tcp_transfer(

@@ -101,6 +101,8 @@ pub struct Dt {
     ka_last_rx: Option<Instant>,
     init_expired: bool,
     hold_expired: bool,
+    /// The pending state was entered from `Up` (not from `Alone`).
+    pending_from_up: bool,
     state: PeerState,
     role: Role,
     port_base: u16,
@@ -141,6 +143,7 @@ impl Dt {
             ka_last_rx: None,
             init_expired: false,
             hold_expired: false,
+            pending_from_up: false,
             state: PeerState::Init,
             role: Role::Primary,
             port_base: 0,
@@ -505,18 +508,38 @@ impl Dt {
         let ka_fresh = self.ka_alive && self.ka_last_rx.is_some_and(|t| t > self.pl_down_at);
         let peer_alive = self.ka_alive || self.pl_alive;
         match self.state {
-            PeerState::Up | PeerState::PeerLinkDown => {
+            // The peer link just failed: a keepalive sent after the failure proves a split
+            // brain; silence on both paths means a dead peer; otherwise wait (hold).
+            PeerState::Up => {
                 if ka_fresh && !self.pl_alive {
                     PeerState::SplitBrain
-                } else if peer_alive && !self.hold_expired {
-                    PeerState::PeerLinkDown
                 } else if peer_alive {
-                    PeerState::SplitBrain
+                    PeerState::PeerLinkDown
                 } else {
                     PeerState::Alone
                 }
             }
-            _ => {
+            PeerState::PeerLinkDown => {
+                if !peer_alive {
+                    PeerState::Alone
+                } else if (self.pending_from_up && ka_fresh && !self.pl_alive)
+                    || self.hold_expired
+                {
+                    PeerState::SplitBrain
+                } else {
+                    PeerState::PeerLinkDown
+                }
+            }
+            // A peer heard again while alone may be coming back with its peer link: give the
+            // peer link the hold time before calling it a split brain.
+            PeerState::Alone => {
+                if ka_fresh || self.pl_alive {
+                    PeerState::PeerLinkDown
+                } else {
+                    PeerState::Alone
+                }
+            }
+            PeerState::Init | PeerState::SplitBrain => {
                 if ka_fresh || self.pl_alive {
                     PeerState::SplitBrain
                 } else {
@@ -541,6 +564,7 @@ impl Dt {
                     self.mac.start_session();
                 }
                 PeerState::PeerLinkDown => {
+                    self.pending_from_up = from == PeerState::Up;
                     self.hold_expired = false;
                     self.timers.start(Timer::Hold, now, self.cfg.peer_timeout);
                 }

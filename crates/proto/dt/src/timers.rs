@@ -54,6 +54,7 @@ impl TimerTable {
         }
     }
     /// Whether `timer` is running.
+    #[cfg(test)]
     pub fn is_running(&self, timer: Timer) -> bool {
         self.data.get(timer as usize).is_some_and(Option::is_some)
     }

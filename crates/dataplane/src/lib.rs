@@ -9,6 +9,7 @@
 //! `netns`'s `setns`, `clock`); each block carries a `// SAFETY:` comment.
 #![warn(missing_docs)]
 
+pub mod bridge;
 mod clock;
 mod epoll;
 mod error;

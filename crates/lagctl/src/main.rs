@@ -94,7 +94,26 @@ fn print(result: Result<(String, RunReport), SimError>, json: bool) -> ExitCode 
     }
 }
 
+/// `lagctl show-aggr --json | head` closes our stdout early: Rust then panics in `println!`
+/// ("failed printing to stdout: Broken pipe"). Like any Unix filter, end quietly instead.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Admin(a) => lagctl::admin::run(a, Cli::command()),

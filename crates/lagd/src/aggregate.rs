@@ -119,7 +119,8 @@ impl Aggr {
     ) -> Result<Aggr, AggrError> {
         let mut members = BTreeMap::new();
         for (i, link) in r.links.iter().enumerate() {
-            let number = PortNumber::try_from(i + 1)
+            // Distributed Trunking numbers the secondary's ports from 0x8000.
+            let number = PortNumber::try_from(usize::from(r.port_base) + i + 1)
                 .map_err(|_| AggrError::Protocol("too many members".into()))?;
             let member = take_over(&r, link, false)?;
             members.insert(
@@ -199,7 +200,7 @@ impl Aggr {
 
     /// Adds member `link` (already validated).
     pub fn add_link(&mut self, link: &str, force: bool) -> Result<PortNumber, AggrError> {
-        let number = (1..=PortNumber::MAX)
+        let number = (self.resolved.port_base.saturating_add(1)..=PortNumber::MAX)
             .find(|n| !self.members.contains_key(n))
             .ok_or_else(|| AggrError::Protocol("no free port number".into()))?;
         let member = take_over(&self.resolved, link, force)?;

@@ -125,10 +125,7 @@ impl Client {
     }
 
     /// `Diagnose`: the findings of `lagd_agg::diagnose` on aggregation `name`.
-    pub fn diagnose(
-        &mut self,
-        name: &str,
-    ) -> Result<lagd_agg::diagnose::Diagnosis, ClientError> {
+    pub fn diagnose(&mut self, name: &str) -> Result<lagd_agg::diagnose::Diagnosis, ClientError> {
         match self.request(&Request::Diagnose { name: name.into() })? {
             Reply::Diagnosis { diagnosis } => Ok(diagnosis),
             other => Err(unexpected(&other)),

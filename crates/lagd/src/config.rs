@@ -67,6 +67,9 @@ pub struct Config {
     /// Daemon-wide settings (`[daemon]`).
     #[serde(default, skip_serializing_if = "DaemonConfig::is_default")]
     pub daemon: DaemonConfig,
+    /// Distributed Trunking (`[dt]`, see `docs/DT.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dt: Option<crate::dt::DtSpec>,
     /// One `[[aggregation]]` table per aggregate.
     #[serde(default, rename = "aggregation")]
     pub aggregations: Vec<AggrSpec>,
@@ -204,6 +207,13 @@ pub struct AggrSpec {
     /// Per-link settings.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub port: BTreeMap<String, PortSpec>,
+    /// A Distributed Trunking aggregation: its members go to this switch, its partner also
+    /// has members on the DT peer (see `docs/DT.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<bool>,
+    /// DT aggregation id pairing the two halves (default: the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dt_id: Option<u16>,
 }
 
 /// A live change to an aggregation (`ModifyAggr`): every field present replaces the current
@@ -330,6 +340,13 @@ pub struct Resolved {
     pub force: bool,
     /// Port_Priority per link.
     pub port_priority: BTreeMap<String, Priority>,
+    /// A Distributed Trunking aggregation.
+    pub distributed: bool,
+    /// Its DT aggregation id.
+    pub dt_id: Key,
+    /// Added to every member's port number (Distributed Trunking: 0x8000 on the secondary);
+    /// set by the DT runtime, 0 otherwise.
+    pub port_base: u16,
 }
 
 impl Resolved {
@@ -485,6 +502,7 @@ impl Config {
             }
             out.push(spec.resolve(env)?);
         }
+        crate::dt::config::check(self, &out)?;
         for spec in &self.aggregations {
             if let Some(other) = owner.get(spec.name.as_str()) {
                 return Err(ConfigError::invalid(
@@ -673,6 +691,9 @@ impl AggrSpec {
             rebalance_interval,
             force: self.force.unwrap_or(false),
             port_priority,
+            distributed: self.distributed.unwrap_or(false),
+            dt_id: self.dt_id.or(self.key).unwrap_or(DEFAULT_KEY),
+            port_base: 0,
         })
     }
 }

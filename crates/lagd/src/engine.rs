@@ -97,6 +97,10 @@ pub struct Engine {
     next_id: AtomicU64,
     stopping: AtomicBool,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Distributed Trunking runtime, when `[dt]` is configured.
+    dt: Mutex<Option<crate::dt::DtRuntime>>,
+    /// This engine, for the DT runtime (which must not keep it alive).
+    me: std::sync::Weak<Engine>,
 }
 
 impl Engine {
@@ -104,7 +108,8 @@ impl Engine {
     pub fn new(config_path: &Path, socket_path: &Path, history: usize) -> Arc<Engine> {
         let (tx, rx) = mpsc::channel();
         let log = Arc::new(EventLog::new(history));
-        Arc::new(Engine {
+        Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
             state: Mutex::new(State {
                 persistent: Config::default(),
                 aggrs: BTreeMap::new(),
@@ -121,6 +126,7 @@ impl Engine {
             next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
+            dt: Mutex::new(None),
         })
     }
 
@@ -160,7 +166,12 @@ impl Engine {
             }
             st.persistent = config;
         }
-        self.spawn_threads()
+        self.spawn_threads()?;
+        let dt = self.state().persistent.dt.clone();
+        match dt {
+            Some(spec) => self.dt_start(&spec),
+            None => Ok(()),
+        }
     }
 
     fn spawn_threads(self: &Arc<Self>) -> Result<(), OpError> {
@@ -207,6 +218,9 @@ impl Engine {
     pub fn shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         let _ = self.reporter.tx.send(EngineMsg::Stop);
+        if let Some(rt) = lock(&self.dt).take() {
+            rt.stop();
+        }
         let aggrs = std::mem::take(&mut self.state().aggrs);
         for (name, a) in aggrs {
             a.stop();
@@ -223,6 +237,7 @@ impl Engine {
     fn running(st: &State) -> Config {
         Config {
             daemon: st.persistent.daemon.clone(),
+            dt: st.persistent.dt.clone(),
             aggregations: st.aggrs.values().map(|a| a.spec.clone()).collect(),
         }
     }
@@ -239,10 +254,13 @@ impl Engine {
             c.aggregations.push(s.clone());
         }
         let resolved = c.validate(&NetlinkLinks::new())?;
-        resolved
+        let mut r = resolved
             .into_iter()
             .find(|r| r.name == name)
-            .ok_or_else(|| op(ErrorKind::Internal, "validated aggregation vanished"))
+            .ok_or_else(|| op(ErrorKind::Internal, "validated aggregation vanished"))?;
+        // Distributed Trunking numbers the ports; keep the running base.
+        r.port_base = st.aggrs.get(name).map_or(0, |a| a.resolved.port_base);
+        Ok(r)
     }
 
     /// Writes the persistent configuration (after a non-temporary change).
@@ -570,7 +588,8 @@ impl Engine {
                 }
             }
         }
-        for (n, (spec, r)) in wanted {
+        for (n, (spec, mut r)) in wanted {
+            r.port_base = st.aggrs.get(&n).map_or(0, |a| a.resolved.port_base);
             let result = match st.aggrs.get(&n) {
                 Some(a) if a.spec == spec => Ok(()),
                 Some(_) => self
@@ -817,7 +836,64 @@ impl Engine {
             Request::Events { .. } => Ok(Reply::Events {
                 events: self.log.recent(),
             }),
+            Request::ShowDt => Ok(Reply::Dt {
+                status: lock(&self.dt)
+                    .as_ref()
+                    .and_then(crate::dt::DtRuntime::view)
+                    .and_then(|v| serde_json::to_value(v).ok())
+                    .unwrap_or(serde_json::Value::Null),
+            }),
+            Request::CreateDtDomain { spec, temporary } => {
+                self.create_dt_domain(spec, temporary).map(done)
+            }
         }
+    }
+
+    /// Starts the DT runtime for `spec` (Distributed Trunking, `docs/DT.md`).
+    fn dt_start(&self, spec: &crate::dt::DtSpec) -> Result<(), OpError> {
+        let r = spec.resolve()?;
+        let rt = crate::dt::DtRuntime::start(self.me.clone(), r)
+            .map_err(|m| op(ErrorKind::System, format!("DT: {m}")))?;
+        *lock(&self.dt) = Some(rt);
+        self.daemon_event("dt", format!("DT domain {} started", spec.domain_id));
+        Ok(())
+    }
+
+    fn create_dt_domain(&self, spec: crate::dt::DtSpec, temporary: bool) -> Result<String, OpError> {
+        if lock(&self.dt).is_some() {
+            return Err(op(ErrorKind::AlreadyExists, "a DT domain is already running"));
+        }
+        self.dt_start(&spec)?;
+        let done = format!("DT domain {} created", spec.domain_id);
+        if temporary {
+            return Ok(done);
+        }
+        let mut st = self.state();
+        st.persistent.dt = Some(spec);
+        self.persist(&st, done)
+    }
+
+    /// DT hook: runs `f` on the running aggregations (engine state locked).
+    pub(crate) fn dt_with_aggrs<T>(&self, f: impl FnOnce(&mut BTreeMap<String, Aggr>) -> T) -> T {
+        f(&mut self.state().aggrs)
+    }
+
+    /// DT hook: restarts aggregation `name` with its ports numbered from `base`.
+    pub(crate) fn dt_renumber(&self, name: &str, base: u16) -> Result<(), OpError> {
+        let mut st = self.state();
+        let old = st.aggrs.remove(name).ok_or_else(|| not_found(name))?;
+        let spec = old.spec.clone();
+        let mut r = old.resolved.clone();
+        r.port_base = base;
+        old.stop();
+        let a = self.start_aggr(spec, r)?;
+        st.aggrs.insert(name.to_string(), a);
+        Ok(())
+    }
+
+    /// DT hook: records a DT event.
+    pub(crate) fn dt_event(&self, message: String) {
+        self.daemon_event("dt", message);
     }
 
     /// The next deadline of every aggregation (for tests and the state dump).

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod client;
 pub mod config;
 pub mod control;
+pub mod dt;
 pub mod duration;
 pub mod engine;
 pub mod events;

@@ -10,7 +10,7 @@ use lagd_sim::{RunOptions, Scenario, Simulator};
 use std::fmt::Write as _;
 use std::time::Instant;
 
-fn scale_scenario(pairs: usize) -> String {
+fn scale_scenario(pairs: usize, agg_extra: &str) -> String {
     let mut s =
         String::from("name = \"scale\"\nduration = \"60s\"\nseed = 1\n[report]\ntable = []\n");
     for i in 0..pairs {
@@ -18,7 +18,7 @@ fn scale_scenario(pairs: usize) -> String {
             let _ = write!(
                 s,
                 "[[node]]\nname = \"{side}{i}\"\nmac = \"02:{:02x}:{:02x}:{:02x}:00:00\"\nports = 4\n\
-                 [[node.aggregation]]\nname = \"bond\"\ntimer = \"short\"\n",
+                 [[node.aggregation]]\nname = \"bond\"\ntimer = \"short\"\n{agg_extra}\n",
                 if side == "a" { 1 } else { 2 },
                 i >> 8,
                 i & 0xff
@@ -36,9 +36,24 @@ fn scale_scenario(pairs: usize) -> String {
     s
 }
 
-fn main() {
-    let pairs = 1250;
-    let text = scale_scenario(pairs);
+/// CPU time of this thread so far (Linux `/proc/thread-self/schedstat`), to tell the cost from the
+/// wait on a shared, loaded machine. `None` elsewhere.
+fn cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+fn fmt_cpu(start: Option<f64>) -> String {
+    match (start, cpu_secs()) {
+        (Some(a), Some(b)) => format!("{:.2} s on CPU", b - a),
+        _ => "CPU time unknown".into(),
+    }
+}
+
+fn scale(pairs: usize, label: &str, agg_extra: &str) {
+    let text = scale_scenario(pairs, agg_extra);
+    let cpu0 = cpu_secs();
     let t0 = Instant::now();
     let sc = Scenario::from_toml(&text).expect("scale scenario");
     let sim = Simulator::new(
@@ -53,17 +68,24 @@ fn main() {
     let (_, report) = sim.run().expect("run");
     let wall = t0.elapsed();
     println!(
-        "scale: {} ports ({} aggregations x 4), 60 s virtual, short timers: wall {:.2} s \
-         (build {:.2} s), {} events, {} frames, checks {}",
+        "scale ({label}): {} ports ({} aggregations x 4), 60 s virtual, short timers: wall \
+         {:.2} s ({}; build {:.2} s), {} events, {} frames, checks {}",
         pairs * 8,
         pairs * 2,
         wall.as_secs_f64(),
+        fmt_cpu(cpu0),
         built.as_secs_f64(),
         report.stats.events,
         report.stats.frames,
         if report.passed { "passed" } else { "FAILED" }
     );
+}
 
+fn main() {
+    scale(1250, "defaults: rebalancer every 1 s", "");
+    scale(1250, "rebalancer off", "rebalance_interval = \"off\"");
+
+    let cpu0 = cpu_secs();
     let t0 = Instant::now();
     let (_, report) = lagd_sim::run_str(
         lagd_sim::DEMO_SCENARIO,
@@ -76,11 +98,12 @@ fn main() {
     let wall = t0.elapsed().as_secs_f64();
     println!(
         "traffic: demo scenario, {} data frames generated, {} frames on links, {} events in \
-         {:.2} s wall: {:.0} frames/s, {:.0} events/s",
+         {:.2} s wall ({}): {:.0} frames/s, {:.0} events/s (wall)",
         report.stats.data_frames,
         report.stats.frames,
         report.stats.events,
         wall,
+        fmt_cpu(cpu0),
         report.stats.frames as f64 / wall,
         report.stats.events as f64 / wall
     );

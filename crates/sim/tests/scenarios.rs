@@ -132,3 +132,79 @@ fn lossy_links_depend_on_the_seed_only() {
     assert!((200..=700).contains(&lost(&r1)), "{}", lost(&r1));
     assert_ne!(lost(&r1), lost(&r2));
 }
+
+#[test]
+fn pcap_per_link_holds_the_slow_protocols_frames() {
+    let dir = std::env::temp_dir().join(format!("lagd-sim-pcap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, report) = run_str(
+        LOSSY,
+        RunOptions {
+            pcap_dir: Some(dir.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let path = dir.join("a-p1--b-p1.pcap");
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let frames: Vec<_> = lagd_wire::PcapReader::new(std::io::BufReader::new(file))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    // Both directions, one LACPDU per second each at least, and markers for the moves.
+    assert!(frames.len() >= 2 * 8, "{} frames", frames.len());
+    let mut lacpdus = 0;
+    for (_, f) in &frames {
+        let parsed = lagd_wire::SlowFrame::parse(f).expect("only slow-protocols frames");
+        if matches!(parsed.pdu, lagd_wire::SlowPdu::Lacp(_)) {
+            lacpdus += 1;
+        }
+    }
+    assert!(lacpdus >= 16);
+    // Time stamps are virtual time, in order.
+    assert!(frames.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert!(frames.last().unwrap().0.as_secs_f64() <= report.duration + 1.0);
+    assert!(dir.join("a-p2--b-p2.pcap").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failing_check_fails_the_run_and_is_named() {
+    let text = LOSSY.to_string()
+        + r#"
+[[check]]
+at = "end"
+check = "flow-loss"
+flow = "*"
+max = 0
+"#;
+    let (out, report) = run_str(&text, RunOptions::default()).unwrap();
+    assert!(!report.passed);
+    let c = &report.checks[0];
+    assert!(!c.passed && c.label == "flow-loss * <= 0", "{c:?}");
+    assert!(
+        out.contains("RESULT: FAIL (1 of 1 checks failed: #1 flow-loss * <= 0)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_scenarios_are_refused_with_the_field_named() {
+    let e = run_str(
+        &LOSSY.replace("loss = 0.02\n[[link]]", "loss = 2.0\n[[link]]"),
+        RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("loss 2 must be within 0..1"), "{e}");
+    let e = run_str(
+        &LOSSY.replace(
+            "name = \"bond\"\n[[node]]",
+            "name = \"bond\"\npolicy = \"L5\"\n[[node]]",
+        ),
+        RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("policy") && e.contains("L5"), "{e}");
+}

@@ -54,7 +54,9 @@ impl SlowFrame {
 
 impl Capture {
     /// Starts `tshark -i dev... -f filter -w FILE` in namespace `ns` on every device of `devs`
-    /// (file named from `tag`, in `dir`); returns once tshark reports capturing (bounded: 20 s).
+    /// (file named from `tag`, in `dir`); returns once tshark captures (bounded: 20 s). Every
+    /// device must be up, and stay up: a device set down ends the capture (`ENETDOWN`); losing
+    /// the carrier does not.
     pub fn start(ns: &str, devs: &[&str], filter: &str, dir: &Path, tag: &str) -> Result<Capture> {
         let file = dir.join(format!("{tag}.pcapng"));
         let log = dir.join(format!("{tag}.tshark.log"));
@@ -78,6 +80,7 @@ impl Capture {
             child: Some(child),
         };
         let log = c.log.clone();
+        let file = c.file.clone();
         wait::until(
             "tshark to start capturing",
             Duration::from_secs(20),
@@ -90,7 +93,9 @@ impl Capture {
                         detail: format!("exited with {st}: {text}"),
                     });
                 }
-                Ok(if text.contains("Capturing on") {
+                // dumpcap creates the file once every interface is open (a device that is
+                // down makes it fail after "Capturing on"; it is then never created).
+                Ok(if text.contains("Capturing on") && file.exists() {
                     Ok(())
                 } else {
                     Err(text)

@@ -103,6 +103,14 @@ impl OvsInstance {
     /// Starts OVS in namespace `ns` with a private directory (named from `tag`) and creates
     /// bridge `br0` on the netdev (userspace) datapath with MAC `hwaddr` (the LACP system id).
     pub fn start(ns: &str, tag: &str, hwaddr: &str) -> Result<OvsInstance> {
+        OvsInstance::start_with(ns, tag, hwaddr, &[])
+    }
+
+    /// Like [`Self::start`], with `Open_vSwitch` table settings applied before `ovs-vswitchd`
+    /// starts (those read only at startup), e.g. `other_config:userspace-tso-enable=true`: OVS
+    /// then reads its members with virtio-net headers and accepts the GSO super-frames and
+    /// partial checksums a veth peer using vnet headers (lagd) hands over.
+    pub fn start_with(ns: &str, tag: &str, hwaddr: &str, settings: &[&str]) -> Result<OvsInstance> {
         let dir = std::env::temp_dir().join(format!(
             "lagd-ovs-{}",
             lagd_dataplane::netns::unique_name(tag)
@@ -136,6 +144,11 @@ impl OvsInstance {
         ])?);
         me.wait_file("db.sock")?;
         me.vsctl(&["--no-wait", "init"])?;
+        if !settings.is_empty() {
+            let mut a = vec!["--no-wait", "set", "Open_vSwitch", "."];
+            a.extend_from_slice(settings);
+            me.vsctl(&a)?;
+        }
         me.vswitchd = Some(me.spawn(&[
             "ovs-vswitchd",
             &format!("unix:{d}/db.sock"),
@@ -360,12 +373,10 @@ impl OvsInstance {
     }
 
     fn shutdown(&mut self) -> Result<()> {
-        let mut first_err = None;
-        if self.vswitchd.is_some() {
-            if let Err(e) = self.appctl(&["exit", "--cleanup"]) {
-                first_err = Some(e);
-            }
-        }
+        let first_err = match self.vswitchd {
+            Some(_) => self.appctl(&["exit", "--cleanup"]).err(),
+            None => None,
+        };
         for child in [self.vswitchd.take(), self.db.take()].into_iter().flatten() {
             end_child(child);
         }

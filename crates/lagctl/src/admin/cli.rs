@@ -179,7 +179,9 @@ fn parse_policy(s: &str) -> Result<String, String> {
 
 /// Parses a unicast MAC address.
 fn parse_mac(s: &str) -> Result<MacAddr, String> {
-    let m: MacAddr = s.parse().map_err(|e: lagd_types::MacParseError| e.to_string())?;
+    let m: MacAddr = s
+        .parse()
+        .map_err(|e: lagd_types::MacParseError| e.to_string())?;
     if m.is_multicast() || m.is_zero() {
         return Err(format!(
             "{m} is not a unicast address (multicast bit set, or all zeros)"

@@ -15,7 +15,10 @@ pub fn render(d: &Diagnosis) -> String {
         out.push_str(&format!("{}: healthy", d.aggregate));
         let infos = d.findings.len();
         if infos > 0 {
-            out.push_str(&format!(" ({infos} note{})", if infos == 1 { "" } else { "s" }));
+            out.push_str(&format!(
+                " ({infos} note{})",
+                if infos == 1 { "" } else { "s" }
+            ));
         }
         out.push('\n');
     } else {

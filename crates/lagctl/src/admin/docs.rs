@@ -47,7 +47,7 @@ pub fn gen_docs(cmd: &mut Command, dir: &Path) -> Result<Vec<String>, AdminError
     write(man_dir.join("lagctl.1"), buf)?;
     let name = cmd.get_name().to_string();
     for sub in cmd.get_subcommands() {
-        if sub.is_hide_set() {
+        if sub.is_hide_set() || sub.get_name() == "help" {
             continue;
         }
         let full = format!("{name}-{}", sub.get_name());

@@ -18,7 +18,9 @@ pub enum AdminError {
         source: std::io::Error,
     },
     /// The socket exists but the caller may not use it.
-    #[error("permission denied on lagd's control socket {0}: it is root's (mode 0600); run as root")]
+    #[error(
+        "permission denied on lagd's control socket {0}: it is root's (mode 0600); run as root"
+    )]
     Permission(PathBuf),
     /// A change was asked by a caller that is not root.
     #[error("{verb}: must be run as root (effective uid {euid}): lagd changes network interfaces")]

@@ -169,9 +169,11 @@ pub fn import_ifupdown(text: &str, file: &str) -> Result<Imported, AdminError> {
             "{file}: no bond interface found (no iface stanza with bond-slaves or bond-mode)"
         )));
     }
-    out.config
-        .validate(&AnyLinks)
-        .map_err(|e| AdminError::Input(format!("{file}: the imported configuration is invalid: {e}")))?;
+    out.config.validate(&AnyLinks).map_err(|e| {
+        AdminError::Input(format!(
+            "{file}: the imported configuration is invalid: {e}"
+        ))
+    })?;
     Ok(out)
 }
 
@@ -418,10 +420,17 @@ fn bond_spec(
                     format!("lagd prefers the first member in active-backup: {p} listed first"),
                 );
             } else {
-                return Err(bad(line, format!("bond-primary: `{p}` is not one of the slaves")));
+                return Err(bad(
+                    line,
+                    format!("bond-primary: `{p}` is not one of the slaves"),
+                ));
             }
         } else {
-            note(line, "bond-primary", "ignored: only meaningful in active-backup".into());
+            note(
+                line,
+                "bond-primary",
+                "ignored: only meaningful in active-backup".into(),
+            );
         }
     }
     if let Some(line) = policy_line
@@ -437,7 +446,9 @@ fn bond_spec(
         note(
             s.line,
             "inet dhcp",
-            format!("addressing stays with your network configuration: run the DHCP client on {name} (the aggregate keeps the name)"),
+            format!(
+                "addressing stays with your network configuration: run the DHCP client on {name} (the aggregate keeps the name)"
+            ),
         );
     }
     if !addressing.is_empty() {
@@ -456,7 +467,10 @@ fn bond_spec(
         );
     }
     if spec.links.is_empty() {
-        return Err(bad(s.line, "no slaves: give bond-slaves or bond-master in the slave stanzas".into()));
+        return Err(bad(
+            s.line,
+            "no slaves: give bond-slaves or bond-master in the slave stanzas".into(),
+        ));
     }
     Ok((spec, notes))
 }
@@ -465,7 +479,12 @@ fn bond_spec(
 pub fn render_notes(file: &str, notes: &[Note]) -> String {
     notes
         .iter()
-        .map(|n| format!("{file}:{}: {}: {}: {}\n", n.line, n.iface, n.option, n.message))
+        .map(|n| {
+            format!(
+                "{file}:{}: {}: {}: {}\n",
+                n.line, n.iface, n.option, n.message
+            )
+        })
         .collect()
 }
 
@@ -528,7 +547,11 @@ mod tests {
         let miimon = r.notes.iter().find(|n| n.option == "bond-miimon").unwrap();
         assert_eq!(miimon.line, 4);
         assert!(miimon.message.contains("carrier"), "{miimon:?}");
-        assert!(r.notes.iter().any(|n| n.message.contains("DHCP client on bond0")));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.message.contains("DHCP client on bond0"))
+        );
         let toml = r.config.to_toml().unwrap();
         assert!(toml.contains("name = \"bond0\""), "{toml}");
         assert_eq!(Config::parse(&toml).unwrap(), r.config);
@@ -550,11 +573,23 @@ mod tests {
         // balance-alb: nearest mode, primary first.
         assert_eq!(a[1].mode, Some(AggrMode::ActiveBackup));
         assert_eq!(a[1].links, vec!["eth5".to_string(), "eth4".to_string()]);
-        assert!(r.notes.iter().any(|n| n.iface == "bond2" && n.message.contains("not supported")));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.iface == "bond2" && n.message.contains("not supported"))
+        );
         assert_eq!(a[2].links, vec!["eth6".to_string(), "eth7".to_string()]);
         assert!(r.notes.iter().any(|n| n.option == "bond-ad-select"));
-        assert!(r.notes.iter().any(|n| n.iface == "bond1" && n.message.contains("address 198.18.0.1")));
-        assert!(r.notes.iter().any(|n| n.iface == "bond3" && n.message.contains("outer headers")));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.iface == "bond1" && n.message.contains("address 198.18.0.1"))
+        );
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.iface == "bond3" && n.message.contains("outer headers"))
+        );
     }
 
     #[test]
@@ -576,12 +611,24 @@ mod tests {
     #[test]
     fn bad_inputs_are_refused_with_the_line() {
         let cases = [
-            ("iface b0 inet manual\n bond-mode 9\n bond-slaves e1\n", "f:2: b0: bond-mode: unknown mode `9`"),
-            ("iface b0 inet manual\n bond-mode 4\n bond-lacp-rate 7\n bond-slaves e1\n", "f:3: b0: bond-lacp-rate"),
+            (
+                "iface b0 inet manual\n bond-mode 9\n bond-slaves e1\n",
+                "f:2: b0: bond-mode: unknown mode `9`",
+            ),
+            (
+                "iface b0 inet manual\n bond-mode 4\n bond-lacp-rate 7\n bond-slaves e1\n",
+                "f:3: b0: bond-lacp-rate",
+            ),
             ("iface b0 inet manual\n bond-mode 4\n", "no slaves"),
             ("iface eth0 inet dhcp\n", "no bond interface found"),
-            ("iface b0 inet manual\n bond-mode 4\n bond-slaves e1\n bond-xmit-hash-policy layer5\n", "unknown policy `layer5`"),
-            ("iface b0 inet manual\n bond-mode 4\n bond-slaves e1\n hwaddress ether 01:00:5e:00:00:01\n", "not a unicast address"),
+            (
+                "iface b0 inet manual\n bond-mode 4\n bond-slaves e1\n bond-xmit-hash-policy layer5\n",
+                "unknown policy `layer5`",
+            ),
+            (
+                "iface b0 inet manual\n bond-mode 4\n bond-slaves e1\n hwaddress ether 01:00:5e:00:00:01\n",
+                "not a unicast address",
+            ),
         ];
         for (text, want) in cases {
             let e = import_ifupdown(text, "f").unwrap_err().to_string();

@@ -86,7 +86,11 @@ fn header(a: &AggrStatus) -> String {
         a.name,
         policy(a),
         short_mac(a.mac),
-        if a.spec.mac.is_some() { "fixed" } else { "auto" }
+        if a.spec.mac.is_some() {
+            "fixed"
+        } else {
+            "auto"
+        }
     );
     if a.spec.mode.unwrap_or_default() != AggrMode::Lacp {
         h.push_str(&format!(" mode: {}", mode_name(a)));
@@ -105,7 +109,11 @@ fn info(a: &AggrStatus) -> Map<String, Value> {
     m.insert("address".into(), Value::from(a.mac.to_string()));
     m.insert(
         "address_type".into(),
-        Value::from(if a.spec.mac.is_some() { "fixed" } else { "auto" }),
+        Value::from(if a.spec.mac.is_some() {
+            "fixed"
+        } else {
+            "auto"
+        }),
     );
     m.insert("mode".into(), Value::from(mode_name(a)));
     m.insert("lacp_mode".into(), Value::from(lacp_mode(a)));
@@ -143,10 +151,7 @@ pub fn aggr_plain(aggrs: &[AggrStatus]) -> View {
                             member_mac(a, m).map_or("--".into(), short_mac),
                             member_mac(a, m).map_or(Value::Null, |x| Value::from(x.to_string())),
                         ),
-                        Cell::with(
-                            format!("{} Mbps", m.speed_mbps),
-                            Value::from(m.speed_mbps),
-                        ),
+                        Cell::with(format!("{} Mbps", m.speed_mbps), Value::from(m.speed_mbps)),
                         Cell::text(if m.full_duplex { "full" } else { "half" }),
                         Cell::text(if m.link_up { "up" } else { "down" }),
                         Cell::text(member_state(m)),
@@ -390,10 +395,7 @@ fn pct_cell(p: f64) -> Cell {
 }
 
 /// The counters of each link, from `ShowLink`, minus `base` when given (for `-i`).
-pub fn counters_of(
-    links: &[LinkStats],
-    base: Option<&[LinkStats]>,
-) -> Vec<(LinkStats, Counters)> {
+pub fn counters_of(links: &[LinkStats], base: Option<&[LinkStats]>) -> Vec<(LinkStats, Counters)> {
     links
         .iter()
         .map(|l| {
@@ -477,8 +479,10 @@ pub fn aggr_stats(aggrs: &[AggrStatus], counters: &[(LinkStats, Counters)]) -> V
 
 /// `show-link -s`: every member, then its aggregate.
 pub fn link_stats(counters: &[(LinkStats, Counters)]) -> View {
-    let mut ordered: Vec<&(LinkStats, Counters)> =
-        counters.iter().filter(|(l, _)| l.kind == "member").collect();
+    let mut ordered: Vec<&(LinkStats, Counters)> = counters
+        .iter()
+        .filter(|(l, _)| l.kind == "member")
+        .collect();
     ordered.extend(counters.iter().filter(|(l, _)| l.kind != "member"));
     let rows = ordered
         .iter()

@@ -70,6 +70,11 @@ pub struct View {
     pub sections: Vec<Section>,
 }
 
+/// A column name as a JSON key: `%ipkts` → `pct_ipkts`, `actor-key` → `actor_key`.
+pub fn json_key(column: &str) -> String {
+    column.replace('%', "pct_").replace('-', "_")
+}
+
 /// How to print a view.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Format {
@@ -121,7 +126,7 @@ impl View {
             let mut m = Map::new();
             for &i in sel {
                 if let (Some(name), Some(c)) = (self.columns.get(i), cells.get(i)) {
-                    m.insert((*name).replace('%', "pct_"), c.json.clone());
+                    m.insert(json_key(name), c.json.clone());
                 }
             }
             Value::Object(m)
@@ -269,7 +274,10 @@ mod tests {
                 json: false,
             })
             .unwrap();
-        assert_eq!(p, "eth1:2\\:0\\:0\\:0\\:0\\:1\neth10:2\\:0\\:0\\:0\\:0\\:2\n");
+        assert_eq!(
+            p,
+            "eth1:2\\:0\\:0\\:0\\:0\\:1\neth10:2\\:0\\:0\\:0\\:0\\:2\n"
+        );
         let one = v
             .render(&Format {
                 parseable: true,

@@ -73,28 +73,24 @@ fn mode_and_lacp(
     let mut mode = opts.mode.map(AggrMode::from);
     let mut lacp = opts.lacp.map(LacpActivity::from);
     match (opts.mode, opts.lacp) {
-        (None, Some(LacpArg::Off)) => {
-            if current_mode.unwrap_or_default() == AggrMode::Lacp {
-                mode = Some(AggrMode::Static);
-            }
+        (None, Some(LacpArg::Off)) if current_mode.unwrap_or_default() == AggrMode::Lacp => {
+            mode = Some(AggrMode::Static);
         }
-        (None, Some(LacpArg::Active | LacpArg::Passive)) => {
-            if current_mode == Some(AggrMode::Static) {
-                mode = Some(AggrMode::Lacp);
-            }
+        (None, Some(LacpArg::Active | LacpArg::Passive))
+            if current_mode == Some(AggrMode::Static) =>
+        {
+            mode = Some(AggrMode::Lacp);
         }
-        (Some(ModeArg::Lacp), None) => {
-            if current_lacp == Some(LacpActivity::Off) {
-                lacp = Some(LacpActivity::Active);
-            }
+        (Some(ModeArg::Lacp), None) if current_lacp == Some(LacpActivity::Off) => {
+            lacp = Some(LacpActivity::Active);
         }
-        (Some(ModeArg::Static), None) => {
+        (Some(ModeArg::Static), None)
             if matches!(
                 current_lacp,
                 Some(LacpActivity::Active | LacpActivity::Passive)
-            ) {
-                lacp = Some(LacpActivity::Off);
-            }
+            ) =>
+        {
+            lacp = Some(LacpActivity::Off);
         }
         _ => {}
     }
@@ -223,7 +219,9 @@ fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {
         return Err(AdminError::Usage("-c COUNT needs -i SECONDS".into()));
     }
     if o.interval == Some(0) {
-        return Err(AdminError::Usage("-i: the interval must be at least 1 second".into()));
+        return Err(AdminError::Usage(
+            "-i: the interval must be at least 1 second".into(),
+        ));
     }
     Ok(Format {
         parseable: o.parseable,
@@ -245,6 +243,9 @@ fn repeat(
     loop {
         let (text, links) = once(prev.as_deref())?;
         let mut out = std::io::stdout().lock();
+        if n > 0 && !o.parseable && !o.json {
+            out.write_all(b"\n")?;
+        }
         out.write_all(text.as_bytes())?;
         out.flush()?;
         drop(out);

@@ -113,11 +113,6 @@ impl Lagd {
             .join("\n")
     }
 
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Connects to its control socket, waiting up to `patience` for it to answer.
     pub fn client(&mut self, patience: Duration) -> Result<Client, DaemonError> {
         let start = Instant::now();

@@ -25,11 +25,13 @@ impl Interrupt {
     }
 
     /// A flag that only [`Interrupt::raise`] raises (tests).
+    #[cfg(test)]
     pub fn manual() -> Interrupt {
         Interrupt(Arc::new(AtomicBool::new(false)))
     }
 
     /// Raises the flag.
+    #[cfg(test)]
     pub fn raise(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
@@ -41,7 +43,11 @@ impl Interrupt {
 
     /// `Err(Interrupted)` once a signal arrived.
     pub fn check(&self) -> Result<(), Interrupted> {
-        if self.raised() { Err(Interrupted) } else { Ok(()) }
+        if self.raised() {
+            Err(Interrupted)
+        } else {
+            Ok(())
+        }
     }
 
     /// Sleeps `d` in small steps; `Err` as soon as a signal arrives.

@@ -199,14 +199,21 @@ mod tests {
         );
         assert_eq!(
             words(lines[3]),
-            ["eth0", "active", "short", "yes", "yes", "yes", "yes", "no", "no"]
+            [
+                "eth0", "active", "short", "yes", "yes", "yes", "yes", "no", "no"
+            ]
         );
         assert_eq!(
             words(lines[4]),
-            ["eth1", "passive", "long", "yes", "no", "no", "no", "yes", "yes"]
+            [
+                "eth1", "passive", "long", "yes", "no", "no", "no", "yes", "yes"
+            ]
         );
         // Columns are aligned: every row starts its second column at the same offset.
-        let col2 = |l: &str| l.find(char::is_whitespace).map(|i| i + l[i..].find(|c: char| !c.is_whitespace()).unwrap());
+        let col2 = |l: &str| {
+            l.find(char::is_whitespace)
+                .map(|i| i + l[i..].find(|c: char| !c.is_whitespace()).unwrap())
+        };
         assert_eq!(col2(lines[2]), col2(lines[3]));
         assert_eq!(col2(lines[3]), col2(lines[4]));
     }

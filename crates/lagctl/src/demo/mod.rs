@@ -34,7 +34,9 @@ pub fn unavailable() -> Option<String> {
         return Some("the network-namespace demo needs root (it creates namespaces, veth links and tc qdiscs)".into());
     }
     if let Err(e) = net::probe() {
-        return Some(format!("network namespaces are not available here (`ip netns add` failed: {e})"));
+        return Some(format!(
+            "network namespaces are not available here (`ip netns add` failed: {e})"
+        ));
     }
     None
 }

@@ -77,8 +77,11 @@ impl DemoNet {
     /// Sets member `link` of host B administratively down (`up = false`) or up: the veth loses
     /// or regains its carrier on both ends.
     pub fn set_b_link(&self, link: &str, up: bool) -> Result<(), NetError> {
-        self.ip(&self.b, &["link", "set", link, if up { "up" } else { "down" }])
-            .map(|_| ())
+        self.ip(
+            &self.b,
+            &["link", "set", link, if up { "up" } else { "down" }],
+        )
+        .map(|_| ())
     }
 }
 

@@ -77,11 +77,17 @@ pub fn shares(values: &[f64]) -> Vec<f64> {
 
 /// Mean per-link outgoing throughput over the samples whose time is in `[from, to]`.
 pub fn mean_out(samples: &[Sample], from: f64, to: f64) -> Vec<f64> {
-    let chosen: Vec<&Sample> = samples.iter().filter(|s| s.t >= from && s.t <= to).collect();
+    let chosen: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.t >= from && s.t <= to)
+        .collect();
     let n = chosen.iter().map(|s| s.out_mbps.len()).max().unwrap_or(0);
     (0..n)
         .map(|i| {
-            let v: Vec<f64> = chosen.iter().filter_map(|s| s.out_mbps.get(i).copied()).collect();
+            let v: Vec<f64> = chosen
+                .iter()
+                .filter_map(|s| s.out_mbps.get(i).copied())
+                .collect();
             if v.is_empty() {
                 0.0
             } else {

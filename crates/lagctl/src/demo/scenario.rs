@@ -10,8 +10,8 @@ use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, LinkStats};
 use lagd_sim::{PeakTracker, sun_table};
 use lagd_trafgen::{
-    StreamReport, TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpReceiver,
-    UdpReceiverConfig, UdpSender, UdpSenderConfig,
+    StreamReport, TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpReceiver, UdpReceiverConfig,
+    UdpSender, UdpSenderConfig,
 };
 
 use super::clock::now_title;
@@ -91,12 +91,20 @@ const AGGR: &str = "aggr1";
 const ADDR_A: &str = "198.18.0.1";
 const ADDR_B: &str = "198.18.0.2";
 
-fn config(links: &[String]) -> String {
+/// The daemons' configuration. `rebalance`: whether the distributor moves conversations to
+/// even the load (host A: yes; host B, which sends the UDP stream, no, so that the stream
+/// stays on the link found before the cut).
+fn config(links: &[String], rebalance: bool) -> String {
     let list: Vec<String> = links.iter().map(|l| format!("\"{l}\"")).collect();
     format!(
         "[[aggregation]]\nname = \"{AGGR}\"\nlinks = [{}]\nmode = \"lacp\"\nlacp = \"active\"\n\
-         timer = \"short\"\npolicy = \"L3,L4\"\n",
-        list.join(", ")
+         timer = \"short\"\npolicy = \"L3,L4\"\n{}",
+        list.join(", "),
+        if rebalance {
+            ""
+        } else {
+            "rebalance_interval = \"off\"\n"
+        }
     )
 }
 
@@ -185,7 +193,12 @@ pub fn run(bin: &Path, tl: &Timeline, intr: &Interrupt) -> Result<Outcome, DemoE
     let net = DemoNet::build(tl.links)?;
     let links = net.links.clone();
     out.measured.links = links.clone();
-    println!("hosts: {} and {}; links: {}", net.a, net.b, links.join(", "));
+    println!(
+        "hosts: {} and {}; links: {}",
+        net.a,
+        net.b,
+        links.join(", ")
+    );
     let mut scratch = Scratch::new(&net.a)?;
     let result = run_on(bin, tl, intr, &net, &scratch.path, &mut out);
     if let Err(e) = &result
@@ -232,10 +245,9 @@ fn run_on(
 ) -> Result<(), DemoError> {
     let links = net.links.clone();
     let n = links.len();
-    let cfg = config(&links);
     let started = Instant::now();
-    let mut da = Lagd::start(bin, &net.a, dir, "a", &cfg)?;
-    let mut db = Lagd::start(bin, &net.b, dir, "b", &cfg)?;
+    let mut da = Lagd::start(bin, &net.a, dir, "a", &config(&links, true))?;
+    let mut db = Lagd::start(bin, &net.b, dir, "b", &config(&links, false))?;
     let mut ca = da.client(Duration::from_secs(20))?;
     let mut cb = db.client(Duration::from_secs(20))?;
     let patience = Duration::from_secs(40);
@@ -250,15 +262,17 @@ fn run_on(
         "LACP formed: every link Collecting and Distributing on both hosts after {:.1} s\n",
         started.elapsed().as_secs_f64()
     );
-    net.ip(&net.a, &["addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR])?;
-    net.ip(&net.b, &["addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR])?;
+    net.ip(
+        &net.a,
+        &["addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR],
+    )?;
+    net.ip(
+        &net.b,
+        &["addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
+    )?;
     // Resolve ARP both ways before measuring.
     wait_until(intr, Duration::from_secs(20), "ping A → B", || {
-        Ok(lagd_dataplane::netns::ns_cmd(
-            &net.a,
-            &["ping", "-c", "1", "-W", "1", ADDR_B],
-        )
-        .is_ok())
+        Ok(lagd_dataplane::netns::ns_cmd(&net.a, &["ping", "-c", "1", "-W", "1", ADDR_B]).is_ok())
     })?;
     let _ = lagd_dataplane::netns::ns_cmd(&net.b, &["ping", "-c", "1", "-W", "1", ADDR_A]);
 
@@ -305,10 +319,12 @@ fn run_on(
     out.measured.cut_link = Some(cut_link.clone());
     out.measured.stream_on_cut_link = on_link;
     println!(
-        "UDP stream B → A at {} datagrams/s (sequence-numbered) {}",
+        "UDP stream B → A at {} datagrams/s (sequence-numbered; host B does not rebalance, so it stays on its link) {}",
         tl.udp_pps,
         if on_link {
-            format!("travels on {cut_link} ({seen} frames in the last second): that link will be cut")
+            format!(
+                "travels on {cut_link} ({seen} frames in the last second): that link will be cut"
+            )
         } else {
             format!("could not be located on one link; {cut_link} will be cut")
         }
@@ -329,6 +345,7 @@ fn run_on(
         tl.restore_at.as_secs_f64()
     );
 
+    let debug = std::env::var_os("LAGCTL_DEMO_DEBUG").is_some();
     let t0 = Instant::now();
     let mut prev = members(&mut ca)?;
     let mut prev_t = t0;
@@ -362,7 +379,8 @@ fn run_on(
             }
             if t >= tl.restore_at {
                 if let (Some(r), Some((_, mono))) = (&traffic.udp_rx, cut) {
-                    out.measured.failover_gap = cut_gap(gap_before_cut.as_ref(), &r.snapshot(), mono);
+                    out.measured.failover_gap =
+                        cut_gap(gap_before_cut.as_ref(), &r.snapshot(), mono);
                 }
                 net.set_b_link(&cut_link, true)?;
                 restored = Some(Instant::now());
@@ -388,12 +406,22 @@ fn run_on(
             let cur = members(&mut ca)?;
             let dt = now.duration_since(prev_t).as_secs_f64();
             let s = sample(t.as_secs_f64(), &links, &prev, &cur, dt);
-            print!("{}", sun_table(&now_title(), &s.rows, s.total_mbps, &mut peak));
+            print!(
+                "{}",
+                sun_table(&now_title(), &s.rows, s.total_mbps, &mut peak)
+            );
             out.samples.push(s);
+            if debug && let Some(r) = &traffic.udp_rx {
+                eprintln!("[debug] {:.1} s: {}", t.as_secs_f64(), r.snapshot());
+            }
             prev = cur;
             prev_t = now;
             second += 1;
-            if cut.is_some() && restored.is_none() && !printed_cut_view && out.measured.cut_detected.is_some() {
+            if cut.is_some()
+                && restored.is_none()
+                && !printed_cut_view
+                && out.measured.cut_detected.is_some()
+            {
                 printed_cut_view = true;
                 println!("# host A during the cut: lagctl show-aggr -L {AGGR}");
                 println!("{}", show_aggr_lacp(&status(&mut ca)?));
@@ -408,9 +436,7 @@ fn run_on(
     // Wind down: the flows end by themselves at `traffic`; the stream just after.
     let flows = traffic.flows.take().map(TcpFlows::join).transpose()?;
     let sent = traffic.udp_tx.take().map(UdpSender::join).transpose()?;
-    if let Some(s) = &traffic.sink {
-        s.stop();
-    }
+    // The sink ends by itself once every flow has delivered its end of stream.
     let sink = traffic.sink.take().map(TcpSink::join).transpose()?;
     if let Some(r) = &traffic.udp_rx {
         intr.sleep(Duration::from_millis(400))?;
@@ -418,8 +444,25 @@ fn run_on(
     }
     let udp = traffic.udp_rx.take().map(UdpReceiver::join).transpose()?;
     if let (Some(s), Some(r)) = (&sent, &udp) {
-        out.measured.udp = Some((s.sent, r.unique, s.sent.saturating_sub(r.unique), r.duplicated, r.reordered));
+        out.measured.udp = Some((
+            s.sent,
+            r.unique,
+            s.sent.saturating_sub(r.unique),
+            r.duplicated,
+            r.reordered,
+        ));
         out.measured.restore_gap = restored.and_then(|_| restore_gap(r, out.measured.failover_gap));
+    }
+    if let Some(r) = &udp {
+        out.measured.udp_detail = r.to_string();
+    }
+    if let Some(k) = &sink {
+        out.measured.tcp_problems = k
+            .flows
+            .iter()
+            .filter(|f| !f.intact())
+            .map(|f| format!("{f:?}"))
+            .collect();
     }
     if let (Some(f), Some(k)) = (&flows, &sink) {
         let intact = k.flows.iter().filter(|x| x.intact()).count();

@@ -38,6 +38,10 @@ pub struct Measured {
     pub tcp: Option<(usize, usize, u64, f64)>,
     /// Whether both daemons exited cleanly on SIGTERM (members restored).
     pub clean_exit: bool,
+    /// The UDP receiver's full report.
+    pub udp_detail: String,
+    /// TCP flows not delivered intact, described.
+    pub tcp_problems: Vec<String>,
 }
 
 /// One check of the summary.
@@ -114,10 +118,9 @@ impl Measured {
             None => push("TCP flows ran".into(), false),
         }
         match self.udp {
-            Some((_, _, _, dup, _)) => push(
-                format!("UDP stream: {dup} duplicated datagrams"),
-                dup == 0,
-            ),
+            Some((_, _, _, dup, _)) => {
+                push(format!("UDP stream: {dup} duplicated datagrams"), dup == 0)
+            }
             None => push("UDP stream ran".into(), false),
         }
         push(
@@ -225,6 +228,12 @@ impl Measured {
                 }
             );
         }
+        if !self.udp_detail.is_empty() {
+            let _ = writeln!(s, "  ({})", self.udp_detail);
+        }
+        for p in &self.tcp_problems {
+            let _ = writeln!(s, "  TCP flow not intact: {p}");
+        }
         for c in self.checks() {
             let _ = writeln!(s, "[{}] {}", if c.ok { " ok " } else { "FAIL" }, c.what);
         }
@@ -252,6 +261,8 @@ mod tests {
             udp: Some((60_000, 59_990, 10, 0, 0)),
             tcp: Some((16, 16, 3_000_000_000, 30.0)),
             clean_exit: true,
+            udp_detail: String::new(),
+            tcp_problems: Vec::new(),
         }
     }
 

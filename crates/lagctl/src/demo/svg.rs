@@ -43,7 +43,11 @@ pub fn escape(s: &str) -> String {
 
 /// A "nice" axis: (step, top) with top = k * step ≥ max, at most ~6 steps.
 pub fn nice_axis(max: f64) -> (f64, f64) {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -264,7 +268,17 @@ mod tests {
             points: (1..=30)
                 .map(|t| {
                     let t = f64::from(t);
-                    (t, vec![190.0, if (10.0..20.0).contains(&t) { 0.0 } else { 190.0 }])
+                    (
+                        t,
+                        vec![
+                            190.0,
+                            if (10.0..20.0).contains(&t) {
+                                0.0
+                            } else {
+                                190.0
+                            },
+                        ],
+                    )
                 })
                 .collect(),
             markers: vec![

@@ -105,6 +105,17 @@ pub enum Request {
         /// Aggregate name.
         name: String,
     },
+    /// Distributed Trunking status (`show distributed-trunk status`), answered by
+    /// [`Reply::Dt`].
+    ShowDt,
+    /// Create the DT domain (`[dt]`) at run time (`create-dt-domain`).
+    CreateDtDomain {
+        /// The `[dt]` table.
+        spec: crate::dt::DtSpec,
+        /// Do not write the change back.
+        #[serde(default)]
+        temporary: bool,
+    },
     /// Recent events; with `follow`, new ones as they happen until the client disconnects.
     Events {
         /// Keep streaming.
@@ -163,6 +174,11 @@ pub enum Reply {
     },
     /// One new event (streamed after `Events { follow: true }`).
     Event(EventRecord),
+    /// Answer to `ShowDt`: a [`crate::dt::runtime::DtView`], `null` without a DT domain.
+    Dt {
+        /// The DT status.
+        status: serde_json::Value,
+    },
     /// Answer to `Diagnose`.
     Diagnosis {
         /// The findings.

@@ -346,10 +346,10 @@ impl<F> Aggregation<F> {
         }
         while let Some(ev) = self.dist.poll_event() {
             any = true;
-            if let DistEvent::Drained { port } = ev {
-                if self.draining.remove(&port) {
-                    self.events.push_back(AggEvent::Drained { port });
-                }
+            if let DistEvent::Drained { port } = ev
+                && self.draining.remove(&port)
+            {
+                self.events.push_back(AggEvent::Drained { port });
             }
             self.events.push_back(AggEvent::Dist(ev));
         }

@@ -57,9 +57,10 @@ impl DtFrame {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, DtWireError> {
         let len = self.buffer_len();
         let have = buf.len();
-        let out = buf
-            .get_mut(..len)
-            .ok_or(DtWireError::TooLarge { need: len, limit: have })?;
+        let out = buf.get_mut(..len).ok_or(DtWireError::TooLarge {
+            need: len,
+            limit: have,
+        })?;
         let mut eth = EthernetFrame::new_checked(out).map_err(|_| DtWireError::TooLarge {
             need: len,
             limit: have,

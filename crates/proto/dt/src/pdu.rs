@@ -29,9 +29,9 @@
 //! [`DtPduPacket`] is the zero-copy view (header fields and the TLV walk); [`DtPduRepr`] is the
 //! parsed form, decoded through it.
 
+use crate::DtWireError;
 use crate::bytes::{Writer, mac_at, u8_at, u16_at, u32_at};
 use crate::tlv::{DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN, header};
-use crate::DtWireError;
 use lagd_types::{Key, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
 
@@ -315,7 +315,10 @@ fn system_at(v: &[u8], off: usize) -> SystemId {
 
 fn parse_home_ports(t: &DtTlv<'_>) -> Result<HomePortsInfo, DtWireError> {
     let v = t.value;
-    let rest = v.len().checked_sub(HOME_PORTS_FIXED).ok_or_else(|| bad(t))?;
+    let rest = v
+        .len()
+        .checked_sub(HOME_PORTS_FIXED)
+        .ok_or_else(|| bad(t))?;
     if rest % 2 != 0 {
         return Err(bad(t));
     }
@@ -712,7 +715,10 @@ mod tests {
             m.entries = vec![m.entries[0]; MAX_MAC_ENTRIES + 1];
         }
         let mut buf = vec![0u8; r.buffer_len()];
-        assert!(matches!(r.emit(&mut buf), Err(DtWireError::TooLarge { .. })));
+        assert!(matches!(
+            r.emit(&mut buf),
+            Err(DtWireError::TooLarge { .. })
+        ));
         let r = sample();
         let mut small = [0u8; 10];
         assert!(r.emit(&mut small).is_err());

@@ -1,6 +1,6 @@
 //! Read-only views of a DT switch, for `show distributed-trunk status` and `show lacp trunk`.
 
-use crate::{ConfigDiff, Decision, DtAggrConfig, DrcpState, PeerState, Role};
+use crate::{ConfigDiff, Decision, DrcpState, DtAggrConfig, PeerState, Role};
 use lagd_types::{Key, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
 

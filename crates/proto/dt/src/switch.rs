@@ -17,9 +17,9 @@ use crate::pdu::{AggrConfigInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo
 use crate::role::elect;
 use crate::timers::{Timer, TimerTable};
 use crate::{
-    ConfigDiff, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig, DtConfigError,
-    DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError, LocalMembers,
-    MacUpdate, PeerInfo, PeerState, Role, DT_GROUP_ADDR, MAX_AGGREGATIONS, SECONDARY_PORT_BASE,
+    ConfigDiff, DT_GROUP_ADDR, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig,
+    DtConfigError, DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError,
+    LocalMembers, MAX_AGGREGATIONS, MacUpdate, PeerInfo, PeerState, Role, SECONDARY_PORT_BASE,
 };
 use lagd_types::{Duration, Instant, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
@@ -194,7 +194,10 @@ impl Dt {
 
     /// Configuration differences of DT aggregation `id` with the peer.
     pub fn diffs(&self, id: u16) -> Vec<ConfigDiff> {
-        self.aggrs.get(&id).map(|a| a.diffs.clone()).unwrap_or_default()
+        self.aggrs
+            .get(&id)
+            .map(|a| a.diffs.clone())
+            .unwrap_or_default()
     }
 
     /// Counters.
@@ -208,7 +211,11 @@ impl Dt {
     }
 
     /// Adds a DT aggregation.
-    pub fn add_aggregation(&mut self, now: Instant, cfg: DtAggrConfig) -> Result<(), DtConfigError> {
+    pub fn add_aggregation(
+        &mut self,
+        now: Instant,
+        cfg: DtAggrConfig,
+    ) -> Result<(), DtConfigError> {
         cfg.validate()?;
         if self.aggrs.contains_key(&cfg.id) {
             return Err(DtConfigError::Duplicate(cfg.id));
@@ -240,7 +247,11 @@ impl Dt {
     }
 
     /// Changes a DT aggregation's configuration.
-    pub fn set_aggregation(&mut self, now: Instant, cfg: DtAggrConfig) -> Result<(), DtConfigError> {
+    pub fn set_aggregation(
+        &mut self,
+        now: Instant,
+        cfg: DtAggrConfig,
+    ) -> Result<(), DtConfigError> {
         cfg.validate()?;
         let a = self
             .aggrs
@@ -255,7 +266,13 @@ impl Dt {
     /// Removes a DT aggregation (and its learned addresses).
     pub fn remove_aggregation(&mut self, now: Instant, id: u16) -> Result<(), DtConfigError> {
         self.aggrs.remove(&id).ok_or(DtConfigError::Unknown(id))?;
-        let gone: Vec<MacKey> = self.mac.local.iter().filter(|k| k.0 == id).copied().collect();
+        let gone: Vec<MacKey> = self
+            .mac
+            .local
+            .iter()
+            .filter(|k| k.0 == id)
+            .copied()
+            .collect();
         for k in gone {
             self.mac.local_change(k, false);
         }
@@ -279,7 +296,14 @@ impl Dt {
 
     /// An address was learned (`present`) or aged out on the local DT aggregation `id`.
     /// Addresses this switch installed for the peer must not be reported here.
-    pub fn handle_local_mac(&mut self, now: Instant, id: u16, vlan: u16, mac: MacAddr, present: bool) {
+    pub fn handle_local_mac(
+        &mut self,
+        now: Instant,
+        id: u16,
+        vlan: u16,
+        mac: MacAddr,
+        present: bool,
+    ) {
         if !self.aggrs.contains_key(&id) {
             return;
         }
@@ -313,7 +337,12 @@ impl Dt {
     }
 
     /// Checks the common header of a received PDU: `None` if it must be ignored.
-    fn accept(&mut self, now: Instant, path: DtPath, frame: &[u8]) -> Result<Option<DtPduRepr>, DtWireError> {
+    fn accept(
+        &mut self,
+        now: Instant,
+        path: DtPath,
+        frame: &[u8],
+    ) -> Result<Option<DtPduRepr>, DtWireError> {
         let f = match DtFrame::parse(frame) {
             Ok(f) => f,
             Err(e) => {
@@ -416,7 +445,11 @@ impl Dt {
     }
 
     /// A frame arrived on the keepalive path.
-    pub fn handle_keepalive_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), DtWireError> {
+    pub fn handle_keepalive_frame(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+    ) -> Result<(), DtWireError> {
         let Some(pdu) = self.accept(now, DtPath::Keepalive, frame)? else {
             return Ok(());
         };
@@ -522,8 +555,7 @@ impl Dt {
             PeerState::PeerLinkDown => {
                 if !peer_alive {
                     PeerState::Alone
-                } else if (self.pending_from_up && ka_fresh && !self.pl_alive)
-                    || self.hold_expired
+                } else if (self.pending_from_up && ka_fresh && !self.pl_alive) || self.hold_expired
                 {
                     PeerState::SplitBrain
                 } else {
@@ -576,9 +608,9 @@ impl Dt {
         }
         let own = (self.cfg.role_priority, self.cfg.system_mac);
         let role = match self.state {
-            PeerState::Up => self
-                .peer
-                .map_or(Role::Primary, |p| elect(own, (p.role_priority, p.system_mac))),
+            PeerState::Up => self.peer.map_or(Role::Primary, |p| {
+                elect(own, (p.role_priority, p.system_mac))
+            }),
             PeerState::SplitBrain => self
                 .ka_peer
                 .or(self.peer.map(|p| (p.role_priority, p.system_mac)))

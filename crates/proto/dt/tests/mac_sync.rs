@@ -32,13 +32,21 @@ fn learned_addresses_are_installed_on_the_peer_while_it_has_live_members() {
         p.sw[1].installed_macs(),
         (1..=3).map(|n| (1, 0, host(n))).collect::<Vec<_>>()
     );
-    assert!(p.mac_log.iter().any(|(i, m)| *i == 1 && m.install && m.mac == host(2)));
+    assert!(
+        p.mac_log
+            .iter()
+            .any(|(i, m)| *i == 1 && m.install && m.mac == host(2))
+    );
     assert!(p.sw[0].status().macs_synced);
     // Aged out on A: removed on B.
     learn(&mut p, 0, 2, false);
     p.run_for(Duration::from_millis(20));
     assert_eq!(installed(&p, 1), 2);
-    assert!(p.mac_log.iter().any(|(i, m)| *i == 1 && !m.install && m.mac == host(2)));
+    assert!(
+        p.mac_log
+            .iter()
+            .any(|(i, m)| *i == 1 && !m.install && m.mac == host(2))
+    );
     // B loses its members: its static entries would black-hole; they go.
     set_live(&mut p, 1, &[]);
     p.run_for(Duration::from_millis(20));

@@ -4,9 +4,7 @@ mod common;
 
 use common::*;
 use lagd_dt::testing::Pair;
-use lagd_dt::{
-    DiffField, DownReason, DtEventKind, DtPath, PeerState, Role, SECONDARY_PORT_BASE,
-};
+use lagd_dt::{DiffField, DownReason, DtEventKind, DtPath, PeerState, Role, SECONDARY_PORT_BASE};
 use lagd_types::{Duration, Instant, SystemId};
 
 #[test]
@@ -19,7 +17,10 @@ fn pair_forms_with_roles_bases_and_shared_system() {
     assert_eq!(p.sw[0].role(), Role::Primary);
     assert_eq!(p.sw[1].role(), Role::Secondary);
     let (a, b) = (decision(&p, 0), decision(&p, 1));
-    assert_eq!((a.port_number_base, b.port_number_base), (0, SECONDARY_PORT_BASE));
+    assert_eq!(
+        (a.port_number_base, b.port_number_base),
+        (0, SECONDARY_PORT_BASE)
+    );
     assert_eq!(a.lacp_system, SHARED);
     assert_eq!(b.lacp_system, SHARED);
     assert!(a.ports_enabled && b.ports_enabled);

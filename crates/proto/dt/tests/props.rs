@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use lagd_dt::{
-    AggrConfigInfo, DomainInfo, DrcpState, DtFrame, DtPduRepr, HomePortsInfo, MacOp,
-    MacSyncEntry, MacSyncInfo, PeerState, PortalInfo, DT_GROUP_ADDR,
+    AggrConfigInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtFrame, DtPduRepr, HomePortsInfo, MacOp,
+    MacSyncEntry, MacSyncInfo, PeerState, PortalInfo,
 };
 use lagd_types::{Duration, MacAddr, SystemId};
 use proptest::prelude::*;
@@ -26,15 +26,20 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
         portal_priority: c,
         portal_addr: d,
     });
-    let domain = (any::<u32>(), any::<u8>(), any::<u16>(), mac()).prop_map(|(d, f, b, n)| {
-        DomainInfo {
+    let domain =
+        (any::<u32>(), any::<u8>(), any::<u16>(), mac()).prop_map(|(d, f, b, n)| DomainInfo {
             domain_id: d,
             flags: f,
             port_base: b,
             neighbor: n,
-        }
-    });
-    let home = (any::<u16>(), any::<u16>(), any::<u16>(), sys(), prop::collection::vec(any::<u16>(), 0..10))
+        });
+    let home = (
+        any::<u16>(),
+        any::<u16>(),
+        any::<u16>(),
+        sys(),
+        prop::collection::vec(any::<u16>(), 0..10),
+    )
         .prop_map(|(a, k, o, s, v)| HomePortsInfo {
             aggr: a,
             admin_key: k,
@@ -42,7 +47,15 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
             partner_system: s,
             active_ports: v,
         });
-    let cfg = (any::<u16>(), sys(), any::<u16>(), any::<u8>(), any::<u8>(), any::<u32>(), any::<u32>())
+    let cfg = (
+        any::<u16>(),
+        sys(),
+        any::<u16>(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<u32>(),
+        any::<u32>(),
+    )
         .prop_map(|(a, s, k, m, t, mtu, sp)| AggrConfigInfo {
             aggr: a,
             system: s,
@@ -60,16 +73,19 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
             mac: m,
         }
     });
-    let ms = (any::<u8>(), any::<[u32; 4]>(), prop::collection::vec(entry, 0..20)).prop_map(
-        |(f, s, e)| MacSyncInfo {
+    let ms = (
+        any::<u8>(),
+        any::<[u32; 4]>(),
+        prop::collection::vec(entry, 0..20),
+    )
+        .prop_map(|(f, s, e)| MacSyncInfo {
             flags: f,
             session: s[0],
             seq: s[1],
             ack_session: s[2],
             ack_seq: s[3],
             entries: e,
-        },
-    );
+        });
     (
         portal,
         any::<u8>(),
@@ -78,14 +94,16 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
         prop::collection::vec(cfg, 0..4),
         prop::option::of(ms),
     )
-        .prop_map(|(portal, st, domain, home_ports, aggr_configs, mac_sync)| DtPduRepr {
-            portal,
-            state: DrcpState(st),
-            domain,
-            home_ports,
-            aggr_configs,
-            mac_sync,
-        })
+        .prop_map(
+            |(portal, st, domain, home_ports, aggr_configs, mac_sync)| DtPduRepr {
+                portal,
+                state: DrcpState(st),
+                domain,
+                home_ports,
+                aggr_configs,
+                mac_sync,
+            },
+        )
 }
 
 proptest! {

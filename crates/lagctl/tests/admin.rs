@@ -1,0 +1,607 @@
+//! `lagctl` against running `lagd`s in network namespaces: golden outputs of every show verb
+//! (table and JSON), persistence across a restart, bad inputs refused with nothing changed,
+//! `diagnose` on a static switch and on a healthy aggregation, `import ifupdown` of seed 000's
+//! stanza, `monitor` in line mode and `state dump`.
+//!
+//! Needs root (skipped otherwise, unless CI is set). Nothing asserts on elapsed time.
+
+mod common;
+
+use common::*;
+
+const MAC_A: &str = "02:00:00:00:0a:01";
+const MAC_B: &str = "02:00:00:00:0b:01";
+
+fn ok(o: &Out, what: &str) -> String {
+    assert_eq!(o.code, 0, "{what} failed: {o:?}");
+    o.stdout.clone()
+}
+
+/// Host A and B with a LACP aggregation `aggr1` of eth1, eth2 on each, formed.
+fn formed_pair(dir: &TempDir) -> (Hosts, Daemon, Daemon) {
+    let h = Hosts::new(2);
+    let mut da = Daemon::start(&h.a, dir, "a", Some(""));
+    let mut db = Daemon::start(&h.b, dir, "b", Some(""));
+    for (d, mac) in [(&da, MAC_A), (&db, MAC_B)] {
+        ok(
+            &d.lagctl(&[
+                "create-aggr",
+                "-l",
+                "eth1",
+                "-l",
+                "eth2",
+                "-u",
+                mac,
+                "-P",
+                "L4",
+                "aggr1",
+            ]),
+            "create-aggr",
+        );
+    }
+    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
+    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    (h, da, db)
+}
+
+fn mask_json_counters(text: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    // Counters, and the Aggregator id (the port that selected it first).
+                    let counter = [
+                        "ipackets",
+                        "rbytes",
+                        "ierrors",
+                        "opackets",
+                        "obytes",
+                        "oerrors",
+                        "pct_ipkts",
+                        "pct_opkts",
+                        "aggregator",
+                    ]
+                    .contains(&k.as_str());
+                    if counter && x.is_number() {
+                        *x = serde_json::Value::from("N");
+                    } else {
+                        walk(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    serde_json::to_string_pretty(&v).unwrap() + "\n"
+}
+
+#[test]
+fn show_verbs_match_golden_outputs() {
+    if !can_run("show_verbs_match_golden_outputs") {
+        return;
+    }
+    let dir = TempDir::new("lcgold");
+    let (h, da, _db) = formed_pair(&dir);
+    // A little traffic so the counters move.
+    h.net
+        .exec(
+            &h.a,
+            &["ip", "addr", "add", "198.18.7.1/24", "dev", "aggr1"],
+        )
+        .unwrap();
+    h.net
+        .exec(
+            &h.b,
+            &["ip", "addr", "add", "198.18.7.2/24", "dev", "aggr1"],
+        )
+        .unwrap();
+    let _ = h.net.exec(
+        &h.a,
+        &["ping", "-c", "3", "-i", "0.2", "-W", "3", "198.18.7.2"],
+    );
+
+    let table: &[(&str, &[&str])] = &[
+        ("show-aggr.txt", &["show-aggr"]),
+        ("show-aggr-L.txt", &["show-aggr", "-L", "aggr1"]),
+        (
+            "show-aggr-p.txt",
+            &["show-aggr", "-p", "-o", "device,address,speed,state"],
+        ),
+        (
+            "show-aggr-L-p.txt",
+            &["show-aggr", "-L", "-p", "-o", "device,sync,dist"],
+        ),
+        ("show-link.txt", &["show-link"]),
+    ];
+    for (file, args) in table {
+        golden(file, &ok(&da.lagctl(args), &args.join(" ")));
+    }
+    let json: &[(&str, &[&str])] = &[
+        ("show-aggr.json", &["show-aggr", "--json"]),
+        ("show-aggr-L.json", &["show-aggr", "-L", "--json"]),
+        ("show-link.json", &["show-link", "--json"]),
+    ];
+    for (file, args) in json {
+        golden(file, &ok(&da.lagctl(args), &args.join(" ")));
+    }
+    // Extended: the Aggregator id depends on which port selected first; masked.
+    let x = ok(&da.lagctl(&["show-aggr", "-x"]), "show-aggr -x");
+    let x: String = collapse(&x)
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(' ').collect();
+            if l.starts_with("eth") && f.len() == 16 {
+                f[14] = "A";
+            }
+            f.join(" ") + "\n"
+        })
+        .collect();
+    golden("show-aggr-x.txt", &x);
+    golden(
+        "show-aggr-x.json",
+        &mask_json_counters(&ok(&da.lagctl(&["show-aggr", "-x", "--json"]), "-x --json")),
+    );
+    // Statistics: counters masked.
+    let stats: &[(&str, &[&str])] = &[
+        ("show-aggr-s.txt", &["show-aggr", "-s"]),
+        ("show-link-s.txt", &["show-link", "-s", "aggr1"]),
+        (
+            "show-aggr-s-i.txt",
+            &["show-aggr", "-s", "-i", "1", "-c", "2"],
+        ),
+    ];
+    for (file, args) in stats {
+        golden(
+            file,
+            &collapse(&mask_numbers(&ok(&da.lagctl(args), &args.join(" ")))),
+        );
+    }
+    let stats_json: &[(&str, &[&str])] = &[
+        ("show-aggr-s.json", &["show-aggr", "-s", "--json"]),
+        ("show-link-s.json", &["show-link", "-s", "--json"]),
+    ];
+    for (file, args) in stats_json {
+        golden(
+            file,
+            &mask_json_counters(&ok(&da.lagctl(args), &args.join(" "))),
+        );
+    }
+    // The counters themselves: the pings went through the aggregate.
+    let s = ok(
+        &da.lagctl(&["show-link", "-s", "-p", "-o", "link,opackets"]),
+        "show-link",
+    );
+    let agg_out: u64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("aggr1:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(agg_out >= 3, "{s}");
+
+    // Healthy aggregation: diagnose says so, exit 0.
+    let d = da.lagctl(&["diagnose", "aggr1"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    assert_eq!(d.stdout, "aggr1: healthy\n");
+
+    // State dump: one JSON document with the aggregation and the configuration.
+    let dump: serde_json::Value =
+        serde_json::from_str(&ok(&da.lagctl(&["state", "dump"]), "state dump")).unwrap();
+    assert_eq!(dump["aggregations"][0]["name"], "aggr1");
+    assert_eq!(dump["config"]["aggregation"][0]["name"], "aggr1");
+
+    // Monitor, not on a terminal: one block per interval.
+    let m = ok(&da.lagctl(&["monitor", "aggr1", "1", "-c", "2"]), "monitor");
+    assert_eq!(
+        m.matches("(Aggregate Throughput(Mb/sec):").count(),
+        2,
+        "{m}"
+    );
+    assert!(m.contains("eth1") && m.contains("attached"), "{m}");
+}
+
+#[test]
+fn changes_persist_across_a_restart_and_temporary_ones_do_not() {
+    if !can_run("changes_persist_across_a_restart_and_temporary_ones_do_not") {
+        return;
+    }
+    let h = Hosts::new(3);
+    let dir = TempDir::new("lcpers");
+    let mut d = Daemon::start(&h.a, &dir, "a", Some(""));
+    ok(
+        &d.lagctl(&["create-aggr", "-l", "eth1", "-l", "eth2", "aggr1"]),
+        "create",
+    );
+    ok(
+        &d.lagctl(&["create-aggr", "-t", "-l", "eth3", "tmp1"]),
+        "create -t",
+    );
+    ok(&d.lagctl(&["modify-aggr", "-P", "L2", "aggr1"]), "modify");
+    ok(
+        &d.lagctl(&["modify-aggr", "-t", "-T", "long", "aggr1"]),
+        "modify -t",
+    );
+    ok(
+        &d.lagctl(&["remove-aggr", "-t", "-l", "eth2", "aggr1"]),
+        "remove -t",
+    );
+    let before = ok(&d.lagctl(&["show-aggr", "-L", "aggr1"]), "show");
+    assert!(before.contains("LACP timer: long"), "{before}");
+    assert!(before.contains("(temporary changes)"), "{before}");
+    let file = std::fs::read_to_string(&d.config).unwrap();
+    assert!(
+        file.contains("name = \"aggr1\"") && !file.contains("tmp1"),
+        "{file}"
+    );
+    assert!(
+        file.contains("policy = \"L2\"") && !file.contains("long"),
+        "{file}"
+    );
+
+    d.stop();
+    let d = Daemon::start(&h.a, &dir, "a", None);
+    let after = ok(&d.lagctl(&["show-aggr", "-L"]), "show after restart");
+    assert!(
+        after.contains("aggr1: key: 1 (0x0001) policy: L2"),
+        "{after}"
+    );
+    assert!(after.contains("LACP timer: short"), "{after}");
+    assert!(after.contains("eth1") && after.contains("eth2"), "{after}");
+    assert!(!after.contains("tmp1"), "{after}");
+    assert!(!after.contains("temporary"), "{after}");
+
+    // delete -t keeps it in the file; delete removes it.
+    ok(&d.lagctl(&["delete-aggr", "-t", "aggr1"]), "delete -t");
+    assert!(
+        std::fs::read_to_string(&d.config)
+            .unwrap()
+            .contains("aggr1")
+    );
+    ok(
+        &d.lagctl(&["create-aggr", "-t", "-l", "eth1", "aggr1"]),
+        "again",
+    );
+    ok(&d.lagctl(&["delete-aggr", "aggr1"]), "delete");
+    assert!(
+        !std::fs::read_to_string(&d.config)
+            .unwrap()
+            .contains("aggr1")
+    );
+}
+
+#[test]
+fn bad_inputs_are_refused_and_change_nothing() {
+    if !can_run("bad_inputs_are_refused_and_change_nothing") {
+        return;
+    }
+    let h = Hosts::new(4);
+    let dir = TempDir::new("lcbad");
+    let d = Daemon::start(&h.a, &dir, "a", Some(""));
+    ok(
+        &d.lagctl(&[
+            "create-aggr",
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "-u",
+            MAC_A,
+            "aggr1",
+        ]),
+        "create",
+    );
+    h.net
+        .exec(&h.a, &["ip", "addr", "add", "198.18.9.1/24", "dev", "eth3"])
+        .unwrap();
+    let snapshot = || {
+        (
+            ok(&d.lagctl(&["show-aggr", "-x", "-p"]), "show-aggr"),
+            ok(&d.lagctl(&["show-link"]), "show-link"),
+            std::fs::read_to_string(&d.config).unwrap(),
+        )
+    };
+    let before = snapshot();
+    let bad_ifupdown = dir.path("bad.interfaces");
+    std::fs::write(
+        &bad_ifupdown,
+        "iface bond0 inet manual\n bond-mode 9\n bond-slaves eth4\n",
+    )
+    .unwrap();
+    let bad_ifupdown = bad_ifupdown.to_str().unwrap().to_string();
+    // (args, expected exit status, fragment of stderr)
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec!["create-aggr", "-l", "nosuch0", "aggr2"],
+            1,
+            "unknown link `nosuch0`: no such interface",
+        ),
+        (
+            vec!["create-aggr", "-l", "eth1", "aggr2"],
+            1,
+            "link `eth1` is already a member of aggregation `aggr1`",
+        ),
+        (
+            vec!["add-aggr", "-l", "eth1", "aggr1"],
+            1,
+            "link `eth1` is already a member of aggregation `aggr1`",
+        ),
+        (
+            vec!["create-aggr", "-l", "eth3", "aggr2"],
+            1,
+            "has the global address 198.18.9.1",
+        ),
+        (
+            vec!["create-aggr", "-l", "aggr2", "aggr2"],
+            1,
+            "the aggregate `aggr2` cannot be its own member",
+        ),
+        (
+            vec!["add-aggr", "-l", "aggr1", "aggr1"],
+            1,
+            "the aggregate `aggr1` cannot be its own member",
+        ),
+        (
+            vec!["create-aggr", "-u", "02:00:00:00:00", "-l", "eth4", "aggr2"],
+            2,
+            "invalid MAC address \"02:00:00:00:00\"",
+        ),
+        (
+            vec![
+                "create-aggr",
+                "-u",
+                "01:00:5e:00:00:01",
+                "-l",
+                "eth4",
+                "aggr2",
+            ],
+            2,
+            "01:00:5e:00:00:01 is not a unicast address",
+        ),
+        (
+            vec!["create-aggr", "-P", "L3,L5", "-l", "eth4", "aggr2"],
+            2,
+            "unknown hash policy layer \"L5\"",
+        ),
+        (
+            vec!["modify-aggr", "-P", "L4,l4", "aggr1"],
+            2,
+            "given twice",
+        ),
+        (
+            vec!["create-aggr", "-l", "eth4", "aggr1"],
+            1,
+            "aggregation `aggr1` already exists",
+        ),
+        (
+            vec!["create-aggr", "aggr2"],
+            2,
+            "give at least one member link",
+        ),
+        (vec!["modify-aggr", "aggr1"], 2, "nothing to change"),
+        (
+            vec!["modify-aggr", "--mtu", "20", "aggr1"],
+            1,
+            "aggregation `aggr1`: mtu: 20 is out of range",
+        ),
+        (
+            vec![
+                "modify-aggr",
+                "--max-active",
+                "1",
+                "--min-links",
+                "2",
+                "aggr1",
+            ],
+            1,
+            "max_active: 1 is below min_links = 2",
+        ),
+        (
+            vec!["remove-aggr", "-l", "eth4", "aggr1"],
+            1,
+            "link `eth4` is not a member of aggregation `aggr1`",
+        ),
+        (
+            vec!["delete-aggr", "nosuch"],
+            1,
+            "no aggregation named `nosuch`",
+        ),
+        (
+            vec!["show-aggr", "-p", "-o", "device,bogus"],
+            2,
+            "unknown field `bogus`: valid fields are device,address,speed,duplex,link,state",
+        ),
+        (
+            vec!["import", "ifupdown", &bad_ifupdown, "--apply"],
+            1,
+            "bond-mode: unknown mode `9`",
+        ),
+        (
+            vec!["create-aggr", "-m", "bond", "-l", "eth4", "aggr2"],
+            2,
+            "invalid value 'bond' for '--mode <MODE>'",
+        ),
+    ];
+    for (args, code, msg) in &cases {
+        let o = d.lagctl(args);
+        assert_eq!(o.code, *code, "lagctl {}: {o:?}", args.join(" "));
+        assert!(
+            o.stderr.contains(msg),
+            "lagctl {}: stderr {:?} does not contain {msg:?}",
+            args.join(" "),
+            o.stderr
+        );
+        assert!(o.stdout.is_empty(), "lagctl {}: {o:?}", args.join(" "));
+        assert_eq!(
+            snapshot(),
+            before,
+            "lagctl {} changed the state",
+            args.join(" ")
+        );
+    }
+    // A caller who is not root: refused before anything is sent, and the socket is 0600.
+    let o = lagctl_in(&h.a, &d.socket, &["delete-aggr", "aggr1"], Some(65534));
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("delete-aggr: must be run as root (effective uid 65534)"),
+        "{o:?}"
+    );
+    let o = lagctl_in(&h.a, &d.socket, &["show-aggr"], Some(65534));
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("permission denied"), "{o:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&d.socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(snapshot(), before);
+
+    // A configuration file with a syntax error: lagd refuses to start, naming the line.
+    let broken = dir.path("broken.toml");
+    std::fs::write(&broken, "[[aggregation]\nname = \"x\"\n").unwrap();
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &h.a])
+        .arg(lagd_bin())
+        .arg("--config")
+        .arg(&broken)
+        .arg("--socket")
+        .arg(dir.path("broken.sock"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TOML parse error"), "{err}");
+    assert_eq!(snapshot(), before);
+    // The same error in the running daemon's file, then SIGHUP: the reload is refused.
+    std::fs::write(&d.config, "[[aggregation]\nname = \"x\"\n").unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status();
+    let start = std::time::Instant::now();
+    while !d.log_text().contains("reload refused") {
+        assert!(start.elapsed() < PATIENCE, "no reload: {}", d.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let after = snapshot();
+    assert_eq!((&after.0, &after.1), (&before.0, &before.1));
+    // No daemon at all: a clear message.
+    let o = lagctl_in(&h.a, &dir.path("none.sock"), &["show-aggr"], None);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("cannot connect to lagd at"), "{o:?}");
+}
+
+#[test]
+fn diagnose_finds_a_static_switch_and_the_fix_works() {
+    if !can_run("diagnose_finds_a_static_switch_and_the_fix_works") {
+        return;
+    }
+    let h = Hosts::new(2);
+    let dir = TempDir::new("lcdiag");
+    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
+    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
+    // B is a static switch: no LACP. A runs LACP active (seed 004's outage, the other way).
+    ok(
+        &db.lagctl(&[
+            "create-aggr",
+            "-L",
+            "off",
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "aggr1",
+        ]),
+        "create static",
+    );
+    ok(
+        &da.lagctl(&["create-aggr", "-l", "eth1", "-l", "eth2", "aggr1"]),
+        "create lacp",
+    );
+    db.wait_for("aggr1", "static side up", |a| all_forwarding(a, 2));
+    da.wait_for("aggr1", "A defaulted", |a| {
+        a.members.iter().all(|m| m.receive == "DEFAULTED")
+    });
+    let d = da.lagctl(&["diagnose", "aggr1"]);
+    assert_eq!(d.code, 1, "{d:?}");
+    assert!(d.stdout.contains("error [partner-no-lacp]"), "{}", d.stdout);
+    assert!(
+        d.stdout
+            .contains("fix: or run a static trunk: lagctl modify-aggr -L off aggr1"),
+        "{}",
+        d.stdout
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&da.lagctl(&["diagnose", "--json", "aggr1"]).stdout).unwrap();
+    assert_eq!(j["healthy"], false);
+    assert_eq!(j["findings"][0]["code"], "partner-no-lacp");
+
+    // The suggested fix.
+    ok(
+        &da.lagctl(&["modify-aggr", "-L", "off", "aggr1"]),
+        "modify -L off",
+    );
+    da.wait_for("aggr1", "A static", |a| all_forwarding(a, 2));
+    let d = da.lagctl(&["diagnose", "aggr1"]);
+    assert_eq!(
+        (d.code, d.stdout.as_str()),
+        (0, "aggr1: healthy\n"),
+        "{d:?}"
+    );
+    // Unknown aggregation: exit 2.
+    let d = da.lagctl(&["diagnose", "nosuch"]);
+    assert_eq!(d.code, 2, "{d:?}");
+}
+
+#[test]
+fn import_ifupdown_seed_000_forms_lacp_with_a_second_lagd() {
+    if !can_run("import_ifupdown_seed_000_forms_lacp_with_a_second_lagd") {
+        return;
+    }
+    let h = Hosts::new(2);
+    let dir = TempDir::new("lcimp");
+    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
+    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
+    // Seed 000's stanza, with its eth0/eth1 replaced by the test's links eth1/eth2.
+    let seed = "auto bond0\niface bond0 inet dhcp\nbond-mode 4 (802.3ad)\nbond-miimon 100\nbond-lacp-rate 1\nbond-slaves eth0 eth1\n"
+        .replace("eth1", "ethY")
+        .replace("eth0", "eth1")
+        .replace("ethY", "eth2");
+    let file = dir.path("interfaces");
+    std::fs::write(&file, seed).unwrap();
+    let file = file.to_str().unwrap();
+    let out_toml = dir.path("imported.toml");
+    let o = da.lagctl(&["import", "ifupdown", file, "-o", out_toml.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr.contains("bond-miimon: no equivalent (ignored)"),
+        "{o:?}"
+    );
+    let toml = std::fs::read_to_string(&out_toml).unwrap();
+    let cfg = lagd::config::Config::parse(&toml).unwrap();
+    assert_eq!(cfg.aggregations[0].links, vec!["eth1", "eth2"]);
+
+    ok(
+        &da.lagctl(&["import", "ifupdown", file, "--apply"]),
+        "import --apply",
+    );
+    ok(
+        &db.lagctl(&["create-aggr", "-l", "eth1", "-l", "eth2", "aggr1"]),
+        "create",
+    );
+    let a = da.wait_for("bond0", "imported aggregation forwarding", |a| {
+        all_forwarding(a, 2)
+    });
+    assert!(a.members.iter().all(|m| m.actor.state.short_timeout()));
+    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    let show = ok(&da.lagctl(&["show-aggr", "-L", "bond0"]), "show");
+    assert!(
+        show.contains("LACP mode: active LACP timer: short"),
+        "{show}"
+    );
+    // Persisted: the imported aggregation is in lagd's configuration file.
+    assert!(
+        std::fs::read_to_string(&da.config)
+            .unwrap()
+            .contains("bond0")
+    );
+}

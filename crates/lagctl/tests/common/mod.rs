@@ -1,0 +1,325 @@
+//! Helpers for the namespace tests of `lagctl`: two hosts (network namespaces) joined by veth
+//! pairs renamed `eth1`.. inside each namespace (so outputs are stable), a `lagd` per host,
+//! and `lagctl` run against it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lagd::client::Client;
+use lagd::control::proto::AggrStatus;
+use lagd_dataplane::netns::{self, TestNet};
+
+/// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
+pub const PATIENCE: Duration = Duration::from_secs(90);
+
+/// Whether the namespace tests can run: root is needed. Without root they are skipped, unless
+/// `CI` is set, where skipping is a failure.
+pub fn can_run(test: &str) -> bool {
+    if netns::is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: namespace tests need root, and CI is set");
+    }
+    eprintln!("skipped: {test}: namespace tests need root");
+    false
+}
+
+/// The `lagctl` binary under test.
+pub fn lagctl_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lagctl"))
+}
+
+/// The `lagd` binary: `LAGD_BIN`, else beside `lagctl` in the target directory (built with
+/// `cargo build -p lagd` when missing).
+pub fn lagd_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("LAGD_BIN") {
+        return PathBuf::from(p);
+    }
+    let dir = lagctl_bin()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let p = dir.join("lagd");
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "-p", "lagd", "--bin", "lagd"])
+            .status()
+            .expect("run cargo build -p lagd");
+        assert!(st.success(), "cargo build -p lagd failed");
+    });
+    assert!(p.exists(), "no lagd binary at {}", p.display());
+    p
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(netns::unique_name(tag));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `lagd` in a namespace; killed on drop if still running.
+pub struct Daemon {
+    pub ns: String,
+    pub child: Child,
+    pub socket: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `lagd` in `ns` on config file `dir/<tag>.toml` (written from `config_text` when
+    /// given; an existing file is kept otherwise).
+    pub fn start(ns: &str, dir: &TempDir, tag: &str, config_text: Option<&str>) -> Daemon {
+        let config = dir.path(&format!("{tag}.toml"));
+        if let Some(t) = config_text {
+            std::fs::write(&config, t).unwrap();
+        }
+        let socket = dir.path(&format!("{tag}.sock"));
+        let log = dir.path(&format!("{tag}.log"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(lagd_bin())
+            .arg("--config")
+            .arg(&config)
+            .arg("--socket")
+            .arg(&socket)
+            .args(["--log-level", "debug", "--foreground"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap(),
+            )
+            .spawn()
+            .expect("spawn lagd");
+        let mut d = Daemon {
+            ns: ns.to_string(),
+            child,
+            socket,
+            config,
+            log,
+        };
+        d.client();
+        d
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Connects, waiting (bounded) for `Ping`.
+    pub fn client(&mut self) -> Client {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("lagd exited early with {st}; log:\n{}", self.log_text());
+            }
+            if let Ok(mut c) = Client::connect(&self.socket) {
+                c.set_timeout(Some(PATIENCE)).unwrap();
+                if c.ping().is_ok() {
+                    return c;
+                }
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "lagd did not answer; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it (members restored).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < PATIENCE, "lagd did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `lagctl ARGS` in the daemon's namespace against its socket.
+    pub fn lagctl(&self, args: &[&str]) -> Out {
+        lagctl_in(&self.ns, &self.socket, args, None)
+    }
+
+    /// Waits (bounded) until `check` holds for aggregation `name`.
+    pub fn wait_for(
+        &mut self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&AggrStatus) -> bool,
+    ) -> AggrStatus {
+        let mut c = self.client();
+        let start = Instant::now();
+        loop {
+            if let Ok(v) = c.show_aggr(Some(name))
+                && let Some(a) = v.into_iter().next()
+            {
+                if check(&a) {
+                    return a;
+                }
+                assert!(
+                    start.elapsed() < PATIENCE,
+                    "{what}: not reached; last status:\n{}\nlog:\n{}",
+                    serde_json::to_string_pretty(&a).unwrap(),
+                    self.log_text()
+                );
+            }
+            assert!(start.elapsed() < PATIENCE, "{what}: no aggregation {name}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+    }
+}
+
+/// What a `lagctl` run gave.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `lagctl` in `ns` with `LAGD_SOCKET=socket`, optionally as another user
+/// (`setpriv --reuid`).
+pub fn lagctl_in(ns: &str, socket: &Path, args: &[&str], as_uid: Option<u32>) -> Out {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns]);
+    if let Some(uid) = as_uid {
+        cmd.args([
+            "setpriv",
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+        ]);
+    }
+    let out = cmd
+        .arg(lagctl_bin())
+        .args(args)
+        .env("LAGD_SOCKET", socket)
+        .env_remove("COLUMNS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lagctl");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Two hosts A and B joined by `links` veth pairs, called `eth1`..`ethN` in both namespaces,
+/// with fixed MACs `02:00:00:0a:00:0N` (A) and `02:00:00:0b:00:0N` (B).
+pub struct Hosts {
+    pub net: TestNet,
+    pub a: String,
+    pub b: String,
+}
+
+impl Hosts {
+    pub fn new(links: usize) -> Hosts {
+        let mut net = TestNet::new();
+        let a = net.netns("lcA").unwrap();
+        let b = net.netns("lcB").unwrap();
+        for i in 1..=links {
+            let (x, y) = net.veth("lc", Some(&a), Some(&b)).unwrap();
+            for (ns, dev, host) in [(&a, &x, 0x0a), (&b, &y, 0x0b)] {
+                let name = format!("eth{i}");
+                let mac = format!("02:00:00:{host:02x}:00:{i:02x}");
+                net.exec(ns, &["ip", "link", "set", dev, "name", &name])
+                    .unwrap();
+                net.exec(ns, &["ip", "link", "set", &name, "address", &mac])
+                    .unwrap();
+            }
+        }
+        Hosts { net, a, b }
+    }
+}
+
+/// Up with every member Collecting and Distributing.
+pub fn all_forwarding(a: &AggrStatus, members: usize) -> bool {
+    a.up && a.members.len() == members && a.members.iter().all(|m| m.collecting && m.distributing)
+}
+
+/// Replaces every run of digits (with `.`) by `N`: counters differ from run to run.
+pub fn mask_numbers(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_num = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() || (in_num && c == '.') {
+            if !in_num {
+                out.push('N');
+                in_num = true;
+            }
+        } else {
+            in_num = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Each line's fields separated by one space (column widths follow the masked numbers).
+pub fn collapse(s: &str) -> String {
+    s.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Compares `actual` with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites the file.
+pub fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it. Actual:\n{actual}",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        want,
+        "output differs from {} (UPDATE_GOLDEN=1 rewrites it)",
+        path.display()
+    );
+}

@@ -1,0 +1,74 @@
+//! Completions and man pages are generated from the clap definition (no root needed).
+
+use std::process::Command;
+
+fn lagctl(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_lagctl"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn completions_and_man_pages_cover_the_verbs() {
+    let (code, bash) = lagctl(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    for verb in [
+        "create-aggr",
+        "add-aggr",
+        "remove-aggr",
+        "modify-aggr",
+        "delete-aggr",
+        "show-aggr",
+        "show-link",
+        "monitor",
+        "diagnose",
+        "import",
+    ] {
+        assert!(bash.contains(verb), "bash completion lacks {verb}");
+    }
+    let (code, man) = lagctl(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH lagctl"),
+        "{man}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("lagctl-docs-{}", std::process::id()));
+    let (code, listed) = lagctl(&["gen-docs", dir.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(listed.contains("lagctl-show-aggr.1"), "{listed}");
+    let page = std::fs::read_to_string(dir.join("man/lagctl-create-aggr.1")).unwrap();
+    for opt in [
+        "lacp\\-mode",
+        "unicast",
+        "min\\-links",
+        "fallback\\-timeout",
+        "temporary",
+    ] {
+        assert!(page.contains(opt), "create-aggr page lacks {opt}");
+    }
+    assert!(dir.join("completions/_lagctl").exists());
+    assert!(!dir.join("man/lagctl-help.1").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn committed_unit_file_runs_lagd_as_documented() {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist/lagd.service"),
+    )
+    .unwrap();
+    for line in [
+        "ExecStart=/usr/sbin/lagd --config /etc/lagd/lagd.toml --socket /run/lagd/lagd.sock",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "RuntimeDirectory=lagd",
+        "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "missing {line:?}");
+    }
+}

@@ -1,0 +1,561 @@
+//! The DT runtime: one thread that runs the protocol core ([`lagd_dt::Dt`]) on the peer link
+//! and the keepalive (`AF_PACKET`, EtherType 0x8952 frames picked out of everything the link
+//! carries), and reconciles the engine's distributed aggregations with the core's decisions
+//! every few tens of milliseconds:
+//!
+//! * registers each distributed aggregation with the core (configuration, member speed) and
+//!   reports its live members (Collecting and Distributing ports, the partner they see);
+//! * LACP system id: the aggregation's `set_config` with the decision's `lacp_system`;
+//! * port numbers: an aggregation whose ports are not numbered from the decision's base is
+//!   restarted with that base (happens once, when the secondary first finds the primary);
+//! * ports down: the member interfaces are set administratively down (the server sees carrier
+//!   loss at once), and up again when allowed;
+//! * the bridge: the peer link and every DT aggregate are made ports of `[dt] bridge`; the
+//!   bridge floods onto the peer link only while the peer must deliver for us (see
+//!   [`super::isolation`]);
+//! * MAC sync: addresses the bridge learned on a DT aggregate go to the peer; the peer's go in
+//!   as static FDB entries on the local DT aggregate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration as StdDuration;
+
+use lagd_dataplane::bridge::BridgeNetlink;
+use lagd_dataplane::{
+    Epoll, Events, Interest, Netlink, PacketOptions, PacketSocket, RecvBatch, monotonic_now,
+};
+use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers};
+use lagd_types::{Duration, MacAddr, SystemId};
+use serde::{Deserialize, Serialize};
+
+use super::config::{ResolvedDt, aggr_config};
+use crate::aggregate::lock;
+use crate::engine::Engine;
+
+/// How often the runtime reconciles the aggregations with the decisions.
+const RECONCILE: Duration = Duration::from_millis(20);
+/// How often the bridge FDB is read for MAC sync.
+const FDB_POLL: Duration = Duration::from_millis(500);
+/// How many recent DT events the status keeps.
+const EVENT_HISTORY: usize = 64;
+
+/// What `show distributed-trunk status` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DtView {
+    /// The core's status.
+    pub status: DtStatus,
+    /// Peer link interface.
+    pub peer_link: String,
+    /// Keepalive interface.
+    pub keepalive: Option<String>,
+    /// The bridge.
+    pub bridge: String,
+    /// Recent DT events, oldest first, as text with their monotonic time in seconds.
+    pub events: Vec<(f64, String)>,
+}
+
+/// The running DT runtime; stopping it brings every member it took down back up.
+pub struct DtRuntime {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    view: Arc<Mutex<Option<DtView>>>,
+}
+
+impl std::fmt::Debug for DtRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtRuntime").finish_non_exhaustive()
+    }
+}
+
+impl DtRuntime {
+    /// Opens the peer link and keepalive sockets and starts the thread.
+    pub fn start(engine: Weak<Engine>, cfg: ResolvedDt) -> Result<DtRuntime, String> {
+        let io = Io::open(&cfg)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let view = Arc::new(Mutex::new(None));
+        let (s, v) = (stop.clone(), view.clone());
+        let thread = std::thread::Builder::new()
+            .name("lagd-dt".into())
+            .spawn(move || {
+                let mut rt = match Runner::new(engine, cfg, io, v) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!("DT runtime: {e}");
+                        return;
+                    }
+                };
+                rt.run(&s);
+                rt.cleanup();
+            })
+            .map_err(|e| format!("spawning the DT thread: {e}"))?;
+        Ok(DtRuntime {
+            stop,
+            thread: Some(thread),
+            view,
+        })
+    }
+
+    /// The latest status.
+    pub fn view(&self) -> Option<DtView> {
+        lock(&self.view).clone()
+    }
+
+    /// Stops the thread (members it took down are brought up again).
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DtRuntime {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The sockets and netlink handles.
+struct Io {
+    nl: Netlink,
+    br: BridgeNetlink,
+    peer_link: PacketSocket,
+    peer_link_ifindex: u32,
+    peer_link_mac: MacAddr,
+    keepalive: Option<PacketSocket>,
+    bridge_ifindex: u32,
+}
+
+fn sock(ifindex: u32) -> Result<PacketSocket, String> {
+    PacketSocket::open(
+        ifindex,
+        &PacketOptions {
+            vnet_hdr: false,
+            promisc: true,
+            slow_protocols: false,
+            ignore_outgoing: true,
+            rcvbuf: 4 << 20,
+            sndbuf: 1 << 20,
+        },
+    )
+    .map_err(|e| format!("packet socket on ifindex {ifindex}: {e}"))
+}
+
+impl Io {
+    fn open(cfg: &ResolvedDt) -> Result<Io, String> {
+        let mut nl = Netlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        let mut br = BridgeNetlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        let pl = nl
+            .link_by_name(&cfg.peer_link)
+            .map_err(|e| format!("peer link `{}`: {e}", cfg.peer_link))?;
+        let bridge = nl
+            .link_by_name(&cfg.bridge)
+            .map_err(|e| format!("bridge `{}`: {e}", cfg.bridge))?;
+        nl.set_up(pl.ifindex, true)
+            .map_err(|e| format!("peer link `{}` up: {e}", cfg.peer_link))?;
+        br.set_master(pl.ifindex, bridge.ifindex)
+            .map_err(|e| format!("adding the peer link to `{}`: {e}", cfg.bridge))?;
+        br.set_port_flood(pl.ifindex, false)
+            .map_err(|e| format!("peer link flooding: {e}"))?;
+        let keepalive = match &cfg.keepalive {
+            None => None,
+            Some(k) => {
+                let l = nl
+                    .link_by_name(k)
+                    .map_err(|e| format!("keepalive `{k}`: {e}"))?;
+                nl.set_up(l.ifindex, true)
+                    .map_err(|e| format!("keepalive `{k}` up: {e}"))?;
+                Some(sock(l.ifindex)?)
+            }
+        };
+        Ok(Io {
+            peer_link: sock(pl.ifindex)?,
+            peer_link_ifindex: pl.ifindex,
+            peer_link_mac: pl.mac.unwrap_or(MacAddr::ZERO),
+            keepalive,
+            nl,
+            br,
+            bridge_ifindex: bridge.ifindex,
+        })
+    }
+}
+
+/// What the runtime applied to one DT aggregation.
+#[derive(Default)]
+struct Applied {
+    id: u16,
+    tap: u32,
+    in_bridge: bool,
+    cfg: Option<DtAggrConfig>,
+    /// Members this runtime set administratively down.
+    downed: BTreeSet<u32>,
+}
+
+struct Runner {
+    engine: Weak<Engine>,
+    cfg: ResolvedDt,
+    io: Io,
+    dt: Dt,
+    view: Arc<Mutex<Option<DtView>>>,
+    aggrs: BTreeMap<String, Applied>,
+    learned: BTreeSet<(u16, u16, MacAddr)>,
+    events: Vec<(f64, String)>,
+    peer_carrier: bool,
+    /// Flooding onto the peer link as last set.
+    flood: Option<bool>,
+}
+
+impl Runner {
+    fn new(
+        engine: Weak<Engine>,
+        mut cfg: ResolvedDt,
+        io: Io,
+        view: Arc<Mutex<Option<DtView>>>,
+    ) -> Result<Runner, String> {
+        if cfg.core.system_mac.is_zero() {
+            cfg.core.system_mac = io.peer_link_mac;
+        }
+        cfg.core.incarnation = u32::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() & 0xffff_ffff)
+                .unwrap_or(0),
+        )
+        .unwrap_or(0);
+        let dt = Dt::new(monotonic_now(), cfg.core.clone()).map_err(|e| e.to_string())?;
+        Ok(Runner {
+            engine,
+            cfg,
+            io,
+            dt,
+            view,
+            aggrs: BTreeMap::new(),
+            learned: BTreeSet::new(),
+            events: Vec::new(),
+            peer_carrier: true,
+            flood: Some(false),
+        })
+    }
+
+    fn run(&mut self, stop: &AtomicBool) {
+        let ep = match Epoll::new() {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!("DT runtime: epoll: {e}");
+                return;
+            }
+        };
+        let _ = ep.add(
+            std::os::fd::AsFd::as_fd(&self.io.peer_link),
+            0,
+            Interest::Read,
+        );
+        if let Some(k) = &self.io.keepalive {
+            let _ = ep.add(std::os::fd::AsFd::as_fd(k), 1, Interest::Read);
+        }
+        let mut events = Events::with_capacity(4);
+        let mut batch = RecvBatch::with_slot_size(32, 2048);
+        let mut next_reconcile = monotonic_now();
+        let mut next_fdb = monotonic_now();
+        while !stop.load(Ordering::SeqCst) {
+            let now = monotonic_now();
+            let deadline = self
+                .dt
+                .poll_timeout()
+                .unwrap_or(now + RECONCILE)
+                .min(next_reconcile);
+            let wait: StdDuration = deadline.saturating_since(now).into();
+            if let Err(e) = ep.wait(&mut events, Some(wait.min(StdDuration::from_millis(50)))) {
+                tracing::warn!("DT runtime: epoll wait: {e}");
+            }
+            self.receive(&mut batch);
+            let now = monotonic_now();
+            if self.dt.poll_timeout().is_some_and(|t| t <= now) {
+                self.dt.handle_timeout(now);
+            }
+            if now >= next_reconcile {
+                self.check_peer_carrier();
+                self.reconcile();
+                next_reconcile = now + RECONCILE;
+            }
+            if now >= next_fdb {
+                self.sync_fdb();
+                next_fdb = now + FDB_POLL;
+            }
+            self.drain();
+            self.publish();
+        }
+    }
+
+    fn receive(&mut self, batch: &mut RecvBatch) {
+        let socks: [(DtPath, Option<&PacketSocket>); 2] = [
+            (DtPath::PeerLink, Some(&self.io.peer_link)),
+            (DtPath::Keepalive, self.io.keepalive.as_ref()),
+        ];
+        let mut frames: Vec<(DtPath, Vec<u8>)> = Vec::new();
+        for (path, s) in socks {
+            let Some(s) = s else { continue };
+            for _ in 0..64 {
+                match s.recv_batch(batch) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        for i in 0..n {
+                            if let Some(f) = batch.frame(i)
+                                && DtFrame::is_dt(f.ethernet)
+                            {
+                                frames.push((path, f.ethernet.to_vec()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (path, f) in frames {
+            let now = monotonic_now();
+            let r = match path {
+                DtPath::PeerLink => self.dt.handle_peer_frame(now, &f),
+                DtPath::Keepalive => self.dt.handle_keepalive_frame(now, &f),
+            };
+            if let Err(e) = r {
+                tracing::debug!("DT: bad frame on the {path}: {e}");
+            }
+        }
+    }
+
+    fn check_peer_carrier(&mut self) {
+        let up = self
+            .io
+            .nl
+            .link_by_index(self.io.peer_link_ifindex)
+            .is_ok_and(|l| l.is_up() && l.carrier);
+        if up != self.peer_carrier {
+            self.peer_carrier = up;
+            self.dt.handle_peer_link_status(monotonic_now(), up);
+        }
+    }
+
+    /// Brings the engine's distributed aggregations in line with the decisions.
+    fn reconcile(&mut self) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        let mut renumber = Vec::new();
+        let mut seen = BTreeSet::new();
+        engine.dt_with_aggrs(|aggrs| {
+            for (name, a) in aggrs.iter().filter(|(_, a)| a.resolved.distributed) {
+                seen.insert(name.clone());
+                let now = monotonic_now();
+                let tap = a.forwarder.tap().ifindex();
+                let (speed, live, partner, partner_key, lacp_system) = {
+                    let ad = lock(&a.adapter);
+                    let lacp = ad.agg.lacp();
+                    let ports = lacp.ports();
+                    let speed = ports
+                        .iter()
+                        .filter(|p| p.link.up)
+                        .map(|p| p.link.speed_mbps)
+                        .max()
+                        .unwrap_or(0);
+                    let live: Vec<u16> = lacp.distributing_ports();
+                    let first = ports.iter().find(|p| live.contains(&p.number));
+                    (
+                        speed,
+                        live,
+                        first.map_or(SystemId::NULL, |p| p.partner.system),
+                        first.map_or(0, |p| p.partner.key),
+                        lacp.config().system,
+                    )
+                };
+                let want = aggr_config(&a.resolved, speed);
+                let ap = self.aggrs.entry(name.clone()).or_default();
+                if ap.cfg.as_ref() != Some(&want) {
+                    let r = if ap.cfg.is_none() {
+                        self.dt.add_aggregation(now, want.clone())
+                    } else {
+                        self.dt.set_aggregation(now, want.clone())
+                    };
+                    if let Err(e) = r {
+                        tracing::warn!(aggregate = %name, "DT: {e}");
+                        continue;
+                    }
+                    ap.id = want.id;
+                    ap.cfg = Some(want);
+                }
+                if ap.tap != tap {
+                    ap.tap = tap;
+                    ap.in_bridge = false;
+                }
+                let Some(d) = self.dt.decision(ap.id) else {
+                    continue;
+                };
+                let base = d.port_number_base;
+                self.dt.handle_members(
+                    now,
+                    ap.id,
+                    LocalMembers {
+                        live: live.iter().map(|p| p.wrapping_sub(base)).collect(),
+                        partner,
+                        partner_key,
+                    },
+                );
+                if a.resolved.port_base != base {
+                    renumber.push((name.clone(), base));
+                }
+                if lacp_system != d.lacp_system {
+                    let mut ad = lock(&a.adapter);
+                    let mut c = ad.agg.config().clone();
+                    c.lacp.system = d.lacp_system;
+                    if let Err(e) = ad.agg.set_config(now, c) {
+                        tracing::warn!(aggregate = %name, "DT: system id: {e}");
+                    }
+                    ad.drain_events();
+                    drop(ad);
+                    a.forwarder.wake();
+                }
+                for m in a.members.values() {
+                    let ifindex = m.member.ifindex();
+                    let is_down = ap.downed.contains(&ifindex);
+                    if d.ports_enabled == is_down {
+                        match self.io.nl.set_up(ifindex, d.ports_enabled) {
+                            Ok(()) => {
+                                if d.ports_enabled {
+                                    ap.downed.remove(&ifindex);
+                                } else {
+                                    ap.downed.insert(ifindex);
+                                }
+                                tracing::info!(aggregate = %name, member = %m.name, up = d.ports_enabled, "DT: member {}", if d.ports_enabled { "enabled" } else { "taken down" });
+                            }
+                            Err(e) => tracing::warn!(member = %m.name, "DT: {e}"),
+                        }
+                    }
+                }
+                if !ap.in_bridge {
+                    match self.io.br.set_master(tap, self.io.bridge_ifindex) {
+                        Ok(()) => ap.in_bridge = true,
+                        Err(e) => tracing::warn!(aggregate = %name, "DT: bridge: {e}"),
+                    }
+                }
+            }
+        });
+        let gone: Vec<String> = self
+            .aggrs
+            .keys()
+            .filter(|n| !seen.contains(*n))
+            .cloned()
+            .collect();
+        for n in gone {
+            if let Some(ap) = self.aggrs.remove(&n) {
+                let _ = self.dt.remove_aggregation(monotonic_now(), ap.id);
+            }
+        }
+        let flood = super::isolation::peer_link_flood(&self.dt.status());
+        if self.flood != Some(flood) {
+            match self.io.br.set_port_flood(self.io.peer_link_ifindex, flood) {
+                Ok(()) => {
+                    self.flood = Some(flood);
+                    tracing::info!("DT: flooding onto the peer link {}", if flood { "on" } else { "off" });
+                }
+                Err(e) => tracing::warn!("DT: peer link flooding: {e}"),
+            }
+        }
+        for (name, base) in renumber {
+            tracing::info!(aggregate = %name, "DT: renumbering the ports from {base:#06x}");
+            if let Err(e) = engine.dt_renumber(&name, base) {
+                tracing::error!(aggregate = %name, "DT: renumbering: {e}");
+            }
+            if let Some(ap) = self.aggrs.get_mut(&name) {
+                ap.downed.clear();
+                ap.tap = 0;
+            }
+        }
+    }
+
+    /// Reports what the bridge learned on the DT aggregates.
+    fn sync_fdb(&mut self) {
+        let by_tap: BTreeMap<u32, u16> = self.aggrs.values().map(|a| (a.tap, a.id)).collect();
+        let fdb = match self.io.br.fdb() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!("DT: reading the FDB: {e}");
+                return;
+            }
+        };
+        let now_set: BTreeSet<(u16, u16, MacAddr)> = fdb
+            .iter()
+            .filter(|e| e.is_learned() && e.master == self.io.bridge_ifindex)
+            .filter_map(|e| by_tap.get(&e.ifindex).map(|id| (*id, e.vlan, e.mac)))
+            .collect();
+        let now = monotonic_now();
+        for k in now_set.difference(&self.learned) {
+            self.dt.handle_local_mac(now, k.0, k.1, k.2, true);
+        }
+        for k in self.learned.difference(&now_set) {
+            self.dt.handle_local_mac(now, k.0, k.1, k.2, false);
+        }
+        self.learned = now_set;
+    }
+
+    fn drain(&mut self) {
+        while let Some(t) = self.dt.poll_transmit() {
+            let s = match t.path {
+                DtPath::PeerLink => Some(&self.io.peer_link),
+                DtPath::Keepalive => self.io.keepalive.as_ref(),
+            };
+            if let Some(s) = s
+                && let Err(e) = s.send(&t.frame)
+            {
+                tracing::debug!("DT: send on the {}: {e}", t.path);
+            }
+        }
+        let engine = self.engine.upgrade();
+        while let Some(e) = self.dt.poll_event() {
+            let text = e.kind.to_string();
+            tracing::info!("{text}");
+            if let Some(en) = &engine {
+                en.dt_event(text.clone());
+            }
+            self.events.push((e.at.as_secs_f64(), text));
+            if self.events.len() > EVENT_HISTORY {
+                self.events.remove(0);
+            }
+        }
+        while let Some(m) = self.dt.poll_mac_update() {
+            let Some(tap) = self.aggrs.values().find(|a| a.id == m.aggr).map(|a| a.tap) else {
+                continue;
+            };
+            let r = if m.install {
+                self.io.br.fdb_add_static(tap, m.mac, m.vlan)
+            } else {
+                self.io.br.fdb_del(tap, m.mac, m.vlan)
+            };
+            if let Err(e) = r {
+                tracing::debug!("DT: FDB {} {}: {e}", m.mac, if m.install { "add" } else { "del" });
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        let v = DtView {
+            status: self.dt.status(),
+            peer_link: self.cfg.peer_link.clone(),
+            keepalive: self.cfg.keepalive.clone(),
+            bridge: self.cfg.bridge.clone(),
+            events: self.events.clone(),
+        };
+        *lock(&self.view) = Some(v);
+    }
+
+    /// Brings up every member this runtime took down.
+    fn cleanup(&mut self) {
+        for ap in self.aggrs.values() {
+            for ifindex in &ap.downed {
+                let _ = self.io.nl.set_up(*ifindex, true);
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! A Distributed Trunking fabric in network namespaces: two switches (lagd + a Linux bridge),
+//! joined by a peer link and a keepalive veth; a server whose 4-link LACP aggregation has 2
+//! links to each switch; an upstream host with one link to each switch. Addresses from
+//! 198.18.0.0/15. Everything is removed on drop.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use lagd::client::Client;
+use lagd::control::proto::{AggrStatus, Reply, Request};
+use lagd_dataplane::netns::TestNet;
+
+use crate::common::{Daemon, PATIENCE, TempDir};
+
+/// The shared LACP system MAC of the server's DT aggregation.
+pub const SHARED_SRV: &str = "02:d7:00:00:00:01";
+/// The server's address.
+pub const SRV_IP: &str = "198.18.0.1";
+/// The upstream host's address.
+pub const UP_IP: &str = "198.18.0.2";
+
+pub struct Fabric {
+    pub net: TestNet,
+    pub dir: TempDir,
+    pub ns_srv: String,
+    pub ns_up: String,
+    pub ns_sw: [String; 2],
+    pub srv: Daemon,
+    pub up: Daemon,
+    pub sw: [Option<Daemon>; 2],
+    /// Every interface of each switch namespace (members, peer link, keepalive).
+    pub sw_links: [Vec<String>; 2],
+    pub peer_link: [String; 2],
+    pub keepalive: [String; 2],
+}
+
+fn switch_config(
+    prio: u16,
+    pl: &str,
+    ka: &str,
+    srv_links: &[String],
+    up_link: &str,
+    srv_key: u16,
+) -> String {
+    format!(
+        r#"[dt]
+domain_id = 7
+role_priority = {prio}
+peer_link = "{pl}"
+keepalive = "{ka}"
+bridge = "br0"
+tx_interval = "200ms"
+peer_timeout = "1s"
+keepalive_interval = "200ms"
+keepalive_timeout = "1s"
+init_delay = "2s"
+
+[[aggregation]]
+name = "trk1"
+links = ["{}", "{}"]
+distributed = true
+mac = "{SHARED_SRV}"
+system_priority = 256
+key = {srv_key}
+dt_id = 1
+
+[[aggregation]]
+name = "trk2"
+links = ["{up_link}"]
+distributed = true
+mac = "02:d7:00:00:00:02"
+system_priority = 256
+key = 2
+dt_id = 2
+"#,
+        srv_links[0], srv_links[1]
+    )
+}
+
+fn host_config(links: &[String]) -> String {
+    let quoted: Vec<String> = links.iter().map(|l| format!("\"{l}\"")).collect();
+    format!(
+        r#"[[aggregation]]
+name = "bond0"
+links = [{}]
+mode = "lacp"
+timer = "short"
+"#,
+        quoted.join(", ")
+    )
+}
+
+impl Fabric {
+    /// Builds the fabric; `b_srv_key` is switch B's key of the server aggregation (1 = same as
+    /// A's; anything else is a configuration mismatch).
+    pub fn new(tag: &str, b_srv_key: u16) -> Fabric {
+        let mut net = TestNet::new();
+        let ns_srv = net.netns(&format!("{tag}s")).unwrap();
+        let ns_up = net.netns(&format!("{tag}u")).unwrap();
+        let ns_sw = [
+            net.netns(&format!("{tag}a")).unwrap(),
+            net.netns(&format!("{tag}b")).unwrap(),
+        ];
+        let mut srv_links = Vec::new();
+        let mut up_links = Vec::new();
+        let mut sw_links: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        let mut sw_srv: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        let mut sw_up: [String; 2] = Default::default();
+        for i in 0..2 {
+            for _ in 0..2 {
+                let (s, w) = net.veth("dts", Some(&ns_srv), Some(&ns_sw[i])).unwrap();
+                srv_links.push(s);
+                sw_srv[i].push(w.clone());
+                sw_links[i].push(w);
+            }
+            let (u, w) = net.veth("dtu", Some(&ns_up), Some(&ns_sw[i])).unwrap();
+            up_links.push(u);
+            sw_up[i] = w.clone();
+            sw_links[i].push(w);
+        }
+        let (pa, pb) = net.veth("dtp", Some(&ns_sw[0]), Some(&ns_sw[1])).unwrap();
+        let (ka, kb) = net.veth("dtk", Some(&ns_sw[0]), Some(&ns_sw[1])).unwrap();
+        let peer_link = [pa, pb];
+        let keepalive = [ka, kb];
+        for i in 0..2 {
+            sw_links[i].push(peer_link[i].clone());
+            sw_links[i].push(keepalive[i].clone());
+            let ns = &ns_sw[i];
+            net.exec(ns, &["ip", "link", "add", "br0", "type", "bridge"])
+                .unwrap();
+            net.exec(ns, &["ip", "link", "set", "br0", "up"]).unwrap();
+        }
+        let dir = TempDir::new(&format!("lagd{tag}"));
+        let sw = [
+            Some(Daemon::start(
+                &ns_sw[0],
+                &dir,
+                "swa",
+                &switch_config(100, &peer_link[0], &keepalive[0], &sw_srv[0], &sw_up[0], 1),
+            )),
+            Some(Daemon::start(
+                &ns_sw[1],
+                &dir,
+                "swb",
+                &switch_config(
+                    200,
+                    &peer_link[1],
+                    &keepalive[1],
+                    &sw_srv[1],
+                    &sw_up[1],
+                    b_srv_key,
+                ),
+            )),
+        ];
+        let srv = Daemon::start(&ns_srv, &dir, "srv", &host_config(&srv_links));
+        let up = Daemon::start(&ns_up, &dir, "up", &host_config(&up_links));
+        let mut f = Fabric {
+            net,
+            dir,
+            ns_srv,
+            ns_up,
+            ns_sw,
+            srv,
+            up,
+            sw,
+            sw_links,
+            peer_link,
+            keepalive,
+        };
+        // Wait for the host TAPs, then address them.
+        let _ = f.srv.client();
+        let _ = f.up.client();
+        f.net
+            .exec(&f.ns_srv, &["ip", "addr", "add", "198.18.0.1/24", "dev", "bond0"])
+            .unwrap();
+        f.net
+            .exec(&f.ns_up, &["ip", "addr", "add", "198.18.0.2/24", "dev", "bond0"])
+            .unwrap();
+        f
+    }
+
+    /// The server's aggregation status.
+    pub fn server(&mut self) -> AggrStatus {
+        let mut c = self.srv.client();
+        c.show_aggr(Some("bond0")).unwrap().remove(0)
+    }
+
+    /// The upstream host's aggregation status.
+    pub fn upstream(&mut self) -> AggrStatus {
+        let mut c = self.up.client();
+        c.show_aggr(Some("bond0")).unwrap().remove(0)
+    }
+
+    /// Switch `i`'s DT status (`ShowDt`), as JSON.
+    pub fn dt(&mut self, i: usize) -> serde_json::Value {
+        let d = self.sw[i].as_mut().expect("switch running");
+        let mut c: Client = d.client();
+        match c.request(&Request::ShowDt).unwrap() {
+            Reply::Dt { status } => status,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// Waits (bounded) until `cond` holds; panics with `what` and the logs otherwise.
+    pub fn wait(&mut self, what: &str, mut cond: impl FnMut(&mut Fabric) -> bool) {
+        let start = Instant::now();
+        while !cond(self) {
+            if start.elapsed() > PATIENCE {
+                let logs: Vec<String> = self
+                    .sw
+                    .iter()
+                    .flatten()
+                    .map(|d| d.log_text())
+                    .collect();
+                let srv = serde_json::to_string_pretty(&self.server()).unwrap_or_default();
+                panic!(
+                    "{what}: not reached.\nserver: {srv}\nswitch A log:\n{}\nswitch B log:\n{}",
+                    logs.first().map(|s| tail(s)).unwrap_or_default(),
+                    logs.get(1).map(|s| tail(s)).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Waits until the server and the upstream host forward on every member.
+    pub fn wait_formed(&mut self) {
+        self.wait("server forwarding on 4 members, upstream on 2", |f| {
+            let s = f.server();
+            let u = f.upstream();
+            all_cd(&s, 4) && all_cd(&u, 2)
+        });
+    }
+
+    /// Kills switch `i`'s lagd and takes all its links down.
+    pub fn kill_switch(&mut self, i: usize) {
+        if let Some(mut d) = self.sw[i].take() {
+            let _ = d.child.kill();
+            let _ = d.child.wait();
+        }
+        for l in &self.sw_links[i] {
+            let _ = self.net.exec(&self.ns_sw[i], &["ip", "link", "set", l, "down"]);
+        }
+    }
+
+    /// Bridge ports, FDB and link counters of both switches, for failure messages.
+    pub fn dump(&self) -> String {
+        let mut out = String::new();
+        for ns in self.ns_sw.iter().chain([&self.ns_srv, &self.ns_up]) {
+            for args in [
+                &["bridge", "-d", "link"][..],
+                &["bridge", "fdb", "show", "br", "br0"][..],
+                &["ip", "-s", "-br", "link"][..],
+                &["ip", "neigh"][..],
+            ] {
+                let r = self.net.exec(ns, args).unwrap_or_else(|e| e.to_string());
+                out.push_str(&format!("== {ns}: {}\n{r}\n", args.join(" ")));
+            }
+        }
+        out
+    }
+
+    /// Counters (rx packets) of an interface.
+    pub fn rx_packets(&self, ns: &str, dev: &str) -> u64 {
+        let out = self
+            .net
+            .exec(ns, &["ip", "-j", "-s", "link", "show", "dev", dev])
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        v[0]["stats64"]["rx"]["packets"].as_u64().unwrap_or(0)
+    }
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// Up with `n` members, all Collecting and Distributing.
+pub fn all_cd(a: &AggrStatus, n: usize) -> bool {
+    a.up && a.members.len() == n && a.members.iter().all(|m| m.collecting && m.distributing)
+}

@@ -1,0 +1,105 @@
+//! Distributed Trunking in namespaces: a server's 4-link aggregation to a DT pair sees one
+//! partner system on all 4 members, and reaches the upstream host by ping and TCP.
+//!
+//! Needs root. Bounds are generous; nothing asserts on elapsed time here.
+
+mod common;
+mod dt_fabric;
+
+use common::*;
+use dt_fabric::*;
+use std::time::Duration;
+
+#[test]
+fn dt_server_sees_one_partner_and_reaches_upstream() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtp", 1);
+    f.wait_formed();
+    let s = f.server();
+    for m in &s.members {
+        assert_eq!(m.partner.system.addr.to_string(), SHARED_SRV, "{m:?}");
+        assert_eq!(m.partner.system.priority, 256);
+    }
+    let mut numbers: Vec<u16> = s.members.iter().map(|m| m.partner.port.number).collect();
+    numbers.sort();
+    assert_eq!(numbers, vec![1, 2, 0x8001, 0x8002], "secondary numbers from 0x8000");
+    // Both switches paired, roles by priority.
+    let a = f.dt(0);
+    let b = f.dt(1);
+    assert_eq!(a["status"]["state"], "up", "{a}");
+    assert_eq!(a["status"]["role"], "primary");
+    assert_eq!(b["status"]["role"], "secondary");
+    assert!(ping(&f.ns_srv, UP_IP, &[]), "ping server -> upstream\n{}", f.dump());
+    assert!(ping(&f.ns_up, SRV_IP, &[]), "ping upstream -> server");
+    // TCP, several flows (spread over the links by the L4 hash).
+    let sink = lagd_trafgen::TcpSink::spawn(lagd_trafgen::TcpSinkConfig {
+        netns: Some(f.ns_up.clone()),
+        ..lagd_trafgen::TcpSinkConfig::new(
+            format!("{UP_IP}:0").parse().unwrap(),
+            4,
+            Duration::from_secs(30),
+        )
+    })
+    .unwrap();
+    let flows = lagd_trafgen::TcpFlows::spawn(lagd_trafgen::TcpFlowsConfig {
+        netns: Some(f.ns_srv.clone()),
+        rate_limit_bps: Some(2_000_000),
+        ..lagd_trafgen::TcpFlowsConfig::new(sink.local_addr(), 4, Duration::from_secs(2))
+    })
+    .unwrap();
+    let sent = flows.join().unwrap();
+    let got = sink.join().unwrap();
+    assert!(sent.all_ok(), "{sent:?}");
+    assert!(got.all_intact(), "{got:?}");
+    assert_eq!(got.total_bytes(), sent.total_bytes());
+    assert!(got.total_bytes() > 0);
+    // MAC sync: each switch installed addresses the other learned.
+    f.wait("MAC addresses synced", |f| {
+        let a = f.dt(0);
+        let b = f.dt(1);
+        a["status"]["macs_peer"].as_u64().unwrap_or(0) > 0
+            && b["status"]["macs_peer"].as_u64().unwrap_or(0) > 0
+    });
+}
+
+#[test]
+fn dt_mismatch_is_reported_and_secondary_ports_stay_down() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtm", 9);
+    f.wait("mismatch reported on both switches", |f| {
+        let a = f.dt(0);
+        let b = f.dt(1);
+        let diffs = |v: &serde_json::Value| {
+            v["status"]["aggregations"]
+                .as_array()
+                .and_then(|x| x.iter().find(|g| g["config"]["id"] == 1))
+                .map(|g| g["diffs"].clone())
+                .unwrap_or_default()
+        };
+        let (da, db) = (diffs(&a), diffs(&b));
+        da.as_array().is_some_and(|d| d.iter().any(|x| x["field"] == "key"))
+            && db.as_array().is_some_and(|d| d.iter().any(|x| x["field"] == "key"))
+    });
+    // The server forwards only on the primary's two links; the secondary's are down.
+    f.wait("server on the primary's links only", |f| {
+        let s = f.server();
+        s.up && s.members.iter().filter(|m| m.distributing).count() == 2
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let s = f.server();
+    let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
+    assert_eq!(live.len(), 2, "still only two");
+    assert!(live.iter().all(|m| m.partner.port.number < 0x8000), "{live:?}");
+    let b = f.dt(1);
+    let agg = b["status"]["aggregations"]
+        .as_array()
+        .and_then(|x| x.iter().find(|g| g["config"]["id"] == 1))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(agg["decision"]["ports_enabled"], false, "{agg}");
+    assert!(ping(&f.ns_srv, UP_IP, &[]), "the primary still serves");
+}

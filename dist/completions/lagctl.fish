@@ -1,0 +1,182 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_lagctl_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_lagctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_lagctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_lagctl_using_subcommand
+    set -l cmd (__fish_lagctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c lagctl -n "__fish_lagctl_needs_command" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_needs_command" -s V -l version -d 'Print version'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "create-aggr" -d 'Create an aggregation (dladm create-aggr)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "add-aggr" -d 'Add member links to an aggregation'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "remove-aggr" -d 'Remove member links; each is drained first under marker protection (nothing lost)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "modify-aggr" -d 'Change the settings of an aggregation, live'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "delete-aggr" -d 'Delete an aggregation: members are released and restored'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "show-aggr" -d 'Show aggregations: members (default), LACP detail (-L), extended (-x), statistics (-s)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "show-link" -d 'Show the links of the aggregations (-s: traffic statistics)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "monitor" -d 'Live view of an aggregation\'s members: rates, utilisation, failovers'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "state" -d 'The daemon\'s state (`state dump`: everything as JSON)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "diagnose" -d 'Check an aggregation for misconfigurations and explain how to fix them (exit 0 healthy, 1 findings, 2 error)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "import" -d 'Import a configuration written for another tool'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "man" -d 'Print the lagctl(1) man page (roff)'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "gen-docs" -d 'Write the man pages and completion scripts into DIR'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "sim" -d 'Run a scenario in the deterministic simulator'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "demo" -d 'Run the demo: two hosts, four links, one cut at 10 s and restored at 20 s'
+complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s l -l link -d 'Member link (repeat for each)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s P -l policy -d 'Hash policy: L2, L3, L4 or a comma list (default L3,L4)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s L -l lacp-mode -d 'LACP mode: off (a static trunk), active or passive' -r -f -a "off\t'No LACP (a static trunk)'
+active\t'Send LACPDUs periodically'
+passive\t'Answer an active partner only'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s T -l lacp-timer -d 'LACP timer: short or long' -r -f -a "short\t'Partner sends every second, expiry after 3 s'
+long\t'Every 30 s, expiry after 90 s'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s u -l unicast -d 'The aggregate\'s MAC address (also the LACP System id); default: the first member\'s' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s m -l mode -d 'Distribution mode' -r -f -a "lacp\t'LACP with hashed distribution'
+static\t'Static trunk, hashed, no LACPDU'
+active-backup\t'One member carries everything; the next takes over'
+round-robin\t'Per-frame rotation (reorders frames)'
+broadcast\t'Every frame on every member'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback -d 'What to do when the partner sends no LACPDU' -r -f -a "off\t'No fallback'
+one-member\t'The best member forwards alone'
+static\t'All members as a static trunk'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback-timeout -d 'How long without LACPDU before fallback (e.g. 6s)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l mtu -d 'MTU of the aggregate and every member' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s k -l key -d 'Administrative key of the members' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s f -l force -d 'Take links that have IP addresses (removed now, restored on release)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s t -l temporary -d 'Temporary: not written to lagd\'s configuration file (lost on restart)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -s l -l link -d 'Link to add (repeat for each)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -s f -l force -d 'Take links that have IP addresses'
+complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -s t -l temporary -d 'Temporary: not written to the configuration file'
+complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -s l -l link -d 'Link to remove (repeat for each)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -l no-drain -d 'Remove at once, without draining (frames in flight may be lost)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -s t -l temporary -d 'Temporary: not written to the configuration file'
+complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s P -l policy -d 'Hash policy: L2, L3, L4 or a comma list (default L3,L4)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s L -l lacp-mode -d 'LACP mode: off (a static trunk), active or passive' -r -f -a "off\t'No LACP (a static trunk)'
+active\t'Send LACPDUs periodically'
+passive\t'Answer an active partner only'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s T -l lacp-timer -d 'LACP timer: short or long' -r -f -a "short\t'Partner sends every second, expiry after 3 s'
+long\t'Every 30 s, expiry after 90 s'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s u -l unicast -d 'The aggregate\'s MAC address (also the LACP System id); default: the first member\'s' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s m -l mode -d 'Distribution mode' -r -f -a "lacp\t'LACP with hashed distribution'
+static\t'Static trunk, hashed, no LACPDU'
+active-backup\t'One member carries everything; the next takes over'
+round-robin\t'Per-frame rotation (reorders frames)'
+broadcast\t'Every frame on every member'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback -d 'What to do when the partner sends no LACPDU' -r -f -a "off\t'No fallback'
+one-member\t'The best member forwards alone'
+static\t'All members as a static trunk'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback-timeout -d 'How long without LACPDU before fallback (e.g. 6s)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l mtu -d 'MTU of the aggregate and every member' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s k -l key -d 'Administrative key of the members' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s t -l temporary -d 'Temporary: not written to the configuration file'
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -s t -l temporary -d 'Temporary: the aggregation stays in the configuration file'
+complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s o -l output -d 'Fields to print, comma separated (see each view\'s column names)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s i -l interval -d 'Repeat every SECONDS' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s c -l count -d 'With -i: stop after COUNT reports' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s L -l lacp -d 'LACP detail: activity, timeout, aggregatable, sync, coll, dist, defaulted, expired'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s x -l extended -d 'Extended: port numbers, priorities, actor and partner, machine states, churn'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s s -l statistics -d 'Statistics per member and in total (with -i: per interval)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s p -l parseable -d 'Parseable output: one line per row, fields separated by \':\' (\':\' in values escaped as \'\\:\'), no headers'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -l json -d 'JSON output'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s o -l output -d 'Fields to print, comma separated (see each view\'s column names)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s i -l interval -d 'Repeat every SECONDS' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s c -l count -d 'With -i: stop after COUNT reports' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s s -l statistics -d 'Statistics: ipackets rbytes ierrors opackets obytes oerrors'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s p -l parseable -d 'Parseable output: one line per row, fields separated by \':\' (\':\' in values escaped as \'\\:\'), no headers'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -l json -d 'JSON output'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -s c -l count -d 'Stop after COUNT intervals (line mode)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -l lines -d 'Print lines even on a terminal'
+complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -f -a "dump" -d 'The whole daemon state as JSON (like `teamdctl state dump`)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and __fish_seen_subcommand_from dump" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "dump" -d 'The whole daemon state as JSON (like `teamdctl state dump`)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand diagnose" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand diagnose" -l json -d 'JSON output'
+complete -c lagctl -n "__fish_lagctl_using_subcommand diagnose" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown help" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown help" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -s o -l output -d 'Write the lagd configuration (TOML) to this file instead of printing it' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l apply -d 'Create the aggregations in the running lagd (CreateAggr)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -s t -l temporary -d 'With --apply: temporary (not written to lagd\'s configuration file)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand man" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand gen-docs" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l seed -d 'Seed for every random draw (overrides the scenario\'s)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l pcap-dir -d 'Write one pcap of the slow-protocols frames of each link into DIR' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l json -d 'Print the run as JSON instead of text'
+complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l svg -d 'Where the real demo writes its plot (SVG)' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l seed -d 'Seed (simulator only; overrides the demo\'s)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l pcap-dir -d 'Write pcaps of the slow-protocols frames into DIR' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l sim -d 'Run it in the simulator (default when not root or without network namespaces)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l json -d 'Print the run as JSON instead of text'
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "create-aggr" -d 'Create an aggregation (dladm create-aggr)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "add-aggr" -d 'Add member links to an aggregation'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "remove-aggr" -d 'Remove member links; each is drained first under marker protection (nothing lost)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "modify-aggr" -d 'Change the settings of an aggregation, live'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "delete-aggr" -d 'Delete an aggregation: members are released and restored'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "show-aggr" -d 'Show aggregations: members (default), LACP detail (-L), extended (-x), statistics (-s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "show-link" -d 'Show the links of the aggregations (-s: traffic statistics)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "monitor" -d 'Live view of an aggregation\'s members: rates, utilisation, failovers'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "state" -d 'The daemon\'s state (`state dump`: everything as JSON)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "diagnose" -d 'Check an aggregation for misconfigurations and explain how to fix them (exit 0 healthy, 1 findings, 2 error)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "import" -d 'Import a configuration written for another tool'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "man" -d 'Print the lagctl(1) man page (roff)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "gen-docs" -d 'Write the man pages and completion scripts into DIR'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "sim" -d 'Run a scenario in the deterministic simulator'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "demo" -d 'Run the demo: two hosts, four links, one cut at 10 s and restored at 20 s'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "dump" -d 'The whole daemon state as JSON (like `teamdctl state dump`)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'

@@ -2,7 +2,10 @@
 //!
 //! A member carries the aggregate's traffic but must not be used by the host stack itself: no
 //! addresses, no ARP (`IFF_NOARP`, `arp_ignore=8`: the kernel must never answer ARP with the
-//! member's own MAC), IPv6 disabled, neighbour cache flushed, MTU equal to the aggregate's. Every
+//! member's own MAC), strict reverse-path filtering (`rp_filter=1`: an IPv4 packet for a local
+//! address that arrives on the member itself, e.g. on the member whose MAC the aggregate uses,
+//! is dropped by the kernel instead of being delivered a second time next to the copy that
+//! lagd forwards through the aggregate), IPv6 disabled, neighbour cache flushed, MTU equal to the aggregate's. Every
 //! setting changed is remembered and put back by [`Member::restore`] (also run on drop), in the
 //! member's network namespace whatever thread calls it.
 
@@ -16,6 +19,8 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 /// The `arp_ignore` value lagd sets on members: do not reply to ARP for any local address.
 pub const ARP_IGNORE_ALL: i64 = 8;
+/// The `rp_filter` value lagd sets on members: strict reverse-path filtering.
+pub const RP_FILTER_STRICT: i64 = 1;
 
 /// How to take a member over.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +47,7 @@ struct Saved {
     mtu: Option<u32>,
     noarp: Option<bool>,
     arp_ignore: Option<i64>,
+    rp_filter: Option<i64>,
     disable_ipv6: Option<i64>,
     addresses: Vec<IfAddr>,
 }
@@ -119,6 +125,12 @@ impl Member {
         if old != ARP_IGNORE_ALL {
             self.saved.arp_ignore = Some(old);
             sysctl::write_int(&arp_ignore, ARP_IGNORE_ALL)?;
+        }
+        let rp_filter = sysctl::ipv4_conf(&self.name, "rp_filter")?;
+        let old = sysctl::read_int(&rp_filter)?;
+        if old != RP_FILTER_STRICT {
+            self.saved.rp_filter = Some(old);
+            sysctl::write_int(&rp_filter, RP_FILTER_STRICT)?;
         }
         for a in addrs {
             // Kernel-made IPv6 addresses (link-local, autoconfigured) come back by themselves.
@@ -247,6 +259,9 @@ fn restore_here(name: &str, ifindex: u32, saved: &Saved) -> Result<()> {
     }
     if let Some(v) = saved.arp_ignore {
         note(sysctl::ipv4_conf(name, "arp_ignore").and_then(|p| sysctl::write_int(&p, v)));
+    }
+    if let Some(v) = saved.rp_filter {
+        note(sysctl::ipv4_conf(name, "rp_filter").and_then(|p| sysctl::write_int(&p, v)));
     }
     if let Some(noarp) = saved.noarp {
         note(nl.set_noarp(ifindex, noarp));

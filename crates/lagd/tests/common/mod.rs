@@ -7,7 +7,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use lagd::client::Client;
-use lagd::control::proto::AggrStatus;
+use lagd::control::proto::{AggrStatus, LinkStats};
 use lagd_dataplane::netns;
 
 /// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
@@ -180,6 +180,7 @@ pub struct IfSnapshot {
     pub flags: Vec<String>,
     pub mtu: u64,
     pub arp_ignore: String,
+    pub rp_filter: String,
     pub disable_ipv6: String,
 }
 
@@ -206,6 +207,7 @@ pub fn snapshot(ns: &str, dev: &str) -> IfSnapshot {
         flags,
         mtu: l["mtu"].as_u64().unwrap(),
         arp_ignore: sysctl(format!("/proc/sys/net/ipv4/conf/{dev}/arp_ignore")),
+        rp_filter: sysctl(format!("/proc/sys/net/ipv4/conf/{dev}/rp_filter")),
         disable_ipv6: sysctl(format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6")),
     }
 }
@@ -232,4 +234,271 @@ pub fn ping(ns: &str, addr: &str, extra: &[&str]) -> bool {
 /// Whether `path` exists.
 pub fn exists(p: &Path) -> bool {
     p.exists()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the `ns_*` suites: root check, two hosts with a lagd each, traffic, counters.
+
+/// Whether a namespace test can run: root. Otherwise prints "skipped: ..." and returns false,
+/// except when the environment variable `CI` is set: then the test fails.
+pub fn root_or_skip(test: &str) -> bool {
+    if netns::is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: namespace tests need root, and CI is set"
+    );
+    eprintln!("skipped: {test}: namespace tests need root");
+    false
+}
+
+/// Address of host A's aggregate.
+pub const ADDR_A: &str = "198.18.0.1";
+/// Address of host B's aggregate.
+pub const ADDR_B: &str = "198.18.0.2";
+/// The aggregate's name on both hosts.
+pub const AGGR: &str = "lag0";
+
+/// An `[[aggregation]]` named [`AGGR`] of `links`, with `extra` TOML lines (mode, policy...).
+pub fn aggr_config(links: &[String], extra: &str) -> String {
+    let list: Vec<String> = links.iter().map(|l| format!("\"{l}\"")).collect();
+    format!(
+        "[[aggregation]]\nname = \"{AGGR}\"\nlinks = [{}]\n{extra}\n",
+        list.join(", ")
+    )
+}
+
+/// LACP, active, short timers (plus `extra`).
+pub fn lacp_config(links: &[String], extra: &str) -> String {
+    aggr_config(
+        links,
+        &format!("mode = \"lacp\"\nlacp = \"active\"\ntimer = \"short\"\n{extra}"),
+    )
+}
+
+/// Two hosts (namespaces A and B) joined by veth links, a lagd on each. Fields drop in order:
+/// clients, daemons (killed if running), scratch directory, then the namespaces.
+pub struct Hosts {
+    pub ca: Client,
+    pub cb: Client,
+    pub da: Daemon,
+    pub db: Daemon,
+    pub dir: TempDir,
+    /// A's member names (link i of A is joined to link i of B).
+    pub links_a: Vec<String>,
+    /// B's member names.
+    pub links_b: Vec<String>,
+    pub a: String,
+    pub b: String,
+    pub net: netns::TestNet,
+}
+
+impl Hosts {
+    /// Builds `n` links and starts lagd on both sides with the configuration `config` makes of
+    /// each side's member names (`side` is 'a' or 'b').
+    pub fn start(tag: &str, n: usize, config: impl Fn(char, &[String]) -> String) -> Hosts {
+        let mut net = netns::TestNet::new();
+        let a = net.netns(&format!("{tag}A")).unwrap();
+        let b = net.netns(&format!("{tag}B")).unwrap();
+        let mut links_a = Vec::new();
+        let mut links_b = Vec::new();
+        for _ in 0..n {
+            let (x, y) = net.veth("ns", Some(&a), Some(&b)).unwrap();
+            links_a.push(x);
+            links_b.push(y);
+        }
+        let dir = TempDir::new(tag);
+        let mut da = Daemon::start(&a, &dir, "a", &config('a', &links_a));
+        let mut db = Daemon::start(&b, &dir, "b", &config('b', &links_b));
+        let ca = da.client();
+        let cb = db.client();
+        Hosts {
+            ca,
+            cb,
+            da,
+            db,
+            dir,
+            links_a,
+            links_b,
+            a,
+            b,
+            net,
+        }
+    }
+
+    /// Waits until every member of both sides is Collecting and Distributing.
+    pub fn wait_forwarding(&mut self) -> (AggrStatus, AggrStatus) {
+        let n = self.links_a.len();
+        let sa = wait_for(&mut self.da, &mut self.ca, AGGR, "A forwarding", |s| {
+            all_forwarding(s, n)
+        });
+        let sb = wait_for(&mut self.db, &mut self.cb, AGGR, "B forwarding", |s| {
+            all_forwarding(s, n)
+        });
+        (sa, sb)
+    }
+
+    /// Puts [`ADDR_A`]/24 and [`ADDR_B`]/24 on the aggregates and checks a ping A → B.
+    pub fn address(&self) {
+        self.net
+            .exec(&self.a, &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR])
+            .unwrap();
+        self.net
+            .exec(&self.b, &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR])
+            .unwrap();
+        assert!(
+            ping(&self.a, ADDR_B, &[]),
+            "A -> B ping failed; log A:\n{}\nlog B:\n{}",
+            self.da.log_text(),
+            self.db.log_text()
+        );
+    }
+
+    /// A's `ShowLink` counters.
+    pub fn links_of_a(&mut self) -> Vec<LinkStats> {
+        self.ca.show_link(Some(AGGR)).unwrap()
+    }
+
+    /// B's `ShowLink` counters.
+    pub fn links_of_b(&mut self) -> Vec<LinkStats> {
+        self.cb.show_link(Some(AGGR)).unwrap()
+    }
+
+    /// A's status.
+    pub fn status_a(&mut self) -> AggrStatus {
+        self.ca.show_aggr(Some(AGGR)).unwrap().into_iter().next().unwrap()
+    }
+
+    /// Sets link `i` down or up on B's end (both ends lose or regain carrier).
+    pub fn set_b_link(&self, i: usize, up: bool) {
+        self.net
+            .exec(
+                &self.b,
+                &["ip", "link", "set", &self.links_b[i], if up { "up" } else { "down" }],
+            )
+            .unwrap();
+    }
+}
+
+/// Per-member deltas of a counter between two `ShowLink` snapshots, in `names` order.
+pub fn deltas(
+    names: &[String],
+    before: &[LinkStats],
+    after: &[LinkStats],
+    f: fn(&LinkStats) -> u64,
+) -> Vec<u64> {
+    let get = |s: &[LinkStats], n: &str| {
+        s.iter()
+            .find(|l| l.kind == "member" && l.name == n)
+            .map_or(0, f)
+    };
+    names
+        .iter()
+        .map(|n| get(after, n).saturating_sub(get(before, n)))
+        .collect()
+}
+
+/// Index of the largest value.
+pub fn argmax(v: &[u64]) -> usize {
+    v.iter()
+        .enumerate()
+        .max_by_key(|(i, x)| (**x, usize::MAX - *i))
+        .map_or(0, |(i, _)| i)
+}
+
+/// Opens `dst:port` TCP flows from `from` to a sink in `to` for `secs`, `flows` at once, each
+/// limited to `rate` bytes/s; returns (sender report, sink report) after both ended.
+pub fn tcp_flows(
+    from: &str,
+    to: &str,
+    dst: [u8; 4],
+    port: u16,
+    flows: u32,
+    secs: f64,
+    rate: Option<u64>,
+) -> (lagd_trafgen::TcpFlowsReport, lagd_trafgen::TcpSinkReport) {
+    let (tx, rx) = start_tcp(from, to, dst, port, flows, secs, rate);
+    let sent = tx.join().unwrap();
+    let got = rx.join().unwrap();
+    (sent, got)
+}
+
+/// Starts TCP flows as [`tcp_flows`] does, without waiting.
+pub fn start_tcp(
+    from: &str,
+    to: &str,
+    dst: [u8; 4],
+    port: u16,
+    flows: u32,
+    secs: f64,
+    rate: Option<u64>,
+) -> (lagd_trafgen::TcpFlows, lagd_trafgen::TcpSink) {
+    use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig};
+    let addr = std::net::SocketAddr::from((dst, port));
+    let mut sc = TcpSinkConfig::new(
+        addr,
+        flows as usize,
+        Duration::from_secs_f64(secs) + Duration::from_secs(30),
+    );
+    sc.netns = Some(to.to_string());
+    let sink = TcpSink::spawn(sc).unwrap();
+    let mut fc = TcpFlowsConfig::new(addr, flows, Duration::from_secs_f64(secs));
+    fc.netns = Some(from.to_string());
+    fc.rate_limit_bps = rate;
+    let tx = TcpFlows::spawn(fc).unwrap();
+    (tx, sink)
+}
+
+/// A sequence-numbered UDP stream from `from` to `dst:port` in `to`.
+pub struct Udp {
+    pub rx: lagd_trafgen::UdpReceiver,
+    pub tx: lagd_trafgen::UdpSender,
+}
+
+impl Udp {
+    /// Starts `count` datagrams at `pps`.
+    pub fn start(from: &str, to: &str, dst: [u8; 4], port: u16, pps: u32, count: u64) -> Udp {
+        use lagd_trafgen::{UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig};
+        let addr = std::net::SocketAddr::from((dst, port));
+        let secs = count as f64 / f64::from(pps);
+        let mut rc = UdpReceiverConfig::new(addr, Duration::from_secs_f64(secs + 60.0));
+        rc.netns = Some(to.to_string());
+        rc.idle_timeout = Duration::from_secs(20);
+        rc.linger = Duration::from_millis(500);
+        let rx = UdpReceiver::spawn(rc).unwrap();
+        let mut sc = UdpSenderConfig::new(addr, pps, count);
+        sc.netns = Some(from.to_string());
+        sc.max_duration = Duration::from_secs_f64(secs * 2.0 + 30.0);
+        let tx = UdpSender::spawn(sc).unwrap();
+        Udp { rx, tx }
+    }
+
+    /// Waits for the end of the stream.
+    pub fn finish(self) -> (lagd_trafgen::SendReport, lagd_trafgen::StreamReport) {
+        let sent = self.tx.join().unwrap();
+        let got = self.rx.join().unwrap();
+        (sent, got)
+    }
+}
+
+/// Resident memory of process `pid` in KiB (`VmRSS`).
+pub fn vm_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A member's LACP counter (from `ShowAggr`'s `counters`).
+pub fn member_counter(a: &AggrStatus, member: &str, counter: &str) -> u64 {
+    a.members
+        .iter()
+        .find(|m| m.name == member)
+        .and_then(|m| m.counters.get(counter))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
 }

@@ -14,7 +14,7 @@
 //! * (d) two Systems back to back with many ports, short timers, 60 s of virtual time: wall time.
 //!
 //! Environment knobs (to scale down on a busy machine): `LAGD_BENCH_PDUS` (PDUs per stream in
-//! (a), default 2 000 000), `LAGD_BENCH_PORTS` (ports in (c)/(d), default 10 000),
+//! (a), default 500 000), `LAGD_BENCH_PORTS` (ports in (c)/(d), default 10 000),
 //! `LAGD_BENCH_SECS` (virtual seconds in (d), default 60), `LAGD_BENCH_C_AGG_PORTS` (ports of
 //! the aggregated memory figure of (c), default 1000), `LAGD_BENCH_SCALING=0` (skip the
 //! port-count scaling runs of (a)), `LAGD_BENCH_ONLY` (a letter: run
@@ -321,7 +321,7 @@ fn formed(n: u16) -> (Instant, Lacp, Vec<Vec<u8>>) {
 
 fn bench_a() {
     const N: u16 = 64;
-    let pdus = env_usize("LAGD_BENCH_PDUS", 2_000_000) as u64;
+    let pdus = env_usize("LAGD_BENCH_PDUS", 500_000) as u64;
     println!("== (a) handle_frame + machines + reply encode, 1 System, {N} ports, 1 core ==");
     // Form a real aggregation and capture B's latest LACPDU on every port: a steady PDU.
     let (start, a, steady) = formed(N);
@@ -394,7 +394,8 @@ fn bench_a() {
     for &n in scaling {
         let (start, a, steady) = formed(n);
         let frames: Vec<Vec<Vec<u8>>> = steady.into_iter().map(|f| vec![f]).collect();
-        let count = (pdus / 4).max(u64::from(n) * 4);
+        // About the same CPU time per run whatever n (the per-PDU cost grows with n).
+        let count = (pdus * 16 / u64::from(n)).max(u64::from(n) * 4);
         // Keep each port at one PDU per 640 ms of virtual time, whatever n.
         let step = Duration::from_micros(640_000 / u64::from(n));
         let r = stream(a, start, &frames, count, step);
@@ -529,8 +530,11 @@ fn bench_d() {
     let t0 = WallClock::now();
     let c0 = cpu_secs();
     let mut pair = Pair::new(n);
-    let setup = t0.elapsed().as_secs_f64();
-    let setup_cpu = cpu_secs() - c0;
+    println!(
+        "  set-up (add_port + link up)      : {:8.2} s wall, {:8.2} s CPU",
+        t0.elapsed().as_secs_f64(),
+        cpu_secs() - c0
+    );
     let t1 = WallClock::now();
     let c1 = cpu_secs();
     let mut formed = None;
@@ -543,24 +547,29 @@ fn bench_d() {
             break;
         }
     }
-    let formation = t1.elapsed().as_secs_f64();
-    let formation_cpu = cpu_secs() - c1;
+    println!(
+        "  formation (all distributing at {}): {:8.2} s wall, {:8.2} s CPU",
+        formed.map_or("never".to_string(), |t| t.to_string()),
+        t1.elapsed().as_secs_f64(),
+        cpu_secs() - c1
+    );
     let (f0, e0) = (pair.frames, pair.events);
     let t2 = WallClock::now();
     let c2 = cpu_secs();
     pair.run_until(Instant::from_secs(secs));
-    let steady = t2.elapsed().as_secs_f64();
     let steady_cpu = cpu_secs() - c2;
     let vsteady = Instant::from_secs(secs)
         .saturating_since(formed.unwrap_or(Instant::from_secs(secs)))
         .as_secs_f64();
     let frames = pair.frames - f0;
     println!(
-        "  set-up (add_port + link up)      : {setup:8.2} s wall, {setup_cpu:8.2} s CPU\n  formation (all distributing at {}): {formation:8.2} s wall, {formation_cpu:8.2} s CPU\n  steady state ({vsteady:.1} s virtual)     : {steady:8.2} s wall, {steady_cpu:8.2} s CPU, {} frames ({:.0} frames/s CPU), {} events\n  total                            : {:8.2} s wall, {:8.2} s CPU for {secs} s virtual ({} of {} ports distributing)",
-        formed.map_or("never".to_string(), |t| t.to_string()),
-        frames,
+        "  steady state ({vsteady:.1} s virtual)     : {:8.2} s wall, {steady_cpu:8.2} s CPU, {frames} frames ({:.0} frames/s CPU), {} events",
+        t2.elapsed().as_secs_f64(),
         frames as f64 / steady_cpu.max(1e-9),
         pair.events - e0,
+    );
+    println!(
+        "  total                            : {:8.2} s wall, {:8.2} s CPU for {secs} s virtual ({} of {} ports distributing)",
         t0.elapsed().as_secs_f64(),
         cpu_secs() - c0,
         pair.distributing(n),

@@ -1,0 +1,156 @@
+//! Distributed Trunking failures in namespaces, under a sequence-numbered UDP stream from the
+//! server to the upstream host:
+//! * the switch carrying the stream dies (lagd killed, all its links down): the gap is printed
+//!   and stays under 1 s, no datagram is duplicated;
+//! * split brain (peer link down, keepalive up): the secondary takes its links down, no
+//!   duplicate, frame counters stay bounded under broadcasts (no loop), then it heals.
+//!
+//! Needs root. The gap is measured by the receiver's clock; the bound is wide (1 s against a
+//! failover that takes milliseconds) so a loaded machine does not make it flaky.
+
+mod common;
+mod dt_fabric;
+
+use common::*;
+use dt_fabric::*;
+use lagd_trafgen::{UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig};
+use std::time::Duration;
+
+const RATE: u32 = 1000;
+
+fn stream(f: &Fabric, count: u64) -> (UdpReceiver, UdpSender) {
+    let rx = UdpReceiver::spawn(UdpReceiverConfig {
+        netns: Some(f.ns_up.clone()),
+        ..UdpReceiverConfig::new(format!("{UP_IP}:0").parse().unwrap(), Duration::from_secs(60))
+    })
+    .unwrap();
+    let tx = UdpSender::spawn(UdpSenderConfig {
+        netns: Some(f.ns_srv.clone()),
+        ..UdpSenderConfig::new(rx.local_addr(), RATE, count)
+    })
+    .unwrap();
+    (rx, tx)
+}
+
+/// The switch whose server-facing links received the most in the last `d`.
+fn carrying_switch(f: &Fabric, d: Duration) -> usize {
+    let count = |f: &Fabric, i: usize| -> u64 {
+        f.sw_links[i][..2]
+            .iter()
+            .map(|l| f.rx_packets(&f.ns_sw[i], l))
+            .sum()
+    };
+    let before = [count(f, 0), count(f, 1)];
+    std::thread::sleep(d);
+    let delta = [count(f, 0) - before[0], count(f, 1) - before[1]];
+    if delta[0] >= delta[1] { 0 } else { 1 }
+}
+
+#[test]
+fn dt_switch_death_gap_under_a_second_no_duplicates() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtd", 1);
+    f.wait_formed();
+    assert!(ping(&f.ns_srv, UP_IP, &[]));
+    let (rx, tx) = stream(&f, 8 * u64::from(RATE));
+    std::thread::sleep(Duration::from_secs(1));
+    let victim = carrying_switch(&f, Duration::from_millis(500));
+    let t_kill = lagd_trafgen::clock::now_ns();
+    f.kill_switch(victim);
+    let t_down = lagd_trafgen::clock::now_ns();
+    let sent = tx.join().unwrap();
+    rx.stop();
+    let r = rx.join().unwrap();
+    println!(
+        "switch {} killed: sent {}, received {}, lost {}, duplicated {}, max gap {:?} after seq {}",
+        if victim == 0 { "A (primary)" } else { "B (secondary)" },
+        sent.sent,
+        r.received,
+        r.lost,
+        r.duplicated,
+        r.max_gap,
+        r.max_gap_after_seq
+    );
+    println!(
+        "gap started {:.3} s after the kill; links down {:.3} s after it",
+        (r.max_gap_start_ns as f64 - t_kill as f64) / 1e9,
+        (t_down - t_kill) as f64 / 1e9
+    );
+    if r.max_gap >= Duration::from_secs(1) {
+        println!("survivor log:\n{}", f.sw[1 - victim].as_ref().map(|d| d.log_text()).unwrap_or_default());
+    }
+    assert_eq!(r.duplicated, 0);
+    assert!(r.max_gap < Duration::from_secs(1), "gap {:?}", r.max_gap);
+    assert!(r.unique > sent.sent / 2, "{r:?}");
+    // The server keeps forwarding on the survivor's two links, with the same partner.
+    let s = f.server();
+    let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
+    assert_eq!(live.len(), 2, "{s:?}");
+    assert!(live
+        .iter()
+        .all(|m| m.partner.system.addr.to_string() == SHARED_SRV));
+    let survivor = 1 - victim;
+    f.wait("survivor acts alone", |f| f.dt(survivor)["status"]["state"] == "alone");
+    assert!(ping(&f.ns_srv, UP_IP, &[]));
+}
+
+#[test]
+fn dt_split_brain_no_duplicates_no_loop_then_heals() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtb", 1);
+    f.wait_formed();
+    assert!(ping(&f.ns_srv, UP_IP, &[]));
+    let (rx, tx) = stream(&f, 6 * u64::from(RATE));
+    std::thread::sleep(Duration::from_secs(1));
+    // Peer link down (both ends lose carrier), keepalive stays.
+    f.net
+        .exec(&f.ns_sw[0], &["ip", "link", "set", &f.peer_link[0], "down"])
+        .unwrap();
+    f.wait("split brain on both switches", |f| {
+        f.dt(0)["status"]["state"] == "split-brain" && f.dt(1)["status"]["state"] == "split-brain"
+    });
+    // The secondary gave way: only the primary's links carry the server.
+    f.wait("server on the primary's links only", |f| {
+        let s = f.server();
+        let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
+        live.len() == 2 && live.iter().all(|m| m.partner.port.number < 0x8000)
+    });
+    let sent = tx.join().unwrap();
+    rx.stop();
+    let r = rx.join().unwrap();
+    println!(
+        "split brain: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
+        sent.sent, r.received, r.lost, r.duplicated, r.max_gap
+    );
+    assert_eq!(r.duplicated, 0);
+    // Broadcasts from the server: the upstream host's receive counter stays bounded.
+    let up_links = f
+        .upstream()
+        .members
+        .iter()
+        .map(|m| m.name.clone())
+        .collect::<Vec<_>>();
+    let rx_up = |f: &Fabric| -> u64 { up_links.iter().map(|l| f.rx_packets(&f.ns_up, l)).sum() };
+    let before = rx_up(&f);
+    let _ = f.net.exec(
+        &f.ns_srv,
+        &["ping", "-b", "-c", "20", "-i", "0.05", "-W", "1", "198.18.0.255"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let delta = rx_up(&f) - before;
+    println!("20 broadcasts: the upstream host received {delta} frames");
+    assert!(delta < 200, "a loop? {delta} frames for 20 broadcasts");
+    // Heal: the peer link comes back, the secondary's links return.
+    f.net
+        .exec(&f.ns_sw[0], &["ip", "link", "set", &f.peer_link[0], "up"])
+        .unwrap();
+    f.wait("pair up again", |f| {
+        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
+    });
+    f.wait_formed();
+    assert!(ping(&f.ns_srv, UP_IP, &[]));
+}

@@ -88,7 +88,9 @@ pub struct BridgeNetlink {
 
 impl std::fmt::Debug for BridgeNetlink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BridgeNetlink").field("seq", &self.seq).finish()
+        f.debug_struct("BridgeNetlink")
+            .field("seq", &self.seq)
+            .finish()
     }
 }
 
@@ -246,7 +248,14 @@ impl BridgeNetlink {
 
     /// Sends a request and collects the payloads of the replies of type `want` until the
     /// acknowledgement or the end of the dump.
-    fn transact(&mut self, op: &'static str, ty: u16, flags: u16, body: &[u8], want: u16) -> Result<Vec<Vec<u8>>> {
+    fn transact(
+        &mut self,
+        op: &'static str,
+        ty: u16,
+        flags: u16,
+        body: &[u8],
+        want: u16,
+    ) -> Result<Vec<Vec<u8>>> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let msg = message(ty, flags, seq, body);
@@ -293,7 +302,12 @@ impl BridgeNetlink {
         }
     }
 
-    fn set_port_flags(&mut self, op: &'static str, ifindex: u32, flags: &[(u16, bool)]) -> Result<()> {
+    fn set_port_flags(
+        &mut self,
+        op: &'static str,
+        ifindex: u32,
+        flags: &[(u16, bool)],
+    ) -> Result<()> {
         let mut body = vec![0u8; IFINFOMSG_LEN];
         body[0] = AF_BRIDGE;
         body[4..8].copy_from_slice(&ifindex.to_ne_bytes());

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod demo;
+mod dt;
 
 #[derive(Parser)]
 #[command(name = "lagctl", version, about = "Administer lagd link aggregations")]
@@ -27,6 +28,10 @@ enum Cmd {
     /// Administration verbs (dladm-style), over lagd's control socket.
     #[command(flatten)]
     Admin(lagctl::admin::AdminCmd),
+    /// Distributed Trunking verbs (create-dt-domain, show distributed-trunk status, show lacp
+    /// trunk).
+    #[command(flatten)]
+    Dt(dt::DtCmd),
     /// Run a scenario in the deterministic simulator.
     Sim {
         /// Scenario file (TOML, see scenarios/README.md).
@@ -117,6 +122,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Admin(a) => lagctl::admin::run(a, Cli::command()),
+        Cmd::Dt(c) => dt::run(c),
         Cmd::Sim {
             scenario,
             seed,

@@ -859,9 +859,16 @@ impl Engine {
         Ok(())
     }
 
-    fn create_dt_domain(&self, spec: crate::dt::DtSpec, temporary: bool) -> Result<String, OpError> {
+    fn create_dt_domain(
+        &self,
+        spec: crate::dt::DtSpec,
+        temporary: bool,
+    ) -> Result<String, OpError> {
         if lock(&self.dt).is_some() {
-            return Err(op(ErrorKind::AlreadyExists, "a DT domain is already running"));
+            return Err(op(
+                ErrorKind::AlreadyExists,
+                "a DT domain is already running",
+            ));
         }
         self.dt_start(&spec)?;
         let done = format!("DT domain {} created", spec.domain_id);

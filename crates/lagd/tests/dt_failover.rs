@@ -21,7 +21,10 @@ const RATE: u32 = 1000;
 fn stream(f: &Fabric, count: u64) -> (UdpReceiver, UdpSender) {
     let rx = UdpReceiver::spawn(UdpReceiverConfig {
         netns: Some(f.ns_up.clone()),
-        ..UdpReceiverConfig::new(format!("{UP_IP}:0").parse().unwrap(), Duration::from_secs(60))
+        ..UdpReceiverConfig::new(
+            format!("{UP_IP}:0").parse().unwrap(),
+            Duration::from_secs(60),
+        )
     })
     .unwrap();
     let tx = UdpSender::spawn(UdpSenderConfig {
@@ -65,7 +68,11 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     let r = rx.join().unwrap();
     println!(
         "switch {} killed: sent {}, received {}, lost {}, duplicated {}, max gap {:?} after seq {}",
-        if victim == 0 { "A (primary)" } else { "B (secondary)" },
+        if victim == 0 {
+            "A (primary)"
+        } else {
+            "B (secondary)"
+        },
         sent.sent,
         r.received,
         r.lost,
@@ -79,7 +86,15 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
         (t_down - t_kill) as f64 / 1e9
     );
     if r.max_gap >= Duration::from_secs(1) {
-        println!("survivor log:\n{}", f.sw[1 - victim].as_ref().map(|d| d.log_text()).unwrap_or_default());
+        println!(
+            "survivor log:\n{}",
+            f.sw[1 - victim]
+                .as_ref()
+                .map(|d| d.log_text())
+                .unwrap_or_default()
+        );
+        println!("server log:\n{}", f.srv.log_text());
+        println!("upstream log:\n{}", f.up.log_text());
     }
     assert_eq!(r.duplicated, 0);
     assert!(r.max_gap < Duration::from_secs(1), "gap {:?}", r.max_gap);
@@ -88,11 +103,14 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     let s = f.server();
     let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
     assert_eq!(live.len(), 2, "{s:?}");
-    assert!(live
-        .iter()
-        .all(|m| m.partner.system.addr.to_string() == SHARED_SRV));
+    assert!(
+        live.iter()
+            .all(|m| m.partner.system.addr.to_string() == SHARED_SRV)
+    );
     let survivor = 1 - victim;
-    f.wait("survivor acts alone", |f| f.dt(survivor)["status"]["state"] == "alone");
+    f.wait("survivor acts alone", |f| {
+        f.dt(survivor)["status"]["state"] == "alone"
+    });
     assert!(ping(&f.ns_srv, UP_IP, &[]));
 }
 
@@ -138,7 +156,17 @@ fn dt_split_brain_no_duplicates_no_loop_then_heals() {
     let before = rx_up(&f);
     let _ = f.net.exec(
         &f.ns_srv,
-        &["ping", "-b", "-c", "20", "-i", "0.05", "-W", "1", "198.18.0.255"],
+        &[
+            "ping",
+            "-b",
+            "-c",
+            "20",
+            "-i",
+            "0.05",
+            "-W",
+            "1",
+            "198.18.0.255",
+        ],
     );
     std::thread::sleep(Duration::from_millis(500));
     let delta = rx_up(&f) - before;

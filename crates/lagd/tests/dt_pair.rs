@@ -24,14 +24,22 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
     }
     let mut numbers: Vec<u16> = s.members.iter().map(|m| m.partner.port.number).collect();
     numbers.sort();
-    assert_eq!(numbers, vec![1, 2, 0x8001, 0x8002], "secondary numbers from 0x8000");
+    assert_eq!(
+        numbers,
+        vec![1, 2, 0x8001, 0x8002],
+        "secondary numbers from 0x8000"
+    );
     // Both switches paired, roles by priority.
     let a = f.dt(0);
     let b = f.dt(1);
     assert_eq!(a["status"]["state"], "up", "{a}");
     assert_eq!(a["status"]["role"], "primary");
     assert_eq!(b["status"]["role"], "secondary");
-    assert!(ping(&f.ns_srv, UP_IP, &[]), "ping server -> upstream\n{}", f.dump());
+    assert!(
+        ping(&f.ns_srv, UP_IP, &[]),
+        "ping server -> upstream\n{}",
+        f.dump()
+    );
     assert!(ping(&f.ns_up, SRV_IP, &[]), "ping upstream -> server");
     // TCP, several flows (spread over the links by the L4 hash).
     let sink = lagd_trafgen::TcpSink::spawn(lagd_trafgen::TcpSinkConfig {
@@ -84,8 +92,11 @@ fn dt_mismatch_is_reported_and_secondary_ports_stay_down() {
                 .unwrap_or_default()
         };
         let (da, db) = (diffs(&a), diffs(&b));
-        da.as_array().is_some_and(|d| d.iter().any(|x| x["field"] == "key"))
-            && db.as_array().is_some_and(|d| d.iter().any(|x| x["field"] == "key"))
+        da.as_array()
+            .is_some_and(|d| d.iter().any(|x| x["field"] == "key"))
+            && db
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x["field"] == "key"))
     });
     // The server forwards only on the primary's two links; the secondary's are down.
     f.wait("server on the primary's links only", |f| {
@@ -96,7 +107,10 @@ fn dt_mismatch_is_reported_and_secondary_ports_stay_down() {
     let s = f.server();
     let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
     assert_eq!(live.len(), 2, "still only two");
-    assert!(live.iter().all(|m| m.partner.port.number < 0x8000), "{live:?}");
+    assert!(
+        live.iter().all(|m| m.partner.port.number < 0x8000),
+        "{live:?}"
+    );
     let b = f.dt(1);
     let agg = b["status"]["aggregations"]
         .as_array()

@@ -12,6 +12,7 @@ pub mod lacp_table;
 pub mod net;
 pub mod sample;
 pub mod scenario;
+pub mod stream;
 pub mod summary;
 pub mod svg;
 
@@ -78,8 +79,10 @@ fn finish(o: &Outcome, svg_path: &Path) -> ExitCode {
     let m = &o.measured;
     let cut = m.cut_link.clone().unwrap_or_default();
     let gap = match m.failover_gap {
-        Some((g, _, true)) => format!("failover gap {:.1} ms", g.as_secs_f64() * 1e3),
-        Some((g, _, false)) => format!("failover gap ≤ {:.1} ms", g.as_secs_f64() * 1e3),
+        Some((g, _, lost)) => format!(
+            "failover gap {:.1} ms ({lost} datagrams lost)",
+            g.as_secs_f64() * 1e3
+        ),
         None => "failover gap not measured".into(),
     };
     let shares: Vec<String> = m
@@ -104,8 +107,9 @@ fn finish(o: &Outcome, svg_path: &Path) -> ExitCode {
             .collect(),
         markers: vec![
             (10.0, format!("cut {cut}"), "#d62728".into()),
-            (20.0, format!("restore {cut}"), "#2ca02c".into()),
+                        (20.0, format!("restore {cut}"), "#2ca02c".into()),
         ],
+        x_max: 30.0,
     };
     println!("{}", m.render());
     match std::fs::write(svg_path, svg::render(&plot)) {

@@ -9,10 +9,7 @@ use std::time::{Duration, Instant};
 use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, LinkStats};
 use lagd_sim::{PeakTracker, sun_table};
-use lagd_trafgen::{
-    StreamReport, TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpReceiver, UdpReceiverConfig,
-    UdpSender, UdpSenderConfig,
-};
+use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpSender, UdpSenderConfig};
 
 use super::clock::now_title;
 use super::daemon::{DaemonError, Lagd};
@@ -20,6 +17,7 @@ use super::interrupt::{Interrupt, Interrupted};
 use super::lacp_table::show_aggr_lacp;
 use super::net::{DemoNet, NetError};
 use super::sample::{Sample, busiest, mean_out, sample};
+use super::stream::{Recorder, gap_around};
 use super::summary::Measured;
 
 /// Timing and sizes of the demo.
@@ -157,7 +155,7 @@ impl Drop for Scratch {
 struct Traffic {
     sink: Option<TcpSink>,
     flows: Option<TcpFlows>,
-    udp_rx: Option<UdpReceiver>,
+    udp_rx: Option<Recorder>,
     udp_tx: Option<UdpSender>,
 }
 
@@ -176,8 +174,7 @@ impl Drop for Traffic {
             let _ = s.join();
         }
         if let Some(r) = self.udp_rx.take() {
-            r.stop();
-            let _ = r.join();
+            let _ = r.finish();
         }
     }
 }
@@ -284,15 +281,11 @@ fn run_on(
     // Traffic: the UDP stream B → A starts first, alone for a second, to find its link.
     let total = tl.traffic.as_secs_f64();
     let mut traffic = Traffic::default();
-    let mut rc = UdpReceiverConfig::new(
+    traffic.udp_rx = Some(Recorder::spawn(
+        &net.a,
         SocketAddr::from(([198, 18, 0, 1], 5202)),
-        tl.traffic + Duration::from_secs(15),
-    );
-    rc.netns = Some(net.a.clone());
-    rc.stream_id = 7;
-    rc.idle_timeout = Duration::from_secs(8);
-    rc.linger = Duration::from_millis(300);
-    traffic.udp_rx = Some(UdpReceiver::spawn(rc)?);
+        7,
+    )?);
     let mut sink_cfg = TcpSinkConfig::new(
         SocketAddr::from(([198, 18, 0, 2], 5201)),
         tl.flows as usize,
@@ -352,17 +345,13 @@ fn run_on(
     let mut peak = PeakTracker::default();
     let mut second = 1u64;
     let mut cut: Option<(Instant, u64)> = None;
-    let mut restored: Option<Instant> = None;
-    let mut gap_before_cut: Option<StreamReport> = None;
+    let mut restored: Option<(Instant, u64)> = None;
     let mut printed_cut_view = false;
     loop {
         intr.check()?;
         let now = Instant::now();
         let t = now.duration_since(t0);
         if cut.is_none() && t >= tl.cut_at {
-            if let Some(r) = &traffic.udp_rx {
-                gap_before_cut = Some(r.snapshot());
-            }
             let mono = lagd_trafgen::clock::now_ns();
             net.set_b_link(&cut_link, false)?;
             cut = Some((Instant::now(), mono));
@@ -378,19 +367,16 @@ fn run_on(
                 out.measured.cut_detected = Some(at.elapsed());
             }
             if t >= tl.restore_at {
-                if let (Some(r), Some((_, mono))) = (&traffic.udp_rx, cut) {
-                    out.measured.failover_gap =
-                        cut_gap(gap_before_cut.as_ref(), &r.snapshot(), mono);
-                }
+                let mono = lagd_trafgen::clock::now_ns();
                 net.set_b_link(&cut_link, true)?;
-                restored = Some(Instant::now());
+                restored = Some((Instant::now(), mono));
                 println!(
                     ">>> {:>5.1} s  RESTORE {cut_link}: carrier up (ip link set {cut_link} up on host B's end)\n",
                     t.as_secs_f64()
                 );
             }
         }
-        if let Some(at) = restored
+        if let Some((at, _)) = restored
             && out.measured.rejoined.is_none()
             && forwarding(&status(&mut ca)?, &cut_link)
         {
@@ -412,7 +398,11 @@ fn run_on(
             );
             out.samples.push(s);
             if debug && let Some(r) = &traffic.udp_rx {
-                eprintln!("[debug] {:.1} s: {}", t.as_secs_f64(), r.snapshot());
+                eprintln!(
+                    "[debug] {:.1} s: {} datagrams",
+                    t.as_secs_f64(),
+                    r.received()
+                );
             }
             prev = cur;
             prev_t = now;
@@ -438,12 +428,10 @@ fn run_on(
     let sent = traffic.udp_tx.take().map(UdpSender::join).transpose()?;
     // The sink ends by itself once every flow has delivered its end of stream.
     let sink = traffic.sink.take().map(TcpSink::join).transpose()?;
-    if let Some(r) = &traffic.udp_rx {
-        intr.sleep(Duration::from_millis(400))?;
-        r.stop();
-    }
-    let udp = traffic.udp_rx.take().map(UdpReceiver::join).transpose()?;
-    if let (Some(s), Some(r)) = (&sent, &udp) {
+    intr.sleep(Duration::from_millis(400))?;
+    let udp = traffic.udp_rx.take().map(Recorder::finish).transpose()?;
+    if let (Some(s), Some(rec)) = (&sent, &udp) {
+        let r = &rec.report;
         out.measured.udp = Some((
             s.sent,
             r.unique,
@@ -451,10 +439,16 @@ fn run_on(
             r.duplicated,
             r.reordered,
         ));
-        out.measured.restore_gap = restored.and_then(|_| restore_gap(r, out.measured.failover_gap));
-    }
-    if let Some(r) = &udp {
         out.measured.udp_detail = r.to_string();
+        let second = 1_000_000_000;
+        if let Some((_, mono)) = cut {
+            out.measured.failover_gap = gap_around(&rec.arrivals, mono, second)
+                .map(|(g, start, lost)| (g, start as f64 / 1e9, lost));
+        }
+        if let Some((_, mono)) = restored {
+            out.measured.restore_gap =
+                gap_around(&rec.arrivals, mono, 3 * second).map(|(g, _, lost)| (g, lost));
+        }
     }
     if let Some(k) = &sink {
         out.measured.tcp_problems = k
@@ -478,38 +472,4 @@ fn run_on(
     let ok_b = db.stop(Duration::from_secs(10));
     out.measured.clean_exit = ok_a && ok_b;
     Ok(())
-}
-
-/// The stream's largest silence around the cut: taken from the snapshot at the restore when
-/// it started after (or just before) the cut; otherwise no gap larger than before the cut
-/// happened, and that earlier maximum bounds it.
-/// Returns the gap, when it started relative to the cut (s), and whether it is exact (`false`:
-/// an upper bound).
-pub fn cut_gap(
-    before: Option<&StreamReport>,
-    at_restore: &StreamReport,
-    cut_mono_ns: u64,
-) -> Option<(Duration, f64, bool)> {
-    at_restore.first_rx_ns?;
-    let rel = (at_restore.max_gap_start_ns as f64 - cut_mono_ns as f64) / 1e9;
-    let changed = before.is_none_or(|b| b.max_gap != at_restore.max_gap);
-    if changed && rel > -1.0 {
-        Some((at_restore.max_gap, rel, true))
-    } else {
-        before.map(|b| {
-            (
-                b.max_gap,
-                (b.max_gap_start_ns as f64 - cut_mono_ns as f64) / 1e9,
-                false,
-            )
-        })
-    }
-}
-
-/// A silence after the restore larger than the failover gap, if there was one.
-fn restore_gap(r: &StreamReport, failover: Option<(Duration, f64, bool)>) -> Option<Duration> {
-    match failover {
-        Some((g, _, _)) if r.max_gap > g => Some(r.max_gap),
-        _ => None,
-    }
 }

@@ -188,7 +188,10 @@ pub fn check(config: &Config, resolved: &[Resolved]) -> Result<(), ConfigError> 
     if let Some(dt) = &config.dt {
         dt.resolve()?;
         for r in resolved {
-            for l in [Some(&dt.peer_link), dt.keepalive.as_ref()].into_iter().flatten() {
+            for l in [Some(&dt.peer_link), dt.keepalive.as_ref()]
+                .into_iter()
+                .flatten()
+            {
                 if r.links.contains(l) {
                     return Err(bad(
                         "peer_link",
@@ -259,7 +262,10 @@ key = 5
         assert!(r[0].distributed);
         assert_eq!(r[0].dt_id, 5, "defaults to the key");
         let a = aggr_config(&r[0], 1000);
-        assert_eq!(a.system, SystemId::new(256, "02:d7:00:00:00:01".parse().unwrap()));
+        assert_eq!(
+            a.system,
+            SystemId::new(256, "02:d7:00:00:00:01".parse().unwrap())
+        );
         assert_eq!(a.key, 5);
         assert_eq!(a.lacp_mode, DtLacpMode::Active);
         // Round trip through TOML.
@@ -283,8 +289,8 @@ key = 5
         assert!(e.contains("pl0"), "{e}");
         let c = Config::parse(&CONF.replace("keepalive = \"ka0\"", "keepalive = \"pl0\"")).unwrap();
         assert!(c.validate(&AnyLinks).is_err());
-        let c = Config::parse(&CONF.replace("peer_timeout = \"2s\"", "peer_timeout = \"1s\""))
-            .unwrap();
+        let c =
+            Config::parse(&CONF.replace("peer_timeout = \"2s\"", "peer_timeout = \"1s\"")).unwrap();
         let e = c.validate(&AnyLinks).unwrap_err().to_string();
         assert!(e.contains("peer_timeout"), "{e}");
     }

@@ -458,7 +458,10 @@ impl Runner {
             match self.io.br.set_port_flood(self.io.peer_link_ifindex, flood) {
                 Ok(()) => {
                     self.flood = Some(flood);
-                    tracing::info!("DT: flooding onto the peer link {}", if flood { "on" } else { "off" });
+                    tracing::info!(
+                        "DT: flooding onto the peer link {}",
+                        if flood { "on" } else { "off" }
+                    );
                 }
                 Err(e) => tracing::warn!("DT: peer link flooding: {e}"),
             }
@@ -534,7 +537,11 @@ impl Runner {
                 self.io.br.fdb_del(tap, m.mac, m.vlan)
             };
             if let Err(e) = r {
-                tracing::debug!("DT: FDB {} {}: {e}", m.mac, if m.install { "add" } else { "del" });
+                tracing::debug!(
+                    "DT: FDB {} {}: {e}",
+                    m.mac,
+                    if m.install { "add" } else { "del" }
+                );
             }
         }
     }

@@ -101,6 +101,15 @@ impl Fabric {
             net.netns(&format!("{tag}a")).unwrap(),
             net.netns(&format!("{tag}b")).unwrap(),
         ];
+        // The kernel's linkwatch treats a veth whose ifindex equals its peer's (possible across
+        // namespaces, which number from 1 each) like a physical NIC and may hold its carrier
+        // change up to a second. Spare pairs shift the switches' numbering so no member pair
+        // collides, and the failover gaps measure lagd, not that batching.
+        for (i, spares) in [(0usize, 1usize), (1, 2)] {
+            for _ in 0..spares {
+                net.veth("dtx", Some(&ns_sw[i]), Some(&ns_sw[i])).unwrap();
+            }
+        }
         let mut srv_links = Vec::new();
         let mut up_links = Vec::new();
         let mut sw_links: [Vec<String>; 2] = [Vec::new(), Vec::new()];
@@ -171,10 +180,16 @@ impl Fabric {
         let _ = f.srv.client();
         let _ = f.up.client();
         f.net
-            .exec(&f.ns_srv, &["ip", "addr", "add", "198.18.0.1/24", "dev", "bond0"])
+            .exec(
+                &f.ns_srv,
+                &["ip", "addr", "add", "198.18.0.1/24", "dev", "bond0"],
+            )
             .unwrap();
         f.net
-            .exec(&f.ns_up, &["ip", "addr", "add", "198.18.0.2/24", "dev", "bond0"])
+            .exec(
+                &f.ns_up,
+                &["ip", "addr", "add", "198.18.0.2/24", "dev", "bond0"],
+            )
             .unwrap();
         f
     }
@@ -206,12 +221,7 @@ impl Fabric {
         let start = Instant::now();
         while !cond(self) {
             if start.elapsed() > PATIENCE {
-                let logs: Vec<String> = self
-                    .sw
-                    .iter()
-                    .flatten()
-                    .map(|d| d.log_text())
-                    .collect();
+                let logs: Vec<String> = self.sw.iter().flatten().map(|d| d.log_text()).collect();
                 let srv = serde_json::to_string_pretty(&self.server()).unwrap_or_default();
                 panic!(
                     "{what}: not reached.\nserver: {srv}\nswitch A log:\n{}\nswitch B log:\n{}",
@@ -239,7 +249,9 @@ impl Fabric {
             let _ = d.child.wait();
         }
         for l in &self.sw_links[i] {
-            let _ = self.net.exec(&self.ns_sw[i], &["ip", "link", "set", l, "down"]);
+            let _ = self
+                .net
+                .exec(&self.ns_sw[i], &["ip", "link", "set", l, "down"]);
         }
     }
 

@@ -23,7 +23,7 @@ pub fn drive(data: &[u8]) {
             continue;
         };
         let port = u16::from(ctl & 1) + 1;
-        now = now + Duration::from_millis(u64::from((ctl >> 1) & 0x3f) * 50);
+        now += Duration::from_millis(u64::from((ctl >> 1) & 0x3f) * 50);
         frame.clear();
         if ctl & 0x80 == 0 {
             frame.extend_from_slice(&[0x01, 0x80, 0xc2, 0, 0, 2, 2, 0, 0, 0, 9, 9, 0x88, 0x09]);

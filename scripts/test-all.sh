@@ -29,7 +29,7 @@ cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
 echo "==> cargo test"
 log=$(mktemp /tmp/lagd-test.XXXXXX.log)
 set +e
-cargo test --workspace --locked 2>&1 | tee "$log" | grep --line-buffered -E '^(test result|running|error|failures:|---- )|panicked|FAILED|skipped'
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" | grep --line-buffered -E '^(test result|running|error|failures:|---- )|panicked|FAILED|skipped'
 status=${PIPESTATUS[0]}
 set -e
 

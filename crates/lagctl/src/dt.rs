@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use lagctl::admin::cli::Conn;
 use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, Reply, Request};
 use lagd::dt::DtSpec;
 use lagd::dt::runtime::DtView;
-use lagctl::admin::cli::Conn;
 
 /// The DT verbs.
 #[derive(Subcommand, Debug)]
@@ -131,7 +131,11 @@ pub fn render_status(v: &DtView) -> String {
     let s = &v.status;
     let mut o = String::new();
     let _ = writeln!(o, " Distributed Trunking: domain {}", s.domain_id);
-    let _ = writeln!(o, "  Role          : {} (role priority {})", s.role, s.role_priority);
+    let _ = writeln!(
+        o,
+        "  Role          : {} (role priority {})",
+        s.role, s.role_priority
+    );
     let _ = writeln!(o, "  System MAC    : {}", s.system_mac);
     let _ = writeln!(o, "  State         : {}", s.state);
     match s.peer {
@@ -172,7 +176,13 @@ pub fn render_status(v: &DtView) -> String {
     let _ = writeln!(
         o,
         "  PDUs          : peer link rx {} tx {}, keepalive rx {} tx {}, errors {}, foreign {}, looped {}",
-        c.rx_peer, c.tx_peer, c.rx_keepalive, c.tx_keepalive, c.rx_errors, c.rx_foreign, c.rx_looped
+        c.rx_peer,
+        c.tx_peer,
+        c.rx_keepalive,
+        c.tx_keepalive,
+        c.rx_errors,
+        c.rx_foreign,
+        c.rx_looped
     );
     let _ = writeln!(o);
     let _ = writeln!(
@@ -186,13 +196,19 @@ pub fn render_status(v: &DtView) -> String {
             if v.is_empty() {
                 "-".to_string()
             } else {
-                v.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",")
+                v.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             }
         };
         let ports = if d.ports_enabled {
             "up".to_string()
         } else {
-            format!("down ({})", d.reason.map(|r| r.to_string()).unwrap_or_default())
+            format!(
+                "down ({})",
+                d.reason.map(|r| r.to_string()).unwrap_or_default()
+            )
         };
         let mismatch = if a.diffs.is_empty() {
             "-".to_string()

@@ -72,16 +72,23 @@ pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Takes `link` over for aggregation `r`.
+/// Takes `link` over for aggregation `r`. A Distributed Trunking member is then held
+/// administratively down until the DT runtime lets it up (`crate::dt::runtime`).
 fn take_over(r: &Resolved, link: &str, force: bool) -> Result<Member, AggrError> {
-    Member::take_over(
+    let m = Member::take_over(
         link,
         TakeOverOptions {
             force: force || r.force,
             mtu: Some(r.mtu),
         },
     )
-    .map_err(sys(format!("taking over member `{link}`")))
+    .map_err(sys(format!("taking over member `{link}`")))?;
+    if r.distributed
+        && let Err(e) = Netlink::open().and_then(|mut nl| nl.set_up(m.ifindex(), false))
+    {
+        tracing::warn!(member = %link, "DT: holding the member down: {e}");
+    }
+    Ok(m)
 }
 
 fn open_socket(m: &Member) -> Result<PacketSocket, AggrError> {

@@ -728,6 +728,10 @@ impl Engine {
                 return;
             }
         };
+        // Members were taken (and their carrier read) before this subscription existed: a
+        // change in between (e.g. the peer bringing its end up) sent no event we can still
+        // receive, so read every member once more now.
+        self.resync_links();
         let mut events = Events::with_capacity(4);
         let mut batch = Vec::new();
         while !self.stopping.load(Ordering::SeqCst) {

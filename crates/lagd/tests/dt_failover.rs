@@ -112,6 +112,24 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
         f.dt(survivor)["status"]["state"] == "alone"
     });
     assert!(ping(&f.ns_srv, UP_IP, &[]));
+    // The dead switch returns under a new stream: the pair re-forms, the server gets its four
+    // links back, and the stream sees no second outage.
+    let (rx, tx) = stream(&f, 10 * u64::from(RATE));
+    std::thread::sleep(Duration::from_millis(500));
+    f.revive_switch(victim);
+    f.wait("pair up again", |f| {
+        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
+    });
+    f.wait_formed();
+    let sent = tx.join().unwrap();
+    rx.stop();
+    let r = rx.join().unwrap();
+    println!(
+        "switch back: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
+        sent.sent, r.received, r.lost, r.duplicated, r.max_gap
+    );
+    assert_eq!(r.duplicated, 0);
+    assert!(r.max_gap < Duration::from_secs(1), "gap {:?}", r.max_gap);
 }
 
 #[test]

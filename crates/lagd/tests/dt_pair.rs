@@ -63,6 +63,33 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
     assert!(got.all_intact(), "{got:?}");
     assert_eq!(got.total_bytes(), sent.total_bytes());
     assert!(got.total_bytes() > 0);
+    // `lagctl show distributed-trunk status` / `show lacp trunk`, when lagctl is built beside
+    // lagd (it is another package: skipped otherwise).
+    let lagctl = std::path::Path::new(env!("CARGO_BIN_EXE_lagd")).with_file_name("lagctl");
+    if lagctl.exists() {
+        let sock = f.sw[0].as_ref().unwrap().socket.clone();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&lagctl)
+                .args(args)
+                .arg("--socket")
+                .arg(&sock)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        let st = run(&["show", "distributed-trunk", "status"]);
+        println!("{st}");
+        assert!(
+            st.contains("primary") && st.contains("trk1") && st.contains("domain 7"),
+            "{st}"
+        );
+        let lt = run(&["show", "lacp", "trunk"]);
+        println!("{lt}");
+        assert!(lt.contains("trk1") && lt.contains("trk2"), "{lt}");
+    } else {
+        println!("lagctl not built beside lagd: CLI check skipped");
+    }
     // MAC sync: each switch installed what the other learned on its DT aggregates (the
     // hosts' MACs; which switch learned them depends on the hash).
     f.wait("MAC addresses synced", |f| {

@@ -67,7 +67,11 @@ fn l3l4_spreads_16_tcp_flows_over_4_links() {
         pct(&bytes)
     );
     let total: u64 = bytes.iter().sum();
-    assert!(total >= got.total_bytes(), "{bytes:?} vs {}", got.total_bytes());
+    assert!(
+        total >= got.total_bytes(),
+        "{bytes:?} vs {}",
+        got.total_bytes()
+    );
     for (i, b) in bytes.iter().enumerate() {
         assert!(
             *b * 100 >= total * 5,
@@ -88,11 +92,24 @@ fn l2_through_one_gateway_uses_one_link() {
     // B is the gateway to 198.19.0.0/24: eight destinations, one next-hop MAC.
     for i in 1..=8 {
         h.net
-            .exec(&h.b, &["ip", "addr", "add", &format!("198.19.0.{i}/32"), "dev", "lo"])
+            .exec(
+                &h.b,
+                &[
+                    "ip",
+                    "addr",
+                    "add",
+                    &format!("198.19.0.{i}/32"),
+                    "dev",
+                    "lo",
+                ],
+            )
             .unwrap();
     }
     h.net
-        .exec(&h.a, &["ip", "route", "add", "198.19.0.0/24", "via", ADDR_B])
+        .exec(
+            &h.a,
+            &["ip", "route", "add", "198.19.0.0/24", "via", ADDR_B],
+        )
         .unwrap();
     let l0 = h.links_of_a();
     let s0 = h.status_a();
@@ -129,7 +146,11 @@ fn l2_through_one_gateway_uses_one_link() {
     );
     assert!(total > 100, "{frames:?}");
     let heavy: Vec<&u64> = frames.iter().filter(|f| **f * 100 >= total * 95).collect();
-    assert_eq!(heavy.len(), 1, "not exactly one member with ≥ 95 %: {frames:?}");
+    assert_eq!(
+        heavy.len(),
+        1,
+        "not exactly one member with ≥ 95 %: {frames:?}"
+    );
 }
 
 #[test]
@@ -191,7 +212,10 @@ fn active_backup_uses_one_link_and_fails_over() {
     let after = deltas(&h.links_a, &l2, &l3, |l| l.opackets);
     let total: u64 = after.iter().sum();
     let next = argmax(&after);
-    eprintln!("active-backup after cutting {}: frames per member {after:?}", h.links_a[active]);
+    eprintln!(
+        "active-backup after cutting {}: frames per member {after:?}",
+        h.links_a[active]
+    );
     assert_ne!(next, active, "{after:?}");
     assert!(total > 1000, "{after:?}");
     assert!(after[next] * 100 >= total * 95, "{after:?}");
@@ -231,6 +255,11 @@ fn broadcast_sends_every_frame_on_every_link() {
             h.links_b[i],
             sent.sent
         );
-        assert!(tx[i] >= sent.sent, "A's member {} sent {}: {tx:?}", h.links_a[i], tx[i]);
+        assert!(
+            tx[i] >= sent.sent,
+            "A's member {} sent {}: {tx:?}",
+            h.links_a[i],
+            tx[i]
+        );
     }
 }

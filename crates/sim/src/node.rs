@@ -120,6 +120,7 @@ pub fn merge(base: &AggPatch, patch: &AggPatch) -> AggPatch {
         buckets: patch.buckets.or(base.buckets),
         rebalance_interval: patch.rebalance_interval.or(base.rebalance_interval),
         rebalance_threshold: patch.rebalance_threshold.or(base.rebalance_threshold),
+        min_rebalance_bytes: patch.min_rebalance_bytes.or(base.min_rebalance_bytes),
         move_protection: patch.move_protection.or(base.move_protection),
         marker_timeout: patch.marker_timeout.or(base.marker_timeout),
         collector_delay: patch.collector_delay.or(base.collector_delay),
@@ -192,6 +193,7 @@ pub fn build_config(node: &Node, index: usize, s: &AggPatch) -> Result<Aggregati
             None => d.rebalance_interval,
         },
         rebalance_threshold: s.rebalance_threshold.unwrap_or(d.rebalance_threshold),
+        min_rebalance_bytes: s.min_rebalance_bytes.unwrap_or(d.min_rebalance_bytes),
         move_protection,
         ..d
     };

@@ -99,6 +99,8 @@ pub struct AggPatch {
     pub rebalance_interval: Option<DurOrOff>,
     /// Rebalancing hysteresis (fraction of the mean load).
     pub rebalance_threshold: Option<f64>,
+    /// Smallest load gap (bytes per rebalance interval) worth a move.
+    pub min_rebalance_bytes: Option<u64>,
     /// `"marker"`, `"collector-delay"` or `"none"`.
     pub move_protection: Option<MoveProtectionSpec>,
     /// Marker timeout (marker protection and the Marker generator).

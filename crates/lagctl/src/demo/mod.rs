@@ -107,7 +107,7 @@ fn finish(o: &Outcome, svg_path: &Path) -> ExitCode {
             .collect(),
         markers: vec![
             (10.0, format!("cut {cut}"), "#d62728".into()),
-                        (20.0, format!("restore {cut}"), "#2ca02c".into()),
+            (20.0, format!("restore {cut}"), "#2ca02c".into()),
         ],
         x_max: 30.0,
     };

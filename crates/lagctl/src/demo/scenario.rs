@@ -364,7 +364,13 @@ fn run_on(
             && restored.is_none()
         {
             if out.measured.cut_detected.is_none() && !forwarding(&status(&mut ca)?, &cut_link) {
-                out.measured.cut_detected = Some(at.elapsed());
+                let d = at.elapsed();
+                out.measured.cut_detected = Some(d);
+                println!(
+                    ">>> {:>5.1} s  host A: {cut_link} left Collecting and Distributing ({:.0} ms after the cut); its conversations moved to the other links\n",
+                    t.as_secs_f64(),
+                    d.as_secs_f64() * 1e3
+                );
             }
             if t >= tl.restore_at {
                 let mono = lagd_trafgen::clock::now_ns();
@@ -383,9 +389,9 @@ fn run_on(
             let d = at.elapsed();
             out.measured.rejoined = Some(d);
             println!(
-                ">>> {:>5.1} s  {cut_link} is Collecting and Distributing again ({:.1} s after the restore)\n",
+                ">>> {:>5.1} s  {cut_link} is Collecting and Distributing again ({:.0} ms after the restore, status polled every 100 ms)\n",
                 t.as_secs_f64(),
-                d.as_secs_f64()
+                d.as_secs_f64() * 1e3
             );
         }
         if t >= Duration::from_secs(second) {

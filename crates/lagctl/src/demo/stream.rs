@@ -196,8 +196,7 @@ mod tests {
 
     #[test]
     fn records_a_loopback_stream() {
-        let rec = Recorder::spawn_here(SocketAddr::from(([127, 0, 0, 1], 0)), 3);
-        let Ok((rec, addr)) = rec else { return };
+        let (rec, addr) = Recorder::spawn_here(SocketAddr::from(([127, 0, 0, 1], 0)), 3).unwrap();
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut buf = [0u8; 64];
         for seq in 0..50 {

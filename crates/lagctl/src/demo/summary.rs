@@ -175,7 +175,7 @@ impl Measured {
         if let Some(d) = self.rejoined {
             let _ = writeln!(
                 s,
-                                "after the restore the link was Collecting and Distributing again within {:.0} ms (status polled every 100 ms)",
+                "after the restore the link was Collecting and Distributing again within {:.0} ms (status polled every 100 ms)",
                 d.as_secs_f64() * 1e3
             );
         }

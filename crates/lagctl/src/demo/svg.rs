@@ -14,7 +14,7 @@ pub struct Plot {
     pub links: Vec<String>,
     /// Points: (seconds, Mbit/s per link in `links` order).
     pub points: Vec<(f64, Vec<f64>)>,
-        /// Vertical markers: (seconds, label, colour).
+    /// Vertical markers: (seconds, label, colour).
     pub markers: Vec<(f64, String, String)>,
     /// End of the time axis in seconds (0: from the data).
     pub x_max: f64,
@@ -134,7 +134,7 @@ fn fmt_num(v: f64) -> String {
 /// Renders `p` as an SVG document.
 pub fn render(p: &Plot) -> String {
     let xmax_data = p.points.iter().map(|(t, _)| *t).fold(0.0, f64::max);
-        let (xstep, xmax) = if p.x_max > 0.0 {
+    let (xstep, xmax) = if p.x_max > 0.0 {
         (nice_axis(p.x_max).0, p.x_max.max(xmax_data))
     } else {
         nice_axis(xmax_data.max(1.0))
@@ -178,7 +178,7 @@ pub fn render(p: &Plot) -> String {
         escape(&p.subtitle)
     );
     top.frame(&mut out, "per link, Mbit/s (A → B)");
-        bottom.frame(&mut out, "all links, Mbit/s");
+    bottom.frame(&mut out, "all links, Mbit/s");
     // Time axis under the bottom panel, grid through both.
     let mut t = 0.0;
     let base = bottom.y0 + bottom.h;

@@ -14,7 +14,8 @@
 //!   bridge floods onto the peer link only while the peer must deliver for us (see
 //!   [`super::isolation`]);
 //! * MAC sync: addresses the bridge learned on a DT aggregate go to the peer; the peer's go in
-//!   as static FDB entries on the local DT aggregate.
+//!   as static FDB entries on the local DT aggregate (or on the peer link while the local half
+//!   has no live member).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +27,7 @@ use lagd_dataplane::bridge::BridgeNetlink;
 use lagd_dataplane::{
     Epoll, Events, Interest, Netlink, PacketOptions, PacketSocket, RecvBatch, monotonic_now,
 };
-use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers};
+use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers, MacTarget};
 use lagd_types::{Duration, MacAddr, SystemId};
 use serde::{Deserialize, Serialize};
 
@@ -192,8 +193,11 @@ struct Applied {
     tap: u32,
     in_bridge: bool,
     cfg: Option<DtAggrConfig>,
-    /// Members this runtime set administratively down.
+    /// Members held administratively down (by the take-over of a DT member, or by this
+    /// runtime).
     downed: BTreeSet<u32>,
+    /// Members seen.
+    seen: BTreeSet<u32>,
 }
 
 struct Runner {
@@ -419,6 +423,16 @@ impl Runner {
                 }
                 for m in a.members.values() {
                     let ifindex = m.member.ifindex();
+                    if ap.seen.insert(ifindex)
+                        && self
+                            .io
+                            .nl
+                            .link_by_index(ifindex)
+                            .is_ok_and(|l| !l.is_up())
+                    {
+                        // Held down at take-over (see `aggregate::take_over`).
+                        ap.downed.insert(ifindex);
+                    }
                     let is_down = ap.downed.contains(&ifindex);
                     if d.ports_enabled == is_down {
                         match self.io.nl.set_up(ifindex, d.ports_enabled) {
@@ -473,6 +487,7 @@ impl Runner {
             }
             if let Some(ap) = self.aggrs.get_mut(&name) {
                 ap.downed.clear();
+                ap.seen.clear();
                 ap.tap = 0;
             }
         }
@@ -528,13 +543,19 @@ impl Runner {
             }
         }
         while let Some(m) = self.dt.poll_mac_update() {
-            let Some(tap) = self.aggrs.values().find(|a| a.id == m.aggr).map(|a| a.tap) else {
-                continue;
+            let port = match m.target {
+                MacTarget::PeerLink => self.io.peer_link_ifindex,
+                MacTarget::LocalAggregation => {
+                    match self.aggrs.values().find(|a| a.id == m.aggr).map(|a| a.tap) {
+                        Some(t) if t != 0 => t,
+                        _ => continue,
+                    }
+                }
             };
             let r = if m.install {
-                self.io.br.fdb_add_static(tap, m.mac, m.vlan)
+                self.io.br.fdb_add_static(port, m.mac, m.vlan)
             } else {
-                self.io.br.fdb_del(tap, m.mac, m.vlan)
+                self.io.br.fdb_del(port, m.mac, m.vlan)
             };
             if let Err(e) = r {
                 tracing::debug!(

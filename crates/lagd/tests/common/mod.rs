@@ -342,10 +342,16 @@ impl Hosts {
     /// Puts [`ADDR_A`]/24 and [`ADDR_B`]/24 on the aggregates and checks a ping A → B.
     pub fn address(&self) {
         self.net
-            .exec(&self.a, &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR])
+            .exec(
+                &self.a,
+                &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR],
+            )
             .unwrap();
         self.net
-            .exec(&self.b, &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR])
+            .exec(
+                &self.b,
+                &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
+            )
             .unwrap();
         assert!(
             ping(&self.a, ADDR_B, &[]),
@@ -367,7 +373,12 @@ impl Hosts {
 
     /// A's status.
     pub fn status_a(&mut self) -> AggrStatus {
-        self.ca.show_aggr(Some(AGGR)).unwrap().into_iter().next().unwrap()
+        self.ca
+            .show_aggr(Some(AGGR))
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap()
     }
 
     /// Sets link `i` down or up on B's end (both ends lose or regain carrier).
@@ -375,7 +386,13 @@ impl Hosts {
         self.net
             .exec(
                 &self.b,
-                &["ip", "link", "set", &self.links_b[i], if up { "up" } else { "down" }],
+                &[
+                    "ip",
+                    "link",
+                    "set",
+                    &self.links_b[i],
+                    if up { "up" } else { "down" },
+                ],
             )
             .unwrap();
     }

@@ -32,6 +32,8 @@ pub struct Fabric {
     pub sw_links: [Vec<String>; 2],
     pub peer_link: [String; 2],
     pub keepalive: [String; 2],
+    /// Each switch's configuration text.
+    pub sw_config: [String; 2],
 }
 
 fn switch_config(
@@ -140,26 +142,20 @@ impl Fabric {
             net.exec(ns, &["ip", "link", "set", "br0", "up"]).unwrap();
         }
         let dir = TempDir::new(&format!("lagd{tag}"));
+        let sw_config = [
+            switch_config(100, &peer_link[0], &keepalive[0], &sw_srv[0], &sw_up[0], 1),
+            switch_config(
+                200,
+                &peer_link[1],
+                &keepalive[1],
+                &sw_srv[1],
+                &sw_up[1],
+                b_srv_key,
+            ),
+        ];
         let sw = [
-            Some(Daemon::start(
-                &ns_sw[0],
-                &dir,
-                "swa",
-                &switch_config(100, &peer_link[0], &keepalive[0], &sw_srv[0], &sw_up[0], 1),
-            )),
-            Some(Daemon::start(
-                &ns_sw[1],
-                &dir,
-                "swb",
-                &switch_config(
-                    200,
-                    &peer_link[1],
-                    &keepalive[1],
-                    &sw_srv[1],
-                    &sw_up[1],
-                    b_srv_key,
-                ),
-            )),
+            Some(Daemon::start(&ns_sw[0], &dir, "swa", &sw_config[0])),
+            Some(Daemon::start(&ns_sw[1], &dir, "swb", &sw_config[1])),
         ];
         let srv = Daemon::start(&ns_srv, &dir, "srv", &host_config(&srv_links));
         let up = Daemon::start(&ns_up, &dir, "up", &host_config(&up_links));
@@ -175,6 +171,7 @@ impl Fabric {
             sw_links,
             peer_link,
             keepalive,
+            sw_config,
         };
         // Wait for the host TAPs, then address them.
         let _ = f.srv.client();
@@ -270,6 +267,18 @@ impl Fabric {
             }
         }
         out
+    }
+
+    /// Brings switch `i` back: its links up, lagd started again with its configuration.
+    pub fn revive_switch(&mut self, i: usize) {
+        for l in &self.sw_links[i] {
+            let _ = self
+                .net
+                .exec(&self.ns_sw[i], &["ip", "link", "set", l, "up"]);
+        }
+        let tag = if i == 0 { "swa2" } else { "swb2" };
+        let d = Daemon::start(&self.ns_sw[i], &self.dir, tag, &self.sw_config[i]);
+        self.sw[i] = Some(d);
     }
 
     /// Counters (rx packets) of an interface.

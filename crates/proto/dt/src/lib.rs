@@ -51,7 +51,7 @@ pub use decision::{Decision, DownReason};
 pub use error::DtWireError;
 pub use event::{DtEvent, DtEventKind, DtPath};
 pub use frame::{DT_GROUP_ADDR, DtFrame, ETHERTYPE_DRCP};
-pub use mac_sync::{MacKey, MacUpdate};
+pub use mac_sync::{MacKey, MacTarget, MacUpdate};
 pub use pdu::{
     AggrConfigInfo, DT_SUBTYPE, DT_VERSION, DomainInfo, DrcpState, DtPduPacket, DtPduRepr,
     HomePortsInfo, MAC_ENTRY_LEN, MAX_HOME_PORTS, MAX_MAC_ENTRIES, MacOp, MacSyncEntry,

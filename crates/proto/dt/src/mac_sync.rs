@@ -16,7 +16,19 @@ use std::collections::{BTreeSet, VecDeque};
 /// A MAC table key: DT aggregation id, VLAN, address.
 pub type MacKey = (u16, u16, MacAddr);
 
-/// A change in what the peer has learned (before the local filter of [`crate::Dt`]).
+/// Where a peer's address must point in the local forwarding database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MacTarget {
+    /// The local port of the same DT aggregation (it has live members): the host is reached
+    /// over this switch's own links.
+    LocalAggregation,
+    /// The peer link (the local half has no live member): the peer delivers. Known unicast
+    /// then never floods, so it is never delivered twice.
+    PeerLink,
+}
+
+/// A change to the static forwarding entries a switch keeps for its peer's addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MacUpdate {
     /// DT aggregation id.
@@ -25,8 +37,10 @@ pub struct MacUpdate {
     pub vlan: u16,
     /// The address.
     pub mac: MacAddr,
-    /// `true`: install a static entry pointing at the local DT aggregation; `false`: remove it.
+    /// `true`: install (or move) a static entry pointing at `target`; `false`: remove it.
     pub install: bool,
+    /// Where the entry points (for a removal: where it pointed).
+    pub target: MacTarget,
 }
 
 /// The MAC sync state of one switch.

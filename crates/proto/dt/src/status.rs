@@ -94,8 +94,10 @@ pub struct DtStatus {
     pub macs_local: usize,
     /// Addresses the peer reported.
     pub macs_peer: usize,
-    /// Peer addresses installed locally.
+    /// Peer addresses installed locally (towards the local aggregation or the peer link).
     pub macs_installed: usize,
+    /// Of those, the ones pointing at the peer link.
+    pub macs_via_peer_link: usize,
     /// Every local change acknowledged by the peer.
     pub macs_synced: bool,
     /// Counters.

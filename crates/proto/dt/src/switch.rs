@@ -19,7 +19,8 @@ use crate::timers::{Timer, TimerTable};
 use crate::{
     ConfigDiff, DT_GROUP_ADDR, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig,
     DtConfigError, DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError,
-    LocalMembers, MAX_AGGREGATIONS, MacUpdate, PeerInfo, PeerState, Role, SECONDARY_PORT_BASE,
+    LocalMembers, MAX_AGGREGATIONS, MacTarget, MacUpdate, PeerInfo, PeerState, Role,
+    SECONDARY_PORT_BASE,
 };
 use lagd_types::{Duration, Instant, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
@@ -110,7 +111,7 @@ pub struct Dt {
     events: VecDeque<DtEvent>,
     transmits: VecDeque<DtTransmit>,
     mac_updates: VecDeque<MacUpdate>,
-    installed: BTreeSet<MacKey>,
+    installed: BTreeMap<MacKey, MacTarget>,
     mac: MacSync,
     ntt: bool,
     counters: DtCounters,
@@ -151,7 +152,7 @@ impl Dt {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             mac_updates: VecDeque::new(),
-            installed: BTreeSet::new(),
+            installed: BTreeMap::new(),
             ntt: false,
             counters: DtCounters::default(),
         })
@@ -205,9 +206,23 @@ impl Dt {
         self.counters
     }
 
-    /// The peer's addresses installed locally (aggregation, VLAN, MAC).
+    /// The peer's addresses installed locally towards the local aggregation (aggregation,
+    /// VLAN, MAC).
     pub fn installed_macs(&self) -> Vec<(u16, u16, MacAddr)> {
-        self.installed.iter().copied().collect()
+        self.installed
+            .iter()
+            .filter(|(_, t)| **t == MacTarget::LocalAggregation)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// The peer's addresses installed locally towards the peer link.
+    pub fn macs_via_peer_link(&self) -> Vec<(u16, u16, MacAddr)> {
+        self.installed
+            .iter()
+            .filter(|(_, t)| **t == MacTarget::PeerLink)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// Adds a DT aggregation.
@@ -729,35 +744,41 @@ impl Dt {
         self.flush(now);
     }
 
-    /// Installs the peer's addresses of every aggregation that forwards locally; removes the
-    /// others (their traffic must cross the peer link).
+    /// Points the peer's addresses at the local aggregation when it forwards locally, at the
+    /// peer link while the pair is up and it does not; removes them otherwise.
     fn update_installed(&mut self) {
-        let want: BTreeSet<MacKey> = self
+        let up = self.state == PeerState::Up;
+        let want: BTreeMap<MacKey, MacTarget> = self
             .mac
             .peer
             .iter()
-            .filter(|k| {
-                self.aggrs
-                    .get(&k.0)
-                    .is_some_and(|a| a.decision.ports_enabled && !a.local.live.is_empty())
+            .filter_map(|k| {
+                let a = self.aggrs.get(&k.0)?;
+                if a.decision.ports_enabled && !a.local.live.is_empty() {
+                    Some((*k, MacTarget::LocalAggregation))
+                } else if up {
+                    Some((*k, MacTarget::PeerLink))
+                } else {
+                    None
+                }
             })
-            .copied()
             .collect();
-        for k in self.installed.difference(&want) {
-            self.mac_updates.push_back(MacUpdate {
-                aggr: k.0,
-                vlan: k.1,
-                mac: k.2,
-                install: false,
-            });
+        let upd = |k: &MacKey, install, target| MacUpdate {
+            aggr: k.0,
+            vlan: k.1,
+            mac: k.2,
+            install,
+            target,
+        };
+        for (k, t) in &self.installed {
+            if !want.contains_key(k) {
+                self.mac_updates.push_back(upd(k, false, *t));
+            }
         }
-        for k in want.difference(&self.installed) {
-            self.mac_updates.push_back(MacUpdate {
-                aggr: k.0,
-                vlan: k.1,
-                mac: k.2,
-                install: true,
-            });
+        for (k, t) in &want {
+            if self.installed.get(k) != Some(t) {
+                self.mac_updates.push_back(upd(k, true, *t));
+            }
         }
         self.installed = want;
     }
@@ -902,6 +923,11 @@ impl Dt {
             macs_local: self.mac.local.len(),
             macs_peer: self.mac.peer.len(),
             macs_installed: self.installed.len(),
+            macs_via_peer_link: self
+                .installed
+                .values()
+                .filter(|t| **t == MacTarget::PeerLink)
+                .count(),
             macs_synced: self.mac.synced(),
             counters: self.counters,
         }

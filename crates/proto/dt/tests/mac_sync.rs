@@ -47,10 +47,16 @@ fn learned_addresses_are_installed_on_the_peer_while_it_has_live_members() {
             .iter()
             .any(|(i, m)| *i == 1 && !m.install && m.mac == host(2))
     );
-    // B loses its members: its static entries would black-hole; they go.
+    // B loses its members: its entries would black-hole there; they move to the peer link.
     set_live(&mut p, 1, &[]);
     p.run_for(Duration::from_millis(20));
     assert_eq!(installed(&p, 1), 0);
+    assert_eq!(p.sw[1].macs_via_peer_link().len(), 2);
+    assert!(
+        p.mac_log
+            .iter()
+            .any(|(i, m)| *i == 1 && m.install && m.target == lagd_dt::MacTarget::PeerLink)
+    );
     set_live(&mut p, 1, &[1]);
     p.run_for(Duration::from_millis(20));
     assert_eq!(installed(&p, 1), 2);
@@ -58,6 +64,7 @@ fn learned_addresses_are_installed_on_the_peer_while_it_has_live_members() {
     p.kill(0);
     p.run_for(Duration::from_secs(5));
     assert_eq!(installed(&p, 1), 0);
+    assert!(p.sw[1].macs_via_peer_link().is_empty());
     assert_eq!(p.sw[1].status().macs_peer, 0);
 }
 

@@ -7,9 +7,9 @@
 use crate::port::{Ctx, Port};
 use crate::receive::refresh_default;
 use crate::timers::{Timer, TimerTable};
-use crate::{EventKind, FallbackKind, LacpMode};
-use lagd_types::{Instant, PortNumber};
-use std::collections::BTreeMap;
+use crate::worklist::Worklist;
+use crate::{EventKind, FallbackKind, LacpMode, SystemConfig};
+use lagd_types::Instant;
 
 /// The System's fallback state.
 #[derive(Clone, Debug, Default)]
@@ -22,37 +22,65 @@ pub(crate) struct FallbackState {
     pub up_since: Option<Instant>,
     /// The last valid LACPDU on any port.
     pub last_lacpdu: Option<Instant>,
+    /// How many ports are usable (link up, LACP enabled): kept up to date by [`recount`].
+    pub usable_ports: usize,
+    /// The ports' fallback flags must be recomputed (a port's usability or priority, or the
+    /// configuration, changed).
+    pub reassign: bool,
 }
 
-fn usable(p: &Port, ctx: &Ctx<'_>) -> bool {
-    p.port_enabled() && p.lacp_enabled(ctx.cfg)
+fn usable(p: &Port, cfg: &SystemConfig) -> bool {
+    p.port_enabled() && p.lacp_enabled(cfg)
+}
+
+/// Counts port `p` as usable or not, after a change of its link or of the configuration.
+pub(crate) fn recount(st: &mut FallbackState, p: &mut Port, cfg: &SystemConfig) {
+    let u = usable(p, cfg);
+    if u != p.usable {
+        p.usable = u;
+        st.usable_ports = if u {
+            st.usable_ports.saturating_add(1)
+        } else {
+            st.usable_ports.saturating_sub(1)
+        };
+        st.reassign = true;
+    }
+}
+
+/// Port `p` is being removed.
+pub(crate) fn forget(st: &mut FallbackState, p: &Port) {
+    if p.usable {
+        st.usable_ports = st.usable_ports.saturating_sub(1);
+    }
+    st.reassign = true;
 }
 
 /// Sets the ports' fallback flags for `kind` (or clears them) and re-reads their default
-/// partner.
-fn assign(kind: Option<FallbackKind>, ports: &mut BTreeMap<PortNumber, Port>, ctx: &mut Ctx<'_>) {
+/// partner; the ports that change are added to `work`.
+fn assign(kind: Option<FallbackKind>, ports: &mut [Port], ctx: &mut Ctx<'_>, work: &mut Worklist) {
     let best = ports
-        .values()
-        .filter(|p| usable(p, ctx))
+        .iter()
+        .filter(|p| usable(p, ctx.cfg))
         .min_by_key(|p| p.actor.port)
         .map(|p| p.number());
-    for p in ports.values_mut() {
+    for (i, p) in ports.iter_mut().enumerate() {
         let want = match kind {
             Some(FallbackKind::OneMember) if Some(p.number()) == best => kind,
-            Some(FallbackKind::Static) if usable(p, ctx) => kind,
+            Some(FallbackKind::Static) if usable(p, ctx.cfg) => kind,
             _ => None,
         };
         if p.fallback != want {
             p.fallback = want;
             refresh_default(p, ctx);
+            work.push(i);
         }
     }
 }
 
-fn leave(st: &mut FallbackState, ports: &mut BTreeMap<PortNumber, Port>, ctx: &mut Ctx<'_>) {
+fn leave(st: &mut FallbackState, ports: &mut [Port], ctx: &mut Ctx<'_>, work: &mut Worklist) {
     if st.active.take().is_some() {
         st.reason = None;
-        assign(None, ports, ctx);
+        assign(None, ports, ctx, work);
         ctx.emit(None, EventKind::FallbackLeft);
     }
 }
@@ -60,21 +88,24 @@ fn leave(st: &mut FallbackState, ports: &mut BTreeMap<PortNumber, Port>, ctx: &m
 /// A valid LACPDU was heard: fallback ends at once.
 pub(crate) fn lacpdu_heard(
     st: &mut FallbackState,
-    ports: &mut BTreeMap<PortNumber, Port>,
+    ports: &mut [Port],
     ctx: &mut Ctx<'_>,
+    work: &mut Worklist,
 ) {
     st.last_lacpdu = Some(ctx.now);
-    leave(st, ports, ctx);
+    leave(st, ports, ctx, work);
 }
 
-/// Enters, keeps or leaves fallback; arms the fallback timer.
+/// Enters, keeps or leaves fallback; arms the fallback timer. In fallback, the ports' flags are
+/// recomputed only when something they depend on changed.
 pub(crate) fn update(
     st: &mut FallbackState,
     timers: &mut TimerTable,
-    ports: &mut BTreeMap<PortNumber, Port>,
+    ports: &mut [Port],
     ctx: &mut Ctx<'_>,
+    work: &mut Worklist,
 ) {
-    let any_up = ports.values().any(|p| usable(p, ctx));
+    let any_up = st.usable_ports > 0;
     if !any_up {
         st.up_since = None;
     } else if st.up_since.is_none() {
@@ -84,7 +115,7 @@ pub(crate) fn update(
         Some(f) if any_up && ctx.cfg.mode != LacpMode::Off => f,
         _ => {
             timers.stop(Timer::Fallback);
-            leave(st, ports, ctx);
+            leave(st, ports, ctx, work);
             return;
         }
     };
@@ -101,8 +132,15 @@ pub(crate) fn update(
         );
         st.reason = Some(reason.clone());
         ctx.emit(None, EventKind::FallbackEntered { reason });
+        st.reassign = true;
     }
     timers.stop(Timer::Fallback);
-    st.active = Some(cfg.kind);
-    assign(st.active, ports, ctx);
+    if st.active != Some(cfg.kind) {
+        st.active = Some(cfg.kind);
+        st.reassign = true;
+    }
+    if st.reassign {
+        st.reassign = false;
+        assign(st.active, ports, ctx, work);
+    }
 }

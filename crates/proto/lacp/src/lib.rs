@@ -19,6 +19,15 @@
 //!    plane.
 //! 4. Sleep until [`Lacp::poll_timeout`] (or the next input).
 //!
+//! # Cost
+//! An input runs the machines of the ports it touched only (its own port; the ports whose
+//! timers expired; the ports a change of Selection, of an Aggregator's readiness or of the
+//! active Aggregator moves): every other port is at rest, and running its machines would
+//! change nothing. The Aggregators keep tallies of their ports' states, the timers are kept in
+//! deadline order, so a steady LACPDU costs the same with 8 ports or 10 000, and allocates
+//! nothing (the frames of [`Lacp::poll_transmit`] aside; [`Lacp::poll_transmit_into`] writes
+//! into the caller's buffer).
+//!
 //! # Deviations from the letter of 802.1AX
 //! * A port joining an Aggregator that already has attached ports does not wait for its
 //!   wait_while_timer (Aggregate_Wait_Time): it attaches at once. A healed link re-forms in
@@ -40,12 +49,18 @@ mod marker;
 mod mux;
 mod periodic;
 mod port;
+mod port_moved;
+mod port_table;
 mod receive;
+mod schedule;
 mod selection;
 mod status;
+mod tally;
 pub mod testing;
 mod timers;
 mod transmit;
+mod update;
+mod worklist;
 
 pub use aggregator::AggregatorId;
 pub use churn::ChurnState;
@@ -68,26 +83,31 @@ pub use timers::{
 };
 pub use transmit::Transmit;
 
-use aggregator::{Aggregator, choose_active, is_cd};
+use aggregator::Aggregators;
 use churn::Side;
 use fallback::FallbackState;
 use lagd_types::{Instant, PortNumber};
 use lagd_wire::{SlowFrame, SlowPdu, WireError};
-use mux::AggView;
 use port::{Ctx, Port};
-use std::collections::{BTreeMap, VecDeque};
+use port_moved::MovedIndex;
+use port_table::PortTable;
+use schedule::Schedule;
+use std::collections::VecDeque;
 use timers::{Timer, TimerTable};
+use transmit::Queued;
+use update::Scratch;
+use worklist::Worklist;
 
-/// How many rounds of the machines one input may cause before they rest (they always rest
-/// much sooner; the bound only guards against a livelock bug).
-const MAX_PASSES: usize = 16;
+/// Queues keep at most this much room once drained (a burst, such as 10 000 ports forming at
+/// once, must not hold its memory for ever).
+const QUEUE_KEEP: usize = 1024;
 
 /// One LACP System (the actor) with its ports and Aggregators.
 #[derive(Clone, Debug)]
 pub struct Lacp {
     config: SystemConfig,
-    ports: BTreeMap<PortNumber, Port>,
-    aggregators: BTreeMap<AggregatorId, Aggregator>,
+    ports: PortTable,
+    aggregators: Aggregators,
     /// The Aggregator the data plane uses.
     active: Option<AggregatorId>,
     up: bool,
@@ -95,8 +115,17 @@ pub struct Lacp {
     /// System timers (fallback).
     timers: TimerTable,
     events: VecDeque<Event>,
-    transmits: VecDeque<Transmit>,
+    transmits: VecDeque<Queued>,
     next_marker: u32,
+    /// The ports touched by the input being handled.
+    work: Worklist,
+    /// The ports' timers in deadline order.
+    schedule: Schedule,
+    /// The ports with a LACPDU deferred by the transmit rate limit, by TxDefer deadline.
+    deferred: Schedule,
+    /// The disabled ports by remembered partner (port_moved).
+    moved: MovedIndex,
+    scratch: Scratch,
 }
 
 impl Lacp {
@@ -105,8 +134,8 @@ impl Lacp {
     pub fn new(config: SystemConfig) -> Lacp {
         Lacp {
             config,
-            ports: BTreeMap::new(),
-            aggregators: BTreeMap::new(),
+            ports: PortTable::default(),
+            aggregators: Aggregators::default(),
             active: None,
             up: false,
             fallback: FallbackState::default(),
@@ -114,6 +143,11 @@ impl Lacp {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             next_marker: 1,
+            work: Worklist::default(),
+            schedule: Schedule::default(),
+            deferred: Schedule::default(),
+            moved: MovedIndex::default(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -134,6 +168,9 @@ impl Lacp {
             config,
             ports,
             events,
+            fallback,
+            work,
+            aggregators,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -141,9 +178,13 @@ impl Lacp {
             cfg: config,
             events,
         };
-        for p in ports.values_mut() {
+        for (i, p) in ports.as_mut_slice().iter_mut().enumerate() {
             reconfigure_port(p, &mut ctx, toggled);
+            fallback::recount(fallback, p, ctx.cfg);
+            work.push(i);
         }
+        fallback.reassign = true;
+        aggregators.touch_all();
         self.update(now);
         Ok(())
     }
@@ -153,21 +194,34 @@ impl Lacp {
         if port.number == 0 {
             return Err(ConfigError::PortZero);
         }
-        if self.ports.contains_key(&port.number) {
+        if self.ports.position(port.number).is_some() {
             return Err(ConfigError::DuplicatePort(port.number));
         }
         let p = Port::new(port, &self.config);
-        self.ports.insert(p.number(), p);
+        let i = self.ports.insert(p).map_err(ConfigError::DuplicatePort)?;
+        self.work.on_insert(i);
+        self.schedule.on_insert(i);
+        self.deferred.on_insert(i);
+        self.work.push(i);
         self.update(now);
         Ok(())
     }
 
     /// Removes a port at once (its data plane stops: an event says so if it was active).
     pub fn remove_port(&mut self, now: Instant, port: PortNumber) -> Result<(), ConfigError> {
-        let p = self
+        let mut p = self
             .ports
-            .remove(&port)
+            .position(port)
+            .and_then(|i| {
+                self.work.on_remove(i);
+                self.schedule.on_remove(i);
+                self.deferred.on_remove(i);
+                self.ports.remove_at(i)
+            })
             .ok_or(ConfigError::UnknownPort(port))?;
+        self.aggregators.forget(&mut p);
+        self.moved.remove(&p);
+        fallback::forget(&mut self.fallback, &p);
         if p.reported_cd != (false, false) {
             self.events.push_back(Event {
                 at: now,
@@ -189,10 +243,15 @@ impl Lacp {
             config,
             ports,
             events,
+            fallback,
+            work,
             ..
         } = self;
+        let i = ports
+            .position(port.number)
+            .ok_or(ConfigError::UnknownPort(port.number))?;
         let p = ports
-            .get_mut(&port.number)
+            .at_mut(i)
             .ok_or(ConfigError::UnknownPort(port.number))?;
         p.cfg = port;
         let mut ctx = Ctx {
@@ -201,6 +260,10 @@ impl Lacp {
             events,
         };
         reconfigure_port(p, &mut ctx, false);
+        fallback::recount(fallback, p, ctx.cfg);
+        // The port's priority may have changed: fallback's choice of port with it.
+        fallback.reassign = true;
+        work.push(i);
         self.update(now);
         Ok(())
     }
@@ -212,9 +275,14 @@ impl Lacp {
             config,
             ports,
             events,
+            fallback,
+            work,
             ..
         } = self;
-        let Some(p) = ports.get_mut(&port) else {
+        let Some(i) = ports.position(port) else {
+            return;
+        };
+        let Some(p) = ports.at_mut(i) else {
             return;
         };
         p.link = link;
@@ -224,6 +292,8 @@ impl Lacp {
             events,
         };
         reconfigure_port(p, &mut ctx, false);
+        fallback::recount(fallback, p, ctx.cfg);
+        work.push(i);
         self.update(now);
     }
 
@@ -242,6 +312,9 @@ impl Lacp {
             events,
             transmits,
             fallback,
+            work,
+            moved,
+            scratch,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -249,7 +322,10 @@ impl Lacp {
             cfg: config,
             events,
         };
-        let Some(p) = ports.get_mut(&port) else {
+        let Some(i) = ports.position(port) else {
+            return Err(RxError::UnknownPort(port));
+        };
+        let Some(p) = ports.at_mut(i) else {
             return Err(RxError::UnknownPort(port));
         };
         let parsed = match SlowFrame::parse(frame) {
@@ -265,6 +341,7 @@ impl Lacp {
                 return Err(e.into());
             }
         };
+        work.push(i);
         match parsed.pdu {
             SlowPdu::Lacp(pdu) => {
                 p.counters.lacpdus_rx += 1;
@@ -273,17 +350,25 @@ impl Lacp {
                     && receive::rx_lacpdu(p, &mut ctx, &pdu);
                 if used {
                     // port_moved (§6.4.8): this partner port was last seen on a disabled port.
-                    let who = (pdu.actor.system, pdu.actor.port.number);
-                    for q in ports.values_mut() {
+                    let numbers = &mut scratch.numbers;
+                    numbers.clear();
+                    numbers.extend(moved.ports_of(pdu.actor.system, pdu.actor.port.number));
+                    for q in numbers.iter() {
+                        let Some(j) = ports.position(*q) else {
+                            continue;
+                        };
+                        let Some(q) = ports.at_mut(j) else { continue };
                         if q.number() != port
                             && q.receive == ReceiveState::PortDisabled
                             && q.partner.system != lagd_types::SystemId::NULL
-                            && (q.partner.system, q.partner.port.number) == who
+                            && (q.partner.system, q.partner.port.number)
+                                == (pdu.actor.system, pdu.actor.port.number)
                         {
                             q.port_moved = true;
+                            work.push(j);
                         }
                     }
-                    fallback::lacpdu_heard(fallback, ports, &mut ctx);
+                    fallback::lacpdu_heard(fallback, ports.as_mut_slice(), &mut ctx, work);
                 }
             }
             SlowPdu::Marker(m) => {
@@ -301,6 +386,9 @@ impl Lacp {
             ports,
             events,
             timers,
+            work,
+            schedule,
+            scratch,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -308,7 +396,16 @@ impl Lacp {
             cfg: config,
             events,
         };
-        for p in ports.values_mut() {
+        scratch.positions.clear();
+        schedule.take_due(now, &mut scratch.positions);
+        for i in &scratch.positions {
+            work.push(*i);
+        }
+        work.normalize();
+        for k in 0..work.len() {
+            let Some(p) = work.get(k).and_then(|i| ports.at_mut(i)) else {
+                continue;
+            };
             for t in p.timers.expire(now) {
                 match t {
                     Timer::CurrentWhile => receive::current_while_expired(p, &mut ctx),
@@ -336,9 +433,11 @@ impl Lacp {
             events,
             transmits,
             next_marker,
+            schedule,
             ..
         } = self;
-        let p = ports.get_mut(&port).ok_or(MarkerError::UnknownPort(port))?;
+        let i = ports.position(port).ok_or(MarkerError::UnknownPort(port))?;
+        let p = ports.at_mut(i).ok_or(MarkerError::UnknownPort(port))?;
         let mut ctx = Ctx {
             now,
             cfg: config,
@@ -346,37 +445,70 @@ impl Lacp {
         };
         let id = MarkerId(*next_marker);
         marker::send(p, &mut ctx, id, transmits)?;
+        schedule.set(i, p.next_timeout());
         *next_marker = next_marker.wrapping_add(1).max(1);
         Ok(id)
     }
 
     /// The next frame to send.
     pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let q = self.transmits.pop_front()?;
+        self.trim_transmits();
+        Some(Transmit {
+            port: q.port,
+            frame: q.frame.to_vec(),
+        })
+    }
+
+    /// The next frame to send, written into `buf` (no allocation): its port and length. A
+    /// buffer of [`Transmit::MAX_LEN`] octets always suffices; if `buf` is too short the frame
+    /// stays queued and the error says how long it must be.
+    pub fn poll_transmit_into(
+        &mut self,
+        _now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<(PortNumber, usize)>, WireError> {
+        let Some(q) = self.transmits.front() else {
+            return Ok(None);
+        };
+        let len = q.frame.emit(buf)?;
+        let port = q.port;
+        self.transmits.pop_front();
+        self.trim_transmits();
+        Ok(Some((port, len)))
+    }
+
+    fn trim_transmits(&mut self) {
+        if self.transmits.is_empty() && self.transmits.capacity() > QUEUE_KEEP {
+            self.transmits.shrink_to(QUEUE_KEEP);
+        }
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front()?;
+        if self.events.is_empty() && self.events.capacity() > QUEUE_KEEP {
+            self.events.shrink_to(QUEUE_KEEP);
+        }
+        Some(e)
     }
 
     /// The earliest deadline of any timer.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.ports
-            .values()
-            .filter_map(Port::next_timeout)
-            .chain(self.timers.next_timeout())
-            .min()
+        match (self.schedule.first(), self.timers.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The state of one port.
     pub fn port(&self, port: PortNumber) -> Option<PortStatus> {
-        self.ports.get(&port).map(|p| self.port_status(p))
+        self.ports.get(port).map(|p| self.port_status(p))
     }
 
     /// The state of every port, by port number.
     pub fn ports(&self) -> Vec<PortStatus> {
-        self.ports.values().map(|p| self.port_status(p)).collect()
+        self.ports.iter().map(|p| self.port_status(p)).collect()
     }
 
     /// The state of every Aggregator, by id.
@@ -398,17 +530,27 @@ impl Lacp {
 
     /// Whether the data plane collects on `port` (it is Collecting in the active Aggregator).
     pub fn is_collecting(&self, port: PortNumber) -> bool {
-        self.ports.get(&port).is_some_and(|p| p.reported_cd.0)
+        self.ports.get(port).is_some_and(|p| p.reported_cd.0)
     }
 
     /// Whether the data plane distributes on `port`.
     pub fn is_distributing(&self, port: PortNumber) -> bool {
-        self.ports.get(&port).is_some_and(|p| p.reported_cd.1)
+        self.ports.get(port).is_some_and(|p| p.reported_cd.1)
     }
 
     /// The Distributing ports of the active Aggregator, best port priority first.
     pub fn distributing_ports(&self) -> Vec<PortNumber> {
-        let mut v: Vec<&Port> = self.ports.values().filter(|p| p.reported_cd.1).collect();
+        // Only ports of the active Aggregator are reported distributing.
+        let members = self
+            .active
+            .and_then(|id| self.aggregators.get(id))
+            .map(|a| &a.ports);
+        let mut v: Vec<&Port> = members
+            .into_iter()
+            .flatten()
+            .filter_map(|n| self.ports.get(*n))
+            .filter(|p| p.reported_cd.1)
+            .collect();
         v.sort_by_key(|p| p.actor.port);
         v.into_iter().map(Port::number).collect()
     }
@@ -418,152 +560,6 @@ impl Lacp {
     pub fn is_up(&self) -> bool {
         self.up
     }
-
-    /// Runs the machines until they rest, transmits, and reports what changed.
-    fn update(&mut self, now: Instant) {
-        let Lacp {
-            config,
-            ports,
-            aggregators,
-            events,
-            transmits,
-            fallback,
-            timers,
-            ..
-        } = self;
-        let mut ctx = Ctx {
-            now,
-            cfg: config,
-            events,
-        };
-        for _ in 0..MAX_PASSES {
-            fallback::update(fallback, timers, ports, &mut ctx);
-            let mut changed = false;
-            for p in ports.values_mut() {
-                changed |= receive::step(p, &mut ctx);
-            }
-            changed |= selection::run(ports, aggregators, &mut ctx);
-            let views: BTreeMap<AggregatorId, AggView> = aggregators
-                .keys()
-                .map(|id| (*id, agg_view(*id, ports)))
-                .collect();
-            for p in ports.values_mut() {
-                let view = p
-                    .aggregator
-                    .and_then(|a| views.get(&a).copied())
-                    .unwrap_or_default();
-                changed |= mux::step(p, &mut ctx, view);
-                changed |= periodic::step(p, &mut ctx);
-                changed |= churn::step(p, &mut ctx, Side::Actor);
-                changed |= churn::step(p, &mut ctx, Side::Partner);
-            }
-            if !changed {
-                break;
-            }
-        }
-        for p in ports.values_mut() {
-            transmit::step(p, &mut ctx, transmits);
-        }
-        self.report(now);
-    }
-
-    /// Emits the events derived from the machines' state: actor and partner changes, the
-    /// active Aggregator, the data plane's collecting/distributing, aggregate up/down.
-    fn report(&mut self, now: Instant) {
-        let active = choose_active(self.active, &self.aggregators, &self.ports);
-        let mut out = Vec::new();
-        if active != self.active {
-            self.active = active;
-            out.push((None, EventKind::ActiveAggregator { aggregator: active }));
-        }
-        let mut cd = 0;
-        for p in self.ports.values_mut() {
-            if p.actor.state != p.reported_actor {
-                out.push((
-                    Some(p.number()),
-                    EventKind::ActorStateChanged {
-                        old: p.reported_actor,
-                        new: p.actor.state,
-                    },
-                ));
-                p.reported_actor = p.actor.state;
-            }
-            if p.partner != p.reported_partner {
-                out.push((
-                    Some(p.number()),
-                    EventKind::PartnerChanged {
-                        old: p.reported_partner,
-                        new: p.partner,
-                    },
-                ));
-                p.reported_partner = p.partner;
-            }
-            let in_active = active.is_some() && p.aggregator == active;
-            let now_cd = if in_active {
-                (p.actor.state.collecting(), p.actor.state.distributing())
-            } else {
-                (false, false)
-            };
-            if now_cd != p.reported_cd {
-                p.reported_cd = now_cd;
-                out.push((
-                    Some(p.number()),
-                    EventKind::CollectingDistributing {
-                        collecting: now_cd.0,
-                        distributing: now_cd.1,
-                    },
-                ));
-            }
-            if in_active && is_cd(p) {
-                cd += 1;
-            }
-        }
-        let min = self.config.min_links;
-        let up = if self.fallback.active.is_some() {
-            cd > 0
-        } else {
-            cd >= min
-        };
-        if up != self.up {
-            self.up = up;
-            out.push((
-                None,
-                if up {
-                    EventKind::AggregateUp
-                } else {
-                    EventKind::AggregateDown {
-                        reason: format!(
-                            "{cd} of {} members collecting and distributing, min-links is {min}",
-                            self.ports.len()
-                        ),
-                    }
-                },
-            ));
-        }
-        self.events
-            .extend(out.into_iter().map(|(port, kind)| Event {
-                at: now,
-                port,
-                kind,
-            }));
-    }
-}
-
-/// What a port's Mux needs to know of Aggregator `id`.
-fn agg_view(id: AggregatorId, ports: &BTreeMap<PortNumber, Port>) -> AggView {
-    let mut v = AggView {
-        ready: true,
-        has_attached: false,
-    };
-    for p in ports.values().filter(|p| p.aggregator == Some(id)) {
-        if p.mux == MuxState::Waiting && p.selected == Selected::Selected && !p.ready_n {
-            v.ready = false;
-        }
-        if p.is_attached() {
-            v.has_attached = true;
-        }
-    }
-    v
 }
 
 /// Applies a change of System or port configuration, or of link status, to one port.

@@ -5,7 +5,7 @@
 use crate::EventKind;
 use crate::port::{Ctx, Port};
 use crate::timers::Timer;
-use crate::transmit::{Transmit, frame, slow_allowed};
+use crate::transmit::{Queued, frame, slow_allowed};
 use lagd_types::{Instant, MacAddr, PortNumber};
 use lagd_wire::{MarkerKind, MarkerRepr, SlowPdu};
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ pub(crate) fn send(
     p: &mut Port,
     ctx: &mut Ctx<'_>,
     id: MarkerId,
-    out: &mut VecDeque<Transmit>,
+    out: &mut VecDeque<Queued>,
 ) -> Result<(), MarkerError> {
     if !p.port_enabled() {
         return Err(MarkerError::PortDisabled(p.number()));
@@ -82,7 +82,7 @@ pub(crate) fn receive(
     ctx: &mut Ctx<'_>,
     system: MacAddr,
     m: &MarkerRepr,
-    out: &mut VecDeque<Transmit>,
+    out: &mut VecDeque<Queued>,
 ) {
     match m.kind {
         MarkerKind::Information => {
@@ -120,11 +120,15 @@ pub(crate) fn receive(
 /// The Marker timer expired: every overdue Marker times out.
 pub(crate) fn expire(p: &mut Port, ctx: &mut Ctx<'_>) {
     let now = ctx.now;
-    let (late, keep): (Vec<_>, Vec<_>) = p.markers.iter().partition(|m| m.deadline <= now);
-    p.markers = keep;
-    for m in late {
-        p.counters.marker_timeouts += 1;
-        ctx.emit(Some(p.number()), EventKind::MarkerTimeout { id: m.id });
-    }
+    let number = p.number();
+    let counters = &mut p.counters;
+    p.markers.retain(|m| {
+        let late = m.deadline <= now;
+        if late {
+            counters.marker_timeouts += 1;
+            ctx.emit(Some(number), EventKind::MarkerTimeout { id: m.id });
+        }
+        !late
+    });
     arm(p);
 }

@@ -2,12 +2,14 @@
 //! Partner information and the variables shared by its machines (§6.4.7, §6.4.8).
 
 use crate::marker::PendingMarker;
+use crate::tally::Share;
 use crate::timers::TimerTable;
+use crate::transmit::SendTimes;
 use crate::{
     AggregatorId, ChurnState, Event, EventKind, FallbackKind, LacpMode, LacpTimer, MuxState,
     PeriodicState, PortConfig, PortCounters, ReceiveState, Selected, SystemConfig,
 };
-use lagd_types::{Instant, PortId, PortNumber, PortState};
+use lagd_types::{Instant, PortId, PortNumber, PortState, SystemId};
 use lagd_wire::LacpInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -84,9 +86,9 @@ pub(crate) struct Port {
     pub partner_churn: ChurnState,
     pub timers: TimerTable,
     /// Times of the last LACPDUs sent (transmit rate window).
-    pub lacpdu_tx: VecDeque<Instant>,
+    pub lacpdu_tx: SendTimes<{ crate::timers::MAX_LACPDUS_PER_FAST_PERIOD }>,
     /// Times of the last slow-protocols frames sent (Slow Protocols rate limit).
-    pub slow_tx: VecDeque<Instant>,
+    pub slow_tx: SendTimes<{ crate::timers::MAX_SLOW_FRAMES_PER_SECOND }>,
     pub markers: Vec<PendingMarker>,
     pub counters: PortCounters,
     pub last_rx: Option<Instant>,
@@ -94,6 +96,14 @@ pub(crate) struct Port {
     pub reported_cd: (bool, bool),
     pub reported_actor: PortState,
     pub reported_partner: LacpInfo,
+    // Bookkeeping of the System's indexes, brought up to date after every input that touched
+    // the port (so that other ports need not be looked at).
+    /// What the port last added to its Aggregator's tallies.
+    pub share: Share,
+    /// The partner under which the port is filed in the port_moved index.
+    pub moved_key: Option<(SystemId, PortNumber)>,
+    /// Whether the port is counted as usable (link up, LACP enabled) by fallback.
+    pub usable: bool,
 }
 
 impl Port {
@@ -114,14 +124,17 @@ impl Port {
             actor_churn: ChurnState::ChurnMonitor,
             partner_churn: ChurnState::ChurnMonitor,
             timers: TimerTable::default(),
-            lacpdu_tx: VecDeque::new(),
-            slow_tx: VecDeque::new(),
+            lacpdu_tx: SendTimes::default(),
+            slow_tx: SendTimes::default(),
             markers: Vec::new(),
             counters: PortCounters::default(),
             last_rx: None,
             reported_cd: (false, false),
             reported_actor: PortState::default(),
             reported_partner: LacpInfo::default(),
+            share: Share::default(),
+            moved_key: None,
+            usable: false,
             cfg,
         };
         p.refresh_actor(sys);

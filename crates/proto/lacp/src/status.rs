@@ -183,10 +183,11 @@ impl Lacp {
         self.aggregators
             .iter()
             .map(|(id, a)| {
-                let members: Vec<&Port> = self
+                let members: Vec<&Port> = a
                     .ports
-                    .values()
-                    .filter(|p| p.aggregator == Some(*id) && p.selected != Selected::Unselected)
+                    .iter()
+                    .filter_map(|n| self.ports.get(*n))
+                    .filter(|p| p.selected != Selected::Unselected)
                     .collect();
                 let cd = members.iter().filter(|p| is_cd(p)).count();
                 AggregatorStatus {

@@ -4,9 +4,7 @@
 //! shared with the Marker protocol: at most ten frames per second per port.
 
 use crate::port::{Ctx, Port};
-use crate::timers::{
-    FAST_PERIODIC_TIME, MAX_LACPDUS_PER_FAST_PERIOD, MAX_SLOW_FRAMES_PER_SECOND, Timer,
-};
+use crate::timers::{FAST_PERIODIC_TIME, Timer};
 use lagd_types::{Duration, Instant, MacAddr, PortNumber};
 use lagd_wire::{LacpduRepr, SlowFrame, SlowPdu};
 use serde::{Deserialize, Serialize};
@@ -21,49 +19,90 @@ pub struct Transmit {
     pub frame: Vec<u8>,
 }
 
+impl Transmit {
+    /// The longest frame the engine sends (a version 1 LACPDU: 14 + 110 octets), rounded up: a
+    /// buffer this long always suffices for [`crate::Lacp::poll_transmit_into`].
+    pub const MAX_LEN: usize = 128;
+}
+
+/// A frame in the transmit queue, encoded only when it is polled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Queued {
+    /// The port to send it on.
+    pub port: PortNumber,
+    /// The frame.
+    pub frame: SlowFrame,
+}
+
 const SLOW_WINDOW: Duration = Duration::from_secs(1);
 
-/// Drops the entries older than `window` and returns when the next frame may go, `None` if
-/// it may go now.
-fn window_wait(
-    times: &mut VecDeque<Instant>,
-    now: Instant,
-    window: Duration,
-    max: usize,
-) -> Option<Instant> {
-    while times.front().is_some_and(|t| *t + window <= now) {
-        times.pop_front();
-    }
-    if times.len() < max {
-        None
-    } else {
-        times.get(times.len() - max).map(|t| *t + window)
+/// The times of the last `N` frames sent on a port, oldest first (a rate window, kept inline:
+/// no allocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SendTimes<const N: usize> {
+    times: [Instant; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for SendTimes<N> {
+    fn default() -> Self {
+        SendTimes {
+            times: [Instant::ZERO; N],
+            len: 0,
+        }
     }
 }
 
-fn record(times: &mut VecDeque<Instant>, now: Instant, max: usize) {
-    times.push_back(now);
-    while times.len() > max {
-        times.pop_front();
+impl<const N: usize> SendTimes<N> {
+    /// Drops the entries older than `window` and returns when the next frame may go (at most
+    /// `N` per `window`), `None` if it may go now.
+    pub fn wait(&mut self, now: Instant, window: Duration) -> Option<Instant> {
+        let len = self.len.min(N);
+        let expired = self
+            .times
+            .get(..len)
+            .map_or(0, |t| t.iter().take_while(|t| **t + window <= now).count());
+        if expired > 0 {
+            self.times.copy_within(expired..len, 0);
+            self.len = len - expired;
+        }
+        if self.len < N {
+            None
+        } else {
+            self.times.first().map(|t| *t + window)
+        }
+    }
+
+    /// Records a frame sent at `now`, forgetting the oldest beyond `N`.
+    pub fn record(&mut self, now: Instant) {
+        let len = self.len.min(N);
+        if len == N {
+            self.times.copy_within(1.., 0);
+            if let Some(last) = self.times.last_mut() {
+                *last = now;
+            }
+        } else if let Some(slot) = self.times.get_mut(len) {
+            *slot = now;
+            self.len = len + 1;
+        }
     }
 }
 
 /// Whether the Slow Protocols limit allows one more frame now.
 pub(crate) fn slow_allowed(p: &mut Port, now: Instant) -> bool {
-    window_wait(&mut p.slow_tx, now, SLOW_WINDOW, MAX_SLOW_FRAMES_PER_SECOND).is_none()
+    p.slow_tx.wait(now, SLOW_WINDOW).is_none()
 }
 
 /// Builds a slow-protocols frame from the port.
-pub(crate) fn frame(p: &mut Port, now: Instant, pdu: SlowPdu) -> Transmit {
-    record(&mut p.slow_tx, now, MAX_SLOW_FRAMES_PER_SECOND);
-    let f = SlowFrame {
-        dst: MacAddr::SLOW_PROTOCOLS,
-        src: p.cfg.mac,
-        pdu,
-    };
-    Transmit {
+pub(crate) fn frame(p: &mut Port, now: Instant, pdu: SlowPdu) -> Queued {
+    p.slow_tx.record(now);
+    Queued {
         port: p.number(),
-        frame: f.to_vec(),
+        frame: SlowFrame {
+            dst: MacAddr::SLOW_PROTOCOLS,
+            src: p.cfg.mac,
+            pdu,
+        },
     }
 }
 
@@ -76,20 +115,15 @@ pub(crate) fn may_transmit(p: &Port, ctx: &Ctx<'_>) -> bool {
 
 /// The Transmit machine: sends a LACPDU if NTT is set and the rate allows; otherwise keeps
 /// NTT and arms the TxDefer timer for when it will.
-pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, out: &mut VecDeque<Transmit>) {
+pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, out: &mut VecDeque<Queued>) {
     if !p.ntt || !may_transmit(p, ctx) {
         p.timers.stop(Timer::TxDefer);
         return;
     }
     let now = ctx.now;
     let wait = [
-        window_wait(
-            &mut p.lacpdu_tx,
-            now,
-            FAST_PERIODIC_TIME,
-            MAX_LACPDUS_PER_FAST_PERIOD,
-        ),
-        window_wait(&mut p.slow_tx, now, SLOW_WINDOW, MAX_SLOW_FRAMES_PER_SECOND),
+        p.lacpdu_tx.wait(now, FAST_PERIODIC_TIME),
+        p.slow_tx.wait(now, SLOW_WINDOW),
     ]
     .into_iter()
     .flatten()
@@ -107,7 +141,7 @@ pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, out: &mut VecDeque<Transmit>
         port_algorithm: None,
         conversation_digest: None,
     };
-    record(&mut p.lacpdu_tx, now, MAX_LACPDUS_PER_FAST_PERIOD);
+    p.lacpdu_tx.record(now);
     let t = frame(p, now, SlowPdu::Lacp(pdu));
     out.push_back(t);
     p.counters.lacpdus_tx += 1;
@@ -120,25 +154,38 @@ mod tests {
 
     #[test]
     fn window_allows_three_per_second() {
-        let mut q = VecDeque::new();
+        let mut q = SendTimes::<3>::default();
         let t0 = Instant::from_secs(10);
         for i in 0..3 {
             let now = t0 + Duration::from_millis(i * 10);
-            assert_eq!(window_wait(&mut q, now, FAST_PERIODIC_TIME, 3), None);
-            record(&mut q, now, 3);
+            assert_eq!(q.wait(now, FAST_PERIODIC_TIME), None);
+            q.record(now);
         }
         assert_eq!(
-            window_wait(
-                &mut q,
-                t0 + Duration::from_millis(30),
-                FAST_PERIODIC_TIME,
-                3
-            ),
+            q.wait(t0 + Duration::from_millis(30), FAST_PERIODIC_TIME),
             Some(t0 + FAST_PERIODIC_TIME)
         );
+        assert_eq!(q.wait(t0 + FAST_PERIODIC_TIME, FAST_PERIODIC_TIME), None);
+        // The first one left the window; the next slot frees when the second one leaves.
+        q.record(t0 + FAST_PERIODIC_TIME);
         assert_eq!(
-            window_wait(&mut q, t0 + FAST_PERIODIC_TIME, FAST_PERIODIC_TIME, 3),
-            None
+            q.wait(t0 + FAST_PERIODIC_TIME, FAST_PERIODIC_TIME),
+            Some(t0 + Duration::from_millis(10) + FAST_PERIODIC_TIME)
         );
+    }
+
+    #[test]
+    fn window_forgets_everything_after_a_quiet_period() {
+        let mut q = SendTimes::<10>::default();
+        let t0 = Instant::from_secs(1);
+        for i in 0..25 {
+            q.record(t0 + Duration::from_millis(i));
+        }
+        assert_eq!(
+            q.wait(t0 + Duration::from_millis(30), SLOW_WINDOW),
+            Some(t0 + Duration::from_millis(15) + SLOW_WINDOW)
+        );
+        assert_eq!(q.wait(t0 + Duration::from_secs(5), SLOW_WINDOW), None);
+        assert_eq!(q.len, 0);
     }
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# TCP over one unthrottled member: two lagd (namespaces A and B, one veth member, LACP active,
+# short timer) vs a direct veth pair, and the same with Open vSwitch's userspace datapath in
+# lagd's place (a one-interface port with LACP; userspace TSO on), iperf3 -P 1 and -P 8, ROUNDS
+# interleaved rounds of DUR seconds.
+#
+#   bench/lag_tcp_one_member.sh          (ROUNDS=3 DUR=10 IMPLS="lagd ovs"; needs root, iperf3)
+#
+# CPU s/GB: CPU seconds of iperf3 client + server + both daemons per GB moved.
+source "$(dirname "$0")/lib.sh"
+need iperf3 iperf3
+build_lagd
+
+mkns D1 d1; mkns D2 d2
+veth "$D1" "$P-d1" "$D2" "$P-d2"
+ip -n "$D1" addr add 198.18.20.1/24 dev "$P-d1"
+ip -n "$D2" addr add 198.18.20.2/24 dev "$P-d2"
+iperf_server "$D2" 198.18.20.2
+
+PATHS="direct lagd"
+mkns LA la; mkns LB lb
+veth "$LA" "$P-la" "$LB" "$P-lb"
+: >"$SCRATCH/a.toml"; : >"$SCRATCH/b.toml"
+lagd_conf "$SCRATCH/a.toml" "$P-lag" "$P-la" 'mac = "02:00:5e:00:14:01"'
+lagd_conf "$SCRATCH/b.toml" "$P-lag" "$P-lb" 'mac = "02:00:5e:00:14:02"'
+lagd_start LA_PID "$LA" "$SCRATCH/a.toml"
+lagd_start LB_PID "$LB" "$SCRATCH/b.toml"
+wait_until 60 lagd_forwarding "$SCRATCH/a.toml.sock" "$P-lag" 1
+wait_until 60 lagd_forwarding "$SCRATCH/b.toml.sock" "$P-lag" 1
+ip -n "$LA" addr add 198.18.21.1/24 dev "$P-lag"
+ip -n "$LB" addr add 198.18.21.2/24 dev "$P-lag"
+iperf_server "$LB" 198.18.21.2
+
+if have_ovs; then
+    PATHS+=" ovs"
+    mkns OA oa; mkns OB ob
+    veth "$OA" "$P-oa" "$OB" "$P-ob"
+    ovs_start OVA "$OA" 02:00:5e:00:16:01
+    ovs_start OVB "$OB" 02:00:5e:00:16:02
+    for s in "A $OA $OVA $P-oa 1" "B $OB $OVB $P-ob 2"; do
+        set -- $s
+        ovs_prep_member "$2" "$4"
+        ovs_vsctl "$3" add-port br0 "$4" -- set port "$4" lacp=active other_config:lacp-time=fast
+        ip -n "$2" addr add "198.18.22.$5/24" dev br0
+        ip -n "$2" link set br0 up
+    done
+    wait_until 60 bash -c "OVS_RUNDIR=$OVA ovs-appctl -t $OVA/ovs-vswitchd.ctl lacp/show | grep -q 'status: active negotiated'"
+    iperf_server "$OB" 198.18.22.2
+    OV_PIDS="$(cat "$OVA/ovs-vswitchd.pid") $(cat "$OVB/ovs-vswitchd.pid")"
+fi
+sleep 1
+ip netns exec "$D1" ping -c 2 -W 2 198.18.20.2 >/dev/null
+ip netns exec "$LA" ping -c 2 -W 2 198.18.21.2 >/dev/null
+have_ovs && ip netns exec "$OA" ping -c 2 -W 5 198.18.22.2 >/dev/null
+
+# run NS DST P "PIDS": "goodput_gbps cpu_s_per_GB"
+run() {
+    local pid t0=0 t1=0 j
+    for pid in $4; do t0=$((t0 + $(cpu_ticks "$pid"))); done
+    j=$(ip netns exec "$1" iperf3 -c "$2" -t "$DUR" -P "$3" -J 2>/dev/null)
+    for pid in $4; do t1=$((t1 + $(cpu_ticks "$pid"))); done
+    python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1]); e = d["end"]; c = e["cpu_utilization_percent"]
+except Exception:
+    print("nan nan"); sys.exit()
+dur = float(sys.argv[2]); dmn = float(sys.argv[3]) / float(sys.argv[4])
+cpu = (c["host_total"] + c["remote_total"]) / 100 * dur + dmn
+b = e["sum_received"]["bytes"]
+print("%.3f %.3f" % (e["sum_received"]["bits_per_second"] / 1e9, cpu / (b / 1e9)))' \
+        "$j" "$DUR" "$((t1 - t0))" "$(getconf CLK_TCK)"
+}
+
+declare -A G C
+loads=()
+for r in $(seq "$ROUNDS"); do
+    for p in 1 8; do
+        for path in $PATHS; do
+            case $path in
+            direct) out=$(run "$D1" 198.18.20.2 $p "") ;;
+            lagd) out=$(run "$LA" 198.18.21.2 $p "$LA_PID $LB_PID") ;;
+            ovs) out=$(run "$OA" 198.18.22.2 $p "$OV_PIDS") ;;
+            esac
+            G[$path,$p]+="${out%% *} "
+            C[$path,$p]+="${out##* } "
+        done
+        log "round $r -P $p: $(for x in $PATHS; do printf '%s %s| ' $x "${G[$x,$p]}"; done)(load $(load_now))"
+    done
+    loads+=("$(load_now)")
+done
+
+echo
+echo "TCP over one unthrottled member, $ROUNDS interleaved rounds of ${DUR} s, $(date -u +%FT%TZ), load after each round: ${loads[*]}"
+echo
+echo "| path | -P 1 Gbit/s median (rounds) | ratio to direct | CPU s/GB | -P 8 Gbit/s median (rounds) | ratio to direct | CPU s/GB |"
+echo "|---|---|---|---|---|---|---|"
+for path in $PATHS; do
+    row="| $path"
+    for p in 1 8; do
+        # shellcheck disable=SC2086
+        g=$(median ${G[$path,$p]})
+        # shellcheck disable=SC2086
+        gd=$(median ${G[direct,$p]})
+        # shellcheck disable=SC2086
+        row+=" | $g (${G[$path,$p]% }) | $(ratio "$g" "$gd") | $(median ${C[$path,$p]})"
+    done
+    echo "$row |"
+done

@@ -1,0 +1,241 @@
+# Shared helpers for the whole-system benchmarks in bench/ (sourced, not run).
+#
+# Everything a script creates is registered here and removed by `bench_cleanup` (an EXIT trap):
+# network namespaces (their veths go with them), daemons and helper processes (ended by pid),
+# OVS instances, scratch directories. Namespace and interface names carry a per-run prefix, so
+# several runs never collide. Addresses come from 198.18.0.0/15 only.
+#
+# Environment: ROUNDS (interleaved rounds, default 3), DUR (seconds per iperf3 run, default 10),
+# CARGO_TARGET_DIR (where lagd/lagctl are built, default WS/target-bench), IMPLS (systems to
+# compare, default "lagd ovs"; OVS is skipped if not installed).
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WS=$(cd "$BENCH/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target-bench}
+ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-10}
+IMPLS=${IMPLS:-lagd ovs}
+# Short per-run prefix: interface names must stay within 15 characters.
+P=b$(printf '%x' $(($$ % 65536)))
+SCRATCH=$(mktemp -d "/tmp/lagd-bench-$P.XXXX")
+_NSES=()
+_PIDS=()
+_OVS=()
+
+log() { echo "$*" >&2; }
+
+bench_cleanup() {
+    set +e
+    for d in "${_OVS[@]}"; do
+        OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d \
+            ovs-appctl --timeout=10 -t "$d/ovs-vswitchd.ctl" exit --cleanup >/dev/null 2>&1
+        for f in ovs-vswitchd.pid ovsdb-server.pid; do
+            [ -f "$d/$f" ] && kill "$(cat "$d/$f")" 2>/dev/null
+        done
+    done
+    for p in "${_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    for ns in "${_NSES[@]}"; do
+        # Whatever still runs in our namespaces (e.g. iperf3 -D servers) was started by us.
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+    done
+    sleep 0.2
+    for ns in "${_NSES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+    rm -rf "$SCRATCH"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# mkns VAR SUFFIX: creates namespace $P-SUFFIX with lo up, stores its name in VAR.
+mkns() {
+    local n="$P-$2"
+    ip netns add "$n"
+    _NSES+=("$n")
+    ip -n "$n" link set lo up
+    printf -v "$1" '%s' "$n"
+}
+
+# veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, both ends up.
+veth() {
+    ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+    ip -n "$1" link set "$2" up
+    ip -n "$3" link set "$4" up
+}
+
+# shape NS IF: 1 Gbit/s token bucket on IF's egress.
+shape() { ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate 1gbit burst 500kb latency 20ms; }
+
+# bg VAR CMD...: runs CMD in the background, registers its pid, stores it in VAR.
+bg() {
+    local v=$1
+    shift
+    "$@" &
+    _PIDS+=($!)
+    printf -v "$v" '%s' $!
+}
+
+need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$2" >/dev/null; }
+
+build_lagd() {
+    (cd "$WS" && cargo build --quiet --release -p lagd -p lagctl)
+    LAGD=$CARGO_TARGET_DIR/release/lagd
+    LAGCTL=$CARGO_TARGET_DIR/release/lagctl
+}
+
+have_ovs() { [[ " $IMPLS " == *" ovs "* ]] && command -v ovs-vswitchd >/dev/null; }
+
+# ---- lagd -----------------------------------------------------------------------------------
+
+# lagd_conf FILE AGGR "LINKS..." [EXTRA TOML LINES]: appends one LACP aggregation (active,
+# short timer) to FILE.
+lagd_conf() {
+    local list
+    list=$(printf '"%s", ' $3)
+    printf '[[aggregation]]\nname = "%s"\nlinks = [%s]\nmode = "lacp"\nlacp = "active"\ntimer = "short"\n%s\n\n' \
+        "$2" "${list%, }" "${4:-}" >>"$1"
+}
+
+# lagd_start VAR NS CONFIG: starts lagd in NS; VAR gets its pid, the socket is CONFIG.sock.
+lagd_start() {
+    bg "$1" ip netns exec "$2" "$LAGD" --config "$3" --socket "$3.sock" --log-level info \
+        --foreground 2>"$3.log"
+}
+
+# lagd_forwarding SOCK AGGR N: true if AGGR is up with N members Collecting and Distributing.
+lagd_forwarding() {
+    "$LAGCTL" show-aggr --socket "$1" --json "$2" 2>/dev/null | python3 -c '
+import json, sys
+n = int(sys.argv[1])
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    sys.exit(1)
+a = d[0] if isinstance(d, list) else d
+ms = a.get("members", [])
+ok = a.get("up") and len(ms) == n and all(m.get("collecting") and m.get("distributing") for m in ms)
+sys.exit(0 if ok else 1)' "$3"
+}
+
+# wait_until SECONDS CMD...: polls CMD every 20 ms; fails after SECONDS.
+wait_until() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -lt $end ] || { log "timeout waiting for: $*"; return 1; }
+        sleep 0.02
+    done
+}
+
+# ---- Open vSwitch (userspace datapath), one private instance per namespace ------------------
+
+# ovs_start VAR NS HWADDR: starts ovsdb-server and ovs-vswitchd in NS with their own directory,
+# creates bridge br0 (netdev datapath, userspace TSO on); VAR gets the directory.
+ovs_start() {
+    local d
+    d=$(mktemp -d "$SCRATCH/ovs-$2.XXXX")
+    _OVS+=("$d")
+    export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
+    ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    ip netns exec "$2" ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" \
+        --unixctl="$d/ovsdb-server.ctl" --pidfile="$d/ovsdb-server.pid" \
+        --log-file="$d/ovsdb-server.log" --detach
+    ovs-vsctl --db="unix:$d/db.sock" --no-wait init
+    ovs-vsctl --db="unix:$d/db.sock" --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
+    ip netns exec "$2" ovs-vswitchd "unix:$d/db.sock" --disable-system \
+        --unixctl="$d/ovs-vswitchd.ctl" --pidfile="$d/ovs-vswitchd.pid" \
+        --log-file="$d/ovs-vswitchd.log" --detach
+    ovs-vsctl --db="unix:$d/db.sock" add-br br0 -- set bridge br0 datapath_type=netdev \
+        "other_config:hwaddr=$3"
+    unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
+    printf -v "$1" '%s' "$d"
+}
+
+# ovs_stop DIR: ends one instance started by ovs_start.
+ovs_stop() {
+    local f
+    ovs_appctl "$1" exit --cleanup >/dev/null 2>&1 || true
+    for f in ovs-vswitchd.pid ovsdb-server.pid; do
+        [ -f "$1/$f" ] && kill "$(cat "$1/$f")" 2>/dev/null || true
+    done
+    sleep 0.2
+}
+
+ovs_vsctl() {
+    local d=$1
+    shift
+    ovs-vsctl --timeout=30 --db="unix:$d/db.sock" "$@"
+}
+
+ovs_appctl() {
+    local d=$1
+    shift
+    OVS_RUNDIR=$d ovs-appctl --timeout=30 -t "$d/ovs-vswitchd.ctl" "$@"
+}
+
+# ovs_prep_member NS IF: what OVS needs on a member (it does not do it itself).
+ovs_prep_member() {
+    ip -n "$1" link set "$2" up
+    ip netns exec "$1" sysctl -qw "net.ipv4.conf.$2.arp_ignore=1" "net.ipv6.conf.$2.disable_ipv6=1"
+    ip -n "$1" neigh flush dev "$2" 2>/dev/null || true
+}
+
+# ovs_bond DIR NS "LINKS...": balance-tcp bond0 with LACP active/fast.
+ovs_bond() {
+    local l
+    for l in $3; do ovs_prep_member "$2" "$l"; done
+    # shellcheck disable=SC2086
+    ovs_vsctl "$1" add-bond br0 bond0 $3 bond_mode=balance-tcp lacp=active \
+        other_config:lacp-time=fast other_config:lacp-fallback-ab=false
+}
+
+# ovs_bond_forwarding DIR N: LACP negotiated and N members enabled in bond0.
+ovs_bond_forwarding() {
+    local out
+    out=$(ovs_appctl "$1" bond/show bond0 2>/dev/null) || return 1
+    grep -q 'lacp_status: negotiated' <<<"$out" || return 1
+    [ "$(grep -cE '^member .*: enabled' <<<"$out")" -eq "$2" ]
+}
+
+# tx_packets NS IF: frames sent on IF.
+tx_packets() { ip -n "$1" -j -s link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])'; }
+
+# busiest NS "LINKS..." SECONDS: the link of LINKS that sent the most frames over SECONDS.
+busiest() {
+    local l best="" bestn=-1 n
+    declare -A a
+    for l in $2; do a[$l]=$(tx_packets "$1" "$l"); done
+    sleep "$3"
+    for l in $2; do
+        n=$(($(tx_packets "$1" "$l") - a[$l]))
+        if [ "$n" -gt "$bestn" ]; then best=$l bestn=$n; fi
+    done
+    echo "$best"
+}
+
+now_ns() { date +%s%N; }
+
+# ---- measurement ----------------------------------------------------------------------------
+
+# iperf NS DST [ARGS...]: goodput of one iperf3 run in Gbit/s (receiver side).
+iperf() {
+    local ns=$1 dst=$2
+    shift 2
+    ip netns exec "$ns" iperf3 -c "$dst" -t "$DUR" -J "$@" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+    print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception:
+    print("nan")'
+}
+
+iperf_server() { ip netns exec "$1" iperf3 -s -D -B "$2" >/dev/null; }
+
+median() { python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:] if x!="nan"]; print("%.2f" % statistics.median(v) if v else "n/a")' "$@"; }
+ratio() { python3 -c 'import sys; a,b=sys.argv[1:]; print("%.2f" % (float(a)/float(b)) if a!="n/a" and b!="n/a" and float(b) else "n/a")' "$1" "$2"; }
+
+load_now() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# mem_cpu PID: "utime+stime ticks" for a process.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }

@@ -130,7 +130,7 @@ fn graceful_removal_under_tcp_and_udp_loses_and_reorders_nothing() {
         t.elapsed().as_secs_f64() * 1e3
     );
     wait_for(&mut h.da, &mut h.ca, AGGR, "member removed", |s| {
-        !s.members.iter().any(|m| m.name == link) && !s.draining.iter().any(|d| *d == link)
+        !s.members.iter().any(|m| m.name == link) && !s.draining.contains(&link)
     });
     eprintln!(
         "{link} gone from A's aggregation after {:.0} ms",

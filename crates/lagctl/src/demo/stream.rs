@@ -154,6 +154,34 @@ pub fn gap_around(
 }
 
 #[cfg(test)]
+impl Recorder {
+    /// Like [`Recorder::spawn`] in the caller's namespace, with the bound address.
+    fn spawn_here(
+        bind: SocketAddr,
+        stream_id: u32,
+    ) -> Result<(Recorder, SocketAddr), lagd_trafgen::Error> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicU64::new(0));
+        let (flag, count) = (Arc::clone(&stop), Arc::clone(&received));
+        let sock = UdpSocket::bind(bind).map_err(|e| lagd_trafgen::Error::io("bind", e))?;
+        let addr = sock
+            .local_addr()
+            .map_err(|e| lagd_trafgen::Error::io("local_addr", e))?;
+        let handle = lagd_trafgen::netns::spawn("demo-udp-rx", None, move || {
+            record(&sock, stream_id, &flag, &count)
+        })?;
+        Ok((
+            Recorder {
+                stop,
+                received,
+                handle,
+            },
+            addr,
+        ))
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -220,33 +248,5 @@ mod tests {
         assert_eq!(r.arrivals.len(), 50);
         assert_eq!(r.report.lost, 0);
         assert!(r.arrivals.windows(2).all(|w| w[0].rx_ns <= w[1].rx_ns));
-    }
-}
-
-#[cfg(test)]
-impl Recorder {
-    /// Like [`Recorder::spawn`] in the caller's namespace, with the bound address.
-    fn spawn_here(
-        bind: SocketAddr,
-        stream_id: u32,
-    ) -> Result<(Recorder, SocketAddr), lagd_trafgen::Error> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let received = Arc::new(AtomicU64::new(0));
-        let (flag, count) = (Arc::clone(&stop), Arc::clone(&received));
-        let sock = UdpSocket::bind(bind).map_err(|e| lagd_trafgen::Error::io("bind", e))?;
-        let addr = sock
-            .local_addr()
-            .map_err(|e| lagd_trafgen::Error::io("local_addr", e))?;
-        let handle = lagd_trafgen::netns::spawn("demo-udp-rx", None, move || {
-            record(&sock, stream_id, &flag, &count)
-        })?;
-        Ok((
-            Recorder {
-                stop,
-                received,
-                handle,
-            },
-            addr,
-        ))
     }
 }

@@ -6,13 +6,13 @@
 # several runs never collide. Addresses come from 198.18.0.0/15 only.
 #
 # Environment: ROUNDS (interleaved rounds, default 3), DUR (seconds per iperf3 run, default 10),
-# CARGO_TARGET_DIR (where lagd/lagctl are built, default WS/target-bench), IMPLS (systems to
+# CARGO_TARGET_DIR (where lagd/lagctl are built, default WS/target), IMPLS (systems to
 # compare, default "lagd ovs"; OVS is skipped if not installed).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WS=$(cd "$BENCH/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target-bench}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-10}
 IMPLS=${IMPLS:-lagd ovs}
@@ -77,8 +77,15 @@ bg() {
 
 need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$2" >/dev/null; }
 
+# build_lagd: builds lagd and lagctl (release); NO_BUILD=1 uses what is already built, and so
+# does a failed build when binaries exist (another crate may be mid-edit), with a warning.
 build_lagd() {
-    (cd "$WS" && cargo build --quiet --release -p lagd -p lagctl)
+    if [ "${NO_BUILD:-0}" != 1 ] && ! (cd "$WS" && cargo build --quiet --release -p lagd -p lagctl 2>"$SCRATCH/build.log"); then
+        [ -x "$CARGO_TARGET_DIR/release/lagd" ] && [ -x "$CARGO_TARGET_DIR/release/lagctl" ] ||
+            { cat "$SCRATCH/build.log" >&2; exit 1; }
+        log "warning: build failed (see below); using the binaries already in $CARGO_TARGET_DIR/release"
+        tail -3 "$SCRATCH/build.log" >&2
+    fi
     LAGD=$CARGO_TARGET_DIR/release/lagd
     LAGCTL=$CARGO_TARGET_DIR/release/lagctl
 }

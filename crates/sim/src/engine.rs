@@ -1,6 +1,9 @@
 //! The simulator: virtual time that jumps from event to event, nodes running real
 //! aggregations, links, traffic flows, faults, checks and the report.
 
+mod dt;
+
+use crate::dt::DtSwitchRt;
 use crate::error::SimError;
 use crate::flow::{FlowReceiver, FlowSummary};
 use crate::link::{Dir, Link, LinkParams, TxOutcome};
@@ -95,6 +98,12 @@ enum Ev {
     },
     Tick,
     End,
+    DtTimer {
+        sw: usize,
+    },
+    DtReconcile {
+        sw: usize,
+    },
 }
 
 struct NodeRt {
@@ -141,6 +150,16 @@ pub struct Simulator {
     pcaps: Vec<Vec<(Instant, Frame)>>,
     out: Vec<Output>,
     finished: bool,
+    /// DT switches (two per `[[dt]]` domain).
+    dts: Vec<DtSwitchRt>,
+    /// Node -> its DT switch, if it is one.
+    node_dt: Vec<Option<usize>>,
+    /// Carrier as the faults set it (`link-down`/`link-up`).
+    link_admin: Vec<bool>,
+    /// Held down by a DT decision.
+    link_hold: Vec<bool>,
+    /// Node powered (`node-down` turns it off).
+    powered: Vec<bool>,
 }
 
 fn secs(t: Instant) -> f64 {
@@ -198,6 +217,7 @@ impl Simulator {
             states: Vec::new(),
             tables: Vec::new(),
             stats: RunStats::default(),
+            dt: Vec::new(),
         };
         let mut sim = Simulator {
             end: Instant::ZERO + sc.duration,
@@ -224,6 +244,11 @@ impl Simulator {
             pcaps: vec![Vec::new(); sc.links.len()],
             out: Vec::new(),
             finished: false,
+            dts: Vec::new(),
+            node_dt: vec![None; sc.nodes.len()],
+            link_admin: vec![true; sc.links.len()],
+            link_hold: vec![false; sc.links.len()],
+            powered: vec![true; sc.nodes.len()],
             opts,
             sc,
         };
@@ -242,6 +267,7 @@ impl Simulator {
                 sim.sc.duration
             );
         }
+        sim.dt_init()?;
         for ni in 0..sim.sc.nodes.len() {
             let n = &sim.sc.nodes[ni];
             sim.nodes.push(NodeRt {
@@ -254,6 +280,7 @@ impl Simulator {
             });
             sim.start_node(ni)?;
         }
+        sim.dt_schedule_reconcile();
         // Initial schedule: ticks, faults, check windows, checks, flows, end. At one instant,
         // earlier-scheduled events run first: a check at the time of a fault sees its effect.
         let mut t = Instant::ZERO + sim.sc.report.interval;
@@ -310,6 +337,9 @@ impl Simulator {
         let statuses: Vec<LinkStatus> = (0..node.ports.len())
             .map(|p| self.link_status(ni, p))
             .collect();
+        let identities: Vec<(u16, Option<lagd_types::SystemId>)> = (0..node.aggs.len())
+            .map(|ai| self.dt_identity(ni, ai))
+            .collect();
         let rt = &mut self.nodes[ni];
         let old: Vec<Option<(Vec<usize>, crate::scenario::AggPatch)>> = rt
             .aggs
@@ -323,9 +353,18 @@ impl Simulator {
                 Some(x) => x,
                 None => (def.ports.clone(), def.settings.clone()),
             };
-            let agg = AggRt::new(now, node, ai, def, &settings, &members, &|p| {
-                statuses.get(p).copied().unwrap_or(LinkStatus::DOWN)
-            })
+            let (base, system) = identities.get(ai).copied().unwrap_or((0, None));
+            let agg = AggRt::with_identity(
+                now,
+                node,
+                ai,
+                def,
+                &settings,
+                &members,
+                &|p| statuses.get(p).copied().unwrap_or(LinkStatus::DOWN),
+                base,
+                system,
+            )
             .map_err(|message| SimError::Config {
                 context: format!("node {:?} aggregation {:?}", node.name, def.name),
                 message,
@@ -370,15 +409,19 @@ impl Simulator {
             Ev::Timer { node, agg } => self.timer(at, node, agg),
             Ev::FlowTx { flow } => self.flow_tx(flow),
             Ev::Fault { idx } => self.fault(idx)?,
-            Ev::NodeUp { node } => {
+            Ev::NodeUp { node } if self.powered[node] => {
+                self.dt_start_node(node)?;
                 self.start_node(node)?;
                 self.fault_line(format!("node {} is back", self.sc.nodes[node].name));
             }
             Ev::WindowStart { check } => {
                 self.windows[check] = Some(self.window_snap(check));
             }
+            Ev::NodeUp { .. } => {}
             Ev::Check { check } => self.check(check),
             Ev::Tick => self.tick(),
+            Ev::DtTimer { sw } => self.dt_timer(at, sw),
+            Ev::DtReconcile { sw } => self.dt_reconcile(sw),
             Ev::End => {
                 self.finished = true;
                 return Ok(false);
@@ -460,6 +503,9 @@ impl Simulator {
             c.ipkts += 1;
             c.ibytes += len;
         }
+        if self.node_dt[to.node].is_some() && self.dt_port_rx(to, &frame) {
+            return;
+        }
         let n = &mut self.nodes[to.node];
         let agg_idx = match (n.alive, n.port_agg[to.port]) {
             (true, Some(a)) => a,
@@ -483,7 +529,15 @@ impl Simulator {
         self.after(to.node, agg_idx);
     }
 
-    fn deliver(&mut self, node: usize, frame: &[u8]) {
+    fn deliver(&mut self, node: usize, frame: &Frame) {
+        match self.node_dt[node] {
+            Some(sw) => self.forward(sw, frame, false),
+            None => self.receive_flow(node, frame),
+        }
+    }
+
+    /// A data frame reaches its receiver's flow accounting (or counts as misdelivered).
+    fn receive_flow(&mut self, node: usize, frame: &[u8]) {
         match parse_data(frame) {
             Some((flow, seq)) => {
                 let fi = flow as usize;
@@ -655,12 +709,16 @@ impl Simulator {
         match f {
             Fault::LinkDown(li) => {
                 self.fault_line(format!("link-down {}", self.link_label(li)));
-                self.links[li].set_up(false, now);
+                self.link_admin[li] = false;
+                let up = self.link_wanted(li);
+                self.links[li].set_up(up, now);
                 self.notify_link(li);
             }
             Fault::LinkUp(li) => {
                 self.fault_line(format!("link-up {}", self.link_label(li)));
-                self.links[li].set_up(true, now);
+                self.link_admin[li] = true;
+                let up = self.link_wanted(li);
+                self.links[li].set_up(up, now);
                 self.notify_link(li);
             }
             Fault::Silent(li, d) => {
@@ -711,13 +769,19 @@ impl Simulator {
                 self.links[link].set_params(p);
                 self.notify_link(link);
             }
+            Fault::Restart { node, .. } if !self.powered[node] => {
+                let name = &self.sc.nodes[node].name;
+                self.fault_line(format!("restart {name}: powered off, nothing to restart"));
+            }
             Fault::Restart { node, down_for } => {
                 let name = self.sc.nodes[node].name.clone();
                 let n = &mut self.nodes[node];
                 // Keep membership and settings; drop every protocol state.
                 n.alive = false;
+                self.dt_stop_node(node);
                 if down_for == Duration::ZERO {
                     self.fault_line(format!("restart {name}: control plane state lost"));
+                    self.dt_start_node(node)?;
                     self.start_node(node)?;
                 } else {
                     self.fault_line(format!(
@@ -797,6 +861,26 @@ impl Simulator {
                     Err(e) => self.fault_line(format!("set {name} refused: {e}")),
                 }
                 self.after(a.node, a.agg);
+            }
+            Fault::NodeDown(node) => {
+                let name = self.sc.nodes[node].name.clone();
+                self.fault_line(format!("node-down {name}: powered off, every link down"));
+                self.nodes[node].alive = false;
+                self.powered[node] = false;
+                self.dt_stop_node(node);
+                self.refresh_node_links(node);
+            }
+            Fault::NodeUp(node) => {
+                let name = self.sc.nodes[node].name.clone();
+                if self.powered[node] {
+                    self.fault_line(format!("node-up {name}: already up"));
+                } else {
+                    self.fault_line(format!("node-up {name}: powered on, fresh protocol state"));
+                    self.powered[node] = true;
+                    self.dt_start_node(node)?;
+                    self.refresh_node_links(node);
+                    self.start_node(node)?;
+                }
             }
         }
         Ok(())
@@ -1163,6 +1247,42 @@ impl Simulator {
                     format!("{used} members carry >= {:.0}% of the data", thr * 100.0),
                 )
             }
+            CheckKind::DtState(n, want) => match self.dt_of_node(*n) {
+                Some(dt) => {
+                    let got = dt.state().to_string();
+                    (&got == want, format!("state {got}"))
+                }
+                None => (false, "switch is down".into()),
+            },
+            CheckKind::DtRole(n, want) => match self.dt_of_node(*n) {
+                Some(dt) => {
+                    let got = dt.role().to_string();
+                    (&got == want, format!("role {got}"))
+                }
+                None => (false, "switch is down".into()),
+            },
+            CheckKind::DtPorts(a, want) => match self.dt_decision(*a) {
+                Some(d) => (
+                    d.ports_enabled == *want,
+                    format!(
+                        "ports {}{}",
+                        if d.ports_enabled { "up" } else { "down" },
+                        d.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                ),
+                None => (false, "switch is down".into()),
+            },
+            CheckKind::Partners(a, b) => match self.agg_rt(*a) {
+                Some(x) => {
+                    let p = x.partner_systems();
+                    let list: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+                    (
+                        within(p.len() as f64, b),
+                        format!("{} partner systems ({})", p.len(), list.join(", ")),
+                    )
+                }
+                None => (false, "node down".into()),
+            },
             CheckKind::Event(text) => {
                 let from = c.from.map_or(0.0, secs);
                 let hit = self
@@ -1251,6 +1371,7 @@ impl Simulator {
                 }
             }
         }
+        self.report.dt = self.dt_summaries();
         if let Some(dir) = self.opts.pcap_dir.clone() {
             self.write_pcaps(&dir)?;
         }

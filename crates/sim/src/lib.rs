@@ -15,8 +15,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod dt;
 pub mod engine;
 pub mod error;
+pub mod fabric;
 pub mod flow;
 pub mod link;
 pub mod node;

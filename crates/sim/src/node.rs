@@ -212,15 +212,23 @@ pub struct AggRt {
     pub scheduled: Option<Instant>,
     /// Ports being drained.
     pub draining: Vec<usize>,
+    /// Something changed since the DT runtime last looked (events, carrier).
+    pub dirty: bool,
     snaps: BTreeMap<usize, PortSnap>,
+    /// Added to every LACP port number (a DT secondary numbers its ports from 0x8000).
+    port_base: u16,
+    /// LACP system id replacing the node's (a DT aggregation's shared or own id).
+    system: Option<SystemId>,
 }
 
-fn port_number(idx: usize) -> PortNumber {
-    (idx + 1) as PortNumber
+/// LACP port number of port index `idx` with port number base `base`.
+fn port_number_in(base: u16, idx: usize) -> PortNumber {
+    (usize::from(base) + idx + 1) as PortNumber
 }
 
-fn port_index(n: PortNumber) -> usize {
-    usize::from(n).saturating_sub(1)
+/// Port index of LACP port number `n` with port number base `base`.
+fn port_index_in(base: u16, n: PortNumber) -> usize {
+    usize::from(n).saturating_sub(usize::from(base) + 1)
 }
 
 impl AggRt {
@@ -234,19 +242,119 @@ impl AggRt {
         members: &[usize],
         link: &dyn Fn(usize) -> LinkStatus,
     ) -> Result<AggRt, String> {
-        let config = build_config(node, index, settings)?;
+        Self::with_identity(now, node, index, def, settings, members, link, 0, None)
+    }
+
+    /// As [`AggRt::new`], with LACP port numbers from `port_base` and, if given, `system`
+    /// instead of the node's system id (a DT aggregation, numbered and identified as the
+    /// DT decision says).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_identity(
+        now: Instant,
+        node: &Node,
+        index: usize,
+        def: &AggDef,
+        settings: &AggPatch,
+        members: &[usize],
+        link: &dyn Fn(usize) -> LinkStatus,
+        port_base: u16,
+        system: Option<SystemId>,
+    ) -> Result<AggRt, String> {
+        if usize::from(port_base) + node.ports.len() > usize::from(PortNumber::MAX) {
+            return Err(format!("port number base {port_base:#06x} leaves no room"));
+        }
+        let mut config = build_config(node, index, settings)?;
+        if let Some(s) = system {
+            config.lacp.system = s;
+        }
         let mut rt = AggRt {
             agg: Aggregation::new(config),
             settings: settings.clone(),
             members: Vec::new(),
             scheduled: None,
             draining: Vec::new(),
+            dirty: true,
             snaps: BTreeMap::new(),
+            port_base,
+            system,
         };
         for &p in members {
             rt.add_port(now, node, def, p, link(p))?;
         }
         Ok(rt)
+    }
+
+    /// LACP port number of port index `idx`.
+    fn port_number(&self, idx: usize) -> PortNumber {
+        port_number_in(self.port_base, idx)
+    }
+
+    /// Port index of LACP port number `n`.
+    fn port_index(&self, n: PortNumber) -> usize {
+        port_index_in(self.port_base, n)
+    }
+
+    /// The port number base in force.
+    pub fn port_base(&self) -> u16 {
+        self.port_base
+    }
+
+    /// The LACP system id in force.
+    pub fn system(&self) -> SystemId {
+        self.agg.config().lacp.system
+    }
+
+    /// Replaces the LACP system id live (a DT decision), keeping every other setting.
+    pub fn set_system(&mut self, now: Instant, system: SystemId) -> Result<(), String> {
+        let mut cfg = self.agg.config().clone();
+        cfg.lacp.system = system;
+        self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
+        self.system = Some(system);
+        Ok(())
+    }
+
+    /// Port indices of the Distributing members, with the partner system and key the first
+    /// of them sees (what a DT switch reports to its peer).
+    pub fn live_members(&self) -> (Vec<usize>, SystemId, u16) {
+        let lacp = self.agg.lacp();
+        let live: Vec<usize> = lacp
+            .distributing_ports()
+            .into_iter()
+            .map(|n| self.port_index(n))
+            .collect();
+        let first = lacp
+            .distributing_ports()
+            .first()
+            .and_then(|&n| lacp.port(n));
+        match first {
+            Some(p) => (live, p.partner.system, p.partner.key),
+            None => (live, SystemId::NULL, 0),
+        }
+    }
+
+    /// Distinct partner systems of the Distributing members.
+    pub fn partner_systems(&self) -> Vec<SystemId> {
+        let lacp = self.agg.lacp();
+        let mut v: Vec<SystemId> = lacp
+            .distributing_ports()
+            .into_iter()
+            .filter_map(|n| lacp.port(n).map(|p| p.partner.system))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Fastest member with carrier, Mb/s (0 if none).
+    pub fn speed_mbps(&self) -> u32 {
+        self.agg
+            .lacp()
+            .ports()
+            .iter()
+            .filter(|p| p.link.up)
+            .map(|p| p.link.speed_mbps)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Adds port index `p` and reports its link.
@@ -262,14 +370,14 @@ impl AggRt {
             .ports
             .get(p)
             .ok_or_else(|| format!("no port index {p}"))?;
-        let mut pc = PortConfig::new(port_number(p), port.mac);
+        let mut pc = PortConfig::new(self.port_number(p), port.mac);
         if let Some(&prio) = def.port_priority.get(&p) {
             pc.priority = prio;
         }
         self.agg
             .add_port(now, pc)
             .map_err(|e| format!("add port {}: {e}", port.name))?;
-        self.agg.handle_link(now, port_number(p), link);
+        self.agg.handle_link(now, self.port_number(p), link);
         self.members.push(p);
         Ok(())
     }
@@ -277,7 +385,7 @@ impl AggRt {
     /// Removes port index `p` at once.
     pub fn remove_port(&mut self, now: Instant, p: usize) -> Result<(), String> {
         self.agg
-            .remove_port(now, port_number(p))
+            .remove_port(now, self.port_number(p))
             .map_err(|e| e.to_string())?;
         self.members.retain(|&m| m != p);
         self.draining.retain(|&m| m != p);
@@ -288,7 +396,7 @@ impl AggRt {
     /// Starts a graceful removal of port index `p`.
     pub fn drain_port(&mut self, now: Instant, p: usize) -> Result<(), String> {
         self.agg
-            .drain_port(now, port_number(p))
+            .drain_port(now, self.port_number(p))
             .map_err(|e| e.to_string())?;
         self.draining.push(p);
         Ok(())
@@ -303,20 +411,26 @@ impl AggRt {
         patch: &AggPatch,
     ) -> Result<(), String> {
         let merged = merge(&self.settings, patch);
-        let cfg = build_config(node, index, &merged)?;
+        let mut cfg = build_config(node, index, &merged)?;
+        if let Some(s) = self.system {
+            cfg.lacp.system = s;
+        }
         self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
         self.settings = merged;
+        self.dirty = true;
         Ok(())
     }
 
     /// Carrier change of port index `p`.
     pub fn handle_link(&mut self, now: Instant, p: usize, link: LinkStatus) {
-        self.agg.handle_link(now, port_number(p), link);
+        self.dirty = true;
+        self.agg.handle_link(now, self.port_number(p), link);
     }
 
     /// A frame received on port index `p`: `true` if it must be delivered to the host.
     pub fn handle_rx(&mut self, now: Instant, p: usize, frame: &[u8]) -> RxVerdict {
-        self.agg.handle_port_frame(now, port_number(p), frame)
+        let n = self.port_number(p);
+        self.agg.handle_port_frame(now, n, frame)
     }
 
     /// A data frame from the host.
@@ -325,7 +439,7 @@ impl AggRt {
         match self.agg.handle_host_frame(now, &bytes, frame) {
             Dispatch::Send(port, f) => {
                 out.push(Output::Send {
-                    port: port_index(port),
+                    port: self.port_index(port),
                     frame: f,
                     control: false,
                 });
@@ -334,7 +448,7 @@ impl AggRt {
             Dispatch::Broadcast(f) => {
                 for port in self.agg.broadcast_ports() {
                     out.push(Output::Send {
-                        port: port_index(port),
+                        port: self.port_index(port),
                         frame: Rc::clone(&f),
                         control: false,
                     });
@@ -362,14 +476,14 @@ impl AggRt {
     pub fn pump(&mut self, now: Instant, names: &[String], out: &mut Vec<Output>) -> bool {
         while let Some(t) = self.agg.poll_transmit(now) {
             out.push(Output::Send {
-                port: port_index(t.port),
+                port: self.port_index(t.port),
                 frame: Rc::from(t.frame),
                 control: true,
             });
         }
         while let Some((port, f)) = self.agg.poll_release() {
             out.push(Output::Send {
-                port: port_index(port),
+                port: self.port_index(port),
                 frame: f,
                 control: false,
             });
@@ -391,14 +505,14 @@ impl AggRt {
                             )
                     );
                     out.push(Output::Event {
-                        port: e.port.map(port_index),
+                        port: e.port.map(|n| self.port_index(n)),
                         text: e.kind.to_string(),
                         verbose,
                     })
                 }
                 AggEvent::Dist(e) => out.push(Output::Event {
                     port: None,
-                    text: dist_text(&e, names),
+                    text: dist_text_in(&e, names, self.port_base),
                     verbose: matches!(
                         e,
                         DistEvent::MoveCompleted {
@@ -408,18 +522,19 @@ impl AggRt {
                     ),
                 }),
                 AggEvent::Drained { port } => {
-                    let p = port_index(port);
+                    let p = self.port_index(port);
                     self.draining.retain(|&m| m != p);
                     out.push(Output::Drained { port: p });
                 }
             }
         }
+        self.dirty |= any;
         any
     }
 
     /// State of port index `p`.
     pub fn status(&self, p: usize) -> Option<PortStatus> {
-        self.agg.lacp().port(port_number(p))
+        self.agg.lacp().port(self.port_number(p))
     }
 
     /// Whether the aggregate is up.
@@ -441,7 +556,7 @@ impl AggRt {
     pub fn changed_states(&mut self) -> Vec<(usize, PortSnap)> {
         let mut v = Vec::new();
         for s in self.agg.lacp().ports() {
-            let p = port_index(s.number);
+            let p = self.port_index(s.number);
             let snap = PortSnap::of(&s);
             if self.snaps.get(&p) != Some(&snap) {
                 self.snaps.insert(p, snap.clone());
@@ -452,15 +567,21 @@ impl AggRt {
     }
 }
 
-fn name(names: &[String], p: PortNumber) -> String {
+fn name(names: &[String], base: u16, p: PortNumber) -> String {
     names
-        .get(port_index(p))
+        .get(port_index_in(base, p))
         .cloned()
         .unwrap_or_else(|| format!("port{p}"))
 }
 
 /// One readable line for a distributor event, with port names.
 pub fn dist_text(e: &DistEvent, names: &[String]) -> String {
+    dist_text_in(e, names, 0)
+}
+
+/// [`dist_text`] for an aggregation whose port numbers start after `base`.
+fn dist_text_in(e: &DistEvent, names: &[String], base: u16) -> String {
+    let name = |names: &[String], p: PortNumber| name(names, base, p);
     match e {
         DistEvent::BucketsMoved {
             from,

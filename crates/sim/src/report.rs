@@ -13,6 +13,7 @@
 //! so far (this one included), and the percentage their ratio. The real-network demo uses the
 //! same functions.
 
+use crate::dt::DtSummary;
 use crate::flow::FlowSummary;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -227,6 +228,9 @@ pub struct RunReport {
     pub tables: Vec<TableRecord>,
     /// Simulator statistics: events processed, frames carried.
     pub stats: RunStats,
+    /// Distributed Trunking switches at the end (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dt: Vec<DtSummary>,
 }
 
 /// Simulator statistics.
@@ -283,6 +287,36 @@ impl RunReport {
                 p.control_opkts,
                 p.control_ipkts
             );
+        }
+        if !self.dt.is_empty() {
+            let _ = writeln!(s, "\n== distributed trunking");
+            for d in &self.dt {
+                let c = &d.counters;
+                let f = &d.forwarding;
+                let _ = writeln!(
+                    s,
+                    "{} {}: {} {} base {:#06x}; PDUs tx {} rx {}, keepalives tx {} rx {}, bad {}, \
+                     foreign {}; data out {} to peer link {} from peer link {} dropped {}",
+                    d.domain,
+                    d.node,
+                    d.state,
+                    d.role,
+                    d.port_base,
+                    c.tx_peer,
+                    c.rx_peer,
+                    c.tx_keepalive,
+                    c.rx_keepalive,
+                    c.rx_errors,
+                    c.rx_foreign,
+                    f.local,
+                    f.to_peer_link,
+                    f.from_peer_link,
+                    f.dropped
+                );
+                for x in &d.decisions {
+                    let _ = writeln!(s, "    {x}");
+                }
+            }
         }
         let _ = writeln!(s, "\n== checks");
         for c in &self.checks {

@@ -5,6 +5,10 @@
 //! (unknown fields are refused), then [`Scenario::from_toml`] resolves names (nodes, ports,
 //! links, flows) into indices and refuses inconsistencies with a message naming the field.
 
+mod dt;
+
+pub use dt::{DtAggDef, DtDomain, DtSwitchDef};
+
 use crate::error::{SimError, invalid};
 use crate::packet::{FrameSpec, Protocol};
 use crate::units::{Dur, Rate};
@@ -36,6 +40,8 @@ struct ScenarioFile {
     faults: Vec<FaultFile>,
     #[serde(default, rename = "check")]
     checks: Vec<CheckFile>,
+    #[serde(default)]
+    dt: Vec<dt::DtFile>,
 }
 
 #[derive(Deserialize, Default)]
@@ -203,6 +209,7 @@ struct FaultFile {
 struct CheckFile {
     at: At,
     check: String,
+    node: Option<String>,
     port: Option<String>,
     aggregation: Option<String>,
     flow: Option<String>,
@@ -531,6 +538,10 @@ pub enum Fault {
     AddPort(PortRef, AggRef),
     /// Live configuration change.
     Set(AggRef, AggPatch),
+    /// Power off: every link of the node loses carrier, its aggregations (and DT switch) stop.
+    NodeDown(usize),
+    /// Power on: links come back, the node starts with fresh protocol state.
+    NodeUp(usize),
 }
 
 /// A timed fault.
@@ -606,6 +617,14 @@ pub enum CheckKind {
     MembersUsed(AggRef, f64, Bound),
     /// Some event line in the window contains the text.
     Event(String),
+    /// Pairing state of a DT switch (`init`, `alone`, `up`, `peer-link-down`, `split-brain`).
+    DtState(usize, String),
+    /// Role of a DT switch (`primary`, `secondary`).
+    DtRole(usize, String),
+    /// Whether the DT decision lets the aggregation's member ports be up.
+    DtPorts(AggRef, bool),
+    /// Number of distinct partner systems seen by the aggregation's Distributing members.
+    Partners(AggRef, Bound),
 }
 
 /// A timed check.
@@ -648,6 +667,8 @@ pub struct Scenario {
     pub faults: Vec<TimedFault>,
     /// Checks.
     pub checks: Vec<Check>,
+    /// Distributed Trunking domains.
+    pub dt: Vec<DtDomain>,
 }
 
 fn mac_add(m: MacAddr, i: u64) -> MacAddr {
@@ -726,6 +747,7 @@ struct Builder {
     nodes: Vec<Node>,
     links: Vec<LinkDef>,
     flows: Vec<FlowDef>,
+    dt: Vec<DtDomain>,
 }
 
 impl Builder {
@@ -785,6 +807,22 @@ impl Builder {
         Ok(AggRef { node, agg })
     }
 
+    /// A node that is a switch of a DT domain.
+    fn dt_switch(&self, s: &str, field: &str) -> Result<usize, SimError> {
+        let n = self.node(s, field)?;
+        if self
+            .dt
+            .iter()
+            .any(|d| d.switches.iter().any(|w| w.node == n))
+        {
+            Ok(n)
+        } else {
+            Err(invalid(format!(
+                "{field}: node {s:?} is not a switch of a [[dt]] domain"
+            )))
+        }
+    }
+
     fn link(&self, s: &str, field: &str) -> Result<usize, SimError> {
         let p = self.port(s, field)?;
         self.links
@@ -799,6 +837,7 @@ impl Builder {
         }
         self.build_nodes(f.nodes)?;
         self.build_links(f.links)?;
+        self.build_dt(f.dt)?;
         let end = Instant::ZERO + f.duration.0;
         for fl in f.flows {
             self.build_flow(fl, end)?;
@@ -845,6 +884,7 @@ impl Builder {
             flows: self.flows,
             faults,
             checks,
+            dt: self.dt,
         })
     }
 
@@ -1191,10 +1231,12 @@ impl Builder {
                     .ok_or_else(|| invalid(format!("{field}: field `config` is required")))?;
                 Fault::Set(a, c)
             }
+            "node-down" => Fault::NodeDown(self.node(&need(&x.node, "node")?, &field)?),
+            "node-up" => Fault::NodeUp(self.node(&need(&x.node, "node")?, &field)?),
             other => {
                 return Err(invalid(format!(
                     "fault #{i}: unknown action {other:?} (link-down, link-up, silent, heal, \
-                     link-params, restart, drain, remove-port, add-port, set)"
+                     link-params, restart, drain, remove-port, add-port, set, node-down, node-up)"
                 )));
             }
         };
@@ -1303,11 +1345,49 @@ impl Builder {
             "balance" => CheckKind::Balance(agg()?, bound()?),
             "members-used" => CheckKind::MembersUsed(agg()?, c.threshold.unwrap_or(0.05), bound()?),
             "event" => CheckKind::Event(need(&c.contains, "contains")?),
+            "dt-state" => {
+                let n = self.dt_switch(&need(&c.node, "node")?, &field)?;
+                let want = need(&c.equals, "equals")?.to_ascii_lowercase();
+                const STATES: [&str; 5] = ["init", "alone", "up", "peer-link-down", "split-brain"];
+                if !STATES.contains(&want.as_str()) {
+                    return Err(invalid(format!(
+                        "{field}: state {want:?} must be one of {}",
+                        STATES.join(", ")
+                    )));
+                }
+                CheckKind::DtState(n, want)
+            }
+            "dt-role" => {
+                let n = self.dt_switch(&need(&c.node, "node")?, &field)?;
+                let want = need(&c.equals, "equals")?.to_ascii_lowercase();
+                if want != "primary" && want != "secondary" {
+                    return Err(invalid(format!(
+                        "{field}: role {want:?} must be primary or secondary"
+                    )));
+                }
+                CheckKind::DtRole(n, want)
+            }
+            "dt-ports" => {
+                let a = agg()?;
+                let known = self.dt.iter().any(|d| {
+                    d.switches.iter().enumerate().any(|(k, s)| {
+                        s.node == a.node && d.aggregations.iter().any(|x| x.aggs[k] == a.agg)
+                    })
+                });
+                if !known {
+                    return Err(invalid(format!(
+                        "{field}: the aggregation is not a distributed aggregation of a DT switch"
+                    )));
+                }
+                CheckKind::DtPorts(a, need_is()?)
+            }
+            "partners" => CheckKind::Partners(agg()?, bound()?),
             other => {
                 return Err(invalid(format!(
                     "check #{i}: unknown check {other:?} (mux, receive, selected, state-flag, why, \
                      up, fallback, distributing, flow-loss, flow-loss-ratio, flow-reorder, \
-                     flow-dup, flow-gap, port-share, balance, members-used, event)"
+                     flow-dup, flow-gap, port-share, balance, members-used, event, dt-state, \
+                     dt-role, dt-ports, partners)"
                 )));
             }
         };
@@ -1325,7 +1405,7 @@ impl Builder {
 
 fn label_of(c: &CheckFile) -> String {
     let mut s = c.check.clone();
-    for v in [&c.port, &c.aggregation, &c.flow, &c.side, &c.flag]
+    for v in [&c.node, &c.port, &c.aggregation, &c.flow, &c.side, &c.flag]
         .into_iter()
         .flatten()
     {

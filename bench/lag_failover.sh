@@ -9,7 +9,7 @@
 # - carrier-loss gap: the longest silence in a 1 000 pps UDP stream A -> B when B's end of the
 #   link carrying the stream is set down (A's end loses carrier);
 # - silent failure: B's egress on the link carrying a B -> A stream is redirected (tc clsact +
-#   mirred) to a device that is down, carrier stays up; the stream's gap is reported, then the
+#   mirred; u32 where matchall is missing) to a device that is down, carrier stays up; the stream's gap is reported, then the
 #   filter is removed and the heal time is the time until both ends show both members
 #   forwarding again (polled every ~20 ms).
 #
@@ -26,7 +26,7 @@ mkns A a; mkns B b
 veth "$A" "$P-a1" "$B" "$P-b1"
 veth "$A" "$P-a2" "$B" "$P-b2"
 LINKS_A="$P-a1 $P-a2" LINKS_B="$P-b1 $P-b2"
-ip -n "$B" link add "$P-dn" type dummy # stays down: the silent failure's sink
+ip -n "$B" link add "$P-dn" type veth peer name "$P-dn2" # stays down: the silent failure's sink
 
 : >"$SCRATCH/a.toml"; : >"$SCRATCH/b.toml"
 lagd_conf "$SCRATCH/a.toml" "$P-lag" "$LINKS_A" 'mac = "02:00:5e:00:28:01"'
@@ -93,7 +93,9 @@ round() { # round IMPL
     link=$(busiest "$A" "$LINKS_A" 0.5)
     peer=${link/$P-a/$P-b}
     ip -n "$B" link set "$peer" down
+    t1=$(now_ns)
     stream_wait
+    R[$impl,carrier_at]+="$(ms "$(field "$SCRATCH/cl.json" max_gap_start_ns)" "$t1") "
     R[$impl,carrier]+="$(field "$SCRATCH/cl.json" max_gap_ms) "
     R[$impl,carrier_noise]+="$(field "$SCRATCH/cl.json" second_gap_ms) "
     R[$impl,carrier_lost]+="$(field "$SCRATCH/cl.json" lost) "
@@ -105,11 +107,14 @@ round() { # round IMPL
     sleep 1.5
     link=$(busiest "$B" "$LINKS_B" 0.5)
     ip netns exec "$B" tc qdisc add dev "$link" clsact
-    ip netns exec "$B" tc filter add dev "$link" egress matchall action mirred egress redirect dev "$P-dn"
+    ip netns exec "$B" tc filter add dev "$link" egress matchall action mirred egress redirect dev "$P-dn" 2>/dev/null ||
+        ip netns exec "$B" tc filter add dev "$link" egress u32 match u32 0 0 action mirred egress redirect dev "$P-dn"
+    t1=$(now_ns)
     stream_wait
     R[$impl,silent]+="$(field "$SCRATCH/sf.json" max_gap_ms) "
+    R[$impl,silent_at]+="$(ms "$(field "$SCRATCH/sf.json" max_gap_start_ns)" "$t1") "
     # The member must be out of the aggregation before the filter goes.
-    if fwd_$impl; then log "$impl: silent failure not detected"; fi
+    if fwd_$impl; then R[$impl,detected]+="no "; else R[$impl,detected]+="yes "; fi
     ip netns exec "$B" tc qdisc del dev "$link" clsact
     t1=$(now_ns)
     wait_until 90 fwd_$impl
@@ -124,7 +129,7 @@ loads=()
 for r in $(seq "$ROUNDS"); do
     for impl in $IMPL_LIST; do
         round "$impl"
-        log "round $r $impl: up ${R[$impl,up]}| carrier ${R[$impl,carrier]}| silent ${R[$impl,silent]}| heal ${R[$impl,heal]}ms (load $(load_now))"
+        log "round $r $impl: up ${R[$impl,up]}| carrier ${R[$impl,carrier]}(at ${R[$impl,carrier_at]})| silent ${R[$impl,silent]}(at ${R[$impl,silent_at]}, out: ${R[$impl,detected]})| heal ${R[$impl,heal]}ms (load $(load_now))"
     done
     loads+=("$(load_now)")
 done
@@ -134,16 +139,19 @@ echo "Failover, two members, UDP stream $PPS pps, $ROUNDS rounds, $(date -u +%FT
 echo
 echo "| measure (ms, median and rounds) | $(echo $IMPL_LIST | sed 's/ / | /g') |"
 echo "|---|$(for _ in $IMPL_LIST; do printf -- '---|'; done)"
-for m in up carrier carrier_noise carrier_lost silent heal; do
+for m in up carrier carrier_at carrier_noise carrier_lost silent silent_at heal; do
     case $m in
     up) name="time to forward after both ends start" ;;
     carrier) name="carrier loss: longest gap" ;;
+    carrier_at) name="carrier loss: gap starts (from the cut)" ;;
     carrier_noise) name="carrier loss run: second-longest gap (noise)" ;;
     carrier_lost) name="carrier loss: datagrams lost (count)" ;;
     silent) name="silent failure: longest gap" ;;
+    silent_at) name="silent failure: gap starts (from the filter)" ;;
     heal) name="heal after the silent failure ends" ;;
     esac
     row="| $name"
+    [ "$m" = heal ] && row+=" (member out before the filter went: ${R[lagd,detected]:-}/ ${R[ovs,detected]:-})"
     for impl in $IMPL_LIST; do
         # shellcheck disable=SC2086
         row+=" | $(median ${R[$impl,$m]}) (${R[$impl,$m]% })"

@@ -144,15 +144,15 @@ ovs_start() {
     d=$(mktemp -d "$SCRATCH/ovs-$2.XXXX")
     _OVS+=("$d")
     export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
-    ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema 2>>"$d/stderr.log"
     ip netns exec "$2" ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" \
         --unixctl="$d/ovsdb-server.ctl" --pidfile="$d/ovsdb-server.pid" \
-        --log-file="$d/ovsdb-server.log" --detach
+        --log-file="$d/ovsdb-server.log" --detach 2>>"$d/stderr.log"
     ovs-vsctl --db="unix:$d/db.sock" --no-wait init
     ovs-vsctl --db="unix:$d/db.sock" --no-wait set Open_vSwitch . other_config:userspace-tso-enable=true
     ip netns exec "$2" ovs-vswitchd "unix:$d/db.sock" --disable-system \
         --unixctl="$d/ovs-vswitchd.ctl" --pidfile="$d/ovs-vswitchd.pid" \
-        --log-file="$d/ovs-vswitchd.log" --detach
+        --log-file="$d/ovs-vswitchd.log" --detach 2>>"$d/stderr.log"
     ovs-vsctl --db="unix:$d/db.sock" add-br br0 -- set bridge br0 datapath_type=netdev \
         "other_config:hwaddr=$3"
     unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR

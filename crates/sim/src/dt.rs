@@ -83,6 +83,8 @@ pub struct DtSwitchRt {
     pub fwd: FwdCounters,
     /// Livelock guard: (instant, repeats) of the last timeout.
     pub last_timeout: (Instant, u32),
+    /// Texts of repeating events already printed (ignored or refused PDUs).
+    pub printed: BTreeSet<String>,
 }
 
 impl DtSwitchRt {
@@ -103,6 +105,7 @@ impl DtSwitchRt {
             held_links: BTreeSet::new(),
             fwd: FwdCounters::default(),
             last_timeout: (Instant::MAX, 0),
+            printed: BTreeSet::new(),
         }
     }
 }

@@ -174,6 +174,12 @@ fn weight(buckets: &[BucketLoad], k: usize) -> u64 {
 
 /// The transfer from `s` to `r` with `0 < d < gap` and `d` closest to `gap / 2`: a single
 /// bucket if one qualifies, else the best swap.
+///
+/// A transfer of `d` leaves the pair `|gap - 2d|` apart; the gap must shrink by at least half
+/// of what moves (`gap - |gap - 2d| >= d / 2`, i.e. `d <= 0.8 gap`). Small transfers always
+/// qualify; a conversation that alone makes the gap (`d` close to `gap`) never moves: moving it
+/// would only swap which member is loaded, and with measured loads that wobble from one
+/// interval to the next it would bounce between members.
 fn best_transfer(
     buckets: &[BucketLoad],
     moved: &[bool],
@@ -188,8 +194,9 @@ fn best_transfer(
             && !moved.get(k).copied().unwrap_or(true)
     };
     let score = |d: u64| (i128::from(gap) - 2 * i128::from(d)).unsigned_abs();
+    let worth = |d: u64| 5 * u128::from(d) <= 4 * u128::from(gap);
     let single = (0..buckets.len())
-        .filter(|&k| free(k, s) && weight(buckets, k) < gap)
+        .filter(|&k| free(k, s) && weight(buckets, k) < gap && worth(weight(buckets, k)))
         .min_by_key(|&k| (score(weight(buckets, k)), k));
     if let Some(k) = single {
         return Some(Transfer::Single(k));
@@ -211,7 +218,7 @@ fn best_transfer(
             .flatten()
             .filter_map(|i| ys.get(i))
         {
-            if wy < wx && wx - wy < gap {
+            if wy < wx && wx - wy < gap && worth(wx - wy) {
                 let cand = (score(wx - wy), kx, ky);
                 if best.is_none_or(|b| cand < b) {
                     best = Some(cand);
@@ -279,6 +286,18 @@ mod tests {
         let b = [bl(0, 0, 10), bl(1, 1, 1), bl(2, 1, 1)];
         assert!(plan_rebalance(&mut loads, &b, 0.1, 0).is_empty());
         assert_eq!(loads, vec![10, 2]);
+    }
+
+    #[test]
+    fn a_lone_elephant_never_bounces_whatever_the_noise() {
+        // One conversation of 1000 units on member 0 and a little noise elsewhere: moving it
+        // would only make member 1 the loaded one. Whichever member holds it, nothing moves.
+        for noise in [0u64, 1, 5, 9, 30] {
+            let mut loads = vec![1000 + noise, 3, 0, 2];
+            let b = [bl(0, 0, 1000), bl(1, 0, noise), bl(2, 1, 3), bl(3, 3, 2)];
+            let plan = plan_rebalance(&mut loads, &b, 0.10, 0);
+            assert!(plan.iter().all(|(bucket, ..)| *bucket != 0), "{noise}: {plan:?}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::packet::parse_data;
 use crate::report::EventRecord;
 use crate::scenario::{AggRef, PortRef};
 use lagd_agg::lagd_lacp::LinkStatus;
-use lagd_dt::{Decision, Dt, DtFrame, DtPath, LocalMembers};
+use lagd_dt::{Decision, Dt, DtEventKind, DtFrame, DtPath, LocalMembers};
 use lagd_types::{Duration, Instant, PortNumber, SystemId};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -194,7 +194,17 @@ impl Simulator {
         }
         let mut events = Vec::new();
         while let Some(e) = dt.poll_event() {
-            events.push(e.kind.to_string());
+            // Ignored and refused PDUs repeat with every PDU: the text output shows each
+            // distinct one once, the JSON every one.
+            let repeats = matches!(
+                e.kind,
+                DtEventKind::ForeignDomain { .. }
+                    | DtEventKind::Looped { .. }
+                    | DtEventKind::RxError { .. }
+            );
+            let text = e.kind.to_string();
+            let verbose = repeats && !rt.printed.insert(text.clone());
+            events.push((text, verbose));
         }
         while dt.poll_mac_update().is_some() {}
         if let Some(mut d) = dt.poll_timeout() {
@@ -220,17 +230,18 @@ impl Simulator {
                 self.send(node, p, Rc::from(t.frame), true);
             }
         }
-        for text in events {
-            self.dt_event_line(sw, text);
+        for (text, verbose) in events {
+            self.dt_event_line(sw, text, verbose);
         }
     }
 
-    fn dt_event_line(&mut self, sw: usize, text: String) {
+    /// Records a DT event (`verbose`: in the JSON only).
+    fn dt_event_line(&mut self, sw: usize, text: String, verbose: bool) {
         if self.opts.quiet {
             return;
         }
         let agg = format!("{}/dt", self.sc.nodes[self.dts[sw].node].name);
-        if self.sc.report.events {
+        if self.sc.report.events && !verbose {
             let _ = writeln!(self.text, "{:>10}  {agg}: {text}", self.now.to_string());
         }
         self.report.events.push(EventRecord {
@@ -330,7 +341,7 @@ impl Simulator {
             applied.held = !d.ports_enabled;
         }
         for text in refused {
-            self.dt_event_line(sw, text);
+            self.dt_event_line(sw, text, false);
         }
         for (ai, d) in renumber {
             self.dt_renumber(sw, ai, d);
@@ -370,13 +381,13 @@ impl Simulator {
             Ok(agg) => {
                 self.nodes[node].aggs[ai] = Some(agg);
                 format!(
-                    "aggregation {}: ports renumbered from {:#06x} (was {from:#06x})",
+                    "aggregation {}: port number base {from:#06x} -> {:#06x} (aggregation restarted)",
                     n.aggs[ai].name, d.port_number_base
                 )
             }
             Err(e) => format!("aggregation {}: renumbering refused: {e}", n.aggs[ai].name),
         };
-        self.dt_event_line(sw, text);
+        self.dt_event_line(sw, text, false);
         self.after(node, ai);
     }
 

@@ -160,7 +160,11 @@ fn run_flow(
         if let Some(bps) = cfg.rate_limit_bps {
             let allowed = (bps as f64 * elapsed.as_secs_f64()) as u64;
             let room = allowed.saturating_sub(rep.bytes);
-            if room == 0 {
+            // Write in chunks of about 20 ms of the rate (at least one full segment, at most
+            // 64 KiB): with TCP_NODELAY, trickling a few bytes every 2 ms would turn a modest
+            // rate into a storm of tiny segments.
+            let min_chunk = (bps / 50).clamp(1448, 64 * 1024);
+            if room < min_chunk {
                 std::thread::sleep(Duration::from_millis(2));
                 continue;
             }

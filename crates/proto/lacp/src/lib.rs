@@ -36,6 +36,10 @@
 //!   the short timeout, so a port with no partner keeps sending every second.
 //! * The transient PERIODIC_TX state is not reported as an event.
 //! * Fallback (no LACPDU heard on any port) is an addition, off by default.
+//! * A partner that reports Expired counts as out of sync in the Mux machine: it hears no
+//!   LACPDU from us on that link, so what we send there is lost. A link that fails in one
+//!   direction stops carrying traffic when the partner's current_while_timer expires (3 s with
+//!   short timers) rather than when it is DEFAULTED (6 s).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

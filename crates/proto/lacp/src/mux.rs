@@ -57,7 +57,17 @@ pub(crate) struct AggView {
 fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str)> {
     use MuxState::*;
     let sel = p.selected;
-    let psync = p.partner.state.synchronization();
+    // Deviation (crate docs): a partner that reports Expired hears no LACPDU from us on this
+    // link, so nothing we send on it arrives: it counts as out of sync. A link that fails in one
+    // direction only then stops carrying traffic when the partner's current_while_timer
+    // expires (3 s with short timers), not when it is DEFAULTED three seconds later.
+    let pexpired = p.partner.state.expired();
+    let psync = p.partner.state.synchronization() && !pexpired;
+    let out_of_sync = if pexpired {
+        "partner reports Expired (it hears no LACPDU from us on this link)"
+    } else {
+        "partner out of sync"
+    };
     let pcoll = p.partner.state.collecting();
     let leave = match sel {
         Selected::Unselected => Some("unselected"),
@@ -84,19 +94,19 @@ fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str
         CollectingDistributing if !coupled => Some((Attached, "independent control configured")),
         CollectingDistributing => match leave {
             Some(r) => Some((Attached, r)),
-            None if !psync => Some((Attached, "partner out of sync")),
+            None if !psync => Some((Attached, out_of_sync)),
             None => None,
         },
         Collecting | Distributing if coupled => Some((Attached, "coupled control configured")),
         Collecting => match leave {
             Some(r) => Some((Attached, r)),
-            None if !psync => Some((Attached, "partner out of sync")),
+            None if !psync => Some((Attached, out_of_sync)),
             None if pcoll => Some((Distributing, "partner collecting")),
             None => None,
         },
         Distributing => match leave {
             Some(r) => Some((Collecting, r)),
-            None if !psync => Some((Collecting, "partner out of sync")),
+            None if !psync => Some((Collecting, out_of_sync)),
             None if !pcoll => Some((Collecting, "partner not collecting")),
             None => None,
         },

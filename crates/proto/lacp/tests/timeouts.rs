@@ -96,3 +96,35 @@ fn long_timer_expires_after_90s() {
         expired + Duration::from_secs(3)
     );
 }
+
+#[test]
+fn one_way_silent_link_stops_carrying_when_the_partner_expires() {
+    // A's frames on link 0 are lost (B hears nothing); B's still reach A. B's Receive machine
+    // expires 3 s after A's last LACPDU arrived, and B says so (Expired) in its next LACPDU: A
+    // must stop distributing on that link then, not three seconds later when B is DEFAULTED
+    // and drops Synchronization.
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_millis(10_500));
+    h.silence(0, true, false);
+    let last_heard_by_b = h.port(b[0]).last_rx.unwrap();
+    h.run_for(Duration::from_secs(4));
+    let b_expired = receive_change_at(&h, 1, 1, ReceiveState::Expired, last_heard_by_b);
+    assert_eq!(b_expired, last_heard_by_b + Duration::from_secs(3));
+    let stopped = h
+        .events(0, |e| e.port == Some(1) && e.at >= b_expired)
+        .find(|e| matches!(e.kind, EventKind::CollectingDistributing { distributing: false, .. }))
+        .map(|e| e.at)
+        .expect("A stopped distributing on the one-way-dead link");
+    assert!(
+        stopped - b_expired <= Duration::from_millis(10),
+        "A stopped {} after B expired",
+        stopped - b_expired
+    );
+    assert!(h.lacp(0).is_distributing(2) && h.lacp(0).is_up());
+    // Healing brings it back within 2 s.
+    h.heal(0);
+    let healed = h.now;
+    let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert!(t - healed <= Duration::from_secs(2), "re-formed after {}", t - healed);
+}

@@ -240,7 +240,17 @@ except Exception:
 
 iperf_server() { ip netns exec "$1" iperf3 -s -D -B "$2" >/dev/null; }
 
-median() { python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:] if x!="nan"]; print("%.2f" % statistics.median(v) if v else "n/a")' "$@"; }
+median() { python3 -c '
+import statistics, sys
+v = []
+for x in sys.argv[1:]:
+    try:
+        f = float(x)
+    except ValueError:
+        continue
+    if f == f:
+        v.append(f)
+print("%.2f" % statistics.median(v) if v else (sys.argv[1] if len(sys.argv) > 1 else "n/a"))' "$@"; }
 ratio() { python3 -c 'import sys; a,b=sys.argv[1:]; print("%.2f" % (float(a)/float(b)) if a!="n/a" and b!="n/a" and float(b) else "n/a")' "$1" "$2"; }
 
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -12,7 +12,14 @@ CLOCK_REALTIME send time in ns.
 The receiver prints one JSON object when --seconds have passed, or --idle seconds after the last
 datagram: received, unique, lost (sequence holes), duplicated, reordered, the first arrival time
 (CLOCK_REALTIME ns), the largest gap between consecutive arrivals (ms) with its start time, and
-the second largest gap (the noise floor of this machine next to the failover gap).
+the second largest gap (the noise floor of this machine next to the failover gap), and every
+gap of at least --list-ms (default 2) as [start_ns, length_ns] pairs, so that a caller can pick
+the gap that spans a failure it caused at a known time (see `gap-at`).
+
+  udpstream.py gap-at FILE T_NS
+
+prints the length in ms of the silence in the receiver's FILE output that spans CLOCK_REALTIME
+T_NS, and the datagrams lost in the stream ("-" if no silence of --list-ms or more spans it).
 """
 import argparse
 import json
@@ -72,6 +79,7 @@ def recv(a):
     max_seq = -1
     first_ns = last_ns = None
     gaps = []  # (gap_ns, start_ns, seq_before, seq_after)
+    listed = []
     last_seq = None
     last_mono = None
     while True:
@@ -103,6 +111,8 @@ def recv(a):
             first_ns = t
         else:
             gaps.append((t - last_ns, last_ns, last_seq, seq))
+            if t - last_ns >= a.list_ms * 1e6 and len(listed) < 10000:
+                listed.append([last_ns, t - last_ns])
         last_ns = t
         last_seq = seq
     gaps.sort(reverse=True)
@@ -120,8 +130,19 @@ def recv(a):
         "max_gap_start_ns": top[0][1],
         "max_gap_seqs": [top[0][2], top[0][3]],
         "second_gap_ms": top[1][0] / 1e6,
+        "gaps": listed,
     }
     print(json.dumps(out))
+
+
+def gap_at(a):
+    d = json.load(open(a.file))
+    t = int(a.t_ns)
+    for start, length in d.get("gaps", []):
+        if start <= t <= start + length:
+            print("%.1f" % (length / 1e6))
+            return
+    print("-")
 
 
 def main():
@@ -139,11 +160,17 @@ def main():
     r.add_argument("--seconds", type=float, default=10)
     r.add_argument("--idle", type=float, default=1e9)
     r.add_argument("--stream", type=int, default=1)
+    r.add_argument("--list-ms", type=float, default=2)
+    g = sub.add_parser("gap-at")
+    g.add_argument("file")
+    g.add_argument("t_ns")
     a = p.parse_args()
     if a.cmd == "send":
         send(a)
-    else:
+    elif a.cmd == "recv":
         recv(a)
+    else:
+        gap_at(a)
 
 
 if __name__ == "__main__":

@@ -132,7 +132,12 @@ pub fn dt_config(dom: &DtDomain, side: usize, node: &Node, starts: u32) -> DtCon
 /// A distributed aggregation's configuration as the core compares it, from the aggregation's
 /// settings in force (aggregation number `index` on its node) and its member speed, as the
 /// daemon's `aggr_config`.
-pub fn aggr_config(def: &DtAggDef, index: usize, settings: &AggPatch, speed_mbps: u32) -> DtAggrConfig {
+pub fn aggr_config(
+    def: &DtAggDef,
+    index: usize,
+    settings: &AggPatch,
+    speed_mbps: u32,
+) -> DtAggrConfig {
     DtAggrConfig {
         id: def.id,
         name: def.name.clone(),
@@ -333,7 +338,10 @@ role_priority = 200
         let d = &sc.dt[0];
         assert_eq!(d.switches[0].node, 1);
         assert_eq!(d.switches[1].node, 2);
-        assert_eq!((d.switches[0].peer_port, d.switches[1].keepalive_port), (0, Some(1)));
+        assert_eq!(
+            (d.switches[0].peer_port, d.switches[1].keepalive_port),
+            (0, Some(1))
+        );
         assert_eq!(d.aggregations[1].id, 2);
         assert_eq!(d.aggregations[1].aggs, [1, 1]);
         assert_eq!(d.aggregations[0].system.priority, 256);
@@ -356,10 +364,16 @@ role_priority = 200
                 .contains("has no aggregation \"trk9\"")
         );
         assert!(
-            err(&PAIR.replace("ports = [\"s1\", \"s2\"]\nkey = 7", "key = 7"))
-                .contains("must not be in aggregation")
+            err(&PAIR.replace(
+                "ports = [\"s1\", \"s2\"]\nkey = 7",
+                "ports = [\"s1\", \"s2\", \"pl\"]\nkey = 7"
+            ))
+            .contains("must not be in aggregation")
         );
-        assert!(err(&PAIR.replace("keepalive = \"b:ka\"", "keepalive = \"b:pl\"")).contains("another link"));
+        assert!(
+            err(&PAIR.replace("keepalive = \"b:ka\"", "keepalive = \"b:pl\""))
+                .contains("another link")
+        );
         assert!(err(&PAIR.replace("role_priority = 200", "rol = 200")).contains("unknown field"));
         assert!(
             err(&PAIR.replace("[[dt.switch]]\nnode = \"b\"\nrole_priority = 200\n", ""))

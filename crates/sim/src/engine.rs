@@ -35,7 +35,8 @@ pub const LOSS_GRACE: Duration = Duration::from_millis(500);
 pub struct RunOptions {
     /// Replaces the scenario's seed.
     pub seed: Option<u64>,
-    /// Write one pcap of slow-protocols frames per link into this directory.
+    /// Write one pcap of slow-protocols frames (and DT frames, EtherType 0x8952) per link into
+    /// this directory.
     pub pcap_dir: Option<PathBuf>,
     /// Record nothing but checks and summaries (for benchmarks): no tables, events or states.
     pub quiet: bool,
@@ -457,7 +458,10 @@ impl Simulator {
             }
         }
         self.report.stats.frames += 1;
-        if self.opts.pcap_dir.is_some() && SlowFrame::is_slow_protocols(&frame) {
+        if self.opts.pcap_dir.is_some()
+            && (SlowFrame::is_slow_protocols(&frame)
+                || (!self.dts.is_empty() && lagd_dt::DtFrame::is_dt(&frame)))
+        {
             self.pcaps[li].push((self.now, Rc::clone(&frame)));
         }
         match outcome {

@@ -6,6 +6,10 @@
 //! timed faults; timed checks. A run depends only on the scenario and its seed: the same inputs
 //! give byte-identical output.
 //!
+//! Distributed Trunking pairs (`[[dt]]`, [`scenario::DtDomain`]) run the real `lagd_dt::Dt` on
+//! their switches, apply its decisions as the daemon does and forward between the pair's
+//! aggregations ([`dt`]); [`fabric`] generates large DT fabrics.
+//!
 //! ```no_run
 //! use lagd_sim::{RunOptions, run_file};
 //! let (text, report) = run_file("scenarios/demo.toml".as_ref(), RunOptions::default()).unwrap();

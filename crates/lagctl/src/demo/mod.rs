@@ -8,7 +8,6 @@
 pub mod clock;
 pub mod daemon;
 pub mod interrupt;
-pub mod lacp_table;
 pub mod net;
 pub mod sample;
 pub mod scenario;

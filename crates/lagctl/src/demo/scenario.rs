@@ -14,7 +14,6 @@ use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpSender, 
 use super::clock::now_title;
 use super::daemon::{DaemonError, Lagd};
 use super::interrupt::{Interrupt, Interrupted};
-use super::lacp_table::show_aggr_lacp;
 use super::net::{DemoNet, NetError};
 use super::sample::{Sample, busiest, mean_out, sample};
 use super::stream::{Recorder, gap_around};
@@ -478,4 +477,13 @@ fn run_on(
     let ok_b = db.stop(Duration::from_secs(10));
     out.measured.clean_exit = ok_a && ok_b;
     Ok(())
+}
+
+/// `lagctl show-aggr -L` of one aggregation, with the admin CLI's own formatter (seed 004's
+/// columns), so the demo prints exactly what a user would type to see.
+fn show_aggr_lacp(a: &lagd::control::proto::AggrStatus) -> String {
+    use lagctl::admin::{show, table::Format};
+    show::aggr_lacp(std::slice::from_ref(a))
+        .render(&Format::default())
+        .unwrap_or_else(|e| format!("(cannot show {}: {e})", a.name))
 }

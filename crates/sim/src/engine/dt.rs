@@ -120,7 +120,10 @@ impl Simulator {
     /// both ends powered.
     pub(super) fn link_wanted(&self, li: usize) -> bool {
         let l = &self.sc.links[li];
-        self.link_admin[li] && !self.link_hold[li] && self.powered[l.a.node] && self.powered[l.b.node]
+        self.link_admin[li]
+            && !self.link_hold[li]
+            && self.powered[l.a.node]
+            && self.powered[l.b.node]
     }
 
     /// Gives link `li` the carrier it should have, telling both ends if it changes.
@@ -362,7 +365,8 @@ impl Simulator {
         let Some(Some(old)) = self.nodes[node].aggs.get(ai) else {
             return;
         };
-        let (members, settings, from) = (old.members.clone(), old.settings.clone(), old.port_base());
+        let (members, settings, from) =
+            (old.members.clone(), old.settings.clone(), old.port_base());
         let statuses: Vec<LinkStatus> = (0..n.ports.len())
             .map(|p| self.link_status(node, p))
             .collect();

@@ -1,6 +1,44 @@
 //! The `[[dt]]` table of a scenario: a Distributed Trunking domain (two switch nodes joined by
 //! a peer link and a keepalive link, acting as one LACP partner for the aggregations listed),
 //! as written and as validated.
+//!
+//! ```toml
+//! [[dt]]
+//! name = "dt7"                  # for reports (default dt<N>)
+//! domain_id = 7                 # default 1
+//! peer_link = "swA:pl"          # a link joining the two switches, named by either end
+//! keepalive = "swA:ka"          # optional: without it a split brain looks like a dead peer
+//! aggregations = ["trk1", "trk2"]  # present on both switches (same name): DT ids 1, 2, ...
+//! system_priority = 256         # shared LACP system priority (default 32768)
+//! system_mac = "02:d7:00:00:00:01" # shared system MAC of the first aggregation, + 1 for the
+//!                               # next (default 02:d7:00:DD:DD:II, DDDD domain, II id)
+//! tx_interval = "1s"            # timers of lagd_dt::DtConfig (these are its defaults)
+//! peer_timeout = "3s"
+//! keepalive_interval = "1s"
+//! keepalive_timeout = "3s"
+//! init_delay = "3s"
+//! reconcile = "20ms"            # how often decisions are applied (the daemon's period)
+//! [[dt.switch]]                 # exactly two
+//! node = "swA"
+//! role_priority = 100           # lower = primary (default 32768; ties: lower node MAC)
+//! domain_id = 7                 # optional override, to model a misconfiguration
+//! [[dt.switch]]
+//! node = "swB"
+//! role_priority = 200
+//! ```
+//!
+//! The peer link and keepalive ports must be in no aggregation (give the switches'
+//! aggregations explicit `ports`). The DT configuration of an aggregation (key, LACP mode and
+//! timer, member speed) comes from its settings, so `key = 42` on one switch is a mismatch and
+//! a live `set` fault can fix it.
+//!
+//! Faults `node-down` / `node-up` (field `node`): power off (every link of the node loses
+//! carrier; its aggregations and DT core stop) and on (fresh protocol state). Checks:
+//! `dt-state` (`node`, `equals` init / alone / up / peer-link-down / split-brain), `dt-role`
+//! (`node`, `equals` primary / secondary), `dt-ports` (`aggregation` of a DT switch, `is`: the
+//! decision lets its ports be up), `partners` (`aggregation`, `min`/`max`: distinct partner
+//! systems of its Distributing members). DT events are reported as `<switch>/dt` lines. The
+//! forwarding model is described in [`crate::dt`].
 
 use super::{Builder, mac_add};
 use crate::error::{SimError, invalid};

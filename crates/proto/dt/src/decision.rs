@@ -34,6 +34,9 @@ pub enum DownReason {
     Mismatch,
     /// Split brain: the secondary gives way.
     SplitBrain,
+    /// The switch heard where the peer should be belongs to another DT domain (different
+    /// domain ids): the one that would be secondary gives way.
+    DomainMismatch,
 }
 
 impl fmt::Display for DownReason {
@@ -42,6 +45,7 @@ impl fmt::Display for DownReason {
             DownReason::Init => "init",
             DownReason::Mismatch => "configuration mismatch",
             DownReason::SplitBrain => "split brain",
+            DownReason::DomainMismatch => "DT domain id mismatch",
         })
     }
 }

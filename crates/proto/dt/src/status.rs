@@ -86,6 +86,9 @@ pub struct DtStatus {
     pub peer_link_up: bool,
     /// The keepalive arrives.
     pub keepalive_up: bool,
+    /// A switch of this other DT domain id is heard where the peer should be (a domain id
+    /// mismatch between two switches cabled as a pair).
+    pub foreign_domain: Option<u32>,
     /// The DRCP State this switch sends.
     pub drcp_state: DrcpState,
     /// DT aggregations.

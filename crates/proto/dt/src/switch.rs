@@ -115,6 +115,20 @@ pub struct Dt {
     mac: MacSync,
     ntt: bool,
     counters: DtCounters,
+    /// A switch of another DT domain heard on the peer link or the keepalive: the two were
+    /// cabled as a pair but configured with different domain ids.
+    foreign: Option<ForeignPeer>,
+    /// `foreign` was heard within the peer timeout (updated on every input).
+    foreign_live: bool,
+}
+
+/// A switch of another DT domain heard where the peer should be.
+#[derive(Clone, Copy, Debug)]
+struct ForeignPeer {
+    domain_id: u32,
+    mac: MacAddr,
+    role_priority: u16,
+    until: Instant,
 }
 
 impl Dt {
@@ -155,6 +169,8 @@ impl Dt {
             installed: BTreeMap::new(),
             ntt: false,
             counters: DtCounters::default(),
+            foreign: None,
+            foreign_live: false,
         })
     }
 
@@ -380,6 +396,12 @@ impl Dt {
         }
         if pdu.domain.domain_id != self.cfg.domain_id {
             self.counters.rx_foreign += 1;
+            self.foreign = Some(ForeignPeer {
+                domain_id: pdu.domain.domain_id,
+                mac: pdu.portal.aggregator_id,
+                role_priority: pdu.portal.aggregator_priority,
+                until: now + self.cfg.peer_timeout,
+            });
             self.emit(
                 now,
                 DtEventKind::ForeignDomain {
@@ -396,6 +418,8 @@ impl Dt {
     /// reported and refused.
     pub fn handle_peer_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), DtWireError> {
         let Some(pdu) = self.accept(now, DtPath::PeerLink, frame)? else {
+            // A foreign domain's PDU may change decisions (domain mismatch).
+            self.update(now);
             return Ok(());
         };
         self.counters.rx_peer += 1;
@@ -466,6 +490,7 @@ impl Dt {
         frame: &[u8],
     ) -> Result<(), DtWireError> {
         let Some(pdu) = self.accept(now, DtPath::Keepalive, frame)? else {
+            self.update(now);
             return Ok(());
         };
         self.counters.rx_keepalive += 1;
@@ -665,6 +690,19 @@ impl Dt {
             isolate_peer_link: false,
             reason: Some(reason),
         };
+        // Cabled as a pair but configured in different DT domains: neither hears the other as
+        // its peer, so both would act alone with the shared system id and colliding port
+        // numbers. The one that would lose the election gives way, as on a mismatch.
+        if self.foreign_live
+            && self.state != PeerState::Up
+            && let Some(f) = self.foreign
+            && elect(
+                (self.cfg.role_priority, self.cfg.system_mac),
+                (f.role_priority, f.mac),
+            ) == Role::Secondary
+        {
+            return down(own, DownReason::DomainMismatch);
+        }
         match self.state {
             PeerState::Init => down(shared, DownReason::Init),
             PeerState::Alone => up(false),
@@ -689,6 +727,11 @@ impl Dt {
     /// Re-evaluates everything after an input, then sends what is due.
     fn update(&mut self, now: Instant) {
         self.evaluate(now);
+        let live = self.foreign.is_some_and(|f| now < f.until);
+        if !live {
+            self.foreign = None;
+        }
+        self.foreign_live = live;
         // Consistency (only meaningful while paired).
         let paired = self.state == PeerState::Up;
         let mut evs = Vec::new();
@@ -900,6 +943,10 @@ impl Dt {
             peer: self.peer,
             peer_link_up: self.pl_alive,
             keepalive_up: self.ka_alive,
+            foreign_domain: self
+                .foreign
+                .filter(|_| self.foreign_live)
+                .map(|f| f.domain_id),
             drcp_state: self.drcp_state(),
             aggregations: self
                 .aggrs

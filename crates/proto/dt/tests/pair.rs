@@ -379,3 +379,47 @@ fn many_aggregations_span_several_pdus() {
     }
     assert!(p.sent.iter().all(|s| s.3 <= 1514), "frames fit the MTU");
 }
+
+#[test]
+fn domain_id_mismatch_is_reported_and_the_would_be_secondary_stays_down() {
+    // Two switches cabled as a pair but configured with different domain ids: each hears the
+    // other's PDUs as another domain's. Left alone, both would act alone with the shared system
+    // id and both number their ports from 0 (the server would see duplicate partner ports).
+    let mut other = cfg(MAC_B, 20);
+    other.domain_id += 1;
+    let mut p = Pair::new(cfg(MAC_A, 10), other);
+    p.add_aggregation(0, aggr(1));
+    p.add_aggregation(1, aggr(1));
+    p.run_for(Duration::from_secs(5));
+    for i in 0..2 {
+        assert!(
+            p.saw(i, |k| matches!(k, DtEventKind::ForeignDomain { .. })),
+            "switch {i} reports the other domain"
+        );
+        assert_ne!(p.sw[i].status().state, PeerState::Up);
+    }
+    assert_eq!(
+        p.sw[0].status().foreign_domain,
+        Some(p.sw[1].status().domain_id)
+    );
+    assert_eq!(
+        p.sw[1].status().foreign_domain,
+        Some(p.sw[0].status().domain_id)
+    );
+    let (a, b) = (decision(&p, 0), decision(&p, 1));
+    assert!(a.ports_enabled, "the would-be primary keeps forwarding");
+    assert_eq!(a.lacp_system, SHARED);
+    assert!(!b.ports_enabled);
+    assert_eq!(b.reason, Some(DownReason::DomainMismatch));
+    assert_ne!(
+        b.lacp_system, SHARED,
+        "the secondary gives up the shared identity"
+    );
+    // Once nothing of the other domain is heard any more (peer link and keepalive gone), the
+    // switch acts alone again, as with a dead peer.
+    p.cut_peer_link();
+    p.set_keepalive(false);
+    p.run_for(Duration::from_secs(10));
+    assert_eq!(p.sw[1].status().foreign_domain, None);
+    assert!(decision(&p, 1).ports_enabled);
+}

@@ -61,7 +61,6 @@ if have_ovs; then
     OL_A="" OL_B=""
     for i in 1 2 3 4; do
         veth "$OA" "$P-oa$i" "$OB" "$P-ob$i"
-        shape "$OA" "$P-oa$i"; shape "$OB" "$P-ob$i"
         OL_A+="$P-oa$i " OL_B+="$P-ob$i "
     done
     ovs_start OVA "$OA" 02:00:5e:00:20:01
@@ -69,12 +68,24 @@ if have_ovs; then
     ovs_bond "$OVA" "$OA" "$OL_A"
     ovs_bond "$OVB" "$OB" "$OL_B"
     for d in "$OVA" "$OVB"; do ovs_vsctl "$d" set port bond0 other_config:bond-rebalance-interval=1000; done
+    # OVS replaces a port's root qdisc when it adds the port: shape afterwards.
+    sleep 1
+    for i in 1 2 3 4; do shape "$OA" "$P-oa$i"; shape "$OB" "$P-ob$i"; done
     ip -n "$OA" addr add 198.18.32.1/24 dev br0; ip -n "$OA" link set br0 up
     ip -n "$OB" addr add 198.18.32.2/24 dev br0; ip -n "$OB" link set br0 up
     wait_until 60 ovs_bond_forwarding "$OVA" 4
     iperf_server "$OB" 198.18.32.2
 fi
 sleep 1
+# Every member must still be shaped.
+for l in "$S1 $P-s1" "$S2 $P-s2" $(for i in 1 2 3 4; do echo "$LA,$P-a$i $LB,$P-b$i"; done) \
+    $(have_ovs && for i in 1 2 3 4; do echo "$OA,$P-oa$i $OB,$P-ob$i"; done); do
+    l=${l/,/ }
+    # shellcheck disable=SC2086
+    set -- $l
+    [ $# -eq 2 ] || continue
+    ip netns exec "$1" tc qdisc show dev "$2" | grep -q '^qdisc tbf' || { log "$2 is not shaped"; exit 1; }
+done
 ip netns exec "$S1" ping -c 2 -W 2 198.18.30.2 >/dev/null
 ip netns exec "$LA" ping -c 2 -W 2 198.18.31.2 >/dev/null
 have_ovs && ip netns exec "$OA" ping -c 2 -W 5 198.18.32.2 >/dev/null

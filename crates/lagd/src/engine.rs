@@ -637,9 +637,21 @@ impl Engine {
     /// `Diagnose`: runs `lagd_agg::diagnose` on the aggregation, with each member's MTU read
     /// from sysfs and its send rate measured over the last rebalance interval.
     fn diagnose(&self, name: &str) -> Result<lagd_agg::diagnose::Diagnosis, OpError> {
-        let st = self.state();
-        let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
-        Ok(a.diagnose())
+        let (mut d, distributed) = {
+            let st = self.state();
+            let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+            (a.diagnose(), a.resolved.distributed)
+        };
+        if distributed {
+            let view = lock(&self.dt).as_ref().and_then(crate::dt::DtRuntime::view);
+            d.findings
+                .extend(crate::dt::diagnose::dt_findings(name, view.as_ref()));
+            d.healthy = d
+                .findings
+                .iter()
+                .all(|f| f.severity == lagd_agg::diagnose::Severity::Info);
+        }
+        Ok(d)
     }
 
     fn state_dump(&self) -> Result<serde_json::Value, OpError> {

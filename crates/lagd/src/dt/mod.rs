@@ -4,8 +4,9 @@
 //! port isolation, MAC sync). See `docs/DT.md`.
 
 pub mod config;
+pub mod diagnose;
 pub mod isolation;
 pub mod runtime;
 
 pub use config::{DtSpec, ResolvedDt};
-pub use runtime::DtRuntime;
+pub use runtime::{DtRuntime, DtView};

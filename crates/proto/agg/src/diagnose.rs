@@ -94,6 +94,20 @@ pub enum FindingCode {
     HashImbalance,
     /// One conversation saturates one member.
     SingleFlowSaturation,
+    /// A distributed aggregation, but no Distributed Trunking domain is configured.
+    DtNoDomain,
+    /// The DT peer is not (yet) heard: this switch acts alone.
+    DtPeer,
+    /// The DT peer link is down while the peer is alive (split brain).
+    DtSplitBrain,
+    /// The switch heard on the peer link belongs to another DT domain.
+    DtDomainMismatch,
+    /// The aggregation's configuration differs from the DT peer's.
+    DtMismatch,
+    /// The DT decision holds this switch's ports of the aggregation down.
+    DtPortsDown,
+    /// No keepalive path: a peer-link failure cannot be told from a dead peer.
+    DtNoKeepalive,
 }
 
 /// One problem found.

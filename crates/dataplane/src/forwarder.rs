@@ -20,7 +20,7 @@ use crate::epoll::{Epoll, EventFd, Events, Interest};
 use crate::error::{Error, Result};
 use crate::packet::{MAX_BATCH, MAX_FRAME, PacketSocket, RecvBatch};
 use crate::tap::Tap;
-use crate::vnet::{VNET_HDR_LEN, with_plain_header};
+use crate::vnet::{VNET_HDR_LEN, VnetHdr, with_plain_header};
 use lagd_types::{Instant, PortNumber};
 use std::io;
 use std::os::fd::AsFd;
@@ -498,6 +498,14 @@ struct TxThread {
     tap_reading: bool,
 }
 
+/// Wire frames of `raw` (vnet header + Ethernet frame): its GSO segments, or 1.
+fn wire_frames(raw: &[u8]) -> u64 {
+    match (VnetHdr::parse(raw), raw.get(VNET_HDR_LEN..)) {
+        (Some(v), Some(eth)) => v.wire_frames(eth),
+        _ => 1,
+    }
+}
+
 fn item_bytes<'a>(it: &TxItem, pool: &'a Pool, control: &'a [Vec<u8>]) -> &'a [u8] {
     match *it {
         TxItem::Slot(s) => pool.raw(s),
@@ -541,8 +549,9 @@ fn flush(m: &mut TxMember, pool: &Pool, control: &[Vec<u8>]) {
         match m.sock.send_batch(frames) {
             Ok(n) if n > 0 => {
                 for it in rest.iter().take(n) {
-                    let len = item_bytes(it, pool, control).len();
-                    bump(&m.counters.opackets, 1);
+                    let bytes = item_bytes(it, pool, control);
+                    let len = bytes.len();
+                    bump(&m.counters.opackets, wire_frames(bytes));
                     bump(&m.counters.obytes, len.saturating_sub(VNET_HDR_LEN) as u64);
                     if matches!(it, TxItem::Control(_)) {
                         bump(&m.counters.control_out, 1);
@@ -668,7 +677,7 @@ impl TxThread {
             match r {
                 Ok(n) if n >= VNET_HDR_LEN + ETH_HLEN => {
                     self.pool.set_len(slot, n);
-                    bump(&tap_c.ipackets, 1);
+                    bump(&tap_c.ipackets, wire_frames(self.pool.raw(slot)));
                     bump(&tap_c.rbytes, (n - VNET_HDR_LEN) as u64);
                     self.batch.push(slot);
                 }
@@ -923,7 +932,7 @@ impl RxThread {
                 let Some(f) = self.batch.frame(i) else {
                     continue;
                 };
-                bump(&c.ipackets, 1);
+                bump(&c.ipackets, f.vnet.wire_frames(f.ethernet));
                 bump(&c.rbytes, f.ethernet.len() as u64);
                 if f.truncated || f.ethernet.len() < ETH_HLEN {
                     bump(&c.ierrors, 1);
@@ -944,7 +953,7 @@ impl RxThread {
                 }
                 match self.tap.write(f.raw) {
                     Ok(_) => {
-                        bump(&tap_c.opackets, 1);
+                        bump(&tap_c.opackets, f.vnet.wire_frames(f.ethernet));
                         bump(&tap_c.obytes, f.ethernet.len() as u64);
                     }
                     Err(e) => {

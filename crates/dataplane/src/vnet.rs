@@ -100,6 +100,32 @@ pub fn with_plain_header(frame: &[u8]) -> Vec<u8> {
     v
 }
 
+impl VnetHdr {
+    /// How many frames `ethernet` (the frame this header describes) is on the wire: 1, or for
+    /// a GSO super-frame the number of segments it is cut into, `ceil(payload / gso_size)`.
+    /// This is what a member's packet counters should count, so that per-member packet shares
+    /// (`%Ipkts`, `%Opkts`) read like those of a hardware NIC. The header length comes from
+    /// `csum_start` (the transport header's offset) and the TCP data offset, since `hdr_len`
+    /// is only a hint (some kernels put the whole linear part there).
+    pub fn wire_frames(&self, ethernet: &[u8]) -> u64 {
+        if !self.is_gso() || self.gso_size == 0 {
+            return 1;
+        }
+        let l4 = usize::from(self.csum_start);
+        let headers = match self.gso_type & !Self::GSO_ECN {
+            Self::GSO_TCPV4 | Self::GSO_TCPV6 => ethernet
+                .get(l4 + 12)
+                .map(|off| l4 + usize::from(off >> 4) * 4),
+            Self::GSO_UDP | Self::GSO_UDP_L4 => Some(l4 + 8),
+            _ => None,
+        }
+        .filter(|h| *h <= ethernet.len())
+        .unwrap_or_else(|| usize::from(self.hdr_len).min(ethernet.len()));
+        let payload = ethernet.len() - headers;
+        payload.div_ceil(usize::from(self.gso_size)).max(1) as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +160,29 @@ mod tests {
         assert_eq!(v.len(), VNET_HDR_LEN + 3);
         assert!(v[..VNET_HDR_LEN].iter().all(|&b| b == 0));
         assert_eq!(&v[VNET_HDR_LEN..], &[1, 2, 3]);
+    }
+
+    #[test]
+    fn wire_frames_counts_gso_segments() {
+        // Ethernet (14) + IPv4 (20) + TCP with options (32) + 10 000 bytes, MSS 1448.
+        let mut f = vec![0u8; 14 + 20 + 32 + 10_000];
+        f[14 + 20 + 12] = 8 << 4;
+        let v = VnetHdr {
+            flags: VnetHdr::F_NEEDS_CSUM,
+            gso_type: VnetHdr::GSO_TCPV4,
+            hdr_len: 14 + 20 + 32 + 1000, // a kernel may put the linear part here
+            gso_size: 1448,
+            csum_start: 14 + 20,
+            csum_offset: 16,
+        };
+        assert_eq!(v.wire_frames(&f), 7); // ceil(10000 / 1448)
+        assert_eq!(VnetHdr::PLAIN.wire_frames(&f), 1);
+        let ecn = VnetHdr {
+            gso_type: VnetHdr::GSO_TCPV6 | VnetHdr::GSO_ECN,
+            ..v
+        };
+        assert_eq!(ecn.wire_frames(&f), 7);
+        // Truncated or odd frames never panic and count at least one.
+        assert_eq!(v.wire_frames(&f[..20]), 1);
     }
 }

@@ -296,7 +296,10 @@ mod tests {
             let mut loads = vec![1000 + noise, 3, 0, 2];
             let b = [bl(0, 0, 1000), bl(1, 0, noise), bl(2, 1, 3), bl(3, 3, 2)];
             let plan = plan_rebalance(&mut loads, &b, 0.10, 0);
-            assert!(plan.iter().all(|(bucket, ..)| *bucket != 0), "{noise}: {plan:?}");
+            assert!(
+                plan.iter().all(|(bucket, ..)| *bucket != 0),
+                "{noise}: {plan:?}"
+            );
         }
     }
 

@@ -113,7 +113,15 @@ fn one_way_silent_link_stops_carrying_when_the_partner_expires() {
     assert_eq!(b_expired, last_heard_by_b + Duration::from_secs(3));
     let stopped = h
         .events(0, |e| e.port == Some(1) && e.at >= b_expired)
-        .find(|e| matches!(e.kind, EventKind::CollectingDistributing { distributing: false, .. }))
+        .find(|e| {
+            matches!(
+                e.kind,
+                EventKind::CollectingDistributing {
+                    distributing: false,
+                    ..
+                }
+            )
+        })
         .map(|e| e.at)
         .expect("A stopped distributing on the one-way-dead link");
     assert!(
@@ -126,5 +134,9 @@ fn one_way_silent_link_stops_carrying_when_the_partner_expires() {
     h.heal(0);
     let healed = h.now;
     let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
-    assert!(t - healed <= Duration::from_secs(2), "re-formed after {}", t - healed);
+    assert!(
+        t - healed <= Duration::from_secs(2),
+        "re-formed after {}",
+        t - healed
+    );
 }

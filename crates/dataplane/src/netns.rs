@@ -103,9 +103,15 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Runs a command; its standard output, or [`Error::Command`] with its status and stderr.
 pub fn cmd(program: &str, args: &[&str]) -> Result<String> {
+    cmd_env(program, args, &[])
+}
+
+/// [`cmd`] with extra environment variables.
+pub fn cmd_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let line = || format!("{program} {}", args.join(" "));
     let out = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .map_err(|e| Error::Command {
             cmd: line(),

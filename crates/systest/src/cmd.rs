@@ -1,35 +1,21 @@
 //! Running external commands (`ip`, `tc`, `sysctl`, OVS tools, tshark), in a namespace or not.
 
 use crate::error::{Error, Result};
-use std::process::Command;
 
 /// Runs `program args...`; its standard output, or [`Error::Command`] with status and stderr.
 pub fn run(program: &str, args: &[&str]) -> Result<String> {
     run_env(program, args, &[])
 }
 
-/// [`run`] with extra environment variables.
+/// [`run`] with extra environment variables (through the data plane's own command runner).
 pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
-    let line = || format!("{program} {}", args.join(" "));
-    let out = Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .map_err(|e| Error::Command {
-            cmd: line(),
-            detail: e.to_string(),
-        })?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            cmd: line(),
-            detail: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    lagd_dataplane::netns::cmd_env(program, args, env).map_err(|e| match e {
+        lagd_dataplane::Error::Command { cmd, detail } => Error::Command { cmd, detail },
+        other => Error::Command {
+            cmd: format!("{program} {}", args.join(" ")),
+            detail: other.to_string(),
+        },
+    })
 }
 
 /// Runs a command inside namespace `ns` (`ip netns exec NS ...`).

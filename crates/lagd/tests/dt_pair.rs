@@ -72,7 +72,9 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
     // lack these verbs: use it only when it is at least as new as this lagd.
     let fresh = matches!((mtime(&lagctl), mtime(lagd_bin)), (Some(c), Some(d)) if c >= d);
     if lagctl.exists() && !fresh {
-        println!("lagctl beside lagd is older than lagd: skipping the show checks (cargo build -p lagctl)");
+        println!(
+            "lagctl beside lagd is older than lagd: skipping the show checks (cargo build -p lagctl)"
+        );
     }
     if lagctl.exists() && fresh {
         let sock = f.sw[0].as_ref().unwrap().socket.clone();

@@ -31,6 +31,19 @@ ip -n "$LA" addr add 198.18.21.1/24 dev "$P-lag"
 ip -n "$LB" addr add 198.18.21.2/24 dev "$P-lag"
 iperf_server "$LB" 198.18.21.2
 
+# lagd1: one lagd (static trunk, no LACP) on A; B is a plain veth end, as the C forwarder of
+# machine-baselines.md: data passes one forwarder (A's TX thread; A's RX thread for the ACKs).
+PATHS+=" lagd1"
+mkns SA sa; mkns SB sb
+veth "$SA" "$P-sa" "$SB" "$P-sb"
+printf '[[aggregation]]\nname = "%s"\nlinks = ["%s"]\nmode = "static"\nmac = "02:00:5e:00:15:01"\n' \
+    "$P-lag" "$P-sa" >"$SCRATCH/s.toml"
+lagd_start SA_PID "$SA" "$SCRATCH/s.toml"
+wait_until 60 lagd_forwarding "$SCRATCH/s.toml.sock" "$P-lag" 1
+ip -n "$SA" addr add 198.18.23.1/24 dev "$P-lag"
+ip -n "$SB" addr add 198.18.23.2/24 dev "$P-sb"
+iperf_server "$SB" 198.18.23.2
+
 if have_ovs; then
     PATHS+=" ovs"
     mkns OA oa; mkns OB ob
@@ -51,6 +64,7 @@ fi
 sleep 1
 ip netns exec "$D1" ping -c 2 -W 2 198.18.20.2 >/dev/null
 ip netns exec "$LA" ping -c 2 -W 2 198.18.21.2 >/dev/null
+ip netns exec "$SA" ping -c 2 -W 2 198.18.23.2 >/dev/null
 have_ovs && ip netns exec "$OA" ping -c 2 -W 5 198.18.22.2 >/dev/null
 
 # run NS DST P "PIDS": "goodput_gbps cpu_s_per_GB"
@@ -80,6 +94,7 @@ for r in $(seq "$ROUNDS"); do
             case $path in
             direct) out=$(run "$D1" 198.18.20.2 $p "") ;;
             lagd) out=$(run "$LA" 198.18.21.2 $p "$LA_PID $LB_PID") ;;
+            lagd1) out=$(run "$SA" 198.18.23.2 $p "$SA_PID") ;;
             ovs) out=$(run "$OA" 198.18.22.2 $p "$OV_PIDS") ;;
             esac
             G[$path,$p]+="${out%% *} "

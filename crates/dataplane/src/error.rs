@@ -25,6 +25,17 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A `bpf()` call failed.
+    #[error("{op} failed: {source} ({log})")]
+    Bpf {
+        /// The call, e.g. `"bpf(BPF_PROG_LOAD)"`.
+        op: &'static str,
+        /// The kernel's error.
+        #[source]
+        source: io::Error,
+        /// The verifier's last line, or a hint.
+        log: String,
+    },
     /// No interface by that name or index exists (in the caller's network namespace).
     #[error("no such interface: {0}")]
     NoSuchInterface(String),

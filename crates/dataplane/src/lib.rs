@@ -6,11 +6,12 @@
 //! The protocol side (LACP, Marker, distribution) is reached only through the [`Protocol`]
 //! trait, so this crate depends on no protocol core. `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
-//! `netns`'s `setns`, `clock`); each block carries a `// SAFETY:` comment.
+//! `netns`'s `setns`, `clock`, `egress_filter`'s `bpf()` calls); each block carries a `// SAFETY:` comment.
 #![warn(missing_docs)]
 
 pub mod bridge;
 mod clock;
+pub mod egress_filter;
 mod epoll;
 mod error;
 mod forwarder;

@@ -163,6 +163,24 @@ pub fn render_status(v: &DtView) -> String {
         if s.keepalive_up { "up" } else { "down" }
     );
     let _ = writeln!(o, "  Bridge        : {}", v.bridge);
+    let pf = &v.peer_filter;
+    if !pf.mode.is_empty() {
+        let on = if pf.filtered.is_empty() {
+            "no aggregate".to_string()
+        } else {
+            pf.filtered
+                .iter()
+                .map(|(n, d)| format!("{n} ({d} dropped)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            o,
+            "  Peer filter   : {}: frames from the peer link kept out of {on}; flooding onto the peer link {}",
+            pf.mode,
+            if pf.flooding { "on" } else { "off" }
+        );
+    }
     let _ = writeln!(o, "  Port base     : {:#06x}", s.port_base);
     let _ = writeln!(
         o,

@@ -99,6 +99,14 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     assert_eq!(r.duplicated, 0);
     assert!(r.max_gap < Duration::from_secs(1), "gap {:?}", r.max_gap);
     assert!(r.unique > sent.sent / 2, "{r:?}");
+    // Everything lost is explained by the gap: no partial loss around it.
+    let in_gap = r.max_gap.as_millis() as u64 * u64::from(RATE) / 1000;
+    assert!(
+        r.lost <= in_gap + 50,
+        "lost {} with a gap of {:?}",
+        r.lost,
+        r.max_gap
+    );
     // The server keeps forwarding on the survivor's two links, with the same partner.
     let s = f.server();
     let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
@@ -130,6 +138,8 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     );
     assert_eq!(r.duplicated, 0);
     assert!(r.max_gap < Duration::from_secs(1), "gap {:?}", r.max_gap);
+    // No second outage, not even a partial one.
+    assert!(r.lost <= 50, "lost {} while the switch came back", r.lost);
 }
 
 #[test]

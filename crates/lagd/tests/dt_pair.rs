@@ -8,6 +8,7 @@ mod dt_fabric;
 
 use common::*;
 use dt_fabric::*;
+use lagd_trafgen::{UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig};
 use std::time::Duration;
 
 #[test]
@@ -156,4 +157,122 @@ fn dt_mismatch_is_reported_and_secondary_ports_stay_down() {
         .unwrap_or_default();
     assert_eq!(agg["decision"]["ports_enabled"], false, "{agg}");
     assert!(ping(&f.ns_srv, UP_IP, &[]), "the primary still serves");
+}
+
+/// Broadcasts from the upstream host, one stream per UDP port (so the host's L4 hash sends them
+/// to both switches); `(sent, received, duplicated)` summed over the server's receivers, and
+/// how many frames the upstream host's aggregate received meanwhile (its own broadcasts coming
+/// back would show there).
+fn broadcast_round(f: &Fabric, base_port: u16) -> (u64, u64, u64, u64) {
+    const STREAMS: u16 = 8;
+    const COUNT: u64 = 50;
+    let rxs: Vec<UdpReceiver> = (0..STREAMS)
+        .map(|i| {
+            UdpReceiver::spawn(UdpReceiverConfig {
+                netns: Some(f.ns_srv.clone()),
+                stream_id: u32::from(i) + 1,
+                idle_timeout: Duration::from_secs(3),
+                ..UdpReceiverConfig::new(
+                    format!("0.0.0.0:{}", base_port + i).parse().unwrap(),
+                    Duration::from_secs(20),
+                )
+            })
+            .unwrap()
+        })
+        .collect();
+    let up_before = f.rx_packets(&f.ns_up, "bond0");
+    let txs: Vec<UdpSender> = (0..STREAMS)
+        .map(|i| {
+            UdpSender::spawn(UdpSenderConfig {
+                netns: Some(f.ns_up.clone()),
+                stream_id: u32::from(i) + 1,
+                ..UdpSenderConfig::new(
+                    format!("198.18.0.255:{}", base_port + i).parse().unwrap(),
+                    200,
+                    COUNT,
+                )
+            })
+            .unwrap()
+        })
+        .collect();
+    let sent: u64 = txs.into_iter().map(|t| t.join().unwrap().sent).sum();
+    let (mut received, mut duplicated) = (0, 0);
+    for r in rxs {
+        let r = r.join().unwrap();
+        received += r.received;
+        duplicated += r.duplicated;
+    }
+    let echoed = f.rx_packets(&f.ns_up, "bond0") - up_before;
+    (sent, received, duplicated, echoed)
+}
+
+/// Flooded frames are delivered once to every DT aggregation, with both halves of the server's
+/// aggregation live and with one half down: the peer link carries the frames the dead half can
+/// no longer deliver, and the peer-link filter keeps them out of every aggregation the other
+/// switch delivers to itself (the upstream host never gets its own broadcasts back).
+#[test]
+fn dt_broadcast_delivered_once_with_both_halves_and_with_one() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtc", 1);
+    f.wait_formed();
+    let (sent, received, duplicated, echoed) = broadcast_round(&f, 41000);
+    println!(
+        "both halves: sent {sent}, server received {received} (duplicated {duplicated}), upstream got back {echoed}"
+    );
+    assert_eq!(duplicated, 0);
+    assert_eq!(received, sent, "every broadcast reaches the server once");
+    assert!(
+        echoed < sent / 10,
+        "the upstream host got {echoed} frames back"
+    );
+    // The server's half on switch B goes down: B needs A to deliver to the server.
+    for l in f.sw_srv[1].clone() {
+        f.net
+            .exec(&f.ns_sw[1], &["ip", "link", "set", &l, "down"])
+            .unwrap();
+    }
+    f.wait("server on switch A's links only", |f| {
+        let s = f.server();
+        s.members.iter().filter(|m| m.distributing).count() == 2
+            && f.dt(0)["status"]["aggregations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| {
+                    a["config"]["name"] == "trk1" && a["decision"]["isolate_peer_link"] == false
+                })
+    });
+    let up_filtered = f.peer_filtered(0, "trk2") + f.peer_filtered(1, "trk2");
+    let (sent, received, duplicated, echoed) = broadcast_round(&f, 42000);
+    let up_filtered = f.peer_filtered(0, "trk2") + f.peer_filtered(1, "trk2") - up_filtered;
+    println!(
+        "one half: sent {sent}, server received {received} (duplicated {duplicated}), upstream got back {echoed}, peer-link filters dropped {up_filtered} at trk2"
+    );
+    assert_eq!(duplicated, 0);
+    assert_eq!(received, sent, "every broadcast reaches the server once");
+    assert!(
+        echoed < sent / 10,
+        "the upstream host got {echoed} frames back"
+    );
+    assert!(
+        up_filtered >= sent,
+        "each broadcast crossed the peer link and was kept out of trk2 there: {up_filtered}"
+    );
+    let a = f.dt(0);
+    assert!(
+        !a["peer_filter"]["filtered"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e[0] == "trk1"),
+        "no filter on trk1 at A while B's half is down: {a}"
+    );
+    for l in f.sw_srv[1].clone() {
+        f.net
+            .exec(&f.ns_sw[1], &["ip", "link", "set", &l, "up"])
+            .unwrap();
+    }
+    f.wait_formed();
 }

@@ -131,6 +131,9 @@ fn run(cfg: &UdpSenderConfig, stop: &AtomicBool) -> Result<SendReport> {
         SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
     });
     let sock = UdpSocket::bind(bind).map_err(|e| Error::io(format!("bind {bind}"), e))?;
+    // Allowed to send to a broadcast address (a subnet's or 255.255.255.255).
+    sock.set_broadcast(true)
+        .map_err(|e| Error::io("SO_BROADCAST".to_string(), e))?;
     let mut buf = vec![0u8; cfg.payload_len];
     for (i, b) in buf.iter_mut().enumerate().skip(HEADER_LEN) {
         *b = (i % 251) as u8;

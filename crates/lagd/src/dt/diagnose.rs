@@ -120,6 +120,19 @@ pub fn dt_findings(name: &str, view: Option<&DtView>) -> Vec<Finding> {
             vec!["add a keepalive link (lagctl create-dt-domain ... --keepalive IF)".into()],
         ));
     }
+    if v.peer_filter.mode == "flood control" {
+        out.push(finding(
+            Severity::Warning,
+            FindingCode::DtPeerFilterFallback,
+            "the peer-link egress filter could not be attached: lagd falls back to flood control, and while some DT aggregation has no live member here, hosts of other aggregations may receive a flooded frame twice".into(),
+            vec![format!(
+                "peer filter: {}, flooding onto the peer link {}",
+                v.peer_filter.mode,
+                if v.peer_filter.flooding { "on" } else { "off" }
+            )],
+            vec!["run Linux 6.6 or later with BPF enabled (tcx egress hook); lagd's log names the failing bpf() call".into()],
+        ));
+    }
     for a in st.aggregations.iter().filter(|a| a.config.name == name) {
         if !a.diffs.is_empty() {
             out.push(finding(
@@ -169,6 +182,7 @@ mod tests {
             keepalive: keepalive.then(|| "ka0".to_string()),
             bridge: "br0".into(),
             events: vec![],
+            peer_filter: Default::default(),
         }
     }
 
@@ -209,6 +223,11 @@ mod tests {
             codes(&dt_findings("trk1", Some(&view(&p, 1, false)))),
             vec![FindingCode::DtNoKeepalive]
         );
+        let mut v = view(&p, 1, true);
+        v.peer_filter.mode = "flood control".into();
+        let f = dt_findings("trk1", Some(&v));
+        assert_eq!(codes(&f), vec![FindingCode::DtPeerFilterFallback]);
+        assert!(f[0].fix[0].contains("6.6"), "{f:?}");
     }
 
     #[test]

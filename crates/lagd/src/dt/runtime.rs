@@ -10,9 +10,10 @@
 //!   restarted with that base (happens once, when the secondary first finds the primary);
 //! * ports down: the member interfaces are set administratively down (the server sees carrier
 //!   loss at once), and up again when allowed;
-//! * the bridge: the peer link and every DT aggregate are made ports of `[dt] bridge`; the
-//!   bridge floods onto the peer link only while the peer must deliver for us (see
-//!   [`super::isolation`]);
+//! * the bridge: the peer link and every DT aggregate are made ports of `[dt] bridge`; while
+//!   both halves of a DT aggregation have live members, an egress filter on its aggregate drops
+//!   the frames that came over the peer link (the peer delivered them); see
+//!   [`super::isolation`];
 //! * MAC sync: addresses the bridge learned on a DT aggregate go to the peer; the peer's go in
 //!   as static FDB entries on the local DT aggregate (or on the peer link while the local half
 //!   has no live member).
@@ -24,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::Duration as StdDuration;
 
 use lagd_dataplane::bridge::BridgeNetlink;
+use lagd_dataplane::egress_filter::EgressFilter;
 use lagd_dataplane::{
     Epoll, Events, Interest, Netlink, PacketOptions, PacketSocket, RecvBatch, monotonic_now,
 };
@@ -55,6 +57,21 @@ pub struct DtView {
     pub bridge: String,
     /// Recent DT events, oldest first, as text with their monotonic time in seconds.
     pub events: Vec<(f64, String)>,
+    /// How frames from the peer link are kept out of DT aggregates both switches deliver to.
+    #[serde(default)]
+    pub peer_filter: PeerFilterView,
+}
+
+/// The peer-link filtering as applied (see [`super::isolation`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeerFilterView {
+    /// `egress filter` (eBPF at each DT aggregate's tcx egress) or `flood control` (the
+    /// fallback when the kernel cannot attach the filter).
+    pub mode: String,
+    /// Per DT aggregate with a filter attached: its name and the frames the filter dropped.
+    pub filtered: Vec<(String, u64)>,
+    /// Whether the bridge floods onto the peer link (always, with the egress filter).
+    pub flooding: bool,
 }
 
 /// The running DT runtime; stopping it brings every member it took down back up.
@@ -198,6 +215,8 @@ struct Applied {
     downed: BTreeSet<u32>,
     /// Members seen.
     seen: BTreeSet<u32>,
+    /// The peer-link egress filter on the aggregate, while attached.
+    filter: Option<EgressFilter>,
 }
 
 struct Runner {
@@ -212,6 +231,8 @@ struct Runner {
     peer_carrier: bool,
     /// Flooding onto the peer link as last set.
     flood: Option<bool>,
+    /// Whether egress filters can be attached (false after a failure: flood control instead).
+    filters_work: bool,
 }
 
 impl Runner {
@@ -243,6 +264,7 @@ impl Runner {
             events: Vec::new(),
             peer_carrier: true,
             flood: Some(false),
+            filters_work: true,
         })
     }
 
@@ -454,6 +476,25 @@ impl Runner {
                         Err(e) => tracing::warn!(aggregate = %name, "DT: bridge: {e}"),
                     }
                 }
+                let want = d.isolate_peer_link && self.filters_work;
+                if ap.filter.as_ref().is_some_and(|f| !want || f.ifindex() != tap) {
+                    ap.filter = None;
+                    tracing::info!(aggregate = %name, "DT: frames from the peer link pass (peer-link filter off)");
+                }
+                if want && ap.filter.is_none() {
+                    match EgressFilter::drop_from(tap, self.io.peer_link_ifindex) {
+                        Ok(f) => {
+                            ap.filter = Some(f);
+                            tracing::info!(aggregate = %name, "DT: frames from the peer link dropped at the aggregate (peer-link filter on)");
+                        }
+                        Err(e) => {
+                            self.filters_work = false;
+                            tracing::warn!(
+                                "DT: cannot attach the peer-link egress filter ({e}); falling back to flood control on the peer link"
+                            );
+                        }
+                    }
+                }
             }
         });
         let gone: Vec<String> = self
@@ -467,7 +508,12 @@ impl Runner {
                 let _ = self.dt.remove_aggregation(monotonic_now(), ap.id);
             }
         }
-        let flood = super::isolation::peer_link_flood(&self.dt.status());
+        if !self.filters_work {
+            for ap in self.aggrs.values_mut() {
+                ap.filter = None;
+            }
+        }
+        let flood = self.filters_work || super::isolation::peer_link_flood(&self.dt.status());
         if self.flood != Some(flood) {
             match self.io.br.set_port_flood(self.io.peer_link_ifindex, flood) {
                 Ok(()) => {
@@ -574,6 +620,24 @@ impl Runner {
             keepalive: self.cfg.keepalive.clone(),
             bridge: self.cfg.bridge.clone(),
             events: self.events.clone(),
+            peer_filter: PeerFilterView {
+                mode: if self.filters_work {
+                    "egress filter"
+                } else {
+                    "flood control"
+                }
+                .to_string(),
+                filtered: self
+                    .aggrs
+                    .iter()
+                    .filter_map(|(n, a)| {
+                        a.filter
+                            .as_ref()
+                            .map(|f| (n.clone(), f.dropped().unwrap_or(0)))
+                    })
+                    .collect(),
+                flooding: self.flood.unwrap_or(false),
+            },
         };
         *lock(&self.view) = Some(v);
     }

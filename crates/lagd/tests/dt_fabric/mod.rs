@@ -30,6 +30,8 @@ pub struct Fabric {
     pub sw: [Option<Daemon>; 2],
     /// Every interface of each switch namespace (members, peer link, keepalive).
     pub sw_links: [Vec<String>; 2],
+    /// Each switch's two server-facing links.
+    pub sw_srv: [Vec<String>; 2],
     pub peer_link: [String; 2],
     pub keepalive: [String; 2],
     /// Each switch's configuration text.
@@ -169,6 +171,7 @@ impl Fabric {
             up,
             sw,
             sw_links,
+            sw_srv,
             peer_link,
             keepalive,
             sw_config,
@@ -279,6 +282,19 @@ impl Fabric {
         let tag = if i == 0 { "swa2" } else { "swb2" };
         let d = Daemon::start(&self.ns_sw[i], &self.dir, tag, &self.sw_config[i]);
         self.sw[i] = Some(d);
+    }
+
+    /// Frames switch `i`'s peer-link filter dropped at DT aggregate `aggr`'s egress (0 when no
+    /// filter is attached there).
+    pub fn peer_filtered(&mut self, i: usize, aggr: &str) -> u64 {
+        let v = self.dt(i);
+        v["peer_filter"]["filtered"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e[0] == aggr)
+            .filter_map(|e| e[1].as_u64())
+            .sum()
     }
 
     /// Counters (rx packets) of an interface.

@@ -108,6 +108,9 @@ pub enum FindingCode {
     DtPortsDown,
     /// No keepalive path: a peer-link failure cannot be told from a dead peer.
     DtNoKeepalive,
+    /// The kernel could not attach the peer-link egress filter: lagd falls back to flood
+    /// control, and a flooded frame may reach other aggregations' hosts twice.
+    DtPeerFilterFallback,
 }
 
 /// One problem found.

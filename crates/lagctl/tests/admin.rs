@@ -209,7 +209,12 @@ fn changes_persist_across_a_restart_and_temporary_ones_do_not() {
     }
     let h = Hosts::new(3);
     let dir = TempDir::new("lcpers");
-    let mut d = Daemon::start(&h.a, &dir, "a", Some(""));
+    let mut d = Daemon::start(
+        &h.a,
+        &dir,
+        "a",
+        Some("# Rack 12: written by hand, keep this comment.\n"),
+    );
     ok(
         &d.lagctl(&["create-aggr", "-l", "eth1", "-l", "eth2", "aggr1"]),
         "create",
@@ -239,6 +244,7 @@ fn changes_persist_across_a_restart_and_temporary_ones_do_not() {
         file.contains("policy = \"L2\"") && !file.contains("long"),
         "{file}"
     );
+    assert!(file.contains("# Rack 12: written by hand"), "{file}");
 
     d.stop();
     let d = Daemon::start(&h.a, &dir, "a", None);

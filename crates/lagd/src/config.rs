@@ -435,8 +435,19 @@ impl Config {
 
     /// Writes the configuration atomically: a temporary file beside `path`, flushed, renamed
     /// over `path`. Readers see either the old or the new file, never a partial one.
+    ///
+    /// What the file already holds is kept where the change does not touch it: comments,
+    /// blank lines, key order ([`crate::config_edit::merge`]).
     pub fn write_atomic(&self, path: &Path) -> Result<(), ConfigError> {
-        let text = self.to_toml()?;
+        let fresh = self.to_toml()?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(old) if !old.trim().is_empty() => {
+                let body =
+                    toml::to_string_pretty(self).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+                crate::config_edit::merge(&old, &body).unwrap_or(fresh)
+            }
+            _ => fresh,
+        };
         let io = |source| ConfigError::Io {
             path: path.to_path_buf(),
             source,

@@ -9,6 +9,7 @@ pub mod adapter;
 pub mod aggregate;
 pub mod client;
 pub mod config;
+pub mod config_edit;
 pub mod control;
 pub mod dt;
 pub mod duration;

@@ -77,6 +77,11 @@ pub trait Protocol: Send {
     fn is_collecting(&self, port: PortNumber) -> bool;
     /// Whether the aggregate is up: drives the TAP carrier.
     fn carrier(&self) -> bool;
+    /// The TX thread found the TAP empty (its last read would have blocked), and every frame
+    /// it read or released this round has been dispatched; they are sent right after this
+    /// call, before any later frame. (For a kernel fast path that may only take over a
+    /// conversation once none of its frames wait in user space.) Default: nothing.
+    fn tap_drained(&mut self, _now: Instant) {}
 }
 
 /// Drops by reason.
@@ -528,8 +533,10 @@ fn release(
     members: &mut [TxMember],
     tap_c: &Counters,
     to_free: &mut Vec<Slot>,
-) {
+) -> usize {
+    let mut n = 0;
     while let Some((port, slot)) = p.poll_release() {
+        n += 1;
         if !pool.set_held(slot, false) {
             tracing::warn!(slot, "protocol released a slot it did not hold");
             bump(&tap_c.errors, 1);
@@ -538,6 +545,7 @@ fn release(
         enqueue(members, tap_c, port, TxItem::Slot(slot));
         to_free.push(slot);
     }
+    n
 }
 
 /// Sends `m`'s queue in order with `sendmmsg`, waiting briefly for room when the socket is full.
@@ -663,8 +671,9 @@ impl TxThread {
         }
     }
 
-    /// Reads up to one batch from the TAP into free slots.
-    fn read_batch(&mut self) {
+    /// Reads up to one batch from the TAP into free slots; returns whether the TAP was found
+    /// empty.
+    fn read_batch(&mut self) -> bool {
         let tap_c = &self.shared.tap;
         while self.batch.len() < MAX_BATCH {
             let Some(slot) = self.pool.free.pop() else {
@@ -691,18 +700,20 @@ impl TxThread {
                     if e.kind() != io::ErrorKind::WouldBlock {
                         tracing::debug!(error = %e, "TAP read failed");
                         bump(&tap_c.ierrors, 1);
+                        return false;
                     }
-                    break;
+                    return true;
                 }
             }
         }
+        false
     }
 
     /// One batch: read, decide under one lock, send per member. Returns whether the batch was
     /// full (more may wait).
     fn round(&mut self) -> bool {
         self.batch.clear();
-        self.read_batch();
+        let drained = self.read_batch();
         let full = self.batch.len() == MAX_BATCH;
 
         let proto = Arc::clone(&self.proto);
@@ -714,7 +725,7 @@ impl TxThread {
             let pool = &mut self.pool;
             let members = &mut self.members;
             let to_free = &mut self.to_free;
-            release(&mut *p, pool, members, tap_c, to_free);
+            let mut released = release(&mut *p, pool, members, tap_c, to_free);
             for &slot in &self.batch {
                 let frame = pool.raw(slot).get(VNET_HDR_LEN..).unwrap_or(&[]);
                 if is_slow_protocols(frame) {
@@ -746,7 +757,10 @@ impl TxThread {
                     }
                 }
             }
-            release(&mut *p, pool, members, tap_c, to_free);
+            released += release(&mut *p, pool, members, tap_c, to_free);
+            if drained && released == 0 {
+                p.tap_drained(now);
+            }
             while let Some((port, frame)) = p.poll_control_frame(now) {
                 let idx = self.control.len();
                 self.control.push(with_plain_header(&frame));

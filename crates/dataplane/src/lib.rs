@@ -6,9 +6,10 @@
 //! The protocol side (LACP, Marker, distribution) is reached only through the [`Protocol`]
 //! trait, so this crate depends on no protocol core. `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
-//! `netns`'s `setns`, `clock`, `egress_filter`'s `bpf()` calls); each block carries a `// SAFETY:` comment.
+//! `netns`'s `setns`, `clock`, `bpf`); each block carries a `// SAFETY:` comment.
 #![warn(missing_docs)]
 
+pub mod bpf;
 pub mod bridge;
 mod clock;
 pub mod egress_filter;
@@ -21,6 +22,7 @@ pub mod netns;
 mod packet;
 pub mod sysctl;
 mod tap;
+pub mod tx_offload;
 mod vnet;
 
 pub use clock::monotonic_now;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 
-use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, HashPolicy, Mode};
+use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, FlowKey, HashPolicy, Mode};
 use lagd_agg::lagd_lacp::{
     EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, PortConfig, SystemConfig,
 };
@@ -22,6 +22,7 @@ use lagd_types::{Instant, MacAddr, PortNumber, SystemId};
 
 use crate::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec, Resolved};
 use crate::events::EventLog;
+use crate::offload::Offload;
 
 /// A message to the engine's timer thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct Adapter {
     pub agg: Aggregation<Slot>,
     /// Port number → member name, for logs.
     pub port_names: BTreeMap<PortNumber, String>,
+    /// The kernel TX fast path, when enabled and loaded.
+    pub offload: Option<Offload>,
     reporter: Reporter,
     was_up: bool,
 }
@@ -72,6 +75,7 @@ impl Adapter {
             name: name.to_string(),
             agg: Aggregation::new(config),
             port_names: BTreeMap::new(),
+            offload: None,
             reporter,
             was_up: false,
         }
@@ -87,7 +91,10 @@ impl Adapter {
             self.was_up = up;
             tracing::info!(aggregate = %self.name, up, "aggregate carrier {}", if up { "up" } else { "down" });
         }
-        if let Some(t) = self.agg.poll_timeout()
+        if let Some(o) = self.offload.as_mut() {
+            o.sync(self.agg.distributor());
+        }
+        if let Some(t) = self.poll_timeout()
             && t.as_nanos() < self.reporter.sleeping_until.load(Ordering::Relaxed)
         {
             // Lower the mark at once so a burst of frames sends one wake-up, not one each.
@@ -95,6 +102,30 @@ impl Adapter {
                 .sleeping_until
                 .store(t.as_nanos(), Ordering::Relaxed);
             let _ = self.reporter.tx.send(EngineMsg::Wake);
+        }
+    }
+
+    /// The earliest deadline: the aggregation's timers and the fast path's work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let a = self.agg.poll_timeout();
+        match (a, self.offload.as_ref().and_then(Offload::poll_timeout)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs what is due at `now`: the aggregation's timers, then the fast path's counter
+    /// harvest (folded into the distributor's load). Follow with
+    /// [`Adapter::drain_events`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.agg.poll_timeout().is_some_and(|t| t <= now) {
+            self.agg.handle_timeout(now);
+        }
+        if let Some(o) = self.offload.as_mut() {
+            for (bucket, _port, bytes, frames) in o.harvest(now) {
+                self.agg.account_sent(bucket, frames, bytes);
+            }
+            o.sync(self.agg.distributor());
         }
     }
 
@@ -140,7 +171,16 @@ impl Adapter {
 
 impl Protocol for Adapter {
     fn dispatch(&mut self, now: Instant, frame: &[u8], slot: Slot) -> TxDecision {
-        match self.agg.handle_host_frame(now, frame, slot) {
+        let d = match self.offload.as_mut() {
+            Some(o) => {
+                let dist = self.agg.distributor();
+                let hash = dist.config().policy.hash(&FlowKey::from_frame(frame));
+                o.note_slow(now, dist.bucket_of(hash));
+                self.agg.handle_host_hashed(now, hash, frame.len(), slot)
+            }
+            None => self.agg.handle_host_frame(now, frame, slot),
+        };
+        match d {
             Dispatch::Send(p, _) => TxDecision::Send(p),
             Dispatch::Broadcast(_) => TxDecision::Broadcast,
             Dispatch::Held => {
@@ -175,6 +215,12 @@ impl Protocol for Adapter {
 
     fn carrier(&self) -> bool {
         self.agg.is_up()
+    }
+
+    fn tap_drained(&mut self, now: Instant) {
+        if let Some(o) = self.offload.as_mut() {
+            o.promote(now, self.agg.distributor());
+        }
     }
 }
 

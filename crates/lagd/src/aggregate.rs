@@ -159,6 +159,9 @@ impl Aggr {
             adapter.port_names.insert(*number, m.name.clone());
             sockets.push((*number, open_socket(&m.member)?));
         }
+        if r.offload {
+            adapter.offload = start_offload(&r, &adapter, tap.ifindex(), &members);
+        }
         adapter.drain_events();
         let adapter = Arc::new(Mutex::new(adapter));
         let proto: Arc<Mutex<dyn Protocol>> = adapter.clone();
@@ -221,6 +224,9 @@ impl Aggr {
                 )
                 .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
             a.port_names.insert(number, link.to_string());
+            if let Some(o) = a.offload.as_mut() {
+                o.set_member(number, member.ifindex());
+            }
             a.drain_events();
         }
         if let Err(e) = self.forwarder.add_member(number, sock) {
@@ -265,6 +271,9 @@ impl Aggr {
             if let Err(e) = a.agg.remove_port(monotonic_now(), port) {
                 tracing::warn!(aggregate = %self.resolved.name, port, "remove port: {e}");
             }
+            if let Some(o) = a.offload.as_mut() {
+                o.remove_member(port);
+            }
             a.drain_events();
         }
         if let Err(e) = self.forwarder.remove_member(port) {
@@ -304,6 +313,14 @@ impl Aggr {
             a.agg
                 .set_config(now, aggregation_config(&r, mac))
                 .map_err(|e| AggrError::Protocol(e.to_string()))?;
+            if r.offload != self.resolved.offload || r.policy != self.resolved.policy {
+                // A new hash needs a new program; the old one is detached first.
+                a.offload = None;
+                if r.offload {
+                    a.offload =
+                        start_offload(&r, &a, self.forwarder.tap().ifindex(), &self.members);
+                }
+            }
             for (number, m) in &self.members {
                 if r.priority_of(&m.name) != self.resolved.priority_of(&m.name) {
                     a.agg
@@ -378,6 +395,15 @@ impl Aggr {
                 .map(|m| m.name.clone())
                 .collect(),
             protocol: serde_json::to_value(&st).unwrap_or_default(),
+            offload: lock(&self.adapter).offload.as_ref().map(|o| {
+                let t = o.sent_total();
+                crate::control::proto::OffloadStatus {
+                    fast_buckets: o.fast_buckets(),
+                    buckets: o.buckets(),
+                    frames: t.frames,
+                    bytes: t.bytes,
+                }
+            }),
         }
     }
 
@@ -409,7 +435,18 @@ impl Aggr {
 
     /// Counters for `ShowLink`: the aggregate, then its members.
     pub fn link_stats(&self) -> Vec<LinkStats> {
-        let fs = self.forwarder.stats();
+        let mut fs = self.forwarder.stats();
+        if let Some(o) = lock(&self.adapter).offload.as_ref() {
+            // Frames the kernel fast path sent: read from the host, sent on the member.
+            let t = o.sent_total();
+            fs.tap.ipackets += t.frames;
+            fs.tap.rbytes += t.bytes;
+            for (port, s) in fs.members.iter_mut() {
+                let m = o.sent(*port);
+                s.opackets += m.frames;
+                s.obytes += m.bytes;
+            }
+        }
         let conv = |name: &str, kind: &str, s: &lagd_dataplane::IfStats| {
             let d = &s.drops;
             LinkStats {
@@ -445,4 +482,33 @@ impl Aggr {
         }
         out
     }
+}
+
+/// Loads and attaches the TX fast path of `r` (hash modes only); on failure the aggregation
+/// runs without it, and says why.
+fn start_offload(
+    r: &Resolved,
+    adapter: &Adapter,
+    tap: u32,
+    members: &BTreeMap<PortNumber, MemberRt>,
+) -> Option<crate::offload::Offload> {
+    let dist = adapter.agg.distributor();
+    if dist.config().mode != lagd_agg::lagd_distrib::Mode::Hash {
+        tracing::warn!(aggregate = %r.name, "offload: only for hash distribution (lacp/static modes); not enabled");
+        return None;
+    }
+    let mut o = match crate::offload::Offload::new(&dist.config().policy, dist.bucket_table().len())
+        .and_then(|mut o| o.attach(tap).map(|()| o))
+    {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(aggregate = %r.name, "offload: cannot load the kernel fast path ({e}); frames take the user-space path");
+            return None;
+        }
+    };
+    for (port, m) in members {
+        o.set_member(*port, m.member.ifindex());
+    }
+    tracing::info!(aggregate = %r.name, policy = %dist.config().policy, "offload: kernel TX fast path attached");
+    Some(o)
 }

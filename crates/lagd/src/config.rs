@@ -214,6 +214,10 @@ pub struct AggrSpec {
     /// DT aggregation id pairing the two halves (default: the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dt_id: Option<u16>,
+    /// Kernel fast path for host → wire frames (an eBPF program at the aggregate's egress
+    /// that applies the distributor's bucket table; `docs/ARCHITECTURE.md`). Default off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offload: Option<bool>,
 }
 
 /// A live change to an aggregation (`ModifyAggr`): every field present replaces the current
@@ -344,6 +348,8 @@ pub struct Resolved {
     pub distributed: bool,
     /// Its DT aggregation id.
     pub dt_id: Key,
+    /// TX fast path in the kernel (`offload = true`).
+    pub offload: bool,
     /// Added to every member's port number (Distributed Trunking: 0x8000 on the secondary);
     /// set by the DT runtime, 0 otherwise.
     pub port_base: u16,
@@ -704,6 +710,7 @@ impl AggrSpec {
             port_priority,
             distributed: self.distributed.unwrap_or(false),
             dt_id: self.dt_id.or(self.key).unwrap_or(DEFAULT_KEY),
+            offload: self.offload.unwrap_or(false),
             port_base: 0,
         })
     }

@@ -688,12 +688,12 @@ impl Engine {
                 for a in st.aggrs.values() {
                     let fired = {
                         let mut ad = lock(&a.adapter);
-                        let due = ad.agg.poll_timeout().is_some_and(|t| t <= now);
+                        let due = ad.poll_timeout().is_some_and(|t| t <= now);
                         if due {
-                            ad.agg.handle_timeout(now);
+                            ad.handle_timeout(now);
                             ad.drain_events();
                         }
-                        if let Some(t) = ad.agg.poll_timeout() {
+                        if let Some(t) = ad.poll_timeout() {
                             next = next.min(t);
                         }
                         due
@@ -924,7 +924,7 @@ impl Engine {
         let st = self.state();
         st.aggrs
             .values()
-            .filter_map(|a| lock(&a.adapter).agg.poll_timeout())
+            .filter_map(|a| lock(&a.adapter).poll_timeout())
             .min()
     }
 }

@@ -16,4 +16,5 @@ pub mod duration;
 pub mod engine;
 pub mod events;
 pub mod metrics;
+pub mod offload;
 pub mod signals;

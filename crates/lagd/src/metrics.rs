@@ -245,6 +245,7 @@ mod tests {
             }],
             draining: vec![],
             protocol: serde_json::Value::Null,
+            offload: None,
         };
         let l = LinkStats {
             name: "eth1".into(),

@@ -17,21 +17,6 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-/// Index (among A's members) of the link carrying the stream started just before: the member
-/// whose opackets grew the most over `window`, when nothing else runs.
-fn stream_link(h: &mut Hosts, on_b: bool, window: Duration) -> (usize, u64) {
-    let (names, l0) = if on_b {
-        (h.links_b.clone(), h.links_of_b())
-    } else {
-        (h.links_a.clone(), h.links_of_a())
-    };
-    std::thread::sleep(window);
-    let l1 = if on_b { h.links_of_b() } else { h.links_of_a() };
-    let d = deltas(&names, &l0, &l1, |l| l.opackets);
-    let i = argmax(&d);
-    (i, d[i])
-}
-
 fn member_forwarding(a: &lagd::control::proto::AggrStatus, name: &str) -> bool {
     a.members
         .iter()

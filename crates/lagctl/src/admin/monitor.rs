@@ -503,6 +503,7 @@ mod tests {
             members: vec![member("eth1", 1, true), member("eth2", 2, second_up)],
             draining: vec![],
             protocol: serde_json::Value::Null,
+            offload: None,
         }
     }
 

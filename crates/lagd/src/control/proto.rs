@@ -259,6 +259,22 @@ pub struct AggrStatus {
     /// Full protocol status: LACP (ports, machines, counters, aggregators), distributor
     /// statistics, collector counters (`lagd_agg::AggregationStatus`).
     pub protocol: serde_json::Value,
+    /// The kernel TX fast path, when enabled and running (`offload = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offload: Option<OffloadStatus>,
+}
+
+/// The kernel TX fast path of an aggregation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OffloadStatus {
+    /// Buckets whose frames the kernel sends straight to their member now.
+    pub fast_buckets: usize,
+    /// Buckets in all.
+    pub buckets: usize,
+    /// Wire frames the fast path sent (GSO super-frames count as their segments).
+    pub frames: u64,
+    /// Bytes the fast path sent.
+    pub bytes: u64,
 }
 
 /// Status of one member (`ShowAggr`).
@@ -465,6 +481,7 @@ mod tests {
             }],
             draining: vec![],
             protocol: serde_json::json!({"up": true}),
+            offload: None,
         };
         let resps = vec![
             Response::Ok(Reply::Pong {

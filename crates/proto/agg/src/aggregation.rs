@@ -181,6 +181,12 @@ impl<F> Aggregation<F> {
         d
     }
 
+    /// Frames of distributor bucket `bucket` sent by another path (lagd's kernel fast path):
+    /// see [`Distributor::account_sent`].
+    pub fn account_sent(&mut self, bucket: usize, frames: u64, bytes: u64) {
+        self.dist.account_sent(bucket, frames, bytes);
+    }
+
     /// Runs every timer that is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.lacp.handle_timeout(now);

@@ -586,6 +586,29 @@ impl<F> Distributor<F> {
         &self.draining
     }
 
+    /// Frames of `bucket` that another path (lagd's kernel fast path) sent on the bucket's
+    /// port: counted as if dispatched here, for the load measurement and the per-port counters.
+    pub fn account_sent(&mut self, bucket: usize, frames: u64, bytes: u64) {
+        if let Some(c) = self.bucket_bytes.get_mut(bucket) {
+            *c = c.saturating_add(bytes);
+        }
+        if let Some(s) = self
+            .table_slot
+            .get(bucket)
+            .and_then(|slot| self.slots.get_mut(*slot as usize))
+        {
+            s.frames = s.frames.saturating_add(frames);
+            s.bytes = s.bytes.saturating_add(bytes);
+        }
+        self.c.frames_in = self.c.frames_in.saturating_add(frames);
+    }
+
+    /// Whether frames wait here: held for a move, or released and not yet taken with
+    /// [`Distributor::poll_release`].
+    pub fn has_pending(&self) -> bool {
+        !self.held.is_empty() || !self.release.is_empty()
+    }
+
     /// Bucket → port (the port a bucket's frames are sent on now; during a move, the old port).
     pub fn bucket_table(&self) -> &[Option<PortNumber>] {
         &self.table

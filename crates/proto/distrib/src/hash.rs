@@ -6,13 +6,18 @@
 /// The fixed seed ("lagd-dis" in ASCII).
 pub(crate) const SEED: u64 = 0x6c61_6764_2d64_6973;
 
+/// The two multipliers of [`fmix64`].
+pub const FMIX_MUL: [u64; 2] = [0xff51_afd7_ed55_8ccd, 0xc4ce_b9fe_1a85_ec53];
+/// Added to the state after each word ([`Mixer::word`]).
+pub const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// MurmurHash3's 64-bit finaliser.
 #[inline]
 pub(crate) const fn fmix64(mut x: u64) -> u64 {
     x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x = x.wrapping_mul(FMIX_MUL[0]);
     x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x = x.wrapping_mul(FMIX_MUL[1]);
     x ^= x >> 33;
     x
 }
@@ -30,7 +35,12 @@ impl Mixer {
     /// Absorbs one word.
     #[inline]
     pub(crate) const fn word(self, w: u64) -> Self {
-        Mixer(fmix64(self.0 ^ w).wrapping_add(0x9e37_79b9_7f4a_7c15))
+        Mixer(fmix64(self.0 ^ w).wrapping_add(GOLDEN))
+    }
+    /// The state so far.
+    #[inline]
+    pub(crate) const fn state(self) -> u64 {
+        self.0
     }
     /// The 32-bit result.
     #[inline]

@@ -132,6 +132,55 @@ impl HashPolicy {
     }
 }
 
+/// How [`HashPolicy::hash`] hashes an untagged, unfragmented IPv4 TCP or UDP frame, spelled
+/// out so that another implementation (lagd's kernel fast path) can compute the same hash: the
+/// initial state for each protocol, then, in this order, the L2 words (`dst_mac << 16 |
+/// ethertype`, `src_mac`), the L3 word (`src_ip << 32 | dst_ip`) and the L4 word (`src_port << 16
+/// | dst_port`) of the layers that are on, each mixed in as `state = fmix64(state ^ word) +
+/// GOLDEN`; the hash is `fmix64(state)` folded to 32 bits (`h ^ h >> 32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4HashPlan {
+    /// L2 words are mixed in.
+    pub l2: bool,
+    /// The L3 word is mixed in.
+    pub l3: bool,
+    /// The L4 word is mixed in.
+    pub l4: bool,
+    /// Initial state for TCP.
+    pub init_tcp: u64,
+    /// Initial state for UDP.
+    pub init_udp: u64,
+    /// Added after each word.
+    pub golden: u64,
+    /// The multipliers of `fmix64`.
+    pub fmix_mul: [u64; 2],
+}
+
+impl HashPolicy {
+    /// This policy's hash of an untagged, unfragmented IPv4 TCP or UDP frame, spelled out.
+    pub fn ipv4_plan(&self) -> Ipv4HashPlan {
+        let init = |protocol: u8| {
+            let mut domain = u64::from(self.l2) | u64::from(self.l3) << 1 | u64::from(self.l4) << 2;
+            if self.l3 {
+                domain |= 4 << 8;
+            }
+            if self.l4 {
+                domain |= u64::from(protocol) << 16;
+            }
+            crate::hash::Mixer::new(domain).state()
+        };
+        Ipv4HashPlan {
+            l2: self.l2,
+            l3: self.l3,
+            l4: self.l4,
+            init_tcp: init(6),
+            init_udp: init(17),
+            golden: crate::hash::GOLDEN,
+            fmix_mul: crate::hash::FMIX_MUL,
+        }
+    }
+}
+
 fn mac48(m: &[u8; 6]) -> u64 {
     m.iter().fold(0u64, |a, b| a << 8 | u64::from(*b))
 }
@@ -210,6 +259,58 @@ impl TryFrom<String> for HashPolicy {
 impl From<HashPolicy> for String {
     fn from(p: HashPolicy) -> String {
         p.to_string()
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::hash::fmix64;
+    use proptest::prelude::*;
+
+    /// The hash computed from raw frame bytes following the plan alone.
+    fn by_plan(p: &Ipv4HashPlan, f: &[u8]) -> u32 {
+        let be = |r: std::ops::Range<usize>| f[r].iter().fold(0u64, |a, b| a << 8 | u64::from(*b));
+        let mut st = if f[23] == 6 { p.init_tcp } else { p.init_udp };
+        let mut mix = |w: u64| st = fmix64(st ^ w).wrapping_add(p.golden);
+        if p.l2 {
+            mix(be(0..6) << 16 | 0x0800);
+            mix(be(6..12));
+        }
+        if p.l3 {
+            mix(be(26..30) << 32 | be(30..34));
+        }
+        if p.l4 {
+            mix(be(34..36) << 16 | be(36..38));
+        }
+        let h = fmix64(st);
+        (h ^ (h >> 32)) as u32
+    }
+
+    fn frame(macs: [u8; 12], ips: [u8; 8], ports: [u8; 4], tcp: bool) -> Vec<u8> {
+        let mut f = vec![0u8; 54];
+        f[..12].copy_from_slice(&macs);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&40u16.to_be_bytes());
+        f[22] = 64;
+        f[23] = if tcp { 6 } else { 17 };
+        f[26..34].copy_from_slice(&ips);
+        f[34..38].copy_from_slice(&ports);
+        f
+    }
+
+    proptest! {
+        #[test]
+        fn the_plan_gives_the_policy_hash(
+            macs in any::<[u8; 12]>(), ips in any::<[u8; 8]>(), ports in any::<[u8; 4]>(),
+            tcp in any::<bool>(), l2 in any::<bool>(), l3 in any::<bool>(), l4 in any::<bool>(),
+        ) {
+            prop_assume!(l2 || l3 || l4);
+            let policy = HashPolicy { l2, l3, l4 };
+            let f = frame(macs, ips, ports, tcp);
+            prop_assert_eq!(by_plan(&policy.ipv4_plan(), &f), policy.hash(&FlowKey::from_frame(&f)));
+        }
     }
 }
 

@@ -1,0 +1,619 @@
+//! A small eBPF toolkit: an assembler with labels, and the few `bpf(2)` calls lagd needs (array
+//! maps, loading a `SCHED_CLS` program, attaching it at a device's tcx hook, running it on a
+//! test packet). lagd's programs are a few dozen instructions built at run time from the
+//! configuration, so no compiler and no object files are involved.
+
+use crate::error::{Error, Result};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_LINK_CREATE: libc::c_long = 28;
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+
+/// tcx return codes.
+pub const TCX_NEXT: i32 = -1;
+/// tcx: drop the frame.
+pub const TCX_DROP: i32 = 2;
+
+/// `struct __sk_buff` field offsets.
+pub mod skb {
+    /// `len`.
+    pub const LEN: i16 = 0;
+    /// `ingress_ifindex`.
+    pub const INGRESS_IFINDEX: i16 = 36;
+    /// `data`.
+    pub const DATA: i16 = 76;
+    /// `data_end`.
+    pub const DATA_END: i16 = 80;
+    /// `gso_segs`.
+    pub const GSO_SEGS: i16 = 164;
+}
+
+/// Helper function numbers.
+pub mod helper {
+    /// `bpf_map_lookup_elem(map, key)`.
+    pub const MAP_LOOKUP_ELEM: i32 = 1;
+    /// `bpf_redirect(ifindex, flags)`.
+    pub const REDIRECT: i32 = 23;
+}
+
+/// Where a tcx program is attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcxHook {
+    /// Frames the device receives.
+    Ingress,
+    /// Frames the device sends.
+    Egress,
+}
+
+/// One eBPF instruction (`struct bpf_insn`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Insn {
+    /// Opcode.
+    pub code: u8,
+    /// `dst_reg` in the low nibble, `src_reg` in the high one.
+    pub regs: u8,
+    /// Offset.
+    pub off: i16,
+    /// Immediate.
+    pub imm: i32,
+}
+
+/// Memory access sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    /// 8 bits.
+    B,
+    /// 16 bits.
+    H,
+    /// 32 bits.
+    W,
+    /// 64 bits.
+    DW,
+}
+
+impl Size {
+    fn bits(self) -> u8 {
+        match self {
+            Size::W => 0x00,
+            Size::H => 0x08,
+            Size::B => 0x10,
+            Size::DW => 0x18,
+        }
+    }
+}
+
+/// 64-bit ALU operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alu {
+    /// `+=`.
+    Add = 0x00,
+    /// `*=`.
+    Mul = 0x20,
+    /// `|=`.
+    Or = 0x40,
+    /// `&=`.
+    And = 0x50,
+    /// `<<=`.
+    Lsh = 0x60,
+    /// `>>=` (logical).
+    Rsh = 0x70,
+    /// `^=`.
+    Xor = 0xa0,
+    /// `=`.
+    Mov = 0xb0,
+}
+
+/// Jump conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jmp {
+    /// Always.
+    Ja = 0x00,
+    /// `==`.
+    Eq = 0x10,
+    /// `>` (unsigned).
+    Gt = 0x20,
+    /// `!=`.
+    Ne = 0x50,
+}
+
+/// A label: a jump target placed with [`Asm::label`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(usize);
+
+/// An assembler: instructions plus forward and backward jumps to labels.
+#[derive(Debug, Default)]
+pub struct Asm {
+    insns: Vec<Insn>,
+    labels: Vec<Option<usize>>,
+    fixups: Vec<(usize, Label)>,
+}
+
+const fn raw(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+    Insn {
+        code,
+        regs: (src << 4) | (dst & 0x0f),
+        off,
+        imm,
+    }
+}
+
+impl Asm {
+    /// An empty program.
+    pub fn new() -> Asm {
+        Asm::default()
+    }
+
+    /// A new label, placed later.
+    pub fn new_label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    /// Places `l` at the next instruction.
+    pub fn label(&mut self, l: Label) {
+        if let Some(slot) = self.labels.get_mut(l.0) {
+            *slot = Some(self.insns.len());
+        }
+    }
+
+    fn push(&mut self, i: Insn) -> &mut Asm {
+        self.insns.push(i);
+        self
+    }
+
+    /// `dst = *(size *)(src + off)`.
+    pub fn ldx(&mut self, size: Size, dst: u8, src: u8, off: i16) -> &mut Asm {
+        self.push(raw(0x61 | size.bits(), dst, src, off, 0))
+    }
+
+    /// `*(size *)(dst + off) = src`.
+    pub fn stx(&mut self, size: Size, dst: u8, off: i16, src: u8) -> &mut Asm {
+        self.push(raw(0x63 | size.bits(), dst, src, off, 0))
+    }
+
+    /// `*(size *)(dst + off) = imm`.
+    pub fn st(&mut self, size: Size, dst: u8, off: i16, imm: i32) -> &mut Asm {
+        self.push(raw(0x62 | size.bits(), dst, 0, off, imm))
+    }
+
+    /// `lock *(u64 *)(dst + off) += src`.
+    pub fn atomic_add64(&mut self, dst: u8, off: i16, src: u8) -> &mut Asm {
+        self.push(raw(0xdb, dst, src, off, 0))
+    }
+
+    /// `dst op= imm` (64-bit; `imm` sign-extended).
+    pub fn alu_imm(&mut self, op: Alu, dst: u8, imm: i32) -> &mut Asm {
+        self.push(raw(0x07 | op as u8, dst, 0, 0, imm))
+    }
+
+    /// `dst op= src` (64-bit).
+    pub fn alu_reg(&mut self, op: Alu, dst: u8, src: u8) -> &mut Asm {
+        self.push(raw(0x0f | op as u8, dst, src, 0, 0))
+    }
+
+    /// `dst = imm` (64-bit immediate, two slots).
+    pub fn ld_imm64(&mut self, dst: u8, imm: u64) -> &mut Asm {
+        self.push(raw(0x18, dst, 0, 0, imm as u32 as i32));
+        self.push(raw(0, 0, 0, 0, (imm >> 32) as u32 as i32))
+    }
+
+    /// `dst = map` (the map's file descriptor, resolved by the kernel).
+    pub fn ld_map(&mut self, dst: u8, map: &ArrayMap) -> &mut Asm {
+        self.push(raw(0x18, dst, BPF_PSEUDO_MAP_FD, 0, map.fd.as_raw_fd()));
+        self.push(raw(0, 0, 0, 0, 0))
+    }
+
+    /// `dst = htobe(dst)` on its low `bits` (16, 32 or 64) bits, upper bits cleared.
+    pub fn to_be(&mut self, dst: u8, bits: i32) -> &mut Asm {
+        self.push(raw(0xdc, dst, 0, 0, bits))
+    }
+
+    /// `if dst op imm goto l`.
+    pub fn jmp_imm(&mut self, op: Jmp, dst: u8, imm: i32, l: Label) -> &mut Asm {
+        self.fixups.push((self.insns.len(), l));
+        self.push(raw(0x05 | op as u8, dst, 0, 0, imm))
+    }
+
+    /// `if dst op src goto l`.
+    pub fn jmp_reg(&mut self, op: Jmp, dst: u8, src: u8, l: Label) -> &mut Asm {
+        self.fixups.push((self.insns.len(), l));
+        self.push(raw(0x0d | op as u8, dst, src, 0, 0))
+    }
+
+    /// `goto l`.
+    pub fn ja(&mut self, l: Label) -> &mut Asm {
+        self.jmp_imm(Jmp::Ja, 0, 0, l)
+    }
+
+    /// `r0 = helper(r1, ..., r5)`.
+    pub fn call(&mut self, helper: i32) -> &mut Asm {
+        self.push(raw(0x85, 0, 0, 0, helper))
+    }
+
+    /// `return r0`.
+    pub fn exit(&mut self) -> &mut Asm {
+        self.push(raw(0x95, 0, 0, 0, 0))
+    }
+
+    /// The instructions, jumps resolved. `None` if a label was never placed or a jump is out
+    /// of range.
+    pub fn finish(mut self) -> Option<Vec<Insn>> {
+        for (at, l) in std::mem::take(&mut self.fixups) {
+            let target = (*self.labels.get(l.0)?)?;
+            let off = i16::try_from(target as i64 - at as i64 - 1).ok()?;
+            self.insns.get_mut(at)?.off = off;
+        }
+        Some(self.insns)
+    }
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreateAttr {
+    prog_fd: u32,
+    target_ifindex: u32,
+    attach_type: u32,
+    flags: u32,
+    relative_fd: u32,
+    _pad: u32,
+    expected_revision: u64,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    /// Explicit, so the tail the kernel checks for zero is initialised.
+    _pad: u32,
+}
+
+/// `bpf(cmd, attr, sizeof attr)`.
+fn sys_bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
+    // SAFETY: `attr` is a live, initialised `#[repr(C)]` prefix of `union bpf_attr` of the size
+    // passed; the kernel reads (and for some commands writes) only that many bytes; the pointers
+    // inside it point to buffers that outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut T as *mut libc::c_void,
+            std::mem::size_of::<T>() as libc::c_uint,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn owned_fd(r: libc::c_long) -> OwnedFd {
+    // SAFETY: `r` is a file descriptor the kernel just created for us, owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(r as RawFd) }
+}
+
+/// A `BPF_MAP_TYPE_ARRAY` map with `u32` keys.
+#[derive(Debug)]
+pub struct ArrayMap {
+    fd: OwnedFd,
+    value_size: usize,
+    entries: u32,
+}
+
+impl ArrayMap {
+    /// A zeroed array of `entries` values of `value_size` bytes.
+    pub fn new(value_size: usize, entries: u32) -> Result<ArrayMap> {
+        let mut a = MapCreateAttr {
+            map_type: BPF_MAP_TYPE_ARRAY,
+            key_size: 4,
+            value_size: value_size as u32,
+            max_entries: entries,
+            map_flags: 0,
+        };
+        let fd = owned_fd(
+            sys_bpf(BPF_MAP_CREATE, &mut a).map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_CREATE)",
+                source,
+            })?,
+        );
+        Ok(ArrayMap {
+            fd,
+            value_size,
+            entries,
+        })
+    }
+
+    /// Number of entries.
+    pub fn entries(&self) -> u32 {
+        self.entries
+    }
+
+    fn elem(
+        &self,
+        cmd: libc::c_long,
+        op: &'static str,
+        key: u32,
+        value: u64,
+        len: usize,
+    ) -> Result<()> {
+        if len != self.value_size {
+            return Err(Error::Sys {
+                op,
+                source: io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        let mut a = MapElemAttr {
+            map_fd: self.fd.as_raw_fd() as u32,
+            key: &key as *const u32 as u64,
+            value,
+            ..MapElemAttr::default()
+        };
+        sys_bpf(cmd, &mut a).map_err(|source| Error::Sys { op, source })?;
+        Ok(())
+    }
+
+    /// Reads entry `key` into `value` (`value_size` bytes).
+    pub fn get(&self, key: u32, value: &mut [u8]) -> Result<()> {
+        let len = value.len();
+        self.elem(
+            BPF_MAP_LOOKUP_ELEM,
+            "bpf(BPF_MAP_LOOKUP_ELEM)",
+            key,
+            value.as_mut_ptr() as u64,
+            len,
+        )
+    }
+
+    /// Writes entry `key`.
+    pub fn set(&self, key: u32, value: &[u8]) -> Result<()> {
+        self.elem(
+            BPF_MAP_UPDATE_ELEM,
+            "bpf(BPF_MAP_UPDATE_ELEM)",
+            key,
+            value.as_ptr() as u64,
+            value.len(),
+        )
+    }
+
+    /// Entry `key` as a `u64` array of `N` (the value must be `8 * N` bytes).
+    pub fn get_u64s<const N: usize>(&self, key: u32) -> Result<[u64; N]> {
+        let mut b = vec![0u8; self.value_size];
+        self.get(key, &mut b)?;
+        let mut out = [0u64; N];
+        for (o, c) in out.iter_mut().zip(b.chunks_exact(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            *o = u64::from_ne_bytes(w);
+        }
+        Ok(out)
+    }
+}
+
+/// A loaded `SCHED_CLS` program.
+#[derive(Debug)]
+pub struct Program {
+    fd: OwnedFd,
+}
+
+impl Program {
+    /// Loads `insns` (verified by the kernel; its last log line is in the error).
+    pub fn load(name: &str, insns: &[Insn]) -> Result<Program> {
+        let license = c"GPL";
+        let mut log = vec![0u8; 64 * 1024];
+        let mut prog_name = [0u8; 16];
+        for (d, s) in prog_name.iter_mut().zip(name.bytes().take(15)) {
+            *d = s;
+        }
+        let mut p = ProgLoadAttr {
+            prog_type: BPF_PROG_TYPE_SCHED_CLS,
+            insn_cnt: insns.len() as u32,
+            insns: insns.as_ptr() as u64,
+            license: license.as_ptr() as u64,
+            log_level: 1,
+            log_size: log.len() as u32,
+            log_buf: log.as_mut_ptr() as u64,
+            prog_name,
+            ..ProgLoadAttr::default()
+        };
+        match sys_bpf(BPF_PROG_LOAD, &mut p) {
+            Ok(fd) => Ok(Program { fd: owned_fd(fd) }),
+            Err(source) => {
+                let text = String::from_utf8_lossy(&log);
+                let text = text.trim_end_matches('\0').trim();
+                let tail: Vec<&str> = text.lines().rev().take(3).collect();
+                Err(Error::Bpf {
+                    op: "bpf(BPF_PROG_LOAD)",
+                    source,
+                    log: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+                })
+            }
+        }
+    }
+
+    /// Attaches the program at `hook` of `ifindex`; dropping the returned link detaches it.
+    pub fn attach_tcx(&self, ifindex: u32, hook: TcxHook) -> Result<TcxLink> {
+        let mut l = LinkCreateAttr {
+            prog_fd: self.fd.as_raw_fd() as u32,
+            target_ifindex: ifindex,
+            // BPF_TCX_INGRESS, BPF_TCX_EGRESS.
+            attach_type: match hook {
+                TcxHook::Ingress => 46,
+                TcxHook::Egress => 47,
+            },
+            ..LinkCreateAttr::default()
+        };
+        let fd = sys_bpf(BPF_LINK_CREATE, &mut l).map_err(|source| Error::Bpf {
+            op: "bpf(BPF_LINK_CREATE, tcx)",
+            source,
+            log: format!("ifindex {ifindex} (tcx needs Linux 6.6 or later)"),
+        })?;
+        Ok(TcxLink {
+            fd: owned_fd(fd),
+            ifindex,
+        })
+    }
+
+    /// Runs the program once on `frame` (`BPF_PROG_TEST_RUN`); returns its verdict.
+    pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
+        let mut out = vec![0u8; frame.len() + 256];
+        let mut a = TestRunAttr {
+            prog_fd: self.fd.as_raw_fd() as u32,
+            data_size_in: frame.len() as u32,
+            data_size_out: out.len() as u32,
+            data_in: frame.as_ptr() as u64,
+            data_out: out.as_mut_ptr() as u64,
+            repeat: 1,
+            ..TestRunAttr::default()
+        };
+        sys_bpf(BPF_PROG_TEST_RUN, &mut a).map_err(|source| Error::Sys {
+            op: "bpf(BPF_PROG_TEST_RUN)",
+            source,
+        })?;
+        Ok(a.retval as i32)
+    }
+}
+
+/// An attachment at a tcx hook; dropping it (or the process ending) detaches the program.
+#[derive(Debug)]
+pub struct TcxLink {
+    fd: OwnedFd,
+    ifindex: u32,
+}
+
+impl TcxLink {
+    /// The device.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The link's file descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insn_is_eight_bytes_like_the_kernels() {
+        assert_eq!(std::mem::size_of::<Insn>(), 8);
+        assert_eq!(raw(0xbf, 2, 10, 0, 0).regs, 0xa2);
+    }
+
+    #[test]
+    fn encodings_match_the_kernel_opcodes() {
+        let mut a = Asm::new();
+        a.ldx(Size::W, 0, 1, 36)
+            .ldx(Size::H, 2, 7, 12)
+            .ldx(Size::B, 2, 7, 14)
+            .ldx(Size::DW, 2, 7, 0)
+            .st(Size::W, 10, -4, 0)
+            .alu_imm(Alu::Mov, 0, 2)
+            .alu_reg(Alu::Mov, 2, 10)
+            .alu_reg(Alu::Xor, 9, 2)
+            .to_be(2, 32)
+            .atomic_add64(0, 0, 1)
+            .call(helper::REDIRECT)
+            .exit();
+        let p = a.finish().unwrap();
+        let codes: Vec<u8> = p.iter().map(|i| i.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                0x61, 0x69, 0x71, 0x79, 0x62, 0xb7, 0xbf, 0xaf, 0xdc, 0xdb, 0x85, 0x95
+            ]
+        );
+    }
+
+    #[test]
+    fn labels_resolve_forward_and_backward() {
+        let mut a = Asm::new();
+        let fwd = a.new_label();
+        let back = a.new_label();
+        a.label(back);
+        a.jmp_imm(Jmp::Ne, 0, 5, fwd); // 0
+        a.alu_imm(Alu::Mov, 0, 1); // 1
+        a.ja(back); // 2
+        a.label(fwd);
+        a.exit(); // 3
+        let p = a.finish().unwrap();
+        assert_eq!(p[0].off, 2);
+        assert_eq!(p[2].off, -3);
+        let mut b = Asm::new();
+        let never = b.new_label();
+        b.ja(never);
+        assert!(b.finish().is_none(), "an unplaced label is refused");
+    }
+
+    #[test]
+    fn ld_imm64_splits_the_immediate() {
+        let mut a = Asm::new();
+        a.ld_imm64(3, 0x0123_4567_89ab_cdef);
+        let p = a.finish().unwrap();
+        assert_eq!(p[0].imm as u32, 0x89ab_cdef);
+        assert_eq!(p[1].imm as u32, 0x0123_4567);
+        assert_eq!(p[0].regs & 0xf, 3);
+    }
+}

@@ -1,0 +1,243 @@
+//! The TX fast path as the daemon runs it (`offload = true`): which buckets the kernel program
+//! ([`lagd_dataplane::tx_offload`]) sends straight to a member, and which stay on the
+//! user-space path.
+//!
+//! Ordering is the rule: a conversation's frames must leave in the order the host sent them.
+//! * A bucket the distributor is **moving** (Marker protocol, §6.5) goes back to user space
+//!   *before* the move's Marker PDU is queued: this runs inside [`crate::adapter::Adapter`]'s
+//!   `drain_events`, in the same critical section as the input that started the move, and the
+//!   kernel enqueues a redirected frame on the member at once, so every frame sent through the
+//!   fast path is on the old link ahead of the Marker.
+//! * A bucket comes (back) to the fast path only when **none of its frames waits in user
+//!   space**: the TX thread has just found the TAP empty and sent everything it read, the
+//!   distributor holds no frame, and the bucket's last frame in user space is at least
+//!   [`IDLE`] old (a flowlet gap: it covers the few microseconds a frame spends between the
+//!   program's verdict and the TAP's queue). A conversation that never pauses for [`IDLE`]
+//!   stays in user space once it went there (correct, only slower).
+//! * A bucket whose member failed moves to its new member at once (what was queued on the dead
+//!   link is lost either way, as on the user-space path).
+//!
+//! Every [`HARVEST`], the kernel's per-bucket counters are folded into the member and aggregate
+//! counters and into the distributor's load measurement (so rebalancing sees offloaded load).
+
+use std::collections::BTreeMap;
+
+use lagd_agg::lagd_distrib::{Distributor, HashPolicy};
+use lagd_dataplane::tx_offload::{HashPlan, TxOffload};
+use lagd_types::{Duration, Instant, PortNumber};
+
+/// How long a bucket must be idle in user space before it goes (back) to the fast path.
+pub const IDLE: Duration = Duration::from_millis(10);
+/// How often the kernel's counters are read.
+pub const HARVEST: Duration = Duration::from_millis(250);
+
+/// The data plane's hash plan for `policy` with `buckets` buckets.
+pub fn plan(policy: &HashPolicy, buckets: usize) -> HashPlan {
+    let p = policy.ipv4_plan();
+    HashPlan {
+        l2: p.l2,
+        l3: p.l3,
+        l4: p.l4,
+        init_tcp: p.init_tcp,
+        init_udp: p.init_udp,
+        golden: p.golden,
+        mul: p.fmix_mul,
+        buckets: u32::try_from(buckets).unwrap_or(0),
+    }
+}
+
+/// Per-port totals of what the fast path sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Wire frames (a GSO super-frame counts as its segments).
+    pub frames: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// The fast path of one aggregation.
+#[derive(Debug)]
+pub struct Offload {
+    dp: TxOffload,
+    ifindex: BTreeMap<PortNumber, u32>,
+    last_slow: Vec<Option<Instant>>,
+    seen: Vec<(u64, u64)>,
+    sent: BTreeMap<PortNumber, Sent>,
+    next_harvest: Option<Instant>,
+}
+
+impl Offload {
+    /// Loads the program for `policy` (every bucket on the user-space path, not attached).
+    pub fn new(policy: &HashPolicy, buckets: usize) -> lagd_dataplane::Result<Self> {
+        let dp = TxOffload::new(&plan(policy, buckets))?;
+        Ok(Offload {
+            dp,
+            ifindex: BTreeMap::new(),
+            last_slow: vec![None; buckets],
+            seen: vec![(0, 0); buckets],
+            sent: BTreeMap::new(),
+            next_harvest: None,
+        })
+    }
+
+    /// Attaches the program to the aggregate `tap`.
+    pub fn attach(&mut self, tap: u32) -> lagd_dataplane::Result<()> {
+        self.dp.attach(tap)
+    }
+
+    /// Member `port` is interface `ifindex`.
+    pub fn set_member(&mut self, port: PortNumber, ifindex: u32) {
+        self.ifindex.insert(port, ifindex);
+    }
+
+    /// Member `port` is gone: its buckets leave the fast path at the next [`Offload::sync`].
+    pub fn remove_member(&mut self, port: PortNumber) {
+        self.ifindex.remove(&port);
+    }
+
+    /// A frame of `bucket` went through user space at `now`.
+    pub fn note_slow(&mut self, now: Instant, bucket: usize) {
+        if let Some(t) = self.last_slow.get_mut(bucket) {
+            *t = Some(now);
+        }
+    }
+
+    /// Takes buckets off the fast path or moves them, as the distributor decided: a bucket
+    /// that is moving or has no member leaves the fast path; a fast bucket whose member
+    /// changed (failover) follows at once. Never puts a bucket on the fast path (see
+    /// [`Offload::promote`]).
+    pub fn sync<F>(&mut self, dist: &Distributor<F>) {
+        for b in 0..self.dp.buckets() {
+            let current = self.dp.bucket(b);
+            if current == 0 {
+                continue;
+            }
+            let want = if dist.is_moving(b) {
+                0
+            } else {
+                self.target(dist, b)
+            };
+            if want != current
+                && let Err(e) = self.dp.set_bucket(b, want)
+            {
+                tracing::warn!("TX offload: bucket {b}: {e}");
+            }
+        }
+    }
+
+    fn target<F>(&self, dist: &Distributor<F>, b: usize) -> u32 {
+        dist.bucket_table()
+            .get(b)
+            .copied()
+            .flatten()
+            .and_then(|p| self.ifindex.get(&p).copied())
+            .unwrap_or(0)
+    }
+
+    /// Puts on the fast path every bucket that has a member, is not moving, and whose last
+    /// frame in user space is at least [`IDLE`] old. Call only when no frame waits in user
+    /// space: the TX thread found the TAP empty and sent everything it read (the forwarder's
+    /// `tap_drained`), and the distributor holds nothing.
+    pub fn promote<F>(&mut self, now: Instant, dist: &Distributor<F>) {
+        if dist.has_pending() {
+            return;
+        }
+        for b in 0..self.dp.buckets() {
+            if self.dp.bucket(b) != 0 || dist.is_moving(b) {
+                continue;
+            }
+            let idle = self
+                .last_slow
+                .get(b)
+                .copied()
+                .flatten()
+                .is_none_or(|t| now.saturating_since(t) >= IDLE);
+            let target = self.target(dist, b);
+            if idle
+                && target != 0
+                && let Err(e) = self.dp.set_bucket(b, target)
+            {
+                tracing::warn!("TX offload: bucket {b}: {e}");
+            }
+        }
+    }
+
+    /// When the next counter harvest is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_harvest
+    }
+
+    /// Reads the kernel counters when due; returns per-bucket `(port, bytes, segments)` deltas
+    /// (the port the bucket is on now) for the caller to account.
+    pub fn harvest(&mut self, now: Instant) -> Vec<(usize, PortNumber, u64, u64)> {
+        if self.next_harvest.is_some_and(|t| now < t) {
+            return Vec::new();
+        }
+        self.next_harvest = Some(now + HARVEST);
+        let by_ifindex: BTreeMap<u32, PortNumber> =
+            self.ifindex.iter().map(|(p, i)| (*i, *p)).collect();
+        let mut out = Vec::new();
+        for b in 0..self.dp.buckets() {
+            let Ok((bytes, segs)) = self.dp.counts(b) else {
+                continue;
+            };
+            let Some(seen) = self.seen.get_mut(b) else {
+                continue;
+            };
+            let (db, ds) = (bytes.saturating_sub(seen.0), segs.saturating_sub(seen.1));
+            *seen = (bytes, segs);
+            if ds == 0 {
+                continue;
+            }
+            // Charged to the bucket's port now (it moves rarely; a bucket that left the fast
+            // path since the last harvest is charged to no port).
+            if let Some(port) = by_ifindex.get(&self.dp.bucket(b)).copied() {
+                let s = self.sent.entry(port).or_default();
+                s.frames += ds;
+                s.bytes += db;
+                out.push((b, port, db, ds));
+            }
+        }
+        out
+    }
+
+    /// What the fast path sent on `port` so far.
+    pub fn sent(&self, port: PortNumber) -> Sent {
+        self.sent.get(&port).copied().unwrap_or_default()
+    }
+
+    /// What the fast path sent in all.
+    pub fn sent_total(&self) -> Sent {
+        self.sent.values().fold(Sent::default(), |a, s| Sent {
+            frames: a.frames + s.frames,
+            bytes: a.bytes + s.bytes,
+        })
+    }
+
+    /// Number of buckets.
+    pub fn buckets(&self) -> usize {
+        self.dp.buckets()
+    }
+
+    /// Buckets on the fast path now.
+    pub fn fast_buckets(&self) -> usize {
+        (0..self.dp.buckets())
+            .filter(|b| self.dp.bucket(*b) != 0)
+            .count()
+    }
+
+    /// Runs the program on `frame` without sending it (tests): the verdict.
+    pub fn test_run(&self, frame: &[u8]) -> lagd_dataplane::Result<i32> {
+        self.dp.test_run(frame)
+    }
+
+    /// Bytes and segments the program counted for `bucket`.
+    pub fn counts(&self, bucket: usize) -> lagd_dataplane::Result<(u64, u64)> {
+        self.dp.counts(bucket)
+    }
+
+    /// Sets `bucket`'s entry directly (tests).
+    pub fn force_bucket(&mut self, bucket: usize, ifindex: u32) -> lagd_dataplane::Result<()> {
+        self.dp.set_bucket(bucket, ifindex)
+    }
+}

@@ -26,6 +26,10 @@ pub const TCX_DROP: i32 = 2;
 pub mod skb {
     /// `len`.
     pub const LEN: i16 = 0;
+    /// `mark` (writable from tc programs).
+    pub const MARK: i16 = 8;
+    /// `ifindex`: the device the program runs on.
+    pub const IFINDEX: i16 = 40;
     /// `ingress_ifindex`.
     pub const INGRESS_IFINDEX: i16 = 36;
     /// `data`.

@@ -229,6 +229,8 @@ pub struct Forwarder {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Serialises add/remove so the member list and the threads agree.
     admin: Mutex<()>,
+    /// The member sockets, for socket options set from outside the threads.
+    sockets: Mutex<std::collections::BTreeMap<PortNumber, Arc<PacketSocket>>>,
 }
 
 impl std::fmt::Debug for Forwarder {
@@ -293,6 +295,7 @@ impl Forwarder {
             Arc::clone(&shared),
             rx_rx,
         )?;
+        let sockets = Mutex::new(list.iter().map(|(p, s, _)| (*p, Arc::clone(s))).collect());
         for (port, sock, counters) in list {
             tx.add(port, Arc::clone(&sock), Arc::clone(&counters));
             rx.add(port, sock, counters)?;
@@ -323,6 +326,7 @@ impl Forwarder {
             rx_cmd,
             threads: Mutex::new(vec![t1, t2]),
             admin: Mutex::new(()),
+            sockets,
         })
     }
 
@@ -372,7 +376,19 @@ impl Forwarder {
             counters: Arc::clone(&counters),
         })?;
         lock(&self.shared.members).push((port, counters));
+        lock(&self.sockets).insert(port, sock);
         Ok(())
+    }
+
+    /// Lets member `port`'s socket receive only Slow Protocols frames (`on`), or everything:
+    /// see [`PacketSocket::set_slow_protocols_only`].
+    pub fn set_member_slow_protocols_only(&self, port: PortNumber, on: bool) -> Result<()> {
+        let s = lock(&self.sockets).get(&port).cloned();
+        let s = s.ok_or(Error::UnknownPort(port))?;
+        s.set_slow_protocols_only(on).map_err(|source| Error::Sys {
+            op: "SO_ATTACH_FILTER on a member socket",
+            source,
+        })
     }
 
     /// Removes a member. When this returns, neither thread uses its socket any more.
@@ -383,6 +399,7 @@ impl Forwarder {
         }
         self.command(|| Cmd::Remove(port))?;
         lock(&self.shared.members).retain(|(p, _)| *p != port);
+        lock(&self.sockets).remove(&port);
         Ok(())
     }
 

@@ -20,6 +20,7 @@ mod member;
 pub mod netlink;
 pub mod netns;
 mod packet;
+pub mod rx_offload;
 pub mod sysctl;
 mod tap;
 pub mod tx_offload;

@@ -88,8 +88,37 @@ fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, opt: libc::c_int, val: &T) ->
         Ok(())
     }
 }
-
 impl PacketSocket {
+    /// Receive only Slow Protocols frames (EtherType 0x8809) when `on`, everything again when
+    /// not: for members whose data frames a kernel fast path delivers. The socket is re-bound to
+    /// that EtherType, so the kernel hands it frames after the device's ingress hook has run
+    /// (where the fast path's program sees them first) instead of before.
+    pub fn set_slow_protocols_only(&self, on: bool) -> io::Result<()> {
+        let proto = if on {
+            0x8809u16
+        } else {
+            libc::ETH_P_ALL as u16
+        };
+        // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+        let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sa.sll_family = libc::AF_PACKET as u16;
+        sa.sll_protocol = proto.to_be();
+        sa.sll_ifindex = libc::c_int::try_from(self.ifindex).unwrap_or(0);
+        // SAFETY: `sa` is a valid sockaddr_ll of the length passed.
+        let r = unsafe {
+            libc::bind(
+                self.fd.as_raw_fd(),
+                (&sa as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Opens a socket on interface `ifindex` (of the calling thread's network namespace).
     pub fn open(ifindex: u32, opts: &PacketOptions) -> Result<PacketSocket> {
         let sys = |op: &'static str| move |source| Error::Sys { op, source };

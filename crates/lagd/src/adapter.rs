@@ -93,6 +93,8 @@ impl Adapter {
         }
         if let Some(o) = self.offload.as_mut() {
             o.sync(self.agg.distributor());
+            let agg = &self.agg;
+            o.sync_collecting(|p| agg.is_collecting(p));
         }
         if let Some(t) = self.poll_timeout()
             && t.as_nanos() < self.reporter.sleeping_until.load(Ordering::Relaxed)

@@ -167,6 +167,7 @@ impl Aggr {
         let proto: Arc<Mutex<dyn Protocol>> = adapter.clone();
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
+        filter_member_sockets(&adapter, &forwarder, members.keys());
         let aggr = Aggr {
             id,
             spec,
@@ -232,9 +233,13 @@ impl Aggr {
         if let Err(e) = self.forwarder.add_member(number, sock) {
             let mut a = lock(&self.adapter);
             let _ = a.agg.remove_port(monotonic_now(), number);
+            if let Some(o) = a.offload.as_mut() {
+                o.remove_member(number);
+            }
             a.drain_events();
             return Err(sys(format!("adding `{link}` to the forwarder"))(e));
         }
+        filter_member_sockets(&self.adapter, &self.forwarder, [&number]);
         let st = link_status(Netlink::open().ok().as_mut(), &member);
         self.members.insert(
             number,
@@ -330,6 +335,7 @@ impl Aggr {
             }
             a.drain_events();
         }
+        filter_member_sockets(&self.adapter, &self.forwarder, self.members.keys());
         self.forwarder.wake();
         self.mac = mac;
         self.spec = spec;
@@ -437,7 +443,7 @@ impl Aggr {
     pub fn link_stats(&self) -> Vec<LinkStats> {
         let mut fs = self.forwarder.stats();
         if let Some(o) = lock(&self.adapter).offload.as_ref() {
-            // Frames the kernel fast path sent: read from the host, sent on the member.
+            // Frames the kernel fast path moved: host → member and member → host.
             let t = o.sent_total();
             fs.tap.ipackets += t.frames;
             fs.tap.rbytes += t.bytes;
@@ -445,6 +451,12 @@ impl Aggr {
                 let m = o.sent(*port);
                 s.opackets += m.frames;
                 s.obytes += m.bytes;
+                let r = o.received(*port);
+                s.ipackets += r.frames;
+                s.rbytes += r.bytes;
+                s.drops.not_collecting += r.not_collecting;
+                fs.tap.opackets += r.frames;
+                fs.tap.obytes += r.bytes;
             }
         }
         let conv = |name: &str, kind: &str, s: &lagd_dataplane::IfStats| {
@@ -481,6 +493,22 @@ impl Aggr {
             out.push(conv(name, "member", s));
         }
         out
+    }
+}
+
+/// Members whose frames the kernel fast path receives get a socket that sees Slow Protocols
+/// frames only; the others see everything.
+fn filter_member_sockets<'a>(
+    adapter: &Mutex<Adapter>,
+    forwarder: &Forwarder,
+    ports: impl IntoIterator<Item = &'a PortNumber>,
+) {
+    let a = lock(adapter);
+    for port in ports {
+        let on = a.offload.as_ref().is_some_and(|o| o.has_rx(*port));
+        if let Err(e) = forwarder.set_member_slow_protocols_only(*port, on) {
+            tracing::warn!(port, "offload: member socket filter: {e}");
+        }
     }
 }
 

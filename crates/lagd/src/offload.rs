@@ -1,6 +1,12 @@
-//! The TX fast path as the daemon runs it (`offload = true`): which buckets the kernel program
-//! ([`lagd_dataplane::tx_offload`]) sends straight to a member, and which stay on the
-//! user-space path.
+//! The kernel fast path as the daemon runs it (`offload = true`).
+//!
+//! **Wire → host** ([`lagd_dataplane::rx_offload`]): one program per member delivers its data
+//! frames to the aggregate while the member is Collecting (its map follows the protocol's
+//! Collecting state at every [`Offload::sync_collecting`]) and drops them otherwise; the
+//! member's packet socket then receives Slow Protocols frames only.
+//!
+//! **Host → wire** ([`lagd_dataplane::tx_offload`]): which buckets the kernel program sends
+//! straight to a member, and which stay on the user-space path.
 //!
 //! Ordering is the rule: a conversation's frames must leave in the order the host sent them.
 //! * A bucket the distributor is **moving** (Marker protocol, §6.5) goes back to user space
@@ -23,6 +29,7 @@
 use std::collections::BTreeMap;
 
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy};
+use lagd_dataplane::rx_offload::{RxCounts, RxOffload};
 use lagd_dataplane::tx_offload::{HashPlan, TxOffload};
 use lagd_types::{Duration, Instant, PortNumber};
 
@@ -64,6 +71,10 @@ pub struct Offload {
     seen: Vec<(u64, u64)>,
     sent: BTreeMap<PortNumber, Sent>,
     next_harvest: Option<Instant>,
+    /// The aggregate (0 until attached).
+    tap: u32,
+    /// Each member's receive program (members where it could not be attached have none).
+    rx: BTreeMap<PortNumber, RxOffload>,
 }
 
 impl Offload {
@@ -77,22 +88,69 @@ impl Offload {
             seen: vec![(0, 0); buckets],
             sent: BTreeMap::new(),
             next_harvest: None,
+            tap: 0,
+            rx: BTreeMap::new(),
         })
     }
 
     /// Attaches the program to the aggregate `tap`.
     pub fn attach(&mut self, tap: u32) -> lagd_dataplane::Result<()> {
-        self.dp.attach(tap)
+        self.dp.attach(tap)?;
+        self.tap = tap;
+        Ok(())
     }
 
-    /// Member `port` is interface `ifindex`.
-    pub fn set_member(&mut self, port: PortNumber, ifindex: u32) {
+    /// Member `port` is interface `ifindex`: its receive program is attached (data frames are
+    /// dropped until it is Collecting). Returns whether it was; if so, the member's packet
+    /// socket must receive Slow Protocols frames only.
+    pub fn set_member(&mut self, port: PortNumber, ifindex: u32) -> bool {
         self.ifindex.insert(port, ifindex);
+        self.rx.remove(&port);
+        match RxOffload::attach(ifindex) {
+            Ok(r) => {
+                self.rx.insert(port, r);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    port,
+                    "offload: receive program not attached ({e}); this member's frames take the user-space path"
+                );
+                false
+            }
+        }
     }
 
-    /// Member `port` is gone: its buckets leave the fast path at the next [`Offload::sync`].
+    /// Member `port` is gone: its receive program is detached, and its buckets leave the fast
+    /// path at the next [`Offload::sync`].
     pub fn remove_member(&mut self, port: PortNumber) {
         self.ifindex.remove(&port);
+        self.rx.remove(&port);
+    }
+
+    /// Whether member `port`'s frames arrive through the kernel fast path.
+    pub fn has_rx(&self, port: PortNumber) -> bool {
+        self.rx.contains_key(&port)
+    }
+
+    /// Follows the members' Collecting state (§6.4.15): data frames of a Collecting member go
+    /// to the aggregate, the others' are dropped.
+    pub fn sync_collecting(&mut self, collecting: impl Fn(PortNumber) -> bool) {
+        let tap = self.tap;
+        for (port, r) in self.rx.iter_mut() {
+            let want = (collecting(*port) && tap != 0).then_some(tap);
+            if let Err(e) = r.set_collecting(want) {
+                tracing::warn!(port, "offload: receive state: {e}");
+            }
+        }
+    }
+
+    /// What member `port`'s receive program counted.
+    pub fn received(&self, port: PortNumber) -> RxCounts {
+        self.rx
+            .get(&port)
+            .and_then(|r| r.counts().ok())
+            .unwrap_or_default()
     }
 
     /// A frame of `bucket` went through user space at `now`.

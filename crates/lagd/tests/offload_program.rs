@@ -1,7 +1,8 @@
-//! The kernel TX fast path's program computes the distributor's own bucket: run in the kernel
-//! (`BPF_PROG_TEST_RUN`) on random IPv4 TCP/UDP frames for every hash policy, its bucket is
-//! the one `lagd_distrib` picks; frames it does not handle continue to user space. Needs root
-//! (skips otherwise).
+//! The kernel fast path's programs, run in the kernel (`BPF_PROG_TEST_RUN`): the TX program
+//! computes the distributor's own bucket on random IPv4 TCP/UDP frames for every hash policy,
+//! and lets the frames it does not handle continue to user space; the RX program delivers data
+//! frames only while Collecting, counts what it drops, and leaves Slow Protocols frames to
+//! lagd (Marker PDUs after one pass through the backlog). Needs root (skips otherwise).
 
 use lagd::offload::Offload;
 use lagd_agg::lagd_distrib::{FlowKey, HashPolicy};
@@ -134,4 +135,49 @@ fn frames_the_program_does_not_handle_go_to_user_space() {
     ] {
         assert_eq!(o.test_run(&f).unwrap(), NEXT, "{what}");
     }
+}
+
+#[test]
+fn the_receive_program_collects_only_while_collecting() {
+    if !root() {
+        return;
+    }
+    use lagd_dataplane::rx_offload::RxOffload;
+    let mut rx = RxOffload::detached().expect("load the program");
+    let macs = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+    let data = ipv4(macs, 17, [198, 18, 0, 1, 198, 18, 0, 2], [0, 80, 0, 81], 20);
+    let slow = |subtype: u8| {
+        let mut f = vec![0u8; 124];
+        f[..6].copy_from_slice(&[0x01, 0x80, 0xc2, 0, 0, 2]);
+        f[6..12].copy_from_slice(&macs[6..]);
+        f[12..14].copy_from_slice(&[0x88, 0x09]);
+        f[14] = subtype;
+        f[15] = 1;
+        f
+    };
+    // Not Collecting: data dropped and counted; LACPDUs to lagd.
+    assert_eq!(rx.test_run(&data).unwrap(), 2, "TCX_DROP");
+    assert_eq!(rx.counts().unwrap().not_collecting, 1);
+    assert_eq!(rx.test_run(&slow(1)).unwrap(), NEXT, "LACPDU");
+    // Collecting: data redirected to the aggregate and counted.
+    rx.set_collecting(Some(1)).unwrap();
+    assert!(rx.is_collecting());
+    for _ in 0..3 {
+        assert_eq!(rx.test_run(&data).unwrap(), REDIRECT);
+    }
+    let c = rx.counts().unwrap();
+    assert_eq!(
+        (c.frames, c.bytes, c.not_collecting),
+        (3, 3 * data.len() as u64, 1)
+    );
+    assert_eq!(rx.test_run(&slow(1)).unwrap(), NEXT, "LACPDU");
+    // A Marker PDU takes one more pass (redirected to its own device's ingress).
+    assert_eq!(rx.test_run(&slow(2)).unwrap(), REDIRECT, "Marker PDU");
+    assert_eq!(
+        rx.counts().unwrap().frames,
+        3,
+        "control frames are not data"
+    );
+    rx.set_collecting(None).unwrap();
+    assert_eq!(rx.test_run(&data).unwrap(), 2);
 }

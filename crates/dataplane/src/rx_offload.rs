@@ -1,0 +1,189 @@
+//! The optional kernel fast path for wire → host frames: an eBPF program at a member's tcx
+//! ingress hook that hands every data frame straight to the aggregate, as if the aggregate had
+//! received it (`bpf_redirect(tap, BPF_F_INGRESS)`), while the member is Collecting, and drops
+//! it (counted) while it is not — the Frame Collector of §6.2.3 in the kernel, without the two
+//! copies of the user-space path (member ring → lagd → TAP). Slow Protocols frames (EtherType
+//! 0x8809) continue to lagd's packet socket, which then receives nothing else
+//! ([`crate::PacketSocket::set_slow_protocols_only`]).
+//!
+//! **Marker PDUs keep their place.** A redirected data frame reaches the aggregate through the
+//! CPU's backlog queue, one pass later than a frame handed to a socket. A Marker PDU must not
+//! overtake the data frames that preceded it on the link (the responder's answer tells the
+//! generator that they were all delivered, §6.5.4), so the program sends each Marker PDU once
+//! through the same backlog (a redirect to the member's own ingress, marked so that the second
+//! pass lets it through to the socket).
+//!
+//! lagd writes the member's Collecting state into the program's one-entry map
+//! ([`RxOffload::set_collecting`]); the program counts bytes, wire segments and drops.
+
+use crate::bpf::{
+    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, TcxLink, helper, skb,
+};
+use crate::error::Result;
+
+/// `BPF_F_INGRESS`: deliver the redirected frame as received by the target.
+const BPF_F_INGRESS: i32 = 1;
+/// `skb->mark` of a Marker PDU on its second pass ("lagd" in ASCII, high bit set).
+pub const MARKER_PASS_MARK: u32 = 0xec61_6764;
+/// Slow Protocols subtype of a Marker PDU.
+const SUBTYPE_MARKER: i32 = 2;
+
+fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
+    let mut a = Asm::new();
+    let next = a.new_label();
+    let drop = a.new_label();
+    let count_drop = a.new_label();
+    let no_counts = a.new_label();
+    let redirect = a.new_label();
+    let one_seg = a.new_label();
+    let add_segs = a.new_label();
+    let slow = a.new_label();
+    a.alu_reg(Alu::Mov, 6, 1)
+        .ldx(Size::W, 2, 6, skb::DATA)
+        .ldx(Size::W, 3, 6, skb::DATA_END)
+        .alu_reg(Alu::Mov, 4, 2)
+        .alu_imm(Alu::Add, 4, 14)
+        .jmp_reg(Jmp::Gt, 4, 3, next)
+        // Slow Protocols (0x8809, loaded little-endian) go to lagd's socket.
+        .ldx(Size::H, 4, 2, 12)
+        .jmp_imm(Jmp::Eq, 4, 0x0988, slow)
+        .st(Size::W, 10, -4, 0)
+        .ld_map(1, state)
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, -4)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Eq, 0, 0, next)
+        .ldx(Size::W, 7, 0, 0) // the aggregate's ifindex, 0 while not Collecting
+        .ld_map(1, counts)
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, -4)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Eq, 0, 0, no_counts)
+        .jmp_imm(Jmp::Eq, 7, 0, count_drop)
+        .ldx(Size::W, 1, 6, skb::LEN)
+        .atomic_add64(0, 0, 1)
+        .ldx(Size::W, 1, 6, skb::GSO_SEGS)
+        .jmp_imm(Jmp::Eq, 1, 0, one_seg)
+        .ja(add_segs);
+    a.label(one_seg);
+    a.alu_imm(Alu::Mov, 1, 1);
+    a.label(add_segs);
+    a.atomic_add64(0, 8, 1).ja(redirect);
+    a.label(count_drop);
+    a.alu_imm(Alu::Mov, 1, 1).atomic_add64(0, 16, 1).ja(drop);
+    a.label(no_counts);
+    a.jmp_imm(Jmp::Eq, 7, 0, drop);
+    a.label(redirect);
+    a.alu_reg(Alu::Mov, 1, 7)
+        .alu_imm(Alu::Mov, 2, BPF_F_INGRESS)
+        .call(helper::REDIRECT)
+        .exit();
+    // Slow Protocols: a Marker PDU on its first pass goes once through the backlog.
+    a.label(slow);
+    a.alu_reg(Alu::Mov, 4, 2)
+        .alu_imm(Alu::Add, 4, 15)
+        .jmp_reg(Jmp::Gt, 4, 3, next)
+        .ldx(Size::B, 4, 2, 14)
+        .jmp_imm(Jmp::Ne, 4, SUBTYPE_MARKER, next)
+        .ldx(Size::W, 4, 6, skb::MARK)
+        .ld_imm64(5, u64::from(MARKER_PASS_MARK))
+        .jmp_reg(Jmp::Eq, 4, 5, next)
+        .stx(Size::W, 6, skb::MARK, 5)
+        .ldx(Size::W, 1, 6, skb::IFINDEX)
+        .alu_imm(Alu::Mov, 2, BPF_F_INGRESS)
+        .call(helper::REDIRECT)
+        .exit();
+    a.label(drop);
+    a.alu_imm(Alu::Mov, 0, TCX_DROP).exit();
+    a.label(next);
+    a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
+    a.finish()
+}
+
+/// What the program counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxCounts {
+    /// Bytes delivered to the aggregate.
+    pub bytes: u64,
+    /// Wire segments delivered (a GSO super-frame counts as its segments).
+    pub frames: u64,
+    /// Data frames dropped because the member was not Collecting.
+    pub not_collecting: u64,
+}
+
+/// The fast path of one member.
+#[derive(Debug)]
+pub struct RxOffload {
+    _link: Option<TcxLink>,
+    prog: Program,
+    state: ArrayMap,
+    counts: ArrayMap,
+    collecting_into: u32,
+}
+
+impl RxOffload {
+    /// Loads the program and attaches it at the tcx ingress of member `ifindex`; it drops data
+    /// frames until [`RxOffload::set_collecting`].
+    pub fn attach(ifindex: u32) -> Result<RxOffload> {
+        let (prog, state, counts) = Self::load()?;
+        let link = prog.attach_tcx(ifindex, TcxHook::Ingress)?;
+        Ok(RxOffload {
+            _link: Some(link),
+            prog,
+            state,
+            counts,
+            collecting_into: 0,
+        })
+    }
+
+    /// Loads the program without attaching it (tests, with [`RxOffload::test_run`]).
+    pub fn detached() -> Result<RxOffload> {
+        let (prog, state, counts) = Self::load()?;
+        Ok(RxOffload {
+            _link: None,
+            prog,
+            state,
+            counts,
+            collecting_into: 0,
+        })
+    }
+
+    fn load() -> Result<(Program, ArrayMap, ArrayMap)> {
+        let state = ArrayMap::new(4, 1)?;
+        let counts = ArrayMap::new(24, 1)?;
+        let insns = program(&state, &counts).unwrap_or_default();
+        let prog = Program::load("lagd_rxoff", &insns)?;
+        Ok((prog, state, counts))
+    }
+
+    /// Delivers the member's data frames to the aggregate `tap` (Collecting), or drops them
+    /// (`None`).
+    pub fn set_collecting(&mut self, tap: Option<u32>) -> Result<()> {
+        let v = tap.unwrap_or(0);
+        if v != self.collecting_into {
+            self.state.set(0, &v.to_ne_bytes())?;
+            self.collecting_into = v;
+        }
+        Ok(())
+    }
+
+    /// Whether data frames go to the aggregate now.
+    pub fn is_collecting(&self) -> bool {
+        self.collecting_into != 0
+    }
+
+    /// The counters so far.
+    pub fn counts(&self) -> Result<RxCounts> {
+        let [bytes, frames, not_collecting] = self.counts.get_u64s::<3>(0)?;
+        Ok(RxCounts {
+            bytes,
+            frames,
+            not_collecting,
+        })
+    }
+
+    /// Runs the program on `frame` without a device (tests): its verdict.
+    pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
+        self.prog.test_run(frame)
+    }
+}

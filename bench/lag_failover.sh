@@ -33,11 +33,17 @@ ip -n "$B" link add "$P-dn" type veth peer name "$P-dn2" # stays down: the silen
 : >"$SCRATCH/a.toml"; : >"$SCRATCH/b.toml"
 lagd_conf "$SCRATCH/a.toml" "$P-lag" "$LINKS_A" 'mac = "02:00:5e:00:28:01"'
 lagd_conf "$SCRATCH/b.toml" "$P-lag" "$LINKS_B" 'mac = "02:00:5e:00:28:02"'
+# lagdoff: the same with the kernel fast path (offload = true) on both sides.
+: >"$SCRATCH/aoff.toml"; : >"$SCRATCH/boff.toml"
+lagd_conf "$SCRATCH/aoff.toml" "$P-lag" "$LINKS_A" 'mac = "02:00:5e:00:28:01"
+offload = true'
+lagd_conf "$SCRATCH/boff.toml" "$P-lag" "$LINKS_B" 'mac = "02:00:5e:00:28:02"
+offload = true'
 
 # ---- per-implementation start, stop, state -------------------------------------------------
-up_lagd() {
-    lagd_start LA_PID "$A" "$SCRATCH/a.toml"
-    lagd_start LB_PID "$B" "$SCRATCH/b.toml"
+up_lagd() { # up_lagd [SUFFIX]
+    lagd_start LA_PID "$A" "$SCRATCH/a${1:-}.toml"
+    lagd_start LB_PID "$B" "$SCRATCH/b${1:-}.toml"
     T0=$(now_ns)
     # Address the aggregates as soon as they exist.
     wait_until 30 ip -n "$A" link show "$P-lag" >/dev/null 2>&1
@@ -50,8 +56,11 @@ down_lagd() {
     wait "$LA_PID" "$LB_PID" 2>/dev/null || true
 }
 fwd_lagd() {
-    lagd_forwarding "$SCRATCH/a.toml.sock" "$P-lag" 2 && lagd_forwarding "$SCRATCH/b.toml.sock" "$P-lag" 2
+    lagd_forwarding "$SCRATCH/a${1:-}.toml.sock" "$P-lag" 2 && lagd_forwarding "$SCRATCH/b${1:-}.toml.sock" "$P-lag" 2
 }
+up_lagdoff() { up_lagd off; }
+down_lagdoff() { down_lagd; }
+fwd_lagdoff() { fwd_lagd off; }
 up_ovs() {
     ovs_start OVA "$A" 02:00:5e:00:2a:01
     ovs_start OVB "$B" 02:00:5e:00:2a:02
@@ -86,9 +95,9 @@ declare -A R
 round() { # round IMPL
     local impl=$1 link peer t1
     # 1. Time to forward.
-    if [ "$impl" = lagd ]; then
+    if [ "$impl" != ovs ]; then
         stream "$A" 198.18.40.2 "$B" 8 "$SCRATCH/up.json"
-        up_lagd
+        up_$impl
     else
         up_ovs stream "$A" 198.18.40.2 "$B" 12 "$SCRATCH/up.json"
     fi
@@ -131,7 +140,7 @@ round() { # round IMPL
     down_$impl
 }
 
-IMPL_LIST=lagd
+IMPL_LIST="lagd lagdoff"
 have_ovs && IMPL_LIST+=" ovs"
 loads=()
 for r in $(seq "$ROUNDS"); do
@@ -158,7 +167,7 @@ for m in up carrier carrier_noise carrier_lost silent silent_noise heal; do
     heal) name="heal after the silent failure ends" ;;
     esac
     row="| $name"
-    [ "$m" = heal ] && row+=" (member out before the filter went: ${R[lagd,detected]:-}/ ${R[ovs,detected]:-})"
+    [ "$m" = heal ] && row+=" (member out before the filter went: ${R[lagd,detected]:-}/ ${R[lagdoff,detected]:-}/ ${R[ovs,detected]:-})"
     for impl in $IMPL_LIST; do
         # shellcheck disable=SC2086
         row+=" | $(median ${R[$impl,$m]}) (${R[$impl,$m]% })"

@@ -3,7 +3,8 @@
 # (iperf3 -P 16) through two lagd (LACP, policy L3,L4), with rebalancing on (every 1 s) and off,
 # against 4 x the goodput of one identically shaped veth carrying 4 flows, measured in the same
 # interleaved rounds; and the same testbed with an Open vSwitch userspace balance-tcp bond
-# (bond-rebalance-interval 1 s, userspace TSO on).
+# (bond-rebalance-interval 1 s, userspace TSO on). lagd-offload-*: the same two lagd with the kernel
+# fast path (offload = true, switched live with SIGHUP); the members' tbf shapes it all the same.
 #
 #   bench/lag_four_shaped.sh          (ROUNDS=3 DUR=10 IMPLS="lagd ovs"; needs root, iperf3)
 #
@@ -30,11 +31,12 @@ for i in 1 2 3 4; do
     shape "$LA" "$P-a$i"; shape "$LB" "$P-b$i"
     LINKS_A+="$P-a$i " LINKS_B+="$P-b$i "
 done
-conf() { # conf SIDE REBALANCE
+conf() { # conf SIDE REBALANCE [OFFLOAD]
     : >"$SCRATCH/$1.toml"
     lagd_conf "$SCRATCH/$1.toml" "$P-lag" "$([ "$1" = a ] && echo "$LINKS_A" || echo "$LINKS_B")" \
         "mac = \"02:00:5e:00:1e:0$([ "$1" = a ] && echo 1 || echo 2)\"
-rebalance_interval = \"$2\""
+rebalance_interval = \"$2\"
+offload = ${3:-false}"
 }
 conf a 1s; conf b 1s
 lagd_start LA_PID "$LA" "$SCRATCH/a.toml"
@@ -44,17 +46,17 @@ wait_until 60 lagd_forwarding "$SCRATCH/b.toml.sock" "$P-lag" 4
 ip -n "$LA" addr add 198.18.31.1/24 dev "$P-lag"
 ip -n "$LB" addr add 198.18.31.2/24 dev "$P-lag"
 iperf_server "$LB" 198.18.31.2
-REBAL=1s
-set_rebalance() { # both sides, live (SIGHUP)
-    [ "$REBAL" = "$1" ] && return
-    conf a "$1"; conf b "$1"
+REBAL="1s false"
+set_rebalance() { # set_rebalance INTERVAL [OFFLOAD]: both sides, live (SIGHUP)
+    [ "$REBAL" = "$1 ${2:-false}" ] && return
+    conf a "$1" "${2:-false}"; conf b "$1" "${2:-false}"
     kill -HUP "$LA_PID" "$LB_PID"
-    REBAL=$1
+    REBAL="$1 ${2:-false}"
     sleep 1
     wait_until 30 lagd_forwarding "$SCRATCH/a.toml.sock" "$P-lag" 4
 }
 
-PATHS="one-link lagd-rebalance lagd-no-rebalance"
+PATHS="one-link lagd-rebalance lagd-no-rebalance lagd-offload-rebalance lagd-offload-no-rebalance"
 if have_ovs; then
     PATHS+=" ovs-bond"
     mkns OA oa; mkns OB ob
@@ -98,6 +100,8 @@ for r in $(seq "$ROUNDS"); do
         one-link) g=$(iperf "$S1" 198.18.30.2 -P 4 -O "$OMIT") ;;
         lagd-rebalance) set_rebalance 1s; g=$(iperf "$LA" 198.18.31.2 -P 16 -O "$OMIT") ;;
         lagd-no-rebalance) set_rebalance off; g=$(iperf "$LA" 198.18.31.2 -P 16 -O "$OMIT") ;;
+        lagd-offload-rebalance) set_rebalance 1s true; g=$(iperf "$LA" 198.18.31.2 -P 16 -O "$OMIT") ;;
+        lagd-offload-no-rebalance) set_rebalance off true; g=$(iperf "$LA" 198.18.31.2 -P 16 -O "$OMIT") ;;
         ovs-bond) g=$(iperf "$OA" 198.18.32.2 -P 16 -O "$OMIT") ;;
         esac
         G[$path]+="$g "

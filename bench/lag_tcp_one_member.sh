@@ -33,16 +33,41 @@ iperf_server "$LB" 198.18.21.2
 
 # lagd1: one lagd (static trunk, no LACP) on A; B is a plain veth end, as the C forwarder of
 # machine-baselines.md: data passes one forwarder (A's TX thread; A's RX thread for the ACKs).
-PATHS+=" lagd1"
-mkns SA sa; mkns SB sb
-veth "$SA" "$P-sa" "$SB" "$P-sb"
-printf '[[aggregation]]\nname = "%s"\nlinks = ["%s"]\nmode = "static"\nmac = "02:00:5e:00:15:01"\n' \
-    "$P-lag" "$P-sa" >"$SCRATCH/s.toml"
-lagd_start SA_PID "$SA" "$SCRATCH/s.toml"
-wait_until 60 lagd_forwarding "$SCRATCH/s.toml.sock" "$P-lag" 1
-ip -n "$SA" addr add 198.18.23.1/24 dev "$P-lag"
-ip -n "$SB" addr add 198.18.23.2/24 dev "$P-sb"
-iperf_server "$SB" 198.18.23.2
+# The -offload paths are the same with `offload = true` (the kernel fast path; two lagd: on both).
+one_lagd() { # one_lagd TAG NET EXTRA
+    local ns_a ns_b
+    mkns ns_a "$1a"; mkns ns_b "$1b"
+    veth "$ns_a" "$P-$1a" "$ns_b" "$P-$1b"
+    printf '[[aggregation]]\nname = "%s"\nlinks = ["%s"]\nmode = "static"\nmac = "02:00:5e:00:15:01"\n%s\n' \
+        "$P-lag" "$P-$1a" "$3" >"$SCRATCH/$1.toml"
+    lagd_start "${1^^}_PID" "$ns_a" "$SCRATCH/$1.toml"
+    wait_until 60 lagd_forwarding "$SCRATCH/$1.toml.sock" "$P-lag" 1
+    ip -n "$ns_a" addr add "198.18.$2.1/24" dev "$P-lag"
+    ip -n "$ns_b" addr add "198.18.$2.2/24" dev "$P-$1b"
+    iperf_server "$ns_b" "198.18.$2.2"
+    ip netns exec "$ns_a" ping -c 2 -W 2 "198.18.$2.2" >/dev/null
+    eval "${1^^}_NS=$ns_a"
+}
+PATHS+=" lagd1 lagd1-offload"
+one_lagd s1 23 ""
+one_lagd s2 24 "offload = true"
+
+# lagd-offload: two lagd as above, both with the kernel fast path.
+PATHS+=" lagd-offload"
+mkns KA ka; mkns KB kb
+veth "$KA" "$P-ka" "$KB" "$P-kb"
+: >"$SCRATCH/ka.toml"; : >"$SCRATCH/kb.toml"
+lagd_conf "$SCRATCH/ka.toml" "$P-lag" "$P-ka" 'mac = "02:00:5e:00:17:01"
+offload = true'
+lagd_conf "$SCRATCH/kb.toml" "$P-lag" "$P-kb" 'mac = "02:00:5e:00:17:02"
+offload = true'
+lagd_start KA_PID "$KA" "$SCRATCH/ka.toml"
+lagd_start KB_PID "$KB" "$SCRATCH/kb.toml"
+wait_until 60 lagd_forwarding "$SCRATCH/ka.toml.sock" "$P-lag" 1
+wait_until 60 lagd_forwarding "$SCRATCH/kb.toml.sock" "$P-lag" 1
+ip -n "$KA" addr add 198.18.25.1/24 dev "$P-lag"
+ip -n "$KB" addr add 198.18.25.2/24 dev "$P-lag"
+iperf_server "$KB" 198.18.25.2
 
 if have_ovs; then
     PATHS+=" ovs"
@@ -64,7 +89,7 @@ fi
 sleep 1
 ip netns exec "$D1" ping -c 2 -W 2 198.18.20.2 >/dev/null
 ip netns exec "$LA" ping -c 2 -W 2 198.18.21.2 >/dev/null
-ip netns exec "$SA" ping -c 2 -W 2 198.18.23.2 >/dev/null
+ip netns exec "$KA" ping -c 2 -W 2 198.18.25.2 >/dev/null
 have_ovs && ip netns exec "$OA" ping -c 2 -W 5 198.18.22.2 >/dev/null
 
 # run NS DST P "PIDS": "goodput_gbps cpu_s_per_GB"
@@ -94,7 +119,9 @@ for r in $(seq "$ROUNDS"); do
             case $path in
             direct) out=$(run "$D1" 198.18.20.2 $p "") ;;
             lagd) out=$(run "$LA" 198.18.21.2 $p "$LA_PID $LB_PID") ;;
-            lagd1) out=$(run "$SA" 198.18.23.2 $p "$SA_PID") ;;
+            lagd1) out=$(run "$S1_NS" 198.18.23.2 $p "$S1_PID") ;;
+            lagd1-offload) out=$(run "$S2_NS" 198.18.24.2 $p "$S2_PID") ;;
+            lagd-offload) out=$(run "$KA" 198.18.25.2 $p "$KA_PID $KB_PID") ;;
             ovs) out=$(run "$OA" 198.18.22.2 $p "$OV_PIDS") ;;
             esac
             G[$path,$p]+="${out%% *} "

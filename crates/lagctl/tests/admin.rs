@@ -278,6 +278,47 @@ fn changes_persist_across_a_restart_and_temporary_ones_do_not() {
 }
 
 #[test]
+fn offload_is_switched_live_and_shown() {
+    if !can_run("offload_is_switched_live_and_shown") {
+        return;
+    }
+    let h = Hosts::new(2);
+    let dir = TempDir::new("lcoff");
+    let d = Daemon::start(&h.a, &dir, "a", Some(""));
+    ok(
+        &d.lagctl(&[
+            "create-aggr",
+            "--offload",
+            "on",
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "aggr1",
+        ]),
+        "create --offload on",
+    );
+    let x = ok(&d.lagctl(&["show-aggr", "-x", "aggr1"]), "show -x");
+    assert!(x.contains("kernel fast path: "), "{x}");
+    let file = std::fs::read_to_string(&d.config).unwrap();
+    assert!(file.contains("offload = true"), "{file}");
+    ok(
+        &d.lagctl(&["modify-aggr", "--offload", "off", "aggr1"]),
+        "modify --offload off",
+    );
+    let x = ok(&d.lagctl(&["show-aggr", "-x", "aggr1"]), "show -x");
+    assert!(!x.contains("kernel fast path"), "{x}");
+    ok(
+        &d.lagctl(&["modify-aggr", "--offload", "on", "aggr1"]),
+        "modify --offload on",
+    );
+    let x = ok(&d.lagctl(&["show-aggr", "-x", "aggr1"]), "show -x");
+    assert!(x.contains("kernel fast path: "), "{x}");
+    let bad = d.lagctl(&["modify-aggr", "--offload", "maybe", "aggr1"]);
+    assert_ne!(bad.code, 0, "{bad:?}");
+}
+
+#[test]
 fn bad_inputs_are_refused_and_change_nothing() {
     if !can_run("bad_inputs_are_refused_and_change_nothing") {
         return;

@@ -264,6 +264,9 @@ pub struct AggrChanges {
     /// New rebalance interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebalance_interval: Option<String>,
+    /// Kernel fast path on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offload: Option<bool>,
     /// New per-link priorities.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub port_priority: BTreeMap<String, Priority>,
@@ -297,7 +300,8 @@ impl AggrSpec {
             fallback_timeout,
             system_priority,
             key,
-            rebalance_interval
+            rebalance_interval,
+            offload
         );
         if let Some(m) = c.max_active {
             s.max_active = if m == 0 { None } else { Some(m) };

@@ -73,8 +73,8 @@ fn offload_carries_sixteen_tcp_flows_over_four_links() {
         per_link.iter().all(|d| *d * 10 >= total),
         "16 flows over 4 links: {per_link:?}"
     );
-    let b = h.links_of_b();
-    let b_members: u64 = b
+    let b_links = h.links_of_b();
+    let b_members: u64 = b_links
         .iter()
         .filter(|l| l.kind == "member")
         .map(|l| l.ipackets)
@@ -86,6 +86,23 @@ fn offload_carries_sixteen_tcp_flows_over_four_links() {
     );
     // LACP still runs over the filtered sockets: both sides stay Collecting and Distributing.
     h.wait_forwarding();
+    // Switched off and on again live: traffic passes each way every time.
+    for on in [false, true] {
+        let changes = lagd::config::AggrChanges {
+            offload: Some(on),
+            ..Default::default()
+        };
+        h.ca.modify_aggr(AGGR, changes.clone(), true).unwrap();
+        h.cb.modify_aggr(AGGR, changes, true).unwrap();
+        assert_eq!(h.status_a().offload.is_some(), on);
+        h.wait_forwarding();
+        let (sent, got) = tcp_flows(&a, &b, [198, 18, 0, 2], 5605 + u16::from(on), 4, 1.0, None);
+        assert!(
+            sent.all_ok() && got.all_intact(),
+            "offload {on}: {sent:?}\n{got:?}"
+        );
+        assert!(ping(&b, ADDR_A, &[]), "offload {on}: B -> A");
+    }
 }
 
 #[test]

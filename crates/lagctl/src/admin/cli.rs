@@ -236,6 +236,18 @@ pub struct AggrOpts {
     /// LACP System priority (lower is better).
     #[arg(long, value_name = "PRIO")]
     pub system_priority: Option<u16>,
+    /// Kernel fast path for data frames (eBPF at the aggregate's and members' tc hooks, driven
+    /// by lagd's distributor and Collecting state): on or off.
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub offload: Option<bool>,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("`{s}`: expected on or off")),
+    }
 }
 
 impl AggrOpts {
@@ -253,6 +265,7 @@ impl AggrOpts {
             && self.mtu.is_none()
             && self.key.is_none()
             && self.system_priority.is_none()
+            && self.offload.is_none()
     }
 }
 

@@ -252,7 +252,7 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
     let sections = aggrs
         .iter()
         .map(|a| Section {
-            title: vec![
+            title: [
                 header(a),
                 format!(
                     "LACP mode: {} LACP timer: {} state: {}{}",
@@ -265,7 +265,15 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                         _ => String::new(),
                     }
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(a.offload.as_ref().map(|o| {
+                format!(
+                    "kernel fast path: {}/{} buckets, {} frames ({} bytes) sent by it",
+                    o.fast_buckets, o.buckets, o.frames, o.bytes
+                )
+            }))
+            .collect(),
             info: info(a),
             total: None,
             rows: a

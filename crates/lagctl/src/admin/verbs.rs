@@ -123,6 +123,7 @@ pub fn create_spec(a: &CreateArgs) -> Result<AggrSpec, AdminError> {
     spec.fallback_timeout = o.fallback_timeout.clone();
     spec.key = o.key;
     spec.system_priority = o.system_priority;
+    spec.offload = o.offload;
     if a.force {
         spec.force = Some(true);
     }
@@ -146,6 +147,7 @@ pub fn modify_changes(o: &AggrOpts, current: &AggrSpec) -> AggrChanges {
         system_priority: o.system_priority,
         key: o.key,
         rebalance_interval: None,
+        offload: o.offload,
         port_priority: Default::default(),
     }
 }

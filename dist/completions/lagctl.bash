@@ -25,6 +25,9 @@ _lagctl() {
             lagctl,create-aggr)
                 cmd="lagctl__subcmd__create__subcmd__aggr"
                 ;;
+            lagctl,create-dt-domain)
+                cmd="lagctl__subcmd__create__subcmd__dt__subcmd__domain"
+                ;;
             lagctl,delete-aggr)
                 cmd="lagctl__subcmd__delete__subcmd__aggr"
                 ;;
@@ -55,6 +58,9 @@ _lagctl() {
             lagctl,remove-aggr)
                 cmd="lagctl__subcmd__remove__subcmd__aggr"
                 ;;
+            lagctl,show)
+                cmd="lagctl__subcmd__show"
+                ;;
             lagctl,show-aggr)
                 cmd="lagctl__subcmd__show__subcmd__aggr"
                 ;;
@@ -75,6 +81,9 @@ _lagctl() {
                 ;;
             lagctl__subcmd__help,create-aggr)
                 cmd="lagctl__subcmd__help__subcmd__create__subcmd__aggr"
+                ;;
+            lagctl__subcmd__help,create-dt-domain)
+                cmd="lagctl__subcmd__help__subcmd__create__subcmd__dt__subcmd__domain"
                 ;;
             lagctl__subcmd__help,delete-aggr)
                 cmd="lagctl__subcmd__help__subcmd__delete__subcmd__aggr"
@@ -106,6 +115,9 @@ _lagctl() {
             lagctl__subcmd__help,remove-aggr)
                 cmd="lagctl__subcmd__help__subcmd__remove__subcmd__aggr"
                 ;;
+            lagctl__subcmd__help,show)
+                cmd="lagctl__subcmd__help__subcmd__show"
+                ;;
             lagctl__subcmd__help,show-aggr)
                 cmd="lagctl__subcmd__help__subcmd__show__subcmd__aggr"
                 ;;
@@ -121,6 +133,18 @@ _lagctl() {
             lagctl__subcmd__help__subcmd__import,ifupdown)
                 cmd="lagctl__subcmd__help__subcmd__import__subcmd__ifupdown"
                 ;;
+            lagctl__subcmd__help__subcmd__show,distributed-trunk)
+                cmd="lagctl__subcmd__help__subcmd__show__subcmd__distributed__subcmd__trunk"
+                ;;
+            lagctl__subcmd__help__subcmd__show,lacp)
+                cmd="lagctl__subcmd__help__subcmd__show__subcmd__lacp"
+                ;;
+            lagctl__subcmd__help__subcmd__show__subcmd__distributed__subcmd__trunk,status)
+                cmd="lagctl__subcmd__help__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__status"
+                ;;
+            lagctl__subcmd__help__subcmd__show__subcmd__lacp,trunk)
+                cmd="lagctl__subcmd__help__subcmd__show__subcmd__lacp__subcmd__trunk"
+                ;;
             lagctl__subcmd__help__subcmd__state,dump)
                 cmd="lagctl__subcmd__help__subcmd__state__subcmd__dump"
                 ;;
@@ -135,6 +159,54 @@ _lagctl() {
                 ;;
             lagctl__subcmd__import__subcmd__help,ifupdown)
                 cmd="lagctl__subcmd__import__subcmd__help__subcmd__ifupdown"
+                ;;
+            lagctl__subcmd__show,distributed-trunk)
+                cmd="lagctl__subcmd__show__subcmd__distributed__subcmd__trunk"
+                ;;
+            lagctl__subcmd__show,help)
+                cmd="lagctl__subcmd__show__subcmd__help"
+                ;;
+            lagctl__subcmd__show,lacp)
+                cmd="lagctl__subcmd__show__subcmd__lacp"
+                ;;
+            lagctl__subcmd__show__subcmd__distributed__subcmd__trunk,help)
+                cmd="lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help"
+                ;;
+            lagctl__subcmd__show__subcmd__distributed__subcmd__trunk,status)
+                cmd="lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__status"
+                ;;
+            lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help,help)
+                cmd="lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help__subcmd__help"
+                ;;
+            lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help,status)
+                cmd="lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help__subcmd__status"
+                ;;
+            lagctl__subcmd__show__subcmd__help,distributed-trunk)
+                cmd="lagctl__subcmd__show__subcmd__help__subcmd__distributed__subcmd__trunk"
+                ;;
+            lagctl__subcmd__show__subcmd__help,help)
+                cmd="lagctl__subcmd__show__subcmd__help__subcmd__help"
+                ;;
+            lagctl__subcmd__show__subcmd__help,lacp)
+                cmd="lagctl__subcmd__show__subcmd__help__subcmd__lacp"
+                ;;
+            lagctl__subcmd__show__subcmd__help__subcmd__distributed__subcmd__trunk,status)
+                cmd="lagctl__subcmd__show__subcmd__help__subcmd__distributed__subcmd__trunk__subcmd__status"
+                ;;
+            lagctl__subcmd__show__subcmd__help__subcmd__lacp,trunk)
+                cmd="lagctl__subcmd__show__subcmd__help__subcmd__lacp__subcmd__trunk"
+                ;;
+            lagctl__subcmd__show__subcmd__lacp,help)
+                cmd="lagctl__subcmd__show__subcmd__lacp__subcmd__help"
+                ;;
+            lagctl__subcmd__show__subcmd__lacp,trunk)
+                cmd="lagctl__subcmd__show__subcmd__lacp__subcmd__trunk"
+                ;;
+            lagctl__subcmd__show__subcmd__lacp__subcmd__help,help)
+                cmd="lagctl__subcmd__show__subcmd__lacp__subcmd__help__subcmd__help"
+                ;;
+            lagctl__subcmd__show__subcmd__lacp__subcmd__help,trunk)
+                cmd="lagctl__subcmd__show__subcmd__lacp__subcmd__help__subcmd__trunk"
                 ;;
             lagctl__subcmd__state,dump)
                 cmd="lagctl__subcmd__state__subcmd__dump"
@@ -155,7 +227,7 @@ _lagctl() {
 
     case "${cmd}" in
         lagctl)
-            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help"
+            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,7 +281,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__create__subcmd__aggr)
-            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --force --temporary --socket --help"
+            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --force --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -292,6 +364,48 @@ _lagctl() {
                     return 0
                     ;;
                 --system-priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__create__subcmd__dt__subcmd__domain)
+            opts="-t -h --domain-id --peer-link --keepalive --bridge --role-priority --temporary --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --domain-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer-link)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bridge)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role-priority)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -383,7 +497,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help)
-            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs sim demo help"
+            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +539,20 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__create__subcmd__aggr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__create__subcmd__dt__subcmd__domain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -592,6 +720,20 @@ _lagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lagctl__subcmd__help__subcmd__show)
+            opts="distributed-trunk lacp"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lagctl__subcmd__help__subcmd__show__subcmd__aggr)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -609,6 +751,62 @@ _lagctl() {
         lagctl__subcmd__help__subcmd__show__subcmd__link)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__show__subcmd__distributed__subcmd__trunk)
+            opts="status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__show__subcmd__lacp)
+            opts="trunk"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__show__subcmd__lacp__subcmd__trunk)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -759,7 +957,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-P -L -T -u -m -k -t -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --temporary --socket --help"
+            opts="-P -L -T -u -m -k -t -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -837,6 +1035,10 @@ _lagctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --offload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -893,6 +1095,20 @@ _lagctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show)
+            opts="-h --help distributed-trunk lacp help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -973,6 +1189,238 @@ _lagctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__distributed__subcmd__trunk)
+            opts="-h --help status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help)
+            opts="status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__distributed__subcmd__trunk__subcmd__status)
+            opts="-h --json --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__help)
+            opts="distributed-trunk lacp help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__help__subcmd__distributed__subcmd__trunk)
+            opts="status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__help__subcmd__distributed__subcmd__trunk__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__help__subcmd__lacp)
+            opts="trunk"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__help__subcmd__lacp__subcmd__trunk)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__lacp)
+            opts="-h --help trunk help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__lacp__subcmd__help)
+            opts="trunk help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__lacp__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__lacp__subcmd__help__subcmd__trunk)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__lacp__subcmd__trunk)
+            opts="-h --json --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

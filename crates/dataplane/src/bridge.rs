@@ -31,6 +31,7 @@ const NLA_TYPE_MASK: u16 = 0x3fff;
 const IFLA_PROTINFO: u16 = 12;
 const IFLA_BRPORT_ISOLATED: u16 = 33;
 const IFLA_BRPORT_UNICAST_FLOOD: u16 = 9;
+const IFLA_BRPORT_LEARNING: u16 = 8;
 const IFLA_BRPORT_MCAST_FLOOD: u16 = 27;
 const IFLA_BRPORT_BCAST_FLOOD: u16 = 30;
 const NDA_LLADDR: u16 = 2;
@@ -341,6 +342,16 @@ impl BridgeNetlink {
                 (IFLA_BRPORT_MCAST_FLOOD, on),
                 (IFLA_BRPORT_BCAST_FLOOD, on),
             ],
+        )
+    }
+
+    /// Whether the bridge learns source addresses on port `ifindex` (`bridge link set dev X
+    /// learning on|off`).
+    pub fn set_port_learning(&mut self, ifindex: u32, on: bool) -> Result<()> {
+        self.set_port_flags(
+            "RTM_SETLINK(learning)",
+            ifindex,
+            &[(IFLA_BRPORT_LEARNING, on)],
         )
     }
 

@@ -10,7 +10,8 @@
 //!   restarted with that base (happens once, when the secondary first finds the primary);
 //! * ports down: the member interfaces are set administratively down (the server sees carrier
 //!   loss at once), and up again when allowed;
-//! * the bridge: the peer link and every DT aggregate are made ports of `[dt] bridge`; while
+//! * the bridge: the peer link (no address learning on it) and every DT aggregate are made
+//!   ports of `[dt] bridge`; while
 //!   both halves of a DT aggregation have live members, an egress filter on its aggregate drops
 //!   the frames that came over the peer link (the peer delivered them); see
 //!   [`super::isolation`];
@@ -180,6 +181,12 @@ impl Io {
             .map_err(|e| format!("adding the peer link to `{}`: {e}", cfg.bridge))?;
         br.set_port_flood(pl.ifindex, false)
             .map_err(|e| format!("peer link flooding: {e}"))?;
+        // No learning on the peer link: frames the peer floods over it (a dual-homed host's
+        // broadcast that reached the peer first) would teach the bridge that host is behind the
+        // peer link, and its unicast would then go there, where the peer's filter drops it. The
+        // peer's addresses come from MAC sync instead; the rest is flooded (as MLAG peers do).
+        br.set_port_learning(pl.ifindex, false)
+            .map_err(|e| format!("peer link learning: {e}"))?;
         let keepalive = match &cfg.keepalive {
             None => None,
             Some(k) => {
@@ -227,6 +234,11 @@ struct Runner {
     view: Arc<Mutex<Option<DtView>>>,
     aggrs: BTreeMap<String, Applied>,
     learned: BTreeSet<(u16, u16, MacAddr)>,
+    /// The peer's addresses as the core wants them installed: (aggregation, VLAN, MAC) →
+    /// where. Checked against the bridge's FDB at every poll and re-installed when missing or
+    /// pointing elsewhere (an update the kernel refused, or a DT aggregate re-created by
+    /// renumbering with a new interface, would otherwise leave a stale entry).
+    fdb_want: BTreeMap<(u16, u16, MacAddr), MacTarget>,
     events: Vec<(f64, String)>,
     peer_carrier: bool,
     /// Flooding onto the peer link as last set.
@@ -261,6 +273,7 @@ impl Runner {
             view,
             aggrs: BTreeMap::new(),
             learned: BTreeSet::new(),
+            fdb_want: BTreeMap::new(),
             events: Vec::new(),
             peer_carrier: true,
             flood: Some(false),
@@ -539,6 +552,42 @@ impl Runner {
         }
     }
 
+    /// The bridge port of `target` for aggregation `aggr` (`None` while its interface is not
+    /// known).
+    fn fdb_port(&self, aggr: u16, target: MacTarget) -> Option<u32> {
+        match target {
+            MacTarget::PeerLink => Some(self.io.peer_link_ifindex),
+            MacTarget::LocalAggregation => self
+                .aggrs
+                .values()
+                .find(|a| a.id == aggr)
+                .map(|a| a.tap)
+                .filter(|t| *t != 0),
+        }
+    }
+
+    /// Installs again every wanted entry the bridge's FDB lacks or has on another port.
+    fn repair_fdb(&mut self, fdb: &[lagd_dataplane::bridge::FdbEntry]) {
+        let wanted: Vec<((u16, u16, MacAddr), u32)> = self
+            .fdb_want
+            .iter()
+            .filter_map(|(k, t)| self.fdb_port(k.0, *t).map(|p| (*k, p)))
+            .collect();
+        for ((_, vlan, mac), port) in wanted {
+            let ok = fdb
+                .iter()
+                .any(|e| e.mac == mac && e.vlan == vlan && e.ifindex == port && e.is_static());
+            if !ok {
+                match self.io.br.fdb_add_static(port, mac, vlan) {
+                    Ok(()) => {
+                        tracing::info!(%mac, vlan, port, "DT: FDB entry for the peer's address (re)installed")
+                    }
+                    Err(e) => tracing::debug!(%mac, "DT: FDB add: {e}"),
+                }
+            }
+        }
+    }
+
     /// Reports what the bridge learned on the DT aggregates.
     fn sync_fdb(&mut self) {
         let by_tap: BTreeMap<u32, u16> = self.aggrs.values().map(|a| (a.tap, a.id)).collect();
@@ -549,6 +598,7 @@ impl Runner {
                 return;
             }
         };
+        self.repair_fdb(&fdb);
         let now_set: BTreeSet<(u16, u16, MacAddr)> = fdb
             .iter()
             .filter(|e| e.is_learned() && e.master == self.io.bridge_ifindex)
@@ -589,14 +639,15 @@ impl Runner {
             }
         }
         while let Some(m) = self.dt.poll_mac_update() {
-            let port = match m.target {
-                MacTarget::PeerLink => self.io.peer_link_ifindex,
-                MacTarget::LocalAggregation => {
-                    match self.aggrs.values().find(|a| a.id == m.aggr).map(|a| a.tap) {
-                        Some(t) if t != 0 => t,
-                        _ => continue,
-                    }
-                }
+            let key = (m.aggr, m.vlan, m.mac);
+            if m.install {
+                self.fdb_want.insert(key, m.target);
+            } else if self.fdb_want.get(&key) == Some(&m.target) {
+                self.fdb_want.remove(&key);
+            }
+            // An aggregate not (yet) known here: the next FDB poll installs it.
+            let Some(port) = self.fdb_port(m.aggr, m.target) else {
+                continue;
             };
             let r = if m.install {
                 self.io.br.fdb_add_static(port, m.mac, m.vlan)

@@ -38,6 +38,8 @@ pub mod skb {
     pub const DATA_END: i16 = 80;
     /// `gso_segs`.
     pub const GSO_SEGS: i16 = 164;
+    /// `gso_size`.
+    pub const GSO_SIZE: i16 = 176;
 }
 
 /// Helper function numbers.
@@ -46,6 +48,10 @@ pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
     /// `bpf_redirect(ifindex, flags)`.
     pub const REDIRECT: i32 = 23;
+    /// `bpf_ktime_get_ns()`: `CLOCK_MONOTONIC`.
+    pub const KTIME_GET_NS: i32 = 5;
+    /// `bpf_skb_pull_data(skb, len)`: make `len` bytes linear.
+    pub const SKB_PULL_DATA: i32 = 39;
 }
 
 /// Where a tcx program is attached.
@@ -100,8 +106,12 @@ impl Size {
 pub enum Alu {
     /// `+=`.
     Add = 0x00,
+    /// `-=`.
+    Sub = 0x10,
     /// `*=`.
     Mul = 0x20,
+    /// `/=` (unsigned; by zero gives zero).
+    Div = 0x30,
     /// `|=`.
     Or = 0x40,
     /// `&=`.
@@ -473,12 +483,16 @@ impl Program {
             insn_cnt: insns.len() as u32,
             insns: insns.as_ptr() as u64,
             license: license.as_ptr() as u64,
-            log_level: 1,
-            log_size: log.len() as u32,
-            log_buf: log.as_mut_ptr() as u64,
             prog_name,
             ..ProgLoadAttr::default()
         };
+        // Without a verifier log first (cheaper); with one only to explain a refusal.
+        if let Ok(fd) = sys_bpf(BPF_PROG_LOAD, &mut p) {
+            return Ok(Program { fd: owned_fd(fd) });
+        }
+        p.log_level = 1;
+        p.log_size = log.len() as u32;
+        p.log_buf = log.as_mut_ptr() as u64;
         match sys_bpf(BPF_PROG_LOAD, &mut p) {
             Ok(fd) => Ok(Program { fd: owned_fd(fd) }),
             Err(source) => {
@@ -494,9 +508,17 @@ impl Program {
         }
     }
 
-    /// Attaches the program at `hook` of `ifindex`; dropping the returned link detaches it.
+    /// Attaches the program at `hook` of `ifindex`, after the programs already there;
+    /// dropping the returned link detaches it.
     pub fn attach_tcx(&self, ifindex: u32, hook: TcxHook) -> Result<TcxLink> {
+        self.attach_tcx_at(ifindex, hook, false)
+    }
+
+    /// As [`Program::attach_tcx`], before every program already there when `first`
+    /// (`BPF_F_BEFORE`).
+    pub fn attach_tcx_at(&self, ifindex: u32, hook: TcxHook, first: bool) -> Result<TcxLink> {
         let mut l = LinkCreateAttr {
+            flags: if first { 1 << 3 } else { 0 },
             prog_fd: self.fd.as_raw_fd() as u32,
             target_ifindex: ifindex,
             // BPF_TCX_INGRESS, BPF_TCX_EGRESS.

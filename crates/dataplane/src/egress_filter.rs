@@ -65,7 +65,9 @@ impl EgressFilter {
         let counter = ArrayMap::new(8, 1)?;
         let insns = program(from_ifindex, &counter).unwrap_or_default();
         let prog = Program::load("lagd_peerfilt", &insns)?;
-        let link = prog.attach_tcx(ifindex, TcxHook::Egress)?;
+        // First in the chain: a fast path attached earlier must not redirect a frame before
+        // the filter has seen it.
+        let link = prog.attach_tcx_at(ifindex, TcxHook::Egress, true)?;
         Ok(EgressFilter {
             link,
             _prog: prog,

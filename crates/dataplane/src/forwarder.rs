@@ -386,7 +386,7 @@ impl Forwarder {
         let s = lock(&self.sockets).get(&port).cloned();
         let s = s.ok_or(Error::UnknownPort(port))?;
         s.set_slow_protocols_only(on).map_err(|source| Error::Sys {
-            op: "SO_ATTACH_FILTER on a member socket",
+            op: "socket filter on a member socket",
             source,
         })
     }

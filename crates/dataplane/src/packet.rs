@@ -90,33 +90,35 @@ fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, opt: libc::c_int, val: &T) ->
 }
 impl PacketSocket {
     /// Receive only Slow Protocols frames (EtherType 0x8809) when `on`, everything again when
-    /// not: for members whose data frames a kernel fast path delivers. The socket is re-bound to
-    /// that EtherType, so the kernel hands it frames after the device's ingress hook has run
-    /// (where the fast path's program sees them first) instead of before.
+    /// not: for members whose data frames a kernel fast path delivers
+    /// ([`crate::rx_offload`]). A classic BPF socket filter, run before anything is copied;
+    /// the socket stays bound to every protocol, so what lagd sends on it keeps its real
+    /// EtherType. Marker PDUs are taken only on the pass where they carry
+    /// [`crate::rx_offload::MARKER_PASS_MARK`] (after the data that preceded them).
     pub fn set_slow_protocols_only(&self, on: bool) -> io::Result<()> {
-        let proto = if on {
-            0x8809u16
-        } else {
-            libc::ETH_P_ALL as u16
-        };
-        // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
-        let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = proto.to_be();
-        sa.sll_ifindex = libc::c_int::try_from(self.ifindex).unwrap_or(0);
-        // SAFETY: `sa` is a valid sockaddr_ll of the length passed.
-        let r = unsafe {
-            libc::bind(
-                self.fd.as_raw_fd(),
-                (&sa as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
+        if !on {
+            return match setsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0i32) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+                other => other,
+            };
         }
+        const SKF_AD_MARK: u32 = (-0x1000i32) as u32 + 20;
+        let f = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+        let code = [
+            f(0x28, 0, 0, 12),          // ldh [12]: EtherType
+            f(0x15, 0, 5, 0x8809),      // not Slow Protocols: drop
+            f(0x30, 0, 0, 14),          // ldb [14]: subtype
+            f(0x15, 0, 2, 2),           // not a Marker PDU: accept
+            f(0x20, 0, 0, SKF_AD_MARK), // ld skb->mark
+            f(0x15, 0, 1, crate::rx_offload::MARKER_PASS_MARK),
+            f(0x06, 0, 0, u32::MAX), // accept
+            f(0x06, 0, 0, 0),        // drop
+        ];
+        let prog = libc::sock_fprog {
+            len: code.len() as u16,
+            filter: code.as_ptr().cast_mut(),
+        };
+        setsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
     }
 
     /// Opens a socket on interface `ifindex` (of the calling thread's network namespace).

@@ -3,7 +3,7 @@
 //! received it (`bpf_redirect(tap, BPF_F_INGRESS)`), while the member is Collecting, and drops
 //! it (counted) while it is not — the Frame Collector of §6.2.3 in the kernel, without the two
 //! copies of the user-space path (member ring → lagd → TAP). Slow Protocols frames (EtherType
-//! 0x8809) continue to lagd's packet socket, which then receives nothing else
+//! 0x8809) continue to lagd's packet socket, whose filter then lets nothing else through
 //! ([`crate::PacketSocket::set_slow_protocols_only`]).
 //!
 //! **Marker PDUs keep their place.** A redirected data frame reaches the aggregate through the
@@ -11,7 +11,7 @@
 //! overtake the data frames that preceded it on the link (the responder's answer tells the
 //! generator that they were all delivered, §6.5.4), so the program sends each Marker PDU once
 //! through the same backlog (a redirect to the member's own ingress, marked so that the second
-//! pass lets it through to the socket).
+//! pass lets it through; the socket's filter takes a Marker PDU only with that mark).
 //!
 //! lagd writes the member's Collecting state into the program's one-entry map
 //! ([`RxOffload::set_collecting`]); the program counts bytes, wire segments and drops.
@@ -35,8 +35,6 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
     let count_drop = a.new_label();
     let no_counts = a.new_label();
     let redirect = a.new_label();
-    let one_seg = a.new_label();
-    let add_segs = a.new_label();
     let slow = a.new_label();
     a.alu_reg(Alu::Mov, 6, 1)
         .ldx(Size::W, 2, 6, skb::DATA)
@@ -59,16 +57,9 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
         .alu_imm(Alu::Add, 2, -4)
         .call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Jmp::Eq, 0, 0, no_counts)
-        .jmp_imm(Jmp::Eq, 7, 0, count_drop)
-        .ldx(Size::W, 1, 6, skb::LEN)
-        .atomic_add64(0, 0, 1)
-        .ldx(Size::W, 1, 6, skb::GSO_SEGS)
-        .jmp_imm(Jmp::Eq, 1, 0, one_seg)
-        .ja(add_segs);
-    a.label(one_seg);
-    a.alu_imm(Alu::Mov, 1, 1);
-    a.label(add_segs);
-    a.atomic_add64(0, 8, 1).ja(redirect);
+        .jmp_imm(Jmp::Eq, 7, 0, count_drop);
+    crate::tx_offload::count_frame(&mut a);
+    a.ja(redirect);
     a.label(count_drop);
     a.alu_imm(Alu::Mov, 1, 1).atomic_add64(0, 16, 1).ja(drop);
     a.label(no_counts);

@@ -77,14 +77,43 @@ fn be_pair(a: &mut Asm, hi: i16, hi_size: Size, lo: i16, lo_size: Size, shift: i
         .alu_reg(Alu::Or, 2, 3);
 }
 
-fn program(plan: &HashPlan, buckets: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
-    let mut a = Asm::new();
-    let slow = a.new_label();
-    let have_seed = a.new_label();
-    let redirect = a.new_label();
+/// Counts the frame in r6 into the counters at r0 (`bytes` at 0, `segs` at 8): a GSO
+/// super-frame as its segments (from `gso_size` when the stack left `gso_segs` unset).
+pub(crate) fn count_frame(a: &mut Asm) {
     let one_seg = a.new_label();
     let add_segs = a.new_label();
+    a.ldx(Size::W, 1, 6, skb::LEN)
+        .atomic_add64(0, 0, 1)
+        .ldx(Size::W, 1, 6, skb::GSO_SEGS)
+        .jmp_imm(Jmp::Ne, 1, 0, add_segs)
+        .ldx(Size::W, 2, 6, skb::GSO_SIZE)
+        .jmp_imm(Jmp::Eq, 2, 0, one_seg)
+        .ldx(Size::W, 1, 6, skb::LEN)
+        .alu_reg(Alu::Add, 1, 2)
+        .alu_imm(Alu::Sub, 1, 1)
+        .alu_reg(Alu::Div, 1, 2)
+        .ja(add_segs);
+    a.label(one_seg);
+    a.alu_imm(Alu::Mov, 1, 1);
+    a.label(add_segs);
+    a.atomic_add64(0, 8, 1);
+}
+
+fn program(
+    plan: &HashPlan,
+    buckets: &ArrayMap,
+    counts: &ArrayMap,
+    slow_ns: &ArrayMap,
+) -> Option<Vec<Insn>> {
+    let mut a = Asm::new();
+    let slow = a.new_label();
+    let bucket_slow = a.new_label();
+    let have_seed = a.new_label();
+    let redirect = a.new_label();
+    // Headers in the linear part (the stack's own frames have them there already).
     a.alu_reg(Alu::Mov, 6, 1)
+        .alu_imm(Alu::Mov, 2, 38)
+        .call(helper::SKB_PULL_DATA)
         .ldx(Size::W, 7, 6, skb::DATA)
         .ldx(Size::W, 8, 6, skb::DATA_END)
         .alu_reg(Alu::Mov, 2, 7)
@@ -132,26 +161,29 @@ fn program(plan: &HashPlan, buckets: &ArrayMap, counts: &ArrayMap) -> Option<Vec
         .call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Jmp::Eq, 0, 0, slow)
         .ldx(Size::W, 7, 0, 0)
-        .jmp_imm(Jmp::Eq, 7, 0, slow)
+        .jmp_imm(Jmp::Eq, 7, 0, bucket_slow)
         .ld_map(1, counts)
         .alu_reg(Alu::Mov, 2, 10)
         .alu_imm(Alu::Add, 2, -4)
         .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Jmp::Eq, 0, 0, redirect)
-        .ldx(Size::W, 1, 6, skb::LEN)
-        .atomic_add64(0, 0, 1)
-        .ldx(Size::W, 1, 6, skb::GSO_SEGS)
-        .jmp_imm(Jmp::Eq, 1, 0, one_seg)
-        .ja(add_segs);
-    a.label(one_seg);
-    a.alu_imm(Alu::Mov, 1, 1);
-    a.label(add_segs);
-    a.atomic_add64(0, 8, 1);
+        .jmp_imm(Jmp::Eq, 0, 0, redirect);
+    count_frame(&mut a);
     a.label(redirect);
     a.alu_reg(Alu::Mov, 1, 7)
         .alu_imm(Alu::Mov, 2, 0)
         .call(helper::REDIRECT)
         .exit();
+    // A bucket on the user-space path: note when (lagd promotes it only once this is old, so
+    // a frame still waiting in the TAP's queue is never overtaken).
+    a.label(bucket_slow);
+    a.ld_map(1, slow_ns)
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, -4)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Eq, 0, 0, slow)
+        .alu_reg(Alu::Mov, 8, 0)
+        .call(helper::KTIME_GET_NS)
+        .stx(Size::DW, 8, 0, 0);
     a.label(slow);
     a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
     a.finish()
@@ -164,6 +196,7 @@ pub struct TxOffload {
     link: Option<TcxLink>,
     buckets: ArrayMap,
     counts: ArrayMap,
+    slow_ns: ArrayMap,
     table: Vec<u32>,
 }
 
@@ -179,13 +212,15 @@ impl TxOffload {
         }
         let buckets = ArrayMap::new(4, plan.buckets)?;
         let counts = ArrayMap::new(16, plan.buckets)?;
-        let insns = program(plan, &buckets, &counts).unwrap_or_default();
+        let slow_ns = ArrayMap::new(8, plan.buckets)?;
+        let insns = program(plan, &buckets, &counts, &slow_ns).unwrap_or_default();
         let prog = Program::load("lagd_txoff", &insns)?;
         Ok(TxOffload {
             prog,
             link: None,
             buckets,
             counts,
+            slow_ns,
             table: vec![0; plan.buckets as usize],
         })
     }
@@ -213,6 +248,12 @@ impl TxOffload {
             *cur = ifindex;
         }
         Ok(())
+    }
+
+    /// When (`CLOCK_MONOTONIC` ns) the program last passed a frame of `bucket` to user space
+    /// because the bucket was off the fast path (0: never).
+    pub fn last_slow_ns(&self, bucket: usize) -> Result<u64> {
+        Ok(self.slow_ns.get_u64s::<1>(bucket as u32)?[0])
     }
 
     /// The entry of `bucket` as last written.

@@ -124,10 +124,11 @@ impl Adapter {
             self.agg.handle_timeout(now);
         }
         if let Some(o) = self.offload.as_mut() {
-            for (bucket, _port, bytes, frames) in o.harvest(now) {
+            o.harvest(now);
+            o.sync(self.agg.distributor());
+            for (bucket, bytes, frames) in o.take_pending() {
                 self.agg.account_sent(bucket, frames, bytes);
             }
-            o.sync(self.agg.distributor());
         }
     }
 

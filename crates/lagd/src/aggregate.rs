@@ -60,6 +60,8 @@ pub struct Aggr {
     pub adapter: Arc<Mutex<Adapter>>,
     /// The data plane.
     pub forwarder: Forwarder,
+    /// What replaced kernel fast-path programs had counted (kept across reconfigurations).
+    offload_base: crate::offload::Totals,
     /// Members by port number.
     pub members: BTreeMap<PortNumber, MemberRt>,
     /// Member carrier losses seen.
@@ -167,7 +169,7 @@ impl Aggr {
         let proto: Arc<Mutex<dyn Protocol>> = adapter.clone();
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
-        filter_member_sockets(&adapter, &forwarder, members.keys());
+        filter_member_sockets(&mut lock(&adapter), &forwarder, members.keys());
         let aggr = Aggr {
             id,
             spec,
@@ -175,6 +177,7 @@ impl Aggr {
             mac,
             adapter,
             forwarder,
+            offload_base: Default::default(),
             members,
             carrier_losses: 0,
         };
@@ -239,7 +242,7 @@ impl Aggr {
             a.drain_events();
             return Err(sys(format!("adding `{link}` to the forwarder"))(e));
         }
-        filter_member_sockets(&self.adapter, &self.forwarder, [&number]);
+        filter_member_sockets(&mut lock(&self.adapter), &self.forwarder, [&number]);
         let st = link_status(Netlink::open().ok().as_mut(), &member);
         self.members.insert(
             number,
@@ -318,13 +321,21 @@ impl Aggr {
             a.agg
                 .set_config(now, aggregation_config(&r, mac))
                 .map_err(|e| AggrError::Protocol(e.to_string()))?;
-            if r.offload != self.resolved.offload || r.policy != self.resolved.policy {
-                // A new hash needs a new program; the old one is detached first.
-                a.offload = None;
+            if r.offload != self.resolved.offload
+                || r.policy != self.resolved.policy
+                || r.mode != self.resolved.mode
+            {
+                // A new hash needs a new program; the old one is detached first (its counts
+                // are kept). Sockets are filtered again before the new programs are told which
+                // members are Collecting: a brief loss at most, never a duplicate.
+                if let Some(o) = a.offload.take() {
+                    self.offload_base.absorb(&o);
+                }
                 if r.offload {
                     a.offload =
                         start_offload(&r, &a, self.forwarder.tap().ifindex(), &self.members);
                 }
+                filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
             }
             for (number, m) in &self.members {
                 if r.priority_of(&m.name) != self.resolved.priority_of(&m.name) {
@@ -335,7 +346,6 @@ impl Aggr {
             }
             a.drain_events();
         }
-        filter_member_sockets(&self.adapter, &self.forwarder, self.members.keys());
         self.forwarder.wake();
         self.mac = mac;
         self.spec = spec;
@@ -345,6 +355,8 @@ impl Aggr {
 
     /// Stops the forwarder, releases and restores every member; the TAP goes with the forwarder.
     pub fn stop(mut self) {
+        // The kernel programs go first: a restored member must not feed the dying aggregate.
+        lock(&self.adapter).offload = None;
         self.forwarder.stop();
         for (_, mut m) in std::mem::take(&mut self.members) {
             if let Err(e) = m.member.restore() {
@@ -442,19 +454,23 @@ impl Aggr {
     /// Counters for `ShowLink`: the aggregate, then its members.
     pub fn link_stats(&self) -> Vec<LinkStats> {
         let mut fs = self.forwarder.stats();
-        if let Some(o) = lock(&self.adapter).offload.as_ref() {
-            // Frames the kernel fast path moved: host → member and member → host.
-            let t = o.sent_total();
-            fs.tap.ipackets += t.frames;
-            fs.tap.rbytes += t.bytes;
+        {
+            // Frames the kernel fast path moved (host → member and member → host), including
+            // those of programs replaced since.
+            let a = lock(&self.adapter);
+            let mut totals = self.offload_base.clone();
+            if let Some(o) = a.offload.as_ref() {
+                totals.absorb(o);
+            }
             for (port, s) in fs.members.iter_mut() {
-                let m = o.sent(*port);
+                let (m, r) = totals.of(*port);
                 s.opackets += m.frames;
                 s.obytes += m.bytes;
-                let r = o.received(*port);
                 s.ipackets += r.frames;
                 s.rbytes += r.bytes;
                 s.drops.not_collecting += r.not_collecting;
+                fs.tap.ipackets += m.frames;
+                fs.tap.rbytes += m.bytes;
                 fs.tap.opackets += r.frames;
                 fs.tap.obytes += r.bytes;
             }
@@ -498,16 +514,25 @@ impl Aggr {
 
 /// Members whose frames the kernel fast path receives get a socket that sees Slow Protocols
 /// frames only; the others see everything.
+/// A member whose socket cannot be filtered loses its receive program (else its frames would
+/// reach the aggregate twice). Call with the adapter locked, before the Collecting state is
+/// passed to the programs (`drain_events`).
 fn filter_member_sockets<'a>(
-    adapter: &Mutex<Adapter>,
+    a: &mut Adapter,
     forwarder: &Forwarder,
     ports: impl IntoIterator<Item = &'a PortNumber>,
 ) {
-    let a = lock(adapter);
     for port in ports {
         let on = a.offload.as_ref().is_some_and(|o| o.has_rx(*port));
         if let Err(e) = forwarder.set_member_slow_protocols_only(*port, on) {
-            tracing::warn!(port, "offload: member socket filter: {e}");
+            tracing::warn!(
+                port,
+                "offload: member socket filter: {e}; this member's frames take the user-space path"
+            );
+            if let Some(o) = a.offload.as_mut() {
+                o.remove_rx(*port);
+            }
+            let _ = forwarder.set_member_slow_protocols_only(*port, false);
         }
     }
 }
@@ -523,6 +548,12 @@ fn start_offload(
     let dist = adapter.agg.distributor();
     if dist.config().mode != lagd_agg::lagd_distrib::Mode::Hash {
         tracing::warn!(aggregate = %r.name, "offload: only for hash distribution (lacp/static modes); not enabled");
+        return None;
+    }
+    if !dist.config().policy.l4 {
+        // Under L2 or L3 alone, a host pair's TCP/UDP (fast path) and its other frames (user
+        // space) would share a conversation and could pass each other.
+        tracing::warn!(aggregate = %r.name, policy = %dist.config().policy, "offload: needs a hash policy with L4; not enabled");
         return None;
     }
     let mut o = match crate::offload::Offload::new(&dist.config().policy, dist.bucket_table().len())

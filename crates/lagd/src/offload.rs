@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 
-use lagd_agg::lagd_distrib::{Distributor, HashPolicy};
+use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
 use lagd_dataplane::rx_offload::{RxCounts, RxOffload};
 use lagd_dataplane::tx_offload::{HashPlan, TxOffload};
 use lagd_types::{Duration, Instant, PortNumber};
@@ -62,6 +62,39 @@ pub struct Sent {
     pub bytes: u64,
 }
 
+/// Counts of fast-path programs, per member: what was sent and what was received.
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    sent: BTreeMap<PortNumber, Sent>,
+    received: BTreeMap<PortNumber, RxCounts>,
+}
+
+impl Totals {
+    /// Adds what `o` counted so far.
+    pub fn absorb(&mut self, o: &Offload) {
+        for (p, s) in &o.sent {
+            let t = self.sent.entry(*p).or_default();
+            t.frames += s.frames;
+            t.bytes += s.bytes;
+        }
+        for p in o.rx.keys().chain(o.rx_gone.keys()) {
+            let r = o.received(*p);
+            let t = self.received.entry(*p).or_default();
+            t.frames += r.frames;
+            t.bytes += r.bytes;
+            t.not_collecting += r.not_collecting;
+        }
+    }
+
+    /// Member `port`'s totals.
+    pub fn of(&self, port: PortNumber) -> (Sent, RxCounts) {
+        (
+            self.sent.get(&port).copied().unwrap_or_default(),
+            self.received.get(&port).copied().unwrap_or_default(),
+        )
+    }
+}
+
 /// The fast path of one aggregation.
 #[derive(Debug)]
 pub struct Offload {
@@ -75,6 +108,10 @@ pub struct Offload {
     tap: u32,
     /// Each member's receive program (members where it could not be attached have none).
     rx: BTreeMap<PortNumber, RxOffload>,
+    /// Last counts of receive programs detached since (members removed or refused).
+    rx_gone: BTreeMap<PortNumber, RxCounts>,
+    /// Offloaded load to add to the distributor: (bucket, bytes, segments).
+    pending: Vec<(usize, u64, u64)>,
 }
 
 impl Offload {
@@ -90,6 +127,8 @@ impl Offload {
             next_harvest: None,
             tap: 0,
             rx: BTreeMap::new(),
+            rx_gone: BTreeMap::new(),
+            pending: Vec::new(),
         })
     }
 
@@ -105,7 +144,7 @@ impl Offload {
     /// socket must receive Slow Protocols frames only.
     pub fn set_member(&mut self, port: PortNumber, ifindex: u32) -> bool {
         self.ifindex.insert(port, ifindex);
-        self.rx.remove(&port);
+        self.remove_rx(port);
         match RxOffload::attach(ifindex) {
             Ok(r) => {
                 self.rx.insert(port, r);
@@ -125,7 +164,18 @@ impl Offload {
     /// path at the next [`Offload::sync`].
     pub fn remove_member(&mut self, port: PortNumber) {
         self.ifindex.remove(&port);
-        self.rx.remove(&port);
+        self.remove_rx(port);
+    }
+
+    /// Detaches member `port`'s receive program (its counts are kept).
+    pub fn remove_rx(&mut self, port: PortNumber) {
+        if let Some(r) = self.rx.remove(&port) {
+            let c = r.counts().unwrap_or_default();
+            let t = self.rx_gone.entry(port).or_default();
+            t.frames += c.frames;
+            t.bytes += c.bytes;
+            t.not_collecting += c.not_collecting;
+        }
     }
 
     /// Whether member `port`'s frames arrive through the kernel fast path.
@@ -145,12 +195,19 @@ impl Offload {
         }
     }
 
-    /// What member `port`'s receive program counted.
+    /// What member `port`'s receive programs counted.
     pub fn received(&self, port: PortNumber) -> RxCounts {
-        self.rx
+        let mut c = self
+            .rx
             .get(&port)
             .and_then(|r| r.counts().ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(g) = self.rx_gone.get(&port) {
+            c.frames += g.frames;
+            c.bytes += g.bytes;
+            c.not_collecting += g.not_collecting;
+        }
+        c
     }
 
     /// A frame of `bucket` went through user space at `now`.
@@ -165,20 +222,23 @@ impl Offload {
     /// changed (failover) follows at once. Never puts a bucket on the fast path (see
     /// [`Offload::promote`]).
     pub fn sync<F>(&mut self, dist: &Distributor<F>) {
+        let hash = dist.config().mode == Mode::Hash;
         for b in 0..self.dp.buckets() {
             let current = self.dp.bucket(b);
             if current == 0 {
                 continue;
             }
-            let want = if dist.is_moving(b) {
+            let want = if !hash || dist.is_moving(b) {
                 0
             } else {
                 self.target(dist, b)
             };
-            if want != current
-                && let Err(e) = self.dp.set_bucket(b, want)
-            {
-                tracing::warn!("TX offload: bucket {b}: {e}");
+            if want != current {
+                // What the bucket sent so far is charged to the member it was on.
+                self.harvest_bucket(b);
+                if let Err(e) = self.dp.set_bucket(b, want) {
+                    tracing::warn!("TX offload: bucket {b}: {e}");
+                }
             }
         }
     }
@@ -197,24 +257,28 @@ impl Offload {
     /// space: the TX thread found the TAP empty and sent everything it read (the forwarder's
     /// `tap_drained`), and the distributor holds nothing.
     pub fn promote<F>(&mut self, now: Instant, dist: &Distributor<F>) {
-        if dist.has_pending() {
+        if dist.has_pending() || dist.config().mode != Mode::Hash {
             return;
         }
         for b in 0..self.dp.buckets() {
             if self.dp.bucket(b) != 0 || dist.is_moving(b) {
                 continue;
             }
-            let idle = self
-                .last_slow
-                .get(b)
-                .copied()
-                .flatten()
-                .is_none_or(|t| now.saturating_since(t) >= IDLE);
+            let idle = |t: Instant| now.saturating_since(t) >= IDLE;
+            if !self.last_slow.get(b).copied().flatten().is_none_or(idle) {
+                continue;
+            }
             let target = self.target(dist, b);
-            if idle
-                && target != 0
-                && let Err(e) = self.dp.set_bucket(b, target)
-            {
+            if target == 0 {
+                continue;
+            }
+            // The program's own note: a frame it passed to user space may still wait in the
+            // TAP's queue, where lagd has not seen it yet.
+            match self.dp.last_slow_ns(b) {
+                Ok(ns) if ns == 0 || idle(Instant::from_nanos(ns)) => {}
+                _ => continue,
+            }
+            if let Err(e) = self.dp.set_bucket(b, target) {
                 tracing::warn!("TX offload: bucket {b}: {e}");
             }
         }
@@ -225,38 +289,47 @@ impl Offload {
         self.next_harvest
     }
 
-    /// Reads the kernel counters when due; returns per-bucket `(port, bytes, segments)` deltas
-    /// (the port the bucket is on now) for the caller to account.
-    pub fn harvest(&mut self, now: Instant) -> Vec<(usize, PortNumber, u64, u64)> {
+    /// Reads the kernel counters when due, charging each bucket's new counts to the member it
+    /// is on; the load goes to [`Offload::take_pending`].
+    pub fn harvest(&mut self, now: Instant) {
         if self.next_harvest.is_some_and(|t| now < t) {
-            return Vec::new();
+            return;
         }
         self.next_harvest = Some(now + HARVEST);
-        let by_ifindex: BTreeMap<u32, PortNumber> =
-            self.ifindex.iter().map(|(p, i)| (*i, *p)).collect();
-        let mut out = Vec::new();
         for b in 0..self.dp.buckets() {
-            let Ok((bytes, segs)) = self.dp.counts(b) else {
-                continue;
-            };
-            let Some(seen) = self.seen.get_mut(b) else {
-                continue;
-            };
-            let (db, ds) = (bytes.saturating_sub(seen.0), segs.saturating_sub(seen.1));
-            *seen = (bytes, segs);
-            if ds == 0 {
-                continue;
-            }
-            // Charged to the bucket's port now (it moves rarely; a bucket that left the fast
-            // path since the last harvest is charged to no port).
-            if let Some(port) = by_ifindex.get(&self.dp.bucket(b)).copied() {
-                let s = self.sent.entry(port).or_default();
-                s.frames += ds;
-                s.bytes += db;
-                out.push((b, port, db, ds));
-            }
+            self.harvest_bucket(b);
         }
-        out
+    }
+
+    fn harvest_bucket(&mut self, b: usize) {
+        let Ok((bytes, segs)) = self.dp.counts(b) else {
+            return;
+        };
+        let Some(seen) = self.seen.get_mut(b) else {
+            return;
+        };
+        let (db, ds) = (bytes.saturating_sub(seen.0), segs.saturating_sub(seen.1));
+        *seen = (bytes, segs);
+        if ds == 0 {
+            return;
+        }
+        let current = self.dp.bucket(b);
+        if let Some(port) = self
+            .ifindex
+            .iter()
+            .find(|(_, i)| **i == current)
+            .map(|(p, _)| *p)
+        {
+            let s = self.sent.entry(port).or_default();
+            s.frames += ds;
+            s.bytes += db;
+        }
+        self.pending.push((b, db, ds));
+    }
+
+    /// Offloaded load not yet given to the distributor: (bucket, bytes, segments).
+    pub fn take_pending(&mut self) -> Vec<(usize, u64, u64)> {
+        std::mem::take(&mut self.pending)
     }
 
     /// What the fast path sent on `port` so far.

@@ -70,7 +70,7 @@ fn offload_carries_sixteen_tcp_flows_over_four_links() {
         "most frames went through the kernel: {frames} of {total}"
     );
     assert!(
-        per_link.iter().all(|d| *d * 10 >= total),
+        per_link.iter().all(|d| *d * 40 >= total),
         "16 flows over 4 links: {per_link:?}"
     );
     let b_links = h.links_of_b();

@@ -9,9 +9,10 @@
 //! space while its conversations are being moved (Marker protocol) and until it has been idle
 //! in user space for a while, so no frame of a conversation overtakes an earlier one.
 //!
-//! Frames the program handles: untagged IPv4, header without options, unfragmented, TCP or
-//! UDP (the bulk of a host's traffic). Everything else (ARP, IPv6, VLAN, fragments, ICMP...)
-//! takes the user-space path, where the same hash gives the same bucket. Per bucket, the
+//! Frames the program handles: untagged IPv4 (header without options, unfragmented) or IPv6
+//! (no extension header), TCP or UDP: the bulk of a host's traffic. Everything else (ARP,
+//! VLAN, fragments, ICMP, IPv6 extension headers...) takes the user-space path, where the same
+//! hash gives the same bucket. Per bucket, the
 //! program counts bytes and wire segments (a GSO super-frame counts as its segments), which
 //! lagd folds into its member counters and load measurements.
 
@@ -27,7 +28,8 @@ use crate::error::{Error, Result};
 pub struct HashPlan {
     /// Hash the MAC addresses and EtherType: words `dst_mac << 16 | ethertype`, `src_mac`.
     pub l2: bool,
-    /// Hash the IPv4 addresses: word `src << 32 | dst`.
+    /// Hash the IP addresses: IPv4 word `src << 32 | dst`; IPv6 words: the source's two
+    /// big-endian halves, then the destination's.
     pub l3: bool,
     /// Hash the ports: word `src_port << 16 | dst_port`.
     pub l4: bool,
@@ -35,6 +37,10 @@ pub struct HashPlan {
     pub init_tcp: u64,
     /// Initial state for UDP.
     pub init_udp: u64,
+    /// Initial state for TCP over IPv6.
+    pub init6_tcp: u64,
+    /// Initial state for UDP over IPv6.
+    pub init6_udp: u64,
     /// Added after each word.
     pub golden: u64,
     /// The two multipliers of `fmix64`.
@@ -99,6 +105,36 @@ pub(crate) fn count_frame(a: &mut Asm) {
     a.atomic_add64(0, 8, 1);
 }
 
+/// The L2 words, then the L4 word (ports at `l4`), around the L3 words `l3` emits.
+fn words(a: &mut Asm, plan: &HashPlan, ethertype: i32, l3: impl Fn(&mut Asm), l4: i16) {
+    if plan.l2 {
+        be_pair(a, 0, Size::W, 4, Size::H, 16);
+        a.alu_imm(Alu::Lsh, 2, 16).alu_imm(Alu::Or, 2, ethertype);
+        word(a, plan);
+        be_pair(a, 6, Size::W, 10, Size::H, 16);
+        word(a, plan);
+    }
+    if plan.l3 {
+        l3(a);
+    }
+    if plan.l4 {
+        be_pair(a, l4, Size::H, l4 + 2, Size::H, 16);
+        word(a, plan);
+    }
+}
+
+/// Makes `len` bytes linear and loads r7 = data, r8 = data end; `slow` if fewer are there.
+fn pull(a: &mut Asm, len: i32, slow: crate::bpf::Label) {
+    a.alu_reg(Alu::Mov, 1, 6)
+        .alu_imm(Alu::Mov, 2, len)
+        .call(helper::SKB_PULL_DATA)
+        .ldx(Size::W, 7, 6, skb::DATA)
+        .ldx(Size::W, 8, 6, skb::DATA_END)
+        .alu_reg(Alu::Mov, 2, 7)
+        .alu_imm(Alu::Add, 2, len)
+        .jmp_reg(Jmp::Gt, 2, 8, slow);
+}
+
 fn program(
     plan: &HashPlan,
     buckets: &ArrayMap,
@@ -108,21 +144,20 @@ fn program(
     let mut a = Asm::new();
     let slow = a.new_label();
     let bucket_slow = a.new_label();
-    let have_seed = a.new_label();
+    let seed4 = a.new_label();
+    let v6 = a.new_label();
+    let seed6 = a.new_label();
+    let hashed = a.new_label();
     let redirect = a.new_label();
+    a.alu_reg(Alu::Mov, 6, 1);
     // Headers in the linear part (the stack's own frames have them there already).
-    a.alu_reg(Alu::Mov, 6, 1)
-        .alu_imm(Alu::Mov, 2, 38)
-        .call(helper::SKB_PULL_DATA)
-        .ldx(Size::W, 7, 6, skb::DATA)
-        .ldx(Size::W, 8, 6, skb::DATA_END)
-        .alu_reg(Alu::Mov, 2, 7)
-        .alu_imm(Alu::Add, 2, 38)
-        .jmp_reg(Jmp::Gt, 2, 8, slow)
-        // EtherType 0x0800 (loaded little-endian), version 4 with a 20-byte header,
-        // not a fragment (MF clear, offset 0), TCP or UDP.
-        .ldx(Size::H, 2, 7, 12)
+    pull(&mut a, 38, slow);
+    // EtherType (loaded little-endian): IPv6 or IPv4.
+    a.ldx(Size::H, 2, 7, 12)
+        .jmp_imm(Jmp::Eq, 2, 0xdd86, v6)
         .jmp_imm(Jmp::Ne, 2, 0x0008, slow)
+        // IPv4: version 4 with a 20-byte header, not a fragment (MF clear, offset 0), TCP or
+        // UDP.
         .ldx(Size::B, 2, 7, 14)
         .jmp_imm(Jmp::Ne, 2, 0x45, slow)
         .ldx(Size::H, 2, 7, 20)
@@ -130,25 +165,46 @@ fn program(
         .jmp_imm(Jmp::Ne, 2, 0, slow)
         .ldx(Size::B, 3, 7, 23)
         .ld_imm64(9, plan.init_tcp)
-        .jmp_imm(Jmp::Eq, 3, 6, have_seed)
+        .jmp_imm(Jmp::Eq, 3, 6, seed4)
         .ld_imm64(9, plan.init_udp)
         .jmp_imm(Jmp::Ne, 3, 17, slow);
-    a.label(have_seed);
-    if plan.l2 {
-        be_pair(&mut a, 0, Size::W, 4, Size::H, 16);
-        a.alu_imm(Alu::Lsh, 2, 16).alu_imm(Alu::Or, 2, 0x0800);
-        word(&mut a, plan);
-        be_pair(&mut a, 6, Size::W, 10, Size::H, 16);
-        word(&mut a, plan);
-    }
-    if plan.l3 {
-        be_pair(&mut a, 26, Size::W, 30, Size::W, 32);
-        word(&mut a, plan);
-    }
-    if plan.l4 {
-        be_pair(&mut a, 34, Size::H, 36, Size::H, 16);
-        word(&mut a, plan);
-    }
+    a.label(seed4);
+    words(
+        &mut a,
+        plan,
+        0x0800,
+        |a| {
+            be_pair(a, 26, Size::W, 30, Size::W, 32);
+            word(a, plan);
+        },
+        34,
+    );
+    a.ja(hashed);
+    // IPv6: version 6, next header TCP or UDP (no extension header).
+    a.label(v6);
+    pull(&mut a, 58, slow);
+    a.ldx(Size::B, 2, 7, 14)
+        .alu_imm(Alu::And, 2, 0xf0)
+        .jmp_imm(Jmp::Ne, 2, 0x60, slow)
+        .ldx(Size::B, 3, 7, 20)
+        .ld_imm64(9, plan.init6_tcp)
+        .jmp_imm(Jmp::Eq, 3, 6, seed6)
+        .ld_imm64(9, plan.init6_udp)
+        .jmp_imm(Jmp::Ne, 3, 17, slow);
+    a.label(seed6);
+    words(
+        &mut a,
+        plan,
+        0x86dd,
+        |a| {
+            for off in [22, 30, 38, 46] {
+                a.ldx(Size::DW, 2, 7, off).to_be(2, 64);
+                word(a, plan);
+            }
+        },
+        54,
+    );
+    a.label(hashed);
     fmix64(&mut a, plan);
     a.alu_reg(Alu::Mov, 2, 9)
         .alu_imm(Alu::Rsh, 2, 32)

@@ -40,13 +40,15 @@ pub const HARVEST: Duration = Duration::from_millis(250);
 
 /// The data plane's hash plan for `policy` with `buckets` buckets.
 pub fn plan(policy: &HashPolicy, buckets: usize) -> HashPlan {
-    let p = policy.ipv4_plan();
+    let p = policy.ip_plan();
     HashPlan {
         l2: p.l2,
         l3: p.l3,
         l4: p.l4,
         init_tcp: p.init_tcp,
         init_udp: p.init_udp,
+        init6_tcp: p.init6_tcp,
+        init6_udp: p.init6_udp,
         golden: p.golden,
         mul: p.fmix_mul,
         buckets: u32::try_from(buckets).unwrap_or(0),

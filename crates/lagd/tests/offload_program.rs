@@ -1,5 +1,6 @@
 //! The kernel fast path's programs, run in the kernel (`BPF_PROG_TEST_RUN`): the TX program
-//! computes the distributor's own bucket on random IPv4 TCP/UDP frames for every hash policy,
+//! computes the distributor's own bucket on random IPv4 and IPv6 TCP/UDP frames for every hash
+//! policy,
 //! and lets the frames it does not handle continue to user space; the RX program delivers data
 //! frames only while Collecting, counts what it drops, and leaves Slow Protocols frames to
 //! lagd (Marker PDUs after one pass through the backlog). Needs root (skips otherwise).
@@ -53,6 +54,21 @@ fn ipv4(macs: [u8; 12], proto: u8, ips: [u8; 8], ports: [u8; 4], payload: usize)
     f
 }
 
+fn ipv6(macs: [u8; 12], next: u8, ips: [u8; 32], ports: [u8; 4], payload: usize) -> Vec<u8> {
+    let mut f = vec![0u8; 54 + 20 + payload];
+    f[..12].copy_from_slice(&macs);
+    f[0] &= 0xfe;
+    f[12..14].copy_from_slice(&[0x86, 0xdd]);
+    f[14] = 0x60;
+    let plen = (f.len() - 54) as u16;
+    f[18..20].copy_from_slice(&plen.to_be_bytes());
+    f[20] = next;
+    f[21] = 64;
+    f[22..54].copy_from_slice(&ips);
+    f[54..58].copy_from_slice(&ports);
+    f
+}
+
 fn bucket(policy: &HashPolicy, f: &[u8]) -> usize {
     policy.hash(&FlowKey::from_frame(f)) as usize & (BUCKETS - 1)
 }
@@ -70,9 +86,13 @@ fn the_kernel_program_picks_the_distributors_bucket() {
             o.force_bucket(b, 1).unwrap();
         }
         let mut hit = std::collections::BTreeSet::new();
-        for i in 0..400 {
+        for i in 0..600 {
             let proto = if i % 2 == 0 { 6 } else { 17 };
-            let f = ipv4(rng.bytes(), proto, rng.bytes(), rng.bytes(), i % 64);
+            let f = if i % 3 == 2 {
+                ipv6(rng.bytes(), proto, rng.bytes(), rng.bytes(), i % 64)
+            } else {
+                ipv4(rng.bytes(), proto, rng.bytes(), rng.bytes(), i % 64)
+            };
             let b = bucket(&policy, &f);
             let before = o.counts(b).unwrap();
             let v = o
@@ -118,20 +138,26 @@ fn frames_the_program_does_not_handle_go_to_user_space() {
     options[14] = 0x46;
     let mut arp = tcp.clone();
     arp[12..14].copy_from_slice(&[0x08, 0x06]);
-    let mut ipv6 = tcp.clone();
-    ipv6[12..14].copy_from_slice(&[0x86, 0xdd]);
+    let mut v4_as_v6 = tcp.clone();
+    v4_as_v6[12..14].copy_from_slice(&[0x86, 0xdd]);
     let mut vlan = tcp.clone();
     vlan[12..14].copy_from_slice(&[0x81, 0x00]);
     let truncated = tcp[..37].to_vec();
+    let v6 = ipv6(macs, 6, [7; 32], [0, 80, 0, 81], 20);
+    assert_eq!(o.test_run(&v6).unwrap(), REDIRECT, "IPv6 TCP");
+    let v6_ext = ipv6(macs, 0, [7; 32], [0, 80, 0, 81], 20); // hop-by-hop options first
+    let v6_short = v6[..57].to_vec();
     for (what, f) in [
         ("icmp", icmp),
         ("fragment", fragment),
         ("later fragment", later_fragment),
         ("options", options),
         ("arp", arp),
-        ("ipv6", ipv6),
+        ("IPv4 header under the IPv6 EtherType", v4_as_v6),
         ("vlan", vlan),
         ("truncated", truncated),
+        ("ipv6 extension header", v6_ext),
+        ("ipv6 truncated", v6_short),
     ] {
         assert_eq!(o.test_run(&f).unwrap(), NEXT, "{what}");
     }

@@ -31,5 +31,5 @@ pub use distributor::Distributor;
 pub use event::{Completion, DistEvent, MarkerRequest, MoveReason};
 pub use flowkey::FlowKey;
 pub use mode::{Mode, ModeParseError};
-pub use policy::{HashPolicy, Ipv4HashPlan, PolicyParseError};
+pub use policy::{HashPolicy, IpHashPlan, PolicyParseError};
 pub use stats::{DistStats, PortStats};

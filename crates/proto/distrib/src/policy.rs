@@ -132,14 +132,16 @@ impl HashPolicy {
     }
 }
 
-/// How [`HashPolicy::hash`] hashes an untagged, unfragmented IPv4 TCP or UDP frame, spelled
-/// out so that another implementation (lagd's kernel fast path) can compute the same hash: the
-/// initial state for each protocol, then, in this order, the L2 words (`dst_mac << 16 |
-/// ethertype`, `src_mac`), the L3 word (`src_ip << 32 | dst_ip`) and the L4 word (`src_port << 16
-/// | dst_port`) of the layers that are on, each mixed in as `state = fmix64(state ^ word) +
-/// GOLDEN`; the hash is `fmix64(state)` folded to 32 bits (`h ^ h >> 32`).
+/// How [`HashPolicy::hash`] hashes an untagged, unfragmented IPv4 or IPv6 (no extension
+/// header) TCP or UDP frame, spelled out so that another implementation (lagd's kernel fast
+/// path) can compute the same hash: the initial state for each IP version and protocol, then,
+/// in this order, the L2 words (`dst_mac << 16 | ethertype`, `src_mac`), the L3 words (IPv4:
+/// `src_ip << 32 | dst_ip`; IPv6: the source's two big-endian halves, then the destination's)
+/// and the L4 word (`src_port << 16 | dst_port`) of the layers that are on, each mixed in as
+/// `state = fmix64(state ^ word) + GOLDEN`; the hash is `fmix64(state)` folded to 32 bits
+/// (`h ^ h >> 32`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ipv4HashPlan {
+pub struct IpHashPlan {
     /// L2 words are mixed in.
     pub l2: bool,
     /// The L3 word is mixed in.
@@ -150,6 +152,10 @@ pub struct Ipv4HashPlan {
     pub init_tcp: u64,
     /// Initial state for UDP.
     pub init_udp: u64,
+    /// Initial state for TCP over IPv6.
+    pub init6_tcp: u64,
+    /// Initial state for UDP over IPv6.
+    pub init6_udp: u64,
     /// Added after each word.
     pub golden: u64,
     /// The multipliers of `fmix64`.
@@ -157,24 +163,27 @@ pub struct Ipv4HashPlan {
 }
 
 impl HashPolicy {
-    /// This policy's hash of an untagged, unfragmented IPv4 TCP or UDP frame, spelled out.
-    pub fn ipv4_plan(&self) -> Ipv4HashPlan {
-        let init = |protocol: u8| {
+    /// This policy's hash of an untagged, unfragmented IPv4 or IPv6 TCP or UDP frame, spelled
+    /// out.
+    pub fn ip_plan(&self) -> IpHashPlan {
+        let init = |version: u64, protocol: u8| {
             let mut domain = u64::from(self.l2) | u64::from(self.l3) << 1 | u64::from(self.l4) << 2;
             if self.l3 {
-                domain |= 4 << 8;
+                domain |= version << 8;
             }
             if self.l4 {
                 domain |= u64::from(protocol) << 16;
             }
             crate::hash::Mixer::new(domain).state()
         };
-        Ipv4HashPlan {
+        IpHashPlan {
             l2: self.l2,
             l3: self.l3,
             l4: self.l4,
-            init_tcp: init(6),
-            init_udp: init(17),
+            init_tcp: init(4, 6),
+            init_udp: init(4, 17),
+            init6_tcp: init(6, 6),
+            init6_udp: init(6, 17),
             golden: crate::hash::GOLDEN,
             fmix_mul: crate::hash::FMIX_MUL,
         }
@@ -269,19 +278,30 @@ mod plan_tests {
     use proptest::prelude::*;
 
     /// The hash computed from raw frame bytes following the plan alone.
-    fn by_plan(p: &Ipv4HashPlan, f: &[u8]) -> u32 {
+    fn by_plan(p: &IpHashPlan, f: &[u8]) -> u32 {
         let be = |r: std::ops::Range<usize>| f[r].iter().fold(0u64, |a, b| a << 8 | u64::from(*b));
-        let mut st = if f[23] == 6 { p.init_tcp } else { p.init_udp };
+        let v6 = f[12] == 0x86;
+        let (proto, l4) = if v6 { (f[20], 54) } else { (f[23], 34) };
+        let mut st = match (v6, proto == 6) {
+            (false, true) => p.init_tcp,
+            (false, false) => p.init_udp,
+            (true, true) => p.init6_tcp,
+            (true, false) => p.init6_udp,
+        };
         let mut mix = |w: u64| st = fmix64(st ^ w).wrapping_add(p.golden);
         if p.l2 {
-            mix(be(0..6) << 16 | 0x0800);
+            mix(be(0..6) << 16 | be(12..14));
             mix(be(6..12));
         }
-        if p.l3 {
+        if p.l3 && v6 {
+            for r in [22..30, 30..38, 38..46, 46..54] {
+                mix(be(r));
+            }
+        } else if p.l3 {
             mix(be(26..30) << 32 | be(30..34));
         }
         if p.l4 {
-            mix(be(34..36) << 16 | be(36..38));
+            mix(be(l4..l4 + 2) << 16 | be(l4 + 2..l4 + 4));
         }
         let h = fmix64(st);
         (h ^ (h >> 32)) as u32
@@ -309,7 +329,26 @@ mod plan_tests {
             prop_assume!(l2 || l3 || l4);
             let policy = HashPolicy { l2, l3, l4 };
             let f = frame(macs, ips, ports, tcp);
-            prop_assert_eq!(by_plan(&policy.ipv4_plan(), &f), policy.hash(&FlowKey::from_frame(&f)));
+            prop_assert_eq!(by_plan(&policy.ip_plan(), &f), policy.hash(&FlowKey::from_frame(&f)));
+        }
+
+        #[test]
+        fn the_plan_gives_the_policy_hash_over_ipv6(
+            macs in any::<[u8; 12]>(), ips in any::<[u8; 32]>(), ports in any::<[u8; 4]>(),
+            tcp in any::<bool>(), l2 in any::<bool>(), l3 in any::<bool>(), l4 in any::<bool>(),
+        ) {
+            prop_assume!(l2 || l3 || l4);
+            let policy = HashPolicy { l2, l3, l4 };
+            let mut f = vec![0u8; 74];
+            f[..12].copy_from_slice(&macs);
+            f[12..14].copy_from_slice(&[0x86, 0xdd]);
+            f[14] = 0x60;
+            f[18..20].copy_from_slice(&20u16.to_be_bytes());
+            f[20] = if tcp { 6 } else { 17 };
+            f[21] = 64;
+            f[22..54].copy_from_slice(&ips);
+            f[54..58].copy_from_slice(&ports);
+            prop_assert_eq!(by_plan(&policy.ip_plan(), &f), policy.hash(&FlowKey::from_frame(&f)));
         }
     }
 }

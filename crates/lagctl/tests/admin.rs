@@ -316,6 +316,18 @@ fn offload_is_switched_live_and_shown() {
     assert!(x.contains("kernel fast path: "), "{x}");
     let bad = d.lagctl(&["modify-aggr", "--offload", "maybe", "aggr1"]);
     assert_ne!(bad.code, 0, "{bad:?}");
+    // Under a policy without L4 the fast path stands down, and diagnose says why and what to do.
+    ok(
+        &d.lagctl(&["modify-aggr", "-P", "L3", "aggr1"]),
+        "modify -P L3",
+    );
+    let x = ok(&d.lagctl(&["show-aggr", "-x", "aggr1"]), "show -x");
+    assert!(!x.contains("kernel fast path"), "{x}");
+    let diag = d.lagctl(&["diagnose", "aggr1"]);
+    assert!(
+        diag.stdout.contains("policy L3 has no L4") && diag.stdout.contains("-P L3,L4"),
+        "{diag:?}"
+    );
 }
 
 #[test]

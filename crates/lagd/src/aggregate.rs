@@ -448,7 +448,73 @@ impl Aggr {
                 },
             );
         }
-        diagnose(&input)
+        let mut d = diagnose(&input);
+        d.findings.extend(self.offload_findings());
+        d.healthy = d
+            .findings
+            .iter()
+            .all(|f| f.severity == lagd_agg::diagnose::Severity::Info);
+        d
+    }
+
+    /// `offload = true` that is not (fully) in force, and why.
+    fn offload_findings(&self) -> Vec<lagd_agg::diagnose::Finding> {
+        use lagd_agg::diagnose::{Finding, FindingCode, Severity};
+        if !self.resolved.offload {
+            return Vec::new();
+        }
+        let name = &self.resolved.name;
+        let a = lock(&self.adapter);
+        let dist = a.agg.distributor().config();
+        let finding =
+            |member: Option<String>, problem: String, evidence: String, fix: String| Finding {
+                severity: Severity::Warning,
+                code: FindingCode::OffloadInactive,
+                member,
+                problem,
+                evidence: vec![evidence],
+                fix: vec![fix],
+            };
+        let Some(o) = a.offload.as_ref() else {
+            let (why, fix) = if dist.mode != lagd_agg::lagd_distrib::Mode::Hash {
+                (
+                    format!("mode {:?} does not distribute by hash", self.resolved.mode)
+                        .to_lowercase(),
+                    format!("lagctl modify-aggr -m lacp {name}   (or static), or --offload off"),
+                )
+            } else if !dist.policy.l4 {
+                (
+                    format!("policy {} has no L4", dist.policy),
+                    format!("lagctl modify-aggr -P L3,L4 {name}"),
+                )
+            } else {
+                (
+                    "the kernel refused the programs (lagd's log has the bpf() error)".to_string(),
+                    "run Linux 6.6 or later with BPF enabled, as root (CAP_BPF, CAP_NET_ADMIN)"
+                        .to_string(),
+                )
+            };
+            return vec![finding(
+                None,
+                format!(
+                    "{name} asks for the kernel fast path (offload = true), but it is not running: frames take the user-space path"
+                ),
+                why,
+                fix,
+            )];
+        };
+        self.members
+            .iter()
+            .filter(|(p, _)| !o.has_rx(**p))
+            .map(|(_, m)| {
+                finding(
+                    Some(m.name.clone()),
+                    format!("{}'s received frames take the user-space path", m.name),
+                    "its receive program could not be attached, or its socket filtered (lagd's log says which)".into(),
+                    format!("lagctl remove-aggr -l {0} {name}; lagctl add-aggr -l {0} {name}", m.name),
+                )
+            })
+            .collect()
     }
 
     /// Counters for `ShowLink`: the aggregate, then its members.

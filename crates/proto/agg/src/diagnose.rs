@@ -111,6 +111,8 @@ pub enum FindingCode {
     /// The kernel could not attach the peer-link egress filter: lagd falls back to flood
     /// control, and a flooded frame may reach other aggregations' hosts twice.
     DtPeerFilterFallback,
+    /// `offload = true`, but the kernel fast path is not running (or not on every member).
+    OffloadInactive,
 }
 
 /// One problem found.

@@ -244,6 +244,15 @@ fn dt_broadcast_delivered_once_with_both_halves_and_with_one() {
                     a["config"]["name"] == "trk1" && a["decision"]["isolate_peer_link"] == false
                 })
     });
+    // The decision is published at once; the filter follows at A's next reconcile.
+    f.wait("no peer-link filter on trk1 at A", |f| {
+        !f.dt(0)["peer_filter"]["filtered"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e[0] == "trk1")
+    });
+    std::thread::sleep(Duration::from_millis(300));
     let up_filtered = f.peer_filtered(0, "trk2") + f.peer_filtered(1, "trk2");
     let (sent, received, duplicated, echoed) = broadcast_round(&f, 42000);
     let up_filtered = f.peer_filtered(0, "trk2") + f.peer_filtered(1, "trk2") - up_filtered;

@@ -172,3 +172,51 @@ fn offload_carrier_loss_moves_the_dead_members_buckets() {
     h.set_b_link(i, true);
     h.wait_forwarding();
 }
+
+/// IPv6 TCP takes the fast path too (the program hashes IPv6 like the distributor). Addresses
+/// from 2001:2::/48, the IPv6 benchmarking range (RFC 5180).
+#[test]
+fn offload_carries_ipv6_tcp() {
+    if !root_or_skip("offload_carries_ipv6_tcp") {
+        return;
+    }
+    let mut h = offload_hosts("nsod", "");
+    for (ns, addr) in [(&h.a, "2001:2::1/64"), (&h.b, "2001:2::2/64")] {
+        h.net
+            .exec(
+                ns,
+                &[
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv6.conf.{AGGR}.disable_ipv6=0"),
+                ],
+            )
+            .unwrap();
+        h.net
+            .exec(ns, &["ip", "-6", "addr", "add", addr, "dev", AGGR, "nodad"])
+            .unwrap();
+    }
+    let (_, before) = offloaded_frames(&mut h);
+    use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig};
+    let addr: std::net::SocketAddr = "[2001:2::2]:5611".parse().unwrap();
+    let mut sc = TcpSinkConfig::new(addr, 4, Duration::from_secs(40));
+    sc.netns = Some(h.b.clone());
+    let sink = TcpSink::spawn(sc).unwrap();
+    let mut fc = TcpFlowsConfig::new(addr, 4, Duration::from_secs(2));
+    fc.netns = Some(h.a.clone());
+    let sent = TcpFlows::spawn(fc).unwrap().join().unwrap();
+    let got = sink.join().unwrap();
+    std::thread::sleep(Duration::from_millis(400)); // one counter harvest
+    let (_, after) = offloaded_frames(&mut h);
+    eprintln!(
+        "offload, IPv6: {} bytes in 4 flows; {} frames by the kernel",
+        got.total_bytes(),
+        after - before
+    );
+    assert!(sent.all_ok() && got.all_intact(), "{sent:?}\n{got:?}");
+    assert!(
+        after - before > 1000,
+        "IPv6 TCP went through the kernel: {} frames",
+        after - before
+    );
+}

@@ -45,22 +45,6 @@ ip netns exec "$D1" ping -c 2 -W 2 198.18.10.2 >/dev/null
 ip netns exec "$F1" ping -c 2 -W 2 198.18.11.2 >/dev/null
 ip netns exec "$M1" ping -c 2 -W 2 198.18.12.2 >/dev/null
 
-# run NS DST P FWDPID: "goodput_gbps cpu_s_per_GB"
-run() {
-    local t0=0 t1=0
-    [ -n "$4" ] && t0=$(cpu_ticks "$4")
-    local j
-    j=$(ip netns exec "$1" iperf3 -c "$2" -t "$DUR" -P "$3" -J 2>/dev/null)
-    [ -n "$4" ] && t1=$(cpu_ticks "$4")
-    python3 -c '
-import json, sys
-d = json.loads(sys.argv[1]); e = d["end"]; c = e["cpu_utilization_percent"]
-dur = float(sys.argv[2]); fwd = float(sys.argv[3]) / float(sys.argv[4])
-cpu = (c["host_total"] + c["remote_total"]) / 100 * dur + fwd
-b = e["sum_received"]["bytes"]
-print("%.3f %.3f" % (e["sum_received"]["bits_per_second"] / 1e9, cpu / (b / 1e9)))' \
-        "$j" "$DUR" "$((t1 - t0))" "$(getconf CLK_TCK)"
-}
 
 declare -A G C
 loads=()
@@ -68,9 +52,9 @@ for r in $(seq "$ROUNDS"); do
     for p in 1 8; do
         for path in direct lagd-fwd minfwd; do
             case $path in
-            direct) out=$(run "$D1" 198.18.10.2 $p "") ;;
-            lagd-fwd) out=$(run "$F1" 198.18.11.2 $p "$FWD_PID") ;;
-            minfwd) out=$(run "$M1" 198.18.12.2 $p "$MIN_PID") ;;
+            direct) out=$(iperf_cpu "$D1" 198.18.10.2 $p "") ;;
+            lagd-fwd) out=$(iperf_cpu "$F1" 198.18.11.2 $p "$FWD_PID") ;;
+            minfwd) out=$(iperf_cpu "$M1" 198.18.12.2 $p "$MIN_PID") ;;
             esac
             G[$path,$p]+="${out%% *} "
             C[$path,$p]+="${out##* } "
@@ -83,17 +67,4 @@ done
 echo
 echo "Forwarder vs direct veth, $ROUNDS interleaved rounds of ${DUR} s, $(date -u +%FT%TZ), load at the end of each round: ${loads[*]}"
 echo
-echo "| path | -P 1 Gbit/s (median) | ratio to direct | CPU s/GB | -P 8 Gbit/s (median) | ratio to direct | CPU s/GB |"
-echo "|---|---|---|---|---|---|---|"
-for path in direct lagd-fwd minfwd; do
-    row="| $path"
-    for p in 1 8; do
-        # shellcheck disable=SC2086
-        g=$(median ${G[$path,$p]})
-        # shellcheck disable=SC2086
-        gd=$(median ${G[direct,$p]})
-        # shellcheck disable=SC2086
-        row+=" | $g (${G[$path,$p]% }) | $(ratio "$g" "$gd") | $(median ${C[$path,$p]})"
-    done
-    echo "$row |"
-done
+tcp_table "direct lagd-fwd minfwd"

@@ -92,24 +92,6 @@ ip netns exec "$LA" ping -c 2 -W 2 198.18.21.2 >/dev/null
 ip netns exec "$KA" ping -c 2 -W 2 198.18.25.2 >/dev/null
 have_ovs && ip netns exec "$OA" ping -c 2 -W 5 198.18.22.2 >/dev/null
 
-# run NS DST P "PIDS": "goodput_gbps cpu_s_per_GB"
-run() {
-    local pid t0=0 t1=0 j
-    for pid in $4; do t0=$((t0 + $(cpu_ticks "$pid"))); done
-    j=$(ip netns exec "$1" iperf3 -c "$2" -t "$DUR" -P "$3" -J 2>/dev/null)
-    for pid in $4; do t1=$((t1 + $(cpu_ticks "$pid"))); done
-    python3 -c '
-import json, sys
-try:
-    d = json.loads(sys.argv[1]); e = d["end"]; c = e["cpu_utilization_percent"]
-except Exception:
-    print("nan nan"); sys.exit()
-dur = float(sys.argv[2]); dmn = float(sys.argv[3]) / float(sys.argv[4])
-cpu = (c["host_total"] + c["remote_total"]) / 100 * dur + dmn
-b = e["sum_received"]["bytes"]
-print("%.3f %.3f" % (e["sum_received"]["bits_per_second"] / 1e9, cpu / (b / 1e9)))' \
-        "$j" "$DUR" "$((t1 - t0))" "$(getconf CLK_TCK)"
-}
 
 declare -A G C
 loads=()
@@ -117,12 +99,12 @@ for r in $(seq "$ROUNDS"); do
     for p in 1 8; do
         for path in $PATHS; do
             case $path in
-            direct) out=$(run "$D1" 198.18.20.2 $p "") ;;
-            lagd) out=$(run "$LA" 198.18.21.2 $p "$LA_PID $LB_PID") ;;
-            lagd1) out=$(run "$S1_NS" 198.18.23.2 $p "$S1_PID") ;;
-            lagd1-offload) out=$(run "$S2_NS" 198.18.24.2 $p "$S2_PID") ;;
-            lagd-offload) out=$(run "$KA" 198.18.25.2 $p "$KA_PID $KB_PID") ;;
-            ovs) out=$(run "$OA" 198.18.22.2 $p "$OV_PIDS") ;;
+            direct) out=$(iperf_cpu "$D1" 198.18.20.2 $p "") ;;
+            lagd) out=$(iperf_cpu "$LA" 198.18.21.2 $p "$LA_PID $LB_PID") ;;
+            lagd1) out=$(iperf_cpu "$S1_NS" 198.18.23.2 $p "$S1_PID") ;;
+            lagd1-offload) out=$(iperf_cpu "$S2_NS" 198.18.24.2 $p "$S2_PID") ;;
+            lagd-offload) out=$(iperf_cpu "$KA" 198.18.25.2 $p "$KA_PID $KB_PID") ;;
+            ovs) out=$(iperf_cpu "$OA" 198.18.22.2 $p "$OV_PIDS") ;;
             esac
             G[$path,$p]+="${out%% *} "
             C[$path,$p]+="${out##* } "
@@ -135,17 +117,4 @@ done
 echo
 echo "TCP over one unthrottled member, $ROUNDS interleaved rounds of ${DUR} s, $(date -u +%FT%TZ), load after each round: ${loads[*]}"
 echo
-echo "| path | -P 1 Gbit/s median (rounds) | ratio to direct | CPU s/GB | -P 8 Gbit/s median (rounds) | ratio to direct | CPU s/GB |"
-echo "|---|---|---|---|---|---|---|"
-for path in $PATHS; do
-    row="| $path"
-    for p in 1 8; do
-        # shellcheck disable=SC2086
-        g=$(median ${G[$path,$p]})
-        # shellcheck disable=SC2086
-        gd=$(median ${G[direct,$p]})
-        # shellcheck disable=SC2086
-        row+=" | $g (${G[$path,$p]% }) | $(ratio "$g" "$gd") | $(median ${C[$path,$p]})"
-    done
-    echo "$row |"
-done
+tcp_table "$PATHS"

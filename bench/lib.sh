@@ -257,3 +257,44 @@ load_now() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # mem_cpu PID: "utime+stime ticks" for a process.
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# iperf_cpu NS DST P "PIDS": iperf3 -P P from NS to DST for DUR s; prints "goodput_gbps
+# cpu_s_per_GB", the CPU being iperf3's client and server plus the processes PIDS (a forwarder,
+# daemons) per GB received ("nan nan" when iperf3 gave no result).
+iperf_cpu() {
+    local pid t0=0 t1=0 j
+    for pid in $4; do t0=$((t0 + $(cpu_ticks "$pid"))); done
+    j=$(ip netns exec "$1" iperf3 -c "$2" -t "$DUR" -P "$3" -J 2>/dev/null)
+    for pid in $4; do t1=$((t1 + $(cpu_ticks "$pid"))); done
+    python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1]); e = d["end"]; c = e["cpu_utilization_percent"]
+except Exception:
+    print("nan nan"); sys.exit()
+dur = float(sys.argv[2]); extra = float(sys.argv[3]) / float(sys.argv[4])
+cpu = (c["host_total"] + c["remote_total"]) / 100 * dur + extra
+b = e["sum_received"]["bytes"]
+print("%.3f %.3f" % (e["sum_received"]["bits_per_second"] / 1e9, cpu / (b / 1e9)))' \
+        "$j" "$DUR" "$((t1 - t0))" "$(getconf CLK_TCK)"
+}
+
+# tcp_table "PATHS": the markdown table of the associative arrays G[path,P] (Gbit/s per round)
+# and C[path,P] (CPU s/GB per round) for P = 1 and 8, medians and ratios to the path "direct".
+tcp_table() {
+    local path p row g gd
+    echo "| path | -P 1 Gbit/s median (rounds) | ratio to direct | CPU s/GB | -P 8 Gbit/s median (rounds) | ratio to direct | CPU s/GB |"
+    echo "|---|---|---|---|---|---|---|"
+    for path in $1; do
+        row="| $path"
+        for p in 1 8; do
+            # shellcheck disable=SC2086
+            g=$(median ${G[$path,$p]})
+            # shellcheck disable=SC2086
+            gd=$(median ${G[direct,$p]})
+            # shellcheck disable=SC2086
+            row+=" | $g (${G[$path,$p]% }) | $(ratio "$g" "$gd") | $(median ${C[$path,$p]})"
+        done
+        echo "$row |"
+    done
+}

@@ -55,7 +55,6 @@ pub struct EgressFilter {
     link: TcxLink,
     _prog: Program,
     counter: ArrayMap,
-    from_ifindex: u32,
 }
 
 impl EgressFilter {
@@ -72,18 +71,12 @@ impl EgressFilter {
             link,
             _prog: prog,
             counter,
-            from_ifindex,
         })
     }
 
     /// The interface whose egress is filtered.
     pub fn ifindex(&self) -> u32 {
         self.link.ifindex()
-    }
-
-    /// The interface whose frames are dropped.
-    pub fn from_ifindex(&self) -> u32 {
-        self.from_ifindex
     }
 
     /// How many frames the filter has dropped.

@@ -102,6 +102,14 @@ pub struct RxCounts {
     pub not_collecting: u64,
 }
 
+impl std::ops::AddAssign for RxCounts {
+    fn add_assign(&mut self, o: RxCounts) {
+        self.bytes += o.bytes;
+        self.frames += o.frames;
+        self.not_collecting += o.not_collecting;
+    }
+}
+
 /// The fast path of one member.
 #[derive(Debug)]
 pub struct RxOffload {

@@ -288,11 +288,6 @@ impl TxOffload {
         Ok(())
     }
 
-    /// The aggregate it is attached to.
-    pub fn attached_to(&self) -> Option<u32> {
-        self.link.as_ref().map(TcxLink::ifindex)
-    }
-
     /// Sends bucket `bucket`'s frames to `ifindex` (0: the user-space path). Writes the map
     /// only when the entry changes.
     pub fn set_bucket(&mut self, bucket: usize, ifindex: u32) -> Result<()> {

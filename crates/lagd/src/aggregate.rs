@@ -579,10 +579,9 @@ impl Aggr {
 }
 
 /// Members whose frames the kernel fast path receives get a socket that sees Slow Protocols
-/// frames only; the others see everything.
-/// A member whose socket cannot be filtered loses its receive program (else its frames would
-/// reach the aggregate twice). Call with the adapter locked, before the Collecting state is
-/// passed to the programs (`drain_events`).
+/// frames only; the others see everything. A member whose socket cannot be filtered loses its
+/// receive program (else its frames would reach the aggregate twice). Call with the adapter
+/// locked, before the Collecting state is passed to the programs (`drain_events`).
 fn filter_member_sockets<'a>(
     a: &mut Adapter,
     forwarder: &Forwarder,

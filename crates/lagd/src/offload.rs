@@ -35,6 +35,8 @@ use lagd_types::{Duration, Instant, PortNumber};
 
 /// How long a bucket must be idle in user space before it goes (back) to the fast path.
 pub const IDLE: Duration = Duration::from_millis(10);
+/// Promotion passes at most this often.
+pub const PROMOTE_EVERY: Duration = Duration::from_millis(2);
 /// How often the kernel's counters are read.
 pub const HARVEST: Duration = Duration::from_millis(250);
 
@@ -64,6 +66,13 @@ pub struct Sent {
     pub bytes: u64,
 }
 
+impl std::ops::AddAssign for Sent {
+    fn add_assign(&mut self, o: Sent) {
+        self.frames += o.frames;
+        self.bytes += o.bytes;
+    }
+}
+
 /// Counts of fast-path programs, per member: what was sent and what was received.
 #[derive(Clone, Debug, Default)]
 pub struct Totals {
@@ -75,16 +84,12 @@ impl Totals {
     /// Adds what `o` counted so far.
     pub fn absorb(&mut self, o: &Offload) {
         for (p, s) in &o.sent {
-            let t = self.sent.entry(*p).or_default();
-            t.frames += s.frames;
-            t.bytes += s.bytes;
+            *self.sent.entry(*p).or_default() += *s;
         }
-        for p in o.rx.keys().chain(o.rx_gone.keys()) {
-            let r = o.received(*p);
-            let t = self.received.entry(*p).or_default();
-            t.frames += r.frames;
-            t.bytes += r.bytes;
-            t.not_collecting += r.not_collecting;
+        let ports: std::collections::BTreeSet<PortNumber> =
+            o.rx.keys().chain(o.rx_gone.keys()).copied().collect();
+        for p in ports {
+            *self.received.entry(p).or_default() += o.received(p);
         }
     }
 
@@ -106,6 +111,9 @@ pub struct Offload {
     seen: Vec<(u64, u64)>,
     sent: BTreeMap<PortNumber, Sent>,
     next_harvest: Option<Instant>,
+    /// No promotion pass before this: the TX thread offers one at every drained batch, and a
+    /// pass walks every bucket.
+    next_promote: Instant,
     /// The aggregate (0 until attached).
     tap: u32,
     /// Each member's receive program (members where it could not be attached have none).
@@ -127,6 +135,7 @@ impl Offload {
             seen: vec![(0, 0); buckets],
             sent: BTreeMap::new(),
             next_harvest: None,
+            next_promote: Instant::ZERO,
             tap: 0,
             rx: BTreeMap::new(),
             rx_gone: BTreeMap::new(),
@@ -172,11 +181,7 @@ impl Offload {
     /// Detaches member `port`'s receive program (its counts are kept).
     pub fn remove_rx(&mut self, port: PortNumber) {
         if let Some(r) = self.rx.remove(&port) {
-            let c = r.counts().unwrap_or_default();
-            let t = self.rx_gone.entry(port).or_default();
-            t.frames += c.frames;
-            t.bytes += c.bytes;
-            t.not_collecting += c.not_collecting;
+            *self.rx_gone.entry(port).or_default() += r.counts().unwrap_or_default();
         }
     }
 
@@ -205,9 +210,7 @@ impl Offload {
             .and_then(|r| r.counts().ok())
             .unwrap_or_default();
         if let Some(g) = self.rx_gone.get(&port) {
-            c.frames += g.frames;
-            c.bytes += g.bytes;
-            c.not_collecting += g.not_collecting;
+            c += *g;
         }
         c
     }
@@ -259,9 +262,10 @@ impl Offload {
     /// space: the TX thread found the TAP empty and sent everything it read (the forwarder's
     /// `tap_drained`), and the distributor holds nothing.
     pub fn promote<F>(&mut self, now: Instant, dist: &Distributor<F>) {
-        if dist.has_pending() || dist.config().mode != Mode::Hash {
+        if now < self.next_promote || dist.has_pending() || dist.config().mode != Mode::Hash {
             return;
         }
+        self.next_promote = now + PROMOTE_EVERY;
         for b in 0..self.dp.buckets() {
             if self.dp.bucket(b) != 0 || dist.is_moving(b) {
                 continue;
@@ -322,9 +326,10 @@ impl Offload {
             .find(|(_, i)| **i == current)
             .map(|(p, _)| *p)
         {
-            let s = self.sent.entry(port).or_default();
-            s.frames += ds;
-            s.bytes += db;
+            *self.sent.entry(port).or_default() += Sent {
+                frames: ds,
+                bytes: db,
+            };
         }
         self.pending.push((b, db, ds));
     }
@@ -334,16 +339,11 @@ impl Offload {
         std::mem::take(&mut self.pending)
     }
 
-    /// What the fast path sent on `port` so far.
-    pub fn sent(&self, port: PortNumber) -> Sent {
-        self.sent.get(&port).copied().unwrap_or_default()
-    }
-
     /// What the fast path sent in all.
     pub fn sent_total(&self) -> Sent {
-        self.sent.values().fold(Sent::default(), |a, s| Sent {
-            frames: a.frames + s.frames,
-            bytes: a.bytes + s.bytes,
+        self.sent.values().fold(Sent::default(), |mut a, s| {
+            a += *s;
+            a
         })
     }
 

@@ -217,6 +217,20 @@ fn dt_broadcast_delivered_once_with_both_halves_and_with_one() {
     }
     let mut f = Fabric::new("dtc", 1);
     f.wait_formed();
+    // The switches learn each other's live members from DT PDUs (every 200 ms here), and the
+    // filters follow those decisions: wait until both aggregations are filtered on both.
+    f.wait("peer-link filters on trk1 and trk2 at A and B", |f| {
+        (0..2).all(|i| {
+            let v = f.dt(i);
+            ["trk1", "trk2"].iter().all(|n| {
+                v["peer_filter"]["filtered"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e[0] == *n)
+            })
+        })
+    });
     let (sent, received, duplicated, echoed) = broadcast_round(&f, 41000);
     println!(
         "both halves: sent {sent}, server received {received} (duplicated {duplicated}), upstream got back {echoed}"

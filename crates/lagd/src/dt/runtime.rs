@@ -568,22 +568,23 @@ impl Runner {
 
     /// Installs again every wanted entry the bridge's FDB lacks or has on another port.
     fn repair_fdb(&mut self, fdb: &[lagd_dataplane::bridge::FdbEntry]) {
-        let wanted: Vec<((u16, u16, MacAddr), u32)> = self
+        let present: BTreeSet<(MacAddr, u16, u32)> = fdb
+            .iter()
+            .filter(|e| e.is_static())
+            .map(|e| (e.mac, e.vlan, e.ifindex))
+            .collect();
+        let missing: Vec<(MacAddr, u16, u32)> = self
             .fdb_want
             .iter()
-            .filter_map(|(k, t)| self.fdb_port(k.0, *t).map(|p| (*k, p)))
+            .filter_map(|(k, t)| self.fdb_port(k.0, *t).map(|p| (k.2, k.1, p)))
+            .filter(|k| !present.contains(k))
             .collect();
-        for ((_, vlan, mac), port) in wanted {
-            let ok = fdb
-                .iter()
-                .any(|e| e.mac == mac && e.vlan == vlan && e.ifindex == port && e.is_static());
-            if !ok {
-                match self.io.br.fdb_add_static(port, mac, vlan) {
-                    Ok(()) => {
-                        tracing::info!(%mac, vlan, port, "DT: FDB entry for the peer's address (re)installed")
-                    }
-                    Err(e) => tracing::debug!(%mac, "DT: FDB add: {e}"),
+        for (mac, vlan, port) in missing {
+            match self.io.br.fdb_add_static(port, mac, vlan) {
+                Ok(()) => {
+                    tracing::info!(%mac, vlan, port, "DT: FDB entry for the peer's address (re)installed")
                 }
+                Err(e) => tracing::debug!(%mac, "DT: FDB add: {e}"),
             }
         }
     }

@@ -28,9 +28,6 @@ pub enum WireError {
         /// Its length octet.
         length: u8,
     },
-    /// Non-zero bytes after the end of the PDU.
-    #[error("{0} bytes of trailing garbage after the PDU")]
-    TrailingGarbage(usize),
     /// The output buffer is too small to emit into.
     #[error("output buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {

@@ -9,7 +9,8 @@
 //! 58 TLV 0x00 len 0 : terminator
 //! 60 reserved(50)
 //! ```
-//! Version and reserved octets are not checked (§6.4.2.4 / 43.4.12 of 802.3): a receiver ignores them.
+//! Version and reserved octets are not checked (§6.4.2.4 / 43.4.12 of 802.3): a receiver ignores
+//! them. Nor are the TLV types and lengths of the fixed TLVs ([`LacpduRepr::parse`]).
 //!
 //! Version 2 (§6.4.2.4) inserts further TLVs (Port Algorithm 0x04, Port Conversation ID Digest
 //! 0x05, ...) between the Collector TLV and the Terminator. They are carried in the 50 octets of
@@ -98,8 +99,8 @@ pub struct LacpduRepr {
 /// A zero-copy view of a LACPDU, starting at its subtype octet (§6.4.2.3).
 ///
 /// [`new_checked`](Self::new_checked) only checks that the buffer holds a version-1 LACPDU's
-/// 110 octets, so every getter and setter below is in range; the field *values* (subtype, TLV
-/// types and lengths) are validated by [`LacpduRepr::parse`].
+/// 110 octets, so every getter and setter below is in range; [`LacpduRepr::parse`] checks the
+/// subtype and nothing else of the fixed fields (see there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LacpduPacket<T: AsRef<[u8]>> {
     buffer: T,
@@ -475,28 +476,24 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> LacpduPacket<T> {
 }
 
 impl LacpduRepr {
-    /// Parses a LACPDU starting at its subtype octet. `pdu` may extend past the PDU (Ethernet
-    /// padding); padding must be zero or the PDU is refused as trailing garbage.
+    /// Parses a LACPDU starting at its subtype octet, as leniently as Linux and teamd read one:
+    ///
+    /// - the fields are read at their version-1 offsets; the TLV_type octets of the Actor,
+    ///   Partner and Collector TLVs are not checked (802.3 43.4.12, teamd), nor their length
+    ///   octets (Linux checks none; some senders are off by one);
+    /// - version and reserved octets are ignored (§6.4.2.4), and so is everything after the
+    ///   110 octets (an Ethernet FCS kept by a capture path, vendor data such as HPE IRF's
+    ///   LACP-MAD that Wireshark decodes after the PDU);
+    /// - the version-2 TLVs after the Collector TLV are walked by length up to the Terminator;
+    ///   a walk that goes wrong ends there and keeps the TLVs read before.
+    ///
+    /// Refused, as Linux refuses them (`lacpdu_illegal_rx`): fewer than 110 octets; and a
+    /// subtype other than LACP.
     pub fn parse(pdu: &[u8]) -> Result<Self, WireError> {
         let p = LacpduPacket::new_checked(pdu)?;
         if p.subtype() != crate::SUBTYPE_LACP {
             return Err(WireError::UnknownSubtype(p.subtype()));
         }
-        let expect = |off: usize, t: u8, l: u8| -> Result<(), WireError> {
-            let (got_t, got_l) = (u8_at(pdu, off), u8_at(pdu, off + 1));
-            if got_t != t || got_l != l {
-                Err(WireError::BadTlv {
-                    offset: off,
-                    tlv_type: got_t,
-                    length: got_l,
-                })
-            } else {
-                Ok(())
-            }
-        };
-        expect(field::ACTOR, TLV_ACTOR, INFO_LEN)?;
-        expect(field::PARTNER, TLV_PARTNER, INFO_LEN)?;
-        expect(field::COLLECTOR, TLV_COLLECTOR, COLLECTOR_LEN)?;
         let mut repr = LacpduRepr {
             version: p.version(),
             actor: p.actor_info(),
@@ -506,10 +503,7 @@ impl LacpduRepr {
             conversation_digest: None,
         };
         // Version 2 inserts further TLVs before the terminator; walk them by length.
-        let mut off = field::TLVS;
-        for tlv in p.tlvs() {
-            let tlv = tlv?;
-            off = tlv.offset + 2 + tlv.value.len();
+        for tlv in p.tlvs().map_while(Result::ok) {
             match (tlv.tlv_type, tlv.length) {
                 (TLV_PORT_ALGORITHM, PORT_ALGORITHM_LEN) => {
                     repr.port_algorithm = Some(array_at(tlv.value, 0));
@@ -519,15 +513,6 @@ impl LacpduRepr {
                 }
                 _ => {} // the Terminator, or an unknown or unused v2 TLV: skipped by its length
             }
-        }
-        // Reserved octets follow the terminator up to the PDU's length; a version-1 PDU is 110.
-        let pdu_end = off.max(LACPDU_LEN);
-        let trailing = pdu.get(pdu_end..).ok_or(WireError::Truncated {
-            need: pdu_end,
-            have: pdu.len(),
-        })?;
-        if trailing.iter().any(|&b| b != 0) {
-            return Err(WireError::TrailingGarbage(trailing.len()));
         }
         Ok(repr)
     }
@@ -654,29 +639,41 @@ mod tests {
             Err(WireError::Truncated { .. })
         ));
         let mut bad = buf;
-        bad[3] = 19;
-        assert!(matches!(
-            LacpduRepr::parse(&bad),
-            Err(WireError::BadTlv { offset: 2, .. })
-        ));
-        let mut bad = buf;
         bad[0] = 3;
         assert_eq!(LacpduRepr::parse(&bad), Err(WireError::UnknownSubtype(3)));
         let mut long = [0u8; 130];
         long[..LACPDU_LEN].copy_from_slice(&buf);
         assert!(LacpduRepr::parse(&long).is_ok(), "zero padding accepted");
-        long[120] = 1;
-        assert_eq!(
-            LacpduRepr::parse(&long),
-            Err(WireError::TrailingGarbage(20))
-        );
-        let mut bad = buf;
-        bad[58] = 0x33;
-        bad[59] = 1;
+    }
+
+    /// Issue 11, defect 3: what Linux (`bond_3ad.c` checks nothing but the length) and teamd
+    /// (802.3 43.4.12: no `tlv_type` check) accept is accepted.
+    #[test]
+    fn accepts_what_linux_and_teamd_accept() {
+        let mut buf = [0u8; 130];
+        sample().emit(&mut buf).unwrap();
+        // TLV types are not checked.
+        buf[2] = 0x21;
+        buf[22] = 0;
+        buf[42] = 7;
+        // Information lengths off by one.
+        buf[3] = 19;
+        buf[23] = 21;
+        buf[43] = 17;
+        // A terminator with a length, and non-zero octets after the 110: an Ethernet FCS kept
+        // by a capture path, HPE IRF LACP-MAD data.
+        buf[59] = 3;
+        buf[110..114].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+        buf[114..130].fill(0x5a);
+        let r = LacpduRepr::parse(&buf).unwrap();
+        assert_eq!((r.actor, r.partner), (sample().actor, sample().partner));
+        // What is still refused: too short to hold the fixed fields, or another subtype.
         assert!(matches!(
-            LacpduRepr::parse(&bad),
-            Err(WireError::BadTlv { offset: 58, .. })
+            LacpduRepr::parse(&buf[..LACPDU_LEN - 1]),
+            Err(WireError::Truncated { .. })
         ));
+        buf[0] = 9;
+        assert_eq!(LacpduRepr::parse(&buf), Err(WireError::UnknownSubtype(9)));
     }
 
     #[test]
@@ -773,42 +770,71 @@ mod tests {
         assert_eq!(LacpduRepr::parse(&buf).unwrap(), r);
     }
 
+    /// The view reports a TLV walk that goes wrong; the parser ignores the version-2 TLVs
+    /// from there on and keeps the PDU.
     #[test]
     fn tlv_walk_errors() {
         let mut buf = [0u8; LACPDU_LEN];
         sample().emit(&mut buf).unwrap();
+        let walk = |buf: &[u8]| -> Vec<Result<(usize, u8, u8), WireError>> {
+            let p = LacpduPacket::new_checked(buf).unwrap();
+            p.tlvs()
+                .map(|t| t.map(|t| (t.offset, t.tlv_type, t.length)))
+                .collect()
+        };
         // an unknown TLV running past the end of the buffer
         buf[58] = 0x7f;
         buf[59] = 60;
         assert_eq!(
-            LacpduRepr::parse(&buf),
-            Err(WireError::Truncated {
+            walk(&buf),
+            vec![Err(WireError::Truncated {
                 need: 118,
                 have: 110
-            })
+            })]
         );
-        // no terminator at all: TLVs of length 2 up to the end
-        for o in (58..110).step_by(2) {
+        assert_eq!(LacpduRepr::parse(&buf).unwrap().actor, sample().actor);
+        // a Port Algorithm TLV, then no terminator at all: TLVs of length 2 up to the end
+        buf[58] = TLV_PORT_ALGORITHM;
+        buf[59] = PORT_ALGORITHM_LEN;
+        buf[60..64].copy_from_slice(&[0, 0x80, 0xc2, 1]);
+        for o in (64..110).step_by(2) {
             buf[o] = 0x7f;
             buf[o + 1] = 2;
         }
+        let w = walk(&buf);
+        assert_eq!(w.first(), Some(&Ok((58, 4, 6))));
         assert_eq!(
-            LacpduRepr::parse(&buf),
-            Err(WireError::Truncated {
+            w.last(),
+            Some(&Err(WireError::Truncated {
                 need: 112,
                 have: 110
-            })
+            }))
+        );
+        let r = LacpduRepr::parse(&buf).unwrap();
+        assert_eq!(
+            r.port_algorithm,
+            Some([0, 0x80, 0xc2, 1]),
+            "kept: read before"
         );
         // a terminator with a non-zero length
         buf[58] = 0;
         buf[59] = 3;
-        assert!(matches!(
-            LacpduRepr::parse(&buf),
-            Err(WireError::BadTlv {
+        assert_eq!(
+            walk(&buf),
+            vec![Err(WireError::BadTlv {
                 offset: 58,
                 tlv_type: 0,
                 length: 3
-            })
+            })]
+        );
+        assert_eq!(LacpduRepr::parse(&buf).unwrap().port_algorithm, None);
+        // a TLV length below 2
+        buf[58] = 0x33;
+        buf[59] = 1;
+        assert!(matches!(
+            walk(&buf).as_slice(),
+            [Err(WireError::BadTlv { offset: 58, .. })]
         ));
+        assert!(LacpduRepr::parse(&buf).is_ok());
     }
 }

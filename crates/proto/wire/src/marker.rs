@@ -68,7 +68,7 @@ pub struct MarkerRepr {
 /// A zero-copy view of a Marker PDU, starting at its subtype octet (§6.5.3.3).
 ///
 /// [`new_checked`](Self::new_checked) only checks the length ([`MARKER_PDU_LEN`]); the field
-/// values are validated by [`MarkerRepr::parse`].
+/// values are validated by [`MarkerRepr::parse`] (the TLV type only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MarkerPacket<T: AsRef<[u8]>> {
     buffer: T,
@@ -187,35 +187,27 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> MarkerPacket<T> {
 }
 
 impl MarkerRepr {
-    /// Parses a Marker PDU starting at its subtype octet. The Pad and the 90 reserved octets
-    /// are ignored; octets past the PDU (Ethernet padding) must be zero.
+    /// Parses a Marker PDU starting at its subtype octet, as leniently as Linux's responder
+    /// reads one: the TLV type must say Information (1) or Response (2); Information_Length
+    /// (old Linux wrote 0x16), the Pad, the Terminator, the 90 reserved octets and anything
+    /// after the 110 octets are not checked. Refused: fewer than 110 octets, another subtype,
+    /// another TLV type.
     pub fn parse(pdu: &[u8]) -> Result<Self, WireError> {
         let p = MarkerPacket::new_checked(pdu)?;
         if p.subtype() != crate::SUBTYPE_MARKER {
             return Err(WireError::UnknownSubtype(p.subtype()));
         }
-        let kind = match (p.tlv_type(), p.info_length()) {
-            (TLV_INFORMATION, INFO_LEN) => MarkerKind::Information,
-            (TLV_RESPONSE, INFO_LEN) => MarkerKind::Response,
-            (t, l) => {
+        let kind = match p.tlv_type() {
+            TLV_INFORMATION => MarkerKind::Information,
+            TLV_RESPONSE => MarkerKind::Response,
+            t => {
                 return Err(WireError::BadTlv {
                     offset: field::TLV_TYPE,
                     tlv_type: t,
-                    length: l,
+                    length: p.info_length(),
                 });
             }
         };
-        if p.terminator_type() != 0 || p.terminator_length() != 0 {
-            return Err(WireError::BadTlv {
-                offset: field::TERMINATOR_TYPE,
-                tlv_type: p.terminator_type(),
-                length: p.terminator_length(),
-            });
-        }
-        let trailing = pdu.get(MARKER_PDU_LEN..).unwrap_or_default();
-        if trailing.iter().any(|&b| b != 0) {
-            return Err(WireError::TrailingGarbage(trailing.len()));
-        }
         Ok(MarkerRepr {
             kind,
             version: p.version(),
@@ -285,7 +277,7 @@ mod tests {
         r.emit(&mut buf).unwrap();
         assert_eq!(buf[2], 2);
         assert_eq!(MarkerRepr::parse(&buf).unwrap(), r);
-        buf[3] = 17;
+        buf[2] = 3;
         assert!(MarkerRepr::parse(&buf).is_err());
         assert!(MarkerRepr::parse(&buf[..20]).is_err());
     }
@@ -325,6 +317,32 @@ mod tests {
         assert!(MarkerPacket::new_checked(&buf[..109]).is_err());
     }
 
+    /// Issue 11, defect 3: Information_Length is not checked (old Linux wrote 0x16), nor the
+    /// Terminator or octets after the PDU, as Linux's responder; the TLV type must say
+    /// Information or Response.
+    #[test]
+    fn any_information_length_terminator_and_trailer_accepted() {
+        let m = MarkerRepr {
+            kind: MarkerKind::Information,
+            version: 1,
+            requester_port: 7,
+            requester_system: MacAddr([2, 0, 0, 0, 0, 1]),
+            transaction_id: 42,
+        };
+        let mut buf = [0u8; 120];
+        m.emit(&mut buf).unwrap();
+        buf[3] = 0x16;
+        buf[18] = 5;
+        buf[19] = 1;
+        buf[110..].fill(0xee);
+        assert_eq!(MarkerRepr::parse(&buf).unwrap(), m);
+        buf[2] = 3;
+        assert!(matches!(
+            MarkerRepr::parse(&buf),
+            Err(WireError::BadTlv { offset: 2, .. })
+        ));
+    }
+
     #[test]
     fn linux_sized_marker_with_nonzero_pad_and_reserved_is_accepted() {
         // 110 octets as Linux sends (struct bond_marker); pad and reserved are ignored.
@@ -343,9 +361,10 @@ mod tests {
         buf[20..].fill(0x5a);
         assert_eq!(MarkerRepr::parse(&buf).unwrap(), m);
         buf[19] = 1;
-        assert!(matches!(
-            MarkerRepr::parse(&buf),
-            Err(WireError::BadTlv { offset: 18, .. })
-        ));
+        assert_eq!(
+            MarkerRepr::parse(&buf).unwrap(),
+            m,
+            "the Terminator is not checked"
+        );
     }
 }

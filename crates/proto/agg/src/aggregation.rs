@@ -46,8 +46,8 @@ pub struct AggregationStatus {
 /// them back through [`Aggregation::poll_release`].
 pub struct Aggregation<F> {
     config: AggregationConfig,
-    lacp: Lacp,
-    dist: Distributor<F>,
+    pub(crate) lacp: Lacp,
+    pub(crate) dist: Distributor<F>,
     /// Distributor marker request id → (port, Marker transaction).
     markers: BTreeMap<u64, (PortNumber, MarkerId)>,
     /// Ports the distributor was last told are Distributing.
@@ -272,7 +272,7 @@ impl<F> Aggregation<F> {
 
     /// Brings the distributor in line with LACP, routes marker traffic between them, and
     /// collects their events. Called after every input.
-    fn sync(&mut self, now: Instant) {
+    pub(crate) fn sync(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
         // Several rounds: a LACP change can make the distributor request markers, whose
         // responses (already received) complete moves, and so on. Bounded.

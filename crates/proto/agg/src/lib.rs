@@ -25,11 +25,13 @@ mod collector;
 mod config;
 pub mod diagnose;
 mod event;
+mod resume;
 
 pub use aggregation::{AggError, Aggregation, AggregationStatus};
 pub use collector::{CollectorCounters, RxDrop, RxVerdict};
 pub use config::AggregationConfig;
 pub use event::AggEvent;
+pub use resume::{AggResumeOutcome, AggSnapshot};
 
 pub use lagd_distrib;
 pub use lagd_lacp;

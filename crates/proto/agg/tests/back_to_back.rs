@@ -290,3 +290,87 @@ fn carrier_loss_moves_only_the_failed_ports_conversations() {
     );
     assert!(net.sides[0].agg.is_up());
 }
+
+#[test]
+fn a_restarted_side_resumes_unseen_with_its_bucket_table() {
+    let mut net = Net::new();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    // Port 3 fails and comes back: buckets move away and some come back (marker-protected),
+    // so the table is no longer what a fresh start would build.
+    for up in [false, true] {
+        net.up[3] = up;
+        let now = net.now;
+        let link = if up {
+            LinkStatus::up(10_000)
+        } else {
+            LinkStatus::DOWN
+        };
+        for s in 0..2 {
+            net.sides[s].agg.handle_link(now, 3, link);
+            net.drain(s);
+        }
+        net.run_until(net.now + Duration::from_secs(3));
+    }
+    const FLOWS: u16 = 16;
+    let mut seq = 0;
+    let mut traffic = |net: &mut Net, n: u32| {
+        for _ in 0..n {
+            for flow in 0..FLOWS {
+                net.host_send(0, data_frame(flow, seq));
+            }
+            seq += 1;
+            let t = net.now + Duration::from_micros(500);
+            net.run_until(t);
+        }
+    };
+    traffic(&mut net, 200);
+    let snap = net.sides[0].agg.snapshot();
+    assert_eq!(net.all_distributing(0), 4);
+    assert_eq!(snap.buckets, net.sides[0].agg.distributor().bucket_table());
+
+    // A restarts: a new aggregation with the same configuration, resumed.
+    let mac = MacAddr([2, 0, 0, 0, 1, 0]);
+    let mut agg: Aggregation<Vec<u8>> = Aggregation::new(AggregationConfig {
+        lacp: SystemConfig::new(mac),
+        distributor: DistributorConfig {
+            rebalance_interval: None,
+            ..DistributorConfig::default()
+        },
+    });
+    let now = net.now;
+    for p in 1..=PORTS {
+        agg.add_port(now, PortConfig::new(p, MacAddr([2, 0, 0, 0, 1, p as u8])))
+            .unwrap();
+    }
+    let fresh_table = {
+        let mut probe: Aggregation<Vec<u8>> = Aggregation::new(agg.config().clone());
+        for p in 1..=PORTS {
+            probe
+                .add_port(now, PortConfig::new(p, MacAddr([2, 0, 0, 0, 1, p as u8])))
+                .unwrap();
+        }
+        let mut s = snap.clone();
+        s.buckets.clear();
+        probe.resume(now, &s, |_| LinkStatus::up(10_000));
+        probe.distributor().bucket_table().to_vec()
+    };
+    assert_ne!(
+        fresh_table, snap.buckets,
+        "the test needs a table a fresh start would not rebuild"
+    );
+    let out = agg.resume(now, &snap, |_| LinkStatus::up(10_000));
+    assert_eq!(out.lacp.resumed, vec![1, 2, 3, 4], "{out:?}");
+    assert!(out.buckets);
+    assert_eq!(agg.distributor().bucket_table(), &snap.buckets[..]);
+    assert_eq!(agg.distributor().stats().moves_started, 0);
+    assert!(agg.is_up());
+    net.sides[0].agg = agg;
+    net.drain(0);
+    traffic(&mut net, 200);
+    net.run_until(net.now + Duration::from_secs(5));
+    assert_eq!(net.all_distributing(1), 4, "the partner kept every port");
+    check_in_order(&net.sides[1].received, FLOWS, 400);
+}

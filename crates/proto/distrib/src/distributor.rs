@@ -614,6 +614,33 @@ impl<F> Distributor<F> {
         &self.table
     }
 
+    /// Puts back a bucket table saved by an earlier instance ([`Distributor::bucket_table`]),
+    /// so that a restarted driver sends every conversation on the port it used before (no
+    /// conversation moves, so none can be reordered). Applied only when it fits: the same
+    /// number of buckets, every bucket on a current member, no move in flight, a hashed or
+    /// active-backup mode. Returns whether it was applied; nothing changes otherwise.
+    pub fn resume_table(&mut self, table: &[Option<PortNumber>]) -> bool {
+        let fits = table.len() == self.table.len()
+            && matches!(self.config.mode, Mode::Hash | Mode::ActiveBackup)
+            && self.quiesce.is_none()
+            && self.moves.iter().all(Option::is_none)
+            && table
+                .iter()
+                .all(|o| o.is_some_and(|p| self.ports.contains(&p)))
+            && (self.config.mode != Mode::ActiveBackup || table.windows(2).all(|w| w[0] == w[1]));
+        if !fits {
+            return false;
+        }
+        for (b, p) in table.iter().enumerate() {
+            self.assign(b, *p);
+        }
+        self.even_out_pending = false;
+        if self.config.mode == Mode::ActiveBackup {
+            self.last_active = self.table.first().copied().flatten();
+        }
+        true
+    }
+
     /// The bucket of conversation hash `hash`.
     pub fn bucket_of(&self, hash: u32) -> usize {
         hash as usize & self.mask

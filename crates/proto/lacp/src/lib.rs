@@ -56,6 +56,7 @@ mod port;
 mod port_moved;
 mod port_table;
 mod receive;
+mod resume;
 mod schedule;
 mod selection;
 mod status;
@@ -79,6 +80,7 @@ pub use mux::MuxState;
 pub use periodic::PeriodicState;
 pub use port::LinkStatus;
 pub use receive::{ReceiveState, RxError};
+pub use resume::{LacpSnapshot, PortSnapshot, ResumeOutcome, ResumeRefusal};
 pub use selection::Selected;
 pub use status::{AggregatorStatus, PortStatus, SystemStatus};
 pub use timers::{

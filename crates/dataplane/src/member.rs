@@ -8,6 +8,13 @@
 //! lagd forwards through the aggregate), IPv6 disabled, neighbour cache flushed, MTU equal to the aggregate's. Every
 //! setting changed is remembered and put back by [`Member::restore`] (also run on drop), in the
 //! member's network namespace whatever thread calls it.
+//!
+//! Least privilege: a daemon restores members that live in its own network namespace without
+//! `setns(2)` (which needs `CAP_SYS_ADMIN`, denied by the unit): the restore runs on the calling
+//! thread when that thread is already in the member's namespace, which is always the case for
+//! lagd. Only a caller that took a member over from another namespace (tests, tools running as
+//! full root) pays a `setns`. Speed and duplex are read through a socket created at take-over
+//! in the member's namespace, so they need no `setns` either.
 
 use crate::error::{Error, Result, check_ifname};
 use crate::netlink::{IfAddr, LinkInfo, Netlink};
@@ -16,6 +23,7 @@ use crate::sysctl;
 use lagd_types::MacAddr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 
 /// The `arp_ignore` value lagd sets on members: do not reply to ARP for any local address.
 pub const ARP_IGNORE_ALL: i64 = 8;
@@ -58,7 +66,10 @@ pub struct Member {
     name: String,
     ifindex: u32,
     mac: MacAddr,
-    netns: OwnedFd,
+    /// The member's network namespace (`/proc/thread-self/ns/net` at take-over).
+    netns: std::fs::File,
+    /// An `AF_INET` datagram socket created in the member's namespace, for `SIOCETHTOOL`.
+    ethtool: OwnedFd,
     saved: Saved,
     restored: bool,
 }
@@ -83,17 +94,17 @@ impl Member {
                 addr: a.to_string(),
             });
         }
-        let netns = std::fs::File::open("/proc/thread-self/ns/net")
-            .map_err(|source| Error::Sys {
+        let netns =
+            std::fs::File::open("/proc/thread-self/ns/net").map_err(|source| Error::Sys {
                 op: "open /proc/thread-self/ns/net",
                 source,
-            })?
-            .into();
+            })?;
         let mut m = Member {
             name: name.to_string(),
             ifindex: link.ifindex,
             mac: link.mac.unwrap_or(MacAddr::ZERO),
             netns,
+            ethtool: ethtool_socket()?,
             saved: Saved::default(),
             restored: false,
         };
@@ -183,56 +194,63 @@ impl Member {
         &self.saved.addresses
     }
 
-    /// Speed and duplex now, by ethtool.
+    /// Speed and duplex now, by ethtool (through the socket made in the member's namespace:
+    /// no namespace switch, from any thread).
     pub fn speed(&self) -> Result<LinkSpeed> {
-        let fd = self.netns.try_clone().map_err(|source| Error::Sys {
-            op: "dup netns fd",
+        link_speed_on(&self.ethtool, &self.name)
+    }
+
+    /// Whether the calling thread is in the member's network namespace.
+    fn in_own_netns(&self) -> Result<bool> {
+        let here = std::fs::metadata("/proc/thread-self/ns/net").map_err(|source| Error::Sys {
+            op: "stat /proc/thread-self/ns/net",
             source,
         })?;
-        let name = self.name.clone();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                netns::enter_fd(fd.as_fd())?;
-                link_speed(&name)
-            })
-            .join()
-            .unwrap_or_else(|_| {
-                Err(Error::Sys {
-                    op: "ethtool thread",
-                    source: io::Error::other("panicked"),
-                })
-            })
-        })
+        let there = self.netns.metadata().map_err(|source| Error::Sys {
+            op: "fstat member netns",
+            source,
+        })?;
+        Ok(here.dev() == there.dev() && here.ino() == there.ino())
     }
 
     /// Puts every saved setting back (addresses, IPv6, `arp_ignore`, `IFF_NOARP`, MTU, admin
-    /// state), in the member's network namespace. Idempotent; on drop it runs by itself. Every
-    /// step is tried; the first error is returned.
+    /// state), in the member's network namespace: on the calling thread when it is already
+    /// there (no `setns`, no `CAP_SYS_ADMIN`), otherwise on a helper thread that enters it.
+    /// Idempotent; on drop it runs by itself. Every step is tried; the first error is returned
+    /// and logged as an error (the member is then NOT restored, and callers must say so).
     pub fn restore(&mut self) -> Result<()> {
         if self.restored {
             return Ok(());
         }
         self.restored = true;
-        let fd = self.netns.as_fd();
         let saved = &self.saved;
         let name = &self.name;
         let ifindex = self.ifindex;
-        let r = std::thread::scope(|s| {
-            s.spawn(move || {
-                netns::enter_fd(fd)?;
-                restore_here(name, ifindex, saved)
-            })
-            .join()
-            .unwrap_or_else(|_| {
-                Err(Error::Sys {
-                    op: "restore thread",
-                    source: io::Error::other("panicked"),
+        let r = match self.in_own_netns() {
+            Ok(true) => restore_here(name, ifindex, saved),
+            Ok(false) => {
+                let fd = self.netns.as_fd();
+                std::thread::scope(|s| {
+                    s.spawn(move || {
+                        netns::enter_fd(fd)?;
+                        restore_here(name, ifindex, saved)
+                    })
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(Error::Sys {
+                            op: "restore thread",
+                            source: io::Error::other("panicked"),
+                        })
+                    })
                 })
-            })
-        });
+            }
+            Err(e) => Err(e),
+        };
         match &r {
             Ok(()) => tracing::info!(member = %self.name, "member restored"),
-            Err(e) => tracing::warn!(member = %self.name, error = %e, "member restore incomplete"),
+            Err(e) => {
+                tracing::error!(member = %self.name, error = %e, "member NOT restored")
+            }
         }
         r
     }
@@ -361,14 +379,24 @@ fn ethtool(sock: &OwnedFd, name: &str, data: *mut libc::c_void) -> io::Result<()
 /// `ETHTOOL_GLINKSETTINGS` (falling back to `ETHTOOL_GSET`). Unknown speed gives 0; a driver
 /// without ethtool support gives 0 / half.
 pub fn link_speed(name: &str) -> Result<LinkSpeed> {
-    check_ifname(name)?;
+    link_speed_on(&ethtool_socket()?, name)
+}
+
+/// A socket for `SIOCETHTOOL` in the calling thread's network namespace (the ioctl acts on the
+/// interfaces of the namespace the socket was created in).
+fn ethtool_socket() -> Result<OwnedFd> {
     // SAFETY: plain system call without pointers.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(Error::last_os("socket(AF_INET) for ethtool"));
     }
     // SAFETY: `fd` is a fresh descriptor we own.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// [`link_speed`] through `sock` (made by [`ethtool_socket`] in the interface's namespace).
+fn link_speed_on(sock: &OwnedFd, name: &str) -> Result<LinkSpeed> {
+    check_ifname(name)?;
     let speed_of = |speed: u32, duplex: u8| LinkSpeed {
         mbps: if speed == SPEED_UNKNOWN { 0 } else { speed },
         full_duplex: duplex == DUPLEX_FULL,
@@ -378,7 +406,7 @@ pub fn link_speed(name: &str) -> Result<LinkSpeed> {
     let mut ls: Box<EthtoolLinkSettings> = Box::new(unsafe { std::mem::zeroed() });
     ls.cmd = ETHTOOL_GLINKSETTINGS;
     let ptr: *mut EthtoolLinkSettings = &mut *ls;
-    if ethtool(&sock, name, ptr.cast()).is_ok() && ls.link_mode_masks_nwords < 0 {
+    if ethtool(sock, name, ptr.cast()).is_ok() && ls.link_mode_masks_nwords < 0 {
         let nwords = ls.link_mode_masks_nwords.unsigned_abs();
         if usize::from(nwords) <= MAX_NWORDS {
             // SAFETY: plain data; all-zero is valid.
@@ -386,7 +414,7 @@ pub fn link_speed(name: &str) -> Result<LinkSpeed> {
             ls.cmd = ETHTOOL_GLINKSETTINGS;
             ls.link_mode_masks_nwords = nwords as i8;
             let ptr: *mut EthtoolLinkSettings = &mut *ls;
-            if ethtool(&sock, name, ptr.cast()).is_ok() && ls.link_mode_masks_nwords > 0 {
+            if ethtool(sock, name, ptr.cast()).is_ok() && ls.link_mode_masks_nwords > 0 {
                 return Ok(speed_of(ls.speed, ls.duplex));
             }
         }
@@ -395,7 +423,7 @@ pub fn link_speed(name: &str) -> Result<LinkSpeed> {
     let mut cmd: EthtoolCmd = unsafe { std::mem::zeroed() };
     cmd.cmd = ETHTOOL_GSET;
     let ptr: *mut EthtoolCmd = &mut cmd;
-    match ethtool(&sock, name, ptr.cast()) {
+    match ethtool(sock, name, ptr.cast()) {
         Ok(()) => Ok(speed_of(
             u32::from(cmd.speed) | (u32::from(cmd.speed_hi) << 16),
             cmd.duplex,

@@ -31,6 +31,16 @@ pub enum AggrError {
     Protocol(String),
 }
 
+/// Members that could not be given back as they were found (each with the first error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("aggregation `{aggregate}`: members NOT restored: {}", members.join("; "))]
+pub struct RestoreFailed {
+    /// The aggregation.
+    pub aggregate: String,
+    /// `member: error`, one per member not restored.
+    pub members: Vec<String>,
+}
+
 fn sys(what: impl Into<String>) -> impl FnOnce(lagd_dataplane::Error) -> AggrError {
     let what = what.into();
     move |source| AggrError::System { what, source }
@@ -289,11 +299,15 @@ impl Aggr {
         }
         self.forwarder.wake();
         if let Some(mut m) = self.members.remove(&port) {
-            if let Err(e) = m.member.restore() {
-                tracing::error!(member = %m.name, "restoring member: {e}");
-            }
             lock(&self.adapter).port_names.remove(&port);
-            tracing::info!(aggregate = %self.resolved.name, member = %m.name, "member released and restored");
+            match m.member.restore() {
+                Ok(()) => {
+                    tracing::info!(aggregate = %self.resolved.name, member = %m.name, "member released and restored")
+                }
+                Err(e) => {
+                    tracing::error!(aggregate = %self.resolved.name, member = %m.name, "member released but NOT restored: {e}")
+                }
+            }
         }
     }
 
@@ -354,17 +368,30 @@ impl Aggr {
     }
 
     /// Stops the forwarder, releases and restores every member; the TAP goes with the forwarder.
-    pub fn stop(mut self) {
+    /// A member that could not be restored is logged as an error and returned
+    /// ([`RestoreFailed`]): the caller must not claim the members were restored.
+    pub fn stop(mut self) -> Result<(), RestoreFailed> {
         // The kernel programs go first: a restored member must not feed the dying aggregate.
         lock(&self.adapter).offload = None;
         self.forwarder.stop();
+        let mut failed = Vec::new();
         for (_, mut m) in std::mem::take(&mut self.members) {
             if let Err(e) = m.member.restore() {
-                tracing::error!(member = %m.name, "restoring member: {e}");
+                failed.push(format!("{}: {e}", m.name));
             }
         }
-        tracing::info!(aggregate = %self.resolved.name, "aggregation stopped, members restored");
         // Dropping the forwarder drops the last reference to the TAP: the device disappears.
+        if failed.is_empty() {
+            tracing::info!(aggregate = %self.resolved.name, "aggregation stopped, members restored");
+            Ok(())
+        } else {
+            let e = RestoreFailed {
+                aggregate: self.resolved.name.clone(),
+                members: failed,
+            };
+            tracing::error!(aggregate = %self.resolved.name, "aggregation stopped: {e}");
+            Err(e)
+        }
     }
 
     /// Status for `ShowAggr`.

@@ -156,9 +156,11 @@ impl Engine {
                     Ok(a) => {
                         st.aggrs.insert(a.resolved.name.clone(), a);
                     }
-                    Err(e) => {
+                    Err(mut e) => {
                         for (_, a) in std::mem::take(&mut st.aggrs) {
-                            a.stop();
+                            if let Err(f) = a.stop() {
+                                e.message = format!("{}; {f}", e.message);
+                            }
                         }
                         return Err(e);
                     }
@@ -214,23 +216,32 @@ impl Engine {
         Ok(a)
     }
 
-    /// Stops everything: forwarders, members restored, TAPs removed, socket removed.
-    pub fn shutdown(&self) {
+    /// Stops everything: forwarders, members restored, TAPs removed, socket removed. Members
+    /// that could not be restored are returned (and were logged as errors).
+    pub fn shutdown(&self) -> Result<(), Vec<crate::aggregate::RestoreFailed>> {
         self.stopping.store(true, Ordering::SeqCst);
         let _ = self.reporter.tx.send(EngineMsg::Stop);
         if let Some(rt) = lock(&self.dt).take() {
             rt.stop();
         }
         let aggrs = std::mem::take(&mut self.state().aggrs);
+        let mut failed = Vec::new();
         for (name, a) in aggrs {
-            a.stop();
-            tracing::info!(aggregate = %name, "removed");
+            match a.stop() {
+                Ok(()) => tracing::info!(aggregate = %name, "removed"),
+                Err(e) => failed.push(e),
+            }
         }
         let threads: Vec<_> = lock(&self.threads).drain(..).collect();
         for t in threads {
             let _ = t.join();
         }
         let _ = std::fs::remove_file(&self.socket_path);
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed)
+        }
     }
 
     /// The running configuration (every running aggregation, name order).
@@ -298,7 +309,13 @@ impl Engine {
     fn delete(&self, name: &str, temporary: bool) -> Result<String, OpError> {
         let mut st = self.state();
         let a = st.aggrs.remove(name).ok_or_else(|| not_found(name))?;
-        a.stop();
+        if let Err(e) = a.stop() {
+            self.daemon_event(name, format!("aggregation deleted, but {e}"));
+            return Err(op(
+                ErrorKind::System,
+                format!("aggregation deleted, but {e}"),
+            ));
+        }
         self.daemon_event(name, "aggregation deleted, members restored".into());
         let done = format!("aggregation `{name}` deleted");
         if temporary || st.persistent.get(name).is_none() {
@@ -513,7 +530,8 @@ impl Engine {
             // Members must be taken over again with the new MTU: restart.
             let old = st.aggrs.remove(&name).ok_or_else(|| not_found(&name))?;
             let old_spec = old.spec.clone();
-            old.stop();
+            // A member not restored is logged as an error by `stop`.
+            let _ = old.stop();
             match self.start_aggr(spec, r) {
                 Ok(n) => {
                     st.aggrs.insert(name, n);
@@ -570,8 +588,12 @@ impl Engine {
             .collect();
         for n in gone {
             if let Some(a) = st.aggrs.remove(&n) {
-                a.stop();
-                self.daemon_event(&n, "aggregation deleted (reload)".into());
+                match a.stop() {
+                    Ok(()) => self.daemon_event(&n, "aggregation deleted (reload)".into()),
+                    Err(e) => {
+                        self.daemon_event(&n, format!("aggregation deleted (reload), but {e}"))
+                    }
+                }
             }
         }
         // Links leaving an aggregation before any is added elsewhere.
@@ -908,7 +930,8 @@ impl Engine {
         let spec = old.spec.clone();
         let mut r = old.resolved.clone();
         r.port_base = base;
-        old.stop();
+        // A member not restored is logged as an error by `stop`.
+        let _ = old.stop();
         let a = self.start_aggr(spec, r)?;
         st.aggrs.insert(name.to_string(), a);
         Ok(())

@@ -62,11 +62,13 @@ fn run(args: &Args) -> Result<(), String> {
     let prometheus = config.daemon.prometheus.clone();
     let engine = Engine::new(&args.config, &args.socket, history);
     if let Err(e) = engine.start(config) {
-        engine.shutdown();
-        return Err(format!("startup failed, every member restored: {e}"));
+        return Err(match engine.shutdown() {
+            Ok(()) => format!("startup failed, every member restored: {e}"),
+            Err(f) => format!("startup failed: {e}; {}", joined(&f)),
+        });
     }
     if let Err(e) = server.spawn(engine.clone()) {
-        engine.shutdown();
+        let _ = engine.shutdown();
         return Err(format!("control socket thread: {e}"));
     }
     if let Some(addr) = prometheus {
@@ -96,12 +98,16 @@ fn run(args: &Args) -> Result<(), String> {
             }
             Signal::Terminate => {
                 tracing::info!("terminating: restoring members");
-                engine.shutdown();
+                engine.shutdown().map_err(|f| joined(&f))?;
                 tracing::info!("lagd stopped");
                 return Ok(());
             }
         }
     }
-    engine.shutdown();
-    Ok(())
+    engine.shutdown().map_err(|f| joined(&f))
+}
+
+fn joined(failed: &[lagd::aggregate::RestoreFailed]) -> String {
+    let v: Vec<String> = failed.iter().map(ToString::to_string).collect();
+    v.join("; ")
 }

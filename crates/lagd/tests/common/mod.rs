@@ -57,12 +57,26 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `lagd` in namespace `ns` with `config` text written to `dir/<tag>.toml`.
     pub fn start(ns: &str, dir: &TempDir, tag: &str, config_text: &str) -> Daemon {
+        Daemon::start_wrapped(ns, dir, tag, config_text, &[])
+    }
+
+    /// [`Daemon::start`] with `lagd` run by `wrapper` (e.g. `setpriv ...`: the command line
+    /// is `ip netns exec NS WRAPPER... lagd ARGS...`).
+    pub fn start_wrapped(
+        ns: &str,
+        dir: &TempDir,
+        tag: &str,
+        config_text: &str,
+        wrapper: &[String],
+    ) -> Daemon {
         let config = dir.path(&format!("{tag}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let socket = dir.path(&format!("{tag}.sock"));
         let log = dir.path(&format!("{tag}.log"));
         let child = Command::new("ip")
-            .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_lagd")])
+            .args(["netns", "exec", ns])
+            .args(wrapper)
+            .arg(env!("CARGO_BIN_EXE_lagd"))
             .arg("--config")
             .arg(&config)
             .arg("--socket")

@@ -6,7 +6,7 @@
 //! The protocol side (LACP, Marker, distribution) is reached only through the [`Protocol`]
 //! trait, so this crate depends on no protocol core. `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
-//! `netns`'s `setns`, `clock`, `bpf`); each block carries a `// SAFETY:` comment.
+//! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`); each block carries a `// SAFETY:` comment.
 #![warn(missing_docs)]
 
 pub mod bpf;
@@ -20,6 +20,7 @@ mod member;
 pub mod netlink;
 pub mod netns;
 mod packet;
+pub mod process;
 pub mod rx_offload;
 pub mod sysctl;
 mod tap;

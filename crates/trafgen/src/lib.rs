@@ -6,6 +6,7 @@
 //! - **TCP flows** ([`tcp_sender`], [`tcp_sink`]): N concurrent connections (distinct source
 //!   ports, so L4 hashing spreads them) carrying a per-flow byte pattern that the sink verifies,
 //!   with per-second per-flow throughput samples.
+//! - **Reachability** ([`udp_echo`]): a UDP echo responder and a probe, instead of `ping`.
 //! - [`netns`]: every generator and sink can run on a thread inside a named network namespace.
 //!
 //! Everything runs on its own threads, is bounded in packet count and time, and stops by itself.
@@ -20,6 +21,7 @@ pub mod stream_stats;
 pub mod tcp_pattern;
 pub mod tcp_sender;
 pub mod tcp_sink;
+pub mod udp_echo;
 pub mod udp_receiver;
 pub mod udp_sender;
 

@@ -152,11 +152,8 @@ impl Lagd {
         if !self.running() {
             return matches!(self.child.try_wait(), Ok(Some(s)) if s.success());
         }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            lagd_dataplane::process::send(self.child.id(), lagd_dataplane::process::Signal::Term);
         let start = Instant::now();
         while start.elapsed() < patience {
             if let Ok(Some(st)) = self.child.try_wait() {

@@ -2,8 +2,9 @@
 //! each side, 16 TCP flows and a sequence-numbered UDP stream, one link cut at 10 s and
 //! restored at 20 s, a Sun Trunking table every second, a summary and an SVG plot.
 //!
-//! Needs root and `ip netns`; [`run`] says why when it cannot run, and the caller then runs
-//! the simulator's version of the same scenario.
+//! Needs root and iproute2 (`ip`, `tc`), nothing else: traffic and reachability checks are
+//! lagd's own ([`lagd_trafgen`]). [`run`] says why when it cannot run (naming a missing program
+//! and its package), and the caller then runs the simulator's version of the same scenario.
 
 pub mod clock;
 pub mod daemon;
@@ -14,6 +15,7 @@ pub mod scenario;
 pub mod stream;
 pub mod summary;
 pub mod svg;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +34,13 @@ pub struct Options {
 pub fn unavailable() -> Option<String> {
     if !lagd_dataplane::netns::is_root() {
         return Some("the network-namespace demo needs root (it creates namespaces, veth links and tc qdiscs)".into());
+    }
+    let missing = tools::missing();
+    if !missing.is_empty() {
+        return Some(format!(
+            "the network-namespace demo cannot run: {}",
+            missing.join("; ")
+        ));
     }
     if let Err(e) = net::probe() {
         return Some(format!(

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, LinkStats};
 use lagd_sim::{PeakTracker, sun_table};
+use lagd_trafgen::udp_echo::{self, UdpEcho};
 use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpSender, UdpSenderConfig};
 
 use super::clock::now_title;
@@ -87,6 +88,8 @@ pub struct Outcome {
 const AGGR: &str = "aggr1";
 const ADDR_A: &str = "198.18.0.1";
 const ADDR_B: &str = "198.18.0.2";
+/// The UDP echo port used to check reachability.
+const ECHO_PORT: u16 = 7;
 
 /// The daemons' configuration. `rebalance`: whether the distributor moves conversations to
 /// even the load (host A: yes; host B, which sends the UDP stream, no, so that the stream
@@ -266,11 +269,17 @@ fn run_on(
         &net.b,
         &["addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
     )?;
-    // Resolve ARP both ways before measuring.
-    wait_until(intr, Duration::from_secs(20), "ping A → B", || {
-        Ok(lagd_dataplane::netns::ns_cmd(&net.a, &["ping", "-c", "1", "-W", "1", ADDR_B]).is_ok())
+    // Reachability, and ARP resolved both ways, before measuring: a UDP echo (lagd's own
+    // traffic tools; no `ping` needed).
+    let echo_b = SocketAddr::from(([198, 18, 0, 2], ECHO_PORT));
+    let echo_a = SocketAddr::from(([198, 18, 0, 1], ECHO_PORT));
+    let eb = UdpEcho::spawn(Some(&net.b), echo_b)?;
+    let ea = UdpEcho::spawn(Some(&net.a), echo_a)?;
+    wait_until(intr, Duration::from_secs(20), "UDP echo A → B", || {
+        Ok(udp_echo::probe(Some(&net.a), echo_b, Duration::from_secs(1)).is_ok())
     })?;
-    let _ = lagd_dataplane::netns::ns_cmd(&net.b, &["ping", "-c", "1", "-W", "1", ADDR_A]);
+    let _ = udp_echo::probe(Some(&net.b), echo_a, Duration::from_secs(1));
+    let _ = (eb.stop(), ea.stop());
 
     for (host, c) in [("A", &mut ca), ("B", &mut cb)] {
         println!("# host {host}: lagctl show-aggr -L {AGGR}");

@@ -1,0 +1,59 @@
+//! Signals to other processes (the demo and the tests stop their `lagd` with SIGTERM): one
+//! `kill(2)`, so nothing depends on a `kill` binary being installed.
+
+use crate::error::{Error, Result};
+
+/// A signal lagd's tools send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM: stop and restore the members.
+    Term,
+    /// SIGINT: the same, from a terminal.
+    Int,
+    /// SIGHUP: reload the configuration.
+    Hup,
+    /// SIGKILL: a crash, as the kernel's OOM killer makes one.
+    Kill,
+}
+
+impl Signal {
+    fn number(self) -> libc::c_int {
+        match self {
+            Signal::Term => libc::SIGTERM,
+            Signal::Int => libc::SIGINT,
+            Signal::Hup => libc::SIGHUP,
+            Signal::Kill => libc::SIGKILL,
+        }
+    }
+}
+
+/// Sends `sig` to process `pid`.
+pub fn send(pid: u32, sig: Signal) -> Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| Error::Sys {
+        op: "kill",
+        source: std::io::Error::from_raw_os_error(libc::ESRCH),
+    })?;
+    // SAFETY: kill(2) takes no pointers; a wrong pid fails with ESRCH.
+    let r = unsafe { libc::kill(pid, sig.number()) };
+    if r < 0 {
+        return Err(Error::last_os("kill"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_a_child() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        send(child.id(), Signal::Term).unwrap();
+        let st = child.wait().unwrap();
+        assert!(!st.success());
+        assert!(send(u32::MAX, Signal::Term).is_err());
+    }
+}

@@ -453,15 +453,33 @@ impl Aggr {
     }
 
     /// `Diagnose`: the protocol status checked by `lagd_agg::diagnose`, with the members'
-    /// MTUs (sysfs) and the aggregate's MTU as link facts.
-    pub fn diagnose(&self) -> lagd_agg::diagnose::Diagnosis {
-        use lagd_agg::diagnose::{DiagnoseInput, LinkFacts, diagnose};
-        let (config, status) = {
+    /// MTUs (sysfs), the aggregate's MTU and the kernel fast path as facts. `dt`: for a
+    /// distributed aggregation, what the DT runtime knows (`Some(None)`: no DT domain).
+    pub fn diagnose(
+        &self,
+        dt: Option<Option<lagd_agg::diagnose::DtFacts>>,
+    ) -> lagd_agg::diagnose::Diagnosis {
+        use lagd_agg::diagnose::{DiagnoseInput, LinkFacts, OffloadFacts, diagnose};
+        let (config, status, offload) = {
             let a = lock(&self.adapter);
-            (a.agg.config().clone(), a.agg.status())
+            let offload = OffloadFacts {
+                requested: self.resolved.offload,
+                running: a.offload.is_some(),
+                slow_rx: a.offload.as_ref().map_or_else(Vec::new, |o| {
+                    self.members
+                        .keys()
+                        .filter(|p| !o.has_rx(**p))
+                        .copied()
+                        .collect()
+                }),
+            };
+            (a.agg.config().clone(), a.agg.status(), offload)
         };
         let mut input = DiagnoseInput::new(&self.resolved.name, &config, &status);
+        input.now = monotonic_now();
         input.aggregate_mtu = Some(self.resolved.mtu);
+        input.offload = Some(offload);
+        input.dt = dt;
         for (port, m) in &self.members {
             input.port_names.insert(*port, m.name.clone());
             let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", m.name))
@@ -475,73 +493,7 @@ impl Aggr {
                 },
             );
         }
-        let mut d = diagnose(&input);
-        d.findings.extend(self.offload_findings());
-        d.healthy = d
-            .findings
-            .iter()
-            .all(|f| f.severity == lagd_agg::diagnose::Severity::Info);
-        d
-    }
-
-    /// `offload = true` that is not (fully) in force, and why.
-    fn offload_findings(&self) -> Vec<lagd_agg::diagnose::Finding> {
-        use lagd_agg::diagnose::{Finding, FindingCode, Severity};
-        if !self.resolved.offload {
-            return Vec::new();
-        }
-        let name = &self.resolved.name;
-        let a = lock(&self.adapter);
-        let dist = a.agg.distributor().config();
-        let finding =
-            |member: Option<String>, problem: String, evidence: String, fix: String| Finding {
-                severity: Severity::Warning,
-                code: FindingCode::OffloadInactive,
-                member,
-                problem,
-                evidence: vec![evidence],
-                fix: vec![fix],
-            };
-        let Some(o) = a.offload.as_ref() else {
-            let (why, fix) = if dist.mode != lagd_agg::lagd_distrib::Mode::Hash {
-                (
-                    format!("mode {:?} does not distribute by hash", self.resolved.mode)
-                        .to_lowercase(),
-                    format!("lagctl modify-aggr -m lacp {name}   (or static), or --offload off"),
-                )
-            } else if !dist.policy.l4 {
-                (
-                    format!("policy {} has no L4", dist.policy),
-                    format!("lagctl modify-aggr -P L3,L4 {name}"),
-                )
-            } else {
-                (
-                    "the kernel refused the programs (lagd's log has the bpf() error)".to_string(),
-                    "run Linux 6.6 or later with BPF enabled, as root (CAP_BPF, CAP_NET_ADMIN)"
-                        .to_string(),
-                )
-            };
-            return vec![finding(
-                None,
-                format!(
-                    "{name} asks for the kernel fast path (offload = true), but it is not running: frames take the user-space path"
-                ),
-                why,
-                fix,
-            )];
-        };
-        self.members
-            .iter()
-            .filter(|(p, _)| !o.has_rx(**p))
-            .map(|(_, m)| {
-                finding(
-                    Some(m.name.clone()),
-                    format!("{}'s received frames take the user-space path", m.name),
-                    "its receive program could not be attached, or its socket filtered (lagd's log says which)".into(),
-                    format!("lagctl remove-aggr -l {0} {name}; lagctl add-aggr -l {0} {name}", m.name),
-                )
-            })
-            .collect()
+        diagnose(&input)
     }
 
     /// Counters for `ShowLink`: the aggregate, then its members.

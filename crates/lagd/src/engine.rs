@@ -656,24 +656,34 @@ impl Engine {
         }
     }
 
-    /// `Diagnose`: runs `lagd_agg::diagnose` on the aggregation, with each member's MTU read
-    /// from sysfs and its send rate measured over the last rebalance interval.
+    /// `Diagnose`: runs `lagd_agg::diagnose` on the aggregation, with each member's link
+    /// facts and, for a distributed aggregation, the DT runtime's view.
     fn diagnose(&self, name: &str) -> Result<lagd_agg::diagnose::Diagnosis, OpError> {
-        let (mut d, distributed) = {
+        let distributed = {
             let st = self.state();
-            let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
-            (a.diagnose(), a.resolved.distributed)
+            st.aggrs
+                .get(name)
+                .ok_or_else(|| not_found(name))?
+                .resolved
+                .distributed
         };
-        if distributed {
-            let view = lock(&self.dt).as_ref().and_then(crate::dt::DtRuntime::view);
-            d.findings
-                .extend(crate::dt::diagnose::dt_findings(name, view.as_ref()));
-            d.healthy = d
-                .findings
-                .iter()
-                .all(|f| f.severity == lagd_agg::diagnose::Severity::Info);
-        }
-        Ok(d)
+        // The DT runtime's lock is not taken under the engine's (its thread takes them in
+        // the other order).
+        let dt = distributed.then(|| {
+            lock(&self.dt)
+                .as_ref()
+                .and_then(crate::dt::DtRuntime::view)
+                .map(|v| lagd_agg::diagnose::DtFacts {
+                    status: v.status,
+                    peer_link: v.peer_link,
+                    keepalive: v.keepalive,
+                    flood_control: v.peer_filter.mode == "flood control",
+                    flooding: v.peer_filter.flooding,
+                })
+        });
+        let st = self.state();
+        let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+        Ok(a.diagnose(dt))
     }
 
     fn state_dump(&self) -> Result<serde_json::Value, OpError> {

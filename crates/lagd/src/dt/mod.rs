@@ -4,7 +4,6 @@
 //! port isolation, MAC sync). See `docs/DT.md`.
 
 pub mod config;
-pub mod diagnose;
 pub mod isolation;
 pub mod runtime;
 

@@ -5,9 +5,10 @@ use lagd_lacp::{
     Event, EventKind, Lacp, LinkStatus, MarkerError, MarkerId, PortConfig, SystemStatus, Transmit,
 };
 use lagd_types::{Duration, Instant, PortNumber};
-use lagd_wire::SlowFrame;
+use lagd_wire::{SlowFrame, SlowPdu};
 use serde::Serialize;
 
+use crate::activity::PortActivity;
 use crate::{AggEvent, AggregationConfig, CollectorCounters, RxDrop, RxVerdict};
 
 /// How long a Marker refused by the Slow Protocols rate limit waits before it is tried again.
@@ -37,6 +38,10 @@ pub struct AggregationStatus {
     pub draining: Vec<PortNumber>,
     /// Whether the aggregate is up (min-links met, or fallback).
     pub up: bool,
+    /// What each member heard lately (LACPDU arrivals, whatever the LACP mode).
+    pub activity: Vec<PortActivity>,
+    /// The latest time any input carried: "now" for the activity above.
+    pub at: Instant,
 }
 
 /// One aggregation: LACP control, Frame Distributor and Frame Collector (see the crate docs).
@@ -60,6 +65,8 @@ pub struct Aggregation<F> {
     last_now: Instant,
     collector: CollectorCounters,
     events: VecDeque<AggEvent>,
+    /// Recent LACPDU arrivals per member.
+    activity: BTreeMap<PortNumber, PortActivity>,
 }
 
 impl<F> Aggregation<F> {
@@ -77,6 +84,7 @@ impl<F> Aggregation<F> {
             last_now: Instant::ZERO,
             collector: CollectorCounters::default(),
             events: VecDeque::new(),
+            activity: BTreeMap::new(),
         }
     }
 
@@ -98,7 +106,9 @@ impl<F> Aggregation<F> {
 
     /// Adds a member port (disabled until [`Aggregation::handle_link`] reports it up).
     pub fn add_port(&mut self, now: Instant, port: PortConfig) -> Result<(), AggError> {
+        let number = port.number;
         self.lacp.add_port(now, port)?;
+        self.activity.insert(number, PortActivity::new(number));
         self.sync(now);
         Ok(())
     }
@@ -114,6 +124,7 @@ impl<F> Aggregation<F> {
     pub fn remove_port(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
         self.lacp.remove_port(now, port)?;
         self.draining.remove(&port);
+        self.activity.remove(&port);
         self.sync(now);
         Ok(())
     }
@@ -148,6 +159,16 @@ impl<F> Aggregation<F> {
         let verdict = if SlowFrame::is_slow_protocols(frame) {
             // Malformed PDUs are counted by LACP (illegal_rx / unknown_rx) and dropped there.
             let _ = self.lacp.handle_frame(now, port, frame);
+            if let (
+                Some(a),
+                Ok(SlowFrame {
+                    pdu: SlowPdu::Lacp(pdu),
+                    ..
+                }),
+            ) = (self.activity.get_mut(&port), SlowFrame::parse(frame))
+            {
+                a.record(now, pdu.actor);
+            }
             self.sync(now);
             RxVerdict::Control
         } else if self.lacp.port(port).is_none() {
@@ -267,6 +288,8 @@ impl<F> Aggregation<F> {
             collector: self.collector,
             draining: self.draining.iter().copied().collect(),
             up: self.lacp.is_up(),
+            activity: self.activity.values().cloned().collect(),
+            at: self.last_now,
         }
     }
 

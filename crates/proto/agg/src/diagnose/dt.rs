@@ -1,0 +1,350 @@
+//! Distributed Trunking, the checks of seed 000's troubleshooting list: the same domain on both
+//! switches, consistent configuration (system priority, keys, LACP mode and timer, MTU, speed),
+//! the peer link and the keepalive up, the peer-link filter in place.
+
+use lagd_dt::{DiffField, DownReason, DtStatus, PeerState};
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Ctx, FindingCode, Fix, Setting, Severity, View, Where};
+
+/// What the caller knows of its Distributed Trunking domain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DtFacts {
+    /// The DT core's status.
+    pub status: DtStatus,
+    /// The peer link's interface.
+    pub peer_link: String,
+    /// The keepalive's interface, if any.
+    pub keepalive: Option<String>,
+    /// The peer-link egress filter could not be attached: flood control is in force.
+    pub flood_control: bool,
+    /// The bridge floods onto the peer link.
+    pub flooding: bool,
+}
+
+/// The setting a DT consistency difference is about, when it is one of ours.
+fn setting_of(field: DiffField) -> Option<Setting> {
+    match field {
+        DiffField::SystemPriority => Some(Setting::SystemPriority),
+        DiffField::Key => Some(Setting::Key),
+        DiffField::LacpMode => Some(Setting::LacpMode),
+        DiffField::LacpTimer => Some(Setting::LacpTimer),
+        DiffField::Mtu => Some(Setting::Mtu),
+        _ => None,
+    }
+}
+
+pub(crate) fn check(cx: &mut Ctx<'_, '_>, facts: Option<&DtFacts>) {
+    let name = cx.input.name;
+    for f in findings(name, facts) {
+        cx.out.push(f);
+    }
+}
+
+/// The DT findings for aggregation `name`, marked distributed; `facts` is `None` when no DT
+/// domain runs.
+pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
+    let mut out = Vec::new();
+    let mut push = |severity, code, problem: String, evidence: Vec<String>, fix: Vec<Fix>| {
+        out.push(super::Finding {
+            severity,
+            code,
+            member: None,
+            problem,
+            evidence,
+            fix,
+        })
+    };
+    let Some(v) = facts else {
+        push(
+            Severity::Error,
+            FindingCode::DtNoDomain,
+            format!(
+                "{name} is marked distributed, but no Distributed Trunking domain is configured"
+            ),
+            vec!["no [dt] table in the configuration".into()],
+            vec![
+                Fix::change(
+                    "create the DT domain, with its peer link and keepalive",
+                    Change::CreateDtDomain { domain_id: None },
+                )
+                .on(Where::BothSwitches),
+                Fix::set(
+                    "or make the aggregation an ordinary one",
+                    Setting::Distributed,
+                    false,
+                ),
+            ],
+        );
+        return out;
+    };
+    let st: &DtStatus = &v.status;
+    let links = vec![
+        format!(
+            "peer link {}: {}",
+            v.peer_link,
+            if st.peer_link_up {
+                "delivering the peer's PDUs"
+            } else {
+                "silent"
+            }
+        ),
+        match &v.keepalive {
+            Some(k) => format!(
+                "keepalive {k}: {}",
+                if st.keepalive_up {
+                    "arriving"
+                } else {
+                    "silent"
+                }
+            ),
+            None => "no keepalive path".into(),
+        },
+    ];
+    if let Some(other) = st.foreign_domain {
+        push(
+            Severity::Error,
+            FindingCode::DtDomainMismatch,
+            format!(
+                "the switch on the peer link is in DT domain {other}, this one in domain {}",
+                st.domain_id
+            ),
+            links.clone(),
+            vec![
+                Fix::change(
+                    "configure the same domain id on the other switch",
+                    Change::CreateDtDomain {
+                        domain_id: Some(st.domain_id),
+                    },
+                )
+                .on(Where::DtPeer),
+            ],
+        );
+    }
+    match st.state {
+        PeerState::Up => {}
+        PeerState::Init => push(
+            Severity::Warning,
+            FindingCode::DtPeer,
+            "waiting for the DT peer: ports are held down until it is found or the init delay ends"
+                .into(),
+            links.clone(),
+            vec![Fix::text(format!(
+                "check that lagd runs on the other switch with the same domain, cabled on {}",
+                v.peer_link
+            ))],
+        ),
+        PeerState::Alone if st.foreign_domain.is_none() => push(
+            Severity::Warning,
+            FindingCode::DtPeer,
+            "no DT peer: the peer link and the keepalive are silent, this switch acts alone (the \
+             server keeps only the links to this switch)"
+                .into(),
+            links.clone(),
+            vec![
+                Fix::text(format!(
+                    "check the other switch and its lagd, and the cabling of {}",
+                    v.peer_link
+                )),
+                Fix::show("compare both switches", View::DtStatus).on(Where::BothSwitches),
+            ],
+        ),
+        PeerState::Alone => {}
+        PeerState::PeerLinkDown | PeerState::SplitBrain => push(
+            Severity::Error,
+            FindingCode::DtSplitBrain,
+            format!(
+                "the peer link {} is down while the peer is alive (split brain): the secondary \
+                 gives way, the server keeps only the primary's links",
+                v.peer_link
+            ),
+            links.clone(),
+            vec![Fix::text(format!(
+                "restore the peer link {} (carrier, cabling)",
+                v.peer_link
+            ))],
+        ),
+    }
+    if v.keepalive.is_none() {
+        push(
+            Severity::Info,
+            FindingCode::DtNoKeepalive,
+            "no keepalive path: a peer-link failure looks like a dead peer, and both switches \
+             would forward"
+                .into(),
+            vec![],
+            vec![Fix::text(
+                "add a keepalive link to the DT domain (create-dt-domain --keepalive)",
+            )],
+        );
+    }
+    if v.flood_control {
+        push(
+            Severity::Warning,
+            FindingCode::DtPeerFilterFallback,
+            "the peer-link egress filter could not be attached: lagd falls back to flood \
+             control, and while some DT aggregation has no live member here, hosts of other \
+             aggregations may receive a flooded frame twice"
+                .into(),
+            vec![format!(
+                "peer filter: flood control, flooding onto the peer link {}",
+                if v.flooding { "on" } else { "off" }
+            )],
+            vec![Fix::text(
+                "run Linux 6.6 or later with BPF enabled (tcx egress hook); lagd's log names the \
+                 failing bpf() call",
+            )],
+        );
+    }
+    for a in st.aggregations.iter().filter(|a| a.config.name == name) {
+        if !a.diffs.is_empty() {
+            let mut fix: Vec<Fix> = a
+                .diffs
+                .iter()
+                .filter_map(|d| {
+                    let s = setting_of(d.field)?;
+                    Some(Fix::set(
+                        format!("match the peer's {}", d.field),
+                        s,
+                        &d.peer,
+                    ))
+                })
+                .collect();
+            fix.push(Fix::text(
+                "make the aggregation identical on both switches (system priority, key, LACP \
+                 mode and timer, MTU, member speed)",
+            ));
+            push(
+                Severity::Error,
+                FindingCode::DtMismatch,
+                format!("{name}'s configuration differs from the DT peer's"),
+                a.diffs
+                    .iter()
+                    .map(|d| format!("{}: here {}, peer {}", d.field, d.local, d.peer))
+                    .collect(),
+                fix,
+            );
+        }
+        if !a.decision.ports_enabled {
+            let why = a
+                .decision
+                .reason
+                .map_or("held down".to_string(), |r| r.to_string());
+            let severity = if a.decision.reason == Some(DownReason::Init) {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            push(
+                severity,
+                FindingCode::DtPortsDown,
+                format!("this switch's links of {name} are held down: {why}"),
+                vec![format!("role {}, state {}", st.role, st.state)],
+                vec![Fix::text(
+                    "fix the cause above; the links come up by themselves",
+                )],
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lagd_dt::testing::Pair;
+    use lagd_dt::{DtAggrConfig, DtConfig};
+    use lagd_types::{Duration, MacAddr, SystemId};
+
+    fn facts(p: &Pair, i: usize, keepalive: bool) -> DtFacts {
+        DtFacts {
+            status: p.sw[i].status(),
+            peer_link: "pl0".into(),
+            keepalive: keepalive.then(|| "ka0".to_string()),
+            flood_control: false,
+            flooding: true,
+        }
+    }
+
+    fn pair(domain_b: u32, key_b: u16) -> Pair {
+        let cfg = |mac: MacAddr, prio: u16, domain: u32| DtConfig {
+            domain_id: domain,
+            system_mac: mac,
+            role_priority: prio,
+            incarnation: u32::from(prio) << 16,
+            ..DtConfig::default()
+        };
+        let mut p = Pair::new(
+            cfg(MacAddr([2, 0, 0, 0, 0xa, 1]), 10, 7),
+            cfg(MacAddr([2, 0, 0, 0, 0xb, 1]), 20, domain_b),
+        );
+        let shared = SystemId::new(256, MacAddr([2, 0xd7, 0, 0, 0, 1]));
+        p.add_aggregation(0, DtAggrConfig::new(1, "trk1", shared));
+        let mut b = DtAggrConfig::new(1, "trk1", shared);
+        b.key = key_b;
+        p.add_aggregation(1, b);
+        p.run_for(Duration::from_secs(5));
+        p
+    }
+
+    fn codes(f: &[super::super::Finding]) -> Vec<FindingCode> {
+        f.iter().map(|x| x.code).collect()
+    }
+
+    #[test]
+    fn healthy_pair_has_no_finding_and_no_domain_is_an_error() {
+        let p = pair(7, 1);
+        assert!(findings("trk1", Some(&facts(&p, 1, true))).is_empty());
+        let none = findings("trk1", None);
+        assert_eq!(codes(&none), vec![FindingCode::DtNoDomain]);
+        assert_eq!(none[0].fix[1].sets(), Some((Setting::Distributed, "false")));
+        assert_eq!(
+            codes(&findings("trk1", Some(&facts(&p, 1, false)))),
+            vec![FindingCode::DtNoKeepalive]
+        );
+        let mut v = facts(&p, 1, true);
+        v.flood_control = true;
+        let f = findings("trk1", Some(&v));
+        assert_eq!(codes(&f), vec![FindingCode::DtPeerFilterFallback]);
+        assert!(f[0].fix[0].text.contains("6.6"), "{f:?}");
+    }
+
+    #[test]
+    fn key_mismatch_and_domain_mismatch_are_explained() {
+        let p = pair(7, 42);
+        let f = findings("trk1", Some(&facts(&p, 1, true)));
+        assert_eq!(
+            codes(&f),
+            vec![FindingCode::DtMismatch, FindingCode::DtPortsDown]
+        );
+        assert!(
+            f[0].evidence.iter().any(|e| e.contains("here 42, peer 1")),
+            "{f:?}"
+        );
+        assert_eq!(f[0].fix[0].sets(), Some((Setting::Key, "1")), "{f:?}");
+        let p = pair(8, 1);
+        let f = findings("trk1", Some(&facts(&p, 1, true)));
+        assert_eq!(
+            codes(&f),
+            vec![FindingCode::DtDomainMismatch, FindingCode::DtPortsDown]
+        );
+        assert!(f[0].problem.contains("domain 7"), "{f:?}");
+        assert_eq!(
+            f[0].fix[0].change,
+            Some(Change::CreateDtDomain { domain_id: Some(8) })
+        );
+    }
+
+    #[test]
+    fn split_brain_and_dead_peer_are_told_apart() {
+        let mut p = pair(7, 1);
+        p.cut_peer_link();
+        p.run_for(Duration::from_secs(10));
+        let f = findings("trk1", Some(&facts(&p, 1, true)));
+        assert!(codes(&f).contains(&FindingCode::DtSplitBrain), "{f:?}");
+        p.set_keepalive(false);
+        p.run_for(Duration::from_secs(10));
+        let f = findings("trk1", Some(&facts(&p, 1, true)));
+        assert_eq!(codes(&f), vec![FindingCode::DtPeer], "{f:?}");
+    }
+}

@@ -550,7 +550,10 @@ fn partner_turned_static_after_lacp_ran_is_named_on_both_ends() {
     assert_eq!(f.severity, Severity::Error);
     assert_eq!(f.fix[0].sets(), Some((Setting::LacpMode, "active")));
     assert_eq!(f.fix[1].on, Where::Partner);
-    assert!(f.evidence[0].contains("the partner says: LACP active"), "{f:#?}");
+    assert!(
+        f.evidence[0].contains("the partner says: LACP active"),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -584,7 +587,10 @@ fn timer_mismatch_is_a_note() {
     assert!(d.healthy, "{d:#?}");
     assert_eq!(codes(&d), vec![FindingCode::TimerMismatch], "{d:#?}");
     let f = &d.findings[0];
-    assert!(f.problem.starts_with("the partner runs the long LACP timer, we the short"));
+    assert!(
+        f.problem
+            .starts_with("the partner runs the long LACP timer, we the short")
+    );
     assert_eq!(f.fix[0].sets(), Some((Setting::LacpTimer, "long")));
 }
 

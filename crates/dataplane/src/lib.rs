@@ -6,12 +6,14 @@
 //! The protocol side (LACP, Marker, distribution) is reached only through the [`Protocol`]
 //! trait, so this crate depends on no protocol core. `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
-//! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`); each block carries a `// SAFETY:` comment.
+//! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`, `durable`'s `flock`); each block carries a
+//! `// SAFETY:` comment.
 #![warn(missing_docs)]
 
 pub mod bpf;
 pub mod bridge;
 mod clock;
+pub mod durable;
 pub mod egress_filter;
 mod epoll;
 mod error;

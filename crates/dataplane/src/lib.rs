@@ -19,6 +19,7 @@ mod epoll;
 mod error;
 mod forwarder;
 mod member;
+mod member_original;
 pub mod netlink;
 pub mod netns;
 mod packet;
@@ -36,6 +37,7 @@ pub use forwarder::{
     DropStats, Forwarder, ForwarderStats, IfStats, POOL_SLOTS, Protocol, Slot, TxDecision,
 };
 pub use member::{LinkSpeed, Member, TakeOverOptions, link_speed};
+pub use member_original::MemberOriginal;
 pub use netlink::{IfAddr, LinkEvent, LinkInfo, LinkMonitor, Netlink, OperState};
 pub use packet::{MAX_BATCH, MAX_FRAME, PacketOptions, PacketSocket, RecvBatch, RecvFrame};
 pub use tap::Tap;

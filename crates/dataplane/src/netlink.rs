@@ -160,7 +160,7 @@ pub struct LinkEvent {
 }
 
 /// One address of a link, as much as is needed to put it back exactly.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IfAddr {
     /// Interface index.
     pub ifindex: u32,

@@ -233,7 +233,10 @@ impl Tap {
         };
         for r in [
             set(crate::sysctl::ipv4_conf(&self.name, "arp_evict_nocarrier")),
-            set(crate::sysctl::ipv6_conf(&self.name, "ndisc_evict_nocarrier")),
+            set(crate::sysctl::ipv6_conf(
+                &self.name,
+                "ndisc_evict_nocarrier",
+            )),
         ] {
             if let Err(e) = r {
                 tracing::warn!(tap = %self.name, "cannot keep neighbours across a restart: {e}");
@@ -307,9 +310,7 @@ fn set_fd_flags(fd: &OwnedFd, name: &str) -> Result<()> {
     // SAFETY: F_GETFL/F_SETFL/F_SETFD with integer flags on a descriptor we own.
     let r = unsafe {
         let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if fl < 0 {
-            -1
-        } else if libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK) < 0 {
+        if fl < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK) < 0 {
             -1
         } else {
             libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC)

@@ -27,7 +27,15 @@ fn persistent_tap_survives_and_is_taken_back() {
         tap.set_carrier(true)?;
         ns_cmd_here(&["ip", "addr", "add", "198.18.77.1/24", "dev", &n]);
         ns_cmd_here(&[
-            "ip", "neigh", "add", "198.18.77.2", "lladdr", "02:00:00:00:77:02", "dev", &n, "nud",
+            "ip",
+            "neigh",
+            "add",
+            "198.18.77.2",
+            "lladdr",
+            "02:00:00:00:77:02",
+            "dev",
+            &n,
+            "nud",
             "reachable",
         ]);
         // A second instance cannot take it while this one holds it.
@@ -39,12 +47,18 @@ fn persistent_tap_survives_and_is_taken_back() {
     .and_then(|r| r)
     .expect("create");
     let link = sh(&["ip", "link", "show", &name]);
-    assert!(link.contains("NO-CARRIER") && link.contains("mtu 1400"), "{link}");
+    assert!(
+        link.contains("NO-CARRIER") && link.contains("mtu 1400"),
+        "{link}"
+    );
     assert!(link.contains(&mac.to_string()), "{link}");
     assert!(sh(&["ip", "addr", "show", "dev", &name]).contains("198.18.77.1/24"));
     assert!(sh(&["ip", "route"]).contains("198.18.77.0/24"));
     let neigh = sh(&["ip", "neigh", "show", "dev", &name]);
-    assert!(neigh.contains("02:00:00:00:77:02"), "neighbour flushed: {neigh}");
+    assert!(
+        neigh.contains("02:00:00:00:77:02"),
+        "neighbour flushed: {neigh}"
+    );
 
     // The next instance re-attaches by name; then hands its descriptor on (an exec).
     let n = name.clone();

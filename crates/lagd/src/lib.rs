@@ -18,3 +18,4 @@ pub mod events;
 pub mod metrics;
 pub mod offload;
 pub mod signals;
+pub mod state;

@@ -1,0 +1,356 @@
+//! What lagd keeps on disk so that neither a crash nor a restart loses anything: a record of
+//! every member's original settings, written before the first change and removed only once
+//! the member is restored, and a record of every aggregation (its TAP, its port numbers and
+//! the protocol state the partner sees), rewritten atomically whenever that state changes.
+//!
+//! Layout, under the state directory (`--state-dir`, default `/run/lagd`; a tmpfs, so a reboot,
+//! which resets every interface anyway, forgets it):
+//!
+//! ```text
+//! net-<namespace cookie>/        one per network namespace lagd runs in
+//!     lock                       flock'ed by the running lagd (its pid inside)
+//!     members/<ifindex>.json     MemberRecord
+//!     aggregates/<name>.json     AggregateRecord
+//! ```
+//!
+//! Every file is written atomically and durably (`lagd_dataplane::durable`): temporary file,
+//! `fsync`, rename, `fsync` of the directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lagd_agg::AggSnapshot;
+use lagd_dataplane::MemberOriginal;
+use lagd_dataplane::durable::{self, LockFile, Locked};
+use lagd_types::{MacAddr, PortNumber};
+use serde::{Deserialize, Serialize};
+
+/// The default state directory.
+pub const DEFAULT_STATE_DIR: &str = "/run/lagd";
+
+/// The format version written; records of another version are not used (and said so).
+pub const RECORD_VERSION: u32 = 1;
+
+/// Why the state directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another lagd owns this state directory in this network namespace.
+    #[error(
+        "another lagd{} runs in this network namespace with state directory {dir} (lock {lock}); stop it first, or give this one another --state-dir",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Busy {
+        /// Its pid, if known.
+        pid: Option<u32>,
+        /// The state directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// A file or directory could not be read or written.
+    #[error("state directory {path}: {detail}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+fn io(path: &Path) -> impl Fn(String) -> StateError + '_ {
+    move |detail| StateError::Io {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
+/// A member's original settings, recorded before lagd changed anything on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    /// Format version ([`RECORD_VERSION`]).
+    pub version: u32,
+    /// The aggregation that took it.
+    pub aggregate: String,
+    /// The pid of the lagd that took it.
+    pub pid: u32,
+    /// The settings to put back.
+    pub original: MemberOriginal,
+}
+
+/// One member port of an aggregation record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortRecord {
+    /// Actor_Port_Number.
+    pub number: PortNumber,
+    /// The interface index.
+    pub ifindex: u32,
+}
+
+/// A running aggregation: its TAP, its ports and the protocol state to resume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregateRecord {
+    /// Format version ([`RECORD_VERSION`]).
+    pub version: u32,
+    /// The aggregate's name (its TAP's).
+    pub name: String,
+    /// The TAP's interface index (0 until it exists).
+    pub ifindex: u32,
+    /// The aggregate's MAC.
+    pub mac: MacAddr,
+    /// The pid of the lagd that wrote it.
+    pub pid: u32,
+    /// The first port number (Distributed Trunking numbers a secondary's ports from 0x8000).
+    pub port_base: u16,
+    /// Member ports by interface name.
+    pub ports: BTreeMap<String, PortRecord>,
+    /// The protocol state the partner sees (absent until the aggregation ran).
+    pub snapshot: Option<AggSnapshot>,
+}
+
+/// The state directory of this network namespace, locked by this process.
+#[derive(Debug)]
+pub struct StateDir {
+    base: PathBuf,
+    root: PathBuf,
+    _lock: Option<LockFile>,
+}
+
+impl StateDir {
+    /// Opens (creating, mode 0700) the state of the calling thread's network namespace under
+    /// `base` and takes its lock; [`StateError::Busy`] if another process holds it.
+    pub fn open(base: &Path) -> Result<StateDir, StateError> {
+        let mut d = StateDir::unlocked(base)?;
+        d.lock()?;
+        Ok(d)
+    }
+
+    /// Opens it without the lock (for `lagctl`, which must not run while a lagd does: see
+    /// [`StateDir::lock`]).
+    pub fn unlocked(base: &Path) -> Result<StateDir, StateError> {
+        let ns = durable::netns_id().map_err(|e| io(base)(e.to_string()))?;
+        let root = base.join(format!("net-{ns}"));
+        for d in [root.clone(), root.join("members"), root.join("aggregates")] {
+            create_private_dir(&d)?;
+        }
+        Ok(StateDir {
+            base: base.to_path_buf(),
+            root,
+            _lock: None,
+        })
+    }
+
+    /// Takes the lock (no waiting).
+    pub fn lock(&mut self) -> Result<(), StateError> {
+        let lock = self.root.join("lock");
+        match LockFile::try_lock(&lock).map_err(|e| io(&lock)(e.to_string()))? {
+            Locked::Acquired(l) => {
+                self._lock = Some(l);
+                Ok(())
+            }
+            Locked::Busy(pid) => Err(StateError::Busy {
+                pid,
+                dir: self.base.clone(),
+                lock,
+            }),
+        }
+    }
+
+    /// The directory of this namespace's records.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn member_path(&self, ifindex: u32) -> PathBuf {
+        self.root.join("members").join(format!("{ifindex}.json"))
+    }
+
+    fn aggregate_path(&self, name: &str) -> PathBuf {
+        self.root.join("aggregates").join(format!("{name}.json"))
+    }
+
+    /// Records a member's original settings (before the first change).
+    pub fn write_member(&self, r: &MemberRecord) -> Result<(), StateError> {
+        write_json(&self.member_path(r.original.ifindex), r)
+    }
+
+    /// The record of the member with index `ifindex`, if any.
+    pub fn member(&self, ifindex: u32) -> Option<MemberRecord> {
+        read_json(&self.member_path(ifindex))
+    }
+
+    /// Forgets a member's record (once it is restored, or gone).
+    pub fn remove_member(&self, ifindex: u32) -> Result<(), StateError> {
+        let p = self.member_path(ifindex);
+        durable::remove(&p).map_err(|e| io(&p)(e.to_string()))
+    }
+
+    /// Every member record, by interface index.
+    pub fn members(&self) -> BTreeMap<u32, MemberRecord> {
+        self.list("members")
+            .into_iter()
+            .filter_map(|p| read_json::<MemberRecord>(&p))
+            .map(|r| (r.original.ifindex, r))
+            .collect()
+    }
+
+    /// Writes an aggregation's record.
+    pub fn write_aggregate(&self, r: &AggregateRecord) -> Result<(), StateError> {
+        write_json(&self.aggregate_path(&r.name), r)
+    }
+
+    /// The record of aggregation `name`, if any.
+    pub fn aggregate(&self, name: &str) -> Option<AggregateRecord> {
+        read_json(&self.aggregate_path(name))
+    }
+
+    /// Forgets an aggregation's record.
+    pub fn remove_aggregate(&self, name: &str) -> Result<(), StateError> {
+        let p = self.aggregate_path(name);
+        durable::remove(&p).map_err(|e| io(&p)(e.to_string()))
+    }
+
+    /// Every aggregation record, by name.
+    pub fn aggregates(&self) -> BTreeMap<String, AggregateRecord> {
+        self.list("aggregates")
+            .into_iter()
+            .filter_map(|p| read_json::<AggregateRecord>(&p))
+            .map(|r| (r.name.clone(), r))
+            .collect()
+    }
+
+    fn list(&self, sub: &str) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.root.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "json")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn create_private_dir(d: &Path) -> Result<(), StateError> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(d)
+    {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io(d)(e.to_string())),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), StateError> {
+    let text = serde_json::to_vec_pretty(v).map_err(|e| io(path)(e.to_string()))?;
+    durable::write_atomic(path, &text).map_err(|e| io(path)(e.to_string()))
+}
+
+/// Reads a record; one that cannot be read or is of another version is logged and ignored
+/// (never guessed at).
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::error!(record = %path.display(), "cannot read state record: {e}");
+            return None;
+        }
+    };
+    let version = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64));
+    if version != Some(u64::from(RECORD_VERSION)) {
+        tracing::error!(
+            record = %path.display(),
+            "state record of format version {} (this lagd writes {RECORD_VERSION}): not used",
+            version.map_or_else(|| "?".to_string(), |v| v.to_string())
+        );
+        return None;
+    }
+    match serde_json::from_slice(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(record = %path.display(), "unreadable state record: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn original(ifindex: u32) -> MemberOriginal {
+        MemberOriginal {
+            ifindex,
+            name: format!("eth{ifindex}"),
+            mac: Some(MacAddr([2, 0, 0, 0, 0, ifindex as u8])),
+            up: true,
+            mtu: 1500,
+            noarp: false,
+            arp_ignore: 0,
+            rp_filter: 2,
+            disable_ipv6: Some(0),
+            addresses: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_the_lock_is_exclusive() {
+        let base = std::env::temp_dir().join(lagd_dataplane::netns::unique_name("state"));
+        let st = StateDir::open(&base).unwrap();
+        assert!(matches!(
+            StateDir::open(&base),
+            Err(StateError::Busy { pid: Some(p), .. }) if p == std::process::id()
+        ));
+        let m = MemberRecord {
+            version: RECORD_VERSION,
+            aggregate: "aggr1".into(),
+            pid: 1,
+            original: original(7),
+        };
+        st.write_member(&m).unwrap();
+        assert_eq!(st.member(7), Some(m.clone()));
+        assert_eq!(st.members().len(), 1);
+        let a = AggregateRecord {
+            version: RECORD_VERSION,
+            name: "aggr1".into(),
+            ifindex: 9,
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            pid: 1,
+            port_base: 0,
+            ports: [(
+                "eth7".to_string(),
+                PortRecord {
+                    number: 1,
+                    ifindex: 7,
+                },
+            )]
+            .into(),
+            snapshot: Some(AggSnapshot::default()),
+        };
+        st.write_aggregate(&a).unwrap();
+        assert_eq!(st.aggregate("aggr1"), Some(a));
+        assert_eq!(st.aggregates().len(), 1);
+        // A record of another version is not used.
+        let p = st.root().join("members").join("8.json");
+        std::fs::write(&p, r#"{"version": 99}"#).unwrap();
+        assert_eq!(st.member(8), None);
+        assert_eq!(st.members().len(), 1);
+        st.remove_member(7).unwrap();
+        st.remove_aggregate("aggr1").unwrap();
+        assert_eq!(st.member(7), None);
+        assert!(st.aggregates().is_empty());
+        drop(st);
+        assert!(StateDir::open(&base).is_ok());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -11,6 +11,10 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v ovs-vswitchd >/dev/null 2>&1 || need_apt+=(openvswitch-switch)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
+# The unit-sandbox tests apply dist/lagd.service's seccomp filters with libseccomp's Python
+# binding (crates/lagd/tests/data/seccomp_exec.py); setpriv and nsenter come with util-linux.
+/usr/bin/python3 -c 'import seccomp' >/dev/null 2>&1 || need_apt+=(python3-seccomp)
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         echo "==> installing ${need_apt[*]}"

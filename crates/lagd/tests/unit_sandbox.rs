@@ -1,96 +1,83 @@
-//! lagd under exactly what its systemd unit (`dist/lagd.service`) grants: the capability set
-//! read from the unit and applied with `setpriv` (PID 1 is not systemd on the test machines).
+//! lagd under exactly what its systemd unit (`dist/lagd.service`) grants, applied by hand
+//! (PID 1 is not systemd on the test machines; `common::unit`): the unit's capability set by
+//! `setpriv`, its `SystemCallFilter=` (systemd's groups, expanded), `RestrictAddressFamilies=`,
+//! `RestrictNamespaces=` and `MemoryDenyWriteExecute=` by seccomp filters built as systemd
+//! builds them.
 //!
 //! - Two unlike members (one up with IPv6 addresses, one down with MTU 1400 and allmulticast)
-//!   are taken over and, on SIGTERM, restored exactly; exit status 0.
+//!   are taken over, their speed and duplex read, and on SIGTERM they are restored exactly;
+//!   exit status 0.
 //! - A restore that fails (here: `/proc/sys` made read-only under the running daemon, as
 //!   `ProtectKernelTunables=yes` would) is an error in the log and in the exit status, never
 //!   "members restored".
+//! - The kernel fast path (`offload = true`) loads, attaches and carries TCP traffic.
+//! - A Distributed Trunking pair forms, with its peer-link egress filters (eBPF) attached.
 //!
-//! Needs root (skipped otherwise, failed when `CI` is set).
+//! Needs root (skipped otherwise, failed when `CI` is set) and python3-seccomp
+//! (`scripts/test-all.sh` installs it).
 
 mod common;
+mod dt_fabric;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::unit::*;
 use common::*;
 use lagd_dataplane::netns;
 
-/// The unit file shipped with lagd.
-fn unit_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/lagd.service")
-}
-
-/// Every value of `key` in the unit's `[Service]` section, in order.
-fn unit_values(key: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(unit_path()).expect("dist/lagd.service");
-    let mut in_service = false;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_service = line == "[Service]";
-            continue;
-        }
-        if !in_service || line.starts_with('#') {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=')
-            && k.trim() == key
-        {
-            out.push(v.trim().to_string());
-        }
-    }
-    out
-}
-
-/// `CAP_NET_ADMIN CAP_NET_RAW` → `-all,+net_admin,+net_raw` (setpriv's syntax).
-fn setpriv_caps(values: &[String]) -> String {
-    let mut s = String::from("-all");
-    for v in values {
-        for cap in v.split_whitespace() {
-            let c = cap.trim_start_matches("CAP_").to_ascii_lowercase();
-            s.push_str(&format!(",+{c}"));
-        }
-    }
-    s
-}
-
-/// The `setpriv` command line that gives lagd the unit's capabilities: the bounding set from
-/// `CapabilityBoundingSet=`, the ambient (and inheritable) set from `AmbientCapabilities=`,
-/// and `--no-new-privs` for `NoNewPrivileges=yes`.
-fn unit_wrapper() -> Vec<String> {
-    let bounding = unit_values("CapabilityBoundingSet");
-    let ambient = unit_values("AmbientCapabilities");
-    assert!(
-        !bounding.is_empty(),
-        "the unit sets no CapabilityBoundingSet"
-    );
-    let mut w = vec![
-        "setpriv".to_string(),
-        "--bounding-set".into(),
-        setpriv_caps(&bounding),
-        "--inh-caps".into(),
-        setpriv_caps(&ambient),
-        "--ambient-caps".into(),
-        setpriv_caps(&ambient),
-    ];
-    if unit_values("NoNewPrivileges").iter().any(|v| v == "yes") {
-        w.push("--no-new-privs".into());
-    }
-    w
-}
-
 #[test]
-fn unit_capabilities_are_parsed() {
-    let w = unit_wrapper();
-    let caps = &w[2];
-    assert!(caps.starts_with("-all,"), "{caps}");
+fn unit_grants_are_parsed_and_each_explained() {
+    let caps = unit_capabilities();
+    for c in ["CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_BPF"] {
+        assert!(caps.iter().any(|x| x == c), "{c} not granted: {caps:?}");
+    }
     assert!(
-        caps.contains("+net_admin") && caps.contains("+net_raw"),
-        "{caps}"
+        !caps.iter().any(|x| x == "CAP_SYS_ADMIN"),
+        "CAP_SYS_ADMIN granted"
     );
+    assert_eq!(
+        unit_values("AmbientCapabilities").join(" "),
+        unit_values("CapabilityBoundingSet").join(" "),
+        "ambient and bounding sets differ"
+    );
+    // Every capability and every syscall group the unit names is explained in a comment.
+    let text = std::fs::read_to_string(unit_path()).unwrap();
+    let comments: String = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut named: Vec<String> = caps.clone();
+    for v in unit_values("SystemCallFilter") {
+        named.extend(
+            v.trim_start_matches('~')
+                .split_whitespace()
+                .map(str::to_string),
+        );
+    }
+    for n in &named {
+        assert!(comments.contains(n.as_str()), "no comment explains {n}");
+    }
+    let allow = unit_syscall_allow_list().expect("the unit filters syscalls");
+    for s in [
+        "bpf",
+        "socket",
+        "ioctl",
+        "sendmmsg",
+        "recvmmsg",
+        "epoll_wait",
+    ] {
+        assert!(allow.contains(s), "{s} not allowed");
+    }
+    for s in [
+        "setuid",
+        "reboot",
+        "init_module",
+        "sched_setaffinity",
+        "mount",
+    ] {
+        assert!(!allow.contains(s), "{s} allowed");
+    }
 }
 
 /// Everything lagd changes on a member, with the addresses (kernel-made and permanent).
@@ -176,8 +163,8 @@ fn config(m1: &str, m2: &str) -> String {
 }
 
 #[test]
-fn restore_exact_under_unit_capabilities() {
-    if !root_or_skip("restore_exact_under_unit_capabilities") {
+fn restore_exact_under_unit_sandbox() {
+    if !root_or_skip("restore_exact_under_unit_sandbox") {
         return;
     }
     let mut net = netns::TestNet::new();
@@ -187,11 +174,30 @@ fn restore_exact_under_unit_capabilities() {
     let devs = [m1.as_str(), m2.as_str()];
     let before: Vec<Full> = devs.iter().map(|d| full_snapshot(&h, d)).collect();
     let dir = TempDir::new("usR");
-    let mut d = Daemon::start_wrapped(&h, &dir, "h", &config(&m1, &m2), &unit_wrapper());
+    let mut d = Daemon::start_wrapped(&h, &dir, "h", &config(&m1, &m2), &sandbox(&dir.0));
     let mut c = d.client();
-    wait_for(&mut d, &mut c, AGGR, "both members taken", |s| {
-        s.members.len() == 2
-    });
+    // Speed and duplex by ethtool (a veth says 10000 Mb/s, full duplex) for the member with
+    // carrier.
+    let st = wait_for(
+        &mut d,
+        &mut c,
+        AGGR,
+        "both members taken, m1's speed read",
+        |s| {
+            s.members.len() == 2
+                && s.members
+                    .iter()
+                    .any(|m| m.name == m1 && m.speed_mbps == 10_000 && m.full_duplex)
+        },
+    );
+    println!(
+        "under the unit: {}",
+        st.members
+            .iter()
+            .map(|m| format!("{} {} Mb/s full={}", m.name, m.speed_mbps, m.full_duplex))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let during: Vec<Full> = devs.iter().map(|d| full_snapshot(&h, d)).collect();
     assert_ne!(before, during, "take-over changed nothing");
     assert!(during[0].link.flags.contains(&"NOARP".to_string()));
@@ -220,7 +226,7 @@ fn failed_restore_is_an_error_and_a_failure_exit() {
     let p = net.netns("usG").unwrap();
     let (m1, m2) = unlike_members(&mut net, &h, &p);
     let dir = TempDir::new("usF");
-    let mut d = Daemon::start_wrapped(&h, &dir, "h", &config(&m1, &m2), &unit_wrapper());
+    let mut d = Daemon::start_wrapped(&h, &dir, "h", &config(&m1, &m2), &sandbox(&dir.0));
     let mut c = d.client();
     wait_for(&mut d, &mut c, AGGR, "both members taken", |s| {
         s.members.len() == 2
@@ -253,4 +259,123 @@ fn failed_restore_is_an_error_and_a_failure_exit() {
         !log.contains("aggregation stopped, members restored"),
         "claims the members were restored; log:\n{log}"
     );
+}
+
+#[test]
+fn offload_carries_traffic_under_unit_sandbox() {
+    if !root_or_skip("offload_carries_traffic_under_unit_sandbox") {
+        return;
+    }
+    let mut net = netns::TestNet::new();
+    let a = net.netns("usoA").unwrap();
+    let b = net.netns("usoB").unwrap();
+    let mut la = Vec::new();
+    let mut lb = Vec::new();
+    for _ in 0..2 {
+        let (x, y) = net.veth("uo", Some(&a), Some(&b)).unwrap();
+        la.push(x);
+        lb.push(y);
+    }
+    let before: Vec<IfSnapshot> = la.iter().map(|d| snapshot(&a, d)).collect();
+    let dir = TempDir::new("usO");
+    let cfg = |l: &[String]| lacp_config(l, "offload = true");
+    let mut da = Daemon::start_wrapped(&a, &dir, "a", &cfg(&la), &sandbox(&dir.0));
+    let mut db = Daemon::start(&b, &dir, "b", &cfg(&lb));
+    let mut ca = da.client();
+    let mut cb = db.client();
+    wait_for(&mut da, &mut ca, AGGR, "A forwarding", |s| {
+        all_forwarding(s, 2)
+    });
+    wait_for(&mut db, &mut cb, AGGR, "B forwarding", |s| {
+        all_forwarding(s, 2)
+    });
+    net.exec(
+        &a,
+        &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR],
+    )
+    .unwrap();
+    net.exec(
+        &b,
+        &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
+    )
+    .unwrap();
+    let (sent, got) = tcp_flows(&a, &b, [198, 18, 0, 2], 5701, 4, 2.0, None);
+    assert!(
+        sent.all_ok() && got.all_intact(),
+        "{sent:?}\n{got:?}\nlog A:\n{}",
+        da.log_text()
+    );
+    // The counters are harvested periodically: wait (bounded) for the kernel's share to show.
+    let start = Instant::now();
+    let off = loop {
+        let s = ca.show_aggr(Some(AGGR)).unwrap().remove(0);
+        let o = s.offload.clone();
+        if o.as_ref().is_some_and(|o| o.frames > 0) || start.elapsed() > PATIENCE {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = da.log_text();
+    let off = off.unwrap_or_else(|| panic!("no kernel fast path under the unit; log:\n{log}"));
+    println!(
+        "under the unit: kernel fast path {}/{} buckets, {} frames, {} bytes; {} bytes of TCP delivered",
+        off.fast_buckets,
+        off.buckets,
+        off.frames,
+        off.bytes,
+        got.total_bytes()
+    );
+    assert!(off.fast_buckets > 0 && off.frames > 0, "log:\n{log}");
+    assert!(!log.contains("cannot load"), "log:\n{log}");
+    drop(ca);
+    drop(cb);
+    da.signal("TERM");
+    let st = da.wait_exit();
+    assert!(st.success(), "A exited with {st}; log:\n{}", da.log_text());
+    let after: Vec<IfSnapshot> = la.iter().map(|d| snapshot(&a, d)).collect();
+    assert_eq!(before, after, "members not restored");
+}
+
+#[test]
+fn dt_pair_forms_under_unit_sandbox() {
+    if !root_or_skip("dt_pair_forms_under_unit_sandbox") {
+        return;
+    }
+    let dir = TempDir::new("usD");
+    let mut f = dt_fabric::Fabric::with_switch_wrapper("usd", 1, &sandbox(&dir.0));
+    f.wait_formed();
+    f.wait(
+        "DT up with peer-link egress filters on trk1 and trk2 at both switches",
+        |f| {
+            (0..2).all(|i| {
+                let v = f.dt(i);
+                v["status"]["state"] == "up"
+                    && v["peer_filter"]["mode"] == "egress filter"
+                    && ["trk1", "trk2"].iter().all(|n| {
+                        v["peer_filter"]["filtered"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|e| e[0] == *n)
+                    })
+            })
+        },
+    );
+    let (a, b) = (f.dt(0), f.dt(1));
+    assert_eq!(a["status"]["role"], "primary");
+    assert_eq!(b["status"]["role"], "secondary");
+    println!(
+        "under the unit: DT {} / {}, peer filter {} / {}",
+        a["status"]["role"], b["status"]["role"], a["peer_filter"], b["peer_filter"]
+    );
+    for i in 0..2 {
+        let mut d = f.sw[i].take().unwrap();
+        d.signal("TERM");
+        let st = d.wait_exit();
+        assert!(
+            st.success(),
+            "switch {i} exited with {st}; log:\n{}",
+            d.log_text()
+        );
+    }
 }

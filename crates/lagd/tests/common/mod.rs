@@ -2,6 +2,8 @@
 //! snapshots of member interfaces.
 #![allow(dead_code)]
 
+pub mod unit;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};

@@ -98,6 +98,11 @@ impl Fabric {
     /// Builds the fabric; `b_srv_key` is switch B's key of the server aggregation (1 = same as
     /// A's; anything else is a configuration mismatch).
     pub fn new(tag: &str, b_srv_key: u16) -> Fabric {
+        Fabric::with_switch_wrapper(tag, b_srv_key, &[])
+    }
+
+    /// [`Fabric::new`] with both switches' lagd run by `wrapper` (e.g. the unit's sandbox).
+    pub fn with_switch_wrapper(tag: &str, b_srv_key: u16, wrapper: &[String]) -> Fabric {
         let mut net = TestNet::new();
         let ns_srv = net.netns(&format!("{tag}s")).unwrap();
         let ns_up = net.netns(&format!("{tag}u")).unwrap();
@@ -156,8 +161,20 @@ impl Fabric {
             ),
         ];
         let sw = [
-            Some(Daemon::start(&ns_sw[0], &dir, "swa", &sw_config[0])),
-            Some(Daemon::start(&ns_sw[1], &dir, "swb", &sw_config[1])),
+            Some(Daemon::start_wrapped(
+                &ns_sw[0],
+                &dir,
+                "swa",
+                &sw_config[0],
+                wrapper,
+            )),
+            Some(Daemon::start_wrapped(
+                &ns_sw[1],
+                &dir,
+                "swb",
+                &sw_config[1],
+                wrapper,
+            )),
         ];
         let srv = Daemon::start(&ns_srv, &dir, "srv", &host_config(&srv_links));
         let up = Daemon::start(&ns_up, &dir, "up", &host_config(&up_links));

@@ -55,6 +55,9 @@ _lagctl() {
             lagctl,monitor)
                 cmd="lagctl__subcmd__monitor"
                 ;;
+            lagctl,reload)
+                cmd="lagctl__subcmd__reload"
+                ;;
             lagctl,remove-aggr)
                 cmd="lagctl__subcmd__remove__subcmd__aggr"
                 ;;
@@ -111,6 +114,9 @@ _lagctl() {
                 ;;
             lagctl__subcmd__help,monitor)
                 cmd="lagctl__subcmd__help__subcmd__monitor"
+                ;;
+            lagctl__subcmd__help,reload)
+                cmd="lagctl__subcmd__help__subcmd__reload"
                 ;;
             lagctl__subcmd__help,remove-aggr)
                 cmd="lagctl__subcmd__help__subcmd__remove__subcmd__aggr"
@@ -227,7 +233,7 @@ _lagctl() {
 
     case "${cmd}" in
         lagctl)
-            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs create-dt-domain show sim demo help"
+            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,7 +503,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help)
-            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose import completions man gen-docs create-dt-domain show sim demo help"
+            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -693,6 +699,20 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__monitor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__reload)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1066,6 +1086,24 @@ _lagctl() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__reload)
+            opts="-h --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -42,6 +42,8 @@ const ETHERTYPE_SLOW_PROTOCOLS: u16 = 0x8809;
 const WRITE_WAIT_MS: i32 = 20;
 /// Safety-net wake-up of the TX thread, for control frames queued without [`Forwarder::wake`].
 const TX_IDLE_WAKE: Duration = Duration::from_millis(100);
+/// The longest the RX thread waits without going round its loop (its liveness beat).
+pub const RX_IDLE_WAKE: Duration = Duration::from_millis(500);
 /// Batches taken from one ready source before looking at the others.
 const ROUNDS_PER_WAKE: usize = 16;
 
@@ -214,6 +216,12 @@ struct CmdMsg {
 
 struct Shared {
     stop: AtomicBool,
+    /// When each thread last went round its loop (monotonic ns): its liveness.
+    tx_beat: AtomicU64,
+    rx_beat: AtomicU64,
+    /// A fault injected into each thread ([`Fault`] as a number; 0: none).
+    tx_fault: std::sync::atomic::AtomicU8,
+    rx_fault: std::sync::atomic::AtomicU8,
     tx_wake: EventFd,
     rx_wake: EventFd,
     tap: Arc<Counters>,
@@ -262,8 +270,13 @@ impl Forwarder {
         clock: fn() -> Instant,
     ) -> Result<Forwarder> {
         let tap = Arc::new(tap);
+        let born = crate::monotonic_now().as_nanos();
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
+            tx_beat: AtomicU64::new(born),
+            rx_beat: AtomicU64::new(born),
+            tx_fault: std::sync::atomic::AtomicU8::new(0),
+            rx_fault: std::sync::atomic::AtomicU8::new(0),
             tx_wake: EventFd::new()?,
             rx_wake: EventFd::new()?,
             tap: Arc::new(Counters::default()),
@@ -414,6 +427,37 @@ impl Forwarder {
         }
     }
 
+    /// Whether the TX and RX threads are alive, and when each last went round its loop (both
+    /// do at least every [`RX_IDLE_WAKE`], idle or not). A supervisor pings systemd's watchdog
+    /// only while every thread beats, and stops the daemon when one has died.
+    pub fn health(&self) -> ForwarderHealth {
+        let threads = lock(&self.threads);
+        let stopped = self.shared.stop.load(Ordering::SeqCst);
+        let running = |i: usize| stopped || threads.get(i).is_some_and(|t| !t.is_finished());
+        ForwarderHealth {
+            tx: ThreadHealth {
+                running: running(0),
+                last_beat_ns: self.shared.tx_beat.load(Ordering::Relaxed),
+            },
+            rx: ThreadHealth {
+                running: running(1),
+                last_beat_ns: self.shared.rx_beat.load(Ordering::Relaxed),
+            },
+        }
+    }
+
+    /// Test support: makes one forwarding thread exit, stall (until [`Fault::None`] is
+    /// injected) or panic, so the tests can show what the daemon does then.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, thread: ForwarderThread, fault: Fault) {
+        let (slot, wake) = match thread {
+            ForwarderThread::Tx => (&self.shared.tx_fault, &self.shared.tx_wake),
+            ForwarderThread::Rx => (&self.shared.rx_fault, &self.shared.rx_wake),
+        };
+        slot.store(fault as u8, Ordering::SeqCst);
+        wake.notify();
+    }
+
     /// Stops and joins the threads (idempotent). Held slots are discarded.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
@@ -431,6 +475,68 @@ impl Forwarder {
 impl Drop for Forwarder {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Liveness of the forwarding threads ([`Forwarder::health`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwarderHealth {
+    /// The TX thread (host → wire).
+    pub tx: ThreadHealth,
+    /// The RX thread (wire → host).
+    pub rx: ThreadHealth,
+}
+
+/// Liveness of one thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadHealth {
+    /// The thread has not ended (or the forwarder was stopped on purpose).
+    pub running: bool,
+    /// When it last went round its loop, monotonic ns.
+    pub last_beat_ns: u64,
+}
+
+/// One of the forwarding threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwarderThread {
+    /// Host → wire.
+    Tx,
+    /// Wire → host.
+    Rx,
+}
+
+/// A fault injected by tests ([`Forwarder::inject_fault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// No fault (ends a stall).
+    None = 0,
+    /// The thread returns, as after a fatal error.
+    Exit = 1,
+    /// The thread stops going round its loop until the fault is cleared.
+    Stall = 2,
+    /// The thread panics.
+    Panic = 3,
+}
+
+/// Beats and applies an injected fault; `false` when the thread must end.
+fn beat_and_check(beat: &AtomicU64, fault: &std::sync::atomic::AtomicU8, which: &str) -> bool {
+    beat.store(crate::monotonic_now().as_nanos(), Ordering::Relaxed);
+    match fault.load(Ordering::Relaxed) {
+        0 => true,
+        1 => {
+            tracing::error!("{which} thread: injected fault: exiting");
+            false
+        }
+        2 => {
+            tracing::warn!("{which} thread: injected fault: stalled");
+            while fault.load(Ordering::SeqCst) == Fault::Stall as u8 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            beat.store(crate::monotonic_now().as_nanos(), Ordering::Relaxed);
+            true
+        }
+        _ => panic!("{which} thread: injected fault: panic"),
     }
 }
 
@@ -671,6 +777,9 @@ impl TxThread {
 
     fn run(mut self) {
         loop {
+            if !beat_and_check(&self.shared.tx_beat, &self.shared.tx_fault, "TX") {
+                return;
+            }
             for _ in 0..ROUNDS_PER_WAKE {
                 if !self.round() {
                     break;
@@ -914,7 +1023,10 @@ impl RxThread {
     fn run(mut self) {
         let mut ready = [0u64; MAX_BATCH];
         loop {
-            if let Err(e) = self.epoll.wait(&mut self.events, None) {
+            if !beat_and_check(&self.shared.rx_beat, &self.shared.rx_fault, "RX") {
+                return;
+            }
+            if let Err(e) = self.epoll.wait(&mut self.events, Some(RX_IDLE_WAKE)) {
                 tracing::error!(error = %e, "RX epoll failed; RX thread stops");
                 return;
             }

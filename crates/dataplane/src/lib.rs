@@ -34,7 +34,8 @@ pub use clock::monotonic_now;
 pub use epoll::{Epoll, Event, EventFd, Events, Interest};
 pub use error::{Error, Result, check_ifname};
 pub use forwarder::{
-    DropStats, Forwarder, ForwarderStats, IfStats, POOL_SLOTS, Protocol, Slot, TxDecision,
+    DropStats, Fault, Forwarder, ForwarderHealth, ForwarderStats, ForwarderThread, IfStats,
+    POOL_SLOTS, Protocol, RX_IDLE_WAKE, Slot, ThreadHealth, TxDecision,
 };
 pub use member::{LinkSpeed, Member, TakeOverOptions, link_speed};
 pub use member_original::MemberOriginal;

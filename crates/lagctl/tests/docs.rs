@@ -65,9 +65,10 @@ fn committed_unit_file_runs_lagd_as_documented() {
     .unwrap();
     for line in [
         "ExecStart=/usr/sbin/lagd --config /etc/lagd/lagd.toml --socket /run/lagd/lagd.sock",
-        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecReload=/usr/sbin/lagctl reload --socket /run/lagd/lagd.sock",
+        "Type=notify",
         "RuntimeDirectory=lagd",
-        "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+        "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF",
     ] {
         assert!(unit.lines().any(|l| l == line), "missing {line:?}");
     }

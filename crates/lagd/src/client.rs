@@ -132,6 +132,11 @@ impl Client {
         }
     }
 
+    /// `Reload`: the daemon re-reads its configuration file; the error says why it refused.
+    pub fn reload(&mut self) -> Result<String, ClientError> {
+        self.done(&Request::Reload)
+    }
+
     /// `CreateAggr`.
     pub fn create_aggr(&mut self, spec: AggrSpec, temporary: bool) -> Result<String, ClientError> {
         self.done(&Request::CreateAggr { spec, temporary })

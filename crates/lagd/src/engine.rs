@@ -97,6 +97,8 @@ pub struct Engine {
     next_id: AtomicU64,
     stopping: AtomicBool,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// When the timer thread last went round its loop (monotonic ns): its liveness.
+    timer_beat: AtomicU64,
     /// Distributed Trunking runtime, when `[dt]` is configured.
     dt: Mutex<Option<crate::dt::DtRuntime>>,
     /// This engine, for the DT runtime (which must not keep it alive).
@@ -126,6 +128,7 @@ impl Engine {
             next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
+            timer_beat: AtomicU64::new(monotonic_now().as_nanos()),
             dt: Mutex::new(None),
         })
     }
@@ -565,6 +568,67 @@ impl Engine {
         Ok(())
     }
 
+    /// [`Engine::reload`] as the service manager sees it: `RELOADING=1` before, `READY=1` and
+    /// the outcome as `STATUS=` after (`crate::notify`), the outcome logged.
+    pub fn reload_reported(&self) -> Result<(), OpError> {
+        crate::notify::reloading();
+        tracing::info!("reloading {}", self.config_path.display());
+        let r = self.reload();
+        match &r {
+            Ok(()) => {
+                tracing::info!("configuration reloaded");
+                crate::notify::ready("running; configuration reloaded");
+            }
+            Err(e) => {
+                tracing::error!("reload refused or incomplete: {e}");
+                crate::notify::ready(&format!("running; reload failed: {e}"));
+            }
+        }
+        r
+    }
+
+    /// Liveness of every thread that must run: the timer thread and each aggregation's
+    /// forwarding threads (for `crate::supervise`).
+    pub fn health(&self) -> Health {
+        let forwarders = self
+            .state()
+            .aggrs
+            .iter()
+            .map(|(n, a)| (n.clone(), a.forwarder.health()))
+            .collect();
+        Health {
+            stopping: self.stopping.load(Ordering::SeqCst),
+            timer_beat_ns: self.timer_beat.load(Ordering::Relaxed),
+            forwarders,
+        }
+    }
+
+    fn test_fault(&self, name: &str, thread: &str, fault: &str) -> Result<String, OpError> {
+        use lagd_dataplane::{Fault, ForwarderThread};
+        let t = match thread {
+            "tx" => ForwarderThread::Tx,
+            "rx" => ForwarderThread::Rx,
+            _ => return Err(op(ErrorKind::BadRequest, "thread: tx or rx")),
+        };
+        let f = match fault {
+            "exit" => Fault::Exit,
+            "stall" => Fault::Stall,
+            "panic" => Fault::Panic,
+            "none" => Fault::None,
+            _ => {
+                return Err(op(
+                    ErrorKind::BadRequest,
+                    "fault: exit, stall, panic or none",
+                ));
+            }
+        };
+        let st = self.state();
+        let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+        tracing::warn!(aggregate = name, "test fault injected: {thread} {fault}");
+        a.forwarder.inject_fault(t, f);
+        Ok(format!("fault {fault} injected into {thread} of `{name}`"))
+    }
+
     /// SIGHUP: reads the configuration file again and applies the difference. A file with an
     /// error changes nothing.
     pub fn reload(&self) -> Result<(), OpError> {
@@ -709,6 +773,8 @@ impl Engine {
     /// message.
     fn run_timers(self: Arc<Self>, rx: Receiver<EngineMsg>) {
         loop {
+            self.timer_beat
+                .store(monotonic_now().as_nanos(), Ordering::Relaxed);
             // While the pass runs, any new deadline wakes us again.
             self.reporter
                 .sleeping_until
@@ -894,6 +960,14 @@ impl Engine {
             Request::CreateDtDomain { spec, temporary } => {
                 self.create_dt_domain(spec, temporary).map(done)
             }
+            Request::Reload => self
+                .reload_reported()
+                .map(|()| done("configuration reloaded".into())),
+            Request::TestFault {
+                name,
+                thread,
+                fault,
+            } => self.test_fault(&name, &thread, &fault).map(done),
         }
     }
 
@@ -960,6 +1034,17 @@ impl Engine {
             .filter_map(|a| lock(&a.adapter).poll_timeout())
             .min()
     }
+}
+
+/// Liveness of the engine's threads ([`Engine::health`]).
+#[derive(Clone, Debug)]
+pub struct Health {
+    /// Shutting down: threads end on purpose.
+    pub stopping: bool,
+    /// When the timer thread last went round its loop, monotonic ns.
+    pub timer_beat_ns: u64,
+    /// Each aggregation's forwarding threads.
+    pub forwarders: Vec<(String, lagd_dataplane::ForwarderHealth)>,
 }
 
 fn not_found(name: &str) -> OpError {

@@ -2,19 +2,37 @@
 //!
 //! ```text
 //! lagd --config /etc/lagd/lagd.toml --socket /run/lagd/lagd.sock --log-level info --foreground
+//! lagd --check-config /etc/lagd/lagd.toml      # validate, touch nothing, exit 0 or 2
 //! ```
 //! SIGTERM / SIGINT: stop, restore every member, remove the TAPs and the socket, exit 0.
-//! SIGHUP: reload the configuration file (an invalid file is refused and changes nothing).
+//! SIGHUP (or `lagctl reload`): reload the configuration file (an invalid file is refused and
+//! changes nothing).
+//!
+//! Under systemd (`Type=notify`): `READY=1` once every configured aggregate exists,
+//! `RELOADING=1`/`READY=1` around a reload, `STOPPING=1`, `WATCHDOG=1` while every thread runs
+//! (`lagd::supervise`); log lines carry syslog priorities for the journal (`lagd::logging`).
+//!
+//! Exit status: 0 stopped cleanly (members restored); 1 a run-time failure (start-up failed,
+//! a member could not be restored); 2 invalid command line or configuration; 70 internal error
+//! (a panic, or a forwarding thread that died). A fatal error is logged once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use lagd::config::Config;
+use lagd::config::{AnyLinks, Config, LinkEnv, SysfsLinks};
+use lagd::control::proto::ErrorKind;
 use lagd::control::server::Server;
 use lagd::engine::Engine;
 use lagd::events::DEFAULT_HISTORY;
+use lagd::logging::LogFormat;
+use lagd::notify;
 use lagd::signals::{Signal, Signals};
+
+/// Exit status of a run-time failure.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status of an invalid command line or configuration (clap's own usage errors too).
+const EXIT_INVALID: u8 = 2;
 
 /// Link aggregation (IEEE 802.1AX LACP) daemon.
 #[derive(Parser, Debug)]
@@ -29,47 +47,132 @@ struct Args {
     /// Log filter, `RUST_LOG` syntax (e.g. `info`, `lagd=debug`).
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// Log line form: `journal` (syslog priority prefix `<3>`..`<7>`, no time), `text`, or
+    /// `auto` (journal when stderr is systemd's journal stream).
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
+    log_format: LogFormat,
     /// Stay in the foreground (the only mode; accepted for service files).
     #[arg(long, short = 'f')]
     foreground: bool,
+    /// Validate FILE (syntax, values, conflicts) and exit: 0 valid, 2 invalid. Touches no
+    /// interface and needs no privilege; for `ExecStartPre=`, `ExecReload=` and packagers.
+    #[arg(long, value_name = "FILE")]
+    check_config: Option<PathBuf>,
+}
+
+/// A fatal error: logged once, then the exit status.
+struct Fatal {
+    code: u8,
+    message: String,
+}
+
+fn failure(message: impl Into<String>) -> Fatal {
+    Fatal {
+        code: EXIT_FAILURE,
+        message: message.into(),
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Fatal {
+    Fatal {
+        code: EXIT_INVALID,
+        message: message.into(),
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    if let Some(file) = &args.check_config {
+        return check_config(file);
+    }
+    lagd::logging::init(&args.log_level, args.log_format);
+    lagd::supervise::install_panic_hook();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("lagd: {e}");
-            ExitCode::FAILURE
+        Err(f) => {
+            tracing::error!("{}", f.message);
+            notify::status(&format!("failed: {}", f.message));
+            ExitCode::from(f.code)
         }
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
+/// `--check-config FILE`: parse and validate without the network (every link is taken to
+/// exist); links missing from this namespace are reported, not refused (they may appear
+/// later).
+fn check_config(file: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lagd: {}: {e}", file.display());
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let config = match Config::parse(&text).and_then(|c| c.validate(&AnyLinks).map(|_| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lagd: {}: {e}", file.display());
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    for a in &config.aggregations {
+        for l in &a.links {
+            if !SysfsLinks.link_exists(l) {
+                eprintln!(
+                    "lagd: note: link `{l}` of aggregation `{}` does not exist in this network namespace now",
+                    a.name
+                );
+            }
+        }
+    }
+    let names: Vec<&str> = config
+        .aggregations
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    println!(
+        "{}: valid: {} aggregation{}{}{}",
+        file.display(),
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        },
+        if config.dt.is_some() {
+            ", distributed trunking"
+        } else {
+            ""
+        }
+    );
+    ExitCode::SUCCESS
+}
+
+fn run(args: &Args) -> Result<(), Fatal> {
     // Signals first: a SIGTERM during startup must still restore what was taken.
-    let signals = Signals::new().map_err(|e| format!("installing signal handlers: {e}"))?;
-    let config = Config::load(&args.config).map_err(|e| e.to_string())?;
-    let server = Server::bind(&args.socket).map_err(|e| e.to_string())?;
+    let signals =
+        Signals::new().map_err(|e| failure(format!("installing signal handlers: {e}")))?;
+    let config = Config::load(&args.config).map_err(|e| invalid(e.to_string()))?;
+    let server = Server::bind(&args.socket).map_err(|e| failure(e.to_string()))?;
     let history = config.daemon.event_history.unwrap_or(DEFAULT_HISTORY);
     let prometheus = config.daemon.prometheus.clone();
     let engine = Engine::new(&args.config, &args.socket, history);
     if let Err(e) = engine.start(config) {
-        return Err(match engine.shutdown() {
+        let code = if e.kind == ErrorKind::InvalidConfig {
+            EXIT_INVALID
+        } else {
+            EXIT_FAILURE
+        };
+        let message = match engine.shutdown() {
             Ok(()) => format!("startup failed, every member restored: {e}"),
             Err(f) => format!("startup failed: {e}; {}", joined(&f)),
-        });
+        };
+        return Err(Fatal { code, message });
     }
     if let Err(e) = server.spawn(engine.clone()) {
         let _ = engine.shutdown();
-        return Err(format!("control socket thread: {e}"));
+        return Err(failure(format!("control socket thread: {e}")));
     }
     if let Some(addr) = prometheus {
         // Validated with the configuration.
@@ -81,30 +184,39 @@ fn run(args: &Args) -> Result<(), String> {
             Err(e) => tracing::error!("Prometheus endpoint {addr}: {e}"),
         }
     }
+    if let Err(e) = lagd::supervise::spawn(engine.clone()) {
+        let _ = engine.shutdown();
+        return Err(failure(format!("supervisor thread: {e}")));
+    }
+    let aggregates = engine.show(None).map(|v| v.len()).unwrap_or(0);
     tracing::info!(
         config = %args.config.display(),
         socket = %args.socket.display(),
         pid = std::process::id(),
         "lagd running"
     );
+    notify::ready(&format!(
+        "running: {aggregates} aggregate{}",
+        if aggregates == 1 { "" } else { "s" }
+    ));
     for sig in signals.wait() {
         match sig {
             Signal::Reload => {
-                tracing::info!("SIGHUP: reloading {}", args.config.display());
-                match engine.reload() {
-                    Ok(()) => tracing::info!("configuration reloaded"),
-                    Err(e) => tracing::error!("reload refused or incomplete: {e}"),
-                }
+                // Logged and reported to systemd by the engine; the daemon keeps running
+                // either way (`lagctl reload` returns the error to its caller).
+                let _ = engine.reload_reported();
             }
             Signal::Terminate => {
                 tracing::info!("terminating: restoring members");
-                engine.shutdown().map_err(|f| joined(&f))?;
+                notify::stopping();
+                engine.shutdown().map_err(|f| failure(joined(&f)))?;
                 tracing::info!("lagd stopped");
                 return Ok(());
             }
         }
     }
-    engine.shutdown().map_err(|f| joined(&f))
+    notify::stopping();
+    engine.shutdown().map_err(|f| failure(joined(&f)))
 }
 
 fn joined(failed: &[lagd::aggregate::RestoreFailed]) -> String {

@@ -43,6 +43,9 @@ pub enum AdminCmd {
     /// Check an aggregation for misconfigurations and explain how to fix them (exit 0 healthy,
     /// 1 findings, 2 error).
     Diagnose(DiagnoseArgs),
+    /// Reload lagd's configuration file and wait for the outcome: exit 1 with lagd's reason
+    /// when it refused (the unit's `ExecReload=`, so `systemctl reload lagd` fails too).
+    Reload(ConnOnly),
     /// Import a configuration written for another tool.
     Import {
         /// The format.

@@ -1,7 +1,7 @@
 //! Administration of a running lagd over its control socket, modelled on Solaris `dladm`:
 //! `create-aggr`, `add-aggr`, `remove-aggr`, `modify-aggr`, `delete-aggr`, `show-aggr`
 //! (`-L`, `-x`, `-s`, `-i`, `-p -o`, `--json`), `show-link`, `monitor`, `state dump`,
-//! `diagnose`, `import ifupdown`, and the generated completions and man pages.
+//! `diagnose`, `reload`, `import ifupdown`, and the generated completions and man pages.
 //!
 //! Exit status: 0 success; 1 the request was refused or failed (the message names the
 //! problem, nothing changed); 2 usage error. `diagnose`: 0 healthy, 1 findings, 2 error.
@@ -50,6 +50,7 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
         AdminCmd::Import {
             what: cli::ImportCmd::Ifupdown(a),
         } => import::run(&a),
+        AdminCmd::Reload(a) => verbs::reload(&a.conn),
         AdminCmd::Completions { shell } => {
             docs::completions(&mut app, shell, &mut std::io::stdout());
             Ok(())
@@ -82,6 +83,7 @@ fn verb_name(cmd: &AdminCmd) -> &'static str {
         AdminCmd::Monitor(_) => "monitor",
         AdminCmd::State { .. } => "state",
         AdminCmd::Diagnose(_) => "diagnose",
+        AdminCmd::Reload(_) => "reload",
         AdminCmd::Import { .. } => "import",
         AdminCmd::Completions { .. } => "completions",
         AdminCmd::Man => "man",

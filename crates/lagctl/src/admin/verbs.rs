@@ -202,6 +202,13 @@ pub fn delete(a: &DeleteArgs) -> Result<(), AdminError> {
     say(&c.delete_aggr(&a.name, a.temporary)?)
 }
 
+/// `reload`: the daemon re-reads its configuration; its refusal is this verb's error.
+pub fn reload(conn: &Conn) -> Result<(), AdminError> {
+    require_root("reload")?;
+    let mut c = connect(conn)?;
+    say(&c.reload()?)
+}
+
 /// `state dump`.
 pub fn state_dump(conn: &Conn) -> Result<(), AdminError> {
     let mut c = connect(conn)?;

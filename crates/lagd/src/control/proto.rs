@@ -116,6 +116,21 @@ pub enum Request {
         #[serde(default)]
         temporary: bool,
     },
+    /// Reload the configuration file, as SIGHUP does, and answer with the outcome
+    /// (`lagctl reload`, the unit's `ExecReload=`: a failed reload fails `systemctl reload`).
+    Reload,
+    /// Test support: inject a fault into a forwarding thread of aggregation `name` (`thread`:
+    /// `tx` or `rx`; `fault`: `exit`, `stall`, `panic` or `none`), to show what the daemon does
+    /// when one dies or hangs. No lagctl verb sends it.
+    #[doc(hidden)]
+    TestFault {
+        /// Aggregate name.
+        name: String,
+        /// `tx` or `rx`.
+        thread: String,
+        /// `exit`, `stall`, `panic` or `none`.
+        fault: String,
+    },
     /// Recent events; with `follow`, new ones as they happen until the client disconnects.
     Events {
         /// Keep streaming.

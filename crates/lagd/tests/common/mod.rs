@@ -48,6 +48,19 @@ impl Drop for TempDir {
     }
 }
 
+/// How [`Daemon::start_with`] runs lagd.
+#[derive(Clone, Debug, Default)]
+pub struct Opts {
+    /// Command prefix (e.g. the unit's sandbox, `common::unit::sandbox`).
+    pub wrapper: Vec<String>,
+    /// Extra environment (e.g. `NOTIFY_SOCKET`, `WATCHDOG_USEC`).
+    pub env: Vec<(String, String)>,
+    /// Make stderr (the log file) the "journal stream" (`$JOURNAL_STREAM` names it).
+    pub journal: bool,
+    /// `--log-level` (default `debug`).
+    pub log_level: Option<String>,
+}
+
 /// A `lagd` process in a namespace; killed on drop if still running.
 pub struct Daemon {
     pub child: Child,
@@ -71,22 +84,54 @@ impl Daemon {
         config_text: &str,
         wrapper: &[String],
     ) -> Daemon {
+        Daemon::start_with(
+            ns,
+            dir,
+            tag,
+            config_text,
+            &Opts {
+                wrapper: wrapper.to_vec(),
+                ..Opts::default()
+            },
+        )
+    }
+
+    /// [`Daemon::start`] with [`Opts`].
+    pub fn start_with(ns: &str, dir: &TempDir, tag: &str, config_text: &str, o: &Opts) -> Daemon {
         let config = dir.path(&format!("{tag}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let socket = dir.path(&format!("{tag}.sock"));
         let log = dir.path(&format!("{tag}.log"));
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(wrapper)
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns])
+            .args(&o.wrapper)
             .arg(env!("CARGO_BIN_EXE_lagd"))
             .arg("--config")
             .arg(&config)
             .arg("--socket")
             .arg(&socket)
-            .args(["--log-level", "debug", "--foreground"])
+            .args([
+                "--log-level",
+                o.log_level.as_deref().unwrap_or("debug"),
+                "--foreground",
+            ])
+            // Whatever runs the tests, lagd talks to a service manager only when a test says so.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .envs(o.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if o.journal {
+            use std::os::unix::fs::MetadataExt;
+            let m = log_file.metadata().unwrap();
+            cmd.env("JOURNAL_STREAM", format!("{}:{}", m.dev(), m.ino()));
+        } else {
+            cmd.env_remove("JOURNAL_STREAM");
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(log_file)
             .spawn()
             .expect("spawn lagd");
         Daemon {

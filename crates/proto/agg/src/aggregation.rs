@@ -166,6 +166,7 @@ impl<F> Aggregation<F> {
                     ..
                 }),
             ) = (self.activity.get_mut(&port), SlowFrame::parse(frame))
+                && pdu.actor.system != self.lacp.config().system
             {
                 a.record(now, pdu.actor);
             }

@@ -27,4 +27,8 @@ pub struct PortCounters {
     pub marker_responses_dropped: u64,
     /// Marker Responses received that matched no outstanding Marker.
     pub marker_responses_unmatched: u64,
+    /// LACPDUs of this very System received back (a loop), never recorded (not in the MIB;
+    /// named in its style). Also counted in `lacpdus_rx`.
+    #[serde(default)]
+    pub looped_lacpdus_rx: u64,
 }

@@ -108,6 +108,14 @@ pub enum EventKind {
         /// The Marker's transaction id.
         id: MarkerId,
     },
+    /// The port receives this System's own LACPDUs (a loop): they are not recorded and the
+    /// port stays unselected while they keep coming.
+    Loopback {
+        /// Our port that sent them (the port itself: a looped link or an echo).
+        from: PortNumber,
+    },
+    /// The port's own LACPDUs stopped coming back (or its link went down).
+    LoopbackEnded,
     /// A received frame was refused.
     RxError {
         /// Why.
@@ -170,6 +178,11 @@ impl fmt::Display for EventKind {
             EventKind::FallbackLeft => f.write_str("fallback left"),
             EventKind::MarkerResponse { id } => write!(f, "marker {} answered", id.0),
             EventKind::MarkerTimeout { id } => write!(f, "marker {} timed out", id.0),
+            EventKind::Loopback { from } => write!(
+                f,
+                "loopback: this System's own LACPDUs arrive, sent by port {from}; not recorded"
+            ),
+            EventKind::LoopbackEnded => f.write_str("loopback ended"),
             EventKind::RxError { error } => write!(f, "frame refused: {error}"),
         }
     }

@@ -29,8 +29,10 @@ pub(crate) struct FallbackState {
     pub reassign: bool,
 }
 
+/// Link up, LACP enabled, and not looped back to this System (fallback must never forward
+/// into a loop).
 fn usable(p: &Port, cfg: &SystemConfig) -> bool {
-    p.port_enabled() && p.lacp_enabled(cfg)
+    p.port_enabled() && p.lacp_enabled(cfg) && p.loopback.is_none()
 }
 
 /// Counts port `p` as usable or not, after a change of its link or of the configuration.

@@ -40,6 +40,12 @@
 //!   LACPDU from us on that link, so what we send there is lost. A link that fails in one
 //!   direction stops carrying traffic when the partner's current_while_timer expires (3 s with
 //!   short timers) rather than when it is DEFAULTED (6 s).
+//! * A LACPDU that carries this System's own System ID (priority included) is never recorded:
+//!   the port is looped back, cabled to another of our ports, or on a hub or a switch port that
+//!   echoes frames. The port stays UNSELECTED while such LACPDUs keep coming (and three
+//!   periodic intervals after), they are counted (`looped_lacpdus_rx`) and reported
+//!   ([`EventKind::Loopback`], [`PortStatus::loopback`]); fallback never uses the port. The
+//!   standard would record the System as its own partner and make the port Individual.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -49,6 +55,7 @@ mod config;
 mod counters;
 mod event;
 mod fallback;
+mod loopback;
 mod marker;
 mod mux;
 mod periodic;
@@ -297,6 +304,9 @@ impl Lacp {
             cfg: config,
             events,
         };
+        if !link.up {
+            loopback::end(p, &mut ctx);
+        }
         reconfigure_port(p, &mut ctx, false);
         fallback::recount(fallback, p, ctx.cfg);
         work.push(i);
@@ -349,6 +359,13 @@ impl Lacp {
         };
         work.push(i);
         match parsed.pdu {
+            SlowPdu::Lacp(pdu) if pdu.actor.system == ctx.cfg.system => {
+                p.counters.lacpdus_rx += 1;
+                if p.port_enabled() {
+                    loopback::own_lacpdu(p, &mut ctx, pdu.actor.port.number);
+                    fallback::recount(fallback, p, ctx.cfg);
+                }
+            }
             SlowPdu::Lacp(pdu) => {
                 p.counters.lacpdus_rx += 1;
                 let used = p.port_enabled()
@@ -395,6 +412,7 @@ impl Lacp {
             work,
             schedule,
             scratch,
+            fallback,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -420,6 +438,10 @@ impl Lacp {
                     Timer::ActorChurn => churn::timer_expired(p, &mut ctx, Side::Actor),
                     Timer::PartnerChurn => churn::timer_expired(p, &mut ctx, Side::Partner),
                     Timer::Marker => marker::expire(p, &mut ctx),
+                    Timer::Loopback => {
+                        loopback::end(p, &mut ctx);
+                        fallback::recount(fallback, p, ctx.cfg);
+                    }
                     Timer::TxDefer | Timer::Fallback => {}
                 }
             }

@@ -80,6 +80,8 @@ pub(crate) struct Port {
     pub ntt: bool,
     /// port_moved (§6.4.8).
     pub port_moved: bool,
+    /// Our own port whose LACPDUs arrive here (a loop), while they keep coming.
+    pub loopback: Option<PortNumber>,
     /// Fallback treats this port's partner as static.
     pub fallback: Option<FallbackKind>,
     pub actor_churn: ChurnState,
@@ -120,6 +122,7 @@ impl Port {
             ready_n: false,
             ntt: false,
             port_moved: false,
+            loopback: None,
             fallback: None,
             actor_churn: ChurnState::ChurnMonitor,
             partner_churn: ChurnState::ChurnMonitor,

@@ -35,6 +35,7 @@ impl fmt::Display for Selected {
 
 fn can_select(p: &Port) -> bool {
     p.port_enabled()
+        && p.loopback.is_none()
         && !matches!(
             p.receive,
             ReceiveState::Initialize | ReceiveState::PortDisabled
@@ -81,7 +82,9 @@ pub(crate) fn run(
         if p.selected == Selected::Unselected {
             continue;
         }
-        let reason = if !can_select(p) {
+        let reason = if p.loopback.is_some() {
+            Some("loopback: this System's own LACPDUs received")
+        } else if !can_select(p) {
             Some("port disabled")
         } else if p.aggregator.and_then(|a| aggs.get(a)).map(|a| a.lag) != Some(LagId::of(p)) {
             Some("LAG ID changed: partner or key no longer those of the Aggregator")

@@ -40,6 +40,9 @@ pub struct PortStatus {
     pub partner_churn: ChurnState,
     /// The port forwards because of fallback.
     pub fallback: bool,
+    /// This System's port whose own LACPDUs arrive here (a loop: the port is looped back to
+    /// itself or to a hub that echoes, or cabled to that port); `None` without a loop.
+    pub loopback: Option<PortNumber>,
     /// Protocol counters.
     pub counters: PortCounters,
     /// When the last valid LACPDU arrived.
@@ -106,6 +109,7 @@ impl Lacp {
             actor_churn: p.actor_churn,
             partner_churn: p.partner_churn,
             fallback: p.fallback.is_some(),
+            loopback: p.loopback,
             counters: p.counters,
             last_rx: p.last_rx,
             collecting: p.reported_cd.0,
@@ -125,6 +129,22 @@ impl Lacp {
         }
         if !p.link.full_duplex {
             return s("link is half duplex: link aggregation needs full duplex");
+        }
+        if let Some(from) = p.loopback {
+            return Some(if from != p.number() {
+                format!(
+                    "loopback: it receives the LACPDUs of our own port {from}: the two ports are \
+                     cabled to each other"
+                )
+            } else if p.receive == ReceiveState::Current {
+                "loopback: its own LACPDUs come back beside the partner's: a hub or a switch \
+                 echoes frames on this link"
+                    .to_string()
+            } else {
+                "loopback: its own LACPDUs come back: the link is looped back (a loopback plug, \
+                 or a switch port that reflects frames)"
+                    .to_string()
+            });
         }
         match p.receive {
             ReceiveState::Expired => {

@@ -37,6 +37,10 @@ pub struct Link {
     pub drop_a_to_b: bool,
     /// Frames from `b` to `a` are dropped.
     pub drop_b_to_a: bool,
+    /// Frames sent by `a` also come back to `a` (a hub or a misconfigured switch echoing them).
+    pub echo_a: bool,
+    /// Frames sent by `b` also come back to `b`.
+    pub echo_b: bool,
 }
 
 /// A System of the harness, with what is needed to restart it.
@@ -173,6 +177,8 @@ impl Harness {
             carrier: true,
             drop_a_to_b: false,
             drop_b_to_a: false,
+            echo_a: false,
+            echo_b: false,
         });
         self.set_carrier(a, true);
         self.set_carrier(b, true);
@@ -205,6 +211,13 @@ impl Harness {
         let link = &mut self.links[l];
         link.drop_a_to_b = a_to_b;
         link.drop_b_to_a = b_to_a;
+    }
+
+    /// Makes link `l` echo each end's frames back to it (as well as delivering them), or stop.
+    pub fn echo(&mut self, l: usize, a: bool, b: bool) {
+        let link = &mut self.links[l];
+        link.echo_a = a;
+        link.echo_b = b;
     }
 
     /// Link `l` delivers frames both ways again.
@@ -265,6 +278,15 @@ impl Harness {
                     self.seq += 1;
                     self.in_flight
                         .insert((now + self.delay, self.seq), (to, t.frame.clone()));
+                }
+                let echoed = self
+                    .links
+                    .iter()
+                    .any(|l| l.carrier && ((l.a == from && l.echo_a) || (l.b == from && l.echo_b)));
+                if echoed {
+                    self.seq += 1;
+                    self.in_flight
+                        .insert((now + self.delay, self.seq), (from, t.frame.clone()));
                 }
                 self.sent.push(Sent {
                     at: now,

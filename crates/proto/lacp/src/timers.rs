@@ -38,12 +38,14 @@ pub(crate) enum Timer {
     TxDefer,
     /// The earliest outstanding Marker's timeout (Marker generator).
     Marker,
+    /// The port's own LACPDUs stopped coming back: the loop is over.
+    Loopback,
     /// System level: no LACPDU on any port for the fallback timeout.
     Fallback,
 }
 
 impl Timer {
-    const COUNT: usize = 8;
+    const COUNT: usize = 9;
     const ALL: [Timer; Self::COUNT] = [
         Timer::CurrentWhile,
         Timer::Periodic,
@@ -52,6 +54,7 @@ impl Timer {
         Timer::PartnerChurn,
         Timer::TxDefer,
         Timer::Marker,
+        Timer::Loopback,
         Timer::Fallback,
     ];
 }

@@ -88,6 +88,9 @@ pub enum FindingCode {
     DtPeerFilterFallback,
     /// `offload = true`, but the kernel fast path is not running (or not on every member).
     OffloadInactive,
+    /// A member receives this System's own LACPDUs: looped back, cabled to another member,
+    /// or on a hub or switch port that echoes frames.
+    Loopback,
 }
 
 /// One problem found.

@@ -19,6 +19,9 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>, partner_silent: bool) {
         .any(|p| p.receive == ReceiveState::Current);
     let ports = &cx.input.status.lacp.ports;
     for p in ports {
+        if p.loopback.is_some() {
+            continue; // explained by `loopback`
+        }
         let m = cx.name_of(p.number);
         let state_line = format!(
             "{m}: selected {}, mux {}, receive {}, actor state {}, partner state {}",

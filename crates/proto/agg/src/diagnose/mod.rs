@@ -15,6 +15,7 @@
 //!   reach different partners (§6.3.6 LAG ID), the partner on the other timer;
 //! - [`links`]: speed, duplex and MTU of the members, large frames dropped towards a partner
 //!   with a smaller MTU (§6.4.8: LACP needs full duplex);
+//! - [`loopback`]: members that receive our own LACPDUs, and what is cabled wrong;
 //! - [`members`]: each member that does not carry traffic, and why (deleted, no carrier,
 //!   churn §6.4.17, EXPIRED/DEFAULTED §6.4.12, Standby, Mux §6.4.15);
 //! - [`capacity`]: min-links not met, fallback in force;
@@ -32,6 +33,7 @@ pub mod dt;
 mod finding;
 mod lacp;
 mod links;
+mod loopback;
 mod members;
 pub mod offload;
 mod traffic;
@@ -261,10 +263,12 @@ pub fn diagnose(input: &DiagnoseInput<'_>) -> Diagnosis {
         .lacp
         .ports
         .iter()
-        .filter(|p| p.link.up)
+        // A member that receives our own LACPDUs is explained by `loopback` alone.
+        .filter(|p| p.link.up && p.loopback.is_none())
         .collect();
     let silent = lacp::check(&mut cx, &up);
     links::check(&mut cx, &up);
+    loopback::check(&mut cx);
     members::check(&mut cx, silent);
     capacity::check(&mut cx);
     traffic::check(&mut cx);

@@ -165,6 +165,37 @@ fn healthy_aggregation_is_reported_healthy() {
 }
 
 #[test]
+fn members_cabled_to_each_other_are_a_loopback() {
+    let mut n = Net::new(vec![config(1, LacpMode::Active)], PORTS);
+    n.connect((0, 1), (0, 2));
+    n.run_for(Duration::from_secs(10));
+    let st = n.sides[0].status();
+    assert!(!st.up);
+    let d = run(n.sides[0].config(), &st);
+    let loops: Vec<&Finding> = d
+        .findings
+        .iter()
+        .filter(|f| f.code == FindingCode::Loopback)
+        .collect();
+    assert_eq!(loops.len(), 2, "{d:#?}");
+    assert_eq!(loops[0].severity, Severity::Error);
+    assert_eq!(
+        loops[0].problem,
+        "eth1 is cabled to eth2, a member of this same aggregation: each receives the other's LACPDUs, and the link carries no traffic"
+    );
+    assert!(loops[0].evidence[0].contains("sent by eth2"), "{d:#?}");
+    // Nothing else is blamed: not the partner (it is us), not the members' machines.
+    for c in [
+        FindingCode::NotDistributing,
+        FindingCode::PartnerNoLacp,
+        FindingCode::DifferentPartners,
+        FindingCode::Defaulted,
+    ] {
+        assert!(!codes(&d).contains(&c), "{c:?}: {d:#?}");
+    }
+}
+
+#[test]
 fn static_switch_partner_runs_no_lacp() {
     // The partner is a static trunk: it sends no LACPDU (seed 004's storage outage).
     let mut n = pair(LacpMode::Active, LacpMode::Off);

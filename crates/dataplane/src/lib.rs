@@ -15,6 +15,7 @@ pub mod bridge;
 mod clock;
 pub mod durable;
 pub mod egress_filter;
+pub mod eligibility;
 mod epoll;
 mod error;
 mod forwarder;

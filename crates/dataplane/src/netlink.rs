@@ -42,7 +42,10 @@ const NDMSG_LEN: usize = 12;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_MASTER: u16 = 10;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
 const IFLA_CARRIER: u16 = 33;
 
 const IFA_ADDRESS: u16 = 1;
@@ -129,6 +132,13 @@ pub struct LinkInfo {
     pub operstate: OperState,
     /// Carrier (`IFLA_CARRIER`, else `IFF_LOWER_UP`).
     pub carrier: bool,
+    /// Hardware type (`ifi_type`, `ARPHRD_*`: 1 for Ethernet, 772 for loopback).
+    pub link_type: u16,
+    /// The driver kind (`IFLA_LINKINFO`/`IFLA_INFO_KIND`: `veth`, `bridge`, `tun`, ...), when
+    /// the kernel reports one (physical NICs report none).
+    pub kind: Option<String>,
+    /// The index of the device it is enslaved to (`IFLA_MASTER`: a bridge, bond, team, VRF).
+    pub master: Option<u32>,
 }
 
 impl LinkInfo {
@@ -353,6 +363,7 @@ fn parse_link(payload: &[u8]) -> Result<LinkInfo> {
     let bad = || Error::MalformedNetlink("ifinfomsg");
     let ifindex = u32::try_from(i32_at(payload, 4).ok_or_else(bad)?).map_err(|_| bad())?;
     let flags = u32_at(payload, 8).ok_or_else(bad)?;
+    let link_type = u16_at(payload, 2).ok_or_else(bad)?;
     let mut info = LinkInfo {
         ifindex,
         name: String::new(),
@@ -361,6 +372,9 @@ fn parse_link(payload: &[u8]) -> Result<LinkInfo> {
         mac: None,
         operstate: OperState::Unknown,
         carrier: flags & IFF_LOWER_UP != 0,
+        link_type,
+        kind: None,
+        master: None,
     };
     for (ty, data) in attrs(payload.get(IFINFOMSG_LEN..).unwrap_or(&[])) {
         match ty {
@@ -371,6 +385,12 @@ fn parse_link(payload: &[u8]) -> Result<LinkInfo> {
                 info.operstate = OperState::from_u8(data.first().copied().unwrap_or(0))
             }
             IFLA_CARRIER => info.carrier = data.first().copied().unwrap_or(0) != 0,
+            IFLA_MASTER => info.master = u32_at(data, 0).filter(|m| *m != 0),
+            IFLA_LINKINFO => {
+                info.kind = attrs(data)
+                    .find(|(t, _)| *t == IFLA_INFO_KIND)
+                    .map(|(_, k)| attr_string(k))
+            }
             _ => {}
         }
     }

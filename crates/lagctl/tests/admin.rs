@@ -549,6 +549,193 @@ fn bad_inputs_are_refused_and_change_nothing() {
     assert!(o.stderr.contains("cannot connect to lagd at"), "{o:?}");
 }
 
+/// Issue 11: interfaces that cannot be Ethernet links are refused as members, with a clear
+/// error and nothing changed: by create-aggr, add-aggr, at start and on reload.
+#[test]
+fn members_that_are_not_ethernet_links_are_refused() {
+    if !can_run("members_that_are_not_ethernet_links_are_refused") {
+        return;
+    }
+    let h = Hosts::new(4);
+    let dir = TempDir::new("lcelig");
+    let d = Daemon::start(&h.a, &dir, "a", Some(""));
+    ok(
+        &d.lagctl(&["create-aggr", "-l", "eth1", "-u", MAC_A, "aggr1"]),
+        "create",
+    );
+    for cmd in [
+        vec!["ip", "link", "add", "br0", "type", "bridge"],
+        vec!["ip", "link", "set", "eth3", "master", "br0"],
+        vec!["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"],
+        // Another lagd's aggregate is a TAP like this one.
+        vec!["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"],
+    ] {
+        h.net.exec(&h.a, &cmd).unwrap();
+    }
+    let snapshot = || {
+        (
+            ok(&d.lagctl(&["show-aggr", "-x", "-p"]), "show-aggr"),
+            ok(&d.lagctl(&["show-link"]), "show-link"),
+            std::fs::read_to_string(&d.config).unwrap(),
+        )
+    };
+    let before = snapshot();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["create-aggr", "-l", "eth2", "-l", "lo", "aggr2"],
+            "aggregation `aggr2`: links: `lo` is the loopback device",
+        ),
+        (
+            vec!["add-aggr", "-l", "lo", "aggr1"],
+            "`lo` is the loopback device",
+        ),
+        (
+            vec!["create-aggr", "-l", "aggr1", "aggr2"],
+            "the aggregate is named like a member link of aggregation `aggr2`",
+        ),
+        (
+            vec!["add-aggr", "-l", "tap0", "aggr1"],
+            "`tap0` is a TAP device",
+        ),
+        (
+            vec!["add-aggr", "-l", "br0", "aggr1"],
+            "`br0` is a bridge device",
+        ),
+        (
+            vec!["add-aggr", "-l", "eth3", "aggr1"],
+            "`eth3` is a port of `br0`",
+        ),
+        (
+            vec!["create-aggr", "-l", "tun0", "aggr2"],
+            "`tun0` is not an Ethernet link",
+        ),
+    ];
+    for (args, msg) in &cases {
+        let o = d.lagctl(args);
+        assert_eq!(o.code, 1, "lagctl {}: {o:?}", args.join(" "));
+        assert!(
+            o.stderr.contains(msg),
+            "lagctl {}: stderr {:?} does not contain {msg:?}",
+            args.join(" "),
+            o.stderr
+        );
+        assert_eq!(
+            snapshot(),
+            before,
+            "lagctl {} changed the state",
+            args.join(" ")
+        );
+    }
+    // The same in the configuration file: the reload is refused, and so is a start.
+    let text = format!(
+        "[[aggregation]]\nname = \"aggr1\"\nlinks = [\"eth1\", \"lo\"]\nmac = \"{MAC_A}\"\n"
+    );
+    let saved = std::fs::read_to_string(&d.config).unwrap();
+    std::fs::write(&d.config, &text).unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status();
+    let start = std::time::Instant::now();
+    while !d.log_text().contains("reload refused") {
+        assert!(start.elapsed() < PATIENCE, "no reload: {}", d.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        d.log_text().contains("`lo` is the loopback device"),
+        "{}",
+        d.log_text()
+    );
+    std::fs::write(&d.config, &saved).unwrap();
+    assert_eq!(snapshot(), before);
+    let conf = dir.path("lo.toml");
+    std::fs::write(&conf, &text).unwrap();
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &h.b, "timeout", "60"])
+        .arg(lagd_bin())
+        .arg("--config")
+        .arg(&conf)
+        .arg("--socket")
+        .arg(dir.path("lo.sock"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`lo` is the loopback device"), "{err}");
+}
+
+/// Issue 11: two members of one lagd cabled to each other (a veth pair with both ends in the
+/// same aggregation) never form an aggregate with lagd itself, and `diagnose` says what is
+/// cabled wrong.
+#[test]
+fn members_cabled_to_each_other_are_a_loop_and_diagnosed() {
+    if !can_run("members_cabled_to_each_other_are_a_loop_and_diagnosed") {
+        return;
+    }
+    let mut h = Hosts::new(0);
+    let (x, y) = h.net.veth("lcl", Some(&h.a), Some(&h.a)).unwrap();
+    for (dev, name) in [(&x, "lp1"), (&y, "lp2")] {
+        h.net
+            .exec(&h.a, &["ip", "link", "set", dev, "name", name])
+            .unwrap();
+    }
+    let dir = TempDir::new("lcloop");
+    let mut d = Daemon::start(&h.a, &dir, "a", Some(""));
+    ok(
+        &d.lagctl(&[
+            "create-aggr",
+            "-l",
+            "lp1",
+            "-l",
+            "lp2",
+            "-u",
+            MAC_A,
+            "aggr1",
+        ]),
+        "create-aggr",
+    );
+    let st = d.wait_for("aggr1", "the loop found on both members", |a| {
+        a.members.len() == 2
+            && a.members.iter().all(|m| {
+                m.why_not_distributing
+                    .as_deref()
+                    .is_some_and(|w| w.contains("loopback"))
+            })
+    });
+    assert!(!st.up);
+    for m in &st.members {
+        assert!(!m.collecting && !m.distributing, "{m:?}");
+        assert!(
+            m.counters["looped_lacpdus_rx"].as_u64().unwrap() > 0,
+            "{m:?}"
+        );
+        let other = if m.port == 1 { 2 } else { 1 };
+        assert!(
+            m.why_not_distributing
+                .as_deref()
+                .unwrap()
+                .contains(&format!("our own port {other}")),
+            "{m:?}"
+        );
+    }
+    let diag = d.lagctl(&["diagnose", "aggr1"]);
+    assert_eq!(diag.code, 1, "{diag:?}");
+    assert!(
+        diag.stdout
+            .contains("error [loopback]: lp1 is cabled to lp2, a member of this same aggregation"),
+        "{}",
+        diag.stdout
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&d.lagctl(&["diagnose", "--json", "aggr1"]).stdout).unwrap();
+    assert_eq!(j["findings"][0]["code"], "loopback", "{j}");
+    let log = d.log_text();
+    assert!(
+        log.contains("loopback: this System's own LACPDUs arrive"),
+        "{log}"
+    );
+    assert!(!log.contains("aggregate up"), "{log}");
+}
+
 #[test]
 fn diagnose_finds_a_static_switch_and_the_fix_works() {
     if !can_run("diagnose_finds_a_static_switch_and_the_fix_works") {

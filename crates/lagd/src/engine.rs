@@ -70,6 +70,29 @@ impl NetlinkLinks {
     }
 }
 
+impl NetlinkLinks {
+    /// Refuses, before anything changes, the members that cannot be Ethernet links (`lo`, a
+    /// TAP such as an aggregate, a bridge, a port of a bridge, ...: see
+    /// [`lagd_dataplane::eligibility`]).
+    fn check_members(&self, resolved: &[crate::config::Resolved]) -> Result<(), OpError> {
+        let mut guard = lock(&self.0);
+        let Some(nl) = guard.as_mut() else {
+            return Ok(());
+        };
+        for r in resolved {
+            for link in &r.links {
+                if let Ok(Err(why)) = lagd_dataplane::eligibility::check(nl, link) {
+                    return Err(op(
+                        ErrorKind::InvalidConfig,
+                        format!("aggregation `{}`: links: {why}", r.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl LinkEnv for NetlinkLinks {
     fn link_exists(&self, name: &str) -> bool {
         match lock(&self.0).as_mut() {
@@ -151,7 +174,9 @@ impl Engine {
     /// Applies `config` at startup. On error every aggregation started so far is stopped
     /// (members restored) and the error returned.
     pub fn start(self: &Arc<Self>, config: Config) -> Result<(), OpError> {
-        let resolved = config.validate(&NetlinkLinks::new())?;
+        let links = NetlinkLinks::new();
+        let resolved = config.validate(&links)?;
+        links.check_members(&resolved)?;
         {
             let mut st = self.state();
             for (spec, r) in config.aggregations.iter().zip(resolved) {
@@ -267,7 +292,9 @@ impl Engine {
         if let Some(s) = spec {
             c.aggregations.push(s.clone());
         }
-        let resolved = c.validate(&NetlinkLinks::new())?;
+        let links = NetlinkLinks::new();
+        let resolved = c.validate(&links)?;
+        links.check_members(&resolved)?;
         let mut r = resolved
             .into_iter()
             .find(|r| r.name == name)
@@ -633,7 +660,9 @@ impl Engine {
     /// error changes nothing.
     pub fn reload(&self) -> Result<(), OpError> {
         let config = Config::load(&self.config_path)?;
-        let resolved = config.validate(&NetlinkLinks::new())?;
+        let links = NetlinkLinks::new();
+        let resolved = config.validate(&links)?;
+        links.check_members(&resolved)?;
         let mut st = self.state();
         let wanted: BTreeMap<String, (AggrSpec, crate::config::Resolved)> = config
             .aggregations

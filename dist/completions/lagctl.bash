@@ -287,7 +287,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__create__subcmd__aggr)
-            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --force --temporary --socket --help"
+            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --bfd --force --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +374,10 @@ _lagctl() {
                     return 0
                     ;;
                 --offload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bfd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -977,7 +981,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-P -L -T -u -m -k -t -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --temporary --socket --help"
+            opts="-P -L -T -u -m -k -t -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --bfd --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1056,6 +1060,10 @@ _lagctl() {
                     return 0
                     ;;
                 --offload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bfd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

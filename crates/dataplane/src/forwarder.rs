@@ -8,7 +8,8 @@
 //!   frames (LACPDUs, Marker PDUs and responses) the protocol side queued. It also drives the
 //!   TAP carrier from [`Protocol::carrier`]. The control side wakes it with [`Forwarder::wake`].
 //! - **RX** (wire → host): epoll over the member sockets, `recvmmsg` batches. Slow-protocols
-//!   frames (EtherType 0x8809) go to [`Protocol::handle_control_frame`], never to the TAP; other
+//!   frames (EtherType 0x8809) and micro-BFD frames (UDP port 6784, RFC 7130) go to
+//!   [`Protocol::handle_control_frame`], never to the TAP; other
 //!   frames are written to the TAP only if the member is Collecting (§6.4.15), else dropped and
 //!   counted.
 //!
@@ -71,9 +72,9 @@ pub trait Protocol: Send {
     fn poll_release(&mut self) -> Option<(PortNumber, Slot)>;
     /// The ports a [`TxDecision::Broadcast`] frame goes to (may allocate).
     fn broadcast_ports(&self) -> Vec<PortNumber>;
-    /// A slow-protocols frame (LACPDU, Marker PDU or response) to send on a port.
+    /// A control frame (LACPDU, Marker PDU or response, micro-BFD) to send on a port.
     fn poll_control_frame(&mut self, now: Instant) -> Option<(PortNumber, Vec<u8>)>;
-    /// A slow-protocols frame received on `port`.
+    /// A control frame received on `port`: slow protocols (EtherType 0x8809) or micro-BFD.
     fn handle_control_frame(&mut self, now: Instant, port: PortNumber, frame: &[u8]);
     /// Whether frames received on `port` go up to the host (Collecting, §6.4.15).
     fn is_collecting(&self, port: PortNumber) -> bool;
@@ -1082,7 +1083,9 @@ impl RxThread {
                     bump(&c.errors, 1);
                     continue;
                 }
-                if is_slow_protocols(f.ethernet) {
+                if is_slow_protocols(f.ethernet)
+                    || lagd_bfd::MicroBfdFrame::is_micro_bfd(f.ethernet)
+                {
                     bump(&c.control_in, 1);
                     let mut p = lock(&self.proto);
                     p.handle_control_frame((self.clock)(), port, f.ethernet);

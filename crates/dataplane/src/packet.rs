@@ -90,7 +90,8 @@ fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, opt: libc::c_int, val: &T) ->
 }
 impl PacketSocket {
     /// Receive only Slow Protocols frames (EtherType 0x8809) when `on`, everything again when
-    /// not: for members whose data frames a kernel fast path delivers
+    /// not: for members whose data frames a kernel fast path delivers. Micro-BFD frames (IPv4
+    /// without options, UDP to port 6784, RFC 7130) are control frames too and pass.
     /// ([`crate::rx_offload`]). A classic BPF socket filter, run before anything is copied;
     /// the socket stays bound to every protocol, so what lagd sends on it keeps its real
     /// EtherType. Marker PDUs are taken only on the pass where they carry
@@ -105,14 +106,21 @@ impl PacketSocket {
         const SKF_AD_MARK: u32 = (-0x1000i32) as u32 + 20;
         let f = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
         let code = [
-            f(0x28, 0, 0, 12),          // ldh [12]: EtherType
-            f(0x15, 0, 5, 0x8809),      // not Slow Protocols: drop
-            f(0x30, 0, 0, 14),          // ldb [14]: subtype
-            f(0x15, 0, 2, 2),           // not a Marker PDU: accept
-            f(0x20, 0, 0, SKF_AD_MARK), // ld skb->mark
-            f(0x15, 0, 1, crate::rx_offload::MARKER_PASS_MARK),
-            f(0x06, 0, 0, u32::MAX), // accept
-            f(0x06, 0, 0, 0),        // drop
+            f(0x28, 0, 0, 12),                                  // 0 ldh [12]: EtherType
+            f(0x15, 7, 0, 0x8809),                              // 1 Slow Protocols: to 9
+            f(0x15, 0, 11, 0x0800),                             // 2 not IPv4: drop
+            f(0x30, 0, 0, 14),          // 3 ldb [14]: version and header length
+            f(0x15, 0, 9, 0x45),        // 4 options or not IPv4: drop
+            f(0x30, 0, 0, 23),          // 5 ldb [23]: protocol
+            f(0x15, 0, 7, 17),          // 6 not UDP: drop
+            f(0x28, 0, 0, 36),          // 7 ldh [36]: UDP destination port
+            f(0x15, 4, 5, 6784),        // 8 micro-BFD (RFC 7130): accept, else drop
+            f(0x30, 0, 0, 14),          // 9 ldb [14]: subtype
+            f(0x15, 0, 2, 2),           // 10 not a Marker PDU: accept
+            f(0x20, 0, 0, SKF_AD_MARK), // 11 ld skb->mark
+            f(0x15, 0, 1, crate::rx_offload::MARKER_PASS_MARK), // 12
+            f(0x06, 0, 0, u32::MAX),    // 13 accept
+            f(0x06, 0, 0, 0),           // 14 drop
         ];
         let prog = libc::sock_fprog {
             len: code.len() as u16,

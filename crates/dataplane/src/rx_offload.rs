@@ -3,7 +3,8 @@
 //! received it (`bpf_redirect(tap, BPF_F_INGRESS)`), while the member is Collecting, and drops
 //! it (counted) while it is not — the Frame Collector of §6.2.3 in the kernel, without the two
 //! copies of the user-space path (member ring → lagd → TAP). Slow Protocols frames (EtherType
-//! 0x8809) continue to lagd's packet socket, whose filter then lets nothing else through
+//! 0x8809) and micro-BFD frames (IPv4 without options, UDP to port 6784, RFC 7130) continue to
+//! lagd's packet socket, whose filter then lets nothing else through
 //! ([`crate::PacketSocket::set_slow_protocols_only`]).
 //!
 //! **Marker PDUs keep their place.** A redirected data frame reaches the aggregate through the
@@ -36,6 +37,8 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
     let no_counts = a.new_label();
     let redirect = a.new_label();
     let slow = a.new_label();
+    let ipv4 = a.new_label();
+    let data = a.new_label();
     a.alu_reg(Alu::Mov, 6, 1)
         .ldx(Size::W, 2, 6, skb::DATA)
         .ldx(Size::W, 3, 6, skb::DATA_END)
@@ -45,7 +48,10 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
         // Slow Protocols (0x8809, loaded little-endian) go to lagd's socket.
         .ldx(Size::H, 4, 2, 12)
         .jmp_imm(Jmp::Eq, 4, 0x0988, slow)
-        .st(Size::W, 10, -4, 0)
+        // IPv4 (0x0800): micro-BFD goes to lagd's socket too.
+        .jmp_imm(Jmp::Eq, 4, 0x0008, ipv4);
+    a.label(data);
+    a.st(Size::W, 10, -4, 0)
         .ld_map(1, state)
         .alu_reg(Alu::Mov, 2, 10)
         .alu_imm(Alu::Add, 2, -4)
@@ -84,6 +90,19 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
         .alu_imm(Alu::Mov, 2, BPF_F_INGRESS)
         .call(helper::REDIRECT)
         .exit();
+    // Micro-BFD (RFC 7130): IPv4 without options, UDP, destination port 6784 (loaded
+    // little-endian); anything else is data.
+    a.label(ipv4);
+    a.alu_reg(Alu::Mov, 4, 2)
+        .alu_imm(Alu::Add, 4, 42)
+        .jmp_reg(Jmp::Gt, 4, 3, data)
+        .ldx(Size::B, 4, 2, 14)
+        .jmp_imm(Jmp::Ne, 4, 0x45, data)
+        .ldx(Size::B, 4, 2, 23)
+        .jmp_imm(Jmp::Ne, 4, 17, data)
+        .ldx(Size::H, 4, 2, 36)
+        .jmp_imm(Jmp::Eq, 4, 0x801a, next)
+        .ja(data);
     a.label(drop);
     a.alu_imm(Alu::Mov, 0, TCX_DROP).exit();
     a.label(next);

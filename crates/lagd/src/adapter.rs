@@ -14,9 +14,11 @@ use std::sync::mpsc::Sender;
 
 use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, FlowKey, HashPolicy, Mode};
 use lagd_agg::lagd_lacp::{
-    EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, PortConfig, SystemConfig,
+    EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus, PortConfig,
+    SystemConfig,
 };
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig};
+use lagd_bfd::{MicroBfd, MicroBfdFrame};
 use lagd_dataplane::{Protocol, Slot, TxDecision};
 use lagd_types::{Instant, MacAddr, PortNumber, SystemId};
 
@@ -63,6 +65,12 @@ pub struct Adapter {
     pub port_names: BTreeMap<PortNumber, String>,
     /// The kernel TX fast path, when enabled and loaded.
     pub offload: Option<Offload>,
+    /// Micro-BFD (RFC 7130), when configured: a member whose session is not Up is shown to
+    /// the LACP core as a link that is down, so it neither collects nor distributes, and its
+    /// buckets move at once (a dead link: no Marker).
+    pub bfd: Option<MicroBfd>,
+    /// Each member's carrier as the kernel reports it.
+    links: BTreeMap<PortNumber, LinkStatus>,
     reporter: Reporter,
     was_up: bool,
 }
@@ -76,13 +84,145 @@ impl Adapter {
             agg: Aggregation::new(config),
             port_names: BTreeMap::new(),
             offload: None,
+            bfd: None,
+            links: BTreeMap::new(),
             reporter,
             was_up: false,
         }
     }
 
+    /// Turns micro-BFD on with `cfg` (sessions on every member, `mac` of each from
+    /// `members`), changes its timing, or turns it off (`None`).
+    pub fn set_bfd(
+        &mut self,
+        now: Instant,
+        cfg: Option<lagd_bfd::BfdConfig>,
+        members: &[(PortNumber, MacAddr)],
+        local_ip: std::net::Ipv4Addr,
+    ) {
+        match (cfg, self.bfd.as_mut()) {
+            (None, _) => self.bfd = None,
+            (Some(c), Some(b)) => {
+                if let Err(e) = b.set_config(now, c) {
+                    tracing::warn!(aggregate = %self.name, "BFD: {e}");
+                }
+            }
+            (Some(c), None) => {
+                let mut b = MicroBfd::new(c, bfd_seed(self.id));
+                for (port, mac) in members {
+                    let _ = b.add_port(now, *port, *mac);
+                    if let Some(l) = self.links.get(port) {
+                        b.handle_link(now, *port, l.up);
+                    }
+                }
+                self.bfd = Some(b);
+            }
+        }
+        if let Some(b) = self.bfd.as_mut() {
+            b.set_local_ip(local_ip);
+        }
+        self.apply_links(now);
+    }
+
+    /// Adds member `port` (frames from `mac`) to micro-BFD, if on.
+    pub fn bfd_add_port(&mut self, now: Instant, port: PortNumber, mac: MacAddr) {
+        if let Some(b) = self.bfd.as_mut() {
+            let _ = b.add_port(now, port, mac);
+        }
+    }
+
+    /// Forgets member `port` (carrier and micro-BFD session).
+    pub fn forget_port(&mut self, port: PortNumber) {
+        self.links.remove(&port);
+        if let Some(b) = self.bfd.as_mut() {
+            let _ = b.remove_port(port);
+        }
+    }
+
+    /// The carrier of member `port` changed: micro-BFD hears of it, and the LACP core gets
+    /// it gated by the BFD session.
+    pub fn set_link(&mut self, now: Instant, port: PortNumber, st: LinkStatus) {
+        self.links.insert(port, st);
+        if let Some(b) = self.bfd.as_mut() {
+            b.handle_link(now, port, st.up);
+        }
+        self.agg.handle_link(now, port, self.gated(port, st));
+    }
+
+    /// The carrier of member `port` as last reported.
+    pub fn link(&self, port: PortNumber) -> Option<LinkStatus> {
+        self.links.get(&port).copied()
+    }
+
+    /// `st` as the LACP core sees it: down while micro-BFD is on and the session not Up.
+    fn gated(&self, port: PortNumber, st: LinkStatus) -> LinkStatus {
+        match &self.bfd {
+            Some(b) if !b.is_up(port) => LinkStatus { up: false, ..st },
+            _ => st,
+        }
+    }
+
+    /// Tells the LACP core of every member whose gated status differs from what it knows.
+    fn apply_links(&mut self, now: Instant) {
+        let changes: Vec<(PortNumber, LinkStatus)> = self
+            .links
+            .iter()
+            .map(|(p, st)| (*p, self.gated(*p, *st)))
+            .filter(|(p, g)| {
+                self.agg
+                    .lacp()
+                    .port(*p)
+                    .is_some_and(|ps| ps.link.up != g.up)
+            })
+            .collect();
+        for (p, g) in changes {
+            self.agg.handle_link(now, p, g);
+        }
+    }
+
+    /// Logs micro-BFD's events and applies session changes to the LACP core.
+    fn drain_bfd(&mut self) {
+        let Some(b) = self.bfd.as_mut() else { return };
+        let mut events = Vec::new();
+        while let Some(e) = b.poll_event() {
+            events.push(e);
+        }
+        let mut changed = None;
+        for e in events {
+            let link = e.port.map(|p| {
+                self.port_names
+                    .get(&p)
+                    .cloned()
+                    .unwrap_or_else(|| format!("port {p}"))
+            });
+            let member = link.as_deref().unwrap_or("-");
+            let message = e.to_string();
+            match &e.kind {
+                lagd_bfd::EventKind::SessionState { .. } => {
+                    changed = Some(e.at);
+                    tracing::info!(aggregate = %self.name, member, "{message}");
+                }
+                lagd_bfd::EventKind::PeerLearned { .. } => {
+                    tracing::info!(aggregate = %self.name, member, "{message}");
+                }
+                lagd_bfd::EventKind::RxError { .. } => {
+                    tracing::debug!(aggregate = %self.name, member, "{message}");
+                    continue;
+                }
+            }
+            let detail = serde_json::to_value(&e).unwrap_or(serde_json::Value::Null);
+            self.reporter
+                .log
+                .push(e.at.as_nanos(), &self.name, link, message, detail);
+        }
+        if let Some(now) = changed {
+            self.apply_links(now);
+        }
+    }
+
     /// Logs and records every pending event; reports drained ports and earlier deadlines.
     pub fn drain_events(&mut self) {
+        self.drain_bfd();
         while let Some(ev) = self.agg.poll_event() {
             self.report(&ev);
         }
@@ -109,17 +249,26 @@ impl Adapter {
 
     /// The earliest deadline: the aggregation's timers and the fast path's work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let a = self.agg.poll_timeout();
-        match (a, self.offload.as_ref().and_then(Offload::poll_timeout)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.agg.poll_timeout(),
+            self.offload.as_ref().and_then(Offload::poll_timeout),
+            self.bfd.as_ref().and_then(MicroBfd::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs what is due at `now`: the aggregation's timers, then the fast path's counter
     /// harvest (folded into the distributor's load). Follow with
     /// [`Adapter::drain_events`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(b) = self.bfd.as_mut()
+            && b.poll_timeout().is_some_and(|t| t <= now)
+        {
+            b.handle_timeout(now);
+            self.drain_bfd();
+        }
         if self.agg.poll_timeout().is_some_and(|t| t <= now) {
             self.agg.handle_timeout(now);
         }
@@ -204,11 +353,22 @@ impl Protocol for Adapter {
     }
 
     fn poll_control_frame(&mut self, now: Instant) -> Option<(PortNumber, Vec<u8>)> {
-        self.agg.poll_transmit(now).map(|t| (t.port, t.frame))
+        if let Some(t) = self.agg.poll_transmit(now) {
+            return Some((t.port, t.frame));
+        }
+        let t = self.bfd.as_mut()?.poll_transmit(now)?;
+        Some((t.port, t.frame))
     }
 
     fn handle_control_frame(&mut self, now: Instant, port: PortNumber, frame: &[u8]) {
-        let _ = self.agg.handle_port_frame(now, port, frame);
+        if MicroBfdFrame::is_micro_bfd(frame) {
+            // Without micro-BFD configured the frame is dropped (it is never the host's).
+            if let Some(b) = self.bfd.as_mut() {
+                let _ = b.handle_frame(now, port, frame);
+            }
+        } else {
+            let _ = self.agg.handle_port_frame(now, port, frame);
+        }
         self.drain_events();
     }
 
@@ -225,6 +385,12 @@ impl Protocol for Adapter {
             o.promote(now, self.agg.distributor());
         }
     }
+}
+
+/// The seed of an aggregation's micro-BFD discriminators and jitter: the clock and the
+/// instance id, so that a restarted lagd does not reuse its discriminators.
+fn bfd_seed(id: u64) -> u64 {
+    lagd_dataplane::monotonic_now().as_nanos() ^ (id << 48) ^ u64::from(std::process::id())
 }
 
 /// The protocol configuration of a resolved aggregation whose System address is `mac`.

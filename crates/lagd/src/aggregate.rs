@@ -108,6 +108,22 @@ fn open_socket(m: &Member) -> Result<PacketSocket, AggrError> {
         .map_err(sys(format!("opening a packet socket on `{}`", m.name())))
 }
 
+/// Micro-BFD's IPv4 source address: the aggregate's first IPv4 address (RFC 7130 has the
+/// sessions of a LAG use the LAG's address), else a link-local address made from its MAC
+/// (`lagd_bfd::link_local_ipv4`), which never leaves the link.
+fn bfd_source_ip(tap: u32, mac: MacAddr) -> std::net::Ipv4Addr {
+    Netlink::open()
+        .and_then(|mut nl| nl.addresses(tap))
+        .ok()
+        .into_iter()
+        .flatten()
+        .find_map(|a| match a.addr() {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(_) => None,
+        })
+        .unwrap_or_else(|| lagd_bfd::link_local_ipv4(mac))
+}
+
 /// The current link status of a member.
 pub fn link_status(nl: Option<&mut Netlink>, m: &Member) -> LinkStatus {
     let up = nl
@@ -174,6 +190,10 @@ impl Aggr {
         if r.offload {
             adapter.offload = start_offload(&r, &adapter, tap.ifindex(), &members);
         }
+        if r.bfd.is_some() {
+            let macs: Vec<_> = members.iter().map(|(n, m)| (*n, m.member.mac())).collect();
+            adapter.set_bfd(now, r.bfd, &macs, bfd_source_ip(tap.ifindex(), mac));
+        }
         adapter.drain_events();
         let adapter = Arc::new(Mutex::new(adapter));
         let proto: Arc<Mutex<dyn Protocol>> = adapter.clone();
@@ -203,15 +223,27 @@ impl Aggr {
     pub fn handle_link(&self, port: PortNumber, st: LinkStatus) {
         {
             let mut a = lock(&self.adapter);
-            a.agg.handle_link(monotonic_now(), port, st);
+            a.set_link(monotonic_now(), port, st);
             a.drain_events();
         }
         self.forwarder.wake();
     }
 
-    /// The link status the protocol knows for `port`.
+    /// The link status the protocol knows for `port` (the carrier, before micro-BFD's gate).
     pub fn known_link(&self, port: PortNumber) -> Option<LinkStatus> {
-        lock(&self.adapter).agg.lacp().port(port).map(|p| p.link)
+        lock(&self.adapter).link(port)
+    }
+
+    /// Re-reads the aggregate's IPv4 address for micro-BFD's source address (it may be set
+    /// after the aggregation starts).
+    pub fn refresh_bfd_source(&self) {
+        if lock(&self.adapter).bfd.is_none() {
+            return;
+        }
+        let ip = bfd_source_ip(self.forwarder.tap().ifindex(), self.mac);
+        if let Some(b) = lock(&self.adapter).bfd.as_mut() {
+            b.set_local_ip(ip);
+        }
     }
 
     /// The port of member `name`.
@@ -238,6 +270,7 @@ impl Aggr {
                 )
                 .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
             a.port_names.insert(number, link.to_string());
+            a.bfd_add_port(monotonic_now(), number, member.mac());
             if let Some(o) = a.offload.as_mut() {
                 o.set_member(number, member.ifindex());
             }
@@ -246,6 +279,7 @@ impl Aggr {
         if let Err(e) = self.forwarder.add_member(number, sock) {
             let mut a = lock(&self.adapter);
             let _ = a.agg.remove_port(monotonic_now(), number);
+            a.forget_port(number);
             if let Some(o) = a.offload.as_mut() {
                 o.remove_member(number);
             }
@@ -289,6 +323,7 @@ impl Aggr {
             if let Err(e) = a.agg.remove_port(monotonic_now(), port) {
                 tracing::warn!(aggregate = %self.resolved.name, port, "remove port: {e}");
             }
+            a.forget_port(port);
             if let Some(o) = a.offload.as_mut() {
                 o.remove_member(port);
             }
@@ -351,6 +386,15 @@ impl Aggr {
                 }
                 filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
             }
+            if r.bfd != self.resolved.bfd {
+                let macs: Vec<_> = self
+                    .members
+                    .iter()
+                    .map(|(n, m)| (*n, m.member.mac()))
+                    .collect();
+                let ip = bfd_source_ip(self.forwarder.tap().ifindex(), mac);
+                a.set_bfd(now, r.bfd, &macs, ip);
+            }
             for (number, m) in &self.members {
                 if r.priority_of(&m.name) != self.resolved.priority_of(&m.name) {
                     a.agg
@@ -396,7 +440,13 @@ impl Aggr {
 
     /// Status for `ShowAggr`.
     pub fn status(&self, temporary: bool) -> AggrStatus {
-        let st = lock(&self.adapter).agg.status();
+        let (st, bfd) = {
+            let a = lock(&self.adapter);
+            (
+                a.agg.status(),
+                a.bfd.as_ref().map(lagd_bfd::MicroBfd::status),
+            )
+        };
         let members = st
             .lacp
             .ports
@@ -408,7 +458,7 @@ impl Aggr {
                     .map(|m| m.name.clone())
                     .unwrap_or_default(),
                 port: p.number,
-                link_up: p.link.up,
+                link_up: self.known_link(p.number).unwrap_or(p.link).up,
                 speed_mbps: p.link.speed_mbps,
                 full_duplex: p.link.full_duplex,
                 selected: p.selected.to_string(),
@@ -420,6 +470,11 @@ impl Aggr {
                 distributing: p.distributing,
                 why_not_distributing: p.why_not_distributing.clone(),
                 counters: serde_json::to_value(p.counters).unwrap_or_default(),
+                bfd: bfd
+                    .iter()
+                    .flatten()
+                    .find(|b| b.port == p.number)
+                    .map(Into::into),
             })
             .collect();
         AggrStatus {

@@ -153,6 +153,22 @@ pub struct PortSpec {
     pub priority: Option<Priority>,
 }
 
+/// `bfd = { interval = "50ms", multiplier = 3 }`: micro-BFD (RFC 7130) on every member.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdSpec {
+    /// Interval between BFD Control packets, sent and expected, once the session is Up
+    /// (default `"50ms"`; between 1ms and 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// Detect Mult: a member is declared down after this many intervals of silence (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiplier: Option<u32>,
+    /// `false` turns BFD off (as if the table were absent); default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
 /// One `[[aggregation]]` table as written (defaults not applied; see [`Resolved`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,6 +234,10 @@ pub struct AggrSpec {
     /// that applies the distributor's bucket table; `docs/ARCHITECTURE.md`). Default off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offload: Option<bool>,
+    /// Micro-BFD on every member (RFC 7130): a member whose session is not Up neither
+    /// collects nor distributes. Default off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdSpec>,
 }
 
 /// A live change to an aggregation (`ModifyAggr`): every field present replaces the current
@@ -267,6 +287,9 @@ pub struct AggrChanges {
     /// Kernel fast path on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offload: Option<bool>,
+    /// New micro-BFD settings (replace the old ones whole; `enabled = false` turns it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdSpec>,
     /// New per-link priorities.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub port_priority: BTreeMap<String, Priority>,
@@ -301,7 +324,8 @@ impl AggrSpec {
             system_priority,
             key,
             rebalance_interval,
-            offload
+            offload,
+            bfd
         );
         if let Some(m) = c.max_active {
             s.max_active = if m == 0 { None } else { Some(m) };
@@ -354,6 +378,8 @@ pub struct Resolved {
     pub dt_id: Key,
     /// TX fast path in the kernel (`offload = true`).
     pub offload: bool,
+    /// Micro-BFD timing, when on.
+    pub bfd: Option<lagd_bfd::BfdConfig>,
     /// Added to every member's port number (Distributed Trunking: 0x8000 on the secondary);
     /// set by the DT runtime, 0 otherwise.
     pub port_base: u16,
@@ -690,6 +716,25 @@ impl AggrSpec {
                 "must be longer than 0 (use \"off\" to disable)".into(),
             ));
         }
+        let bfd = match &self.bfd {
+            Some(b) if b.enabled != Some(false) => {
+                let interval = match &b.interval {
+                    Some(i) => parse_duration(i).map_err(|e| bad("bfd.interval", e.to_string()))?,
+                    None => lagd_bfd::DEFAULT_INTERVAL,
+                };
+                let mult = b
+                    .multiplier
+                    .unwrap_or(u32::from(lagd_bfd::DEFAULT_DETECT_MULT));
+                let mult = u8::try_from(mult).ok().filter(|m| *m > 0).ok_or_else(|| {
+                    bad("bfd.multiplier", format!("{mult} is out of range 1..=255"))
+                })?;
+                let c = lagd_bfd::BfdConfig::new(interval, mult);
+                c.validate()
+                    .map_err(|e| bad("bfd.interval", e.to_string()))?;
+                Some(c)
+            }
+            _ => None,
+        };
         let port_priority = self
             .port
             .iter()
@@ -715,6 +760,7 @@ impl AggrSpec {
             distributed: self.distributed.unwrap_or(false),
             dt_id: self.dt_id.or(self.key).unwrap_or(DEFAULT_KEY),
             offload: self.offload.unwrap_or(false),
+            bfd,
             port_base: 0,
         })
     }
@@ -814,6 +860,41 @@ mode = "active-backup"
 
     /// Each bad config with a fragment its error message must contain.
     #[test]
+    fn bfd_settings() {
+        let spec = |body: &str| -> AggrSpec {
+            let c: Config = toml::from_str(&format!(
+                "[[aggregation]]\nname = \"aggr1\"\nlinks = [\"eth1\"]\n{body}\n"
+            ))
+            .unwrap();
+            c.aggregations[0].clone()
+        };
+        let r = spec("bfd = { interval = \"50ms\", multiplier = 3 }")
+            .resolve(&AnyLinks)
+            .unwrap();
+        assert_eq!(
+            r.bfd,
+            Some(lagd_bfd::BfdConfig::new(Duration::from_millis(50), 3))
+        );
+        let r = spec("bfd = {}").resolve(&AnyLinks).unwrap();
+        assert_eq!(r.bfd, Some(lagd_bfd::BfdConfig::default()));
+        assert_eq!(spec("").resolve(&AnyLinks).unwrap().bfd, None);
+        let off = spec("bfd = { enabled = false, interval = \"10ms\" }");
+        assert_eq!(off.resolve(&AnyLinks).unwrap().bfd, None);
+        // modify-aggr replaces the table whole.
+        let s = spec("bfd = { interval = \"50ms\" }").with_changes(&AggrChanges {
+            bfd: Some(BfdSpec {
+                multiplier: Some(5),
+                ..BfdSpec::default()
+            }),
+            ..AggrChanges::default()
+        });
+        assert_eq!(
+            s.resolve(&AnyLinks).unwrap().bfd,
+            Some(lagd_bfd::BfdConfig::new(lagd_bfd::DEFAULT_INTERVAL, 5))
+        );
+    }
+
+    #[test]
     fn bad_configs_are_refused_with_a_message_naming_the_problem() {
         let agg = |body: &str| format!("[[aggregation]]\nname = \"aggr1\"\n{body}\n");
         let cases: Vec<(String, &str)> = vec![
@@ -850,6 +931,26 @@ mode = "active-backup"
             (
                 agg("links = [\"eth1\"]\nmac = \"01:00:5e:00:00:01\""),
                 "not a unicast address",
+            ),
+            (
+                agg("links = [\"eth1\"]\nbfd = { interval = \"500us\" }"),
+                "aggregation `aggr1`: bfd.interval: invalid duration",
+            ),
+            (
+                agg("links = [\"eth1\"]\nbfd = { interval = \"2m\" }"),
+                "aggregation `aggr1`: bfd.interval: BFD interval 120.0s out of range",
+            ),
+            (
+                agg("links = [\"eth1\"]\nbfd = { multiplier = 0 }"),
+                "aggregation `aggr1`: bfd.multiplier: 0 is out of range 1..=255",
+            ),
+            (
+                agg("links = [\"eth1\"]\nbfd = { multiplier = 300 }"),
+                "bfd.multiplier: 300 is out of range",
+            ),
+            (
+                agg("links = [\"eth1\"]\nbfd = { interval = \"50ms\", mult = 3 }"),
+                "unknown field `mult`",
             ),
             (
                 agg("links = [\"eth1\"]\npolicy = \"L3,L5\""),

@@ -873,7 +873,15 @@ impl Engine {
         self.resync_links();
         let mut events = Events::with_capacity(4);
         let mut batch = Vec::new();
+        let mut bfd_refreshed = std::time::Instant::now();
         while !self.stopping.load(Ordering::SeqCst) {
+            // Micro-BFD's source address follows the aggregate's IPv4 address.
+            if bfd_refreshed.elapsed() >= StdDuration::from_secs(2) {
+                bfd_refreshed = std::time::Instant::now();
+                for a in self.state().aggrs.values() {
+                    a.refresh_bfd_source();
+                }
+            }
             if let Err(e) = ep.wait(&mut events, Some(StdDuration::from_millis(500))) {
                 tracing::warn!("link monitor wait: {e}");
                 std::thread::sleep(StdDuration::from_millis(100));

@@ -242,6 +242,7 @@ mod tests {
                 distributing: false,
                 why_not_distributing: Some("x".into()),
                 counters: serde_json::json!({"lacpdus_rx": 12}),
+                bfd: None,
             }],
             draining: vec![],
             protocol: serde_json::Value::Null,

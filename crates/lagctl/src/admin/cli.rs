@@ -243,6 +243,39 @@ pub struct AggrOpts {
     /// by lagd's distributor and Collecting state): on or off.
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     pub offload: Option<bool>,
+    /// Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A
+    /// member whose BFD session is not Up neither collects nor distributes.
+    #[arg(long, value_name = "INTERVAL[,MULT]|off", value_parser = parse_bfd)]
+    pub bfd: Option<lagd::config::BfdSpec>,
+}
+
+fn parse_bfd(s: &str) -> Result<lagd::config::BfdSpec, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(lagd::config::BfdSpec {
+            enabled: Some(false),
+            ..Default::default()
+        });
+    }
+    let (interval, mult) = match s.split_once(',') {
+        Some((i, m)) => (i, Some(m)),
+        None => (s, None),
+    };
+    parse_duration(interval)?;
+    let multiplier = mult
+        .map(|m| {
+            m.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|m| *m > 0)
+                .map(u32::from)
+                .ok_or_else(|| format!("`{m}`: the multiplier is a whole number from 1 to 255"))
+        })
+        .transpose()?;
+    Ok(lagd::config::BfdSpec {
+        interval: Some(interval.trim().to_string()),
+        multiplier,
+        enabled: None,
+    })
 }
 
 fn parse_on_off(s: &str) -> Result<bool, String> {
@@ -269,6 +302,7 @@ impl AggrOpts {
             && self.key.is_none()
             && self.system_priority.is_none()
             && self.offload.is_none()
+            && self.bfd.is_none()
     }
 }
 

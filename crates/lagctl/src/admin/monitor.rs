@@ -486,6 +486,7 @@ mod tests {
             distributing,
             why_not_distributing: (!distributing).then(|| "link is down".to_string()),
             counters: serde_json::Value::Null,
+            bfd: None,
         }
     }
 

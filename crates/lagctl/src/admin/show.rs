@@ -247,8 +247,38 @@ fn state_cell(s: PortState) -> Cell {
     )
 }
 
-/// `show-aggr -x`: every member's protocol detail.
+/// The micro-BFD line of `show-aggr -x`, when BFD is on.
+fn bfd_title(a: &AggrStatus) -> Option<String> {
+    let b = a.spec.bfd.as_ref().filter(|b| b.enabled != Some(false))?;
+    let up = a
+        .members
+        .iter()
+        .filter(|m| m.bfd.as_ref().is_some_and(|b| b.state == "Up"))
+        .count();
+    Some(format!(
+        "BFD (RFC 7130 micro-BFD): interval {} multiplier {}; {up}/{} sessions Up",
+        b.interval.as_deref().unwrap_or("50ms"),
+        b.multiplier.unwrap_or(3),
+        a.members.len()
+    ))
+}
+
+/// A member's BFD session: "local/remote" state in text, the whole session in JSON.
+fn bfd_cell(m: &MemberStatus) -> Cell {
+    match &m.bfd {
+        None => Cell::with("-", Value::Null),
+        Some(b) => Cell::with(
+            format!("{}/{}", b.state, b.remote_state),
+            serde_json::to_value(b).unwrap_or(Value::Null),
+        ),
+    }
+}
+
+/// `show-aggr -x`: every member's protocol detail (BFD columns when a member runs BFD).
 pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
+    let with_bfd = aggrs
+        .iter()
+        .any(|a| a.members.iter().any(|m| m.bfd.is_some()));
     let sections = aggrs
         .iter()
         .map(|a| Section {
@@ -273,6 +303,7 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                     o.fast_buckets, o.buckets, o.frames, o.bytes
                 )
             }))
+            .chain(bfd_title(a))
             .collect(),
             info: info(a),
             total: None,
@@ -286,7 +317,7 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                         proto_str(a, m.port, "actor_churn").unwrap_or_else(|| "-".into()),
                         proto_str(a, m.port, "partner_churn").unwrap_or_else(|| "-".into())
                     );
-                    vec![
+                    let mut row = vec![
                         Cell::text(&m.name),
                         Cell::num(u64::from(m.port)),
                         Cell::num(u64::from(m.actor.port.priority)),
@@ -310,7 +341,20 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                                 .map_or(Value::Null, Value::from),
                         ),
                         Cell::text(churn),
-                    ]
+                    ];
+                    if with_bfd {
+                        row.extend([
+                            bfd_cell(m),
+                            Cell::text(
+                                m.bfd
+                                    .as_ref()
+                                    .and_then(|b| b.detection_time.clone())
+                                    .unwrap_or_else(|| "-".into()),
+                            ),
+                            Cell::text(m.bfd.as_ref().map_or("-", |b| b.diag.as_str())),
+                        ]);
+                    }
+                    row
                 })
                 .collect(),
         })
@@ -333,7 +377,15 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
             "selected",
             "aggregator",
             "churn",
-        ],
+        ]
+        .into_iter()
+        .chain(
+            with_bfd
+                .then_some(["bfd", "bfd-detect", "bfd-diag"])
+                .into_iter()
+                .flatten(),
+        )
+        .collect(),
         rows_key: "members",
         sections,
     }

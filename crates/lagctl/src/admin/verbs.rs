@@ -124,6 +124,7 @@ pub fn create_spec(a: &CreateArgs) -> Result<AggrSpec, AdminError> {
     spec.key = o.key;
     spec.system_priority = o.system_priority;
     spec.offload = o.offload;
+    spec.bfd = o.bfd.clone().filter(|b| b.enabled != Some(false));
     if a.force {
         spec.force = Some(true);
     }
@@ -148,6 +149,7 @@ pub fn modify_changes(o: &AggrOpts, current: &AggrSpec) -> AggrChanges {
         key: o.key,
         rebalance_interval: None,
         offload: o.offload,
+        bfd: o.bfd.clone(),
         port_priority: Default::default(),
     }
 }

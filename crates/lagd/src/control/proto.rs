@@ -323,6 +323,70 @@ pub struct MemberStatus {
     pub why_not_distributing: Option<String>,
     /// LACP counters (LACPDUs, markers, illegal, unknown).
     pub counters: serde_json::Value,
+    /// The member's micro-BFD session, when BFD is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdStatus>,
+}
+
+/// A member's micro-BFD session (RFC 7130), for `show-aggr -x` and `--json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BfdStatus {
+    /// bfd.SessionState: AdminDown, Down, Init or Up.
+    pub state: String,
+    /// bfd.RemoteSessionState.
+    pub remote_state: String,
+    /// bfd.LocalDiag: why the session last changed state.
+    pub diag: String,
+    /// The peer's last Diag.
+    pub remote_diag: String,
+    /// bfd.LocalDiscr.
+    pub local_discr: u32,
+    /// bfd.RemoteDiscr (0: no peer heard).
+    pub remote_discr: u32,
+    /// The interval we transmit at, e.g. "50ms" (none: not sending).
+    pub tx_interval: Option<String>,
+    /// The Detection Time in force, e.g. "150ms" (none: no peer heard).
+    pub detection_time: Option<String>,
+    /// Destination MAC in use (01:00:5e:90:00:01 until the peer is heard).
+    pub dst_mac: MacAddr,
+    /// IPv4 source and destination in use.
+    pub src_ip: String,
+    /// IPv4 destination in use.
+    pub dst_ip: String,
+    /// Control packets accepted (bfdSessPerfCtrlPktIn).
+    pub ctrl_pkt_in: u64,
+    /// Control packets sent (bfdSessPerfCtrlPktOut).
+    pub ctrl_pkt_out: u64,
+    /// Control packets dropped (bfdSessPerfCtrlPktDrop).
+    pub ctrl_pkt_drop: u64,
+    /// Times the session came Up (bfdSessPerfSessUpCount).
+    pub sess_up_count: u64,
+    /// Silent failures detected (Detection Time expired while Init or Up).
+    pub detection_timeouts: u64,
+}
+
+impl From<&lagd_bfd::MemberStatus> for BfdStatus {
+    fn from(m: &lagd_bfd::MemberStatus) -> Self {
+        let s = &m.session;
+        BfdStatus {
+            state: s.state.to_string(),
+            remote_state: s.remote_state.to_string(),
+            diag: s.local_diag.to_string(),
+            remote_diag: s.remote_diag.to_string(),
+            local_discr: s.local_discr,
+            remote_discr: s.remote_discr,
+            tx_interval: s.tx_interval.map(|d| d.to_string()),
+            detection_time: s.detection_time.map(|d| d.to_string()),
+            dst_mac: m.dst_mac,
+            src_ip: m.src_ip.to_string(),
+            dst_ip: m.dst_ip.to_string(),
+            ctrl_pkt_in: s.counters.ctrl_pkt_in,
+            ctrl_pkt_out: s.counters.ctrl_pkt_out,
+            ctrl_pkt_drop: s.counters.ctrl_pkt_drop,
+            sess_up_count: s.counters.sess_up_count,
+            detection_timeouts: s.counters.detection_timeouts,
+        }
+    }
 }
 
 impl MemberStatus {
@@ -493,6 +557,7 @@ mod tests {
                 distributing: true,
                 why_not_distributing: None,
                 counters: serde_json::json!({"lacpdus_rx": 3}),
+                bfd: None,
             }],
             draining: vec![],
             protocol: serde_json::json!({"up": true}),

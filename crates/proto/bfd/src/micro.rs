@@ -409,3 +409,69 @@ fn receive(m: &mut Member, now: Instant, frame: &[u8]) -> Result<(), RxError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lagd_types::Duration;
+
+    #[test]
+    fn link_local_fallback_stays_in_the_rfc_3927_range() {
+        assert_eq!(
+            link_local_ipv4(MacAddr([2, 0, 0, 0, 0, 7])),
+            Ipv4Addr::new(169, 254, 1, 7)
+        );
+        assert_eq!(
+            link_local_ipv4(MacAddr([2, 0, 0, 0, 253, 9])),
+            Ipv4Addr::new(169, 254, 254, 9)
+        );
+        assert_eq!(
+            link_local_ipv4(MacAddr([2, 0, 0, 0, 254, 0xff])),
+            Ipv4Addr::new(169, 254, 1, 255)
+        );
+    }
+
+    #[test]
+    fn addresses_and_config_reach_the_frames() {
+        let cfg = BfdConfig::new(Duration::from_millis(20), 4);
+        let mut m = MicroBfd::new(cfg, 3);
+        assert_eq!(m.config(), cfg);
+        m.set_local_ip(Ipv4Addr::new(198, 18, 0, 1));
+        m.add_port(Instant::ZERO, 5, MacAddr([2, 0, 0, 0, 0, 5]))
+            .unwrap();
+        assert_eq!(
+            m.add_port(Instant::ZERO, 5, MacAddr([2, 0, 0, 0, 0, 5])),
+            Err(MemberError::Duplicate(5))
+        );
+        m.handle_timeout(Instant::ZERO);
+        let t = m.poll_transmit(Instant::ZERO).unwrap();
+        let f = MicroBfdFrame::parse(&t.frame).unwrap();
+        assert_eq!(f.src_ip, Ipv4Addr::new(198, 18, 0, 1));
+        assert_eq!(f.dst_ip, Ipv4Addr::BROADCAST);
+        assert_eq!(f.src_port, UDP_SOURCE_PORT_MIN + 5);
+        assert_eq!(f.bfd.detect_mult, 4);
+        m.set_peer_ip(Some(Ipv4Addr::new(198, 18, 0, 2)));
+        assert_eq!(m.port(5).unwrap().dst_ip, Ipv4Addr::new(198, 18, 0, 2));
+        m.set_admin_down(Instant::ZERO, true);
+        assert_eq!(m.state(5), Some(SessionState::AdminDown));
+        let bad = BfdConfig::new(Duration::ZERO, 3);
+        assert!(m.set_config(Instant::ZERO, bad).is_err());
+        assert_eq!(m.config(), cfg, "a refused config changes nothing");
+        assert_eq!(m.remove_port(6), Err(MemberError::Unknown(6)));
+        m.remove_port(5).unwrap();
+        assert!(m.status().is_empty());
+    }
+
+    #[test]
+    fn discriminators_are_unique_and_non_zero() {
+        let mut m = MicroBfd::new(BfdConfig::default(), 0);
+        for p in 1..=64 {
+            m.add_port(Instant::ZERO, p, MacAddr([2, 0, 0, 0, 0, p as u8]))
+                .unwrap();
+        }
+        let d: std::collections::BTreeSet<u32> =
+            m.status().iter().map(|s| s.session.local_discr).collect();
+        assert_eq!(d.len(), 64);
+        assert!(!d.contains(&0));
+    }
+}

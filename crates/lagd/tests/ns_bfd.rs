@@ -1,0 +1,222 @@
+//! Micro-BFD (RFC 7130) between two lagd hosts joined by two veth members, under a UDP
+//! stream: a silent failure (carrier up, every frame one side sends on the member redirected
+//! by tc to a veth that is down) is detected by BFD, the member leaves collection and
+//! distribution, the stream continues on the other member, and the member comes back when
+//! the fault is healed. One way with LACP, both ways on a static trunk. Assertions are on
+//! states and frame counts only; times are printed (`--nocapture`).
+//!
+//! Needs root (skipped otherwise, failed when `CI` is set).
+
+mod common;
+
+use common::*;
+use lagd::control::proto::{AggrStatus, BfdStatus};
+use std::time::{Duration, Instant};
+
+fn bfd<'a>(s: &'a AggrStatus, member: &str) -> &'a BfdStatus {
+    let m = s.members.iter().find(|m| m.name == member).unwrap();
+    m.bfd
+        .as_ref()
+        .unwrap_or_else(|| panic!("{member} has no BFD session: {m:?}"))
+}
+
+fn forwarding(s: &AggrStatus, member: &str) -> bool {
+    s.members
+        .iter()
+        .any(|m| m.name == member && m.collecting && m.distributing)
+}
+
+fn all_bfd_up(s: &AggrStatus) -> bool {
+    s.members.iter().all(|m| {
+        m.bfd
+            .as_ref()
+            .is_some_and(|b| b.state == "Up" && b.remote_state == "Up")
+    })
+}
+
+/// Drops every frame `ns` sends on `dev` (tc egress redirect to a veth that is down).
+struct Silent {
+    ns: String,
+    dev: String,
+    hole: String,
+}
+
+impl Silent {
+    fn inject(h: &Hosts, ns: &str, dev: &str) -> Silent {
+        let hole = lagd_dataplane::netns::unique_name("hole");
+        let peer = lagd_dataplane::netns::unique_name("hole");
+        let run = |args: &[&str]| h.net.exec(ns, args).unwrap();
+        run(&[
+            "ip", "link", "add", &hole, "type", "veth", "peer", "name", &peer,
+        ]);
+        run(&["tc", "qdisc", "add", "dev", dev, "clsact"]);
+        run(&[
+            "tc", "filter", "add", "dev", dev, "egress", "protocol", "all", "u32", "match", "u32",
+            "0", "0", "action", "mirred", "egress", "redirect", "dev", &hole,
+        ]);
+        Silent {
+            ns: ns.into(),
+            dev: dev.into(),
+            hole,
+        }
+    }
+
+    fn heal(self, h: &Hosts) {
+        h.net
+            .exec(
+                &self.ns,
+                &["tc", "qdisc", "del", "dev", &self.dev, "clsact"],
+            )
+            .unwrap();
+        let _ = h.net.exec(&self.ns, &["ip", "link", "del", &self.hole]);
+    }
+}
+
+const BFD: &str = "bfd = { interval = \"50ms\", multiplier = 3 }";
+
+fn start(tag: &str, lacp: bool) -> Hosts {
+    let mut h = Hosts::start(tag, 2, |_, l| {
+        let extra = format!("rebalance_interval = \"off\"\n{BFD}");
+        if lacp {
+            lacp_config(l, &extra)
+        } else {
+            aggr_config(l, &format!("mode = \"static\"\n{extra}"))
+        }
+    });
+    h.wait_forwarding();
+    for (d, c) in [(&mut h.da, &mut h.ca), (&mut h.db, &mut h.cb)] {
+        let s = wait_for(d, c, AGGR, "BFD Up on every member", all_bfd_up);
+        for m in &s.members {
+            let b = m.bfd.as_ref().unwrap();
+            assert_eq!(b.detection_time.as_deref(), Some("150ms"), "{b:?}");
+            assert_eq!(b.tx_interval.as_deref(), Some("50ms"), "{b:?}");
+            assert_ne!(
+                b.dst_mac.to_string(),
+                "01:00:5e:90:00:01",
+                "peer MAC learned"
+            );
+        }
+    }
+    h.address();
+    h
+}
+
+/// Runs a B -> A stream, cuts member `i` silently in the directions asked, and checks
+/// detection, continuity and recovery.
+fn silent_failure(tag: &str, lacp: bool, cut_b: bool, cut_a: bool) {
+    let mut h = start(tag, lacp);
+    let (a, b) = (h.a.clone(), h.b.clone());
+    let udp = Udp::start(&b, &a, [198, 18, 0, 1], 5601, 1000, 10_000);
+    std::thread::sleep(Duration::from_millis(500));
+    let (i, seen) = stream_link(&mut h, true, Duration::from_secs(1));
+    assert!(seen >= 500, "stream not found on one member: {seen}");
+    let (la, lb) = (h.links_a[i].clone(), h.links_b[i].clone());
+    let (oa, ob) = (h.links_a[1 - i].clone(), h.links_b[1 - i].clone());
+    let cut_ns = lagd_trafgen::clock::now_ns();
+    let t = Instant::now();
+    let mut faults = Vec::new();
+    if cut_b {
+        faults.push(Silent::inject(&h, &b, &lb));
+    }
+    if cut_a {
+        faults.push(Silent::inject(&h, &a, &la));
+    }
+    let sa = wait_for(&mut h.da, &mut h.ca, AGGR, "A takes the member out", |s| {
+        !forwarding(s, &la) && bfd(s, &la).state != "Up"
+    });
+    eprintln!(
+        "{tag}: A's status shows {la} out after {:.0} ms (polled)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let sb = wait_for(&mut h.db, &mut h.cb, AGGR, "B takes the member out", |s| {
+        !forwarding(s, &lb) && bfd(s, &lb).state != "Up"
+    });
+    // Who detected by timeout, who was told by the peer.
+    let (da, db) = (bfd(&sa, &la), bfd(&sb, &lb));
+    if cut_b {
+        assert_eq!(da.diag, "Control Detection Time Expired", "{da:?}");
+        assert_eq!(da.detection_timeouts, 1, "{da:?}");
+    }
+    if cut_a {
+        assert_eq!(db.diag, "Control Detection Time Expired", "{db:?}");
+        assert_eq!(db.detection_timeouts, 1, "{db:?}");
+    }
+    if cut_b && !cut_a {
+        assert_eq!(db.diag, "Neighbor Signaled Session Down", "{db:?}");
+        assert_eq!(db.detection_timeouts, 0, "{db:?}");
+    }
+    assert!(
+        sa.members.iter().find(|m| m.name == la).unwrap().link_up,
+        "the carrier stays up"
+    );
+    // The other member never blinked.
+    for (s, o) in [(&sa, &oa), (&sb, &ob)] {
+        let bo = bfd(s, o);
+        assert_eq!(
+            (bo.state.as_str(), bo.sess_up_count, bo.detection_timeouts),
+            ("Up", 1, 0)
+        );
+        assert!(forwarding(s, o));
+    }
+    // The stream goes on over the other member.
+    let (sent, got) = udp.finish();
+    let start_rel_ms = (got.max_gap_start_ns as f64 - cut_ns as f64) / 1e6;
+    eprintln!(
+        "{tag}: gap {:.1} ms starting {start_rel_ms:+.1} ms from the cut; {got}",
+        got.max_gap.as_secs_f64() * 1e3
+    );
+    assert_eq!(sent.sent, 10_000, "{sent:?}");
+    assert_eq!(got.duplicated, 0, "{got}");
+    assert!(
+        got.unique + 200 >= got.expected,
+        "the stream reached its end: {got}"
+    );
+    assert!(got.unique * 10 >= sent.sent * 9, "{got}");
+    // Heal: the sessions come back Up, then the member forwards again.
+    for f in faults {
+        f.heal(&h);
+    }
+    let t = Instant::now();
+    let sa = wait_for(
+        &mut h.da,
+        &mut h.ca,
+        AGGR,
+        "A forwards on the member again",
+        |s| forwarding(s, &la) && bfd(s, &la).state == "Up",
+    );
+    eprintln!(
+        "{tag}: {la} back in service {:.2} s after the heal (polled)",
+        t.elapsed().as_secs_f64()
+    );
+    let sb = wait_for(
+        &mut h.db,
+        &mut h.cb,
+        AGGR,
+        "B forwards on the member again",
+        |s| forwarding(s, &lb) && bfd(s, &lb).state == "Up",
+    );
+    assert_eq!(bfd(&sa, &la).sess_up_count, 2);
+    assert_eq!(bfd(&sb, &lb).sess_up_count, 2);
+    // BFD frames never reached the host: every BFD packet was counted by a session.
+    for (s, l) in [(&sa, &la), (&sb, &lb)] {
+        let x = bfd(s, l);
+        assert_eq!(x.ctrl_pkt_drop, 0, "{x:?}");
+        assert!(x.ctrl_pkt_in > 0 && x.ctrl_pkt_out > 0);
+    }
+}
+
+#[test]
+fn bfd_one_way_silent_failure_with_lacp() {
+    if !root_or_skip("bfd_one_way_silent_failure_with_lacp") {
+        return;
+    }
+    silent_failure("nsbf1", true, true, false);
+}
+
+#[test]
+fn bfd_both_ways_silent_failure_static_trunk() {
+    if !root_or_skip("bfd_both_ways_silent_failure_static_trunk") {
+        return;
+    }
+    silent_failure("nsbf2", false, true, true);
+}

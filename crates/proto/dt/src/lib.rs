@@ -60,4 +60,4 @@ pub use pdu::{
 pub use role::{PeerState, Role, elect};
 pub use status::{DtAggrStatus, DtCounters, DtStatus, LocalMembers, PeerInfo};
 pub use switch::{Dt, DtTransmit};
-pub use tlv::{DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN};
+pub use tlv::{DrcpTlvLayout, DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN};

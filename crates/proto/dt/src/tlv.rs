@@ -1,8 +1,10 @@
 //! DRCPDU-style TLVs (IEEE 802.1AX-2014 §9.4.3.2): a 2-octet header holding a 6-bit TLV_type
 //! and a 10-bit length, then the value. As in the DRCPDU, the length counts the value octets
-//! only; the Terminator is type 0, length 0.
+//! only; the Terminator is type 0, length 0. The walk itself is `lagd_wire`'s, shared with the
+//! LACPDU; this module only says how the header reads.
 
 use crate::DtWireError;
+use lagd_wire::{TlvError, TlvLayout, Tlvs};
 
 /// Length of a TLV header.
 pub const TLV_HEADER_LEN: usize = 2;
@@ -15,80 +17,36 @@ pub(crate) fn header(tlv_type: u8, length: usize) -> [u8; 2] {
     (u16::from(tlv_type & 0x3f) << 10 | len).to_be_bytes()
 }
 
-/// Splits a TLV header into (type, length).
-pub(crate) fn split(h: [u8; 2]) -> (u8, u16) {
-    let v = u16::from_be_bytes(h);
-    ((v >> 10) as u8, v & 0x3ff)
+/// The DRCPDU TLV header layout.
+#[derive(Clone, Copy, Debug)]
+pub struct DrcpTlvLayout;
+
+impl TlvLayout for DrcpTlvLayout {
+    const HEADER_LEN: usize = TLV_HEADER_LEN;
+    fn split(h: &[u8]) -> (u8, u16) {
+        let v = u16::from_be_bytes([
+            h.first().copied().unwrap_or(0),
+            h.get(1).copied().unwrap_or(0),
+        ]);
+        ((v >> 10) as u8, v & 0x3ff)
+    }
+    fn value_len(_: u8, length: u16) -> Option<usize> {
+        Some(usize::from(length))
+    }
 }
 
-/// One TLV of a DT PDU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DtTlv<'a> {
-    /// Offset of the TLV header within the PDU (from the subtype octet).
-    pub offset: usize,
-    /// The 6-bit TLV_type (0 = Terminator).
-    pub tlv_type: u8,
-    /// The value octets (empty for the Terminator).
-    pub value: &'a [u8],
-}
+/// One TLV of a DT PDU (`offset` from the subtype octet; `length` = value octets).
+pub type DtTlv<'a> = lagd_wire::Tlv<'a>;
 
 /// Iterator over the TLVs of a PDU, ending with the Terminator (included). Yields an error and
 /// stops when a TLV runs past the buffer or the buffer ends without a Terminator.
 #[derive(Clone, Debug)]
-pub struct DtTlvs<'a> {
-    buf: &'a [u8],
-    off: usize,
-    done: bool,
-}
+pub struct DtTlvs<'a>(Tlvs<'a, DrcpTlvLayout>);
 
 impl<'a> DtTlvs<'a> {
     /// TLVs of `buf` from offset `off`.
     pub(crate) fn new(buf: &'a [u8], off: usize) -> Self {
-        DtTlvs {
-            buf,
-            off,
-            done: false,
-        }
-    }
-
-    fn step(&mut self) -> Result<DtTlv<'a>, DtWireError> {
-        let off = self.off;
-        let h: [u8; 2] = self
-            .buf
-            .get(off..off.saturating_add(TLV_HEADER_LEN))
-            .and_then(|s| s.try_into().ok())
-            .ok_or(DtWireError::Truncated {
-                need: off.saturating_add(TLV_HEADER_LEN),
-                have: self.buf.len(),
-            })?;
-        let (tlv_type, length) = split(h);
-        if tlv_type == 0 {
-            if length != 0 {
-                return Err(DtWireError::BadTlv {
-                    offset: off,
-                    tlv_type,
-                    length,
-                });
-            }
-            self.done = true;
-            return Ok(DtTlv {
-                offset: off,
-                tlv_type,
-                value: &[],
-            });
-        }
-        let start = off.saturating_add(TLV_HEADER_LEN);
-        let end = start.saturating_add(usize::from(length));
-        let value = self.buf.get(start..end).ok_or(DtWireError::Truncated {
-            need: end,
-            have: self.buf.len(),
-        })?;
-        self.off = end;
-        Ok(DtTlv {
-            offset: off,
-            tlv_type,
-            value,
-        })
+        DtTlvs(Tlvs::new(buf, off))
     }
 }
 
@@ -96,14 +54,20 @@ impl<'a> Iterator for DtTlvs<'a> {
     type Item = Result<DtTlv<'a>, DtWireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let r = self.step();
-        if r.is_err() {
-            self.done = true;
-        }
-        Some(r)
+        self.0.next().map(|r| {
+            r.map_err(|e| match e {
+                TlvError::Truncated { need, have } => DtWireError::Truncated { need, have },
+                TlvError::BadHeader {
+                    offset,
+                    tlv_type,
+                    length,
+                } => DtWireError::BadTlv {
+                    offset,
+                    tlv_type,
+                    length,
+                },
+            })
+        })
     }
 }
 
@@ -111,11 +75,16 @@ impl<'a> Iterator for DtTlvs<'a> {
 mod tests {
     use super::*;
 
+    fn split(h: [u8; 2]) -> (u8, u16) {
+        DrcpTlvLayout::split(&h)
+    }
+
     #[test]
     fn header_packs_six_and_ten_bits() {
         assert_eq!(header(1, 16), [0x04, 0x10]);
         assert_eq!(split(header(63, 1023)), (63, 1023));
         assert_eq!(split(header(3, 1)), (3, 1));
+        assert_eq!(split(header(3, 5000)), (3, 1023), "clamped");
         assert_eq!(split([0, 0]), (0, 0));
     }
 
@@ -129,6 +98,7 @@ mod tests {
             Ok(DtTlv {
                 offset: 0,
                 tlv_type: 1,
+                length: 2,
                 value: &[0xaa, 0xbb]
             })
         );

@@ -7,56 +7,56 @@
 use lagd_types::MacAddr;
 
 /// The octet at `off`, 0 if absent.
-pub(crate) fn u8_at(b: &[u8], off: usize) -> u8 {
+pub fn u8_at(b: &[u8], off: usize) -> u8 {
     b.get(off).copied().unwrap_or(0)
 }
 
 /// The big-endian `u16` at `off`, 0 if absent.
-pub(crate) fn u16_at(b: &[u8], off: usize) -> u16 {
+pub fn u16_at(b: &[u8], off: usize) -> u16 {
     u16::from_be_bytes(array_at(b, off))
 }
 
 /// The big-endian `u32` at `off`, 0 if absent.
-pub(crate) fn u32_at(b: &[u8], off: usize) -> u32 {
+pub fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_be_bytes(array_at(b, off))
 }
 
 /// The MAC address at `off`, zero if absent.
-pub(crate) fn mac_at(b: &[u8], off: usize) -> MacAddr {
+pub fn mac_at(b: &[u8], off: usize) -> MacAddr {
     MacAddr(array_at(b, off))
 }
 
 /// `N` octets at `off`, zeros if absent.
-pub(crate) fn array_at<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
+pub fn array_at<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
     b.get(off..off.saturating_add(N))
         .and_then(|s| s.try_into().ok())
         .unwrap_or([0; N])
 }
 
 /// Writes `v` at `off` if the buffer is long enough.
-pub(crate) fn put(b: &mut [u8], off: usize, v: &[u8]) {
+pub fn put(b: &mut [u8], off: usize, v: &[u8]) {
     if let Some(d) = b.get_mut(off..off.saturating_add(v.len())) {
         d.copy_from_slice(v);
     }
 }
 
 /// Writes one octet at `off` if the buffer is long enough.
-pub(crate) fn put_u8(b: &mut [u8], off: usize, v: u8) {
+pub fn put_u8(b: &mut [u8], off: usize, v: u8) {
     put(b, off, &[v]);
 }
 
 /// Writes a big-endian `u16` at `off` if the buffer is long enough.
-pub(crate) fn put_u16(b: &mut [u8], off: usize, v: u16) {
+pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
     put(b, off, &v.to_be_bytes());
 }
 
 /// Writes a big-endian `u32` at `off` if the buffer is long enough.
-pub(crate) fn put_u32(b: &mut [u8], off: usize, v: u32) {
+pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
     put(b, off, &v.to_be_bytes());
 }
 
 /// Zeroes `len` octets at `off` (as far as the buffer reaches).
-pub(crate) fn zero(b: &mut [u8], off: usize, len: usize) {
+pub fn zero(b: &mut [u8], off: usize, len: usize) {
     let end = off.saturating_add(len).min(b.len());
     if let Some(d) = b.get_mut(off..end) {
         d.fill(0);

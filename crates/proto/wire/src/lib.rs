@@ -7,19 +7,23 @@
 //!   [`EthernetFrame`] view.
 //! - [`LacpduRepr`] over the [`LacpduPacket`] view (LACPDU, §6.4.2), versions 1 and 2.
 //! - [`MarkerRepr`] over the [`MarkerPacket`] view (Marker PDU, §6.5.3).
+//! - [`Tlvs`]: the TLV walk shared by every TLV-based PDU (LACPDU, lagd's DT PDU), over a
+//!   [`TlvLayout`].
+//! - [`bytes`]: panic-free big-endian field readers and writers for the views.
 //! - [`PcapWriter`] / [`PcapReader`]: classic pcap files, to look at frames with Wireshark.
 //!
 //! Each `*Repr::parse` decodes through its view, so there is a single decoder per format.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod bytes;
+pub mod bytes;
 mod error;
 mod ethernet;
 mod frame;
 mod lacpdu;
 mod marker;
 mod pcap;
+mod tlv;
 
 pub use error::WireError;
 pub use ethernet::EthernetFrame;
@@ -29,6 +33,7 @@ pub use frame::{
 };
 pub use lacpdu::{LACPDU_LEN, LacpInfo, LacpTlv, LacpTlvs, LacpduPacket, LacpduRepr};
 pub use marker::{MARKER_PDU_LEN, MarkerKind, MarkerPacket, MarkerRepr};
+pub use tlv::{Tlv, TlvError, TlvLayout, Tlvs};
 pub use pcap::{
     LINKTYPE_ETHERNET, PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS, PCAP_SNAPLEN, PcapReader, PcapWriter,
     TsResolution,

@@ -4,6 +4,7 @@
 //! port isolation, MAC sync). See `docs/DT.md`.
 
 pub mod config;
+pub mod epoch;
 pub mod isolation;
 pub mod runtime;
 

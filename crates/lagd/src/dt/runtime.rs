@@ -264,6 +264,7 @@ impl Runner {
                 .unwrap_or(0),
         )
         .unwrap_or(0);
+        cfg.core.epoch = super::epoch::draw();
         let dt = Dt::new(monotonic_now(), cfg.core.clone()).map_err(|e| e.to_string())?;
         Ok(Runner {
             engine,

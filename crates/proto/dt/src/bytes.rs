@@ -1,7 +1,12 @@
 //! Big-endian field access for the DT PDU views: the readers are `lagd_wire`'s (panic-free: a
 //! read past the end yields zero); [`Writer`] appends to a vector for `emit`.
 
-pub(crate) use lagd_wire::bytes::{mac_at, u8_at, u16_at, u32_at};
+pub(crate) use lagd_wire::bytes::{array_at, mac_at, u8_at, u16_at, u32_at};
+
+/// The big-endian `u64` at `off`, 0 if absent.
+pub(crate) fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_be_bytes(array_at(b, off))
+}
 use lagd_types::MacAddr;
 
 /// A growable big-endian writer used by `emit` (the length is computed first, so the vector

@@ -1,5 +1,7 @@
 //! Configuration of a DT switch (its domain membership) and of each DT aggregation.
 
+use crate::DtKey;
+use crate::mac_sync::DEFAULT_MAC_LIMIT;
 use lagd_types::{Duration, Key, MacAddr, SystemId};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -9,6 +11,8 @@ use thiserror::Error;
 pub const SECONDARY_PORT_BASE: u16 = 0x8000;
 /// Most DT aggregations one switch may run.
 pub const MAX_AGGREGATIONS: usize = 64;
+/// Largest MAC table limit accepted (`mac_limit`).
+pub const MAX_MAC_LIMIT: usize = 1 << 20;
 
 /// Configuration of one switch of a DT domain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +45,19 @@ pub struct DtConfig {
     pub incarnation: u32,
     /// Most MAC entries sent in one batch (at most 64).
     pub mac_batch: usize,
+    /// The peer's system MAC, when configured: PDUs of any other switch are refused from the
+    /// start. Without it the first peer the pair forms with is held for the life of the
+    /// process.
+    pub peer_mac: Option<MacAddr>,
+    /// The shared key: with it every frame sent is signed and every frame received must be
+    /// signed with it (HMAC-SHA-256). Never serialized.
+    #[serde(skip)]
+    pub key: Option<DtKey>,
+    /// This start's epoch: random per start (the daemon draws it), never 0; the replay
+    /// protection of the peer depends on it never coming back.
+    pub epoch: u64,
+    /// Most addresses in each MAC sync table (local, and the peer's).
+    pub mac_limit: usize,
 }
 
 impl Default for DtConfig {
@@ -58,6 +75,10 @@ impl Default for DtConfig {
             init_delay: Duration::from_secs(3),
             incarnation: 0,
             mac_batch: 64,
+            peer_mac: None,
+            key: None,
+            epoch: 1,
+            mac_limit: DEFAULT_MAC_LIMIT,
         }
     }
 }
@@ -158,6 +179,18 @@ pub enum DtConfigError {
     /// The MAC batch size is out of range.
     #[error("mac_batch must be 1..=64")]
     MacBatch,
+    /// The MAC table limit is out of range.
+    #[error("the MAC sync limit must be 1..={MAX_MAC_LIMIT}")]
+    MacLimit,
+    /// The epoch is 0.
+    #[error("the DT epoch must not be 0")]
+    Epoch,
+    /// The configured peer MAC is not a usable unicast address, or is this switch's own.
+    #[error("the DT peer MAC must be a non-zero unicast address other than this switch's, not {0}")]
+    PeerMac(MacAddr),
+    /// DT aggregation id 0 is reserved (orphan-port addresses in MAC sync).
+    #[error("DT aggregation id 0 is reserved")]
+    AggrId,
     /// An aggregation's shared system MAC is zero or multicast.
     #[error("DT aggregation {0}: the shared system MAC must be a non-zero unicast address")]
     AggrSystem(u16),
@@ -194,6 +227,17 @@ impl DtConfig {
         if !(1..=64).contains(&self.mac_batch) {
             return Err(DtConfigError::MacBatch);
         }
+        if !(1..=MAX_MAC_LIMIT).contains(&self.mac_limit) {
+            return Err(DtConfigError::MacLimit);
+        }
+        if self.epoch == 0 {
+            return Err(DtConfigError::Epoch);
+        }
+        if let Some(p) = self.peer_mac
+            && (p.is_zero() || p.is_multicast() || p == self.system_mac)
+        {
+            return Err(DtConfigError::PeerMac(p));
+        }
         Ok(())
     }
 }
@@ -201,6 +245,9 @@ impl DtConfig {
 impl DtAggrConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<(), DtConfigError> {
+        if self.id == crate::mac_sync::ORPHAN {
+            return Err(DtConfigError::AggrId);
+        }
         if self.system.addr.is_zero() || self.system.addr.is_multicast() {
             return Err(DtConfigError::AggrSystem(self.id));
         }
@@ -225,6 +272,20 @@ mod tests {
         c.mac_batch = 0;
         assert_eq!(c.validate(), Err(DtConfigError::MacBatch));
         c.mac_batch = 8;
+        c.mac_limit = 0;
+        assert_eq!(c.validate(), Err(DtConfigError::MacLimit));
+        c.mac_limit = 10;
+        c.epoch = 0;
+        assert_eq!(c.validate(), Err(DtConfigError::Epoch));
+        c.epoch = 3;
+        c.peer_mac = Some(c.system_mac);
+        assert!(matches!(c.validate(), Err(DtConfigError::PeerMac(_))));
+        c.peer_mac = Some(MacAddr([2, 0, 0, 0, 0, 2]));
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(
+            DtAggrConfig::new(0, "x", SystemId::new(1, MacAddr([2, 0, 0, 0, 0, 9]))).validate(),
+            Err(DtConfigError::AggrId)
+        );
         c.system_mac = MacAddr::BROADCAST;
         assert!(matches!(c.validate(), Err(DtConfigError::SystemMac(_))));
         let a = DtAggrConfig::new(1, "trk1", SystemId::NULL);

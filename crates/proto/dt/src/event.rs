@@ -1,6 +1,6 @@
 //! What a DT switch reports.
 
-use crate::{ConfigDiff, Decision, DtWireError, PeerState, Role};
+use crate::{AuthError, ConfigDiff, Decision, DtWireError, PeerState, Role};
 use core::fmt;
 use lagd_types::{Instant, MacAddr};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,57 @@ impl fmt::Display for DtPath {
             DtPath::Keepalive => "keepalive",
         })
     }
+}
+
+/// Why a well-formed DT frame was refused. Each reason has its counter in
+/// [`crate::DtCounters`]; a refused frame changes nothing but its counter (and, at most once a
+/// second per counter, an event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefuseReason {
+    /// Not sent to the DT group address 01-80-C2-00-00-03 (`rx_bad_address`).
+    Destination,
+    /// The Ethernet source is not the sender's system MAC (`rx_bad_address`).
+    Source,
+    /// A keepalive on the peer link or a peer-link PDU on the keepalive path (`rx_bad_address`).
+    WrongPath,
+    /// Another switch than the pinned peer (`rx_stranger`).
+    Stranger {
+        /// The peer this switch holds.
+        pinned: MacAddr,
+    },
+    /// Authentication failed (`rx_auth_failed`).
+    Auth(AuthError),
+    /// No Sequence TLV, or a replayed or out-of-date frame number (`rx_stale`).
+    Stale,
+}
+
+impl fmt::Display for RefuseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefuseReason::Destination => f.write_str("not sent to the DT group address"),
+            RefuseReason::Source => f.write_str("source address is not the sender's system MAC"),
+            RefuseReason::WrongPath => f.write_str("sent for the other path"),
+            RefuseReason::Stranger { pinned } => {
+                write!(f, "not the DT peer (the peer is {pinned})")
+            }
+            RefuseReason::Auth(e) => write!(f, "authentication failed: {e}"),
+            RefuseReason::Stale => f.write_str("replayed or out of date"),
+        }
+    }
+}
+
+/// The last frame refused, for `show distributed-trunk status` and `diagnose`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Refusal {
+    /// When.
+    pub at: Instant,
+    /// On which path.
+    pub path: DtPath,
+    /// The sender's claimed system MAC.
+    pub mac: MacAddr,
+    /// Why.
+    pub reason: RefuseReason,
 }
 
 /// An event, with the time it happened.
@@ -96,12 +147,29 @@ pub enum DtEventKind {
         /// The MAC.
         mac: MacAddr,
     },
-    /// A malformed frame was refused.
+    /// A malformed frame was refused (at most one event a second; every one is counted).
     RxError {
         /// The path.
         path: DtPath,
         /// Why.
         error: DtWireError,
+    },
+    /// A well-formed frame was refused (at most one event a second per counter; every one is
+    /// counted).
+    Refused {
+        /// The path.
+        path: DtPath,
+        /// The sender's claimed system MAC.
+        mac: MacAddr,
+        /// Why.
+        reason: RefuseReason,
+        /// Frames refused for this counter so far.
+        count: u64,
+    },
+    /// The peer's identity is held from now on: another switch is refused.
+    PeerPinned {
+        /// The peer's system MAC.
+        mac: MacAddr,
     },
 }
 
@@ -136,6 +204,18 @@ impl fmt::Display for DtEventKind {
                 write!(f, "PDU with our own MAC {mac} on the {path} ignored")
             }
             DtEventKind::RxError { path, error } => write!(f, "bad PDU on the {path}: {error}"),
+            DtEventKind::Refused {
+                path,
+                mac,
+                reason,
+                count,
+            } => write!(
+                f,
+                "PDU from {mac} on the {path} refused: {reason} ({count} so far)"
+            ),
+            DtEventKind::PeerPinned { mac } => {
+                write!(f, "DT peer {mac} held: other switches are refused")
+            }
         }
     }
 }

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod auth;
 mod bytes;
 mod config;
 mod consistency;
@@ -33,6 +34,7 @@ mod decision;
 mod error;
 mod event;
 mod frame;
+mod freshness;
 mod mac_sync;
 mod pdu;
 mod role;
@@ -42,22 +44,25 @@ pub mod testing;
 mod timers;
 mod tlv;
 
+pub use auth::{AuthError, DtKey, DtKeyError, MAX_KEY_LEN, MIN_KEY_LEN, sign, verify};
 pub use config::{
     DtAggrConfig, DtConfig, DtConfigError, DtLacpMode, DtLacpTimer, MAX_AGGREGATIONS,
-    SECONDARY_PORT_BASE,
+    MAX_MAC_LIMIT, SECONDARY_PORT_BASE,
 };
 pub use consistency::{ConfigDiff, DiffField, compare};
 pub use decision::{Decision, DownReason};
 pub use error::DtWireError;
-pub use event::{DtEvent, DtEventKind, DtPath};
+pub use event::{DtEvent, DtEventKind, DtPath, RefuseReason, Refusal};
 pub use frame::{DT_GROUP_ADDR, DtFrame, ETHERTYPE_DRCP};
-pub use mac_sync::{MacKey, MacTarget, MacUpdate};
+pub use mac_sync::{DEFAULT_MAC_LIMIT, MacKey, MacTarget, MacUpdate, ORPHAN};
 pub use pdu::{
-    AggrConfigInfo, DT_SUBTYPE, DT_VERSION, DomainInfo, DrcpState, DtPduPacket, DtPduRepr,
+    AUTH_LEN, AggrConfigInfo, AuthInfo, DT_SUBTYPE, ICV_LEN, SequenceInfo, DT_VERSION, DomainInfo, DrcpState, DtPduPacket, DtPduRepr,
     HomePortsInfo, MAC_ENTRY_LEN, MAX_HOME_PORTS, MAX_MAC_ENTRIES, MacOp, MacSyncEntry,
     MacSyncInfo, PortalInfo, tlv_type,
 };
 pub use role::{PeerState, Role, elect};
-pub use status::{DtAggrStatus, DtCounters, DtStatus, LocalMembers, PeerInfo};
+pub use status::{
+    DtAggrStatus, DtCounters, DtStatus, LocalMembers, MacSyncStatus, PeerInfo, PeerSecurity,
+};
 pub use switch::{Dt, DtTransmit};
 pub use tlv::{DrcpTlvLayout, DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN};

@@ -6,15 +6,34 @@
 //! *session*; each PDU retransmits the unacknowledged batch and acknowledges the peer's
 //! highest applied batch. A new session (peer found again, the peer asks for a resync, or the
 //! peer's acknowledgements go backwards because it restarted) starts over with the whole
-//! local table. A receiver that sees a new session of the peer flushes what it had from it.
+//! local table. A receiver that sees a new session of the peer keeps what it had from it as
+//! *stale* until the session's initial dump ends (the batch flagged `DUMP_END`): addresses the
+//! dump repeats stay installed without a flap, the others are removed then.
+//!
+//! **Bounded**: the peer's table holds at most `limit` addresses (`[dt] mac_sync_limit`); a peer
+//! address beyond it is not installed (its frames are flooded, as without MAC sync) and
+//! counted (`overflow`), and the local table holds at most `MAX_MAC_LIMIT` (a local address
+//! beyond is not announced, `local_dropped`); the peer's table and the table reports itself `full`
+//! until it drains below 90 % of the limit, when it asks the peer for a new session to fill up
+//! again. Every operation is O(log n) (ordered sets); the send queue is bounded by starting a
+//! new session instead when it outgrows the table by more than the limit.
 
 use crate::pdu::{MacOp, MacSyncEntry, MacSyncInfo};
 use lagd_types::MacAddr;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 
-/// A MAC table key: DT aggregation id, VLAN, address.
+/// A MAC table key: DT aggregation id ([`ORPHAN`] for a host on a port of no DT aggregation),
+/// VLAN, address.
 pub type MacKey = (u16, u16, MacAddr);
+
+/// The aggregation id of addresses learned on orphan ports (single-homed hosts, on bridge
+/// ports that belong to no DT aggregation): the peer points them at the peer link, so frames
+/// to them cross once instead of being flooded. No DT aggregation may use id 0.
+pub const ORPHAN: u16 = 0;
+
+/// Default of the MAC table limit (`[dt] mac-sync-limit`).
+pub const DEFAULT_MAC_LIMIT: usize = 32_768;
 
 /// Where a peer's address must point in the local forwarding database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -46,15 +65,30 @@ pub struct MacUpdate {
 /// The MAC sync state of one switch.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MacSync {
-    /// Addresses learned locally on DT aggregations.
+    /// Addresses learned locally on DT aggregations and orphan ports.
     pub local: BTreeSet<MacKey>,
-    /// Addresses the peer reported.
+    /// Addresses the peer reported in its current session.
     pub peer: BTreeSet<MacKey>,
+    /// Addresses of the peer's previous session not (yet) repeated by the current one.
+    pub stale: BTreeSet<MacKey>,
+    /// Most addresses in `peer` and `stale` together.
+    limit: usize,
+    /// Most addresses in `local` ([`crate::MAX_MAC_LIMIT`], or the limit if higher): a switch
+    /// announces more than its peer's limit, so that the peer sees and reports the overflow.
+    local_limit: usize,
+    /// Peer addresses not installed because the table was full.
+    pub overflow: u64,
+    /// Local addresses not announced because the table was full.
+    pub local_dropped: u64,
+    /// The peer table reached the limit (until it drains below 90 % of it).
+    pub full: bool,
     active: bool,
     session: u32,
     next_seq: u32,
     pending: VecDeque<MacSyncEntry>,
-    inflight: Option<(u32, Vec<MacSyncEntry>)>,
+    /// Entries of the session's initial dump still in `pending`.
+    dump_left: Option<usize>,
+    inflight: Option<(u32, Vec<MacSyncEntry>, u8)>,
     last_acked: u32,
     peer_session: Option<u32>,
     peer_expected: u32,
@@ -71,24 +105,42 @@ fn entry(op: MacOp, k: MacKey) -> MacSyncEntry {
 }
 
 impl MacSync {
-    /// A MAC sync whose first session follows `incarnation`.
-    pub fn new(incarnation: u32) -> Self {
+    /// A MAC sync whose first session follows `incarnation`, holding at most `limit`
+    /// addresses per table.
+    pub fn new(incarnation: u32, limit: usize) -> Self {
         MacSync {
             session: incarnation,
+            limit,
+            local_limit: limit.max(crate::MAX_MAC_LIMIT),
             ..Default::default()
         }
+    }
+
+    /// The limit of each table.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// A local address was learned (`add`) or aged out. Returns whether it changed anything.
     pub fn local_change(&mut self, k: MacKey, add: bool) -> bool {
         let changed = if add {
+            if self.local.len() >= self.local_limit && !self.local.contains(&k) {
+                self.local_dropped += 1;
+                return false;
+            }
             self.local.insert(k)
         } else {
             self.local.remove(&k)
         };
         if changed && self.active {
-            self.pending
-                .push_back(entry(if add { MacOp::Add } else { MacOp::Remove }, k));
+            if self.pending.len() > self.local.len() + self.limit {
+                // The peer does not keep up: send the table instead of the history (amortised:
+                // at most once every `limit` changes).
+                self.start_session();
+            } else {
+                self.pending
+                    .push_back(entry(if add { MacOp::Add } else { MacOp::Remove }, k));
+            }
         }
         changed
     }
@@ -101,22 +153,41 @@ impl MacSync {
         self.last_acked = 0;
         self.inflight = None;
         self.pending = self.local.iter().map(|k| entry(MacOp::Add, *k)).collect();
+        self.dump_left = Some(self.pending.len());
     }
 
     /// The peer is gone: stop sending and forget what it reported. Returns the forgotten keys.
     pub fn peer_down(&mut self) -> Vec<MacKey> {
         self.active = false;
         self.pending.clear();
+        self.dump_left = None;
         self.inflight = None;
         self.peer_session = None;
         self.peer_expected = 0;
         self.resync_request = false;
-        std::mem::take(&mut self.peer).into_iter().collect()
+        self.full = false;
+        let mut gone: Vec<MacKey> = std::mem::take(&mut self.peer).into_iter().collect();
+        gone.extend(std::mem::take(&mut self.stale));
+        gone
     }
+
+    /// The peer's addresses of aggregation `aggr` (current and stale), in order.
+    pub fn peer_keys_of(&self, aggr: u16) -> impl Iterator<Item = &MacKey> {
+        let range = (aggr, 0, MacAddr::ZERO)..=(aggr, u16::MAX, MacAddr([0xff; 6]));
+        self.peer
+            .range(range.clone())
+            .chain(self.stale.range(range))
+    }
+
 
     /// Every local change has been acknowledged.
     pub fn synced(&self) -> bool {
         self.inflight.is_none() && self.pending.is_empty()
+    }
+
+    /// No batch awaits its acknowledgement: a change can go out now.
+    pub fn idle(&self) -> bool {
+        self.inflight.is_none()
     }
 
     /// Whether a session is running.
@@ -130,22 +201,33 @@ impl MacSync {
         if !self.active {
             return None;
         }
-        if self.inflight.is_none() && !self.pending.is_empty() {
+        if self.inflight.is_none() && (!self.pending.is_empty() || self.dump_left.is_some()) {
             let n = self.pending.len().min(max.max(1));
             let batch: Vec<_> = self.pending.drain(..n).collect();
-            self.inflight = Some((self.next_seq, batch));
+            // The batch that completes the initial dump says so (an empty table: at once).
+            let mut flags = 0;
+            if let Some(left) = self.dump_left {
+                if left <= n {
+                    self.dump_left = None;
+                    flags |= MacSyncInfo::DUMP_END;
+                } else {
+                    self.dump_left = Some(left - n);
+                }
+            }
+            self.inflight = Some((self.next_seq, batch, flags));
             self.next_seq = self.next_seq.wrapping_add(1).max(1);
         }
-        let (seq, entries) = match &self.inflight {
-            Some((s, e)) => (*s, e.clone()),
-            None => (0, Vec::new()),
+        let (seq, entries, flags) = match &self.inflight {
+            Some((s, e, f)) => (*s, e.clone(), *f),
+            None => (0, Vec::new(), 0),
         };
         Some(MacSyncInfo {
-            flags: if self.resync_request {
-                MacSyncInfo::RESYNC
-            } else {
-                0
-            },
+            flags: flags
+                | if self.resync_request {
+                    MacSyncInfo::RESYNC
+                } else {
+                    0
+                },
             session: self.session,
             seq,
             ack_session: self.peer_session.unwrap_or(0),
@@ -170,17 +252,16 @@ impl MacSync {
                 ntt = true;
             } else {
                 self.last_acked = m.ack_seq;
-                if self.inflight.as_ref().is_some_and(|(s, _)| *s <= m.ack_seq) {
+                if self.inflight.as_ref().is_some_and(|(s, _, _)| *s <= m.ack_seq) {
                     self.inflight = None;
                     ntt |= !self.pending.is_empty();
                 }
             }
         }
-        // Their side: a new session flushes, the expected batch is applied.
+        // Their side: a new session makes the old table stale, the expected batch is applied.
         if self.peer_session != Some(m.session) {
-            for k in std::mem::take(&mut self.peer) {
-                changes.push((k, false));
-            }
+            let old = std::mem::take(&mut self.peer);
+            self.stale.extend(old);
             self.peer_session = Some(m.session);
             self.peer_expected = 1;
             self.resync_request = false;
@@ -189,19 +270,20 @@ impl MacSync {
         if m.seq != 0 {
             if m.seq == self.peer_expected {
                 for e in &m.entries {
-                    let k = (e.aggr, e.vlan, e.mac);
-                    let present = e.op == MacOp::Add;
-                    let changed = if present {
-                        self.peer.insert(k)
-                    } else {
-                        self.peer.remove(&k)
-                    };
-                    if changed {
-                        changes.push((k, present));
+                    self.apply(e, &mut changes);
+                }
+                if m.flags & MacSyncInfo::DUMP_END != 0 {
+                    for k in std::mem::take(&mut self.stale) {
+                        changes.push((k, false));
                     }
                 }
                 self.peer_expected = self.peer_expected.wrapping_add(1).max(1);
                 self.resync_request = false;
+                if self.full && self.peer.len() + self.stale.len() < self.limit / 10 * 9 {
+                    // Room again: a new session fills the table with what was refused.
+                    self.full = false;
+                    self.resync_request = true;
+                }
                 ntt = true;
             } else if m.seq < self.peer_expected {
                 // A retransmission: our acknowledgement was lost; acknowledge again.
@@ -212,6 +294,41 @@ impl MacSync {
             }
         }
         (ntt, changes)
+    }
+
+    /// Applies one entry of the peer's current session.
+    fn apply(&mut self, e: &MacSyncEntry, changes: &mut Vec<(MacKey, bool)>) {
+        let k = (e.aggr, e.vlan, e.mac);
+        match e.op {
+            MacOp::Add => {
+                if self.peer.contains(&k) {
+                    return;
+                }
+                if self.stale.remove(&k) {
+                    // Repeated by the new session: stays installed.
+                    self.peer.insert(k);
+                    return;
+                }
+                if self.peer.len() + self.stale.len() >= self.limit
+                    && let Some(old) = self.stale.pop_first()
+                {
+                    // The current session's addresses take precedence over stale ones.
+                    changes.push((old, false));
+                }
+                if self.peer.len() + self.stale.len() >= self.limit {
+                    self.overflow += 1;
+                    self.full = true;
+                    return;
+                }
+                self.peer.insert(k);
+                changes.push((k, true));
+            }
+            MacOp::Remove => {
+                if self.peer.remove(&k) || self.stale.remove(&k) {
+                    changes.push((k, false));
+                }
+            }
+        }
     }
 }
 
@@ -233,8 +350,8 @@ mod tests {
 
     #[test]
     fn batches_are_acknowledged_and_resent_until_then() {
-        let mut a = MacSync::new(100);
-        let mut b = MacSync::new(200);
+        let mut a = MacSync::new(100, 100);
+        let mut b = MacSync::new(200, 100);
         for n in 1..=5 {
             a.local_change(k(n), true);
         }
@@ -258,8 +375,8 @@ mod tests {
 
     #[test]
     fn lost_batch_is_recovered_by_resync() {
-        let mut a = MacSync::new(1);
-        let mut b = MacSync::new(50);
+        let mut a = MacSync::new(1, 100);
+        let mut b = MacSync::new(50, 100);
         a.start_session();
         b.start_session();
         a.local_change(k(1), true);
@@ -271,7 +388,7 @@ mod tests {
         a.local_change(k(3), true);
         // Simulate a gap: batch 3 arriving first cannot happen with stop-and-wait, so force
         // it by a peer restart instead: b forgets everything and acks backwards.
-        let mut b2 = MacSync::new(51);
+        let mut b2 = MacSync::new(51, 100);
         b2.start_session();
         let _ = send(&mut a, &mut b2, 1); // b2 sees a's session, batch 2: a gap
         let t = b2.tlv(1).unwrap();
@@ -287,19 +404,62 @@ mod tests {
     }
 
     #[test]
-    fn new_peer_session_flushes_and_peer_down_forgets() {
-        let mut a = MacSync::new(1);
-        let mut b = MacSync::new(9);
+    fn new_peer_session_keeps_repeated_addresses_and_drops_the_rest_at_dump_end() {
+        let mut a = MacSync::new(1, 100);
+        let mut b = MacSync::new(9, 100);
         a.start_session();
         b.start_session();
         a.local_change(k(7), true);
+        a.local_change(k(8), true);
+        let _ = send(&mut a, &mut b, 4); // the empty initial dump
+        let _ = send(&mut b, &mut a, 4);
         let _ = send(&mut a, &mut b, 4);
-        assert_eq!(b.peer.len(), 1);
-        a.start_session(); // e.g. a restarted: new session
+        assert_eq!(b.peer.len(), 2);
+        let _ = send(&mut b, &mut a, 4);
+        // a restarts its session having lost k(8): k(7) does not flap, k(8) goes at dump end.
+        a.local_change(k(8), false);
+        a.start_session();
         let changes = send(&mut a, &mut b, 4);
-        assert!(changes.contains(&(k(7), false)) && changes.contains(&(k(7), true)));
+        assert_eq!(changes, vec![(k(8), false)]);
         assert_eq!(b.peer_down(), vec![k(7)]);
         assert!(b.tlv(4).is_none());
         assert!(!b.active());
+    }
+
+    #[test]
+    fn tables_are_bounded_and_refill_after_draining() {
+        let mut a = MacSync::new(1, 1000);
+        let mut b = MacSync::new(9, 10);
+        a.start_session();
+        b.start_session();
+        for n in 0..20 {
+            a.local_change(k(n), true);
+        }
+        let pump = |a: &mut MacSync, b: &mut MacSync| {
+            let mut applied = 0;
+            for _ in 0..40 {
+                applied += send(a, b, 4).len();
+                let _ = send(b, a, 4);
+            }
+            applied
+        };
+        assert_eq!(pump(&mut a, &mut b), 10);
+        assert_eq!(b.peer.len(), 10, "capped");
+        assert_eq!(b.overflow, 10);
+        assert!(b.full);
+        // The peer withdraws some: below 90 % b asks for a new session and fills up again.
+        for n in 0..5 {
+            a.local_change(k(n), false);
+        }
+        let _ = pump(&mut a, &mut b);
+        assert_eq!(b.peer.len(), 10, "refilled from the new session");
+        assert!(b.peer.iter().all(|x| x.2.0[5] >= 5));
+        // The local table is bounded too.
+        let mut c = MacSync::new(1, 3);
+        c.local_limit = 3;
+        for n in 0..5 {
+            c.local_change(k(n), true);
+        }
+        assert_eq!((c.local.len(), c.local_dropped), (3, 2));
     }
 }

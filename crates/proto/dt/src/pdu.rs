@@ -19,10 +19,17 @@
 //!                                   LACP timer(1), MTU(4), member speed Mb/s(4)
 //!    type 34 MAC Sync (17+11n)      flags(1), session(4), seq(4), ack session(4), ack seq(4),
 //!                                   then entries: op(1) aggregation id(2) VLAN(2) MAC(6)
+//!    type 35 Sequence (32)          epoch(8), seq(8): the sender's boot epoch and frame
+//!                                   number; echo epoch(8), echo seq(8): the last of the
+//!                                   receiver's it heard (replay protection, `freshness.rs`)
+//!    type 36 Authentication (37)    algorithm(1) = 1 (HMAC-SHA-256), key id(4), ICV(32) over
+//!                                   the frame from the destination address to the key id
+//!                                   (`auth.rs`); the last TLV before the Terminator
 //!    type  0 Terminator (0)
 //! ```
 //! Portal Info, DRCP State and DT Domain are mandatory and appear once; Home Ports Info and
-//! DT Aggregation Config may repeat (one per DT aggregation); MAC Sync appears at most once.
+//! DT Aggregation Config may repeat (one per DT aggregation); MAC Sync, Sequence and
+//! Authentication appear at most once, and nothing but the Terminator follows Authentication.
 //! Unknown TLV types are skipped (a later version may add some); octets after the Terminator
 //! are Ethernet padding and ignored.
 //!
@@ -30,7 +37,7 @@
 //! parsed form, decoded through it.
 
 use crate::DtWireError;
-use crate::bytes::{Writer, mac_at, u8_at, u16_at, u32_at};
+use crate::bytes::{Writer, array_at, mac_at, u8_at, u16_at, u32_at, u64_at};
 use crate::tlv::{DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN, header};
 use lagd_types::{Key, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
@@ -57,6 +64,10 @@ pub mod tlv_type {
     pub const AGGR_CONFIG: u8 = 33;
     /// MAC Sync (lagd; DRNI has no MAC synchronisation).
     pub const MAC_SYNC: u8 = 34;
+    /// Sequence (lagd): boot epoch, frame number and their echo.
+    pub const SEQUENCE: u8 = 35;
+    /// Authentication (lagd): HMAC-SHA-256 of the frame under the shared key.
+    pub const AUTH: u8 = 36;
 }
 
 const PORTAL_INFO_LEN: usize = 16;
@@ -65,6 +76,11 @@ const DOMAIN_LEN: usize = 14;
 const HOME_PORTS_FIXED: usize = 14;
 const AGGR_CONFIG_LEN: usize = 22;
 const MAC_SYNC_FIXED: usize = 17;
+const SEQUENCE_LEN: usize = 32;
+/// Octets of the Authentication TLV's value.
+pub const AUTH_LEN: usize = 37;
+/// Octets of the ICV (HMAC-SHA-256).
+pub const ICV_LEN: usize = 32;
 /// Octets of one MAC Sync entry.
 pub const MAC_ENTRY_LEN: usize = 11;
 /// Most MAC Sync entries one TLV can carry (10-bit length).
@@ -224,8 +240,44 @@ pub struct MacSyncInfo {
 }
 
 impl MacSyncInfo {
-    /// The sender missed a batch of `ack_session`: the peer must start a new session.
+    /// The sender missed a batch of `ack_session` (or has room again after refusing some):
+    /// the peer must start a new session.
     pub const RESYNC: u8 = 0x01;
+    /// The carried batch completes the session's initial dump of the sender's table: what the
+    /// receiver still holds from the sender's previous session and the dump did not repeat is
+    /// gone.
+    pub const DUMP_END: u8 = 0x02;
+}
+
+/// Sequence TLV: where a frame stands in its sender's life, and what the sender last heard of
+/// the receiver's. See `docs/DT.md` ("Replay protection").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SequenceInfo {
+    /// The sender's boot epoch (random per start).
+    pub epoch: u64,
+    /// The sender's frame number in that epoch (both paths share it; starts at 1).
+    pub seq: u64,
+    /// The receiver's epoch as the sender last heard it (0 = none).
+    pub echo_epoch: u64,
+    /// The receiver's frame number the sender last heard.
+    pub echo_seq: u64,
+}
+
+/// Authentication TLV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AuthInfo {
+    /// Algorithm: [`AuthInfo::HMAC_SHA256`].
+    pub algorithm: u8,
+    /// Which key: the first four octets of its fingerprint (`DtKey::id`), so a receiver tells
+    /// a different key from a forgery.
+    pub key_id: u32,
+    /// The integrity check value.
+    pub icv: [u8; ICV_LEN],
+}
+
+impl AuthInfo {
+    /// HMAC-SHA-256 (RFC 2104, FIPS 180-4), the only algorithm.
+    pub const HMAC_SHA256: u8 = 1;
 }
 
 /// A parsed DT PDU.
@@ -243,6 +295,10 @@ pub struct DtPduRepr {
     pub aggr_configs: Vec<AggrConfigInfo>,
     /// MAC Sync.
     pub mac_sync: Option<MacSyncInfo>,
+    /// Sequence (every lagd frame has one).
+    pub sequence: Option<SequenceInfo>,
+    /// Authentication (with a shared key).
+    pub auth: Option<AuthInfo>,
 }
 
 /// A zero-copy view of a DT PDU, from its subtype octet.
@@ -414,6 +470,10 @@ impl DtPduRepr {
         for t in pkt.tlvs() {
             let t = t?;
             let v = t.value;
+            if out.auth.is_some() && t.tlv_type != tlv_type::TERMINATOR {
+                // Nothing may follow the Authentication TLV: the ICV covers what precedes it.
+                return Err(bad(&t));
+            }
             match t.tlv_type {
                 tlv_type::TERMINATOR => break,
                 tlv_type::PORTAL_INFO => {
@@ -447,6 +507,24 @@ impl DtPduRepr {
                     once(out.mac_sync.is_some(), t.tlv_type)?;
                     out.mac_sync = Some(parse_mac_sync(&t)?);
                 }
+                tlv_type::SEQUENCE => {
+                    once(out.sequence.is_some(), t.tlv_type)?;
+                    fixed(&t, SEQUENCE_LEN)?;
+                    out.sequence = Some(SequenceInfo {
+                        epoch: u64_at(v, 0),
+                        seq: u64_at(v, 8),
+                        echo_epoch: u64_at(v, 16),
+                        echo_seq: u64_at(v, 24),
+                    });
+                }
+                tlv_type::AUTH => {
+                    fixed(&t, AUTH_LEN)?;
+                    out.auth = Some(AuthInfo {
+                        algorithm: u8_at(v, 0),
+                        key_id: u32_at(v, 1),
+                        icv: array_at(v, 5),
+                    });
+                }
                 _ => {} // Unknown TLV: skipped.
             }
         }
@@ -472,6 +550,8 @@ impl DtPduRepr {
                 .mac_sync
                 .as_ref()
                 .map_or(0, |m| tlv(MAC_SYNC_FIXED + MAC_ENTRY_LEN * m.entries.len()))
+            + self.sequence.map_or(0, |_| tlv(SEQUENCE_LEN))
+            + self.auth.map_or(0, |_| tlv(AUTH_LEN))
             + TLV_HEADER_LEN
     }
 
@@ -566,6 +646,19 @@ impl DtPduRepr {
                 w.mac(e.mac);
             }
         }
+        if let Some(q) = &self.sequence {
+            th(&mut w, tlv_type::SEQUENCE, SEQUENCE_LEN);
+            w.u64(q.epoch);
+            w.u64(q.seq);
+            w.u64(q.echo_epoch);
+            w.u64(q.echo_seq);
+        }
+        if let Some(a) = &self.auth {
+            th(&mut w, tlv_type::AUTH, AUTH_LEN);
+            w.u8(a.algorithm);
+            w.u32(a.key_id);
+            w.bytes(&a.icv);
+        }
         th(&mut w, tlv_type::TERMINATOR, 0);
         if w.buf.len() != len {
             return Err(DtWireError::TooLarge {
@@ -626,7 +719,60 @@ mod tests {
                     mac: MacAddr([2, 0x5e, 0, 0, 0, 1]),
                 }],
             }),
+            sequence: None,
+            auth: None,
         }
+    }
+
+    fn secured() -> DtPduRepr {
+        DtPduRepr {
+            sequence: Some(SequenceInfo {
+                epoch: 0x0102_0304_0506_0708,
+                seq: 42,
+                echo_epoch: 9,
+                echo_seq: 41,
+            }),
+            auth: Some(AuthInfo {
+                algorithm: AuthInfo::HMAC_SHA256,
+                key_id: 0xdead_beef,
+                icv: [7; ICV_LEN],
+            }),
+            ..sample()
+        }
+    }
+
+    #[test]
+    fn sequence_and_auth_roundtrip_auth_last() {
+        let r = secured();
+        let mut buf = vec![0u8; r.buffer_len()];
+        let n = r.emit(&mut buf).unwrap();
+        assert_eq!(DtPduRepr::parse(&buf).unwrap(), r);
+        // The ICV is the 32 octets before the Terminator; the key id precedes it.
+        assert_eq!(&buf[n - 2 - ICV_LEN..n - 2], &[7; ICV_LEN]);
+        assert_eq!(u32_at(&buf, n - 2 - ICV_LEN - 4), 0xdead_beef);
+        // A TLV after Authentication is refused (the ICV would not cover it).
+        let mut b = buf[..n - 2].to_vec();
+        b.extend_from_slice(&header(50, 1));
+        b.push(0);
+        b.extend_from_slice(&[0, 0]);
+        assert!(matches!(
+            DtPduRepr::parse(&b),
+            Err(DtWireError::BadTlv { tlv_type: 50, .. })
+        ));
+        // Wrong lengths.
+        let mut b = buf.clone();
+        let at = n - 2 - AUTH_LEN - 2;
+        b[at + 1] -= 1;
+        assert!(DtPduRepr::parse(&b).is_err());
+        // A second Sequence TLV.
+        let mut d = buf[..n - 2 - AUTH_LEN - 2].to_vec();
+        let seq_tlv = d[d.len() - 34..].to_vec();
+        d.extend_from_slice(&seq_tlv);
+        d.extend_from_slice(&[0, 0]);
+        assert_eq!(
+            DtPduRepr::parse(&d),
+            Err(DtWireError::DuplicateTlv(tlv_type::SEQUENCE))
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Read-only views of a DT switch, for `show distributed-trunk status` and `show lacp trunk`.
 
-use crate::{ConfigDiff, Decision, DrcpState, DtAggrConfig, PeerState, Role};
+use crate::{ConfigDiff, Decision, DrcpState, DtAggrConfig, PeerState, Refusal, Role};
 use lagd_types::{Key, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,67 @@ pub struct DtCounters {
     pub rx_foreign: u64,
     /// PDUs carrying our own MAC ignored.
     pub rx_looped: u64,
+    /// Frames refused for their addresses or path (not to the DT group address, source not
+    /// the sender's MAC, sent for the other path).
+    #[serde(default)]
+    pub rx_bad_address: u64,
+    /// Frames of another switch than the pinned peer, refused.
+    #[serde(default)]
+    pub rx_stranger: u64,
+    /// Frames that failed authentication.
+    #[serde(default)]
+    pub rx_auth_failed: u64,
+    /// Frames replayed, out of date or without a Sequence TLV.
+    #[serde(default)]
+    pub rx_stale: u64,
+    /// Frames of a new epoch of the peer not yet confirmed (a restarting peer's first frame or
+    /// two; answered, not used).
+    #[serde(default)]
+    pub rx_unconfirmed: u64,
+}
+
+impl DtCounters {
+    /// Every frame refused (malformed, foreign, looped, bad address, stranger, failed
+    /// authentication, stale).
+    pub fn rx_refused(&self) -> u64 {
+        self.rx_errors
+            + self.rx_foreign
+            + self.rx_looped
+            + self.rx_bad_address
+            + self.rx_stranger
+            + self.rx_auth_failed
+            + self.rx_stale
+    }
+}
+
+/// The MAC sync tables and their limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MacSyncStatus {
+    /// Most addresses in each table.
+    pub limit: usize,
+    /// The peer's table is full: addresses beyond the limit are not installed.
+    pub full: bool,
+    /// Peer addresses not installed because the table was full.
+    pub overflow: u64,
+    /// Local addresses not announced because the table was full.
+    pub local_dropped: u64,
+    /// Peer addresses of its previous session kept until its new dump ends.
+    pub stale: usize,
+}
+
+/// How the peer is authenticated and pinned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PeerSecurity {
+    /// The peer identity held (configured, or learned when the pair first formed).
+    pub pinned: Option<MacAddr>,
+    /// `pinned` comes from the configuration (`peer_mac`).
+    pub pinned_by_config: bool,
+    /// This switch's key id, when a key is configured (frames are signed and checked).
+    pub key_id: Option<u32>,
+    /// The peer's epoch in use (replay protection).
+    pub peer_epoch: Option<u64>,
+    /// The last frame refused.
+    pub last_refused: Option<Refusal>,
 }
 
 /// One DT aggregation.
@@ -103,6 +164,12 @@ pub struct DtStatus {
     pub macs_via_peer_link: usize,
     /// Every local change acknowledged by the peer.
     pub macs_synced: bool,
+    /// MAC sync limits and overflow.
+    #[serde(default)]
+    pub mac_sync: MacSyncStatus,
+    /// Pinning and authentication.
+    #[serde(default)]
+    pub security: PeerSecurity,
     /// Counters.
     pub counters: DtCounters,
 }

@@ -11,16 +11,26 @@
 //! * **MAC synchronisation** ([`crate::MacUpdate`]);
 //! * and, per DT aggregation, the [`Decision`] the daemon applies.
 
+mod admission;
+mod install;
+
+use crate::auth::sign;
 use crate::consistency::compare;
-use crate::mac_sync::{MacKey, MacSync};
-use crate::pdu::{AggrConfigInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, PortalInfo};
+use crate::freshness::{Echo, Freshness};
+use crate::mac_sync::{MacKey, MacSync, ORPHAN};
+use crate::pdu::{
+    AggrConfigInfo, AuthInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, ICV_LEN,
+    PortalInfo, SequenceInfo,
+};
+use admission::RefusalClass;
+use install::Installed;
 use crate::role::elect;
 use crate::timers::{Timer, TimerTable};
 use crate::{
     ConfigDiff, DT_GROUP_ADDR, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig,
     DtConfigError, DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError,
-    LocalMembers, MAX_AGGREGATIONS, MacTarget, MacUpdate, PeerInfo, PeerState, Role,
-    SECONDARY_PORT_BASE,
+    LocalMembers, MAX_AGGREGATIONS, MacSyncStatus, MacTarget, MacUpdate, PeerInfo,
+    PeerSecurity, PeerState, Refusal, Role, SECONDARY_PORT_BASE,
 };
 use lagd_types::{Duration, Instant, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
@@ -111,7 +121,7 @@ pub struct Dt {
     events: VecDeque<DtEvent>,
     transmits: VecDeque<DtTransmit>,
     mac_updates: VecDeque<MacUpdate>,
-    installed: BTreeMap<MacKey, MacTarget>,
+    installed: Installed,
     mac: MacSync,
     ntt: bool,
     counters: DtCounters,
@@ -120,6 +130,23 @@ pub struct Dt {
     foreign: Option<ForeignPeer>,
     /// `foreign` was heard within the peer timeout (updated on every input).
     foreign_live: bool,
+    /// Frame number of the last frame sent (both paths).
+    tx_seq: u64,
+    /// Replay protection of the peer's frames.
+    fresh: Freshness,
+    /// What this switch echoes of the peer's numbers.
+    echo: Echo,
+    /// The peer identity held: configured, or the first the pair formed with.
+    pinned: Option<MacAddr>,
+    /// The last keepalive was sent after the last PDU the peer link delivered (by frame
+    /// number): only such a keepalive proves the peer outlived the peer link.
+    ka_after_pl: bool,
+    /// When each refusal counter last produced an event.
+    refusal_events: [Option<Instant>; RefusalClass::COUNT],
+    /// The last frame refused.
+    last_refused: Option<Refusal>,
+    /// When an unconfirmed frame was last answered, per path.
+    reply_at: [Option<Instant>; 2],
 }
 
 /// A switch of another DT domain heard where the peer should be.
@@ -129,6 +156,9 @@ struct ForeignPeer {
     mac: MacAddr,
     role_priority: u16,
     until: Instant,
+    /// Its epoch and last frame number (a frame must be newer to count again).
+    epoch: u64,
+    seq: u64,
 }
 
 impl Dt {
@@ -143,7 +173,8 @@ impl Dt {
         }
         timers.start(Timer::InitDelay, now, cfg.init_delay);
         Ok(Dt {
-            mac: MacSync::new(cfg.incarnation),
+            mac: MacSync::new(cfg.incarnation, cfg.mac_limit),
+            pinned: cfg.peer_mac,
             cfg,
             aggrs: BTreeMap::new(),
             peer: None,
@@ -166,11 +197,18 @@ impl Dt {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             mac_updates: VecDeque::new(),
-            installed: BTreeMap::new(),
+            installed: Installed::default(),
             ntt: false,
             counters: DtCounters::default(),
             foreign: None,
             foreign_live: false,
+            tx_seq: 0,
+            fresh: Freshness::default(),
+            echo: Echo::default(),
+            ka_after_pl: false,
+            refusal_events: [None; RefusalClass::COUNT],
+            last_refused: None,
+            reply_at: [None; 2],
         })
     }
 
@@ -226,6 +264,7 @@ impl Dt {
     /// VLAN, MAC).
     pub fn installed_macs(&self) -> Vec<(u16, u16, MacAddr)> {
         self.installed
+            .entries
             .iter()
             .filter(|(_, t)| **t == MacTarget::LocalAggregation)
             .map(|(k, _)| *k)
@@ -235,6 +274,7 @@ impl Dt {
     /// The peer's addresses installed locally towards the peer link.
     pub fn macs_via_peer_link(&self) -> Vec<(u16, u16, MacAddr)> {
         self.installed
+            .entries
             .iter()
             .filter(|(_, t)| **t == MacTarget::PeerLink)
             .map(|(k, _)| *k)
@@ -325,8 +365,10 @@ impl Dt {
         }
     }
 
-    /// An address was learned (`present`) or aged out on the local DT aggregation `id`.
-    /// Addresses this switch installed for the peer must not be reported here.
+    /// An address was learned (`present`) or aged out on the local DT aggregation `id`, or,
+    /// with `id` [`crate::ORPHAN`], on an orphan port (a bridge port of no DT aggregation,
+    /// the peer link excepted). Addresses this switch installed for the peer must not be
+    /// reported here.
     pub fn handle_local_mac(
         &mut self,
         now: Instant,
@@ -335,10 +377,13 @@ impl Dt {
         mac: MacAddr,
         present: bool,
     ) {
-        if !self.aggrs.contains_key(&id) {
+        if id != ORPHAN && !self.aggrs.contains_key(&id) {
             return;
         }
-        if self.mac.local_change((id, vlan, mac), present) && self.mac.active() {
+        // A change goes out at once only if no batch awaits its acknowledgement (stop and
+        // wait): a burst of addresses then leaves in full batches, not a PDU per address.
+        if self.mac.local_change((id, vlan, mac), present) && self.mac.active() && self.mac.idle()
+        {
             self.ntt = true;
             self.flush(now);
         }
@@ -367,59 +412,14 @@ impl Dt {
         self.emit(now, DtEventKind::PeerLinkChanged { up: false });
     }
 
-    /// Checks the common header of a received PDU: `None` if it must be ignored.
-    fn accept(
-        &mut self,
-        now: Instant,
-        path: DtPath,
-        frame: &[u8],
-    ) -> Result<Option<DtPduRepr>, DtWireError> {
-        let f = match DtFrame::parse(frame) {
-            Ok(f) => f,
-            Err(e) => {
-                self.counters.rx_errors += 1;
-                self.emit(now, DtEventKind::RxError { path, error: e });
-                return Err(e);
-            }
-        };
-        let pdu = f.pdu;
-        if pdu.portal.aggregator_id == self.cfg.system_mac {
-            self.counters.rx_looped += 1;
-            self.emit(
-                now,
-                DtEventKind::Looped {
-                    path,
-                    mac: pdu.portal.aggregator_id,
-                },
-            );
-            return Ok(None);
-        }
-        if pdu.domain.domain_id != self.cfg.domain_id {
-            self.counters.rx_foreign += 1;
-            self.foreign = Some(ForeignPeer {
-                domain_id: pdu.domain.domain_id,
-                mac: pdu.portal.aggregator_id,
-                role_priority: pdu.portal.aggregator_priority,
-                until: now + self.cfg.peer_timeout,
-            });
-            self.emit(
-                now,
-                DtEventKind::ForeignDomain {
-                    path,
-                    domain_id: pdu.domain.domain_id,
-                },
-            );
-            return Ok(None);
-        }
-        Ok(Some(pdu))
-    }
-
     /// A frame arrived on the peer link (EtherType 0x8952). Malformed frames are counted,
     /// reported and refused.
     pub fn handle_peer_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), DtWireError> {
-        let Some(pdu) = self.accept(now, DtPath::PeerLink, frame)? else {
-            // A foreign domain's PDU may change decisions (domain mismatch).
-            self.update(now);
+        let Some(pdu) = self.admit(now, DtPath::PeerLink, frame)? else {
+            // A foreign domain's PDU may change decisions (domain mismatch); an unconfirmed
+            // one may need an answer. Nothing else a refused frame does reaches here.
+            self.refresh_foreign(now);
+            self.flush(now);
             return Ok(());
         };
         self.counters.rx_peer += 1;
@@ -477,7 +477,9 @@ impl Dt {
         {
             let (ntt, changes) = self.mac.receive(m);
             self.ntt |= ntt;
-            let _ = changes; // The peer table is read back in `update`.
+            for (k, present) in changes {
+                self.installed.apply(k, present, &mut self.mac_updates);
+            }
         }
         self.update(now);
         Ok(())
@@ -489,11 +491,17 @@ impl Dt {
         now: Instant,
         frame: &[u8],
     ) -> Result<(), DtWireError> {
-        let Some(pdu) = self.accept(now, DtPath::Keepalive, frame)? else {
-            self.update(now);
+        let Some(pdu) = self.admit(now, DtPath::Keepalive, frame)? else {
+            self.refresh_foreign(now);
+            self.flush(now);
             return Ok(());
         };
         self.counters.rx_keepalive += 1;
+        // Sent after the last PDU the peer link delivered (the numbers are the sender's, one
+        // counter for both paths): this keepalive proves the peer is alive now.
+        self.ka_after_pl = pdu
+            .sequence
+            .is_some_and(|q| q.seq > self.fresh.last(DtPath::PeerLink));
         self.ka_peer = Some((pdu.portal.aggregator_priority, pdu.portal.aggregator_id));
         self.ka_last_rx = Some(now);
         self.timers
@@ -564,6 +572,7 @@ impl Dt {
     /// Forgets everything learned from the peer (not its identity).
     fn forget_peer(&mut self, _now: Instant) {
         let _ = self.mac.peer_down();
+        self.installed.clear(&mut self.mac_updates);
         for a in self.aggrs.values_mut() {
             a.peer_cfg = None;
             a.peer_members = None;
@@ -578,7 +587,12 @@ impl Dt {
         if self.state == PeerState::Init && !self.init_expired {
             return PeerState::Init;
         }
-        let ka_fresh = self.ka_alive && self.ka_last_rx.is_some_and(|t| t > self.pl_down_at);
+        // Evidence that the peer outlived the peer link: a keepalive received after the peer
+        // link failed and sent after its last PDU there (authenticated with a key; never a
+        // replay, see `freshness`).
+        let ka_fresh = self.ka_alive
+            && self.ka_after_pl
+            && self.ka_last_rx.is_some_and(|t| t > self.pl_down_at);
         let peer_alive = self.ka_alive || self.pl_alive;
         match self.state {
             // The peer link just failed: a keepalive sent after the failure proves a split
@@ -634,6 +648,12 @@ impl Dt {
                 PeerState::Up => {
                     self.timers.stop(Timer::Hold);
                     self.mac.start_session();
+                    if self.pinned.is_none()
+                        && let Some(p) = self.peer
+                    {
+                        self.pinned = Some(p.system_mac);
+                        self.emit(now, DtEventKind::PeerPinned { mac: p.system_mac });
+                    }
                 }
                 PeerState::PeerLinkDown => {
                     self.pending_from_up = from == PeerState::Up;
@@ -724,6 +744,14 @@ impl Dt {
         }
     }
 
+    /// Whether the domain-mismatch evidence is still live; re-decides if that changed.
+    fn refresh_foreign(&mut self, now: Instant) {
+        let live = self.foreign.is_some_and(|f| now < f.until);
+        if live != self.foreign_live {
+            self.update(now);
+        }
+    }
+
     /// Re-evaluates everything after an input, then sends what is due.
     fn update(&mut self, now: Instant) {
         self.evaluate(now);
@@ -788,42 +816,35 @@ impl Dt {
     }
 
     /// Points the peer's addresses at the local aggregation when it forwards locally, at the
-    /// peer link while the pair is up and it does not; removes them otherwise.
+    /// peer link while the pair is up and it does not (orphan-port addresses always), removes
+    /// them otherwise. Only aggregations whose mode changed are walked.
     fn update_installed(&mut self) {
         let up = self.state == PeerState::Up;
-        let want: BTreeMap<MacKey, MacTarget> = self
-            .mac
-            .peer
+        let modes: Vec<(u16, Option<MacTarget>)> = self
+            .aggrs
             .iter()
-            .filter_map(|k| {
-                let a = self.aggrs.get(&k.0)?;
-                if a.decision.ports_enabled && !a.local.live.is_empty() {
-                    Some((*k, MacTarget::LocalAggregation))
+            .map(|(id, a)| {
+                let mode = if a.decision.ports_enabled && !a.local.live.is_empty() {
+                    Some(MacTarget::LocalAggregation)
                 } else if up {
-                    Some((*k, MacTarget::PeerLink))
+                    Some(MacTarget::PeerLink)
                 } else {
                     None
-                }
+                };
+                (*id, mode)
             })
+            .chain([(ORPHAN, up.then_some(MacTarget::PeerLink))])
             .collect();
-        let upd = |k: &MacKey, install, target| MacUpdate {
-            aggr: k.0,
-            vlan: k.1,
-            mac: k.2,
-            install,
-            target,
-        };
-        for (k, t) in &self.installed {
-            if !want.contains_key(k) {
-                self.mac_updates.push_back(upd(k, false, *t));
-            }
+        for (id, mode) in modes {
+            self.installed
+                .set_mode(id, mode, &self.mac, &mut self.mac_updates);
         }
-        for (k, t) in &want {
-            if self.installed.get(k) != Some(t) {
-                self.mac_updates.push_back(upd(k, true, *t));
-            }
-        }
-        self.installed = want;
+        let aggrs = &self.aggrs;
+        self.installed.retain_modes(
+            |a| a == ORPHAN || aggrs.contains_key(&a),
+            &self.mac,
+            &mut self.mac_updates,
+        );
     }
 
     fn drcp_state(&self) -> DrcpState {
@@ -870,18 +891,36 @@ impl Dt {
                     _ => MacAddr::ZERO,
                 },
             },
+            sequence: Some(SequenceInfo {
+                epoch: self.cfg.epoch,
+                seq: 0, // numbered when sent
+                echo_epoch: self.echo.epoch,
+                echo_seq: self.echo.seq,
+            }),
+            auth: self.cfg.key.as_ref().map(|k| AuthInfo {
+                algorithm: AuthInfo::HMAC_SHA256,
+                key_id: k.id(),
+                icv: [0; ICV_LEN], // computed when sent
+            }),
             ..DtPduRepr::default()
         }
     }
 
-    fn push_frame(&mut self, path: DtPath, pdu: DtPduRepr) {
+    fn push_frame(&mut self, path: DtPath, mut pdu: DtPduRepr) {
+        self.tx_seq += 1;
+        if let Some(q) = pdu.sequence.as_mut() {
+            q.seq = self.tx_seq;
+        }
         let f = DtFrame {
             dst: DT_GROUP_ADDR,
             src: self.cfg.system_mac,
             pdu,
         };
         // Sizes are bounded by construction; a refusal would be a bug, and is dropped.
-        if let Ok(frame) = f.to_vec() {
+        if let Ok(mut frame) = f.to_vec() {
+            if let Some(k) = &self.cfg.key {
+                sign(&mut frame, k);
+            }
             match path {
                 DtPath::PeerLink => self.counters.tx_peer += 1,
                 DtPath::Keepalive => self.counters.tx_keepalive += 1,
@@ -969,13 +1008,23 @@ impl Dt {
                 .collect(),
             macs_local: self.mac.local.len(),
             macs_peer: self.mac.peer.len(),
-            macs_installed: self.installed.len(),
-            macs_via_peer_link: self
-                .installed
-                .values()
-                .filter(|t| **t == MacTarget::PeerLink)
-                .count(),
+            macs_installed: self.installed.entries.len(),
+            macs_via_peer_link: self.installed.via_peer_link(),
             macs_synced: self.mac.synced(),
+            mac_sync: MacSyncStatus {
+                limit: self.mac.limit(),
+                full: self.mac.full,
+                overflow: self.mac.overflow,
+                local_dropped: self.mac.local_dropped,
+                stale: self.mac.stale.len(),
+            },
+            security: PeerSecurity {
+                pinned: self.pinned,
+                pinned_by_config: self.cfg.peer_mac.is_some(),
+                key_id: self.cfg.key.as_ref().map(|k| k.id()),
+                peer_epoch: self.fresh.epoch(),
+                last_refused: self.last_refused,
+            },
             counters: self.counters,
         }
     }

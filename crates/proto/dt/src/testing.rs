@@ -54,6 +54,10 @@ pub struct Pair {
     pub mac_log: Vec<(usize, MacUpdate)>,
     /// Every frame sent: time, switch, path, length.
     pub sent: Vec<(Instant, usize, DtPath, usize)>,
+    /// While true, every frame sent is kept in `captured` (an eavesdropper's recording).
+    pub capture: bool,
+    /// Frames recorded while `capture` was on: time, switch, path, bytes.
+    pub captured: Vec<(Instant, usize, DtPath, Vec<u8>)>,
     configs: [DtConfig; 2],
     aggrs: [Vec<DtAggrConfig>; 2],
     in_flight: BTreeMap<(Instant, u64), (usize, DtPath, Vec<u8>)>,
@@ -79,6 +83,8 @@ impl Pair {
             log: Vec::new(),
             mac_log: Vec::new(),
             sent: Vec::new(),
+            capture: false,
+            captured: Vec::new(),
             configs: [a, b],
             aggrs: [Vec::new(), Vec::new()],
             in_flight: BTreeMap::new(),
@@ -102,6 +108,9 @@ impl Pair {
         for i in 0..2 {
             while let Some(t) = self.sw[i].poll_transmit() {
                 self.sent.push((now, i, t.path, t.frame.len()));
+                if self.capture {
+                    self.captured.push((now, i, t.path, t.frame.clone()));
+                }
                 if !self.alive[i] {
                     continue;
                 }
@@ -242,9 +251,13 @@ impl Pair {
         self.drain();
     }
 
-    /// Switch `i` starts again from scratch with its configuration and aggregations.
+    /// Switch `i` starts again from scratch with its configuration and aggregations (and, as
+    /// a daemon would, a new epoch and MAC sync incarnation).
     pub fn revive(&mut self, i: usize) {
         let now = self.now;
+        let c = &mut self.configs[i];
+        c.epoch = c.epoch.wrapping_add(0x1_0000).max(1);
+        c.incarnation = c.incarnation.wrapping_add(0x1000);
         let mut d = Dt::new(now, self.configs[i].clone()).unwrap_or_else(|e| panic!("{e}"));
         for a in &self.aggrs[i] {
             d.add_aggregation(now, a.clone())
@@ -256,6 +269,23 @@ impl Pair {
         self.sw[i].handle_peer_link_status(now, up);
         self.sw[1 - i].handle_peer_link_status(now, up);
         self.drain();
+    }
+
+    /// Delivers `frame` to switch `i` on `path` now, as if it had come over that path (an
+    /// attacker's injection); returns what the switch said.
+    pub fn inject(
+        &mut self,
+        i: usize,
+        path: DtPath,
+        frame: &[u8],
+    ) -> Result<(), crate::DtWireError> {
+        let now = self.now;
+        let r = match path {
+            DtPath::PeerLink => self.sw[i].handle_peer_frame(now, frame),
+            DtPath::Keepalive => self.sw[i].handle_keepalive_frame(now, frame),
+        };
+        self.drain();
+        r
     }
 
     /// Whether switch `i` emitted an event `f` accepts.

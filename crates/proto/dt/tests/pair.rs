@@ -311,6 +311,13 @@ fn peer_link_isolation_follows_live_members_on_both_sides() {
     assert!(!decision(&p, 0).isolate_peer_link);
 }
 
+fn peer_link_frame(d: &mut lagd_dt::Dt) -> Vec<u8> {
+    std::iter::from_fn(|| d.poll_transmit())
+        .find(|t| t.path == DtPath::PeerLink)
+        .expect("a peer-link frame")
+        .frame
+}
+
 #[test]
 fn foreign_looped_and_malformed_frames_are_ignored() {
     let mut p = formed();
@@ -337,7 +344,22 @@ fn foreign_looped_and_malformed_frames_are_ignored() {
     )
     .unwrap();
     other.handle_timeout(now);
-    let f = other.poll_transmit().unwrap().frame;
+    let f = peer_link_frame(&mut other);
+    assert_eq!(p.sw[0].handle_peer_frame(now, &f), Ok(()));
+    // The pair has formed: B is held, and a switch of another domain is a stranger first.
+    assert_eq!(p.sw[0].counters().rx_stranger, 1);
+    assert_eq!(p.sw[0].counters().rx_foreign, 0);
+    // B itself, reconfigured in another domain.
+    let mut b99 = lagd_dt::Dt::new(
+        now,
+        lagd_dt::DtConfig {
+            domain_id: 99,
+            ..cfg(MAC_B, 20)
+        },
+    )
+    .unwrap();
+    b99.handle_timeout(now);
+    let f = peer_link_frame(&mut b99);
     assert_eq!(p.sw[0].handle_peer_frame(now, &f), Ok(()));
     assert_eq!(p.sw[0].counters().rx_foreign, 1);
     assert!(p.saw(0, |_| true));

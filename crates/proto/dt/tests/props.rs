@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use lagd_dt::{
-    AggrConfigInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtFrame, DtPduRepr, HomePortsInfo, MacOp,
+    AggrConfigInfo, AuthInfo, SequenceInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtFrame, DtPduRepr, HomePortsInfo, MacOp,
     MacSyncEntry, MacSyncInfo, PeerState, PortalInfo,
 };
 use lagd_types::{Duration, MacAddr, SystemId};
@@ -93,15 +93,28 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
         prop::collection::vec(home, 0..4),
         prop::collection::vec(cfg, 0..4),
         prop::option::of(ms),
+        prop::option::of(any::<[u64; 4]>()),
+        prop::option::of((any::<u8>(), any::<u32>(), any::<[u8; 32]>())),
     )
         .prop_map(
-            |(portal, st, domain, home_ports, aggr_configs, mac_sync)| DtPduRepr {
+            |(portal, st, domain, home_ports, aggr_configs, mac_sync, seq, auth)| DtPduRepr {
                 portal,
                 state: DrcpState(st),
                 domain,
                 home_ports,
                 aggr_configs,
                 mac_sync,
+                sequence: seq.map(|q| SequenceInfo {
+                    epoch: q[0],
+                    seq: q[1],
+                    echo_epoch: q[2],
+                    echo_seq: q[3],
+                }),
+                auth: auth.map(|(algorithm, key_id, icv)| AuthInfo {
+                    algorithm,
+                    key_id,
+                    icv,
+                }),
             },
         )
 }

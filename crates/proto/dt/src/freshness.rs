@@ -142,7 +142,11 @@ mod tests {
         assert_eq!(f.epoch(), Some(5));
         assert_eq!(f.check(pl, &q(5, 2, 77, 3), 77, 4), Fresh::Stale, "replay");
         assert_eq!(f.check(pl, &q(5, 1, 77, 3), 77, 4), Fresh::Stale);
-        assert_eq!(f.check(ka, &q(5, 1, 77, 3), 77, 4), Fresh::Fresh, "own path");
+        assert_eq!(
+            f.check(ka, &q(5, 1, 77, 3), 77, 4),
+            Fresh::Fresh,
+            "own path"
+        );
         assert_eq!(f.check(pl, &q(5, 4, 77, 3), 77, 4), Fresh::Fresh);
         assert_eq!(f.check(ka, &q(5, 3, 77, 3), 77, 4), Fresh::Fresh);
         assert_eq!((f.last(pl), f.last(ka)), (4, 3));
@@ -156,7 +160,11 @@ mod tests {
         assert_eq!(f.check(pl, &q(5, 10, 77, 4), 77, 12), Fresh::Unconfirmed);
         f.reset();
         assert_eq!(f.epoch(), None);
-        assert_eq!(f.check(pl, &q(5, 11, 77, 9), 77, 12), Fresh::Unconfirmed, "mark kept");
+        assert_eq!(
+            f.check(pl, &q(5, 11, 77, 9), 77, 12),
+            Fresh::Unconfirmed,
+            "mark kept"
+        );
     }
 
     #[test]

@@ -52,13 +52,13 @@ pub use config::{
 pub use consistency::{ConfigDiff, DiffField, compare};
 pub use decision::{Decision, DownReason};
 pub use error::DtWireError;
-pub use event::{DtEvent, DtEventKind, DtPath, RefuseReason, Refusal};
+pub use event::{DtEvent, DtEventKind, DtPath, Refusal, RefuseReason};
 pub use frame::{DT_GROUP_ADDR, DtFrame, ETHERTYPE_DRCP};
 pub use mac_sync::{DEFAULT_MAC_LIMIT, MacKey, MacTarget, MacUpdate, ORPHAN};
 pub use pdu::{
-    AUTH_LEN, AggrConfigInfo, AuthInfo, DT_SUBTYPE, ICV_LEN, SequenceInfo, DT_VERSION, DomainInfo, DrcpState, DtPduPacket, DtPduRepr,
-    HomePortsInfo, MAC_ENTRY_LEN, MAX_HOME_PORTS, MAX_MAC_ENTRIES, MacOp, MacSyncEntry,
-    MacSyncInfo, PortalInfo, tlv_type,
+    AUTH_LEN, AggrConfigInfo, AuthInfo, DT_SUBTYPE, DT_VERSION, DomainInfo, DrcpState, DtPduPacket,
+    DtPduRepr, HomePortsInfo, ICV_LEN, MAC_ENTRY_LEN, MAX_HOME_PORTS, MAX_MAC_ENTRIES, MacOp,
+    MacSyncEntry, MacSyncInfo, PortalInfo, SequenceInfo, tlv_type,
 };
 pub use role::{PeerState, Role, elect};
 pub use status::{

@@ -179,7 +179,6 @@ impl MacSync {
             .chain(self.stale.range(range))
     }
 
-
     /// Every local change has been acknowledged.
     pub fn synced(&self) -> bool {
         self.inflight.is_none() && self.pending.is_empty()
@@ -252,7 +251,11 @@ impl MacSync {
                 ntt = true;
             } else {
                 self.last_acked = m.ack_seq;
-                if self.inflight.as_ref().is_some_and(|(s, _, _)| *s <= m.ack_seq) {
+                if self
+                    .inflight
+                    .as_ref()
+                    .is_some_and(|(s, _, _)| *s <= m.ack_seq)
+                {
                     self.inflight = None;
                     ntt |= !self.pending.is_empty();
                 }

@@ -19,19 +19,19 @@ use crate::consistency::compare;
 use crate::freshness::{Echo, Freshness};
 use crate::mac_sync::{MacKey, MacSync, ORPHAN};
 use crate::pdu::{
-    AggrConfigInfo, AuthInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, ICV_LEN,
-    PortalInfo, SequenceInfo,
+    AggrConfigInfo, AuthInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, ICV_LEN, PortalInfo,
+    SequenceInfo,
 };
-use admission::RefusalClass;
-use install::Installed;
 use crate::role::elect;
 use crate::timers::{Timer, TimerTable};
 use crate::{
     ConfigDiff, DT_GROUP_ADDR, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig,
     DtConfigError, DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError,
-    LocalMembers, MAX_AGGREGATIONS, MacSyncStatus, MacTarget, MacUpdate, PeerInfo,
-    PeerSecurity, PeerState, Refusal, Role, SECONDARY_PORT_BASE,
+    LocalMembers, MAX_AGGREGATIONS, MacSyncStatus, MacTarget, MacUpdate, PeerInfo, PeerSecurity,
+    PeerState, Refusal, Role, SECONDARY_PORT_BASE,
 };
+use admission::RefusalClass;
+use install::Installed;
 use lagd_types::{Duration, Instant, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -382,8 +382,7 @@ impl Dt {
         }
         // A change goes out at once only if no batch awaits its acknowledgement (stop and
         // wait): a burst of addresses then leaves in full batches, not a PDU per address.
-        if self.mac.local_change((id, vlan, mac), present) && self.mac.active() && self.mac.idle()
-        {
+        if self.mac.local_change((id, vlan, mac), present) && self.mac.active() && self.mac.idle() {
             self.ntt = true;
             self.flush(now);
         }

@@ -14,9 +14,9 @@ mod common;
 use common::*;
 use lagd_dt::testing::Pair;
 use lagd_dt::{
-    AggrConfigInfo, AuthInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtConfig, DtEventKind,
-    DtFrame, DtKey, DtPath, DtPduRepr, HomePortsInfo, ICV_LEN, MacOp, MacSyncEntry, MacSyncInfo,
-    ORPHAN, PeerState, PortalInfo, Role, SequenceInfo,
+    AggrConfigInfo, AuthInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtConfig, DtEventKind, DtFrame,
+    DtKey, DtPath, DtPduRepr, HomePortsInfo, ICV_LEN, MacOp, MacSyncEntry, MacSyncInfo, ORPHAN,
+    PeerState, PortalInfo, Role, SequenceInfo,
 };
 use lagd_types::{Duration, MacAddr};
 
@@ -153,7 +153,10 @@ fn changes_since(p: &Pair, i: usize, log_mark: usize, mac_mark: usize) -> (usize
                 )
         })
         .count();
-    let macs = p.mac_log[mac_mark..].iter().filter(|(s, _)| *s == i).count();
+    let macs = p.mac_log[mac_mark..]
+        .iter()
+        .filter(|(s, _)| *s == i)
+        .count();
     (states, macs)
 }
 
@@ -167,13 +170,24 @@ fn attack_1_stranger_pdus_change_nothing() {
         assert_eq!(p.inject(0, DtPath::PeerLink, &f), Ok(()));
         p.run_for(Duration::from_millis(50));
     }
-    assert_eq!(changes_since(&p, 0, lm, mm), (0, 0), "no state change, no MAC flap");
+    assert_eq!(
+        changes_since(&p, 0, lm, mm),
+        (0, 0),
+        "no state change, no MAC flap"
+    );
     assert_eq!(snap(&p, 0), before);
-    assert_eq!(p.sw[0].counters().rx_stranger, 20, "every stranger PDU counted");
+    assert_eq!(
+        p.sw[0].counters().rx_stranger,
+        20,
+        "every stranger PDU counted"
+    );
     let sec = p.sw[0].status().security;
     assert_eq!(sec.pinned, Some(MAC_B));
     assert_eq!(sec.last_refused.map(|r| r.mac), Some(MAC_S));
-    assert!(p.saw(0, |k| matches!(k, DtEventKind::PeerPinned { mac } if *mac == MAC_B)));
+    assert!(p.saw(
+        0,
+        |k| matches!(k, DtEventKind::PeerPinned { mac } if *mac == MAC_B)
+    ));
     assert!(p.saw(0, |k| matches!(k, DtEventKind::Refused { .. })));
 }
 
@@ -189,10 +203,7 @@ fn attack_2_two_crafted_pdus_do_not_make_a_pair_with_the_stranger() {
     assert_eq!(snap(&p, 0), before);
     assert_eq!(p.sw[0].role(), Role::Primary);
     assert!(
-        !p.sw[0]
-            .installed_macs()
-            .iter()
-            .any(|k| k.2.0[1] == 0xee),
+        !p.sw[0].installed_macs().iter().any(|k| k.2.0[1] == 0xee),
         "no address of the stranger's installed"
     );
     // Even before any pair formed (nothing pinned yet), the crafted PDUs carry the echo of a
@@ -339,7 +350,11 @@ fn attack_5_a_flood_of_ten_thousand_stranger_pdus_a_second() {
     // identity is a forgery, which only a key stops: see the keyed flood below).
     flood(
         &mut p,
-        &[MAC_S, MacAddr([2, 0, 0, 0, 0x5, 2]), MacAddr([2, 0, 0, 0, 0x5, 3])],
+        &[
+            MAC_S,
+            MacAddr([2, 0, 0, 0, 0x5, 2]),
+            MacAddr([2, 0, 0, 0, 0x5, 3]),
+        ],
         None,
     );
     p.run_for(Duration::from_secs(2));
@@ -381,7 +396,9 @@ fn with_a_key_a_flood_impersonating_both_switches_changes_nothing() {
     assert_eq!(changes_since(&p, 1, lm, mm), (0, 0));
     let c = [p.sw[0].counters(), p.sw[1].counters()];
     assert_eq!(
-        c.iter().map(|c| c.rx_auth_failed + c.rx_looped).sum::<u64>(),
+        c.iter()
+            .map(|c| c.rx_auth_failed + c.rx_looped)
+            .sum::<u64>(),
         10_000,
         "every one failed authentication (or carried the receiver's own MAC)"
     );
@@ -484,7 +501,8 @@ fn attack_6_with_a_key_forged_stale_and_replayed_frames_change_nothing() {
         }
         let forged = resign(&f.to_vec().unwrap(), &wrong_key);
         p.inject(1, DtPath::Keepalive, &forged).unwrap();
-        p.inject(1, DtPath::Keepalive, &f.to_vec().unwrap()).unwrap();
+        p.inject(1, DtPath::Keepalive, &f.to_vec().unwrap())
+            .unwrap();
         p.run_for(Duration::from_millis(100));
     }
     p.run_for(Duration::from_secs(3));
@@ -511,7 +529,11 @@ fn a_keyed_pair_survives_a_restart_and_a_key_mismatch_is_named() {
     // A switch with another key: nothing pairs, the refusal names both key ids.
     let mut q = Pair::new(
         keyed(MAC_A, 10, &key()),
-        keyed(MAC_B, 20, &DtKey::new(b"another secret, also long").unwrap()),
+        keyed(
+            MAC_B,
+            20,
+            &DtKey::new(b"another secret, also long").unwrap(),
+        ),
     );
     q.add_aggregation(0, aggr(1));
     q.add_aggregation(1, aggr(1));
@@ -519,7 +541,9 @@ fn a_keyed_pair_survives_a_restart_and_a_key_mismatch_is_named() {
     assert_ne!(q.sw[0].state(), PeerState::Up);
     let r = q.sw[0].status().security.last_refused.expect("refused");
     assert!(
-        r.reason.to_string().contains(&format!("{:08x}", key().id())),
+        r.reason
+            .to_string()
+            .contains(&format!("{:08x}", key().id())),
         "{}",
         r.reason
     );
@@ -579,7 +603,11 @@ fn mac_sync_is_capped_and_reports_the_overflow() {
     assert_eq!(st.mac_sync.limit, 5_000);
     assert!(st.mac_sync.full);
     assert_eq!(st.mac_sync.overflow, 20_000);
-    let installs = p.mac_log.iter().filter(|(s, m)| *s == 0 && m.install).count();
+    let installs = p
+        .mac_log
+        .iter()
+        .filter(|(s, m)| *s == 0 && m.install)
+        .count();
     assert_eq!(installs, 5_000, "each entry installed once");
     // B sent its table in batches, not one PDU per address.
     let b_pdus = p.sent.iter().filter(|s| s.1 == 1).count();
@@ -620,5 +648,8 @@ fn orphan_port_addresses_point_at_the_peer_link_while_paired() {
     assert!(p.sw[0].macs_via_peer_link().contains(&(ORPHAN, 0, host(7))));
     p.kill(1);
     p.run_for(Duration::from_secs(5));
-    assert!(p.sw[0].macs_via_peer_link().is_empty(), "gone with the peer");
+    assert!(
+        p.sw[0].macs_via_peer_link().is_empty(),
+        "gone with the peer"
+    );
 }

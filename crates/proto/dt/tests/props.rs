@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use lagd_dt::{
-    AggrConfigInfo, AuthInfo, SequenceInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtFrame, DtPduRepr, HomePortsInfo, MacOp,
-    MacSyncEntry, MacSyncInfo, PeerState, PortalInfo,
+    AggrConfigInfo, AuthInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtFrame, DtPduRepr,
+    HomePortsInfo, MacOp, MacSyncEntry, MacSyncInfo, PeerState, PortalInfo, SequenceInfo,
 };
 use lagd_types::{Duration, MacAddr, SystemId};
 use proptest::prelude::*;

@@ -33,8 +33,8 @@ pub use frame::{
 };
 pub use lacpdu::{LACPDU_LEN, LacpInfo, LacpTlv, LacpTlvs, LacpduPacket, LacpduRepr};
 pub use marker::{MARKER_PDU_LEN, MarkerKind, MarkerPacket, MarkerRepr};
-pub use tlv::{Tlv, TlvError, TlvLayout, Tlvs};
 pub use pcap::{
     LINKTYPE_ETHERNET, PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS, PCAP_SNAPLEN, PcapReader, PcapWriter,
     TsResolution,
 };
+pub use tlv::{Tlv, TlvError, TlvLayout, Tlvs};

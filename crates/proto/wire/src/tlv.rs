@@ -172,7 +172,10 @@ mod tests {
         let v: Vec<_> = Tlvs::<Lacp>::new(&[9, 5, 1], 0).collect();
         assert_eq!(v, vec![Err(TlvError::Truncated { need: 5, have: 3 })]);
         let v: Vec<_> = Tlvs::<Lacp>::new(&[9, 1, 1], 0).collect();
-        assert!(matches!(v[..], [Err(TlvError::BadHeader { length: 1, .. })]));
+        assert!(matches!(
+            v[..],
+            [Err(TlvError::BadHeader { length: 1, .. })]
+        ));
         let v: Vec<_> = Tlvs::<Lacp>::new(&[0, 1], 0).collect();
         assert!(matches!(v[..], [Err(TlvError::BadHeader { .. })]));
         let v: Vec<_> = Tlvs::<Lacp>::new(&[9, 2], 0).collect();

@@ -18,9 +18,7 @@ use super::{Dt, ForeignPeer};
 use crate::auth::verify;
 use crate::freshness::Fresh;
 use crate::pdu::{DomainInfo, DtPduRepr};
-use crate::{
-    DT_GROUP_ADDR, DtEventKind, DtFrame, DtPath, DtWireError, RefuseReason, Refusal,
-};
+use crate::{DT_GROUP_ADDR, DtEventKind, DtFrame, DtPath, DtWireError, Refusal, RefuseReason};
 use lagd_types::{Duration, Instant, MacAddr};
 
 /// Least time between two events of one refusal counter.
@@ -53,7 +51,6 @@ impl RefusalClass {
         }
     }
 }
-
 
 fn path_slot(path: DtPath) -> usize {
     match path {

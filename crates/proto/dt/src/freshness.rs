@@ -21,7 +21,7 @@ use crate::pdu::SequenceInfo;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fresh {
     /// Newer than anything of the peer's current epoch on this path.
-    Fresh,
+    Newer,
     /// A new epoch of the peer, confirmed by a valid echo: adopted.
     Adopted,
     /// A new epoch without a valid echo: not used (answered).
@@ -60,7 +60,7 @@ impl Freshness {
             return match self.seq.get_mut(s) {
                 Some(last) if q.seq > *last => {
                     *last = q.seq;
-                    Fresh::Fresh
+                    Fresh::Newer
                 }
                 _ => Fresh::Stale,
             };
@@ -144,11 +144,11 @@ mod tests {
         assert_eq!(f.check(pl, &q(5, 1, 77, 3), 77, 4), Fresh::Stale);
         assert_eq!(
             f.check(ka, &q(5, 1, 77, 3), 77, 4),
-            Fresh::Fresh,
+            Fresh::Newer,
             "own path"
         );
-        assert_eq!(f.check(pl, &q(5, 4, 77, 3), 77, 4), Fresh::Fresh);
-        assert_eq!(f.check(ka, &q(5, 3, 77, 3), 77, 4), Fresh::Fresh);
+        assert_eq!(f.check(pl, &q(5, 4, 77, 3), 77, 4), Fresh::Newer);
+        assert_eq!(f.check(ka, &q(5, 3, 77, 3), 77, 4), Fresh::Newer);
         assert_eq!((f.last(pl), f.last(ka)), (4, 3));
         assert_eq!(f.check(pl, &q(0, 9, 77, 3), 77, 4), Fresh::Stale);
         assert_eq!(f.check(pl, &q(5, 0, 77, 3), 77, 4), Fresh::Stale);

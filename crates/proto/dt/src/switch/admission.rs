@@ -210,7 +210,7 @@ impl Dt {
                 self.answer(now, path);
                 Ok(None)
             }
-            Fresh::Fresh | Fresh::Adopted => Ok(Some(pdu)),
+            Fresh::Newer | Fresh::Adopted => Ok(Some(pdu)),
         }
     }
 

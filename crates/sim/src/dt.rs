@@ -125,6 +125,8 @@ pub fn dt_config(dom: &DtDomain, side: usize, node: &Node, starts: u32) -> DtCon
         keepalive_timeout: dom.keepalive_timeout,
         init_delay: dom.init_delay,
         incarnation: starts,
+        // A new epoch at every start, as the daemon's random one (replay protection).
+        epoch: u64::from(starts) + 1,
         ..DtConfig::default()
     }
 }

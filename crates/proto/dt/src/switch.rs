@@ -141,8 +141,8 @@ pub struct Dt {
     /// The last keepalive was sent after the last PDU the peer link delivered (by frame
     /// number): only such a keepalive proves the peer outlived the peer link.
     ka_after_pl: bool,
-    /// When each refusal counter last produced an event.
-    refusal_events: [Option<Instant>; RefusalClass::COUNT],
+    /// When each refusal counter last produced an event, per path.
+    refusal_events: [Option<Instant>; 2 * RefusalClass::COUNT],
     /// The last frame refused.
     last_refused: Option<Refusal>,
     /// When an unconfirmed frame was last answered, per path.
@@ -206,7 +206,7 @@ impl Dt {
             fresh: Freshness::default(),
             echo: Echo::default(),
             ka_after_pl: false,
-            refusal_events: [None; RefusalClass::COUNT],
+            refusal_events: [None; 2 * RefusalClass::COUNT],
             last_refused: None,
             reply_at: [None; 2],
         })

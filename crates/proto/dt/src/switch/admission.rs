@@ -12,7 +12,7 @@
 //!    peer's first frames, which are answered).
 //!
 //! A refused frame changes nothing but its counter and, at most once a second per counter, an
-//! event; it never causes a transmission (except the rate-limited answer of step 7).
+//! event (per path); it never causes a transmission (except the rate-limited answer of step 7).
 
 use super::{Dt, ForeignPeer};
 use crate::auth::verify;
@@ -60,9 +60,10 @@ fn path_slot(path: DtPath) -> usize {
 }
 
 impl Dt {
-    /// Whether an event of `class` may be emitted now (and notes that it is).
-    fn event_due(&mut self, now: Instant, class: RefusalClass) -> bool {
-        let Some(last) = self.refusal_events.get_mut(class as usize) else {
+    /// Whether an event of `class` on `path` may be emitted now (and notes that it is).
+    fn event_due(&mut self, now: Instant, class: RefusalClass, path: DtPath) -> bool {
+        let slot = class as usize * 2 + path_slot(path);
+        let Some(last) = self.refusal_events.get_mut(slot) else {
             return false;
         };
         if last.is_some_and(|t| now < t + REFUSAL_EVENT_GAP) {
@@ -98,7 +99,7 @@ impl Dt {
             mac,
             reason,
         });
-        if self.event_due(now, RefusalClass::of(&reason)) {
+        if self.event_due(now, RefusalClass::of(&reason), path) {
             self.emit(
                 now,
                 DtEventKind::Refused {
@@ -143,7 +144,7 @@ impl Dt {
             Ok(f) => f,
             Err(e) => {
                 self.counters.rx_errors += 1;
-                if self.event_due(now, RefusalClass::Malformed) {
+                if self.event_due(now, RefusalClass::Malformed, path) {
                     self.emit(now, DtEventKind::RxError { path, error: e });
                 }
                 return Err(e);
@@ -244,7 +245,7 @@ impl Dt {
                 self.answer(now, path);
             }
         }
-        if self.event_due(now, RefusalClass::Foreign) {
+        if self.event_due(now, RefusalClass::Foreign, path) {
             self.emit(now, DtEventKind::ForeignDomain { path, domain_id });
         }
     }

@@ -54,6 +54,8 @@ pub struct MemberRt {
     pub member: Member,
     /// A graceful removal is in progress.
     pub draining: bool,
+    /// Its kernel drop counters lately.
+    pub drops: crate::member_facts::DropHistory,
 }
 
 /// A running aggregation.
@@ -164,6 +166,7 @@ impl Aggr {
                     name: link.clone(),
                     member,
                     draining: false,
+                    drops: Default::default(),
                 },
             );
         }
@@ -294,6 +297,7 @@ impl Aggr {
                 name: link.to_string(),
                 member,
                 draining: false,
+                drops: Default::default(),
             },
         );
         self.handle_link(number, st);
@@ -507,14 +511,17 @@ impl Aggr {
         }
     }
 
-    /// `Diagnose`: the protocol status checked by `lagd_agg::diagnose`, with the members'
-    /// MTUs (sysfs), the aggregate's MTU and the kernel fast path as facts. `dt`: for a
-    /// distributed aggregation, what the DT runtime knows (`Some(None)`: no DT domain).
-    pub fn diagnose(
+    /// Runs `f` on what `lagd_agg::diagnose` looks at: the protocol status, the members' link
+    /// facts (MTU, whether the interface still exists, drops lately), the aggregate's MTU and
+    /// the kernel fast path. `dt`: for a distributed aggregation, what the DT runtime knows
+    /// (`Some(None)`: no DT domain).
+    fn with_diagnose_input<T>(
         &self,
         dt: Option<Option<lagd_agg::diagnose::DtFacts>>,
-    ) -> lagd_agg::diagnose::Diagnosis {
-        use lagd_agg::diagnose::{DiagnoseInput, LinkFacts, OffloadFacts, diagnose};
+        f: impl FnOnce(&lagd_agg::diagnose::DiagnoseInput<'_>) -> T,
+    ) -> T {
+        use crate::member_facts;
+        use lagd_agg::diagnose::{DiagnoseInput, LinkFacts, OffloadFacts};
         let (config, status, offload) = {
             let a = lock(&self.adapter);
             let offload = OffloadFacts {
@@ -535,20 +542,48 @@ impl Aggr {
         input.aggregate_mtu = Some(self.resolved.mtu);
         input.offload = Some(offload);
         input.dt = dt;
+        let now = std::time::Instant::now();
         for (port, m) in &self.members {
             input.port_names.insert(*port, m.name.clone());
-            let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", m.name))
-                .ok()
-                .and_then(|s| s.trim().parse().ok());
+            let recent = m.drops.recent(&m.name, now);
             input.links.insert(
                 *port,
                 LinkFacts {
-                    mtu,
+                    mtu: member_facts::mtu(&m.name),
+                    deleted: !member_facts::exists(&m.name, m.member.ifindex()),
+                    tx_dropped_recent: recent.map(|(d, _)| d.tx_dropped),
+                    rx_errors_recent: recent.map(|(d, _)| d.rx_errors),
+                    recent_secs: recent.map(|(_, s)| s),
                     ..LinkFacts::default()
                 },
             );
         }
-        diagnose(&input)
+        f(&input)
+    }
+
+    /// `Diagnose`: `lagd_agg::diagnose` on this aggregation (see `with_diagnose_input`).
+    pub fn diagnose(
+        &self,
+        dt: Option<Option<lagd_agg::diagnose::DtFacts>>,
+    ) -> lagd_agg::diagnose::Diagnosis {
+        self.with_diagnose_input(dt, lagd_agg::diagnose::diagnose)
+    }
+
+    /// What changing to `next` would do: the findings that say it takes this aggregation down
+    /// (empty when it stays up, as far as the evidence tells).
+    pub fn consequences(&self, next: &Resolved) -> Vec<lagd_agg::diagnose::Finding> {
+        let mac = next.mac.unwrap_or(self.mac);
+        let next = aggregation_config(next, mac);
+        self.with_diagnose_input(None, |input| lagd_agg::diagnose::consequences(input, &next))
+    }
+
+    /// Samples the members' kernel drop counters (every few seconds; see
+    /// `member_facts::DropHistory`).
+    pub fn sample_members(&mut self) {
+        let now = std::time::Instant::now();
+        for m in self.members.values_mut() {
+            m.drops.sample(&m.name, now);
+        }
     }
 
     /// Counters for `ShowLink`: the aggregate, then its members.

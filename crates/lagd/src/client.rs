@@ -32,6 +32,8 @@ pub enum ClientError {
         kind: ErrorKind,
         /// The daemon's message.
         message: String,
+        /// Why, when the change would take the aggregate down.
+        findings: Vec<lagd_agg::diagnose::Finding>,
     },
 }
 
@@ -76,6 +78,7 @@ impl Client {
             Ok(Response::Error(e)) => Err(ClientError::Daemon {
                 kind: e.kind,
                 message: e.message,
+                findings: e.findings,
             }),
             Err(e) => Err(ClientError::Protocol(format!("{e}: {}", line.trim_end()))),
         }
@@ -189,10 +192,22 @@ impl Client {
         changes: AggrChanges,
         temporary: bool,
     ) -> Result<String, ClientError> {
+        self.modify_aggr_forced(name, changes, temporary, false)
+    }
+
+    /// `ModifyAggr`, applied even when it takes the aggregate down if `force`.
+    pub fn modify_aggr_forced(
+        &mut self,
+        name: &str,
+        changes: AggrChanges,
+        temporary: bool,
+        force: bool,
+    ) -> Result<String, ClientError> {
         self.done(&Request::ModifyAggr {
             name: name.into(),
             changes,
             temporary,
+            force,
         })
     }
 

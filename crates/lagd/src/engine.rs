@@ -37,12 +37,15 @@ pub struct OpError {
     pub kind: ErrorKind,
     /// Message.
     pub message: String,
+    /// For [`ErrorKind::WouldGoDown`]: why, with fixes.
+    pub findings: Vec<lagd_agg::diagnose::Finding>,
 }
 
 fn op(kind: ErrorKind, message: impl Into<String>) -> OpError {
     OpError {
         kind,
         message: message.into(),
+        findings: Vec::new(),
     }
 }
 
@@ -515,6 +518,7 @@ impl Engine {
         name: &str,
         changes: &AggrChanges,
         temporary: bool,
+        force: bool,
     ) -> Result<String, OpError> {
         let mut st = self.state();
         let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
@@ -528,8 +532,27 @@ impl Engine {
         }
         let spec = a.spec.with_changes(changes);
         let r = Self::check(&st, name, Some(&spec))?;
+        let what = crate::changes::describe(&a.resolved, &r);
+        let what = if what.is_empty() {
+            "no setting in force changed".to_string()
+        } else {
+            what.join(", ")
+        };
+        let down = a.consequences(&r);
+        if !down.is_empty() && !force {
+            return Err(OpError {
+                kind: ErrorKind::WouldGoDown,
+                message: format!(
+                    "{what} on {name} would take {name} down: {}; nothing changed (--force applies it anyway)",
+                    down[0].problem
+                ),
+                findings: down,
+            });
+        }
+        let was_up = lock(&a.adapter).agg.is_up();
         self.apply_spec(&mut st, spec, r)?;
-        let done = format!("aggregation `{name}` modified");
+        let outcome = outcome(name, was_up, &down);
+        let done = format!("{what} on {name}; {outcome}");
         self.daemon_event(name, done.clone());
         if temporary {
             return Ok(done);
@@ -707,9 +730,22 @@ impl Engine {
             r.port_base = st.aggrs.get(&n).map_or(0, |a| a.resolved.port_base);
             let result = match st.aggrs.get(&n) {
                 Some(a) if a.spec == spec => Ok(()),
-                Some(_) => self
-                    .apply_spec(&mut st, spec, r)
-                    .map(|()| self.daemon_event(&n, "aggregation changed (reload)".into())),
+                Some(a) => {
+                    // A reload is not refused, but a change that takes the aggregate down is
+                    // said before it is applied.
+                    let what = crate::changes::describe(&a.resolved, &r).join(", ");
+                    let down = a.consequences(&r);
+                    let was_up = lock(&a.adapter).agg.is_up();
+                    for f in &down {
+                        tracing::warn!(aggregate = %n, "reload: {what} takes {n} down: {}", f.problem);
+                    }
+                    self.apply_spec(&mut st, spec, r).map(|()| {
+                        self.daemon_event(
+                            &n,
+                            format!("reload: {what} on {n}; {}", outcome(&n, was_up, &down)),
+                        )
+                    })
+                }
                 None => self.start_aggr(spec, r).map(|a| {
                     st.aggrs.insert(n.clone(), a);
                 }),
@@ -811,7 +847,10 @@ impl Engine {
             let now = monotonic_now();
             let mut next = now + lagd_types::Duration::from(MAX_SLEEP);
             {
-                let st = self.state();
+                let mut st = self.state();
+                for a in st.aggrs.values_mut() {
+                    a.sample_members();
+                }
                 for a in st.aggrs.values() {
                     let fired = {
                         let mut ad = lock(&a.adapter);
@@ -973,7 +1012,8 @@ impl Engine {
                 name,
                 changes,
                 temporary,
-            } => self.modify(&name, &changes, temporary).map(done),
+                force,
+            } => self.modify(&name, &changes, temporary, force).map(done),
             Request::ShowAggr { name } => self
                 .show(name.as_deref())
                 .map(|aggregations| Reply::Aggregations { aggregations }),
@@ -1084,6 +1124,16 @@ pub struct Health {
     pub forwarders: Vec<(String, lagd_dataplane::ForwarderHealth)>,
 }
 
+/// What becomes of aggregation `name` after a change: it stays up, goes down (the first of
+/// `down`, a forced change), or is down already.
+fn outcome(name: &str, was_up: bool, down: &[lagd_agg::diagnose::Finding]) -> String {
+    match (down.first(), was_up) {
+        (Some(f), _) => format!("{name} goes down: {}", f.problem),
+        (None, true) => format!("{name} stays up"),
+        (None, false) => format!("{name} is down"),
+    }
+}
+
 fn not_found(name: &str) -> OpError {
     op(
         ErrorKind::NotFound,
@@ -1096,14 +1146,15 @@ impl Handler for Engine {
         if self.stopping.load(Ordering::SeqCst) {
             return Response::error(ErrorKind::System, "lagd is shutting down");
         }
-        let what = format!("{req:?}");
+        let what = req.describe();
         match self.dispatch(req) {
             Ok(r) => Response::Ok(r),
             Err(e) => {
-                tracing::warn!("control request refused: {}: {what:.120}", e.message);
+                tracing::warn!("{what}: refused: {}", e.message);
                 Response::Error(crate::control::proto::ErrorReply {
                     kind: e.kind,
                     message: e.message,
+                    findings: e.findings,
                 })
             }
         }

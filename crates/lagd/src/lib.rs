@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod aggregate;
+pub mod changes;
 pub mod client;
 pub mod config;
 pub mod config_edit;
@@ -16,6 +17,7 @@ pub mod duration;
 pub mod engine;
 pub mod events;
 pub mod logging;
+pub mod member_facts;
 pub mod metrics;
 pub mod notify;
 pub mod offload;

@@ -20,7 +20,7 @@ fn static_spec(name: &str, links: &[&str]) -> AggrSpec {
 
 fn daemon_error(r: Result<String, ClientError>) -> (ErrorKind, String) {
     match r {
-        Err(ClientError::Daemon { kind, message }) => (kind, message),
+        Err(ClientError::Daemon { kind, message, .. }) => (kind, message),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

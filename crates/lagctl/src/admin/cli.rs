@@ -375,6 +375,10 @@ pub struct ModifyArgs {
     /// Temporary: not written to the configuration file.
     #[arg(short = 't', long)]
     pub temporary: bool,
+    /// Apply the change even if it takes the aggregate down (LACP against the partner's
+    /// mode, min-links above the members in service); refused otherwise, with the diagnosis.
+    #[arg(short = 'f', long)]
+    pub force: bool,
     /// Connection.
     #[command(flatten)]
     pub conn: Conn,

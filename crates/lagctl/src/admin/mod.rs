@@ -25,6 +25,10 @@ pub use error::AdminError;
 /// completions and man pages).
 pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
     let verb = verb_name(&cmd);
+    let object = match &cmd {
+        AdminCmd::ModifyAggr(a) => Some(a.name.clone()),
+        _ => None,
+    };
     let result = match cmd {
         AdminCmd::CreateAggr(a) => verbs::create(&a),
         AdminCmd::AddAggr(a) => verbs::add(&a),
@@ -66,6 +70,12 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lagctl: {verb}: {e}");
+            if let AdminError::Client(lagd::client::ClientError::Daemon { findings, .. }) = &e
+                && !findings.is_empty()
+                && let Some(name) = object
+            {
+                eprint!("{}", diag::render_findings(findings, &name));
+            }
             ExitCode::from(e.exit_code())
         }
     }

@@ -194,7 +194,7 @@ pub fn modify(a: &ModifyArgs) -> Result<(), AdminError> {
         .next()
         .ok_or_else(|| AdminError::Input(format!("no aggregation named `{}`", a.name)))?;
     let changes = modify_changes(&a.opts, &current.spec);
-    say(&c.modify_aggr(&a.name, changes, a.temporary)?)
+    say(&c.modify_aggr_forced(&a.name, changes, a.temporary, a.force)?)
 }
 
 /// `delete-aggr`.

@@ -84,6 +84,10 @@ pub enum Request {
         /// Do not write the change back.
         #[serde(default)]
         temporary: bool,
+        /// Apply it even if it takes the aggregate down (refused otherwise, with the
+        /// diagnosis, as [`ErrorKind::WouldGoDown`]).
+        #[serde(default)]
+        force: bool,
     },
     /// Full status of one or every aggregation.
     ShowAggr {
@@ -137,6 +141,35 @@ pub enum Request {
         #[serde(default)]
         follow: bool,
     },
+}
+
+impl Request {
+    /// The request in words, for logs: the verb and the object (`modify-aggr aggr1`).
+    pub fn describe(&self) -> String {
+        match self {
+            Request::Ping => "ping".into(),
+            Request::CreateAggr { spec, .. } => format!("create-aggr {}", spec.name),
+            Request::DeleteAggr { name, .. } => format!("delete-aggr {name}"),
+            Request::AddLinks { name, links, .. } => {
+                format!("add-aggr {} to {name}", links.join(", "))
+            }
+            Request::RemoveLinks { name, links, .. } => {
+                format!("remove-aggr {} from {name}", links.join(", "))
+            }
+            Request::ModifyAggr { name, .. } => format!("modify-aggr {name}"),
+            Request::ShowAggr { name } => format!("show-aggr {}", name.as_deref().unwrap_or("")),
+            Request::ShowLink { name } => format!("show-link {}", name.as_deref().unwrap_or("")),
+            Request::StateDump => "state dump".into(),
+            Request::Diagnose { name } => format!("diagnose {name}"),
+            Request::ShowDt => "show distributed-trunk".into(),
+            Request::CreateDtDomain { spec, .. } => {
+                format!("create-dt-domain {}", spec.domain_id)
+            }
+            Request::Events { .. } => "events".into(),
+            Request::Reload => "reload".into(),
+            Request::TestFault { name, .. } => format!("test fault on {name}"),
+        }
+    }
 }
 
 /// The daemon's answer to one request.
@@ -208,6 +241,9 @@ pub struct ErrorReply {
     pub kind: ErrorKind,
     /// What went wrong, naming the object.
     pub message: String,
+    /// For [`ErrorKind::WouldGoDown`]: why the change takes the aggregate down, with fixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<lagd_agg::diagnose::Finding>,
 }
 
 /// Class of error.
@@ -228,6 +264,8 @@ pub enum ErrorKind {
     Persist,
     /// A bug in the daemon.
     Internal,
+    /// The change would take the aggregate down; nothing changed (force applies it anyway).
+    WouldGoDown,
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -240,6 +278,7 @@ impl std::fmt::Display for ErrorKind {
             ErrorKind::System => "system error",
             ErrorKind::Persist => "not saved",
             ErrorKind::Internal => "internal error",
+            ErrorKind::WouldGoDown => "refused",
         };
         f.write_str(s)
     }
@@ -446,6 +485,7 @@ impl Response {
         Response::Error(ErrorReply {
             kind,
             message: message.into(),
+            findings: Vec::new(),
         })
     }
 }
@@ -495,6 +535,7 @@ mod tests {
                     ..AggrChanges::default()
                 },
                 temporary: false,
+                force: true,
             },
             Request::ShowAggr { name: None },
             Request::ShowLink {

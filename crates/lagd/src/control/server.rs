@@ -257,7 +257,7 @@ mod tests {
         c.set_timeout(Some(Duration::from_secs(30))).unwrap();
         assert_eq!(c.ping().unwrap(), ("test".to_string(), 7));
         match c.delete_aggr("nope", false) {
-            Err(ClientError::Daemon { kind, message }) => {
+            Err(ClientError::Daemon { kind, message, .. }) => {
                 assert_eq!(kind, ErrorKind::NotFound);
                 assert!(message.contains("`nope`"));
             }

@@ -57,11 +57,11 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>) {
     if total >= min {
         if cx.out.iter().any(|f| MEMBER_CAUSES.contains(&f.code)) {
             fix.push(Fix::text(
-                "bring the other members into service (the findings above say why they are out)",
+                "bring members into service (the findings above say why they are out)",
             ));
         } else {
             fix.push(Fix::show(
-                "find out why the other members carry no traffic",
+                "find out why the members carry no traffic",
                 View::Extended,
             ));
         }

@@ -170,11 +170,9 @@ fn lacp_on_static_trunk(cx: &mut Ctx<'_, '_>, up: &[&PortStatus]) {
         let said = a.partner_said.unwrap_or_default();
         partner_forwards &= said.state.collecting() && said.state.distributing();
         evidence.push(format!(
-            "{}: {} LACPDUs in the last {:.0} s, {}; the partner says: {}, {} timer, {}",
+            "{}: LACPDUs arriving, {}; the partner says: {}, {} timer, {}",
             cx.name_of(p.number),
-            a.arrivals_within(now, RECENT),
-            RECENT.as_secs_f64(),
-            heard_ago(now, a),
+            arrivals(now, a),
             if said.state.activity() {
                 "LACP active"
             } else {
@@ -220,16 +218,23 @@ fn lacp_on_static_trunk(cx: &mut Ctx<'_, '_>, up: &[&PortStatus]) {
     );
 }
 
-fn heard_ago(now: Instant, a: &PortActivity) -> String {
-    a.last_lacpdu().map_or_else(
-        || "none".into(),
-        |t| {
-            format!(
-                "the last {:.1} s ago",
-                now.saturating_since(t).as_secs_f64()
-            )
-        },
-    )
+/// "5 in the last 4.0 s, the last 0.1 s ago": the kept arrivals within [`RECENT`].
+fn arrivals(now: Instant, a: &PortActivity) -> String {
+    let recent: Vec<Instant> = a
+        .lacpdu_arrivals
+        .iter()
+        .copied()
+        .filter(|t| now.saturating_since(*t) < RECENT)
+        .collect();
+    match (recent.first(), recent.last()) {
+        (Some(first), Some(last)) => format!(
+            "{} in the last {:.1} s, the last {:.1} s ago",
+            recent.len(),
+            now.saturating_since(*first).as_secs_f64(),
+            now.saturating_since(*last).as_secs_f64()
+        ),
+        _ => "none lately".into(),
+    }
 }
 
 /// Members that hear a partner must all hear the same System and key.

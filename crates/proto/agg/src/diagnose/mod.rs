@@ -24,6 +24,9 @@
 //! - [`offload`]: the kernel fast path asked for but not in force;
 //! - [`dt`]: Distributed Trunking (peer, peer link, domain, consistency).
 //!
+//! [`consequences`] looks ahead: whether a configuration change takes an aggregation that is up
+//! down (the daemon refuses such a change unless forced).
+//!
 //! Adding a finding: a [`FindingCode`] variant, a check in the file of its area pushing a
 //! [`Finding`] through [`Ctx::push`] with fixes built by [`Fix`]'s constructors (never
 //! command syntax in words), and a test in [`tests`] or the area file.
@@ -36,6 +39,7 @@ mod links;
 mod loopback;
 mod members;
 pub mod offload;
+mod predict;
 mod traffic;
 
 #[cfg(test)]
@@ -54,6 +58,7 @@ use crate::{AggregationConfig, AggregationStatus};
 pub use dt::DtFacts;
 pub use finding::{Change, Diagnosis, Finding, FindingCode, Fix, Setting, Severity, View, Where};
 pub use offload::OffloadFacts;
+pub use predict::consequences;
 
 /// Share of the traffic on one member above which distribution is called unbalanced.
 pub const IMBALANCE_SHARE: f64 = 0.75;

@@ -661,3 +661,59 @@ fn a_fix_already_in_effect_is_caught() {
     );
     assert_eq!(d.fixes_in_effect(|s| input.current(s)).len(), 1);
 }
+
+/// The consequences of side `s` switching to `next`.
+fn predicted(n: &Net, s: usize, next: &AggregationConfig) -> Vec<FindingCode> {
+    let cfg = n.sides[s].config().clone();
+    let st = n.sides[s].status();
+    let mut input = DiagnoseInput::new("aggr1", &cfg, &st);
+    input.port_names = names();
+    consequences(&input, next).iter().map(|f| f.code).collect()
+}
+
+#[test]
+fn seed_004_lacp_against_a_static_trunk_is_predicted_to_go_down() {
+    let mut n = pair(LacpMode::Off, LacpMode::Off);
+    n.run_for(Duration::from_secs(10));
+    assert!(n.sides[0].status().up);
+    let mut next = n.sides[0].config().clone();
+    next.lacp.mode = LacpMode::Active;
+    assert_eq!(predicted(&n, 0, &next), vec![FindingCode::PartnerNoLacp]);
+    // With a fallback the aggregate keeps forwarding.
+    next.lacp.fallback = Some(FallbackConfig {
+        timeout: Duration::from_secs(6),
+        kind: FallbackKind::Static,
+    });
+    assert!(predicted(&n, 0, &next).is_empty());
+    // Applied anyway: both ends name the outage.
+    set_mode(&mut n, 0, LacpMode::Active);
+    n.run_for(Duration::from_secs(10));
+    let d = run(n.sides[0].config(), &n.sides[0].status());
+    assert_eq!(d.findings[0].code, FindingCode::PartnerNoLacp, "{d:#?}");
+    let d = run(n.sides[1].config(), &n.sides[1].status());
+    assert_eq!(d.findings[0].code, FindingCode::LacpOnStaticTrunk, "{d:#?}");
+    assert_eq!(d.findings[0].severity, Severity::Error);
+}
+
+#[test]
+fn static_against_lacp_passive_against_passive_and_min_links_are_predicted() {
+    let mut n = pair(LacpMode::Active, LacpMode::Passive);
+    n.run_for(Duration::from_secs(10));
+    let cur = n.sides[0].config().clone();
+    let mut off = cur.clone();
+    off.lacp.mode = LacpMode::Off;
+    assert_eq!(predicted(&n, 0, &off), vec![FindingCode::LacpOnStaticTrunk]);
+    let mut passive = cur.clone();
+    passive.lacp.mode = LacpMode::Passive;
+    assert_eq!(predicted(&n, 0, &passive), vec![FindingCode::BothPassive]);
+    let mut min = cur.clone();
+    min.lacp.min_links = 3;
+    assert_eq!(predicted(&n, 0, &min), vec![FindingCode::MinLinks]);
+    min.lacp.min_links = 2;
+    assert!(predicted(&n, 0, &min).is_empty());
+    // The passive side may go active, the timer may change: nothing goes down.
+    let mut active = n.sides[1].config().clone();
+    active.lacp.mode = LacpMode::Active;
+    active.lacp.timer = LacpTimer::Long;
+    assert!(predicted(&n, 1, &active).is_empty());
+}

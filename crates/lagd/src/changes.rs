@@ -1,0 +1,141 @@
+//! What a change did, in words: `modify-aggr` and reload say which settings changed ("timer
+//! short → long") and what becomes of the aggregate ("aggr1 stays up").
+
+use crate::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec, Resolved};
+use crate::duration::format_duration;
+
+/// A mode as the configuration spells it.
+pub fn mode_name(m: AggrMode) -> &'static str {
+    match m {
+        AggrMode::Lacp => "lacp",
+        AggrMode::Static => "static",
+        AggrMode::ActiveBackup => "active-backup",
+        AggrMode::RoundRobin => "round-robin",
+        AggrMode::Broadcast => "broadcast",
+    }
+}
+
+/// LACP activity as the configuration spells it.
+pub fn lacp_name(l: LacpActivity) -> &'static str {
+    match l {
+        LacpActivity::Active => "active",
+        LacpActivity::Passive => "passive",
+        LacpActivity::Off => "off",
+    }
+}
+
+/// The LACP timer as the configuration spells it.
+pub fn timer_name(t: LacpTimerSpec) -> &'static str {
+    match t {
+        LacpTimerSpec::Short => "short",
+        LacpTimerSpec::Long => "long",
+    }
+}
+
+/// Fallback as the configuration spells it.
+pub fn fallback_name(f: FallbackSpec) -> &'static str {
+    match f {
+        FallbackSpec::Off => "off",
+        FallbackSpec::OneMember => "one-member",
+        FallbackSpec::Static => "static",
+    }
+}
+
+fn fallback_text(r: &Resolved) -> String {
+    match r.fallback {
+        None | Some((FallbackSpec::Off, _)) => "off".into(),
+        Some((k, t)) => format!("{} after {}", fallback_name(k), format_duration(t)),
+    }
+}
+
+/// Each setting that differs between `old` and `new`, as `"timer short → long"`.
+pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut diff = |what: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{what} {a} → {b}"));
+        }
+    };
+    diff(
+        "mode",
+        mode_name(old.mode).into(),
+        mode_name(new.mode).into(),
+    );
+    diff(
+        "lacp",
+        lacp_name(old.lacp).into(),
+        lacp_name(new.lacp).into(),
+    );
+    diff(
+        "timer",
+        timer_name(old.timer).into(),
+        timer_name(new.timer).into(),
+    );
+    diff("policy", old.policy.clone(), new.policy.clone());
+    let mac = |r: &Resolved| r.mac.map_or_else(|| "auto".into(), |m| m.to_string());
+    diff("mac", mac(old), mac(new));
+    diff("mtu", old.mtu.to_string(), new.mtu.to_string());
+    diff(
+        "min-links",
+        old.min_links.to_string(),
+        new.min_links.to_string(),
+    );
+    let max = |r: &Resolved| {
+        r.max_active
+            .map_or_else(|| "none".into(), |m| m.to_string())
+    };
+    diff("max-active", max(old), max(new));
+    diff("fallback", fallback_text(old), fallback_text(new));
+    diff(
+        "system-priority",
+        old.system_priority.to_string(),
+        new.system_priority.to_string(),
+    );
+    diff("key", old.key.to_string(), new.key.to_string());
+    let reb = |r: &Resolved| {
+        r.rebalance_interval
+            .map_or_else(|| "off".into(), format_duration)
+    };
+    diff("rebalance-interval", reb(old), reb(new));
+    let on = |b: bool| if b { "on" } else { "off" }.to_string();
+    diff("offload", on(old.offload), on(new.offload));
+    diff("distributed", on(old.distributed), on(new.distributed));
+    for l in new.links.iter().filter(|l| !old.links.contains(l)) {
+        out.push(format!("member {l} added"));
+    }
+    for l in old.links.iter().filter(|l| !new.links.contains(l)) {
+        out.push(format!("member {l} removed"));
+    }
+    for l in &new.links {
+        let (a, b) = (old.priority_of(l), new.priority_of(l));
+        if old.links.contains(l) && a != b {
+            out.push(format!("port priority of {l} {a} → {b}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AggrSpec, AnyLinks};
+
+    #[test]
+    fn says_what_changed() {
+        let a = AggrSpec::new("aggr1", &["eth1", "eth2"]);
+        let mut b = a.clone();
+        b.timer = Some(LacpTimerSpec::Long);
+        b.mtu = Some(9000);
+        b.fallback = Some(FallbackSpec::Static);
+        let (a, b) = (a.resolve(&AnyLinks).unwrap(), b.resolve(&AnyLinks).unwrap());
+        assert_eq!(
+            describe(&a, &b),
+            vec![
+                "timer short → long",
+                "mtu 1500 → 9000",
+                "fallback off → static after 6s"
+            ]
+        );
+        assert!(describe(&a, &a).is_empty());
+    }
+}

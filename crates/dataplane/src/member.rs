@@ -213,6 +213,20 @@ impl Member {
         Ok(here.dev() == there.dev() && here.ino() == there.ino())
     }
 
+    /// Sets the member's MTU (the aggregate's MTU changed), in place; the MTU it had before
+    /// take-over is kept for the restore.
+    pub fn set_mtu(&mut self, mtu: u32) -> Result<()> {
+        let mut nl = Netlink::open()?;
+        let now = nl.link_by_index(self.ifindex)?.mtu;
+        if now == mtu {
+            return Ok(());
+        }
+        if self.saved.mtu.is_none() {
+            self.saved.mtu = Some(now);
+        }
+        nl.set_mtu(self.ifindex, mtu)
+    }
+
     /// Puts every saved setting back (addresses, IPv6, `arp_ignore`, `IFF_NOARP`, MTU, admin
     /// state), in the member's network namespace: on the calling thread when it is already
     /// there (no `setns`, no `CAP_SYS_ADMIN`), otherwise on a helper thread that enters it.

@@ -415,6 +415,50 @@ impl Aggr {
         Ok(())
     }
 
+    /// Changes the MTU of the aggregate and every member in place: no re-creation, so the
+    /// aggregate keeps its addresses, routes and neighbours. Raising it sets the members first,
+    /// lowering it the aggregate first, so that the aggregate never takes frames its members
+    /// would refuse. On error the MTUs already changed are put back.
+    pub fn set_mtu(&mut self, mtu: u32) -> Result<(), AggrError> {
+        let old = self.resolved.mtu;
+        if mtu == old {
+            return Ok(());
+        }
+        let name = self.resolved.name.clone();
+        let tap_first = mtu < old;
+        let set_tap = |t: &Tap, m: u32| {
+            t.set_mtu(m)
+                .map_err(sys(format!("setting the MTU of `{name}` to {m}")))
+        };
+        if tap_first {
+            set_tap(self.forwarder.tap(), mtu)?;
+        }
+        let mut done = Vec::new();
+        for (port, m) in self.members.iter_mut() {
+            if let Err(e) = m.member.set_mtu(mtu) {
+                let err = sys(format!("setting the MTU of member `{}` to {mtu}", m.name))(e);
+                for p in done {
+                    if let Some(m) = self.members.get_mut(&p) {
+                        let _ = m.member.set_mtu(old);
+                    }
+                }
+                if tap_first {
+                    let _ = self.forwarder.tap().set_mtu(old);
+                }
+                return Err(err);
+            }
+            done.push(*port);
+        }
+        if !tap_first && let Err(e) = set_tap(self.forwarder.tap(), mtu) {
+            for m in self.members.values_mut() {
+                let _ = m.member.set_mtu(old);
+            }
+            return Err(e);
+        }
+        self.resolved.mtu = mtu;
+        Ok(())
+    }
+
     /// Stops the forwarder, releases and restores every member; the TAP goes with the forwarder.
     /// A member that could not be restored is logged as an error and returned
     /// ([`RestoreFailed`]): the caller must not claim the members were restored.

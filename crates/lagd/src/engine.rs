@@ -570,7 +570,8 @@ impl Engine {
     }
 
     /// Brings running aggregation `spec.name` to `spec` (validated as `r`): members added and
-    /// removed (at once), an MTU change restarts the aggregation, the rest is applied live.
+    /// removed (at once), everything else applied live, the MTU included (nothing re-creates
+    /// the aggregate: its addresses and routes stay).
     fn apply_spec(
         &self,
         st: &mut State,
@@ -579,28 +580,9 @@ impl Engine {
     ) -> Result<(), OpError> {
         let name = spec.name.clone();
         let a = st.aggrs.get_mut(&name).ok_or_else(|| not_found(&name))?;
-        if r.mtu != a.resolved.mtu || r.force != a.resolved.force {
-            // Members must be taken over again with the new MTU: restart.
-            let old = st.aggrs.remove(&name).ok_or_else(|| not_found(&name))?;
-            let old_spec = old.spec.clone();
-            // A member not restored is logged as an error by `stop`.
-            let _ = old.stop();
-            match self.start_aggr(spec, r) {
-                Ok(n) => {
-                    st.aggrs.insert(name, n);
-                    return Ok(());
-                }
-                Err(e) => {
-                    // Put the old one back as it was.
-                    if let Ok(r_old) = old_spec.resolve(&NetlinkLinks::new())
-                        && let Ok(o) = self.start_aggr(old_spec, r_old)
-                    {
-                        st.aggrs.insert(name, o);
-                    }
-                    return Err(e);
-                }
-            }
-        }
+        // The MTU changes in place (the aggregate keeps its addresses and routes); `force`
+        // only matters to members taken over from now on.
+        a.set_mtu(r.mtu)?;
         let removed: Vec<PortNumber> = a
             .members
             .iter()

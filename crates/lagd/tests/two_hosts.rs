@@ -156,7 +156,7 @@ fn two_hosts_aggregate_ping_and_restore() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("lagd_aggregate_carrier_losses_total{aggregate=\"lag0\"} 1"),
+        metrics.contains("lagd_aggregate_failovers_total{aggregate=\"lag0\"} 1"),
         "{metrics}"
     );
 

@@ -78,6 +78,12 @@ impl FdbEntry {
     pub fn is_learned(&self) -> bool {
         !self.is_static()
     }
+    /// A static, sticky entry (`static sticky` in `bridge fdb show`): how lagd installs the
+    /// DT peer's addresses, so that a lagd started again finds and removes what a killed one
+    /// left behind on the ports it manages.
+    pub fn is_lagd_static(&self) -> bool {
+        self.state & NUD_NOARP != 0 && self.flags & NTF_STICKY != 0
+    }
 }
 
 /// An rtnetlink socket for bridge operations.

@@ -152,10 +152,36 @@ pub fn render_status(v: &DtView) -> String {
     }
     let _ = writeln!(
         o,
-        "  Peer link     : {} {}",
+        "  Peer link     : {} {} (carrier {})",
         v.peer_link,
-        if s.peer_link_up { "up" } else { "down" }
+        if s.peer_link_up {
+            "up: delivering the peer's PDUs"
+        } else {
+            "down"
+        },
+        if v.peer_link_carrier { "up" } else { "down" }
     );
+    let sec = &s.security;
+    let _ = writeln!(
+        o,
+        "  Peer identity : {}; {}",
+        match (sec.pinned, sec.pinned_by_config) {
+            (Some(m), true) => format!("{m} (configured peer_mac)"),
+            (Some(m), false) => format!("{m} (held since the pair formed)"),
+            (None, _) => "not held yet".to_string(),
+        },
+        match sec.key_id {
+            Some(id) => format!("authenticated (HMAC-SHA-256, key id {id:08x})"),
+            None => "no key (frames not authenticated)".to_string(),
+        }
+    );
+    if let Some(r) = &sec.last_refused {
+        let _ = writeln!(
+            o,
+            "  Last refused  : {} on the {}: {}",
+            r.mac, r.path, r.reason
+        );
+    }
     let _ = writeln!(
         o,
         "  Keepalive     : {} {}",
@@ -184,11 +210,21 @@ pub fn render_status(v: &DtView) -> String {
     let _ = writeln!(o, "  Port base     : {:#06x}", s.port_base);
     let _ = writeln!(
         o,
-        "  MAC sync      : {} local, {} from peer, {} installed, synced {}",
+        "  MAC sync      : {} local, {} from peer, {} installed ({} via the peer link), synced {}, limit {}{}",
         s.macs_local,
         s.macs_peer,
         s.macs_installed,
-        yes(s.macs_synced)
+        s.macs_via_peer_link,
+        yes(s.macs_synced),
+        s.mac_sync.limit,
+        if s.mac_sync.full || s.mac_sync.overflow > 0 {
+            format!(
+                ", FULL: {} peer addresses not installed",
+                s.mac_sync.overflow
+            )
+        } else {
+            String::new()
+        }
     );
     let c = &s.counters;
     let _ = writeln!(
@@ -202,6 +238,22 @@ pub fn render_status(v: &DtView) -> String {
         c.rx_foreign,
         c.rx_looped
     );
+    let _ = writeln!(
+        o,
+        "  Refused       : bad address {}, stranger {}, authentication {}, stale {}, unconfirmed {}",
+        c.rx_bad_address, c.rx_stranger, c.rx_auth_failed, c.rx_stale, c.rx_unconfirmed
+    );
+    if !v.ingress_filter.is_empty() {
+        let _ = writeln!(
+            o,
+            "  Ingress filter: DT frames (0x8952) dropped on {}",
+            v.ingress_filter
+                .iter()
+                .map(|(n, d)| format!("{n} ({d})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,

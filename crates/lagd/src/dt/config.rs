@@ -11,6 +11,9 @@
 //! # system_mac = "02:..."      # default: the peer link's MAC
 //! # tx_interval = "1s", peer_timeout = "3s", keepalive_interval = "1s",
 //! # keepalive_timeout = "3s", init_delay = "3s"
+//! # peer_mac = "02:..."        # pin the peer's system MAC (default: the first peer paired with)
+//! # key_file = "/etc/lagd/dt.key"  # shared key: HMAC-SHA-256 on every DT frame (mode 0600)
+//! # mac_sync_limit = 32768     # most peer addresses installed
 //!
 //! [[aggregation]]
 //! name = "trk1"
@@ -64,6 +67,17 @@ pub struct DtSpec {
     /// Start-up hold of the DT ports (default "3s").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_delay: Option<String>,
+    /// The peer's system MAC: any other switch is refused (default: the first switch the pair
+    /// forms with is held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_mac: Option<String>,
+    /// A file holding the shared key (one line, 16 octets or more, mode 0600): every DT frame
+    /// is then signed and checked (HMAC-SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// Most peer addresses MAC sync installs (default 32768).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_sync_limit: Option<usize>,
 }
 
 /// The `[dt]` table validated (the system MAC may still be the peer link's, read at start).
@@ -138,6 +152,21 @@ impl DtSpec {
                 d.keepalive_timeout,
             )?,
             init_delay: dur("init_delay", &self.init_delay, d.init_delay)?,
+            peer_mac: match &self.peer_mac {
+                None => None,
+                Some(m) => Some(
+                    m.parse::<MacAddr>()
+                        .map_err(|e| bad("peer_mac", e.to_string()))?,
+                ),
+            },
+            key: match &self.key_file {
+                None => None,
+                Some(f) => Some(
+                    super::key_file::load(std::path::Path::new(f))
+                        .map_err(|e| bad("key_file", e))?,
+                ),
+            },
+            mac_limit: self.mac_sync_limit.unwrap_or(d.mac_limit),
             ..d
         };
         // Check the timers with a stand-in MAC when the real one is read at start.
@@ -149,7 +178,14 @@ impl DtSpec {
             },
             ..core.clone()
         };
-        check.validate().map_err(|e| bad("timers", e.to_string()))?;
+        check.validate().map_err(|e| {
+            let field = match e {
+                lagd_dt::DtConfigError::MacLimit => "mac_sync_limit",
+                lagd_dt::DtConfigError::PeerMac(_) => "peer_mac",
+                _ => "timers",
+            };
+            bad(field, e.to_string())
+        })?;
         Ok(ResolvedDt {
             core,
             peer_link: self.peer_link.clone(),
@@ -176,6 +212,12 @@ pub fn check(config: &Config, resolved: &[Resolved]) -> Result<(), ConfigError> 
             return Err(ConfigError::Invalid {
                 context: format!("{ctx}: mac"),
                 message: "a distributed aggregation needs `mac`: the LACP system MAC shared by both switches".into(),
+            });
+        }
+        if r.dt_id == lagd_dt::ORPHAN {
+            return Err(ConfigError::Invalid {
+                context: format!("{ctx}: dt_id"),
+                message: "DT id 0 is reserved (it marks orphan-port addresses in MAC sync); use 1..=65535".into(),
             });
         }
         if let Some(other) = ids.insert(r.dt_id, &r.name) {
@@ -289,6 +331,30 @@ key = 5
         assert!(e.contains("pl0"), "{e}");
         let c = Config::parse(&CONF.replace("keepalive = \"ka0\"", "keepalive = \"pl0\"")).unwrap();
         assert!(c.validate(&AnyLinks).is_err());
+        let c = Config::parse(&CONF.replace("key = 5", "key = 5\ndt_id = 0")).unwrap();
+        let e = c.validate(&AnyLinks).unwrap_err().to_string();
+        assert!(e.contains("reserved"), "{e}");
+        let c = Config::parse(
+            &CONF.replace("bridge = \"br0\"", "bridge = \"br0\"\nmac_sync_limit = 0"),
+        )
+        .unwrap();
+        let e = c.validate(&AnyLinks).unwrap_err().to_string();
+        assert!(e.contains("mac_sync_limit"), "{e}");
+        let c = Config::parse(&CONF.replace(
+            "bridge = \"br0\"",
+            "bridge = \"br0\"\nkey_file = \"/nonexistent/dt.key\"",
+        ))
+        .unwrap();
+        let e = c.validate(&AnyLinks).unwrap_err().to_string();
+        assert!(e.contains("key_file"), "{e}");
+        let c = Config::parse(&CONF.replace(
+            "bridge = \"br0\"",
+            "bridge = \"br0\"\npeer_mac = \"02:00:00:00:0b:01\"\nmac_sync_limit = 100",
+        ))
+        .unwrap();
+        let dt = c.dt.as_ref().unwrap().resolve().unwrap();
+        assert_eq!(dt.core.peer_mac, Some("02:00:00:00:0b:01".parse().unwrap()));
+        assert_eq!(dt.core.mac_limit, 100);
         let c =
             Config::parse(&CONF.replace("peer_timeout = \"2s\"", "peer_timeout = \"1s\"")).unwrap();
         let e = c.validate(&AnyLinks).unwrap_err().to_string();

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod epoch;
 pub mod isolation;
+pub mod key_file;
 pub mod runtime;
 
 pub use config::{DtSpec, ResolvedDt};

@@ -30,7 +30,7 @@ use lagd_dataplane::egress_filter::EgressFilter;
 use lagd_dataplane::{
     Epoll, Events, Interest, Netlink, PacketOptions, PacketSocket, RecvBatch, monotonic_now,
 };
-use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers, MacTarget};
+use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers, MacTarget, ORPHAN};
 use lagd_types::{Duration, MacAddr, SystemId};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,14 @@ pub struct DtView {
     /// How frames from the peer link are kept out of DT aggregates both switches deliver to.
     #[serde(default)]
     pub peer_filter: PeerFilterView,
+    /// The peer link's carrier as the kernel reports it (the peer link can have carrier and
+    /// still deliver nothing: a hung peer).
+    #[serde(default)]
+    pub peer_link_carrier: bool,
+    /// Bridge ports where DT frames (EtherType 0x8952) from hosts are dropped at ingress, and
+    /// how many each dropped.
+    #[serde(default)]
+    pub ingress_filter: Vec<(String, u64)>,
 }
 
 /// The peer-link filtering as applied (see [`super::isolation`]).
@@ -266,6 +274,8 @@ impl Runner {
         .unwrap_or(0);
         cfg.core.epoch = super::epoch::draw();
         let dt = Dt::new(monotonic_now(), cfg.core.clone()).map_err(|e| e.to_string())?;
+        let mut io = io;
+        sweep(&mut io.br, io.peer_link_ifindex, &BTreeMap::new(), |_| None);
         Ok(Runner {
             engine,
             cfg,
@@ -429,6 +439,11 @@ impl Runner {
                 if ap.tap != tap {
                     ap.tap = tap;
                     ap.in_bridge = false;
+                    // A killed lagd's entries on a persistent aggregate: gone unless wanted.
+                    let id = ap.id;
+                    sweep(&mut self.io.br, tap, &self.fdb_want, |k| {
+                        (k.0 == id).then_some(MacTarget::LocalAggregation)
+                    });
                 }
                 let Some(d) = self.dt.decision(ap.id) else {
                     continue;
@@ -601,10 +616,18 @@ impl Runner {
             }
         };
         self.repair_fdb(&fdb);
+        // Learned on a DT aggregate: that aggregation; on another port of the bridge (not the
+        // peer link, where learning is off anyway): an orphan port's host.
         let now_set: BTreeSet<(u16, u16, MacAddr)> = fdb
             .iter()
             .filter(|e| e.is_learned() && e.master == self.io.bridge_ifindex)
-            .filter_map(|e| by_tap.get(&e.ifindex).map(|id| (*id, e.vlan, e.mac)))
+            .filter(|e| {
+                e.ifindex != self.io.peer_link_ifindex && e.ifindex != self.io.bridge_ifindex
+            })
+            .map(|e| {
+                let id = by_tap.get(&e.ifindex).copied().unwrap_or(ORPHAN);
+                (id, e.vlan, e.mac)
+            })
             .collect();
         let now = monotonic_now();
         for k in now_set.difference(&self.learned) {
@@ -691,16 +714,65 @@ impl Runner {
                     .collect(),
                 flooding: self.flood.unwrap_or(false),
             },
+            peer_link_carrier: self.peer_carrier,
+            ingress_filter: Vec::new(),
         };
         *lock(&self.view) = Some(v);
     }
 
-    /// Brings up every member this runtime took down.
+    /// Brings up every member this runtime took down, and removes every FDB entry it installed
+    /// for the peer (no sticky leftovers once DT stops; a killed lagd's are swept at the next
+    /// start, see [`sweep`]).
     fn cleanup(&mut self) {
         for ap in self.aggrs.values() {
             for ifindex in &ap.downed {
                 let _ = self.io.nl.set_up(*ifindex, true);
             }
         }
+        let want = std::mem::take(&mut self.fdb_want);
+        let mut removed = 0usize;
+        for (k, t) in &want {
+            if let Some(port) = self.fdb_port(k.0, *t)
+                && self.io.br.fdb_del(port, k.2, k.1).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        tracing::info!("DT stopped: {removed} FDB entries of the peer's addresses removed");
+    }
+}
+
+/// Removes the static, sticky entries (the kind lagd installs for the DT peer) on bridge port
+/// `port` that `want` does not hold there: what a killed lagd left behind. `target_of` says
+/// where a wanted key of `want` points when it is on this port.
+fn sweep(
+    br: &mut BridgeNetlink,
+    port: u32,
+    want: &BTreeMap<(u16, u16, MacAddr), MacTarget>,
+    target_of: impl Fn(&(u16, u16, MacAddr)) -> Option<MacTarget>,
+) {
+    let Ok(fdb) = br.fdb() else {
+        return;
+    };
+    let wanted: BTreeSet<(MacAddr, u16)> = want
+        .iter()
+        .filter(|(k, t)| target_of(k) == Some(**t))
+        .map(|(k, _)| (k.2, k.1))
+        .collect();
+    let mut removed = 0usize;
+    for e in fdb
+        .iter()
+        .filter(|e| e.ifindex == port && e.is_lagd_static())
+        .filter(|e| !wanted.contains(&(e.mac, e.vlan)))
+    {
+        if br.fdb_del(port, e.mac, e.vlan).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            port,
+            "DT: {removed} FDB entries left by an earlier lagd removed"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! switches, consistent configuration (system priority, keys, LACP mode and timer, MTU, speed),
 //! the peer link and the keepalive up, the peer-link filter in place.
 
-use lagd_dt::{DiffField, DownReason, DtStatus, PeerState};
+use lagd_dt::{AuthError, DiffField, DownReason, DtStatus, PeerState, RefuseReason};
 use serde::{Deserialize, Serialize};
 
 use super::{Change, Ctx, FindingCode, Fix, Setting, Severity, View, Where};
@@ -196,6 +196,97 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             )],
         );
     }
+    let sec = &st.security;
+    let refused = sec.last_refused.filter(|r| {
+        matches!(
+            r.reason,
+            RefuseReason::Stranger { .. } | RefuseReason::Auth(_)
+        )
+    });
+    if st.counters.rx_stranger > 0
+        && let Some(r) = refused.filter(|r| matches!(r.reason, RefuseReason::Stranger { .. }))
+    {
+        let pinned = sec.pinned.map_or("none".to_string(), |m| m.to_string());
+        push(
+            Severity::Warning,
+            FindingCode::DtRefusedPeer,
+            format!(
+                "DT frames from another switch than the peer were refused ({} so far): a                  stranger or a replaced peer switch",
+                st.counters.rx_stranger
+            ),
+            vec![
+                format!(
+                    "peer held: {pinned}{}",
+                    if sec.pinned_by_config {
+                        " (peer_mac)"
+                    } else {
+                        " (the first peer the pair formed with)"
+                    }
+                ),
+                format!("last refused: {} on the {}", r.mac, r.path),
+            ],
+            vec![
+                Fix::text(format!(
+                    "if {} is the peer switch's new MAC (replaced hardware), set [dt] peer_mac to                      it and reload, or restart lagd; otherwise find the host sending DT frames on                      {}",
+                    r.mac, v.peer_link
+                )),
+                Fix::text(
+                    "set a shared [dt] key_file on both switches so that only the peer is heard",
+                )
+                .on(Where::BothSwitches),
+            ],
+        );
+    }
+    if st.counters.rx_auth_failed > 0
+        && let Some(r) = refused.filter(|r| matches!(r.reason, RefuseReason::Auth(_)))
+    {
+        let fix = match r.reason {
+            RefuseReason::Auth(
+                AuthError::KeyId { .. } | AuthError::Missing | AuthError::Unexpected,
+            ) => Fix::text("give both switches the same [dt] key_file (or none on both)")
+                .on(Where::BothSwitches),
+            _ => Fix::text(format!(
+                "frames that fail the key are forged or altered: find who sends DT frames on the {}",
+                r.path
+            )),
+        };
+        push(
+            if st.state == PeerState::Up {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
+            FindingCode::DtAuthFailed,
+            format!(
+                "DT frames failed authentication ({} so far)",
+                st.counters.rx_auth_failed
+            ),
+            vec![format!(
+                "last: from {} on the {}: {}",
+                r.mac, r.path, r.reason
+            )],
+            vec![fix],
+        );
+    }
+    if st.mac_sync.full || st.mac_sync.overflow > 0 {
+        push(
+            Severity::Warning,
+            FindingCode::DtMacSyncFull,
+            format!(
+                "the peer's MAC sync table {} its limit of {}: {} of the peer's addresses were not                  installed (frames to them are flooded)",
+                if st.mac_sync.full { "is at" } else { "reached" },
+                st.mac_sync.limit,
+                st.mac_sync.overflow
+            ),
+            vec![format!(
+                "{} peer addresses held, {} installed",
+                st.macs_peer, st.macs_installed
+            )],
+            vec![Fix::text(
+                "raise [dt] mac_sync_limit (memory: about 100 bytes an address), or reduce the                  hosts behind the DT aggregations",
+            )],
+        );
+    }
     for a in st.aggregations.iter().filter(|a| a.config.name == name) {
         if !a.diffs.is_empty() {
             let mut fix: Vec<Fix> = a
@@ -307,6 +398,52 @@ mod tests {
         let f = findings("trk1", Some(&v));
         assert_eq!(codes(&f), vec![FindingCode::DtPeerFilterFallback]);
         assert!(f[0].fix[0].text.contains("6.6"), "{f:?}");
+    }
+
+    #[test]
+    fn refused_peers_failed_authentication_and_a_full_mac_table_are_reported() {
+        let mut p = pair(7, 1);
+        // A stranger's PDU (a third switch) on A's peer link.
+        let stranger = DtConfig {
+            domain_id: 7,
+            system_mac: MacAddr([2, 0, 0, 0, 5, 1]),
+            ..DtConfig::default()
+        };
+        let mut s = lagd_dt::Dt::new(p.now, stranger).unwrap();
+        s.handle_timeout(p.now);
+        let f = std::iter::from_fn(|| s.poll_transmit())
+            .find(|t| t.path == lagd_dt::DtPath::PeerLink)
+            .unwrap()
+            .frame;
+        p.inject(0, lagd_dt::DtPath::PeerLink, &f).unwrap();
+        let out = findings("trk1", Some(&facts(&p, 0, true)));
+        assert_eq!(codes(&out), vec![FindingCode::DtRefusedPeer], "{out:?}");
+        assert!(out[0].evidence[1].contains("02:00:00:00:05:01"), "{out:?}");
+        // A keyed frame at an unkeyed switch: authentication fails, named.
+        let keyed = DtConfig {
+            key: Some(lagd_dt::DtKey::new(b"0123456789abcdef").unwrap()),
+            ..DtConfig {
+                domain_id: 7,
+                system_mac: MacAddr([2, 0, 0, 0, 0xb, 1]),
+                ..DtConfig::default()
+            }
+        };
+        let mut k = lagd_dt::Dt::new(p.now, keyed).unwrap();
+        k.handle_timeout(p.now);
+        let f = std::iter::from_fn(|| k.poll_transmit())
+            .find(|t| t.path == lagd_dt::DtPath::PeerLink)
+            .unwrap()
+            .frame;
+        p.inject(0, lagd_dt::DtPath::PeerLink, &f).unwrap();
+        let out = findings("trk1", Some(&facts(&p, 0, true)));
+        assert!(codes(&out).contains(&FindingCode::DtAuthFailed), "{out:?}");
+        // A full MAC table.
+        let mut v = facts(&p, 1, true);
+        v.status.mac_sync.full = true;
+        v.status.mac_sync.overflow = 12;
+        let out = findings("trk1", Some(&v));
+        assert_eq!(codes(&out), vec![FindingCode::DtMacSyncFull]);
+        assert!(out[0].fix[0].text.contains("mac_sync_limit"));
     }
 
     #[test]

@@ -86,6 +86,12 @@ pub enum FindingCode {
     /// The kernel could not attach the peer-link egress filter: lagd falls back to flood
     /// control, and a flooded frame may reach other aggregations' hosts twice.
     DtPeerFilterFallback,
+    /// DT frames of another switch than the pinned peer are arriving and refused.
+    DtRefusedPeer,
+    /// DT frames fail authentication (no key, another key, forged or altered).
+    DtAuthFailed,
+    /// The peer's MAC sync table is full: some of its addresses are not installed.
+    DtMacSyncFull,
     /// `offload = true`, but the kernel fast path is not running (or not on every member).
     OffloadInactive,
     /// A member receives this System's own LACPDUs: looped back, cabled to another member,

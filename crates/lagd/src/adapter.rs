@@ -25,6 +25,7 @@ use lagd_types::{Instant, MacAddr, PortNumber, SystemId};
 use crate::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec, Resolved};
 use crate::events::EventLog;
 use crate::offload::Offload;
+use crate::ratelimit::RateLimiter;
 
 /// A message to the engine's timer thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +74,17 @@ pub struct Adapter {
     links: BTreeMap<PortNumber, LinkStatus>,
     reporter: Reporter,
     was_up: bool,
+    /// Log lines and recorded events per port and kind, rate-limited (a flood of refused
+    /// frames must not flood the log or wipe the event history; counters stay exact).
+    limiter: RateLimiter<EventKey>,
 }
+
+/// What the rate limiter tells apart: the port and the kind of event.
+type EventKey = (
+    Option<PortNumber>,
+    std::mem::Discriminant<AggEvent>,
+    Option<std::mem::Discriminant<EventKind>>,
+);
 
 impl Adapter {
     /// A new adapter around a fresh aggregation.
@@ -88,6 +99,7 @@ impl Adapter {
             links: BTreeMap::new(),
             reporter,
             was_up: false,
+            limiter: RateLimiter::default(),
         }
     }
 
@@ -226,6 +238,7 @@ impl Adapter {
         while let Some(ev) = self.agg.poll_event() {
             self.report(&ev);
         }
+        self.report_suppressed();
         let up = self.agg.is_up();
         if up != self.was_up {
             self.was_up = up;
@@ -293,7 +306,25 @@ impl Adapter {
                 .cloned()
                 .unwrap_or_else(|| format!("port {p}"))
         });
+        if let AggEvent::Drained { port } = ev {
+            let _ = self.reporter.tx.send(EngineMsg::Drained {
+                id: self.id,
+                port: *port,
+            });
+        }
         let message = ev.to_string();
+        let key: EventKey = (
+            port,
+            std::mem::discriminant(ev),
+            match ev {
+                AggEvent::Lacp(e) => Some(std::mem::discriminant(&e.kind)),
+                _ => None,
+            },
+        );
+        let now = lagd_dataplane::monotonic_now().as_nanos();
+        if !self.limiter.admit(now, &key, &message) {
+            return;
+        }
         let important = match ev {
             AggEvent::Lacp(e) => !matches!(e.kind, EventKind::Periodic { .. }),
             _ => true,
@@ -312,11 +343,33 @@ impl Adapter {
         self.reporter
             .log
             .push(at, &self.name, link, message, detail);
-        if let AggEvent::Drained { port } = ev {
-            let _ = self.reporter.tx.send(EngineMsg::Drained {
-                id: self.id,
-                port: *port,
+    }
+
+    /// Logs and records one line per rate-limited stream of events whose window is over.
+    fn report_suppressed(&mut self) {
+        let now = lagd_dataplane::monotonic_now().as_nanos();
+        for s in self.limiter.flush(now) {
+            let link = s.key.0.map(|p| {
+                self.port_names
+                    .get(&p)
+                    .cloned()
+                    .unwrap_or_else(|| format!("port {p}"))
             });
+            let member = link.as_deref().unwrap_or("-");
+            let message = format!(
+                "{} more like \"{}\" in the last {} s, not logged (rate limit; counters are exact)",
+                s.count,
+                s.sample,
+                crate::ratelimit::WINDOW_NS / 1_000_000_000
+            );
+            tracing::warn!(aggregate = %self.name, member, "{message}");
+            self.reporter.log.push(
+                now,
+                &self.name,
+                link,
+                message,
+                serde_json::json!({ "suppressed": s.count }),
+            );
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod member_facts;
 pub mod metrics;
 pub mod notify;
 pub mod offload;
+pub mod ratelimit;
 pub mod signals;
 pub mod state;
 pub mod supervise;

@@ -1,11 +1,18 @@
 //! Prometheus text exposition (`[daemon] prometheus = "127.0.0.1:9477"`): the metric set of
-//! [`exposition`] (aggregates, members, LACP state, DT). A minimal HTTP responder on one
-//! thread: every request, whatever its path, gets the metrics.
+//! [`exposition`] (aggregates, members, LACP state, DT), on `GET /metrics` (404 elsewhere).
+//!
+//! A minimal HTTP/1.x responder, bounded against slow and hostile clients: each connection on
+//! its own short-lived thread (at most [`MAX_CONNECTIONS`] at once), its request head read
+//! into at most [`MAX_HEAD`] bytes within [`HEAD_DEADLINE`] in all (not per read: a client
+//! sending a byte a second is cut off too), its answer written within [`WRITE_TIMEOUT`]. A
+//! scrape is never held up by another client. Binding to an address other hosts reach is
+//! allowed but warned about.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::control::proto::{Reply, Request, Response};
 use crate::control::server::Handler;
@@ -32,49 +39,219 @@ pub fn scrape(engine: &Engine) -> String {
     })
 }
 
+/// Largest request head (request line and headers) read.
+pub const MAX_HEAD: usize = 8 << 10;
+/// Time allowed for the whole request head.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// Time allowed for writing the answer.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 32;
+
 /// Serves the metrics on `addr` on a background thread.
 pub fn serve(addr: SocketAddr, engine: Arc<Engine>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr)?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "Prometheus endpoint {addr} is reachable from other hosts: the metrics name every \
+             aggregate and member; bind it to 127.0.0.1 (or ::1), or filter the port"
+        );
+    }
+    serve_on(listener, move || scrape(&engine))
+}
+
+/// Serves `body()` as the metrics on `listener` (one thread accepting, one per connection).
+pub fn serve_on<F>(listener: TcpListener, body: F) -> std::io::Result<()>
+where
+    F: Fn() -> String + Send + Sync + 'static,
+{
+    let body = Arc::new(body);
+    let active = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("lagd-metrics".into())
         .spawn(move || {
             for conn in listener.incoming() {
-                match conn {
-                    Ok(s) => {
-                        if let Err(e) = answer(s, &engine) {
+                let stream = match conn {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::debug!("metrics accept: {e}");
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                };
+                if active.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                    // Every slot is taken (each frees itself within the deadlines).
+                    let _ = respond(&stream, 503, "too many connections\n", false);
+                    continue;
+                }
+                active.fetch_add(1, Ordering::Relaxed);
+                let (a, b) = (active.clone(), body.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("lagd-metrics-conn".into())
+                    .stack_size(256 << 10)
+                    .spawn(move || {
+                        if let Err(e) = answer(stream, &*b) {
                             tracing::debug!("metrics client: {e}");
                         }
-                    }
-                    Err(e) => {
-                        tracing::warn!("metrics accept: {e}");
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
+                        a.fetch_sub(1, Ordering::Relaxed);
+                    });
+                if let Err(e) = spawned {
+                    active.fetch_sub(1, Ordering::Relaxed);
+                    tracing::warn!("metrics: cannot start a connection thread: {e}");
                 }
             }
         })?;
     Ok(())
 }
 
-fn answer(stream: TcpStream, engine: &Engine) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    let mut total = 0;
-    // Read the request head up to the blank line (bounded).
+/// How a request head ended.
+enum Head {
+    /// The request line.
+    Complete(String),
+    /// Longer than [`MAX_HEAD`].
+    TooLarge,
+    /// Not complete within [`HEAD_DEADLINE`], or the client went away.
+    Incomplete,
+}
+
+fn read_head(stream: &mut TcpStream) -> std::io::Result<Head> {
+    let deadline = Instant::now() + HEAD_DEADLINE;
+    let mut buf = vec![0u8; MAX_HEAD];
+    let mut len = 0;
     loop {
-        line.clear();
-        let n = reader.read_line(&mut line)?;
-        total += n;
-        if n == 0 || line.trim().is_empty() || total > 8192 {
-            break;
+        let got = buf.get(..len).unwrap_or_default();
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| {
+            // Tolerate bare newlines.
+            got.windows(2).position(|w| w == b"\n\n")
+        }) {
+            let head = String::from_utf8_lossy(got.get(..end).unwrap_or_default());
+            let line = head.lines().next().unwrap_or_default().to_string();
+            return Ok(Head::Complete(line));
+        }
+        if len >= buf.len() {
+            return Ok(Head::TooLarge);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(Head::Incomplete);
+        }
+        stream.set_read_timeout(Some(left))?;
+        let free = buf.get_mut(len..).unwrap_or_default();
+        match stream.read(free) {
+            Ok(0) => return Ok(Head::Incomplete),
+            Ok(n) => len += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(Head::Incomplete);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    let body = scrape(engine);
-    let mut s = &stream;
+}
+
+fn respond(mut s: &TcpStream, status: u16, body: &str, head_only: bool) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        431 => "Request Header Fields Too Large",
+        _ => "Service Unavailable",
+    };
+    s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let kind = if status == 200 {
+        "text/plain; version=0.0.4; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    };
     write!(
         s,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    )
+    )?;
+    if !head_only {
+        s.write_all(body.as_bytes())?;
+    }
+    s.flush()
+}
+
+fn answer(mut stream: TcpStream, body: &dyn Fn() -> String) -> std::io::Result<()> {
+    let line = match read_head(&mut stream)? {
+        Head::Complete(l) => l,
+        Head::TooLarge => return respond(&stream, 431, "request head too large\n", false),
+        Head::Incomplete => return respond(&stream, 408, "request not complete in time\n", false),
+    };
+    let mut words = line.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    match (method, path) {
+        ("GET" | "HEAD", "/metrics") => respond(&stream, 200, &body(), method == "HEAD"),
+        ("GET" | "HEAD", _) => respond(
+            &stream,
+            404,
+            "not found: the metrics are at /metrics\n",
+            method == "HEAD",
+        ),
+        ("", _) => respond(&stream, 400, "bad request\n", false),
+        _ => respond(&stream, 405, "only GET and HEAD\n", false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(addr: SocketAddr, request: &[u8]) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let _ = s.write_all(request);
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    #[test]
+    fn serves_metrics_only_and_bounds_requests() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        serve_on(l, || "lagd_x 1\n".into()).unwrap();
+        let ok = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.ends_with("\r\n\r\nlagd_x 1\n"), "{ok}");
+        assert!(exchange(addr, b"GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
+        assert!(exchange(addr, b"GET /other HTTP/1.0\n\n").starts_with("HTTP/1.1 404"));
+        assert!(exchange(addr, b"POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
+        let head = exchange(addr, b"HEAD /metrics HTTP/1.1\r\n\r\n");
+        assert!(
+            head.starts_with("HTTP/1.1 200") && !head.contains("lagd_x"),
+            "{head}"
+        );
+        // A head larger than MAX_HEAD without an end: refused after MAX_HEAD bytes.
+        let big = vec![b'a'; 4 * MAX_HEAD];
+        assert!(exchange(addr, &big).starts_with("HTTP/1.1 431"));
+        // A client that sends one byte and waits does not hold up a scrape.
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"G").unwrap();
+        let ok = exchange(addr, b"GET /metrics HTTP/1.1\r\n\r\n");
+        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+        slow.set_nonblocking(true).unwrap();
+        let mut b = [0u8; 16];
+        assert!(
+            matches!(slow.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the slow client was answered before the scrape"
+        );
+        // ... and is cut off at the deadline.
+        slow.set_nonblocking(false).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut out = String::new();
+        let _ = slow.read_to_string(&mut out);
+        assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+    }
 }

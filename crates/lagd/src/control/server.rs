@@ -1,21 +1,33 @@
 //! The control socket server: a Unix stream socket (mode 0600), one thread per client,
 //! newline-delimited JSON (see [`super::proto`]).
+//!
+//! Bounded: at most [`MAX_CLIENTS`] clients at once; a request line longer than
+//! [`MAX_REQUEST`] is refused; a client that sends no complete request within
+//! [`IDLE_TIMEOUT`] (not following events) is closed, and when every slot is taken the client
+//! idle longest makes room for a new one, so idle connections cannot starve `lagctl`.
 
-use std::io::{BufRead, BufReader, ErrorKind as IoKind, Write};
+use std::collections::HashMap;
+use std::io::{ErrorKind as IoKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::proto::{ErrorKind, Reply, Request, Response};
 use crate::events::EventLog;
 
-/// At most this many clients are served at once; more are refused.
+/// At most this many clients are served at once; when full, the client idle longest is closed
+/// for a new one.
 pub const MAX_CLIENTS: usize = 64;
 /// Longest request line accepted.
-pub const MAX_REQUEST: usize = 1 << 20;
+pub const MAX_REQUEST: usize = 256 << 10;
+/// A client that sends no complete request for this long is closed (one following events is
+/// not idle).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A client that does not take an answer within this long is closed.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What answers requests (the engine, or a fake in tests).
 pub trait Handler: Send + Sync + 'static {
@@ -45,6 +57,7 @@ pub enum ServerError {
 pub struct Server {
     listener: UnixListener,
     path: PathBuf,
+    idle: Duration,
 }
 
 impl Server {
@@ -69,7 +82,14 @@ impl Server {
         Ok(Server {
             listener,
             path: path.to_path_buf(),
+            idle: IDLE_TIMEOUT,
         })
+    }
+
+    /// Closes clients idle for `d` instead of [`IDLE_TIMEOUT`] (tests).
+    pub fn with_idle_timeout(mut self, d: Duration) -> Server {
+        self.idle = d;
+        self
     }
 
     /// The socket path.
@@ -85,7 +105,8 @@ impl Server {
     }
 
     fn run(self, handler: Arc<dyn Handler>) {
-        let active = Arc::new(AtomicUsize::new(0));
+        let clients = Arc::new(Clients::default());
+        let idle = self.idle;
         for conn in self.listener.incoming() {
             let stream = match conn {
                 Ok(s) => s,
@@ -95,28 +116,107 @@ impl Server {
                     continue;
                 }
             };
-            if active.load(Ordering::Relaxed) >= MAX_CLIENTS {
+            if clients.len() >= MAX_CLIENTS && !clients.evict_idlest() {
                 let _ = reply(
                     &stream,
-                    &Response::error(ErrorKind::System, "too many control clients"),
+                    &Response::error(ErrorKind::System, "too many control clients, all busy"),
                 );
                 continue;
             }
-            active.fetch_add(1, Ordering::Relaxed);
+            let Ok(handle) = stream.try_clone() else {
+                continue;
+            };
+            let id = clients.add(handle);
             let h = handler.clone();
-            let a = active.clone();
+            let c = clients.clone();
             let spawned = std::thread::Builder::new()
                 .name("lagd-client".into())
                 .spawn(move || {
-                    if let Err(e) = serve_client(stream, &*h) {
+                    if let Err(e) = serve_client(stream, &*h, &c, id, idle) {
                         tracing::debug!("control client: {e}");
                     }
-                    a.fetch_sub(1, Ordering::Relaxed);
+                    c.remove(id);
                 });
             if let Err(e) = spawned {
-                active.fetch_sub(1, Ordering::Relaxed);
+                clients.remove(id);
                 tracing::warn!("cannot start a control client thread: {e}");
             }
+        }
+    }
+}
+
+/// One connected client, as the accept loop sees it.
+struct Slot {
+    /// A handle on its stream, to close it.
+    stream: UnixStream,
+    /// When it last sent a request or got an answer.
+    active: Instant,
+    /// A request is being answered (never evicted then).
+    busy: bool,
+    /// It follows events (evicted only after idle ones).
+    following: bool,
+}
+
+/// The connected clients.
+#[derive(Default)]
+struct Clients {
+    slots: Mutex<HashMap<u64, Slot>>,
+    next: AtomicU64,
+}
+
+impl Clients {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Slot>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn add(&self, stream: UnixStream) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(
+            id,
+            Slot {
+                stream,
+                active: Instant::now(),
+                busy: false,
+                following: false,
+            },
+        );
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    fn set(&self, id: u64, busy: bool, following: bool) {
+        if let Some(s) = self.lock().get_mut(&id) {
+            s.busy = busy;
+            s.following = following;
+            s.active = Instant::now();
+        }
+    }
+
+    /// Closes the client idle longest (followers last, busy ones never); whether one was.
+    fn evict_idlest(&self) -> bool {
+        let slots = self.lock();
+        let victim = slots
+            .iter()
+            .filter(|(_, s)| !s.busy)
+            .min_by_key(|(_, s)| (s.following, s.active));
+        match victim {
+            Some((id, s)) => {
+                tracing::debug!(
+                    client = id,
+                    idle_ms = s.active.elapsed().as_millis() as u64,
+                    "control socket full: closing the client idle longest"
+                );
+                let _ = s.stream.shutdown(std::net::Shutdown::Both);
+                true
+            }
+            None => false,
         }
     }
 }
@@ -129,23 +229,83 @@ fn reply(mut stream: &UnixStream, r: &Response) -> std::io::Result<()> {
     stream.write_all(line.as_bytes())
 }
 
-/// Serves one client until it disconnects.
-fn serve_client(stream: UnixStream, handler: &dyn Handler) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
+/// Why a request line could not be read.
+enum ReadLine {
+    /// A complete line (without its newline).
+    Line(Vec<u8>),
+    /// The client closed the connection.
+    Closed,
+    /// Longer than [`MAX_REQUEST`].
+    TooLong,
+    /// Nothing complete within the idle timeout.
+    Idle,
+}
+
+/// Reads one request line within `deadline`, keeping what follows it in `pending`. Memory is
+/// bounded by [`MAX_REQUEST`]; time by the deadline, however slowly the bytes come.
+fn read_line(
+    stream: &mut UnixStream,
+    pending: &mut Vec<u8>,
+    deadline: Instant,
+) -> std::io::Result<ReadLine> {
+    let mut chunk = [0u8; 4096];
     loop {
-        line.clear();
-        let n = std::io::Read::take(&mut reader, MAX_REQUEST as u64).read_line(&mut line)?;
-        if n == 0 {
-            return Ok(());
+        if let Some(i) = pending.iter().position(|b| *b == b'\n') {
+            let rest = pending.split_off(i + 1);
+            let mut line = std::mem::replace(pending, rest);
+            line.pop();
+            return Ok(ReadLine::Line(line));
         }
-        if !line.ends_with('\n') && n >= MAX_REQUEST {
-            reply(
-                &stream,
-                &Response::error(ErrorKind::BadRequest, "request line too long"),
-            )?;
-            return Ok(());
+        if pending.len() > MAX_REQUEST {
+            return Ok(ReadLine::TooLong);
         }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(ReadLine::Idle);
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(ReadLine::Closed),
+            Ok(n) => pending.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => {
+                return Ok(ReadLine::Idle);
+            }
+            Err(e) if e.kind() == IoKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Serves one client until it disconnects, goes idle or is evicted.
+fn serve_client(
+    mut stream: UnixStream,
+    handler: &dyn Handler,
+    clients: &Clients,
+    id: u64,
+    idle: Duration,
+) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let mut pending = Vec::new();
+    loop {
+        let line = match read_line(&mut stream, &mut pending, Instant::now() + idle)? {
+            ReadLine::Line(l) => l,
+            ReadLine::Closed => return Ok(()),
+            ReadLine::Idle => {
+                let _ = reply(
+                    &stream,
+                    &Response::error(ErrorKind::BadRequest, "idle for too long: closed"),
+                );
+                return Ok(());
+            }
+            ReadLine::TooLong => {
+                reply(
+                    &stream,
+                    &Response::error(ErrorKind::BadRequest, "request line too long"),
+                )?;
+                return Ok(());
+            }
+        };
+        let line = String::from_utf8_lossy(&line);
         if line.trim().is_empty() {
             continue;
         }
@@ -159,6 +319,7 @@ fn serve_client(stream: UnixStream, handler: &dyn Handler) -> std::io::Result<()
                 continue;
             }
         };
+        clients.set(id, true, false);
         match req {
             Request::Events { follow } => {
                 let log = handler.events();
@@ -170,11 +331,13 @@ fn serve_client(stream: UnixStream, handler: &dyn Handler) -> std::io::Result<()
                     }),
                 )?;
                 if follow {
+                    clients.set(id, false, true);
                     return follow_events(&stream, log, from);
                 }
             }
             other => reply(&stream, &handler.handle(other))?,
         }
+        clients.set(id, false, false);
     }
 }
 
@@ -209,6 +372,7 @@ fn peer_closed(stream: &UnixStream) -> std::io::Result<bool> {
 mod tests {
     use super::*;
     use crate::client::{Client, ClientError};
+    use std::io::{BufRead, BufReader};
 
     struct Fake {
         log: EventLog,
@@ -291,6 +455,76 @@ mod tests {
         let ev = c.next_event().unwrap();
         assert_eq!(ev.message, "new");
         drop(c);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    fn fake_server(tag: &str, idle: Duration) -> PathBuf {
+        let path = temp_socket(tag);
+        let server = Server::bind(&path).unwrap().with_idle_timeout(idle);
+        server
+            .spawn(Arc::new(Fake {
+                log: EventLog::new(16),
+            }))
+            .unwrap();
+        path
+    }
+
+    /// Whether the server closed `s` (EOF, possibly after one goodbye line).
+    fn closed(s: &mut UnixStream) -> bool {
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(s, &mut buf).is_ok()
+    }
+
+    #[test]
+    fn idle_clients_cannot_starve_the_socket() {
+        let path = fake_server("idle", IDLE_TIMEOUT);
+        let mut idle: Vec<UnixStream> = (0..MAX_CLIENTS)
+            .map(|_| UnixStream::connect(&path).unwrap())
+            .collect();
+        // Let the server register them all (each new connection is answered in turn).
+        let mut c = Client::connect(&path).unwrap();
+        c.set_timeout(Some(Duration::from_secs(30))).unwrap();
+        assert_eq!(c.ping().unwrap().1, 7, "a new client is answered");
+        let mut c2 = Client::connect(&path).unwrap();
+        c2.set_timeout(Some(Duration::from_secs(30))).unwrap();
+        assert_eq!(c2.ping().unwrap().1, 7, "and another");
+        // The two oldest idle clients made room.
+        assert!(closed(&mut idle[0]) && closed(&mut idle[1]));
+        drop(idle);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn slow_and_huge_requests_are_bounded() {
+        use std::io::Write as _;
+        let path = fake_server("slow", Duration::from_millis(500));
+        // A line that never ends, a byte at a time: closed at the deadline, not kept alive
+        // by each byte.
+        let mut slow = UnixStream::connect(&path).unwrap();
+        let start = Instant::now();
+        let mut closed_at = None;
+        for _ in 0..200 {
+            if slow.write_all(b"x").is_err() {
+                closed_at = Some(start.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(closed_at.is_some(), "a trickling client was never closed");
+        // A line longer than MAX_REQUEST: refused and closed, memory bounded.
+        let mut huge = UnixStream::connect(&path).unwrap();
+        huge.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let block = vec![b'a'; 64 << 10];
+        for _ in 0..(MAX_REQUEST / block.len() + 4) {
+            if huge.write_all(&block).is_err() {
+                break;
+            }
+        }
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut huge, &mut answer);
+        assert!(answer.contains("too long"), "{answer}");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

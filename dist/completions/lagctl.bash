@@ -61,6 +61,12 @@ _lagctl() {
             lagctl,remove-aggr)
                 cmd="lagctl__subcmd__remove__subcmd__aggr"
                 ;;
+            lagctl,restart-daemon)
+                cmd="lagctl__subcmd__restart__subcmd__daemon"
+                ;;
+            lagctl,restore-links)
+                cmd="lagctl__subcmd__restore__subcmd__links"
+                ;;
             lagctl,show)
                 cmd="lagctl__subcmd__show"
                 ;;
@@ -120,6 +126,12 @@ _lagctl() {
                 ;;
             lagctl__subcmd__help,remove-aggr)
                 cmd="lagctl__subcmd__help__subcmd__remove__subcmd__aggr"
+                ;;
+            lagctl__subcmd__help,restart-daemon)
+                cmd="lagctl__subcmd__help__subcmd__restart__subcmd__daemon"
+                ;;
+            lagctl__subcmd__help,restore-links)
+                cmd="lagctl__subcmd__help__subcmd__restore__subcmd__links"
                 ;;
             lagctl__subcmd__help,show)
                 cmd="lagctl__subcmd__help__subcmd__show"
@@ -233,7 +245,7 @@ _lagctl() {
 
     case "${cmd}" in
         lagctl)
-            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload import completions man gen-docs create-dt-domain show sim demo help"
+            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,7 +519,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help)
-            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload import completions man gen-docs create-dt-domain show sim demo help"
+            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +743,34 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__remove__subcmd__aggr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__restart__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__restore__subcmd__links)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1138,6 +1178,42 @@ _lagctl() {
                     return 0
                     ;;
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__restart__subcmd__daemon)
+            opts="-h --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__restore__subcmd__links)
+            opts="-a -n -h --all --dry-run --state-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

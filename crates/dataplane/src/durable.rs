@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -121,6 +121,36 @@ impl LockFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Sets or clears `FD_CLOEXEC` on `fd`. Cleared, the descriptor survives an `execve` of the
+/// process (a restart that keeps the aggregation hands its TAP and sockets on that way).
+pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
+    let v = if on { libc::FD_CLOEXEC } else { 0 };
+    // SAFETY: F_SETFD with integer flags on a descriptor the caller holds.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, v) } < 0 {
+        return Err(Error::last_os("fcntl(F_SETFD)"));
+    }
+    Ok(())
+}
+
+/// Takes ownership of descriptor `raw`, inherited across `execve` from the previous image of
+/// this process, which recorded its number (see [`set_cloexec`]). Fails if no such descriptor
+/// is open. It is made close-on-exec again.
+pub fn claim_inherited(raw: i32) -> Result<OwnedFd> {
+    // SAFETY: F_GETFD on a number; no memory is touched, a closed number gives EBADF.
+    if raw < 3 || unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
+        return Err(Error::Sys {
+            op: "inherited descriptor",
+            source: std::io::Error::from_raw_os_error(libc::EBADF),
+        });
+    }
+    // SAFETY: `raw` is open (checked above) and was handed to this image by the previous one,
+    // which recorded it for this purpose; nothing else in this process owns it, and it is
+    // claimed once (the record of inherited descriptors is consumed as it is read).
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    set_cloexec(fd.as_fd(), true)?;
+    Ok(fd)
 }
 
 /// The identity of the calling thread's network namespace: its cookie (`SO_NETNS_COOKIE`,

@@ -459,6 +459,14 @@ impl Forwarder {
         wake.notify();
     }
 
+    /// The member sockets by port (to hand them on across an `execve`, after [`Forwarder::stop`]).
+    pub fn member_sockets(&self) -> Vec<(PortNumber, Arc<PacketSocket>)> {
+        lock(&self.sockets)
+            .iter()
+            .map(|(p, s)| (*p, Arc::clone(s)))
+            .collect()
+    }
+
     /// Stops and joins the threads (idempotent). Held slots are discarded.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);

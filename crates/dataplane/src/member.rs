@@ -17,6 +17,7 @@
 //! in the member's namespace, so they need no `setns` either.
 
 use crate::error::{Error, Result, check_ifname};
+use crate::member_original::MemberOriginal;
 use crate::netlink::{IfAddr, LinkInfo, Netlink};
 use crate::netns;
 use crate::sysctl;
@@ -48,18 +49,6 @@ pub struct LinkSpeed {
     pub full_duplex: bool,
 }
 
-/// What take-over changed, each with its original value (`None`: not changed).
-#[derive(Debug, Default)]
-struct Saved {
-    up: Option<bool>,
-    mtu: Option<u32>,
-    noarp: Option<bool>,
-    arp_ignore: Option<i64>,
-    rp_filter: Option<i64>,
-    disable_ipv6: Option<i64>,
-    addresses: Vec<IfAddr>,
-}
-
 /// An interface taken over as a member. Restores the interface when dropped.
 #[derive(Debug)]
 pub struct Member {
@@ -70,7 +59,8 @@ pub struct Member {
     netns: std::fs::File,
     /// An `AF_INET` datagram socket created in the member's namespace, for `SIOCETHTOOL`.
     ethtool: OwnedFd,
-    saved: Saved,
+    /// The settings before take-over: what [`Member::restore`] puts back.
+    original: MemberOriginal,
     restored: bool,
 }
 
@@ -82,6 +72,17 @@ impl Member {
     /// addresses are remembered and removed. Other IPv4 addresses are always removed (and
     /// restored); IPv6 link-local addresses go with `disable_ipv6` and come back with it.
     pub fn take_over(name: &str, opts: TakeOverOptions) -> Result<Member> {
+        Member::take_over_recorded(name, opts, |_| Ok(()))
+    }
+
+    /// [`Member::take_over`], with the interface's original settings handed to `record`
+    /// before anything is changed: the caller stores them durably, so that they survive a
+    /// crash of the process. If `record` fails nothing is changed.
+    pub fn take_over_recorded(
+        name: &str,
+        opts: TakeOverOptions,
+        record: impl FnOnce(&MemberOriginal) -> Result<()>,
+    ) -> Result<Member> {
         check_ifname(name)?;
         let mut nl = Netlink::open()?;
         let link = nl.link_by_name(name)?;
@@ -94,26 +95,51 @@ impl Member {
                 addr: a.to_string(),
             });
         }
-        let netns =
-            std::fs::File::open("/proc/thread-self/ns/net").map_err(|source| Error::Sys {
-                op: "open /proc/thread-self/ns/net",
-                source,
-            })?;
-        let mut m = Member {
-            name: name.to_string(),
-            ifindex: link.ifindex,
-            mac: link.mac.unwrap_or(MacAddr::ZERO),
-            netns,
-            ethtool: ethtool_socket()?,
-            saved: Saved::default(),
-            restored: false,
-        };
+        let original = MemberOriginal::read(&mut nl, &link)?;
+        record(&original)?;
+        let mut m = Member::new(&link, original)?;
         // On error `m` is dropped, which restores whatever was already changed.
         m.apply(&mut nl, &link, &addrs, opts)?;
         tracing::info!(member = %m.name, ifindex = m.ifindex, "member taken over");
         Ok(m)
     }
 
+    /// Takes back a member that a previous process took over (and did not restore: it
+    /// crashed, or handed over for a restart), with its settings before the first take-over
+    /// from that process's record, never from the interface's state now. The interface is
+    /// found by index (a renamed member is followed) and must have the recorded hardware
+    /// address. lagd's settings are applied again (they may have been changed meanwhile).
+    pub fn adopt(original: MemberOriginal, opts: TakeOverOptions) -> Result<Member> {
+        let mut nl = Netlink::open()?;
+        let link = original.find(&mut nl)?;
+        let addrs = nl.addresses(link.ifindex)?;
+        for a in addrs.iter().filter(|a| a.is_global()) {
+            tracing::warn!(member = %link.name, address = %a, "address added while lagd was away: removed (it is not put back at restore)");
+        }
+        let mut m = Member::new(&link, original)?;
+        m.apply(&mut nl, &link, &addrs, opts)?;
+        tracing::info!(member = %m.name, ifindex = m.ifindex, "member adopted from its record");
+        Ok(m)
+    }
+
+    fn new(link: &LinkInfo, original: MemberOriginal) -> Result<Member> {
+        let netns =
+            std::fs::File::open("/proc/thread-self/ns/net").map_err(|source| Error::Sys {
+                op: "open /proc/thread-self/ns/net",
+                source,
+            })?;
+        Ok(Member {
+            name: link.name.clone(),
+            ifindex: link.ifindex,
+            mac: link.mac.unwrap_or(MacAddr::ZERO),
+            netns,
+            ethtool: ethtool_socket()?,
+            original,
+            restored: false,
+        })
+    }
+
+    /// Imposes lagd's settings (whatever the interface's state: each step only if needed).
     fn apply(
         &mut self,
         nl: &mut Netlink,
@@ -124,51 +150,33 @@ impl Member {
         if let Some(mtu) = opts.mtu
             && mtu != link.mtu
         {
-            self.saved.mtu = Some(link.mtu);
             nl.set_mtu(self.ifindex, mtu)?;
         }
         if !link.is_noarp() {
-            self.saved.noarp = Some(false);
             nl.set_noarp(self.ifindex, true)?;
         }
         let arp_ignore = sysctl::ipv4_conf(&self.name, "arp_ignore")?;
-        let old = sysctl::read_int(&arp_ignore)?;
-        if old != ARP_IGNORE_ALL {
-            self.saved.arp_ignore = Some(old);
+        if sysctl::read_int(&arp_ignore)? != ARP_IGNORE_ALL {
             sysctl::write_int(&arp_ignore, ARP_IGNORE_ALL)?;
         }
         let rp_filter = sysctl::ipv4_conf(&self.name, "rp_filter")?;
-        let old = sysctl::read_int(&rp_filter)?;
-        if old != RP_FILTER_STRICT {
-            self.saved.rp_filter = Some(old);
+        if sysctl::read_int(&rp_filter)? != RP_FILTER_STRICT {
             sysctl::write_int(&rp_filter, RP_FILTER_STRICT)?;
         }
         for a in addrs {
-            // Kernel-made IPv6 addresses (link-local, autoconfigured) come back by themselves.
-            let keep = !a.is_ipv6()
-                || (a.scope != crate::netlink::RT_SCOPE_LINK
-                    && a.flags & crate::netlink::IFA_F_PERMANENT != 0);
             match nl.delete_address(a) {
-                Ok(()) => {
-                    if keep {
-                        self.saved.addresses.push(a.clone());
-                    }
-                }
+                Ok(()) => {}
                 Err(Error::Netlink { source, .. })
                     if source.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {}
                 Err(e) => return Err(e),
             }
         }
         let disable_ipv6 = sysctl::ipv6_conf(&self.name, "disable_ipv6")?;
-        if let Some(old) = sysctl::read_int_opt(&disable_ipv6)?
-            && old != 1
-        {
-            self.saved.disable_ipv6 = Some(old);
+        if sysctl::read_int_opt(&disable_ipv6)?.is_some_and(|v| v != 1) {
             sysctl::write_int(&disable_ipv6, 1)?;
         }
         nl.flush_neighbours(self.ifindex)?;
         if !link.is_up() {
-            self.saved.up = Some(false);
             nl.set_up(self.ifindex, true)?;
         }
         Ok(())
@@ -191,7 +199,18 @@ impl Member {
 
     /// The addresses removed at take-over (restored by [`Member::restore`]).
     pub fn removed_addresses(&self) -> &[IfAddr] {
-        &self.saved.addresses
+        &self.original.addresses
+    }
+
+    /// The settings before take-over (what [`Member::restore`] puts back).
+    pub fn original(&self) -> &MemberOriginal {
+        &self.original
+    }
+
+    /// Lets the member go without restoring it: it stays taken over, for the next process to
+    /// [`Member::adopt`] from its record (a restart that keeps the aggregation).
+    pub fn keep_taken_over(mut self) {
+        self.restored = true;
     }
 
     /// Speed and duplex now, by ethtool (through the socket made in the member's namespace:
@@ -214,22 +233,20 @@ impl Member {
     }
 
     /// Sets the member's MTU (the aggregate's MTU changed), in place; the MTU it had before
-    /// take-over is kept for the restore.
+    /// take-over stays in [`Member::original`] for the restore.
     pub fn set_mtu(&mut self, mtu: u32) -> Result<()> {
         let mut nl = Netlink::open()?;
         let now = nl.link_by_index(self.ifindex)?.mtu;
         if now == mtu {
             return Ok(());
         }
-        if self.saved.mtu.is_none() {
-            self.saved.mtu = Some(now);
-        }
         nl.set_mtu(self.ifindex, mtu)
     }
 
-    /// Puts every saved setting back (addresses, IPv6, `arp_ignore`, `IFF_NOARP`, MTU, admin
-    /// state), in the member's network namespace: on the calling thread when it is already
-    /// there (no `setns`, no `CAP_SYS_ADMIN`), otherwise on a helper thread that enters it.
+    /// Puts every setting back as it was before take-over (addresses, IPv6, `arp_ignore`,
+    /// `rp_filter`, `IFF_NOARP`, MTU, admin state), in the member's network namespace: on the
+    /// calling thread when it is already there (no `setns`, no `CAP_SYS_ADMIN`), otherwise on
+    /// a helper thread that enters it.
     /// Idempotent; on drop it runs by itself. Every step is tried; the first error is returned
     /// and logged as an error (the member is then NOT restored, and callers must say so).
     pub fn restore(&mut self) -> Result<()> {
@@ -237,17 +254,15 @@ impl Member {
             return Ok(());
         }
         self.restored = true;
-        let saved = &self.saved;
-        let name = &self.name;
-        let ifindex = self.ifindex;
+        let original = &self.original;
         let r = match self.in_own_netns() {
-            Ok(true) => restore_here(name, ifindex, saved),
+            Ok(true) => original.restore(),
             Ok(false) => {
                 let fd = self.netns.as_fd();
                 std::thread::scope(|s| {
                     s.spawn(move || {
                         netns::enter_fd(fd)?;
-                        restore_here(name, ifindex, saved)
+                        original.restore()
                     })
                     .join()
                     .unwrap_or_else(|_| {
@@ -267,43 +282,6 @@ impl Member {
             }
         }
         r
-    }
-}
-
-fn restore_here(name: &str, ifindex: u32, saved: &Saved) -> Result<()> {
-    let mut first: Option<Error> = None;
-    let mut note = |r: Result<()>| {
-        if let Err(e) = r
-            && first.is_none()
-        {
-            first = Some(e);
-        }
-    };
-    let mut nl = Netlink::open()?;
-    if let Some(up) = saved.up {
-        note(nl.set_up(ifindex, up));
-    }
-    if let Some(v) = saved.disable_ipv6 {
-        note(sysctl::ipv6_conf(name, "disable_ipv6").and_then(|p| sysctl::write_int(&p, v)));
-    }
-    for a in &saved.addresses {
-        note(nl.add_address(a));
-    }
-    if let Some(v) = saved.arp_ignore {
-        note(sysctl::ipv4_conf(name, "arp_ignore").and_then(|p| sysctl::write_int(&p, v)));
-    }
-    if let Some(v) = saved.rp_filter {
-        note(sysctl::ipv4_conf(name, "rp_filter").and_then(|p| sysctl::write_int(&p, v)));
-    }
-    if let Some(noarp) = saved.noarp {
-        note(nl.set_noarp(ifindex, noarp));
-    }
-    if let Some(mtu) = saved.mtu {
-        note(nl.set_mtu(ifindex, mtu));
-    }
-    match first {
-        None => Ok(()),
-        Some(e) => Err(e),
     }
 }
 

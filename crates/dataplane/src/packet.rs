@@ -213,6 +213,61 @@ impl PacketSocket {
         })
     }
 
+    /// Takes over `fd`, a member socket inherited from a previous process (a restart that
+    /// keeps the aggregation: frames queued on it meanwhile are read, not lost), after checking
+    /// that it is an `AF_PACKET` socket bound to `ifindex` with the vnet header setting
+    /// `vnet_hdr`. Its options, memberships and filter are kept; it is made close-on-exec.
+    pub fn from_fd(fd: OwnedFd, ifindex: u32, vnet_hdr: bool) -> Result<PacketSocket> {
+        // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+        let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: getsockname writes at most `len` bytes into `sa`, which has that size.
+        let r = unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                (&mut sa as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if r < 0 {
+            return Err(Error::last_os("getsockname(inherited member socket)"));
+        }
+        let bound = u32::try_from(sa.sll_ifindex).unwrap_or(0);
+        if i32::from(sa.sll_family) != libc::AF_PACKET || bound != ifindex {
+            return Err(Error::Sys {
+                op: "inherited member socket",
+                source: io::Error::other(format!(
+                    "not an AF_PACKET socket bound to interface index {ifindex} (family {}, index {bound})",
+                    sa.sll_family
+                )),
+            });
+        }
+        let mut v: libc::c_int = 0;
+        let mut vlen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `vlen` bytes into `v`, which has that size.
+        let r = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                PACKET_VNET_HDR,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut vlen,
+            )
+        };
+        if r < 0 || (v != 0) != vnet_hdr {
+            return Err(Error::Sys {
+                op: "inherited member socket",
+                source: io::Error::other("PACKET_VNET_HDR differs"),
+            });
+        }
+        crate::durable::set_cloexec(fd.as_fd(), true)?;
+        Ok(PacketSocket {
+            fd,
+            ifindex,
+            vnet_hdr,
+        })
+    }
+
     /// The interface the socket is bound to.
     pub fn ifindex(&self) -> u32 {
         self.ifindex

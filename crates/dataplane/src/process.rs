@@ -14,6 +14,8 @@ pub enum Signal {
     Hup,
     /// SIGKILL: a crash, as the kernel's OOM killer makes one.
     Kill,
+    /// SIGUSR2: restart lagd keeping every aggregation (an upgrade).
+    Usr2,
 }
 
 impl Signal {
@@ -23,6 +25,7 @@ impl Signal {
             Signal::Int => libc::SIGINT,
             Signal::Hup => libc::SIGHUP,
             Signal::Kill => libc::SIGKILL,
+            Signal::Usr2 => libc::SIGUSR2,
         }
     }
 }

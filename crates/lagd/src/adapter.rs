@@ -72,6 +72,8 @@ pub struct Adapter {
     pub bfd: Option<MicroBfd>,
     /// Each member's carrier as the kernel reports it.
     links: BTreeMap<PortNumber, LinkStatus>,
+    /// The protocol state changed since the aggregation's record was last written.
+    pub state_dirty: bool,
     reporter: Reporter,
     was_up: bool,
     /// Log lines and recorded events per port and kind, rate-limited (a flood of refused
@@ -97,6 +99,7 @@ impl Adapter {
             offload: None,
             bfd: None,
             links: BTreeMap::new(),
+            state_dirty: false,
             reporter,
             was_up: false,
             limiter: RateLimiter::default(),
@@ -313,6 +316,13 @@ impl Adapter {
             });
         }
         let message = ev.to_string();
+        if !matches!(ev, AggEvent::Lacp(e) if matches!(e.kind, EventKind::Periodic { .. } | EventKind::RxError { .. }))
+            && !self.state_dirty
+        {
+            // The record is rewritten promptly by the timer thread.
+            self.state_dirty = true;
+            let _ = self.reporter.tx.send(EngineMsg::Wake);
+        }
         let key: EventKey = (
             port,
             std::mem::discriminant(ev),

@@ -6,14 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lagd_agg::lagd_lacp::LinkStatus;
 use lagd_dataplane::{
-    Forwarder, Member, Netlink, PacketOptions, PacketSocket, Protocol, TakeOverOptions, Tap,
-    monotonic_now,
+    Forwarder, Member, Netlink, PacketOptions, PacketSocket, Protocol, Tap, monotonic_now,
 };
 use lagd_types::{MacAddr, PortNumber};
 
 use crate::adapter::{Adapter, Reporter, aggregation_config, port_config};
 use crate::config::{AggrSpec, Resolved};
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
+use crate::state::{AggregateRecord, StateDir};
+use crate::takeover;
 
 /// Why an aggregation could not be started or changed.
 #[derive(Debug, thiserror::Error)]
@@ -78,31 +79,16 @@ pub struct Aggr {
     pub members: BTreeMap<PortNumber, MemberRt>,
     /// Member carrier losses seen.
     pub carrier_losses: u64,
+    /// Where the records of this aggregation and its members are kept.
+    state: Arc<StateDir>,
+    /// This aggregation's record (TAP, ports, protocol snapshot), as last written.
+    record: AggregateRecord,
 }
 
 /// Locks a mutex, ignoring poisoning (a panicked holder leaves consistent protocol state:
 /// every core call is transactional).
 pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Takes `link` over for aggregation `r`. A Distributed Trunking member is then held
-/// administratively down until the DT runtime lets it up (`crate::dt::runtime`).
-fn take_over(r: &Resolved, link: &str, force: bool) -> Result<Member, AggrError> {
-    let m = Member::take_over(
-        link,
-        TakeOverOptions {
-            force: force || r.force,
-            mtu: Some(r.mtu),
-        },
-    )
-    .map_err(sys(format!("taking over member `{link}`")))?;
-    if r.distributed
-        && let Err(e) = Netlink::open().and_then(|mut nl| nl.set_up(m.ifindex(), false))
-    {
-        tracing::warn!(member = %link, "DT: holding the member down: {e}");
-    }
-    Ok(m)
 }
 
 fn open_socket(m: &Member) -> Result<PacketSocket, AggrError> {
@@ -146,24 +132,60 @@ pub fn link_status(nl: Option<&mut Netlink>, m: &Member) -> LinkStatus {
 }
 
 impl Aggr {
-    /// Starts aggregation `r`: takes the members over, creates the TAP, starts the forwarder.
-    /// On error everything done so far is undone (members restored, TAP removed).
+    /// Starts aggregation `r`: takes the members over (adopting those a previous lagd left,
+    /// from their records), creates the TAP (or re-attaches the one a previous lagd left),
+    /// resumes the protocol state of the previous lagd's record if it fits, starts the
+    /// forwarder. On error everything done so far is undone (members restored, TAP removed,
+    /// records dropped).
     pub fn start(
         id: u64,
         spec: AggrSpec,
         r: Resolved,
         reporter: Reporter,
+        state: Arc<StateDir>,
     ) -> Result<Aggr, AggrError> {
         let mut members = BTreeMap::new();
-        for (i, link) in r.links.iter().enumerate() {
-            // Distributed Trunking numbers the secondary's ports from 0x8000.
-            let number = PortNumber::try_from(usize::from(r.port_base) + i + 1)
-                .map_err(|_| AggrError::Protocol("too many members".into()))?;
-            let member = take_over(&r, link, false)?;
+        let name = r.name.clone();
+        match Aggr::start_with(id, spec, r, reporter, &state, &mut members) {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                for (_, m) in std::mem::take(&mut members) {
+                    if let Err(f) = takeover::release_member(&state, m) {
+                        tracing::error!(aggregate = %name, "start failed and a member was NOT restored: {f}");
+                    }
+                }
+                if let Some(rec) = state.aggregate(&name) {
+                    match takeover::remove_tap(&name, &rec) {
+                        Ok(_) => {
+                            let _ = state.remove_aggregate(&name);
+                        }
+                        Err(f) => tracing::warn!(aggregate = %name, "start failed: {f}"),
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn start_with(
+        id: u64,
+        spec: AggrSpec,
+        r: Resolved,
+        reporter: Reporter,
+        state: &Arc<StateDir>,
+        members: &mut BTreeMap<PortNumber, MemberRt>,
+    ) -> Result<Aggr, AggrError> {
+        let prior = state.aggregate(&r.name);
+        // Descriptors a planned restart handed over (the same process before its execve).
+        let mut inherited = state.take_inherited(&r.name).unwrap_or_default();
+        // Refuse a foreign interface of that name before touching any member.
+        takeover::tap_is_ours(&r.name, prior.as_ref()).map_err(AggrError::Protocol)?;
+        for (number, link) in takeover::port_numbers(&r, prior.as_ref())? {
+            let member = takeover::take_member(state, &r, &link, false)?;
             members.insert(
                 number,
                 MemberRt {
-                    name: link.clone(),
+                    name: link,
                     member,
                     draining: false,
                     drops: Default::default(),
@@ -175,23 +197,106 @@ impl Aggr {
             (None, Some(first)) => first.member.mac(),
             (None, None) => return Err(AggrError::Protocol("no member".into())),
         };
-        let tap =
-            Tap::create(&r.name, mac, r.mtu).map_err(sys(format!("creating TAP `{}`", r.name)))?;
+        // The record exists before the TAP does: a crash in between leaves a TAP we know.
+        let mut record = takeover::new_record(&r, mac);
+        record.ports = takeover::port_records(members);
+        record.ifindex = prior.as_ref().map_or(0, |p| p.ifindex);
+        record.snapshot = prior.as_ref().and_then(|p| p.snapshot.clone());
+        state
+            .write_aggregate(&record)
+            .map_err(|e| AggrError::Protocol(format!("recording aggregation `{}`: {e}", r.name)))?;
+        let handed = inherited
+            .tap
+            .take()
+            .map(|fd| Tap::from_fd(fd, &r.name))
+            .and_then(|t| {
+                t.map_err(|e| tracing::warn!(aggregate = %r.name, "inherited TAP refused: {e}"))
+                    .ok()
+            });
+        let (tap, reattached) = match handed {
+            Some(t) => {
+                tracing::info!(aggregate = %r.name, "TAP handed over by the previous image: nothing it queued is lost");
+                (t, true)
+            }
+            None => takeover::open_tap(&r, mac, prior.as_ref())?,
+        };
+        record.ifindex = tap.ifindex();
+        if let Err(e) = state.write_aggregate(&record) {
+            tracing::warn!(aggregate = %r.name, "recording the TAP: {e}");
+        }
+        if reattached {
+            let now_mac = Netlink::open()
+                .and_then(|mut nl| nl.link_by_index(tap.ifindex()))
+                .ok()
+                .and_then(|l| l.mac);
+            // Only if it differs: a MAC change flushes the host's neighbours.
+            if now_mac != Some(mac) {
+                tap.set_mac(mac)
+                    .map_err(sys(format!("setting the MAC of `{}`", r.name)))?;
+            }
+        }
         tap.set_up(true)
             .map_err(sys(format!("bringing TAP `{}` up", r.name)))?;
         let now = monotonic_now();
         let mut adapter = Adapter::new(id, &r.name, aggregation_config(&r, mac), reporter);
         let mut sockets = Vec::new();
-        for (number, m) in &members {
+        for (number, m) in members.iter() {
             adapter
                 .agg
                 .add_port(now, port_config(&r, &m.name, *number, m.member.mac()))
                 .map_err(|e| AggrError::Protocol(format!("member `{}`: {e}", m.name)))?;
             adapter.port_names.insert(*number, m.name.clone());
-            sockets.push((*number, open_socket(&m.member)?));
+            let ifindex = m.member.ifindex();
+            let sock = match inherited.members.remove(&ifindex) {
+                Some(fd) => match PacketSocket::from_fd(fd, ifindex, true) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(member = %m.name, "inherited socket refused: {e}");
+                        open_socket(&m.member)?
+                    }
+                },
+                None => open_socket(&m.member)?,
+            };
+            sockets.push((*number, sock));
+        }
+        let mut nl = Netlink::open().ok();
+        let links: BTreeMap<PortNumber, LinkStatus> = members
+            .iter()
+            .map(|(n, m)| (*n, link_status(nl.as_mut(), &m.member)))
+            .collect();
+        if let Some(snap) = prior.as_ref().and_then(|p| p.snapshot.as_ref()) {
+            let out = adapter.agg.resume(now, snap, |p| {
+                links.get(&p).copied().unwrap_or(LinkStatus::DOWN)
+            });
+            if !out.lacp.refused.is_empty() {
+                let why: Vec<String> = out
+                    .lacp
+                    .refused
+                    .iter()
+                    .map(|(p, why)| {
+                        let n = adapter.port_names.get(p).cloned().unwrap_or_default();
+                        format!("{n} (port {p}): {why}")
+                    })
+                    .collect();
+                tracing::info!(aggregate = %r.name, "not resumed, starting afresh: {}", why.join("; "));
+            }
+            if !out.lacp.resumed.is_empty() {
+                let names: Vec<String> = out
+                    .lacp
+                    .resumed
+                    .iter()
+                    .filter_map(|p| adapter.port_names.get(p).cloned())
+                    .collect();
+                tracing::info!(
+                    aggregate = %r.name,
+                    buckets = out.buckets,
+                    "protocol state of the previous lagd resumed on {}: the partner sees no change",
+                    names.join(", ")
+                );
+            }
         }
         if r.offload {
-            adapter.offload = start_offload(&r, &adapter, tap.ifindex(), &members);
+            adapter.offload = start_offload(&r, &adapter, tap.ifindex(), members);
         }
         if r.bfd.is_some() {
             let macs: Vec<_> = members.iter().map(|(n, m)| (*n, m.member.mac())).collect();
@@ -203,7 +308,7 @@ impl Aggr {
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
         filter_member_sockets(&mut lock(&adapter), &forwarder, members.keys());
-        let aggr = Aggr {
+        let mut aggr = Aggr {
             id,
             spec,
             resolved: r,
@@ -211,15 +316,81 @@ impl Aggr {
             adapter,
             forwarder,
             offload_base: Default::default(),
-            members,
+            members: std::mem::take(members),
             carrier_losses: 0,
+            state: state.clone(),
+            record,
         };
-        let mut nl = Netlink::open().ok();
-        for (number, m) in &aggr.members {
-            let st = link_status(nl.as_mut(), &m.member);
-            aggr.handle_link(*number, st);
+        // Every member's carrier (resumed ports already have theirs: no change for them; with
+        // micro-BFD their sessions start again, so the partner's BFD sees the restart).
+        for (number, st) in links {
+            aggr.handle_link(number, st);
         }
+        aggr.save_state();
         Ok(aggr)
+    }
+
+    /// Prepares this aggregation for the next image of this process (a planned restart, see
+    /// `crate::handover`): waits (at most `limit`) until no frame is held for a move, detaches
+    /// the kernel fast path (its frames take the user-space path), stops the forwarder, saves
+    /// the protocol state and keeps the TAP and the member sockets open across `execve`.
+    /// The members stay taken over.
+    pub fn hand_over(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Result<crate::state::HandoverAggregate, AggrError> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let busy = {
+                let a = lock(&self.adapter);
+                let d = a.agg.distributor();
+                d.has_pending() || d.stats().moves_in_flight > 0
+            };
+            if !busy || std::time::Instant::now() >= deadline {
+                if busy {
+                    tracing::warn!(aggregate = %self.resolved.name, "restart: a move is still in flight; its held frames are lost");
+                }
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        {
+            let mut a = lock(&self.adapter);
+            if let Some(o) = a.offload.take() {
+                self.offload_base.absorb(&o);
+                filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
+            }
+        }
+        self.forwarder.stop();
+        lock(&self.adapter).state_dirty = true;
+        self.save_state();
+        let sockets: Vec<_> = self
+            .forwarder
+            .member_sockets()
+            .into_iter()
+            .map(|(_, s)| (s.ifindex(), s))
+            .collect();
+        crate::handover::keep_open(&self.resolved.name, self.forwarder.tap(), &sockets)
+            .map_err(sys(format!("handing `{}` over", self.resolved.name)))
+    }
+
+    /// Writes this aggregation's record when its protocol state changed since the last write
+    /// (called by the timer thread after every pass, and after changes of membership).
+    pub fn save_state(&mut self) {
+        let snapshot = {
+            let mut a = lock(&self.adapter);
+            if !std::mem::take(&mut a.state_dirty) && self.record.snapshot.is_some() {
+                return;
+            }
+            a.agg.snapshot()
+        };
+        self.record.snapshot = Some(snapshot);
+        self.record.ports = takeover::port_records(&self.members);
+        self.record.mac = self.mac;
+        if let Err(e) = self.state.write_aggregate(&self.record) {
+            tracing::warn!(aggregate = %self.resolved.name, "saving the protocol state: {e}");
+            lock(&self.adapter).state_dirty = true;
+        }
     }
 
     /// Feeds a link change of member `port` to the protocol and wakes the forwarder.
@@ -262,16 +433,28 @@ impl Aggr {
         let number = (self.resolved.port_base.saturating_add(1)..=PortNumber::MAX)
             .find(|n| !self.members.contains_key(n))
             .ok_or_else(|| AggrError::Protocol("no free port number".into()))?;
-        let member = take_over(&self.resolved, link, force)?;
-        let sock = open_socket(&member)?;
+        let member = takeover::take_member(&self.state, &self.resolved, link, force)?;
+        let sock = match open_socket(&member) {
+            Ok(s) => s,
+            Err(e) => {
+                release_unused(&self.state, link, member);
+                return Err(e);
+            }
+        };
         {
             let mut a = lock(&self.adapter);
-            a.agg
+            let added = a
+                .agg
                 .add_port(
                     monotonic_now(),
                     port_config(&self.resolved, link, number, member.mac()),
                 )
-                .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
+                .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")));
+            if let Err(e) = added {
+                drop(a);
+                release_unused(&self.state, link, member);
+                return Err(e);
+            }
             a.port_names.insert(number, link.to_string());
             a.bfd_add_port(monotonic_now(), number, member.mac());
             if let Some(o) = a.offload.as_mut() {
@@ -287,6 +470,8 @@ impl Aggr {
                 o.remove_member(number);
             }
             a.drain_events();
+            drop(a);
+            release_unused(&self.state, link, member);
             return Err(sys(format!("adding `{link}` to the forwarder"))(e));
         }
         filter_member_sockets(&mut lock(&self.adapter), &self.forwarder, [&number]);
@@ -301,7 +486,14 @@ impl Aggr {
             },
         );
         self.handle_link(number, st);
+        self.save_state_now();
         Ok(number)
+    }
+
+    /// Writes the record at once (after a change of membership).
+    fn save_state_now(&mut self) {
+        lock(&self.adapter).state_dirty = true;
+        self.save_state();
     }
 
     /// Starts a graceful removal of `port` (finished by [`Aggr::remove_port`] on `Drained`).
@@ -337,16 +529,18 @@ impl Aggr {
             tracing::warn!(aggregate = %self.resolved.name, port, "forwarder remove: {e}");
         }
         self.forwarder.wake();
-        if let Some(mut m) = self.members.remove(&port) {
+        if let Some(m) = self.members.remove(&port) {
             lock(&self.adapter).port_names.remove(&port);
-            match m.member.restore() {
+            let name = m.name.clone();
+            match takeover::release_member(&self.state, m) {
                 Ok(()) => {
-                    tracing::info!(aggregate = %self.resolved.name, member = %m.name, "member released and restored")
+                    tracing::info!(aggregate = %self.resolved.name, member = %name, "member released and restored")
                 }
                 Err(e) => {
-                    tracing::error!(aggregate = %self.resolved.name, member = %m.name, "member released but NOT restored: {e}")
+                    tracing::error!(aggregate = %self.resolved.name, member = %name, "member released but NOT restored: {e}")
                 }
             }
+            self.save_state_now();
         }
     }
 
@@ -465,14 +659,20 @@ impl Aggr {
     pub fn stop(mut self) -> Result<(), RestoreFailed> {
         // The kernel programs go first: a restored member must not feed the dying aggregate.
         lock(&self.adapter).offload = None;
+        if let Err(e) = self.forwarder.tap().set_persistent(false) {
+            tracing::warn!(aggregate = %self.resolved.name, "the TAP may stay behind: {e}");
+        }
         self.forwarder.stop();
         let mut failed = Vec::new();
-        for (_, mut m) in std::mem::take(&mut self.members) {
-            if let Err(e) = m.member.restore() {
-                failed.push(format!("{}: {e}", m.name));
+        for (_, m) in std::mem::take(&mut self.members) {
+            if let Err(e) = takeover::release_member(&self.state, m) {
+                failed.push(e);
             }
         }
         // Dropping the forwarder drops the last reference to the TAP: the device disappears.
+        if let Err(e) = self.state.remove_aggregate(&self.resolved.name) {
+            tracing::warn!(aggregate = %self.resolved.name, "its record stays: {e}");
+        }
         if failed.is_empty() {
             tracing::info!(aggregate = %self.resolved.name, "aggregation stopped, members restored");
             Ok(())
@@ -688,6 +888,19 @@ impl Aggr {
             out.push(conv(name, "member", s));
         }
         out
+    }
+}
+
+/// Gives back a member taken for a change that failed.
+fn release_unused(state: &StateDir, link: &str, member: Member) {
+    let m = MemberRt {
+        name: link.to_string(),
+        member,
+        draining: false,
+        drops: Default::default(),
+    };
+    if let Err(e) = takeover::release_member(state, m) {
+        tracing::error!(member = %link, "NOT restored: {e}");
     }
 }
 

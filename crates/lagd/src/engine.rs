@@ -129,11 +129,18 @@ pub struct Engine {
     dt: Mutex<Option<crate::dt::DtRuntime>>,
     /// This engine, for the DT runtime (which must not keep it alive).
     me: std::sync::Weak<Engine>,
+    /// The records that make a crash or a restart lose nothing (`crate::state`).
+    state_dir: Arc<crate::state::StateDir>,
 }
 
 impl Engine {
     /// A new engine with no aggregation yet.
-    pub fn new(config_path: &Path, socket_path: &Path, history: usize) -> Arc<Engine> {
+    pub fn new(
+        config_path: &Path,
+        socket_path: &Path,
+        history: usize,
+        state_dir: Arc<crate::state::StateDir>,
+    ) -> Arc<Engine> {
         let (tx, rx) = mpsc::channel();
         let log = Arc::new(EventLog::new(history));
         Arc::new_cyclic(|me| Engine {
@@ -156,6 +163,7 @@ impl Engine {
             threads: Mutex::new(Vec::new()),
             timer_beat: AtomicU64::new(monotonic_now().as_nanos()),
             dt: Mutex::new(None),
+            state_dir,
         })
     }
 
@@ -198,12 +206,33 @@ impl Engine {
                 }
             }
             st.persistent = config;
+            self.clean_up_leftovers(&st);
         }
         self.spawn_threads()?;
         let dt = self.state().persistent.dt.clone();
         match dt {
             Some(spec) => self.dt_start(&spec),
             None => Ok(()),
+        }
+    }
+
+    /// Records of a previous lagd that no running aggregation claimed: members restored from
+    /// them, TAPs removed.
+    fn clean_up_leftovers(&self, st: &State) {
+        for name in self.state_dir.drop_unclaimed() {
+            self.daemon_event(
+                &name,
+                "start-up: handed over by the previous image, but no longer configured".into(),
+            );
+        }
+        let members: std::collections::BTreeSet<u32> = st
+            .aggrs
+            .values()
+            .flat_map(|a| a.members.values().map(|m| m.member.ifindex()))
+            .collect();
+        let aggrs = st.aggrs.keys().cloned().collect();
+        for msg in crate::takeover::clean_up_leftovers(&self.state_dir, &members, &aggrs) {
+            self.daemon_event("-", format!("start-up: {msg}"));
         }
     }
 
@@ -226,7 +255,7 @@ impl Engine {
     }
 
     fn start_aggr(&self, spec: AggrSpec, r: crate::config::Resolved) -> Result<Aggr, OpError> {
-        if NetlinkLinks::new().link_exists(&r.name) {
+        if self.state_dir.aggregate(&r.name).is_none() && NetlinkLinks::new().link_exists(&r.name) {
             return Err(op(
                 ErrorKind::AlreadyExists,
                 format!(
@@ -238,13 +267,44 @@ impl Engine {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let name = r.name.clone();
         let links = r.links.join(", ");
-        let a = Aggr::start(id, spec, r, self.reporter.clone()).map_err(|e| {
-            let e = OpError::from(e);
-            op(e.kind, format!("aggregation `{name}`: {}", e.message))
-        })?;
+        let a = Aggr::start(id, spec, r, self.reporter.clone(), self.state_dir.clone()).map_err(
+            |e| {
+                let e = OpError::from(e);
+                op(e.kind, format!("aggregation `{name}`: {}", e.message))
+            },
+        )?;
         self.daemon_event(&name, format!("aggregation created with members {links}"));
         let _ = self.reporter.tx.send(EngineMsg::Wake);
         Ok(a)
+    }
+
+    /// A planned restart (`crate::handover`): every aggregation handed over to the next image
+    /// of this process, whose descriptors are recorded in the state directory. Control
+    /// requests are refused from here on. Refused (nothing changed) while Distributed
+    /// Trunking runs: its peer protocol is not handed over.
+    pub fn hand_over(&self) -> Result<(), OpError> {
+        if lock(&self.dt).is_some() {
+            return Err(op(
+                ErrorKind::System,
+                "a restart that keeps the aggregations is not available with Distributed Trunking (its peer protocol restarts); stop and start lagd instead",
+            ));
+        }
+        self.stopping.store(true, Ordering::SeqCst);
+        let mut st = self.state();
+        let mut aggregates = Vec::new();
+        for a in st.aggrs.values_mut() {
+            aggregates.push(a.hand_over(crate::handover::QUIESCE_LIMIT)?);
+        }
+        let rec = crate::state::HandoverRecord {
+            version: crate::state::RECORD_VERSION,
+            pid: std::process::id(),
+            aggregates,
+        };
+        self.state_dir
+            .write_handover(&rec)
+            .map_err(|e| op(ErrorKind::System, e.to_string()))?;
+        let _ = std::fs::remove_file(&self.socket_path);
+        Ok(())
     }
 
     /// Stops everything: forwarders, members restored, TAPs removed, socket removed. Members
@@ -268,6 +328,7 @@ impl Engine {
             let _ = t.join();
         }
         let _ = std::fs::remove_file(&self.socket_path);
+        self.state_dir.remove_if_empty();
         if failed.is_empty() {
             Ok(())
         } else {
@@ -833,7 +894,7 @@ impl Engine {
                 for a in st.aggrs.values_mut() {
                     a.sample_members();
                 }
-                for a in st.aggrs.values() {
+                for a in st.aggrs.values_mut() {
                     let fired = {
                         let mut ad = lock(&a.adapter);
                         let due = ad.poll_timeout().is_some_and(|t| t <= now);
@@ -849,6 +910,7 @@ impl Engine {
                     if fired {
                         a.forwarder.wake();
                     }
+                    a.save_state();
                 }
             }
             self.reporter

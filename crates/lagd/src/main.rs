@@ -7,6 +7,7 @@
 //! SIGTERM / SIGINT: stop, restore every member, remove the TAPs and the socket, exit 0.
 //! SIGHUP (or `lagctl reload`): reload the configuration file (an invalid file is refused and
 //! changes nothing).
+//! SIGUSR2 (or `lagctl restart-daemon`): restart keeping every aggregation (`lagd::handover`).
 //!
 //! Under systemd (`Type=notify`): `READY=1` once every configured aggregate exists,
 //! `RELOADING=1`/`READY=1` around a reload, `STOPPING=1`, `WATCHDOG=1` while every thread runs
@@ -51,6 +52,11 @@ struct Args {
     /// `auto` (journal when stderr is systemd's journal stream).
     #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
     log_format: LogFormat,
+    /// State directory: the records of members' original settings and of the aggregations'
+    /// protocol state, which make a crash or a restart lose nothing (kept per network
+    /// namespace; a tmpfs such as /run is right: a reboot resets the interfaces anyway).
+    #[arg(long, value_name = "DIR", default_value = lagd::state::DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
     /// Stay in the foreground (the only mode; accepted for service files).
     #[arg(long, short = 'f')]
     foreground: bool,
@@ -81,13 +87,15 @@ fn invalid(message: impl Into<String>) -> Fatal {
 }
 
 fn main() -> ExitCode {
+    // How to start again for a restart that keeps the aggregations (SIGUSR2).
+    let relaunch = lagd::handover::Relaunch::capture();
     let args = Args::parse();
     if let Some(file) = &args.check_config {
         return check_config(file);
     }
     lagd::logging::init(&args.log_level, args.log_format);
     lagd::supervise::install_panic_hook();
-    match run(&args) {
+    match run(&args, &relaunch) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             tracing::error!("{}", f.message);
@@ -149,15 +157,22 @@ fn check_config(file: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(args: &Args) -> Result<(), Fatal> {
+fn run(args: &Args, relaunch: &lagd::handover::Relaunch) -> Result<(), Fatal> {
     // Signals first: a SIGTERM during startup must still restore what was taken.
     let signals =
         Signals::new().map_err(|e| failure(format!("installing signal handlers: {e}")))?;
     let config = Config::load(&args.config).map_err(|e| invalid(e.to_string()))?;
+    // Before anything is touched: this lagd owns the records of this network namespace.
+    let state_dir = std::sync::Arc::new(
+        lagd::state::StateDir::open(&args.state_dir).map_err(|e| failure(e.to_string()))?,
+    );
+    if let Some(n) = state_dir.claim_handover() {
+        tracing::info!("restarted keeping the aggregations: {n} descriptors taken over");
+    }
     let server = Server::bind(&args.socket).map_err(|e| failure(e.to_string()))?;
     let history = config.daemon.event_history.unwrap_or(DEFAULT_HISTORY);
     let prometheus = config.daemon.prometheus.clone();
-    let engine = Engine::new(&args.config, &args.socket, history);
+    let engine = Engine::new(&args.config, &args.socket, history, state_dir);
     if let Err(e) = engine.start(config) {
         let code = if e.kind == ErrorKind::InvalidConfig {
             EXIT_INVALID
@@ -205,6 +220,26 @@ fn run(args: &Args) -> Result<(), Fatal> {
                 // Logged and reported to systemd by the engine; the daemon keeps running
                 // either way (`lagctl reload` returns the error to its caller).
                 let _ = engine.reload_reported();
+            }
+            Signal::Restart => {
+                tracing::info!(
+                    exe = %relaunch.exe().display(),
+                    "SIGUSR2: restarting, keeping every aggregation"
+                );
+                notify::reloading();
+                match engine.hand_over() {
+                    Ok(()) => {
+                        let e = relaunch.exec();
+                        return Err(failure(format!(
+                            "restart: cannot execute {}: {e}; exiting with the aggregations kept: the next lagd resumes them from its records",
+                            relaunch.exe().display()
+                        )));
+                    }
+                    Err(e) => {
+                        tracing::error!("restart refused, lagd keeps running: {e}");
+                        notify::ready("running (restart refused)");
+                    }
+                }
             }
             Signal::Terminate => {
                 tracing::info!("terminating: restoring members");

@@ -1,7 +1,7 @@
-//! SIGTERM, SIGINT and SIGHUP as an iterator, through `signal-hook` (which owns the one
+//! SIGTERM, SIGINT, SIGHUP and SIGUSR2 as an iterator, through `signal-hook` (which owns the one
 //! async-signal-safe handler; no `unsafe` here).
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 
 /// What a signal asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,26 +10,26 @@ pub enum Signal {
     Reload,
     /// SIGTERM or SIGINT: stop.
     Terminate,
+    /// SIGUSR2: restart, keeping every aggregation (`crate::handover`).
+    Restart,
 }
 
 /// The daemon's signal handlers.
 pub struct Signals(signal_hook::iterator::Signals);
 
 impl Signals {
-    /// Installs the handlers for SIGTERM, SIGINT and SIGHUP.
+    /// Installs the handlers for SIGTERM, SIGINT, SIGHUP and SIGUSR2.
     pub fn new() -> std::io::Result<Signals> {
-        signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]).map(Signals)
+        signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR2]).map(Signals)
     }
 
     /// Blocks for signals, forever.
     pub fn wait(mut self) -> impl Iterator<Item = Signal> {
         std::iter::from_fn(move || {
-            self.0.forever().next().map(|s| {
-                if s == SIGHUP {
-                    Signal::Reload
-                } else {
-                    Signal::Terminate
-                }
+            self.0.forever().next().map(|s| match s {
+                SIGHUP => Signal::Reload,
+                SIGUSR2 => Signal::Restart,
+                _ => Signal::Terminate,
             })
         })
     }

@@ -107,12 +107,45 @@ pub struct AggregateRecord {
     pub snapshot: Option<AggSnapshot>,
 }
 
+/// The descriptors a planned restart hands from one image of lagd to the next (`execve` keeps
+/// them open); see `crate::handover`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoverRecord {
+    /// Format version ([`RECORD_VERSION`]).
+    pub version: u32,
+    /// The process (the same before and after `execve`).
+    pub pid: u32,
+    /// Per aggregation.
+    pub aggregates: Vec<HandoverAggregate>,
+}
+
+/// The descriptors of one aggregation handed on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoverAggregate {
+    /// The aggregation.
+    pub name: String,
+    /// Its TAP's descriptor.
+    pub tap_fd: i32,
+    /// Its members' packet sockets: (interface index, descriptor).
+    pub members: Vec<(u32, i32)>,
+}
+
+/// Descriptors inherited from the previous image, claimed and waiting for their aggregation.
+#[derive(Debug, Default)]
+pub struct Inherited {
+    /// The TAP.
+    pub tap: Option<std::os::fd::OwnedFd>,
+    /// Member sockets by interface index.
+    pub members: BTreeMap<u32, std::os::fd::OwnedFd>,
+}
+
 /// The state directory of this network namespace, locked by this process.
 #[derive(Debug)]
 pub struct StateDir {
     base: PathBuf,
     root: PathBuf,
     _lock: Option<LockFile>,
+    inherited: std::sync::Mutex<BTreeMap<String, Inherited>>,
 }
 
 impl StateDir {
@@ -136,6 +169,7 @@ impl StateDir {
             base: base.to_path_buf(),
             root,
             _lock: None,
+            inherited: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -216,6 +250,90 @@ impl StateDir {
             .filter_map(|p| read_json::<AggregateRecord>(&p))
             .map(|r| (r.name.clone(), r))
             .collect()
+    }
+
+    /// Records the descriptors handed on to the next image of this process.
+    pub fn write_handover(&self, r: &HandoverRecord) -> Result<(), StateError> {
+        write_json(&self.root.join("handover.json"), r)
+    }
+
+    /// Reads and removes the hand-over record. Only one written by this very process (before
+    /// its `execve`) describes descriptors open here; any other is stale and dropped. The
+    /// descriptors are claimed and kept for [`StateDir::take_inherited`].
+    pub fn claim_handover(&self) -> Option<usize> {
+        let path = self.root.join("handover.json");
+        let r: Option<HandoverRecord> = read_json(&path);
+        let _ = durable::remove(&path);
+        let r = r?;
+        if r.pid != std::process::id() {
+            tracing::info!(
+                pid = r.pid,
+                "hand-over record of another process (it crashed during a restart): ignored"
+            );
+            return None;
+        }
+        let mut claimed = BTreeMap::new();
+        let mut count = 0;
+        for a in r.aggregates {
+            let mut inh = Inherited::default();
+            match durable::claim_inherited(a.tap_fd) {
+                Ok(fd) => {
+                    inh.tap = Some(fd);
+                    count += 1;
+                }
+                Err(e) => tracing::warn!(aggregate = %a.name, "inherited TAP descriptor: {e}"),
+            }
+            for (ifindex, raw) in a.members {
+                match durable::claim_inherited(raw) {
+                    Ok(fd) => {
+                        inh.members.insert(ifindex, fd);
+                        count += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(aggregate = %a.name, ifindex, "inherited member socket: {e}")
+                    }
+                }
+            }
+            claimed.insert(a.name, inh);
+        }
+        *self
+            .inherited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = claimed;
+        Some(count)
+    }
+
+    /// The descriptors inherited for aggregation `name` (once).
+    pub fn take_inherited(&self, name: &str) -> Option<Inherited> {
+        self.inherited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name)
+    }
+
+    /// Closes inherited descriptors no aggregation claimed (it is no longer configured).
+    pub fn drop_unclaimed(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .inherited
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_keys()
+        .collect()
+    }
+
+    /// Removes this namespace's directory if no record is left in it (a clean stop); records
+    /// left (a member that could not be restored) keep it.
+    pub fn remove_if_empty(&self) {
+        if !self.list("members").is_empty() || !self.list("aggregates").is_empty() {
+            return;
+        }
+        for sub in ["members", "aggregates"] {
+            let _ = std::fs::remove_dir(self.root.join(sub));
+        }
+        let _ = std::fs::remove_file(self.root.join("lock"));
+        let _ = std::fs::remove_dir(&self.root);
     }
 
     fn list(&self, sub: &str) -> Vec<PathBuf> {

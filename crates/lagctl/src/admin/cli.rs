@@ -46,6 +46,19 @@ pub enum AdminCmd {
     /// Reload lagd's configuration file and wait for the outcome: exit 1 with lagd's reason
     /// when it refused (the unit's `ExecReload=`, so `systemctl reload lagd` fails too).
     Reload(ConnOnly),
+    /// Restart lagd keeping every aggregation (for an upgrade: the binary is read again).
+    ///
+    /// lagd hands its aggregations to a new image of itself in the same process: members stay
+    /// taken over, aggregates keep their addresses, routes and neighbours, frames arriving
+    /// meanwhile are queued and forwarded (none lost), and the partner sees no change (the
+    /// same LACPDUs). The same as SIGUSR2 (`systemctl kill -s USR2 lagd`). To stop lagd and
+    /// give every member back instead, send SIGTERM (`systemctl stop lagd`); `systemctl
+    /// restart lagd` does that, then starts afresh (the partner sees the aggregation re-form).
+    RestartDaemon(RestartArgs),
+    /// Give members back from lagd's records when their lagd is gone for good (crashed, not to
+    /// be restarted): each is restored exactly as before lagd took it; with --all, leftover
+    /// aggregate interfaces are removed too. Needs no daemon; refuses while one runs.
+    RestoreLinks(RestoreArgs),
     /// Import a configuration written for another tool.
     Import {
         /// The format.
@@ -64,6 +77,30 @@ pub enum AdminCmd {
         /// Output directory.
         dir: PathBuf,
     },
+}
+
+/// `restart-daemon`.
+#[derive(Args, Debug)]
+pub struct RestartArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+}
+
+/// `restore-links`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The links to restore (by name).
+    pub links: Vec<String>,
+    /// Every member with a record, and every leftover aggregate.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Only say what would be restored.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// lagd's state directory (its --state-dir).
+    #[arg(long, default_value = lagd::state::DEFAULT_STATE_DIR, value_name = "DIR")]
+    pub state_dir: PathBuf,
 }
 
 /// `state ...`.

@@ -12,6 +12,8 @@ pub mod docs;
 pub mod error;
 pub mod import;
 pub mod monitor;
+pub mod restart;
+pub mod restore;
 pub mod show;
 pub mod table;
 pub mod verbs;
@@ -51,6 +53,8 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
                 }
             };
         }
+        AdminCmd::RestartDaemon(a) => restart::run(&a),
+        AdminCmd::RestoreLinks(a) => restore::run(&a),
         AdminCmd::Import {
             what: cli::ImportCmd::Ifupdown(a),
         } => import::run(&a),
@@ -94,6 +98,8 @@ fn verb_name(cmd: &AdminCmd) -> &'static str {
         AdminCmd::State { .. } => "state",
         AdminCmd::Diagnose(_) => "diagnose",
         AdminCmd::Reload(_) => "reload",
+        AdminCmd::RestartDaemon(_) => "restart-daemon",
+        AdminCmd::RestoreLinks(_) => "restore-links",
         AdminCmd::Import { .. } => "import",
         AdminCmd::Completions { .. } => "completions",
         AdminCmd::Man => "man",

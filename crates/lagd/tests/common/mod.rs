@@ -59,6 +59,8 @@ pub struct Opts {
     pub journal: bool,
     /// `--log-level` (default `debug`).
     pub log_level: Option<String>,
+    /// More arguments (e.g. `--state-dir DIR`).
+    pub args: Vec<String>,
 }
 
 /// A `lagd` process in a namespace; killed on drop if still running.
@@ -96,13 +98,38 @@ impl Daemon {
         )
     }
 
+    /// [`Daemon::start`] with extra command-line arguments (e.g. `--state-dir DIR`).
+    pub fn start_args(
+        ns: &str,
+        dir: &TempDir,
+        tag: &str,
+        config_text: &str,
+        extra: &[&str],
+    ) -> Daemon {
+        Daemon::start_with(
+            ns,
+            dir,
+            tag,
+            config_text,
+            &Opts {
+                args: extra.iter().map(|a| a.to_string()).collect(),
+                ..Opts::default()
+            },
+        )
+    }
+
     /// [`Daemon::start`] with [`Opts`].
     pub fn start_with(ns: &str, dir: &TempDir, tag: &str, config_text: &str, o: &Opts) -> Daemon {
         let config = dir.path(&format!("{tag}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let socket = dir.path(&format!("{tag}.sock"));
         let log = dir.path(&format!("{tag}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
+        // Appended to: a restarted daemon keeps the earlier lines.
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns])
             .args(&o.wrapper)
@@ -116,6 +143,7 @@ impl Daemon {
                 o.log_level.as_deref().unwrap_or("debug"),
                 "--foreground",
             ])
+            .args(&o.args)
             // Whatever runs the tests, lagd talks to a service manager only when a test says so.
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")

@@ -1,0 +1,167 @@
+//! `lagctl restore-links`: when lagd is gone for good (SIGKILLed, not restarted), its members
+//! are given back from the records it wrote before its first change, without any daemon;
+//! while a lagd runs it refuses. Needs root (skipped otherwise, failed when `CI` is set).
+
+mod common;
+
+use common::*;
+use lagd_dataplane::netns::{self, TestNet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn facts(ns: &str, dev: &str) -> Vec<String> {
+    let sh = |args: &[&str]| netns::ns_cmd(ns, args).unwrap_or_else(|e| format!("ERR {e}"));
+    let link: serde_json::Value =
+        serde_json::from_str(&sh(&["ip", "-j", "link", "show", "dev", dev])).unwrap();
+    let mut flags: Vec<String> = link[0]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .filter(|f| f != "LOWER_UP" && f != "M-DOWN" && f != "NO-CARRIER")
+        .collect();
+    flags.sort();
+    let addrs: serde_json::Value =
+        serde_json::from_str(&sh(&["ip", "-j", "-4", "addr", "show", "dev", dev])).unwrap();
+    let mut v = vec![
+        format!("flags {}", flags.join(",")),
+        format!("mtu {}", link[0]["mtu"]),
+        format!("mac {}", link[0]["address"]),
+        format!("addrs {}", addrs[0]["addr_info"]),
+    ];
+    for var in ["arp_ignore", "rp_filter"] {
+        v.push(format!(
+            "{var} {}",
+            sh(&["cat", &format!("/proc/sys/net/ipv4/conf/{dev}/{var}")]).trim()
+        ));
+    }
+    v
+}
+
+#[test]
+fn restore_links_gives_members_back_when_lagd_is_gone() {
+    if !can_run("restore_links_gives_members_back_when_lagd_is_gone") {
+        return;
+    }
+    let mut net = TestNet::new();
+    let a = net.netns("rlA").unwrap();
+    let b = net.netns("rlB").unwrap();
+    let (a1, b1) = net.veth("rl", Some(&a), Some(&b)).unwrap();
+    let (a2, b2) = net.veth("rl", Some(&a), Some(&b)).unwrap();
+    for (ns, c) in [
+        (&b, vec!["ip", "link", "set", b1.as_str(), "up"]),
+        (&b, vec!["ip", "link", "set", b2.as_str(), "up"]),
+        (
+            &a,
+            vec!["ip", "addr", "add", "198.18.63.1/24", "dev", a1.as_str()],
+        ),
+        (&a, vec!["ip", "link", "set", a1.as_str(), "up"]),
+        (&a, vec!["ip", "link", "set", a2.as_str(), "mtu", "1400"]),
+    ] {
+        net.exec(ns, &c).unwrap();
+    }
+    net.exec(
+        &a,
+        &["sysctl", "-qw", &format!("net.ipv4.conf.{a1}.rp_filter=2")],
+    )
+    .unwrap();
+    let before = [facts(&a, &a1), facts(&a, &a2)];
+
+    let dir = TempDir::new("rlinks");
+    let state = dir.path("state");
+    let state = state.to_str().unwrap();
+    let config = dir.path("a.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[aggregation]]\nname = \"rl0\"\nlinks = [\"{a1}\", \"{a2}\"]\nmode = \"static\"\nforce = true\n"
+        ),
+    )
+    .unwrap();
+    let socket = dir.path("a.sock");
+    let mut lagd = Command::new("ip")
+        .args(["netns", "exec", &a])
+        .arg(lagd_bin())
+        .arg("--config")
+        .arg(&config)
+        .arg("--socket")
+        .arg(&socket)
+        .args(["--state-dir", state, "--foreground"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while lagctl_in(&a, &socket, &["show-aggr", "rl0"], None).code != 0 {
+        assert!(start.elapsed() < PATIENCE, "lagd did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let taken = [facts(&a, &a1), facts(&a, &a2)];
+    assert_ne!(taken, before);
+
+    // Refused while lagd runs: it gives members back itself.
+    let out = lagctl_in(
+        &a,
+        &socket,
+        &["restore-links", "--all", "--state-dir", state],
+        None,
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("is running"), "{}", out.stderr);
+    assert_eq!([facts(&a, &a1), facts(&a, &a2)], taken);
+
+    // lagd dies for good.
+    lagd.kill().unwrap();
+    lagd.wait().unwrap();
+    let out = lagctl_in(
+        &a,
+        &socket,
+        &["restore-links", "--all", "--dry-run", "--state-dir", state],
+        None,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("{a1}: would be restored"))
+            && out.stdout.contains("198.18.63.1/24")
+            && out.stdout.contains("rl0: aggregate TAP would be removed"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        [facts(&a, &a1), facts(&a, &a2)],
+        taken,
+        "dry run changed something"
+    );
+    let out = lagctl_in(
+        &a,
+        &socket,
+        &["restore-links", "--all", "--state-dir", state],
+        None,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("{a2}: restored")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("TAP removed"), "{}", out.stdout);
+    assert_eq!(
+        [facts(&a, &a1), facts(&a, &a2)],
+        before,
+        "not restored exactly"
+    );
+    assert!(
+        netns::ns_cmd(&a, &["ip", "link", "show", "rl0"]).is_err(),
+        "TAP left"
+    );
+    // Nothing left to do.
+    let out = lagctl_in(
+        &a,
+        &socket,
+        &["restore-links", &a1, "--state-dir", state],
+        None,
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("no record"), "{}", out.stderr);
+}

@@ -1,0 +1,232 @@
+//! Crash safety (issue 10 item 4): lagd SIGKILLed, restarted on the same configuration and
+//! then stopped gives every member back exactly as it was before the first lagd took it (MAC,
+//! flags, MTU, addresses, multicast, sysctls, qdiscs), because the original settings were
+//! recorded before the first change and the second lagd took them from the record, not from
+//! the interfaces. The aggregate's TAP survives the crash with its address.
+//!
+//! Needs root (skipped otherwise, failed when `CI` is set).
+
+mod common;
+
+use common::*;
+use lagd_dataplane::netns;
+
+/// Everything about an interface that lagd must give back, as text (one line per fact).
+fn full_snapshot(ns: &str, dev: &str) -> Vec<String> {
+    let sh = |args: &[&str]| netns::ns_cmd(ns, args).unwrap_or_else(|e| format!("ERR {e}"));
+    let mut out = Vec::new();
+    let link: serde_json::Value =
+        serde_json::from_str(&sh(&["ip", "-d", "-j", "link", "show", "dev", dev])).unwrap();
+    let l = &link[0];
+    let mut flags: Vec<String> = l["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .filter(|f| f != "LOWER_UP" && f != "M-DOWN" && f != "NO-CARRIER")
+        .collect();
+    flags.sort();
+    out.push(format!("flags {}", flags.join(",")));
+    for k in [
+        "mtu",
+        "address",
+        "promiscuity",
+        "allmulti",
+        "operstate_ignored",
+    ] {
+        if !l[k].is_null() {
+            out.push(format!("{k} {}", l[k]));
+        }
+    }
+    let addrs: serde_json::Value =
+        serde_json::from_str(&sh(&["ip", "-j", "addr", "show", "dev", dev])).unwrap();
+    let mut a: Vec<String> = addrs[0]["addr_info"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|x| format!("addr {}/{}", x["local"], x["prefixlen"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    a.sort();
+    out.extend(a);
+    // The groups, not the kernel's count of their users (IPv6 joins a solicited-node group
+    // once per address and per DAD run: a reference count, not a setting).
+    let mut maddr: Vec<String> = sh(&["ip", "maddr", "show", "dev", dev])
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let l = l.trim();
+            let l = l.split(" users ").next().unwrap_or(l);
+            format!("maddr {l}")
+        })
+        .collect();
+    maddr.sort();
+    out.extend(maddr);
+    for (fam, var) in [
+        ("ipv4", "arp_ignore"),
+        ("ipv4", "rp_filter"),
+        ("ipv4", "arp_announce"),
+        ("ipv6", "disable_ipv6"),
+    ] {
+        out.push(format!(
+            "{fam}.{var} {}",
+            sh(&["cat", &format!("/proc/sys/net/{fam}/conf/{dev}/{var}")]).trim()
+        ));
+    }
+    let q = sh(&["tc", "qdisc", "show", "dev", dev]);
+    out.push(format!(
+        "qdisc {}",
+        q.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    ));
+    out
+}
+
+/// A member up with IPv4 and IPv6 addresses, one down with MTU 1400, allmulticast and other
+/// sysctls: every setting lagd changes, in both directions. The down one has been up once:
+/// a device never brought up has no qdisc yet, and taking a member over brings it up.
+fn unlike_members(net: &netns::TestNet, ns: &str, m1: &str, m2: &str) {
+    for c in [
+        vec!["ip", "link", "set", m2, "up"],
+        vec!["ip", "link", "set", m2, "down"],
+        vec!["ip", "addr", "add", "198.18.61.1/24", "dev", m1],
+        vec!["ip", "addr", "add", "2001:2::61:1/64", "dev", m1, "nodad"],
+        vec!["sysctl", "-qw", &format!("net.ipv4.conf.{m1}.rp_filter=2")],
+        vec!["ip", "link", "set", m1, "up"],
+        vec!["ip", "link", "set", m2, "mtu", "1400", "allmulticast", "on"],
+        vec!["sysctl", "-qw", &format!("net.ipv4.conf.{m2}.arp_ignore=1")],
+        vec![
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{m2}.disable_ipv6=1"),
+        ],
+    ] {
+        net.exec(ns, &c).unwrap();
+    }
+}
+
+fn wait_snapshot(ns: &str, devs: &[String], want: &[Vec<String>]) -> Vec<Vec<String>> {
+    // IPv6 link-local addresses and their multicast groups come back with IPv6, a moment
+    // after it is switched on again.
+    let mut last = Vec::new();
+    for _ in 0..50 {
+        last = devs.iter().map(|d| full_snapshot(ns, d)).collect();
+        if last == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    last
+}
+
+fn state_files(dir: &std::path::Path, sub: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    for ns in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(ns.path().join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            v.push(f.file_name().to_string_lossy().into_owned());
+        }
+    }
+    v
+}
+
+#[test]
+fn sigkill_restart_sigterm_gives_members_back_exactly() {
+    if !root_or_skip("sigkill_restart_sigterm_gives_members_back_exactly") {
+        return;
+    }
+    let mut net = netns::TestNet::new();
+    let a = net.netns("ncrA").unwrap();
+    let b = net.netns("ncrB").unwrap();
+    let (a1, b1) = net.veth("nc", Some(&a), Some(&b)).unwrap();
+    let (a2, b2) = net.veth("nc", Some(&a), Some(&b)).unwrap();
+    unlike_members(&net, &a, &a1, &a2);
+    // B's ends up, so that A's carrier (and with it IPv6's link-local address) is as it will
+    // be at the end.
+    for l in [&b1, &b2] {
+        net.exec(&b, &["ip", "link", "set", l, "up"]).unwrap();
+    }
+    let devs = vec![a1.clone(), a2.clone()];
+    let mut before: Vec<Vec<String>> = Vec::new();
+    for _ in 0..50 {
+        before = devs.iter().map(|d| full_snapshot(&a, d)).collect();
+        if before[0].iter().any(|l| l.contains("fe80")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let dir = TempDir::new("ncrash");
+    let state = dir.path("state");
+    let state_arg = state.to_string_lossy().into_owned();
+    let args = ["--state-dir", state_arg.as_str()];
+    let cfg_a = lacp_config(&devs, "force = true\nmtu = 1500");
+    let cfg_b = lacp_config(&[b1.clone(), b2.clone()], "");
+    let mut da = Daemon::start_args(&a, &dir, "a", &cfg_a, &args);
+    let mut db = Daemon::start(&b, &dir, "b", &cfg_b);
+    let mut ca = da.client();
+    let mut cb = db.client();
+    wait_for(&mut da, &mut ca, AGGR, "A forwarding", |s| {
+        all_forwarding(s, 2)
+    });
+    wait_for(&mut db, &mut cb, AGGR, "B forwarding", |s| {
+        all_forwarding(s, 2)
+    });
+    net.exec(&a, &["ip", "addr", "add", "198.18.62.1/24", "dev", AGGR])
+        .unwrap();
+    assert_eq!(
+        state_files(&state, "members").len(),
+        2,
+        "one record per member"
+    );
+    drop(ca);
+
+    // Crash.
+    da.signal("KILL");
+    let st = da.wait_exit();
+    assert!(!st.success());
+    let taken: Vec<Vec<String>> = devs.iter().map(|d| full_snapshot(&a, d)).collect();
+    assert_ne!(
+        taken, before,
+        "the members are still lagd's after the crash"
+    );
+    let tap = netns::ns_cmd(&a, &["ip", "addr", "show", "dev", AGGR]).unwrap();
+    assert!(tap.contains("198.18.62.1/24"), "TAP or address lost: {tap}");
+
+    // Restart on the same configuration: the members are taken from their records.
+    let mut da = Daemon::start_args(&a, &dir, "a", &cfg_a, &args);
+    let mut ca = da.client();
+    wait_for(&mut da, &mut ca, AGGR, "A forwarding again", |s| {
+        all_forwarding(s, 2)
+    });
+    let log = da.log_text();
+    assert!(
+        log.contains("member taken back from the record"),
+        "members not adopted from their records:\n{log}"
+    );
+    let tap = netns::ns_cmd(&a, &["ip", "addr", "show", "dev", AGGR]).unwrap();
+    assert!(tap.contains("198.18.62.1/24"), "TAP address lost: {tap}");
+    drop(ca);
+
+    // Stop: every member exactly as before the first lagd.
+    da.signal("TERM");
+    let st = da.wait_exit();
+    assert!(st.success(), "A exited with {st}; log:\n{}", da.log_text());
+    let after = wait_snapshot(&a, &devs, &before);
+    assert_eq!(
+        before,
+        after,
+        "members not restored exactly; log:\n{}",
+        da.log_text()
+    );
+    assert!(!link_exists(&a, AGGR), "TAP left behind");
+    assert!(
+        state_files(&state, "members").is_empty() && state_files(&state, "aggregates").is_empty(),
+        "records left behind"
+    );
+    drop(cb);
+    db.signal("TERM");
+    db.wait_exit();
+}

@@ -1097,6 +1097,8 @@ mod tests {
                 filtered: vec![("trk1".into(), 9)],
                 flooding: true,
             },
+            peer_link_carrier: true,
+            ingress_filter: vec![],
         }
     }
 

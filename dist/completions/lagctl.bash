@@ -151,6 +151,15 @@ _lagctl() {
             lagctl__subcmd__help__subcmd__import,ifupdown)
                 cmd="lagctl__subcmd__help__subcmd__import__subcmd__ifupdown"
                 ;;
+            lagctl__subcmd__help__subcmd__import,netplan)
+                cmd="lagctl__subcmd__help__subcmd__import__subcmd__netplan"
+                ;;
+            lagctl__subcmd__help__subcmd__import,networkd)
+                cmd="lagctl__subcmd__help__subcmd__import__subcmd__networkd"
+                ;;
+            lagctl__subcmd__help__subcmd__import,nmconnection)
+                cmd="lagctl__subcmd__help__subcmd__import__subcmd__nmconnection"
+                ;;
             lagctl__subcmd__help__subcmd__show,distributed-trunk)
                 cmd="lagctl__subcmd__help__subcmd__show__subcmd__distributed__subcmd__trunk"
                 ;;
@@ -172,11 +181,29 @@ _lagctl() {
             lagctl__subcmd__import,ifupdown)
                 cmd="lagctl__subcmd__import__subcmd__ifupdown"
                 ;;
+            lagctl__subcmd__import,netplan)
+                cmd="lagctl__subcmd__import__subcmd__netplan"
+                ;;
+            lagctl__subcmd__import,networkd)
+                cmd="lagctl__subcmd__import__subcmd__networkd"
+                ;;
+            lagctl__subcmd__import,nmconnection)
+                cmd="lagctl__subcmd__import__subcmd__nmconnection"
+                ;;
             lagctl__subcmd__import__subcmd__help,help)
                 cmd="lagctl__subcmd__import__subcmd__help__subcmd__help"
                 ;;
             lagctl__subcmd__import__subcmd__help,ifupdown)
                 cmd="lagctl__subcmd__import__subcmd__help__subcmd__ifupdown"
+                ;;
+            lagctl__subcmd__import__subcmd__help,netplan)
+                cmd="lagctl__subcmd__import__subcmd__help__subcmd__netplan"
+                ;;
+            lagctl__subcmd__import__subcmd__help,networkd)
+                cmd="lagctl__subcmd__import__subcmd__help__subcmd__networkd"
+                ;;
+            lagctl__subcmd__import__subcmd__help,nmconnection)
+                cmd="lagctl__subcmd__import__subcmd__help__subcmd__nmconnection"
                 ;;
             lagctl__subcmd__show,distributed-trunk)
                 cmd="lagctl__subcmd__show__subcmd__distributed__subcmd__trunk"
@@ -659,7 +686,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__import)
-            opts="ifupdown"
+            opts="ifupdown networkd netplan nmconnection"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +700,48 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__import__subcmd__ifupdown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__import__subcmd__netplan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__import__subcmd__networkd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__import__subcmd__nmconnection)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -925,7 +994,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__import)
-            opts="-h --help ifupdown help"
+            opts="-h --help ifupdown networkd netplan nmconnection help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,7 +1008,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__import__subcmd__help)
-            opts="ifupdown help"
+            opts="ifupdown networkd netplan nmconnection help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -980,18 +1049,170 @@ _lagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lagctl__subcmd__import__subcmd__help__subcmd__netplan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__import__subcmd__help__subcmd__networkd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__import__subcmd__help__subcmd__nmconnection)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lagctl__subcmd__import__subcmd__ifupdown)
-            opts="-t -o -h --apply --temporary --output --socket --help"
+            opts="-t -o -h --write --config --apply --temporary --output --host-links --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-links)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__import__subcmd__netplan)
+            opts="-t -o -h --write --config --apply --temporary --output --host-links --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-links)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__import__subcmd__networkd)
+            opts="-t -o -h --write --config --apply --temporary --output --host-links --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-links)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__import__subcmd__nmconnection)
+            opts="-t -o -h --write --config --apply --temporary --output --host-links --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-links)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1021,7 +1242,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-P -L -T -u -m -k -t -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --bfd --temporary --socket --help"
+            opts="-P -L -T -u -m -k -t -f -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --bfd --temporary --force --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -111,6 +111,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l offload -d
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s t -l temporary -d 'Temporary: not written to the configuration file'
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s f -l force -d 'Apply the change even if it takes the aggregate down (LACP against the partner\'s mode, min-links above the members in service); refused otherwise, with the diagnosis'
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -s t -l temporary -d 'Temporary: the aggregation stays in the configuration file'
@@ -155,15 +156,48 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -l state-di
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -s a -l all -d 'Every member with a record, and every leftover aggregate'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -s n -l dry-run -d 'Only say what would be restored'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -s h -l help -d 'Print help'
-complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown help" -s h -l help -d 'Print help'
-complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown help" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
-complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "networkd" -d 'systemd-networkd bonds: the bond\'s .netdev and the .network files of its members'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "netplan" -d 'netplan bonds (network: bonds:) and the ethernets they name'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "nmconnection" -d 'NetworkManager bond profiles in keyfile format (.nmconnection) and their ports'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l config -d 'With --write: lagd\'s configuration file' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -s o -l output -d 'Write the lagd configuration (TOML) to this file instead of printing it' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l host-links -d 'The interfaces of the host the files are for, as `ip -j link` prints them there (default: this host\'s), to turn name globs and MAC matches into member names' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l write -d 'Add the aggregations to lagd\'s configuration file (comments kept); `lagctl reload` applies them. Refused if an aggregation or member is already there'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -l apply -d 'Create the aggregations in the running lagd (CreateAggr)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -s t -l temporary -d 'With --apply: temporary (not written to lagd\'s configuration file)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from ifupdown" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -l config -d 'With --write: lagd\'s configuration file' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -s o -l output -d 'Write the lagd configuration (TOML) to this file instead of printing it' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -l host-links -d 'The interfaces of the host the files are for, as `ip -j link` prints them there (default: this host\'s), to turn name globs and MAC matches into member names' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -l write -d 'Add the aggregations to lagd\'s configuration file (comments kept); `lagctl reload` applies them. Refused if an aggregation or member is already there'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -l apply -d 'Create the aggregations in the running lagd (CreateAggr)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -s t -l temporary -d 'With --apply: temporary (not written to lagd\'s configuration file)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from networkd" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -l config -d 'With --write: lagd\'s configuration file' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -s o -l output -d 'Write the lagd configuration (TOML) to this file instead of printing it' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -l host-links -d 'The interfaces of the host the files are for, as `ip -j link` prints them there (default: this host\'s), to turn name globs and MAC matches into member names' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -l write -d 'Add the aggregations to lagd\'s configuration file (comments kept); `lagctl reload` applies them. Refused if an aggregation or member is already there'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -l apply -d 'Create the aggregations in the running lagd (CreateAggr)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -s t -l temporary -d 'With --apply: temporary (not written to lagd\'s configuration file)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from netplan" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -l config -d 'With --write: lagd\'s configuration file' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -s o -l output -d 'Write the lagd configuration (TOML) to this file instead of printing it' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -l host-links -d 'The interfaces of the host the files are for, as `ip -j link` prints them there (default: this host\'s), to turn name globs and MAC matches into member names' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -l socket -d 'Control socket of lagd' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -l write -d 'Add the aggregations to lagd\'s configuration file (comments kept); `lagctl reload` applies them. Refused if an aggregation or member is already there'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -l apply -d 'Create the aggregations in the running lagd (CreateAggr)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -s t -l temporary -d 'With --apply: temporary (not written to lagd\'s configuration file)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from nmconnection" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "networkd" -d 'systemd-networkd bonds: the bond\'s .netdev and the .network files of its members'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "netplan" -d 'netplan bonds (network: bonds:) and the ethernets they name'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "nmconnection" -d 'NetworkManager bond profiles in keyfile format (.nmconnection) and their ports'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand man" -s h -l help -d 'Print help'
@@ -223,5 +257,8 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_
 complete -c lagctl -n "__fish_lagctl_using_subcommand help; and not __fish_seen_subcommand_from create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "dump" -d 'The whole daemon state as JSON (like `teamdctl state dump`)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "networkd" -d 'systemd-networkd bonds: the bond\'s .netdev and the .network files of its members'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "netplan" -d 'netplan bonds (network: bonds:) and the ethernets they name'
+complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "nmconnection" -d 'NetworkManager bond profiles in keyfile format (.nmconnection) and their ports'
 complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from show" -f -a "distributed-trunk" -d '`show distributed-trunk status`'
 complete -c lagctl -n "__fish_lagctl_using_subcommand help; and __fish_seen_subcommand_from show" -f -a "lacp" -d '`show lacp trunk [NAME]`'

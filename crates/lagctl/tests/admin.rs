@@ -819,7 +819,7 @@ fn import_ifupdown_seed_000_forms_lacp_with_a_second_lagd() {
     let o = da.lagctl(&["import", "ifupdown", file, "-o", out_toml.to_str().unwrap()]);
     assert_eq!(o.code, 0, "{o:?}");
     assert!(
-        o.stderr.contains("bond-miimon: no equivalent (ignored)"),
+        o.stderr.contains("bond-miimon: no lagd setting (ignored)"),
         "{o:?}"
     );
     let toml = std::fs::read_to_string(&out_toml).unwrap();

@@ -114,7 +114,13 @@ pub enum StateCmd {
 #[derive(Subcommand, Debug)]
 pub enum ImportCmd {
     /// Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration.
-    Ifupdown(ImportArgs),
+    Ifupdown(super::import::IfupdownArgs),
+    /// systemd-networkd bonds: the bond's .netdev and the .network files of its members.
+    Networkd(super::import::NetworkdArgs),
+    /// netplan bonds (network: bonds:) and the ethernets they name.
+    Netplan(super::import::NetplanArgs),
+    /// NetworkManager bond profiles in keyfile format (.nmconnection) and their ports.
+    Nmconnection(super::import::NmconnectionArgs),
 }
 
 /// Only the connection.
@@ -524,23 +530,4 @@ pub struct DiagnoseArgs {
     pub conn: Conn,
     /// The aggregate.
     pub name: String,
-}
-
-/// `import ifupdown`.
-#[derive(Args, Debug)]
-pub struct ImportArgs {
-    /// The interfaces file (e.g. /etc/network/interfaces).
-    pub file: PathBuf,
-    /// Create the aggregations in the running lagd (CreateAggr).
-    #[arg(long)]
-    pub apply: bool,
-    /// With --apply: temporary (not written to lagd's configuration file).
-    #[arg(short = 't', long, requires = "apply")]
-    pub temporary: bool,
-    /// Write the lagd configuration (TOML) to this file instead of printing it.
-    #[arg(short = 'o', long, value_name = "OUT.toml")]
-    pub output: Option<PathBuf>,
-    /// Connection (for --apply).
-    #[command(flatten)]
-    pub conn: Conn,
 }

@@ -1,7 +1,7 @@
 //! Administration of a running lagd over its control socket, modelled on Solaris `dladm`:
 //! `create-aggr`, `add-aggr`, `remove-aggr`, `modify-aggr`, `delete-aggr`, `show-aggr`
 //! (`-L`, `-x`, `-s`, `-i`, `-p -o`, `--json`), `show-link`, `monitor`, `state dump`,
-//! `diagnose`, `reload`, `import ifupdown`, and the generated completions and man pages.
+//! `diagnose`, `reload`, `import ifupdown|networkd|netplan|nmconnection`, and the generated completions and man pages.
 //!
 //! Exit status: 0 success; 1 the request was refused or failed (the message names the
 //! problem, nothing changed); 2 usage error. `diagnose`: 0 healthy, 1 findings, 2 error.
@@ -55,9 +55,12 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
         }
         AdminCmd::RestartDaemon(a) => restart::run(&a),
         AdminCmd::RestoreLinks(a) => restore::run(&a),
-        AdminCmd::Import {
-            what: cli::ImportCmd::Ifupdown(a),
-        } => import::run(&a),
+        AdminCmd::Import { what } => match what {
+            cli::ImportCmd::Ifupdown(a) => import::run_ifupdown(&a),
+            cli::ImportCmd::Networkd(a) => import::run_networkd(&a),
+            cli::ImportCmd::Netplan(a) => import::run_netplan(&a),
+            cli::ImportCmd::Nmconnection(a) => import::run_nmconnection(&a),
+        },
         AdminCmd::Reload(a) => verbs::reload(&a.conn),
         AdminCmd::Completions { shell } => {
             docs::completions(&mut app, shell, &mut std::io::stdout());

@@ -806,6 +806,11 @@ fn render_dt(o: &mut String, dt: &DtView, b: impl Fn(bool) -> u64) {
             b(st.peer_link_up),
         ),
         (
+            "lagd_dt_peer_link_carrier",
+            "Whether the peer link has carrier (it may have carrier and still deliver nothing: a hung peer).",
+            b(dt.peer_link_carrier),
+        ),
+        (
             "lagd_dt_keepalive_up",
             "Whether the peer's keepalives arrive.",
             b(st.keepalive_up),
@@ -918,6 +923,15 @@ fn render_dt(o: &mut String, dt: &DtView, b: impl Fn(bool) -> u64) {
     );
     for (aggr, n) in &dt.peer_filter.filtered {
         f.sample(&[("domain", &domain), ("aggregate", aggr)], *n);
+    }
+    let mut f = family(
+        o,
+        "lagd_dt_ingress_filtered_packets_total",
+        Kind::Counter,
+        "DT frames (EtherType 0x8952) from hosts dropped at a bridge port's ingress (forged DT PDUs).",
+    );
+    for (port, n) in &dt.ingress_filter {
+        f.sample(&[("domain", &domain), ("device", port)], *n);
     }
 }
 
@@ -1092,13 +1106,13 @@ mod tests {
             keepalive: Some("ka0".into()),
             bridge: "br0".into(),
             events: vec![],
+            peer_link_carrier: true,
+            ingress_filter: vec![("eth9".into(), 3)],
             peer_filter: PeerFilterView {
                 mode: "egress filter".into(),
                 filtered: vec![("trk1".into(), 9)],
                 flooding: true,
             },
-            peer_link_carrier: true,
-            ingress_filter: vec![],
         }
     }
 

@@ -2,9 +2,9 @@
 //! Identifier (actor key, partner system, partner key; Individual ports get one each), and the
 //! choice of the active Aggregator, the one whose ports the data plane uses.
 
-use crate::MuxState;
 use crate::port::Port;
 use crate::tally::{Share, Tally};
+use crate::{AdSelect, MuxState};
 use core::cmp::Reverse;
 use core::fmt;
 use lagd_types::{Key, PortNumber, SystemId};
@@ -64,17 +64,24 @@ pub(crate) struct Aggregator {
     pub ready_waiting: BTreeSet<PortNumber>,
 }
 
-/// How good an Aggregator is for distribution: a non-individual one with a real (heard)
-/// partner first, then the most ports Collecting and Distributing, then the most Selected.
-pub(crate) type Rank = (bool, u32, u32);
+/// How good an Aggregator is for distribution under an [`AdSelect`] policy: a non-individual
+/// one with a real (heard) partner first; then the bandwidth of its ports in sync with their
+/// partner (`Stable`, `Bandwidth`) or their number (`Count`); then that number; then the most
+/// Selected.
+pub(crate) type Rank = (bool, u64, u32, u32);
 
 impl Aggregator {
     /// Its [`Rank`]; `None` when no port is Selected (it cannot be the active one).
-    pub fn rank(&self) -> Option<Rank> {
+    pub fn rank(&self, policy: AdSelect) -> Option<Rank> {
         let t = &self.tally;
+        let primary = match policy {
+            AdSelect::Stable | AdSelect::Bandwidth => t.ready_mbps,
+            AdSelect::Count => u64::from(t.ready),
+        };
         (t.selected > 0).then_some((
             t.real > 0 && self.lag.individual.is_none(),
-            t.cd_bits,
+            primary,
+            t.ready,
             t.selected,
         ))
     }
@@ -93,6 +100,8 @@ pub(crate) struct Aggregators {
     touched: Vec<AggregatorId>,
     /// Aggregators that lost their last port (removed by [`Aggregators::remove_emptied`]).
     emptied: Vec<AggregatorId>,
+    /// The policy `ranked` is ordered by.
+    policy: AdSelect,
 }
 
 impl Aggregators {
@@ -153,7 +162,7 @@ impl Aggregators {
             if let Some(a) = self.map.get(&id)
                 && a.ports.is_empty()
             {
-                if let Some(r) = a.rank() {
+                if let Some(r) = a.rank(self.policy) {
                     self.ranked.remove(&(r, Reverse(id)));
                 }
                 self.by_lag.remove(&a.lag);
@@ -187,10 +196,11 @@ impl Aggregators {
     }
 
     fn account(&mut self, id: AggregatorId, n: PortNumber, s: &Share, add: bool, moved: bool) {
+        let policy = self.policy;
         let Some(a) = self.map.get_mut(&id) else {
             return;
         };
-        let before = a.rank();
+        let before = a.rank(policy);
         a.tally.apply(s, add);
         if moved {
             if add {
@@ -209,7 +219,7 @@ impl Aggregators {
                 a.ready_waiting.remove(&n);
             }
         }
-        let after = a.rank();
+        let after = a.rank(policy);
         if before != after {
             if let Some(r) = before {
                 self.ranked.remove(&(r, Reverse(id)));
@@ -241,14 +251,34 @@ impl Aggregators {
         self.touched.clear();
     }
 
+    /// Orders the Aggregators by `policy` from now on.
+    pub fn set_policy(&mut self, policy: AdSelect) {
+        if policy == self.policy {
+            return;
+        }
+        self.policy = policy;
+        self.ranked = self
+            .map
+            .iter()
+            .filter_map(|(id, a)| Some((a.rank(policy)?, Reverse(*id))))
+            .collect();
+    }
+
     /// The active Aggregator: the best by [`Rank`] among those with a Selected port; the
-    /// current one stays while no other is strictly better (no flapping between equals).
+    /// current one stays while no other is strictly better (no flapping between equals), and
+    /// with [`AdSelect::Stable`] while it has a port in sync with a real partner (or neither
+    /// it nor the best has a real partner), as Linux's `ad_select=stable`.
     pub fn choose_active(&self, current: Option<AggregatorId>) -> Option<AggregatorId> {
         let (best, Reverse(best_id)) = *self.ranked.last()?;
         if let Some(cur) = current
-            && self.get(cur).and_then(Aggregator::rank) == Some(best)
+            && let Some(r) = self.get(cur).and_then(|a| a.rank(self.policy))
         {
-            return Some(cur);
+            let (partner, _, ready, _) = r;
+            let stays =
+                r == best || (self.policy == AdSelect::Stable && ready > 0 && (partner || !best.0));
+            if stays {
+                return Some(cur);
+            }
         }
         Some(best_id)
     }
@@ -292,6 +322,7 @@ mod tests {
     fn tallies_follow_the_ports_and_rank_the_aggregators() {
         let sys = SystemConfig::default();
         let mut aggs = Aggregators::default();
+        aggs.set_policy(AdSelect::Count);
         let a = aggs.find_or_create(lag(1), 1);
         let b = aggs.find_or_create(lag(2), 2);
         let mut ports: Vec<Port> = (1..=3)

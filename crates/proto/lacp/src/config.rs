@@ -28,6 +28,26 @@ pub enum LacpTimer {
     Long,
 }
 
+/// How the active Aggregator is chosen among those with Selected ports (Linux bonding's
+/// `ad_select`, with its names). lagd presents one aggregate, so one Aggregator at a time
+/// carries traffic (crate docs, Deviations). Every policy prefers an Aggregator with a real
+/// partner (heard, not DEFAULTED) and not Individual.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdSelect {
+    /// The active Aggregator stays while it has a port in sync with its partner and a real
+    /// partner (or neither it nor the best other has one); only then is the one of largest
+    /// bandwidth chosen. Linux's default: no flap when links come and go elsewhere.
+    #[default]
+    Stable,
+    /// The Aggregator of largest bandwidth (sum of its in-sync ports' speeds), reconsidered on
+    /// every change.
+    Bandwidth,
+    /// The Aggregator with the most ports in sync with their partner, reconsidered on every
+    /// change.
+    Count,
+}
+
 /// What fallback does when the partner runs no LACP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +82,8 @@ pub struct SystemConfig {
     pub key: Key,
     /// At most this many Selected ports per Aggregator; the others are Standby.
     pub max_active: Option<usize>,
+    /// How the active Aggregator is chosen (`ad_select`; default `stable`).
+    pub ad_select: AdSelect,
     /// The aggregate is up with at least this many ports Collecting and Distributing.
     pub min_links: usize,
     /// Fallback when the partner runs no LACP; `None` = off.
@@ -83,6 +105,7 @@ impl Default for SystemConfig {
             timer: LacpTimer::Short,
             key: 1,
             max_active: None,
+            ad_select: AdSelect::Stable,
             min_links: 1,
             fallback: None,
             coupled_control: true,

@@ -40,6 +40,16 @@
 //!   LACPDU from us on that link, so what we send there is lost. A link that fails in one
 //!   direction stops carrying traffic when the partner's current_while_timer expires (3 s with
 //!   short timers) rather than when it is DEFAULTED (6 s).
+//! * **One active Aggregator.** The standard lets every Aggregator with attached ports serve an
+//!   Aggregator Client of its own; lagd presents one aggregate, so one Aggregator at a time
+//!   carries traffic, chosen by [`AdSelect`] (Linux's `ad_select`: `stable` by default,
+//!   `bandwidth`, `count`). Consequence, as in Linux and OVS: only the ports of the active
+//!   Aggregator report Synchronization, Collecting and Distributing. The ports of another
+//!   Aggregator attach (ATTACHED) but send Synchronization FALSE and go no further, so their
+//!   partner does not distribute into frames our collector would drop; when their Aggregator
+//!   becomes the active one they report Sync and go on at once. A partner that keeps a standby
+//!   link of its own (SONiC and Cumulus MC-LAG revert the standby switch's System ID after a
+//!   split brain, expecting the host to drop those links) sees them dropped.
 //! * A LACPDU that carries this System's own System ID (priority included) is never recorded:
 //!   the port is looped back, cabled to another of our ports, or on a hub or a switch port that
 //!   echoes frames. The port stays UNSELECTED while such LACPDUs keep coming (and three
@@ -77,8 +87,8 @@ mod worklist;
 pub use aggregator::AggregatorId;
 pub use churn::ChurnState;
 pub use config::{
-    ConfigError, FallbackConfig, FallbackKind, LacpMode, LacpTimer, PartnerAdmin, PortConfig,
-    SystemConfig,
+    AdSelect, ConfigError, FallbackConfig, FallbackKind, LacpMode, LacpTimer, PartnerAdmin,
+    PortConfig, SystemConfig,
 };
 pub use counters::PortCounters;
 pub use event::{Event, EventKind};
@@ -123,6 +133,8 @@ pub struct Lacp {
     aggregators: Aggregators,
     /// The Aggregator the data plane uses.
     active: Option<AggregatorId>,
+    /// The active Aggregator as last reported in an event.
+    reported_active: Option<AggregatorId>,
     up: bool,
     fallback: FallbackState,
     /// System timers (fallback).
@@ -145,11 +157,14 @@ impl Lacp {
     /// A System with no ports. An invalid `config` is used as given; use
     /// [`SystemConfig::validate`] first (or [`Lacp::set_config`], which checks).
     pub fn new(config: SystemConfig) -> Lacp {
+        let mut aggregators = Aggregators::default();
+        aggregators.set_policy(config.ad_select);
         Lacp {
             config,
             ports: PortTable::default(),
-            aggregators: Aggregators::default(),
+            aggregators,
             active: None,
+            reported_active: None,
             up: false,
             fallback: FallbackState::default(),
             timers: TimerTable::default(),
@@ -197,6 +212,7 @@ impl Lacp {
             work.push(i);
         }
         fallback.reassign = true;
+        aggregators.set_policy(ctx.cfg.ad_select);
         aggregators.touch_all();
         self.update(now);
         Ok(())

@@ -52,6 +52,16 @@ pub(crate) struct AggView {
     pub ready: bool,
     /// Some port is already attached: a joining port need not wait (see `enter`).
     pub has_attached: bool,
+    /// It is the active Aggregator, the one whose ports the data plane collects and
+    /// distributes on. Only its ports report Synchronization and go beyond ATTACHED
+    /// (deviation, crate docs).
+    pub active: bool,
+}
+
+/// Partner_Oper_Port_State.Synchronization, a partner that reports Expired counting as out of
+/// sync (deviation, crate docs; see `next`).
+pub(crate) fn partner_in_sync(p: &Port) -> bool {
+    p.partner.state.synchronization() && !p.partner.state.expired()
 }
 
 fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str)> {
@@ -62,7 +72,7 @@ fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str
     // direction only then stops carrying traffic when the partner's current_while_timer
     // expires (3 s with short timers), not when it is DEFAULTED three seconds later.
     let pexpired = p.partner.state.expired();
-    let psync = p.partner.state.synchronization() && !pexpired;
+    let psync = partner_in_sync(p);
     let out_of_sync = if pexpired {
         "partner reports Expired (it hears no LACPDU from us on this link)"
     } else {
@@ -72,6 +82,7 @@ fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str
     let leave = match sel {
         Selected::Unselected => Some("unselected"),
         Selected::Standby => Some("standby"),
+        Selected::Selected if !agg.active => Some("its Aggregator is not the active one"),
         Selected::Selected => None,
     };
     match p.mux {
@@ -85,6 +96,7 @@ fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str
             Some((Attached, "Aggregator ready (wait_while_timer done)"))
         }
         Waiting => None,
+        Attached if sel == Selected::Selected && !agg.active => None,
         Attached => match leave {
             Some(r) => Some((Detached, r)),
             None if psync && coupled => Some((CollectingDistributing, "partner in sync")),
@@ -140,7 +152,8 @@ fn enter(p: &mut Port, ctx: &mut Ctx<'_>, to: MuxState, reason: &'static str, ag
             }
         }
         MuxState::Attached => {
-            s.set(PortState::SYNCHRONIZATION, true);
+            // Deviation (crate docs): Sync only in the active Aggregator.
+            s.set(PortState::SYNCHRONIZATION, agg.active);
             s.set(PortState::COLLECTING, false);
             s.set(PortState::DISTRIBUTING, false);
             p.ntt = true;
@@ -162,9 +175,20 @@ fn enter(p: &mut Port, ctx: &mut Ctx<'_>, to: MuxState, reason: &'static str, ag
     }
 }
 
+/// An attached port whose Aggregator became (or stopped being) the active one tells its
+/// partner at once. Returns whether Sync changed.
+fn honest_sync(p: &mut Port, agg: AggView) -> bool {
+    if p.mux == MuxState::Attached && p.actor.state.synchronization() != agg.active {
+        p.actor.state.set(PortState::SYNCHRONIZATION, agg.active);
+        p.ntt = true;
+        return true;
+    }
+    false
+}
+
 /// Runs the Mux machine until it rests. Returns whether the state changed.
 pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, agg: AggView) -> bool {
-    let mut changed = false;
+    let mut changed = honest_sync(p, agg);
     for _ in 0..6 {
         match next(p, ctx.cfg.coupled_control, agg) {
             Some((to, reason)) => {
@@ -174,6 +198,7 @@ pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, agg: AggView) -> bool {
             None => break,
         }
     }
+    changed |= honest_sync(p, agg);
     changed
 }
 

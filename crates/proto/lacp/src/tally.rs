@@ -5,6 +5,7 @@
 //! aggregate's up/down — is read in O(1) instead of by walking every port.
 
 use crate::aggregator::is_cd;
+use crate::mux::partner_in_sync;
 use crate::port::Port;
 use crate::{AggregatorId, MuxState, Selected};
 use lagd_types::PortId;
@@ -20,8 +21,11 @@ pub(crate) struct Share {
     pub selected: bool,
     /// STANDBY.
     pub standby: bool,
-    /// The actor's Collecting and Distributing bits are both set.
-    pub cd_bits: bool,
+    /// SELECTED, attached, and its partner in sync: it carries traffic when its Aggregator is
+    /// the active one (it ranks the Aggregators, `AdSelect`).
+    pub ready: bool,
+    /// Its link speed (Mbit/s) when `ready`, else 0.
+    pub ready_mbps: u32,
     /// Attached, Collecting and Distributing ([`is_cd`]).
     pub cd: bool,
     /// The partner information is real (the actor is not DEFAULTED).
@@ -48,7 +52,8 @@ impl Share {
             member: p.selected != Selected::Unselected,
             selected: p.selected == Selected::Selected,
             standby: p.selected == Selected::Standby,
-            cd_bits: p.actor.state.collecting() && p.actor.state.distributing(),
+            ready: ready(p),
+            ready_mbps: if ready(p) { p.link.speed_mbps } else { 0 },
             cd: is_cd(p),
             real: !p.actor.state.defaulted(),
             attached: p.is_attached(),
@@ -57,6 +62,12 @@ impl Share {
             key: (p.actor.port, p.partner.port),
         }
     }
+}
+
+/// SELECTED, attached, and the partner in sync (what the Mux machine needs, besides its
+/// Aggregator being the active one, to collect and distribute).
+fn ready(p: &Port) -> bool {
+    p.selected == Selected::Selected && p.is_attached() && partner_in_sync(p)
 }
 
 /// The tallies of one Aggregator: how many of the ports that selected it are in each case.
@@ -68,8 +79,10 @@ pub(crate) struct Tally {
     pub selected: u32,
     /// STANDBY.
     pub standby: u32,
-    /// Collecting and Distributing bits set.
-    pub cd_bits: u32,
+    /// SELECTED, attached, partner in sync.
+    pub ready: u32,
+    /// The link speeds of those, in Mbit/s.
+    pub ready_mbps: u64,
     /// Attached, Collecting and Distributing.
     pub cd: u32,
     /// Not DEFAULTED.
@@ -87,7 +100,7 @@ impl Tally {
             (&mut self.members, s.member),
             (&mut self.selected, s.selected),
             (&mut self.standby, s.standby),
-            (&mut self.cd_bits, s.cd_bits),
+            (&mut self.ready, s.ready),
             (&mut self.cd, s.cd),
             (&mut self.real, s.real),
             (&mut self.attached, s.attached),
@@ -102,6 +115,12 @@ impl Tally {
                 };
             }
         }
+        let mbps = u64::from(s.ready_mbps);
+        self.ready_mbps = if add {
+            self.ready_mbps.saturating_add(mbps)
+        } else {
+            self.ready_mbps.saturating_sub(mbps)
+        };
     }
 }
 

@@ -30,14 +30,15 @@ pub(crate) struct Scratch {
     views: Vec<AggView>,
 }
 
-/// What a port's Mux needs to know of its Aggregator (§6.4.15): Ready (§6.4.8), and whether a
-/// port is already attached.
-fn view(aggs: &Aggregators, p: &Port) -> AggView {
+/// What a port's Mux needs to know of its Aggregator (§6.4.15): Ready (§6.4.8), whether a
+/// port is already attached, and whether it is the `active` one.
+fn view(aggs: &Aggregators, p: &Port, active: Option<AggregatorId>) -> AggView {
     p.aggregator
-        .and_then(|id| aggs.get(id))
-        .map(|a| AggView {
+        .and_then(|id| Some((id, aggs.get(id)?)))
+        .map(|(id, a)| AggView {
             ready: a.tally.unready == 0,
             has_attached: a.tally.attached > 0,
+            active: active == Some(id),
         })
         .unwrap_or_default()
 }
@@ -59,6 +60,7 @@ impl Lacp {
             deferred,
             moved,
             scratch,
+            active,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -93,6 +95,18 @@ impl Lacp {
                     scratch.numbers.extend(a.ready_waiting.iter().copied());
                 }
             }
+            // The active Aggregator (its ports report Sync and go on to collect and
+            // distribute; those of the one it replaces fall back to ATTACHED).
+            let chosen = aggregators.choose_active(*active);
+            if chosen != *active {
+                for id in [*active, chosen].into_iter().flatten() {
+                    scratch
+                        .numbers
+                        .extend(aggregators.get(id).into_iter().flat_map(|a| &a.ports));
+                }
+                *active = chosen;
+                changed = true;
+            }
             for n in &scratch.numbers {
                 if let Some(i) = ports.position(*n) {
                     work.push(i);
@@ -105,7 +119,7 @@ impl Lacp {
                 let v = work
                     .get(k)
                     .and_then(|i| ports.at(i))
-                    .map(|p| view(aggregators, p))
+                    .map(|p| view(aggregators, p, *active))
                     .unwrap_or_default();
                 scratch.views.push(v);
             }
@@ -156,7 +170,8 @@ impl Lacp {
             aggregators,
             events,
             work,
-            active: current,
+            active,
+            reported_active,
             up: current_up,
             config,
             fallback,
@@ -169,18 +184,9 @@ impl Lacp {
                 kind,
             })
         };
-        let active = aggregators.choose_active(*current);
-        if active != *current {
-            // The ports of the old and of the new active Aggregator change their data plane.
-            for id in [*current, active].into_iter().flatten() {
-                for n in aggregators.get(id).into_iter().flat_map(|a| a.ports.iter()) {
-                    if let Some(i) = ports.position(*n) {
-                        work.push(i);
-                    }
-                }
-            }
-            work.normalize();
-            *current = active;
+        let active = *active;
+        if active != *reported_active {
+            *reported_active = active;
             emit(None, EventKind::ActiveAggregator { aggregator: active });
         }
         for k in 0..work.len() {

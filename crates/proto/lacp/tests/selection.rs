@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use lagd_lacp::testing::End;
 use lagd_lacp::testing::{Harness, end};
-use lagd_lacp::{EventKind, PortConfig, Selected};
+use lagd_lacp::{AdSelect, EventKind, PortConfig, Selected};
 use lagd_types::Duration;
 
 #[test]
@@ -54,9 +55,11 @@ fn member_recabled_to_another_system_gets_its_own_aggregator() {
                 }
             )),
     );
+    // C's only port is in its active Aggregator, but A does not collect on port 4 and says so
+    // (no Sync): C does not distribute into it (issue 11, defect 2; it did before).
     assert!(
-        h.lacp(c).is_distributing(1),
-        "C's only port is its active aggregator"
+        !h.lacp(c).is_distributing(1),
+        "C distributes into a port whose frames A drops"
     );
 }
 
@@ -180,4 +183,91 @@ fn min_links_three_of_four() {
     assert!(t - t0 <= Duration::from_secs(3), "took {}", t - t0);
     assert!(h.saw(0, |k| matches!(k, EventKind::AggregateUp)));
     assert_eq!(h.lacp(0).distributing_ports(), vec![2, 3, 4]);
+}
+
+/// A: two ports to B at 10 Gbit/s, then three ports to C at 1 Gbit/s; returns the harness,
+/// A's index, A's ends of the B links and of the C links.
+fn two_partners(cfg: lagd_lacp::SystemConfig) -> (Harness, usize, Vec<End>, Vec<End>) {
+    let mut h = Harness::new();
+    let a = h.add_system(cfg);
+    let b = h.add_system(sys(2));
+    let c = h.add_system(sys(3));
+    let pa = add_ports(&mut h, a, 1, 5);
+    let pb = add_ports(&mut h, b, 2, 2);
+    let pc = add_ports(&mut h, c, 3, 3);
+    h.speed_mbps = 10_000;
+    for i in 0..2 {
+        h.connect(pa[i], pb[i]);
+    }
+    until_all_distributing(&mut h, &pa[..2], &pb, Duration::from_secs(5));
+    h.speed_mbps = 1_000;
+    h.log.clear();
+    for i in 0..3 {
+        h.connect(pa[i + 2], pc[i]);
+    }
+    h.run_for(Duration::from_secs(5));
+    (h, a, pa[..2].to_vec(), pa[2..].to_vec())
+}
+
+fn active_ports(h: &Harness, a: usize) -> Vec<u16> {
+    h.lacp(a).distributing_ports()
+}
+
+/// Issue 11, defect 5: `ad_select` as Linux names it, `stable` by default: the active
+/// Aggregator stays while it has ports in sync with a real partner, whatever comes up beside it
+/// (it switched to the one with more ports before).
+#[test]
+fn ad_select_stable_keeps_the_active_aggregator_while_it_works() {
+    let (mut h, a, to_b, to_c) = two_partners(sys(1));
+    assert_eq!(h.lacp(a).config().ad_select, AdSelect::Stable);
+    assert_eq!(
+        active_ports(&h, a),
+        vec![1, 2],
+        "three ports to C did not take over"
+    );
+    assert_eq!(
+        h.events(a, |e| matches!(e.kind, EventKind::ActiveAggregator { .. }))
+            .count(),
+        0,
+        "the active Aggregator never changed"
+    );
+    // One link to B fails: the Aggregator still works, it stays.
+    h.cut(0);
+    h.run_for(Duration::from_secs(3));
+    assert_eq!(active_ports(&h, a), vec![2]);
+    // The last link to B fails: C's links take over.
+    h.cut(1);
+    let c: Vec<End> = to_c.clone();
+    h.run_until_cond(Duration::from_secs(5), |h| h.all_distributing(&c))
+        .expect("C's links take over");
+    assert_eq!(active_ports(&h, a), vec![3, 4, 5]);
+    // B's links come back: stable keeps C's.
+    h.restore(0);
+    h.restore(1);
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(active_ports(&h, a), vec![3, 4, 5]);
+    let _ = to_b;
+}
+
+#[test]
+fn ad_select_count_prefers_more_ports_and_bandwidth_more_speed() {
+    let cfg = lagd_lacp::SystemConfig {
+        ad_select: AdSelect::Count,
+        ..sys(1)
+    };
+    let (h, a, _, _) = two_partners(cfg);
+    assert_eq!(active_ports(&h, a), vec![3, 4, 5], "three ports beat two");
+    let cfg = lagd_lacp::SystemConfig {
+        ad_select: AdSelect::Bandwidth,
+        ..sys(1)
+    };
+    let (mut h, a, _, _) = two_partners(cfg);
+    assert_eq!(active_ports(&h, a), vec![1, 2], "20 Gbit/s beat 3 Gbit/s");
+    // Switched live to count: reconsidered at once.
+    let mut cfg = h.lacp(a).config().clone();
+    cfg.ad_select = AdSelect::Count;
+    let now = h.now;
+    h.lacp_mut(a).set_config(now, cfg).unwrap();
+    h.run_for(Duration::from_secs(3));
+    assert_eq!(active_ports(&h, a), vec![3, 4, 5]);
 }

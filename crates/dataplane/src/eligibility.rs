@@ -128,6 +128,7 @@ mod tests {
             link_type,
             kind: kind.map(str::to_string),
             master,
+            alias: None,
         }
     }
 

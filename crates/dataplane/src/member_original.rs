@@ -1,8 +1,8 @@
 //! A member's settings as they were before lagd took it over: everything take-over changes
-//! (admin state, MTU, `IFF_NOARP`, `arp_ignore`, `rp_filter`, `disable_ipv6`, the addresses),
-//! read before the first change, serialisable so that it can be recorded durably, and put
-//! back from the record alone: by the daemon that took the member, by the next daemon after a
-//! crash, or by `lagctl` when no daemon is left.
+//! (admin state, MTU, `IFF_NOARP`, `arp_ignore`, `rp_filter`, `disable_ipv6`, the addresses,
+//! the alias), read before the first change, serialisable so that it can be recorded durably,
+//! and put back from the record alone: by the daemon that took the member, by the next daemon
+//! after a crash, or by `lagctl` when no daemon is left.
 
 use crate::error::{Error, Result};
 use crate::netlink::{IFA_F_PERMANENT, IfAddr, LinkInfo, Netlink, RT_SCOPE_LINK};
@@ -34,6 +34,10 @@ pub struct MemberOriginal {
     /// The addresses to put back: every IPv4 address, and the IPv6 addresses configured by
     /// hand (link-local and autoconfigured ones come back by themselves with IPv6).
     pub addresses: Vec<IfAddr>,
+    /// Its alias (`ip link set dev X alias`), which lagd replaces by "lagd: member of AGGR".
+    /// Records written before lagd set aliases have none: the alias is then removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// Whether take-over's removal of `a` must be undone by adding it back (the kernel makes
@@ -62,6 +66,7 @@ impl MemberOriginal {
             rp_filter: sysctl::read_int(&sysctl::ipv4_conf(name, "rp_filter")?)?,
             disable_ipv6: sysctl::read_int_opt(&sysctl::ipv6_conf(name, "disable_ipv6")?)?,
             addresses,
+            alias: link.alias.clone(),
         })
     }
 
@@ -129,6 +134,9 @@ impl MemberOriginal {
         }
         if link.mtu != self.mtu {
             note(nl.set_mtu(ifindex, self.mtu));
+        }
+        if link.alias != self.alias {
+            note(nl.set_alias(ifindex, self.alias.as_deref().unwrap_or("")));
         }
         match first {
             None => Ok(()),

@@ -44,6 +44,7 @@ const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_IFALIAS: u16 = 20;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_CARRIER: u16 = 33;
@@ -139,6 +140,8 @@ pub struct LinkInfo {
     pub kind: Option<String>,
     /// The index of the device it is enslaved to (`IFLA_MASTER`: a bridge, bond, team, VRF).
     pub master: Option<u32>,
+    /// The interface's alias (`IFLA_IFALIAS`, `ip link set dev X alias TEXT`), if set.
+    pub alias: Option<String>,
 }
 
 impl LinkInfo {
@@ -375,6 +378,7 @@ fn parse_link(payload: &[u8]) -> Result<LinkInfo> {
         link_type,
         kind: None,
         master: None,
+        alias: None,
     };
     for (ty, data) in attrs(payload.get(IFINFOMSG_LEN..).unwrap_or(&[])) {
         match ty {
@@ -386,6 +390,7 @@ fn parse_link(payload: &[u8]) -> Result<LinkInfo> {
             }
             IFLA_CARRIER => info.carrier = data.first().copied().unwrap_or(0) != 0,
             IFLA_MASTER => info.master = u32_at(data, 0).filter(|m| *m != 0),
+            IFLA_IFALIAS => info.alias = Some(attr_string(data)).filter(|a| !a.is_empty()),
             IFLA_LINKINFO => {
                 info.kind = attrs(data)
                     .find(|(t, _)| *t == IFLA_INFO_KIND)
@@ -688,6 +693,12 @@ impl Netlink {
         }
         let msg = m.finish();
         self.transact("RTM_NEWLINK", &msg, seq, |_, _| Ok(()))
+    }
+
+    /// Sets the interface's alias (`ip link set dev X alias TEXT`; at most 255 bytes); an empty
+    /// `alias` removes it.
+    pub fn set_alias(&mut self, ifindex: u32, alias: &str) -> Result<()> {
+        self.set_link(ifindex, 0, 0, Some((IFLA_IFALIAS, alias.as_bytes())))
     }
 
     /// Sets or clears the `IFF_*` bits in `mask` to their values in `flags`.

@@ -237,6 +237,7 @@ impl Aggr {
         }
         tap.set_up(true)
             .map_err(sys(format!("bringing TAP `{}` up", r.name)))?;
+        takeover::set_alias(tap.ifindex(), &r.name, &takeover::aggregate_alias(&r));
         let now = monotonic_now();
         let mut adapter = Adapter::new(id, &r.name, aggregation_config(&r, mac), reporter);
         let mut sockets = Vec::new();
@@ -603,6 +604,10 @@ impl Aggr {
             a.drain_events();
         }
         self.forwarder.wake();
+        let alias = takeover::aggregate_alias(&r);
+        if alias != takeover::aggregate_alias(&self.resolved) {
+            takeover::set_alias(self.forwarder.tap().ifindex(), &r.name, &alias);
+        }
         self.mac = mac;
         self.spec = spec;
         self.resolved = r;

@@ -418,6 +418,7 @@ mod tests {
             rp_filter: 2,
             disable_ipv6: Some(0),
             addresses: Vec::new(),
+            alias: None,
         }
     }
 

@@ -18,7 +18,7 @@ use lagd_dataplane::{Error as DpError, Member, MemberOriginal, Netlink, TakeOver
 use lagd_types::{MacAddr, PortNumber};
 
 use crate::aggregate::{AggrError, MemberRt};
-use crate::config::Resolved;
+use crate::config::{AggrMode, LacpActivity, Resolved};
 use crate::state::{AggregateRecord, MemberRecord, PortRecord, RECORD_VERSION, StateDir};
 
 fn sys(what: impl Into<String>) -> impl FnOnce(DpError) -> AggrError {
@@ -84,12 +84,55 @@ pub fn take_member(
         },
         None => Member::take_over_recorded(link, opts, record).map_err(sys(what()))?,
     };
+    set_alias(m.ifindex(), link, &member_alias(r));
     if r.distributed
         && let Err(e) = Netlink::open().and_then(|mut nl| nl.set_up(m.ifindex(), false))
     {
         tracing::warn!(member = %link, "DT: holding the member down: {e}");
     }
     Ok(m)
+}
+
+/// The alias a member carries while lagd holds it (`ip link show` prints it as `alias ...`):
+/// which aggregate it belongs to, where Linux tools show a bond's slave its master. The member's
+/// own alias is in its record and comes back with the rest.
+pub fn member_alias(r: &Resolved) -> String {
+    format!("lagd: member of {}", r.name)
+}
+
+/// The aggregate's alias: lagd's, and how it aggregates (`ip -d link` shows a TAP otherwise).
+pub fn aggregate_alias(r: &Resolved) -> String {
+    let mut s = String::from("lagd: aggregate, ");
+    if r.distributed {
+        s.push_str("distributed trunking, ");
+    }
+    s.push_str(match (r.mode, r.lacp) {
+        (AggrMode::Lacp, LacpActivity::Passive) => "mode lacp (passive)",
+        (AggrMode::Lacp, _) => "mode lacp",
+        (AggrMode::Static, _) => "mode static",
+        (AggrMode::ActiveBackup, _) => "mode active-backup",
+        (AggrMode::RoundRobin, _) => "mode round-robin",
+        (AggrMode::Broadcast, _) => "mode broadcast",
+    });
+    if matches!(r.mode, AggrMode::Lacp | AggrMode::Static) {
+        s.push_str(", hash ");
+        s.push_str(&r.policy);
+    }
+    s
+}
+
+/// Sets an interface's alias; a failure is only logged (the alias is a label, lagd works
+/// without it).
+pub fn set_alias(ifindex: u32, name: &str, alias: &str) {
+    let same = Netlink::open()
+        .and_then(|mut nl| nl.link_by_index(ifindex))
+        .is_ok_and(|l| l.alias.as_deref() == Some(alias));
+    if same {
+        return;
+    }
+    if let Err(e) = Netlink::open().and_then(|mut nl| nl.set_alias(ifindex, alias)) {
+        tracing::warn!(interface = %name, "setting the alias `{alias}`: {e}");
+    }
 }
 
 /// Gives a member back: restores it, then forgets its record. A member that could not be

@@ -33,6 +33,7 @@ fn full_snapshot(ns: &str, dev: &str) -> Vec<String> {
         "promiscuity",
         "allmulti",
         "operstate_ignored",
+        "ifalias",
     ] {
         if !l[k].is_null() {
             out.push(format!("{k} {}", l[k]));

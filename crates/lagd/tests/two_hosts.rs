@@ -1,6 +1,8 @@
 //! Two hosts (network namespaces) joined by two veth pairs, each running `lagd` with a LACP
 //! aggregate of both links: the aggregates form, pass pings both ways (also jumbo frames), and
-//! on SIGTERM every member is restored exactly and the TAPs disappear.
+//! on SIGTERM every member is restored exactly and the TAPs disappear. Membership shows in `ip`:
+//! each member's alias names its aggregate (its own alias comes back on release), the
+//! aggregate's names lagd and its mode.
 //!
 //! Needs root. Bounds are generous and nothing asserts on elapsed time.
 
@@ -37,6 +39,12 @@ fn two_hosts_aggregate_ping_and_restore() {
     let (a1, b1) = net.veth("lg", Some(&ns_a), Some(&ns_b)).unwrap();
     let (a2, b2) = net.veth("lg", Some(&ns_a), Some(&ns_b)).unwrap();
     let members = [(&ns_a, &a1), (&ns_a, &a2), (&ns_b, &b1), (&ns_b, &b2)];
+    // An alias of the operator's own, which lagd must give back.
+    net.exec(
+        &ns_a,
+        &["ip", "link", "set", "dev", &a1, "alias", "uplink A"],
+    )
+    .unwrap();
     let before: Vec<IfSnapshot> = members.iter().map(|(ns, d)| snapshot(ns, d)).collect();
 
     let dir = TempDir::new("lagd2h");
@@ -74,6 +82,31 @@ fn two_hosts_aggregate_ping_and_restore() {
     assert_eq!(during.arp_ignore, "8");
     assert_eq!(during.disable_ipv6, "1");
     assert!(during.flags.iter().any(|f| f == "NOARP"), "{during:?}");
+
+    // Membership as `ip` shows it.
+    let ip_link = net.exec(&ns_a, &["ip", "link", "show"]).unwrap();
+    println!("ip link show (host A):\n{ip_link}");
+    for m in [&a1, &a2] {
+        assert_eq!(
+            snapshot(&ns_a, m).alias.as_deref(),
+            Some("lagd: member of lag0"),
+            "{ip_link}"
+        );
+    }
+    let aggr = net
+        .exec(&ns_a, &["ip", "-d", "link", "show", "dev", "lag0"])
+        .unwrap();
+    println!("ip -d link show dev lag0 (host A):\n{aggr}");
+    assert!(
+        aggr.contains("tun type tap")
+            && aggr.contains("alias lagd: aggregate, mode lacp, hash L3,L4"),
+        "{aggr}"
+    );
+    // A TAP cannot be a master: the kernel refuses the relation bonding and teams use.
+    assert!(
+        net.exec(&ns_a, &["ip", "link", "set", "dev", &a1, "master", "lag0"])
+            .is_err()
+    );
 
     net.exec(
         &ns_a,

@@ -271,6 +271,8 @@ pub struct IfSnapshot {
     pub arp_ignore: String,
     pub rp_filter: String,
     pub disable_ipv6: String,
+    /// `ip link set dev X alias TEXT`.
+    pub alias: Option<String>,
 }
 
 /// Reads the snapshot of `dev` in `ns`.
@@ -298,6 +300,7 @@ pub fn snapshot(ns: &str, dev: &str) -> IfSnapshot {
         arp_ignore: sysctl(format!("/proc/sys/net/ipv4/conf/{dev}/arp_ignore")),
         rp_filter: sysctl(format!("/proc/sys/net/ipv4/conf/{dev}/rp_filter")),
         disable_ipv6: sysctl(format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6")),
+        alias: l["ifalias"].as_str().map(str::to_string),
     }
 }
 

@@ -125,7 +125,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s x -l extende
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s s -l statistics -d 'Statistics per member and in total (with -i: per interval)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s p -l parseable -d 'Parseable output: one line per row, fields separated by \':\' (\':\' in values escaped as \'\\:\'), no headers'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -l json -d 'JSON output'
-complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s o -l output -d 'Fields to print, comma separated (see each view\'s column names)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s i -l interval -d 'Repeat every SECONDS' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s c -l count -d 'With -i: stop after COUNT reports' -r

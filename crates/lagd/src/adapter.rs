@@ -74,6 +74,9 @@ pub struct Adapter {
     links: BTreeMap<PortNumber, LinkStatus>,
     /// The protocol state changed since the aggregation's record was last written.
     pub state_dirty: bool,
+    /// How many times each member stopped distributing (flaps), and which distribute now.
+    pub flaps: BTreeMap<PortNumber, u64>,
+    distributing: std::collections::BTreeSet<PortNumber>,
     reporter: Reporter,
     was_up: bool,
     /// Log lines and recorded events per port and kind, rate-limited (a flood of refused
@@ -100,6 +103,8 @@ impl Adapter {
             bfd: None,
             links: BTreeMap::new(),
             state_dirty: false,
+            flaps: BTreeMap::new(),
+            distributing: Default::default(),
             reporter,
             was_up: false,
             limiter: RateLimiter::default(),
@@ -314,6 +319,18 @@ impl Adapter {
                 id: self.id,
                 port: *port,
             });
+        }
+        if let AggEvent::Lacp(lagd_agg::lagd_lacp::Event {
+            port: Some(p),
+            kind: EventKind::CollectingDistributing { distributing, .. },
+            ..
+        }) = ev
+        {
+            if *distributing {
+                self.distributing.insert(*p);
+            } else if self.distributing.remove(p) {
+                *self.flaps.entry(*p).or_default() += 1;
+            }
         }
         let message = ev.to_string();
         if !matches!(ev, AggEvent::Lacp(e) if matches!(e.kind, EventKind::Periodic { .. } | EventKind::RxError { .. }))

@@ -57,6 +57,8 @@ pub struct MemberRt {
     pub draining: bool,
     /// Its kernel drop counters lately.
     pub drops: crate::member_facts::DropHistory,
+    /// How many times its carrier went down.
+    pub carrier_losses: u64,
 }
 
 /// A running aggregation.
@@ -189,6 +191,7 @@ impl Aggr {
                     member,
                     draining: false,
                     drops: Default::default(),
+                    carrier_losses: 0,
                 },
             );
         }
@@ -484,6 +487,7 @@ impl Aggr {
                 member,
                 draining: false,
                 drops: Default::default(),
+                carrier_losses: 0,
             },
         );
         self.handle_link(number, st);
@@ -693,43 +697,61 @@ impl Aggr {
 
     /// Status for `ShowAggr`.
     pub fn status(&self, temporary: bool) -> AggrStatus {
-        let (st, bfd) = {
+        use lagd_agg::member_state::{MemberState, aggregate_state, member_state};
+        let (st, bfd, flaps) = {
             let a = lock(&self.adapter);
             (
                 a.agg.status(),
                 a.bfd.as_ref().map(lagd_bfd::MicroBfd::status),
+                a.flaps.clone(),
             )
         };
+        let mut states = Vec::new();
         let members = st
             .lacp
             .ports
             .iter()
-            .map(|p| MemberStatus {
-                name: self
-                    .members
-                    .get(&p.number)
-                    .map(|m| m.name.clone())
-                    .unwrap_or_default(),
-                port: p.number,
-                link_up: self.known_link(p.number).unwrap_or(p.link).up,
-                speed_mbps: p.link.speed_mbps,
-                full_duplex: p.link.full_duplex,
-                selected: p.selected.to_string(),
-                mux: p.mux.to_string(),
-                receive: p.receive.to_string(),
-                actor: p.actor,
-                partner: p.partner,
-                collecting: p.collecting,
-                distributing: p.distributing,
-                why_not_distributing: p.why_not_distributing.clone(),
-                counters: serde_json::to_value(p.counters).unwrap_or_default(),
-                bfd: bfd
+            .map(|p| {
+                let m = self.members.get(&p.number);
+                let link_up = self.known_link(p.number).unwrap_or(p.link).up;
+                let bfd: Option<crate::control::proto::BfdStatus> = bfd
                     .iter()
                     .flatten()
                     .find(|b| b.port == p.number)
-                    .map(Into::into),
+                    .map(Into::into);
+                let state = match m {
+                    Some(m) if !crate::member_facts::exists(&m.name, m.member.ifindex()) => {
+                        MemberState::Deleted
+                    }
+                    _ if link_up && !p.link.up && bfd.as_ref().is_some_and(|b| b.state != "Up") => {
+                        MemberState::BfdDown
+                    }
+                    _ => member_state(&st, p),
+                };
+                states.push((p.number, state));
+                MemberStatus {
+                    name: m.map(|m| m.name.clone()).unwrap_or_default(),
+                    port: p.number,
+                    link_up,
+                    speed_mbps: p.link.speed_mbps,
+                    full_duplex: p.link.full_duplex,
+                    selected: p.selected.to_string(),
+                    mux: p.mux.to_string(),
+                    receive: p.receive.to_string(),
+                    actor: p.actor,
+                    partner: p.partner,
+                    collecting: p.collecting,
+                    distributing: p.distributing,
+                    why_not_distributing: p.why_not_distributing.clone(),
+                    counters: serde_json::to_value(p.counters).unwrap_or_default(),
+                    bfd,
+                    state: state.name().to_string(),
+                    carrier_losses: m.map_or(0, |m| m.carrier_losses),
+                    flaps: flaps.get(&p.number).copied().unwrap_or(0),
+                }
             })
             .collect();
+        let agg_state = aggregate_state(&st, &states);
         AggrStatus {
             name: self.resolved.name.clone(),
             spec: self.spec.clone(),
@@ -757,6 +779,12 @@ impl Aggr {
                     bytes: t.bytes,
                 }
             }),
+            why: agg_state.why,
+            settings: settings_of(&self.resolved),
+            active_member: st
+                .active_member
+                .and_then(|p| self.members.get(&p))
+                .map(|m| m.name.clone()),
         }
     }
 
@@ -903,9 +931,36 @@ fn release_unused(state: &StateDir, link: &str, member: Member) {
         member,
         draining: false,
         drops: Default::default(),
+        carrier_losses: 0,
     };
     if let Err(e) = takeover::release_member(state, m) {
         tracing::error!(member = %link, "NOT restored: {e}");
+    }
+}
+
+/// The settings of `r` in force, as `show-aggr` and its JSON show them.
+fn settings_of(r: &Resolved) -> crate::control::proto::Settings {
+    use crate::changes::{fallback_name, lacp_name, mode_name, timer_name};
+    use crate::duration::format_duration;
+    let (fallback, timeout) = match r.fallback {
+        Some((k, t)) => (fallback_name(k), format_duration(t)),
+        None => ("off", crate::config::DEFAULT_FALLBACK_TIMEOUT.to_string()),
+    };
+    crate::control::proto::Settings {
+        mode: mode_name(r.mode).into(),
+        lacp_mode: lacp_name(r.lacp).into(),
+        lacp_timer: timer_name(r.timer).into(),
+        policy: r.policy.clone(),
+        min_links: r.min_links,
+        max_active: r.max_active,
+        fallback: fallback.into(),
+        fallback_timeout: timeout,
+        key: r.key,
+        system_priority: r.system_priority,
+        offload: if r.offload { "on" } else { "off" }.into(),
+        rebalance_interval: r
+            .rebalance_interval
+            .map_or_else(|| "off".to_string(), format_duration),
     }
 }
 

@@ -1010,6 +1010,9 @@ impl Engine {
             a.handle_link(port, status);
             if !up {
                 a.carrier_losses += 1;
+                if let Some(m) = a.members.get_mut(&port) {
+                    m.carrier_losses += 1;
+                }
             }
             return;
         }

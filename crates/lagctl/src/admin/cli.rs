@@ -15,6 +15,30 @@ pub struct Conn {
     pub socket: PathBuf,
 }
 
+/// What `show-aggr` prints, for its help and man page.
+pub const SHOW_AGGR_LEGEND: &str = "\
+Aggregate state: `up`, or `down` and why (no member has carrier, no LACPDU from the partner, \
+min-links not met).
+
+Member states (one meaning each):
+  active         collecting and distributing: carries traffic
+  backup         active-backup: ready; the active member carries the traffic
+  collecting     collecting, not distributing yet
+  attached       attached to its Aggregator, waiting for the partner's synchronization
+  waiting        selected, waiting for the Aggregator (wait_while_timer, 2 s)
+  standby        Standby: max-active members are active
+  not-selected   no Aggregator selected (half duplex, an individual link)
+  wrong-partner  hears another partner (system or key) than the active members
+  no-lacp        LACP runs here but no LACPDU comes from the partner
+  bfd-down       carrier, but its micro-BFD session is not up
+  down           no carrier
+  deleted        the interface no longer exists
+
+State flags (-x): A LACP active, T short timeout, G aggregatable, S in sync, C collecting,
+D distributing, F defaulted (no partner information), E expired; `-` when clear.
+With -L, coll and dist say what the data plane does; on an aggregation without LACP the
+LACP-only columns are `-`.";
+
 /// The administration verbs.
 #[derive(Subcommand, Debug)]
 pub enum AdminCmd {
@@ -29,6 +53,7 @@ pub enum AdminCmd {
     /// Delete an aggregation: members are released and restored.
     DeleteAggr(DeleteArgs),
     /// Show aggregations: members (default), LACP detail (-L), extended (-x), statistics (-s).
+    #[command(after_long_help = SHOW_AGGR_LEGEND)]
     ShowAggr(ShowAggrArgs),
     /// Show the links of the aggregations (-s: traffic statistics).
     ShowLink(ShowLinkArgs),

@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod restart;
 pub mod restore;
 pub mod show;
+pub mod suggest;
 pub mod table;
 pub mod verbs;
 

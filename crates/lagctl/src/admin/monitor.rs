@@ -487,6 +487,9 @@ mod tests {
             why_not_distributing: (!distributing).then(|| "link is down".to_string()),
             counters: serde_json::Value::Null,
             bfd: None,
+            state: if distributing { "active" } else { "down" }.into(),
+            carrier_losses: 0,
+            flaps: 0,
         }
     }
 
@@ -505,6 +508,9 @@ mod tests {
             draining: vec![],
             protocol: serde_json::Value::Null,
             offload: None,
+            why: None,
+            settings: Default::default(),
+            active_member: None,
         }
     }
 

@@ -1,20 +1,15 @@
 //! The views of `show-aggr` (plain, `-L`, `-x`, `-s`) and `show-link` (plain, `-s`), built from
 //! lagd's `ShowAggr` / `ShowLink` answers, in the forms of Solaris `dladm`.
 
-use lagd::config::{AggrMode, LacpActivity, LacpTimerSpec};
 use lagd::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use lagd_types::{MacAddr, PortState};
 use serde_json::{Map, Value};
 
 use super::table::{Cell, Section, View};
 
-/// A MAC address in the Solaris short form (`0:14:4f:20:dc:1`), as dladm prints it.
-pub fn short_mac(m: MacAddr) -> String {
-    m.0.iter()
-        .map(|o| format!("{o:x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+/// The name of the column that says which aggregation a row belongs to (shown by `-p` and
+/// `-o`; the table shows it in each section's title).
+pub const AGGREGATION: &str = "aggregation";
 
 /// The protocol status of member `port` (from `AggrStatus::protocol`).
 fn proto_port(a: &AggrStatus, port: u16) -> Option<&Value> {
@@ -40,59 +35,31 @@ pub fn member_mac(a: &AggrStatus, m: &MemberStatus) -> Option<MacAddr> {
     proto_str(a, m.port, "mac").and_then(|s| s.parse().ok())
 }
 
-/// The key in force (`key` setting, default 1).
-fn key_of(a: &AggrStatus) -> u16 {
-    a.spec.key.unwrap_or(lagd::config::DEFAULT_KEY)
-}
-
-/// The running LACP activity.
-pub fn lacp_mode(a: &AggrStatus) -> &'static str {
-    let mode = a.spec.mode.unwrap_or_default();
-    match (mode, a.spec.lacp) {
-        (_, Some(LacpActivity::Active)) | (AggrMode::Lacp, None) => "active",
-        (_, Some(LacpActivity::Passive)) => "passive",
-        _ => "off",
-    }
-}
-
-fn lacp_timer(a: &AggrStatus) -> &'static str {
-    match a.spec.timer {
-        Some(LacpTimerSpec::Long) => "long",
-        _ => "short",
-    }
+/// The running LACP activity (`active`, `passive`, `off`).
+pub fn lacp_mode(a: &AggrStatus) -> &str {
+    &a.settings.lacp_mode
 }
 
 /// The distribution mode's name.
-pub fn mode_name(a: &AggrStatus) -> &'static str {
-    match a.spec.mode.unwrap_or_default() {
-        AggrMode::Lacp => "lacp",
-        AggrMode::Static => "static",
-        AggrMode::ActiveBackup => "active-backup",
-        AggrMode::RoundRobin => "round-robin",
-        AggrMode::Broadcast => "broadcast",
-    }
-}
-
-fn policy(a: &AggrStatus) -> String {
-    lagd::config::parse_policy(a.spec.policy.as_deref().unwrap_or("L3,L4"))
-        .unwrap_or_else(|_| a.spec.policy.clone().unwrap_or_default())
+pub fn mode_name(a: &AggrStatus) -> &str {
+    &a.settings.mode
 }
 
 /// The header line of an aggregation (dladm: `key: 1 (0x0001) policy: L4 address: ... (auto)`).
 fn header(a: &AggrStatus) -> String {
-    let key = key_of(a);
+    let key = a.settings.key;
     let mut h = format!(
         "{}: key: {key} (0x{key:04x}) policy: {} address: {} ({})",
         a.name,
-        policy(a),
-        short_mac(a.mac),
+        a.settings.policy,
+        a.mac,
         if a.spec.mac.is_some() {
             "fixed"
         } else {
             "auto"
         }
     );
-    if a.spec.mode.unwrap_or_default() != AggrMode::Lacp {
+    if mode_name(a) != "lacp" {
         h.push_str(&format!(" mode: {}", mode_name(a)));
     }
     if a.temporary {
@@ -101,11 +68,38 @@ fn header(a: &AggrStatus) -> String {
     h
 }
 
+/// The aggregate's state in words: `up, 2 of 2 members active`, `down: no LACPDU from the
+/// partner`.
+pub fn aggregate_state(a: &AggrStatus) -> String {
+    let active = a
+        .members
+        .iter()
+        .filter(|m| m.state == "active" || m.state == "backup")
+        .count();
+    let total = a.members.len();
+    match (a.up, &a.why) {
+        (true, Some(w)) => format!("up {w}"),
+        (true, None) => match &a.active_member {
+            Some(m) => format!("up, active member {m}, {active} of {total} members ready"),
+            None => format!("up, {active} of {total} members active"),
+        },
+        (false, Some(w)) => format!("down: {w}"),
+        (false, None) => "down".into(),
+    }
+}
+
+/// What `--json` says of a whole aggregation: identity, state, every setting in force.
 fn info(a: &AggrStatus) -> Map<String, Value> {
+    let s = &a.settings;
     let mut m = Map::new();
     m.insert("name".into(), Value::from(a.name.clone()));
-    m.insert("key".into(), Value::from(key_of(a)));
-    m.insert("policy".into(), Value::from(policy(a)));
+    m.insert(
+        "state".into(),
+        Value::from(if a.up { "up" } else { "down" }),
+    );
+    m.insert("why".into(), a.why.clone().map_or(Value::Null, Value::from));
+    m.insert("key".into(), Value::from(s.key));
+    m.insert("policy".into(), Value::from(s.policy.clone()));
     m.insert("address".into(), Value::from(a.mac.to_string()));
     m.insert(
         "address_type".into(),
@@ -115,98 +109,180 @@ fn info(a: &AggrStatus) -> Map<String, Value> {
             "auto"
         }),
     );
-    m.insert("mode".into(), Value::from(mode_name(a)));
-    m.insert("lacp_mode".into(), Value::from(lacp_mode(a)));
-    m.insert("lacp_timer".into(), Value::from(lacp_timer(a)));
+    m.insert("mode".into(), Value::from(s.mode.clone()));
+    m.insert("lacp_mode".into(), Value::from(s.lacp_mode.clone()));
+    m.insert("lacp_timer".into(), Value::from(s.lacp_timer.clone()));
     m.insert("mtu".into(), Value::from(a.mtu));
+    m.insert("min_links".into(), Value::from(s.min_links));
+    m.insert(
+        "max_active".into(),
+        s.max_active.map_or(Value::Null, Value::from),
+    );
+    m.insert("fallback".into(), Value::from(s.fallback.clone()));
+    m.insert(
+        "fallback_timeout".into(),
+        Value::from(s.fallback_timeout.clone()),
+    );
+    m.insert("fallback_active".into(), Value::Bool(a.fallback_active));
+    m.insert("system_priority".into(), Value::from(s.system_priority));
+    m.insert("offload".into(), Value::from(s.offload.clone()));
+    m.insert("offload_running".into(), Value::Bool(a.offload.is_some()));
+    m.insert(
+        "rebalance_interval".into(),
+        Value::from(s.rebalance_interval.clone()),
+    );
+    m.insert(
+        "active_member".into(),
+        a.active_member.clone().map_or(Value::Null, Value::from),
+    );
+    m.insert("carrier_losses".into(), Value::from(a.carrier_losses));
     m.insert("up".into(), Value::Bool(a.up));
     m.insert("temporary".into(), Value::Bool(a.temporary));
     m
 }
 
-/// dladm's member state: `attached` when it carries traffic, `standby` otherwise.
-pub fn member_state(m: &MemberStatus) -> &'static str {
-    if m.collecting && m.distributing {
-        "attached"
+/// The member's state in one word (`lagd_agg::member_state`), as lagd reports it.
+pub fn member_state(m: &MemberStatus) -> &str {
+    if !m.state.is_empty() {
+        &m.state
+    } else if m.collecting && m.distributing {
+        // A lagd from before member states.
+        "active"
     } else {
         "standby"
     }
 }
 
-/// `show-aggr`: device address speed duplex link state.
+/// A section of `a` with `title`, its rows, and the aggregation's name in each row's first
+/// cell.
+fn section(a: &AggrStatus, title: Vec<String>, rows: Vec<Vec<Cell>>) -> Section {
+    Section {
+        title,
+        info: info(a),
+        total: None,
+        rows: rows
+            .into_iter()
+            .map(|r| std::iter::once(Cell::text(&a.name)).chain(r).collect())
+            .collect(),
+    }
+}
+
+fn columns(rest: &[&'static str]) -> Vec<&'static str> {
+    std::iter::once(AGGREGATION)
+        .chain(rest.iter().copied())
+        .collect()
+}
+
+fn mac_cell(m: Option<MacAddr>) -> Cell {
+    match m {
+        Some(m) => Cell::text(m.to_string()),
+        None => Cell::with("--", Value::Null),
+    }
+}
+
+/// `show-aggr`: device address speed duplex link state, under the aggregate's own state.
 pub fn aggr_plain(aggrs: &[AggrStatus]) -> View {
     let sections = aggrs
         .iter()
-        .map(|a| Section {
-            title: vec![header(a)],
-            info: info(a),
-            total: None,
-            rows: a
-                .members
-                .iter()
-                .map(|m| {
-                    vec![
-                        Cell::text(&m.name),
-                        Cell::with(
-                            member_mac(a, m).map_or("--".into(), short_mac),
-                            member_mac(a, m).map_or(Value::Null, |x| Value::from(x.to_string())),
-                        ),
-                        Cell::with(format!("{} Mbps", m.speed_mbps), Value::from(m.speed_mbps)),
-                        Cell::text(if m.full_duplex { "full" } else { "half" }),
-                        Cell::text(if m.link_up { "up" } else { "down" }),
-                        Cell::text(member_state(m)),
-                    ]
-                })
-                .collect(),
+        .map(|a| {
+            section(
+                a,
+                vec![header(a), format!("state: {}", aggregate_state(a))],
+                a.members
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            Cell::text(&m.name),
+                            mac_cell(member_mac(a, m)),
+                            // Speed and duplex mean nothing without carrier.
+                            if m.link_up && m.speed_mbps > 0 {
+                                Cell::with(
+                                    format!("{} Mbps", m.speed_mbps),
+                                    Value::from(m.speed_mbps),
+                                )
+                            } else {
+                                Cell::with("--", Value::Null)
+                            },
+                            if m.link_up {
+                                Cell::text(if m.full_duplex { "full" } else { "half" })
+                            } else {
+                                Cell::with("--", Value::Null)
+                            },
+                            Cell::text(if m.link_up { "up" } else { "down" }),
+                            Cell::text(member_state(m)),
+                        ]
+                    })
+                    .collect(),
+            )
         })
         .collect();
     View {
-        columns: vec!["device", "address", "speed", "duplex", "link", "state"],
+        columns: columns(&["device", "address", "speed", "duplex", "link", "state"]),
+        hidden: vec![AGGREGATION],
         rows_key: "members",
         sections,
     }
 }
 
-/// `show-aggr -L`: the actor's LACP flags per member.
+/// A flag of the actor's state, or `-` where it means nothing (a static trunk runs no LACP).
+fn flag(lacp_on: bool, on: bool) -> Cell {
+    if lacp_on {
+        Cell::yes_no(on)
+    } else {
+        Cell::with("-", Value::Null)
+    }
+}
+
+/// `show-aggr -L`: the LACP flags per member. `coll` and `dist` say what the data plane does
+/// (a member of an Aggregator that is not the active one neither collects nor distributes,
+/// whatever its own Mux says); on a static trunk the LACP-only flags are `-`.
 pub fn aggr_lacp(aggrs: &[AggrStatus]) -> View {
     let sections = aggrs
         .iter()
         .map(|a| {
             let lacp_on = lacp_mode(a) != "off";
-            Section {
-                title: vec![
-                    header(a),
-                    format!("LACP mode: {} LACP timer: {}", lacp_mode(a), lacp_timer(a)),
-                ],
-                info: info(a),
-                total: None,
-                rows: a
-                    .members
+            let title = if lacp_on {
+                format!(
+                    "LACP mode: {} LACP timer: {}",
+                    lacp_mode(a),
+                    a.settings.lacp_timer
+                )
+            } else {
+                "LACP mode: off (no LACPDU sent or heeded)".to_string()
+            };
+            section(
+                a,
+                vec![header(a), title],
+                a.members
                     .iter()
                     .map(|m| {
                         let s = m.actor.state;
                         vec![
                             Cell::text(&m.name),
-                            Cell::text(if s.activity() && lacp_on {
-                                "active"
-                            } else {
-                                "passive"
+                            Cell::text(match (lacp_on, s.activity()) {
+                                (false, _) => "off",
+                                (true, true) => "active",
+                                (true, false) => "passive",
                             }),
-                            Cell::text(if s.short_timeout() { "short" } else { "long" }),
+                            if lacp_on {
+                                Cell::text(if s.short_timeout() { "short" } else { "long" })
+                            } else {
+                                Cell::with("-", Value::Null)
+                            },
                             Cell::yes_no(s.aggregation()),
-                            Cell::yes_no(s.synchronization()),
-                            Cell::yes_no(s.collecting()),
-                            Cell::yes_no(s.distributing()),
-                            Cell::yes_no(s.defaulted()),
-                            Cell::yes_no(s.expired()),
+                            flag(lacp_on, s.synchronization()),
+                            Cell::yes_no(m.collecting),
+                            Cell::yes_no(m.distributing),
+                            flag(lacp_on, s.defaulted()),
+                            flag(lacp_on, s.expired()),
                         ]
                     })
                     .collect(),
-            }
+            )
         })
         .collect();
     View {
-        columns: vec![
+        columns: columns(&[
             "device",
             "activity",
             "timeout",
@@ -216,7 +292,8 @@ pub fn aggr_lacp(aggrs: &[AggrStatus]) -> View {
             "dist",
             "defaulted",
             "expired",
-        ],
+        ]),
+        hidden: vec![AGGREGATION],
         rows_key: "members",
         sections,
     }
@@ -247,120 +324,98 @@ fn state_cell(s: PortState) -> Cell {
     )
 }
 
-/// The micro-BFD line of `show-aggr -x`, when BFD is on.
-fn bfd_title(a: &AggrStatus) -> Option<String> {
-    let b = a.spec.bfd.as_ref().filter(|b| b.enabled != Some(false))?;
-    let up = a
-        .members
-        .iter()
-        .filter(|m| m.bfd.as_ref().is_some_and(|b| b.state == "Up"))
-        .count();
-    Some(format!(
-        "BFD (RFC 7130 micro-BFD): interval {} multiplier {}; {up}/{} sessions Up",
-        b.interval.as_deref().unwrap_or("50ms"),
-        b.multiplier.unwrap_or(3),
-        a.members.len()
-    ))
-}
-
-/// A member's BFD session: "local/remote" state in text, the whole session in JSON.
-fn bfd_cell(m: &MemberStatus) -> Cell {
-    match &m.bfd {
-        None => Cell::with("-", Value::Null),
-        Some(b) => Cell::with(
-            format!("{}/{}", b.state, b.remote_state),
-            serde_json::to_value(b).unwrap_or(Value::Null),
+/// The settings in force, for `-x`: `mtu: 1500 min-links: 1 max-active: none fallback: off ...`.
+fn settings_line(a: &AggrStatus) -> String {
+    let s = &a.settings;
+    let fallback = match (s.fallback.as_str(), a.fallback_active) {
+        ("off", _) => "off".to_string(),
+        (k, true) => format!("{k} after {} (in force)", s.fallback_timeout),
+        (k, false) => format!("{k} after {} (not in force)", s.fallback_timeout),
+    };
+    let offload = match (s.offload.as_str(), &a.offload) {
+        ("on", Some(o)) => format!(
+            "on (kernel fast path: {}/{} buckets, {} frames, {} bytes sent by it)",
+            o.fast_buckets, o.buckets, o.frames, o.bytes
         ),
-    }
+        ("on", None) => "on (not in force: see lagctl diagnose)".into(),
+        (x, _) => x.to_string(),
+    };
+    format!(
+        "mtu: {} min-links: {} max-active: {} fallback: {fallback} offload: {offload} rebalance: {}",
+        a.mtu,
+        s.min_links,
+        s.max_active
+            .map_or_else(|| "none".to_string(), |m| m.to_string()),
+        s.rebalance_interval
+    )
 }
 
-/// `show-aggr -x`: every member's protocol detail (BFD columns when a member runs BFD).
+/// `show-aggr -x`: every member's protocol detail, and every setting in force.
 pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
-    let with_bfd = aggrs
-        .iter()
-        .any(|a| a.members.iter().any(|m| m.bfd.is_some()));
     let sections = aggrs
         .iter()
-        .map(|a| Section {
-            title: [
+        .map(|a| {
+            let mut title = vec![
                 header(a),
-                format!(
-                    "LACP mode: {} LACP timer: {} state: {}{}",
-                    lacp_mode(a),
-                    lacp_timer(a),
-                    if a.up { "up" } else { "down" },
-                    match (&a.fallback_active, &a.fallback_reason) {
-                        (true, Some(r)) => format!(" (fallback: {r})"),
-                        (true, None) => " (fallback)".into(),
-                        _ => String::new(),
-                    }
-                ),
-            ]
-            .into_iter()
-            .chain(a.offload.as_ref().map(|o| {
-                format!(
-                    "kernel fast path: {}/{} buckets, {} frames ({} bytes) sent by it",
-                    o.fast_buckets, o.buckets, o.frames, o.bytes
-                )
-            }))
-            .chain(bfd_title(a))
-            .collect(),
-            info: info(a),
-            total: None,
-            rows: a
-                .members
-                .iter()
-                .map(|m| {
-                    let agg = proto_str(a, m.port, "aggregator");
-                    let churn = format!(
-                        "{}/{}",
-                        proto_str(a, m.port, "actor_churn").unwrap_or_else(|| "-".into()),
-                        proto_str(a, m.port, "partner_churn").unwrap_or_else(|| "-".into())
-                    );
-                    let mut row = vec![
-                        Cell::text(&m.name),
-                        Cell::num(u64::from(m.port)),
-                        Cell::num(u64::from(m.actor.port.priority)),
-                        Cell::with(
-                            m.actor.system.to_string(),
-                            Value::from(m.actor.system.to_string()),
-                        ),
-                        Cell::num(u64::from(m.actor.key)),
-                        Cell::num(u64::from(m.actor.port.number)),
-                        state_cell(m.actor.state),
-                        Cell::text(m.partner.system.to_string()),
-                        Cell::num(u64::from(m.partner.key)),
-                        Cell::num(u64::from(m.partner.port.number)),
-                        state_cell(m.partner.state),
-                        Cell::text(&m.mux),
-                        Cell::text(&m.receive),
-                        Cell::text(&m.selected),
-                        Cell::with(
-                            agg.clone().unwrap_or_else(|| "-".into()),
-                            agg.and_then(|s| s.parse::<u64>().ok())
-                                .map_or(Value::Null, Value::from),
-                        ),
-                        Cell::text(churn),
-                    ];
-                    if with_bfd {
-                        row.extend([
-                            bfd_cell(m),
-                            Cell::text(
-                                m.bfd
-                                    .as_ref()
-                                    .and_then(|b| b.detection_time.clone())
-                                    .unwrap_or_else(|| "-".into()),
+                if lacp_mode(a) == "off" {
+                    format!("LACP mode: off state: {}", aggregate_state(a))
+                } else {
+                    format!(
+                        "LACP mode: {} LACP timer: {} state: {}",
+                        lacp_mode(a),
+                        a.settings.lacp_timer,
+                        aggregate_state(a)
+                    )
+                },
+                settings_line(a),
+            ];
+            if let Some(m) = &a.active_member {
+                title.push(format!("active member: {m}"));
+            }
+            section(
+                a,
+                title,
+                a.members
+                    .iter()
+                    .map(|m| {
+                        let agg = proto_str(a, m.port, "aggregator");
+                        let churn = format!(
+                            "{}/{}",
+                            proto_str(a, m.port, "actor_churn").unwrap_or_else(|| "-".into()),
+                            proto_str(a, m.port, "partner_churn").unwrap_or_else(|| "-".into())
+                        );
+                        vec![
+                            Cell::text(&m.name),
+                            Cell::num(u64::from(m.port)),
+                            Cell::num(u64::from(m.actor.port.priority)),
+                            Cell::text(m.actor.system.to_string()),
+                            Cell::num(u64::from(m.actor.key)),
+                            Cell::num(u64::from(m.actor.port.number)),
+                            state_cell(m.actor.state),
+                            Cell::text(m.partner.system.to_string()),
+                            Cell::num(u64::from(m.partner.key)),
+                            Cell::num(u64::from(m.partner.port.number)),
+                            state_cell(m.partner.state),
+                            Cell::text(&m.mux),
+                            Cell::text(&m.receive),
+                            Cell::text(&m.selected),
+                            Cell::with(
+                                agg.clone().unwrap_or_else(|| "-".into()),
+                                agg.and_then(|s| s.parse::<u64>().ok())
+                                    .map_or(Value::Null, Value::from),
                             ),
-                            Cell::text(m.bfd.as_ref().map_or("-", |b| b.diag.as_str())),
-                        ]);
-                    }
-                    row
-                })
-                .collect(),
+                            Cell::text(churn),
+                            Cell::text(member_state(m)),
+                            Cell::num(m.carrier_losses),
+                            Cell::num(m.flaps),
+                        ]
+                    })
+                    .collect(),
+            )
         })
         .collect();
     View {
-        columns: vec![
+        columns: columns(&[
             "device",
             "port",
             "priority",
@@ -377,15 +432,11 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
             "selected",
             "aggregator",
             "churn",
-        ]
-        .into_iter()
-        .chain(
-            with_bfd
-                .then_some(["bfd", "bfd-detect", "bfd-diag"])
-                .into_iter()
-                .flatten(),
-        )
-        .collect(),
+            "state",
+            "carrier-losses",
+            "flaps",
+        ]),
+        hidden: vec![AGGREGATION],
         rows_key: "members",
         sections,
     }
@@ -497,6 +548,7 @@ pub fn aggr_stats(aggrs: &[AggrStatus], counters: &[(LinkStats, Counters)]) -> V
             }
             let row = |name: &str, c: &Counters, pct: bool| {
                 vec![
+                    Cell::text(&a.name),
                     Cell::text(name),
                     Cell::num(c.ipackets),
                     Cell::num(c.rbytes),
@@ -514,7 +566,7 @@ pub fn aggr_stats(aggrs: &[AggrStatus], counters: &[(LinkStats, Counters)]) -> V
                     },
                 ]
             };
-            let key = key_of(a);
+            let key = a.settings.key;
             Section {
                 title: vec![format!("{}: key: {key} (0x{key:04x})", a.name)],
                 info: {
@@ -529,9 +581,10 @@ pub fn aggr_stats(aggrs: &[AggrStatus], counters: &[(LinkStats, Counters)]) -> V
         })
         .collect();
     View {
-        columns: vec![
+        columns: columns(&[
             "device", "ipackets", "rbytes", "opackets", "obytes", "%ipkts", "%opkts",
-        ],
+        ]),
+        hidden: vec![AGGREGATION],
         rows_key: "members",
         sections,
     }
@@ -561,6 +614,7 @@ pub fn link_stats(counters: &[(LinkStats, Counters)]) -> View {
         })
         .collect();
     View {
+        hidden: Vec::new(),
         columns: vec![
             "link",
             "ipackets",
@@ -595,7 +649,7 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
         }
         rows.push(vec![
             Cell::text(&a.name),
-            Cell::text("aggr"),
+            Cell::text("aggregate"),
             Cell::num(u64::from(a.mtu)),
             Cell::text(if a.up { "up" } else { "down" }),
             Cell::with(
@@ -614,6 +668,7 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
         ]);
     }
     View {
+        hidden: Vec::new(),
         columns: vec!["link", "class", "mtu", "state", "over"],
         rows_key: "links",
         sections: vec![Section {
@@ -626,14 +681,6 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_mac_is_solaris_form() {
-        assert_eq!(
-            short_mac(MacAddr([0, 0x14, 0x4f, 0x20, 0xdc, 1])),
-            "0:14:4f:20:dc:1"
-        );
-    }
 
     #[test]
     fn state_letters_show_each_flag() {

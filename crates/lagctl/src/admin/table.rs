@@ -64,6 +64,9 @@ pub struct Section {
 pub struct View {
     /// Column names (the field names of `-o`).
     pub columns: Vec<&'static str>,
+    /// Columns the table and JSON leave out unless asked for with `-o` (what the section
+    /// title already says, such as the aggregation); parseable output keeps them.
+    pub hidden: Vec<&'static str>,
     /// JSON key of the rows in each section.
     pub rows_key: &'static str,
     /// The sections.
@@ -87,10 +90,22 @@ pub struct Format {
 }
 
 impl View {
-    /// The indices of the selected columns, or an error naming the unknown field.
-    fn selected(&self, fields: &[String]) -> Result<Vec<usize>, AdminError> {
+    /// The view with only the rows whose first cell is `name` (one link).
+    pub fn only_rows_of(mut self, name: &str) -> View {
+        for s in &mut self.sections {
+            s.rows.retain(|r| r.first().is_some_and(|c| c.text == name));
+            s.total = None;
+        }
+        self
+    }
+
+    /// The indices of the selected columns, or an error naming the unknown field. Without
+    /// `-o`, every column (but the hidden ones unless `keep_hidden`).
+    fn selected(&self, fields: &[String], keep_hidden: bool) -> Result<Vec<usize>, AdminError> {
         if fields.is_empty() || fields.iter().any(|f| f.eq_ignore_ascii_case("all")) {
-            return Ok((0..self.columns.len()).collect());
+            return Ok((0..self.columns.len())
+                .filter(|i| keep_hidden || !self.hidden.contains(&self.columns[*i]))
+                .collect());
         }
         fields
             .iter()
@@ -111,7 +126,7 @@ impl View {
 
     /// Renders the view.
     pub fn render(&self, fmt: &Format) -> Result<String, AdminError> {
-        let sel = self.selected(&fmt.fields)?;
+        let sel = self.selected(&fmt.fields, fmt.parseable)?;
         if fmt.json {
             return self.render_json(&sel);
         }
@@ -160,11 +175,15 @@ impl View {
                 let line: Vec<String> = sel
                     .iter()
                     .map(|&i| {
-                        let t = r.get(i).map(|c| c.text.as_str()).unwrap_or("");
+                        // Numbers as numbers (`10000`, not `10000 Mbps`).
+                        let t = r.get(i).map_or(String::new(), |c| match &c.json {
+                            Value::Number(n) => n.to_string(),
+                            _ => c.text.clone(),
+                        });
                         if escape {
                             t.replace('\\', "\\\\").replace(':', "\\:")
                         } else {
-                            t.to_string()
+                            t
                         }
                     })
                     .collect();
@@ -232,6 +251,7 @@ mod tests {
     fn view() -> View {
         View {
             columns: vec!["device", "address", "%ipkts"],
+            hidden: Vec::new(),
             rows_key: "members",
             sections: vec![Section {
                 title: vec!["aggr1: key: 1".into()],

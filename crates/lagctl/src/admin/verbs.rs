@@ -296,19 +296,67 @@ pub fn show_aggr(a: &ShowAggrArgs) -> Result<(), AdminError> {
     })
 }
 
-/// `show-link`.
+/// What `show-link NAME` is about: every link, an aggregation's, or one link.
+enum LinkTarget {
+    All,
+    Aggregation(String),
+    Link { aggregation: String, link: String },
+}
+
+/// Resolves `show-link NAME`: an aggregation, or a member link of one (else an error with the
+/// close names).
+fn link_target(c: &mut lagd::client::Client, name: Option<&str>) -> Result<LinkTarget, AdminError> {
+    let Some(name) = name else {
+        return Ok(LinkTarget::All);
+    };
+    let aggrs = c.show_aggr(None)?;
+    if aggrs.iter().any(|a| a.name == name) {
+        return Ok(LinkTarget::Aggregation(name.to_string()));
+    }
+    if let Some(a) = aggrs
+        .iter()
+        .find(|a| a.members.iter().any(|m| m.name == name))
+    {
+        return Ok(LinkTarget::Link {
+            aggregation: a.name.clone(),
+            link: name.to_string(),
+        });
+    }
+    let known = aggrs.iter().flat_map(|a| {
+        std::iter::once(a.name.as_str()).chain(a.members.iter().map(|m| m.name.as_str()))
+    });
+    Err(AdminError::Input(format!(
+        "no aggregation or member link named `{name}`{}",
+        super::suggest::did_you_mean(name, known)
+    )))
+}
+
+/// `show-link`: every link, the links of one aggregation, or one link.
 pub fn show_link(a: &ShowLinkArgs) -> Result<(), AdminError> {
     let fmt = format_of(&a.out)?;
     let mut c = connect(&a.conn)?;
-    let name = a.name.as_deref();
+    let target = link_target(&mut c, a.name.as_deref())?;
+    let (aggr, link) = match &target {
+        LinkTarget::All => (None, None),
+        LinkTarget::Aggregation(n) => (Some(n.as_str()), None),
+        LinkTarget::Link { aggregation, link } => (Some(aggregation.as_str()), Some(link.as_str())),
+    };
     repeat(&a.out, |prev| {
-        if a.statistics {
-            let links = c.show_link(name)?;
+        let mut view = if a.statistics {
+            let links = c.show_link(aggr)?;
             let counters = show::counters_of(&links, prev);
-            return Ok((show::link_stats(&counters).render(&fmt)?, links));
+            let view = show::link_stats(&counters);
+            if let Some(l) = link {
+                return Ok((view.only_rows_of(l).render(&fmt)?, links));
+            }
+            return Ok((view.render(&fmt)?, links));
+        } else {
+            show::link_plain(&c.show_aggr(aggr)?)
+        };
+        if let Some(l) = link {
+            view = view.only_rows_of(l);
         }
-        let aggrs = c.show_aggr(name)?;
-        Ok((show::link_plain(&aggrs).render(&fmt)?, Vec::new()))
+        Ok((view.render(&fmt)?, Vec::new()))
     })
 }
 

@@ -316,6 +316,44 @@ pub struct AggrStatus {
     /// The kernel TX fast path, when enabled and running (`offload = true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offload: Option<OffloadStatus>,
+    /// Why the aggregate is down (or how it is up, when not plainly: `through fallback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Every setting in force (defaults applied).
+    #[serde(default)]
+    pub settings: Settings,
+    /// Active-backup: the member carrying the traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_member: Option<String>,
+}
+
+/// The settings of an aggregation in force, defaults applied, spelt as in the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Distribution mode: `lacp`, `static`, `active-backup`, `round-robin`, `broadcast`.
+    pub mode: String,
+    /// LACP activity: `active`, `passive`, `off`.
+    pub lacp_mode: String,
+    /// LACP timer: `short`, `long`.
+    pub lacp_timer: String,
+    /// Hash policy.
+    pub policy: String,
+    /// Members Collecting and Distributing needed for the aggregate to be up.
+    pub min_links: usize,
+    /// At most this many members active (none: no limit).
+    pub max_active: Option<usize>,
+    /// Fallback: `off`, `one-member`, `static`.
+    pub fallback: String,
+    /// How long without LACPDU before fallback.
+    pub fallback_timeout: String,
+    /// Administrative key.
+    pub key: u16,
+    /// LACP System priority.
+    pub system_priority: u16,
+    /// Kernel fast path asked for: `on`, `off`.
+    pub offload: String,
+    /// Load rebalancing interval, or `off`.
+    pub rebalance_interval: String,
 }
 
 /// The kernel TX fast path of an aggregation.
@@ -365,6 +403,17 @@ pub struct MemberStatus {
     /// The member's micro-BFD session, when BFD is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdStatus>,
+    /// What the member is doing, in one word (`lagd_agg::member_state`): `down`, `no-lacp`,
+    /// `wrong-partner`, `not-selected`, `standby`, `waiting`, `attached`, `collecting`,
+    /// `active`, `backup`, `deleted`, `bfd-down`.
+    #[serde(default)]
+    pub state: String,
+    /// How many times its carrier went down.
+    #[serde(default)]
+    pub carrier_losses: u64,
+    /// How many times it stopped carrying traffic, whatever the cause.
+    #[serde(default)]
+    pub flaps: u64,
 }
 
 /// A member's micro-BFD session (RFC 7130), for `show-aggr -x` and `--json`.
@@ -599,10 +648,16 @@ mod tests {
                 why_not_distributing: None,
                 counters: serde_json::json!({"lacpdus_rx": 3}),
                 bfd: None,
+                state: "active".into(),
+                carrier_losses: 0,
+                flaps: 0,
             }],
             draining: vec![],
             protocol: serde_json::json!({"up": true}),
             offload: None,
+            why: None,
+            settings: Settings::default(),
+            active_member: None,
         };
         let resps = vec![
             Response::Ok(Reply::Pong {

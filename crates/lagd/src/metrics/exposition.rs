@@ -985,6 +985,9 @@ mod tests {
             })
             .unwrap(),
             bfd: None,
+            state: if distributing { "active" } else { "attached" }.into(),
+            carrier_losses: 0,
+            flaps: 0,
         }
     }
 
@@ -1031,6 +1034,9 @@ mod tests {
                 frames: 1,
                 bytes: 2,
             }),
+            why: None,
+            settings: Default::default(),
+            active_member: None,
         };
         let mut spec = AggrSpec::new("aggr2", &["eth4"]);
         spec.mode = Some(AggrMode::ActiveBackup);
@@ -1057,6 +1063,9 @@ mod tests {
             draining: vec![],
             protocol: protocol(&[(1, 256)]),
             offload: None,
+            why: None,
+            settings: Default::default(),
+            active_member: Some("eth4".into()),
         };
         vec![a1, a2]
     }

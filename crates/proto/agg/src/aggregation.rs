@@ -42,6 +42,8 @@ pub struct AggregationStatus {
     pub activity: Vec<PortActivity>,
     /// The latest time any input carried: "now" for the activity above.
     pub at: Instant,
+    /// Active-backup: the member carrying the traffic.
+    pub active_member: Option<PortNumber>,
 }
 
 /// One aggregation: LACP control, Frame Distributor and Frame Collector (see the crate docs).
@@ -291,6 +293,10 @@ impl<F> Aggregation<F> {
             up: self.lacp.is_up(),
             activity: self.activity.values().cloned().collect(),
             at: self.last_now,
+            active_member: match self.dist.config().mode {
+                lagd_distrib::Mode::ActiveBackup => self.dist.active(),
+                _ => None,
+            },
         }
     }
 

@@ -26,6 +26,7 @@ mod collector;
 mod config;
 pub mod diagnose;
 mod event;
+pub mod member_state;
 mod resume;
 
 pub use aggregation::{AggError, Aggregation, AggregationStatus};

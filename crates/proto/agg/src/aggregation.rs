@@ -57,8 +57,13 @@ pub struct Aggregation<F> {
     pub(crate) dist: Distributor<F>,
     /// Distributor marker request id → (port, Marker transaction).
     markers: BTreeMap<u64, (PortNumber, MarkerId)>,
-    /// Ports the distributor was last told are Distributing.
+    /// The distributor's members as last set: the Distributing ports, then those `leaving`.
     dist_ports: Vec<PortNumber>,
+    /// Ports that stopped Distributing for a protocol reason (Sync lost, Standby, Expired, a
+    /// new active Aggregator) while their link is up: frames sent there may still be in flight,
+    /// so the distributor drains them under Marker protection before they leave it. They carry
+    /// no frame meanwhile (a drained port receives none; a moving bucket's frames are held).
+    leaving: BTreeSet<PortNumber>,
     /// Marker requests refused by the Slow Protocols rate limit, retried at `marker_retry_at`.
     marker_retry: VecDeque<lagd_distrib::MarkerRequest>,
     marker_retry_at: Option<Instant>,
@@ -80,6 +85,7 @@ impl<F> Aggregation<F> {
             config,
             markers: BTreeMap::new(),
             dist_ports: Vec::new(),
+            leaving: BTreeSet::new(),
             marker_retry: VecDeque::new(),
             marker_retry_at: None,
             draining: BTreeSet::new(),
@@ -265,7 +271,9 @@ impl<F> Aggregation<F> {
 
     /// The ports a broadcast frame goes out of.
     pub fn broadcast_ports(&self) -> Vec<PortNumber> {
-        self.dist.ports().to_vec()
+        let mut v = self.dist.ports().to_vec();
+        v.retain(|p| !self.leaving.contains(p));
+        v
     }
 
     /// LACP control, for observation.
@@ -312,17 +320,59 @@ impl<F> Aggregation<F> {
                 changed |= self.on_lacp_event(now, &ev);
                 self.events.push_back(AggEvent::Lacp(ev));
             }
-            let ports = self.lacp.distributing_ports();
-            if ports != self.dist_ports {
-                self.dist.set_ports(now, &ports);
-                self.dist_ports = ports;
-                changed = true;
-            }
+            changed |= self.set_dist_ports(now);
             changed |= self.pump_markers(now);
             if !changed {
                 break;
             }
         }
+    }
+
+    /// Tells the distributor which ports distribute. A port that stopped Distributing while its
+    /// link is up leaves under Marker protection (issue 11, defect 4): it stays a member,
+    /// draining, until [`DistEvent::Drained`]. Only a dead link, or a port with nowhere for its
+    /// conversations to go, or a distributor without move protection, leaves at once.
+    /// Returns whether anything changed.
+    fn set_dist_ports(&mut self, now: Instant) -> bool {
+        let mut ports = self.lacp.distributing_ports();
+        let graceful = !ports.is_empty() && self.dist.protects_moves();
+        let link_up = |lacp: &Lacp, p: PortNumber| lacp.port_link(p).is_some_and(|l| l.up);
+        // Those back in distribution stop draining (unless an administrator drains them).
+        let back: Vec<PortNumber> = self
+            .leaving
+            .iter()
+            .copied()
+            .filter(|p| ports.contains(p))
+            .collect();
+        for p in back {
+            self.leaving.remove(&p);
+            if !self.draining.contains(&p) {
+                self.dist.undrain_port(now, p);
+            }
+        }
+        let lacp = &self.lacp;
+        self.leaving
+            .retain(|p| graceful && link_up(lacp, *p) && !ports.contains(p));
+        let newly: Vec<PortNumber> = self
+            .dist_ports
+            .iter()
+            .copied()
+            .filter(|p| {
+                graceful && !ports.contains(p) && !self.leaving.contains(p) && link_up(lacp, *p)
+            })
+            .collect();
+        if !newly.is_empty() {
+            self.leaving.extend(newly.iter().copied());
+            self.dist.drain_ports(now, &newly);
+        }
+        // Leaving ports last: never preferred (active-backup takes the first).
+        ports.extend(self.dist_ports.iter().filter(|p| self.leaving.contains(p)));
+        if ports == self.dist_ports {
+            return false;
+        }
+        self.dist.set_ports(now, &ports);
+        self.dist_ports = ports;
+        true
     }
 
     /// Returns whether anything happened.
@@ -382,10 +432,15 @@ impl<F> Aggregation<F> {
         }
         while let Some(ev) = self.dist.poll_event() {
             any = true;
-            if let DistEvent::Drained { port } = ev
-                && self.draining.remove(&port)
-            {
-                self.events.push_back(AggEvent::Drained { port });
+            if let DistEvent::Drained { port } = ev {
+                if self.draining.remove(&port) {
+                    self.events.push_back(AggEvent::Drained { port });
+                }
+                if self.leaving.remove(&port) {
+                    // Its last move completed: nothing of ours is in flight there any more.
+                    self.dist_ports.retain(|p| *p != port);
+                    self.dist.set_ports(now, &self.dist_ports);
+                }
             }
             self.events.push_back(AggEvent::Dist(ev));
         }

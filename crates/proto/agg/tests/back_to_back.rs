@@ -1,10 +1,11 @@
-//! Two aggregations back to back over in-memory FIFO links (1 ms one way), driven in virtual
-//! time through the documented call order: formation, traffic, graceful drain and carrier loss.
+//! Two aggregations back to back over in-memory FIFO links (1 ms one way unless a test makes
+//! one slower), driven in virtual time through the documented call order: formation, traffic,
+//! graceful drain, carrier loss, a member leaving for protocol reasons with its link up.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig};
-use lagd_agg::lagd_lacp::{LinkStatus, PortConfig, SystemConfig};
+use lagd_agg::lagd_lacp::{LinkStatus, PortConfig, Selected, SystemConfig};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
 use lagd_types::{Duration, Instant, MacAddr, PortNumber};
 
@@ -45,9 +46,11 @@ struct Side {
 struct Net {
     now: Instant,
     sides: [Side; 2],
-    /// In flight: (arrival, to side, port, frame), FIFO per (direction, port) because the delay is fixed.
+    /// In flight: (arrival, to side, port, frame), by arrival; FIFO per (direction, port).
     wire: VecDeque<(Instant, usize, PortNumber, Vec<u8>)>,
     up: [bool; PORTS as usize + 1],
+    /// One-way delay of each link.
+    delay: [Duration; PORTS as usize + 1],
 }
 
 impl Net {
@@ -80,13 +83,15 @@ impl Net {
             sides: [mk(1), mk(2)],
             wire: VecDeque::new(),
             up: [true; PORTS as usize + 1],
+            delay: [DELAY; PORTS as usize + 1],
         }
     }
 
     fn send(&mut self, from: usize, port: PortNumber, frame: Vec<u8>) {
         if self.up[port as usize] {
-            self.wire
-                .push_back((self.now + DELAY, 1 - from, port, frame));
+            let at = self.now + self.delay[port as usize];
+            let i = self.wire.partition_point(|w| w.0 <= at);
+            self.wire.insert(i, (at, 1 - from, port, frame));
         }
     }
 
@@ -373,4 +378,70 @@ fn a_restarted_side_resumes_unseen_with_its_bucket_table() {
     net.run_until(net.now + Duration::from_secs(5));
     assert_eq!(net.all_distributing(1), 4, "the partner kept every port");
     check_in_order(&net.sides[1].received, FLOWS, 400);
+}
+
+#[test]
+fn a_member_leaving_with_its_link_up_moves_its_conversations_behind_a_marker() {
+    // Issue 11, defect 4. Port 2 is a slow link (a long queue: 5 ms against 1 ms) and side 0's
+    // least preferred port; max_active = 3 then puts it in Standby under traffic. Its link
+    // still carries the frames sent before: its conversations must wait for a Marker Response
+    // there before they go out on the other ports, or they overtake them.
+    let mut net = Net::new();
+    net.delay[2] = Duration::from_millis(5);
+    let mut pc = PortConfig::new(2, MacAddr([2, 0, 0, 0, 1, 2]));
+    pc.priority = 0x9000;
+    net.sides[0].agg.set_port_config(Instant::ZERO, pc).unwrap();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    assert_eq!(net.all_distributing(0), 4);
+    let owned = count(net.sides[0].agg.distributor().bucket_table());
+    assert!(
+        owned.get(&2).is_some_and(|n| *n > 0),
+        "port 2 carries conversations"
+    );
+    let markers = |net: &Net| {
+        let c = net.sides[0].agg.lacp().port(2).unwrap().counters;
+        (c.marker_pdus_tx, c.marker_response_pdus_rx)
+    };
+    let before = markers(&net);
+    const FLOWS: u16 = 32;
+    const FRAMES: u32 = 300;
+    for seq in 0..FRAMES {
+        for flow in 0..FLOWS {
+            net.host_send(0, data_frame(flow, seq));
+        }
+        if seq == 100 {
+            let mut cfg = net.sides[0].agg.config().clone();
+            cfg.lacp.max_active = Some(3);
+            let now = net.now;
+            net.sides[0].agg.set_config(now, cfg).unwrap();
+            net.drain(0);
+            assert_eq!(
+                net.sides[0].agg.lacp().port(2).unwrap().selected,
+                Selected::Standby
+            );
+        }
+        let t = net.now + Duration::from_micros(250);
+        net.run_until(t);
+    }
+    net.run_until(net.now + Duration::from_secs(1));
+    check_in_order(&net.sides[1].received, FLOWS, FRAMES);
+    assert_eq!(net.all_distributing(0), 3);
+    assert!(!net.sides[0].agg.lacp().is_distributing(2));
+    assert!(
+        !net.sides[0]
+            .agg
+            .distributor()
+            .bucket_table()
+            .contains(&Some(2)),
+        "port 2 keeps no conversation"
+    );
+    assert!(!net.sides[0].agg.broadcast_ports().contains(&2));
+    let after = markers(&net);
+    assert!(
+        after.0 > before.0 && after.1 > before.1,
+        "the move went through the Marker protocol on port 2: {before:?} -> {after:?}"
+    );
 }

@@ -14,7 +14,9 @@
 //! the last frames of B sent there, and when the Marker Response returns (or the timeout
 //! passes; or, with [`MoveProtection::CollectorDelay`], after the delay) switches B to X and
 //! releases the held frames ([`poll_release`]) before any new frame of B. While a bucket moves,
-//! its new frames are held too. A failed port's buckets move at once.
+//! its new frames are held too. A failed port's buckets move at once; the caller drains a port
+//! that only stops distributing, its link still carrying frames
+//! ([`drain_ports`](Distributor::drain_ports)).
 //!
 //! Caller contract, which the ordering guarantee relies on:
 //! - act on each [`Dispatch`] in the order returned, then drain [`poll_release`] until `None`
@@ -348,17 +350,45 @@ impl<F> Distributor<F> {
     /// a member is reported drained at once. Until removed, a draining port receives no bucket.
     /// If no other (non-draining) member exists, the buckets stay and the drain waits for one.
     pub fn drain_port(&mut self, now: Instant, port: PortNumber) {
-        if !self.ports.contains(&port) {
-            self.events.push_back(DistEvent::Drained { port });
-            return;
-        }
-        if !self.draining.contains(&port) {
-            self.draining.push(port);
-        } else if self.drained_reported.contains(&port) {
-            self.events.push_back(DistEvent::Drained { port });
+        self.drain_ports(now, &[port]);
+    }
+
+    /// [`drain_port`](Self::drain_port) for several ports at once: none of them receives the
+    /// buckets of another.
+    pub fn drain_ports(&mut self, now: Instant, ports: &[PortNumber]) {
+        for &port in ports {
+            if !self.ports.contains(&port) {
+                self.events.push_back(DistEvent::Drained { port });
+            } else if !self.draining.contains(&port) {
+                self.draining.push(port);
+            } else if self.drained_reported.contains(&port) {
+                self.events.push_back(DistEvent::Drained { port });
+            }
         }
         self.update_rr();
         self.after_change(now);
+    }
+
+    /// Ends the drain of `port` (it distributes again): it takes back its share of buckets,
+    /// each move marker-protected; moves already off it complete as planned.
+    pub fn undrain_port(&mut self, now: Instant, port: PortNumber) {
+        if !self.draining.contains(&port) {
+            return;
+        }
+        self.draining.retain(|p| *p != port);
+        self.drained_reported.retain(|p| *p != port);
+        self.update_rr();
+        if self.config.mode != Mode::ActiveBackup {
+            self.take_back(now, &[port]);
+        }
+        self.after_change(now);
+    }
+
+    /// Whether a bucket that leaves a live port waits for the frames in flight there (a Marker
+    /// or the collector delay): a hashed or active-backup mode with move protection.
+    pub fn protects_moves(&self) -> bool {
+        matches!(self.config.mode, Mode::Hash | Mode::ActiveBackup)
+            && self.config.move_protection != MoveProtection::None
     }
 
     /// Hashes `frame` (its [`FlowKey`] under the configured policy) and dispatches it like

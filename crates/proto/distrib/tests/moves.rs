@@ -441,3 +441,48 @@ fn mode_change_to_active_backup_quiesces_and_keeps_order() {
             .contains(&DistEvent::ActiveChanged { port: Some(2) })
     );
 }
+
+#[test]
+fn undrained_port_takes_back_its_share_under_marker_protection() {
+    // A port that stopped distributing for a protocol reason is drained (issue 11, defect 4);
+    // when it distributes again mid-drain, it stops draining and takes back its share, every
+    // move behind a Marker: nothing lost, nothing reordered.
+    let mut net = Net::new(
+        config(MoveProtection::Marker {
+            timeout: Duration::from_millis(100),
+        }),
+        &[
+            (1, Duration::from_millis(5)),
+            (2, Duration::from_micros(300)),
+            (3, Duration::from_micros(700)),
+        ],
+    );
+    net.return_delay = Duration::from_millis(3);
+    assert!(net.dist.protects_moves());
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(10));
+    let now = net.now;
+    net.dist.drain_ports(now, &[1, 3]);
+    net.pump();
+    assert_eq!(net.dist.draining(), &[1, 3]);
+    traffic(&mut net, now + Duration::from_millis(2));
+    assert_eq!(net.owned(3) + net.owned(1), 256 - net.owned(2));
+    let now = net.now;
+    net.dist.undrain_port(now, 1);
+    net.pump();
+    assert_eq!(net.dist.draining(), &[3]);
+    traffic(&mut net, now + Duration::from_millis(40));
+    settle(&mut net);
+    assert_eq!(net.owned(3), 0, "port 3 still drains");
+    let (a, b) = (net.owned(1), net.owned(2));
+    assert_eq!(a + b, 256);
+    assert!(a.abs_diff(b) <= 1, "{a} {b}");
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+    assert!(
+        !net.events.contains(&DistEvent::Drained { port: 1 }),
+        "port 1 came back before it was drained"
+    );
+}

@@ -545,6 +545,11 @@ impl Lacp {
         }
     }
 
+    /// A port's link as last reported ([`Lacp::handle_link`]); `None` for an unknown port.
+    pub fn port_link(&self, port: PortNumber) -> Option<LinkStatus> {
+        self.ports.get(port).map(|p| p.link)
+    }
+
     /// The state of one port.
     pub fn port(&self, port: PortNumber) -> Option<PortStatus> {
         self.ports.get(port).map(|p| self.port_status(p))

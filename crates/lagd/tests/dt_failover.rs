@@ -2,6 +2,11 @@
 //! server to the upstream host:
 //! * the switch carrying the stream dies (lagd killed, all its links down): the gap is printed
 //!   and stays under 1 s, no datagram is duplicated;
+//! * the switch carrying the stream freezes with its links up (its lagd stopped by SIGSTOP: no
+//!   carrier event anywhere): the survivor sees the peer-link PDUs and the keepalive stop and
+//!   acts alone, the server's LACP expires the frozen switch's links (short timeout), the gap
+//!   stays under [`FREEZE_BOUND`], no duplicate; resumed (SIGCONT), the pair re-forms with no
+//!   second outage;
 //! * split brain (peer link down, keepalive up): the secondary takes its links down, no
 //!   duplicate, frame counters stay bounded under broadcasts (no loop), then it heals.
 //!
@@ -17,6 +22,11 @@ use lagd_trafgen::{UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig};
 use std::time::Duration;
 
 const RATE: u32 = 1000;
+
+/// The documented bound on the gap when a switch freezes with its links up (docs/DT.md): the
+/// server's LACP short timeout (3 s: three fast periodic times) decides it, plus one fast
+/// periodic time of phase and a second of margin for this shared machine.
+const FREEZE_BOUND: Duration = Duration::from_secs(5);
 
 fn stream(f: &Fabric, count: u64) -> (UdpReceiver, UdpSender) {
     let rx = UdpReceiver::spawn(UdpReceiverConfig {
@@ -140,6 +150,90 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     assert!(r.max_gap < Duration::from_secs(1), "gap {:?}", r.max_gap);
     // No second outage, not even a partial one.
     assert!(r.lost <= 50, "lost {} while the switch came back", r.lost);
+}
+
+#[test]
+fn dt_switch_freeze_keepalive_failover_then_resume() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtz", 1);
+    f.wait_formed();
+    assert!(ping(&f.ns_srv, UP_IP, &[]));
+    let (rx, tx) = stream(&f, 10 * u64::from(RATE));
+    std::thread::sleep(Duration::from_secs(1));
+    let victim = carrying_switch(&f, Duration::from_millis(500));
+    let survivor = 1 - victim;
+    let t0 = std::time::Instant::now();
+    let t_freeze = lagd_trafgen::clock::now_ns();
+    f.freeze_switch(victim);
+    // No carrier changed: the survivor learns it from the silence of the peer link and the
+    // keepalive.
+    f.wait("survivor acts alone", |f| {
+        f.dt(survivor)["status"]["state"] == "alone"
+    });
+    let alone_after = t0.elapsed();
+    f.wait("server on the survivor's two links only", |f| {
+        let s = f.server();
+        s.members.iter().filter(|m| m.distributing).count() == 2
+    });
+    let server_after = t0.elapsed();
+    let sent = tx.join().unwrap();
+    rx.stop();
+    let r = rx.join().unwrap();
+    let who = if victim == 0 {
+        "A (primary)"
+    } else {
+        "B (secondary)"
+    };
+    println!(
+        "switch {who} frozen: sent {}, received {}, lost {}, duplicated {}, max gap {:?} after seq {}",
+        sent.sent, r.received, r.lost, r.duplicated, r.max_gap, r.max_gap_after_seq
+    );
+    println!(
+        "gap started {:.3} s after the freeze; survivor alone after {:.3} s; server on 2 links after {:.3} s",
+        (r.max_gap_start_ns as f64 - t_freeze as f64) / 1e9,
+        alone_after.as_secs_f64(),
+        server_after.as_secs_f64()
+    );
+    if r.max_gap >= FREEZE_BOUND {
+        println!(
+            "survivor log:\n{}",
+            f.sw[survivor]
+                .as_ref()
+                .map(|d| d.log_text())
+                .unwrap_or_default()
+        );
+        println!("server log:\n{}", f.srv.log_text());
+    }
+    assert_eq!(r.duplicated, 0);
+    assert!(r.max_gap < FREEZE_BOUND, "gap {:?}", r.max_gap);
+    let in_gap = r.max_gap.as_millis() as u64 * u64::from(RATE) / 1000;
+    assert!(
+        r.lost <= in_gap + 50,
+        "lost {} with a gap of {:?}",
+        r.lost,
+        r.max_gap
+    );
+    assert!(ping(&f.ns_srv, UP_IP, &[]));
+    // Resumed: the frozen lagd finds its timers long expired and a peer that acted alone; the
+    // pair re-forms and the server gets its four links back without a second outage.
+    let (rx, tx) = stream(&f, 10 * u64::from(RATE));
+    std::thread::sleep(Duration::from_millis(500));
+    f.thaw_switch(victim);
+    f.wait("pair up again", |f| {
+        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
+    });
+    f.wait_formed();
+    let sent = tx.join().unwrap();
+    rx.stop();
+    let r = rx.join().unwrap();
+    println!(
+        "switch {who} resumed: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
+        sent.sent, r.received, r.lost, r.duplicated, r.max_gap
+    );
+    assert_eq!(r.duplicated, 0);
+    assert!(r.lost <= 50, "lost {} while the switch resumed", r.lost);
 }
 
 #[test]

@@ -272,6 +272,16 @@ impl Fabric {
         }
     }
 
+    /// Freezes switch `i`'s lagd (SIGSTOP): its links stay up, it sends and answers nothing.
+    pub fn freeze_switch(&mut self, i: usize) {
+        self.sw[i].as_ref().expect("switch running").signal("STOP");
+    }
+
+    /// Resumes a frozen switch `i` (SIGCONT).
+    pub fn thaw_switch(&mut self, i: usize) {
+        self.sw[i].as_ref().expect("switch running").signal("CONT");
+    }
+
     /// Bridge ports, FDB and link counters of both switches, for failure messages.
     pub fn dump(&self) -> String {
         let mut out = String::new();

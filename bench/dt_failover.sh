@@ -43,7 +43,7 @@ def ms(d):
     m = re.fullmatch(r"([0-9.]+)(s|ms|µs|ns)", d)
     v = float(m.group(1))
     return v * {"s": 1e3, "ms": 1.0, "µs": 1e-3, "ns": 1e-6}[m.group(2)]
-rows = [("kill", r"switch (\S+) \S+ killed"), ("back after kill", r"switch (\S+) \S+ back"),
+rows = [("kill", r"switch (\S+) \S+ killed"), ("back after kill", r"switch back()"),
         ("freeze (SIGSTOP, links up)", r"switch (\S+) \S+ frozen"),
         ("resume (SIGCONT)", r"switch (\S+) \S+ resumed"), ("peer link down", r"split brain()")]
 tail = r": sent (\d+), received (\d+), lost (\d+), duplicated (\d+), max gap (\S+)"

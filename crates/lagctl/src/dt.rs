@@ -243,6 +243,13 @@ pub fn render_status(v: &DtView) -> String {
         "  Refused       : bad address {}, stranger {}, authentication {}, stale {}, unconfirmed {}",
         c.rx_bad_address, c.rx_stranger, c.rx_auth_failed, c.rx_stale, c.rx_unconfirmed
     );
+    if c.local_stalls > 0 {
+        let _ = writeln!(
+            o,
+            "  Stalls        : {} expiries found lagd not running (stopped or starved): the peer got one more timeout",
+            c.local_stalls
+        );
+    }
     if !v.ingress_filter.is_empty() {
         let _ = writeln!(
             o,

@@ -232,6 +232,27 @@ fn dt_switch_freeze_keepalive_failover_then_resume() {
         "switch {who} resumed: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
         sent.sent, r.received, r.lost, r.duplicated, r.max_gap
     );
+    if r.lost > 50 || r.duplicated > 0 {
+        let dir = std::env::var("DT_FAILOVER_LOGS").unwrap_or_default();
+        if !dir.is_empty() {
+            for (name, d) in [
+                ("victim", f.sw[victim].as_ref()),
+                ("survivor", f.sw[survivor].as_ref()),
+            ] {
+                let _ = std::fs::write(
+                    format!("{dir}/{name}.log"),
+                    d.map(|d| d.log_text()).unwrap_or_default(),
+                );
+            }
+            let _ = std::fs::write(format!("{dir}/server.log"), f.srv.log_text());
+            let _ = std::fs::write(format!("{dir}/upstream.log"), f.up.log_text());
+            let _ = std::fs::write(format!("{dir}/dump.txt"), f.dump());
+            println!(
+                "resume gap started at {} ns (unix clock), logs in {dir}",
+                r.max_gap_start_ns
+            );
+        }
+    }
     assert_eq!(r.duplicated, 0);
     assert!(r.lost <= 50, "lost {} while the switch resumed", r.lost);
 }

@@ -2,7 +2,7 @@
 
 use crate::{AuthError, ConfigDiff, Decision, DtWireError, PeerState, Role};
 use core::fmt;
-use lagd_types::{Instant, MacAddr};
+use lagd_types::{Duration, Instant, MacAddr};
 use serde::{Deserialize, Serialize};
 
 /// Which path a frame travels.
@@ -171,6 +171,15 @@ pub enum DtEventKind {
         /// The peer's system MAC.
         mac: MacAddr,
     },
+    /// The expiry of a path found this switch not running (it fired `late` past its
+    /// deadline: the process was stopped or starved): the peer gets one more timeout before
+    /// it is declared silent there.
+    Stalled {
+        /// The path.
+        path: DtPath,
+        /// How late the expiry fired.
+        late: Duration,
+    },
 }
 
 impl fmt::Display for DtEventKind {
@@ -216,6 +225,11 @@ impl fmt::Display for DtEventKind {
             DtEventKind::PeerPinned { mac } => {
                 write!(f, "DT peer {mac} held: other switches are refused")
             }
+            DtEventKind::Stalled { path, late } => write!(
+                f,
+                "{path} expiry ran {} ms late: this switch was not running, the peer gets one more timeout",
+                late.as_millis()
+            ),
         }
     }
 }

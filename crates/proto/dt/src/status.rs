@@ -63,6 +63,11 @@ pub struct DtCounters {
     /// two; answered, not used).
     #[serde(default)]
     pub rx_unconfirmed: u64,
+    /// Expiries of the peer link or keepalive that found this switch not running (late by
+    /// more than half the timeout): the peer got one more timeout instead of being declared
+    /// silent.
+    #[serde(default)]
+    pub local_stalls: u64,
 }
 
 impl DtCounters {

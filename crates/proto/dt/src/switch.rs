@@ -147,6 +147,10 @@ pub struct Dt {
     last_refused: Option<Refusal>,
     /// When an unconfirmed frame was last answered, per path.
     reply_at: [Option<Instant>; 2],
+    /// Per path (peer link, keepalive): the current silence already had its one extra
+    /// timeout because this switch was not running when it should have expired (see
+    /// [`Dt::handle_timeout`]). Cleared by the next frame used from that path.
+    stall_grace: [bool; 2],
 }
 
 /// A switch of another DT domain heard where the peer should be.
@@ -209,6 +213,7 @@ impl Dt {
             refusal_events: [None; 2 * RefusalClass::COUNT],
             last_refused: None,
             reply_at: [None; 2],
+            stall_grace: [false; 2],
         })
     }
 
@@ -422,6 +427,7 @@ impl Dt {
             return Ok(());
         };
         self.counters.rx_peer += 1;
+        self.stall_grace[0] = false;
         let mac = pdu.portal.aggregator_id;
         if self.peer.is_some_and(|p| p.system_mac != mac) {
             // Another switch took the peer's place: forget the old one.
@@ -496,6 +502,7 @@ impl Dt {
             return Ok(());
         };
         self.counters.rx_keepalive += 1;
+        self.stall_grace[1] = false;
         // Sent after the last PDU the peer link delivered (the numbers are the sender's, one
         // counter for both paths): this keepalive proves the peer is alive now.
         self.ka_after_pl = pdu
@@ -514,8 +521,17 @@ impl Dt {
     }
 
     /// Runs the timers due at `now`. Harmless at any time.
+    ///
+    /// The peer link's and the keepalive's expiry declare the peer silent only for a silence
+    /// this switch saw: when such a timer fires later than half its timeout (the switch was
+    /// not running: SIGSTOP, a VM paused, a starved process), the frames the peer sent in the
+    /// meantime may still be waiting to be read, and a switch that called its peer dead there
+    /// would act alone (peer-link isolation off, a second primary) next to a peer that is
+    /// alive. Instead the timer restarts for one more timeout, once per silence (counted in
+    /// `local_stalls`, with a [`DtEventKind::Stalled`] event); a peer that really died is then
+    /// declared dead one timeout later.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for t in self.timers.expire(now) {
+        for (t, late) in self.timers.expire(now) {
             match t {
                 Timer::PeerTx => {
                     self.ntt = true;
@@ -527,12 +543,12 @@ impl Dt {
                         .start(Timer::KeepaliveTx, now, self.cfg.keepalive_interval);
                 }
                 Timer::PeerLinkExpire => {
-                    if self.pl_alive {
+                    if self.pl_alive && !self.stalled(now, DtPath::PeerLink, late) {
                         self.peer_link_lost(now);
                     }
                 }
                 Timer::KeepaliveExpire => {
-                    if self.ka_alive {
+                    if self.ka_alive && !self.stalled(now, DtPath::Keepalive, late) {
                         self.ka_alive = false;
                         self.emit(now, DtEventKind::KeepaliveChanged { up: false });
                     }
@@ -542,6 +558,23 @@ impl Dt {
             }
         }
         self.update(now);
+    }
+
+    /// Whether the expiry of `path`, `late` past its deadline, found this switch not
+    /// running; if so (once per silence) the expiry restarts for one more timeout.
+    fn stalled(&mut self, now: Instant, path: DtPath, late: Duration) -> bool {
+        let (i, timer, timeout) = match path {
+            DtPath::PeerLink => (0, Timer::PeerLinkExpire, self.cfg.peer_timeout),
+            DtPath::Keepalive => (1, Timer::KeepaliveExpire, self.cfg.keepalive_timeout),
+        };
+        if self.stall_grace[i] || late.as_nanos() <= timeout.as_nanos() / 2 {
+            return false;
+        }
+        self.stall_grace[i] = true;
+        self.counters.local_stalls += 1;
+        self.timers.start(timer, now, timeout);
+        self.emit(now, DtEventKind::Stalled { path, late });
+        true
     }
 
     /// The next frame to send.
@@ -732,8 +765,12 @@ impl Dt {
                     up(!a.local.live.is_empty() && a.peer_live() > 0)
                 }
             }
+            // Held. Isolation too while the peer link still delivers the peer's PDUs and only
+            // the two-way handshake is missing (the peer is re-learning this switch, e.g. after
+            // this switch was frozen): the peer may be forwarding to its own members, and a
+            // frame it floods over the peer link must not reach the server twice.
             PeerState::PeerLinkDown => Decision {
-                isolate_peer_link: false,
+                isolate_peer_link: self.pl_alive && a.decision.isolate_peer_link,
                 ..a.decision
             },
             PeerState::SplitBrain => match self.role {

@@ -42,6 +42,8 @@ pub struct Pair {
     pub sw: [Dt; 2],
     /// Whether each switch runs (a dead one neither sends nor receives).
     pub alive: [bool; 2],
+    /// Whether each switch is frozen (see [`Pair::freeze`]).
+    pub frozen: [bool; 2],
     /// The peer link.
     pub peer_link: Path,
     /// The keepalive path.
@@ -62,6 +64,8 @@ pub struct Pair {
     aggrs: [Vec<DtAggrConfig>; 2],
     in_flight: BTreeMap<(Instant, u64), (usize, DtPath, Vec<u8>)>,
     seq: u64,
+    /// Frames that reached a frozen switch, waiting to be read: switch, path, bytes.
+    held: Vec<(usize, DtPath, Vec<u8>)>,
 }
 
 /// Steps allowed at one instant before the harness declares a livelock.
@@ -77,6 +81,7 @@ impl Pair {
             now,
             sw: [mk(&a), mk(&b)],
             alive: [true, true],
+            frozen: [false, false],
             peer_link: Path::UP,
             keepalive: Path::UP,
             delay: Duration::from_millis(1),
@@ -89,6 +94,7 @@ impl Pair {
             aggrs: [Vec::new(), Vec::new()],
             in_flight: BTreeMap::new(),
             seq: 0,
+            held: Vec::new(),
         }
     }
 
@@ -136,7 +142,7 @@ impl Pair {
     /// The next instant something happens.
     pub fn next_time(&self) -> Option<Instant> {
         let timers = (0..2)
-            .filter(|i| self.alive[*i])
+            .filter(|i| self.alive[*i] && !self.frozen[*i])
             .filter_map(|i| self.sw[i].poll_timeout());
         timers
             .chain(self.in_flight.keys().next().map(|k| k.0))
@@ -170,6 +176,10 @@ impl Pair {
                 if !self.alive[to] {
                     continue;
                 }
+                if self.frozen[to] {
+                    self.held.push((to, path, frame));
+                    continue;
+                }
                 // Refused frames are counted by the switch.
                 let _ = match path {
                     DtPath::PeerLink => self.sw[to].handle_peer_frame(now, &frame),
@@ -177,7 +187,10 @@ impl Pair {
                 };
             }
             for i in 0..2 {
-                if self.alive[i] && self.sw[i].poll_timeout().is_some_and(|t| t <= now) {
+                if self.alive[i]
+                    && !self.frozen[i]
+                    && self.sw[i].poll_timeout().is_some_and(|t| t <= now)
+                {
                     self.sw[i].handle_timeout(now);
                 }
             }
@@ -249,6 +262,29 @@ impl Pair {
         let now = self.now;
         self.sw[1 - i].handle_peer_link_status(now, false);
         self.drain();
+    }
+
+    /// Switch `i` freezes with its links up (its process stopped, as by SIGSTOP): it runs no
+    /// timer and sends nothing; frames sent to it wait to be read; no carrier changes.
+    pub fn freeze(&mut self, i: usize) {
+        self.frozen[i] = true;
+    }
+
+    /// A frozen switch `i` runs again, as a daemon's loop would on waking: its timers first
+    /// (all late), then the frames that waited, at the current time.
+    pub fn thaw(&mut self, i: usize) {
+        self.frozen[i] = false;
+        let now = self.now;
+        self.sw[i].handle_timeout(now);
+        self.drain();
+        let held: Vec<_> = self.held.drain(..).collect();
+        for (to, path, frame) in held {
+            let _ = match path {
+                DtPath::PeerLink => self.sw[to].handle_peer_frame(now, &frame),
+                DtPath::Keepalive => self.sw[to].handle_keepalive_frame(now, &frame),
+            };
+            self.drain();
+        }
     }
 
     /// Switch `i` starts again from scratch with its configuration and aggregations (and, as

@@ -62,13 +62,16 @@ impl TimerTable {
     pub fn next_timeout(&self) -> Option<Instant> {
         self.data.iter().flatten().min().copied()
     }
-    /// Stops and returns the timers due at `now`, in table order.
-    pub fn expire(&mut self, now: Instant) -> Vec<Timer> {
+    /// Stops and returns the timers due at `now`, in table order, each with how late it
+    /// fires (`now` minus its deadline).
+    pub fn expire(&mut self, now: Instant) -> Vec<(Timer, Duration)> {
         let mut fired = Vec::new();
-        for (t, d) in Timer::ALL.into_iter().zip(self.data.iter_mut()) {
-            if d.is_some_and(|d| d <= now) {
-                *d = None;
-                fired.push(t);
+        for (t, slot) in Timer::ALL.into_iter().zip(self.data.iter_mut()) {
+            if let Some(d) = *slot
+                && d <= now
+            {
+                *slot = None;
+                fired.push((t, now.saturating_since(d)));
             }
         }
         fired
@@ -87,9 +90,17 @@ mod tests {
         t.start(Timer::Hold, Instant::ZERO, Duration::from_secs(3));
         assert_eq!(t.next_timeout(), Some(Instant::from_secs(1)));
         assert!(t.expire(Instant::from_millis(999)).is_empty());
-        assert_eq!(t.expire(Instant::from_secs(1)), vec![Timer::PeerTx]);
+        assert_eq!(
+            t.expire(Instant::from_secs(1)),
+            vec![(Timer::PeerTx, Duration::ZERO)]
+        );
         assert!(!t.is_running(Timer::PeerTx) && t.is_running(Timer::Hold));
         t.stop(Timer::Hold);
         assert_eq!(t.next_timeout(), None);
+        t.start(Timer::Hold, Instant::ZERO, Duration::from_secs(3));
+        assert_eq!(
+            t.expire(Instant::from_millis(3250)),
+            vec![(Timer::Hold, Duration::from_millis(250))]
+        );
     }
 }

@@ -445,3 +445,78 @@ fn domain_id_mismatch_is_reported_and_the_would_be_secondary_stays_down() {
     assert_eq!(p.sw[1].status().foreign_domain, None);
     assert!(decision(&p, 1).ports_enabled);
 }
+
+/// A switch frozen with its links up (its lagd stopped by SIGSTOP): the peer acts alone after
+/// its timeouts. Resumed, the frozen switch finds its expiries long past but must not call the
+/// peer dead on a silence it did not see (it would act alone: peer-link isolation off next to
+/// a live peer, a loop and duplicates): it gives the peer one more timeout, reads what the
+/// peer sent meanwhile, and the pair re-forms without that switch ever acting alone.
+#[test]
+fn frozen_switch_resumes_without_acting_alone() {
+    for frozen in [0usize, 1] {
+        let mut p = formed();
+        let other = 1 - frozen;
+        p.freeze(frozen);
+        p.run_for(Duration::from_secs(8));
+        assert_eq!(p.sw[other].state(), PeerState::Alone, "the peer acts alone");
+        assert!(decision(&p, other).ports_enabled);
+        let mark = p.log.len();
+        p.thaw(frozen);
+        let t0 = p.now;
+        let t = p
+            .run_until_cond(Duration::from_secs(2), both_up)
+            .expect("pair re-forms");
+        assert!(t - t0 < Duration::from_millis(100), "took {}", t - t0);
+        assert!(!p.log[mark..].iter().any(|(s, e)| *s == frozen
+            && matches!(
+                e.kind,
+                DtEventKind::StateChanged {
+                    to: PeerState::Alone | PeerState::SplitBrain,
+                    ..
+                }
+            )));
+        for d in decisions_since(&p, frozen, mark) {
+            assert!(
+                d.isolate_peer_link,
+                "isolation off next to a live peer: {d}"
+            );
+            assert!(d.ports_enabled, "{d}");
+        }
+        assert!(p.saw(frozen, |k| matches!(
+            k,
+            DtEventKind::Stalled {
+                path: DtPath::PeerLink,
+                ..
+            }
+        )));
+        assert_eq!(p.sw[frozen].status().counters.local_stalls, 2);
+        assert_eq!(p.sw[other].status().counters.local_stalls, 0);
+    }
+}
+
+/// The extra timeout is granted once per silence: a peer that died (hung, no carrier event)
+/// while this switch was frozen is declared dead one timeout after the switch resumes.
+#[test]
+fn frozen_switch_whose_peer_died_meanwhile_acts_alone_one_timeout_later() {
+    let mut p = formed();
+    p.freeze(0);
+    p.run_for(Duration::from_secs(1));
+    // B hangs silently: no carrier change anywhere.
+    p.alive[1] = false;
+    p.run_for(Duration::from_secs(8));
+    p.thaw(0);
+    let t0 = p.now;
+    assert_eq!(
+        p.sw[0].state(),
+        PeerState::Up,
+        "not on a silence it did not see"
+    );
+    let t = p
+        .run_until_cond(Duration::from_secs(10), |p| {
+            p.sw[0].state() == PeerState::Alone
+        })
+        .expect("acts alone");
+    let timeout = lagd_dt::DtConfig::default().peer_timeout;
+    assert!(t - t0 <= timeout, "took {}", t - t0);
+    assert!(decision(&p, 0).ports_enabled);
+}

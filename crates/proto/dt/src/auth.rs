@@ -196,6 +196,7 @@ mod tests {
         let other = DtKey::new(b"0123456789abcdef-other!").unwrap();
         assert_ne!(k.id(), other.id());
         assert!(!format!("{k:?}").contains("0123"), "Debug hides the secret");
+        assert_eq!(format!("{k:?}"), format!("DtKey(id {:08x})", k.id()));
         let v = frame(&k);
         assert_eq!(check(&v, Some(&k)), Ok(()));
         assert_eq!(

@@ -16,7 +16,7 @@ use lagd_dt::testing::Pair;
 use lagd_dt::{
     AggrConfigInfo, AuthInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtConfig, DtEventKind, DtFrame,
     DtKey, DtPath, DtPduRepr, HomePortsInfo, ICV_LEN, MacOp, MacSyncEntry, MacSyncInfo, ORPHAN,
-    PeerState, PortalInfo, Role, SequenceInfo,
+    PeerState, PortalInfo, RefuseReason, Role, SequenceInfo,
 };
 use lagd_types::{Duration, MacAddr};
 
@@ -652,4 +652,46 @@ fn orphan_port_addresses_point_at_the_peer_link_while_paired() {
         p.sw[0].macs_via_peer_link().is_empty(),
         "gone with the peer"
     );
+}
+
+/// Refusal events are rate-limited per reason and per path: refusals of two reasons on two
+/// paths at one instant each get their event (and every frame its count).
+#[test]
+fn refusal_events_are_limited_per_reason_and_path() {
+    let mut p = formed_with_macs();
+    let mark = p.log.len();
+    let stranger_pl = crafted(&p, MAC_S, 7, 0, 100);
+    let stranger_ka = crafted(&p, MAC_S, 7, DomainInfo::KEEPALIVE, 101);
+    let misaddressed = |f: &[u8]| {
+        let mut f = f.to_vec();
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
+        f
+    };
+    for _ in 0..3 {
+        let _ = p.inject(0, DtPath::PeerLink, &stranger_pl);
+        let _ = p.inject(0, DtPath::Keepalive, &stranger_ka);
+        let _ = p.inject(0, DtPath::PeerLink, &misaddressed(&stranger_pl));
+        let _ = p.inject(0, DtPath::Keepalive, &misaddressed(&stranger_ka));
+    }
+    let refused: Vec<(DtPath, bool)> = p.log[mark..]
+        .iter()
+        .filter(|(s, _)| *s == 0)
+        .filter_map(|(_, e)| match &e.kind {
+            DtEventKind::Refused { path, reason, .. } => {
+                Some((*path, matches!(reason, RefuseReason::Stranger { .. })))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            (DtPath::PeerLink, true),
+            (DtPath::Keepalive, true),
+            (DtPath::PeerLink, false),
+            (DtPath::Keepalive, false)
+        ]
+    );
+    let c = p.sw[0].counters();
+    assert_eq!((c.rx_stranger, c.rx_bad_address), (6, 6));
 }

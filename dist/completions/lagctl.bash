@@ -272,12 +272,16 @@ _lagctl() {
 
     case "${cmd}" in
         lagctl)
-            opts="-h -V --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
+            opts="-h -V --socket --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -312,12 +316,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__completions)
-            opts="-h --help bash elvish fish powershell zsh"
+            opts="-h --socket --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -488,7 +496,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__demo)
-            opts="-h --sim --svg --seed --pcap-dir --json --help"
+            opts="-h --sim --svg --seed --pcap-dir --json --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,6 +511,10 @@ _lagctl() {
                     return 0
                     ;;
                 --pcap-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -532,12 +544,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__gen__subcmd__docs)
-            opts="-h --help"
+            opts="-h --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -994,12 +1010,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__import)
-            opts="-h --help ifupdown networkd netplan nmconnection help"
+            opts="-h --socket --help ifupdown networkd netplan nmconnection help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1228,12 +1248,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__man)
-            opts="-h --help"
+            opts="-h --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1428,13 +1452,17 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__restore__subcmd__links)
-            opts="-a -n -h --all --dry-run --state-dir --help"
+            opts="-a -n -h --all --dry-run --state-dir --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1446,12 +1474,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__show)
-            opts="-h --help distributed-trunk lacp help"
+            opts="-h --socket --help distributed-trunk lacp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1544,12 +1576,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__show__subcmd__distributed__subcmd__trunk)
-            opts="-h --help status help"
+            opts="-h --socket --help status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1702,12 +1738,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__show__subcmd__lacp)
-            opts="-h --help trunk help"
+            opts="-h --socket --help trunk help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1776,7 +1816,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__sim)
-            opts="-h --seed --pcap-dir --json --help"
+            opts="-h --seed --pcap-dir --json --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1790,6 +1830,10 @@ _lagctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1798,12 +1842,16 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__state)
-            opts="-h --help dump help"
+            opts="-h --socket --help dump help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

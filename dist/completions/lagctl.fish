@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_lagctl_global_optspecs
-    string join \n h/help V/version
+    string join \n socket= h/help V/version
 end
 
 function __fish_lagctl_needs_command
@@ -24,6 +24,7 @@ function __fish_lagctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c lagctl -n "__fish_lagctl_needs_command" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_needs_command" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_needs_command" -s V -l version -d 'Print version'
 complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "create-aggr" -d 'Create an aggregation (dladm create-aggr)'
@@ -138,6 +139,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -l socket -d 'Con
 complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -s c -l count -d 'Stop after COUNT intervals (line mode)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -l lines -d 'Print lines even on a terminal'
 complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -f -a "dump" -d 'The whole daemon state as JSON (like `teamdctl state dump`)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand state; and not __fish_seen_subcommand_from dump help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -153,9 +155,11 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand reload" -s h -l help -d 'P
 complete -c lagctl -n "__fish_lagctl_using_subcommand restart-daemon" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand restart-daemon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -l state-dir -d 'lagd\'s state directory (its --state-dir)' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -s a -l all -d 'Every member with a record, and every leftover aggregate'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -s n -l dry-run -d 'Only say what would be restored'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "ifupdown" -d 'Debian ifupdown bond stanzas (/etc/network/interfaces) to lagd configuration'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and not __fish_seen_subcommand_from ifupdown networkd netplan nmconnection help" -f -a "networkd" -d 'systemd-networkd bonds: the bond\'s .netdev and the .network files of its members'
@@ -199,8 +203,11 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_su
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "netplan" -d 'netplan bonds (network: bonds:) and the ethernets they name'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "nmconnection" -d 'NetworkManager bond profiles in keyfile format (.nmconnection) and their ports'
 complete -c lagctl -n "__fish_lagctl_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand completions" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand man" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand man" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand gen-docs" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand gen-docs" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-dt-domain" -l domain-id -d 'DT domain id (the same on both switches)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-dt-domain" -l peer-link -d 'The peer link interface' -r
@@ -210,13 +217,16 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand create-dt-domain" -l role-
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-dt-domain" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-dt-domain" -s t -l temporary -d 'Do not write the change to the configuration file'
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-dt-domain" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show; and not __fish_seen_subcommand_from distributed-trunk lacp help" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and not __fish_seen_subcommand_from distributed-trunk lacp help" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and not __fish_seen_subcommand_from distributed-trunk lacp help" -f -a "distributed-trunk" -d '`show distributed-trunk status`'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and not __fish_seen_subcommand_from distributed-trunk lacp help" -f -a "lacp" -d '`show lacp trunk [NAME]`'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and not __fish_seen_subcommand_from distributed-trunk lacp help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from distributed-trunk" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from distributed-trunk" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from distributed-trunk" -f -a "status" -d 'Domain, role, peer, paths, and each DT trunk\'s decision'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from distributed-trunk" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from lacp" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from lacp" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from lacp" -f -a "trunk" -d 'LACP state of the members of the DT trunks (or of trunk NAME)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from lacp" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -225,11 +235,13 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subc
 complete -c lagctl -n "__fish_lagctl_using_subcommand show; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l seed -d 'Seed for every random draw (overrides the scenario\'s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l pcap-dir -d 'Write one pcap of the slow-protocols frames of each link into DIR' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -l json -d 'Print the run as JSON instead of text'
 complete -c lagctl -n "__fish_lagctl_using_subcommand sim" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l svg -d 'Where the real demo writes its plot (SVG)' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l seed -d 'Seed (simulator only; overrides the demo\'s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l pcap-dir -d 'Write pcaps of the slow-protocols frames into DIR' -r -F
+complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l socket -d 'Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...` (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are given' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l sim -d 'Run it in the simulator (default when not root or without network namespaces)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -l json -d 'Print the run as JSON instead of text'
 complete -c lagctl -n "__fish_lagctl_using_subcommand demo" -s h -l help -d 'Print help'

@@ -19,6 +19,18 @@ mod dt;
 #[derive(Parser)]
 #[command(name = "lagctl", version, about = "Administer lagd link aggregations")]
 struct Cli {
+    /// Control socket of lagd, for every verb that talks to it: `lagctl --socket PATH VERB ...`
+    /// (as `ip -n`, `ovs-appctl -t`); also accepted after the verb, which wins when both are
+    /// given.
+    #[arg(
+        id = "socket",
+        long = "socket",
+        global = true,
+        value_name = "PATH",
+        env = "LAGD_SOCKET",
+        default_value = lagd::client::DEFAULT_SOCKET
+    )]
+    _socket: PathBuf,
     #[command(subcommand)]
     cmd: Cmd,
 }

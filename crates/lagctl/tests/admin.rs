@@ -182,6 +182,37 @@ fn show_verbs_match_golden_outputs() {
         .unwrap_or(0);
     assert!(agg_out >= 3, "{s}");
 
+    // The socket given before the verb (as `ip -n NS`, `ovs-appctl -t`), over LAGD_SOCKET; one
+    // given after the verb wins over it.
+    let sock = da.socket.to_str().unwrap();
+    let wrong = std::path::Path::new("/nonexistent/lagd.sock");
+    for args in [
+        &["--socket", sock, "show-aggr", "-p", "-o", "device,state"][..],
+        &[
+            "--socket",
+            "/nonexistent/x.sock",
+            "show-aggr",
+            "--socket",
+            sock,
+            "-p",
+            "-o",
+            "device,state",
+        ],
+        &["--socket", sock, "state", "dump"],
+    ] {
+        let o = lagctl_in(&da.ns, wrong, args, None);
+        assert_eq!(o.code, 0, "lagctl {}: {o:?}", args.join(" "));
+        assert!(
+            o.stdout.contains("eth1") || o.stdout.contains("aggr1"),
+            "{o:?}"
+        );
+    }
+    let o = lagctl_in(&da.ns, wrong, &["show-aggr"], None);
+    assert!(
+        o.code != 0 && o.stderr.contains("/nonexistent/lagd.sock"),
+        "{o:?}"
+    );
+
     // Healthy aggregation: diagnose says so, exit 0.
     let d = da.lagctl(&["diagnose", "aggr1"]);
     assert_eq!(d.code, 0, "{d:?}");

@@ -1,26 +1,45 @@
 //! A small eBPF toolkit: an assembler with labels, and the few `bpf(2)` calls lagd needs (array
-//! maps, loading a `SCHED_CLS` program, attaching it at a device's tcx hook, running it on a
-//! test packet). lagd's programs are a few dozen instructions built at run time from the
+//! maps, some mapped into the process; loading a `SCHED_CLS` program; attaching it at a
+//! device's tcx hook and replacing it atomically; pinning and re-opening objects in a bpffs;
+//! running a program on a test packet). The other attach mode, `cls_bpf` under `clsact`, is
+//! in [`crate::tc`]; [`crate::attach`] chooses between them. lagd's programs are a few dozen instructions built at run time from the
 //! configuration, so no compiler and no object files are involved.
 
 use crate::error::{Error, Result};
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_OBJ_PIN: libc::c_long = 6;
+const BPF_OBJ_GET: libc::c_long = 7;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_LINK_CREATE: libc::c_long = 28;
+const BPF_LINK_UPDATE: libc::c_long = 29;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
+const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
 const BPF_PSEUDO_MAP_FD: u8 = 1;
+/// `BPF_F_MMAPABLE`: the array can be mapped into the process.
+const BPF_F_MMAPABLE: u32 = 1 << 10;
+/// `BPF_F_BEFORE` (tcx): attach before every program already there.
+const BPF_F_BEFORE: u32 = 1 << 3;
 
-/// tcx return codes.
+/// tcx return codes (the same numbers as `cls_bpf` direct-action's `TC_ACT_UNSPEC`,
+/// `TC_ACT_SHOT` and `TC_ACT_REDIRECT`, so one program serves both attach modes): continue
+/// with the next program, or with the normal path.
 pub const TCX_NEXT: i32 = -1;
 /// tcx: drop the frame.
 pub const TCX_DROP: i32 = 2;
+/// tcx: the frame was redirected (`bpf_redirect`'s return value).
+pub const TCX_REDIRECT: i32 = 7;
 
 /// `struct __sk_buff` field offsets.
 pub mod skb {
@@ -28,6 +47,12 @@ pub mod skb {
     pub const LEN: i16 = 0;
     /// `mark` (writable from tc programs).
     pub const MARK: i16 = 8;
+    /// `vlan_present`: the frame carries its outer VLAN tag out of band (accelerated).
+    pub const VLAN_PRESENT: i16 = 20;
+    /// `vlan_tci` of that tag.
+    pub const VLAN_TCI: i16 = 24;
+    /// `vlan_proto` of that tag (network byte order in the low 16 bits).
+    pub const VLAN_PROTO: i16 = 28;
     /// `ifindex`: the device the program runs on.
     pub const IFINDEX: i16 = 40;
     /// `ingress_ifindex`.
@@ -52,6 +77,10 @@ pub mod helper {
     pub const KTIME_GET_NS: i32 = 5;
     /// `bpf_skb_pull_data(skb, len)`: make `len` bytes linear.
     pub const SKB_PULL_DATA: i32 = 39;
+    /// `bpf_skb_load_bytes(skb, offset, to, len)`: copy bytes of the frame (linear or not).
+    pub const SKB_LOAD_BYTES: i32 = 26;
+    /// `bpf_clone_redirect(skb, ifindex, flags)`: send a copy now.
+    pub const CLONE_REDIRECT: i32 = 13;
 }
 
 /// Where a tcx program is attached.
@@ -120,6 +149,8 @@ pub enum Alu {
     Lsh = 0x60,
     /// `>>=` (logical).
     Rsh = 0x70,
+    /// `%=` (unsigned; by zero leaves `dst`).
+    Mod = 0x90,
     /// `^=`.
     Xor = 0xa0,
     /// `=`.
@@ -135,8 +166,16 @@ pub enum Jmp {
     Eq = 0x10,
     /// `>` (unsigned).
     Gt = 0x20,
+    /// `>=` (unsigned).
+    Ge = 0x30,
+    /// `dst & src != 0`.
+    Set = 0x40,
     /// `!=`.
     Ne = 0x50,
+    /// `<` (unsigned).
+    Lt = 0xa0,
+    /// `<=` (unsigned).
+    Le = 0xb0,
 }
 
 /// A label: a jump target placed with [`Asm::label`].
@@ -278,6 +317,9 @@ struct MapCreateAttr {
     value_size: u32,
     max_entries: u32,
     map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
 }
 
 #[repr(C)]
@@ -317,6 +359,75 @@ struct LinkCreateAttr {
     relative_fd: u32,
     _pad: u32,
     expected_revision: u64,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct LinkUpdateAttr {
+    link_fd: u32,
+    new_prog_fd: u32,
+    flags: u32,
+    old_prog_fd: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct ObjAttr {
+    pathname: u64,
+    bpf_fd: u32,
+    file_flags: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// The head of `struct bpf_map_info`.
+#[repr(C)]
+#[derive(Default)]
+struct MapInfo {
+    map_type: u32,
+    id: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    name: [u8; 16],
+}
+
+/// The head of `struct bpf_prog_info`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgInfo {
+    prog_type: u32,
+    id: u32,
+    tag: [u8; 8],
+    jited_prog_len: u32,
+    xlated_prog_len: u32,
+    jited_prog_insns: u64,
+    xlated_prog_insns: u64,
+    load_time: u64,
+    created_by_uid: u32,
+    nr_map_ids: u32,
+    map_ids: u64,
+    name: [u8; 16],
+}
+
+/// `struct bpf_link_info` up to its tcx member.
+#[repr(C)]
+#[derive(Default)]
+struct LinkInfo {
+    link_type: u32,
+    id: u32,
+    prog_id: u32,
+    _pad: u32,
+    /// tcx: `ifindex`, `attach_type`.
+    tcx: [u32; 2],
+    _rest: [u64; 3],
 }
 
 #[repr(C)]
@@ -366,7 +477,86 @@ fn owned_fd(r: libc::c_long) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(r as RawFd) }
 }
 
-/// A `BPF_MAP_TYPE_ARRAY` map with `u32` keys.
+fn name16(name: &str) -> [u8; 16] {
+    let mut n = [0u8; 16];
+    for (d, s) in n.iter_mut().zip(name.bytes().take(15)) {
+        *d = s;
+    }
+    n
+}
+
+fn c_path(path: &Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::Sys {
+        op: "BPF pin path",
+        source: io::Error::from_raw_os_error(libc::EINVAL),
+    })
+}
+
+/// `BPF_OBJ_PIN`: `fd` (a map, program or link) at `path` in a bpffs.
+fn pin_fd(fd: RawFd, path: &Path) -> Result<()> {
+    let p = c_path(path)?;
+    let mut a = ObjAttr {
+        pathname: p.as_ptr() as u64,
+        bpf_fd: fd as u32,
+        ..ObjAttr::default()
+    };
+    sys_bpf(BPF_OBJ_PIN, &mut a).map_err(|source| Error::Bpf {
+        op: "bpf(BPF_OBJ_PIN)",
+        source,
+        log: path.display().to_string(),
+    })?;
+    Ok(())
+}
+
+/// `BPF_OBJ_GET`: the object pinned at `path`.
+fn get_pinned(path: &Path) -> Result<OwnedFd> {
+    let p = c_path(path)?;
+    let mut a = ObjAttr {
+        pathname: p.as_ptr() as u64,
+        ..ObjAttr::default()
+    };
+    let fd = sys_bpf(BPF_OBJ_GET, &mut a).map_err(|source| Error::Bpf {
+        op: "bpf(BPF_OBJ_GET)",
+        source,
+        log: path.display().to_string(),
+    })?;
+    Ok(owned_fd(fd))
+}
+
+fn obj_info<T: Default>(fd: RawFd, op: &'static str) -> Result<T> {
+    let mut info = T::default();
+    let mut a = InfoAttr {
+        bpf_fd: fd as u32,
+        info_len: std::mem::size_of::<T>() as u32,
+        info: &mut info as *mut T as u64,
+    };
+    sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a).map_err(|source| Error::Sys { op, source })?;
+    Ok(info)
+}
+
+/// The kind of a [`ArrayMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapKind {
+    /// `BPF_MAP_TYPE_ARRAY`.
+    Array,
+    /// `BPF_MAP_TYPE_ARRAY` with `BPF_F_MMAPABLE`: also readable and writable through
+    /// [`ArrayMap::mmap`], without a system call per access.
+    Mmapable,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`: one copy of each value per CPU.
+    PerCpu,
+}
+
+impl MapKind {
+    fn type_and_flags(self) -> (u32, u32) {
+        match self {
+            MapKind::Array => (BPF_MAP_TYPE_ARRAY, 0),
+            MapKind::Mmapable => (BPF_MAP_TYPE_ARRAY, BPF_F_MMAPABLE),
+            MapKind::PerCpu => (BPF_MAP_TYPE_PERCPU_ARRAY, 0),
+        }
+    }
+}
+
+/// An array map with `u32` keys.
 #[derive(Debug)]
 pub struct ArrayMap {
     fd: OwnedFd,
@@ -377,12 +567,21 @@ pub struct ArrayMap {
 impl ArrayMap {
     /// A zeroed array of `entries` values of `value_size` bytes.
     pub fn new(value_size: usize, entries: u32) -> Result<ArrayMap> {
+        ArrayMap::create(MapKind::Array, "", value_size, entries)
+    }
+
+    /// A zeroed array of the given kind, named `name` (shown by `bpftool map`; at most 15
+    /// bytes are kept).
+    pub fn create(kind: MapKind, name: &str, value_size: usize, entries: u32) -> Result<ArrayMap> {
+        let (map_type, map_flags) = kind.type_and_flags();
         let mut a = MapCreateAttr {
-            map_type: BPF_MAP_TYPE_ARRAY,
+            map_type,
             key_size: 4,
             value_size: value_size as u32,
             max_entries: entries,
-            map_flags: 0,
+            map_flags,
+            map_name: name16(name),
+            ..MapCreateAttr::default()
         };
         let fd = owned_fd(
             sys_bpf(BPF_MAP_CREATE, &mut a).map_err(|source| Error::Sys {
@@ -397,9 +596,55 @@ impl ArrayMap {
         })
     }
 
+    /// The map pinned at `path`, if it is an array of this kind and shape (else an error: a
+    /// map of another program version is never reused).
+    pub fn open_pinned(
+        path: &Path,
+        kind: MapKind,
+        value_size: usize,
+        entries: u32,
+    ) -> Result<ArrayMap> {
+        let fd = get_pinned(path)?;
+        let info: MapInfo = obj_info(fd.as_raw_fd(), "bpf(BPF_OBJ_GET_INFO_BY_FD, map)")?;
+        let (map_type, flags) = kind.type_and_flags();
+        if info.map_type != map_type
+            || info.map_flags & BPF_F_MMAPABLE != flags
+            || info.key_size != 4
+            || info.value_size as usize != value_size
+            || info.max_entries != entries
+        {
+            return Err(Error::Bpf {
+                op: "adopting a pinned map",
+                source: io::Error::from_raw_os_error(libc::EINVAL),
+                log: format!(
+                    "{}: type {} value {} entries {}, expected type {map_type} value {value_size} entries {entries}",
+                    path.display(),
+                    info.map_type,
+                    info.value_size,
+                    info.max_entries
+                ),
+            });
+        }
+        Ok(ArrayMap {
+            fd,
+            value_size,
+            entries,
+        })
+    }
+
+    /// Pins the map at `path` (in a mounted bpffs).
+    pub fn pin(&self, path: &Path) -> Result<()> {
+        pin_fd(self.fd.as_raw_fd(), path)
+    }
+
     /// Number of entries.
     pub fn entries(&self) -> u32 {
         self.entries
+    }
+
+    /// The map's file descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 
     fn elem(
@@ -461,6 +706,99 @@ impl ArrayMap {
         }
         Ok(out)
     }
+
+    /// Maps a [`MapKind::Mmapable`] array into the process: its values are then read and
+    /// written with atomic loads and stores, shared with the programs that use the map.
+    pub fn mmap(&self) -> Result<MapMmap> {
+        if !self.value_size.is_multiple_of(8) {
+            return Err(Error::Sys {
+                op: "mmap of a BPF map (values must be multiples of 8 bytes)",
+                source: io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        // SAFETY: plain system call without pointers.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let bytes = self.value_size * self.entries as usize;
+        let len = bytes.div_ceil(page).max(1) * page;
+        // SAFETY: a fresh shared mapping of the map's fd; the kernel checks the map allows it
+        // (BPF_F_MMAPABLE) and the length; nothing else refers to the address range yet.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                self.fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last_os("mmap of a BPF map"));
+        }
+        Ok(MapMmap {
+            ptr: ptr.cast(),
+            len,
+            words: bytes / 8,
+            words_per_value: self.value_size / 8,
+        })
+    }
+}
+
+/// An mmapped [`MapKind::Mmapable`] array: each value as `u64` words accessed atomically (the
+/// kernel programs update the same memory with atomic instructions or plain stores).
+#[derive(Debug)]
+pub struct MapMmap {
+    ptr: *mut AtomicU64,
+    len: usize,
+    words: usize,
+    words_per_value: usize,
+}
+
+// SAFETY: the mapping is plain shared memory, only ever accessed through `AtomicU64`.
+unsafe impl Send for MapMmap {}
+// SAFETY: as above; every access is atomic.
+unsafe impl Sync for MapMmap {}
+
+impl MapMmap {
+    /// Word `word` of value `index` (`None` out of range).
+    pub fn word(&self, index: u32, word: usize) -> Option<&AtomicU64> {
+        if word >= self.words_per_value {
+            return None;
+        }
+        let i = (index as usize)
+            .checked_mul(self.words_per_value)?
+            .checked_add(word)?;
+        if i >= self.words {
+            return None;
+        }
+        // SAFETY: `i` is within the mapping (checked above), 8-byte aligned (the mapping is
+        // page aligned, values are multiples of 8 bytes), and the mapping lives as long as
+        // `self`.
+        Some(unsafe { &*self.ptr.add(i) })
+    }
+
+    /// Reads word `word` of value `index` (0 out of range).
+    pub fn load(&self, index: u32, word: usize) -> u64 {
+        self.word(index, word)
+            .map_or(0, |w| w.load(Ordering::Acquire))
+    }
+
+    /// Writes word `word` of value `index` (nothing out of range).
+    pub fn store(&self, index: u32, word: usize, v: u64) {
+        if let Some(w) = self.word(index, word) {
+            w.store(v, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for MapMmap {
+    fn drop(&mut self) {
+        // SAFETY: the range was mapped by `ArrayMap::mmap` with this length and is not used
+        // after this (references to it borrow `self`).
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
 }
 
 /// A loaded `SCHED_CLS` program.
@@ -473,17 +811,13 @@ impl Program {
     /// Loads `insns` (verified by the kernel; its last log line is in the error).
     pub fn load(name: &str, insns: &[Insn]) -> Result<Program> {
         let license = c"GPL";
-        let mut log = vec![0u8; 64 * 1024];
-        let mut prog_name = [0u8; 16];
-        for (d, s) in prog_name.iter_mut().zip(name.bytes().take(15)) {
-            *d = s;
-        }
+        let mut log = vec![0u8; 256 * 1024];
         let mut p = ProgLoadAttr {
             prog_type: BPF_PROG_TYPE_SCHED_CLS,
             insn_cnt: insns.len() as u32,
             insns: insns.as_ptr() as u64,
             license: license.as_ptr() as u64,
-            prog_name,
+            prog_name: name16(name),
             ..ProgLoadAttr::default()
         };
         // Without a verifier log first (cheaper); with one only to explain a refusal.
@@ -508,6 +842,31 @@ impl Program {
         }
     }
 
+    /// The program pinned at `path`.
+    pub fn open_pinned(path: &Path) -> Result<Program> {
+        Ok(Program {
+            fd: get_pinned(path)?,
+        })
+    }
+
+    /// Pins the program at `path` (in a mounted bpffs).
+    pub fn pin(&self, path: &Path) -> Result<()> {
+        pin_fd(self.fd.as_raw_fd(), path)
+    }
+
+    /// The program's file descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// The kernel's id of the program and its name.
+    pub fn id_and_name(&self) -> Result<(u32, String)> {
+        let info: ProgInfo = obj_info(self.fd.as_raw_fd(), "bpf(BPF_OBJ_GET_INFO_BY_FD, prog)")?;
+        let end = info.name.iter().position(|b| *b == 0).unwrap_or(16);
+        let name = String::from_utf8_lossy(info.name.get(..end).unwrap_or(&[])).into_owned();
+        Ok((info.id, name))
+    }
+
     /// Attaches the program at `hook` of `ifindex`, after the programs already there;
     /// dropping the returned link detaches it.
     pub fn attach_tcx(&self, ifindex: u32, hook: TcxHook) -> Result<TcxLink> {
@@ -518,7 +877,7 @@ impl Program {
     /// (`BPF_F_BEFORE`).
     pub fn attach_tcx_at(&self, ifindex: u32, hook: TcxHook, first: bool) -> Result<TcxLink> {
         let mut l = LinkCreateAttr {
-            flags: if first { 1 << 3 } else { 0 },
+            flags: if first { BPF_F_BEFORE } else { 0 },
             prog_fd: self.fd.as_raw_fd() as u32,
             target_ifindex: ifindex,
             // BPF_TCX_INGRESS, BPF_TCX_EGRESS.
@@ -559,7 +918,8 @@ impl Program {
     }
 }
 
-/// An attachment at a tcx hook; dropping it (or the process ending) detaches the program.
+/// An attachment at a tcx hook; dropping it (or the process ending, however it ends) detaches
+/// the program, unless the link is pinned ([`TcxLink::pin`]).
 #[derive(Debug)]
 pub struct TcxLink {
     fd: OwnedFd,
@@ -575,6 +935,38 @@ impl TcxLink {
     /// The link's file descriptor.
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// Replaces the link's program atomically (`BPF_LINK_UPDATE`): every frame sees either the
+    /// old program or the new one.
+    pub fn update(&self, prog: &Program) -> Result<()> {
+        let mut a = LinkUpdateAttr {
+            link_fd: self.fd.as_raw_fd() as u32,
+            new_prog_fd: prog.fd() as u32,
+            ..LinkUpdateAttr::default()
+        };
+        sys_bpf(BPF_LINK_UPDATE, &mut a).map_err(|source| Error::Bpf {
+            op: "bpf(BPF_LINK_UPDATE)",
+            source,
+            log: format!("tcx link on ifindex {}", self.ifindex),
+        })?;
+        Ok(())
+    }
+
+    /// Pins the link at `path`: the program stays attached after the process ends, until the
+    /// pin is removed.
+    pub fn pin(&self, path: &Path) -> Result<()> {
+        pin_fd(self.fd.as_raw_fd(), path)
+    }
+
+    /// The tcx link pinned at `path` (and the interface it is attached to).
+    pub fn open_pinned(path: &Path) -> Result<TcxLink> {
+        let fd = get_pinned(path)?;
+        let info: LinkInfo = obj_info(fd.as_raw_fd(), "bpf(BPF_OBJ_GET_INFO_BY_FD, link)")?;
+        Ok(TcxLink {
+            fd,
+            ifindex: info.tcx[0],
+        })
     }
 }
 

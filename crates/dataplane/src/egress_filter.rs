@@ -9,21 +9,27 @@
 //! could not reach each other either), and tc actions, nftables and ebtables are missing from
 //! some kernels.
 //!
-//! [`EgressFilter::drop_from`] attaches, with `bpf(BPF_LINK_CREATE)` at the device's **tcx
-//! egress** hook (Linux ≥ 6.6), a fifteen-instruction eBPF program built here (no compiler, no
+//! [`EgressFilter::drop_from`] attaches, at the device's **tcx egress** hook (Linux ≥ 6.6; on
+//! older kernels a `cls_bpf` filter under `clsact`, see [`crate::attach`]), first in the chain,
+//! a fifteen-instruction eBPF program built here (no compiler, no
 //! object file) that drops every frame whose `skb->ingress_ifindex` is the given interface and
 //! counts it in a one-entry array map, and lets everything else continue (`TCX_NEXT`, so other
 //! tc programs and qdiscs still run). The bridge forwards a frame without re-running
 //! `netif_receive_skb`, so at the aggregate's egress `ingress_ifindex` still names the port it
 //! entered on.
 //!
-//! The attachment is a BPF link owned by the returned value: dropping it (or the process
-//! ending, however it ends) detaches the program, so lagd never leaves a filter behind.
+//! The attachment is owned by the returned value: dropping it detaches the program (a tcx link
+//! also goes when the process ends, however it ends; a clsact filter left by a crash is removed
+//! when lagd next takes the aggregate, [`crate::netlink::Netlink::remove_lagd_filters`]).
 
+use crate::attach::{AttachMode, Attachment, Place};
 use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, TcxLink, helper, skb,
+    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, helper, skb,
 };
 use crate::error::Result;
+
+/// The program's name (also its clsact filter's).
+pub const PROG_NAME: &str = "lagd_peerfilt";
 
 /// The program: `if (skb->ingress_ifindex == from) { counter[0] += 1; return TCX_DROP; }
 /// return TCX_NEXT;`.
@@ -52,7 +58,7 @@ fn program(from_ifindex: u32, counter: &ArrayMap) -> Option<Vec<Insn>> {
 /// An attached filter; dropping it detaches the program.
 #[derive(Debug)]
 pub struct EgressFilter {
-    link: TcxLink,
+    attachment: Attachment,
     _prog: Program,
     counter: ArrayMap,
 }
@@ -63,12 +69,13 @@ impl EgressFilter {
     pub fn drop_from(ifindex: u32, from_ifindex: u32) -> Result<EgressFilter> {
         let counter = ArrayMap::new(8, 1)?;
         let insns = program(from_ifindex, &counter).unwrap_or_default();
-        let prog = Program::load("lagd_peerfilt", &insns)?;
+        let prog = Program::load(PROG_NAME, &insns)?;
         // First in the chain: a fast path attached earlier must not redirect a frame before
         // the filter has seen it.
-        let link = prog.attach_tcx_at(ifindex, TcxHook::Egress, true)?;
+        let attachment =
+            Attachment::attach(&prog, PROG_NAME, ifindex, TcxHook::Egress, Place::FIRST)?;
         Ok(EgressFilter {
-            link,
+            attachment,
             _prog: prog,
             counter,
         })
@@ -76,7 +83,12 @@ impl EgressFilter {
 
     /// The interface whose egress is filtered.
     pub fn ifindex(&self) -> u32 {
-        self.link.ifindex()
+        self.attachment.ifindex()
+    }
+
+    /// The attach mode in use.
+    pub fn attach_mode(&self) -> AttachMode {
+        self.attachment.mode()
     }
 
     /// How many frames the filter has dropped.

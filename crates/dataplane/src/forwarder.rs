@@ -85,6 +85,10 @@ pub trait Protocol: Send {
     /// call, before any later frame. (For a kernel fast path that may only take over a
     /// conversation once none of its frames wait in user space.) Default: nothing.
     fn tap_drained(&mut self, _now: Instant) {}
+    /// Every frame the TX thread dispatched or released this round has been handed to its
+    /// member socket (`sendmmsg` returned: it is in the member's queue), or dropped. Called
+    /// after each round that sent something. Default: nothing.
+    fn after_send(&mut self, _now: Instant) {}
 }
 
 /// Drops by reason.
@@ -208,6 +212,7 @@ enum Cmd {
         counters: Arc<Counters>,
     },
     Remove(PortNumber),
+    MarkerDelay(PortNumber, Duration),
 }
 
 struct CmdMsg {
@@ -403,6 +408,15 @@ impl Forwarder {
             op: "socket filter on a member socket",
             source,
         })
+    }
+
+    /// Makes the RX thread hand Marker Information PDUs received on `port` to the protocol
+    /// `delay` after they arrived (zero: at once), so that data frames a GRO layer still held
+    /// when the Marker went past it are delivered before the Marker is answered
+    /// ([`crate::member::gro_hold`]).
+    pub fn set_member_marker_delay(&self, port: PortNumber, delay: Duration) -> Result<()> {
+        let _g = lock(&self.admin);
+        self.command(|| Cmd::MarkerDelay(port, delay))
     }
 
     /// Removes a member. When this returns, neither thread uses its socket any more.
@@ -779,6 +793,7 @@ impl TxThread {
                     self.members.retain(|m| m.port != port);
                     Ok(())
                 }
+                Cmd::MarkerDelay(..) => Ok(()),
             };
             let _ = msg.ack.send(r);
         }
@@ -853,6 +868,7 @@ impl TxThread {
 
         let proto = Arc::clone(&self.proto);
         let carrier;
+        let dispatched;
         {
             let mut p = lock(&proto);
             let now = (self.clock)();
@@ -893,6 +909,7 @@ impl TxThread {
                 }
             }
             released += release(&mut *p, pool, members, tap_c, to_free);
+            dispatched = !self.batch.is_empty() || released > 0;
             if drained && released == 0 {
                 p.tap_drained(now);
             }
@@ -914,10 +931,16 @@ impl TxThread {
             }
         }
 
+        let mut sent = false;
         for m in &mut self.members {
             if !m.queue.is_empty() {
                 flush(m, &self.pool, &self.control);
+                sent = true;
             }
+        }
+        if sent || dispatched {
+            let mut p = lock(&proto);
+            p.after_send((self.clock)());
         }
         self.pool.free.append(&mut self.to_free);
         self.control.clear();
@@ -944,6 +967,19 @@ struct RxMember {
     port: PortNumber,
     sock: Arc<PacketSocket>,
     counters: Arc<Counters>,
+    marker_delay: Duration,
+}
+
+/// A Marker PDU waiting for its turn.
+struct DelayedMarker {
+    due: Instant,
+    port: PortNumber,
+    frame: Vec<u8>,
+}
+
+/// Whether `frame` (Slow Protocols) is a Marker Information PDU.
+fn is_marker_information(frame: &[u8]) -> bool {
+    frame.get(14) == Some(&2) && frame.get(16) == Some(&1)
 }
 
 struct RxThread {
@@ -956,6 +992,7 @@ struct RxThread {
     events: Events,
     members: Vec<Option<RxMember>>,
     batch: RecvBatch,
+    delayed: std::collections::VecDeque<DelayedMarker>,
 }
 
 impl RxThread {
@@ -978,6 +1015,7 @@ impl RxThread {
             events: Events::with_capacity(MAX_BATCH),
             members: Vec::new(),
             batch: RecvBatch::new(MAX_BATCH),
+            delayed: std::collections::VecDeque::new(),
         })
     }
 
@@ -1001,6 +1039,7 @@ impl RxThread {
                 port,
                 sock,
                 counters,
+                marker_delay: Duration::ZERO,
             });
         }
         Ok(())
@@ -1022,11 +1061,43 @@ impl RxThread {
                             let _ = self.epoll.delete(m.sock.as_fd());
                         }
                     }
+                    self.delayed.retain(|d| d.port != port);
+                    Ok(())
+                }
+                Cmd::MarkerDelay(port, delay) => {
+                    for m in self.members.iter_mut().flatten() {
+                        if m.port == port {
+                            m.marker_delay = delay;
+                        }
+                    }
                     Ok(())
                 }
             };
             let _ = msg.ack.send(r);
         }
+    }
+
+    /// Hands the Marker PDUs whose time has come to the protocol.
+    fn deliver_due_markers(&mut self) -> Option<Duration> {
+        let now = (self.clock)();
+        let mut any = false;
+        while let Some(d) = self.delayed.front() {
+            if d.due > now {
+                let left = d.due.saturating_since(now);
+                if any {
+                    self.shared.tx_wake.notify();
+                }
+                return Some(Duration::from_nanos(left.as_nanos()));
+            }
+            if let Some(d) = self.delayed.pop_front() {
+                lock(&self.proto).handle_control_frame(now, d.port, &d.frame);
+                any = true;
+            }
+        }
+        if any {
+            self.shared.tx_wake.notify();
+        }
+        None
     }
 
     fn run(mut self) {
@@ -1035,7 +1106,10 @@ impl RxThread {
             if !beat_and_check(&self.shared.rx_beat, &self.shared.rx_fault, "RX") {
                 return;
             }
-            if let Err(e) = self.epoll.wait(&mut self.events, Some(RX_IDLE_WAKE)) {
+            let timeout = self
+                .deliver_due_markers()
+                .map_or(RX_IDLE_WAKE, |t| t.min(RX_IDLE_WAKE));
+            if let Err(e) = self.epoll.wait(&mut self.events, Some(timeout)) {
                 tracing::error!(error = %e, "RX epoll failed; RX thread stops");
                 return;
             }
@@ -1064,6 +1138,7 @@ impl RxThread {
             return;
         };
         let (port, sock, c) = (m.port, Arc::clone(&m.sock), Arc::clone(&m.counters));
+        let marker_delay = m.marker_delay;
         let tap_c = &self.shared.tap;
         for _ in 0..ROUNDS_PER_WAKE {
             let n = match sock.recv_batch(&mut self.batch) {
@@ -1095,6 +1170,18 @@ impl RxThread {
                     || lagd_bfd::MicroBfdFrame::is_micro_bfd(f.ethernet)
                 {
                     bump(&c.control_in, 1);
+                    if !marker_delay.is_zero() && is_marker_information(f.ethernet) {
+                        // Answered once data frames GRO may still hold are delivered.
+                        let delay = lagd_types::Duration::from_nanos(
+                            u64::try_from(marker_delay.as_nanos()).unwrap_or(u64::MAX),
+                        );
+                        self.delayed.push_back(DelayedMarker {
+                            due: (self.clock)() + delay,
+                            port,
+                            frame: f.ethernet.to_vec(),
+                        });
+                        continue;
+                    }
                     let mut p = lock(&self.proto);
                     p.handle_control_frame((self.clock)(), port, f.ethernet);
                     collecting = p.is_collecting(port);

@@ -10,6 +10,7 @@
 //! `// SAFETY:` comment.
 #![warn(missing_docs)]
 
+pub mod attach;
 pub mod bpf;
 pub mod bridge;
 mod clock;
@@ -24,11 +25,14 @@ mod member_original;
 pub mod netlink;
 pub mod netns;
 mod packet;
+pub mod pin;
 pub mod process;
 pub mod rx_offload;
 pub mod sysctl;
 mod tap;
+pub mod tc;
 pub mod tx_offload;
+mod tx_program;
 mod vnet;
 
 pub use clock::monotonic_now;
@@ -38,7 +42,7 @@ pub use forwarder::{
     DropStats, Fault, Forwarder, ForwarderHealth, ForwarderStats, ForwarderThread, IfStats,
     POOL_SLOTS, Protocol, RX_IDLE_WAKE, Slot, ThreadHealth, TxDecision,
 };
-pub use member::{LinkSpeed, Member, TakeOverOptions, link_speed};
+pub use member::{LinkSpeed, Member, TakeOverOptions, gro_hold, link_speed};
 pub use member_original::MemberOriginal;
 pub use netlink::{IfAddr, LinkEvent, LinkInfo, LinkMonitor, Netlink, OperState};
 pub use packet::{MAX_BATCH, MAX_FRAME, PacketOptions, PacketSocket, RecvBatch, RecvFrame};

@@ -428,6 +428,50 @@ fn link_speed_on(sock: &OwnedFd, name: &str) -> Result<LinkSpeed> {
     }
 }
 
+const ETHTOOL_GGRO: u32 = 0x2b;
+
+/// `struct ethtool_value`.
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+/// How long frames may wait in `name`'s GRO lists before they are delivered, at most: zero
+/// without GRO; else the interface's `gro_flush_timeout` plus 2 ms (a NAPI poll that ran out
+/// of budget keeps packets younger than one jiffy, 1 to 10 ms, for the next poll; 2 ms covers
+/// HZ ≥ 500). A Marker PDU is not merged by GRO and can overtake data frames held there, so
+/// lagd answers a Marker this much later (see `docs/ARCHITECTURE.md`).
+pub fn gro_hold(name: &str) -> std::time::Duration {
+    let on = (|| -> Option<bool> {
+        check_ifname(name).ok()?;
+        // SAFETY: plain system call without pointers.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: `fd` is a fresh descriptor we own.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut v = EthtoolValue {
+            cmd: ETHTOOL_GGRO,
+            data: 0,
+        };
+        let ptr: *mut EthtoolValue = &mut v;
+        ethtool(&sock, name, ptr.cast()).ok()?;
+        Some(v.data != 0)
+    })()
+    .unwrap_or(false);
+    if !on {
+        return std::time::Duration::ZERO;
+    }
+    let flush_ns: u64 = std::fs::read_to_string(format!("/sys/class/net/{name}/gro_flush_timeout"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    std::time::Duration::from_nanos(flush_ns.min(1_000_000_000))
+        + std::time::Duration::from_millis(2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,12 +27,12 @@ const RTM_NEWNEIGH: u16 = 28;
 const RTM_DELNEIGH: u16 = 29;
 const RTM_GETNEIGH: u16 = 30;
 
-const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_MULTI: u16 = 0x2;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_CREATE: u16 = 0x400;
+pub(crate) const NLM_F_ACK: u16 = 0x4;
+pub(crate) const NLM_F_DUMP: u16 = 0x300;
+pub(crate) const NLM_F_EXCL: u16 = 0x200;
+pub(crate) const NLM_F_CREATE: u16 = 0x400;
 
 const NLMSG_HDRLEN: usize = 16;
 const IFINFOMSG_LEN: usize = 16;
@@ -222,12 +222,12 @@ impl std::fmt::Display for IfAddr {
 // Message building and parsing (safe, bounds-checked).
 
 /// A netlink message under construction.
-struct MsgBuilder {
+pub(crate) struct MsgBuilder {
     buf: Vec<u8>,
 }
 
 impl MsgBuilder {
-    fn new(ty: u16, flags: u16, seq: u32) -> MsgBuilder {
+    pub(crate) fn new(ty: u16, flags: u16, seq: u32) -> MsgBuilder {
         let mut buf = Vec::with_capacity(256);
         buf.extend_from_slice(&0u32.to_ne_bytes()); // length, patched in finish()
         buf.extend_from_slice(&ty.to_ne_bytes());
@@ -236,7 +236,7 @@ impl MsgBuilder {
         buf.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel fills it
         MsgBuilder { buf }
     }
-    fn bytes(&mut self, b: &[u8]) -> &mut Self {
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(b);
         self
     }
@@ -245,7 +245,7 @@ impl MsgBuilder {
             self.buf.push(0);
         }
     }
-    fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Self {
+    pub(crate) fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Self {
         self.align();
         let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
         self.buf.extend_from_slice(&len.to_ne_bytes());
@@ -254,7 +254,7 @@ impl MsgBuilder {
         self.align();
         self
     }
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         self.align();
         let len = u32::try_from(self.buf.len())
             .unwrap_or(u32::MAX)
@@ -281,10 +281,10 @@ struct NlHdr {
     seq: u32,
 }
 
-fn u16_at(b: &[u8], i: usize) -> Option<u16> {
+pub(crate) fn u16_at(b: &[u8], i: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(b.get(i..i + 2)?.try_into().ok()?))
 }
-fn u32_at(b: &[u8], i: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(i..i + 4)?.try_into().ok()?))
 }
 fn i32_at(b: &[u8], i: usize) -> Option<i32> {
@@ -314,7 +314,7 @@ fn messages(buf: &[u8]) -> impl Iterator<Item = (NlHdr, &[u8])> {
 }
 
 /// Splits attribute space into `(type, data)`; stops at the first malformed attribute.
-fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+pub(crate) fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     let mut rest = buf;
     std::iter::from_fn(move || {
         let len = usize::from(u16_at(rest, 0)?);
@@ -328,7 +328,7 @@ fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
-fn attr_string(data: &[u8]) -> String {
+pub(crate) fn attr_string(data: &[u8]) -> String {
     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     String::from_utf8_lossy(data.get(..end).unwrap_or(&[])).into_owned()
 }
@@ -549,14 +549,14 @@ impl Netlink {
         })
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(crate) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
     }
 
     /// Sends `msg` (sequence `seq`) and feeds each reply message to `on_msg` until the
     /// acknowledgement (requests) or `NLMSG_DONE` (dumps).
-    fn transact(
+    pub(crate) fn transact(
         &mut self,
         op: &'static str,
         msg: &[u8],

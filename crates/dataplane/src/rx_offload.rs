@@ -17,10 +17,16 @@
 //! lagd writes the member's Collecting state into the program's one-entry map
 //! ([`RxOffload::set_collecting`]); the program counts bytes, wire segments and drops.
 
+use std::path::Path;
+
+use crate::attach::{AttachMode, Attachment, Place};
 use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, TcxLink, helper, skb,
+    Alu, ArrayMap, Asm, Insn, Jmp, MapKind, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, helper, skb,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The program's name (also its clsact filter's).
+pub const PROG_NAME: &str = "lagd_rxoff";
 
 /// `BPF_F_INGRESS`: deliver the redirected frame as received by the target.
 const BPF_F_INGRESS: i32 = 1;
@@ -132,7 +138,7 @@ impl std::ops::AddAssign for RxCounts {
 /// The fast path of one member.
 #[derive(Debug)]
 pub struct RxOffload {
-    _link: Option<TcxLink>,
+    attachment: Option<Attachment>,
     prog: Program,
     state: ArrayMap,
     counts: ArrayMap,
@@ -140,13 +146,13 @@ pub struct RxOffload {
 }
 
 impl RxOffload {
-    /// Loads the program and attaches it at the tcx ingress of member `ifindex`; it drops data
-    /// frames until [`RxOffload::set_collecting`].
+    /// Loads the program and attaches it at the ingress of member `ifindex` (tcx, or clsact:
+    /// [`crate::attach`]); it drops data frames until [`RxOffload::set_collecting`].
     pub fn attach(ifindex: u32) -> Result<RxOffload> {
-        let (prog, state, counts) = Self::load()?;
-        let link = prog.attach_tcx(ifindex, TcxHook::Ingress)?;
+        let (prog, state, counts) = Self::load(None)?;
+        let a = Attachment::attach(&prog, PROG_NAME, ifindex, TcxHook::Ingress, Place::AFTER)?;
         Ok(RxOffload {
-            _link: Some(link),
+            attachment: Some(a),
             prog,
             state,
             counts,
@@ -156,9 +162,9 @@ impl RxOffload {
 
     /// Loads the program without attaching it (tests, with [`RxOffload::test_run`]).
     pub fn detached() -> Result<RxOffload> {
-        let (prog, state, counts) = Self::load()?;
+        let (prog, state, counts) = Self::load(None)?;
         Ok(RxOffload {
-            _link: None,
+            attachment: None,
             prog,
             state,
             counts,
@@ -166,12 +172,25 @@ impl RxOffload {
         })
     }
 
-    fn load() -> Result<(Program, ArrayMap, ArrayMap)> {
-        let state = ArrayMap::new(4, 1)?;
-        let counts = ArrayMap::new(24, 1)?;
+    fn load(pinned: Option<&Path>) -> Result<(Program, ArrayMap, ArrayMap)> {
+        let (state, counts) = match pinned {
+            None => (
+                ArrayMap::create(MapKind::Array, "lagd_rxstate", 4, 1)?,
+                ArrayMap::create(MapKind::Array, "lagd_rxcounts", 24, 1)?,
+            ),
+            Some(dir) => (
+                ArrayMap::open_pinned(&dir.join("state"), MapKind::Array, 4, 1)?,
+                ArrayMap::open_pinned(&dir.join("counts"), MapKind::Array, 24, 1)?,
+            ),
+        };
         let insns = program(&state, &counts).unwrap_or_default();
-        let prog = Program::load("lagd_rxoff", &insns)?;
+        let prog = Program::load(PROG_NAME, &insns)?;
         Ok((prog, state, counts))
+    }
+
+    /// The attach mode in use (`None`: not attached).
+    pub fn attach_mode(&self) -> Option<AttachMode> {
+        self.attachment.as_ref().map(Attachment::mode)
     }
 
     /// Delivers the member's data frames to the aggregate `tap` (Collecting), or drops them
@@ -203,5 +222,69 @@ impl RxOffload {
     /// Runs the program on `frame` without a device (tests): its verdict.
     pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
         self.prog.test_run(frame)
+    }
+
+    /// Pins the program, its maps and (tcx) its link in `dir` (created; inside a mounted
+    /// bpffs): the member keeps delivering to the aggregate after this process ends, and a
+    /// later lagd can [`RxOffload::adopt`] it.
+    pub fn pin(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Sys {
+            op: "creating a BPF pin directory",
+            source,
+        })?;
+        let at = |n: &str| {
+            let p = dir.join(n);
+            let _ = std::fs::remove_file(&p);
+            p
+        };
+        self.state.pin(&at("state"))?;
+        self.counts.pin(&at("counts"))?;
+        self.prog.pin(&at("prog"))?;
+        if let Some(a) = &self.attachment {
+            a.pin(&at("link"))?;
+        }
+        Ok(())
+    }
+
+    /// Takes over the receive program pinned in `dir` for member `ifindex`: the same maps (the
+    /// Collecting state it was left in, the counters), a freshly built program replacing the
+    /// old one atomically.
+    pub fn adopt(dir: &Path, ifindex: u32) -> Result<RxOffload> {
+        let (prog, state, counts) = Self::load(Some(dir))?;
+        let a = Attachment::adopt(
+            &prog,
+            PROG_NAME,
+            ifindex,
+            TcxHook::Ingress,
+            Place::AFTER,
+            &dir.join("link"),
+        )?;
+        let mut v = [0u8; 4];
+        state.get(0, &mut v)?;
+        let _ = std::fs::remove_file(dir.join("prog"));
+        prog.pin(&dir.join("prog"))?;
+        Ok(RxOffload {
+            attachment: Some(a),
+            prog,
+            state,
+            counts,
+            collecting_into: u32::from_ne_bytes(v),
+        })
+    }
+
+    /// Removes the pins in `dir` (and the directory if then empty).
+    pub fn unpin(dir: &Path) {
+        for n in ["state", "counts", "prog", "link"] {
+            let _ = std::fs::remove_file(dir.join(n));
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+
+    /// Leaves the program attached when this value is dropped (pinned: see
+    /// [`RxOffload::pin`]).
+    pub fn leave_attached(mut self) {
+        if let Some(a) = self.attachment.take() {
+            a.leave_attached();
+        }
     }
 }

@@ -1,87 +1,42 @@
-//! The optional kernel fast path for host → wire frames: an eBPF program at the aggregate's
-//! tcx egress hook that computes the distributor's own conversation hash, looks up the bucket
-//! and redirects the frame straight to the member's egress (through its qdisc), without the
-//! two copies of the user-space path (TAP → lagd → member socket).
+//! The kernel fast path for host → wire frames: an eBPF program at the aggregate's egress hook
+//! (tcx, or `cls_bpf` under clsact: [`crate::attach`]) that sends each data frame straight to
+//! its member's egress (through the member's qdisc), without the two copies of the user-space
+//! path (TAP → lagd → member socket). The program is assembled from the aggregation's mode
+//! ([`crate::tx_program`]):
 //!
-//! lagd stays in charge: the bucket table the program reads is written by lagd from the
-//! distributor's decisions ([`TxOffload::set_bucket`]); a bucket whose entry is 0 takes the
-//! user-space path (the frame continues to the TAP, `TCX_NEXT`). lagd keeps a bucket in user
-//! space while its conversations are being moved (Marker protocol) and until it has been idle
-//! in user space for a while, so no frame of a conversation overtakes an earlier one.
+//! - **hash** (static and LACP): the distributor's own conversation hash of every frame class
+//!   (tags, IPv4 options and fragments, IPv6 extension headers and fragments, TCP/UDP/SCTP/
+//!   UDP-Lite ports, ESP/AH SPI, other IP protocols, non-IP), then the bucket's table entry;
+//! - **active-backup**: every frame is bucket 0, which lagd points at the active member;
+//! - **round-robin**: a per-CPU counter picks the member from a list lagd writes (frames of one
+//!   flow may be reordered, as on the user-space path);
+//! - **broadcast**: a copy to every member of the list.
 //!
-//! Frames the program handles: untagged IPv4 (header without options, unfragmented) or IPv6
-//! (no extension header), TCP or UDP: the bulk of a host's traffic. Everything else (ARP,
-//! VLAN, fragments, ICMP, IPv6 extension headers...) takes the user-space path, where the same
-//! hash gives the same bucket. Per bucket, the
-//! program counts bytes and wire segments (a GSO super-frame counts as its segments), which
-//! lagd folds into its member counters and load measurements.
+//! lagd stays in charge: it writes the table and the list from the distributor's decisions.
+//! A bucket entry is 0 (the bucket's frames continue to the TAP and the user-space path), a
+//! member's ifindex (sent by the kernel), or a member's ifindex with [`HAND_BACK`]: the bucket
+//! returns to the kernel path as soon as no frame of it waits in user space. The program
+//! counts, per bucket, the frames it passed to user space (`passed`, with the time of the
+//! last); lagd counts the frames of each bucket it has sent (`consumed`) after they are on
+//! the member; with both counts equal nothing is in between, and the next frame may take the
+//! kernel path without overtaking any. Both counters live in maps mapped into lagd
+//! ([`crate::bpf::MapMmap`]), so neither side makes a system call for them.
+//!
+//! Frames lagd never dispatches (shorter than an Ethernet header; Slow Protocols the host
+//! wrote) pass through uncounted. Per bucket (hash, active-backup) or per member
+//! (round-robin, broadcast) the program counts bytes and wire segments (a GSO super-frame
+//! counts as its segments), which lagd folds into its member counters and load measurements.
 
-use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_NEXT, TcxHook, TcxLink, helper, skb,
-};
+use std::path::Path;
+
+use crate::attach::{AttachMode, Attachment, Place};
+use crate::bpf::{Alu, ArrayMap, Asm, Jmp, MapKind, MapMmap, Program, Size, TcxHook, skb};
 use crate::error::{Error, Result};
+pub use crate::tx_program::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode};
+use crate::tx_program::{TxMaps, program};
 
-/// The conversation hash to reproduce (see `lagd_distrib::HashPolicy::hash`): a seed that
-/// depends on the protocol, then one 64-bit word per hashed layer, each mixed in as
-/// `state = fmix64(state ^ word) + golden`, and `fmix64(state)` folded to 32 bits at the end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HashPlan {
-    /// Hash the MAC addresses and EtherType: words `dst_mac << 16 | ethertype`, `src_mac`.
-    pub l2: bool,
-    /// Hash the IP addresses: IPv4 word `src << 32 | dst`; IPv6 words: the source's two
-    /// big-endian halves, then the destination's.
-    pub l3: bool,
-    /// Hash the ports: word `src_port << 16 | dst_port`.
-    pub l4: bool,
-    /// Initial state for TCP.
-    pub init_tcp: u64,
-    /// Initial state for UDP.
-    pub init_udp: u64,
-    /// Initial state for TCP over IPv6.
-    pub init6_tcp: u64,
-    /// Initial state for UDP over IPv6.
-    pub init6_udp: u64,
-    /// Added after each word.
-    pub golden: u64,
-    /// The two multipliers of `fmix64`.
-    pub mul: [u64; 2],
-    /// Number of buckets (a power of two): the bucket is `hash & (buckets - 1)`.
-    pub buckets: u32,
-}
-
-// Registers: r6 context, r7 packet data then the chosen ifindex, r8 data end, r9 hash state.
-fn fmix64(a: &mut Asm, plan: &HashPlan) {
-    for (i, m) in plan.mul.iter().enumerate() {
-        a.alu_reg(Alu::Mov, 3, 9)
-            .alu_imm(Alu::Rsh, 3, 33)
-            .alu_reg(Alu::Xor, 9, 3)
-            .ld_imm64(4, *m)
-            .alu_reg(Alu::Mul, 9, 4);
-        if i == 1 {
-            a.alu_reg(Alu::Mov, 3, 9)
-                .alu_imm(Alu::Rsh, 3, 33)
-                .alu_reg(Alu::Xor, 9, 3);
-        }
-    }
-}
-
-/// Mixes the word in r2 into r9.
-fn word(a: &mut Asm, plan: &HashPlan) {
-    a.alu_reg(Alu::Xor, 9, 2);
-    fmix64(a, plan);
-    a.ld_imm64(4, plan.golden).alu_reg(Alu::Add, 9, 4);
-}
-
-/// r2 = (BE32 at `hi` << shift) | BE(`lo_size`) at `lo`.
-fn be_pair(a: &mut Asm, hi: i16, hi_size: Size, lo: i16, lo_size: Size, shift: i32) {
-    let bits = |s: Size| if s == Size::W { 32 } else { 16 };
-    a.ldx(hi_size, 2, 7, hi)
-        .to_be(2, bits(hi_size))
-        .alu_imm(Alu::Lsh, 2, shift)
-        .ldx(lo_size, 3, 7, lo)
-        .to_be(3, bits(lo_size))
-        .alu_reg(Alu::Or, 2, 3);
-}
+/// The program's name (also its clsact filter's).
+pub const PROG_NAME: &str = "lagd_txoff";
 
 /// Counts the frame in r6 into the counters at r0 (`bytes` at 0, `segs` at 8): a GSO
 /// super-frame as its segments (from `gso_size` when the stack left `gso_segs` unset).
@@ -105,206 +60,233 @@ pub(crate) fn count_frame(a: &mut Asm) {
     a.atomic_add64(0, 8, 1);
 }
 
-/// The L2 words, then the L4 word (ports at `l4`), around the L3 words `l3` emits.
-fn words(a: &mut Asm, plan: &HashPlan, ethertype: i32, l3: impl Fn(&mut Asm), l4: i16) {
-    if plan.l2 {
-        be_pair(a, 0, Size::W, 4, Size::H, 16);
-        a.alu_imm(Alu::Lsh, 2, 16).alu_imm(Alu::Or, 2, ethertype);
-        word(a, plan);
-        be_pair(a, 6, Size::W, 10, Size::H, 16);
-        word(a, plan);
-    }
-    if plan.l3 {
-        l3(a);
-    }
-    if plan.l4 {
-        be_pair(a, l4, Size::H, l4 + 2, Size::H, 16);
-        word(a, plan);
-    }
-}
-
-/// Makes `len` bytes linear and loads r7 = data, r8 = data end; `slow` if fewer are there.
-fn pull(a: &mut Asm, len: i32, slow: crate::bpf::Label) {
-    a.alu_reg(Alu::Mov, 1, 6)
-        .alu_imm(Alu::Mov, 2, len)
-        .call(helper::SKB_PULL_DATA)
-        .ldx(Size::W, 7, 6, skb::DATA)
-        .ldx(Size::W, 8, 6, skb::DATA_END)
-        .alu_reg(Alu::Mov, 2, 7)
-        .alu_imm(Alu::Add, 2, len)
-        .jmp_reg(Jmp::Gt, 2, 8, slow);
-}
-
-fn program(
-    plan: &HashPlan,
-    buckets: &ArrayMap,
-    counts: &ArrayMap,
-    slow_ns: &ArrayMap,
-) -> Option<Vec<Insn>> {
-    let mut a = Asm::new();
-    let slow = a.new_label();
-    let bucket_slow = a.new_label();
-    let seed4 = a.new_label();
-    let v6 = a.new_label();
-    let seed6 = a.new_label();
-    let hashed = a.new_label();
-    let redirect = a.new_label();
-    a.alu_reg(Alu::Mov, 6, 1);
-    // Headers in the linear part (the stack's own frames have them there already).
-    pull(&mut a, 38, slow);
-    // EtherType (loaded little-endian): IPv6 or IPv4.
-    a.ldx(Size::H, 2, 7, 12)
-        .jmp_imm(Jmp::Eq, 2, 0xdd86, v6)
-        .jmp_imm(Jmp::Ne, 2, 0x0008, slow)
-        // IPv4: version 4 with a 20-byte header, not a fragment (MF clear, offset 0), TCP or
-        // UDP.
-        .ldx(Size::B, 2, 7, 14)
-        .jmp_imm(Jmp::Ne, 2, 0x45, slow)
-        .ldx(Size::H, 2, 7, 20)
-        .alu_imm(Alu::And, 2, 0xff3f)
-        .jmp_imm(Jmp::Ne, 2, 0, slow)
-        .ldx(Size::B, 3, 7, 23)
-        .ld_imm64(9, plan.init_tcp)
-        .jmp_imm(Jmp::Eq, 3, 6, seed4)
-        .ld_imm64(9, plan.init_udp)
-        .jmp_imm(Jmp::Ne, 3, 17, slow);
-    a.label(seed4);
-    words(
-        &mut a,
-        plan,
-        0x0800,
-        |a| {
-            be_pair(a, 26, Size::W, 30, Size::W, 32);
-            word(a, plan);
-        },
-        34,
-    );
-    a.ja(hashed);
-    // IPv6: version 6, next header TCP or UDP (no extension header).
-    a.label(v6);
-    pull(&mut a, 58, slow);
-    a.ldx(Size::B, 2, 7, 14)
-        .alu_imm(Alu::And, 2, 0xf0)
-        .jmp_imm(Jmp::Ne, 2, 0x60, slow)
-        .ldx(Size::B, 3, 7, 20)
-        .ld_imm64(9, plan.init6_tcp)
-        .jmp_imm(Jmp::Eq, 3, 6, seed6)
-        .ld_imm64(9, plan.init6_udp)
-        .jmp_imm(Jmp::Ne, 3, 17, slow);
-    a.label(seed6);
-    words(
-        &mut a,
-        plan,
-        0x86dd,
-        |a| {
-            for off in [22, 30, 38, 46] {
-                a.ldx(Size::DW, 2, 7, off).to_be(2, 64);
-                word(a, plan);
-            }
-        },
-        54,
-    );
-    a.label(hashed);
-    fmix64(&mut a, plan);
-    a.alu_reg(Alu::Mov, 2, 9)
-        .alu_imm(Alu::Rsh, 2, 32)
-        .alu_reg(Alu::Xor, 9, 2)
-        .alu_imm(Alu::And, 9, (plan.buckets - 1) as i32)
-        .stx(Size::W, 10, -4, 9)
-        .ld_map(1, buckets)
-        .alu_reg(Alu::Mov, 2, 10)
-        .alu_imm(Alu::Add, 2, -4)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Jmp::Eq, 0, 0, slow)
-        .ldx(Size::W, 7, 0, 0)
-        .jmp_imm(Jmp::Eq, 7, 0, bucket_slow)
-        .ld_map(1, counts)
-        .alu_reg(Alu::Mov, 2, 10)
-        .alu_imm(Alu::Add, 2, -4)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Jmp::Eq, 0, 0, redirect);
-    count_frame(&mut a);
-    a.label(redirect);
-    a.alu_reg(Alu::Mov, 1, 7)
-        .alu_imm(Alu::Mov, 2, 0)
-        .call(helper::REDIRECT)
-        .exit();
-    // A bucket on the user-space path: note when (lagd promotes it only once this is old, so
-    // a frame still waiting in the TAP's queue is never overtaken).
-    a.label(bucket_slow);
-    a.ld_map(1, slow_ns)
-        .alu_reg(Alu::Mov, 2, 10)
-        .alu_imm(Alu::Add, 2, -4)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Jmp::Eq, 0, 0, slow)
-        .alu_reg(Alu::Mov, 8, 0)
-        .call(helper::KTIME_GET_NS)
-        .stx(Size::DW, 8, 0, 0);
-    a.label(slow);
-    a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
-    a.finish()
-}
-
-/// The loaded fast path of one aggregate: program, bucket table, per-bucket counters.
-#[derive(Debug)]
-pub struct TxOffload {
-    prog: Program,
-    link: Option<TcxLink>,
-    buckets: ArrayMap,
-    counts: ArrayMap,
-    slow_ns: ArrayMap,
-    table: Vec<u32>,
-}
-
-impl TxOffload {
-    /// Builds and loads the program for `plan` (not attached; every bucket in user space).
-    pub fn new(plan: &HashPlan) -> Result<TxOffload> {
-        if !plan.buckets.is_power_of_two() || plan.buckets > 1 << 16 {
-            return Err(Error::Bpf {
-                op: "TX offload",
-                source: std::io::Error::from_raw_os_error(libc::EINVAL),
-                log: format!("{} buckets: not a power of two up to 65536", plan.buckets),
-            });
+/// A fingerprint of the program's shape (mode, plan, buckets), kept in a map so that an
+/// adopting lagd reuses only maps of the same shape.
+fn fingerprint(mode: &TxMode, buckets: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |v: u64| {
+        for b in v.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        let buckets = ArrayMap::new(4, plan.buckets)?;
-        let counts = ArrayMap::new(16, plan.buckets)?;
-        let slow_ns = ArrayMap::new(8, plan.buckets)?;
-        let insns = program(plan, &buckets, &counts, &slow_ns).unwrap_or_default();
-        let prog = Program::load("lagd_txoff", &insns)?;
-        Ok(TxOffload {
-            prog,
-            link: None,
-            buckets,
+    };
+    eat(u64::from(buckets));
+    match mode {
+        TxMode::Hash(p) => {
+            eat(1);
+            eat(u64::from(p.l2) | u64::from(p.l3) << 1 | u64::from(p.l4) << 2);
+            eat(p.seed);
+            eat(p.golden);
+            eat(p.mul[0]);
+            eat(p.mul[1]);
+        }
+        TxMode::Single => eat(2),
+        TxMode::RoundRobin => eat(3),
+        TxMode::Broadcast => eat(4),
+    }
+    // Never 0 (the value of a fresh map).
+    h | 1
+}
+
+/// The maps of one program, and their mappings.
+#[derive(Debug)]
+struct Maps {
+    table: ArrayMap,
+    passed: ArrayMap,
+    consumed: ArrayMap,
+    counts: ArrayMap,
+    ctl: ArrayMap,
+    members: ArrayMap,
+    mcounts: ArrayMap,
+    rr: ArrayMap,
+    table_mm: MapMmap,
+    passed_mm: MapMmap,
+    consumed_mm: MapMmap,
+    counts_mm: MapMmap,
+    ctl_mm: MapMmap,
+    members_mm: MapMmap,
+    mcounts_mm: MapMmap,
+}
+
+/// (file name in a pin directory, kind, value size, entries) of each map.
+fn map_shapes(buckets: u32) -> [(&'static str, MapKind, usize, u32); 8] {
+    [
+        ("table", MapKind::Mmapable, 8, buckets),
+        // Frames passed to user space, when the last one was, when the bucket was last taken
+        // back by the program (handing back).
+        ("passed", MapKind::Mmapable, 24, buckets),
+        ("consumed", MapKind::Mmapable, 8, buckets),
+        ("counts", MapKind::Mmapable, 16, buckets),
+        // Word 0: which of the two member lists is in use; word 1: the fingerprint.
+        ("ctl", MapKind::Mmapable, 16, 1),
+        ("members", MapKind::Mmapable, 8 + 4 * MAX_MEMBERS, 2),
+        ("mcounts", MapKind::Mmapable, 16, MAX_MEMBERS as u32),
+        ("rr", MapKind::PerCpu, 8, 1),
+    ]
+}
+
+impl Maps {
+    fn build(
+        mut get: impl FnMut(&str, MapKind, usize, u32) -> Result<ArrayMap>,
+        buckets: u32,
+    ) -> Result<Maps> {
+        let mut it = map_shapes(buckets).into_iter();
+        let mut next = || -> Result<ArrayMap> {
+            let (name, kind, size, n) = it.next().ok_or(Error::Sys {
+                op: "TX offload maps",
+                source: std::io::Error::from_raw_os_error(libc::EINVAL),
+            })?;
+            get(name, kind, size, n)
+        };
+        let (table, passed, consumed, counts) = (next()?, next()?, next()?, next()?);
+        let (ctl, members, mcounts, rr) = (next()?, next()?, next()?, next()?);
+        Ok(Maps {
+            table_mm: table.mmap()?,
+            passed_mm: passed.mmap()?,
+            consumed_mm: consumed.mmap()?,
+            counts_mm: counts.mmap()?,
+            ctl_mm: ctl.mmap()?,
+            members_mm: members.mmap()?,
+            mcounts_mm: mcounts.mmap()?,
+            table,
+            passed,
+            consumed,
             counts,
-            slow_ns,
-            table: vec![0; plan.buckets as usize],
+            ctl,
+            members,
+            mcounts,
+            rr,
         })
     }
 
-    /// Attaches at the tcx egress of the aggregate `ifindex` (replacing an earlier attachment).
-    pub fn attach(&mut self, ifindex: u32) -> Result<()> {
-        self.link = None;
-        self.link = Some(self.prog.attach_tcx(ifindex, TcxHook::Egress)?);
-        Ok(())
-    }
-
-    /// Sends bucket `bucket`'s frames to `ifindex` (0: the user-space path). Writes the map
-    /// only when the entry changes.
-    pub fn set_bucket(&mut self, bucket: usize, ifindex: u32) -> Result<()> {
-        let Some(cur) = self.table.get_mut(bucket) else {
-            return Ok(());
-        };
-        if *cur != ifindex {
-            self.buckets.set(bucket as u32, &ifindex.to_ne_bytes())?;
-            *cur = ifindex;
+    fn as_tx(&self) -> TxMaps<'_> {
+        TxMaps {
+            table: &self.table,
+            passed: &self.passed,
+            consumed: &self.consumed,
+            counts: &self.counts,
+            ctl: &self.ctl,
+            members: &self.members,
+            mcounts: &self.mcounts,
+            rr: &self.rr,
         }
-        Ok(())
     }
 
-    /// When (`CLOCK_MONOTONIC` ns) the program last passed a frame of `bucket` to user space
-    /// because the bucket was off the fast path (0: never).
-    pub fn last_slow_ns(&self, bucket: usize) -> Result<u64> {
-        Ok(self.slow_ns.get_u64s::<1>(bucket as u32)?[0])
+    fn all(&self) -> [(&'static str, &ArrayMap); 8] {
+        [
+            ("table", &self.table),
+            ("passed", &self.passed),
+            ("consumed", &self.consumed),
+            ("counts", &self.counts),
+            ("ctl", &self.ctl),
+            ("members", &self.members),
+            ("mcounts", &self.mcounts),
+            ("rr", &self.rr),
+        ]
+    }
+}
+
+/// The fast path of one aggregate: program, attachment, maps.
+#[derive(Debug)]
+pub struct TxOffload {
+    mode: TxMode,
+    buckets: u32,
+    prog: Program,
+    attachment: Option<Attachment>,
+    maps: Maps,
+    /// Table entries as last written.
+    table: Vec<u32>,
+    /// The member list as last written.
+    members: Vec<u32>,
+}
+
+fn check_buckets(buckets: u32) -> Result<()> {
+    if !buckets.is_power_of_two() || buckets > 1 << 16 {
+        return Err(Error::Bpf {
+            op: "TX offload",
+            source: std::io::Error::from_raw_os_error(libc::EINVAL),
+            log: format!("{buckets} buckets: not a power of two up to 65536"),
+        });
+    }
+    Ok(())
+}
+
+impl TxOffload {
+    /// Builds and loads the program for `mode` (not attached; every bucket in user space, no
+    /// member in the list).
+    pub fn new(mode: TxMode, buckets: u32) -> Result<TxOffload> {
+        check_buckets(buckets)?;
+        let maps = Maps::build(
+            |name, kind, size, n| ArrayMap::create(kind, &format!("lagd_{name}"), size, n),
+            buckets,
+        )?;
+        maps.ctl_mm.store(0, 1, fingerprint(&mode, buckets));
+        let insns = program(&mode, buckets, &maps.as_tx()).unwrap_or_default();
+        let prog = Program::load(PROG_NAME, &insns)?;
+        Ok(TxOffload {
+            mode,
+            buckets,
+            prog,
+            attachment: None,
+            maps,
+            table: vec![0; buckets as usize],
+            members: Vec::new(),
+        })
+    }
+
+    /// Attaches at the egress of the aggregate `ifindex` (after a DT filter already there);
+    /// returns the attach mode used.
+    pub fn attach(&mut self, ifindex: u32) -> Result<AttachMode> {
+        self.attachment = None;
+        let a = Attachment::attach(
+            &self.prog,
+            PROG_NAME,
+            ifindex,
+            TcxHook::Egress,
+            Place::AFTER,
+        )?;
+        let mode = a.mode();
+        self.attachment = Some(a);
+        Ok(mode)
+    }
+
+    /// Takes `old`'s attachment and replaces its program with this one atomically (every frame
+    /// sees one of the two programs); attaches afresh at `ifindex` if `old` had none.
+    pub fn attach_replacing(&mut self, old: &mut TxOffload, ifindex: u32) -> Result<AttachMode> {
+        match old.attachment.take() {
+            Some(a) => {
+                if let Err(e) = a.replace(&self.prog, PROG_NAME) {
+                    old.attachment = Some(a);
+                    return Err(e);
+                }
+                let mode = a.mode();
+                self.attachment = Some(a);
+                Ok(mode)
+            }
+            None => self.attach(ifindex),
+        }
+    }
+
+    /// The attach mode in use (`None`: not attached).
+    pub fn attach_mode(&self) -> Option<AttachMode> {
+        self.attachment.as_ref().map(Attachment::mode)
+    }
+
+    /// The mode the program was built for.
+    pub fn mode(&self) -> &TxMode {
+        &self.mode
+    }
+
+    /// Sets bucket `bucket`'s entry: 0 (user space), a member's ifindex (kernel), or a
+    /// member's ifindex with [`HAND_BACK`].
+    pub fn set_bucket(&mut self, bucket: usize, entry: u32) {
+        let Some(cur) = self.table.get_mut(bucket) else {
+            return;
+        };
+        if *cur != entry {
+            self.maps.table_mm.store(bucket as u32, 0, u64::from(entry));
+            *cur = entry;
+        }
     }
 
     /// The entry of `bucket` as last written.
@@ -317,14 +299,185 @@ impl TxOffload {
         self.table.len()
     }
 
-    /// Bytes and wire segments the program redirected for `bucket` since it was loaded.
-    pub fn counts(&self, bucket: usize) -> Result<(u64, u64)> {
-        let [bytes, segs] = self.counts.get_u64s::<2>(bucket as u32)?;
-        Ok((bytes, segs))
+    /// Frames of `bucket` the program passed to user space so far, and when it last did
+    /// (`CLOCK_MONOTONIC` ns, 0: never).
+    pub fn passed(&self, bucket: usize) -> (u64, u64) {
+        let b = bucket as u32;
+        (
+            self.maps.passed_mm.load(b, 0),
+            self.maps.passed_mm.load(b, 1),
+        )
+    }
+
+    /// Frames of `bucket` lagd has sent, as last published.
+    pub fn consumed(&self, bucket: usize) -> u64 {
+        self.maps.consumed_mm.load(bucket as u32, 0)
+    }
+
+    /// When (`CLOCK_MONOTONIC` ns) the program last sent a frame of `bucket` itself while the
+    /// bucket was handing back (0: never): the moment it took the bucket back.
+    pub fn handed_back_ns(&self, bucket: usize) -> u64 {
+        self.maps.passed_mm.load(bucket as u32, 2)
+    }
+
+    /// Publishes how many frames of `bucket` lagd has sent: call only once they are on their
+    /// member (after the send).
+    pub fn set_consumed(&self, bucket: usize, n: u64) {
+        self.maps.consumed_mm.store(bucket as u32, 0, n);
+    }
+
+    /// Bytes and wire segments the program sent for `bucket` since it was loaded.
+    pub fn counts(&self, bucket: usize) -> (u64, u64) {
+        let b = bucket as u32;
+        (
+            self.maps.counts_mm.load(b, 0),
+            self.maps.counts_mm.load(b, 1),
+        )
+    }
+
+    /// Sets the member list of round-robin and broadcast (ifindexes). A list longer than
+    /// [`MAX_MEMBERS`] is not given to the program (user space carries the frames); returns
+    /// whether the program has the list.
+    pub fn set_members(&mut self, list: &[u32]) -> bool {
+        let fits = list.len() <= MAX_MEMBERS;
+        let list: &[u32] = if fits { list } else { &[] };
+        if list == self.members.as_slice() {
+            return fits;
+        }
+        // Written into the list not in use, then switched to: the program never reads a list
+        // being written.
+        let next = (self.maps.ctl_mm.load(0, 0) & 1) ^ 1;
+        let idx = next as u32;
+        let mut words = [0u64; 1 + MAX_MEMBERS / 2];
+        words[0] = list.len() as u64;
+        for (i, ifi) in list.iter().enumerate() {
+            let w = 1 + i / 2;
+            if let Some(slot) = words.get_mut(w) {
+                *slot |= u64::from(*ifi) << (32 * (i % 2));
+            }
+        }
+        for (w, v) in words.iter().enumerate() {
+            self.maps.members_mm.store(idx, w, *v);
+        }
+        self.maps.ctl_mm.store(0, 0, next);
+        self.members = list.to_vec();
+        fits
+    }
+
+    /// The member list as last written.
+    pub fn members(&self) -> &[u32] {
+        &self.members
+    }
+
+    /// Bytes and wire segments the program sent to member slot `slot` of the list (round-robin,
+    /// broadcast).
+    pub fn member_counts(&self, slot: usize) -> (u64, u64) {
+        let s = slot as u32;
+        (
+            self.maps.mcounts_mm.load(s, 0),
+            self.maps.mcounts_mm.load(s, 1),
+        )
     }
 
     /// Runs the program on `frame` without attaching it (tests): its verdict.
     pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
         self.prog.test_run(frame)
+    }
+
+    /// Pins the program, its maps and (tcx) its link in `dir` (created; inside a mounted
+    /// bpffs): the kernel path then outlives this process, and a later lagd can
+    /// [`TxOffload::adopt`] it. Replaces what an earlier pin there held.
+    pub fn pin(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Sys {
+            op: "creating a BPF pin directory",
+            source,
+        })?;
+        let at = |n: &str| {
+            let p = dir.join(n);
+            let _ = std::fs::remove_file(&p);
+            p
+        };
+        for (name, m) in self.maps.all() {
+            m.pin(&at(name))?;
+        }
+        self.prog.pin(&at("prog"))?;
+        if let Some(a) = &self.attachment {
+            a.pin(&at("link"))?;
+        }
+        Ok(())
+    }
+
+    /// Takes over the fast path pinned in `dir` by an earlier lagd for the aggregate
+    /// `ifindex`: the same maps (table, counters: the kernel path went on forwarding while no
+    /// lagd ran), a freshly built program for `mode` that replaces the old one atomically in
+    /// the same attachment. Fails (changing nothing) if the maps are of another shape or mode,
+    /// or if nothing is attached.
+    pub fn adopt(dir: &Path, mode: TxMode, buckets: u32, ifindex: u32) -> Result<TxOffload> {
+        check_buckets(buckets)?;
+        let maps = Maps::build(
+            |name, kind, size, n| ArrayMap::open_pinned(&dir.join(name), kind, size, n),
+            buckets,
+        )?;
+        if maps.ctl_mm.load(0, 1) != fingerprint(&mode, buckets) {
+            return Err(Error::Bpf {
+                op: "adopting a pinned fast path",
+                source: std::io::Error::from_raw_os_error(libc::EINVAL),
+                log: format!("{}: built for another mode or hash policy", dir.display()),
+            });
+        }
+        let insns = program(&mode, buckets, &maps.as_tx()).unwrap_or_default();
+        let prog = Program::load(PROG_NAME, &insns)?;
+        let attachment = Attachment::adopt(
+            &prog,
+            PROG_NAME,
+            ifindex,
+            TcxHook::Egress,
+            Place::AFTER,
+            &dir.join("link"),
+        )?;
+        let table = (0..buckets)
+            .map(|b| maps.table_mm.load(b, 0) as u32)
+            .collect();
+        let sel = (maps.ctl_mm.load(0, 0) & 1) as u32;
+        let n = (maps.members_mm.load(sel, 0) as usize).min(MAX_MEMBERS);
+        let members = (0..n)
+            .map(|i| (maps.members_mm.load(sel, 1 + i / 2) >> (32 * (i % 2))) as u32)
+            .collect();
+        let _ = std::fs::remove_file(dir.join("prog"));
+        prog.pin(&dir.join("prog"))?;
+        Ok(TxOffload {
+            mode,
+            buckets,
+            prog,
+            attachment: Some(attachment),
+            maps,
+            table,
+            members,
+        })
+    }
+
+    /// Removes the pins in `dir` (and the directory if then empty): the kernel path ends with
+    /// this value (or with the process).
+    pub fn unpin(dir: &Path) {
+        for n in [
+            "table", "passed", "consumed", "counts", "ctl", "members", "mcounts", "rr", "prog",
+            "link",
+        ] {
+            let _ = std::fs::remove_file(dir.join(n));
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+
+    /// Leaves the program attached when this value is dropped (pinned: see
+    /// [`TxOffload::pin`]).
+    pub fn leave_attached(mut self) {
+        if let Some(a) = self.attachment.take() {
+            a.leave_attached();
+        }
+    }
+
+    /// The number of buckets the program was built for.
+    pub fn bucket_count(&self) -> u32 {
+        self.buckets
     }
 }

@@ -33,7 +33,7 @@ fn current(d: &mut Daemon, name: &str, key: &str) -> Option<String> {
         "fallback" => fallback_name(r.fallback.map_or(FallbackSpec::Off, |f| f.0)).into(),
         "key" => r.key.to_string(),
         "system_priority" => r.system_priority.to_string(),
-        "offload" => if r.offload { "on" } else { "off" }.into(),
+        "offload" => r.offload.to_string(),
         _ => return None,
     })
 }

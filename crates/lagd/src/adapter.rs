@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 
-use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, FlowKey, HashPolicy, Mode};
+use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, HashPolicy, Mode};
 use lagd_agg::lagd_lacp::{
     EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus, PortConfig,
     SystemConfig,
@@ -405,9 +405,13 @@ impl Protocol for Adapter {
     fn dispatch(&mut self, now: Instant, frame: &[u8], slot: Slot) -> TxDecision {
         let d = match self.offload.as_mut() {
             Some(o) => {
+                // The frame came through user space: counted for its bucket's hand-back.
                 let dist = self.agg.distributor();
-                let hash = dist.config().policy.hash(&FlowKey::from_frame(frame));
-                o.note_slow(now, dist.bucket_of(hash));
+                let mode = dist.config().mode;
+                let hash = crate::offload::host_hash(mode, &dist.config().policy, frame);
+                if matches!(mode, Mode::Hash | Mode::ActiveBackup) {
+                    o.note_dispatch(now, dist.bucket_of(hash));
+                }
                 self.agg.handle_host_hashed(now, hash, frame.len(), slot)
             }
             None => self.agg.handle_host_frame(now, frame, slot),
@@ -463,6 +467,12 @@ impl Protocol for Adapter {
     fn tap_drained(&mut self, now: Instant) {
         if let Some(o) = self.offload.as_mut() {
             o.promote(now, self.agg.distributor());
+        }
+    }
+
+    fn after_send(&mut self, _now: Instant) {
+        if let Some(o) = self.offload.as_mut() {
+            o.after_send(self.agg.distributor());
         }
     }
 }

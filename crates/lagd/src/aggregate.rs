@@ -11,7 +11,7 @@ use lagd_dataplane::{
 use lagd_types::{MacAddr, PortNumber};
 
 use crate::adapter::{Adapter, Reporter, aggregation_config, port_config};
-use crate::config::{AggrSpec, Resolved};
+use crate::config::{AggrSpec, OffloadSetting, Resolved};
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use crate::state::{AggregateRecord, StateDir};
 use crate::takeover;
@@ -30,6 +30,9 @@ pub enum AggrError {
     /// The protocol core refused the change.
     #[error("{0}")]
     Protocol(String),
+    /// `offload = on`, and the kernel fast path cannot be had.
+    #[error("offload = on, but the kernel fast path is unavailable: {0} (fix: {fix})", fix = .0.fix)]
+    Offload(crate::offload::Unavailable),
 }
 
 /// Members that could not be given back as they were found (each with the first error).
@@ -77,6 +80,8 @@ pub struct Aggr {
     pub forwarder: Forwarder,
     /// What replaced kernel fast-path programs had counted (kept across reconfigurations).
     offload_base: crate::offload::Totals,
+    /// Why the kernel fast path is not running although the setting asks for it.
+    offload_unavailable: Option<crate::offload::Unavailable>,
     /// Members by port number.
     pub members: BTreeMap<PortNumber, MemberRt>,
     /// Member carrier losses seen.
@@ -299,9 +304,11 @@ impl Aggr {
                 );
             }
         }
-        if r.offload {
-            adapter.offload = start_offload(&r, &adapter, tap.ifindex(), members);
-        }
+        let offload_unavailable = match start_offload(&r, &mut adapter, tap.ifindex(), members) {
+            Err(u) if r.offload == OffloadSetting::On => return Err(AggrError::Offload(u)),
+            Err(u) => Some(u),
+            Ok(()) => None,
+        };
         if r.bfd.is_some() {
             let macs: Vec<_> = members.iter().map(|(n, m)| (*n, m.member.mac())).collect();
             adapter.set_bfd(now, r.bfd, &macs, bfd_source_ip(tap.ifindex(), mac));
@@ -312,6 +319,9 @@ impl Aggr {
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
         filter_member_sockets(&mut lock(&adapter), &forwarder, members.keys());
+        for (port, m) in members.iter() {
+            set_marker_delay(&forwarder, *port, &m.name);
+        }
         let mut aggr = Aggr {
             id,
             spec,
@@ -320,6 +330,7 @@ impl Aggr {
             adapter,
             forwarder,
             offload_base: Default::default(),
+            offload_unavailable,
             members: std::mem::take(members),
             carrier_losses: 0,
             state: state.clone(),
@@ -479,6 +490,7 @@ impl Aggr {
             return Err(sys(format!("adding `{link}` to the forwarder"))(e));
         }
         filter_member_sockets(&mut lock(&self.adapter), &self.forwarder, [&number]);
+        set_marker_delay(&self.forwarder, number, link);
         let st = link_status(Netlink::open().ok().as_mut(), &member);
         self.members.insert(
             number,
@@ -573,19 +585,37 @@ impl Aggr {
             a.agg
                 .set_config(now, aggregation_config(&r, mac))
                 .map_err(|e| AggrError::Protocol(e.to_string()))?;
-            if r.offload != self.resolved.offload
-                || r.policy != self.resolved.policy
-                || r.mode != self.resolved.mode
-            {
-                // A new hash needs a new program; the old one is detached first (its counts
-                // are kept). Sockets are filtered again before the new programs are told which
-                // members are Collecting: a brief loss at most, never a duplicate.
+            let remap = r.policy != self.resolved.policy || r.mode != self.resolved.mode;
+            if r.offload == OffloadSetting::Off {
+                // Sockets see everything again before the programs go: a frame may reach the
+                // aggregate twice for an instant, never not at all.
                 if let Some(o) = a.offload.take() {
                     self.offload_base.absorb(&o);
+                    filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
+                    drop(o);
                 }
-                if r.offload {
-                    a.offload =
-                        start_offload(&r, &a, self.forwarder.tap().ifindex(), &self.members);
+                self.offload_unavailable = None;
+            } else if a.offload.is_some() {
+                if remap {
+                    // A new mode or hash: a new TX program replaces the old one atomically
+                    // (the receive programs stay).
+                    let ad: &mut Adapter = &mut a;
+                    let dist = ad.agg.distributor();
+                    let r2 = ad.offload.as_mut().map(|o| o.rebuild(dist));
+                    if let Some(Err(u)) = r2 {
+                        tracing::warn!(aggregate = %r.name, "offload: {u}; frames take the user-space path");
+                        if let Some(o) = a.offload.take() {
+                            self.offload_base.absorb(&o);
+                        }
+                        filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
+                        self.offload_unavailable = Some(u);
+                    }
+                }
+            } else {
+                let tap = self.forwarder.tap().ifindex();
+                self.offload_unavailable = start_offload(&r, &mut a, tap, &self.members).err();
+                if let (OffloadSetting::On, Some(u)) = (r.offload, &self.offload_unavailable) {
+                    tracing::error!(aggregate = %r.name, "offload = on, but the kernel fast path is unavailable: {u} (fix: {})", u.fix);
                 }
                 filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
             }
@@ -770,15 +800,7 @@ impl Aggr {
                 .map(|m| m.name.clone())
                 .collect(),
             protocol: serde_json::to_value(&st).unwrap_or_default(),
-            offload: lock(&self.adapter).offload.as_ref().map(|o| {
-                let t = o.sent_total();
-                crate::control::proto::OffloadStatus {
-                    fast_buckets: o.fast_buckets(),
-                    buckets: o.buckets(),
-                    frames: t.frames,
-                    bytes: t.bytes,
-                }
-            }),
+            offload: Some(self.offload_status()),
             why: agg_state.why,
             settings: settings_of(&self.resolved),
             active_member: st
@@ -786,6 +808,64 @@ impl Aggr {
                 .and_then(|p| self.members.get(&p))
                 .map(|m| m.name.clone()),
         }
+    }
+
+    /// The kernel fast path: setting, what runs, why not.
+    fn offload_status(&self) -> crate::control::proto::OffloadStatus {
+        let mut a = lock(&self.adapter);
+        if let Some(o) = a.offload.as_mut() {
+            o.harvest_now();
+        }
+        let mut st = crate::control::proto::OffloadStatus {
+            setting: self.resolved.offload.to_string(),
+            ..Default::default()
+        };
+        match (a.offload.as_ref(), &self.offload_unavailable) {
+            (Some(o), _) => {
+                let t = self.offload_base.clone();
+                let mut sent = o.sent_total();
+                for p in self.members.keys() {
+                    sent += t.of(*p).0;
+                }
+                let (hand_backs, idle_returns) = o.returns();
+                st.active = true;
+                st.attach = Some(o.attach_mode().to_string());
+                st.fast_buckets = o.fast_buckets();
+                st.buckets = o.buckets();
+                st.frames = sent.frames;
+                st.bytes = sent.bytes;
+                st.rx_members = o.rx_members();
+                let (rx_frames, rx_bytes) = o.received_total();
+                st.rx_frames = rx_frames;
+                st.rx_bytes = rx_bytes;
+                st.hand_backs = hand_backs;
+                st.idle_returns = idle_returns;
+                let (last, max) = o.hand_back_times();
+                st.hand_back_last_us = last / 1000;
+                st.hand_back_max_us = max / 1000;
+                let refused: Vec<String> = self
+                    .members
+                    .iter()
+                    .filter_map(|(p, m)| o.rx_refused(*p).map(|why| format!("{}: {why}", m.name)))
+                    .collect();
+                if !refused.is_empty() {
+                    st.reason = Some(format!(
+                        "received frames of some members take the user-space path ({})",
+                        refused.join("; ")
+                    ));
+                    st.fix = Some(format!(
+                        "lagctl remove-aggr -l MEMBER {0}; lagctl add-aggr -l MEMBER {0}",
+                        self.resolved.name
+                    ));
+                }
+            }
+            (None, Some(u)) => {
+                st.reason = Some(u.reason.clone());
+                st.fix = Some(u.fix.clone());
+            }
+            (None, None) => {}
+        }
+        st
     }
 
     /// Runs `f` on what `lagd_agg::diagnose` looks at: the protocol status, the members' link
@@ -799,10 +879,11 @@ impl Aggr {
     ) -> T {
         use crate::member_facts;
         use lagd_agg::diagnose::{DiagnoseInput, LinkFacts, OffloadFacts};
+        let st = self.offload_status();
         let (config, status, offload) = {
             let a = lock(&self.adapter);
             let offload = OffloadFacts {
-                requested: self.resolved.offload,
+                requested: self.resolved.offload != OffloadSetting::Off,
                 running: a.offload.is_some(),
                 slow_rx: a.offload.as_ref().map_or_else(Vec::new, |o| {
                     self.members
@@ -811,6 +892,9 @@ impl Aggr {
                         .copied()
                         .collect()
                 }),
+                setting: st.setting,
+                reason: st.reason,
+                fix: st.fix,
             };
             (a.agg.config().clone(), a.agg.status(), offload)
         };
@@ -869,9 +953,11 @@ impl Aggr {
         {
             // Frames the kernel fast path moved (host → member and member → host), including
             // those of programs replaced since.
-            let a = lock(&self.adapter);
+            let mut a = lock(&self.adapter);
             let mut totals = self.offload_base.clone();
-            if let Some(o) = a.offload.as_ref() {
+            if let Some(o) = a.offload.as_mut() {
+                // Up to the frame (the load goes to the distributor at the next timeout).
+                o.harvest_now();
                 totals.absorb(o);
             }
             for (port, s) in fs.members.iter_mut() {
@@ -957,7 +1043,7 @@ fn settings_of(r: &Resolved) -> crate::control::proto::Settings {
         fallback_timeout: timeout,
         key: r.key,
         system_priority: r.system_priority,
-        offload: if r.offload { "on" } else { "off" }.into(),
+        offload: r.offload.to_string(),
         rebalance_interval: r
             .rebalance_interval
             .map_or_else(|| "off".to_string(), format_duration),
@@ -981,44 +1067,69 @@ fn filter_member_sockets<'a>(
                 "offload: member socket filter: {e}; this member's frames take the user-space path"
             );
             if let Some(o) = a.offload.as_mut() {
-                o.remove_rx(*port);
+                o.refuse_rx(*port, format!("socket filter: {e}"));
             }
             let _ = forwarder.set_member_slow_protocols_only(*port, false);
         }
     }
 }
 
-/// Loads and attaches the TX fast path of `r` (hash modes only); on failure the aggregation
-/// runs without it, and says why.
+/// Marker PDUs received on a member with GRO are answered once the data frames GRO may still
+/// hold are delivered (`lagd_dataplane::gro_hold`).
+fn set_marker_delay(forwarder: &Forwarder, port: PortNumber, name: &str) {
+    let delay = lagd_dataplane::gro_hold(name);
+    if delay.is_zero() {
+        return;
+    }
+    match forwarder.set_member_marker_delay(port, delay) {
+        Ok(()) => tracing::debug!(
+            member = name,
+            delay_us = delay.as_micros() as u64,
+            "GRO on: Marker PDUs answered after the GRO hold"
+        ),
+        Err(e) => tracing::warn!(member = name, "marker delay: {e}"),
+    }
+}
+
+/// Loads and attaches the kernel fast path of `r` unless its setting is `off`; on failure
+/// the aggregation runs without it, and the reason is returned (and logged).
 fn start_offload(
     r: &Resolved,
-    adapter: &Adapter,
+    adapter: &mut Adapter,
     tap: u32,
     members: &BTreeMap<PortNumber, MemberRt>,
-) -> Option<crate::offload::Offload> {
+) -> Result<(), crate::offload::Unavailable> {
+    if r.offload == OffloadSetting::Off {
+        return Ok(());
+    }
     let dist = adapter.agg.distributor();
-    if dist.config().mode != lagd_agg::lagd_distrib::Mode::Hash {
-        tracing::warn!(aggregate = %r.name, "offload: only for hash distribution (lacp/static modes); not enabled");
-        return None;
-    }
-    if !dist.config().policy.l4 {
-        // Under L2 or L3 alone, a host pair's TCP/UDP (fast path) and its other frames (user
-        // space) would share a conversation and could pass each other.
-        tracing::warn!(aggregate = %r.name, policy = %dist.config().policy, "offload: needs a hash policy with L4; not enabled");
-        return None;
-    }
-    let mut o = match crate::offload::Offload::new(&dist.config().policy, dist.bucket_table().len())
-        .and_then(|mut o| o.attach(tap).map(|()| o))
-    {
+    let mut o = match crate::offload::Offload::start(dist, tap) {
         Ok(o) => o,
-        Err(e) => {
-            tracing::warn!(aggregate = %r.name, "offload: cannot load the kernel fast path ({e}); frames take the user-space path");
-            return None;
+        Err(u) => {
+            tracing::warn!(
+                aggregate = %r.name,
+                setting = %r.offload,
+                "offload: the kernel fast path is unavailable ({u}); frames take the user-space path. Fix: {}",
+                u.fix
+            );
+            return Err(u);
         }
     };
     for (port, m) in members {
         o.set_member(*port, m.member.ifindex());
     }
-    tracing::info!(aggregate = %r.name, policy = %dist.config().policy, "offload: kernel TX fast path attached");
-    Some(o)
+    o.sync(dist);
+    // The receive programs deliver at once for Collecting members, before the caller filters
+    // the sockets: a frame may then arrive twice for an instant, never not at all.
+    let agg = &adapter.agg;
+    o.sync_collecting(|p| agg.is_collecting(p));
+    tracing::info!(
+        aggregate = %r.name,
+        mode = %dist.config().mode,
+        policy = %dist.config().policy,
+        attach = %o.attach_mode(),
+        "offload: kernel fast path attached"
+    );
+    adapter.offload = Some(o);
+    Ok(())
 }

@@ -98,7 +98,7 @@ pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
     };
     diff("rebalance-interval", reb(old), reb(new));
     let on = |b: bool| if b { "on" } else { "off" }.to_string();
-    diff("offload", on(old.offload), on(new.offload));
+    diff("offload", old.offload.to_string(), new.offload.to_string());
     diff("distributed", on(old.distributed), on(new.distributed));
     for l in new.links.iter().filter(|l| !old.links.contains(l)) {
         out.push(format!("member {l} added"));

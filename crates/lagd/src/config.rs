@@ -110,6 +110,66 @@ pub enum AggrMode {
     Broadcast,
 }
 
+/// Whether the kernel fast path carries the data frames (`offload`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffloadSetting {
+    /// Use the kernel path where it works; fall back to the user-space path per aggregation,
+    /// saying why (default).
+    #[default]
+    Auto,
+    /// The kernel path or nothing: an aggregation that cannot have it fails to start.
+    On,
+    /// The user-space path only.
+    Off,
+}
+
+impl OffloadSetting {
+    /// `"auto"`, `"on"` or `"off"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OffloadSetting::Auto => "auto",
+            OffloadSetting::On => "on",
+            OffloadSetting::Off => "off",
+        }
+    }
+}
+
+impl std::fmt::Display for OffloadSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for OffloadSetting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OffloadSetting, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(OffloadSetting::Auto),
+            "on" | "true" | "yes" => Ok(OffloadSetting::On),
+            "off" | "false" | "no" => Ok(OffloadSetting::Off),
+            _ => Err(format!("`{s}`: expected auto, on or off")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OffloadSetting {
+    /// `"auto"`, `"on"`, `"off"`, or (earlier configurations) `true` / `false`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OffloadSetting, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(OffloadSetting::On),
+            Raw::Bool(false) => Ok(OffloadSetting::Off),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// LACP_Activity (§6.4.2.3): whether we send LACPDUs unprompted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -230,10 +290,11 @@ pub struct AggrSpec {
     /// DT aggregation id pairing the two halves (default: the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dt_id: Option<u16>,
-    /// Kernel fast path for host → wire frames (an eBPF program at the aggregate's egress
-    /// that applies the distributor's bucket table; `docs/ARCHITECTURE.md`). Default off.
+    /// Kernel fast path for data frames (eBPF programs at the aggregate's and members' tc
+    /// hooks that apply lagd's decisions; `docs/ARCHITECTURE.md`): `auto` (default), `on`,
+    /// `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offload: Option<bool>,
+    pub offload: Option<OffloadSetting>,
     /// Micro-BFD on every member (RFC 7130): a member whose session is not Up neither
     /// collects nor distributes. Default off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,9 +345,9 @@ pub struct AggrChanges {
     /// New rebalance interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebalance_interval: Option<String>,
-    /// Kernel fast path on or off.
+    /// Kernel fast path: auto, on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offload: Option<bool>,
+    pub offload: Option<OffloadSetting>,
     /// New micro-BFD settings (replace the old ones whole; `enabled = false` turns it off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdSpec>,
@@ -376,8 +437,8 @@ pub struct Resolved {
     pub distributed: bool,
     /// Its DT aggregation id.
     pub dt_id: Key,
-    /// TX fast path in the kernel (`offload = true`).
-    pub offload: bool,
+    /// The kernel fast path setting.
+    pub offload: OffloadSetting,
     /// Micro-BFD timing, when on.
     pub bfd: Option<lagd_bfd::BfdConfig>,
     /// Added to every member's port number (Distributed Trunking: 0x8000 on the secondary);
@@ -759,7 +820,7 @@ impl AggrSpec {
             port_priority,
             distributed: self.distributed.unwrap_or(false),
             dt_id: self.dt_id.or(self.key).unwrap_or(DEFAULT_KEY),
-            offload: self.offload.unwrap_or(false),
+            offload: self.offload.unwrap_or_default(),
             bfd,
             port_base: 0,
         })

@@ -58,7 +58,9 @@ impl From<ConfigError> for OpError {
 impl From<AggrError> for OpError {
     fn from(e: AggrError) -> Self {
         match e {
-            AggrError::System { .. } => op(ErrorKind::System, e.to_string()),
+            AggrError::System { .. } | AggrError::Offload(_) => {
+                op(ErrorKind::System, e.to_string())
+            }
             AggrError::Protocol(m) => op(ErrorKind::InvalidConfig, m),
         }
     }

@@ -1,12 +1,14 @@
-//! The kernel fast path as the daemon runs it (`offload = true`).
+//! The kernel fast path as the daemon runs it (`offload = auto | on | off`, default `auto`).
 //!
 //! **Wire → host** ([`lagd_dataplane::rx_offload`]): one program per member delivers its data
 //! frames to the aggregate while the member is Collecting (its map follows the protocol's
 //! Collecting state at every [`Offload::sync_collecting`]) and drops them otherwise; the
 //! member's packet socket then receives Slow Protocols frames only.
 //!
-//! **Host → wire** ([`lagd_dataplane::tx_offload`]): which buckets the kernel program sends
-//! straight to a member, and which stay on the user-space path.
+//! **Host → wire** ([`lagd_dataplane::tx_offload`]): one program at the aggregate's egress,
+//! built for the distribution mode. Hash modes (and active-backup, whose frames are all bucket
+//! 0) use the distributor's bucket table: which buckets the kernel sends straight to a member,
+//! which stay on the user-space path. Round-robin and broadcast use the member list.
 //!
 //! Ordering is the rule: a conversation's frames must leave in the order the host sent them.
 //! * A bucket the distributor is **moving** (Marker protocol, §6.5) goes back to user space
@@ -14,46 +16,75 @@
 //!   `drain_events`, in the same critical section as the input that started the move, and the
 //!   kernel enqueues a redirected frame on the member at once, so every frame sent through the
 //!   fast path is on the old link ahead of the Marker.
-//! * A bucket comes (back) to the fast path only when **none of its frames waits in user
-//!   space**: the TX thread has just found the TAP empty and sent everything it read, the
-//!   distributor holds no frame, and the bucket's last frame in user space is at least
-//!   [`IDLE`] old (a flowlet gap: it covers the few microseconds a frame spends between the
-//!   program's verdict and the TAP's queue). A conversation that never pauses for [`IDLE`]
-//!   stays in user space once it went there (correct, only slower).
+//! * A moved bucket is **handed back** as soon as the move is over and nothing of it is held:
+//!   its entry gets the member with [`HAND_BACK`], and the program sends the next frame itself
+//!   only if every frame it passed to user space has been sent by lagd (`passed == consumed`:
+//!   the program counts what it passes, lagd what it sent, after the send; see
+//!   [`Offload::note_dispatch`] and [`Offload::after_send`]). No frame overtakes another, and a
+//!   conversation that never pauses is back in the kernel as soon as lagd catches up with the
+//!   TAP's queue: within one TX round after the move ends (counted in `hand_backs`).
+//! * The two counts are exact only for buckets both sides counted from the start. Buckets
+//!   that never were in the kernel since the program was loaded (a fresh program: start,
+//!   mode or policy change) come to it the first time they are idle: the TX thread has just
+//!   found the TAP empty, the distributor holds nothing, and the bucket's last frame in user
+//!   space is at least [`IDLE`] old in lagd and in the program (`idle_returns`). This is also
+//!   the fallback when a count can never match (a frame the TAP dropped).
 //! * A bucket whose member failed moves to its new member at once (what was queued on the dead
 //!   link is lost either way, as on the user-space path).
 //!
-//! Every [`HARVEST`], the kernel's per-bucket counters are folded into the member and aggregate
-//! counters and into the distributor's load measurement (so rebalancing sees offloaded load).
+//! Every [`HARVEST`], the kernel's counters are folded into the member and aggregate counters
+//! and into the distributor's load measurement (so rebalancing sees offloaded load).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
+use lagd_dataplane::attach::AttachMode;
 use lagd_dataplane::rx_offload::{RxCounts, RxOffload};
-use lagd_dataplane::tx_offload::{HashPlan, TxOffload};
+use lagd_dataplane::tx_offload::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode, TxOffload};
 use lagd_types::{Duration, Instant, PortNumber};
 
-/// How long a bucket must be idle in user space before it goes (back) to the fast path.
+/// How long a bucket that was never handed back must be idle in user space before it goes to
+/// the fast path.
 pub const IDLE: Duration = Duration::from_millis(10);
-/// Promotion passes at most this often.
+/// Idle promotion passes at most this often.
 pub const PROMOTE_EVERY: Duration = Duration::from_millis(2);
 /// How often the kernel's counters are read.
 pub const HARVEST: Duration = Duration::from_millis(250);
 
-/// The data plane's hash plan for `policy` with `buckets` buckets.
-pub fn plan(policy: &HashPolicy, buckets: usize) -> HashPlan {
+/// The data plane's hash plan for `policy`.
+pub fn plan(policy: &HashPolicy) -> HashPlan {
     let p = policy.ip_plan();
     HashPlan {
         l2: p.l2,
         l3: p.l3,
         l4: p.l4,
-        init_tcp: p.init_tcp,
-        init_udp: p.init_udp,
-        init6_tcp: p.init6_tcp,
-        init6_udp: p.init6_udp,
+        seed: p.seed,
         golden: p.golden,
         mul: p.fmix_mul,
-        buckets: u32::try_from(buckets).unwrap_or(0),
+    }
+}
+
+/// The program's mode for a distributor mode and policy.
+pub fn tx_mode(mode: Mode, policy: &HashPolicy) -> TxMode {
+    match mode {
+        Mode::Hash => TxMode::Hash(plan(policy)),
+        Mode::ActiveBackup => TxMode::Single,
+        Mode::RoundRobin => TxMode::RoundRobin,
+        Mode::Broadcast => TxMode::Broadcast,
+    }
+}
+
+/// Whether frames of `mode` go through the bucket table.
+fn by_bucket(mode: Mode) -> bool {
+    matches!(mode, Mode::Hash | Mode::ActiveBackup)
+}
+
+/// The conversation hash user space gives a host frame, as the program does: the policy's
+/// hash in [`Mode::Hash`], 0 otherwise (one bucket, or none used).
+pub fn host_hash(mode: Mode, policy: &HashPolicy, frame: &[u8]) -> u32 {
+    match mode {
+        Mode::Hash => policy.hash(&lagd_agg::lagd_distrib::FlowKey::from_frame(frame)),
+        _ => 0,
     }
 }
 
@@ -86,8 +117,7 @@ impl Totals {
         for (p, s) in &o.sent {
             *self.sent.entry(*p).or_default() += *s;
         }
-        let ports: std::collections::BTreeSet<PortNumber> =
-            o.rx.keys().chain(o.rx_gone.keys()).copied().collect();
+        let ports: BTreeSet<PortNumber> = o.rx.keys().chain(o.rx_gone.keys()).copied().collect();
         for p in ports {
             *self.received.entry(p).or_default() += o.received(p);
         }
@@ -102,52 +132,255 @@ impl Totals {
     }
 }
 
+/// Why the kernel path could not be had (the aggregation runs on the user-space path).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Unavailable {
+    /// What failed, with the kernel's answer.
+    pub reason: String,
+    /// What the operator can do about it.
+    pub fix: String,
+}
+
+impl Unavailable {
+    fn from_error(what: &str, e: &lagd_dataplane::Error) -> Unavailable {
+        let text = e.to_string();
+        let denied = text.contains("Operation not permitted") || text.contains("EPERM");
+        let fix = if denied {
+            "run lagd as root or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, and allow the bpf() system call in its syscall filter".to_string()
+        } else if what.contains("attach") {
+            "use Linux 6.6 or later (tcx), or a kernel with the clsact qdisc and cls_bpf (sch_ingress, cls_bpf modules)".to_string()
+        } else {
+            "use a kernel with BPF and its JIT enabled (CONFIG_BPF_SYSCALL, CONFIG_NET_CLS_BPF); lagd's log has the verifier's answer".to_string()
+        };
+        Unavailable {
+            reason: format!("{what}: {text}"),
+            fix,
+        }
+    }
+}
+
 /// The fast path of one aggregation.
 #[derive(Debug)]
 pub struct Offload {
+    mode: Mode,
     dp: TxOffload,
+    attach: AttachMode,
     ifindex: BTreeMap<PortNumber, u32>,
+    /// When lagd last dispatched a frame of each bucket.
     last_slow: Vec<Option<Instant>>,
+    /// Frames of each bucket lagd dispatched (published to the program after they are sent).
+    consumed: Vec<u64>,
+    /// Buckets whose count changed since the last publication.
+    dirty: Vec<usize>,
+    /// Buckets whose counts match the program's exactly (they were in the kernel since it was
+    /// loaded): those are handed back without waiting for an idle gap.
+    trusted: Vec<bool>,
+    /// Trusted buckets not on the fast path (slow, or handing back).
+    waiting: BTreeSet<usize>,
+    /// The other buckets not on the fast path: they wait for an idle gap.
+    untrusted: BTreeSet<usize>,
     seen: Vec<(u64, u64)>,
+    member_seen: Vec<(u64, u64)>,
     sent: BTreeMap<PortNumber, Sent>,
-    next_harvest: Option<Instant>,
-    /// No promotion pass before this: the TX thread offers one at every drained batch, and a
-    /// pass walks every bucket.
+    next_harvest: Instant,
+    /// No idle pass before this: the TX thread offers one at every drained batch, and a pass
+    /// walks every waiting bucket.
     next_promote: Instant,
-    /// The aggregate (0 until attached).
+    /// The aggregate.
     tap: u32,
     /// Each member's receive program (members where it could not be attached have none).
     rx: BTreeMap<PortNumber, RxOffload>,
+    /// Why a member has no receive program.
+    rx_refused: BTreeMap<PortNumber, String>,
     /// Last counts of receive programs detached since (members removed or refused).
     rx_gone: BTreeMap<PortNumber, RxCounts>,
     /// Offloaded load to add to the distributor: (bucket, bytes, segments).
     pending: Vec<(usize, u64, u64)>,
+    /// Buckets handed back after a move (counts equal), and returned after an idle gap.
+    hand_backs: u64,
+    idle_returns: u64,
+    /// When each bucket was set to hand back (monotonic ns).
+    hand_back_set: Vec<u64>,
+    /// From being set to hand back to being taken back: the last one and the longest (ns).
+    hand_back_last: u64,
+    hand_back_max: u64,
 }
 
 impl Offload {
-    /// Loads the program for `policy` (every bucket on the user-space path, not attached).
-    pub fn new(policy: &HashPolicy, buckets: usize) -> lagd_dataplane::Result<Self> {
-        let dp = TxOffload::new(&plan(policy, buckets))?;
-        Ok(Offload {
-            dp,
-            ifindex: BTreeMap::new(),
-            last_slow: vec![None; buckets],
-            seen: vec![(0, 0); buckets],
-            sent: BTreeMap::new(),
-            next_harvest: None,
-            next_promote: Instant::ZERO,
-            tap: 0,
-            rx: BTreeMap::new(),
-            rx_gone: BTreeMap::new(),
-            pending: Vec::new(),
-        })
+    /// Loads the program for the distributor's mode and policy and attaches it at the
+    /// aggregate `tap` (every bucket on the user-space path until promoted).
+    pub fn start<F>(dist: &Distributor<F>, tap: u32) -> Result<Offload, Unavailable> {
+        let c = dist.config();
+        let buckets = dist.bucket_table().len();
+        let mut dp = TxOffload::new(
+            tx_mode(c.mode, &c.policy),
+            u32::try_from(buckets).unwrap_or(0),
+        )
+        .map_err(|e| Unavailable::from_error("loading the TX program", &e))?;
+        let attach = dp
+            .attach(tap)
+            .map_err(|e| Unavailable::from_error("attaching the TX program", &e))?;
+        Ok(Offload::around(dp, c.mode, attach, tap, buckets))
     }
 
-    /// Attaches the program to the aggregate `tap`.
-    pub fn attach(&mut self, tap: u32) -> lagd_dataplane::Result<()> {
-        self.dp.attach(tap)?;
-        self.tap = tap;
+    fn around(dp: TxOffload, mode: Mode, attach: AttachMode, tap: u32, buckets: usize) -> Offload {
+        Offload {
+            mode,
+            dp,
+            attach,
+            ifindex: BTreeMap::new(),
+            last_slow: vec![None; buckets],
+            consumed: vec![0; buckets],
+            dirty: Vec::new(),
+            trusted: vec![false; buckets],
+            waiting: BTreeSet::new(),
+            untrusted: (0..buckets).collect(),
+            seen: vec![(0, 0); buckets],
+            member_seen: vec![(0, 0); MAX_MEMBERS],
+            sent: BTreeMap::new(),
+            next_harvest: Instant::ZERO,
+            next_promote: Instant::ZERO,
+            tap,
+            rx: BTreeMap::new(),
+            rx_refused: BTreeMap::new(),
+            rx_gone: BTreeMap::new(),
+            pending: Vec::new(),
+            hand_backs: 0,
+            idle_returns: 0,
+            hand_back_set: vec![0; buckets],
+            hand_back_last: 0,
+            hand_back_max: 0,
+        }
+    }
+
+    /// A program for a new mode, policy or bucket count replaces the current one atomically
+    /// (the receive programs stay). Everything the old one counted is charged first; every
+    /// bucket starts on the user-space path.
+    pub fn rebuild<F>(&mut self, dist: &Distributor<F>) -> Result<(), Unavailable> {
+        let c = dist.config();
+        let buckets = dist.bucket_table().len();
+        let mut dp = TxOffload::new(
+            tx_mode(c.mode, &c.policy),
+            u32::try_from(buckets).unwrap_or(0),
+        )
+        .map_err(|e| Unavailable::from_error("loading the TX program", &e))?;
+        self.harvest_all();
+        let attach = dp
+            .attach_replacing(&mut self.dp, self.tap)
+            .map_err(|e| Unavailable::from_error("replacing the TX program", &e))?;
+        let mut fresh = Offload::around(dp, c.mode, attach, self.tap, buckets);
+        fresh.ifindex = std::mem::take(&mut self.ifindex);
+        fresh.sent = std::mem::take(&mut self.sent);
+        fresh.rx = std::mem::take(&mut self.rx);
+        fresh.rx_refused = std::mem::take(&mut self.rx_refused);
+        fresh.rx_gone = std::mem::take(&mut self.rx_gone);
+        fresh.pending = std::mem::take(&mut self.pending);
+        fresh.hand_backs = self.hand_backs;
+        fresh.idle_returns = self.idle_returns;
+        fresh.hand_back_last = self.hand_back_last;
+        fresh.hand_back_max = self.hand_back_max;
+        *self = fresh;
+        self.sync(dist);
         Ok(())
+    }
+
+    /// How the programs are attached.
+    pub fn attach_mode(&self) -> AttachMode {
+        self.attach
+    }
+
+    /// Pins the fast path in `dir` (inside a bpffs, see [`lagd_dataplane::pin::bpffs`]): the
+    /// TX program, its maps and (tcx) link in `dir/tx`, each member's receive program in
+    /// `dir/rx/<member name>`. With the pins in place the kernel path keeps forwarding after
+    /// this process ends (drop this value with [`Offload::leave_attached`]); a later lagd
+    /// takes it over with [`Offload::adopt`]. `names` gives each port's interface name.
+    pub fn pin(
+        &self,
+        dir: &std::path::Path,
+        names: &BTreeMap<PortNumber, String>,
+    ) -> lagd_dataplane::Result<()> {
+        self.dp.pin(&dir.join("tx"))?;
+        for (port, r) in &self.rx {
+            if let Some(name) = names.get(port) {
+                r.pin(&dir.join("rx").join(name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the pins in `dir` (the kernel path then ends with this process).
+    pub fn unpin(dir: &std::path::Path) {
+        TxOffload::unpin(&dir.join("tx"));
+        if let Ok(rd) = std::fs::read_dir(dir.join("rx")) {
+            for e in rd.flatten() {
+                RxOffload::unpin(&e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir.join("rx"));
+        let _ = std::fs::remove_dir(dir);
+    }
+
+    /// Drops this value but leaves the programs attached: pinned tcx links and clsact filters
+    /// stay (an unpinned tcx link still goes with the process).
+    pub fn leave_attached(self) {
+        let Offload { dp, rx, .. } = self;
+        dp.leave_attached();
+        for (_, r) in rx {
+            r.leave_attached();
+        }
+    }
+
+    /// Takes over the fast path an earlier lagd pinned in `dir` for the aggregate `tap` (the
+    /// same interface, kept across the restart) and `members` (port, ifindex, name): the same
+    /// maps (the bucket table, counters, each member's Collecting state: the kernel went on
+    /// forwarding meanwhile), new programs that replace the old ones atomically. Buckets
+    /// found in the kernel stay there; the others come back as after a start. Members without
+    /// a pin get a fresh receive program. Fails (changing nothing of the TX side) if the pins
+    /// are of another mode, policy or bucket count: then [`Offload::start`] a fresh one.
+    pub fn adopt<F>(
+        dir: &std::path::Path,
+        dist: &Distributor<F>,
+        tap: u32,
+        members: &[(PortNumber, u32, String)],
+    ) -> Result<Offload, Unavailable> {
+        let c = dist.config();
+        let buckets = dist.bucket_table().len();
+        let dp = TxOffload::adopt(
+            &dir.join("tx"),
+            tx_mode(c.mode, &c.policy),
+            u32::try_from(buckets).unwrap_or(0),
+            tap,
+        )
+        .map_err(|e| Unavailable::from_error("adopting the pinned TX program", &e))?;
+        let attach = dp.attach_mode().unwrap_or(AttachMode::Tcx);
+        let mut o = Offload::around(dp, c.mode, attach, tap, buckets);
+        for b in 0..buckets {
+            let e = o.dp.bucket(b);
+            o.consumed[b] = o.dp.consumed(b);
+            o.seen[b] = o.dp.counts(b);
+            if e != 0 && e & HAND_BACK == 0 {
+                o.trusted[b] = true;
+                o.untrusted.remove(&b);
+            }
+        }
+        for slot in 0..MAX_MEMBERS {
+            o.member_seen[slot] = o.dp.member_counts(slot);
+        }
+        for (port, ifindex, name) in members {
+            o.ifindex.insert(*port, *ifindex);
+            match RxOffload::adopt(&dir.join("rx").join(name), *ifindex) {
+                Ok(r) => {
+                    o.rx.insert(*port, r);
+                }
+                Err(e) => {
+                    tracing::info!(member = %name, "offload: no receive program to adopt ({e}); attaching one");
+                    o.set_member(*port, *ifindex);
+                }
+            }
+        }
+        o.sync(dist);
+        Ok(o)
     }
 
     /// Member `port` is interface `ifindex`: its receive program is attached (data frames are
@@ -156,9 +389,20 @@ impl Offload {
     pub fn set_member(&mut self, port: PortNumber, ifindex: u32) -> bool {
         self.ifindex.insert(port, ifindex);
         self.remove_rx(port);
+        // A lagd that did not stop cleanly may have left clsact filters (tcx links die with
+        // their process): they would run after ours.
+        match lagd_dataplane::Netlink::open().and_then(|mut nl| nl.remove_lagd_filters(ifindex)) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                port,
+                "offload: removed {n} stale lagd filter(s) from the member"
+            ),
+            Err(e) => tracing::debug!(port, "offload: looking for stale filters: {e}"),
+        }
         match RxOffload::attach(ifindex) {
             Ok(r) => {
                 self.rx.insert(port, r);
+                self.rx_refused.remove(&port);
                 true
             }
             Err(e) => {
@@ -166,6 +410,7 @@ impl Offload {
                     port,
                     "offload: receive program not attached ({e}); this member's frames take the user-space path"
                 );
+                self.rx_refused.insert(port, e.to_string());
                 false
             }
         }
@@ -175,6 +420,7 @@ impl Offload {
     /// path at the next [`Offload::sync`].
     pub fn remove_member(&mut self, port: PortNumber) {
         self.ifindex.remove(&port);
+        self.rx_refused.remove(&port);
         self.remove_rx(port);
     }
 
@@ -185,9 +431,21 @@ impl Offload {
         }
     }
 
+    /// Member `port`'s receive program could not be kept (e.g. its socket could not be
+    /// filtered): detached, with the reason.
+    pub fn refuse_rx(&mut self, port: PortNumber, why: String) {
+        self.remove_rx(port);
+        self.rx_refused.insert(port, why);
+    }
+
     /// Whether member `port`'s frames arrive through the kernel fast path.
     pub fn has_rx(&self, port: PortNumber) -> bool {
         self.rx.contains_key(&port)
+    }
+
+    /// Why member `port`'s frames do not arrive through the kernel fast path.
+    pub fn rx_refused(&self, port: PortNumber) -> Option<&str> {
+        self.rx_refused.get(&port).map(String::as_str)
     }
 
     /// Follows the members' Collecting state (§6.4.15): data frames of a Collecting member go
@@ -215,36 +473,155 @@ impl Offload {
         c
     }
 
-    /// A frame of `bucket` went through user space at `now`.
-    pub fn note_slow(&mut self, now: Instant, bucket: usize) {
+    /// lagd dispatched a frame of `bucket` (it came through user space) at `now`; counted as
+    /// consumed once sent ([`Offload::after_send`]).
+    pub fn note_dispatch(&mut self, now: Instant, bucket: usize) {
         if let Some(t) = self.last_slow.get_mut(bucket) {
             *t = Some(now);
+        }
+        if let Some(c) = self.consumed.get_mut(bucket) {
+            *c += 1;
+            if self.dirty.last() != Some(&bucket) {
+                self.dirty.push(bucket);
+            }
+        }
+    }
+
+    /// Notes the buckets the program took back (handing back, counts equal) as fast.
+    fn settle_hand_backs(&mut self) {
+        let done: Vec<usize> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|b| {
+                let e = self.dp.bucket(*b);
+                e & HAND_BACK != 0 && self.dp.passed(*b).0 == self.dp.consumed(*b)
+            })
+            .collect();
+        for b in done {
+            let e = self.dp.bucket(b);
+            self.dp.set_bucket(b, e & !HAND_BACK);
+            self.waiting.remove(&b);
+            self.hand_backs += 1;
+            // How long a bucket with traffic waited (one without is simply settled).
+            let set = self.hand_back_set.get(b).copied().unwrap_or(0);
+            let taken = self.dp.handed_back_ns(b);
+            if taken >= set && set != 0 {
+                self.hand_back_last = taken - set;
+                self.hand_back_max = self.hand_back_max.max(self.hand_back_last);
+            }
+        }
+    }
+
+    /// The TX thread sent every frame it dispatched in this round: their counts are published
+    /// to the program, then moved buckets are handed back (see the module docs).
+    pub fn after_send<F>(&mut self, dist: &Distributor<F>) {
+        self.dirty.sort_unstable();
+        self.dirty.dedup();
+        for b in std::mem::take(&mut self.dirty) {
+            if let Some(c) = self.consumed.get(b) {
+                self.dp.set_consumed(b, *c);
+            }
+        }
+        if !by_bucket(self.mode) || dist.has_pending() {
+            return;
+        }
+        self.settle_hand_backs();
+        let candidates: Vec<usize> = self.waiting.iter().copied().collect();
+        for b in candidates {
+            let entry = self.dp.bucket(b);
+            if entry & HAND_BACK != 0 || dist.is_moving(b) {
+                continue;
+            }
+            let target = self.target(dist, b);
+            if target != 0 {
+                self.dp.set_bucket(b, target | HAND_BACK);
+                if let Some(t) = self.hand_back_set.get_mut(b) {
+                    *t = lagd_dataplane::monotonic_now().as_nanos();
+                }
+            }
         }
     }
 
     /// Takes buckets off the fast path or moves them, as the distributor decided: a bucket
     /// that is moving or has no member leaves the fast path; a fast bucket whose member
-    /// changed (failover) follows at once. Never puts a bucket on the fast path (see
-    /// [`Offload::promote`]).
+    /// changed (failover) follows at once. Round-robin and broadcast: the member list.
     pub fn sync<F>(&mut self, dist: &Distributor<F>) {
-        let hash = dist.config().mode == Mode::Hash;
+        if !by_bucket(self.mode) {
+            let ports: Vec<PortNumber> = match self.mode {
+                Mode::RoundRobin => {
+                    let e: Vec<PortNumber> = dist
+                        .ports()
+                        .iter()
+                        .copied()
+                        .filter(|p| !dist.draining().contains(p))
+                        .collect();
+                    if e.is_empty() {
+                        dist.ports().to_vec()
+                    } else {
+                        e
+                    }
+                }
+                _ => dist.ports().to_vec(),
+            };
+            let list: Option<Vec<u32>> =
+                ports.iter().map(|p| self.ifindex.get(p).copied()).collect();
+            let list = list.unwrap_or_default();
+            if list.as_slice() != self.dp.members() {
+                self.harvest_members();
+                if !self.dp.set_members(&list) {
+                    tracing::warn!(
+                        members = list.len(),
+                        "offload: more than {MAX_MEMBERS} members; round-robin and broadcast frames take the user-space path"
+                    );
+                }
+            }
+            return;
+        }
+        let (mut followed, mut to_user) = (0usize, 0usize);
         for b in 0..self.dp.buckets() {
-            let current = self.dp.bucket(b);
-            if current == 0 {
+            let entry = self.dp.bucket(b);
+            if entry == 0 {
                 continue;
             }
-            let want = if !hash || dist.is_moving(b) {
+            let want = if dist.is_moving(b) {
                 0
             } else {
                 self.target(dist, b)
             };
-            if want != current {
-                // What the bucket sent so far is charged to the member it was on.
-                self.harvest_bucket(b);
-                if let Err(e) = self.dp.set_bucket(b, want) {
-                    tracing::warn!("TX offload: bucket {b}: {e}");
-                }
+            let member = entry & !HAND_BACK;
+            if want == member {
+                continue;
             }
+            // What the bucket sent so far is charged to the member it was on.
+            self.harvest_bucket(b);
+            let next = if want == 0 {
+                0
+            } else {
+                want | (entry & HAND_BACK)
+            };
+            self.dp.set_bucket(b, next);
+            if next == 0 {
+                self.wait(b);
+                to_user += 1;
+            } else {
+                followed += 1;
+            }
+        }
+        if followed + to_user > 0 {
+            tracing::debug!(
+                followed,
+                to_user,
+                "offload: buckets follow their new member, or go to user space for a move"
+            );
+        }
+    }
+
+    fn wait(&mut self, b: usize) {
+        if self.trusted.get(b).copied().unwrap_or(false) {
+            self.waiting.insert(b);
+        } else {
+            self.untrusted.insert(b);
         }
     }
 
@@ -257,20 +634,28 @@ impl Offload {
             .unwrap_or(0)
     }
 
-    /// Puts on the fast path every bucket that has a member, is not moving, and whose last
-    /// frame in user space is at least [`IDLE`] old. Call only when no frame waits in user
-    /// space: the TX thread found the TAP empty and sent everything it read (the forwarder's
-    /// `tap_drained`), and the distributor holds nothing.
+    /// Puts on the fast path every waiting bucket that has a member, is not moving, and whose
+    /// last frame in user space is at least [`IDLE`] old in lagd and in the program; its counts
+    /// then match (nothing of it is in between) and stay exact. Call only when no frame waits
+    /// in user space: the TX thread found the TAP empty and sent everything it read (the
+    /// forwarder's `tap_drained`), and the distributor holds nothing.
     pub fn promote<F>(&mut self, now: Instant, dist: &Distributor<F>) {
-        if now < self.next_promote || dist.has_pending() || dist.config().mode != Mode::Hash {
+        if now < self.next_promote || dist.has_pending() || !by_bucket(self.mode) {
             return;
         }
         self.next_promote = now + PROMOTE_EVERY;
-        for b in 0..self.dp.buckets() {
-            if self.dp.bucket(b) != 0 || dist.is_moving(b) {
+        self.settle_hand_backs();
+        let idle = |t: Instant| now.saturating_since(t) >= IDLE;
+        let candidates: Vec<usize> = self
+            .waiting
+            .iter()
+            .chain(&self.untrusted)
+            .copied()
+            .collect();
+        for b in candidates {
+            if dist.is_moving(b) {
                 continue;
             }
-            let idle = |t: Instant| now.saturating_since(t) >= IDLE;
             if !self.last_slow.get(b).copied().flatten().is_none_or(idle) {
                 continue;
             }
@@ -280,37 +665,68 @@ impl Offload {
             }
             // The program's own note: a frame it passed to user space may still wait in the
             // TAP's queue, where lagd has not seen it yet.
-            match self.dp.last_slow_ns(b) {
-                Ok(ns) if ns == 0 || idle(Instant::from_nanos(ns)) => {}
-                _ => continue,
+            let (passed, last_ns) = self.dp.passed(b);
+            if last_ns != 0 && !idle(Instant::from_nanos(last_ns)) {
+                continue;
             }
-            if let Err(e) = self.dp.set_bucket(b, target) {
-                tracing::warn!("TX offload: bucket {b}: {e}");
+            if let Some(c) = self.consumed.get_mut(b) {
+                *c = passed;
+            }
+            self.dp.set_consumed(b, passed);
+            if let Some(t) = self.trusted.get_mut(b) {
+                *t = true;
+            }
+            self.dp.set_bucket(b, target);
+            self.waiting.remove(&b);
+            self.untrusted.remove(&b);
+            if passed != 0 {
+                self.idle_returns += 1;
             }
         }
     }
 
     /// When the next counter harvest is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next_harvest
+        Some(self.next_harvest)
     }
 
     /// Reads the kernel counters when due, charging each bucket's new counts to the member it
     /// is on; the load goes to [`Offload::take_pending`].
     pub fn harvest(&mut self, now: Instant) {
-        if self.next_harvest.is_some_and(|t| now < t) {
+        if now < self.next_harvest {
             return;
         }
-        self.next_harvest = Some(now + HARVEST);
-        for b in 0..self.dp.buckets() {
-            self.harvest_bucket(b);
+        self.next_harvest = now + HARVEST;
+        self.harvest_all();
+        if by_bucket(self.mode) {
+            self.settle_hand_backs();
         }
     }
 
+    /// Reads the kernel counters now (for a status or counters request).
+    pub fn harvest_now(&mut self) {
+        self.harvest_all();
+    }
+
+    fn harvest_all(&mut self) {
+        if by_bucket(self.mode) {
+            for b in 0..self.dp.buckets() {
+                self.harvest_bucket(b);
+            }
+        } else {
+            self.harvest_members();
+        }
+    }
+
+    fn port_of_ifindex(&self, ifindex: u32) -> Option<PortNumber> {
+        self.ifindex
+            .iter()
+            .find(|(_, i)| **i == ifindex)
+            .map(|(p, _)| *p)
+    }
+
     fn harvest_bucket(&mut self, b: usize) {
-        let Ok((bytes, segs)) = self.dp.counts(b) else {
-            return;
-        };
+        let (bytes, segs) = self.dp.counts(b);
         let Some(seen) = self.seen.get_mut(b) else {
             return;
         };
@@ -319,19 +735,36 @@ impl Offload {
         if ds == 0 {
             return;
         }
-        let current = self.dp.bucket(b);
-        if let Some(port) = self
-            .ifindex
-            .iter()
-            .find(|(_, i)| **i == current)
-            .map(|(p, _)| *p)
-        {
+        let current = self.dp.bucket(b) & !HAND_BACK;
+        if let Some(port) = self.port_of_ifindex(current) {
             *self.sent.entry(port).or_default() += Sent {
                 frames: ds,
                 bytes: db,
             };
         }
         self.pending.push((b, db, ds));
+    }
+
+    /// Charges each member slot's new counts to the member in that slot of the list.
+    fn harvest_members(&mut self) {
+        for slot in 0..MAX_MEMBERS {
+            let (bytes, segs) = self.dp.member_counts(slot);
+            let Some(seen) = self.member_seen.get_mut(slot) else {
+                continue;
+            };
+            let (db, ds) = (bytes.saturating_sub(seen.0), segs.saturating_sub(seen.1));
+            *seen = (bytes, segs);
+            if ds == 0 {
+                continue;
+            }
+            let ifi = self.dp.members().get(slot).copied().unwrap_or(0);
+            if let Some(port) = self.port_of_ifindex(ifi) {
+                *self.sent.entry(port).or_default() += Sent {
+                    frames: ds,
+                    bytes: db,
+                };
+            }
+        }
     }
 
     /// Offloaded load not yet given to the distributor: (bucket, bytes, segments).
@@ -352,11 +785,48 @@ impl Offload {
         self.dp.buckets()
     }
 
-    /// Buckets on the fast path now.
+    /// Buckets on the fast path now (round-robin, broadcast: all while the program has the
+    /// member list).
     pub fn fast_buckets(&self) -> usize {
+        if !by_bucket(self.mode) {
+            return if self.dp.members().is_empty() {
+                0
+            } else {
+                self.dp.buckets()
+            };
+        }
         (0..self.dp.buckets())
-            .filter(|b| self.dp.bucket(*b) != 0)
+            .filter(|b| {
+                let e = self.dp.bucket(*b);
+                e != 0 && e & HAND_BACK == 0
+            })
             .count()
+    }
+
+    /// Buckets handed back after a move, and returned after an idle gap, so far.
+    pub fn returns(&self) -> (u64, u64) {
+        (self.hand_backs, self.idle_returns)
+    }
+
+    /// From a bucket set to hand back (the move over) to the program taking it back: the
+    /// last time and the longest, in ns.
+    pub fn hand_back_times(&self) -> (u64, u64) {
+        (self.hand_back_last, self.hand_back_max)
+    }
+
+    /// What the members' receive programs delivered to the aggregate (wire frames, bytes).
+    pub fn received_total(&self) -> (u64, u64) {
+        let ports: BTreeSet<PortNumber> =
+            self.rx.keys().chain(self.rx_gone.keys()).copied().collect();
+        ports.into_iter().fold((0, 0), |(f, b), p| {
+            let c = self.received(p);
+            (f + c.frames, b + c.bytes)
+        })
+    }
+
+    /// Members whose received frames go through the kernel.
+    pub fn rx_members(&self) -> usize {
+        self.rx.len()
     }
 
     /// Runs the program on `frame` without sending it (tests): the verdict.
@@ -365,12 +835,12 @@ impl Offload {
     }
 
     /// Bytes and segments the program counted for `bucket`.
-    pub fn counts(&self, bucket: usize) -> lagd_dataplane::Result<(u64, u64)> {
+    pub fn counts(&self, bucket: usize) -> (u64, u64) {
         self.dp.counts(bucket)
     }
 
-    /// Sets `bucket`'s entry directly (tests).
-    pub fn force_bucket(&mut self, bucket: usize, ifindex: u32) -> lagd_dataplane::Result<()> {
-        self.dp.set_bucket(bucket, ifindex)
+    /// The data plane's program (tests).
+    pub fn tx(&mut self) -> &mut TxOffload {
+        &mut self.dp
     }
 }

@@ -308,9 +308,10 @@ pub struct AggrOpts {
     #[arg(long, value_name = "PRIO")]
     pub system_priority: Option<u16>,
     /// Kernel fast path for data frames (eBPF at the aggregate's and members' tc hooks, driven
-    /// by lagd's distributor and Collecting state): on or off.
-    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
-    pub offload: Option<bool>,
+    /// by lagd's distributor and Collecting state): auto (default: where the kernel allows,
+    /// saying why not elsewhere), on (or fail), off.
+    #[arg(long, value_name = "auto|on|off", value_parser = parse_offload)]
+    pub offload: Option<lagd::config::OffloadSetting>,
     /// Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A
     /// member whose BFD session is not Up neither collects nor distributes.
     #[arg(long, value_name = "INTERVAL[,MULT]|off", value_parser = parse_bfd)]
@@ -346,12 +347,8 @@ fn parse_bfd(s: &str) -> Result<lagd::config::BfdSpec, String> {
     })
 }
 
-fn parse_on_off(s: &str) -> Result<bool, String> {
-    match s {
-        "on" | "true" | "yes" => Ok(true),
-        "off" | "false" | "no" => Ok(false),
-        _ => Err(format!("`{s}`: expected on or off")),
-    }
+fn parse_offload(s: &str) -> Result<lagd::config::OffloadSetting, String> {
+    s.parse()
 }
 
 impl AggrOpts {

@@ -126,7 +126,10 @@ fn info(a: &AggrStatus) -> Map<String, Value> {
     m.insert("fallback_active".into(), Value::Bool(a.fallback_active));
     m.insert("system_priority".into(), Value::from(s.system_priority));
     m.insert("offload".into(), Value::from(s.offload.clone()));
-    m.insert("offload_running".into(), Value::Bool(a.offload.is_some()));
+    m.insert(
+        "offload_running".into(),
+        Value::Bool(a.offload.as_ref().is_some_and(|o| o.active)),
+    );
     m.insert(
         "rebalance_interval".into(),
         Value::from(s.rebalance_interval.clone()),
@@ -333,12 +336,9 @@ fn settings_line(a: &AggrStatus) -> String {
         (k, false) => format!("{k} after {} (not in force)", s.fallback_timeout),
     };
     let offload = match (s.offload.as_str(), &a.offload) {
-        ("on", Some(o)) => format!(
-            "on (kernel fast path: {}/{} buckets, {} frames, {} bytes sent by it)",
-            o.fast_buckets, o.buckets, o.frames, o.bytes
-        ),
-        ("on", None) => "on (not in force: see lagctl diagnose)".into(),
-        (x, _) => x.to_string(),
+        ("off", _) => "off".to_string(),
+        (x, Some(o)) if o.active => format!("{x} (in force)"),
+        (x, _) => format!("{x} (not in force: see below)"),
     };
     format!(
         "mtu: {} min-links: {} max-active: {} fallback: {fallback} offload: {offload} rebalance: {}",
@@ -348,6 +348,32 @@ fn settings_line(a: &AggrStatus) -> String {
             .map_or_else(|| "none".to_string(), |m| m.to_string()),
         s.rebalance_interval
     )
+}
+
+/// The kernel fast path in one line: setting, attach mode, what it carried, or why not.
+fn offload_line(o: &lagd::control::proto::OffloadStatus) -> String {
+    let mut line = if o.active {
+        format!(
+            "kernel fast path: on ({}, offload = {}), {}/{} buckets, {} frames ({} bytes) sent by it, {} members received by it, {} buckets handed back after moves",
+            o.attach.as_deref().unwrap_or("?"),
+            o.setting,
+            o.fast_buckets,
+            o.buckets,
+            o.frames,
+            o.bytes,
+            o.rx_members,
+            o.hand_backs
+        )
+    } else {
+        format!("kernel fast path: off (offload = {})", o.setting)
+    };
+    if let Some(r) = &o.reason {
+        line.push_str(&format!("; user-space path because: {r}"));
+    }
+    if let Some(f) = &o.fix {
+        line.push_str(&format!("; fix: {f}"));
+    }
+    line
 }
 
 /// `show-aggr -x`: every member's protocol detail, and every setting in force.
@@ -369,10 +395,11 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                 },
                 settings_line(a),
             ];
+            title.extend(a.offload.as_ref().map(offload_line));
             if let Some(m) = &a.active_member {
                 title.push(format!("active member: {m}"));
             }
-            section(
+            let mut sec = section(
                 a,
                 title,
                 a.members
@@ -411,7 +438,15 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                         ]
                     })
                     .collect(),
-            )
+            );
+            if let Some(o) = &a.offload {
+                // What the kernel fast path runs and carried (`offload`: the setting).
+                sec.info.insert(
+                    "fast_path".into(),
+                    serde_json::to_value(o).unwrap_or_default(),
+                );
+            }
+            sec
         })
         .collect();
     View {

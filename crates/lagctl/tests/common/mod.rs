@@ -88,6 +88,17 @@ impl Daemon {
     /// Starts `lagd` in `ns` on config file `dir/<tag>.toml` (written from `config_text` when
     /// given; an existing file is kept otherwise).
     pub fn start(ns: &str, dir: &TempDir, tag: &str, config_text: Option<&str>) -> Daemon {
+        Daemon::start_env(ns, dir, tag, config_text, &[])
+    }
+
+    /// As [`Daemon::start`], with environment variables added (e.g. `LAGD_BPF_ATTACH`).
+    pub fn start_env(
+        ns: &str,
+        dir: &TempDir,
+        tag: &str,
+        config_text: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let config = dir.path(&format!("{tag}.toml"));
         if let Some(t) = config_text {
             std::fs::write(&config, t).unwrap();
@@ -102,6 +113,7 @@ impl Daemon {
             .arg("--socket")
             .arg(&socket)
             .args(["--log-level", "debug", "--foreground"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(

@@ -313,7 +313,7 @@ pub struct AggrStatus {
     /// Full protocol status: LACP (ports, machines, counters, aggregators), distributor
     /// statistics, collector counters (`lagd_agg::AggregationStatus`).
     pub protocol: serde_json::Value,
-    /// The kernel TX fast path, when enabled and running (`offload = true`).
+    /// The kernel fast path: setting, state, counters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offload: Option<OffloadStatus>,
     /// Why the aggregate is down (or how it is up, when not plainly: `through fallback`).
@@ -350,15 +350,30 @@ pub struct Settings {
     pub key: u16,
     /// LACP System priority.
     pub system_priority: u16,
-    /// Kernel fast path asked for: `on`, `off`.
+    /// The kernel fast path setting: `auto`, `on` or `off` (what runs: `AggrStatus::offload`).
     pub offload: String,
     /// Load rebalancing interval, or `off`.
     pub rebalance_interval: String,
 }
 
-/// The kernel TX fast path of an aggregation.
+/// The kernel fast path of an aggregation.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OffloadStatus {
+    /// The setting: `auto`, `on` or `off`.
+    pub setting: String,
+    /// Whether the kernel programs run (else every frame takes the user-space path).
+    pub active: bool,
+    /// How the programs are attached: `tcx` or `clsact`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<String>,
+    /// Why the kernel path is not running, or not for every member (the user-space path
+    /// carries those frames).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// How to fix that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
     /// Buckets whose frames the kernel sends straight to their member now.
     pub fast_buckets: usize,
     /// Buckets in all.
@@ -367,6 +382,22 @@ pub struct OffloadStatus {
     pub frames: u64,
     /// Bytes the fast path sent.
     pub bytes: u64,
+    /// Members whose received frames the kernel delivers.
+    pub rx_members: usize,
+    /// Wire frames the members' receive programs delivered to the aggregate.
+    pub rx_frames: u64,
+    /// Bytes they delivered.
+    pub rx_bytes: u64,
+    /// Buckets handed back to the kernel right after a move (no frame of them waiting in user
+    /// space).
+    pub hand_backs: u64,
+    /// Buckets that came to the kernel after an idle gap (first time, or a count that could
+    /// not match).
+    pub idle_returns: u64,
+    /// From a move's end to its bucket being back in the kernel: the last one (µs).
+    pub hand_back_last_us: u64,
+    /// ... and the longest so far (µs).
+    pub hand_back_max_us: u64,
 }
 
 /// Status of one member (`ShowAggr`).

@@ -390,6 +390,17 @@ impl Hosts {
     /// Builds `n` links and starts lagd on both sides with the configuration `config` makes of
     /// each side's member names (`side` is 'a' or 'b').
     pub fn start(tag: &str, n: usize, config: impl Fn(char, &[String]) -> String) -> Hosts {
+        Hosts::start_env(tag, n, &[], config)
+    }
+
+    /// As [`Hosts::start`], both lagd with environment variables added (e.g.
+    /// `LAGD_BPF_ATTACH`).
+    pub fn start_env(
+        tag: &str,
+        n: usize,
+        env: &[(&str, &str)],
+        config: impl Fn(char, &[String]) -> String,
+    ) -> Hosts {
         let mut net = netns::TestNet::new();
         let a = net.netns(&format!("{tag}A")).unwrap();
         let b = net.netns(&format!("{tag}B")).unwrap();
@@ -401,8 +412,15 @@ impl Hosts {
             links_b.push(y);
         }
         let dir = TempDir::new(tag);
-        let mut da = Daemon::start(&a, &dir, "a", &config('a', &links_a));
-        let mut db = Daemon::start(&b, &dir, "b", &config('b', &links_b));
+        let opts = Opts {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Opts::default()
+        };
+        let mut da = Daemon::start_with(&a, &dir, "a", &config('a', &links_a), &opts);
+        let mut db = Daemon::start_with(&b, &dir, "b", &config('b', &links_b), &opts);
         let ca = da.client();
         let cb = db.client();
         Hosts {

@@ -160,6 +160,11 @@ pub struct IpHashPlan {
     pub golden: u64,
     /// The multipliers of `fmix64`.
     pub fmix_mul: [u64; 2],
+    /// The fixed seed: every hash starts from `fmix64(seed ^ domain)`, where the domain has
+    /// bit 0 (L2 words hashed), bit 1 (L3 words), bit 2 (L4 word), the IP version in bits 8..16
+    /// when L3 is hashed and the protocol in bits 16..24 when L4 is; the `init_*` fields are
+    /// the four domains of an IPv4/IPv6 TCP/UDP frame.
+    pub seed: u64,
 }
 
 impl HashPolicy {
@@ -186,6 +191,7 @@ impl HashPolicy {
             init6_udp: init(6, 17),
             golden: crate::hash::GOLDEN,
             fmix_mul: crate::hash::FMIX_MUL,
+            seed: crate::hash::SEED,
         }
     }
 }

@@ -166,12 +166,14 @@ impl<'a> DiagnoseInput<'a> {
             Setting::FallbackTimeout => lacp.fallback.map(|f| f.timeout.to_string())?,
             Setting::SystemPriority => lacp.system.priority.to_string(),
             Setting::Key => lacp.key.to_string(),
-            Setting::Offload => if self.offload.as_ref()?.requested {
-                "on"
-            } else {
-                "off"
+            Setting::Offload => {
+                let o = self.offload.as_ref()?;
+                match (o.setting.as_str(), o.requested) {
+                    ("", true) => "auto".into(),
+                    ("", false) => "off".into(),
+                    (s, _) => s.into(),
+                }
             }
-            .into(),
             Setting::Distributed => self.dt.is_some().to_string(),
             Setting::Mac => return None,
         })

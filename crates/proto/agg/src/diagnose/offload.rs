@@ -1,6 +1,5 @@
 //! The kernel fast path (`offload`): asked for but not in force, or not on every member.
 
-use lagd_distrib::Mode;
 use lagd_types::PortNumber;
 use serde::{Deserialize, Serialize};
 
@@ -9,13 +8,22 @@ use super::{Change, Ctx, FindingCode, Fix, Setting, Severity};
 /// What the caller knows of its kernel fast path.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffloadFacts {
-    /// The configuration asks for it (`offload = true`).
+    /// The configuration asks for it (`offload = auto` or `on`).
     pub requested: bool,
     /// Its programs are loaded and attached.
     pub running: bool,
     /// Members whose received frames take the user-space path (their receive program could
     /// not be attached, or their socket not filtered).
     pub slow_rx: Vec<PortNumber>,
+    /// The setting as written (`auto`, `on`, `off`).
+    #[serde(default)]
+    pub setting: String,
+    /// Why it is not running, as the daemon found (the kernel's answer).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// What fixes that, as the daemon knows.
+    #[serde(default)]
+    pub fix: Option<String>,
 }
 
 pub(crate) fn check(cx: &mut Ctx<'_, '_>, o: &OffloadFacts) {
@@ -23,41 +31,26 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>, o: &OffloadFacts) {
         return;
     }
     let name = cx.input.name;
-    let dist = &cx.input.config.distributor;
     if !o.running {
-        let (why, fix) = if dist.mode != Mode::Hash {
-            (
-                format!(
-                    "mode {} does not distribute by hash",
-                    cx.input.current(Setting::Mode).unwrap_or_default()
-                ),
-                vec![
-                    Fix::set("distribute by hash", Setting::Mode, "lacp"),
-                    Fix::set("or turn the fast path off", Setting::Offload, "off"),
-                ],
-            )
-        } else if !dist.policy.l4 {
-            (
-                format!("policy {} has no L4", dist.policy),
-                vec![Fix::set("hash on L4 ports too", Setting::Policy, "L3,L4")],
-            )
-        } else {
-            (
-                "the kernel refused the programs (lagd's log has the bpf() error)".to_string(),
-                vec![Fix::text(
-                    "run Linux 6.6 or later with BPF enabled, as root (CAP_BPF, CAP_NET_ADMIN)",
-                )],
-            )
-        };
+        let why = o.reason.clone().unwrap_or_else(|| {
+            "the kernel refused the programs (lagd's log has the bpf() error)".into()
+        });
+        let fix = o.fix.clone().unwrap_or_else(|| {
+            "run Linux 6.6 or later (tcx) or a kernel with clsact and cls_bpf, with BPF enabled, as root (CAP_BPF, CAP_NET_ADMIN)".into()
+        });
         cx.push(
             Severity::Warning,
             FindingCode::OffloadInactive,
             None,
             format!(
-                "{name} asks for the kernel fast path (offload = true), but it is not running: frames take the user-space path"
+                "{name}: the kernel fast path is not running (offload = {}): frames take the user-space path (slower, about twice the CPU per byte)",
+                if o.setting.is_empty() { "auto" } else { &o.setting }
             ),
             vec![why],
-            fix,
+            vec![
+                Fix::text(&fix),
+                Fix::set("or use the user-space path on purpose", Setting::Offload, "off"),
+            ],
         );
         return;
     }
@@ -69,8 +62,9 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>, o: &OffloadFacts) {
             Some(m.clone()),
             format!("{m}'s received frames take the user-space path"),
             vec![
-                "its receive program could not be attached, or its socket filtered (lagd's log says which)"
-                    .into(),
+                o.reason.clone().unwrap_or_else(|| {
+                    "its receive program could not be attached, or its socket filtered (lagd's log says which)".into()
+                }),
             ],
             vec![Fix::change(
                 "take it out and add it back",

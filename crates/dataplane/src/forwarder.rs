@@ -212,7 +212,6 @@ enum Cmd {
         counters: Arc<Counters>,
     },
     Remove(PortNumber),
-    MarkerDelay(PortNumber, Duration),
 }
 
 struct CmdMsg {
@@ -408,15 +407,6 @@ impl Forwarder {
             op: "socket filter on a member socket",
             source,
         })
-    }
-
-    /// Makes the RX thread hand Marker Information PDUs received on `port` to the protocol
-    /// `delay` after they arrived (zero: at once), so that data frames a GRO layer still held
-    /// when the Marker went past it are delivered before the Marker is answered
-    /// ([`crate::member::gro_hold`]).
-    pub fn set_member_marker_delay(&self, port: PortNumber, delay: Duration) -> Result<()> {
-        let _g = lock(&self.admin);
-        self.command(|| Cmd::MarkerDelay(port, delay))
     }
 
     /// Removes a member. When this returns, neither thread uses its socket any more.
@@ -793,7 +783,6 @@ impl TxThread {
                     self.members.retain(|m| m.port != port);
                     Ok(())
                 }
-                Cmd::MarkerDelay(..) => Ok(()),
             };
             let _ = msg.ack.send(r);
         }
@@ -967,7 +956,6 @@ struct RxMember {
     port: PortNumber,
     sock: Arc<PacketSocket>,
     counters: Arc<Counters>,
-    marker_delay: Duration,
 }
 
 /// A Marker PDU waiting for its turn.
@@ -1039,7 +1027,6 @@ impl RxThread {
                 port,
                 sock,
                 counters,
-                marker_delay: Duration::ZERO,
             });
         }
         Ok(())
@@ -1062,14 +1049,6 @@ impl RxThread {
                         }
                     }
                     self.delayed.retain(|d| d.port != port);
-                    Ok(())
-                }
-                Cmd::MarkerDelay(port, delay) => {
-                    for m in self.members.iter_mut().flatten() {
-                        if m.port == port {
-                            m.marker_delay = delay;
-                        }
-                    }
                     Ok(())
                 }
             };
@@ -1138,7 +1117,6 @@ impl RxThread {
             return;
         };
         let (port, sock, c) = (m.port, Arc::clone(&m.sock), Arc::clone(&m.counters));
-        let marker_delay = m.marker_delay;
         let tap_c = &self.shared.tap;
         for _ in 0..ROUNDS_PER_WAKE {
             let n = match sock.recv_batch(&mut self.batch) {
@@ -1170,10 +1148,16 @@ impl RxThread {
                     || lagd_bfd::MicroBfdFrame::is_micro_bfd(f.ethernet)
                 {
                     bump(&c.control_in, 1);
-                    if !marker_delay.is_zero() && is_marker_information(f.ethernet) {
-                        // Answered once data frames GRO may still hold are delivered.
+                    // A Marker is answered once the data frames GRO may still hold are
+                    // delivered (the member's GRO setting read now: it can change any time).
+                    let hold = if is_marker_information(f.ethernet) {
+                        crate::member::gro_hold_ifindex(sock.ifindex())
+                    } else {
+                        Duration::ZERO
+                    };
+                    if !hold.is_zero() {
                         let delay = lagd_types::Duration::from_nanos(
-                            u64::try_from(marker_delay.as_nanos()).unwrap_or(u64::MAX),
+                            u64::try_from(hold.as_nanos()).unwrap_or(u64::MAX),
                         );
                         self.delayed.push_back(DelayedMarker {
                             due: (self.clock)() + delay,

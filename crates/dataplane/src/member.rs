@@ -472,6 +472,19 @@ pub fn gro_hold(name: &str) -> std::time::Duration {
         + std::time::Duration::from_millis(2)
 }
 
+/// [`gro_hold`] of the interface with index `ifindex`.
+pub fn gro_hold_ifindex(ifindex: u32) -> std::time::Duration {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has IF_NAMESIZE bytes, as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return std::time::Duration::ZERO;
+    }
+    // SAFETY: on success the kernel wrote a NUL-terminated name into `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    gro_hold(&name.to_string_lossy())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

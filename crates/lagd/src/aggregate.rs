@@ -319,9 +319,6 @@ impl Aggr {
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
         filter_member_sockets(&mut lock(&adapter), &forwarder, members.keys());
-        for (port, m) in members.iter() {
-            set_marker_delay(&forwarder, *port, &m.name);
-        }
         let mut aggr = Aggr {
             id,
             spec,
@@ -490,7 +487,6 @@ impl Aggr {
             return Err(sys(format!("adding `{link}` to the forwarder"))(e));
         }
         filter_member_sockets(&mut lock(&self.adapter), &self.forwarder, [&number]);
-        set_marker_delay(&self.forwarder, number, link);
         let st = link_status(Netlink::open().ok().as_mut(), &member);
         self.members.insert(
             number,
@@ -1071,23 +1067,6 @@ fn filter_member_sockets<'a>(
             }
             let _ = forwarder.set_member_slow_protocols_only(*port, false);
         }
-    }
-}
-
-/// Marker PDUs received on a member with GRO are answered once the data frames GRO may still
-/// hold are delivered (`lagd_dataplane::gro_hold`).
-fn set_marker_delay(forwarder: &Forwarder, port: PortNumber, name: &str) {
-    let delay = lagd_dataplane::gro_hold(name);
-    if delay.is_zero() {
-        return;
-    }
-    match forwarder.set_member_marker_delay(port, delay) {
-        Ok(()) => tracing::debug!(
-            member = name,
-            delay_us = delay.as_micros() as u64,
-            "GRO on: Marker PDUs answered after the GRO hold"
-        ),
-        Err(e) => tracing::warn!(member = name, "marker delay: {e}"),
     }
 }
 

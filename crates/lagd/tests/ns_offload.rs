@@ -9,8 +9,8 @@
 //! - 16 TCP flows (GSO super-frames) over four links, and IPv6 TCP: intact, spread, carried
 //!   by the kernel; switched off, on and auto live under a UDP stream that loses nothing;
 //! - never-pausing UDP streams whose buckets the rebalancer and a graceful removal (of a member
-//!   with a queue of frames waiting) move: back in the kernel while the streams still run,
-//!   nothing lost, reordered or duplicated;
+//!   with a queue of frames waiting) move, GRO on the Marker responder's members: back in the
+//!   kernel while the streams still run, nothing lost, reordered or duplicated;
 //! - carrier loss: the dead member's buckets move in the kernel's table.
 //!
 //! Needs root (skipped otherwise, failed when `CI` is set).
@@ -317,6 +317,37 @@ fn udp_rcvbuf_errors(h: &Hosts, ns: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Turns GRO on for `dev` in `ns` (`ETHTOOL_SGRO`; on a veth this also turns on its NAPI
+/// receive path, as on a NIC).
+fn gro_on(ns: &str, dev: &str) {
+    let (ns, dev) = (ns.to_string(), dev.to_string());
+    std::thread::spawn(move || {
+        lagd_dataplane::netns::enter(&ns).unwrap();
+        #[repr(C)]
+        struct Value {
+            cmd: u32,
+            data: u32,
+        }
+        let mut v = Value { cmd: 0x2c, data: 1 }; // ETHTOOL_SGRO
+        // SAFETY: plain data; all-zero is valid.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in req.ifr_name.iter_mut().zip(dev.bytes()) {
+            *d = s as libc::c_char;
+        }
+        req.ifr_ifru.ifru_data = (&mut v as *mut Value).cast();
+        // SAFETY: a socket for the ioctl; `req` and `v` live for the call.
+        let r = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+            let r = libc::ioctl(fd, libc::SIOCETHTOOL, &mut req);
+            libc::close(fd);
+            r
+        };
+        assert_eq!(r, 0, "GRO on {dev}: {}", std::io::Error::last_os_error());
+    })
+    .join()
+    .unwrap();
+}
+
 /// Whether A's event log shows a completed rebalancing move.
 fn rebalanced(h: &mut Hosts) -> bool {
     h.ca.events(false)
@@ -330,6 +361,10 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
         return;
     }
     let mut h = hosts("nsoh", attach, 3, "", "");
+    // B answers the Markers: with GRO on its members, after the GRO hold.
+    for l in h.links_b.clone() {
+        gro_on(&h.b, &l);
+    }
     wait_fast(&mut h, attach);
     let (a, b) = (h.a.clone(), h.b.clone());
     // Streams that never pause (spacing 0.1 to 0.7 ms) with loads far apart, so that the

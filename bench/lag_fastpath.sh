@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The kernel fast path with default settings (offload = auto) against a direct veth, same
+# interleaved rounds: two lagd (namespaces A and B, one unthrottled veth member, LACP active,
+# short timer) vs one veth pair, for
+#   - TCP, iperf3 -P 1 and -P 8 (Gbit/s, CPU s/GB: iperf3 client + server + both lagd);
+#   - 64-byte UDP frames (iperf3 -u -b 0 -l 18: 14 + 20 + 8 + 18 bytes + FCS), frames per second
+#     received;
+#   - VLAN-tagged TCP (-P 1, -P 8): the hosts' addresses on a VLAN-filtering bridge whose port
+#     (the aggregate, or the veth) carries VLAN 10 tagged (8021q is not needed; the tag is
+#     accelerated, as from a VLAN device);
+#   - TCP over IPv6 with a destination-options header on every segment (bench/tcp6opt.py, one
+#     flow: iperf3 cannot set the option).
+#
+#   bench/lag_fastpath.sh          (ROUNDS=3 DUR=10; needs root, iperf3, python3)
+source "$(dirname "$0")/lib.sh"
+need iperf3 iperf3
+build_lagd
+
+# pair NSVAR1 NSVAR2 TAG: two namespaces joined by a veth "$P-TAG1" - "$P-TAG2".
+pair() {
+    mkns "$1" "${3}1"; mkns "$2" "${3}2"
+    veth "${!1}" "$P-${3}1" "${!2}" "$P-${3}2"
+}
+
+# lagd_pair TAG: lagd on both ends of pair TAG (default settings but the timer); the aggregate
+# is "$P-TAGg"; PIDs in TAG_PIDS.
+lagd_pair() {
+    local t=$1 ns1 ns2
+    ns1=${t^^}1; ns2=${t^^}2
+    : >"$SCRATCH/${t}1.toml"; : >"$SCRATCH/${t}2.toml"
+    lagd_conf "$SCRATCH/${t}1.toml" "$P-${t}g" "$P-${t}1"
+    lagd_conf "$SCRATCH/${t}2.toml" "$P-${t}g" "$P-${t}2"
+    lagd_start PID1 "${!ns1}" "$SCRATCH/${t}1.toml"
+    lagd_start PID2 "${!ns2}" "$SCRATCH/${t}2.toml"
+    wait_until 60 lagd_forwarding "$SCRATCH/${t}1.toml.sock" "$P-${t}g" 1
+    wait_until 60 lagd_forwarding "$SCRATCH/${t}2.toml.sock" "$P-${t}g" 1
+    printf -v "${t^^}_PIDS" '%s %s' "$PID1" "$PID2"
+}
+
+# vlan_host NS PORT ADDR6 ADDR4: a VLAN-filtering bridge in NS with PORT tagged in VLAN 10, the
+# bridge itself the host in VLAN 10 (untagged, PVID) with ADDR4.
+vlan_host() {
+    ip -n "$1" link add br0 type bridge vlan_filtering 1
+    ip -n "$1" link set "$2" master br0
+    bridge -n "$1" vlan add dev "$2" vid 10
+    bridge -n "$1" vlan del dev "$2" vid 1
+    bridge -n "$1" vlan add dev br0 vid 10 pvid untagged self
+    bridge -n "$1" vlan del dev br0 vid 1 self
+    ip -n "$1" link set br0 up
+    ip -n "$1" addr add "$3" dev br0
+}
+
+# Direct veth: D (IPv4, IPv6), DV (VLAN).
+pair D1 D2 d
+ip -n "$D1" addr add 198.18.40.1/24 dev "$P-d1"
+ip -n "$D2" addr add 198.18.40.2/24 dev "$P-d2"
+ip -n "$D1" addr add 2001:2:0:40::1/64 dev "$P-d1" nodad
+ip -n "$D2" addr add 2001:2:0:40::2/64 dev "$P-d2" nodad
+pair DV1 DV2 dv
+vlan_host "$DV1" "$P-dv1" 198.18.41.1/24
+vlan_host "$DV2" "$P-dv2" 198.18.41.2/24
+
+# Two lagd: L (IPv4, IPv6), LV (VLAN).
+pair L1 L2 l
+lagd_pair l
+ip -n "$L1" addr add 198.18.42.1/24 dev "$P-lg"
+ip -n "$L2" addr add 198.18.42.2/24 dev "$P-lg"
+for n in "$L1 1" "$L2 2"; do
+    set -- $n
+    ip netns exec "$1" sysctl -qw "net.ipv6.conf.$P-lg.disable_ipv6=0"
+    ip -n "$1" addr add "2001:2:0:42::$2/64" dev "$P-lg" nodad
+done
+pair LV1 LV2 lv
+lagd_pair lv
+vlan_host "$LV1" "$P-lvg" 198.18.43.1/24
+vlan_host "$LV2" "$P-lvg" 198.18.43.2/24
+
+for s in "$D2 198.18.40.2 2001:2:0:40::2" "$L2 198.18.42.2 2001:2:0:42::2"; do
+    set -- $s
+    iperf_server "$1" "$2"
+    bg SRV ip netns exec "$1" python3 "$BENCH/tcp6opt.py" server "$3" 5201
+done
+iperf_server "$DV2" 198.18.41.2
+iperf_server "$LV2" 198.18.43.2
+sleep 1
+for s in "$D1 198.18.40.2" "$DV1 198.18.41.2" "$L1 198.18.42.2" "$LV1 198.18.43.2" "$L1 2001:2:0:42::2" "$D1 2001:2:0:40::2"; do
+    set -- $s
+    wait_until 20 ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null
+done
+
+# udp64 NS DST: received 64-byte frames per second (millions).
+udp64() {
+    ip netns exec "$1" iperf3 -c "$2" -u -b 0 -l 18 -t "$DUR" -J 2>/dev/null | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)["end"]["sum"]
+    print("%.3f" % ((s["packets"] - s["lost_packets"]) / s["seconds"] / 1e6))
+except Exception:
+    print("nan")'
+}
+
+# tcp6opt NS DST "PIDS" SERVER_NS: "Gbit/s CPU_s/GB" of one tcp6opt.py flow (CPU: the client,
+# the server, PIDS).
+tcp6opt() {
+    local pid t0=0 t1=0 out srv
+    srv=$(ip netns pids "$4" 2>/dev/null | while read -r p; do grep -q tcp6opt "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done | head -1)
+    for pid in $3 $srv; do t0=$((t0 + $(cpu_ticks "$pid"))); done
+    out=$(ip netns exec "$1" python3 "$BENCH/tcp6opt.py" client "$2" 5201 "$DUR" 2>/dev/null || echo "nan 0 0")
+    for pid in $3 $srv; do t1=$((t1 + $(cpu_ticks "$pid"))); done
+    python3 -c '
+import sys
+g, cc, n = sys.argv[1].split()
+try:
+    cpu = float(cc) + float(sys.argv[2]) / float(sys.argv[3])
+    print("%s %.3f" % (g, cpu / (int(n) / 1e9)))
+except Exception:
+    print("nan nan")' "$out" "$((t1 - t0))" "$(getconf CLK_TCK)"
+}
+
+declare -A G C U X XC
+loads=()
+PATHS="direct lagd"
+for r in $(seq "$ROUNDS"); do
+    for p in 1 8; do
+        for path in $PATHS; do
+            case $path in
+            direct) out=$(iperf_cpu "$D1" 198.18.40.2 $p "") ;;
+            lagd) out=$(iperf_cpu "$L1" 198.18.42.2 $p "$L_PIDS") ;;
+            esac
+            G[$path,$p]+="${out%% *} "; C[$path,$p]+="${out##* } "
+            case $path in
+            direct) out=$(iperf_cpu "$DV1" 198.18.41.2 $p "") ;;
+            lagd) out=$(iperf_cpu "$LV1" 198.18.43.2 $p "$LV_PIDS") ;;
+            esac
+            G[vlan-$path,$p]+="${out%% *} "; C[vlan-$path,$p]+="${out##* } "
+        done
+    done
+    for path in $PATHS; do
+        case $path in
+        direct) U[$path]+="$(udp64 "$D1" 198.18.40.2) " ;;
+        lagd) U[$path]+="$(udp64 "$L1" 198.18.42.2) " ;;
+        esac
+        case $path in
+        direct) out=$(tcp6opt "$D1" 2001:2:0:40::2 "" "$D2") ;;
+        lagd) out=$(tcp6opt "$L1" 2001:2:0:42::2 "$L_PIDS" "$L2") ;;
+        esac
+        X[$path]+="${out%% *} "; XC[$path]+="${out##* } "
+    done
+    log "round $r: tcp ${G[direct,1]}/${G[lagd,1]} vlan ${G[vlan-direct,1]}/${G[vlan-lagd,1]} udp64 ${U[direct]}/${U[lagd]} ipv6-ext ${X[direct]}/${X[lagd]} (load $(load_now))"
+    loads+=("$(load_now)")
+done
+
+echo
+echo "Kernel fast path, default settings, $ROUNDS interleaved rounds of ${DUR} s, $(date -u +%FT%TZ), load after each round: ${loads[*]}"
+echo
+echo "TCP over one unthrottled member (two lagd) and VLAN-tagged TCP:"
+echo
+tcp_table "direct lagd"
+for p in 1 8; do
+    G[direct,$p]=${G[vlan-direct,$p]}
+done
+echo
+tcp_table "vlan-direct vlan-lagd"
+echo
+echo "| path | 64-byte UDP, Mframes/s received, median (rounds) | ratio to direct | IPv6 + destination options TCP, Gbit/s median (rounds) | ratio to direct | CPU s/GB |"
+echo "|---|---|---|---|---|---|"
+ud=$(median ${U[direct]}); xd=$(median ${X[direct]})
+for path in $PATHS; do
+    u=$(median ${U[$path]}); x=$(median ${X[$path]})
+    echo "| $path | $u (${U[$path]% }) | $(ratio "$u" "$ud") | $x (${X[$path]% }) | $(ratio "$x" "$xd") | $(median ${XC[$path]}) |"
+done

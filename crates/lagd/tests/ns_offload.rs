@@ -89,10 +89,12 @@ fn wait_fast(h: &mut Hosts, attach: &str) {
     }
 }
 
-/// Sets (on both sides, live) the changes, then waits for forwarding and the fast path.
+/// Sets (on both sides, live, forced: the first side's change alone would take the aggregate down)
+/// the changes, then waits for forwarding and the fast path.
 fn change_both(h: &mut Hosts, attach: &str, c: AggrChanges) {
-    h.ca.modify_aggr(AGGR, c.clone(), true).unwrap();
-    h.cb.modify_aggr(AGGR, c, true).unwrap();
+    h.ca.modify_aggr_forced(AGGR, c.clone(), true, true)
+        .unwrap();
+    h.cb.modify_aggr_forced(AGGR, c, true, true).unwrap();
     h.wait_forwarding();
     wait_fast(h, attach);
 }
@@ -195,7 +197,10 @@ fn tcp_flows_and_live_switching(attach: &str) {
     if !root_or_skip("tcp_flows_and_live_switching") {
         return;
     }
-    let mut h = hosts("nsot", attach, 4, "", "");
+    // A's rebalancer off: its moves would put buckets on the user-space path for a moment
+    // (hand_back_after_rebalance_and_removal covers those), and this test counts what the
+    // kernel carried.
+    let mut h = hosts("nsot", attach, 4, "rebalance_interval = \"off\"", "");
     wait_fast(&mut h, attach);
     let (a, b) = (h.a.clone(), h.b.clone());
     let names = h.links_a.clone();
@@ -213,8 +218,9 @@ fn tcp_flows_and_live_switching(attach: &str) {
         "{attach}: {} bytes in 16 TCP flows; A's members sent {per_link:?} frames; the kernel sent {tx} (A) and received {rx} (B)",
         got.total_bytes()
     );
-    // (Buckets the rebalancer moves take the user-space path for a moment.)
-    assert!(tx * 100 >= total * 90, "A's kernel sent {tx} of {total}");
+    // (The user-space path sends LACPDUs, and the flows' first frames before their buckets are
+    // trusted.)
+    assert!(tx * 100 >= total * 97, "A's kernel sent {tx} of {total}");
     assert!(
         rx * 100 >= total * 99,
         "B's kernel received {rx} of {total}"

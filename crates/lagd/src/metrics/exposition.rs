@@ -1033,6 +1033,7 @@ mod tests {
                 buckets: 256,
                 frames: 1,
                 bytes: 2,
+                ..OffloadStatus::default()
             }),
             why: None,
             settings: Default::default(),

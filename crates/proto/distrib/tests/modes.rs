@@ -133,3 +133,31 @@ fn hash_mode_without_ports_drops_with_a_reason() {
     d.set_ports(t, &[1]);
     assert_eq!(port_of(d.handle_hashed(t, 1, 64, 3)), Some(1));
 }
+
+#[test]
+fn moves_are_protected_only_in_ordered_modes_with_protection() {
+    // The aggregation drains a port that stops distributing with its link up only when the
+    // distributor protects moves (issue 11, defect 4); otherwise the port leaves at once.
+    use lagd_distrib::MoveProtection;
+    let with = |mode, move_protection| {
+        Distributor::<u32>::new(DistributorConfig {
+            mode,
+            move_protection,
+            ..DistributorConfig::default()
+        })
+        .protects_moves()
+    };
+    let marker = MoveProtection::Marker {
+        timeout: Duration::from_millis(100),
+    };
+    assert!(with(Mode::Hash, marker));
+    assert!(with(Mode::ActiveBackup, marker));
+    assert!(with(
+        Mode::Hash,
+        MoveProtection::CollectorDelay(Duration::from_millis(10))
+    ));
+    assert!(!with(Mode::RoundRobin, marker));
+    assert!(!with(Mode::Broadcast, marker));
+    assert!(!with(Mode::Hash, MoveProtection::None));
+    assert!(!with(Mode::ActiveBackup, MoveProtection::None));
+}

@@ -467,8 +467,17 @@ fn undrained_port_takes_back_its_share_under_marker_protection() {
     net.dist.drain_ports(now, &[1, 3]);
     net.pump();
     assert_eq!(net.dist.draining(), &[1, 3]);
-    traffic(&mut net, now + Duration::from_millis(2));
-    assert_eq!(net.owned(3) + net.owned(1), 256 - net.owned(2));
+    // Port 3's Marker is back (0.7 + 3 ms), port 1's not yet (5 + 3 ms).
+    traffic(&mut net, now + Duration::from_micros(5_500));
+    assert_eq!(net.owned(3), 0);
+    assert!(net.owned(1) > 0);
+    let drained_3 = |net: &Net| {
+        net.events
+            .iter()
+            .filter(|e| **e == DistEvent::Drained { port: 3 })
+            .count()
+    };
+    assert_eq!(drained_3(&net), 1);
     let now = net.now;
     net.dist.undrain_port(now, 1);
     net.pump();
@@ -476,6 +485,7 @@ fn undrained_port_takes_back_its_share_under_marker_protection() {
     traffic(&mut net, now + Duration::from_millis(40));
     settle(&mut net);
     assert_eq!(net.owned(3), 0, "port 3 still drains");
+    assert_eq!(drained_3(&net), 1, "port 3's drain reported once");
     let (a, b) = (net.owned(1), net.owned(2));
     assert_eq!(a + b, 256);
     assert!(a.abs_diff(b) <= 1, "{a} {b}");

@@ -125,7 +125,11 @@ pub(crate) fn refresh_default(p: &mut Port, ctx: &mut Ctx<'_>) {
     } else if matches!(
         p.receive,
         ReceiveState::PortDisabled | ReceiveState::Initialize
-    ) {
+    ) && p.actor.state.defaulted()
+    {
+        // Only a default partner is re-read: PORT_DISABLED keeps the Partner_Oper it recorded
+        // from a LACPDU (§6.4.12), so a link that comes back enters EXPIRED with the partner it
+        // knew (issue 11, defect 5).
         p.partner = default_partner(ctx.cfg, p);
         p.partner.state.set(PortState::SYNCHRONIZATION, false);
     }

@@ -140,3 +140,31 @@ fn one_way_silent_link_stops_carrying_when_the_partner_expires() {
         t - healed
     );
 }
+
+#[test]
+fn link_up_keeps_the_remembered_partner_through_expired() {
+    // Issue 11, defect 5: PORT_DISABLED keeps Partner_Oper (§6.4.12); only INITIALIZE and
+    // DEFAULTED record the default. A port whose link comes back enters EXPIRED with the
+    // partner it knew (out of sync, short timeout), not with Partner_Admin.
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    let known = h.port(a[0]).partner;
+    assert_eq!(known.system, h.port(b[0]).actor.system);
+    h.cut(0);
+    h.run_for(Duration::from_millis(100));
+    assert_eq!(h.port(a[0]).receive, ReceiveState::PortDisabled);
+    assert_eq!(h.port(a[0]).partner.system, known.system, "kept while down");
+    let now = h.now;
+    h.lacp_mut(0)
+        .handle_link(now, a[0].port, lagd_lacp::LinkStatus::up(10_000));
+    let p = h.port(a[0]);
+    assert_eq!(p.receive, ReceiveState::Expired);
+    assert_eq!(
+        (p.partner.system, p.partner.key, p.partner.port),
+        (known.system, known.key, known.port),
+        "the remembered partner, not Partner_Admin"
+    );
+    assert!(!p.partner.state.synchronization());
+    assert!(p.partner.state.short_timeout());
+    assert!(!p.actor.state.defaulted());
+}

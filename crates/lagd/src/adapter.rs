@@ -303,17 +303,14 @@ impl Adapter {
     }
 
     fn report(&mut self, ev: &AggEvent) {
-        let port = match ev {
-            AggEvent::Lacp(e) => e.port,
-            AggEvent::Drained { port } => Some(*port),
-            AggEvent::Dist(_) => None,
-        };
-        let link = port.map(|p| {
+        let port = ev.port();
+        let name_of = |p: PortNumber| {
             self.port_names
                 .get(&p)
                 .cloned()
                 .unwrap_or_else(|| format!("port {p}"))
-        });
+        };
+        let link = port.map(name_of);
         if let AggEvent::Drained { port } = ev {
             let _ = self.reporter.tx.send(EngineMsg::Drained {
                 id: self.id,
@@ -332,7 +329,7 @@ impl Adapter {
                 *self.flaps.entry(*p).or_default() += 1;
             }
         }
-        let message = ev.to_string();
+        let message = ev.describe(&name_of);
         if !matches!(ev, AggEvent::Lacp(e) if matches!(e.kind, EventKind::Periodic { .. } | EventKind::RxError { .. }))
             && !self.state_dirty
         {
@@ -352,12 +349,8 @@ impl Adapter {
         if !self.limiter.admit(now, &key, &message) {
             return;
         }
-        let important = match ev {
-            AggEvent::Lacp(e) => !matches!(e.kind, EventKind::Periodic { .. }),
-            _ => true,
-        };
         let member = link.as_deref().unwrap_or("-");
-        if important {
+        if !ev.is_detail() {
             tracing::info!(aggregate = %self.name, member, "{message}");
         } else {
             tracing::debug!(aggregate = %self.name, member, "{message}");

@@ -183,7 +183,7 @@ pub fn modify(a: &ModifyArgs) -> Result<(), AdminError> {
     require_root("modify-aggr")?;
     if a.opts.is_empty() {
         return Err(AdminError::Usage(format!(
-            "modify-aggr {}: nothing to change: give at least one option (-P, -L, -T, -u, -m, --min-links, ...)",
+            "{}: nothing to change: give at least one option (-P, -L, -T, -u, -m, --min-links, ...)",
             a.name
         )));
     }

@@ -1,5 +1,5 @@
 use core::fmt;
-use lagd_distrib::DistEvent;
+use lagd_distrib::{Completion, DistEvent, MoveReason};
 use lagd_lacp::Event;
 use lagd_types::PortNumber;
 use serde::Serialize;
@@ -19,12 +19,144 @@ pub enum AggEvent {
     },
 }
 
+impl AggEvent {
+    /// The port the event is about, if one.
+    pub fn port(&self) -> Option<PortNumber> {
+        match self {
+            AggEvent::Lacp(e) => e.port,
+            AggEvent::Drained { port } => Some(*port),
+            AggEvent::Dist(DistEvent::BucketsMoved { to, .. }) => Some(*to),
+            AggEvent::Dist(DistEvent::Drained { port }) => Some(*port),
+            AggEvent::Dist(DistEvent::ActiveChanged { port }) => *port,
+            AggEvent::Dist(DistEvent::MoveCompleted { .. }) => None,
+        }
+    }
+
+    /// Whether the event is routine detail (a log's DEBUG level) rather than a change of state
+    /// an operator wants to read (INFO): periodic transmission, partner and actor state words
+    /// refreshed, churn machines settling, marker exchanges and rebalancing moves.
+    pub fn is_detail(&self) -> bool {
+        use lagd_lacp::{ChurnState, EventKind};
+        match self {
+            AggEvent::Lacp(e) => matches!(
+                e.kind,
+                EventKind::Periodic { .. }
+                    | EventKind::PartnerChanged { .. }
+                    | EventKind::ActorStateChanged { .. }
+                    | EventKind::MarkerResponse { .. }
+                    | EventKind::ActorChurn(ChurnState::NoChurn | ChurnState::ChurnMonitor)
+                    | EventKind::PartnerChurn(ChurnState::NoChurn | ChurnState::ChurnMonitor)
+            ),
+            AggEvent::Dist(DistEvent::MoveCompleted { .. }) => true,
+            AggEvent::Dist(DistEvent::BucketsMoved { reason, .. }) => {
+                matches!(reason, MoveReason::Rebalance)
+            }
+            AggEvent::Dist(_) | AggEvent::Drained { .. } => false,
+        }
+    }
+
+    /// The event in words, ports named by `name` (a member's interface name in the daemon).
+    pub fn describe(&self, name: &dyn Fn(PortNumber) -> String) -> String {
+        match self {
+            // The time and the port are the log line's and the event record's own fields.
+            AggEvent::Lacp(e) => e.kind.to_string(),
+            AggEvent::Dist(e) => describe_dist(e, name),
+            AggEvent::Drained { port } => {
+                format!(
+                    "{}: drained, carries no traffic: ready for removal",
+                    name(*port)
+                )
+            }
+        }
+    }
+}
+
+fn describe_dist(e: &DistEvent, name: &dyn Fn(PortNumber) -> String) -> String {
+    match e {
+        DistEvent::BucketsMoved {
+            from,
+            to,
+            buckets,
+            reason,
+        } => {
+            let to = name(*to);
+            let why = match reason {
+                MoveReason::PortFailed => "it stopped distributing",
+                MoveReason::PortAdded => "a member started distributing",
+                MoveReason::Rebalance => "rebalancing the load",
+                MoveReason::Drain => "it is being removed",
+                MoveReason::PolicyChange => "the mode or hash policy changed",
+            };
+            match from {
+                Some(f) => format!(
+                    "{buckets} conversation buckets move from {} to {to}: {why}",
+                    name(*f)
+                ),
+                None => format!("{to} now carries {buckets} conversation buckets: {why}"),
+            }
+        }
+        DistEvent::MoveCompleted {
+            id,
+            by,
+            held_released,
+        } => {
+            let by = match by {
+                Completion::MarkerResponse => "the partner answered the marker",
+                Completion::Timeout => "without the partner's marker response (timeout)",
+                Completion::CollectorDelay => "after the collector delay",
+            };
+            format!("conversation move {id} done {by}; {held_released} held frames sent")
+        }
+        DistEvent::Drained { port } => format!("{}: carries no conversation", name(*port)),
+        DistEvent::ActiveChanged { port: Some(p) } => {
+            format!(
+                "{} is now the active member (carries the traffic)",
+                name(*p)
+            )
+        }
+        DistEvent::ActiveChanged { port: None } => {
+            "no member left to carry the traffic".to_string()
+        }
+    }
+}
+
 impl fmt::Display for AggEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AggEvent::Lacp(e) => write!(f, "{e}"),
-            AggEvent::Dist(e) => write!(f, "distributor: {e:?}"),
-            AggEvent::Drained { port } => write!(f, "port {port}: drained, ready for removal"),
+            _ => f.write_str(&self.describe(&|p| format!("port {p}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distributor_events_read_as_words() {
+        let e = AggEvent::Dist(DistEvent::BucketsMoved {
+            from: Some(2),
+            to: 1,
+            buckets: 22,
+            reason: MoveReason::PortFailed,
+        });
+        let names = |p: PortNumber| format!("eth{p}");
+        assert_eq!(
+            e.describe(&names),
+            "22 conversation buckets move from eth2 to eth1: it stopped distributing"
+        );
+        assert_eq!(e.port(), Some(1));
+        assert!(!e.is_detail());
+        let done = AggEvent::Dist(DistEvent::MoveCompleted {
+            id: 3,
+            by: Completion::MarkerResponse,
+            held_released: 0,
+        });
+        assert!(done.is_detail());
+        for e in [e, done] {
+            let t = e.to_string();
+            assert!(!t.contains('{') && !t.contains("Some("), "{t}");
         }
     }
 }

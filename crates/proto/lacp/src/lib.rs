@@ -207,7 +207,12 @@ impl Lacp {
             events,
         };
         for (i, p) in ports.as_mut_slice().iter_mut().enumerate() {
-            reconfigure_port(p, &mut ctx, toggled);
+            reconfigure_port(
+                p,
+                &mut ctx,
+                toggled,
+                "configuration changed (System ID, priority or key)",
+            );
             fallback::recount(fallback, p, ctx.cfg);
             work.push(i);
         }
@@ -288,7 +293,12 @@ impl Lacp {
             cfg: config,
             events,
         };
-        reconfigure_port(p, &mut ctx, false);
+        reconfigure_port(
+            p,
+            &mut ctx,
+            false,
+            "port configuration changed (key, priority or aggregation)",
+        );
         fallback::recount(fallback, p, ctx.cfg);
         // The port's priority may have changed: fallback's choice of port with it.
         fallback.reassign = true;
@@ -323,7 +333,12 @@ impl Lacp {
         if !link.up {
             loopback::end(p, &mut ctx);
         }
-        reconfigure_port(p, &mut ctx, false);
+        let why = if link.up {
+            "link up (the key follows speed and duplex)"
+        } else {
+            "link down"
+        };
+        reconfigure_port(p, &mut ctx, false, why);
         fallback::recount(fallback, p, ctx.cfg);
         work.push(i);
         self.update(now);
@@ -612,14 +627,12 @@ impl Lacp {
 }
 
 /// Applies a change of System or port configuration, or of link status, to one port.
-fn reconfigure_port(p: &mut Port, ctx: &mut Ctx<'_>, restart_receive: bool) {
+/// `why` says what changed, for the Selection event when the port's identity (its key
+/// follows speed and duplex) changes with it.
+fn reconfigure_port(p: &mut Port, ctx: &mut Ctx<'_>, restart_receive: bool, why: &'static str) {
     let old_state = p.actor.state;
     if p.refresh_actor(ctx.cfg) {
-        p.set_selected(
-            ctx,
-            Selected::Unselected,
-            "actor identity changed (system, key, port or aggregation)",
-        );
+        p.set_selected(ctx, Selected::Unselected, why);
     }
     if p.actor.state != old_state {
         p.ntt = true;

@@ -253,7 +253,12 @@ pub(crate) fn rx_lacpdu(p: &mut Port, ctx: &mut Ctx<'_>, pdu: &LacpduRepr) -> bo
     }
     // update_Selected.
     if !same_identity(&pdu.actor, &p.partner) {
-        p.set_selected(ctx, Selected::Unselected, "LACPDU from a different partner");
+        let why = if p.receive == ReceiveState::Defaulted {
+            "a partner heard (LACPDU after none)"
+        } else {
+            "LACPDU from a different partner (System, key or port)"
+        };
+        p.set_selected(ctx, Selected::Unselected, why);
     }
     // update_NTT: the partner's view of us is out of date.
     let view = &pdu.partner;

@@ -1,0 +1,168 @@
+//! Logs and events for people (issue 17 item 5): a run of two lagds with failovers, a member
+//! removed and added back and live changes; every user-facing output of `lagctl` (each show
+//! verb, diagnose, monitor, errors), every recorded event and every INFO-or-above log line is
+//! read for Rust Debug formatting (`{ `, `Some(`), and the INFO log stays quiet in a steady
+//! state (state changes are INFO, per-PDU and rebalancing detail DEBUG).
+//!
+//! Needs root (skipped otherwise, unless CI is set). Nothing asserts on elapsed time: the quiet
+//! window only bounds how much the log may say, whatever its length.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// What gives away Rust Debug formatting in text meant for people.
+fn debug_formatting(text: &str) -> Option<&str> {
+    text.lines().find(|l| {
+        l.contains("Some(")
+            || l.contains("None,")
+            || l.contains("Ok(")
+            || l.contains("Err(")
+            || l.contains("{ ")
+            || l.contains(" }")
+    })
+}
+
+/// lagd's log lines at INFO or above (the text format: `<time>  INFO target: message fields`).
+fn info_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(" INFO ") || l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect()
+}
+
+fn link(h: &Hosts, ns: &str, dev: &str, up: bool) {
+    h.net
+        .exec(
+            ns,
+            &["ip", "link", "set", dev, if up { "up" } else { "down" }],
+        )
+        .unwrap();
+}
+
+#[test]
+fn no_debug_formatting_and_a_quiet_info_log() {
+    if !can_run("no_debug_formatting_and_a_quiet_info_log") {
+        return;
+    }
+    let h = Hosts::new(3);
+    let dir = TempDir::new("human");
+    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
+    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
+    for d in [&da, &db] {
+        let o = d.lagctl(&[
+            "create-aggr",
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "-l",
+            "eth3",
+            "-T",
+            "short",
+            "aggr1",
+        ]);
+        assert_eq!(o.code, 0, "{o:?}");
+    }
+    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 3));
+    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 3));
+
+    // Steady state: LACPDUs every second on three members, both ends. Nothing changes, so the
+    // INFO log says nothing (it said ~3 lines a second before).
+    std::thread::sleep(Duration::from_secs(3));
+    let before: Vec<usize> = [&da, &db]
+        .iter()
+        .map(|d| info_lines(&d.log_text()).len())
+        .collect();
+    std::thread::sleep(Duration::from_secs(15));
+    for (d, n) in [&da, &db].iter().zip(before) {
+        let log = d.log_text();
+        let lines = info_lines(&log);
+        assert!(
+            lines.len() == n,
+            "INFO lines in a steady state:\n{}",
+            lines[n..].join("\n")
+        );
+    }
+
+    // Failovers, a member removed and added back, live changes.
+    for dev in ["eth1", "eth2"] {
+        link(&h, &h.a, dev, false);
+        da.wait_for("aggr1", "A without one", |a| {
+            a.up && a.members.iter().filter(|m| m.distributing).count() == 2
+        });
+        link(&h, &h.a, dev, true);
+        da.wait_for("aggr1", "A all back", |a| all_forwarding(a, 3));
+        db.wait_for("aggr1", "B all back", |a| all_forwarding(a, 3));
+    }
+    let mut outputs = Vec::new();
+    let mut run = |d: &Daemon, args: &[&str]| {
+        let o = d.lagctl(args);
+        outputs.push((args.join(" "), o.stdout.clone(), o.stderr.clone()));
+        o
+    };
+    assert_eq!(run(&da, &["remove-aggr", "-l", "eth3", "aggr1"]).code, 0);
+    da.wait_for("aggr1", "A two members", |a| all_forwarding(a, 2));
+    assert_eq!(run(&da, &["add-aggr", "-l", "eth3", "aggr1"]).code, 0);
+    da.wait_for("aggr1", "A three again", |a| all_forwarding(a, 3));
+    run(&da, &["modify-aggr", "-T", "long", "aggr1"]);
+    run(&db, &["modify-aggr", "-T", "long", "aggr1"]);
+    run(&da, &["modify-aggr", "-T", "long", "aggr1"]);
+    run(&da, &["modify-aggr", "-P", "L2", "aggr1"]);
+    run(&da, &["add-aggr", "-l", "etj9", "-l", "eht8", "aggr1"]);
+    run(&da, &["modify-aggr", "--mtu", "0", "aggr1"]);
+    run(&da, &["show-link", "eht1"]);
+    da.wait_for("aggr1", "A forwarding after the changes", |a| {
+        all_forwarding(a, 3)
+    });
+    for args in [
+        &["show-aggr"][..],
+        &["show-aggr", "-L"],
+        &["show-aggr", "-x"],
+        &["show-aggr", "-s"],
+        &["show-aggr", "-p", "-o", "all"],
+        &["show-link"],
+        &["show-link", "-s"],
+        &["show-link", "eth1"],
+        &["diagnose", "aggr1"],
+        &["monitor", "--lines", "-c", "2", "aggr1"],
+        &["show", "lacp", "trunk"],
+    ] {
+        run(&da, args);
+    }
+    for (args, stdout, stderr) in &outputs {
+        for text in [stdout, stderr] {
+            if let Some(l) = debug_formatting(text) {
+                panic!("lagctl {args}: Debug formatting in\n{l}\n(whole output:\n{text})");
+            }
+        }
+    }
+    // JSON carries data, but no Rust value rendered into a string either.
+    let dump = da.lagctl(&["state", "dump"]).stdout;
+    assert!(!dump.contains("Some(") && !dump.contains("Err("), "{dump}");
+
+    // Every recorded event, every INFO-or-above log line, both ends.
+    for d in [&mut da, &mut db] {
+        let events = d.client().events(false).unwrap();
+        assert!(events.len() > 10, "{events:?}");
+        for e in &events {
+            assert!(
+                debug_formatting(&e.message).is_none(),
+                "event: {}",
+                e.message
+            );
+        }
+        let log = d.log_text();
+        for l in info_lines(&log) {
+            assert!(debug_formatting(l).is_none(), "log: {l}");
+        }
+        // The distributor's moves read as words, with member names.
+        assert!(
+            events
+                .iter()
+                .any(|e| e.message.contains("conversation buckets move from eth")),
+            "{events:#?}"
+        );
+    }
+}

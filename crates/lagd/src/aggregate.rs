@@ -90,6 +90,9 @@ pub struct Aggr {
     state: Arc<StateDir>,
     /// This aggregation's record (TAP, ports, protocol snapshot), as last written.
     record: AggregateRecord,
+    /// Configured members whose interface does not exist (not yet created, or deleted): a
+    /// port with no carrier, taken over when the interface appears (hot-plug).
+    pub absent: BTreeMap<PortNumber, String>,
 }
 
 /// Locks a mutex, ignoring poisoning (a panicked holder leaves consistent protocol state:
@@ -183,11 +186,16 @@ impl Aggr {
         members: &mut BTreeMap<PortNumber, MemberRt>,
     ) -> Result<Aggr, AggrError> {
         let prior = state.aggregate(&r.name);
+        let mut absent = BTreeMap::new();
         // Descriptors a planned restart handed over (the same process before its execve).
         let mut inherited = state.take_inherited(&r.name).unwrap_or_default();
         // Refuse a foreign interface of that name before touching any member.
         takeover::tap_is_ours(&r.name, prior.as_ref()).map_err(AggrError::Protocol)?;
         for (number, link) in takeover::port_numbers(&r, prior.as_ref())? {
+            if !takeover::link_present(&link) {
+                absent.insert(number, link);
+                continue;
+            }
             let member = takeover::take_member(state, &r, &link, false)?;
             members.insert(
                 number,
@@ -203,11 +211,20 @@ impl Aggr {
         let mac = match (r.mac, members.values().next()) {
             (Some(m), _) => m,
             (None, Some(first)) => first.member.mac(),
-            (None, None) => return Err(AggrError::Protocol("no member".into())),
+            // Every member absent: a stable address of its own until the configuration says.
+            (None, None) => takeover::derived_mac(&r.name),
         };
+        if !absent.is_empty() {
+            let names: Vec<&str> = absent.values().map(String::as_str).collect();
+            tracing::warn!(
+                aggregate = %r.name,
+                "starting degraded: member {} absent (no such interface): taken over when it appears",
+                names.join(", ")
+            );
+        }
         // The record exists before the TAP does: a crash in between leaves a TAP we know.
         let mut record = takeover::new_record(&r, mac);
-        record.ports = takeover::port_records(members);
+        record.ports = takeover::port_records(members, &absent);
         record.ifindex = prior.as_ref().map_or(0, |p| p.ifindex);
         record.snapshot = prior.as_ref().and_then(|p| p.snapshot.clone());
         state
@@ -268,11 +285,20 @@ impl Aggr {
             };
             sockets.push((*number, sock));
         }
+        for (number, link) in &absent {
+            // The aggregate's address stands in for the member's until it appears.
+            adapter
+                .agg
+                .add_port(now, port_config(&r, link, *number, mac))
+                .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
+            adapter.port_names.insert(*number, link.clone());
+        }
         let mut nl = Netlink::open().ok();
-        let links: BTreeMap<PortNumber, LinkStatus> = members
+        let mut links: BTreeMap<PortNumber, LinkStatus> = members
             .iter()
             .map(|(n, m)| (*n, link_status(nl.as_mut(), &m.member)))
             .collect();
+        links.extend(absent.keys().map(|n| (*n, LinkStatus::DOWN)));
         if let Some(snap) = prior.as_ref().and_then(|p| p.snapshot.as_ref()) {
             let out = adapter.agg.resume(now, snap, |p| {
                 links.get(&p).copied().unwrap_or(LinkStatus::DOWN)
@@ -332,6 +358,7 @@ impl Aggr {
             carrier_losses: 0,
             state: state.clone(),
             record,
+            absent,
         };
         // Every member's carrier (resumed ports already have theirs: no change for them; with
         // micro-BFD their sessions start again, so the partner's BFD sees the restart).
@@ -397,7 +424,7 @@ impl Aggr {
             a.agg.snapshot()
         };
         self.record.snapshot = Some(snapshot);
-        self.record.ports = takeover::port_records(&self.members);
+        self.record.ports = takeover::port_records(&self.members, &self.absent);
         self.record.mac = self.mac;
         if let Err(e) = self.state.write_aggregate(&self.record) {
             tracing::warn!(aggregate = %self.resolved.name, "saving the protocol state: {e}");
@@ -432,19 +459,114 @@ impl Aggr {
         }
     }
 
-    /// The port of member `name`.
+    /// The port of member `name` (present or absent).
     pub fn port_of(&self, name: &str) -> Option<PortNumber> {
         self.members
             .iter()
             .find(|(_, m)| m.name == name)
             .map(|(p, _)| *p)
+            .or_else(|| {
+                self.absent
+                    .iter()
+                    .find(|(_, n)| *n == name)
+                    .map(|(p, _)| *p)
+            })
     }
 
-    /// Adds member `link` (already validated).
+    /// The port of the member whose interface has index `ifindex`.
+    pub fn port_of_ifindex(&self, ifindex: u32) -> Option<PortNumber> {
+        self.members
+            .iter()
+            .find(|(_, m)| m.member.ifindex() == ifindex)
+            .map(|(p, _)| *p)
+    }
+
+    /// The port of absent member `name`.
+    pub fn absent_port(&self, name: &str) -> Option<PortNumber> {
+        self.absent
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(p, _)| *p)
+    }
+
+    /// The interface of absent member `port` appeared: it is taken over and joins (hot-plug).
+    pub fn member_appeared(&mut self, port: PortNumber) -> Result<(), AggrError> {
+        let Some(link) = self.absent.get(&port).cloned() else {
+            return Ok(());
+        };
+        self.attach(port, &link, false, false)?;
+        self.absent.remove(&port);
+        self.save_state_now();
+        Ok(())
+    }
+
+    /// The interface of member `port` was deleted (unplugged, driver unloaded): a failed
+    /// link. Nothing is left to restore; the member waits, absent, to be taken over again
+    /// when an interface of that name appears.
+    pub fn member_gone(&mut self, port: PortNumber) {
+        let Some(m) = self.members.remove(&port) else {
+            return;
+        };
+        {
+            let mut a = lock(&self.adapter);
+            a.set_link(monotonic_now(), port, LinkStatus::DOWN);
+            if let Some(o) = a.offload.as_mut() {
+                o.remove_member(port);
+            }
+            a.drain_events();
+        }
+        if let Err(e) = self.forwarder.remove_member(port) {
+            tracing::warn!(aggregate = %self.resolved.name, port, "forwarder remove: {e}");
+        }
+        self.forwarder.wake();
+        let ifindex = m.member.ifindex();
+        m.member.keep_taken_over();
+        if let Err(e) = self.state.remove_member(ifindex) {
+            tracing::warn!(member = %m.name, "its record stays: {e}");
+        }
+        self.carrier_losses += 1;
+        self.absent.insert(port, m.name);
+        self.save_state_now();
+    }
+
+    /// Adds member `link` (already validated). A link without an interface joins as an
+    /// absent member, taken over when the interface appears.
     pub fn add_link(&mut self, link: &str, force: bool) -> Result<PortNumber, AggrError> {
         let number = (self.resolved.port_base.saturating_add(1)..=PortNumber::MAX)
-            .find(|n| !self.members.contains_key(n))
+            .find(|n| !self.members.contains_key(n) && !self.absent.contains_key(n))
             .ok_or_else(|| AggrError::Protocol("no free port number".into()))?;
+        if !takeover::link_present(link) {
+            {
+                let mut a = lock(&self.adapter);
+                a.agg
+                    .add_port(
+                        monotonic_now(),
+                        port_config(&self.resolved, link, number, self.mac),
+                    )
+                    .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
+                a.port_names.insert(number, link.to_string());
+                a.set_link(monotonic_now(), number, LinkStatus::DOWN);
+                a.drain_events();
+            }
+            tracing::warn!(aggregate = %self.resolved.name, member = %link, "member absent (no such interface): taken over when it appears");
+            self.absent.insert(number, link.to_string());
+            self.save_state_now();
+            return Ok(number);
+        }
+        self.attach(number, link, force, true)?;
+        self.save_state_now();
+        Ok(number)
+    }
+
+    /// Takes `link` over as port `number` and starts forwarding on it: a new port
+    /// (`new_port`), or an absent member's port that already exists in the protocol.
+    fn attach(
+        &mut self,
+        number: PortNumber,
+        link: &str,
+        force: bool,
+        new_port: bool,
+    ) -> Result<(), AggrError> {
         let member = takeover::take_member(&self.state, &self.resolved, link, force)?;
         let sock = match open_socket(&member) {
             Ok(s) => s,
@@ -455,13 +577,13 @@ impl Aggr {
         };
         {
             let mut a = lock(&self.adapter);
-            let added = a
-                .agg
-                .add_port(
-                    monotonic_now(),
-                    port_config(&self.resolved, link, number, member.mac()),
-                )
-                .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")));
+            let config = port_config(&self.resolved, link, number, member.mac());
+            let added = if new_port {
+                a.agg.add_port(monotonic_now(), config)
+            } else {
+                a.agg.set_port_config(monotonic_now(), config)
+            }
+            .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")));
             if let Err(e) = added {
                 drop(a);
                 release_unused(&self.state, link, member);
@@ -476,8 +598,10 @@ impl Aggr {
         }
         if let Err(e) = self.forwarder.add_member(number, sock) {
             let mut a = lock(&self.adapter);
-            let _ = a.agg.remove_port(monotonic_now(), number);
-            a.forget_port(number);
+            if new_port {
+                let _ = a.agg.remove_port(monotonic_now(), number);
+                a.forget_port(number);
+            }
             if let Some(o) = a.offload.as_mut() {
                 o.remove_member(number);
             }
@@ -499,8 +623,7 @@ impl Aggr {
             },
         );
         self.handle_link(number, st);
-        self.save_state_now();
-        Ok(number)
+        Ok(())
     }
 
     /// Writes the record at once (after a change of membership).
@@ -527,6 +650,18 @@ impl Aggr {
 
     /// Removes `port` at once and restores its interface.
     pub fn remove_port(&mut self, port: PortNumber) {
+        if self.absent.remove(&port).is_some() {
+            let mut a = lock(&self.adapter);
+            if let Err(e) = a.agg.remove_port(monotonic_now(), port) {
+                tracing::warn!(aggregate = %self.resolved.name, port, "remove port: {e}");
+            }
+            a.forget_port(port);
+            a.port_names.remove(&port);
+            a.drain_events();
+            drop(a);
+            self.save_state_now();
+            return;
+        }
         {
             let mut a = lock(&self.adapter);
             if let Err(e) = a.agg.remove_port(monotonic_now(), port) {
@@ -745,8 +880,12 @@ impl Aggr {
                     .flatten()
                     .find(|b| b.port == p.number)
                     .map(Into::into);
+                let absent = self.absent.get(&p.number);
                 let state = match m {
-                    Some(m) if !crate::member_facts::exists(&m.name, m.member.ifindex()) => {
+                    None if absent.is_some() => MemberState::Deleted,
+                    Some(m)
+                        if !crate::member_facts::exists(m.member.name(), m.member.ifindex()) =>
+                    {
                         MemberState::Deleted
                     }
                     _ if link_up && !p.link.up && bfd.as_ref().is_some_and(|b| b.state != "Up") => {
@@ -756,7 +895,11 @@ impl Aggr {
                 };
                 states.push((p.number, state));
                 MemberStatus {
-                    name: m.map(|m| m.name.clone()).unwrap_or_default(),
+                    name: m
+                        .map(|m| m.name.clone())
+                        .or_else(|| absent.cloned())
+                        .unwrap_or_default(),
+                    absent: absent.is_some(),
                     port: p.number,
                     link_up,
                     speed_mbps: p.link.speed_mbps,
@@ -768,7 +911,11 @@ impl Aggr {
                     partner: p.partner,
                     collecting: p.collecting,
                     distributing: p.distributing,
-                    why_not_distributing: p.why_not_distributing.clone(),
+                    why_not_distributing: if absent.is_some() {
+                        Some("no such interface: taken over when it appears".into())
+                    } else {
+                        p.why_not_distributing.clone()
+                    },
                     counters: serde_json::to_value(p.counters).unwrap_or_default(),
                     bfd,
                     state: state.name().to_string(),
@@ -907,10 +1054,20 @@ impl Aggr {
                 *port,
                 LinkFacts {
                     mtu: member_facts::mtu(&m.name),
-                    deleted: !member_facts::exists(&m.name, m.member.ifindex()),
+                    deleted: !member_facts::exists(m.member.name(), m.member.ifindex()),
                     tx_dropped_recent: recent.map(|(d, _)| d.tx_dropped),
                     rx_errors_recent: recent.map(|(d, _)| d.rx_errors),
                     recent_secs: recent.map(|(_, s)| s),
+                    ..LinkFacts::default()
+                },
+            );
+        }
+        for (port, name) in &self.absent {
+            input.port_names.insert(*port, name.clone());
+            input.links.insert(
+                *port,
+                LinkFacts {
+                    deleted: true,
                     ..LinkFacts::default()
                 },
             );

@@ -188,7 +188,9 @@ impl Engine {
     /// (members restored) and the error returned.
     pub fn start(self: &Arc<Self>, config: Config) -> Result<(), OpError> {
         let links = NetlinkLinks::new();
-        let resolved = config.validate(&links)?;
+        // A configured member that does not exist yet does not stop lagd: its aggregation
+        // starts without it and takes it over when it appears (hot-plug).
+        let resolved = config.validate(&crate::config::AnyLinks)?;
         links.check_members(&resolved)?;
         {
             let mut st = self.state();
@@ -649,13 +651,20 @@ impl Engine {
         let removed: Vec<PortNumber> = a
             .members
             .iter()
-            .filter(|(_, m)| !spec.links.contains(&m.name))
+            .map(|(p, m)| (p, &m.name))
+            .chain(a.absent.iter())
+            .filter(|(_, n)| !spec.links.contains(n))
             .map(|(p, _)| *p)
             .collect();
         for p in removed {
             a.remove_port(p);
         }
-        let current: Vec<String> = a.members.values().map(|m| m.name.clone()).collect();
+        let current: Vec<String> = a
+            .members
+            .values()
+            .map(|m| m.name.clone())
+            .chain(a.absent.values().cloned())
+            .collect();
         for l in spec.links.iter().filter(|l| !current.contains(l)) {
             a.add_link(l, false)?;
         }
@@ -729,7 +738,8 @@ impl Engine {
     pub fn reload(&self) -> Result<(), OpError> {
         let config = Config::load(&self.config_path)?;
         let links = NetlinkLinks::new();
-        let resolved = config.validate(&links)?;
+        // Members that do not exist (yet) are taken over when they appear, as at start-up.
+        let resolved = config.validate(&crate::config::AnyLinks)?;
         links.check_members(&resolved)?;
         let mut st = self.state();
         let wanted: BTreeMap<String, (AggrSpec, crate::config::Resolved)> = config
@@ -763,7 +773,9 @@ impl Engine {
                 let leaving: Vec<PortNumber> = a
                     .members
                     .iter()
-                    .filter(|(_, m)| !spec.links.contains(&m.name))
+                    .map(|(p, m)| (p, &m.name))
+                    .chain(a.absent.iter())
+                    .filter(|(_, n)| !spec.links.contains(n))
                     .map(|(p, _)| *p)
                     .collect();
                 for p in leaving {
@@ -989,16 +1001,42 @@ impl Engine {
 
     fn on_link_event(&self, ev: &LinkEvent) {
         let mut st = self.state();
+        // A member's interface deleted (unplugged, driver unloaded): a failed link, taken over
+        // again when an interface of that name appears.
+        if ev.deleted {
+            for a in st.aggrs.values_mut() {
+                if let Some(port) = a.port_of_ifindex(ev.ifindex) {
+                    let name = a.members.get(&port).map(|m| m.name.clone());
+                    a.member_gone(port);
+                    let aggr = a.resolved.name.clone();
+                    self.daemon_event(
+                        &aggr,
+                        format!(
+                            "member {} deleted: handled as a failed link, taken over again when it appears",
+                            name.unwrap_or_default()
+                        ),
+                    );
+                    return;
+                }
+            }
+            return;
+        }
         for a in st.aggrs.values_mut() {
-            let Some((port, m)) = a
-                .members
-                .iter()
-                .find(|(_, m)| m.member.ifindex() == ev.ifindex)
-            else {
+            let Some(port) = a.port_of_ifindex(ev.ifindex) else {
                 continue;
             };
-            let up = ev.up && ev.carrier && !ev.deleted;
-            let known = a.known_link(*port).is_some_and(|l| l.up);
+            if let Some(m) = a.members.get_mut(&port)
+                && m.member.name() != ev.name
+            {
+                // Followed by its index: its sockets, records and settings are the index's.
+                tracing::info!(member = %m.name, "member's interface renamed from {} to {}: followed", m.member.name(), ev.name);
+                m.member.renamed(&ev.name);
+            }
+            let Some(m) = a.members.get(&port) else {
+                return;
+            };
+            let up = ev.up && ev.carrier;
+            let known = a.known_link(port).is_some_and(|l| l.up);
             if up == known {
                 return;
             }
@@ -1008,7 +1046,6 @@ impl Engine {
                 lagd_agg::lagd_lacp::LinkStatus::default()
             };
             tracing::info!(aggregate = %a.resolved.name, member = %m.name, up, "member carrier {}", if up { "up" } else { "down" });
-            let port = *port;
             a.handle_link(port, status);
             if !up {
                 a.carrier_losses += 1;
@@ -1018,12 +1055,65 @@ impl Engine {
             }
             return;
         }
+        // An absent member's interface appeared (a late driver, a veth created after lagd).
+        for a in st.aggrs.values_mut() {
+            if let Some(port) = a.absent_port(&ev.name) {
+                let aggr = a.resolved.name.clone();
+                self.member_appeared(a, port, &ev.name, &aggr);
+                return;
+            }
+        }
+    }
+
+    /// Takes absent member `name` of `a` over now that its interface exists.
+    fn member_appeared(&self, a: &mut Aggr, port: PortNumber, name: &str, aggr: &str) {
+        if let Ok(mut nl) = Netlink::open()
+            && let Ok(Err(why)) = lagd_dataplane::eligibility::check(&mut nl, name)
+        {
+            tracing::error!(aggregate = %aggr, member = %name, "an interface of the member's name appeared, but it cannot be a member: {why}");
+            return;
+        }
+        match a.member_appeared(port) {
+            Ok(()) => self.daemon_event(
+                aggr,
+                format!("member {name} appeared: taken over, joining the aggregation"),
+            ),
+            Err(e) => {
+                tracing::warn!(aggregate = %aggr, member = %name, "member appeared but could not be taken over: {e}");
+            }
+        }
     }
 
     fn resync_links(&self) {
-        let st = self.state();
+        let mut st = self.state();
         let mut nl = Netlink::open().ok();
-        for a in st.aggrs.values() {
+        for a in st.aggrs.values_mut() {
+            let aggr = a.resolved.name.clone();
+            let gone: Vec<PortNumber> = a
+                .members
+                .iter()
+                .filter(|(_, m)| {
+                    nl.as_mut().is_some_and(|nl| {
+                        matches!(
+                            nl.link_by_index(m.member.ifindex()),
+                            Err(lagd_dataplane::Error::NoSuchInterface(_))
+                        )
+                    })
+                })
+                .map(|(p, _)| *p)
+                .collect();
+            for p in gone {
+                a.member_gone(p);
+            }
+            let appeared: Vec<(PortNumber, String)> = a
+                .absent
+                .iter()
+                .filter(|(_, n)| crate::takeover::link_present(n))
+                .map(|(p, n)| (*p, n.clone()))
+                .collect();
+            for (p, n) in appeared {
+                self.member_appeared(a, p, &n, &aggr);
+            }
             for (port, m) in &a.members {
                 let s = link_status(nl.as_mut(), &m.member);
                 if a.known_link(*port).map(|l| l.up) != Some(s.up) {

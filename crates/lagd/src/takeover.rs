@@ -204,8 +204,11 @@ pub fn new_record(r: &Resolved, mac: MacAddr) -> AggregateRecord {
     }
 }
 
-/// The record's view of the members.
-pub fn port_records(members: &BTreeMap<PortNumber, MemberRt>) -> BTreeMap<String, PortRecord> {
+/// The record's view of the members (an absent member keeps its port number, index 0).
+pub fn port_records(
+    members: &BTreeMap<PortNumber, MemberRt>,
+    absent: &BTreeMap<PortNumber, String>,
+) -> BTreeMap<String, PortRecord> {
     members
         .iter()
         .map(|(n, m)| {
@@ -217,7 +220,37 @@ pub fn port_records(members: &BTreeMap<PortNumber, MemberRt>) -> BTreeMap<String
                 },
             )
         })
+        .chain(absent.iter().map(|(n, name)| {
+            (
+                name.clone(),
+                PortRecord {
+                    number: *n,
+                    ifindex: 0,
+                },
+            )
+        }))
         .collect()
+}
+
+/// Whether an interface named `name` exists (in the calling thread's network namespace).
+pub fn link_present(name: &str) -> bool {
+    !matches!(
+        Netlink::open().and_then(|mut nl| nl.link_by_name(name)),
+        Err(DpError::NoSuchInterface(_))
+    )
+}
+
+/// A stable locally administered unicast address for an aggregation none of whose members
+/// exists yet (its LACP System and its TAP's address until the configuration says otherwise).
+pub fn derived_mac(name: &str) -> MacAddr {
+    // FNV-1a: stable across runs and versions.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let b = h.to_be_bytes();
+    MacAddr([0x02, b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// Whether an interface named `name` exists that lagd may take as aggregation `name`'s TAP:

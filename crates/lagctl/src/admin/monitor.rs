@@ -469,6 +469,7 @@ mod tests {
     fn member(name: &str, port: u16, distributing: bool) -> MemberStatus {
         MemberStatus {
             name: name.into(),
+            absent: false,
             port,
             link_up: distributing,
             speed_mbps: 100,

@@ -156,6 +156,17 @@ pub fn member_state(m: &MemberStatus) -> &str {
     }
 }
 
+/// A member's link: up, down, or absent (no such interface yet: hot-plug).
+fn link_word(m: &MemberStatus) -> &'static str {
+    if m.absent {
+        "absent"
+    } else if m.link_up {
+        "up"
+    } else {
+        "down"
+    }
+}
+
 /// A section of `a` with `title`, its rows, and the aggregation's name in each row's first
 /// cell.
 fn section(a: &AggrStatus, title: Vec<String>, rows: Vec<Vec<Cell>>) -> Section {
@@ -211,7 +222,7 @@ pub fn aggr_plain(aggrs: &[AggrStatus]) -> View {
                             } else {
                                 Cell::with("--", Value::Null)
                             },
-                            Cell::text(if m.link_up { "up" } else { "down" }),
+                            Cell::text(link_word(m)),
                             Cell::text(member_state(m)),
                         ]
                     })
@@ -678,7 +689,7 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
                 Cell::text(&m.name),
                 Cell::text("member"),
                 Cell::num(u64::from(a.mtu)),
-                Cell::text(if m.link_up { "up" } else { "down" }),
+                Cell::text(link_word(m)),
                 Cell::text(&a.name),
             ]);
         }

@@ -405,6 +405,10 @@ pub struct OffloadStatus {
 pub struct MemberStatus {
     /// Interface name.
     pub name: String,
+    /// No interface of that name exists (not yet created, or deleted): the member is taken
+    /// over when it appears.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
     /// LACP Port_Number.
     pub port: PortNumber,
     /// Carrier.
@@ -665,6 +669,7 @@ mod tests {
             carrier_losses: 0,
             members: vec![MemberStatus {
                 name: "eth1".into(),
+                absent: false,
                 port: 1,
                 link_up: true,
                 speed_mbps: 10000,

@@ -955,6 +955,7 @@ mod tests {
         };
         MemberStatus {
             name: name.into(),
+            absent: false,
             port,
             link_up: true,
             speed_mbps: 10_000,

@@ -155,10 +155,11 @@ fn control_socket_changes_reload_and_write_back() {
         "{events:?}"
     );
 
-    // SIGHUP with an invalid file: refused, nothing changes.
+    // SIGHUP with an invalid file: refused, nothing changes. (A member that does not exist is
+    // no longer invalid: it is taken over when it appears; an unknown mode is.)
     std::fs::write(
         &d.config,
-        "[[aggregation]]\nname = \"agg0\"\nlinks = [\"nosuch0\"]\n",
+        format!("[[aggregation]]\nname = \"agg0\"\nlinks = [\"{h1}\"]\nmode = \"no-such-mode\"\n"),
     )
     .unwrap();
     d.signal("HUP");

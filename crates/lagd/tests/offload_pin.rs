@@ -65,6 +65,13 @@ fn pin_and_adopt(mode: AttachMode) {
     // "agg": the aggregate the TX program sits on; "mem": the member it redirects to.
     let (agg, agg_peer) = net.veth("pa", Some(&ns), Some(&ns)).unwrap();
     let (mem, mem_peer) = net.veth("pm", Some(&ns), Some(&ns)).unwrap();
+    // No IPv6 in the namespace: the kernel sends no frame of its own (router solicitations,
+    // MLD reports) through the program, so its counters count only the test's frames.
+    for conf in ["all", "default"] {
+        let path = format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6");
+        net.exec(&ns, &["sh", "-c", &format!("echo 1 > {path}")])
+            .unwrap();
+    }
     for d in [&agg, &agg_peer, &mem, &mem_peer] {
         net.exec(&ns, &["ip", "link", "set", d, "up"]).unwrap();
     }

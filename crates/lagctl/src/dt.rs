@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use lagctl::admin::cli::Conn;
 use lagd::client::Client;
+use lagd::config::DtSpec;
 use lagd::control::proto::{AggrStatus, Reply, Request};
-use lagd::dt::DtSpec;
 use lagd::dt::runtime::DtView;
 
 /// The DT verbs.

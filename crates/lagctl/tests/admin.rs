@@ -515,7 +515,7 @@ fn bad_inputs_are_refused_and_change_nothing() {
         (
             vec!["modify-aggr", "--mtu", "20", "aggr1"],
             1,
-            "aggregation `aggr1`: mtu: 20 is out of range",
+            "aggregation `aggr1`: --mtu: 20 is out of range",
         ),
         (
             vec![
@@ -527,7 +527,7 @@ fn bad_inputs_are_refused_and_change_nothing() {
                 "aggr1",
             ],
             1,
-            "max_active: 1 is below min_links = 2",
+            "--max-active: 1 is below --min-links 2",
         ),
         (
             vec!["remove-aggr", "-l", "eth4", "aggr1"],

@@ -126,7 +126,9 @@ fn no_bonding_option_is_dropped_silently() {
                     "TransmitHashPolicy" | "transmit-hash-policy" | "xmit_hash_policy" => {
                         toml.contains("policy = ")
                     }
-                    "LACPTransmitRate" | "lacp-rate" | "lacp_rate" => toml.contains("timer = "),
+                    "LACPTransmitRate" | "lacp-rate" | "lacp_rate" => {
+                        toml.contains("lacp_timer = ")
+                    }
                     "MinLinks" | "min-links" | "min_links" => toml.contains("min_links = "),
                     _ => false,
                 };

@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use lagd::changes::{fallback_name, lacp_name, mode_name, timer_name};
-use lagd::config::{AnyLinks, FallbackSpec};
+use lagd::config::{AnyLinks, Fallback};
 use serde_json::Value;
 
 fn ok(o: &Out, what: &str) -> String {
@@ -24,13 +24,13 @@ fn current(d: &mut Daemon, name: &str, key: &str) -> Option<String> {
     let r = a.spec.resolve(&AnyLinks).ok()?;
     Some(match key {
         "mode" => mode_name(r.mode).into(),
-        "lacp" => lacp_name(r.lacp).into(),
-        "timer" => timer_name(r.timer).into(),
-        "policy" => r.policy,
+        "lacp_mode" => lacp_name(r.lacp_mode).into(),
+        "lacp_timer" => timer_name(r.lacp_timer).into(),
+        "policy" => r.policy.to_string(),
         "mtu" => r.mtu.to_string(),
         "min_links" => r.min_links.to_string(),
         "max_active" => r.max_active.unwrap_or(0).to_string(),
-        "fallback" => fallback_name(r.fallback.map_or(FallbackSpec::Off, |f| f.0)).into(),
+        "fallback" => fallback_name(r.fallback.map_or(Fallback::Off, |f| f.0)).into(),
         "key" => r.key.to_string(),
         "system_priority" => r.system_priority.to_string(),
         "offload" => r.offload.to_string(),
@@ -120,7 +120,7 @@ fn seed_004_lacp_against_a_static_trunk_is_refused_then_diagnosed_on_both_ends()
         o.stderr
     );
     let a = da.wait_for("aggr1", "A unchanged", |a| all_forwarding(a, 2));
-    assert_eq!(a.spec.lacp, Some(lagd::config::LacpActivity::Off));
+    assert_eq!(a.spec.lacp_mode, Some(lagd::config::LacpActivity::Off));
 
     // Forced: applied, and said to take the aggregate down.
     let out = ok(
@@ -138,16 +138,16 @@ fn seed_004_lacp_against_a_static_trunk_is_refused_then_diagnosed_on_both_ends()
     let j = diagnose(&mut da, "aggr1");
     assert_eq!(j["findings"][0]["code"], "partner-no-lacp", "{j:#}");
     let f = &j["findings"][0];
-    assert!(fixes(f, "partner", "lacp", "active"), "{f:#}");
-    assert!(fixes(f, "here", "lacp", "off"), "{f:#}");
+    assert!(fixes(f, "partner", "lacp_mode", "active"), "{f:#}");
+    assert!(fixes(f, "here", "lacp_mode", "off"), "{f:#}");
     assert!(fixes(f, "here", "fallback", "static"), "{f:#}");
     // The static end hears the LACPDUs: the partner runs LACP and does not forward.
     let j = diagnose(&mut db, "aggr1");
     assert_eq!(j["healthy"], false, "{j:#}");
     let f = finding(&j, "lacp-on-static-trunk");
     assert_eq!(f["severity"], "error");
-    assert!(fixes(f, "here", "lacp", "active"), "{f:#}");
-    assert!(fixes(f, "partner", "lacp", "off"), "{f:#}");
+    assert!(fixes(f, "here", "lacp_mode", "active"), "{f:#}");
+    assert!(fixes(f, "partner", "lacp_mode", "off"), "{f:#}");
     let text = db.lagctl(&["diagnose", "aggr1"]).stdout;
     assert!(
         text.contains("fix: run LACP (active) here too: lagctl modify-aggr -L active aggr1"),
@@ -194,8 +194,8 @@ fn both_passive_is_refused_then_diagnosed() {
         let j = diagnose(d, "aggr1");
         let f = &j["findings"][0];
         assert_eq!(f["code"], "both-passive", "{j:#}");
-        assert!(fixes(f, "here", "lacp", "active"), "{f:#}");
-        assert!(fixes(f, "both-ends", "lacp", "off"), "{f:#}");
+        assert!(fixes(f, "here", "lacp_mode", "active"), "{f:#}");
+        assert!(fixes(f, "both-ends", "lacp_mode", "off"), "{f:#}");
         assert!(fixes(f, "here", "fallback", "static"), "{f:#}");
     }
 }

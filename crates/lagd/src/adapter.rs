@@ -1,5 +1,5 @@
 //! The protocol side of one aggregation as the data plane sees it: [`lagd_agg::Aggregation`]
-//! behind the data plane's [`Protocol`] trait, plus the translation of the configuration.
+//! behind the data plane's [`Protocol`] trait.
 //!
 //! Every input that reaches the aggregation through here (host frames, control frames, timers,
 //! link changes, configuration) is followed by [`Adapter::drain_events`]: events are logged,
@@ -7,22 +7,17 @@
 //! deadlines through its message channel.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 
-use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, HashPolicy, Mode};
-use lagd_agg::lagd_lacp::{
-    EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus, PortConfig,
-    SystemConfig,
-};
+use lagd_agg::lagd_distrib::{Dispatch, Mode};
+use lagd_agg::lagd_lacp::{EventKind, LinkStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig};
 use lagd_bfd::{MicroBfd, MicroBfdFrame};
 use lagd_dataplane::{Protocol, Slot, TxDecision};
-use lagd_types::{Instant, MacAddr, PortNumber, SystemId};
+use lagd_types::{Instant, MacAddr, PortNumber};
 
-use crate::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec, Resolved};
 use crate::events::EventLog;
 use crate::offload::Offload;
 use crate::ratelimit::RateLimiter;
@@ -476,62 +471,12 @@ fn bfd_seed(id: u64) -> u64 {
     lagd_dataplane::monotonic_now().as_nanos() ^ (id << 48) ^ u64::from(std::process::id())
 }
 
-/// The protocol configuration of a resolved aggregation whose System address is `mac`.
-pub fn aggregation_config(r: &Resolved, mac: MacAddr) -> AggregationConfig {
-    let mode = match r.lacp {
-        LacpActivity::Active => LacpMode::Active,
-        LacpActivity::Passive => LacpMode::Passive,
-        LacpActivity::Off => LacpMode::Off,
-    };
-    let lacp = SystemConfig {
-        system: SystemId::new(r.system_priority, mac),
-        mode,
-        timer: match r.timer {
-            LacpTimerSpec::Short => LacpTimer::Short,
-            LacpTimerSpec::Long => LacpTimer::Long,
-        },
-        key: r.key,
-        max_active: r.max_active,
-        min_links: r.min_links,
-        fallback: r.fallback.and_then(|(k, timeout)| {
-            let kind = match k {
-                FallbackSpec::Off => return None,
-                FallbackSpec::OneMember => FallbackKind::OneMember,
-                FallbackSpec::Static => FallbackKind::Static,
-            };
-            Some(FallbackConfig { timeout, kind })
-        }),
-        ..SystemConfig::new(mac)
-    };
-    let distributor = DistributorConfig {
-        mode: match r.mode {
-            AggrMode::Lacp | AggrMode::Static => Mode::Hash,
-            AggrMode::ActiveBackup => Mode::ActiveBackup,
-            AggrMode::RoundRobin => Mode::RoundRobin,
-            AggrMode::Broadcast => Mode::Broadcast,
-        },
-        // Validated already; the default only if the two parsers ever disagree.
-        policy: HashPolicy::from_str(&r.policy).unwrap_or_default(),
-        rebalance_interval: r.rebalance_interval,
-        ..DistributorConfig::default()
-    };
-    AggregationConfig { lacp, distributor }
-}
-
-/// The LACP configuration of member `link` as port `number` with hardware address `mac`.
-pub fn port_config(r: &Resolved, link: &str, number: PortNumber, mac: MacAddr) -> PortConfig {
-    PortConfig {
-        priority: r.priority_of(link),
-        ..PortConfig::new(number, mac)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AggrSpec, AnyLinks};
+    use crate::config::{AggrMode, AggrSpec, AnyLinks};
     use lagd_agg::lagd_lacp::LinkStatus;
-    use lagd_types::Duration;
+    use lagd_types::MacAddr;
 
     fn reporter() -> (Reporter, std::sync::mpsc::Receiver<EngineMsg>) {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -555,14 +500,11 @@ mod tests {
         let mac: MacAddr = "02:00:00:00:00:01".parse().unwrap();
         let (rep, rx) = reporter();
         let log = rep.log.clone();
-        let mut a = Adapter::new(7, "aggr1", aggregation_config(&r, mac), rep);
+        let mut a = Adapter::new(7, "aggr1", r.aggregation_config(r.system(mac)), rep);
         let t = Instant::from_secs(1);
         for (n, link) in [(1u16, "eth1"), (2, "eth2")] {
             a.agg
-                .add_port(
-                    t,
-                    port_config(&r, link, n, MacAddr([2, 0, 0, 0, 1, n as u8])),
-                )
+                .add_port(t, r.port_config(link, n, MacAddr([2, 0, 0, 0, 1, n as u8])))
                 .unwrap();
             a.port_names.insert(n, link.to_string());
         }
@@ -626,47 +568,5 @@ mod tests {
             a.drain_events();
         }
         assert!(drained);
-    }
-
-    #[test]
-    fn config_translation() {
-        let mut s = AggrSpec::new("aggr1", &["eth1", "eth2"]);
-        s.timer = Some(LacpTimerSpec::Long);
-        s.fallback = Some(FallbackSpec::Static);
-        s.max_active = Some(2);
-        s.system_priority = Some(10);
-        s.policy = Some("L2".into());
-        s.rebalance_interval = Some("off".into());
-        s.port
-            .insert("eth2".into(), crate::config::PortSpec { priority: Some(7) });
-        let r = s.resolve(&AnyLinks).unwrap();
-        let mac: MacAddr = "02:00:00:00:00:09".parse().unwrap();
-        let c = aggregation_config(&r, mac);
-        assert_eq!(c.lacp.system, SystemId::new(10, mac));
-        assert_eq!(c.lacp.mode, LacpMode::Active);
-        assert_eq!(c.lacp.timer, LacpTimer::Long);
-        assert_eq!(c.lacp.max_active, Some(2));
-        assert_eq!(
-            c.lacp.fallback,
-            Some(FallbackConfig {
-                timeout: Duration::from_secs(6),
-                kind: FallbackKind::Static
-            })
-        );
-        assert_eq!(c.distributor.mode, Mode::Hash);
-        assert_eq!(c.distributor.policy, HashPolicy::from_str("L2").unwrap());
-        assert_eq!(c.distributor.rebalance_interval, None);
-        let p = port_config(&r, "eth2", 2, mac);
-        assert_eq!((p.number, p.priority), (2, 7));
-        assert_eq!(port_config(&r, "eth1", 1, mac).priority, 32768);
-
-        let mut st = AggrSpec::new("a", &["eth1"]);
-        st.mode = Some(AggrMode::Static);
-        let c = aggregation_config(&st.resolve(&AnyLinks).unwrap(), mac);
-        assert_eq!(c.lacp.mode, LacpMode::Off);
-        let mut ab = AggrSpec::new("a", &["eth1"]);
-        ab.mode = Some(AggrMode::ActiveBackup);
-        let c = aggregation_config(&ab.resolve(&AnyLinks).unwrap(), mac);
-        assert_eq!(c.distributor.mode, Mode::ActiveBackup);
     }
 }

@@ -10,8 +10,8 @@ use lagd_dataplane::{
 };
 use lagd_types::{MacAddr, PortNumber};
 
-use crate::adapter::{Adapter, Reporter, aggregation_config, port_config};
-use crate::config::{AggrSpec, OffloadSetting, Resolved};
+use crate::adapter::{Adapter, Reporter};
+use crate::config::{AggrSpec, Offload, Resolved};
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use crate::state::{AggregateRecord, StateDir};
 use crate::takeover;
@@ -264,12 +264,12 @@ impl Aggr {
             .map_err(sys(format!("bringing TAP `{}` up", r.name)))?;
         takeover::set_alias(tap.ifindex(), &r.name, &takeover::aggregate_alias(&r));
         let now = monotonic_now();
-        let mut adapter = Adapter::new(id, &r.name, aggregation_config(&r, mac), reporter);
+        let mut adapter = Adapter::new(id, &r.name, r.aggregation_config(r.system(mac)), reporter);
         let mut sockets = Vec::new();
         for (number, m) in members.iter() {
             adapter
                 .agg
-                .add_port(now, port_config(&r, &m.name, *number, m.member.mac()))
+                .add_port(now, r.port_config(&m.name, *number, m.member.mac()))
                 .map_err(|e| AggrError::Protocol(format!("member `{}`: {e}", m.name)))?;
             adapter.port_names.insert(*number, m.name.clone());
             let ifindex = m.member.ifindex();
@@ -331,7 +331,7 @@ impl Aggr {
             }
         }
         let offload_unavailable = match start_offload(&r, &mut adapter, tap.ifindex(), members) {
-            Err(u) if r.offload == OffloadSetting::On => return Err(AggrError::Offload(u)),
+            Err(u) if r.offload == Offload::On => return Err(AggrError::Offload(u)),
             Err(u) => Some(u),
             Ok(()) => None,
         };
@@ -577,7 +577,7 @@ impl Aggr {
         };
         {
             let mut a = lock(&self.adapter);
-            let config = port_config(&self.resolved, link, number, member.mac());
+            let config = self.resolved.port_config(link, number, member.mac());
             let added = if new_port {
                 a.agg.add_port(monotonic_now(), config)
             } else {
@@ -714,10 +714,10 @@ impl Aggr {
         {
             let mut a = lock(&self.adapter);
             a.agg
-                .set_config(now, aggregation_config(&r, mac))
+                .set_config(now, r.aggregation_config(r.system(mac)))
                 .map_err(|e| AggrError::Protocol(e.to_string()))?;
             let remap = r.policy != self.resolved.policy || r.mode != self.resolved.mode;
-            if r.offload == OffloadSetting::Off {
+            if r.offload == Offload::Off {
                 // Sockets see everything again before the programs go: a frame may reach the
                 // aggregate twice for an instant, never not at all.
                 if let Some(o) = a.offload.take() {
@@ -745,7 +745,7 @@ impl Aggr {
             } else {
                 let tap = self.forwarder.tap().ifindex();
                 self.offload_unavailable = start_offload(&r, &mut a, tap, &self.members).err();
-                if let (OffloadSetting::On, Some(u)) = (r.offload, &self.offload_unavailable) {
+                if let (Offload::On, Some(u)) = (r.offload, &self.offload_unavailable) {
                     tracing::error!(aggregate = %r.name, "offload = on, but the kernel fast path is unavailable: {u} (fix: {})", u.fix);
                 }
                 filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
@@ -762,7 +762,7 @@ impl Aggr {
             for (number, m) in &self.members {
                 if r.priority_of(&m.name) != self.resolved.priority_of(&m.name) {
                     a.agg
-                        .set_port_config(now, port_config(&r, &m.name, *number, m.member.mac()))
+                        .set_port_config(now, r.port_config(&m.name, *number, m.member.mac()))
                         .map_err(|e| AggrError::Protocol(e.to_string()))?;
                 }
             }
@@ -1026,7 +1026,7 @@ impl Aggr {
         let (config, status, offload) = {
             let a = lock(&self.adapter);
             let offload = OffloadFacts {
-                requested: self.resolved.offload != OffloadSetting::Off,
+                requested: self.resolved.offload != Offload::Off,
                 running: a.offload.is_some(),
                 slow_rx: a.offload.as_ref().map_or_else(Vec::new, |o| {
                     self.members
@@ -1087,7 +1087,7 @@ impl Aggr {
     /// (empty when it stays up, as far as the evidence tells).
     pub fn consequences(&self, next: &Resolved) -> Vec<lagd_agg::diagnose::Finding> {
         let mac = next.mac.unwrap_or(self.mac);
-        let next = aggregation_config(next, mac);
+        let next = next.aggregation_config(next.system(mac));
         self.with_diagnose_input(None, |input| lagd_agg::diagnose::consequences(input, &next))
     }
 
@@ -1180,16 +1180,16 @@ fn release_unused(state: &StateDir, link: &str, member: Member) {
 /// The settings of `r` in force, as `show-aggr` and its JSON show them.
 fn settings_of(r: &Resolved) -> crate::control::proto::Settings {
     use crate::changes::{fallback_name, lacp_name, mode_name, timer_name};
-    use crate::duration::format_duration;
+    use lagd_types::format_duration;
     let (fallback, timeout) = match r.fallback {
         Some((k, t)) => (fallback_name(k), format_duration(t)),
         None => ("off", crate::config::DEFAULT_FALLBACK_TIMEOUT.to_string()),
     };
     crate::control::proto::Settings {
         mode: mode_name(r.mode).into(),
-        lacp_mode: lacp_name(r.lacp).into(),
-        lacp_timer: timer_name(r.timer).into(),
-        policy: r.policy.clone(),
+        lacp_mode: lacp_name(r.lacp_mode).into(),
+        lacp_timer: timer_name(r.lacp_timer).into(),
+        policy: r.policy.to_string(),
         min_links: r.min_links,
         max_active: r.max_active,
         fallback: fallback.into(),
@@ -1235,7 +1235,7 @@ fn start_offload(
     tap: u32,
     members: &BTreeMap<PortNumber, MemberRt>,
 ) -> Result<(), crate::offload::Unavailable> {
-    if r.offload == OffloadSetting::Off {
+    if r.offload == Offload::Off {
         return Ok(());
     }
     let dist = adapter.agg.distributor();

@@ -1,8 +1,8 @@
 //! What a change did, in words: `modify-aggr` and reload say which settings changed ("timer
 //! short → long") and what becomes of the aggregate ("aggr1 stays up").
 
-use crate::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec, Resolved};
-use crate::duration::format_duration;
+use crate::config::{AggrMode, Fallback, LacpActivity, LacpTimeout, Resolved};
+use lagd_types::format_duration;
 
 /// A mode as the configuration spells it.
 pub fn mode_name(m: AggrMode) -> &'static str {
@@ -25,25 +25,25 @@ pub fn lacp_name(l: LacpActivity) -> &'static str {
 }
 
 /// The LACP timer as the configuration spells it.
-pub fn timer_name(t: LacpTimerSpec) -> &'static str {
+pub fn timer_name(t: LacpTimeout) -> &'static str {
     match t {
-        LacpTimerSpec::Short => "short",
-        LacpTimerSpec::Long => "long",
+        LacpTimeout::Short => "short",
+        LacpTimeout::Long => "long",
     }
 }
 
 /// Fallback as the configuration spells it.
-pub fn fallback_name(f: FallbackSpec) -> &'static str {
+pub fn fallback_name(f: Fallback) -> &'static str {
     match f {
-        FallbackSpec::Off => "off",
-        FallbackSpec::OneMember => "one-member",
-        FallbackSpec::Static => "static",
+        Fallback::Off => "off",
+        Fallback::OneMember => "one-member",
+        Fallback::Static => "static",
     }
 }
 
 fn fallback_text(r: &Resolved) -> String {
     match r.fallback {
-        None | Some((FallbackSpec::Off, _)) => "off".into(),
+        None | Some((Fallback::Off, _)) => "off".into(),
         Some((k, t)) => format!("{} after {}", fallback_name(k), format_duration(t)),
     }
 }
@@ -63,15 +63,15 @@ pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
     );
     diff(
         "lacp",
-        lacp_name(old.lacp).into(),
-        lacp_name(new.lacp).into(),
+        lacp_name(old.lacp_mode).into(),
+        lacp_name(new.lacp_mode).into(),
     );
     diff(
         "timer",
-        timer_name(old.timer).into(),
-        timer_name(new.timer).into(),
+        timer_name(old.lacp_timer).into(),
+        timer_name(new.lacp_timer).into(),
     );
-    diff("policy", old.policy.clone(), new.policy.clone());
+    diff("policy", old.policy.to_string(), new.policy.to_string());
     let mac = |r: &Resolved| r.mac.map_or_else(|| "auto".into(), |m| m.to_string());
     diff("mac", mac(old), mac(new));
     diff("mtu", old.mtu.to_string(), new.mtu.to_string());
@@ -124,9 +124,9 @@ mod tests {
     fn says_what_changed() {
         let a = AggrSpec::new("aggr1", &["eth1", "eth2"]);
         let mut b = a.clone();
-        b.timer = Some(LacpTimerSpec::Long);
+        b.lacp_timer = Some(LacpTimeout::Long);
         b.mtu = Some(9000);
-        b.fallback = Some(FallbackSpec::Static);
+        b.fallback = Some(Fallback::Static);
         let (a, b) = (a.resolve(&AnyLinks).unwrap(), b.resolve(&AnyLinks).unwrap());
         assert_eq!(
             describe(&a, &b),

@@ -5,7 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{AggrChanges, AggrSpec};
+use crate::config::{AggrSettings, AggrSpec};
 use crate::control::proto::{
     AggrStatus, ErrorKind, EventRecord, LinkStats, Reply, Request, Response,
 };
@@ -189,7 +189,7 @@ impl Client {
     pub fn modify_aggr(
         &mut self,
         name: &str,
-        changes: AggrChanges,
+        changes: AggrSettings,
         temporary: bool,
     ) -> Result<String, ClientError> {
         self.modify_aggr_forced(name, changes, temporary, false)
@@ -199,7 +199,7 @@ impl Client {
     pub fn modify_aggr_forced(
         &mut self,
         name: &str,
-        changes: AggrChanges,
+        changes: AggrSettings,
         temporary: bool,
         force: bool,
     ) -> Result<String, ClientError> {

@@ -17,7 +17,7 @@ use lagd_types::{Instant, PortNumber};
 
 use crate::adapter::{EngineMsg, Reporter};
 use crate::aggregate::{Aggr, AggrError, link_status, lock};
-use crate::config::{AggrChanges, AggrSpec, Config, ConfigError, LinkEnv};
+use crate::config::{AggrSettings, AggrSpec, Config, ConfigError, LinkEnv, Syntax};
 use crate::control::proto::{
     AggrStatus, ErrorKind, LinkStats, PROTOCOL_VERSION, Reply, Request, Response,
 };
@@ -51,7 +51,8 @@ fn op(kind: ErrorKind, message: impl Into<String>) -> OpError {
 
 impl From<ConfigError> for OpError {
     fn from(e: ConfigError) -> Self {
-        op(ErrorKind::InvalidConfig, e.to_string())
+        // Requests come from the command line: speak its language.
+        op(ErrorKind::InvalidConfig, e.render(Syntax::Cli))
     }
 }
 
@@ -581,13 +582,13 @@ impl Engine {
     fn modify(
         &self,
         name: &str,
-        changes: &AggrChanges,
+        changes: &AggrSettings,
         temporary: bool,
         force: bool,
     ) -> Result<String, OpError> {
         let mut st = self.state();
         let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
-        for l in changes.port_priority.keys() {
+        for l in changes.port.keys() {
             if a.port_of(l).is_none() {
                 return Err(op(
                     ErrorKind::NotFound,
@@ -1188,7 +1189,7 @@ impl Engine {
     }
 
     /// Starts the DT runtime for `spec` (Distributed Trunking, `docs/DT.md`).
-    fn dt_start(&self, spec: &crate::dt::DtSpec) -> Result<(), OpError> {
+    fn dt_start(&self, spec: &crate::config::DtSpec) -> Result<(), OpError> {
         let r = spec.resolve()?;
         let rt = crate::dt::DtRuntime::start(self.me.clone(), r)
             .map_err(|m| op(ErrorKind::System, format!("DT: {m}")))?;
@@ -1199,7 +1200,7 @@ impl Engine {
 
     fn create_dt_domain(
         &self,
-        spec: crate::dt::DtSpec,
+        spec: crate::config::DtSpec,
         temporary: bool,
     ) -> Result<String, OpError> {
         if lock(&self.dt).is_some() {

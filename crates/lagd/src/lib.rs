@@ -13,7 +13,6 @@ pub mod config;
 pub mod config_edit;
 pub mod control;
 pub mod dt;
-pub mod duration;
 pub mod engine;
 pub mod events;
 pub mod handover;

@@ -106,7 +106,7 @@ pub fn aggregate_alias(r: &Resolved) -> String {
     if r.distributed {
         s.push_str("distributed trunking, ");
     }
-    s.push_str(match (r.mode, r.lacp) {
+    s.push_str(match (r.mode, r.lacp_mode) {
         (AggrMode::Lacp, LacpActivity::Passive) => "mode lacp (passive)",
         (AggrMode::Lacp, _) => "mode lacp",
         (AggrMode::Static, _) => "mode static",
@@ -116,7 +116,7 @@ pub fn aggregate_alias(r: &Resolved) -> String {
     });
     if matches!(r.mode, AggrMode::Lacp | AggrMode::Static) {
         s.push_str(", hash ");
-        s.push_str(&r.policy);
+        s.push_str(&r.policy.to_string());
     }
     s
 }

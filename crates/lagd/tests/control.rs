@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use lagd::client::ClientError;
-use lagd::config::{AggrChanges, AggrMode, AggrSpec, Config, LacpTimerSpec};
+use lagd::config::{AggrMode, AggrSettings, AggrSpec, Config, LacpTimeout};
 use lagd::control::proto::ErrorKind;
 use lagd_dataplane::netns::TestNet;
 
@@ -108,9 +108,9 @@ fn control_socket_changes_reload_and_write_back() {
     // Modify live; persistent, then temporary.
     c.modify_aggr(
         "agg0",
-        AggrChanges {
+        AggrSettings {
             policy: Some("L2".into()),
-            ..AggrChanges::default()
+            ..AggrSettings::default()
         },
         false,
     )
@@ -121,20 +121,20 @@ fn control_socket_changes_reload_and_write_back() {
     );
     c.modify_aggr(
         "agg0",
-        AggrChanges {
-            timer: Some(LacpTimerSpec::Long),
-            ..AggrChanges::default()
+        AggrSettings {
+            lacp_timer: Some(LacpTimeout::Long),
+            ..AggrSettings::default()
         },
         true,
     )
     .unwrap();
     let st = c.show_aggr(Some("agg0")).unwrap().remove(0);
-    assert_eq!(st.spec.timer, Some(LacpTimerSpec::Long));
+    assert_eq!(st.spec.lacp_timer, Some(LacpTimeout::Long));
     assert!(
         st.temporary,
         "a temporary change makes the running config differ"
     );
-    assert_eq!(saved(&d.config).aggregations[0].timer, None);
+    assert_eq!(saved(&d.config).aggregations[0].lacp_timer, None);
     assert_eq!(
         st.protocol["lacp"]["config"]["timer"], "long",
         "timer not applied to LACP"

@@ -19,7 +19,7 @@ mod common;
 mod frames;
 
 use common::*;
-use lagd::config::{AggrChanges, AggrMode, LacpActivity, OffloadSetting};
+use lagd::config::{AggrSettings, AggrMode, LacpActivity, Offload};
 use lagd::control::proto::{AggrStatus, OffloadStatus};
 use std::time::{Duration, Instant};
 
@@ -91,7 +91,7 @@ fn wait_fast(h: &mut Hosts, attach: &str) {
 
 /// Sets (on both sides, live, forced: the first side's change alone would take the aggregate down)
 /// the changes, then waits for forwarding and the fast path.
-fn change_both(h: &mut Hosts, attach: &str, c: AggrChanges) {
+fn change_both(h: &mut Hosts, attach: &str, c: AggrSettings) {
     h.ca.modify_aggr_forced(AGGR, c.clone(), true, true)
         .unwrap();
     h.cb.modify_aggr_forced(AGGR, c, true, true).unwrap();
@@ -167,7 +167,7 @@ fn every_class_policy_and_mode(attach: &str) {
         change_both(
             &mut h,
             attach,
-            AggrChanges {
+            AggrSettings {
                 policy: Some(policy.into()),
                 ..Default::default()
             },
@@ -183,9 +183,9 @@ fn every_class_policy_and_mode(attach: &str) {
         change_both(
             &mut h,
             attach,
-            AggrChanges {
+            AggrSettings {
                 mode: Some(mode),
-                lacp: Some(LacpActivity::Off),
+                lacp_mode: Some(LacpActivity::Off),
                 ..Default::default()
             },
         );
@@ -271,12 +271,12 @@ fn tcp_flows_and_live_switching(attach: &str) {
     let udp = Udp::start(&a, &b, [198, 18, 0, 2], 5620, 2000, 16_000);
     std::thread::sleep(Duration::from_millis(500));
     for setting in [
-        OffloadSetting::Off,
-        OffloadSetting::On,
-        OffloadSetting::Off,
-        OffloadSetting::Auto,
+        Offload::Off,
+        Offload::On,
+        Offload::Off,
+        Offload::Auto,
     ] {
-        let c = AggrChanges {
+        let c = AggrSettings {
             offload: Some(setting),
             ..Default::default()
         };
@@ -284,7 +284,7 @@ fn tcp_flows_and_live_switching(attach: &str) {
         h.cb.modify_aggr(AGGR, c, true).unwrap();
         let o = offload(&h.status_a());
         assert_eq!(o.setting, setting.to_string());
-        assert_eq!(o.active, setting != OffloadSetting::Off, "{o:?}");
+        assert_eq!(o.active, setting != Offload::Off, "{o:?}");
         std::thread::sleep(Duration::from_millis(1500));
     }
     let (sent, got) = udp.finish();

@@ -26,10 +26,9 @@
 //! flooding are not modelled, so peer-link isolation (`isolate_peer_link`) has nothing to act
 //! on and MAC sync updates are drained and ignored.
 
-use crate::scenario::{
-    AggPatch, DtAggDef, DtDomain, LacpModeSpec, Node, PortRef, Scenario, TimerSpec,
-};
-use lagd_dt::{Dt, DtAggrConfig, DtConfig, DtCounters, DtLacpMode, DtLacpTimer};
+use crate::scenario::{DtAggDef, DtDomain, Node, PortRef, Scenario};
+use lagd_dt::{Dt, DtAggrConfig, DtConfig, DtCounters};
+use lagd_node::AggrSettings;
 use lagd_types::{Instant, SystemId};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -132,30 +131,22 @@ pub fn dt_config(dom: &DtDomain, side: usize, node: &Node, starts: u32) -> DtCon
 }
 
 /// A distributed aggregation's configuration as the core compares it, from the aggregation's
-/// settings in force (aggregation number `index` on its node) and its member speed, as the
-/// daemon's `aggr_config`.
+/// settings in force (aggregation number `index` of `node`) and its member speed: the
+/// daemon's own translation.
 pub fn aggr_config(
     def: &DtAggDef,
+    node: &Node,
     index: usize,
-    settings: &AggPatch,
+    settings: &AggrSettings,
     speed_mbps: u32,
 ) -> DtAggrConfig {
-    DtAggrConfig {
-        id: def.id,
-        name: def.name.clone(),
-        system: def.system,
-        key: settings.key.unwrap_or((index + 1) as u16),
-        lacp_mode: match settings.lacp.unwrap_or(LacpModeSpec::Active) {
-            LacpModeSpec::Active => DtLacpMode::Active,
-            LacpModeSpec::Passive => DtLacpMode::Passive,
-            LacpModeSpec::Off => DtLacpMode::Static,
+    match crate::node::resolve(node, index, settings) {
+        Ok(r) => DtAggrConfig {
+            id: def.id,
+            name: def.name.clone(),
+            ..r.dt_aggr_config(def.system, speed_mbps)
         },
-        lacp_timer: match settings.timer.unwrap_or(TimerSpec::Short) {
-            TimerSpec::Short => DtLacpTimer::Short,
-            TimerSpec::Long => DtLacpTimer::Long,
-        },
-        mtu: 1500,
-        speed_mbps,
+        Err(_) => DtAggrConfig::new(def.id, &def.name, def.system),
     }
 }
 
@@ -392,10 +383,13 @@ role_priority = 200
         assert_eq!(c.system_mac, sc.nodes[2].mac);
         assert!(c.keepalive);
         let a = &sc.nodes[1].aggs[0];
-        let cfg = aggr_config(&d.aggregations[0], 0, &a.settings, 1000);
+        let cfg = aggr_config(&d.aggregations[0], &sc.nodes[1], 0, &a.settings, 1000);
         assert_eq!((cfg.id, cfg.key, cfg.speed_mbps), (1, 7, 1000));
         let b = &sc.nodes[2].aggs[0];
-        assert_eq!(aggr_config(&d.aggregations[0], 0, &b.settings, 0).key, 1);
+        assert_eq!(
+            aggr_config(&d.aggregations[0], &sc.nodes[2], 0, &b.settings, 0).key,
+            1
+        );
     }
 
     #[test]

@@ -342,7 +342,7 @@ impl Simulator {
             .map(|ai| self.dt_identity(ni, ai))
             .collect();
         let rt = &mut self.nodes[ni];
-        let old: Vec<Option<(Vec<usize>, crate::scenario::AggPatch)>> = rt
+        let old: Vec<Option<(Vec<usize>, lagd_node::AggrSettings)>> = rt
             .aggs
             .iter()
             .map(|a| a.as_ref().map(|a| (a.members.clone(), a.settings.clone())))
@@ -1410,15 +1410,9 @@ impl Simulator {
     }
 }
 
-fn patch_text(p: &crate::scenario::AggPatch) -> String {
-    let s = format!("{p:?}");
-    // "AggPatch { lacp: None, policy: Some(\"L2\"), .. }" -> "policy: Some(\"L2\")"
-    s.trim_start_matches("AggPatch { ")
-        .trim_end_matches(" }")
-        .split(", ")
-        .filter(|f| !f.ends_with("None"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A patch as one line of the report: `key = 1, lacp_mode = "off"`.
+fn patch_text(p: &lagd_node::AggrSettings) -> String {
+    p.render(lagd_node::Syntax::File).replace('\n', ", ")
 }
 
 /// Loads `path`, runs it, returns (text output, report).

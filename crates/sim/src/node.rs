@@ -2,20 +2,12 @@
 //! real [`lagd_agg::Aggregation`], driven exactly as the daemon drives it (inputs, then drain
 //! `poll_transmit`, `poll_release`, `poll_event`, then sleep until `poll_timeout`).
 
-use crate::scenario::{
-    AggDef, AggPatch, DistributionSpec, FallbackSpec, LacpModeSpec, MoveProtectionSpec, Node,
-    TimerSpec,
-};
-use lagd_agg::lagd_distrib::{
-    Completion, Dispatch, DistEvent, DistributorConfig, DropReason, HashPolicy, Mode,
-    MoveProtection, MoveReason,
-};
-use lagd_agg::lagd_lacp::{
-    ChurnState, EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, LinkStatus,
-    PortConfig, PortStatus, SystemConfig,
-};
+use crate::scenario::{AggDef, Node};
+use lagd_agg::lagd_distrib::{Completion, Dispatch, DistEvent, DropReason, MoveReason};
+use lagd_agg::lagd_lacp::{ChurnState, EventKind, LinkStatus, PortConfig, PortStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
-use lagd_types::{Duration, Instant, PortNumber, PortState, SystemId};
+use lagd_node::settings::{AggrSettings, AggrSpec, Resolved};
+use lagd_types::{Instant, PortNumber, PortState, SystemId};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -104,100 +96,39 @@ pub fn flags(s: PortState) -> String {
         .collect()
 }
 
-/// Merges `patch` over `base` (fields set in `patch` win).
-pub fn merge(base: &AggPatch, patch: &AggPatch) -> AggPatch {
-    AggPatch {
-        lacp: patch.lacp.or(base.lacp),
-        timer: patch.timer.or(base.timer),
-        key: patch.key.or(base.key),
-        distribution: patch.distribution.or(base.distribution),
-        policy: patch.policy.clone().or_else(|| base.policy.clone()),
-        min_links: patch.min_links.or(base.min_links),
-        max_active: patch.max_active.or(base.max_active),
-        fallback: patch.fallback.or(base.fallback),
-        fallback_timeout: patch.fallback_timeout.or(base.fallback_timeout),
-        coupled_control: patch.coupled_control.or(base.coupled_control),
-        buckets: patch.buckets.or(base.buckets),
-        rebalance_interval: patch.rebalance_interval.or(base.rebalance_interval),
-        rebalance_threshold: patch.rebalance_threshold.or(base.rebalance_threshold),
-        min_rebalance_bytes: patch.min_rebalance_bytes.or(base.min_rebalance_bytes),
-        move_protection: patch.move_protection.or(base.move_protection),
-        marker_timeout: patch.marker_timeout.or(base.marker_timeout),
-        collector_delay: patch.collector_delay.or(base.collector_delay),
-    }
+/// Aggregation `index` of `node` with `settings`, resolved by the settings model (the
+/// daemon's defaults and checks); the node's `system_priority` is the default of the
+/// aggregation's.
+pub fn resolve(node: &Node, index: usize, settings: &AggrSettings) -> Result<Resolved, String> {
+    let def = node
+        .aggs
+        .get(index)
+        .ok_or_else(|| format!("node {} has no aggregation {index}", node.name))?;
+    let mut settings = settings.clone();
+    settings.system_priority = settings.system_priority.or(Some(node.system_priority));
+    let spec = AggrSpec {
+        name: def.name.clone(),
+        links: def
+            .ports
+            .iter()
+            .map(|&p| node.ports[p].name.clone())
+            .collect(),
+        settings,
+    };
+    spec.resolve_settings().map_err(|e| e.to_string())
 }
 
-/// Builds the protocol configuration of aggregation number `index` of `node` from scenario
-/// settings (defaults: LACP active, short timers, key = index + 1, hashed L3,L4).
-pub fn build_config(node: &Node, index: usize, s: &AggPatch) -> Result<AggregationConfig, String> {
-    let d = DistributorConfig::default();
-    let marker_timeout = s.marker_timeout.map(|x| x.0);
-    let lacp = SystemConfig {
-        system: SystemId::new(node.system_priority, node.mac),
-        mode: match s.lacp.unwrap_or(LacpModeSpec::Active) {
-            LacpModeSpec::Active => LacpMode::Active,
-            LacpModeSpec::Passive => LacpMode::Passive,
-            LacpModeSpec::Off => LacpMode::Off,
-        },
-        timer: match s.timer.unwrap_or(TimerSpec::Short) {
-            TimerSpec::Short => LacpTimer::Short,
-            TimerSpec::Long => LacpTimer::Long,
-        },
-        key: s.key.unwrap_or((index + 1) as u16),
-        max_active: s.max_active.filter(|&m| m > 0),
-        min_links: s.min_links.unwrap_or(1),
-        fallback: match s.fallback.unwrap_or(FallbackSpec::Off) {
-            FallbackSpec::Off => None,
-            k => Some(FallbackConfig {
-                timeout: s.fallback_timeout.map_or(Duration::from_secs(6), |x| x.0),
-                kind: if k == FallbackSpec::Static {
-                    FallbackKind::Static
-                } else {
-                    FallbackKind::OneMember
-                },
-            }),
-        },
-        coupled_control: s.coupled_control.unwrap_or(true),
-        marker_timeout: marker_timeout.unwrap_or(SystemConfig::default().marker_timeout),
-        ..SystemConfig::default()
-    };
-    lacp.validate().map_err(|e| e.to_string())?;
-    let policy: HashPolicy = match &s.policy {
-        Some(p) => p.parse().map_err(|e| format!("policy: {e}"))?,
-        None => d.policy,
-    };
-    let move_protection = match s.move_protection.unwrap_or(MoveProtectionSpec::Marker) {
-        MoveProtectionSpec::Marker => match (d.move_protection, marker_timeout) {
-            (_, Some(t)) => MoveProtection::Marker { timeout: t },
-            (m @ MoveProtection::Marker { .. }, None) => m,
-            _ => MoveProtection::Marker {
-                timeout: Duration::from_millis(100),
-            },
-        },
-        MoveProtectionSpec::CollectorDelay => MoveProtection::CollectorDelay(
-            s.collector_delay.map_or(Duration::from_millis(10), |x| x.0),
-        ),
-        MoveProtectionSpec::None => MoveProtection::None,
-    };
-    let distributor = DistributorConfig {
-        mode: match s.distribution.unwrap_or(DistributionSpec::Hash) {
-            DistributionSpec::Hash => Mode::Hash,
-            DistributionSpec::ActiveBackup => Mode::ActiveBackup,
-            DistributionSpec::RoundRobin => Mode::RoundRobin,
-            DistributionSpec::Broadcast => Mode::Broadcast,
-        },
-        policy,
-        buckets: s.buckets.unwrap_or(d.buckets),
-        rebalance_interval: match s.rebalance_interval {
-            Some(r) => r.0,
-            None => d.rebalance_interval,
-        },
-        rebalance_threshold: s.rebalance_threshold.unwrap_or(d.rebalance_threshold),
-        min_rebalance_bytes: s.min_rebalance_bytes.unwrap_or(d.min_rebalance_bytes),
-        move_protection,
-        ..d
-    };
-    Ok(AggregationConfig { lacp, distributor })
+/// The protocol configuration of aggregation `index` of `node` with `settings` (the daemon's
+/// own translation, with the node's MAC as the System address).
+pub fn build_config(
+    node: &Node,
+    index: usize,
+    s: &AggrSettings,
+) -> Result<AggregationConfig, String> {
+    let r = resolve(node, index, s)?;
+    let config = r.aggregation_config(r.system(node.mac));
+    config.lacp.validate().map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 /// One running aggregation of a node.
@@ -205,7 +136,7 @@ pub struct AggRt {
     /// The protocol object.
     pub agg: Aggregation<Frame>,
     /// Scenario settings in force (after `set` faults).
-    pub settings: AggPatch,
+    pub settings: AggrSettings,
     /// Member port indices, in the order they were added.
     pub members: Vec<usize>,
     /// The timer event currently queued for it, if any.
@@ -238,7 +169,7 @@ impl AggRt {
         node: &Node,
         index: usize,
         def: &AggDef,
-        settings: &AggPatch,
+        settings: &AggrSettings,
         members: &[usize],
         link: &dyn Fn(usize) -> LinkStatus,
     ) -> Result<AggRt, String> {
@@ -254,7 +185,7 @@ impl AggRt {
         node: &Node,
         index: usize,
         def: &AggDef,
-        settings: &AggPatch,
+        settings: &AggrSettings,
         members: &[usize],
         link: &dyn Fn(usize) -> LinkStatus,
         port_base: u16,
@@ -408,9 +339,9 @@ impl AggRt {
         now: Instant,
         node: &Node,
         index: usize,
-        patch: &AggPatch,
+        patch: &AggrSettings,
     ) -> Result<(), String> {
-        let merged = merge(&self.settings, patch);
+        let merged = self.settings.with(patch);
         let mut cfg = build_config(node, index, &merged)?;
         if let Some(s) = self.system {
             cfg.lacp.system = s;

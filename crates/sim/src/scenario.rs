@@ -12,6 +12,8 @@ pub use dt::{DtAggDef, DtDomain, DtSwitchDef};
 use crate::error::{SimError, invalid};
 use crate::packet::{FrameSpec, Protocol};
 use crate::units::{Dur, Rate};
+use lagd_agg::lagd_distrib::Mode;
+use lagd_node::{AggrMode, AggrSettings, LacpActivity};
 use lagd_types::{Duration, Instant, MacAddr};
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,66 +76,27 @@ struct NodeFile {
     aggregations: Vec<toml::Table>,
 }
 
-/// The configurable settings of an aggregation, all optional: used both for the definition
-/// (missing = default) and for a live `set` fault (missing = unchanged).
-#[derive(Deserialize, Default, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AggPatch {
-    /// LACP mode.
-    pub lacp: Option<LacpModeSpec>,
-    /// LACP timer.
-    pub timer: Option<TimerSpec>,
-    /// Admin key.
-    pub key: Option<u16>,
-    /// Distribution mode.
-    pub distribution: Option<DistributionSpec>,
-    /// Hash policy, e.g. `"L3,L4"`.
-    pub policy: Option<String>,
-    /// min-links.
-    pub min_links: Option<usize>,
-    /// max-active (0 = no limit).
-    pub max_active: Option<usize>,
-    /// Fallback kind, or `"off"`.
-    pub fallback: Option<FallbackSpec>,
-    /// Fallback timeout.
-    pub fallback_timeout: Option<Dur>,
-    /// Coupled (true) or independent (false) Mux control.
-    pub coupled_control: Option<bool>,
-    /// Number of distribution buckets.
-    pub buckets: Option<usize>,
-    /// Rebalancing interval; `"off"` disables.
-    pub rebalance_interval: Option<DurOrOff>,
-    /// Rebalancing hysteresis (fraction of the mean load).
-    pub rebalance_threshold: Option<f64>,
-    /// Smallest load gap (bytes per rebalance interval) worth a move.
-    pub min_rebalance_bytes: Option<u64>,
-    /// `"marker"`, `"collector-delay"` or `"none"`.
-    pub move_protection: Option<MoveProtectionSpec>,
-    /// Marker timeout (marker protection and the Marker generator).
-    pub marker_timeout: Option<Dur>,
-    /// Delay for `collector-delay` protection.
-    pub collector_delay: Option<Dur>,
-}
-
 #[derive(Deserialize)]
 struct AggHead {
     name: String,
     ports: Option<Vec<String>>,
     #[serde(default)]
     port_priority: BTreeMap<String, u16>,
+    distribution: Option<Mode>,
 }
 
-/// An `[[node.aggregation]]` table: its head (name, ports, priorities) and its settings, read
-/// separately so that unknown settings are refused by name (serde cannot refuse unknown fields
-/// through `flatten`).
+/// An `[[node.aggregation]]` table: its head (name, ports, priorities, distribution) and its
+/// settings (the settings model's, as the daemon's file writes them), read separately so that
+/// unknown settings are refused by name (serde cannot refuse unknown fields through
+/// `flatten`).
 struct AggFile {
     head: AggHead,
-    settings: AggPatch,
+    settings: AggrSettings,
 }
 
 fn split_agg(node: &str, mut t: toml::Table) -> Result<AggFile, SimError> {
     let mut head = toml::Table::new();
-    for k in ["name", "ports", "port_priority"] {
+    for k in ["name", "ports", "port_priority", "distribution"] {
         if let Some(v) = t.remove(k) {
             head.insert(k.to_string(), v);
         }
@@ -141,9 +104,24 @@ fn split_agg(node: &str, mut t: toml::Table) -> Result<AggFile, SimError> {
     let head: AggHead = head
         .try_into()
         .map_err(|e| invalid(format!("node {node:?} aggregation: {e}")))?;
-    let settings: AggPatch = t
+    let written: AggrSettings = t
         .try_into()
         .map_err(|e| invalid(format!("node {node:?} aggregation {:?}: {e}", head.name)))?;
+    // As `lagctl create-aggr` does: `lacp_mode = "off"` alone is a static trunk.
+    let mut settings = AggrSettings::default().with(&written);
+    // `distribution` is the scenario's older word for the daemon's mode; in a scenario LACP
+    // runs (active) unless `lacp_mode = "off"`, whatever the distribution.
+    match head.distribution {
+        None | Some(Mode::Hash) => {}
+        Some(d) => {
+            settings.mode = Some(match d {
+                Mode::ActiveBackup => AggrMode::ActiveBackup,
+                Mode::RoundRobin => AggrMode::RoundRobin,
+                _ => AggrMode::Broadcast,
+            });
+            settings.lacp_mode = settings.lacp_mode.or(Some(LacpActivity::Active));
+        }
+    }
     Ok(AggFile { head, settings })
 }
 
@@ -198,7 +176,7 @@ struct FaultFile {
     aggregation: Option<String>,
     direction: Option<String>,
     down_for: Option<Dur>,
-    config: Option<AggPatch>,
+    config: Option<AggrSettings>,
     rate: Option<Rate>,
     loss: Option<f64>,
     delay: Option<Dur>,
@@ -237,91 +215,6 @@ pub enum NodeKind {
     Host,
     /// A switch (traffic it originates stands for the clients behind it).
     Switch,
-}
-
-/// LACP mode as written.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LacpModeSpec {
-    /// LACP_Activity set: always sends LACPDUs.
-    Active,
-    /// Sends only when the partner is active.
-    Passive,
-    /// No LACP: static trunk.
-    Off,
-}
-
-/// LACP timer as written.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum TimerSpec {
-    /// Short timeout (3 s), fast periodic (1 s).
-    Short,
-    /// Long timeout (90 s), slow periodic (30 s).
-    Long,
-}
-
-/// Distribution mode as written.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum DistributionSpec {
-    /// Hashed by the policy.
-    Hash,
-    /// One member at a time.
-    ActiveBackup,
-    /// Per frame (reorders).
-    RoundRobin,
-    /// Every frame on every member.
-    Broadcast,
-}
-
-/// Fallback as written.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum FallbackSpec {
-    /// No fallback.
-    Off,
-    /// One member forwards when the partner sends no LACPDU.
-    OneMember,
-    /// All members form a static trunk when the partner sends no LACPDU.
-    Static,
-}
-
-/// Move protection as written.
-#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum MoveProtectionSpec {
-    /// Marker protocol (default).
-    Marker,
-    /// Wait a fixed delay.
-    CollectorDelay,
-    /// Move at once.
-    None,
-}
-
-/// A duration or `"off"`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DurOrOff(pub Option<Duration>);
-
-impl<'de> Deserialize<'de> for DurOrOff {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum V {
-            Off(String),
-            Num(f64),
-        }
-        match V::deserialize(d)? {
-            V::Off(s) if s.eq_ignore_ascii_case("off") => Ok(DurOrOff(None)),
-            V::Off(s) => crate::units::parse_duration(&s)
-                .map(|d| DurOrOff(Some(d)))
-                .map_err(serde::de::Error::custom),
-            V::Num(n) if n.is_finite() && n > 0.0 => Ok(DurOrOff(Some(Duration::from_nanos(
-                (n * 1e9).round() as u64,
-            )))),
-            V::Num(_) => Ok(DurOrOff(None)),
-        }
-    }
 }
 
 /// Which field of a flow changes from one flow of a `count` group to the next.
@@ -445,8 +338,9 @@ pub struct AggDef {
     pub ports: Vec<usize>,
     /// Per-member Port_Priority.
     pub port_priority: BTreeMap<usize, u16>,
-    /// Settings (defaults applied by the node when building the configuration).
-    pub settings: AggPatch,
+    /// Settings (defaults applied by the settings model when the node builds the
+    /// configuration).
+    pub settings: AggrSettings,
 }
 
 /// A link.
@@ -537,7 +431,7 @@ pub enum Fault {
     /// (Re-)adds a port to an aggregation.
     AddPort(PortRef, AggRef),
     /// Live configuration change.
-    Set(AggRef, AggPatch),
+    Set(AggRef, Box<AggrSettings>),
     /// Power off: every link of the node loses carrier, its aggregations (and DT switch) stop.
     NodeDown(usize),
     /// Power on: links come back, the node starts with fresh protocol state.
@@ -1229,7 +1123,7 @@ impl Builder {
                     .config
                     .clone()
                     .ok_or_else(|| invalid(format!("{field}: field `config` is required")))?;
-                Fault::Set(a, c)
+                Fault::Set(a, Box::new(c))
             }
             "node-down" => Fault::NodeDown(self.node(&need(&x.node, "node")?, &field)?),
             "node-up" => Fault::NodeUp(self.node(&need(&x.node, "node")?, &field)?),

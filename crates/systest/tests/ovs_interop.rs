@@ -18,7 +18,7 @@
 //! otherwise, except under `CI`. The scenarios run one at a time (a lock), and no assertion is on
 //! elapsed time: measured times are printed, waits are bounded generously.
 
-use lagd::config::{AggrMode, AggrSpec, FallbackSpec, LacpActivity, LacpTimerSpec, PortSpec};
+use lagd::config::{AggrMode, AggrSpec, Fallback, LacpActivity, LacpTimeout, PortSettings};
 use lagd::control::proto::AggrStatus;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -101,13 +101,13 @@ impl Bed {
         self.ovs.add_bond(&b).expect("add-bond");
     }
 
-    fn spec(&self, lacp: LacpActivity, timer: LacpTimerSpec) -> AggrSpec {
+    fn spec(&self, lacp: LacpActivity, timer: LacpTimeout) -> AggrSpec {
         let ends = self.net.ends(Side::A);
         let refs: Vec<&str> = ends.iter().map(String::as_str).collect();
         let mut s = AggrSpec::new(AGG, &refs);
         s.mode = Some(AggrMode::Lacp);
-        s.lacp = Some(lacp);
-        s.timer = Some(timer);
+        s.lacp_mode = Some(lacp);
+        s.lacp_timer = Some(timer);
         s.mac = Some(Side::A.mac().to_string());
         s
     }
@@ -306,9 +306,9 @@ fn lagd_ovs_modes_agree() {
     ];
     for (i, (lagd_mode, ovs_mode, short)) in cases.into_iter().enumerate() {
         let timer = if short {
-            LacpTimerSpec::Short
+            LacpTimeout::Short
         } else {
-            LacpTimerSpec::Long
+            LacpTimeout::Long
         };
         println!("case: lagd {lagd_mode:?} / OVS {ovs_mode:?}, timer {timer:?}");
         bed.ovs_bond(ovs_mode, short);
@@ -364,7 +364,7 @@ fn lagd_ovs_modes_agree() {
     // Both passive: nobody sends a LACPDU, nothing forms, and lagd says why.
     println!("case: lagd Passive / OVS Passive");
     bed.ovs_bond(OvsLacp::Passive, true);
-    let spec = bed.spec(LacpActivity::Passive, LacpTimerSpec::Short);
+    let spec = bed.spec(LacpActivity::Passive, LacpTimeout::Short);
     bed.start_lagd(spec);
     // Longer than a short timeout plus a periodic interval: enough for anything to form.
     let s = bed
@@ -460,7 +460,7 @@ fn lagd_ovs_failover_marker_capture() {
     };
     bed.ovs_bond(OvsLacp::Active, true);
     let mut cap1 = capture("formation");
-    let spec = bed.spec(LacpActivity::Active, LacpTimerSpec::Short);
+    let spec = bed.spec(LacpActivity::Active, LacpTimeout::Short);
     bed.start_lagd(spec);
     bed.wait_formed(n, BOUND);
     bed.wait_agree();
@@ -660,11 +660,13 @@ fn lagd_ovs_static_fallback() {
     let primary = format!("other_config:bond-primary={}", bed.net.links()[0].b);
     bed.ovs.set_port(BOND, &[&primary]).expect("bond-primary");
     // lagd LACP with one-member fallback, link 0 preferred.
-    let mut spec = bed.spec(LacpActivity::Active, LacpTimerSpec::Short);
-    spec.fallback = Some(FallbackSpec::OneMember);
+    let mut spec = bed.spec(LacpActivity::Active, LacpTimeout::Short);
+    spec.fallback = Some(Fallback::OneMember);
     spec.fallback_timeout = Some("3s".into());
-    spec.port
-        .insert(bed.net.links()[0].a.clone(), PortSpec { priority: Some(1) });
+    spec.port.insert(
+        bed.net.links()[0].a.clone(),
+        PortSettings { priority: Some(1) },
+    );
     bed.start_lagd(spec);
     let s = bed
         .lagd()

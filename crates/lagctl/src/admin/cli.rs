@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use lagd::client::DEFAULT_SOCKET;
-use lagd::config::{AggrMode, FallbackSpec, LacpActivity, LacpTimerSpec};
+use lagd::config::{AggrMode, AggrSettings, Fallback, LacpActivity, LacpTimeout};
 use lagd_types::MacAddr;
 
 /// Where lagd listens.
@@ -156,96 +156,26 @@ pub struct ConnOnly {
     pub conn: Conn,
 }
 
-/// LACP activity (dladm `-L` / `--lacp-mode`).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LacpArg {
-    /// No LACP (a static trunk).
-    Off,
-    /// Send LACPDUs periodically.
-    Active,
-    /// Answer an active partner only.
-    Passive,
-}
-
-impl From<LacpArg> for LacpActivity {
-    fn from(a: LacpArg) -> Self {
-        match a {
-            LacpArg::Off => LacpActivity::Off,
-            LacpArg::Active => LacpActivity::Active,
-            LacpArg::Passive => LacpActivity::Passive,
-        }
-    }
-}
-
-/// LACP timer (dladm `-T`).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimerArg {
-    /// Partner sends every second, expiry after 3 s.
-    Short,
-    /// Every 30 s, expiry after 90 s.
-    Long,
-}
-
-impl From<TimerArg> for LacpTimerSpec {
-    fn from(t: TimerArg) -> Self {
-        match t {
-            TimerArg::Short => LacpTimerSpec::Short,
-            TimerArg::Long => LacpTimerSpec::Long,
-        }
-    }
-}
-
-/// Distribution mode (`-m`).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModeArg {
-    /// LACP with hashed distribution.
-    Lacp,
-    /// Static trunk, hashed, no LACPDU.
-    Static,
-    /// One member carries everything; the next takes over.
-    ActiveBackup,
-    /// Per-frame rotation (reorders frames).
-    RoundRobin,
-    /// Every frame on every member.
-    Broadcast,
-}
-
-impl From<ModeArg> for AggrMode {
-    fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Lacp => AggrMode::Lacp,
-            ModeArg::Static => AggrMode::Static,
-            ModeArg::ActiveBackup => AggrMode::ActiveBackup,
-            ModeArg::RoundRobin => AggrMode::RoundRobin,
-            ModeArg::Broadcast => AggrMode::Broadcast,
-        }
-    }
-}
-
-/// Fallback (`--fallback`).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FallbackArg {
-    /// No fallback.
-    Off,
-    /// The best member forwards alone.
-    OneMember,
-    /// All members as a static trunk.
-    Static,
-}
-
-impl From<FallbackArg> for FallbackSpec {
-    fn from(f: FallbackArg) -> Self {
-        match f {
-            FallbackArg::Off => FallbackSpec::Off,
-            FallbackArg::OneMember => FallbackSpec::OneMember,
-            FallbackArg::Static => FallbackSpec::Static,
-        }
-    }
+/// A parser for the values of a settings enum, by the names the configuration file uses
+/// (one enum per concept: the settings model's, read through serde).
+fn setting<T>() -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    use serde::de::IntoDeserializer;
+    clap::builder::PossibleValuesParser::new(lagd::config::values::<T>()).map(|s: String| {
+        let d: serde::de::value::StringDeserializer<serde::de::value::Error> =
+            s.into_deserializer();
+        T::deserialize(d).expect("a listed value reads back")
+    })
 }
 
 /// Parses and canonicalises a hash policy (`L2`, `L3`, `L4`, comma separated).
 fn parse_policy(s: &str) -> Result<String, String> {
-    lagd::config::parse_policy(s)
+    s.parse::<lagd_agg::lagd_distrib::HashPolicy>()
+        .map(|p| p.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Parses a unicast MAC address.
@@ -263,38 +193,49 @@ fn parse_mac(s: &str) -> Result<MacAddr, String> {
 
 /// Parses a duration such as `6s`, `500ms`, `1m`.
 fn parse_duration(s: &str) -> Result<String, String> {
-    lagd::duration::parse_duration(s)
+    lagd_types::parse_duration(s)
         .map(|_| s.to_string())
         .map_err(|e| e.to_string())
 }
 
-/// The settings shared by `create-aggr` and `modify-aggr`.
+/// Parses a duration or `off`.
+fn parse_optional_duration(s: &str) -> Result<String, String> {
+    lagd_types::parse_optional_duration(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The settings shared by `create-aggr` and `modify-aggr`. Each long flag is the setting's
+/// name in the configuration file and the JSON, with `_` written `-`; dladm's short flags
+/// are aliases.
 #[derive(Args, Debug, Default, Clone)]
 pub struct AggrOpts {
     /// Hash policy: L2, L3, L4 or a comma list (default L3,L4).
     #[arg(short = 'P', long, value_parser = parse_policy, value_name = "POLICY")]
     pub policy: Option<String>,
     /// LACP mode: off (a static trunk), active or passive.
-    #[arg(short = 'L', long = "lacp-mode", value_enum, value_name = "MODE")]
-    pub lacp: Option<LacpArg>,
-    /// LACP timer: short or long.
-    #[arg(short = 'T', long = "lacp-timer", value_enum, value_name = "TIME")]
-    pub timer: Option<TimerArg>,
+    #[arg(short = 'L', long, value_parser = setting::<LacpActivity>(), value_name = "MODE")]
+    pub lacp_mode: Option<LacpActivity>,
+    /// LACP timer: short (the partner sends every second) or long (every 30 s).
+    #[arg(short = 'T', long, value_parser = setting::<LacpTimeout>(), value_name = "TIME")]
+    pub lacp_timer: Option<LacpTimeout>,
     /// The aggregate's MAC address (also the LACP System id); default: the first member's.
-    #[arg(short = 'u', long = "unicast", value_parser = parse_mac, value_name = "MAC")]
+    /// dladm's -u/--unicast.
+    #[arg(short = 'u', long, visible_alias = "unicast", value_parser = parse_mac, value_name = "MAC")]
     pub mac: Option<MacAddr>,
-    /// Distribution mode.
-    #[arg(short = 'm', long, value_enum, value_name = "MODE")]
-    pub mode: Option<ModeArg>,
+    /// Mode: lacp, static (no LACPDU), active-backup, round-robin (reorders frames) or
+    /// broadcast.
+    #[arg(short = 'm', long, value_parser = setting::<AggrMode>(), value_name = "MODE")]
+    pub mode: Option<AggrMode>,
     /// Members that must be Collecting and Distributing for the aggregate to be up.
     #[arg(long, value_name = "N")]
     pub min_links: Option<usize>,
     /// At most N members active, the others Standby (modify: 0 = no limit).
     #[arg(long, value_name = "N")]
     pub max_active: Option<usize>,
-    /// What to do when the partner sends no LACPDU.
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub fallback: Option<FallbackArg>,
+    /// What to do when the partner sends no LACPDU: off, one-member or static.
+    #[arg(long, value_parser = setting::<Fallback>(), value_name = "KIND")]
+    pub fallback: Option<Fallback>,
     /// How long without LACPDU before fallback (e.g. 6s).
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub fallback_timeout: Option<String>,
@@ -307,20 +248,23 @@ pub struct AggrOpts {
     /// LACP System priority (lower is better).
     #[arg(long, value_name = "PRIO")]
     pub system_priority: Option<u16>,
+    /// How often load is measured and buckets rebalanced (e.g. 1s), or off.
+    #[arg(long, value_parser = parse_optional_duration, value_name = "DUR|off")]
+    pub rebalance_interval: Option<String>,
     /// Kernel fast path for data frames (eBPF at the aggregate's and members' tc hooks, driven
     /// by lagd's distributor and Collecting state): auto (default: where the kernel allows,
     /// saying why not elsewhere), on (or fail), off.
     #[arg(long, value_name = "auto|on|off", value_parser = parse_offload)]
-    pub offload: Option<lagd::config::OffloadSetting>,
+    pub offload: Option<lagd::config::Offload>,
     /// Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A
     /// member whose BFD session is not Up neither collects nor distributes.
     #[arg(long, value_name = "INTERVAL[,MULT]|off", value_parser = parse_bfd)]
-    pub bfd: Option<lagd::config::BfdSpec>,
+    pub bfd: Option<lagd::config::BfdSettings>,
 }
 
-fn parse_bfd(s: &str) -> Result<lagd::config::BfdSpec, String> {
+fn parse_bfd(s: &str) -> Result<lagd::config::BfdSettings, String> {
     if s.eq_ignore_ascii_case("off") {
-        return Ok(lagd::config::BfdSpec {
+        return Ok(lagd::config::BfdSettings {
             enabled: Some(false),
             ..Default::default()
         });
@@ -340,35 +284,44 @@ fn parse_bfd(s: &str) -> Result<lagd::config::BfdSpec, String> {
                 .ok_or_else(|| format!("`{m}`: the multiplier is a whole number from 1 to 255"))
         })
         .transpose()?;
-    Ok(lagd::config::BfdSpec {
+    Ok(lagd::config::BfdSettings {
         interval: Some(interval.trim().to_string()),
         multiplier,
         enabled: None,
     })
 }
 
-fn parse_offload(s: &str) -> Result<lagd::config::OffloadSetting, String> {
-    s.parse()
-}
-
 impl AggrOpts {
+    /// The settings these options give (the one patch type of the settings model).
+    pub fn settings(&self) -> AggrSettings {
+        AggrSettings {
+            mode: self.mode,
+            lacp_mode: self.lacp_mode,
+            lacp_timer: self.lacp_timer,
+            policy: self.policy.clone(),
+            mac: self.mac.map(|m| m.to_string()),
+            mtu: self.mtu,
+            min_links: self.min_links,
+            max_active: self.max_active,
+            fallback: self.fallback,
+            fallback_timeout: self.fallback_timeout.clone(),
+            system_priority: self.system_priority,
+            key: self.key,
+            rebalance_interval: self.rebalance_interval.clone(),
+            offload: self.offload,
+            bfd: self.bfd.clone(),
+            ..AggrSettings::default()
+        }
+    }
+
     /// Whether no option was given.
     pub fn is_empty(&self) -> bool {
-        self.policy.is_none()
-            && self.lacp.is_none()
-            && self.timer.is_none()
-            && self.mac.is_none()
-            && self.mode.is_none()
-            && self.min_links.is_none()
-            && self.max_active.is_none()
-            && self.fallback.is_none()
-            && self.fallback_timeout.is_none()
-            && self.mtu.is_none()
-            && self.key.is_none()
-            && self.system_priority.is_none()
-            && self.offload.is_none()
-            && self.bfd.is_none()
+        self.settings().is_empty()
     }
+}
+
+fn parse_offload(s: &str) -> Result<lagd::config::Offload, String> {
+    s.parse()
 }
 
 /// `create-aggr`.

@@ -4,11 +4,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use lagd::client::{Client, ClientError};
-use lagd::config::{AggrChanges, AggrMode, AggrSpec, LacpActivity};
+use lagd::config::AggrSpec;
 
 use super::cli::{
-    AddArgs, AggrOpts, Conn, CreateArgs, DeleteArgs, LacpArg, ModeArg, ModifyArgs, OutputOpts,
-    RemoveArgs, ShowAggrArgs, ShowLinkArgs,
+    AddArgs, Conn, CreateArgs, DeleteArgs, ModifyArgs, OutputOpts, RemoveArgs, ShowAggrArgs,
+    ShowLinkArgs,
 };
 use super::error::AdminError;
 use super::show;
@@ -63,40 +63,6 @@ fn say(message: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// Mode and LACP activity for a spec or a change: `-L off` alone means a static trunk; `-L
-/// active|passive` or `-m lacp` alone on a static trunk turns LACP back on.
-fn mode_and_lacp(
-    opts: &AggrOpts,
-    current_mode: Option<AggrMode>,
-    current_lacp: Option<LacpActivity>,
-) -> (Option<AggrMode>, Option<LacpActivity>) {
-    let mut mode = opts.mode.map(AggrMode::from);
-    let mut lacp = opts.lacp.map(LacpActivity::from);
-    match (opts.mode, opts.lacp) {
-        (None, Some(LacpArg::Off)) if current_mode.unwrap_or_default() == AggrMode::Lacp => {
-            mode = Some(AggrMode::Static);
-        }
-        (None, Some(LacpArg::Active | LacpArg::Passive))
-            if current_mode == Some(AggrMode::Static) =>
-        {
-            mode = Some(AggrMode::Lacp);
-        }
-        (Some(ModeArg::Lacp), None) if current_lacp == Some(LacpActivity::Off) => {
-            lacp = Some(LacpActivity::Active);
-        }
-        (Some(ModeArg::Static), None)
-            if matches!(
-                current_lacp,
-                Some(LacpActivity::Active | LacpActivity::Passive)
-            ) =>
-        {
-            lacp = Some(LacpActivity::Off);
-        }
-        _ => {}
-    }
-    (mode, lacp)
-}
-
 /// The spec `create-aggr` asks for.
 pub fn create_spec(a: &CreateArgs) -> Result<AggrSpec, AdminError> {
     if a.links.is_empty() {
@@ -105,53 +71,17 @@ pub fn create_spec(a: &CreateArgs) -> Result<AggrSpec, AdminError> {
             a.name
         )));
     }
-    let o = &a.opts;
-    let (mode, lacp) = mode_and_lacp(o, None, None);
     let mut spec = AggrSpec::new(
         &a.name,
         &a.links.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    spec.mode = mode;
-    spec.lacp = lacp;
-    spec.timer = o.timer.map(Into::into);
-    spec.policy = o.policy.clone();
-    spec.mac = o.mac.map(|m| m.to_string());
-    spec.mtu = o.mtu;
-    spec.min_links = o.min_links;
-    spec.max_active = o.max_active;
-    spec.fallback = o.fallback.map(Into::into);
-    spec.fallback_timeout = o.fallback_timeout.clone();
-    spec.key = o.key;
-    spec.system_priority = o.system_priority;
-    spec.offload = o.offload;
-    spec.bfd = o.bfd.clone().filter(|b| b.enabled != Some(false));
+    )
+    .with_changes(&a.opts.settings());
+    // `--bfd off` at creation: no table at all.
+    spec.bfd = spec.bfd.take().filter(|b| b.enabled != Some(false));
     if a.force {
         spec.force = Some(true);
     }
     Ok(spec)
-}
-
-/// The changes `modify-aggr` asks for, given the current spec.
-pub fn modify_changes(o: &AggrOpts, current: &AggrSpec) -> AggrChanges {
-    let (mode, lacp) = mode_and_lacp(o, current.mode, current.lacp);
-    AggrChanges {
-        mode,
-        lacp,
-        timer: o.timer.map(Into::into),
-        policy: o.policy.clone(),
-        mac: o.mac.map(|m| m.to_string()),
-        mtu: o.mtu,
-        min_links: o.min_links,
-        max_active: o.max_active,
-        fallback: o.fallback.map(Into::into),
-        fallback_timeout: o.fallback_timeout.clone(),
-        system_priority: o.system_priority,
-        key: o.key,
-        rebalance_interval: None,
-        offload: o.offload,
-        bfd: o.bfd.clone(),
-        port_priority: Default::default(),
-    }
 }
 
 /// `create-aggr`.
@@ -188,13 +118,13 @@ pub fn modify(a: &ModifyArgs) -> Result<(), AdminError> {
         )));
     }
     let mut c = connect(&a.conn)?;
-    let current = c
-        .show_aggr(Some(&a.name))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| AdminError::Input(format!("no aggregation named `{}`", a.name)))?;
-    let changes = modify_changes(&a.opts, &current.spec);
-    say(&c.modify_aggr_forced(&a.name, changes, a.temporary, a.force)?)
+    if c.show_aggr(Some(&a.name))?.is_empty() {
+        return Err(AdminError::Input(format!(
+            "no aggregation named `{}`",
+            a.name
+        )));
+    }
+    say(&c.modify_aggr_forced(&a.name, a.opts.settings(), a.temporary, a.force)?)
 }
 
 /// `delete-aggr`.
@@ -363,55 +293,6 @@ pub fn show_link(a: &ShowLinkArgs) -> Result<(), AdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn opts() -> AggrOpts {
-        AggrOpts::default()
-    }
-
-    #[test]
-    fn lacp_off_alone_means_a_static_trunk() {
-        let o = AggrOpts {
-            lacp: Some(LacpArg::Off),
-            ..opts()
-        };
-        assert_eq!(
-            mode_and_lacp(&o, None, None),
-            (Some(AggrMode::Static), Some(LacpActivity::Off))
-        );
-        // On an active-backup aggregation, -L off only turns LACP off.
-        assert_eq!(
-            mode_and_lacp(&o, Some(AggrMode::ActiveBackup), None),
-            (None, Some(LacpActivity::Off))
-        );
-    }
-
-    #[test]
-    fn lacp_on_a_static_trunk_turns_mode_lacp() {
-        let o = AggrOpts {
-            lacp: Some(LacpArg::Passive),
-            ..opts()
-        };
-        assert_eq!(
-            mode_and_lacp(&o, Some(AggrMode::Static), Some(LacpActivity::Off)),
-            (Some(AggrMode::Lacp), Some(LacpActivity::Passive))
-        );
-        let m = AggrOpts {
-            mode: Some(ModeArg::Lacp),
-            ..opts()
-        };
-        assert_eq!(
-            mode_and_lacp(&m, Some(AggrMode::Static), Some(LacpActivity::Off)),
-            (Some(AggrMode::Lacp), Some(LacpActivity::Active))
-        );
-        let s = AggrOpts {
-            mode: Some(ModeArg::Static),
-            ..opts()
-        };
-        assert_eq!(
-            mode_and_lacp(&s, None, Some(LacpActivity::Active)),
-            (Some(AggrMode::Static), Some(LacpActivity::Off))
-        );
-    }
 
     #[test]
     fn effective_uid_is_read() {

@@ -17,7 +17,7 @@ use lagd_types::{MacAddr, PortNumber, PortState};
 use lagd_wire::LacpInfo;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AggrChanges, AggrSpec};
+use crate::config::{AggrSettings, AggrSpec};
 
 /// Version of this protocol, reported by `Ping`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -80,7 +80,7 @@ pub enum Request {
         /// Aggregate name.
         name: String,
         /// The fields to change.
-        changes: AggrChanges,
+        changes: AggrSettings,
         /// Do not write the change back.
         #[serde(default)]
         temporary: bool,
@@ -115,7 +115,7 @@ pub enum Request {
     /// Create the DT domain (`[dt]`) at run time (`create-dt-domain`).
     CreateDtDomain {
         /// The `[dt]` table.
-        spec: crate::dt::DtSpec,
+        spec: crate::config::DtSpec,
         /// Do not write the change back.
         #[serde(default)]
         temporary: bool,
@@ -577,7 +577,7 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AggrMode, LacpTimerSpec};
+    use crate::config::{AggrMode, LacpTimeout};
 
     fn round_trip<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(v: &T) {
         let line = serde_json::to_string(v).unwrap();
@@ -614,9 +614,9 @@ mod tests {
             },
             Request::ModifyAggr {
                 name: "aggr1".into(),
-                changes: AggrChanges {
-                    timer: Some(LacpTimerSpec::Long),
-                    ..AggrChanges::default()
+                changes: AggrSettings {
+                    lacp_timer: Some(LacpTimeout::Long),
+                    ..AggrSettings::default()
                 },
                 temporary: false,
                 force: true,

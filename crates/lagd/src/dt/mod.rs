@@ -3,11 +3,9 @@
 //! decisions to the distributed aggregations (LACP system id, port numbers, ports down, bridge
 //! port isolation, MAC sync). See `docs/DT.md`.
 
-pub mod config;
 pub mod epoch;
 pub mod isolation;
 pub mod key_file;
 pub mod runtime;
 
-pub use config::{DtSpec, ResolvedDt};
 pub use runtime::{DtRuntime, DtView};

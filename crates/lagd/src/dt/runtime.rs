@@ -34,8 +34,8 @@ use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers, MacTarg
 use lagd_types::{Duration, MacAddr, SystemId};
 use serde::{Deserialize, Serialize};
 
-use super::config::{ResolvedDt, aggr_config};
 use crate::aggregate::lock;
+use crate::config::ResolvedDt;
 use crate::engine::Engine;
 
 /// How often the runtime reconciles the aggregations with the decisions.
@@ -421,7 +421,8 @@ impl Runner {
                         lacp.config().system,
                     )
                 };
-                let want = aggr_config(&a.resolved, speed);
+                let r = &a.resolved;
+                let want = r.dt_aggr_config(r.system(r.mac.unwrap_or(MacAddr::ZERO)), speed);
                 let ap = self.aggrs.entry(name.clone()).or_default();
                 if ap.cfg.as_ref() != Some(&want) {
                     let r = if ap.cfg.is_none() {

@@ -22,7 +22,7 @@ use lagd_agg::lagd_lacp::{MuxState, PortCounters, ReceiveState, Selected};
 use lagd_dt::{PeerState, Role};
 use lagd_types::PortState;
 
-use crate::config::{AggrMode, AnyLinks, LacpActivity, LacpTimerSpec};
+use crate::config::{AggrMode, AnyLinks, LacpActivity, LacpTimeout};
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use crate::dt::DtView;
 
@@ -107,10 +107,10 @@ fn lacp_name(l: LacpActivity) -> &'static str {
     }
 }
 
-fn timer_name(t: LacpTimerSpec) -> &'static str {
+fn timer_name(t: LacpTimeout) -> &'static str {
     match t {
-        LacpTimerSpec::Short => "short",
-        LacpTimerSpec::Long => "long",
+        LacpTimeout::Short => "short",
+        LacpTimeout::Long => "long",
     }
 }
 
@@ -322,9 +322,9 @@ fn render_aggregates(o: &mut String, s: &Snapshot<'_>) {
         let (mode, policy, lacp, timer) = match a.spec.resolve(&AnyLinks) {
             Ok(r) => (
                 mode_name(r.mode),
-                r.policy,
-                lacp_name(r.lacp),
-                timer_name(r.timer),
+                r.policy.to_string(),
+                lacp_name(r.lacp_mode),
+                timer_name(r.lacp_timer),
             ),
             Err(_) => ("", String::new(), "", ""),
         };

@@ -20,7 +20,7 @@
 
 use core::fmt;
 
-use lagd_lacp::{LacpMode, MuxState, PortStatus, ReceiveState, Selected};
+use lagd_lacp::{LacpActivity, MuxState, PortStatus, ReceiveState, Selected};
 use lagd_types::PortNumber;
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +98,7 @@ pub fn member_state(st: &AggregationStatus, p: &PortStatus) -> MemberState {
             _ => MemberState::Active,
         };
     }
-    let lacp_on = st.lacp.config.mode != LacpMode::Off;
+    let lacp_on = st.lacp.config.mode != LacpActivity::Off;
     if lacp_on
         && !p.fallback
         && matches!(p.receive, ReceiveState::Expired | ReceiveState::Defaulted)

@@ -2,7 +2,7 @@
 
 use crate::DtKey;
 use crate::mac_sync::DEFAULT_MAC_LIMIT;
-use lagd_types::{Duration, Key, MacAddr, SystemId};
+use lagd_types::{Duration, Key, LacpActivity, LacpTimeout, MacAddr, SystemId};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -83,48 +83,21 @@ impl Default for DtConfig {
     }
 }
 
-/// LACP mode of a DT aggregation, as compared between the switches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DtLacpMode {
-    /// Static trunk (no LACP).
-    Static,
-    /// Passive LACP.
-    Passive,
-    /// Active LACP.
-    #[default]
-    Active,
-}
-
-impl DtLacpMode {
-    /// Wire code.
-    pub fn code(self) -> u8 {
-        match self {
-            DtLacpMode::Static => 0,
-            DtLacpMode::Passive => 1,
-            DtLacpMode::Active => 2,
-        }
+/// Wire code of a DT aggregation's LACP mode (Configuration TLV): static 0, passive 1,
+/// active 2.
+pub(crate) fn activity_code(a: LacpActivity) -> u8 {
+    match a {
+        LacpActivity::Off => 0,
+        LacpActivity::Passive => 1,
+        LacpActivity::Active => 2,
     }
 }
 
-/// LACP timer of a DT aggregation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DtLacpTimer {
-    /// Long timeout.
-    Long,
-    /// Short timeout.
-    #[default]
-    Short,
-}
-
-impl DtLacpTimer {
-    /// Wire code.
-    pub fn code(self) -> u8 {
-        match self {
-            DtLacpTimer::Long => 0,
-            DtLacpTimer::Short => 1,
-        }
+/// Wire code of a DT aggregation's LACP timer: long 0, short 1.
+pub(crate) fn timeout_code(t: LacpTimeout) -> u8 {
+    match t {
+        LacpTimeout::Long => 0,
+        LacpTimeout::Short => 1,
     }
 }
 
@@ -141,9 +114,9 @@ pub struct DtAggrConfig {
     /// LACP key.
     pub key: Key,
     /// LACP mode.
-    pub lacp_mode: DtLacpMode,
+    pub lacp_mode: LacpActivity,
     /// LACP timer.
-    pub lacp_timer: DtLacpTimer,
+    pub lacp_timer: LacpTimeout,
     /// MTU.
     pub mtu: u32,
     /// Member speed in Mb/s (0 = unknown; not compared then).
@@ -159,8 +132,8 @@ impl DtAggrConfig {
             name: name.to_string(),
             system,
             key: 1,
-            lacp_mode: DtLacpMode::Active,
-            lacp_timer: DtLacpTimer::Short,
+            lacp_mode: LacpActivity::Active,
+            lacp_timer: LacpTimeout::Short,
             mtu: 1500,
             speed_mbps: 0,
         }

@@ -46,8 +46,7 @@ mod tlv;
 
 pub use auth::{AuthError, DtKey, DtKeyError, MAX_KEY_LEN, MIN_KEY_LEN, sign, verify};
 pub use config::{
-    DtAggrConfig, DtConfig, DtConfigError, DtLacpMode, DtLacpTimer, MAX_AGGREGATIONS,
-    MAX_MAC_LIMIT, SECONDARY_PORT_BASE,
+    DtAggrConfig, DtConfig, DtConfigError, MAX_AGGREGATIONS, MAX_MAC_LIMIT, SECONDARY_PORT_BASE,
 };
 pub use consistency::{ConfigDiff, DiffField, compare};
 pub use decision::{Decision, DownReason};

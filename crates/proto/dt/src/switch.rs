@@ -64,8 +64,8 @@ impl AggrState {
             aggr: self.cfg.id,
             system: self.cfg.system,
             key: self.cfg.key,
-            lacp_mode: self.cfg.lacp_mode.code(),
-            lacp_timer: self.cfg.lacp_timer.code(),
+            lacp_mode: crate::config::activity_code(self.cfg.lacp_mode),
+            lacp_timer: crate::config::timeout_code(self.cfg.lacp_timer),
             mtu: self.cfg.mtu,
             speed_mbps: self.cfg.speed_mbps,
         }

@@ -1,32 +1,9 @@
 //! Administrative configuration of the System and its ports (IEEE 802.1AX-2014 §6.4.6, §6.4.7).
 
 use lagd_types::{Duration, Key, MacAddr, PortId, PortNumber, PortState, Priority, SystemId};
+pub use lagd_types::{LacpActivity, LacpTimeout};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-/// LACP_Activity of the actor, or no LACP at all.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LacpMode {
-    /// Active LACP: transmits LACPDUs whatever the partner does.
-    #[default]
-    Active,
-    /// Passive LACP: transmits only when the partner is active.
-    Passive,
-    /// No LACP: a static trunk. No LACPDU is sent; every port with link up aggregates.
-    Off,
-}
-
-/// The actor's LACP_Timeout (§6.4.2.3): how fast the partner must send to us.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LacpTimer {
-    /// Short_Timeout_Time, 3 s: partner sends every second.
-    #[default]
-    Short,
-    /// Long_Timeout_Time, 90 s: partner sends every 30 s.
-    Long,
-}
 
 /// How the active Aggregator is chosen among those with Selected ports (Linux bonding's
 /// `ad_select`, with its names). lagd presents one aggregate, so one Aggregator at a time
@@ -75,9 +52,9 @@ pub struct SystemConfig {
     /// Actor_System_Priority and Actor_System (§6.4.5).
     pub system: SystemId,
     /// Active, passive or off (static trunk).
-    pub mode: LacpMode,
+    pub mode: LacpActivity,
     /// The actor's LACP_Timeout.
-    pub timer: LacpTimer,
+    pub timer: LacpTimeout,
     /// Actor_Admin_Aggregator_Key, the default for ports without their own key.
     pub key: Key,
     /// At most this many Selected ports per Aggregator; the others are Standby.
@@ -101,8 +78,8 @@ impl Default for SystemConfig {
     fn default() -> Self {
         SystemConfig {
             system: SystemId::new(0x8000, MacAddr::ZERO),
-            mode: LacpMode::Active,
-            timer: LacpTimer::Short,
+            mode: LacpActivity::Active,
+            timer: LacpTimeout::Short,
             key: 1,
             max_active: None,
             ad_select: AdSelect::Stable,

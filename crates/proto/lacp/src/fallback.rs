@@ -8,7 +8,7 @@ use crate::port::{Ctx, Port};
 use crate::receive::refresh_default;
 use crate::timers::{Timer, TimerTable};
 use crate::worklist::Worklist;
-use crate::{EventKind, FallbackKind, LacpMode, SystemConfig};
+use crate::{EventKind, FallbackKind, LacpActivity, SystemConfig};
 use lagd_types::Instant;
 
 /// The System's fallback state.
@@ -114,7 +114,7 @@ pub(crate) fn update(
         st.up_since = Some(ctx.now);
     }
     let cfg = match ctx.cfg.fallback {
-        Some(f) if any_up && ctx.cfg.mode != LacpMode::Off => f,
+        Some(f) if any_up && ctx.cfg.mode != LacpActivity::Off => f,
         _ => {
             timers.stop(Timer::Fallback);
             leave(st, ports, ctx, work);

@@ -87,7 +87,7 @@ mod worklist;
 pub use aggregator::AggregatorId;
 pub use churn::ChurnState;
 pub use config::{
-    AdSelect, ConfigError, FallbackConfig, FallbackKind, LacpMode, LacpTimer, PartnerAdmin,
+    AdSelect, ConfigError, FallbackConfig, FallbackKind, LacpActivity, LacpTimeout, PartnerAdmin,
     PortConfig, SystemConfig,
 };
 pub use counters::PortCounters;
@@ -189,9 +189,9 @@ impl Lacp {
     /// off restarts the ports' Receive machines.
     pub fn set_config(&mut self, now: Instant, config: SystemConfig) -> Result<(), ConfigError> {
         config.validate()?;
-        let was_off = self.config.mode == LacpMode::Off;
+        let was_off = self.config.mode == LacpActivity::Off;
         self.config = config;
-        let toggled = was_off != (self.config.mode == LacpMode::Off);
+        let toggled = was_off != (self.config.mode == LacpActivity::Off);
         let Lacp {
             config,
             ports,

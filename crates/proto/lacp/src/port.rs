@@ -6,7 +6,7 @@ use crate::tally::Share;
 use crate::timers::TimerTable;
 use crate::transmit::SendTimes;
 use crate::{
-    AggregatorId, ChurnState, Event, EventKind, FallbackKind, LacpMode, LacpTimer, MuxState,
+    AggregatorId, ChurnState, Event, EventKind, FallbackKind, LacpActivity, LacpTimeout, MuxState,
     PeriodicState, PortConfig, PortCounters, ReceiveState, Selected, SystemConfig,
 };
 use lagd_types::{Instant, PortId, PortNumber, PortState, SystemId};
@@ -158,7 +158,7 @@ impl Port {
 
     /// LACP_Enabled (§6.4.8): LACP runs on this port (not a static trunk, full duplex).
     pub fn lacp_enabled(&self, sys: &SystemConfig) -> bool {
-        sys.mode != LacpMode::Off && self.link.full_duplex
+        sys.mode != LacpActivity::Off && self.link.full_duplex
     }
 
     /// Recomputes the administrative parts of the actor information (system, key, port,
@@ -170,8 +170,8 @@ impl Port {
         self.actor.key = self.cfg.key.unwrap_or(sys.key);
         self.actor.port = PortId::new(self.cfg.priority, self.cfg.number);
         let s = &mut self.actor.state;
-        s.set(PortState::LACP_ACTIVITY, sys.mode == LacpMode::Active);
-        s.set(PortState::LACP_TIMEOUT, sys.timer == LacpTimer::Short);
+        s.set(PortState::LACP_ACTIVITY, sys.mode == LacpActivity::Active);
+        s.set(PortState::LACP_TIMEOUT, sys.timer == LacpTimeout::Short);
         s.set(
             PortState::AGGREGATION,
             self.cfg.aggregatable && self.link.full_duplex,

@@ -3,7 +3,7 @@
 
 use crate::port::{Ctx, Port};
 use crate::timers::{LONG_TIMEOUT_TIME, SHORT_TIMEOUT_TIME, Timer};
-use crate::{EventKind, FallbackKind, LacpMode, LacpTimer, Selected, SystemConfig};
+use crate::{EventKind, FallbackKind, LacpActivity, LacpTimeout, Selected, SystemConfig};
 use core::fmt;
 use lagd_types::{PortNumber, PortState};
 use lagd_wire::{LacpInfo, LacpduRepr, WireError};
@@ -58,11 +58,11 @@ pub enum RxError {
 pub(crate) fn default_partner(sys: &SystemConfig, p: &Port) -> LacpInfo {
     let a = &p.cfg.partner_admin;
     let mut state = a.state;
-    if sys.timer == LacpTimer::Short {
+    if sys.timer == LacpTimeout::Short {
         state.set(PortState::LACP_TIMEOUT, true);
     }
     let fallback = p.fallback.is_some();
-    if sys.mode == LacpMode::Off || fallback {
+    if sys.mode == LacpActivity::Off || fallback {
         state = PortState(
             state.0
                 | PortState::AGGREGATION
@@ -193,7 +193,7 @@ pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>) -> bool {
             }
             ReceiveState::PortDisabled if enabled => Some((
                 ReceiveState::LacpDisabled,
-                if ctx.cfg.mode == LacpMode::Off {
+                if ctx.cfg.mode == LacpActivity::Off {
                     "port enabled, LACP off: static trunk member"
                 } else {
                     "port enabled but half duplex: LACP needs full duplex"
@@ -282,8 +282,8 @@ pub(crate) fn rx_lacpdu(p: &mut Port, ctx: &mut Ctx<'_>, pdu: &LacpduRepr) -> bo
     p.actor.state.set(PortState::DEFAULTED, false);
     p.actor.state.set(PortState::EXPIRED, false);
     let timeout = match ctx.cfg.timer {
-        LacpTimer::Short => SHORT_TIMEOUT_TIME,
-        LacpTimer::Long => LONG_TIMEOUT_TIME,
+        LacpTimeout::Short => SHORT_TIMEOUT_TIME,
+        LacpTimeout::Long => LONG_TIMEOUT_TIME,
     };
     p.timers.start(Timer::CurrentWhile, ctx.now, timeout);
     p.last_rx = Some(ctx.now);

@@ -19,7 +19,7 @@ use crate::aggregator::LagId;
 use crate::port::Ctx;
 use crate::timers::{LONG_TIMEOUT_TIME, SHORT_TIMEOUT_TIME, Timer};
 use crate::{
-    AggregatorId, EventKind, Lacp, LacpMode, LacpTimer, LinkStatus, MuxState, ReceiveState,
+    AggregatorId, EventKind, Lacp, LacpActivity, LacpTimeout, LinkStatus, MuxState, ReceiveState,
     Selected, fallback, receive,
 };
 use lagd_types::{Instant, PortNumber, PortState, SystemId};
@@ -149,8 +149,8 @@ impl Lacp {
             events,
         };
         let timeout = match ctx.cfg.timer {
-            LacpTimer::Short => SHORT_TIMEOUT_TIME,
-            LacpTimer::Long => LONG_TIMEOUT_TIME,
+            LacpTimeout::Short => SHORT_TIMEOUT_TIME,
+            LacpTimeout::Long => LONG_TIMEOUT_TIME,
         };
         let mut any_current = false;
         for s in &snap.ports {
@@ -189,7 +189,7 @@ impl Lacp {
             let lacp_on = probe.lacp_enabled(ctx.cfg);
             let receive_fits = match s.receive {
                 ReceiveState::Current => lacp_on,
-                ReceiveState::LacpDisabled => !lacp_on && ctx.cfg.mode == LacpMode::Off,
+                ReceiveState::LacpDisabled => !lacp_on && ctx.cfg.mode == LacpActivity::Off,
                 _ => false,
             };
             let mux_fits = if ctx.cfg.coupled_control {

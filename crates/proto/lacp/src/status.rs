@@ -4,8 +4,8 @@
 use crate::aggregator::is_cd;
 use crate::port::Port;
 use crate::{
-    AggregatorId, ChurnState, Lacp, LacpMode, LinkStatus, MuxState, PeriodicState, PortCounters,
-    ReceiveState, Selected, SystemConfig,
+    AggregatorId, ChurnState, Lacp, LacpActivity, LinkStatus, MuxState, PeriodicState,
+    PortCounters, ReceiveState, Selected, SystemConfig,
 };
 use lagd_types::{Instant, Key, MacAddr, PortNumber, SystemId};
 use lagd_wire::LacpInfo;
@@ -151,7 +151,7 @@ impl Lacp {
                 return s("partner's LACPDUs stopped (EXPIRED): waiting for them to resume");
             }
             ReceiveState::Defaulted if p.fallback.is_none() => {
-                if cfg.mode == LacpMode::Passive && !p.partner.state.activity() {
+                if cfg.mode == LacpActivity::Passive && !p.partner.state.activity() {
                     return s(
                         "partner is passive and we are passive: nobody sends LACPDUs \
                          (make one side active)",

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use lagd_lacp::{EventKind, LacpMode, LacpTimer, MuxState, ReceiveState, Selected};
+use lagd_lacp::{EventKind, LacpActivity, LacpTimeout, MuxState, ReceiveState, Selected};
 use lagd_types::Duration;
 
 #[test]
@@ -41,7 +41,11 @@ fn active_active_forms_within_wait_while_plus_one_second() {
 
 #[test]
 fn active_passive_forms_within_three_seconds() {
-    let (mut h, a, b) = pair(sys(1), sys_with(2, LacpMode::Passive, LacpTimer::Short), 2);
+    let (mut h, a, b) = pair(
+        sys(1),
+        sys_with(2, LacpActivity::Passive, LacpTimeout::Short),
+        2,
+    );
     let t = until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
     assert!(t <= secs(3), "formed at {t}");
     // The passive side answers at the rate the active side asks for.
@@ -51,7 +55,7 @@ fn active_passive_forms_within_three_seconds() {
 
 #[test]
 fn passive_passive_never_forms_and_says_why() {
-    let p = |id| sys_with(id, LacpMode::Passive, LacpTimer::Short);
+    let p = |id| sys_with(id, LacpActivity::Passive, LacpTimeout::Short);
     let (mut h, a, _b) = pair(p(1), p(2), 2);
     h.run_for(Duration::from_secs(30));
     assert!(
@@ -142,7 +146,7 @@ fn live_config_changes() {
     // Active → passive: the partner is active, the aggregation stays.
     let now = h.now;
     let mut c = sys(1);
-    c.mode = LacpMode::Passive;
+    c.mode = LacpActivity::Passive;
     h.lacp_mut(0).set_config(now, c.clone()).unwrap();
     h.drain();
     h.run_for(Duration::from_secs(5));

@@ -56,7 +56,11 @@ fn at_most_three_lacpdus_per_second_even_with_ntt_set_repeatedly() {
 #[test]
 fn no_lacpdu_when_port_down_or_lacp_off() {
     let mut l = single(
-        sys_with(1, lagd_lacp::LacpMode::Off, lagd_lacp::LacpTimer::Short),
+        sys_with(
+            1,
+            lagd_lacp::LacpActivity::Off,
+            lagd_lacp::LacpTimeout::Short,
+        ),
         1,
     );
     let mut sent = Vec::new();

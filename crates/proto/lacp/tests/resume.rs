@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use lagd_lacp::testing::{End, Harness};
 use lagd_lacp::{
-    EventKind, Lacp, LacpMode, LacpSnapshot, LacpTimer, LinkStatus, MuxState, PortConfig,
+    EventKind, Lacp, LacpActivity, LacpSnapshot, LacpTimeout, LinkStatus, MuxState, PortConfig,
     ReceiveState, ResumeRefusal, Selected, SystemConfig,
 };
 use lagd_types::Duration;
@@ -135,7 +135,7 @@ fn a_cold_restart_is_seen_by_the_partner() {
 
 #[test]
 fn long_timers_resume_too() {
-    let cfg = |id| sys_with(id, LacpMode::Active, LacpTimer::Long);
+    let cfg = |id| sys_with(id, LacpActivity::Active, LacpTimeout::Long);
     let (mut h, a, b) = pair(cfg(1), cfg(2), 3);
     until_all_distributing(&mut h, &a, &b, Duration::from_secs(40));
     h.run_for(Duration::from_secs(31));
@@ -153,7 +153,7 @@ fn long_timers_resume_too() {
 
 #[test]
 fn static_trunk_resumes_without_waiting() {
-    let cfg = |id| sys_with(id, LacpMode::Off, LacpTimer::Short);
+    let cfg = |id| sys_with(id, LacpActivity::Off, LacpTimeout::Short);
     let (mut h, a, b) = pair(cfg(1), cfg(2), 2);
     until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
     let snap = h.lacp(0).snapshot();
@@ -221,7 +221,7 @@ fn a_snapshot_that_does_not_fit_is_refused_port_by_port() {
     // Refused ports were left alone: they start as after a cold start.
     assert_eq!(l.port(1).unwrap().receive, ReceiveState::PortDisabled);
     // A snapshot of a LACP aggregation does not fit a static trunk.
-    let mut l = Lacp::new(sys_with(1, LacpMode::Off, LacpTimer::Short));
+    let mut l = Lacp::new(sys_with(1, LacpActivity::Off, LacpTimeout::Short));
     for e in &a {
         l.add_port(h.now, PortConfig::new(e.port, mac(1, e.port)))
             .unwrap();

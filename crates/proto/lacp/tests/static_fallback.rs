@@ -3,11 +3,11 @@
 mod common;
 
 use common::*;
-use lagd_lacp::{EventKind, FallbackConfig, FallbackKind, LacpMode, LacpTimer, ReceiveState};
+use lagd_lacp::{EventKind, FallbackConfig, FallbackKind, LacpActivity, LacpTimeout, ReceiveState};
 use lagd_types::Duration;
 
 fn static_sys(id: u8) -> lagd_lacp::SystemConfig {
-    sys_with(id, LacpMode::Off, LacpTimer::Short)
+    sys_with(id, LacpActivity::Off, LacpTimeout::Short)
 }
 
 fn with_fallback(kind: FallbackKind) -> lagd_lacp::SystemConfig {

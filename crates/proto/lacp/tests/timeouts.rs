@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use lagd_lacp::testing::Harness;
-use lagd_lacp::{EventKind, LacpMode, LacpTimer, PeriodicState, ReceiveState};
+use lagd_lacp::{EventKind, LacpActivity, LacpTimeout, PeriodicState, ReceiveState};
 use lagd_types::{Duration, Instant};
 
 fn receive_change_at(
@@ -78,7 +78,7 @@ fn whole_partner_silent_then_back_reforms() {
 
 #[test]
 fn long_timer_expires_after_90s() {
-    let l = |id| sys_with(id, LacpMode::Active, LacpTimer::Long);
+    let l = |id| sys_with(id, LacpActivity::Active, LacpTimeout::Long);
     let (mut h, a, b) = pair(l(1), l(2), 1);
     until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
     assert_eq!(h.port(a[0]).periodic, PeriodicState::SlowPeriodic);

@@ -4,11 +4,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod admin;
+mod duration_text;
 mod ids;
 mod mac;
 mod state;
 mod time;
 
+pub use admin::{LacpActivity, LacpTimeout, UnknownValue};
+pub use duration_text::{DurationError, format_duration, parse_duration, parse_optional_duration};
 pub use ids::{Key, PortId, PortNumber, Priority, SystemId};
 pub use mac::{MacAddr, MacParseError};
 pub use state::PortState;

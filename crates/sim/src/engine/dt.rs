@@ -84,7 +84,7 @@ impl Simulator {
                 Some(Some(a)) => a.settings.clone(),
                 _ => n.aggs[ai].settings.clone(),
             };
-            let c = aggr_config(def, ai, &settings, 0);
+            let c = aggr_config(def, n, ai, &settings, 0);
             dt.add_aggregation(now, c.clone())
                 .map_err(|e| err(e.to_string()))?;
             rt.applied[j] = Applied {
@@ -306,7 +306,13 @@ impl Simulator {
             let applied = &mut rt.applied[j];
             if agg.dirty || applied.cfg.is_none() {
                 agg.dirty = false;
-                let want = aggr_config(def, ai, &agg.settings, agg.speed_mbps());
+                let want = aggr_config(
+                    def,
+                    &self.sc.nodes[node],
+                    ai,
+                    &agg.settings,
+                    agg.speed_mbps(),
+                );
                 if applied.cfg.as_ref() != Some(&want) {
                     let r = if applied.cfg.is_none() {
                         dt.add_aggregation(now, want.clone())

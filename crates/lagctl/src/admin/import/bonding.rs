@@ -9,7 +9,7 @@
 //! Every option either becomes a lagd setting or gets a note saying what lagd does instead;
 //! none is dropped silently.
 
-use lagd::config::{AggrMode, AggrSpec, LacpActivity, LacpTimerSpec};
+use lagd::config::{AggrMode, AggrSpec, LacpActivity, LacpTimeout};
 
 use super::super::error::AdminError;
 use super::Note;
@@ -244,9 +244,9 @@ impl BondBuilder {
             }
             "lacp_rate" => {
                 self.lacp_rate = true;
-                self.spec.timer = Some(match v.as_str() {
-                    "1" | "fast" => LacpTimerSpec::Short,
-                    "0" | "slow" => LacpTimerSpec::Long,
+                self.spec.lacp_timer = Some(match v.as_str() {
+                    "1" | "fast" => LacpTimeout::Short,
+                    "0" | "slow" => LacpTimeout::Long,
                     _ => {
                         return Err(self.bad(
                             at,
@@ -256,7 +256,7 @@ impl BondBuilder {
                 });
             }
             "lacp_active" => {
-                self.spec.lacp = Some(match v.as_str() {
+                self.spec.lacp_mode = Some(match v.as_str() {
                     "on" | "1" | "yes" | "true" => LacpActivity::Active,
                     "off" | "0" | "no" | "false" => LacpActivity::Passive,
                     _ => {

@@ -207,7 +207,7 @@ fn bond_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lagd::config::{AggrMode, Config, LacpTimerSpec};
+    use lagd::config::{AggrMode, Config, LacpTimeout};
 
     /// Seed 000's stanza, verbatim.
     const SEED_000: &str = "auto bond0\niface bond0 inet dhcp\nbond-mode 4 (802.3ad)\nbond-miimon 100\nbond-lacp-rate 1\nbond-slaves eth0 eth1\n";
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(a.name, "bond0");
         assert_eq!(a.links, vec!["eth0".to_string(), "eth1".to_string()]);
         assert_eq!(a.mode, Some(AggrMode::Lacp));
-        assert_eq!(a.timer, Some(LacpTimerSpec::Short));
+        assert_eq!(a.lacp_timer, Some(LacpTimeout::Short));
         let miimon = r.notes.iter().find(|n| n.option == "bond-miimon").unwrap();
         assert_eq!(miimon.line, 4);
         assert!(miimon.message.contains("carrier"), "{miimon:?}");
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert_eq!(a[0].mode, Some(AggrMode::Static));
         assert_eq!(a[0].policy.as_deref(), Some("L2,L3"));
-        assert_eq!(a[0].timer, Some(LacpTimerSpec::Long));
+        assert_eq!(a[0].lacp_timer, Some(LacpTimeout::Long));
         assert_eq!(a[0].min_links, Some(2));
         assert_eq!(a[0].mtu, Some(9000));
         assert_eq!(a[0].mac.as_deref(), Some("02:00:00:00:00:10"));

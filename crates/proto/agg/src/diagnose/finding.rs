@@ -134,20 +134,17 @@ pub enum Where {
     BothSwitches,
 }
 
-/// A setting of an aggregation, named by its configuration-file key.
-///
-/// This is the vocabulary fixes use; `lagctl` maps each to its flag. (The settings model of
-/// issue 13 replaces this list once it lands: one name per setting for flag, file and JSON.)
+/// A setting of an aggregation, named by its one name: the configuration-file key, the JSON
+/// name and (with `_` written `-`) the long flag, as the settings model (`lagd-node`) names
+/// it; `lagd-node`'s tests check that every key here is one of its settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Setting {
     /// Distribution mode (`lacp`, `static`, `active-backup`, ...).
     Mode,
     /// LACP activity: `active`, `passive` or `off`.
-    #[serde(rename = "lacp")]
     LacpMode,
     /// LACP timer: `short` or `long`.
-    #[serde(rename = "timer")]
     LacpTimer,
     /// Hash policy (`L3,L4`).
     Policy,
@@ -178,8 +175,8 @@ impl Setting {
     pub fn key(self) -> &'static str {
         match self {
             Setting::Mode => "mode",
-            Setting::LacpMode => "lacp",
-            Setting::LacpTimer => "timer",
+            Setting::LacpMode => "lacp_mode",
+            Setting::LacpTimer => "lacp_timer",
             Setting::Policy => "policy",
             Setting::Mac => "mac",
             Setting::Mtu => "mtu",

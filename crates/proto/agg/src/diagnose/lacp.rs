@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lagd_lacp::{LacpMode, LacpTimer, PortStatus, ReceiveState};
+use lagd_lacp::{LacpActivity, LacpTimeout, PortStatus, ReceiveState};
 use lagd_types::{Duration, Instant};
 
 use super::{Ctx, FindingCode, Fix, Setting, Severity, View, Where, lacp_mode_name, timer_name};
@@ -13,10 +13,10 @@ use crate::activity::{PortActivity, RECENT};
 
 /// How long without a LACPDU makes a member silent: the current_while time of our timer
 /// (§6.4.4: 3 s short, 90 s long), the time after which the Receive machine gives up too.
-pub fn silence(timer: LacpTimer) -> Duration {
+pub fn silence(timer: LacpTimeout) -> Duration {
     match timer {
-        LacpTimer::Short => Duration::from_secs(3),
-        LacpTimer::Long => Duration::from_secs(90),
+        LacpTimeout::Short => Duration::from_secs(3),
+        LacpTimeout::Long => Duration::from_secs(90),
     }
 }
 
@@ -84,7 +84,7 @@ fn silent_partner(cx: &mut Ctx<'_, '_>, up: &[&PortStatus], window: Duration) {
             "static",
         )
     });
-    if cfg.mode == LacpMode::Passive {
+    if cfg.mode == LacpActivity::Passive {
         let mut fix = vec![
             Fix::set("make this end active", Setting::LacpMode, "active"),
             Fix::set("or run a static trunk", Setting::LacpMode, "off").on(Where::BothEnds),
@@ -296,18 +296,18 @@ fn timers(cx: &mut Ctx<'_, '_>, up: &[&PortStatus]) {
         .iter()
         .filter(|p| {
             p.receive == ReceiveState::Current
-                && p.partner.state.short_timeout() != (ours == LacpTimer::Short)
+                && p.partner.state.short_timeout() != (ours == LacpTimeout::Short)
         })
         .collect();
     if other.is_empty() {
         return;
     }
-    let theirs = if ours == LacpTimer::Short {
-        LacpTimer::Long
+    let theirs = if ours == LacpTimeout::Short {
+        LacpTimeout::Long
     } else {
-        LacpTimer::Short
+        LacpTimeout::Short
     };
-    let (fast, slow) = if ours == LacpTimer::Short {
+    let (fast, slow) = if ours == LacpTimeout::Short {
         ("we", "the partner")
     } else {
         ("the partner", "we")

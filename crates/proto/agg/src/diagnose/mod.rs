@@ -48,7 +48,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use lagd_distrib::Mode;
-use lagd_lacp::{FallbackKind, LacpMode, LacpTimer, PortStatus};
+use lagd_lacp::{FallbackKind, LacpActivity, LacpTimeout, PortStatus};
 use lagd_types::{Instant, PortNumber};
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +146,7 @@ impl<'a> DiagnoseInput<'a> {
         let dist = &self.config.distributor;
         Some(match setting {
             Setting::Mode => match dist.mode {
-                Mode::Hash if lacp.mode == LacpMode::Off => "static".into(),
+                Mode::Hash if lacp.mode == LacpActivity::Off => "static".into(),
                 Mode::Hash => "lacp".into(),
                 Mode::ActiveBackup => "active-backup".into(),
                 Mode::RoundRobin => "round-robin".into(),
@@ -185,19 +185,19 @@ impl<'a> DiagnoseInput<'a> {
 }
 
 /// LACP activity as the configuration spells it.
-pub fn lacp_mode_name(m: LacpMode) -> &'static str {
+pub fn lacp_mode_name(m: LacpActivity) -> &'static str {
     match m {
-        LacpMode::Active => "active",
-        LacpMode::Passive => "passive",
-        LacpMode::Off => "off",
+        LacpActivity::Active => "active",
+        LacpActivity::Passive => "passive",
+        LacpActivity::Off => "off",
     }
 }
 
 /// The LACP timer as the configuration spells it.
-pub fn timer_name(t: LacpTimer) -> &'static str {
+pub fn timer_name(t: LacpTimeout) -> &'static str {
     match t {
-        LacpTimer::Short => "short",
-        LacpTimer::Long => "long",
+        LacpTimeout::Short => "short",
+        LacpTimeout::Long => "long",
     }
 }
 
@@ -231,7 +231,7 @@ impl Ctx<'_, '_> {
     }
 
     fn lacp_on(&self) -> bool {
-        self.input.config.lacp.mode != LacpMode::Off
+        self.input.config.lacp.mode != LacpActivity::Off
     }
 
     /// Whether a finding with `code` was pushed already.

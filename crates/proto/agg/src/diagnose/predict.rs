@@ -3,7 +3,7 @@
 //! runs LACP, both ends passive, min-links above what can be met), each as a finding that
 //! says why, so that the change can be refused unless forced.
 
-use lagd_lacp::LacpMode;
+use lagd_lacp::LacpActivity;
 
 use super::lacp::silence;
 use super::{DiagnoseInput, Finding, FindingCode, Fix, Setting, Severity, Where, lacp_mode_name};
@@ -43,8 +43,8 @@ pub fn consequences(input: &DiagnoseInput<'_>, next: &AggregationConfig) -> Vec<
                 .unwrap_or_else(|| format!("port {}", p.number))
         })
         .collect();
-    let was_off = cur.mode == LacpMode::Off;
-    let will_be_off = new.mode == LacpMode::Off;
+    let was_off = cur.mode == LacpActivity::Off;
+    let will_be_off = new.mode == LacpActivity::Off;
     if was_off && !will_be_off && heard_lately.is_empty() && new.fallback.is_none() {
         out.push(finding(
             FindingCode::PartnerNoLacp,
@@ -103,7 +103,7 @@ pub fn consequences(input: &DiagnoseInput<'_>, next: &AggregationConfig) -> Vec<
             ));
         }
     }
-    if new.mode == LacpMode::Passive && cur.mode != LacpMode::Passive {
+    if new.mode == LacpActivity::Passive && cur.mode != LacpActivity::Passive {
         let passive_partner = !up.is_empty()
             && up.iter().all(|p| {
                 activity(p)

@@ -5,7 +5,7 @@ use super::*;
 use crate::Aggregation;
 use lagd_distrib::{DistributorConfig, HashPolicy};
 use lagd_lacp::{
-    ChurnState, FallbackConfig, FallbackKind, LacpTimer, LinkStatus, MuxState, PortConfig,
+    ChurnState, FallbackConfig, FallbackKind, LacpTimeout, LinkStatus, MuxState, PortConfig,
     SystemConfig,
 };
 use lagd_types::{Duration, Instant, MacAddr};
@@ -24,7 +24,7 @@ struct Net {
     wire: VecDeque<(Instant, usize, PortNumber, Vec<u8>)>,
 }
 
-fn config(i: u8, mode: LacpMode) -> AggregationConfig {
+fn config(i: u8, mode: LacpActivity) -> AggregationConfig {
     let mut lacp = SystemConfig::new(MacAddr([2, 0, 0, 0, i, 0]));
     lacp.mode = mode;
     AggregationConfig {
@@ -106,7 +106,7 @@ impl Net {
     }
 }
 
-fn pair(a: LacpMode, b: LacpMode) -> Net {
+fn pair(a: LacpActivity, b: LacpActivity) -> Net {
     let mut n = Net::new(vec![config(1, a), config(2, b)], PORTS);
     for p in 1..=PORTS {
         n.connect((0, p), (1, p));
@@ -155,7 +155,7 @@ fn frame(flow: u16, dst: u8, len: usize) -> Vec<u8> {
 
 #[test]
 fn healthy_aggregation_is_reported_healthy() {
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(10));
     let st = n.sides[0].status();
     assert!(st.up);
@@ -166,7 +166,7 @@ fn healthy_aggregation_is_reported_healthy() {
 
 #[test]
 fn members_cabled_to_each_other_are_a_loopback() {
-    let mut n = Net::new(vec![config(1, LacpMode::Active)], PORTS);
+    let mut n = Net::new(vec![config(1, LacpActivity::Active)], PORTS);
     n.connect((0, 1), (0, 2));
     n.run_for(Duration::from_secs(10));
     let st = n.sides[0].status();
@@ -198,7 +198,7 @@ fn members_cabled_to_each_other_are_a_loopback() {
 #[test]
 fn static_switch_partner_runs_no_lacp() {
     // The partner is a static trunk: it sends no LACPDU (seed 004's storage outage).
-    let mut n = pair(LacpMode::Active, LacpMode::Off);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Off);
     n.run_for(Duration::from_secs(10));
     let cfg = n.sides[0].config().clone();
     let st = n.sides[0].status();
@@ -229,12 +229,12 @@ fn static_switch_partner_runs_no_lacp() {
     assert!(codes(&d).contains(&FindingCode::MinLinks));
 
     // With fallback the aggregate forwards: a warning, not an error.
-    let mut cfg = config(1, LacpMode::Active);
+    let mut cfg = config(1, LacpActivity::Active);
     cfg.lacp.fallback = Some(FallbackConfig {
         timeout: Duration::from_secs(3),
         kind: FallbackKind::OneMember,
     });
-    let mut n = Net::new(vec![cfg, config(2, LacpMode::Off)], PORTS);
+    let mut n = Net::new(vec![cfg, config(2, LacpActivity::Off)], PORTS);
     for p in 1..=PORTS {
         n.connect((0, p), (1, p));
     }
@@ -249,7 +249,7 @@ fn static_switch_partner_runs_no_lacp() {
 
 #[test]
 fn both_sides_passive() {
-    let mut n = pair(LacpMode::Passive, LacpMode::Passive);
+    let mut n = pair(LacpActivity::Passive, LacpActivity::Passive);
     n.run_for(Duration::from_secs(10));
     let d = run(n.sides[0].config(), &n.sides[0].status());
     assert_eq!(d.findings[0].code, FindingCode::BothPassive, "{d:#?}");
@@ -264,9 +264,9 @@ fn members_on_two_switches_reach_different_partners() {
     // Side 0's port 1 goes to switch A, port 2 to switch B (not a DT pair).
     let mut n = Net::new(
         vec![
-            config(1, LacpMode::Active),
-            config(2, LacpMode::Active),
-            config(3, LacpMode::Active),
+            config(1, LacpActivity::Active),
+            config(2, LacpActivity::Active),
+            config(3, LacpActivity::Active),
         ],
         PORTS,
     );
@@ -289,7 +289,7 @@ fn members_on_two_switches_reach_different_partners() {
 
 #[test]
 fn speed_duplex_and_mtu_mismatch() {
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(10));
     let cfg = n.sides[0].config().clone();
     let st = n.sides[0].status();
@@ -342,7 +342,7 @@ fn speed_duplex_and_mtu_mismatch() {
 #[test]
 fn member_in_another_channel_group_on_the_partner() {
     // The partner puts its port 2 in another key (another channel group).
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     let mut pc = PortConfig::new(2, MacAddr([2, 0, 0, 0, 2, 2]));
     pc.key = Some(7);
     n.sides[1].set_port_config(Instant::ZERO, pc).unwrap();
@@ -370,7 +370,7 @@ fn member_in_another_channel_group_on_the_partner() {
 
 #[test]
 fn member_attached_but_not_collecting_says_why() {
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(5));
     let mut st = n.sides[0].status();
     let p = &mut st.lacp.ports[1];
@@ -405,9 +405,9 @@ fn member_attached_but_not_collecting_says_why() {
 
 #[test]
 fn link_down_and_min_links() {
-    let mut cfg0 = config(1, LacpMode::Active);
+    let mut cfg0 = config(1, LacpActivity::Active);
     cfg0.lacp.min_links = 2;
-    let mut n = Net::new(vec![cfg0, config(2, LacpMode::Active)], PORTS);
+    let mut n = Net::new(vec![cfg0, config(2, LacpActivity::Active)], PORTS);
     for p in 1..=PORTS {
         n.connect((0, p), (1, p));
     }
@@ -431,7 +431,7 @@ fn link_down_and_min_links() {
 
 #[test]
 fn expired_member_when_partner_goes_silent_on_one_link() {
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(5));
     // Frames from side 1 port 2 stop reaching side 0 (a unidirectional fault).
     n.cable.remove(&(1, 2));
@@ -448,7 +448,7 @@ fn expired_member_when_partner_goes_silent_on_one_link() {
 #[test]
 fn churn_is_reported() {
     // Constructed: churn on a member that is otherwise distributing.
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(5));
     let mut st = n.sides[0].status();
     st.lacp.ports[0].partner_churn = ChurnState::Churn;
@@ -463,9 +463,9 @@ fn churn_is_reported() {
 }
 
 fn traffic(policy: HashPolicy, flows: u16, dst_macs: u8) -> (AggregationConfig, AggregationStatus) {
-    let mut c0 = config(1, LacpMode::Active);
+    let mut c0 = config(1, LacpActivity::Active);
     c0.distributor.policy = policy;
-    let mut n = Net::new(vec![c0, config(2, LacpMode::Active)], 4);
+    let mut n = Net::new(vec![c0, config(2, LacpActivity::Active)], 4);
     for p in 1..=4 {
         n.connect((0, p), (1, p));
     }
@@ -537,7 +537,7 @@ fn single_flow_saturating_one_member() {
 }
 
 /// Side `s` of `n` switches to LACP mode `mode` (as `modify-aggr -L` does).
-fn set_mode(n: &mut Net, s: usize, mode: LacpMode) {
+fn set_mode(n: &mut Net, s: usize, mode: LacpActivity) {
     let mut c = n.sides[s].config().clone();
     c.lacp.mode = mode;
     let now = n.now;
@@ -548,9 +548,9 @@ fn set_mode(n: &mut Net, s: usize, mode: LacpMode) {
 fn partner_turned_static_after_lacp_ran_is_named_on_both_ends() {
     // Seed 004 the other way round: LACP ran (lifetime counters are not zero), then the
     // partner became a static trunk.
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(10));
-    set_mode(&mut n, 1, LacpMode::Off);
+    set_mode(&mut n, 1, LacpActivity::Off);
     n.run_for(Duration::from_secs(10));
     let st = n.sides[0].status();
     assert!(st.lacp.ports[0].counters.lacpdus_rx > 0);
@@ -589,10 +589,10 @@ fn partner_turned_static_after_lacp_ran_is_named_on_both_ends() {
 
 #[test]
 fn both_passive_after_lacp_ran_is_named() {
-    let mut n = pair(LacpMode::Active, LacpMode::Passive);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Passive);
     n.run_for(Duration::from_secs(10));
     assert!(n.sides[0].status().up);
-    set_mode(&mut n, 0, LacpMode::Passive);
+    set_mode(&mut n, 0, LacpActivity::Passive);
     n.run_for(Duration::from_secs(20));
     for s in 0..2 {
         let d = run(n.sides[s].config(), &n.sides[s].status());
@@ -607,9 +607,9 @@ fn both_passive_after_lacp_ran_is_named() {
 
 #[test]
 fn timer_mismatch_is_a_note() {
-    let mut c1 = config(2, LacpMode::Active);
-    c1.lacp.timer = LacpTimer::Long;
-    let mut n = Net::new(vec![config(1, LacpMode::Active), c1], PORTS);
+    let mut c1 = config(2, LacpActivity::Active);
+    c1.lacp.timer = LacpTimeout::Long;
+    let mut n = Net::new(vec![config(1, LacpActivity::Active), c1], PORTS);
     for p in 1..=PORTS {
         n.connect((0, p), (1, p));
     }
@@ -627,9 +627,9 @@ fn timer_mismatch_is_a_note() {
 
 #[test]
 fn min_links_above_the_member_count() {
-    let mut c0 = config(1, LacpMode::Active);
+    let mut c0 = config(1, LacpActivity::Active);
     c0.lacp.min_links = 3;
-    let mut n = Net::new(vec![c0, config(2, LacpMode::Active)], PORTS);
+    let mut n = Net::new(vec![c0, config(2, LacpActivity::Active)], PORTS);
     for p in 1..=PORTS {
         n.connect((0, p), (1, p));
     }
@@ -643,7 +643,7 @@ fn min_links_above_the_member_count() {
 
 #[test]
 fn a_fix_already_in_effect_is_caught() {
-    let mut n = pair(LacpMode::Active, LacpMode::Active);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Active);
     n.run_for(Duration::from_secs(5));
     let cfg = n.sides[0].config().clone();
     let st = n.sides[0].status();
@@ -673,11 +673,11 @@ fn predicted(n: &Net, s: usize, next: &AggregationConfig) -> Vec<FindingCode> {
 
 #[test]
 fn seed_004_lacp_against_a_static_trunk_is_predicted_to_go_down() {
-    let mut n = pair(LacpMode::Off, LacpMode::Off);
+    let mut n = pair(LacpActivity::Off, LacpActivity::Off);
     n.run_for(Duration::from_secs(10));
     assert!(n.sides[0].status().up);
     let mut next = n.sides[0].config().clone();
-    next.lacp.mode = LacpMode::Active;
+    next.lacp.mode = LacpActivity::Active;
     assert_eq!(predicted(&n, 0, &next), vec![FindingCode::PartnerNoLacp]);
     // With a fallback the aggregate keeps forwarding.
     next.lacp.fallback = Some(FallbackConfig {
@@ -686,7 +686,7 @@ fn seed_004_lacp_against_a_static_trunk_is_predicted_to_go_down() {
     });
     assert!(predicted(&n, 0, &next).is_empty());
     // Applied anyway: both ends name the outage.
-    set_mode(&mut n, 0, LacpMode::Active);
+    set_mode(&mut n, 0, LacpActivity::Active);
     n.run_for(Duration::from_secs(10));
     let d = run(n.sides[0].config(), &n.sides[0].status());
     assert_eq!(d.findings[0].code, FindingCode::PartnerNoLacp, "{d:#?}");
@@ -697,14 +697,14 @@ fn seed_004_lacp_against_a_static_trunk_is_predicted_to_go_down() {
 
 #[test]
 fn static_against_lacp_passive_against_passive_and_min_links_are_predicted() {
-    let mut n = pair(LacpMode::Active, LacpMode::Passive);
+    let mut n = pair(LacpActivity::Active, LacpActivity::Passive);
     n.run_for(Duration::from_secs(10));
     let cur = n.sides[0].config().clone();
     let mut off = cur.clone();
-    off.lacp.mode = LacpMode::Off;
+    off.lacp.mode = LacpActivity::Off;
     assert_eq!(predicted(&n, 0, &off), vec![FindingCode::LacpOnStaticTrunk]);
     let mut passive = cur.clone();
-    passive.lacp.mode = LacpMode::Passive;
+    passive.lacp.mode = LacpActivity::Passive;
     assert_eq!(predicted(&n, 0, &passive), vec![FindingCode::BothPassive]);
     let mut min = cur.clone();
     min.lacp.min_links = 3;
@@ -713,7 +713,7 @@ fn static_against_lacp_passive_against_passive_and_min_links_are_predicted() {
     assert!(predicted(&n, 0, &min).is_empty());
     // The passive side may go active, the timer may change: nothing goes down.
     let mut active = n.sides[1].config().clone();
-    active.lacp.mode = LacpMode::Active;
-    active.lacp.timer = LacpTimer::Long;
+    active.lacp.mode = LacpActivity::Active;
+    active.lacp.timer = LacpTimeout::Long;
     assert!(predicted(&n, 1, &active).is_empty());
 }

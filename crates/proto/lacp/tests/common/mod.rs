@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use lagd_lacp::testing::{End, Harness, end};
-use lagd_lacp::{LacpMode, LacpTimer, PortConfig, SystemConfig};
+use lagd_lacp::{LacpActivity, LacpTimeout, PortConfig, SystemConfig};
 use lagd_types::{Duration, Instant, MacAddr};
 
 /// The MAC of port `port` of system `sys` (port 0: the system's own).
@@ -16,7 +16,7 @@ pub fn sys(id: u8) -> SystemConfig {
 }
 
 /// A System with the given mode and timer.
-pub fn sys_with(id: u8, mode: LacpMode, timer: LacpTimer) -> SystemConfig {
+pub fn sys_with(id: u8, mode: LacpActivity, timer: LacpTimeout) -> SystemConfig {
     SystemConfig {
         mode,
         timer,

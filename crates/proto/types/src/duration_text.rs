@@ -1,8 +1,7 @@
-//! Human-readable durations in the config file and on the control socket: `"6s"`, `"500ms"`,
+//! Durations as people write them in configuration and on the command line: `"6s"`, `"500ms"`,
 //! `"2m"`, and `"off"` where a timer may be disabled.
 
-use lagd_types::Duration;
-
+use crate::Duration;
 /// Why a duration string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid duration {0:?}: expected a whole number with a unit ms, s or m, e.g. \"6s\"")]

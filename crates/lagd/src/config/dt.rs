@@ -1,5 +1,5 @@
-//! The `[dt]` table of the configuration file and the translation of the DT parts of the
-//! configuration into the protocol core's ([`lagd_dt::DtConfig`], [`lagd_dt::DtAggrConfig`]).
+//! The `[dt]` table of the configuration file, resolved into the DT core's
+//! [`lagd_dt::DtConfig`].
 //!
 //! ```toml
 //! [dt]
@@ -24,14 +24,12 @@
 //! # dt_id = 1                  # pairs the halves; default: the aggregation's key
 //! ```
 
-use std::collections::BTreeMap;
-
-use lagd_dt::{DtAggrConfig, DtConfig, DtLacpMode, DtLacpTimer};
-use lagd_types::{MacAddr, SystemId};
+use lagd_dt::DtConfig;
+use lagd_node::settings::valid_ifname;
+use lagd_types::{MacAddr, SystemId, parse_duration};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ConfigError, LacpActivity, LacpTimerSpec, Resolved, valid_ifname};
-use crate::duration::parse_duration;
+use super::error::ConfigError;
 
 /// The `[dt]` table as written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,7 +160,7 @@ impl DtSpec {
             key: match &self.key_file {
                 None => None,
                 Some(f) => Some(
-                    super::key_file::load(std::path::Path::new(f))
+                    crate::dt::key_file::load(std::path::Path::new(f))
                         .map_err(|e| bad("key_file", e))?,
                 ),
             },
@@ -195,83 +193,10 @@ impl DtSpec {
     }
 }
 
-/// Checks the DT parts of a whole configuration whose aggregations resolved as `resolved`:
-/// distributed aggregations need `[dt]` and a `mac`; DT ids are unique; the peer link and the
-/// keepalive are nobody's member.
-pub fn check(config: &Config, resolved: &[Resolved]) -> Result<(), ConfigError> {
-    let mut ids: BTreeMap<u16, &str> = BTreeMap::new();
-    for r in resolved.iter().filter(|r| r.distributed) {
-        let ctx = format!("aggregation `{}`", r.name);
-        if config.dt.is_none() {
-            return Err(ConfigError::Invalid {
-                context: format!("{ctx}: distributed"),
-                message: "a distributed aggregation needs a [dt] table".into(),
-            });
-        }
-        if r.mac.is_none() {
-            return Err(ConfigError::Invalid {
-                context: format!("{ctx}: mac"),
-                message: "a distributed aggregation needs `mac`: the LACP system MAC shared by both switches".into(),
-            });
-        }
-        if r.dt_id == lagd_dt::ORPHAN {
-            return Err(ConfigError::Invalid {
-                context: format!("{ctx}: dt_id"),
-                message: "DT id 0 is reserved (it marks orphan-port addresses in MAC sync); use 1..=65535".into(),
-            });
-        }
-        if let Some(other) = ids.insert(r.dt_id, &r.name) {
-            return Err(ConfigError::Invalid {
-                context: format!("{ctx}: dt_id"),
-                message: format!("DT id {} is also used by aggregation `{other}`", r.dt_id),
-            });
-        }
-    }
-    if let Some(dt) = &config.dt {
-        dt.resolve()?;
-        for r in resolved {
-            for l in [Some(&dt.peer_link), dt.keepalive.as_ref()]
-                .into_iter()
-                .flatten()
-            {
-                if r.links.contains(l) {
-                    return Err(bad(
-                        "peer_link",
-                        format!("`{l}` is a member of aggregation `{}`", r.name),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The DT core's view of a distributed aggregation; `speed_mbps` is its members' speed.
-pub fn aggr_config(r: &Resolved, speed_mbps: u32) -> DtAggrConfig {
-    let mac = r.mac.unwrap_or(MacAddr::ZERO);
-    DtAggrConfig {
-        id: r.dt_id,
-        name: r.name.clone(),
-        system: SystemId::new(r.system_priority, mac),
-        key: r.key,
-        lacp_mode: match r.lacp {
-            LacpActivity::Active => DtLacpMode::Active,
-            LacpActivity::Passive => DtLacpMode::Passive,
-            LacpActivity::Off => DtLacpMode::Static,
-        },
-        lacp_timer: match r.timer {
-            LacpTimerSpec::Short => DtLacpTimer::Short,
-            LacpTimerSpec::Long => DtLacpTimer::Long,
-        },
-        mtu: r.mtu,
-        speed_mbps,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::config::AnyLinks;
+    use crate::config::{AnyLinks, Config};
+    use lagd_types::SystemId;
 
     const CONF: &str = r#"
 [dt]
@@ -303,13 +228,13 @@ key = 5
         assert_eq!(dt.peer_link, "pl0");
         assert!(r[0].distributed);
         assert_eq!(r[0].dt_id, 5, "defaults to the key");
-        let a = aggr_config(&r[0], 1000);
+        let a = r[0].dt_aggr_config(r[0].system(r[0].mac.unwrap()), 1000);
         assert_eq!(
             a.system,
             SystemId::new(256, "02:d7:00:00:00:01".parse().unwrap())
         );
         assert_eq!(a.key, 5);
-        assert_eq!(a.lacp_mode, DtLacpMode::Active);
+        assert_eq!(a.lacp_mode, lagd_types::LacpActivity::Active);
         // Round trip through TOML.
         let back = Config::parse(&c.to_toml().unwrap()).unwrap();
         assert_eq!(back, c);

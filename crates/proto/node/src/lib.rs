@@ -1,0 +1,18 @@
+//! The layer above the protocol cores that the daemon (`lagd`) and the simulator (`lagd-sim`)
+//! both execute, so that what one decides the other decides too. No I/O, no clock.
+//!
+//! - [`settings`]: the settings of an aggregation, one vocabulary for the configuration file,
+//!   the command line, the control protocol's JSON and the simulator's scenarios. One
+//!   all-optional type, [`AggrSettings`], is the file's `[[aggregation]]` table (inside
+//!   [`AggrSpec`]), a live change and a scenario's patch; one [`AggrSpec::resolve`] applies one
+//!   set of defaults into a [`Resolved`] aggregation, which builds the cores' configurations.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod settings;
+
+pub use lagd_types::{LacpActivity, LacpTimeout};
+pub use settings::{
+    AggrMode, AggrSettings, AggrSpec, BfdSettings, Fallback, LinkEnv, MoveProtectionKind,
+    Offload, PortSettings, Resolved, SettingsError, Syntax,
+};

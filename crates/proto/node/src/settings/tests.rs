@@ -1,0 +1,211 @@
+//! The settings model: one vocabulary, one patch, one resolve, one translation to the cores.
+
+use super::*;
+use lagd_agg::lagd_distrib::{HashPolicy, Mode};
+use lagd_agg::lagd_lacp::{FallbackConfig, FallbackKind};
+use lagd_types::{Duration, MacAddr, SystemId};
+use std::str::FromStr;
+
+/// Every link exists.
+struct AnyLinks;
+impl LinkEnv for AnyLinks {
+    fn link_exists(&self, _name: &str) -> bool {
+        true
+    }
+}
+
+#[test]
+fn config_translation() {
+    let mut s = AggrSpec::new("aggr1", &["eth1", "eth2"]);
+    s.lacp_timer = Some(LacpTimeout::Long);
+    s.fallback = Some(Fallback::Static);
+    s.max_active = Some(2);
+    s.system_priority = Some(10);
+    s.policy = Some("L2".into());
+    s.rebalance_interval = Some("off".into());
+    s.port
+        .insert("eth2".into(), PortSettings { priority: Some(7) });
+    let r = s.resolve(&AnyLinks).unwrap();
+    let mac: MacAddr = "02:00:00:00:00:09".parse().unwrap();
+    let c = r.aggregation_config(r.system(mac));
+    assert_eq!(c.lacp.system, SystemId::new(10, mac));
+    assert_eq!(c.lacp.mode, LacpActivity::Active);
+    assert_eq!(c.lacp.timer, LacpTimeout::Long);
+    assert_eq!(c.lacp.max_active, Some(2));
+    assert_eq!(
+        c.lacp.fallback,
+        Some(FallbackConfig {
+            timeout: Duration::from_secs(6),
+            kind: FallbackKind::Static
+        })
+    );
+    assert_eq!(c.distributor.mode, Mode::Hash);
+    assert_eq!(c.distributor.policy, HashPolicy::from_str("L2").unwrap());
+    assert_eq!(c.distributor.rebalance_interval, None);
+    let p = r.port_config("eth2", 2, mac);
+    assert_eq!((p.number, p.priority), (2, 7));
+    assert_eq!(r.port_config("eth1", 1, mac).priority, 32768);
+
+    let mut st = AggrSpec::new("a", &["eth1"]);
+    st.mode = Some(AggrMode::Static);
+    let c = {
+        let r = st.resolve(&AnyLinks).unwrap();
+        r.aggregation_config(r.system(mac))
+    };
+    assert_eq!(c.lacp.mode, LacpActivity::Off);
+    let mut ab = AggrSpec::new("a", &["eth1"]);
+    ab.mode = Some(AggrMode::ActiveBackup);
+    let c = {
+        let r = ab.resolve(&AnyLinks).unwrap();
+        r.aggregation_config(r.system(mac))
+    };
+    assert_eq!(c.distributor.mode, Mode::ActiveBackup);
+}
+
+/// The mode and LACP activity a change leaves, applied over `current`.
+fn after(current: AggrSettings, change: AggrSettings) -> (Option<AggrMode>, Option<LacpActivity>) {
+    let s = current.with(&change);
+    (s.mode, s.lacp_mode)
+}
+
+fn lacp(a: LacpActivity) -> AggrSettings {
+    AggrSettings {
+        lacp_mode: Some(a),
+        ..AggrSettings::default()
+    }
+}
+
+fn mode(m: AggrMode) -> AggrSettings {
+    AggrSettings {
+        mode: Some(m),
+        ..AggrSettings::default()
+    }
+}
+
+#[test]
+fn lacp_off_alone_means_a_static_trunk() {
+    let o = lacp(LacpActivity::Off);
+    assert_eq!(
+        after(AggrSettings::default(), o.clone()),
+        (Some(AggrMode::Static), Some(LacpActivity::Off))
+    );
+    // On an active-backup aggregation, lacp_mode = off only turns LACP off.
+    assert_eq!(
+        after(mode(AggrMode::ActiveBackup), o),
+        (Some(AggrMode::ActiveBackup), Some(LacpActivity::Off))
+    );
+}
+
+#[test]
+fn lacp_on_a_static_trunk_turns_mode_lacp() {
+    let static_trunk = AggrSettings {
+        mode: Some(AggrMode::Static),
+        lacp_mode: Some(LacpActivity::Off),
+        ..AggrSettings::default()
+    };
+    assert_eq!(
+        after(static_trunk.clone(), lacp(LacpActivity::Passive)),
+        (Some(AggrMode::Lacp), Some(LacpActivity::Passive))
+    );
+    assert_eq!(
+        after(static_trunk, mode(AggrMode::Lacp)),
+        (Some(AggrMode::Lacp), Some(LacpActivity::Active))
+    );
+    assert_eq!(
+        after(lacp(LacpActivity::Active), mode(AggrMode::Static)),
+        (Some(AggrMode::Static), Some(LacpActivity::Off))
+    );
+}
+
+#[test]
+fn a_change_replaces_what_it_names_and_keeps_the_rest() {
+    let mut base = AggrSettings {
+        mtu: Some(9000),
+        max_active: Some(3),
+        port: [("eth1".to_string(), PortSettings { priority: Some(1) })]
+            .into_iter()
+            .collect(),
+        ..AggrSettings::default()
+    };
+    base.apply(&AggrSettings {
+        lacp_timer: Some(LacpTimeout::Long),
+        max_active: Some(0),
+        port: [("eth2".to_string(), PortSettings { priority: Some(2) })]
+            .into_iter()
+            .collect(),
+        ..AggrSettings::default()
+    });
+    assert_eq!(base.mtu, Some(9000));
+    assert_eq!(base.lacp_timer, Some(LacpTimeout::Long));
+    assert_eq!(base.max_active, None, "0 removes the limit");
+    assert_eq!(base.port["eth1"].priority, Some(1));
+    assert_eq!(base.port["eth2"].priority, Some(2));
+}
+
+#[test]
+fn one_name_per_setting_in_file_json_and_command_line() {
+    let names = names();
+    for n in [
+        "mode",
+        "lacp_mode",
+        "lacp_timer",
+        "mac",
+        "min_links",
+        "fallback_timeout",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    // Older file spellings still read, and are written under the one name.
+    let s: AggrSettings = toml::from_str("lacp = \"passive\"\ntimer = \"long\"").unwrap();
+    assert_eq!(s.lacp_mode, Some(LacpActivity::Passive));
+    assert_eq!(s.lacp_timer, Some(LacpTimeout::Long));
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(json, r#"{"lacp_mode":"passive","lacp_timer":"long"}"#);
+    assert_eq!(
+        s.render(Syntax::Cli),
+        "--lacp-mode passive --lacp-timer long"
+    );
+    assert_eq!(
+        s.render(Syntax::File),
+        "lacp_mode = \"passive\"\nlacp_timer = \"long\""
+    );
+    assert_eq!(values::<LacpActivity>(), ["active", "passive", "off"]);
+    assert_eq!(
+        values::<AggrMode>(),
+        [
+            "lacp",
+            "static",
+            "active-backup",
+            "round-robin",
+            "broadcast"
+        ]
+    );
+}
+
+#[test]
+fn errors_speak_the_language_of_the_interface() {
+    let mut s = AggrSpec::new("aggr1", &["eth1"]);
+    s.min_links = Some(3);
+    s.max_active = Some(2);
+    let e = s.resolve(&AnyLinks).unwrap_err();
+    assert_eq!(
+        e.render(Syntax::File),
+        "aggregation `aggr1`: max_active: 2 is below min_links = 3: the aggregate could never be up"
+    );
+    assert_eq!(
+        e.render(Syntax::Cli),
+        "aggregation `aggr1`: --max-active: 2 is below --min-links 3: the aggregate could never be up"
+    );
+    assert_eq!(e.to_string(), e.render(Syntax::File));
+}
+
+#[test]
+fn a_spec_reads_flat_and_refuses_unknown_keys_by_name() {
+    let spec: AggrSpec = toml::from_str("name = \"a\"\nlinks = [\"e1\"]\nmtu = 9000\n").unwrap();
+    assert_eq!(spec.links, ["e1"]);
+    assert_eq!(spec.mtu, Some(9000));
+    let back: AggrSpec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+    assert_eq!(back, spec);
+    let e = toml::from_str::<AggrSpec>("name = \"a\"\nspeed = 5\n").unwrap_err();
+    assert!(e.to_string().contains("unknown field `speed`"), "{e}");
+}

@@ -183,7 +183,7 @@ mod tests {
         };
         assert_eq!(
             render(&d),
-            "aggr1: 1 problem found\n\nerror [partner-no-lacp]: the partner runs no LACP\n  evidence: eth1: receive DEFAULTED\n  fix: run a static trunk: lagctl modify-aggr -L off aggr1\n  fix: or enable LACP there (on the partner: lacp = active)\n  fix: or run a static trunk, on both ends: lagctl modify-aggr -L off aggr1\n  fix: or take it out: lagctl remove-aggr -l eth1 -l eth2 aggr1\n  fix: check the cable\n"
+            "aggr1: 1 problem found\n\nerror [partner-no-lacp]: the partner runs no LACP\n  evidence: eth1: receive DEFAULTED\n  fix: run a static trunk: lagctl modify-aggr -L off aggr1\n  fix: or enable LACP there (on the partner: lacp_mode = active)\n  fix: or run a static trunk, on both ends: lagctl modify-aggr -L off aggr1\n  fix: or take it out: lagctl remove-aggr -l eth1 -l eth2 aggr1\n  fix: check the cable\n"
         );
         let ok = Diagnosis {
             aggregate: "aggr1".into(),

@@ -4,6 +4,7 @@ use super::*;
 use lagd_agg::lagd_distrib::{HashPolicy, Mode};
 use lagd_agg::lagd_lacp::{FallbackConfig, FallbackKind};
 use lagd_types::{Duration, MacAddr, SystemId};
+use serde::Deserialize;
 use std::str::FromStr;
 
 /// Every link exists.
@@ -208,4 +209,17 @@ fn a_spec_reads_flat_and_refuses_unknown_keys_by_name() {
     assert_eq!(back, spec);
     let e = toml::from_str::<AggrSpec>("name = \"a\"\nspeed = 5\n").unwrap_err();
     assert!(e.to_string().contains("unknown field `speed`"), "{e}");
+}
+
+/// Diagnosis names the settings its fixes change with this model's names.
+#[test]
+fn diagnose_fixes_name_settings_of_this_model() {
+    use lagd_agg::diagnose::Setting;
+    use serde::de::IntoDeserializer;
+    for &v in values::<Setting>() {
+        let d: serde::de::value::StrDeserializer<serde::de::value::Error> = v.into_deserializer();
+        let s = Setting::deserialize(d).unwrap();
+        assert_eq!(s.key(), v);
+        assert!(names().contains(&v), "diagnose names `{v}`, not a setting");
+    }
 }

@@ -334,7 +334,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__create__subcmd__aggr)
-            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --bfd --force --temporary --socket --help"
+            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --bfd --force --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,11 +357,11 @@ _lagctl() {
                     return 0
                     ;;
                 --lacp-mode)
-                    COMPREPLY=($(compgen -W "off active passive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "active passive off" -- "${cur}"))
                     return 0
                     ;;
                 -L)
-                    COMPREPLY=($(compgen -W "off active passive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "active passive off" -- "${cur}"))
                     return 0
                     ;;
                 --lacp-timer)
@@ -370,6 +370,10 @@ _lagctl() {
                     ;;
                 -T)
                     COMPREPLY=($(compgen -W "short long" -- "${cur}"))
+                    return 0
+                    ;;
+                --mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --unicast)
@@ -417,6 +421,10 @@ _lagctl() {
                     return 0
                     ;;
                 --system-priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1266,7 +1274,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-P -L -T -u -m -k -t -f -h --policy --lacp-mode --lacp-timer --unicast --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --offload --bfd --temporary --force --socket --help"
+            opts="-P -L -T -u -m -k -t -f -h --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --bfd --temporary --force --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1281,11 +1289,11 @@ _lagctl() {
                     return 0
                     ;;
                 --lacp-mode)
-                    COMPREPLY=($(compgen -W "off active passive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "active passive off" -- "${cur}"))
                     return 0
                     ;;
                 -L)
-                    COMPREPLY=($(compgen -W "off active passive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "active passive off" -- "${cur}"))
                     return 0
                     ;;
                 --lacp-timer)
@@ -1294,6 +1302,10 @@ _lagctl() {
                     ;;
                 -T)
                     COMPREPLY=($(compgen -W "short long" -- "${cur}"))
+                    return 0
+                    ;;
+                --mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --unicast)
@@ -1341,6 +1353,10 @@ _lagctl() {
                     return 0
                     ;;
                 --system-priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rebalance-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

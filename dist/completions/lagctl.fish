@@ -51,32 +51,33 @@ complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "demo" -d 'Run the dem
 complete -c lagctl -n "__fish_lagctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s l -l link -d 'Member link (repeat for each)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s P -l policy -d 'Hash policy: L2, L3, L4 or a comma list (default L3,L4)' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s L -l lacp-mode -d 'LACP mode: off (a static trunk), active or passive' -r -f -a "off\t'No LACP (a static trunk)'
-active\t'Send LACPDUs periodically'
-passive\t'Answer an active partner only'"
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s T -l lacp-timer -d 'LACP timer: short or long' -r -f -a "short\t'Partner sends every second, expiry after 3 s'
-long\t'Every 30 s, expiry after 90 s'"
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s u -l unicast -d 'The aggregate\'s MAC address (also the LACP System id); default: the first member\'s' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s m -l mode -d 'Distribution mode' -r -f -a "lacp\t'LACP with hashed distribution'
-static\t'Static trunk, hashed, no LACPDU'
-active-backup\t'One member carries everything; the next takes over'
-round-robin\t'Per-frame rotation (reorders frames)'
-broadcast\t'Every frame on every member'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s L -l lacp-mode -d 'LACP mode: off (a static trunk), active or passive' -r -f -a "active\t''
+passive\t''
+off\t''"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s T -l lacp-timer -d 'LACP timer: short (the partner sends every second) or long (every 30 s)' -r -f -a "short\t''
+long\t''"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s u -l mac -l unicast -d 'The aggregate\'s MAC address (also the LACP System id); default: the first member\'s. dladm\'s -u/--unicast' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s m -l mode -d 'Mode: lacp, static (no LACPDU), active-backup, round-robin (reorders frames) or broadcast' -r -f -a "lacp\t''
+static\t''
+active-backup\t''
+round-robin\t''
+broadcast\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback -d 'What to do when the partner sends no LACPDU' -r -f -a "off\t'No fallback'
-one-member\t'The best member forwards alone'
-static\t'All members as a static trunk'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback -d 'What to do when the partner sends no LACPDU: off, one-member or static' -r -f -a "off\t''
+one-member\t''
+static\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback-timeout -d 'How long without LACPDU before fallback (e.g. 6s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l mtu -d 'MTU of the aggregate and every member' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s k -l key -d 'Administrative key of the members' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l offload -d 'Kernel fast path for data frames (eBPF at the aggregate\'s and members\' tc hooks, driven by lagd\'s distributor and Collecting state): auto (default: where the kernel allows, saying why not elsewhere), on (or fail), off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l rebalance-interval -d 'How often load is measured and buckets rebalanced (e.g. 1s), or off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l offload -d 'Kernel fast path for data frames (eBPF at the aggregate\'s and members\' tc hooks, driven by lagd\'s distributor and Collecting state): on or off' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s f -l force -d 'Take links that have IP addresses (removed now, restored on release)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s t -l temporary -d 'Temporary: not written to lagd\'s configuration file (lost on restart)'
-complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -s l -l link -d 'Link to add (repeat for each)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand add-aggr" -s f -l force -d 'Take links that have IP addresses'
@@ -88,32 +89,33 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -l no-drain -
 complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -s t -l temporary -d 'Temporary: not written to the configuration file'
 complete -c lagctl -n "__fish_lagctl_using_subcommand remove-aggr" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s P -l policy -d 'Hash policy: L2, L3, L4 or a comma list (default L3,L4)' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s L -l lacp-mode -d 'LACP mode: off (a static trunk), active or passive' -r -f -a "off\t'No LACP (a static trunk)'
-active\t'Send LACPDUs periodically'
-passive\t'Answer an active partner only'"
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s T -l lacp-timer -d 'LACP timer: short or long' -r -f -a "short\t'Partner sends every second, expiry after 3 s'
-long\t'Every 30 s, expiry after 90 s'"
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s u -l unicast -d 'The aggregate\'s MAC address (also the LACP System id); default: the first member\'s' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s m -l mode -d 'Distribution mode' -r -f -a "lacp\t'LACP with hashed distribution'
-static\t'Static trunk, hashed, no LACPDU'
-active-backup\t'One member carries everything; the next takes over'
-round-robin\t'Per-frame rotation (reorders frames)'
-broadcast\t'Every frame on every member'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s L -l lacp-mode -d 'LACP mode: off (a static trunk), active or passive' -r -f -a "active\t''
+passive\t''
+off\t''"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s T -l lacp-timer -d 'LACP timer: short (the partner sends every second) or long (every 30 s)' -r -f -a "short\t''
+long\t''"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s u -l mac -l unicast -d 'The aggregate\'s MAC address (also the LACP System id); default: the first member\'s. dladm\'s -u/--unicast' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s m -l mode -d 'Mode: lacp, static (no LACPDU), active-backup, round-robin (reorders frames) or broadcast' -r -f -a "lacp\t''
+static\t''
+active-backup\t''
+round-robin\t''
+broadcast\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback -d 'What to do when the partner sends no LACPDU' -r -f -a "off\t'No fallback'
-one-member\t'The best member forwards alone'
-static\t'All members as a static trunk'"
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback -d 'What to do when the partner sends no LACPDU: off, one-member or static' -r -f -a "off\t''
+one-member\t''
+static\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback-timeout -d 'How long without LACPDU before fallback (e.g. 6s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l mtu -d 'MTU of the aggregate and every member' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s k -l key -d 'Administrative key of the members' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l offload -d 'Kernel fast path for data frames (eBPF at the aggregate\'s and members\' tc hooks, driven by lagd\'s distributor and Collecting state): auto (default: where the kernel allows, saying why not elsewhere), on (or fail), off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l rebalance-interval -d 'How often load is measured and buckets rebalanced (e.g. 1s), or off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l offload -d 'Kernel fast path for data frames (eBPF at the aggregate\'s and members\' tc hooks, driven by lagd\'s distributor and Collecting state): on or off' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s t -l temporary -d 'Temporary: not written to the configuration file'
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s f -l force -d 'Apply the change even if it takes the aggregate down (LACP against the partner\'s mode, min-links above the members in service); refused otherwise, with the diagnosis'
-complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -s t -l temporary -d 'Temporary: the aggregation stays in the configuration file'
 complete -c lagctl -n "__fish_lagctl_using_subcommand delete-aggr" -s h -l help -d 'Print help'

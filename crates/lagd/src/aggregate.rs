@@ -289,7 +289,7 @@ impl Aggr {
             // The aggregate's address stands in for the member's until it appears.
             adapter
                 .agg
-                .add_port(now, port_config(&r, link, *number, mac))
+                .add_port(now, r.port_config(link, *number, mac))
                 .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
             adapter.port_names.insert(*number, link.clone());
         }
@@ -541,7 +541,7 @@ impl Aggr {
                 a.agg
                     .add_port(
                         monotonic_now(),
-                        port_config(&self.resolved, link, number, self.mac),
+                        self.resolved.port_config(link, number, self.mac),
                     )
                     .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
                 a.port_names.insert(number, link.to_string());

@@ -19,7 +19,7 @@ mod common;
 mod frames;
 
 use common::*;
-use lagd::config::{AggrSettings, AggrMode, LacpActivity, Offload};
+use lagd::config::{AggrMode, AggrSettings, LacpActivity, Offload};
 use lagd::control::proto::{AggrStatus, OffloadStatus};
 use std::time::{Duration, Instant};
 
@@ -270,12 +270,7 @@ fn tcp_flows_and_live_switching(attach: &str) {
     let rcvbuf0 = udp_rcvbuf_errors(&h, &b);
     let udp = Udp::start(&a, &b, [198, 18, 0, 2], 5620, 2000, 16_000);
     std::thread::sleep(Duration::from_millis(500));
-    for setting in [
-        Offload::Off,
-        Offload::On,
-        Offload::Off,
-        Offload::Auto,
-    ] {
+    for setting in [Offload::Off, Offload::On, Offload::Off, Offload::Auto] {
         let c = AggrSettings {
             offload: Some(setting),
             ..Default::default()

@@ -223,3 +223,27 @@ fn diagnose_fixes_name_settings_of_this_model() {
         assert!(names().contains(&v), "diagnose names `{v}`, not a setting");
     }
 }
+
+#[test]
+fn offload_reads_auto_on_off_and_the_old_booleans() {
+    for (text, want) in [
+        ("offload = \"auto\"", Offload::Auto),
+        ("offload = \"on\"", Offload::On),
+        ("offload = \"off\"", Offload::Off),
+        ("offload = true", Offload::On),
+        ("offload = false", Offload::Off),
+    ] {
+        let s: AggrSettings = toml::from_str(text).unwrap();
+        assert_eq!(s.offload, Some(want), "{text}");
+    }
+    assert!(toml::from_str::<AggrSettings>("offload = \"fast\"").is_err());
+    assert_eq!(values::<Offload>(), ["auto", "on", "off"]);
+    let mut s = AggrSpec::new("aggr1", &["eth1"]);
+    assert_eq!(s.resolve_settings().unwrap().offload, Offload::Auto);
+    s.apply(&AggrSettings {
+        offload: Some(Offload::Off),
+        ..Default::default()
+    });
+    assert_eq!(s.offload, Some(Offload::Off));
+    assert_eq!(s.render(Syntax::File), "offload = \"off\"");
+}

@@ -8,6 +8,7 @@
 pub mod adapter;
 pub mod aggregate;
 pub mod changes;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod config_edit;

@@ -17,54 +17,18 @@
 //! a member could not be restored); 2 invalid command line or configuration; 70 internal error
 //! (a panic, or a forwarding thread that died). A fatal error is logged once.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
+use lagd::cli::{Args, EXIT_FAILURE, EXIT_INVALID};
 use lagd::config::{AnyLinks, Config, LinkEnv, SysfsLinks};
 use lagd::control::proto::ErrorKind;
 use lagd::control::server::Server;
 use lagd::engine::Engine;
 use lagd::events::DEFAULT_HISTORY;
-use lagd::logging::LogFormat;
 use lagd::notify;
 use lagd::signals::{Signal, Signals};
-
-/// Exit status of a run-time failure.
-const EXIT_FAILURE: u8 = 1;
-/// Exit status of an invalid command line or configuration (clap's own usage errors too).
-const EXIT_INVALID: u8 = 2;
-
-/// Link aggregation (IEEE 802.1AX LACP) daemon.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
-    /// Configuration file.
-    #[arg(long, short = 'c', default_value = "/etc/lagd/lagd.toml")]
-    config: PathBuf,
-    /// Control socket path.
-    #[arg(long, short = 's', default_value = lagd::client::DEFAULT_SOCKET)]
-    socket: PathBuf,
-    /// Log filter, `RUST_LOG` syntax (e.g. `info`, `lagd=debug`).
-    #[arg(long, default_value = "info")]
-    log_level: String,
-    /// Log line form: `journal` (syslog priority prefix `<3>`..`<7>`, no time), `text`, or
-    /// `auto` (journal when stderr is systemd's journal stream).
-    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
-    log_format: LogFormat,
-    /// State directory: the records of members' original settings and of the aggregations'
-    /// protocol state, which make a crash or a restart lose nothing (kept per network
-    /// namespace; a tmpfs such as /run is right: a reboot resets the interfaces anyway).
-    #[arg(long, value_name = "DIR", default_value = lagd::state::DEFAULT_STATE_DIR)]
-    state_dir: PathBuf,
-    /// Stay in the foreground (the only mode; accepted for service files).
-    #[arg(long, short = 'f')]
-    foreground: bool,
-    /// Validate FILE (syntax, values, conflicts) and exit: 0 valid, 2 invalid. Touches no
-    /// interface and needs no privilege; for `ExecStartPre=`, `ExecReload=` and packagers.
-    #[arg(long, value_name = "FILE")]
-    check_config: Option<PathBuf>,
-}
 
 /// A fatal error: logged once, then the exit status.
 struct Fatal {

@@ -13,6 +13,9 @@
 //! - The kernel fast path (`offload = true`) loads, attaches and carries TCP traffic.
 //! - A Distributed Trunking pair forms, with its peer-link egress filters (eBPF) attached.
 //!
+//! `scripts/deb.sh --test` runs these tests once more against the installed Debian package
+//! (`LAGD_TEST_BIN=/usr/sbin/lagd`, `LAGD_TEST_UNIT=` the installed unit).
+//!
 //! Needs root (skipped otherwise, failed when `CI` is set) and python3-seccomp
 //! (`scripts/test-all.sh` installs it).
 

@@ -95,7 +95,7 @@ pub enum AdminCmd {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the lagctl(1) man page (roff).
+    /// Print the lagctl(8) man page (roff).
     Man,
     /// Write the man pages and completion scripts into DIR.
     GenDocs {

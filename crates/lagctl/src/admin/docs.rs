@@ -8,6 +8,7 @@ use clap::Command;
 use clap_complete::Shell;
 
 use super::error::AdminError;
+use super::manpages;
 
 /// Writes the completion script for `shell` to `out`.
 pub fn completions(cmd: &mut Command, shell: Shell, out: &mut dyn Write) {
@@ -15,9 +16,14 @@ pub fn completions(cmd: &mut Command, shell: Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, cmd, name, out);
 }
 
-/// Writes the main man page (roff) to `out`.
+/// Writes the main man page, lagctl(8) (roff), to `out`.
 pub fn man(cmd: &Command, out: &mut dyn Write) -> Result<(), AdminError> {
-    clap_mangen::Man::new(cmd.clone()).render(out)?;
+    let page = manpages::command_page(
+        cmd.clone(),
+        manpages::SECTION,
+        Some(&manpages::lagctl_extra()),
+    )?;
+    out.write_all(&page)?;
     Ok(())
 }
 
@@ -28,8 +34,9 @@ fn file_err(path: &Path) -> impl FnOnce(std::io::Error) -> AdminError + '_ {
     }
 }
 
-/// Writes `man/lagctl.1`, one `man/lagctl-VERB.1` per subcommand, and
-/// `completions/lagctl.{bash,zsh,fish}` under `dir`. Returns the files written.
+/// Writes `man/lagctl.8`, one `man/lagctl-VERB.8` per subcommand, `man/lagd.8`,
+/// `man/lagd.toml.5` (`super::manpages`) and `completions/lagctl.{bash,zsh,fish}` under `dir`
+/// (pages of an earlier section are removed). Returns the files written.
 pub fn gen_docs(cmd: &mut Command, dir: &Path) -> Result<Vec<String>, AdminError> {
     cmd.build();
     let man_dir = dir.join("man");
@@ -42,9 +49,20 @@ pub fn gen_docs(cmd: &mut Command, dir: &Path) -> Result<Vec<String>, AdminError
         written.push(path.display().to_string());
         Ok(())
     };
+    // Pages an earlier generator wrote in section 1.
+    if let Ok(entries) = std::fs::read_dir(&man_dir) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with("lagctl") && n.ends_with(".1") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let mut buf = Vec::new();
     man(cmd, &mut buf)?;
-    write(man_dir.join("lagctl.1"), buf)?;
+    write(man_dir.join("lagctl.8"), buf)?;
+    write(man_dir.join("lagd.8"), manpages::lagd_page()?)?;
+    write(man_dir.join("lagd.toml.5"), manpages::lagd_toml_page())?;
     let name = cmd.get_name().to_string();
     for sub in cmd.get_subcommands() {
         if sub.is_hide_set() || sub.get_name() == "help" {
@@ -52,9 +70,8 @@ pub fn gen_docs(cmd: &mut Command, dir: &Path) -> Result<Vec<String>, AdminError
         }
         let full = format!("{name}-{}", sub.get_name());
         let page = sub.clone().name(full.clone());
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(page).render(&mut buf)?;
-        write(man_dir.join(format!("{full}.1")), buf)?;
+        let buf = manpages::command_page(page, manpages::SECTION, None)?;
+        write(man_dir.join(format!("{full}.{}", manpages::SECTION)), buf)?;
     }
     for (shell, file) in [
         (Shell::Bash, "lagctl.bash"),

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod docs;
 pub mod error;
 pub mod import;
+pub mod manpages;
 pub mod monitor;
 pub mod restart;
 pub mod restore;

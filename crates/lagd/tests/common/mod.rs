@@ -63,6 +63,14 @@ pub struct Opts {
     pub args: Vec<String>,
 }
 
+/// The lagd binary the tests run: this build's, or the one named by `LAGD_TEST_BIN` (e.g. the
+/// installed `/usr/sbin/lagd`, when `scripts/deb.sh --test` runs the tests against the package).
+pub fn lagd_bin() -> std::path::PathBuf {
+    std::env::var_os("LAGD_TEST_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_lagd").into())
+}
+
 /// A `lagd` process in a namespace; killed on drop if still running.
 pub struct Daemon {
     pub child: Child,
@@ -133,7 +141,7 @@ impl Daemon {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns])
             .args(&o.wrapper)
-            .arg(env!("CARGO_BIN_EXE_lagd"))
+            .arg(lagd_bin())
             .arg("--config")
             .arg(&config)
             .arg("--socket")

@@ -14,9 +14,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The unit file shipped with lagd.
+/// The unit file shipped with lagd, or the one named by `LAGD_TEST_UNIT` (the installed unit,
+/// when `scripts/deb.sh --test` runs the tests against the package).
 pub fn unit_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/lagd.service")
+    std::env::var_os("LAGD_TEST_UNIT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dist/lagd.service")
+        })
 }
 
 fn data(name: &str) -> PathBuf {

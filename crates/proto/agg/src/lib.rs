@@ -7,6 +7,9 @@
 //! - the **Frame Collector** ([`Aggregation::handle_port_frame`]): frames from a port reach the
 //!   aggregate only while that port is Collecting; slow-protocols frames go to control.
 //!
+//! Beside them, [`alb`] is the sans-I/O core of the switch-independent modes (`transmit-lb`,
+//! `adaptive-lb`): which member receives which peer, source MACs, announcements.
+//!
 //! It wires them together: the set of Distributing ports of the active Aggregator feeds the
 //! distributor; the distributor's marker requests become Marker Information PDUs sent by the
 //! Marker generator; Marker Responses complete the distributor's moves.
@@ -22,6 +25,7 @@
 
 pub mod activity;
 mod aggregation;
+pub mod alb;
 mod collector;
 mod config;
 pub mod diagnose;

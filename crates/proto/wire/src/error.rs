@@ -28,6 +28,12 @@ pub enum WireError {
         /// Its length octet.
         length: u8,
     },
+    /// Not an Ethernet/IPv4 ARP request or reply.
+    #[error("not an Ethernet/IPv4 ARP request or reply")]
+    NotArp,
+    /// Not an IPv6 Neighbor Solicitation or Advertisement (or one that fails its checks).
+    #[error("not an IPv6 neighbour solicitation or advertisement")]
+    NotNdisc,
     /// The output buffer is too small to emit into.
     #[error("output buffer too small: need {need} bytes, have {have}")]
     BufferTooSmall {

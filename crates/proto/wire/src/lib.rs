@@ -9,6 +9,9 @@
 //! - [`MarkerRepr`] over the [`MarkerPacket`] view (Marker PDU, §6.5.3).
 //! - [`Tlvs`]: the TLV walk shared by every TLV-based PDU (LACPDU, lagd's DT PDU), over a
 //!   [`TlvLayout`].
+//! - [`ArpRepr`] over the [`ArpPacket`] view, [`ArpFrame`] (with [`L2Header`], one optional
+//!   802.1Q tag) and [`NdRepr`] / [`NdFrame`] (IPv6 Neighbor Solicitation and Advertisement):
+//!   what switch-independent load balancing reads and writes.
 //! - [`bytes`]: panic-free big-endian field readers and writers for the views.
 //! - [`PcapWriter`] / [`PcapReader`]: classic pcap files, to look at frames with Wireshark.
 //!
@@ -16,15 +19,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod arp;
 pub mod bytes;
 mod error;
 mod ethernet;
 mod frame;
 mod lacpdu;
 mod marker;
+mod ndisc;
 mod pcap;
 mod tlv;
 
+pub use arp::{
+    ARP_LEN, ArpFrame, ArpOp, ArpPacket, ArpRepr, ETHERTYPE_ARP, ETHERTYPE_VLAN, L2Header,
+    rewrite_arp_sender,
+};
 pub use error::WireError;
 pub use ethernet::EthernetFrame;
 pub use frame::{
@@ -33,6 +42,7 @@ pub use frame::{
 };
 pub use lacpdu::{LACPDU_LEN, LacpInfo, LacpTlv, LacpTlvs, LacpduPacket, LacpduRepr};
 pub use marker::{MARKER_PDU_LEN, MarkerKind, MarkerPacket, MarkerRepr};
+pub use ndisc::{ALL_NODES, ETHERTYPE_IPV6, NdFrame, NdMessage, NdRepr, multicast_mac};
 pub use pcap::{
     LINKTYPE_ETHERNET, PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS, PCAP_SNAPLEN, PcapReader, PcapWriter,
     TsResolution,

@@ -1,0 +1,547 @@
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use lagd_wire::{ArpFrame, ArpRepr, NdFrame, NdRepr};
+
+use super::*;
+
+const AGG: MacAddr = MacAddr([2, 0xa6, 0, 0, 0, 1]);
+
+fn member_mac(p: PortNumber) -> MacAddr {
+    MacAddr([2, 0xbb, 0, 0, 0, p as u8])
+}
+fn members(ports: &[PortNumber]) -> Vec<AlbMember> {
+    ports
+        .iter()
+        .map(|p| AlbMember {
+            port: *p,
+            mac: member_mac(*p),
+        })
+        .collect()
+}
+fn peer_mac(i: u8) -> MacAddr {
+    MacAddr([2, 0xcc, 0, 0, 0, i])
+}
+fn local() -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 0, 1)
+}
+fn peer_ip(i: u8) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 0, 100 + i)
+}
+fn t(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+/// The host's ARP reply to peer `i`.
+fn host_reply(i: u8) -> Vec<u8> {
+    ArpFrame::new(
+        AGG,
+        peer_mac(i),
+        None,
+        ArpRepr {
+            op: ArpOp::Reply,
+            sender_mac: AGG,
+            sender_ip: local(),
+            target_mac: peer_mac(i),
+            target_ip: peer_ip(i),
+        },
+    )
+    .to_bytes()
+}
+
+fn ipv4_from_peer(i: u8, dst: MacAddr, len: usize) -> Vec<u8> {
+    let mut f = vec![0u8; len];
+    f[..6].copy_from_slice(&dst.0);
+    f[6..12].copy_from_slice(&peer_mac(i).0);
+    f[12..14].copy_from_slice(&[8, 0]);
+    f[14] = 0x45;
+    f[26..30].copy_from_slice(&peer_ip(i).octets());
+    f[30..34].copy_from_slice(&local().octets());
+    f
+}
+
+fn drain(a: &mut Alb) -> Vec<AlbTransmit> {
+    std::iter::from_fn(|| a.poll_transmit()).collect()
+}
+
+fn adaptive(ports: &[PortNumber]) -> Alb {
+    let mut a = Alb::new(AlbConfig::new(AlbMode::Adaptive, AGG));
+    a.set_members(t(0), &members(ports));
+    a
+}
+
+/// Runs every timer up to `until`.
+fn run(a: &mut Alb, until: Instant) -> Vec<AlbTransmit> {
+    let mut out = Vec::new();
+    while let Some(d) = a.poll_timeout().filter(|d| *d <= until) {
+        a.handle_timeout(d);
+        out.extend(drain(a));
+    }
+    out
+}
+
+#[test]
+fn transmit_lb_rewrites_source_off_the_receive_member_and_moves_on_failure() {
+    let mut a = Alb::new(AlbConfig::new(AlbMode::Transmit, AGG));
+    a.set_members(t(0), &members(&[1, 2, 3, 4]));
+    assert_eq!(a.receive_member(), Some(1));
+    assert_eq!(
+        a.poll_event(),
+        Some(AlbEvent::ReceiveMember {
+            from: None,
+            to: Some(1)
+        })
+    );
+    let mut data = ipv4_from_peer(0, MacAddr::ZERO, 64);
+    data[6..12].copy_from_slice(&AGG.0);
+    let mut on3 = data.clone();
+    assert_eq!(a.handle_host_frame(t(1), &mut on3, 3), 3);
+    assert_eq!(&on3[6..12], &member_mac(3).0);
+    let mut on1 = data.clone();
+    assert_eq!(a.handle_host_frame(t(1), &mut on1, 1), 1);
+    assert_eq!(on1, data, "the receive member keeps the aggregate's MAC");
+    // A bridged frame (another source) is left alone.
+    let mut other = ipv4_from_peer(1, AGG, 64);
+    let before = other.clone();
+    a.handle_host_frame(t(1), &mut other, 2);
+    assert_eq!(other, before);
+
+    // The host's ARP reply goes out on the receive member, from the aggregate's MAC: in
+    // transmit-lb every peer sends to it.
+    let mut reply = host_reply(7);
+    assert_eq!(a.handle_host_frame(t(2), &mut reply, 3), 1);
+    assert_eq!(reply, host_reply(7));
+    assert!(a.status().peers.is_empty());
+
+    // The receive member fails: member 2 takes the aggregate's MAC and announces the
+    // aggregate's address (learned from the ARP) three times, 200 ms apart.
+    drain(&mut a);
+    a.set_members(t(1000), &members(&[2, 3, 4]));
+    assert_eq!(
+        a.poll_event(),
+        Some(AlbEvent::ReceiveMember {
+            from: Some(1),
+            to: Some(2)
+        })
+    );
+    let sent = run(&mut a, t(1500));
+    let garps: Vec<_> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::Announce)
+        .collect();
+    assert_eq!(garps.len(), 3);
+    for g in &garps {
+        assert_eq!(g.port, 2);
+        let f = ArpFrame::parse(&g.frame).unwrap();
+        assert_eq!(f.l2.src, AGG);
+        assert!(f.l2.dst.is_broadcast());
+        assert_eq!(f.arp, ArpRepr::gratuitous(AGG, local()));
+    }
+    // Member 1 returns: non-revertive, nothing announced.
+    a.set_members(t(2000), &members(&[1, 2, 3, 4]));
+    assert_eq!(a.receive_member(), Some(2));
+    assert!(
+        run(&mut a, t(2900))
+            .iter()
+            .all(|s| s.kind == AlbFrameKind::Learning)
+    );
+}
+
+#[test]
+fn adaptive_lb_spreads_peers_and_answers_from_their_member() {
+    let mut a = adaptive(&[1, 2, 3, 4]);
+    let mut on = BTreeMap::new();
+    for i in 0..8 {
+        let mut f = host_reply(i);
+        let port = a.handle_host_frame(t(10), &mut f, 1);
+        let arp = ArpFrame::parse(&f).unwrap();
+        let want = if port == 1 { AGG } else { member_mac(port) };
+        assert_eq!((arp.l2.src, arp.arp.sender_mac), (want, want), "peer {i}");
+        assert_eq!(arp.arp.target_ip, peer_ip(i));
+        *on.entry(port).or_insert(0) += 1;
+        assert_eq!(a.peer_member(IpAddr::V4(peer_ip(i))), Some(port));
+    }
+    assert_eq!(on.values().copied().collect::<Vec<_>>(), [2, 2, 2, 2]);
+    // Answering the same peer again keeps its member.
+    let mut f = host_reply(5);
+    let m = a.peer_member(IpAddr::V4(peer_ip(5))).unwrap();
+    assert_eq!(a.handle_host_frame(t(20), &mut f, 4), m);
+    assert_eq!(a.status().counters.arp_rewritten, 9);
+}
+
+#[test]
+fn adaptive_lb_fails_over_peers_and_gives_them_back() {
+    let mut a = adaptive(&[1, 2, 3, 4]);
+    for i in 0..8 {
+        a.handle_host_frame(t(10), &mut host_reply(i), 1);
+    }
+    while a.poll_event().is_some() {}
+    let on3: Vec<IpAddr> = a
+        .status()
+        .peers
+        .iter()
+        .filter(|p| p.member == 3)
+        .map(|p| p.ip)
+        .collect();
+    assert_eq!(on3.len(), 2);
+    drain(&mut a);
+
+    // Member 3 fails: its two peers go to the others, each told three times, from the MAC of
+    // its new member, on that member.
+    a.set_members(t(1000), &members(&[1, 2, 4]));
+    let moved: Vec<AlbEvent> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert_eq!(moved.len(), 2, "{moved:?}");
+    for ev in &moved {
+        let AlbEvent::PeerAssigned {
+            peer,
+            from,
+            to,
+            reason,
+        } = ev
+        else {
+            panic!("{ev:?}")
+        };
+        assert!(on3.contains(peer));
+        assert_eq!((*from, *reason), (Some(3), AssignReason::Failover));
+        assert_ne!(*to, 3);
+    }
+    let updates: Vec<AlbTransmit> = run(&mut a, t(1900))
+        .into_iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
+        .collect();
+    assert_eq!(updates.len(), 6);
+    for u in &updates {
+        let f = ArpFrame::parse(&u.frame).unwrap();
+        let ip = IpAddr::V4(f.arp.target_ip);
+        assert!(on3.contains(&ip));
+        let m = a.peer_member(ip).unwrap();
+        assert_eq!(u.port, m);
+        let want = if m == 1 { AGG } else { member_mac(m) };
+        assert_eq!(
+            (f.l2.src, f.arp.sender_mac, f.arp.op),
+            (want, want, ArpOp::Reply)
+        );
+        assert_eq!(f.l2.dst, f.arp.target_mac);
+        assert_eq!(f.arp.sender_ip, local());
+    }
+    // Spread over what is left: no member has more than 3.
+    let per = a.status().members;
+    assert!(per.iter().all(|m| m.peers <= 3), "{per:?}");
+
+    // Member 3 returns: it gets two peers back, each told.
+    a.set_members(t(5000), &members(&[1, 2, 3, 4]));
+    let back: Vec<AlbEvent> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert_eq!(back.len(), 2, "{back:?}");
+    assert!(back.iter().all(|e| matches!(
+        e,
+        AlbEvent::PeerAssigned {
+            to: 3,
+            reason: AssignReason::Rebalance,
+            ..
+        }
+    )));
+    let st = a.status();
+    assert!(st.members.iter().all(|m| m.peers == 2), "{:?}", st.members);
+    let updates = run(&mut a, t(5900))
+        .into_iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate && s.port == 3)
+        .count();
+    assert_eq!(updates, 6);
+}
+
+#[test]
+fn receive_filter_delivers_each_frame_once() {
+    let mut a = adaptive(&[1, 2, 3]);
+    // Broadcast: the receive member only.
+    let mut b = ipv4_from_peer(1, MacAddr::BROADCAST, 64);
+    assert_eq!(
+        a.handle_member_frame(t(1), 1, &mut b.clone()),
+        AlbRx::Deliver
+    );
+    assert_eq!(
+        a.handle_member_frame(t(1), 2, &mut b),
+        AlbRx::Drop(AlbRxDrop::NotReceiveMember)
+    );
+    // For member 2's MAC on member 2: delivered, addressed to the aggregate.
+    let mut u = ipv4_from_peer(1, member_mac(2), 64);
+    assert_eq!(a.handle_member_frame(t(1), 2, &mut u), AlbRx::Deliver);
+    assert_eq!(&u[..6], &AGG.0);
+    // Its flooded copy on member 3: dropped.
+    let mut c = ipv4_from_peer(1, member_mac(2), 64);
+    assert_eq!(
+        a.handle_member_frame(t(1), 3, &mut c),
+        AlbRx::Drop(AlbRxDrop::Flooded)
+    );
+    // The aggregate's MAC on member 3: dropped, counted against member 3.
+    let mut m = ipv4_from_peer(1, AGG, 64);
+    assert_eq!(
+        a.handle_member_frame(t(1), 1, &mut m.clone()),
+        AlbRx::Deliver
+    );
+    assert_eq!(
+        a.handle_member_frame(t(1), 3, &mut m),
+        AlbRx::Drop(AlbRxDrop::Flooded)
+    );
+    let st = a.status();
+    assert_eq!(st.members[2].aggregate_mac_elsewhere, 1);
+    assert_eq!(st.members[0].aggregate_mac_elsewhere, 0);
+    // Our own frame back: dropped; someone else's unicast: only the receive member passes it.
+    let mut own = ipv4_from_peer(1, MacAddr::BROADCAST, 64);
+    own[6..12].copy_from_slice(&member_mac(2).0);
+    assert_eq!(
+        a.handle_member_frame(t(1), 1, &mut own),
+        AlbRx::Drop(AlbRxDrop::OwnFrame)
+    );
+    let stranger = MacAddr([2, 9, 9, 9, 9, 9]);
+    assert_eq!(
+        a.handle_member_frame(t(1), 2, &mut ipv4_from_peer(1, stranger, 64)),
+        AlbRx::Drop(AlbRxDrop::NotOurs)
+    );
+    assert_eq!(
+        a.handle_member_frame(t(1), 1, &mut ipv4_from_peer(1, stranger, 64)),
+        AlbRx::Deliver
+    );
+    let c = a.status().counters;
+    assert_eq!(
+        (
+            c.rx_not_receive_member,
+            c.rx_flooded,
+            c.rx_own,
+            c.rx_not_ours
+        ),
+        (1, 2, 1, 1)
+    );
+    // Runts: the receive member passes them to the collector's own checks.
+    assert_eq!(
+        a.handle_member_frame(t(1), 1, &mut [0u8; 5]),
+        AlbRx::Deliver
+    );
+    assert_eq!(
+        a.handle_member_frame(t(1), 2, &mut [0u8; 5]),
+        AlbRx::Drop(AlbRxDrop::NotOurs)
+    );
+}
+
+#[test]
+fn host_request_makes_a_placeholder_then_tells_the_peer_and_the_others() {
+    let mut a = adaptive(&[1, 2]);
+    // Peer 1 known on member 2 (the second peer goes there).
+    a.handle_host_frame(t(0), &mut host_reply(0), 1);
+    a.handle_host_frame(t(0), &mut host_reply(1), 1);
+    assert_eq!(a.peer_member(IpAddr::V4(peer_ip(1))), Some(2));
+    run(&mut a, t(900));
+    // The host asks for peer 2: broadcast from the aggregate's MAC, on the receive member.
+    let req = ArpRepr {
+        op: ArpOp::Request,
+        sender_mac: AGG,
+        sender_ip: local(),
+        target_mac: MacAddr::ZERO,
+        target_ip: peer_ip(2),
+    };
+    let bytes = ArpFrame::new(AGG, MacAddr::BROADCAST, None, req).to_bytes();
+    let mut f = bytes.clone();
+    assert_eq!(a.handle_host_frame(t(1000), &mut f, 2), 1);
+    assert_eq!(f, bytes);
+    let m2 = a.peer_member(IpAddr::V4(peer_ip(2))).unwrap();
+    // Its reply teaches lagd its MAC.
+    let reply = ArpFrame::new(
+        peer_mac(2),
+        AGG,
+        None,
+        ArpRepr {
+            op: ArpOp::Reply,
+            sender_mac: peer_mac(2),
+            sender_ip: peer_ip(2),
+            target_mac: AGG,
+            target_ip: local(),
+        },
+    )
+    .to_bytes();
+    assert_eq!(
+        a.handle_member_frame(t(1001), 1, &mut reply.clone()),
+        AlbRx::Deliver
+    );
+    // After the settle, every peer on a member other than the receive member is told again
+    // (peer 1 heard the broadcast too), and peer 2 if it is not on the receive member.
+    let sent = run(&mut a, t(1900));
+    let told: BTreeMap<Ipv4Addr, usize> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
+        .fold(BTreeMap::new(), |mut m, s| {
+            *m.entry(ArpFrame::parse(&s.frame).unwrap().arp.target_ip)
+                .or_insert(0) += 1;
+            m
+        });
+    assert_eq!(told.get(&peer_ip(1)), Some(&3), "{told:?}");
+    assert_eq!(told.get(&peer_ip(0)), None);
+    assert_eq!(told.contains_key(&peer_ip(2)), m2 != 1, "{told:?}");
+}
+
+#[test]
+fn ipv6_advertisements_carry_the_member_and_failover_announces_them() {
+    let mut a = adaptive(&[1, 2]);
+    let local6 = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+    let peer6 = |i: u16| Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 100 + i);
+    let mut on = Vec::new();
+    for i in 0..2u16 {
+        let na = NdRepr {
+            src: local6,
+            dst: peer6(i),
+            message: NdMessage::Advert {
+                router: false,
+                solicited: true,
+                override_: true,
+                target: local6,
+                target_lladdr: Some(AGG),
+            },
+        };
+        let mut f = NdFrame::new(AGG, peer_mac(i as u8), None, na).to_bytes();
+        let port = a.handle_host_frame(t(1), &mut f, 1);
+        let back = NdFrame::parse(&f).expect("checksum still right");
+        let want = if port == 1 { AGG } else { member_mac(port) };
+        let NdMessage::Advert { target_lladdr, .. } = back.nd.message else {
+            panic!()
+        };
+        assert_eq!((back.l2.src, target_lladdr), (want, Some(want)));
+        on.push(port);
+    }
+    assert_eq!(on, [1, 2]);
+    assert_eq!(a.status().addresses, [IpAddr::V6(local6)]);
+    // Member 1 (the receive member) fails: member 2 announces the address to all nodes, and
+    // the peer that was on member 1 is told member 2 by a unicast advertisement.
+    run(&mut a, t(900));
+    a.set_members(t(1000), &members(&[2]));
+    let sent = run(&mut a, t(1900));
+    let ann: Vec<_> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::Announce)
+        .collect();
+    assert_eq!(ann.len(), 3);
+    let f = NdFrame::parse(&ann[0].frame).unwrap();
+    assert_eq!(
+        (ann[0].port, f.l2.src, f.nd.dst),
+        (2, AGG, lagd_wire::ALL_NODES)
+    );
+    let upd: Vec<_> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
+        .collect();
+    assert_eq!(upd.len(), 3);
+    let f = NdFrame::parse(&upd[0].frame).unwrap();
+    assert_eq!(
+        (f.nd.dst, f.l2.dst, upd[0].port),
+        (peer6(0), peer_mac(0), 2)
+    );
+}
+
+#[test]
+fn learning_frames_every_second_from_the_mac_peers_use() {
+    let mut a = adaptive(&[1, 2]);
+    let sent = run(&mut a, t(2500));
+    let learn: Vec<_> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::Learning)
+        .collect();
+    // At 0, 1 s and 2 s: the receive member for the aggregate's MAC and its own, member 2 for
+    // its own.
+    assert_eq!(learn.len(), 9);
+    let f = &learn[0].frame;
+    assert_eq!(
+        (&f[..6], &f[6..12], &f[12..14]),
+        (&AGG.0[..], &AGG.0[..], &[0x90, 0][..])
+    );
+    assert!(
+        learn
+            .iter()
+            .any(|s| s.port == 2 && s.frame[..6] == member_mac(2).0)
+    );
+    assert_eq!(a.status().counters.learning, 9);
+    // No members, no timers.
+    a.set_members(t(3000), &[]);
+    assert_eq!(a.receive_member(), None);
+    assert!(run(&mut a, t(60_000)).is_empty());
+}
+
+#[test]
+fn measured_rates_rebalance_peers() {
+    let mut a = adaptive(&[1, 2]);
+    for i in 0..4 {
+        a.handle_host_frame(t(0), &mut host_reply(i), 1);
+    }
+    // Peers 0 and 2 are on member 1, 1 and 3 on member 2. Peers 0 and 2 send a lot.
+    for _ in 0..100 {
+        for i in [0u8, 2] {
+            let port = a.peer_member(IpAddr::V4(peer_ip(i))).unwrap();
+            let mac = if port == 1 { AGG } else { member_mac(port) };
+            let mut f = ipv4_from_peer(i, mac, 1000);
+            assert_eq!(a.handle_member_frame(t(5000), port, &mut f), AlbRx::Deliver);
+        }
+    }
+    while a.poll_event().is_some() {}
+    run(&mut a, t(10_000));
+    let moved: Vec<AlbEvent> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let st = a.status();
+    let heavy: Vec<PortNumber> = st
+        .peers
+        .iter()
+        .filter(|p| p.rx_rate > 0)
+        .map(|p| p.member)
+        .collect();
+    assert_eq!(heavy.len(), 2);
+    assert_ne!(heavy[0], heavy[1], "{st:?}");
+    // Even now: the next round moves nothing.
+    run(&mut a, t(20_000));
+    assert!(
+        std::iter::from_fn(|| a.poll_event()).all(|e| !matches!(e, AlbEvent::PeerAssigned { .. }))
+    );
+}
+
+#[test]
+fn a_full_table_leaves_new_peers_on_the_receive_member() {
+    let mut cfg = AlbConfig::new(AlbMode::Adaptive, AGG);
+    cfg.max_peers = 2;
+    let mut a = Alb::new(cfg);
+    a.set_members(t(0), &members(&[1, 2]));
+    for i in 0..3 {
+        let mut f = host_reply(i);
+        let port = a.handle_host_frame(t(1), &mut f, 2);
+        if i == 2 {
+            assert_eq!(port, 1);
+            assert_eq!(f, host_reply(2));
+        }
+    }
+    let st = a.status();
+    assert_eq!((st.peers.len(), st.counters.peers_untracked), (2, 1));
+}
+
+#[test]
+fn a_member_whose_mac_the_aggregate_took_uses_another() {
+    let mut a = Alb::new(AlbConfig::new(AlbMode::Transmit, AGG));
+    let ms = [
+        AlbMember { port: 1, mac: AGG },
+        AlbMember {
+            port: 2,
+            mac: member_mac(2),
+        },
+    ];
+    a.set_members(t(0), &ms);
+    // Member 2 becomes the receive member; member 1 returns and sends with a derived MAC.
+    a.set_members(t(1), &ms[1..]);
+    a.set_members(t(2), &ms);
+    assert_eq!(a.receive_member(), Some(2));
+    let mut f = ipv4_from_peer(0, MacAddr::ZERO, 64);
+    f[6..12].copy_from_slice(&AGG.0);
+    assert_eq!(a.handle_host_frame(t(3), &mut f, 1), 1);
+    let derived = MacAddr([0x02 ^ 0x04, 0xa6, 0, 0, 0, 1]);
+    assert_eq!(&f[6..12], &derived.0);
+    assert_eq!(wire_mac(AGG, AGG), derived);
+    assert_eq!(
+        wire_mac(MacAddr([0, 1, 2, 3, 4, 5]), MacAddr([0, 1, 2, 3, 4, 5])).0[0],
+        2
+    );
+    assert_eq!(wire_mac(member_mac(2), AGG), member_mac(2));
+    // Frames for the derived MAC reach the aggregate through member 1.
+    let mut r = ipv4_from_peer(0, derived, 64);
+    assert_eq!(a.handle_member_frame(t(4), 1, &mut r), AlbRx::Deliver);
+    assert_eq!(&r[..6], &AGG.0);
+}

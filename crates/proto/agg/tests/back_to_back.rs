@@ -51,6 +51,16 @@ struct Net {
     up: [bool; PORTS as usize + 1],
     /// One-way delay of each link.
     delay: [Duration; PORTS as usize + 1],
+    /// Side 1's Marker responder answers at most one Marker Information per port in this
+    /// interval and ignores the others, as DPDK's bonding PMD does (rx_marker_timer, 2 s).
+    paced_responder: Option<Duration>,
+    /// When side 1 last accepted a Marker Information, per port.
+    marker_answered: [Option<Instant>; PORTS as usize + 1],
+}
+
+/// Whether `frame` is a Marker Information PDU (Slow Protocols subtype 2, TLV type 1).
+fn is_marker_information(f: &[u8]) -> bool {
+    f.len() > 16 && f[12..14] == [0x88, 0x09] && f[14] == 2 && f[16] == 1
 }
 
 impl Net {
@@ -84,7 +94,26 @@ impl Net {
             wire: VecDeque::new(),
             up: [true; PORTS as usize + 1],
             delay: [DELAY; PORTS as usize + 1],
+            paced_responder: None,
+            marker_answered: [None; PORTS as usize + 1],
         }
+    }
+
+    /// Whether side 1's paced responder ignores this frame arriving on `port` (and, if it
+    /// answers it, starts its interval).
+    fn responder_ignores(&mut self, to: usize, port: PortNumber, frame: &[u8]) -> bool {
+        let Some(every) = self.paced_responder else {
+            return false;
+        };
+        if to != 1 || !is_marker_information(frame) {
+            return false;
+        }
+        let last = &mut self.marker_answered[port as usize];
+        if last.is_some_and(|t| self.now < t + every) {
+            return true;
+        }
+        *last = Some(self.now);
+        false
     }
 
     fn send(&mut self, from: usize, port: PortNumber, frame: Vec<u8>) {
@@ -151,6 +180,9 @@ impl Net {
                     self.now = self.now.max(t);
                     if next_wire == Some(t) {
                         let (_, to, port, frame) = self.wire.pop_front().unwrap();
+                        if self.responder_ignores(to, port, &frame) {
+                            continue;
+                        }
                         let now = self.now;
                         if self.sides[to].agg.handle_port_frame(now, port, &frame)
                             == RxVerdict::Deliver
@@ -444,4 +476,140 @@ fn a_member_leaving_with_its_link_up_moves_its_conversations_behind_a_marker() {
         after.0 > before.0 && after.1 > before.1,
         "the move went through the Marker protocol on port 2: {before:?} -> {after:?}"
     );
+}
+
+/// Side 0's Marker PDUs sent and responses received, per port 1..=4.
+fn marker_exchanges(net: &Net) -> Vec<(u64, u64)> {
+    (1..=PORTS)
+        .map(|p| {
+            let c = net.sides[0].agg.lacp().port(p).unwrap().counters;
+            (c.marker_pdus_tx, c.marker_response_pdus_rx)
+        })
+        .collect()
+}
+
+/// Sends `rounds` rounds of one frame per flow, 250 µs apart, from side 0.
+fn traffic(
+    net: &mut Net,
+    flows: u16,
+    seq: &mut u32,
+    rounds: u32,
+    mut each: impl FnMut(&mut Net, u32),
+) {
+    for _ in 0..rounds {
+        for flow in 0..flows {
+            net.host_send(0, data_frame(flow, *seq));
+        }
+        each(net, *seq);
+        *seq += 1;
+        let t = net.now + Duration::from_micros(250);
+        net.run_until(t);
+    }
+}
+
+#[test]
+fn a_drain_over_several_ports_is_covered_by_one_marker() {
+    // Issue 11, defect 6. Draining port 2 spreads its conversations over ports 1, 3 and 4:
+    // three moves off port 2, which one Marker covers. A responder that answers one Marker per
+    // port every 2 s (DPDK) must still answer the drain: nothing may complete by the timeout.
+    let mut net = Net::new();
+    net.paced_responder = Some(Duration::from_secs(2));
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(6));
+    assert_eq!(net.all_distributing(0), 4);
+    let before = marker_exchanges(&net);
+    let timeouts = net.sides[0].agg.distributor().stats().marker_timeouts;
+    const FLOWS: u16 = 32;
+    let mut seq = 0;
+    traffic(&mut net, FLOWS, &mut seq, 300, |net, seq| {
+        if seq == 100 {
+            let now = net.now;
+            net.sides[0].agg.drain_port(now, 2).unwrap();
+            net.drain(0);
+        }
+    });
+    net.run_until(net.now + Duration::from_secs(1));
+    check_in_order(&net.sides[1].received, FLOWS, seq);
+    assert!(net.sides[0].drained.contains(&2), "port 2 drained");
+    let after = marker_exchanges(&net);
+    assert_eq!(
+        (after[1].0 - before[1].0, after[1].1 - before[1].1),
+        (1, 1),
+        "one Marker on port 2, answered: {before:?} -> {after:?}"
+    );
+    assert_eq!(
+        net.sides[0].agg.distributor().stats().marker_timeouts,
+        timeouts,
+        "a move completed by the Marker timeout"
+    );
+}
+
+#[test]
+fn moves_in_quick_succession_are_paced_so_a_rate_limited_responder_answers_each() {
+    // Issue 11, defect 6. Ports 3 and 4 fail; port 4 returns, then port 3 half a second
+    // later: each takes back its share from the other ports, so ports 1 and 2 give buckets
+    // twice within 2 s. A responder that answers one Marker per port every 2 s (DPDK) would
+    // ignore the second Marker on each and the moves would fall back to the timeout; paced,
+    // every Marker is answered and every move completes by its response, in order.
+    let mut net = Net::new();
+    net.paced_responder = Some(Duration::from_secs(2));
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(6));
+    assert_eq!(net.all_distributing(0), 4);
+    let link = |net: &mut Net, port: PortNumber, up: bool| {
+        net.up[port as usize] = up;
+        let now = net.now;
+        let status = if up {
+            LinkStatus::up(10_000)
+        } else {
+            LinkStatus::DOWN
+        };
+        for s in 0..2 {
+            net.sides[s].agg.handle_link(now, port, status);
+            net.drain(s);
+        }
+    };
+    link(&mut net, 3, false);
+    link(&mut net, 4, false);
+    net.run_until(net.now + Duration::from_secs(3));
+    let before = marker_exchanges(&net);
+    let timeouts = net.sides[0].agg.distributor().stats().marker_timeouts;
+    const FLOWS: u16 = 32;
+    let mut seq = 0;
+    // 4 s of traffic: port 4 returns at +0, port 3 at +0.5 s.
+    traffic(&mut net, FLOWS, &mut seq, 16_000, |net, seq| match seq {
+        0 => link(net, 4, true),
+        2000 => link(net, 3, true),
+        _ => {}
+    });
+    net.run_until(net.now + Duration::from_secs(5));
+    check_in_order(&net.sides[1].received, FLOWS, seq);
+    assert_eq!(net.all_distributing(0), 4);
+    let after = marker_exchanges(&net);
+    let sent: u64 = after.iter().zip(&before).map(|(a, b)| a.0 - b.0).sum();
+    let answered: u64 = after.iter().zip(&before).map(|(a, b)| a.1 - b.1).sum();
+    assert!(
+        sent >= 2,
+        "moves went through the Marker protocol: {before:?} -> {after:?}"
+    );
+    assert_eq!(
+        answered, sent,
+        "every Marker answered: {before:?} -> {after:?}"
+    );
+    assert_eq!(
+        net.sides[0].agg.distributor().stats().marker_timeouts,
+        timeouts,
+        "a move completed by the Marker timeout"
+    );
+    let counts = count(net.sides[0].agg.distributor().bucket_table());
+    let (min, max) = (
+        counts.values().min().unwrap(),
+        counts.values().max().unwrap(),
+    );
+    assert_eq!(counts.len(), 4);
+    assert!(max - min <= 1, "members within one bucket: {counts:?}");
 }

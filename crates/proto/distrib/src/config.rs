@@ -60,6 +60,15 @@ pub struct DistributorConfig {
     /// Most frames held at once during moves (held + waiting for `poll_release`); more forces
     /// the move to complete early (default 1024).
     pub max_held_frames: usize,
+    /// Marker pacing: the least time between two Markers on one port, counted from the latest
+    /// Marker sent or Marker Response received there (default 2 s; zero: no pacing). Some
+    /// responders answer one Marker per port in such an interval and ignore the others
+    /// (DPDK's bonding PMD: 2 s), which would leave a move that follows another quickly to the
+    /// Marker timeout. A move that would need a Marker sooner (load rebalancing, a returning
+    /// port taking back its share) is deferred, its conversations still flowing on the old
+    /// port, and starts when the port's interval has passed; moves off one port share one
+    /// Marker. Moves off a draining port do not wait.
+    pub marker_interval: Duration,
 }
 
 impl Default for DistributorConfig {
@@ -73,6 +82,7 @@ impl Default for DistributorConfig {
             min_rebalance_bytes: 125_000,
             move_protection: MoveProtection::default(),
             max_held_frames: 1024,
+            marker_interval: Duration::from_secs(2),
         }
     }
 }

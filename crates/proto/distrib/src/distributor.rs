@@ -18,6 +18,18 @@
 //! that only stops distributing, its link still carrying frames
 //! ([`drain_ports`](Distributor::drain_ports)).
 //!
+//! # Marker pacing
+//!
+//! Moves off one port share one Marker while it has not gone out, or while no frame was sent
+//! on the port since it did. A new Marker on a port waits
+//! [`marker_interval`](DistributorConfig::marker_interval) (2 s) after the latest Marker sent or
+//! response received there, because some responders answer one Marker per port in such an
+//! interval and ignore the rest (DPDK's bonding PMD). A move that would need one sooner
+//! (rebalancing, a returning port taking back its share) is deferred, coalesced per bucket and
+//! so per port pair; its conversations keep flowing on their port (nothing is held), and it
+//! starts when the interval has passed, unless a newer plan replaced it or it no longer
+//! applies. Moves off a draining port and the quiesce of a remap never wait.
+//!
 //! Caller contract, which the ordering guarantee relies on:
 //! - act on each [`Dispatch`] in the order returned, then drain [`poll_release`] until `None`
 //!   after every `handle_*` / `set_*` / `drain_port` call;
@@ -82,12 +94,25 @@ struct Released<F> {
 #[derive(Debug)]
 struct Move {
     id: u64,
+    /// The [`MarkerRequest`] that protects it: its own id, or the id of an earlier move off the
+    /// same port whose Marker had not gone out yet (one Marker covers both).
+    marker: u64,
     from: PortNumber,
     to: PortNumber,
     buckets: Vec<u32>,
     deadline: Instant,
     /// How the move completes when `deadline` passes.
     on_deadline: Completion,
+}
+
+/// A planned move waiting for its source port's Marker pacing interval
+/// ([`DistributorConfig::marker_interval`]); the bucket keeps its port meanwhile.
+#[derive(Clone, Copy, Debug)]
+struct Deferred {
+    bucket: u32,
+    from: PortNumber,
+    to: PortNumber,
+    reason: MoveReason,
 }
 
 /// The quiesce that protects a remap (mode, policy or bucket count change).
@@ -110,6 +135,11 @@ struct Slot {
     frames: u64,
     bytes: u64,
     last_interval_bytes: u64,
+    /// The latest Marker sent or Marker Response received on the port (pacing).
+    marker_at: Option<Instant>,
+    /// The latest Marker requested on the port for a move, and `frames` when it was: while
+    /// no frame went out there since, a new move off the port may share it.
+    marker_req: Option<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -153,6 +183,8 @@ pub struct Distributor<F> {
     bucket_bytes: Vec<u64>,
     slots: Vec<Slot>,
     moves: Vec<Option<Move>>,
+    /// Moves waiting for their source's Marker pacing interval, at most one per bucket.
+    deferred: Vec<Deferred>,
     quiesce: Option<Quiesce>,
     held: VecDeque<Held<F>>,
     release: VecDeque<Released<F>>,
@@ -188,6 +220,7 @@ impl<F> Distributor<F> {
             bucket_bytes: vec![0; n],
             slots: Vec::new(),
             moves: Vec::new(),
+            deferred: Vec::new(),
             quiesce: None,
             held: VecDeque::with_capacity(cap),
             release: VecDeque::with_capacity(cap + 1),
@@ -236,6 +269,7 @@ impl<F> Distributor<F> {
             self.cancel_all_moves();
         }
         if remap {
+            self.deferred.clear();
             let n = self.config.buckets;
             self.mask = n - 1;
             self.table = vec![None; n];
@@ -305,6 +339,7 @@ impl<F> Distributor<F> {
         self.draining.retain(|p| members.contains(p));
         self.drained_reported.retain(|p| members.contains(p));
         self.update_rr();
+        self.prune_deferred();
 
         // Moves touching a failed port end now.
         for slot in 0..self.moves.len() {
@@ -512,17 +547,33 @@ impl<F> Distributor<F> {
     /// The Marker Response for [`MarkerRequest`] `request` came back: the move (or the quiesce)
     /// it protects may complete. Unknown or late responses are counted and ignored.
     pub fn handle_marker_response(&mut self, now: Instant, request: u64) {
-        let slot = self
-            .moves
-            .iter()
-            .position(|m| m.as_ref().is_some_and(|m| m.id == request));
-        if let Some(slot) = slot {
-            self.complete_move(slot, Completion::MarkerResponse);
-        } else if let Some(q) = self
-            .quiesce
-            .as_mut()
-            .filter(|q| q.pending.iter().any(|(id, _)| *id == request))
+        let slots: Vec<usize> = (0..self.moves.len())
+            .filter(|&i| {
+                self.moves
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|m| m.marker == request)
+            })
+            .collect();
+        if let Some(port) = slots
+            .first()
+            .and_then(|&i| self.moves.get(i)?.as_ref())
+            .map(|m| m.from)
         {
+            self.marker_seen(port, now);
+            for slot in slots {
+                self.complete_move(slot, Completion::MarkerResponse);
+            }
+        } else if let Some(port) = self.quiesce.as_ref().and_then(|q| {
+            q.pending
+                .iter()
+                .find(|(id, _)| *id == request)
+                .map(|(_, p)| *p)
+        }) {
+            self.marker_seen(port, now);
+            let Some(q) = self.quiesce.as_mut() else {
+                return;
+            };
             q.pending.retain(|(id, _)| *id != request);
             if q.pending.is_empty() {
                 self.complete_quiesce(Completion::MarkerResponse);
@@ -603,7 +654,11 @@ impl<F> Distributor<F> {
         let rb = self
             .next_rebalance
             .filter(|_| self.config.mode == Mode::Hash);
-        moves.chain(q).chain(rb).min()
+        let paced = self
+            .deferred
+            .iter()
+            .filter_map(|d| self.paced_until(d.from));
+        moves.chain(q).chain(rb).chain(paced).min()
     }
 
     /// The Distributing members, in priority order.
@@ -654,6 +709,7 @@ impl<F> Distributor<F> {
             && matches!(self.config.mode, Mode::Hash | Mode::ActiveBackup)
             && self.quiesce.is_none()
             && self.moves.iter().all(Option::is_none)
+            && self.deferred.is_empty()
             && table
                 .iter()
                 .all(|o| o.is_some_and(|p| self.ports.contains(&p)))
@@ -802,6 +858,14 @@ impl<F> Distributor<F> {
                 *c += m.buckets.len();
             }
         }
+        for d in &self.deferred {
+            if let Some(c) = idx(d.from).and_then(|i| counts.get_mut(i)) {
+                *c = c.saturating_sub(1);
+            }
+            if let Some(c) = idx(d.to).and_then(|i| counts.get_mut(i)) {
+                *c += 1;
+            }
+        }
         counts
     }
 
@@ -919,7 +983,8 @@ impl<F> Distributor<F> {
         let mut counts = self.effective_counts(&e);
         let mut candidates: Vec<Vec<u32>> = vec![Vec::new(); e.len()];
         for (b, o) in self.table.iter().enumerate() {
-            let moving = self.moving.get(b).is_some_and(|m| *m != NOT_MOVING);
+            let moving = self.moving.get(b).is_some_and(|m| *m != NOT_MOVING)
+                || self.deferred.iter().any(|d| d.bucket == b as u32);
             if let (Some(p), false) = (o, moving)
                 && let Some(v) = e
                     .iter()
@@ -944,13 +1009,37 @@ impl<F> Distributor<F> {
         self.execute_plan(now, plan, MoveReason::PortAdded);
     }
 
-    /// Starts moves for `(bucket, from, to)`, one per (from, to) pair.
+    /// Starts moves for `(bucket, from, to)`, one per (from, to) pair; moves off one port share
+    /// one Marker. A move that would need a Marker on a port still in its pacing interval
+    /// waits in `deferred` (coalesced per bucket, so per port pair), unless its port drains.
     fn execute_plan(
         &mut self,
         now: Instant,
-        plan: Vec<(u32, PortNumber, PortNumber)>,
+        mut plan: Vec<(u32, PortNumber, PortNumber)>,
         reason: MoveReason,
     ) {
+        // A new plan for a bucket replaces a deferred one.
+        self.deferred
+            .retain(|d| !plan.iter().any(|(b, _, _)| *b == d.bucket));
+        let protection = self.protection();
+        if matches!(protection, MoveProtection::Marker { .. }) {
+            let mut wait = Vec::new();
+            plan.retain(|&(bucket, from, to)| {
+                let paced = !self.draining.contains(&from)
+                    && self.joinable_marker(from).is_none()
+                    && self.paced_until(from).is_some_and(|t| now < t);
+                if paced {
+                    wait.push(Deferred {
+                        bucket,
+                        from,
+                        to,
+                        reason,
+                    });
+                }
+                !paced
+            });
+            self.deferred.extend(wait);
+        }
         let mut groups: Vec<(PortNumber, PortNumber, Vec<u32>)> = Vec::new();
         for (b, from, to) in plan {
             match groups.iter_mut().find(|g| g.0 == from && g.1 == to) {
@@ -958,7 +1047,6 @@ impl<F> Distributor<F> {
                 None => groups.push((from, to, vec![b])),
             }
         }
-        let protection = self.protection();
         for (from, to, buckets) in groups {
             self.events.push_back(DistEvent::BucketsMoved {
                 from: Some(from),
@@ -991,12 +1079,24 @@ impl<F> Distributor<F> {
                     *m = slot as u32;
                 }
             }
-            if marker {
-                self.markers.push_back(MarkerRequest { id, port: from });
-            }
+            let shared = match self.joinable_marker(from) {
+                Some(q) if marker => q,
+                _ => {
+                    if marker {
+                        self.markers.push_back(MarkerRequest { id, port: from });
+                        self.marker_seen(from, now);
+                        let slot = self.slot_of(from);
+                        if let Some(s) = self.slots.get_mut(slot as usize) {
+                            s.marker_req = Some((id, s.frames));
+                        }
+                    }
+                    id
+                }
+            };
             if let Some(s) = self.moves.get_mut(slot) {
                 *s = Some(Move {
                     id,
+                    marker: shared,
                     from,
                     to,
                     buckets,
@@ -1032,7 +1132,10 @@ impl<F> Distributor<F> {
         }
         self.c.moves_completed += 1;
         let released = self.release_tag(slot as u32);
-        self.markers.retain(|r| r.id != m.id);
+        let shared = self.moves.iter().flatten().any(|x| x.marker == m.marker);
+        if !shared {
+            self.markers.retain(|r| r.id != m.marker);
+        }
         self.events.push_back(DistEvent::MoveCompleted {
             id: m.id,
             by,
@@ -1043,6 +1146,7 @@ impl<F> Distributor<F> {
     /// Cancels every move in flight: buckets stay where they are, held frames go out there
     /// (behind what was already sent on that port, so in order).
     fn cancel_all_moves(&mut self) {
+        self.deferred.clear();
         for slot in 0..self.moves.len() {
             if self.moves.get(slot).is_some_and(Option::is_some) {
                 self.c.moves_cancelled += 1;
@@ -1105,6 +1209,7 @@ impl<F> Distributor<F> {
                 };
                 let id = self.next_id();
                 self.markers.push_back(MarkerRequest { id, port });
+                self.marker_seen(port, now);
                 q.ids.push(id);
                 q.pending.push((id, port));
             }
@@ -1128,6 +1233,90 @@ impl<F> Distributor<F> {
                 by,
                 held_released: if i == last { released } else { 0 },
             });
+        }
+    }
+
+    /// A Marker was sent or answered on `port` at `now`: its pacing interval starts again.
+    fn marker_seen(&mut self, port: PortNumber, now: Instant) {
+        let slot = self.slot_of(port);
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.marker_at = Some(s.marker_at.map_or(now, |t| t.max(now)));
+        }
+    }
+
+    /// A Marker request of a move off `port` that is behind every frame sent there so far, so
+    /// a new move off `port` may share it: one not sent yet, or one sent with no frame sent
+    /// on the port since (its response is still awaited).
+    fn joinable_marker(&self, port: PortNumber) -> Option<u64> {
+        if let Some(r) = self.markers.iter().find(|r| r.port == port) {
+            return Some(r.id);
+        }
+        let s = self.slots.get(self.slot_of_existing(port) as usize)?;
+        let (id, frames) = s.marker_req?;
+        let pending = self.moves.iter().flatten().any(|m| m.marker == id);
+        (pending && frames == s.frames).then_some(id)
+    }
+
+    /// Until when a new Marker on `port` must wait (None: no pacing, or no Marker seen yet).
+    fn paced_until(&self, port: PortNumber) -> Option<Instant> {
+        if self.config.marker_interval == Duration::ZERO {
+            return None;
+        }
+        let s = self.slots.get(self.slot_of_existing(port) as usize)?;
+        Some(s.marker_at? + self.config.marker_interval)
+    }
+
+    /// Drops deferred moves that no longer apply: the bucket left its source or moves already,
+    /// the source left, or the destination may no longer receive buckets.
+    fn prune_deferred(&mut self) {
+        let eligible = self.eligible();
+        let deferred = core::mem::take(&mut self.deferred);
+        self.deferred = deferred
+            .into_iter()
+            .filter(|d| {
+                let b = d.bucket as usize;
+                self.ports.contains(&d.from)
+                    && eligible.contains(&d.to)
+                    && d.to != d.from
+                    && self.table.get(b).copied().flatten() == Some(d.from)
+                    && self.moving.get(b).is_some_and(|m| *m == NOT_MOVING)
+            })
+            .collect();
+    }
+
+    /// Starts the deferred moves whose source's pacing interval has passed (or that drains, or
+    /// when moves are no longer marker-protected).
+    fn start_deferred(&mut self, now: Instant) {
+        self.prune_deferred();
+        let marker = matches!(self.protection(), MoveProtection::Marker { .. });
+        let due: Vec<Deferred> = self
+            .deferred
+            .iter()
+            .copied()
+            .filter(|d| {
+                !marker
+                    || self.draining.contains(&d.from)
+                    || self.paced_until(d.from).is_none_or(|t| t <= now)
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        self.deferred
+            .retain(|d| !due.iter().any(|x| x.bucket == d.bucket));
+        let mut reasons: Vec<MoveReason> = Vec::new();
+        for d in &due {
+            if !reasons.contains(&d.reason) {
+                reasons.push(d.reason);
+            }
+        }
+        for reason in reasons {
+            let plan = due
+                .iter()
+                .filter(|d| d.reason == reason)
+                .map(|d| (d.bucket, d.from, d.to))
+                .collect();
+            self.execute_plan(now, plan, reason);
         }
     }
 
@@ -1156,7 +1345,9 @@ impl<F> Distributor<F> {
                 s.last_interval_bytes += bytes;
             }
         }
-        let idle = self.moves.iter().all(Option::is_none) && self.quiesce.is_none();
+        let idle = self.moves.iter().all(Option::is_none)
+            && self.deferred.is_empty()
+            && self.quiesce.is_none();
         if self.config.mode == Mode::Hash && idle && self.ports.len() >= 2 {
             self.c.rebalance_runs += 1;
             let e: Vec<PortNumber> = self
@@ -1197,6 +1388,9 @@ impl<F> Distributor<F> {
 
     /// After any change: continue drains, report drained ports and active-backup changes.
     fn after_change(&mut self, now: Instant) {
+        if !self.deferred.is_empty() {
+            self.start_deferred(now);
+        }
         if !self.draining.is_empty() {
             self.reconcile_drains(now);
         }
@@ -1221,6 +1415,7 @@ impl<F> Distributor<F> {
             || self.config.mode == Mode::ActiveBackup
             || self.quiesce.is_some()
             || self.moves.iter().any(Option::is_some)
+            || !self.deferred.is_empty()
         {
             return;
         }

@@ -65,7 +65,8 @@ pub enum DistEvent {
     /// A protected move (or the quiesce of a policy change: one event per marker) completed;
     /// `held_released` frames were queued for [`poll_release`](crate::Distributor::poll_release).
     MoveCompleted {
-        /// The move's id (the id of its [`MarkerRequest`]).
+        /// The move's id (the id of its [`MarkerRequest`], unless it shared the Marker of an
+        /// earlier move off the same port, whose id that request carries).
         id: u64,
         /// How it completed.
         by: Completion,

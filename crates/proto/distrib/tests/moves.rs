@@ -496,3 +496,138 @@ fn undrained_port_takes_back_its_share_under_marker_protection() {
         "port 1 came back before it was drained"
     );
 }
+
+fn moves(net: &Net, from: u16, to: u16) -> usize {
+    net.events
+        .iter()
+        .filter(|e| {
+            matches!(e, DistEvent::BucketsMoved { from: f, to: t, .. } if *f == Some(from) && *t == to)
+        })
+        .count()
+}
+
+fn marker_timeouts(net: &Net) -> u64 {
+    net.dist.stats().marker_timeouts
+}
+
+#[test]
+fn moves_off_one_port_share_one_marker() {
+    // Issue 11, defect 6: two ports join at once and each takes its share from port 1. One
+    // Marker on port 1 covers both moves: a responder that answers one Marker per port in a
+    // while (DPDK: 2 s) still answers them.
+    let mut net = Net::new(
+        config(MoveProtection::default()),
+        &[
+            (1, Duration::from_millis(2)),
+            (2, Duration::from_micros(300)),
+            (3, Duration::from_micros(300)),
+        ],
+    );
+    let now = net.now;
+    net.dist.set_ports(now, &[1]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(10));
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(20));
+    settle(&mut net);
+    assert_eq!((moves(&net, 1, 2), moves(&net, 1, 3)), (1, 1));
+    assert_eq!(
+        net.markers_on.get(&1).map(Vec::len),
+        Some(1),
+        "{:?}",
+        net.markers_on
+    );
+    assert_eq!(marker_timeouts(&net), 0);
+    assert!(net.owned(2).abs_diff(85) <= 1 && net.owned(3).abs_diff(85) <= 1);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+}
+
+/// Ports 1 and 2 carry traffic; port 3 joins at +0, port 4 at +500 ms: both take their share
+/// from ports 1 and 2. Returns the model and when port 4 joined.
+fn joins_in_quick_succession(marker_interval: Duration) -> (Net, Instant) {
+    let mut net = Net::new(
+        DistributorConfig {
+            marker_interval,
+            ..config(MoveProtection::default())
+        },
+        &[
+            (1, Duration::from_millis(2)),
+            (2, Duration::from_millis(2)),
+            (3, Duration::from_micros(300)),
+            (4, Duration::from_micros(300)),
+        ],
+    );
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(10));
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    traffic(&mut net, now + Duration::from_millis(500));
+    let joined = net.now;
+    net.dist.set_ports(joined, &[1, 2, 3, 4]);
+    net.pump();
+    (net, joined)
+}
+
+#[test]
+fn a_move_soon_after_another_waits_for_the_ports_marker_interval() {
+    // Issue 11, defect 6: ports 1 and 2 gave buckets to port 3 half a second ago. Port 4's
+    // share from them waits until 2 s after their Marker Responses (a responder that answers
+    // one Marker per port every 2 s, as DPDK's, would ignore an earlier one), its conversations
+    // flowing on ports 1 and 2 meanwhile; port 3, whose interval is open, gives at once.
+    let (mut net, joined) = joins_in_quick_succession(Duration::from_secs(2));
+    let markers_at = |net: &Net, p: u16| net.markers_on.get(&p).cloned().unwrap_or_default();
+    assert_eq!(moves(&net, 3, 4), 1, "port 3 gives at once");
+    assert_eq!(
+        (moves(&net, 1, 4), moves(&net, 2, 4)),
+        (0, 0),
+        "ports 1 and 2 wait"
+    );
+    let held = net.held;
+    traffic(&mut net, joined + Duration::from_millis(1_400));
+    assert_eq!(
+        (moves(&net, 1, 4), moves(&net, 2, 4)),
+        (0, 0),
+        "ports 1 and 2 still wait"
+    );
+    assert_eq!(markers_at(&net, 1).len(), 1);
+    traffic(&mut net, joined + Duration::from_millis(1_600));
+    assert_eq!(
+        (moves(&net, 1, 4), moves(&net, 2, 4)),
+        (1, 1),
+        "their interval passed"
+    );
+    settle(&mut net);
+    for p in [1, 2] {
+        let at = markers_at(&net, p);
+        assert_eq!(at.len(), 2, "port {p}: {at:?}");
+        // The response came back 2 ms + 2 ms after the first Marker.
+        assert!(
+            at[1] >= at[0] + Duration::from_millis(2_004),
+            "port {p}: {at:?}"
+        );
+    }
+    assert_eq!(marker_timeouts(&net), 0);
+    assert!(net.held > held);
+    for p in 1..=4 {
+        assert!(net.owned(p).abs_diff(64) <= 1, "port {p}: {}", net.owned(p));
+    }
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+}
+
+#[test]
+fn no_marker_pacing_with_a_zero_interval() {
+    let (mut net, _) = joins_in_quick_succession(Duration::ZERO);
+    assert_eq!(
+        (moves(&net, 1, 4), moves(&net, 2, 4), moves(&net, 3, 4)),
+        (1, 1, 1)
+    );
+    settle(&mut net);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+}

@@ -47,6 +47,8 @@ pub struct Net {
     pub held: u64,
     /// Markers sent.
     pub markers_sent: u64,
+    /// Markers sent per port, with the time of each.
+    pub markers_on: BTreeMap<PortNumber, Vec<Instant>>,
     /// Every event so far.
     pub events: Vec<DistEvent>,
     /// Frames put on each port.
@@ -81,6 +83,7 @@ impl Net {
             dropped: 0,
             held: 0,
             markers_sent: 0,
+            markers_on: BTreeMap::new(),
             events: Vec::new(),
             sent_on: BTreeMap::new(),
         }
@@ -102,6 +105,7 @@ impl Net {
         }
         while let Some(m) = self.dist.poll_marker_request() {
             self.markers_sent += 1;
+            self.markers_on.entry(m.port).or_default().push(self.now);
             self.put(m.port, Pdu::Marker(m.id));
         }
         while let Some(e) = self.dist.poll_event() {

@@ -385,11 +385,11 @@ _lagctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast transmit-lb adaptive-lb" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast transmit-lb adaptive-lb" -- "${cur}"))
                     return 0
                     ;;
                 --min-links)
@@ -1317,11 +1317,11 @@ _lagctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast transmit-lb adaptive-lb" -- "${cur}"))
                     return 0
                     ;;
                 -m)
-                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "lacp static active-backup round-robin broadcast transmit-lb adaptive-lb" -- "${cur}"))
                     return 0
                     ;;
                 --min-links)

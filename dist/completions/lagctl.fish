@@ -61,7 +61,9 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s m -l mode 
 static\t''
 active-backup\t''
 round-robin\t''
-broadcast\t''"
+broadcast\t''
+transmit-lb\t''
+adaptive-lb\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback -d 'What to do when the partner sends no LACPDU: off, one-member or static' -r -f -a "off\t''
@@ -99,7 +101,9 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s m -l mode 
 static\t''
 active-backup\t''
 round-robin\t''
-broadcast\t''"
+broadcast\t''
+transmit-lb\t''
+adaptive-lb\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback -d 'What to do when the partner sends no LACPDU: off, one-member or static' -r -f -a "off\t''

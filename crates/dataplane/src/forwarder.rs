@@ -89,6 +89,22 @@ pub trait Protocol: Send {
     /// member socket (`sendmmsg` returned: it is in the member's queue), or dropped. Called
     /// after each round that sent something. Default: nothing.
     fn after_send(&mut self, _now: Instant) {}
+    /// A host frame (Ethernet, without vnet header) about to be queued on `port`, dispatched
+    /// or released: the protocol may rewrite it in place and choose another member (the
+    /// switch-independent modes rewrite source MACs and ARP). Default: `port`, unchanged.
+    fn prepare_tx(&mut self, _now: Instant, port: PortNumber, _frame: &mut [u8]) -> PortNumber {
+        port
+    }
+    /// Whether received data frames must pass [`Protocol::filter_rx`] one by one (else only
+    /// the Collecting check per batch). Default: no.
+    fn filters_rx(&self) -> bool {
+        false
+    }
+    /// A data frame received on Collecting member `port`: whether it goes up to the host; it
+    /// may be rewritten in place (destination MAC). Default: yes.
+    fn filter_rx(&mut self, _now: Instant, _port: PortNumber, _frame: &mut [u8]) -> bool {
+        true
+    }
 }
 
 /// Drops by reason.
@@ -589,6 +605,17 @@ impl Pool {
         let start = i.saturating_mul(MAX_FRAME);
         self.buf.get(start..start + len).unwrap_or(&[])
     }
+    /// The Ethernet frame in slot `s` (after the vnet header), writable.
+    fn frame_mut(&mut self, s: Slot) -> &mut [u8] {
+        let Ok(i) = usize::try_from(s) else {
+            return &mut [];
+        };
+        let len = self.lens.get(i).copied().unwrap_or(0);
+        let start = i.saturating_mul(MAX_FRAME);
+        self.buf
+            .get_mut(start + VNET_HDR_LEN.min(len)..start + len)
+            .unwrap_or(&mut [])
+    }
     fn set_len(&mut self, s: Slot, len: usize) {
         if let Some(l) = usize::try_from(s).ok().and_then(|i| self.lens.get_mut(i)) {
             *l = len;
@@ -664,6 +691,7 @@ fn enqueue(members: &mut [TxMember], tap: &Counters, port: PortNumber, item: TxI
 
 /// Queues the slots the protocol releases from hold on their ports.
 fn release(
+    now: Instant,
     p: &mut dyn Protocol,
     pool: &mut Pool,
     members: &mut [TxMember],
@@ -678,6 +706,7 @@ fn release(
             bump(&tap_c.errors, 1);
             continue;
         }
+        let port = p.prepare_tx(now, port, pool.frame_mut(slot));
         enqueue(members, tap_c, port, TxItem::Slot(slot));
         to_free.push(slot);
     }
@@ -865,7 +894,7 @@ impl TxThread {
             let pool = &mut self.pool;
             let members = &mut self.members;
             let to_free = &mut self.to_free;
-            let mut released = release(&mut *p, pool, members, tap_c, to_free);
+            let mut released = release(now, &mut *p, pool, members, tap_c, to_free);
             for &slot in &self.batch {
                 let frame = pool.raw(slot).get(VNET_HDR_LEN..).unwrap_or(&[]);
                 if is_slow_protocols(frame) {
@@ -875,6 +904,7 @@ impl TxThread {
                 }
                 match p.dispatch(now, frame, slot) {
                     TxDecision::Send(port) => {
+                        let port = p.prepare_tx(now, port, pool.frame_mut(slot));
                         enqueue(members, tap_c, port, TxItem::Slot(slot));
                         to_free.push(slot);
                     }
@@ -897,7 +927,7 @@ impl TxThread {
                     }
                 }
             }
-            released += release(&mut *p, pool, members, tap_c, to_free);
+            released += release(now, &mut *p, pool, members, tap_c, to_free);
             dispatched = !self.batch.is_empty() || released > 0;
             if drained && released == 0 {
                 p.tap_drained(now);
@@ -1131,7 +1161,10 @@ impl RxThread {
                     continue;
                 }
             };
-            let mut collecting = lock(&self.proto).is_collecting(port);
+            let (mut collecting, filters) = {
+                let p = lock(&self.proto);
+                (p.is_collecting(port), p.filters_rx())
+            };
             let mut control_seen = false;
             for i in 0..n {
                 let Some(f) = self.batch.frame(i) else {
@@ -1176,6 +1209,21 @@ impl RxThread {
                     bump(&c.not_collecting, 1);
                     continue;
                 }
+                if filters {
+                    // Switch-independent modes: each frame once, for us (the protocol counts
+                    // what it drops).
+                    let now = (self.clock)();
+                    let up = self
+                        .batch
+                        .ethernet_mut(i)
+                        .is_some_and(|eth| lock(&self.proto).filter_rx(now, port, eth));
+                    if !up {
+                        continue;
+                    }
+                }
+                let Some(f) = self.batch.frame(i) else {
+                    continue;
+                };
                 match self.tap.write(f.raw) {
                     Ok(_) => {
                         bump(&tap_c.opackets, f.vnet.wire_frames(f.ethernet));

@@ -473,6 +473,18 @@ impl RecvBatch {
         self.count == 0
     }
 
+    /// The Ethernet frame of frame `i` of the last receive (after its vnet header), writable.
+    pub fn ethernet_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        if i >= self.count {
+            return None;
+        }
+        let len = *self.lens.get(i)?;
+        let start = i.checked_mul(self.slot)?;
+        let vnet = self.vnet_len.min(len);
+        self.buf
+            .get_mut(start.checked_add(vnet)?..start.checked_add(len)?)
+    }
+
     /// Frame `i` of the last receive; `None` past the end. A frame shorter than its vnet
     /// header yields an empty `ethernet`.
     pub fn frame(&self, i: usize) -> Option<RecvFrame<'_>> {

@@ -463,6 +463,27 @@ impl Protocol for Adapter {
             o.after_send(self.agg.distributor());
         }
     }
+
+    fn prepare_tx(&mut self, now: Instant, port: PortNumber, frame: &mut [u8]) -> PortNumber {
+        let port = self.agg.prepare_host_frame(now, frame, port);
+        if self.agg.take_wake() || self.agg.has_events() {
+            // A new peer: its event, and the timer woken for its updates.
+            self.drain_events();
+        }
+        port
+    }
+
+    fn filters_rx(&self) -> bool {
+        self.agg.filters_port_frames()
+    }
+
+    fn filter_rx(&mut self, now: Instant, port: PortNumber, frame: &mut [u8]) -> bool {
+        let v = self.agg.filter_port_frame(now, port, frame);
+        if self.agg.take_wake() || self.agg.has_events() {
+            self.drain_events();
+        }
+        v == lagd_agg::RxVerdict::Deliver
+    }
 }
 
 /// The seed of an aggregation's micro-BFD discriminators and jitter: the clock and the

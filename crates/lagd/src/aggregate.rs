@@ -717,7 +717,7 @@ impl Aggr {
                 .set_config(now, r.aggregation_config(r.system(mac)))
                 .map_err(|e| AggrError::Protocol(e.to_string()))?;
             let remap = r.policy != self.resolved.policy || r.mode != self.resolved.mode;
-            if r.offload == Offload::Off {
+            if r.offload == Offload::Off || not_offloaded(&r).is_some() {
                 // Sockets see everything again before the programs go: a frame may reach the
                 // aggregate twice for an instant, never not at all.
                 if let Some(o) = a.offload.take() {
@@ -725,7 +725,10 @@ impl Aggr {
                     filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
                     drop(o);
                 }
-                self.offload_unavailable = None;
+                self.offload_unavailable = match r.offload {
+                    Offload::Off => None,
+                    _ => not_offloaded(&r),
+                };
             } else if a.offload.is_some() {
                 if remap {
                     // A new mode or hash: a new TX program replaces the old one atomically
@@ -950,6 +953,46 @@ impl Aggr {
                 .active_member
                 .and_then(|p| self.members.get(&p))
                 .map(|m| m.name.clone()),
+            balancer: st.alb.as_ref().map(|b| self.balancer_status(b)),
+        }
+    }
+
+    /// The switch-independent balancer with member names.
+    fn balancer_status(
+        &self,
+        b: &lagd_agg::alb::AlbStatus,
+    ) -> crate::control::proto::BalancerStatus {
+        use crate::control::proto::{BalancerMember, BalancerPeer, BalancerStatus};
+        let name = |p: PortNumber| {
+            self.members
+                .get(&p)
+                .map_or_else(|| format!("port {p}"), |m| m.name.clone())
+        };
+        BalancerStatus {
+            mode: self.resolved.mode.as_str().to_string(),
+            receive_member: b.receive_member.map(name),
+            addresses: b.addresses.iter().map(ToString::to_string).collect(),
+            members: b
+                .members
+                .iter()
+                .map(|m| BalancerMember {
+                    name: name(m.port),
+                    mac: m.mac,
+                    peers: m.peers,
+                    rx_rate: m.rx_rate,
+                    aggregate_mac_elsewhere: m.aggregate_mac_elsewhere,
+                })
+                .collect(),
+            peers: b
+                .peers
+                .iter()
+                .map(|p| BalancerPeer {
+                    ip: p.ip.to_string(),
+                    mac: p.mac,
+                    member: name(p.member),
+                    rx_rate: p.rx_rate,
+                })
+                .collect(),
         }
     }
 
@@ -1227,6 +1270,21 @@ fn filter_member_sockets<'a>(
     }
 }
 
+/// Why the kernel fast path does not carry `r`'s mode, if it does not: the switch-independent
+/// modes rewrite MAC addresses, ARP and neighbour advertisements per member and filter what
+/// each member receives, which the programs do not do (yet).
+fn not_offloaded(r: &Resolved) -> Option<crate::offload::Unavailable> {
+    r.mode
+        .is_switch_independent()
+        .then(|| crate::offload::Unavailable {
+            reason: format!(
+                "mode {} runs on the user-space path: the kernel fast path does not rewrite MAC addresses and ARP per member",
+                r.mode.as_str()
+            ),
+            fix: "none needed (the user-space path carries it); offload = off says so".into(),
+        })
+}
+
 /// Loads and attaches the kernel fast path of `r` unless its setting is `off`; on failure
 /// the aggregation runs without it, and the reason is returned (and logged).
 fn start_offload(
@@ -1237,6 +1295,10 @@ fn start_offload(
 ) -> Result<(), crate::offload::Unavailable> {
     if r.offload == Offload::Off {
         return Ok(());
+    }
+    if let Some(u) = not_offloaded(r) {
+        tracing::info!(aggregate = %r.name, "offload: {u}");
+        return Err(u);
     }
     let dist = adapter.agg.distributor();
     let mut o = match crate::offload::Offload::start(dist, tap) {

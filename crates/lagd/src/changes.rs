@@ -12,6 +12,8 @@ pub fn mode_name(m: AggrMode) -> &'static str {
         AggrMode::ActiveBackup => "active-backup",
         AggrMode::RoundRobin => "round-robin",
         AggrMode::Broadcast => "broadcast",
+        AggrMode::TransmitLb => "transmit-lb",
+        AggrMode::AdaptiveLb => "adaptive-lb",
     }
 }
 

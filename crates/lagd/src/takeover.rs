@@ -113,6 +113,8 @@ pub fn aggregate_alias(r: &Resolved) -> String {
         (AggrMode::ActiveBackup, _) => "mode active-backup",
         (AggrMode::RoundRobin, _) => "mode round-robin",
         (AggrMode::Broadcast, _) => "mode broadcast",
+        (AggrMode::TransmitLb, _) => "mode transmit-lb",
+        (AggrMode::AdaptiveLb, _) => "mode adaptive-lb",
     });
     if matches!(r.mode, AggrMode::Lacp | AggrMode::Static) {
         s.push_str(", hash ");

@@ -457,6 +457,12 @@ impl AggRt {
                     self.draining.retain(|&m| m != p);
                     out.push(Output::Drained { port: p });
                 }
+                // The simulator runs no switch-independent mode (yet).
+                ev @ AggEvent::Alb(_) => out.push(Output::Event {
+                    port: ev.port().map(|n| self.port_index(n)),
+                    text: ev.to_string(),
+                    verbose: ev.is_detail(),
+                }),
             }
         }
         self.dirty |= any;

@@ -512,6 +512,7 @@ mod tests {
             why: None,
             settings: Default::default(),
             active_member: None,
+            balancer: None,
         }
     }
 

@@ -410,6 +410,9 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
             if let Some(m) = &a.active_member {
                 title.push(format!("active member: {m}"));
             }
+            if let Some(b) = &a.balancer {
+                title.extend(balancer_lines(b));
+            }
             let mut sec = section(
                 a,
                 title,
@@ -722,6 +725,44 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
             ..Section::default()
         }],
     }
+}
+
+/// `show-aggr -x` of a switch-independent aggregation: the receive member, each member's MAC
+/// and peers, and which peer is received on which member.
+fn balancer_lines(b: &lagd::control::proto::BalancerStatus) -> Vec<String> {
+    let mut v = vec![format!(
+        "receive member: {} ({} answers for the aggregate's MAC)",
+        b.receive_member.as_deref().unwrap_or("none"),
+        b.mode
+    )];
+    for m in &b.members {
+        v.push(format!(
+            "member {}: MAC {}, {} peers, {} B/s received{}",
+            m.name,
+            m.mac,
+            m.peers,
+            m.rx_rate,
+            if m.aggregate_mac_elsewhere > 0 {
+                format!(
+                    ", {} frames for the aggregate's MAC arrived here (diagnose)",
+                    m.aggregate_mac_elsewhere
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for p in &b.peers {
+        v.push(format!(
+            "peer {} ({}) -> {}, {} B/s",
+            p.ip,
+            p.mac
+                .map_or_else(|| "MAC not yet known".to_string(), |m| m.to_string()),
+            p.member,
+            p.rx_rate
+        ));
+    }
+    v
 }
 
 #[cfg(test)]

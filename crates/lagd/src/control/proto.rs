@@ -325,6 +325,55 @@ pub struct AggrStatus {
     /// Active-backup: the member carrying the traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_member: Option<String>,
+    /// Switch-independent modes: the receive member and which peer is received on which
+    /// member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<BalancerStatus>,
+}
+
+/// Switch-independent load balancing (`transmit-lb`, `adaptive-lb`) as `show-aggr -x` shows
+/// it, members by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancerStatus {
+    /// `transmit-lb` or `adaptive-lb`.
+    pub mode: String,
+    /// The member answering to the aggregate's MAC.
+    pub receive_member: Option<String>,
+    /// The aggregate's addresses it announces on failover.
+    pub addresses: Vec<String>,
+    /// Members: the MAC peers reach them by, how many peers, their receive rate.
+    pub members: Vec<BalancerMember>,
+    /// Peers (adaptive-lb): which member each is received on.
+    pub peers: Vec<BalancerPeer>,
+}
+
+/// One member of a switch-independent aggregation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancerMember {
+    /// Interface name.
+    pub name: String,
+    /// The MAC peers reach it by (the aggregate's on the receive member).
+    pub mac: MacAddr,
+    /// Peers received on it.
+    pub peers: usize,
+    /// Their measured rate, bytes per second.
+    pub rx_rate: u64,
+    /// Frames for the aggregate's MAC the switch sent to it although it is not the receive
+    /// member (`diagnose` warns).
+    pub aggregate_mac_elsewhere: u64,
+}
+
+/// One peer of an `adaptive-lb` aggregation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancerPeer {
+    /// Its IP address.
+    pub ip: String,
+    /// Its MAC, once learned.
+    pub mac: Option<MacAddr>,
+    /// The member it is received on.
+    pub member: String,
+    /// Its measured rate, bytes per second.
+    pub rx_rate: u64,
 }
 
 /// The settings of an aggregation in force, defaults applied, spelt as in the configuration.
@@ -694,6 +743,7 @@ mod tests {
             why: None,
             settings: Settings::default(),
             active_member: None,
+            balancer: None,
         };
         let resps = vec![
             Response::Ok(Reply::Pong {

@@ -96,6 +96,8 @@ fn mode_name(m: AggrMode) -> &'static str {
         AggrMode::ActiveBackup => "active-backup",
         AggrMode::RoundRobin => "round-robin",
         AggrMode::Broadcast => "broadcast",
+        AggrMode::TransmitLb => "transmit-lb",
+        AggrMode::AdaptiveLb => "adaptive-lb",
     }
 }
 
@@ -1039,6 +1041,7 @@ mod tests {
             why: None,
             settings: Default::default(),
             active_member: None,
+            balancer: None,
         };
         let mut spec = AggrSpec::new("aggr2", &["eth4"]);
         spec.mode = Some(AggrMode::ActiveBackup);
@@ -1068,6 +1071,7 @@ mod tests {
             why: None,
             settings: Default::default(),
             active_member: Some("eth4".into()),
+            balancer: None,
         };
         vec![a1, a2]
     }

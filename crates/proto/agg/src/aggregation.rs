@@ -9,6 +9,7 @@ use lagd_wire::{SlowFrame, SlowPdu};
 use serde::Serialize;
 
 use crate::activity::PortActivity;
+use crate::alb::{Alb, AlbMember, AlbRx, AlbStatus};
 use crate::{AggEvent, AggregationConfig, CollectorCounters, RxDrop, RxVerdict};
 
 /// How long a Marker refused by the Slow Protocols rate limit waits before it is tried again.
@@ -44,6 +45,9 @@ pub struct AggregationStatus {
     pub at: Instant,
     /// Active-backup: the member carrying the traffic.
     pub active_member: Option<PortNumber>,
+    /// Switch-independent load balancing: receive member, peers and their members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alb: Option<AlbStatus>,
 }
 
 /// One aggregation: LACP control, Frame Distributor and Frame Collector (see the crate docs).
@@ -74,6 +78,10 @@ pub struct Aggregation<F> {
     events: VecDeque<AggEvent>,
     /// Recent LACPDU arrivals per member.
     activity: BTreeMap<PortNumber, PortActivity>,
+    /// Switch-independent load balancing, in those modes.
+    alb: Option<Alb>,
+    /// Each member's own MAC (from its port configuration), for the balancer.
+    macs: BTreeMap<PortNumber, lagd_types::MacAddr>,
 }
 
 impl<F> Aggregation<F> {
@@ -82,6 +90,8 @@ impl<F> Aggregation<F> {
         Aggregation {
             lacp: Lacp::new(config.lacp.clone()),
             dist: Distributor::new(config.distributor.clone()),
+            alb: config.alb.clone().map(Alb::new),
+            macs: BTreeMap::new(),
             config,
             markers: BTreeMap::new(),
             dist_ports: Vec::new(),
@@ -107,6 +117,11 @@ impl<F> Aggregation<F> {
         if config.distributor != self.config.distributor {
             self.dist.set_config(now, config.distributor.clone());
         }
+        match (self.alb.as_mut(), config.alb.clone()) {
+            (Some(a), Some(c)) => a.set_config(now, c),
+            (None, Some(c)) => self.alb = Some(Alb::new(c)),
+            (_, None) => self.alb = None,
+        }
         self.config = config;
         self.sync(now);
         Ok(())
@@ -115,7 +130,9 @@ impl<F> Aggregation<F> {
     /// Adds a member port (disabled until [`Aggregation::handle_link`] reports it up).
     pub fn add_port(&mut self, now: Instant, port: PortConfig) -> Result<(), AggError> {
         let number = port.number;
+        let mac = port.mac;
         self.lacp.add_port(now, port)?;
+        self.macs.insert(number, mac);
         self.activity.insert(number, PortActivity::new(number));
         self.sync(now);
         Ok(())
@@ -123,7 +140,9 @@ impl<F> Aggregation<F> {
 
     /// Changes a member port's configuration (priority, key, Partner_Admin values).
     pub fn set_port_config(&mut self, now: Instant, port: PortConfig) -> Result<(), AggError> {
+        let (number, mac) = (port.number, port.mac);
         self.lacp.set_port_config(now, port)?;
+        self.macs.insert(number, mac);
         self.sync(now);
         Ok(())
     }
@@ -133,6 +152,7 @@ impl<F> Aggregation<F> {
         self.lacp.remove_port(now, port)?;
         self.draining.remove(&port);
         self.activity.remove(&port);
+        self.macs.remove(&port);
         self.sync(now);
         Ok(())
     }
@@ -191,6 +211,66 @@ impl<F> Aggregation<F> {
         verdict
     }
 
+    /// The Frame Collector with the switch-independent balancer's receive filter: as
+    /// [`Aggregation::handle_port_frame`] for a data frame, and in `transmit-lb` /
+    /// `adaptive-lb` each frame reaches the aggregate once (see [`crate::alb`]); its
+    /// destination may be rewritten to the aggregate's MAC. Slow Protocols frames go to
+    /// [`Aggregation::handle_port_frame`].
+    pub fn filter_port_frame(
+        &mut self,
+        now: Instant,
+        port: PortNumber,
+        frame: &mut [u8],
+    ) -> RxVerdict {
+        let verdict = if self.lacp.port(port).is_none() {
+            RxVerdict::Drop(RxDrop::UnknownPort)
+        } else if !self.lacp.is_collecting(port) {
+            RxVerdict::Drop(RxDrop::NotCollecting)
+        } else {
+            match self
+                .alb
+                .as_mut()
+                .map(|a| a.handle_member_frame(now, port, frame))
+            {
+                Some(AlbRx::Drop(why)) => RxVerdict::Drop(RxDrop::Balancer(why)),
+                Some(AlbRx::Deliver) | None => RxVerdict::Deliver,
+            }
+        };
+        self.collector.count(verdict);
+        verdict
+    }
+
+    /// Whether received data frames must pass [`Aggregation::filter_port_frame`] (a
+    /// switch-independent mode) rather than only the Collecting check.
+    pub fn filters_port_frames(&self) -> bool {
+        self.alb.is_some()
+    }
+
+    /// A host frame about to leave on member `port` (as the distributor decided, now or when
+    /// it released the frame): in a switch-independent mode the balancer may rewrite its
+    /// source MAC (or the ARP / Neighbour Advertisement it carries) and choose another member
+    /// for it; returns the member to send it on. Other modes: `port`.
+    pub fn prepare_host_frame(
+        &mut self,
+        now: Instant,
+        frame: &mut [u8],
+        port: PortNumber,
+    ) -> PortNumber {
+        match self.alb.as_mut() {
+            Some(a) => {
+                let p = a.handle_host_frame(now, frame, port);
+                self.drain_alb();
+                p
+            }
+            None => port,
+        }
+    }
+
+    /// The switch-independent balancer, for observation.
+    pub fn alb(&self) -> Option<&Alb> {
+        self.alb.as_ref()
+    }
+
     /// The Frame Distributor: a frame the host sends through the aggregate.
     pub fn handle_host_frame(&mut self, now: Instant, frame: &[u8], item: F) -> Dispatch<F> {
         let d = self.dist.handle_frame(now, frame, item);
@@ -221,12 +301,23 @@ impl<F> Aggregation<F> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.lacp.handle_timeout(now);
         self.dist.handle_timeout(now);
+        if let Some(a) = self.alb.as_mut()
+            && a.poll_timeout().is_some_and(|t| now >= t)
+        {
+            a.handle_timeout(now);
+        }
         self.sync(now);
     }
 
     /// The next control frame (LACPDU, Marker Information, Marker Response) to send.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        self.lacp.poll_transmit(now)
+        self.lacp.poll_transmit(now).or_else(|| {
+            let t = self.alb.as_mut()?.poll_transmit()?;
+            Some(Transmit {
+                port: t.port,
+                frame: t.frame,
+            })
+        })
     }
 
     /// The next data frame released after a marker-protected move, with its new port.
@@ -242,6 +333,18 @@ impl<F> Aggregation<F> {
         r
     }
 
+    /// Whether a frame handler of the switch-independent balancer set an earlier deadline since
+    /// the last call (a flag: cheap on per-frame paths); then [`Aggregation::poll_timeout`]
+    /// must be looked at again.
+    pub fn take_wake(&mut self) -> bool {
+        self.alb.as_mut().is_some_and(Alb::take_wake)
+    }
+
+    /// Whether events wait in [`Aggregation::poll_event`].
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next event.
     pub fn poll_event(&mut self) -> Option<AggEvent> {
         self.events.pop_front()
@@ -253,6 +356,7 @@ impl<F> Aggregation<F> {
             self.lacp.poll_timeout(),
             self.dist.poll_timeout(),
             self.marker_retry_at,
+            self.alb.as_ref().and_then(Alb::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -305,6 +409,7 @@ impl<F> Aggregation<F> {
                 lagd_distrib::Mode::ActiveBackup => self.dist.active(),
                 _ => None,
             },
+            alb: self.alb.as_ref().map(Alb::status),
         }
     }
 
@@ -324,6 +429,36 @@ impl<F> Aggregation<F> {
             changed |= self.pump_markers(now);
             if !changed {
                 break;
+            }
+        }
+        self.sync_alb(now);
+    }
+
+    /// Gives the balancer the distributing members (not those leaving) with their MACs, and
+    /// collects its events.
+    fn sync_alb(&mut self, now: Instant) {
+        let Some(a) = self.alb.as_mut() else {
+            return;
+        };
+        let members: Vec<AlbMember> = self
+            .dist_ports
+            .iter()
+            .filter(|p| !self.leaving.contains(p))
+            .filter_map(|p| {
+                Some(AlbMember {
+                    port: *p,
+                    mac: *self.macs.get(p)?,
+                })
+            })
+            .collect();
+        a.set_members(now, &members);
+        self.drain_alb();
+    }
+
+    fn drain_alb(&mut self) {
+        if let Some(a) = self.alb.as_mut() {
+            while let Some(ev) = a.poll_event() {
+                self.events.push_back(AggEvent::Alb(ev));
             }
         }
     }

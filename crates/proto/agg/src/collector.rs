@@ -18,6 +18,9 @@ pub enum RxDrop {
     NotCollecting,
     /// The port is not part of this aggregation.
     UnknownPort,
+    /// The switch-independent balancer's receive filter (a flooded copy, our own frame, a
+    /// broadcast on a member that is not the receive member).
+    Balancer(crate::alb::AlbRxDrop),
 }
 
 /// Frame Collector counters.
@@ -31,6 +34,13 @@ pub struct CollectorCounters {
     pub dropped_not_collecting: u64,
     /// Frames dropped because the port is unknown.
     pub dropped_unknown_port: u64,
+    /// Frames dropped by the switch-independent balancer's receive filter.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_balancer: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CollectorCounters {
@@ -40,6 +50,7 @@ impl CollectorCounters {
             RxVerdict::Control => self.control += 1,
             RxVerdict::Drop(RxDrop::NotCollecting) => self.dropped_not_collecting += 1,
             RxVerdict::Drop(RxDrop::UnknownPort) => self.dropped_unknown_port += 1,
+            RxVerdict::Drop(RxDrop::Balancer(_)) => self.dropped_balancer += 1,
         }
     }
 }

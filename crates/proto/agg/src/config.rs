@@ -9,4 +9,7 @@ pub struct AggregationConfig {
     pub lacp: SystemConfig,
     /// Distribution: mode, hash policy, buckets, rebalancing, move protection.
     pub distributor: DistributorConfig,
+    /// Switch-independent load balancing (`transmit-lb`, `adaptive-lb`), if the mode is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alb: Option<crate::alb::AlbConfig>,
 }

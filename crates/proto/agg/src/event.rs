@@ -11,6 +11,8 @@ pub enum AggEvent {
     Lacp(Event),
     /// A distributor event (buckets moved, move completed, active-backup change).
     Dist(DistEvent),
+    /// A switch-independent balancer event (receive member, peer moved).
+    Alb(crate::alb::AlbEvent),
     /// A port asked to be drained (`drain_port`) carries no conversation any more and every move
     /// off it completed: the caller may now remove it without losing a frame.
     Drained {
@@ -29,6 +31,8 @@ impl AggEvent {
             AggEvent::Dist(DistEvent::Drained { port }) => Some(*port),
             AggEvent::Dist(DistEvent::ActiveChanged { port }) => *port,
             AggEvent::Dist(DistEvent::MoveCompleted { .. }) => None,
+            AggEvent::Alb(crate::alb::AlbEvent::ReceiveMember { to, .. }) => *to,
+            AggEvent::Alb(crate::alb::AlbEvent::PeerAssigned { to, .. }) => Some(*to),
         }
     }
 
@@ -51,7 +55,13 @@ impl AggEvent {
             AggEvent::Dist(DistEvent::BucketsMoved { reason, .. }) => {
                 matches!(reason, MoveReason::Rebalance)
             }
-            AggEvent::Dist(_) | AggEvent::Drained { .. } => false,
+            AggEvent::Alb(crate::alb::AlbEvent::PeerAssigned { reason, .. }) => {
+                matches!(
+                    reason,
+                    crate::alb::AssignReason::New | crate::alb::AssignReason::Rebalance
+                )
+            }
+            AggEvent::Dist(_) | AggEvent::Drained { .. } | AggEvent::Alb(_) => false,
         }
     }
 
@@ -61,11 +71,45 @@ impl AggEvent {
             // The time and the port are the log line's and the event record's own fields.
             AggEvent::Lacp(e) => e.kind.to_string(),
             AggEvent::Dist(e) => describe_dist(e, name),
+            AggEvent::Alb(e) => describe_alb(e, name),
             AggEvent::Drained { port } => {
                 format!(
                     "{}: drained, carries no traffic: ready for removal",
                     name(*port)
                 )
+            }
+        }
+    }
+}
+
+fn describe_alb(e: &crate::alb::AlbEvent, name: &dyn Fn(PortNumber) -> String) -> String {
+    use crate::alb::{AlbEvent, AssignReason};
+    match e {
+        AlbEvent::ReceiveMember { to: Some(p), .. } => format!(
+            "{} now receives for the aggregate's MAC address (announced by gratuitous ARP and neighbour advertisement)",
+            name(*p)
+        ),
+        AlbEvent::ReceiveMember { to: None, .. } => {
+            "no member left to receive for the aggregate's MAC address".to_string()
+        }
+        AlbEvent::PeerAssigned {
+            peer,
+            from,
+            to,
+            reason,
+        } => {
+            let why = match reason {
+                AssignReason::New => "new peer",
+                AssignReason::Failover => "its member stopped distributing",
+                AssignReason::Rebalance => "rebalancing the receive load",
+            };
+            match from {
+                Some(f) => format!(
+                    "peer {peer} moves from {} to {}: {why}",
+                    name(*f),
+                    name(*to)
+                ),
+                None => format!("peer {peer} is received on {}: {why}", name(*to)),
             }
         }
     }

@@ -73,6 +73,7 @@ impl Net {
                     rebalance_interval: None,
                     ..DistributorConfig::default()
                 },
+                alb: None,
             });
             for p in 1..=PORTS {
                 agg.add_port(
@@ -376,6 +377,7 @@ fn a_restarted_side_resumes_unseen_with_its_bucket_table() {
             rebalance_interval: None,
             ..DistributorConfig::default()
         },
+        alb: None,
     });
     let now = net.now;
     for p in 1..=PORTS {

@@ -175,25 +175,14 @@ impl BondBuilder {
         match kernel {
             "mode" => {
                 self.mode = Some(at.clone());
-                let (mode, msg) = match v.as_str() {
-                    "0" | "balance-rr" => (AggrMode::RoundRobin, None),
-                    "1" | "active-backup" => (AggrMode::ActiveBackup, None),
-                    "2" | "balance-xor" => (AggrMode::Static, None),
-                    "3" | "broadcast" => (AggrMode::Broadcast, None),
-                    "4" | "802.3ad" => (AggrMode::Lacp, None),
-                    "5" | "balance-tlb" | "6" | "balance-alb" => (
-                        AggrMode::ActiveBackup,
-                        Some(format!(
-                            "mode {v} ({}) is not supported: lagd does not rewrite MAC addresses per peer; \
-                             imported as active-backup (the nearest mode that needs no switch configuration); \
-                             with a switch you can configure, use mode lacp",
-                            if v == "5" || v == "balance-tlb" {
-                                "balance-tlb, adaptive transmit load balancing"
-                            } else {
-                                "balance-alb, adaptive load balancing"
-                            }
-                        )),
-                    ),
+                let mode = match v.as_str() {
+                    "0" | "balance-rr" => AggrMode::RoundRobin,
+                    "1" | "active-backup" => AggrMode::ActiveBackup,
+                    "2" | "balance-xor" => AggrMode::Static,
+                    "3" | "broadcast" => AggrMode::Broadcast,
+                    "4" | "802.3ad" => AggrMode::Lacp,
+                    "5" | "balance-tlb" => AggrMode::TransmitLb,
+                    "6" | "balance-alb" => AggrMode::AdaptiveLb,
                     _ => {
                         return Err(self.bad(
                             at,
@@ -205,9 +194,6 @@ impl BondBuilder {
                     }
                 };
                 self.spec.mode = Some(mode);
-                if let Some(m) = msg {
-                    self.note(at, written, m);
-                }
             }
             "xmit_hash_policy" => {
                 let (policy, msg) = match v.as_str() {
@@ -419,14 +405,20 @@ impl BondBuilder {
             );
         }
         if let Some((pat, written, p)) = self.primary.take() {
-            if self.spec.mode == Some(AggrMode::ActiveBackup) {
+            if matches!(
+                self.spec.mode,
+                Some(AggrMode::ActiveBackup | AggrMode::TransmitLb | AggrMode::AdaptiveLb)
+            ) {
                 if let Some(i) = self.spec.links.iter().position(|l| *l == p) {
                     let l = self.spec.links.remove(i);
                     self.spec.links.insert(0, l);
                     self.note(
                         &pat,
                         &written,
-                        format!("lagd starts active-backup on the first member: {p} listed first"),
+                        format!(
+                            "lagd starts on the first member (active-backup: it carries the traffic; \
+                             transmit-lb/adaptive-lb: it receives for the aggregate's MAC): {p} listed first"
+                        ),
                     );
                 } else {
                     return Err(
@@ -434,7 +426,11 @@ impl BondBuilder {
                     );
                 }
             } else {
-                self.note(&pat, &written, "ignored: only meaningful in active-backup");
+                self.note(
+                    &pat,
+                    &written,
+                    "ignored: only meaningful in active-backup, balance-tlb and balance-alb",
+                );
             }
         }
         let hashed = matches!(self.spec.mode, Some(AggrMode::Lacp | AggrMode::Static));

@@ -247,13 +247,13 @@ mod tests {
         assert_eq!(a[0].mtu, Some(9000));
         assert_eq!(a[0].mac.as_deref(), Some("02:00:00:00:00:10"));
         assert_eq!(a[0].links, vec!["eth2".to_string(), "eth3".to_string()]);
-        // balance-alb: nearest mode, primary first.
-        assert_eq!(a[1].mode, Some(AggrMode::ActiveBackup));
+        // balance-alb: adaptive-lb, primary first (it receives for the aggregate's MAC).
+        assert_eq!(a[1].mode, Some(AggrMode::AdaptiveLb));
         assert_eq!(a[1].links, vec!["eth5".to_string(), "eth4".to_string()]);
         assert!(
             r.notes
                 .iter()
-                .any(|n| n.iface == "bond2" && n.message.contains("not supported"))
+                .any(|n| n.iface == "bond2" && n.message.contains("listed first"))
         );
         assert_eq!(a[2].links, vec!["eth6".to_string(), "eth7".to_string()]);
         assert!(r.notes.iter().any(|n| n.option == "bond-ad-select"));
@@ -277,7 +277,8 @@ mod tests {
             ("2", AggrMode::Static),
             ("3", AggrMode::Broadcast),
             ("4", AggrMode::Lacp),
-            ("5", AggrMode::ActiveBackup),
+            ("5", AggrMode::TransmitLb),
+            ("6", AggrMode::AdaptiveLb),
         ] {
             let t = format!("iface b0 inet manual\n bond-mode {m}\n bond-slaves e1\n");
             let r = import_ifupdown(&t, "f").unwrap();

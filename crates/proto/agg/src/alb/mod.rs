@@ -33,9 +33,10 @@
 //! - A peer that ignores unsolicited ARP replies or Override advertisements keeps sending to a
 //!   failed member's MAC until its cache entry expires (Linux: `base_reachable_time`, 30 s).
 //! - An ARP request the host broadcasts carries the aggregate's MAC, and every peer that
-//!   hears it may re-point its entry there: [`AlbConfig::request_settle`] after such a
-//!   request, peers on other members are told their member again (Linux's
-//!   `rlb_req_update_subnet_clients`).
+//!   hears it may re-point its entry there: [`AlbConfig::request_settle`] (2 s, past the
+//!   peers' ARP locktime) after such a request, peers on other members are told their member
+//!   again (Linux's `rlb_req_update_subnet_clients`); meanwhile they send to the receive
+//!   member. A unicast probe of a known peer is sent from the peer's member instead.
 //! - The table holds at most [`AlbConfig::max_peers`] peers; more are received on the
 //!   receive member (counted as `peers_untracked`).
 //! - Frames the switch delivers for the aggregate's MAC to another member than the receive
@@ -84,8 +85,10 @@ pub struct AlbConfig {
     pub announce_count: u8,
     /// Between two of them.
     pub announce_interval: Duration,
-    /// How long after the host broadcast an ARP request or Neighbour Solicitation the peers on
-    /// other members are told their member again.
+    /// How long after the host broadcast an ARP request or Neighbour Solicitation (or the
+    /// announcements) the peers on other members are told their member again. Longer than a
+    /// peer's ARP `locktime` (Linux: 1 s), within which it ignores a second change of the same
+    /// entry (Linux's `RLB_UPDATE_DELAY`: 2 s).
     pub request_settle: Duration,
     /// Between two learning frames of a member (Linux: `lp_interval`, 1 s).
     pub learning_interval: Duration,
@@ -97,7 +100,7 @@ pub struct AlbConfig {
 }
 
 impl AlbConfig {
-    /// The defaults: 3 announcements 200 ms apart, settle 200 ms, learning frames every
+    /// The defaults: 3 announcements 200 ms apart, settle 2 s, learning frames every
     /// second, rebalancing every 10 s (Linux's tlb interval), 1024 peers.
     pub fn new(mode: AlbMode, aggregate_mac: MacAddr) -> Self {
         AlbConfig {
@@ -105,7 +108,7 @@ impl AlbConfig {
             aggregate_mac,
             announce_count: 3,
             announce_interval: Duration::from_millis(200),
-            request_settle: Duration::from_millis(200),
+            request_settle: Duration::from_secs(2),
             learning_interval: Duration::from_secs(1),
             rebalance_interval: Duration::from_secs(10),
             max_peers: 1024,
@@ -240,6 +243,8 @@ pub struct Alb {
     rebalance_at: Option<Instant>,
     sampled_at: Instant,
     aggregate_mac_elsewhere: BTreeMap<PortNumber, u64>,
+    /// A frame handler set an earlier deadline (see [`Alb::take_wake`]).
+    wake: bool,
     counters: AlbCounters,
     transmit: VecDeque<AlbTransmit>,
     events: VecDeque<AlbEvent>,
@@ -286,6 +291,7 @@ impl Alb {
             rebalance_at: None,
             sampled_at: Instant::ZERO,
             aggregate_mac_elsewhere: BTreeMap::new(),
+            wake: false,
             counters: AlbCounters::default(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
@@ -501,6 +507,11 @@ impl Alb {
             }
             self.announce_left -= 1;
             self.announce_at = now + self.config.announce_interval;
+            // Every peer that heard the broadcast now points at the aggregate's MAC: those of
+            // other members are told theirs again once the announcements are over.
+            if self.announce_left == 0 && !self.local.is_empty() {
+                self.settle_at = Some(now + self.config.request_settle);
+            }
         }
         if self.settle_at.is_some_and(|t| now >= t) {
             self.settle_at = None;
@@ -562,6 +573,13 @@ impl Alb {
             self.rebalance(now, 20);
             self.rebalance_at = Some(now + self.config.rebalance_interval);
         }
+    }
+
+    /// Whether a frame handler ([`Alb::handle_host_frame`], [`Alb::handle_member_frame`]) set
+    /// a deadline since the last call: a caller that sleeps until [`Alb::poll_timeout`] must
+    /// look again. Cheap (a flag), for per-frame paths.
+    pub fn take_wake(&mut self) -> bool {
+        core::mem::take(&mut self.wake)
     }
 
     /// The next frame to send.
@@ -749,11 +767,28 @@ impl Alb {
                 self.counters.arp_rewritten += 1;
                 m
             }
+            ArpOp::Request
+                if l2.dst.is_unicast()
+                    && self.peers.get(&peer).is_some_and(|p| p.mac.is_some()) =>
+            {
+                // A unicast probe of a known peer (its entry went stale): asked from its
+                // member's MAC, on its member, so that it does not re-point the peer at the
+                // aggregate's MAC (Linux's bonding sends it from the aggregate's MAC and
+                // re-tells the peer 2 s later).
+                let m = self.peer_member(peer).unwrap_or(rx);
+                let Some(mac) = self.mac_of(m) else {
+                    return rx;
+                };
+                lagd_wire::rewrite_arp_sender(frame, mac);
+                self.counters.arp_rewritten += 1;
+                m
+            }
             ArpOp::Request => {
-                // Sent from the aggregate's MAC: a place in the table now, the peer's MAC
+                // Broadcast from the aggregate's MAC: a place in the table now, the peer's MAC
                 // from its reply, every peer on another member told again after the settle.
                 self.peer(peer, local, l2.vlan);
                 self.settle_at = Some(now + self.config.request_settle);
+                self.wake = true;
                 rx
             }
             ArpOp::Reply => rx,
@@ -802,6 +837,7 @@ impl Alb {
             NdMessage::Solicit { target, .. } => {
                 self.peer(IpAddr::V6(target), local, l2.vlan);
                 self.settle_at = Some(now + self.config.request_settle);
+                self.wake = true;
                 rx
             }
             NdMessage::Advert { .. } => rx,
@@ -848,6 +884,7 @@ impl Alb {
             if first && Some(p.member) != receive {
                 p.updates_left = n;
                 p.next_update = now;
+                self.wake = true;
             }
         }
     }

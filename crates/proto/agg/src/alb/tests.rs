@@ -183,11 +183,12 @@ fn adaptive_lb_fails_over_peers_and_gives_them_back() {
         .map(|p| p.ip)
         .collect();
     assert_eq!(on3.len(), 2);
-    drain(&mut a);
+    // The start's announcements and the updates after them are over by then.
+    run(&mut a, t(3999));
 
     // Member 3 fails: its two peers go to the others, each told three times, from the MAC of
     // its new member, on that member.
-    a.set_members(t(1000), &members(&[1, 2, 4]));
+    a.set_members(t(4000), &members(&[1, 2, 4]));
     let moved: Vec<AlbEvent> = std::iter::from_fn(|| a.poll_event()).collect();
     assert_eq!(moved.len(), 2, "{moved:?}");
     for ev in &moved {
@@ -204,7 +205,7 @@ fn adaptive_lb_fails_over_peers_and_gives_them_back() {
         assert_eq!((*from, *reason), (Some(3), AssignReason::Failover));
         assert_ne!(*to, 3);
     }
-    let updates: Vec<AlbTransmit> = run(&mut a, t(1900))
+    let updates: Vec<AlbTransmit> = run(&mut a, t(4900))
         .into_iter()
         .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
         .collect();
@@ -228,7 +229,7 @@ fn adaptive_lb_fails_over_peers_and_gives_them_back() {
     assert!(per.iter().all(|m| m.peers <= 3), "{per:?}");
 
     // Member 3 returns: it gets two peers back, each told.
-    a.set_members(t(5000), &members(&[1, 2, 3, 4]));
+    a.set_members(t(8000), &members(&[1, 2, 3, 4]));
     let back: Vec<AlbEvent> = std::iter::from_fn(|| a.poll_event()).collect();
     assert_eq!(back.len(), 2, "{back:?}");
     assert!(back.iter().all(|e| matches!(
@@ -241,7 +242,7 @@ fn adaptive_lb_fails_over_peers_and_gives_them_back() {
     )));
     let st = a.status();
     assert!(st.members.iter().all(|m| m.peers == 2), "{:?}", st.members);
-    let updates = run(&mut a, t(5900))
+    let updates = run(&mut a, t(8900))
         .into_iter()
         .filter(|s| s.kind == AlbFrameKind::PeerUpdate && s.port == 3)
         .count();
@@ -328,7 +329,7 @@ fn host_request_makes_a_placeholder_then_tells_the_peer_and_the_others() {
     a.handle_host_frame(t(0), &mut host_reply(0), 1);
     a.handle_host_frame(t(0), &mut host_reply(1), 1);
     assert_eq!(a.peer_member(IpAddr::V4(peer_ip(1))), Some(2));
-    run(&mut a, t(900));
+    run(&mut a, t(1999));
     // The host asks for peer 2: broadcast from the aggregate's MAC, on the receive member.
     let req = ArpRepr {
         op: ArpOp::Request,
@@ -339,7 +340,7 @@ fn host_request_makes_a_placeholder_then_tells_the_peer_and_the_others() {
     };
     let bytes = ArpFrame::new(AGG, MacAddr::BROADCAST, None, req).to_bytes();
     let mut f = bytes.clone();
-    assert_eq!(a.handle_host_frame(t(1000), &mut f, 2), 1);
+    assert_eq!(a.handle_host_frame(t(2000), &mut f, 2), 1);
     assert_eq!(f, bytes);
     let m2 = a.peer_member(IpAddr::V4(peer_ip(2))).unwrap();
     // Its reply teaches lagd its MAC.
@@ -357,12 +358,12 @@ fn host_request_makes_a_placeholder_then_tells_the_peer_and_the_others() {
     )
     .to_bytes();
     assert_eq!(
-        a.handle_member_frame(t(1001), 1, &mut reply.clone()),
+        a.handle_member_frame(t(2001), 1, &mut reply.clone()),
         AlbRx::Deliver
     );
     // After the settle, every peer on a member other than the receive member is told again
     // (peer 1 heard the broadcast too), and peer 2 if it is not on the receive member.
-    let sent = run(&mut a, t(1900));
+    let sent = run(&mut a, t(4900));
     let told: BTreeMap<Ipv4Addr, usize> = sent
         .iter()
         .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
@@ -408,9 +409,9 @@ fn ipv6_advertisements_carry_the_member_and_failover_announces_them() {
     assert_eq!(a.status().addresses, [IpAddr::V6(local6)]);
     // Member 1 (the receive member) fails: member 2 announces the address to all nodes, and
     // the peer that was on member 1 is told member 2 by a unicast advertisement.
-    run(&mut a, t(900));
-    a.set_members(t(1000), &members(&[2]));
-    let sent = run(&mut a, t(1900));
+    run(&mut a, t(1900));
+    a.set_members(t(2000), &members(&[2]));
+    let sent = run(&mut a, t(2900));
     let ann: Vec<_> = sent
         .iter()
         .filter(|s| s.kind == AlbFrameKind::Announce)
@@ -544,4 +545,68 @@ fn a_member_whose_mac_the_aggregate_took_uses_another() {
     let mut r = ipv4_from_peer(0, derived, 64);
     assert_eq!(a.handle_member_frame(t(4), 1, &mut r), AlbRx::Deliver);
     assert_eq!(&r[..6], &AGG.0);
+}
+
+#[test]
+fn announcements_are_followed_by_peer_updates() {
+    // Gratuitous ARP from the aggregate's MAC re-points every peer there: once the
+    // announcements are over, peers of other members are told theirs again.
+    let mut a = adaptive(&[1, 2]);
+    a.handle_host_frame(t(0), &mut host_reply(0), 1);
+    a.handle_host_frame(t(0), &mut host_reply(1), 1);
+    assert_eq!(a.peer_member(IpAddr::V4(peer_ip(1))), Some(2));
+    let sent = run(&mut a, t(4000));
+    let ann = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::Announce)
+        .count();
+    let upd: Vec<_> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
+        .map(|s| ArpFrame::parse(&s.frame).unwrap().arp.target_ip)
+        .collect();
+    assert_eq!(ann, 3);
+    assert_eq!(upd, [peer_ip(1); 3], "{upd:?}");
+    assert!(!a.take_wake());
+    // A host ARP request asks the caller to look at the deadline again.
+    let req = ArpRepr {
+        op: ArpOp::Request,
+        sender_mac: AGG,
+        sender_ip: local(),
+        target_mac: MacAddr::ZERO,
+        target_ip: peer_ip(5),
+    };
+    let mut f = ArpFrame::new(AGG, MacAddr::BROADCAST, None, req).to_bytes();
+    a.handle_host_frame(t(5000), &mut f, 2);
+    assert!(a.take_wake());
+    assert!(!a.take_wake());
+}
+
+#[test]
+fn a_unicast_probe_of_a_known_peer_leaves_from_its_member() {
+    let mut a = adaptive(&[1, 2]);
+    a.handle_host_frame(t(0), &mut host_reply(0), 1);
+    a.handle_host_frame(t(0), &mut host_reply(1), 1);
+    run(&mut a, t(4000));
+    let probe = ArpRepr {
+        op: ArpOp::Request,
+        sender_mac: AGG,
+        sender_ip: local(),
+        target_mac: MacAddr::ZERO,
+        target_ip: peer_ip(1),
+    };
+    let mut f = ArpFrame::new(AGG, peer_mac(1), None, probe).to_bytes();
+    assert_eq!(a.handle_host_frame(t(5000), &mut f, 1), 2);
+    let back = ArpFrame::parse(&f).unwrap();
+    assert_eq!(
+        (back.l2.src, back.arp.sender_mac),
+        (member_mac(2), member_mac(2))
+    );
+    // No settle, no update: the other peers heard nothing.
+    assert!(!a.take_wake());
+    assert!(
+        run(&mut a, t(9000))
+            .iter()
+            .all(|s| s.kind == AlbFrameKind::Learning)
+    );
 }

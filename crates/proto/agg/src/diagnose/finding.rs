@@ -97,6 +97,9 @@ pub enum FindingCode {
     /// A member receives this System's own LACPDUs: looped back, cabled to another member,
     /// or on a hub or switch port that echoes frames.
     Loopback,
+    /// Switch-independent mode: frames for the aggregate's MAC arrive on a member that is not
+    /// the receive member (the switch learned the MAC there).
+    AggregateMacMoved,
 }
 
 /// One problem found.

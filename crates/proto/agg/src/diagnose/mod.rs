@@ -21,6 +21,7 @@
 //! - [`capacity`]: min-links not met, fallback in force;
 //! - [`traffic`]: a hash policy that puts most traffic on one member (the Sun Trunking
 //!   article's L2 hashing towards one router), one flow saturating a member;
+//! - [`balancer`]: switch-independent modes, the aggregate's MAC seen on another member;
 //! - [`offload`]: the kernel fast path asked for but not in force;
 //! - [`dt`]: Distributed Trunking (peer, peer link, domain, consistency).
 //!
@@ -31,6 +32,7 @@
 //! [`Finding`] through [`Ctx::push`] with fixes built by [`Fix`]'s constructors (never
 //! command syntax in words), and a test in [`tests`] or the area file.
 
+mod balancer;
 mod capacity;
 pub mod dt;
 mod finding;
@@ -145,12 +147,16 @@ impl<'a> DiagnoseInput<'a> {
         let lacp = &self.config.lacp;
         let dist = &self.config.distributor;
         Some(match setting {
-            Setting::Mode => match dist.mode {
-                Mode::Hash if lacp.mode == LacpActivity::Off => "static".into(),
-                Mode::Hash => "lacp".into(),
-                Mode::ActiveBackup => "active-backup".into(),
-                Mode::RoundRobin => "round-robin".into(),
-                Mode::Broadcast => "broadcast".into(),
+            Setting::Mode => match (dist.mode, self.config.alb.as_ref().map(|a| a.mode)) {
+                (_, Some(crate::alb::AlbMode::Transmit)) => "transmit-lb".into(),
+                (_, Some(crate::alb::AlbMode::Adaptive)) => "adaptive-lb".into(),
+                (m, None) => match m {
+                    Mode::Hash if lacp.mode == LacpActivity::Off => "static".into(),
+                    Mode::Hash => "lacp".into(),
+                    Mode::ActiveBackup => "active-backup".into(),
+                    Mode::RoundRobin => "round-robin".into(),
+                    Mode::Broadcast => "broadcast".into(),
+                },
             },
             Setting::LacpMode => lacp_mode_name(lacp.mode).into(),
             Setting::LacpTimer => timer_name(lacp.timer).into(),
@@ -279,6 +285,7 @@ pub fn diagnose(input: &DiagnoseInput<'_>) -> Diagnosis {
     members::check(&mut cx, silent);
     capacity::check(&mut cx);
     traffic::check(&mut cx);
+    balancer::check(&mut cx);
     if let Some(o) = &input.offload {
         offload::check(&mut cx, o);
     }

@@ -33,6 +33,7 @@ fn config(i: u8, mode: LacpActivity) -> AggregationConfig {
             rebalance_interval: None,
             ..DistributorConfig::default()
         },
+        alb: None,
     }
 }
 
@@ -716,4 +717,48 @@ fn static_against_lacp_passive_against_passive_and_min_links_are_predicted() {
     active.lacp.mode = LacpActivity::Active;
     active.lacp.timer = LacpTimeout::Long;
     assert!(predicted(&n, 1, &active).is_empty());
+}
+
+#[test]
+fn aggregate_mac_arriving_on_another_member_is_reported() {
+    use crate::alb::{AlbConfig, AlbMode};
+    let agg_mac = MacAddr([2, 0xa6, 0, 0, 0, 1]);
+    let mut c = config(0, LacpActivity::Off);
+    c.alb = Some(AlbConfig::new(AlbMode::Adaptive, agg_mac));
+    let mut n = Net::new(vec![c.clone()], PORTS);
+    n.run_for(Duration::from_secs(2));
+    let now = n.now;
+    let a = &mut n.sides[0];
+    let st = a.status();
+    assert_eq!(st.alb.as_ref().and_then(|b| b.receive_member), Some(1));
+    assert!(
+        diagnose(&DiagnoseInput::new("aggr1", &c, &st))
+            .findings
+            .iter()
+            .all(|f| f.code != FindingCode::AggregateMacMoved)
+    );
+    // The switch sends a frame for the aggregate's MAC to member 2.
+    let mut frame = vec![0u8; 64];
+    frame[..6].copy_from_slice(&agg_mac.0);
+    frame[6..12].copy_from_slice(&[2, 0xcc, 0, 0, 0, 1]);
+    frame[12..14].copy_from_slice(&[8, 0]);
+    assert_eq!(
+        a.filter_port_frame(now, 2, &mut frame),
+        crate::RxVerdict::Drop(crate::RxDrop::Balancer(crate::alb::AlbRxDrop::Flooded))
+    );
+    let st = a.status();
+    let d = diagnose(&DiagnoseInput::new("aggr1", &c, &st));
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.code == FindingCode::AggregateMacMoved)
+        .expect("a finding");
+    assert_eq!(f.member.as_deref(), Some("port 2"));
+    assert!(f.problem.contains("02:a6:00:00:00:01"), "{}", f.problem);
+    assert_eq!(
+        DiagnoseInput::new("aggr1", &c, &st)
+            .current(Setting::Mode)
+            .as_deref(),
+        Some("adaptive-lb")
+    );
 }

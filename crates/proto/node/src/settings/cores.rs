@@ -2,6 +2,7 @@
 //! the LACP System, the distributor, a port, and the DT core's view.
 
 use lagd_agg::AggregationConfig;
+use lagd_agg::alb::{AlbConfig, AlbMode};
 use lagd_agg::lagd_distrib::{DistributorConfig, Mode};
 use lagd_agg::lagd_lacp::{FallbackConfig, FallbackKind, PortConfig, SystemConfig};
 use lagd_dt::DtAggrConfig;
@@ -48,13 +49,26 @@ impl Resolved {
             move_protection: self.move_protection,
             ..d
         };
-        AggregationConfig { lacp, distributor }
+        let alb = match self.mode {
+            AggrMode::TransmitLb => Some(AlbConfig::new(AlbMode::Transmit, system.addr)),
+            AggrMode::AdaptiveLb => Some(AlbConfig::new(AlbMode::Adaptive, system.addr)),
+            _ => None,
+        };
+        AggregationConfig {
+            lacp,
+            distributor,
+            alb,
+        }
     }
 
     /// The distributor's mode.
     pub fn distribution(&self) -> Mode {
         match self.mode {
-            AggrMode::Lacp | AggrMode::Static => Mode::Hash,
+            // The switch-independent modes spread what they send as a static trunk does (the
+            // balancer then rewrites source addresses and answers ARP per member).
+            AggrMode::Lacp | AggrMode::Static | AggrMode::TransmitLb | AggrMode::AdaptiveLb => {
+                Mode::Hash
+            }
             AggrMode::ActiveBackup => Mode::ActiveBackup,
             AggrMode::RoundRobin => Mode::RoundRobin,
             AggrMode::Broadcast => Mode::Broadcast,

@@ -51,6 +51,12 @@ pub enum AggrMode {
     RoundRobin,
     /// Every frame on every member.
     Broadcast,
+    /// Switch-independent: transmit spread by load, receive on one member (Linux
+    /// `balance-tlb`). No switch configuration.
+    TransmitLb,
+    /// Switch-independent: both directions spread, peers answered per member by ARP and
+    /// neighbour advertisements (Linux `balance-alb`, QLogic SLB). No switch configuration.
+    AdaptiveLb,
 }
 
 impl AggrMode {
@@ -62,7 +68,15 @@ impl AggrMode {
             AggrMode::ActiveBackup => "active-backup",
             AggrMode::RoundRobin => "round-robin",
             AggrMode::Broadcast => "broadcast",
+            AggrMode::TransmitLb => "transmit-lb",
+            AggrMode::AdaptiveLb => "adaptive-lb",
         }
+    }
+
+    /// A switch-independent mode (`transmit-lb`, `adaptive-lb`): members keep their own MACs,
+    /// no LACP, the switch needs no configuration.
+    pub fn is_switch_independent(self) -> bool {
+        matches!(self, AggrMode::TransmitLb | AggrMode::AdaptiveLb)
     }
 }
 

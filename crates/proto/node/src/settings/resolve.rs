@@ -211,6 +211,17 @@ impl AggrSpec {
                     ),
                 ));
             }
+            (m, Some(a @ (LacpActivity::Active | LacpActivity::Passive)))
+                if m.is_switch_independent() =>
+            {
+                return Err(bad(
+                    "lacp_mode",
+                    format!(
+                        "mode `{}` works with a switch that knows nothing of the aggregation and sends no LACPDU, but {{lacp_mode={a}}}; use {{mode=lacp}} or {{lacp_mode=off}}",
+                        m.as_str()
+                    ),
+                ));
+            }
             (_, Some(a)) => a,
             (_, None) => LacpActivity::Off,
         };
@@ -297,6 +308,15 @@ impl AggrSpec {
             .transpose()?;
         if marker_timeout == Some(Duration::ZERO) {
             return Err(bad("marker_timeout", "must be longer than 0".into()));
+        }
+        if mode.is_switch_independent() && s.offload == Some(Offload::On) {
+            return Err(bad(
+                "offload",
+                format!(
+                    "mode `{}` runs on the user-space path (the kernel fast path does not rewrite MAC addresses and ARP per member yet), but {{offload=on}}; use {{offload=auto}} or {{offload=off}}",
+                    mode.as_str()
+                ),
+            ));
         }
         let move_protection = match s.move_protection.unwrap_or_default() {
             MoveProtectionKind::Marker => MoveProtection::Marker {

@@ -178,7 +178,9 @@ fn one_name_per_setting_in_file_json_and_command_line() {
             "static",
             "active-backup",
             "round-robin",
-            "broadcast"
+            "broadcast",
+            "transmit-lb",
+            "adaptive-lb"
         ]
     );
 }
@@ -246,4 +248,37 @@ fn offload_reads_auto_on_off_and_the_old_booleans() {
     });
     assert_eq!(s.offload, Some(Offload::Off));
     assert_eq!(s.render(Syntax::File), "offload = \"off\"");
+}
+
+#[test]
+fn switch_independent_modes() {
+    use lagd_agg::alb::AlbMode;
+    let mac: MacAddr = "02:00:00:00:00:09".parse().unwrap();
+    for (m, want) in [
+        (AggrMode::TransmitLb, AlbMode::Transmit),
+        (AggrMode::AdaptiveLb, AlbMode::Adaptive),
+    ] {
+        let mut s = AggrSpec::new("a", &["eth1", "eth2"]);
+        s.mode = Some(m);
+        let r = s.resolve(&AnyLinks).unwrap();
+        let c = r.aggregation_config(r.system(mac));
+        assert_eq!(c.lacp.mode, LacpActivity::Off);
+        assert_eq!(c.distributor.mode, Mode::Hash);
+        let alb = c.alb.expect("a balancer");
+        assert_eq!((alb.mode, alb.aggregate_mac), (want, mac));
+        // LACP and the kernel fast path are refused with words.
+        s.lacp_mode = Some(LacpActivity::Active);
+        let e = s.resolve(&AnyLinks).unwrap_err().render(Syntax::Cli);
+        assert!(e.contains(m.as_str()) && e.contains("--lacp-mode"), "{e}");
+        s.lacp_mode = None;
+        s.offload = Some(Offload::On);
+        let e = s.resolve(&AnyLinks).unwrap_err().render(Syntax::File);
+        assert!(e.contains("offload"), "{e}");
+        s.offload = Some(Offload::Auto);
+        assert!(s.resolve(&AnyLinks).is_ok());
+    }
+    let mut st = AggrSpec::new("a", &["eth1"]);
+    st.mode = Some(AggrMode::Static);
+    let r = st.resolve(&AnyLinks).unwrap();
+    assert!(r.aggregation_config(r.system(mac)).alb.is_none());
 }

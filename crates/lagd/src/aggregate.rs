@@ -1069,7 +1069,10 @@ impl Aggr {
         let (config, status, offload) = {
             let a = lock(&self.adapter);
             let offload = OffloadFacts {
-                requested: self.resolved.offload != Offload::Off,
+                // The switch-independent modes run on the user-space path by design (show-aggr
+                // -x says so): nothing for diagnose to warn about.
+                requested: self.resolved.offload != Offload::Off
+                    && !self.resolved.mode.is_switch_independent(),
                 running: a.offload.is_some(),
                 slow_rx: a.offload.as_ref().map_or_else(Vec::new, |o| {
                     self.members

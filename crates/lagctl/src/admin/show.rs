@@ -138,6 +138,13 @@ fn info(a: &AggrStatus) -> Map<String, Value> {
         "active_member".into(),
         a.active_member.clone().map_or(Value::Null, Value::from),
     );
+    if let Some(b) = &a.balancer {
+        // Switch-independent modes only: the receive member and each peer's member.
+        m.insert(
+            "balancer".into(),
+            serde_json::to_value(b).unwrap_or(Value::Null),
+        );
+    }
     m.insert("carrier_losses".into(), Value::from(a.carrier_losses));
     m.insert("up".into(), Value::Bool(a.up));
     m.insert("temporary".into(), Value::Bool(a.temporary));

@@ -1274,20 +1274,12 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-P -L -T -u -m -k -t -f -h --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --bfd --temporary --force --socket --help"
+            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --policy)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -P)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --lacp-mode)
                     COMPREPLY=($(compgen -W "active passive off" -- "${cur}"))
                     return 0
@@ -1302,18 +1294,6 @@ _lagctl() {
                     ;;
                 -T)
                     COMPREPLY=($(compgen -W "short long" -- "${cur}"))
-                    return 0
-                    ;;
-                --mac)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --unicast)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -u)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --mode)
@@ -1360,15 +1340,35 @@ _lagctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --offload)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --bfd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unicast)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -107,3 +107,48 @@ fn committed_man_pages_and_completions_are_current() {
         stale.join(", ")
     );
 }
+
+/// Every verb's page (`lagctl man VERB`, the same as gen-docs writes) has EXIT STATUS, FILES
+/// and EXAMPLES; show-aggr's explains the state flags; an unknown verb is a usage error that
+/// suggests the close one.
+#[test]
+fn every_verb_has_a_page_with_examples() {
+    let dir = std::env::temp_dir().join(format!("lagctl-verbs-{}", std::process::id()));
+    let (code, listed) = lagctl(&["gen-docs", dir.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let mut pages = 0;
+    for path in listed.lines().filter(|l| l.contains("/man/lagctl-")) {
+        let page = std::fs::read_to_string(path).unwrap();
+        let verb = path
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .trim_start_matches("lagctl-")
+            .trim_end_matches(".8");
+        for sh in [".SH \"EXIT STATUS\"", ".SH FILES", ".SH EXAMPLES"] {
+            assert!(
+                page.contains(sh),
+                "lagctl-{verb}(8) lacks {sh} (examples: VERB_EXAMPLES in crates/lagctl/src/admin/manpages.rs)"
+            );
+        }
+        let (code, shown) = lagctl(&["man", verb]);
+        assert_eq!(code, 0, "lagctl man {verb}");
+        assert_eq!(
+            shown, page,
+            "lagctl man {verb} is not the page gen-docs writes"
+        );
+        pages += 1;
+    }
+    assert!(pages >= 20, "{listed}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, show_aggr) = lagctl(&["man", "show-aggr"]);
+    assert!(show_aggr.contains(".SH \"STATE FLAGS\""), "{show_aggr}");
+    assert!(show_aggr.contains("Defaulted"));
+    let o = Command::new(env!("CARGO_BIN_EXE_lagctl"))
+        .args(["man", "show-agr"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("did you mean `show-aggr`"), "{err}");
+}

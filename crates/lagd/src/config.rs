@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dt::{DtSpec, ResolvedDt};
 pub use error::ConfigError;
+pub use lagd_node::settings::spelling;
 pub use lagd_node::settings::{
     AggrMode, AggrSettings, AggrSpec, BfdSettings, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_KEY,
     DEFAULT_MTU, DEFAULT_PRIORITY, DEFAULT_REBALANCE, Fallback, LinkEnv, MAX_IFNAME,
@@ -64,6 +65,15 @@ pub struct SysfsLinks;
 impl LinkEnv for SysfsLinks {
     fn link_exists(&self, name: &str) -> bool {
         valid_ifname(name) && Path::new("/sys/class/net").join(name).exists()
+    }
+    fn link_names(&self) -> Vec<String> {
+        std::fs::read_dir("/sys/class/net")
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -481,7 +491,7 @@ mode = "active-backup"
             ),
             (
                 agg("links = [\"eth1\"]\n[aggregation.port.eth2]\npriority = 1"),
-                "aggregation `aggr1`: port.eth2: `eth2` is not in links",
+                "aggregation `aggr1`: port.eth2: `eth2` is not one of the links (eth1)",
             ),
             (
                 "[[aggregation]]\nname = \"a-very-long-aggregate-name\"\nlinks = [\"eth1\"]\n"

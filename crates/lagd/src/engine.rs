@@ -106,6 +106,9 @@ impl LinkEnv for NetlinkLinks {
             None => crate::config::SysfsLinks.link_exists(name),
         }
     }
+    fn link_names(&self) -> Vec<String> {
+        crate::config::SysfsLinks.link_names()
+    }
 }
 
 struct State {

@@ -48,7 +48,7 @@ pub enum AdminCmd {
     AddAggr(AddArgs),
     /// Remove member links; each is drained first under marker protection (nothing lost).
     RemoveAggr(RemoveArgs),
-    /// Change the settings of an aggregation, live.
+    /// Change the settings of an aggregation, live: only the options given change.
     ModifyAggr(ModifyArgs),
     /// Delete an aggregation: members are released and restored.
     DeleteAggr(DeleteArgs),
@@ -95,8 +95,13 @@ pub enum AdminCmd {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the lagctl(8) man page (roff).
-    Man,
+    /// Print a man page (roff): lagctl(8), or a verb's (`lagctl man show-aggr` is
+    /// lagctl-show-aggr(8)). Read with `lagctl man show-aggr | man -l -`.
+    Man {
+        /// The verb whose page to print (none: lagctl(8)).
+        #[arg(value_name = "VERB")]
+        verb: Option<String>,
+    },
     /// Write the man pages and completion scripts into DIR.
     GenDocs {
         /// Output directory.
@@ -156,26 +161,75 @@ pub struct ConnOnly {
     pub conn: Conn,
 }
 
-/// A parser for the values of a settings enum, by the names the configuration file uses
-/// (one enum per concept: the settings model's, read through serde).
-fn setting<T>() -> impl clap::builder::TypedValueParser<Value = T>
+/// A parser for the values of settings enum `T` (setting `key`), by the names the configuration
+/// file uses (one enum per concept: the settings model's, read through serde). Another tool's
+/// spelling (`802.3ad`, `fast`) or a near miss is answered with lagd's.
+fn setting<T>(key: &'static str) -> SettingParser<T> {
+    SettingParser {
+        key,
+        value: std::marker::PhantomData,
+    }
+}
+
+/// See [`setting`].
+#[derive(Clone)]
+struct SettingParser<T> {
+    key: &'static str,
+    value: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> clap::builder::TypedValueParser for SettingParser<T>
 where
     T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    use clap::builder::TypedValueParser;
-    use serde::de::IntoDeserializer;
-    clap::builder::PossibleValuesParser::new(lagd::config::values::<T>()).map(|s: String| {
-        let d: serde::de::value::StringDeserializer<serde::de::value::Error> =
-            s.into_deserializer();
-        T::deserialize(d).expect("a listed value reads back")
-    })
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        raw: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        use serde::de::IntoDeserializer;
+        let known = lagd::config::values::<T>();
+        let s = raw.to_string_lossy();
+        let value = s.trim();
+        let refuse = |why: String| {
+            let flag = arg.map_or_else(String::new, |a| format!(" for '{a}'"));
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{s}'{flag}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        if !known.contains(&value) {
+            return Err(refuse(format!(
+                "expected one of {}{}",
+                known.join(", "),
+                super::suggest::suggestion(self.key, value, known)
+            )));
+        }
+        let d: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            value.into_deserializer();
+        T::deserialize(d).map_err(|e| refuse(e.to_string()))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            lagd::config::values::<T>()
+                .iter()
+                .map(|v| clap::builder::PossibleValue::new(*v)),
+        ))
+    }
 }
 
 /// Parses and canonicalises a hash policy (`L2`, `L3`, `L4`, comma separated).
 fn parse_policy(s: &str) -> Result<String, String> {
     s.parse::<lagd_agg::lagd_distrib::HashPolicy>()
         .map(|p| p.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e}{}", super::suggest::suggestion("policy", s, &[])))
 }
 
 /// Parses a unicast MAC address.
@@ -214,10 +268,10 @@ pub struct AggrOpts {
     #[arg(short = 'P', long, value_parser = parse_policy, value_name = "POLICY")]
     pub policy: Option<String>,
     /// LACP mode: off (a static trunk), active or passive.
-    #[arg(short = 'L', long, value_parser = setting::<LacpActivity>(), value_name = "MODE")]
+    #[arg(short = 'L', long, value_parser = setting::<LacpActivity>("lacp_mode"), value_name = "MODE")]
     pub lacp_mode: Option<LacpActivity>,
     /// LACP timer: short (the partner sends every second) or long (every 30 s).
-    #[arg(short = 'T', long, value_parser = setting::<LacpTimeout>(), value_name = "TIME")]
+    #[arg(short = 'T', long, value_parser = setting::<LacpTimeout>("lacp_timer"), value_name = "TIME")]
     pub lacp_timer: Option<LacpTimeout>,
     /// The aggregate's MAC address (also the LACP System id); default: the first member's.
     /// dladm's -u/--unicast.
@@ -225,7 +279,7 @@ pub struct AggrOpts {
     pub mac: Option<MacAddr>,
     /// Mode: lacp, static (no LACPDU), active-backup, round-robin (reorders frames) or
     /// broadcast.
-    #[arg(short = 'm', long, value_parser = setting::<AggrMode>(), value_name = "MODE")]
+    #[arg(short = 'm', long, value_parser = setting::<AggrMode>("mode"), value_name = "MODE")]
     pub mode: Option<AggrMode>,
     /// Members that must be Collecting and Distributing for the aggregate to be up.
     #[arg(long, value_name = "N")]
@@ -234,7 +288,7 @@ pub struct AggrOpts {
     #[arg(long, value_name = "N")]
     pub max_active: Option<usize>,
     /// What to do when the partner sends no LACPDU: off, one-member or static.
-    #[arg(long, value_parser = setting::<Fallback>(), value_name = "KIND")]
+    #[arg(long, value_parser = setting::<Fallback>("fallback"), value_name = "KIND")]
     pub fallback: Option<Fallback>,
     /// How long without LACPDU before fallback (e.g. 6s).
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
@@ -384,8 +438,19 @@ pub struct RemoveArgs {
     pub name: String,
 }
 
-/// `modify-aggr`.
+/// `modify-aggr`: the settings of `create-aggr`, where an option not given stays as it is (so
+/// the help says nothing of defaults).
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("policy", |a| a.help("Hash policy: L2, L3, L4 or a comma list")),
+    mut_arg("mac", |a| a.help(
+        "The aggregate's MAC address (also the LACP System id). dladm's -u/--unicast"
+    )),
+    mut_arg("offload", |a| a.help(
+        "Kernel fast path for data frames: auto (where the kernel allows, saying why not \
+         elsewhere), on (or fail), off"
+    )),
+)]
 pub struct ModifyArgs {
     /// Settings to change.
     #[command(flatten)]

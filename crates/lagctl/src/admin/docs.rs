@@ -16,15 +16,47 @@ pub fn completions(cmd: &mut Command, shell: Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, cmd, name, out);
 }
 
-/// Writes the main man page, lagctl(8) (roff), to `out`.
-pub fn man(cmd: &Command, out: &mut dyn Write) -> Result<(), AdminError> {
-    let page = manpages::command_page(
-        cmd.clone(),
-        manpages::SECTION,
-        Some(&manpages::lagctl_extra()),
-    )?;
+/// Writes lagctl(8) (roff), or with `verb` the verb's page lagctl-VERB(8), to `out`.
+pub fn man(cmd: &Command, verb: Option<&str>, out: &mut dyn Write) -> Result<(), AdminError> {
+    let page = match verb {
+        None => manpages::command_page(
+            cmd.clone(),
+            manpages::SECTION,
+            Some(&manpages::lagctl_extra()),
+        )?,
+        Some(v) => {
+            // Built, as gen-docs builds it: the synopsis then reads `lagctl VERB`.
+            let mut built = cmd.clone();
+            built.build();
+            verb_page(&built, v)?
+        }
+    };
     out.write_all(&page)?;
     Ok(())
+}
+
+/// The verbs that have a page of their own.
+fn verbs(cmd: &Command) -> impl Iterator<Item = &Command> {
+    cmd.get_subcommands()
+        .filter(|sub| !sub.is_hide_set() && sub.get_name() != "help")
+}
+
+/// lagctl-VERB(8): the verb's command line, with EXIT STATUS, FILES and EXAMPLES.
+fn verb_page(cmd: &Command, verb: &str) -> Result<Vec<u8>, AdminError> {
+    let Some(sub) = verbs(cmd).find(|s| s.get_name() == verb) else {
+        let names: Vec<&str> = verbs(cmd).map(Command::get_name).collect();
+        return Err(AdminError::Usage(format!(
+            "no verb `{verb}`{}; the verbs with a page: {}",
+            super::suggest::did_you_mean(verb, names.iter().copied()),
+            names.join(", ")
+        )));
+    };
+    let full = format!("{}-{verb}", cmd.get_name());
+    manpages::command_page(
+        sub.clone().name(full),
+        manpages::SECTION,
+        Some(&manpages::verb_extra(verb)),
+    )
 }
 
 fn file_err(path: &Path) -> impl FnOnce(std::io::Error) -> AdminError + '_ {
@@ -59,19 +91,18 @@ pub fn gen_docs(cmd: &mut Command, dir: &Path) -> Result<Vec<String>, AdminError
         }
     }
     let mut buf = Vec::new();
-    man(cmd, &mut buf)?;
+    man(cmd, None, &mut buf)?;
     write(man_dir.join("lagctl.8"), buf)?;
     write(man_dir.join("lagd.8"), manpages::lagd_page()?)?;
     write(man_dir.join("lagd.toml.5"), manpages::lagd_toml_page())?;
     let name = cmd.get_name().to_string();
-    for sub in cmd.get_subcommands() {
-        if sub.is_hide_set() || sub.get_name() == "help" {
-            continue;
-        }
-        let full = format!("{name}-{}", sub.get_name());
-        let page = sub.clone().name(full.clone());
-        let buf = manpages::command_page(page, manpages::SECTION, None)?;
-        write(man_dir.join(format!("{full}.{}", manpages::SECTION)), buf)?;
+    let names: Vec<String> = verbs(cmd).map(|v| v.get_name().to_string()).collect();
+    for verb in names {
+        let buf = verb_page(cmd, &verb)?;
+        write(
+            man_dir.join(format!("{name}-{verb}.{}", manpages::SECTION)),
+            buf,
+        )?;
     }
     for (shell, file) in [
         (Shell::Bash, "lagctl.bash"),

@@ -26,6 +26,8 @@ pub struct Extra<'a> {
     pub examples: &'a [(&'a str, &'a str)],
     /// Related pages.
     pub see_also: &'a str,
+    /// More sections before EXIT STATUS: (title, tagged paragraphs).
+    pub more: &'a [(&'a str, &'a [(&'a str, &'a str)])],
 }
 
 /// Escapes text for roff: backslashes, hyphens (as `\-`), and a leading `.` or `'`.
@@ -179,7 +181,14 @@ fn md_body(md: &str, section_of: &dyn Fn(&str) -> Option<String>) -> String {
 
 /// The roff of the EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES and SEE ALSO sections.
 fn extra_sections(e: &Extra<'_>) -> String {
-    let mut s = String::from(".SH \"EXIT STATUS\"\n");
+    let mut s = String::new();
+    for (title, items) in e.more {
+        s.push_str(&format!(".SH \"{}\"\n", esc(title)));
+        for (tag, what) in *items {
+            s.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", esc(tag), inline(what)));
+        }
+    }
+    s.push_str(".SH \"EXIT STATUS\"\n");
     for (code, what) in &e.exit {
         s.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", esc(code), inline(what)));
     }
@@ -193,7 +202,9 @@ fn extra_sections(e: &Extra<'_>) -> String {
     for (file, what) in e.files {
         s.push_str(&format!(".TP\n\\fI{}\\fR\n{}\n", esc(file), inline(what)));
     }
-    s.push_str(".SH EXAMPLES\n");
+    if !e.examples.is_empty() {
+        s.push_str(".SH EXAMPLES\n");
+    }
     for (what, cmds) in e.examples {
         s.push_str(&format!(".PP\n{}\n.PP\n.RS 4\n.nf\n", inline(what)));
         for l in cmds.lines() {
@@ -254,6 +265,226 @@ pub fn lagctl_extra() -> Extra<'static> {
             ("The demo (two namespaces, four links, one cut and restored) and the simulator:", "lagctl demo\nlagctl sim scenarios/sun-failover.toml"),
         ],
         see_also: "lagd(8), lagd.toml(5), dladm(8) on Solaris, ip-link(8)",
+        more: &[],
+    }
+}
+
+/// The eight LACP state flags (802.1AX §6.4.2.3, Actor_State / Partner_State) as `show-aggr
+/// -x` and `show lacp trunk` print them, a letter when set and `-` when clear.
+pub const STATE_FLAGS: &[(&str, &str)] = &[
+    (
+        "A",
+        "LACP_Activity: active LACP (sends LACPDUs unprompted); clear: passive",
+    ),
+    (
+        "T",
+        "LACP_Timeout: short timeout (the partner is asked to send every second); clear: long (every 30 s)",
+    ),
+    (
+        "G",
+        "Aggregation: the link may be aggregated; clear: Individual",
+    ),
+    (
+        "S",
+        "Synchronization: the link is attached to the right Aggregator (in sync)",
+    ),
+    ("C", "Collecting: frames received on the link are delivered"),
+    ("D", "Distributing: frames are sent on the link"),
+    (
+        "F",
+        "Defaulted: no LACPDU received, the partner information is the administrative default",
+    ),
+    (
+        "E",
+        "Expired: the partner's LACPDUs stopped (the receive machine is in EXPIRED)",
+    ),
+];
+
+/// The examples of each verb's page, lagctl-VERB(8).
+const VERB_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "create-aggr",
+        &[
+            (
+                "Two links with LACP, short timers, hashing on addresses and ports:",
+                "lagctl create-aggr -l eth1 -l eth2 -L active -T short -P L3,L4 aggr1",
+            ),
+            (
+                "Active-backup, not written to the configuration file:",
+                "lagctl create-aggr -t -m active-backup -l eth1 -l eth2 aggr2",
+            ),
+        ],
+    ),
+    (
+        "add-aggr",
+        &[("Add a member:", "lagctl add-aggr -l eth3 aggr1")],
+    ),
+    (
+        "remove-aggr",
+        &[(
+            "Remove a member; it is drained first, nothing is lost:",
+            "lagctl remove-aggr -l eth3 aggr1",
+        )],
+    ),
+    (
+        "modify-aggr",
+        &[
+            (
+                "Jumbo frames, in place (addresses and routes stay):",
+                "lagctl modify-aggr --mtu 9000 aggr1",
+            ),
+            (
+                "Turn LACP on against a partner that runs it (refused with the diagnosis when the partner is static; --force to insist):",
+                "lagctl modify-aggr -L active aggr1",
+            ),
+        ],
+    ),
+    (
+        "delete-aggr",
+        &[(
+            "Delete an aggregation; its members are given back as they were:",
+            "lagctl delete-aggr aggr1",
+        )],
+    ),
+    (
+        "show-aggr",
+        &[
+            (
+                "Members; LACP detail; everything with the state flags; statistics every second:",
+                "lagctl show-aggr aggr1\nlagctl show-aggr -L aggr1\nlagctl show-aggr -x aggr1\nlagctl show-aggr -s -i 1 aggr1",
+            ),
+            (
+                "Parseable fields for scripts, and JSON:",
+                "lagctl show-aggr -p -o link,state aggr1\nlagctl show-aggr --json aggr1",
+            ),
+        ],
+    ),
+    (
+        "show-link",
+        &[(
+            "Every link; one member; traffic statistics:",
+            "lagctl show-link\nlagctl show-link eth1\nlagctl show-link -s aggr1",
+        )],
+    ),
+    (
+        "monitor",
+        &[(
+            "Live rates and failovers for a minute, as lines for a log:",
+            "lagctl monitor --lines aggr1 60",
+        )],
+    ),
+    (
+        "state",
+        &[(
+            "Everything lagd knows, as JSON:",
+            "lagctl state dump | jq .",
+        )],
+    ),
+    (
+        "diagnose",
+        &[(
+            "Find misconfigurations, each with its fix (exit 1 when there are findings):",
+            "lagctl diagnose aggr1",
+        )],
+    ),
+    (
+        "reload",
+        &[(
+            "Apply the edited configuration file (refused, with the reason, when it is wrong):",
+            "lagctl reload",
+        )],
+    ),
+    (
+        "restart-daemon",
+        &[(
+            "Upgrade lagd without taking an aggregation down:",
+            "lagctl restart-daemon",
+        )],
+    ),
+    (
+        "restore-links",
+        &[(
+            "lagd crashed and will not be restarted: see, then restore, the members it held:",
+            "lagctl restore-links --all --dry-run\nlagctl restore-links --all",
+        )],
+    ),
+    (
+        "import",
+        &[
+            (
+                "A systemd-networkd bond, printed, then written:",
+                "lagctl import networkd /etc/systemd/network/bond0.netdev /etc/systemd/network/*.network\nlagctl import networkd --write /etc/systemd/network/bond0.netdev /etc/systemd/network/*.network",
+            ),
+            (
+                "netplan and ifupdown:",
+                "lagctl import netplan /etc/netplan/01-bond.yaml\nlagctl import ifupdown /etc/network/interfaces",
+            ),
+        ],
+    ),
+    (
+        "completions",
+        &[(
+            "Bash completion for the current shell:",
+            "source <(lagctl completions bash)",
+        )],
+    ),
+    (
+        "man",
+        &[("Read a verb's page:", "lagctl man show-aggr | man -l -")],
+    ),
+    (
+        "gen-docs",
+        &[(
+            "Write every page and completion script (what the package ships):",
+            "lagctl gen-docs dist",
+        )],
+    ),
+    (
+        "create-dt-domain",
+        &[(
+            "Distributed Trunking on this switch, with its peer link and keepalive:",
+            "lagctl create-dt-domain --domain-id 7 --peer-link eth9 --keepalive eth8 --role-priority 100",
+        )],
+    ),
+    (
+        "show",
+        &[(
+            "The DT pair, and the LACP trunks as a ProCurve shows them:",
+            "lagctl show distributed-trunk status\nlagctl show lacp trunk",
+        )],
+    ),
+    (
+        "sim",
+        &[(
+            "Run a scenario in the deterministic simulator:",
+            "lagctl sim scenarios/sun-failover.toml\nlagctl sim --json scenarios/sun-failover.toml",
+        )],
+    ),
+    (
+        "demo",
+        &[(
+            "Two hosts, four links, a cut and a repair (needs root):",
+            "lagctl demo",
+        )],
+    ),
+];
+
+/// What lagctl-VERB(8) adds to its generated page: EXIT STATUS and FILES as lagctl(8), the
+/// verb's EXAMPLES, and for `show-aggr` the legend of the state flags.
+pub fn verb_extra(verb: &str) -> Extra<'static> {
+    let base = lagctl_extra();
+    Extra {
+        examples: VERB_EXAMPLES
+            .iter()
+            .find(|(v, _)| *v == verb)
+            .map_or(&[], |(_, e)| *e),
+        see_also: "lagctl(8), lagd(8), lagd.toml(5)",
+        more: if verb == "show-aggr" {
+            &[("STATE FLAGS", STATE_FLAGS)]
+        } else {
+            &[]
+        },
+        ..base
     }
 }
 
@@ -316,6 +547,7 @@ pub fn lagd_page() -> Result<Vec<u8>, AdminError> {
             ),
         ],
         see_also: "lagctl(8), lagd.toml(5), systemd.service(5), sd_notify(3)",
+        more: &[],
     };
     command_page(lagd::cli::Args::command(), SECTION, Some(&extra))
 }
@@ -358,6 +590,7 @@ pub fn lagd_toml_page() -> Vec<u8> {
             "lagd --check-config /etc/lagd/lagd.toml\nlagctl reload",
         )],
         see_also: "lagd(8), lagctl(8); docs/DT.md for the `[dt]` table of distributed trunking",
+        more: &[],
     };
     s.push_str(&extra_sections(&extra));
     s.into_bytes()

@@ -7,6 +7,7 @@
 //! problem, nothing changed); 2 usage error. `diagnose`: 0 healthy, 1 findings, 2 error.
 
 pub mod cli;
+pub mod clock;
 pub mod diag;
 pub mod docs;
 pub mod error;
@@ -68,7 +69,7 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
             docs::completions(&mut app, shell, &mut std::io::stdout());
             Ok(())
         }
-        AdminCmd::Man => docs::man(&app, &mut std::io::stdout()),
+        AdminCmd::Man { verb } => docs::man(&app, verb.as_deref(), &mut std::io::stdout()),
         AdminCmd::GenDocs { dir } => docs::gen_docs(&mut app, &dir).map(|files| {
             for f in files {
                 println!("{f}");
@@ -107,7 +108,7 @@ fn verb_name(cmd: &AdminCmd) -> &'static str {
         AdminCmd::RestoreLinks(_) => "restore-links",
         AdminCmd::Import { .. } => "import",
         AdminCmd::Completions { .. } => "completions",
-        AdminCmd::Man => "man",
+        AdminCmd::Man { .. } => "man",
         AdminCmd::GenDocs { .. } => "gen-docs",
     }
 }

@@ -187,6 +187,10 @@ fn repeat(
         if n > 0 && !o.parseable && !o.json {
             out.write_all(b"\n")?;
         }
+        if o.interval.is_some() && !o.parseable && !o.json {
+            // Each interval's block says when it was taken (UTC).
+            writeln!(out, "{}", super::clock::now_title())?;
+        }
         out.write_all(text.as_bytes())?;
         out.flush()?;
         drop(out);

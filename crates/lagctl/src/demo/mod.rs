@@ -6,7 +6,6 @@
 //! lagd's own ([`lagd_trafgen`]). [`run`] says why when it cannot run (naming a missing program
 //! and its package), and the caller then runs the simulator's version of the same scenario.
 
-pub mod clock;
 pub mod daemon;
 pub mod interrupt;
 pub mod net;

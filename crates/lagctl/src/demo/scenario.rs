@@ -12,13 +12,13 @@ use lagd_sim::{PeakTracker, sun_table};
 use lagd_trafgen::udp_echo::{self, UdpEcho};
 use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpSender, UdpSenderConfig};
 
-use super::clock::now_title;
 use super::daemon::{DaemonError, Lagd};
 use super::interrupt::{Interrupt, Interrupted};
 use super::net::{DemoNet, NetError};
 use super::sample::{Sample, busiest, mean_out, sample};
 use super::stream::{Recorder, gap_around};
 use super::summary::Measured;
+use lagctl::admin::clock::now_title;
 
 /// Timing and sizes of the demo.
 #[derive(Clone, Debug)]

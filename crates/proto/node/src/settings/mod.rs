@@ -23,6 +23,7 @@
 
 mod cores;
 mod resolve;
+pub mod spelling;
 mod text;
 
 use std::collections::BTreeMap;
@@ -440,14 +441,52 @@ impl<'de> Deserialize<'de> for AggrSpec {
             Some(v) => Vec::<String>::deserialize(v).map_err(D::Error::custom)?,
             None => Vec::new(),
         };
-        let settings = AggrSettings::deserialize(toml::Value::Table(table))
-            .map_err(|e| D::Error::custom(format!("aggregation `{name}`: {}", e.message())))?;
+        let settings =
+            AggrSettings::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                D::Error::custom(format!(
+                    "aggregation `{name}`: {}{}",
+                    e.message(),
+                    foreign_value_hint(&table, e.message())
+                ))
+            })?;
         Ok(AggrSpec {
             name,
             links,
             settings,
         })
     }
+}
+
+/// For "unknown variant `X`": which setting holds `X`, and lagd's spelling of it.
+fn foreign_value_hint(table: &toml::Table, message: &str) -> String {
+    let Some(value) = message
+        .strip_prefix("unknown variant `")
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return String::new();
+    };
+    let known_of = |key: &str| -> &'static [&'static str] {
+        match key {
+            "mode" => values::<AggrMode>(),
+            "lacp_mode" | "lacp" => values::<LacpActivity>(),
+            "lacp_timer" | "timer" => values::<LacpTimeout>(),
+            "fallback" => values::<Fallback>(),
+            "offload" => values::<Offload>(),
+            _ => &[],
+        }
+    };
+    table
+        .iter()
+        .find(|(k, v)| v.as_str() == Some(value) && !known_of(k).is_empty())
+        .map(|(k, _)| {
+            let key = match k.as_str() {
+                "lacp" => "lacp_mode",
+                "timer" => "lacp_timer",
+                other => other,
+            };
+            spelling::suggestion(key, value, known_of(k))
+        })
+        .unwrap_or_default()
 }
 
 impl core::ops::Deref for AggrSpec {

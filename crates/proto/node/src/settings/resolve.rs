@@ -33,6 +33,10 @@ const DEFAULT_COLLECTOR_DELAY: Duration = Duration::from_millis(10);
 pub trait LinkEnv {
     /// Whether a network interface of that name exists.
     fn link_exists(&self, name: &str) -> bool;
+    /// The names of the interfaces there are (for "did you mean"; none when unknown).
+    fn link_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Whether `name` is a valid Linux interface name.
@@ -168,14 +172,27 @@ impl AggrSpec {
                     format!("`{link}` is not a valid interface name"),
                 ));
             }
-            if !env.link_exists(link) {
-                return Err(bad(
-                    "links",
-                    format!("unknown link `{link}`: no such interface"),
-                ));
-            }
         }
-        Ok(())
+        // Every unknown name at once, each with the close names there are.
+        let unknown: Vec<&String> = self.links.iter().filter(|l| !env.link_exists(l)).collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let names = env.link_names();
+        let listed: Vec<String> = unknown
+            .iter()
+            .map(|l| {
+                format!(
+                    "`{l}`{}",
+                    super::spelling::did_you_mean(l, names.iter().map(String::as_str))
+                )
+            })
+            .collect();
+        let (what, list) = match listed.as_slice() {
+            [one] => ("unknown link", one.clone()),
+            _ => ("unknown links", listed.join(", ")),
+        };
+        Err(bad("links", format!("{what} {list}: no such interface")))
     }
 
     /// Validates the settings and applies the defaults (the members are taken as they are:
@@ -190,7 +207,10 @@ impl AggrSpec {
             if !self.links.contains(link) {
                 return Err(bad(
                     &format!("port.{link}"),
-                    format!("`{link}` is not in links = {:?}", self.links),
+                    format!(
+                        "`{link}` is not one of the links ({})",
+                        self.links.join(", ")
+                    ),
                 ));
             }
         }
@@ -225,10 +245,19 @@ impl AggrSpec {
             (_, Some(a)) => a,
             (_, None) => LacpActivity::Off,
         };
+        let policy_text = s.policy.as_deref().unwrap_or("L3,L4");
         let policy: HashPolicy =
-            s.policy.as_deref().unwrap_or("L3,L4").parse().map_err(
-                |e: lagd_agg::lagd_distrib::PolicyParseError| bad("policy", e.to_string()),
-            )?;
+            policy_text
+                .parse()
+                .map_err(|e: lagd_agg::lagd_distrib::PolicyParseError| {
+                    bad(
+                        "policy",
+                        format!(
+                            "{e}{}",
+                            super::spelling::suggestion("policy", policy_text, &[])
+                        ),
+                    )
+                })?;
         let mac = match &s.mac {
             None => None,
             Some(text) => {

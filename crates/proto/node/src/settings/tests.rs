@@ -282,3 +282,61 @@ fn switch_independent_modes() {
     let r = st.resolve(&AnyLinks).unwrap();
     assert!(r.aggregation_config(r.system(mac)).alb.is_none());
 }
+
+/// The interfaces eth1, eth2 and lo.
+struct ThreeLinks;
+
+impl LinkEnv for ThreeLinks {
+    fn link_exists(&self, name: &str) -> bool {
+        self.link_names().iter().any(|n| n == name)
+    }
+    fn link_names(&self) -> Vec<String> {
+        vec!["eth1".into(), "eth2".into(), "lo".into()]
+    }
+}
+
+#[test]
+fn every_unknown_link_is_named_at_once_with_close_names() {
+    let s = AggrSpec::new("aggr1", &["eht1", "eth2", "wlan7", "eth3"]);
+    let e = s.check_interfaces(&ThreeLinks).unwrap_err();
+    assert_eq!(
+        e.render(Syntax::Cli),
+        "aggregation `aggr1`: links: unknown links `eht1` (did you mean `eth1`?), `wlan7`, \
+         `eth3` (did you mean `eth1` or `eth2`?): no such interface"
+    );
+    let one = AggrSpec::new("aggr1", &["eth1", "etth2"]);
+    assert_eq!(
+        one.check_interfaces(&ThreeLinks).unwrap_err().message,
+        "unknown link `etth2` (did you mean `eth2`?): no such interface"
+    );
+    assert!(
+        AggrSpec::new("aggr1", &["eth1", "eth2"])
+            .check_interfaces(&ThreeLinks)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_file_written_with_bonding_words_is_answered_in_lagds() {
+    let e = toml::from_str::<AggrSpec>("name = \"a\"\nlinks = [\"eth1\"]\nmode = \"802.3ad\"")
+        .unwrap_err();
+    assert!(
+        e.message()
+            .ends_with("(did you mean `lacp`? `802.3ad` is bonding's mode)"),
+        "{e}"
+    );
+    let e = toml::from_str::<AggrSpec>("name = \"a\"\nlinks = [\"eth1\"]\ntimer = \"fast\"")
+        .unwrap_err();
+    assert!(
+        e.message().ends_with("`fast` is bonding's lacp_rate)"),
+        "{e}"
+    );
+    let mut s = AggrSpec::new("a", &["eth1"]);
+    s.policy = Some("layer3+4".into());
+    let e = s.resolve_settings().unwrap_err();
+    assert!(
+        e.message
+            .ends_with("(did you mean `L3,L4`? `layer3+4` is bonding's xmit_hash_policy)"),
+        "{e}"
+    );
+}

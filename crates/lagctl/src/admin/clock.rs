@@ -1,5 +1,5 @@
-//! The title line of each Sun Trunking table: `Jan 10 14:22:05 2002` (UTC: the demo carries
-//! no time-zone database).
+//! Wall-clock time as Sun Trunking prints it atop each table and as `show-aggr -s -i` heads
+//! each interval: `Jan 10 14:22:05 2002` (UTC: lagctl carries no time-zone database).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

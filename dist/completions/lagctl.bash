@@ -37,6 +37,15 @@ _lagctl() {
             lagctl,diagnose)
                 cmd="lagctl__subcmd__diagnose"
                 ;;
+            lagctl,disable-member)
+                cmd="lagctl__subcmd__disable__subcmd__member"
+                ;;
+            lagctl,enable-member)
+                cmd="lagctl__subcmd__enable__subcmd__member"
+                ;;
+            lagctl,events)
+                cmd="lagctl__subcmd__events"
+                ;;
             lagctl,gen-docs)
                 cmd="lagctl__subcmd__gen__subcmd__docs"
                 ;;
@@ -67,11 +76,17 @@ _lagctl() {
             lagctl,restore-links)
                 cmd="lagctl__subcmd__restore__subcmd__links"
                 ;;
+            lagctl,set-active-member)
+                cmd="lagctl__subcmd__set__subcmd__active__subcmd__member"
+                ;;
             lagctl,show)
                 cmd="lagctl__subcmd__show"
                 ;;
             lagctl,show-aggr)
                 cmd="lagctl__subcmd__show__subcmd__aggr"
+                ;;
+            lagctl,show-hash)
+                cmd="lagctl__subcmd__show__subcmd__hash"
                 ;;
             lagctl,show-link)
                 cmd="lagctl__subcmd__show__subcmd__link"
@@ -103,6 +118,15 @@ _lagctl() {
             lagctl__subcmd__help,diagnose)
                 cmd="lagctl__subcmd__help__subcmd__diagnose"
                 ;;
+            lagctl__subcmd__help,disable-member)
+                cmd="lagctl__subcmd__help__subcmd__disable__subcmd__member"
+                ;;
+            lagctl__subcmd__help,enable-member)
+                cmd="lagctl__subcmd__help__subcmd__enable__subcmd__member"
+                ;;
+            lagctl__subcmd__help,events)
+                cmd="lagctl__subcmd__help__subcmd__events"
+                ;;
             lagctl__subcmd__help,gen-docs)
                 cmd="lagctl__subcmd__help__subcmd__gen__subcmd__docs"
                 ;;
@@ -133,11 +157,17 @@ _lagctl() {
             lagctl__subcmd__help,restore-links)
                 cmd="lagctl__subcmd__help__subcmd__restore__subcmd__links"
                 ;;
+            lagctl__subcmd__help,set-active-member)
+                cmd="lagctl__subcmd__help__subcmd__set__subcmd__active__subcmd__member"
+                ;;
             lagctl__subcmd__help,show)
                 cmd="lagctl__subcmd__help__subcmd__show"
                 ;;
             lagctl__subcmd__help,show-aggr)
                 cmd="lagctl__subcmd__help__subcmd__show__subcmd__aggr"
+                ;;
+            lagctl__subcmd__help,show-hash)
+                cmd="lagctl__subcmd__help__subcmd__show__subcmd__hash"
                 ;;
             lagctl__subcmd__help,show-link)
                 cmd="lagctl__subcmd__help__subcmd__show__subcmd__link"
@@ -272,7 +302,7 @@ _lagctl() {
 
     case "${cmd}" in
         lagctl)
-            opts="-h -V --socket --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
+            opts="-h -V --socket --help --version create-aggr add-aggr remove-aggr modify-aggr delete-aggr disable-member enable-member set-active-member show-hash events show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,7 +364,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__create__subcmd__aggr)
-            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --bfd --force --temporary --socket --help"
+            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --port-priority --bfd --force --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,6 +459,10 @@ _lagctl() {
                     return 0
                     ;;
                 --offload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-priority)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -551,6 +585,76 @@ _lagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lagctl__subcmd__disable__subcmd__member)
+            opts="-l -f -h --link --force --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --link)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__enable__subcmd__member)
+            opts="-l -h --link --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --link)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__events)
+            opts="-f -h --follow --json --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lagctl__subcmd__gen__subcmd__docs)
             opts="-h --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -570,7 +674,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help)
-            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
+            opts="create-aggr add-aggr remove-aggr modify-aggr delete-aggr disable-member enable-member set-active-member show-hash events show-aggr show-link monitor state diagnose reload restart-daemon restore-links import completions man gen-docs create-dt-domain show sim demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -668,6 +772,48 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__diagnose)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__disable__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__enable__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -877,6 +1023,20 @@ _lagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lagctl__subcmd__help__subcmd__set__subcmd__active__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lagctl__subcmd__help__subcmd__show)
             opts="distributed-trunk lacp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -892,6 +1052,20 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__help__subcmd__show__subcmd__aggr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__help__subcmd__show__subcmd__hash)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1274,7 +1448,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
+            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --port-priority --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1337,6 +1511,10 @@ _lagctl() {
                     return 0
                     ;;
                 --rebalance-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-priority)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1489,6 +1667,24 @@ _lagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lagctl__subcmd__set__subcmd__active__subcmd__member)
+            opts="-h --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lagctl__subcmd__show)
             opts="-h --socket --help distributed-trunk lacp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1508,12 +1704,66 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__show__subcmd__aggr)
-            opts="-L -x -s -p -o -i -c -h --lacp --extended --statistics --parseable --output --json --interval --count --socket --help"
+            opts="-L -x -s -P -p -o -i -c -h --lacp --extended --statistics --persistent --parseable --output --json --interval --count --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lagctl__subcmd__show__subcmd__hash)
+            opts="-p -o -i -c -h --flow --src-mac --dst-mac --parseable --output --json --interval --count --socket --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --flow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --src-mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dst-mac)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

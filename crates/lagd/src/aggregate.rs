@@ -860,7 +860,7 @@ impl Aggr {
     }
 
     /// Status for `ShowAggr`.
-    pub fn status(&self, temporary: bool) -> AggrStatus {
+    pub fn status(&self, temporary: bool, persistent: Option<AggrSpec>) -> AggrStatus {
         use lagd_agg::member_state::{MemberState, aggregate_state, member_state};
         let (st, bfd, flaps) = {
             let a = lock(&self.adapter);
@@ -916,6 +916,8 @@ impl Aggr {
                     distributing: p.distributing,
                     why_not_distributing: if absent.is_some() {
                         Some("no such interface: taken over when it appears".into())
+                    } else if st.disabled.contains(&p.number) {
+                        Some("disabled by the operator (lagctl enable-member to return)".into())
                     } else {
                         p.why_not_distributing.clone()
                     },
@@ -954,6 +956,105 @@ impl Aggr {
                 .and_then(|p| self.members.get(&p))
                 .map(|m| m.name.clone()),
             balancer: st.alb.as_ref().map(|b| self.balancer_status(b)),
+            persistent,
+            disabled: st
+                .disabled
+                .iter()
+                .filter_map(|p| self.members.get(p))
+                .map(|m| m.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Disables member `port` ([`lagd_agg::Aggregation::disable_port`]): drained under Marker
+    /// protection, it stays a member.
+    pub fn disable_port(
+        &mut self,
+        port: PortNumber,
+        force: bool,
+    ) -> Result<(), lagd_agg::AggError> {
+        {
+            let mut a = lock(&self.adapter);
+            a.agg.disable_port(monotonic_now(), port, force)?;
+            a.drain_events();
+        }
+        self.forwarder.wake();
+        Ok(())
+    }
+
+    /// Enables member `port` again.
+    pub fn enable_port(&mut self, port: PortNumber) -> Result<(), AggrError> {
+        {
+            let mut a = lock(&self.adapter);
+            a.agg
+                .enable_port(monotonic_now(), port)
+                .map_err(|e| AggrError::Protocol(e.to_string()))?;
+            a.drain_events();
+        }
+        self.forwarder.wake();
+        Ok(())
+    }
+
+    /// Whether member `port` carries no frame of ours any more.
+    pub fn is_drained(&self, port: PortNumber) -> bool {
+        lock(&self.adapter).agg.is_drained(port)
+    }
+
+    /// Active-backup: makes `port` the active member.
+    pub fn choose_active(&mut self, port: PortNumber) -> Result<(), AggrError> {
+        {
+            let mut a = lock(&self.adapter);
+            a.agg
+                .choose_active(monotonic_now(), port)
+                .map_err(|e| AggrError::Protocol(e.to_string()))?;
+            a.drain_events();
+        }
+        self.forwarder.wake();
+        Ok(())
+    }
+
+    /// The bucket table with each bucket's load, and where `flow` goes (`ShowHash`).
+    pub fn hash_view(
+        &self,
+        flow: Option<&lagd_agg::lagd_distrib::FlowKey>,
+    ) -> crate::control::proto::HashView {
+        use crate::control::proto::{BucketView, FlowPlace, HashView};
+        let a = lock(&self.adapter);
+        let dist = a.agg.distributor();
+        let st = dist.stats();
+        let name =
+            |p: Option<PortNumber>| p.and_then(|p| self.members.get(&p)).map(|m| m.name.clone());
+        let buckets = dist
+            .bucket_table()
+            .iter()
+            .enumerate()
+            .map(|(b, p)| BucketView {
+                bucket: b,
+                member: name(*p),
+                moving: dist.is_moving(b),
+                last_interval_bytes: st.last_interval_bucket_bytes.get(b).copied().unwrap_or(0),
+                current_bytes: st.bucket_bytes.get(b).copied().unwrap_or(0),
+            })
+            .collect();
+        let flow = flow.map(|k| {
+            let p = a.agg.place(k);
+            FlowPlace {
+                key: *k,
+                hash: p.hash,
+                bucket: p.bucket,
+                member: name(p.port),
+                moving: p.moving,
+                per_frame: p.per_frame,
+            }
+        });
+        let s = settings_of(&self.resolved);
+        HashView {
+            aggregate: self.resolved.name.clone(),
+            mode: s.mode,
+            policy: s.policy,
+            interval: s.rebalance_interval,
+            buckets,
+            flow,
         }
     }
 

@@ -211,6 +211,51 @@ impl Client {
         })
     }
 
+    /// `DisableMembers`: answered once they are drained.
+    pub fn disable_members(
+        &mut self,
+        name: &str,
+        links: &[&str],
+        force: bool,
+    ) -> Result<String, ClientError> {
+        self.done(&Request::DisableMembers {
+            name: name.into(),
+            links: links.iter().map(|s| s.to_string()).collect(),
+            force,
+        })
+    }
+
+    /// `EnableMembers`.
+    pub fn enable_members(&mut self, name: &str, links: &[&str]) -> Result<String, ClientError> {
+        self.done(&Request::EnableMembers {
+            name: name.into(),
+            links: links.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    /// `ChooseActive`.
+    pub fn choose_active(&mut self, name: &str, link: &str) -> Result<String, ClientError> {
+        self.done(&Request::ChooseActive {
+            name: name.into(),
+            link: link.into(),
+        })
+    }
+
+    /// `ShowHash`.
+    pub fn show_hash(
+        &mut self,
+        name: &str,
+        flow: Option<lagd_agg::lagd_distrib::FlowKey>,
+    ) -> Result<crate::control::proto::HashView, ClientError> {
+        match self.request(&Request::ShowHash {
+            name: name.into(),
+            flow,
+        })? {
+            Reply::Hash { hash } => Ok(hash),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// `Events`: the recent events. With `follow`, call [`Client::next_event`] afterwards.
     pub fn events(&mut self, follow: bool) -> Result<Vec<EventRecord>, ClientError> {
         match self.request(&Request::Events { follow })? {

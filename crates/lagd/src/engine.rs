@@ -5,6 +5,8 @@
 //! forwarder threads take only adapter mutexes. Nobody holds an adapter mutex while calling the
 //! forwarder's `add_member`/`remove_member`/`stop`.
 
+mod operator;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -827,13 +829,16 @@ impl Engine {
     /// Status of one or every aggregation (`ShowAggr`).
     pub fn show(&self, name: Option<&str>) -> Result<Vec<AggrStatus>, OpError> {
         let st = self.state();
-        let temporary = |a: &Aggr| st.persistent.get(&a.spec.name) != Some(&a.spec);
+        let status = |a: &Aggr| {
+            let persistent = st.persistent.get(&a.spec.name);
+            a.status(persistent != Some(&a.spec), persistent.cloned())
+        };
         match name {
             Some(n) => {
                 let a = st.aggrs.get(n).ok_or_else(|| not_found(n))?;
-                Ok(vec![a.status(temporary(a))])
+                Ok(vec![status(a)])
             }
-            None => Ok(st.aggrs.values().map(|a| a.status(temporary(a))).collect()),
+            None => Ok(st.aggrs.values().map(status).collect()),
         }
     }
 
@@ -1188,6 +1193,14 @@ impl Engine {
                 thread,
                 fault,
             } => self.test_fault(&name, &thread, &fault).map(done),
+            Request::DisableMembers { name, links, force } => {
+                self.disable_members(&name, &links, force).map(done)
+            }
+            Request::EnableMembers { name, links } => self.enable_members(&name, &links).map(done),
+            Request::ChooseActive { name, link } => self.choose_active(&name, &link).map(done),
+            Request::ShowHash { name, flow } => self
+                .hash_view(&name, flow.as_ref())
+                .map(|hash| Reply::Hash { hash }),
         }
     }
 

@@ -531,6 +531,7 @@ fn dist_text_in(e: &DistEvent, names: &[String], base: u16) -> String {
                 MoveReason::PortAdded => "port added",
                 MoveReason::Rebalance => "rebalance",
                 MoveReason::Drain => "drain",
+                MoveReason::Chosen => "chosen",
                 MoveReason::PolicyChange => "policy change",
             };
             format!(

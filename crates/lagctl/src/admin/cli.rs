@@ -52,6 +52,20 @@ pub enum AdminCmd {
     ModifyAggr(ModifyArgs),
     /// Delete an aggregation: members are released and restored.
     DeleteAggr(DeleteArgs),
+    /// Disable members without removing them (OVS bond/disable-slave): each is drained under
+    /// marker protection (nothing lost or reordered), then carries no traffic; it stays a
+    /// member, still collecting. Not saved: a restart of lagd enables every member.
+    DisableMember(DisableArgs),
+    /// Enable disabled members: each takes back its share of conversations, marker-protected.
+    EnableMember(MemberArgs),
+    /// Active-backup: make LINK the active member now (OVS bond/set-active-slave); the traffic
+    /// moves under marker protection and stays there until that member fails (non-revertive).
+    SetActiveMember(SetActiveArgs),
+    /// Show the distribution buckets with their member and load (as OVS bond/show), or with
+    /// --flow which member carries a conversation and its bucket.
+    ShowHash(ShowHashArgs),
+    /// Print lagd's events (-f: follow new ones as they happen).
+    Events(EventsArgs),
     /// Show aggregations: members (default), LACP detail (-L), extended (-x), statistics (-s).
     #[command(after_long_help = SHOW_AGGR_LEGEND)]
     ShowAggr(ShowAggrArgs),
@@ -310,10 +324,28 @@ pub struct AggrOpts {
     /// saying why not elsewhere), on (or fail), off.
     #[arg(long, value_name = "auto|on|off", value_parser = parse_offload)]
     pub offload: Option<lagd::config::Offload>,
+    /// LACP Port_Priority of one member (lower is preferred when max-active leaves some on
+    /// Standby): LINK=PRIO, repeat for each.
+    #[arg(long = "port-priority", value_name = "LINK=PRIO", value_parser = parse_port_priority)]
+    pub port_priority: Vec<(String, u16)>,
     /// Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A
     /// member whose BFD session is not Up neither collects nor distributes.
     #[arg(long, value_name = "INTERVAL[,MULT]|off", value_parser = parse_bfd)]
     pub bfd: Option<lagd::config::BfdSettings>,
+}
+
+fn parse_port_priority(s: &str) -> Result<(String, u16), String> {
+    let (link, prio) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: give LINK=PRIO, e.g. eth1=100"))?;
+    let prio = prio
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| format!("`{prio}`: a port priority is a whole number from 0 to 65535"))?;
+    if link.trim().is_empty() {
+        return Err(format!("`{s}`: give LINK=PRIO, e.g. eth1=100"));
+    }
+    Ok((link.trim().to_string(), prio))
 }
 
 fn parse_bfd(s: &str) -> Result<lagd::config::BfdSettings, String> {
@@ -364,6 +396,11 @@ impl AggrOpts {
             rebalance_interval: self.rebalance_interval.clone(),
             offload: self.offload,
             bfd: self.bfd.clone(),
+            port: self
+                .port_priority
+                .iter()
+                .map(|(l, p)| (l.clone(), lagd::config::PortSettings { priority: Some(*p) }))
+                .collect(),
             ..AggrSettings::default()
         }
     }
@@ -482,6 +519,86 @@ pub struct DeleteArgs {
     pub name: String,
 }
 
+/// `disable-member`.
+#[derive(Args, Debug)]
+pub struct DisableArgs {
+    /// Member to disable (repeat for each).
+    #[arg(short = 'l', long = "link", value_name = "LINK", required = true)]
+    pub links: Vec<String>,
+    /// Even the last member carrying traffic (the aggregate then carries none).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `enable-member`.
+#[derive(Args, Debug)]
+pub struct MemberArgs {
+    /// Member (repeat for each).
+    #[arg(short = 'l', long = "link", value_name = "LINK", required = true)]
+    pub links: Vec<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `set-active-member`.
+#[derive(Args, Debug)]
+pub struct SetActiveArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate (mode active-backup).
+    pub name: String,
+    /// The member to carry the traffic.
+    pub link: String,
+}
+
+/// `show-hash`.
+#[derive(Args, Debug)]
+pub struct ShowHashArgs {
+    /// A conversation: SRC,DST,PROTO,SPORT,DPORT (IPv4 or IPv6 addresses; PROTO tcp, udp,
+    /// sctp, udplite or a number). Prints the member that carries it and its bucket.
+    #[arg(long, value_name = "SRC,DST,PROTO,SPORT,DPORT")]
+    pub flow: Option<String>,
+    /// With --flow: the source MAC (hashed under an L2 policy; default the aggregate's).
+    #[arg(long, value_name = "MAC", requires = "flow")]
+    pub src_mac: Option<lagd_types::MacAddr>,
+    /// With --flow: the destination MAC, the next hop's (hashed under an L2 policy).
+    #[arg(long, value_name = "MAC", requires = "flow")]
+    pub dst_mac: Option<lagd_types::MacAddr>,
+    /// Output options.
+    #[command(flatten)]
+    pub out: OutputOpts,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// The aggregate.
+    pub name: String,
+}
+
+/// `events`.
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Follow: print new events as they happen, until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// One JSON document per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
+    /// Only the events of this aggregation (and the daemon's own).
+    pub name: Option<String>,
+}
+
 /// Output options shared by the show verbs.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OutputOpts {
@@ -515,6 +632,9 @@ pub struct ShowAggrArgs {
     /// Statistics per member and in total (with -i: per interval).
     #[arg(short = 's', long, group = "view")]
     pub statistics: bool,
+    /// The persistent configuration (lagd's configuration file), as dladm show-aggr -P.
+    #[arg(short = 'P', long, group = "view")]
+    pub persistent: bool,
     /// Output options.
     #[command(flatten)]
     pub out: OutputOpts,

@@ -357,6 +357,10 @@ const VERB_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "Parseable fields for scripts, and JSON:",
                 "lagctl show-aggr -p -o link,state aggr1\nlagctl show-aggr --json aggr1",
             ),
+            (
+                "The aggregations as the configuration file has them (flag t: temporary changes):",
+                "lagctl show-aggr -P",
+            ),
         ],
     ),
     (
@@ -466,6 +470,50 @@ const VERB_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "Two hosts, four links, a cut and a repair (needs root):",
             "lagctl demo",
         )],
+    ),
+    (
+        "disable-member",
+        &[(
+            "Take eth2 out of service for maintenance; its conversations move first, nothing is lost:",
+            "lagctl disable-member -l eth2 aggr1",
+        )],
+    ),
+    (
+        "enable-member",
+        &[(
+            "Put eth2 back in service:",
+            "lagctl enable-member -l eth2 aggr1",
+        )],
+    ),
+    (
+        "set-active-member",
+        &[(
+            "Move the traffic of an active-backup aggregation to eth2:",
+            "lagctl set-active-member aggr2 eth2",
+        )],
+    ),
+    (
+        "show-hash",
+        &[
+            (
+                "Every bucket with its member and load:",
+                "lagctl show-hash aggr1",
+            ),
+            (
+                "Which member carries a TCP conversation, and its bucket:",
+                "lagctl show-hash aggr1 --flow 198.18.0.1,198.18.1.1,tcp,40000,443",
+            ),
+        ],
+    ),
+    (
+        "events",
+        &[
+            ("Follow the events as they happen:", "lagctl events -f"),
+            (
+                "The same as JSON, one document per line:",
+                "lagctl events -f --json aggr1",
+            ),
+        ],
     ),
 ];
 

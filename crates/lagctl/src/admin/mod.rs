@@ -1,6 +1,7 @@
 //! Administration of a running lagd over its control socket, modelled on Solaris `dladm`:
 //! `create-aggr`, `add-aggr`, `remove-aggr`, `modify-aggr`, `delete-aggr`, `show-aggr`
-//! (`-L`, `-x`, `-s`, `-i`, `-p -o`, `--json`), `show-link`, `monitor`, `state dump`,
+//! (`-L`, `-x`, `-s`, `-P`, `-i`, `-p -o`, `--json`), `show-link`, `monitor`, `state dump`,
+//! `disable-member`, `enable-member`, `set-active-member`, `show-hash`, `events`,
 //! `diagnose`, `reload`, `import ifupdown|networkd|netplan|nmconnection`, and the generated completions and man pages.
 //!
 //! Exit status: 0 success; 1 the request was refused or failed (the message names the
@@ -14,6 +15,7 @@ pub mod error;
 pub mod import;
 pub mod manpages;
 pub mod monitor;
+pub mod operator;
 pub mod restart;
 pub mod restore;
 pub mod show;
@@ -40,6 +42,11 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
         AdminCmd::RemoveAggr(a) => verbs::remove(&a),
         AdminCmd::ModifyAggr(a) => verbs::modify(&a),
         AdminCmd::DeleteAggr(a) => verbs::delete(&a),
+        AdminCmd::DisableMember(a) => operator::disable(&a),
+        AdminCmd::EnableMember(a) => operator::enable(&a),
+        AdminCmd::SetActiveMember(a) => operator::set_active(&a),
+        AdminCmd::ShowHash(a) => operator::show_hash(&a),
+        AdminCmd::Events(a) => operator::events(&a),
         AdminCmd::ShowAggr(a) => verbs::show_aggr(&a),
         AdminCmd::ShowLink(a) => verbs::show_link(&a),
         AdminCmd::Monitor(a) => monitor::run(&a),
@@ -98,6 +105,11 @@ fn verb_name(cmd: &AdminCmd) -> &'static str {
         AdminCmd::RemoveAggr(_) => "remove-aggr",
         AdminCmd::ModifyAggr(_) => "modify-aggr",
         AdminCmd::DeleteAggr(_) => "delete-aggr",
+        AdminCmd::DisableMember(_) => "disable-member",
+        AdminCmd::EnableMember(_) => "enable-member",
+        AdminCmd::SetActiveMember(_) => "set-active-member",
+        AdminCmd::ShowHash(_) => "show-hash",
+        AdminCmd::Events(_) => "events",
         AdminCmd::ShowAggr(_) => "show-aggr",
         AdminCmd::ShowLink(_) => "show-link",
         AdminCmd::Monitor(_) => "monitor",

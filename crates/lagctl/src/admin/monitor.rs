@@ -513,6 +513,8 @@ mod tests {
             settings: Default::default(),
             active_member: None,
             balancer: None,
+            persistent: None,
+            disabled: vec![],
         }
     }
 

@@ -150,7 +150,7 @@ pub fn state_dump(conn: &Conn) -> Result<(), AdminError> {
     say(&text)
 }
 
-fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {
+pub(super) fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {
     if o.parseable && o.json {
         return Err(AdminError::Usage(
             "-p and --json exclude each other: choose one output form".into(),
@@ -219,7 +219,9 @@ pub fn show_aggr(a: &ShowAggrArgs) -> Result<(), AdminError> {
             let text = show::aggr_stats(&aggrs, &counters).render(&fmt)?;
             return Ok((text, links));
         }
-        let view = if a.lacp {
+        let view = if a.persistent {
+            super::operator::persistent_view(&aggrs)
+        } else if a.lacp {
             show::aggr_lacp(&aggrs)
         } else if a.extended {
             show::aggr_extended(&aggrs)

@@ -135,6 +135,44 @@ pub enum Request {
         /// `exit`, `stall`, `panic` or `none`.
         fault: String,
     },
+    /// Disable members without removing them (`lagctl disable-member`, OVS
+    /// `bond/disable-slave`): each is drained under Marker protection (nothing lost or
+    /// reordered), then carries no traffic; it stays a member, Collecting. Answered when
+    /// drained. Not written to the configuration file (a restart enables every member).
+    DisableMembers {
+        /// Aggregate name.
+        name: String,
+        /// Members to disable.
+        links: Vec<String>,
+        /// Even the last member carrying traffic (the aggregate then carries none).
+        #[serde(default)]
+        force: bool,
+    },
+    /// Enable members disabled by `DisableMembers`: each takes back its share of
+    /// conversations, every move marker-protected.
+    EnableMembers {
+        /// Aggregate name.
+        name: String,
+        /// Members to enable.
+        links: Vec<String>,
+    },
+    /// Active-backup: make `link` the active member now (`lagctl set-active-member`, OVS
+    /// `bond/set-active-slave`); the traffic moves under Marker protection.
+    ChooseActive {
+        /// Aggregate name.
+        name: String,
+        /// The member to carry the traffic.
+        link: String,
+    },
+    /// The bucket table with each bucket's load, and where conversation `flow` goes
+    /// (`lagctl show-hash`), answered by [`Reply::Hash`].
+    ShowHash {
+        /// Aggregate name.
+        name: String,
+        /// A conversation to place (computed by the distributor's own hash).
+        #[serde(default)]
+        flow: Option<lagd_agg::lagd_distrib::FlowKey>,
+    },
     /// Recent events; with `follow`, new ones as they happen until the client disconnects.
     Events {
         /// Keep streaming.
@@ -166,6 +204,14 @@ impl Request {
                 format!("create-dt-domain {}", spec.domain_id)
             }
             Request::Events { .. } => "events".into(),
+            Request::DisableMembers { name, links, .. } => {
+                format!("disable-member {} of {name}", links.join(", "))
+            }
+            Request::EnableMembers { name, links } => {
+                format!("enable-member {} of {name}", links.join(", "))
+            }
+            Request::ChooseActive { name, link } => format!("set-active-member {link} of {name}"),
+            Request::ShowHash { name, .. } => format!("show-hash {name}"),
             Request::Reload => "reload".into(),
             Request::TestFault { name, .. } => format!("test fault on {name}"),
         }
@@ -232,6 +278,62 @@ pub enum Reply {
         /// The findings.
         diagnosis: lagd_agg::diagnose::Diagnosis,
     },
+    /// Answer to `ShowHash`.
+    Hash {
+        /// Buckets, loads, and the conversation asked about.
+        hash: HashView,
+    },
+}
+
+/// The distribution of one aggregation (`ShowHash`): every bucket with its member and load,
+/// as OVS `bond/show` lists its hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashView {
+    /// Aggregate name.
+    pub aggregate: String,
+    /// Distribution mode (`lacp`, `static`, `active-backup`, ...).
+    pub mode: String,
+    /// Hash policy (`L3,L4`, ...).
+    pub policy: String,
+    /// The load measurement interval (`rebalance_interval`), or `off`.
+    pub interval: String,
+    /// One entry per bucket, by bucket number.
+    pub buckets: Vec<BucketView>,
+    /// Where the conversation asked about goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowPlace>,
+}
+
+/// One distribution bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketView {
+    /// Bucket number.
+    pub bucket: usize,
+    /// The member its frames are sent on (none: no member distributing).
+    pub member: Option<String>,
+    /// Moving to another member under Marker protection (its frames are held meanwhile).
+    pub moving: bool,
+    /// Bytes hashed to it in the last complete measurement interval.
+    pub last_interval_bytes: u64,
+    /// Bytes hashed to it so far in the current interval.
+    pub current_bytes: u64,
+}
+
+/// Where one conversation goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowPlace {
+    /// The conversation, as the distributor reads it from a frame.
+    pub key: lagd_agg::lagd_distrib::FlowKey,
+    /// Its hash under the policy.
+    pub hash: u32,
+    /// Its bucket.
+    pub bucket: usize,
+    /// The member carrying it (none: no member, or a per-frame mode).
+    pub member: Option<String>,
+    /// Its bucket is moving.
+    pub moving: bool,
+    /// Round-robin or broadcast: no single member carries it.
+    pub per_frame: bool,
 }
 
 /// An error answer.
@@ -329,6 +431,13 @@ pub struct AggrStatus {
     /// member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balancer: Option<BalancerStatus>,
+    /// The aggregation as the configuration file has it (dladm's persistent configuration,
+    /// `show-aggr -P`); none for an aggregation created with `-t`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent: Option<AggrSpec>,
+    /// Members the operator disabled (`disable-member`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled: Vec<String>,
 }
 
 /// Switch-independent load balancing (`transmit-lb`, `adaptive-lb`) as `show-aggr -x` shows
@@ -676,6 +785,23 @@ mod tests {
             },
             Request::StateDump,
             Request::Events { follow: true },
+            Request::DisableMembers {
+                name: "aggr1".into(),
+                links: vec!["eth2".into()],
+                force: false,
+            },
+            Request::EnableMembers {
+                name: "aggr1".into(),
+                links: vec!["eth2".into()],
+            },
+            Request::ChooseActive {
+                name: "aggr1".into(),
+                link: "eth2".into(),
+            },
+            Request::ShowHash {
+                name: "aggr1".into(),
+                flow: Some(lagd_agg::lagd_distrib::FlowKey::default()),
+            },
         ];
         for r in &reqs {
             round_trip(r);
@@ -744,6 +870,8 @@ mod tests {
             settings: Settings::default(),
             active_member: None,
             balancer: None,
+            persistent: None,
+            disabled: vec![],
         };
         let resps = vec![
             Response::Ok(Reply::Pong {

@@ -1042,6 +1042,8 @@ mod tests {
             settings: Default::default(),
             active_member: None,
             balancer: None,
+            persistent: None,
+            disabled: vec![],
         };
         let mut spec = AggrSpec::new("aggr2", &["eth4"]);
         spec.mode = Some(AggrMode::ActiveBackup);
@@ -1072,6 +1074,8 @@ mod tests {
             settings: Default::default(),
             active_member: Some("eth4".into()),
             balancer: None,
+            persistent: None,
+            disabled: vec![],
         };
         vec![a1, a2]
     }

@@ -24,6 +24,15 @@ pub enum AggError {
     /// The port is not a member of this aggregation.
     #[error("port {0} is not a member of this aggregation")]
     NoSuchPort(PortNumber),
+    /// Disabling the port would leave no member to carry the traffic.
+    #[error("it is the only member carrying traffic: disabling it stops all traffic")]
+    LastMember(PortNumber),
+    /// Only an active-backup aggregation has an active member to choose.
+    #[error("only an active-backup aggregation has an active member to choose")]
+    NotActiveBackup,
+    /// The chosen member cannot carry the traffic (not distributing, disabled or draining).
+    #[error("it cannot carry the traffic now (it is not distributing, or disabled, or leaving)")]
+    NotEligible(PortNumber),
 }
 
 /// Everything observable about one aggregation, serialisable for `lagctl --json`.
@@ -48,6 +57,8 @@ pub struct AggregationStatus {
     /// Switch-independent load balancing: receive member, peers and their members.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alb: Option<AlbStatus>,
+    /// Members the operator disabled ([`Aggregation::disable_port`]).
+    pub disabled: Vec<PortNumber>,
 }
 
 /// One aggregation: LACP control, Frame Distributor and Frame Collector (see the crate docs).
@@ -72,6 +83,9 @@ pub struct Aggregation<F> {
     marker_retry: VecDeque<lagd_distrib::MarkerRequest>,
     marker_retry_at: Option<Instant>,
     draining: BTreeSet<PortNumber>,
+    /// Members the operator disabled: kept out of distribution (drained under Marker
+    /// protection), still Collecting.
+    disabled: BTreeSet<PortNumber>,
     /// The latest `now` any input carried (for work triggered by `poll_release`).
     last_now: Instant,
     collector: CollectorCounters,
@@ -99,6 +113,7 @@ impl<F> Aggregation<F> {
             marker_retry: VecDeque::new(),
             marker_retry_at: None,
             draining: BTreeSet::new(),
+            disabled: BTreeSet::new(),
             last_now: Instant::ZERO,
             collector: CollectorCounters::default(),
             events: VecDeque::new(),
@@ -151,6 +166,7 @@ impl<F> Aggregation<F> {
     pub fn remove_port(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
         self.lacp.remove_port(now, port)?;
         self.draining.remove(&port);
+        self.disabled.remove(&port);
         self.activity.remove(&port);
         self.macs.remove(&port);
         self.sync(now);
@@ -174,6 +190,85 @@ impl<F> Aggregation<F> {
         }
         self.sync(now);
         Ok(())
+    }
+
+    /// Disables member `port` without removing it (as OVS `bond/disable-slave`): its
+    /// conversations leave it under Marker protection, exactly as for a graceful removal (no
+    /// frame lost or reordered), and it carries none until [`Aggregation::enable_port`]. It
+    /// stays a member: LACP runs, it keeps Collecting (what the partner still sends on it
+    /// arrives), it counts for min-links. [`Aggregation::is_drained`] tells when nothing of ours
+    /// is in flight on it any more. Refused when no other member distributes, unless `force`.
+    pub fn disable_port(
+        &mut self,
+        now: Instant,
+        port: PortNumber,
+        force: bool,
+    ) -> Result<(), AggError> {
+        if self.lacp.port(port).is_none() {
+            return Err(AggError::NoSuchPort(port));
+        }
+        let others = self
+            .lacp
+            .distributing_ports()
+            .into_iter()
+            .any(|p| p != port && !self.disabled.contains(&p) && !self.draining.contains(&p));
+        let carries = self.dist_ports.contains(&port) && !self.leaving.contains(&port);
+        if carries && !others && !force {
+            return Err(AggError::LastMember(port));
+        }
+        self.disabled.insert(port);
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Ends [`Aggregation::disable_port`]: the member distributes again as soon as LACP lets it,
+    /// taking back its share of conversations, each move marker-protected.
+    pub fn enable_port(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
+        if self.lacp.port(port).is_none() {
+            return Err(AggError::NoSuchPort(port));
+        }
+        self.disabled.remove(&port);
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Whether member `port` is disabled.
+    pub fn is_disabled(&self, port: PortNumber) -> bool {
+        self.disabled.contains(&port)
+    }
+
+    /// Whether member `port` carries no frame of ours any more: out of the distributor, every
+    /// move off it completed.
+    pub fn is_drained(&self, port: PortNumber) -> bool {
+        !self.dist_ports.contains(&port)
+    }
+
+    /// Active-backup: makes `port` the active member now (as OVS `bond/set-active-slave`). The
+    /// traffic moves from the current active member under Marker protection. It stays active
+    /// until it fails or another is chosen (active-backup is non-revertive).
+    pub fn choose_active(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
+        if self.lacp.port(port).is_none() {
+            return Err(AggError::NoSuchPort(port));
+        }
+        if self.dist.config().mode != lagd_distrib::Mode::ActiveBackup {
+            return Err(AggError::NotActiveBackup);
+        }
+        let eligible = self.dist_ports.contains(&port)
+            && !self.leaving.contains(&port)
+            && !self.disabled.contains(&port)
+            && !self.draining.contains(&port);
+        if !eligible {
+            return Err(AggError::NotEligible(port));
+        }
+        self.dist.choose_active(now, port);
+        self.pump_markers(now);
+        Ok(())
+    }
+
+    /// Where the frames of conversation `key` go now (`lagctl show-hash`): the data path's own
+    /// hash, bucket and bucket table.
+    pub fn place(&self, key: &lagd_distrib::FlowKey) -> lagd_distrib::Placement {
+        self.dist.place(key)
     }
 
     /// The carrier (and speed, duplex) of a member changed.
@@ -410,6 +505,7 @@ impl<F> Aggregation<F> {
                 _ => None,
             },
             alb: self.alb.as_ref().map(Alb::status),
+            disabled: self.disabled.iter().copied().collect(),
         }
     }
 
@@ -470,6 +566,7 @@ impl<F> Aggregation<F> {
     /// Returns whether anything changed.
     fn set_dist_ports(&mut self, now: Instant) -> bool {
         let mut ports = self.lacp.distributing_ports();
+        ports.retain(|p| !self.disabled.contains(p));
         let graceful = !ports.is_empty() && self.dist.protects_moves();
         let link_up = |lacp: &Lacp, p: PortNumber| lacp.port_link(p).is_some_and(|l| l.up);
         // Those back in distribution stop draining (unless an administrator drains them).

@@ -128,7 +128,8 @@ fn describe_dist(e: &DistEvent, name: &dyn Fn(PortNumber) -> String) -> String {
                 MoveReason::PortFailed => "it stopped distributing",
                 MoveReason::PortAdded => "a member started distributing",
                 MoveReason::Rebalance => "rebalancing the load",
-                MoveReason::Drain => "it is being removed",
+                MoveReason::Drain => "it stops distributing (drained under Marker protection)",
+                MoveReason::Chosen => "the operator chose the active member",
                 MoveReason::PolicyChange => "the mode or hash policy changed",
             };
             match from {

@@ -14,6 +14,7 @@
 //! | `collecting` | collecting; not distributing yet |
 //! | `active` | collecting and distributing: carries traffic |
 //! | `backup` | active-backup mode: ready, the active member carries the traffic |
+//! | `disabled` | the operator disabled it (`lagctl disable-member`): collecting, sending nothing |
 //!
 //! The daemon adds what the core cannot know: `deleted` (the interface no longer exists) and
 //! `bfd-down` (carrier, but the member's micro-BFD session is not up).
@@ -54,6 +55,9 @@ pub enum MemberState {
     Active,
     /// Active-backup: ready, not the member carrying the traffic.
     Backup,
+    /// The operator disabled it: still a member and Collecting, it sends nothing
+    /// ([`Aggregation::disable_port`](crate::Aggregation::disable_port)).
+    Disabled,
 }
 
 impl MemberState {
@@ -72,6 +76,7 @@ impl MemberState {
             MemberState::Collecting => "collecting",
             MemberState::Active => "active",
             MemberState::Backup => "backup",
+            MemberState::Disabled => "disabled",
         }
     }
 
@@ -91,6 +96,9 @@ impl fmt::Display for MemberState {
 pub fn member_state(st: &AggregationStatus, p: &PortStatus) -> MemberState {
     if !p.link.up {
         return MemberState::Down;
+    }
+    if st.disabled.contains(&p.number) {
+        return MemberState::Disabled;
     }
     if p.collecting && p.distributing {
         return match st.active_member {

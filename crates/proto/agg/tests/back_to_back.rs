@@ -615,3 +615,84 @@ fn moves_in_quick_succession_are_paced_so_a_rate_limited_responder_answers_each(
     assert_eq!(counts.len(), 4);
     assert!(max - min <= 1, "members within one bucket: {counts:?}");
 }
+
+#[test]
+fn disable_under_traffic_loses_and_reorders_nothing_and_enable_takes_a_share_back() {
+    let mut net = Net::new();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    const FLOWS: u16 = 16;
+    const FRAMES: u32 = 600;
+    let mut drained_at = None;
+    for seq in 0..FRAMES {
+        for flow in 0..FLOWS {
+            net.host_send(0, data_frame(flow, seq));
+        }
+        if seq == 100 {
+            net.sides[0].agg.disable_port(net.now, 2, false).unwrap();
+            net.drain(0);
+            assert!(net.sides[0].agg.is_disabled(2));
+        }
+        if seq > 100 && drained_at.is_none() && net.sides[0].agg.is_drained(2) {
+            drained_at = Some(seq);
+            assert!(
+                !net.sides[0]
+                    .agg
+                    .distributor()
+                    .bucket_table()
+                    .contains(&Some(2)),
+                "a disabled member owns no bucket"
+            );
+        }
+        if seq == 400 {
+            net.sides[0].agg.enable_port(net.now, 2).unwrap();
+            net.drain(0);
+        }
+        let t = net.now + Duration::from_micros(250);
+        net.run_until(t);
+    }
+    net.run_until(net.now + Duration::from_secs(1));
+    assert!(drained_at.is_some(), "port 2 never drained");
+    check_in_order(&net.sides[1].received, FLOWS, FRAMES);
+    // Still a member throughout: LACP kept it Collecting and Distributing.
+    assert_eq!(net.all_distributing(0), 4);
+    assert!(!net.sides[0].agg.is_disabled(2));
+    let owned = net.sides[0]
+        .agg
+        .distributor()
+        .bucket_table()
+        .iter()
+        .filter(|o| **o == Some(2))
+        .count();
+    assert!(owned > 0, "enabled again, it takes its share back");
+    let st = net.sides[0].agg.lacp().ports();
+    let responses: u64 = st.iter().map(|p| p.counters.marker_response_pdus_rx).sum();
+    assert!(
+        responses >= 2,
+        "both moves went through the Marker protocol"
+    );
+}
+
+#[test]
+fn disabling_the_last_distributing_member_is_refused_unless_forced() {
+    let mut net = Net::new();
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(3));
+    let now = net.now;
+    for p in 1..PORTS {
+        net.sides[0].agg.disable_port(now, p, false).unwrap();
+    }
+    net.drain(0);
+    let e = net.sides[0]
+        .agg
+        .disable_port(now, PORTS, false)
+        .unwrap_err();
+    assert!(e.to_string().contains("only member"), "{e}");
+    assert!(!net.sides[0].agg.is_disabled(PORTS));
+    net.sides[0].agg.disable_port(now, PORTS, true).unwrap();
+    assert!(net.sides[0].agg.is_disabled(PORTS));
+}

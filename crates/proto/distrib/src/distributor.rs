@@ -181,6 +181,8 @@ pub struct Distributor<F> {
     table_slot: Vec<u32>,
     moving: Vec<u32>,
     bucket_bytes: Vec<u64>,
+    /// Per bucket: bytes hashed to it in the last complete rebalance interval.
+    last_bucket_bytes: Vec<u64>,
     slots: Vec<Slot>,
     moves: Vec<Option<Move>>,
     /// Moves waiting for their source's Marker pacing interval, at most one per bucket.
@@ -218,6 +220,7 @@ impl<F> Distributor<F> {
             table_slot: vec![NO_SLOT; n],
             moving: vec![NOT_MOVING; n],
             bucket_bytes: vec![0; n],
+            last_bucket_bytes: vec![0; n],
             slots: Vec::new(),
             moves: Vec::new(),
             deferred: Vec::new(),
@@ -276,6 +279,7 @@ impl<F> Distributor<F> {
             self.table_slot = vec![NO_SLOT; n];
             self.moving = vec![NOT_MOVING; n];
             self.bucket_bytes = vec![0; n];
+            self.last_bucket_bytes = vec![0; n];
             self.rebuild_table();
             for i in 0..self.ports.len() {
                 let Some(&p) = self.ports.get(i) else { break };
@@ -417,6 +421,42 @@ impl<F> Distributor<F> {
             self.take_back(now, &[port]);
         }
         self.after_change(now);
+    }
+
+    /// [`Mode::ActiveBackup`]: makes `port` the active member (the operator's choice, as OVS
+    /// `bond/set-active-slave`). Every bucket moves from the current active port to `port`
+    /// under the configured move protection (a Marker on the old port: nothing lost or
+    /// reordered); [`DistEvent::ActiveChanged`] reports the switch when the move completes.
+    /// Returns whether a move started (false: `port` is active already, or not an eligible
+    /// member, or another mode).
+    pub fn choose_active(&mut self, now: Instant, port: PortNumber) -> bool {
+        if self.config.mode != Mode::ActiveBackup
+            || !self.ports.contains(&port)
+            || self.draining.contains(&port)
+        {
+            return false;
+        }
+        let Some(current) = self.table.first().copied().flatten() else {
+            return false;
+        };
+        if current == port {
+            return false;
+        }
+        let plan: Vec<(u32, PortNumber, PortNumber)> = self
+            .table
+            .iter()
+            .enumerate()
+            .filter(|(b, o)| {
+                **o == Some(current) && self.moving.get(*b).is_some_and(|m| *m == NOT_MOVING)
+            })
+            .map(|(b, _)| (b as u32, current, port))
+            .collect();
+        if plan.is_empty() {
+            return false;
+        }
+        self.execute_plan(now, plan, MoveReason::Chosen);
+        self.after_change(now);
+        true
     }
 
     /// Whether a bucket that leaves a live port waits for the frames in flight there (a Marker
@@ -763,6 +803,7 @@ impl<F> Distributor<F> {
         DistStats {
             ports,
             bucket_bytes: self.bucket_bytes.clone(),
+            last_interval_bucket_bytes: self.last_bucket_bytes.clone(),
             frames_in: self.c.frames_in,
             moves_started: self.c.moves_started,
             moves_completed: self.c.moves_completed,
@@ -1383,6 +1424,7 @@ impl<F> Distributor<F> {
                 .collect();
             self.execute_plan(now, plan, MoveReason::Rebalance);
         }
+        self.last_bucket_bytes.clone_from(&self.bucket_bytes);
         self.bucket_bytes.iter_mut().for_each(|b| *b = 0);
     }
 

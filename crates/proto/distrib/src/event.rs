@@ -27,6 +27,9 @@ pub enum MoveReason {
     Rebalance,
     /// [`Distributor::drain_port`](crate::Distributor::drain_port).
     Drain,
+    /// The operator chose the active member of an active-backup aggregation
+    /// ([`Distributor::choose_active`](crate::Distributor::choose_active)).
+    Chosen,
     /// The mode, hash policy or bucket count changed: every conversation may be remapped
     /// (reported per port as `from: None`, with the port's bucket count after the change).
     PolicyChange,

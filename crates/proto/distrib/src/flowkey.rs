@@ -255,6 +255,49 @@ impl FlowKey {
         }
     }
 
+    /// The key of an unfragmented IP conversation given by its addresses, protocol and ports
+    /// (`lagctl show-hash --flow SRC,DST,PROTO,SPORT,DPORT`), as [`FlowKey::from_frame`] reads
+    /// it from such a frame: EtherType and IP version from the addresses (both of one family),
+    /// IPv4 v4-mapped; ports only for TCP, UDP, SCTP and UDP-Lite (an ESP or AH key has SPI 0);
+    /// the MAC addresses as given (they count only under an L2 policy).
+    pub fn conversation(
+        src_mac: MacAddr,
+        dst_mac: MacAddr,
+        src: core::net::IpAddr,
+        dst: core::net::IpAddr,
+        protocol: u8,
+        src_port: u16,
+        dst_port: u16,
+    ) -> FlowKey {
+        use core::net::IpAddr;
+        let mut k = FlowKey {
+            src_mac,
+            dst_mac,
+            protocol,
+            ..FlowKey::default()
+        };
+        let (v, et) = match (src, dst) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => (4, ETHERTYPE_IPV4),
+            _ => (6, ETHERTYPE_IPV6),
+        };
+        k.ip_version = v;
+        k.ethertype = et;
+        let bytes = |a: IpAddr| match a {
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            IpAddr::V6(a) => a.octets(),
+        };
+        k.src_ip = bytes(src);
+        k.dst_ip = bytes(dst);
+        if matches!(
+            protocol,
+            ipproto::TCP | ipproto::UDP | ipproto::SCTP | ipproto::UDPLITE
+        ) {
+            k.src_port = src_port;
+            k.dst_port = dst_port;
+        }
+        k
+    }
+
     /// Whether the frame is IP (its L3 fields are meaningful).
     pub const fn is_ip(&self) -> bool {
         self.ip_version != 0

@@ -30,6 +30,10 @@ pub struct DistStats {
     pub ports: Vec<PortStats>,
     /// Per bucket: bytes hashed to it in the current rebalance interval.
     pub bucket_bytes: Vec<u64>,
+    /// Per bucket: bytes hashed to it in the last complete rebalance interval (the load
+    /// `lagctl show-hash` shows, as OVS `bond/show`).
+    #[serde(default)]
+    pub last_interval_bucket_bytes: Vec<u64>,
     /// Frames handed in.
     pub frames_in: u64,
     /// Protected moves started (and unprotected ones applied).

@@ -161,3 +161,30 @@ fn moves_are_protected_only_in_ordered_modes_with_protection() {
     assert!(!with(Mode::Hash, MoveProtection::None));
     assert!(!with(Mode::ActiveBackup, MoveProtection::None));
 }
+
+#[test]
+fn active_backup_choose_active_moves_under_a_marker_and_sticks() {
+    let mut d = dist(Mode::ActiveBackup);
+    let t = Instant::from_secs(1);
+    d.set_ports(t, &[1, 2, 3]);
+    events(&mut d);
+    assert!(!d.choose_active(t, 1), "already active");
+    assert!(!d.choose_active(t, 9), "not a member");
+    assert!(d.choose_active(t, 3));
+    let m = d.poll_marker_request().expect("a marker on the old port");
+    assert_eq!(m.port, 1);
+    // Frames sent meanwhile are held, then go out on the chosen port in order.
+    assert!(matches!(d.handle_hashed(t, 5, 64, 10), Dispatch::Held));
+    assert_eq!(d.active(), Some(1));
+    d.handle_marker_response(t + Duration::from_millis(1), m.id);
+    assert_eq!(d.poll_release(), Some((3, 10)));
+    assert!(events(&mut d).contains(&DistEvent::ActiveChanged { port: Some(3) }));
+    assert_eq!(port_of(d.handle_hashed(t, 77, 64, 0)), Some(3));
+    // A membership change elsewhere keeps the choice.
+    d.set_ports(t, &[1, 2, 3, 4]);
+    assert_eq!(d.active(), Some(3));
+    // Other modes have no active member to choose.
+    let mut h = dist(Mode::Hash);
+    h.set_ports(t, &[1, 2]);
+    assert!(!h.choose_active(t, 2));
+}

@@ -1,0 +1,199 @@
+//! The operator verbs bonding and OVS have, with `lagctl` against running `lagd`s in network
+//! namespaces: `show-aggr -P` (persistent configuration), `show-hash` (buckets and where a
+//! conversation goes), `disable-member` / `enable-member`, `set-active-member` (refused
+//! outside active-backup), `events` and `events -f`, `--port-priority`. Golden outputs in
+//! tests/golden/ (`UPDATE_GOLDEN=1` rewrites them). The data path under traffic is
+//! crates/lagd/tests/ns_operator.rs.
+//!
+//! Needs root (skipped otherwise, unless CI is set). Nothing asserts on elapsed time.
+
+mod common;
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn ok(o: &Out, what: &str) -> String {
+    assert_eq!(o.code, 0, "{what} failed: {o:?}");
+    o.stdout.clone()
+}
+
+#[test]
+fn operator_verbs_match_golden_outputs() {
+    if !can_run("operator_verbs_match_golden_outputs") {
+        return;
+    }
+    let dir = TempDir::new("lcoper");
+    let h = Hosts::new(2);
+    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
+    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
+    for (d, mac) in [(&da, "02:00:00:00:0a:01"), (&db, "02:00:00:00:0b:01")] {
+        ok(
+            &d.lagctl(&[
+                "create-aggr",
+                "-l",
+                "eth1",
+                "-l",
+                "eth2",
+                "-u",
+                mac,
+                "-P",
+                "L4",
+                "--port-priority",
+                "eth1=100",
+                "aggr1",
+            ]),
+            "create-aggr",
+        );
+    }
+    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
+    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+
+    // Follow the event stream from the start (lagctl needs no namespace for a socket path).
+    let mut follow = Command::new(lagctl_bin())
+        .args([
+            "--socket",
+            da.socket.to_str().unwrap(),
+            "events",
+            "-f",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // The persistent configuration; a temporary change shows as flag `t`.
+    golden(
+        "show-aggr-P.txt",
+        &ok(&da.lagctl(&["show-aggr", "-P"]), "-P"),
+    );
+    golden(
+        "show-aggr-P.json",
+        &ok(
+            &da.lagctl(&["show-aggr", "-P", "-o", "all", "--json"]),
+            "-P --json",
+        ),
+    );
+    ok(
+        &da.lagctl(&["modify-aggr", "-t", "--port-priority", "eth2=7", "aggr1"]),
+        "modify-aggr --port-priority",
+    );
+    let p = ok(
+        &da.lagctl(&["show-aggr", "-P", "-p", "-o", "link,flags"]),
+        "-P -p",
+    );
+    assert_eq!(p, "aggr1:t\n");
+    let x = ok(&da.lagctl(&["state", "dump"]), "state dump");
+    assert!(x.contains("\"priority\": 7"), "running port priority: {x}");
+
+    // show-hash: one bucket per conversation, by the distributor's own hash (L4 policy).
+    let flow = "198.18.7.1,198.18.7.2,tcp,40000,80";
+    golden(
+        "show-hash-flow-p.txt",
+        &ok(
+            &da.lagctl(&[
+                "show-hash",
+                "aggr1",
+                "--flow",
+                flow,
+                "-p",
+                "-o",
+                "bucket,moving",
+            ]),
+            "show-hash --flow",
+        ),
+    );
+    let t = ok(
+        &da.lagctl(&["show-hash", "aggr1", "--flow", flow]),
+        "show-hash",
+    );
+    let line = t.lines().nth(1).unwrap_or_default();
+    assert!(
+        line.starts_with("flow 198.18.7.1 -> 198.18.7.2 proto 6 ports 40000 -> 80: hash 0x")
+            && (line.ends_with("member eth1") || line.ends_with("member eth2")),
+        "{t}"
+    );
+    let all = ok(
+        &da.lagctl(&["show-hash", "aggr1", "-p", "-o", "member"]),
+        "buckets",
+    );
+    assert_eq!(all.lines().count(), 256, "every bucket listed");
+    let e1 = all.lines().filter(|l| *l == "eth1").count();
+    assert!((127..=129).contains(&e1), "even split: eth1 {e1} of 256");
+    let j: serde_json::Value =
+        serde_json::from_str(&ok(&da.lagctl(&["show-hash", "aggr1", "--json"]), "json")).unwrap();
+    assert_eq!(j[0]["buckets"].as_array().map(Vec::len), Some(256));
+    assert_eq!(j[0]["policy"], "L4");
+    let bad = da.lagctl(&[
+        "show-hash",
+        "aggr1",
+        "--flow",
+        "198.18.7.1,2001:2::1,tcp,1,2",
+    ]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    golden("show-hash-bad-flow.txt", &bad.stderr);
+
+    // disable-member / enable-member.
+    golden(
+        "disable-member.txt",
+        &ok(
+            &da.lagctl(&["disable-member", "-l", "eth2", "aggr1"]),
+            "disable",
+        ),
+    );
+    golden(
+        "show-aggr-disabled-p.txt",
+        &ok(
+            &da.lagctl(&["show-aggr", "-p", "-o", "device,state"]),
+            "show-aggr",
+        ),
+    );
+    let after = ok(
+        &da.lagctl(&["show-hash", "aggr1", "-p", "-o", "member"]),
+        "buckets",
+    );
+    assert!(after.lines().all(|l| l == "eth1"), "{after}");
+    let last = da.lagctl(&["disable-member", "-l", "eth1", "aggr1"]);
+    assert_eq!(last.code, 1, "{last:?}");
+    golden("disable-member-last.txt", &last.stderr);
+    golden(
+        "enable-member.txt",
+        &ok(
+            &da.lagctl(&["enable-member", "-l", "eth2", "aggr1"]),
+            "enable",
+        ),
+    );
+    da.wait_for("aggr1", "eth2 active again", |a| {
+        a.members.iter().all(|m| m.state == "active")
+    });
+    let active = da.lagctl(&["set-active-member", "aggr1", "eth2"]);
+    assert_eq!(active.code, 1, "{active:?}");
+    golden("set-active-member-lacp.txt", &active.stderr);
+
+    // events: the recent ones; -f streamed the same as they happened, one JSON per line.
+    let ev = ok(&da.lagctl(&["events", "aggr1"]), "events");
+    assert!(
+        ev.lines()
+            .any(|l| l.contains("aggr1: disabled eth2 of `aggr1`")),
+        "{ev}"
+    );
+    let mut lines = std::io::BufReader::new(follow.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&l).expect("one JSON document per line");
+        let msg = v["message"].as_str().unwrap_or_default().to_string();
+        seen.push(msg.clone());
+        if msg.starts_with("enabled eth2") {
+            break;
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        seen.iter().any(|m| m.starts_with("disabled eth2")),
+        "events -f: {seen:?}"
+    );
+}

@@ -27,7 +27,8 @@ echo "==> cargo build --release (lagd, lagctl)"
 cargo build --quiet --release --locked -p lagd -p lagctl
 echo "==> cargo deb"
 rm -f target/debian/lagd_*.deb
-cargo deb --no-build -p lagd
+# --strip: the release profile keeps line tables for profiling; the package ships none.
+cargo deb --no-build --strip -p lagd
 deb=$(ls target/debian/lagd_*.deb)
 echo "==> $deb ($(du -k "$deb" | cut -f1) KiB, $(( $(date +%s) - start )) s)"
 [ "$test_mode" -eq 1 ] || exit 0
@@ -88,6 +89,19 @@ v=$(/usr/sbin/lagctl --version) || fail "installed lagctl --version failed"
 echo "    $v"
 grep -qE '^lagctl [0-9]+\.[0-9]+\.[0-9]+' <<<"$v" || fail "unexpected: $v"
 /usr/sbin/lagd --version
+# The installed lagd under the installed unit's own capabilities and seccomp filter: takes
+# members, carries traffic on the fast path, forms a DT pair, and restores every member exactly
+# (crates/lagd/tests/unit_sandbox.rs, run against the package's files).
+unit=$(dpkg -L lagd | grep -E '/systemd/system/lagd\.service$' | head -n 1)
+[ -n "$unit" ] || fail "the package installed no lagd.service"
+echo "==> the installed lagd under the installed unit ($unit)"
+set +e
+sandbox=$(LAGD_TEST_BIN=/usr/sbin/lagd LAGD_TEST_UNIT="$unit" \
+    cargo test --locked -p lagd --test unit_sandbox 2>&1)
+sandbox_status=$?
+set -e
+grep -E '^test result|FAILED|panicked' <<<"$sandbox" || true
+[ "$sandbox_status" -eq 0 ] || fail "unit_sandbox against the installed package (exit $sandbox_status)"
 man_ok=$(zcat -f /usr/share/man/man8/lagd.8* | grep -c '^\.SH' || true)
 [ "$man_ok" -ge 5 ] || fail "lagd(8) is not installed as a page"
 dpkg --purge lagd >/dev/null

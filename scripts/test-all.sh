@@ -38,6 +38,20 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One closing line summing every test binary's results.
+# The Debian package: built with cargo-deb, its contents checked, installed with dpkg -i, the
+# installed lagd run under the installed unit's sandbox, purged (root only; scripts/deb.sh).
+if [ "$(id -u)" -eq 0 ] && command -v dpkg >/dev/null 2>&1; then
+    echo "==> Debian package (scripts/deb.sh --test)"
+    set +e
+    bash scripts/deb.sh --test 2>&1 | tee -a "$log" | grep --line-buffered -E '^(==>|deb test|test result)|FAILED|panicked'
+    deb_status=${PIPESTATUS[0]}
+    set -e
+    if [ "$deb_status" -ne 0 ]; then
+        echo "deb test: FAILED (exit $deb_status)"
+        status=1
+    fi
+fi
+
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 exit "$status"

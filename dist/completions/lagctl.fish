@@ -147,7 +147,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -s i -l interva
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -s c -l count -d 'With -i: stop after COUNT reports' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -s p -l parseable -d 'Parseable output: one line per row, fields separated by \':\' (\':\' in values escaped as \'\\:\'), no headers'
-complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -l json -d 'JSON output'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -l json -d 'JSON output (with -i: one document per line)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-hash" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand events" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand events" -s f -l follow -d 'Follow: print new events as they happen, until interrupted'
@@ -162,7 +162,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s x -l extende
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s s -l statistics -d 'Statistics per member and in total (with -i: per interval)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s P -l persistent -d 'The persistent configuration (lagd\'s configuration file), as dladm show-aggr -P'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s p -l parseable -d 'Parseable output: one line per row, fields separated by \':\' (\':\' in values escaped as \'\\:\'), no headers'
-complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -l json -d 'JSON output'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -l json -d 'JSON output (with -i: one document per line)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-aggr" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s o -l output -d 'Fields to print, comma separated (see each view\'s column names)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s i -l interval -d 'Repeat every SECONDS' -r
@@ -170,7 +170,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s c -l count -
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s s -l statistics -d 'Statistics: ipackets rbytes ierrors opackets obytes oerrors'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s p -l parseable -d 'Parseable output: one line per row, fields separated by \':\' (\':\' in values escaped as \'\\:\'), no headers'
-complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -l json -d 'JSON output'
+complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -l json -d 'JSON output (with -i: one document per line)'
 complete -c lagctl -n "__fish_lagctl_using_subcommand show-link" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand monitor" -s c -l count -d 'Stop after COUNT intervals (line mode)' -r

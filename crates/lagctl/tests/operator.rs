@@ -135,6 +135,17 @@ fn operator_verbs_match_golden_outputs() {
     assert_eq!(bad.code, 2, "{bad:?}");
     golden("show-hash-bad-flow.txt", &bad.stderr);
 
+    // -i N --json: one JSON document per line.
+    let s = ok(
+        &da.lagctl(&["show-aggr", "-s", "-i", "1", "-c", "2", "--json"]),
+        "-s -i --json",
+    );
+    assert_eq!(s.lines().count(), 2, "{s}");
+    for l in s.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("one document per line");
+        assert_eq!(v[0]["name"], "aggr1", "{l}");
+    }
+
     // disable-member / enable-member.
     golden(
         "disable-member.txt",

@@ -609,7 +609,7 @@ pub struct OutputOpts {
     /// Fields to print, comma separated (see each view's column names).
     #[arg(short = 'o', long, value_delimiter = ',', value_name = "FIELD,...")]
     pub output: Vec<String>,
-    /// JSON output.
+    /// JSON output (with -i: one document per line).
     #[arg(long)]
     pub json: bool,
     /// Repeat every SECONDS.

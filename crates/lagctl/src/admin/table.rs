@@ -87,6 +87,8 @@ pub struct Format {
     pub fields: Vec<String>,
     /// `--json`.
     pub json: bool,
+    /// JSON on one line (`-i N --json`: one document per line, for a stream reader).
+    pub compact: bool,
 }
 
 impl View {
@@ -128,7 +130,7 @@ impl View {
     pub fn render(&self, fmt: &Format) -> Result<String, AdminError> {
         let sel = self.selected(&fmt.fields, fmt.parseable)?;
         if fmt.json {
-            return self.render_json(&sel);
+            return self.render_json(&sel, fmt.compact);
         }
         if fmt.parseable {
             return Ok(self.render_parseable(&sel));
@@ -136,7 +138,7 @@ impl View {
         Ok(self.render_table(&sel))
     }
 
-    fn render_json(&self, sel: &[usize]) -> Result<String, AdminError> {
+    fn render_json(&self, sel: &[usize], compact: bool) -> Result<String, AdminError> {
         let row = |cells: &[Cell]| -> Value {
             let mut m = Map::new();
             for &i in sel {
@@ -161,8 +163,13 @@ impl View {
                 Value::Object(m)
             })
             .collect();
-        let mut text = serde_json::to_string_pretty(&Value::Array(sections))
-            .map_err(|e| AdminError::Output(e.to_string()))?;
+        let doc = Value::Array(sections);
+        let mut text = if compact {
+            serde_json::to_string(&doc)
+        } else {
+            serde_json::to_string_pretty(&doc)
+        }
+        .map_err(|e| AdminError::Output(e.to_string()))?;
         text.push('\n');
         Ok(text)
     }
@@ -292,6 +299,7 @@ mod tests {
                 parseable: true,
                 fields: vec!["device".into(), "address".into()],
                 json: false,
+                compact: false,
             })
             .unwrap();
         assert_eq!(
@@ -303,6 +311,7 @@ mod tests {
                 parseable: true,
                 fields: vec!["ADDRESS".into()],
                 json: false,
+                compact: false,
             })
             .unwrap();
         assert_eq!(one, "2:0:0:0:0:1\n2:0:0:0:0:2\n");
@@ -315,6 +324,7 @@ mod tests {
                 parseable: true,
                 fields: vec!["devise".into()],
                 json: false,
+                compact: false,
             })
             .unwrap_err();
         assert_eq!(
@@ -331,6 +341,18 @@ mod tests {
                 ..Format::default()
             })
             .unwrap();
+        let line = view()
+            .render(&Format {
+                json: true,
+                compact: true,
+                ..Format::default()
+            })
+            .unwrap();
+        assert_eq!(line.lines().count(), 1, "one document per line: {line}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&line).unwrap(),
+            serde_json::from_str::<Value>(&j).unwrap()
+        );
         let v: Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v[0]["name"], "aggr1");
         assert_eq!(v[0]["members"][1]["device"], "eth10");

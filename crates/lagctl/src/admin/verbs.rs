@@ -168,6 +168,7 @@ pub(super) fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {
         parseable: o.parseable,
         fields: o.output.clone(),
         json: o.json,
+        compact: o.json && o.interval.is_some(),
     })
 }
 

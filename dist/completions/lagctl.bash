@@ -364,7 +364,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__create__subcmd__aggr)
-            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --port-priority --bfd --force --temporary --socket --help"
+            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --ad-select --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --offload --port-priority --bfd --force --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,6 +428,10 @@ _lagctl() {
                     ;;
                 --max-active)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ad-select)
+                    COMPREPLY=($(compgen -W "stable bandwidth count" -- "${cur}"))
                     return 0
                     ;;
                 --fallback)
@@ -1448,7 +1452,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --port-priority --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
+            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --ad-select --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --port-priority --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1484,6 +1488,10 @@ _lagctl() {
                     ;;
                 --max-active)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ad-select)
+                    COMPREPLY=($(compgen -W "stable bandwidth count" -- "${cur}"))
                     return 0
                     ;;
                 --fallback)

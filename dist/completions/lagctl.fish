@@ -71,6 +71,9 @@ transmit-lb\t''
 adaptive-lb\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l ad-select -d 'How the active Aggregator is chosen when members reach different partners or keys: stable (default: kept while it works), bandwidth or count (as Linux\'s ad_select)' -r -f -a "stable\t''
+bandwidth\t''
+count\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l fallback -d 'What to do when the partner sends no LACPDU: off, one-member or static' -r -f -a "off\t''
 one-member\t''
 static\t''"
@@ -110,6 +113,9 @@ transmit-lb\t''
 adaptive-lb\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l min-links -d 'Members that must be Collecting and Distributing for the aggregate to be up' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l max-active -d 'At most N members active, the others Standby (modify: 0 = no limit)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l ad-select -d 'How the active Aggregator is chosen when members reach different partners or keys: stable (default: kept while it works), bandwidth or count (as Linux\'s ad_select)' -r -f -a "stable\t''
+bandwidth\t''
+count\t''"
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l fallback -d 'What to do when the partner sends no LACPDU: off, one-member or static' -r -f -a "off\t''
 one-member\t''
 static\t''"

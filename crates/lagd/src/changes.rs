@@ -87,6 +87,11 @@ pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
             .map_or_else(|| "none".into(), |m| m.to_string())
     };
     diff("max-active", max(old), max(new));
+    diff(
+        "ad-select",
+        old.ad_select.as_str().into(),
+        new.ad_select.as_str().into(),
+    );
     diff("fallback", fallback_text(old), fallback_text(new));
     diff(
         "system-priority",

@@ -18,7 +18,7 @@ pub use dt::{DtSpec, ResolvedDt};
 pub use error::ConfigError;
 pub use lagd_node::settings::spelling;
 pub use lagd_node::settings::{
-    AggrMode, AggrSettings, AggrSpec, BfdSettings, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_KEY,
+    AdSelect, AggrMode, AggrSettings, AggrSpec, BfdSettings, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_KEY,
     DEFAULT_MTU, DEFAULT_PRIORITY, DEFAULT_REBALANCE, Fallback, LinkEnv, MAX_IFNAME,
     MoveProtectionKind, Offload, PortSettings, Resolved, SettingsError, Syntax, valid_ifname,
     values,
@@ -197,6 +197,7 @@ impl Config {
             out.push(spec.resolve(env)?);
         }
         self.check_dt(&out)?;
+        check_keys(&out)?;
         for spec in &self.aggregations {
             if let Some(other) = owner.get(spec.name.as_str()) {
                 return Err(ConfigError::invalid(
@@ -209,7 +210,32 @@ impl Config {
         }
         Ok(out)
     }
+}
 
+/// Two LACP aggregations of this host with the same System (the configured `mac`) must have
+/// different keys: 802.1AX §6.3.3 wants a key unique within a System, and a partner would see
+/// both as one aggregation (a port of each in one LAG). Without `mac` each aggregation's System
+/// is its first member's MAC, unique per member.
+fn check_keys(resolved: &[Resolved]) -> Result<(), ConfigError> {
+    let mut seen: BTreeMap<(lagd_types::MacAddr, u16), &str> = BTreeMap::new();
+    for r in resolved {
+        let Some(mac) = r.mac.filter(|_| r.lacp_mode != LacpActivity::Off) else {
+            continue;
+        };
+        if let Some(other) = seen.insert((mac, r.key), &r.name) {
+            return Err(ConfigError::invalid(
+                format!("aggregation `{}`: key", r.name),
+                format!(
+                    "aggregation `{other}` runs LACP with the same System {mac} and key {}: a key is unique within a System (802.1AX 6.3.3), or the partner takes both for one aggregation; give one of them another `key` or `mac`",
+                    r.key
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Config {
     /// Checks the DT parts of a whole configuration whose aggregations resolved as `resolved`:
     /// distributed aggregations need `[dt]` and a `mac`; DT ids are unique; the peer link and the
     /// keepalive are nobody's member.
@@ -290,6 +316,7 @@ mac = "02:00:00:00:00:01"
 mtu = 9000
 min_links = 1
 max_active = 2
+ad_select = "count"
 fallback = "one-member"
 fallback_timeout = "10s"
 system_priority = 100
@@ -316,6 +343,10 @@ mode = "active-backup"
         assert_eq!(a.mac, Some("02:00:00:00:00:01".parse().unwrap()));
         assert_eq!(a.mtu, 9000);
         assert_eq!(a.max_active, Some(2));
+        assert_eq!(a.ad_select, AdSelect::Count);
+        let mac = "02:00:00:00:00:01".parse().unwrap();
+        let core = a.aggregation_config(a.system(mac)).lacp;
+        assert_eq!(core.ad_select, lagd_agg::lagd_lacp::AdSelect::Count);
         assert_eq!(
             a.fallback,
             Some((Fallback::OneMember, Duration::from_secs(10)))
@@ -343,6 +374,43 @@ mode = "active-backup"
         assert_eq!(r[0].policy.to_string(), "L3,L4");
         assert_eq!(r[0].min_links, 1);
         assert_eq!(r[0].mac, None);
+        assert_eq!(r[0].ad_select, AdSelect::Stable);
+    }
+
+    #[test]
+    fn two_lacp_aggregations_with_one_system_need_different_keys() {
+        // Issue 11, defect 5: 802.1AX 6.3.3, a key is unique within a System.
+        let two = |a: &str, b: &str| {
+            format!(
+                "[[aggregation]]\nname = \"aggr1\"\nlinks = [\"eth1\"]\n{a}\n\
+                 [[aggregation]]\nname = \"aggr2\"\nlinks = [\"eth2\"]\n{b}\n"
+            )
+        };
+        let mac = "mac = \"02:00:00:00:00:01\"";
+        let err = Config::parse(&two(mac, mac))
+            .and_then(|c| c.validate(&ENV))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "aggregation `aggr2`: key: aggregation `aggr1` runs LACP with the same System \
+             02:00:00:00:00:01 and key 1: a key is unique within a System (802.1AX 6.3.3), or the \
+             partner takes both for one aggregation; give one of them another `key` or `mac`"
+        );
+        let keyed = format!("{mac}\nkey = 2");
+        let other = "mac = \"02:00:00:00:00:02\"";
+        let static_trunk = format!("{mac}\nmode = \"static\"");
+        for (a, b) in [
+            (mac, keyed.as_str()),
+            (mac, other),
+            (mac, static_trunk.as_str()),
+            ("", ""),
+        ] {
+            let text = two(a, b);
+            Config::parse(&text)
+                .and_then(|c| c.validate(&ENV))
+                .unwrap_or_else(|e| panic!("refused:\n{text}\n{e}"));
+        }
     }
 
     /// Each bad config with a fragment its error message must contain.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use lagd::client::DEFAULT_SOCKET;
-use lagd::config::{AggrMode, AggrSettings, Fallback, LacpActivity, LacpTimeout};
+use lagd::config::{AdSelect, AggrMode, AggrSettings, Fallback, LacpActivity, LacpTimeout};
 use lagd_types::MacAddr;
 
 /// Where lagd listens.
@@ -301,6 +301,10 @@ pub struct AggrOpts {
     /// At most N members active, the others Standby (modify: 0 = no limit).
     #[arg(long, value_name = "N")]
     pub max_active: Option<usize>,
+    /// How the active Aggregator is chosen when members reach different partners or keys:
+    /// stable (default: kept while it works), bandwidth or count (as Linux's ad_select).
+    #[arg(long, value_parser = setting::<AdSelect>("ad_select"), value_name = "POLICY")]
+    pub ad_select: Option<AdSelect>,
     /// What to do when the partner sends no LACPDU: off, one-member or static.
     #[arg(long, value_parser = setting::<Fallback>("fallback"), value_name = "KIND")]
     pub fallback: Option<Fallback>,
@@ -389,6 +393,7 @@ impl AggrOpts {
             mtu: self.mtu,
             min_links: self.min_links,
             max_active: self.max_active,
+            ad_select: self.ad_select,
             fallback: self.fallback,
             fallback_timeout: self.fallback_timeout.clone(),
             system_priority: self.system_priority,

@@ -25,6 +25,17 @@ pub enum AdSelect {
     Count,
 }
 
+impl AdSelect {
+    /// The name as written (`stable`, `bandwidth`, `count`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AdSelect::Stable => "stable",
+            AdSelect::Bandwidth => "bandwidth",
+            AdSelect::Count => "count",
+        }
+    }
+}
+
 /// What fallback does when the partner runs no LACP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

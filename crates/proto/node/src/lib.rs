@@ -13,6 +13,6 @@ pub mod settings;
 
 pub use lagd_types::{LacpActivity, LacpTimeout};
 pub use settings::{
-    AggrMode, AggrSettings, AggrSpec, BfdSettings, Fallback, LinkEnv, MoveProtectionKind, Offload,
-    PortSettings, Resolved, SettingsError, Syntax,
+    AdSelect, AggrMode, AggrSettings, AggrSpec, BfdSettings, Fallback, LinkEnv, MoveProtectionKind,
+    Offload, PortSettings, Resolved, SettingsError, Syntax,
 };

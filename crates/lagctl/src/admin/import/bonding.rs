@@ -9,7 +9,7 @@
 //! Every option either becomes a lagd setting or gets a note saying what lagd does instead;
 //! none is dropped silently.
 
-use lagd::config::{AggrMode, AggrSpec, LacpActivity, LacpTimeout};
+use lagd::config::{AdSelect, AggrMode, AggrSpec, LacpActivity, LacpTimeout};
 
 use super::super::error::AdminError;
 use super::Note;
@@ -283,15 +283,19 @@ impl BondBuilder {
                     self.spec.min_links = Some(n as usize);
                 }
             }
-            "ad_select" => self.note(
-                at,
-                written,
-                format!(
-                    "no lagd setting (ignored): ad_select {v}: lagd selects the Aggregator by the 802.1AX rules \
-                     (the partner's system and key; among ports of one Aggregator, Port_Priority then port \
-                     number); prefer members with port priorities and max_active"
-                ),
-            ),
+            "ad_select" => {
+                self.spec.ad_select = Some(match v.as_str() {
+                    "0" | "stable" => AdSelect::Stable,
+                    "1" | "bandwidth" => AdSelect::Bandwidth,
+                    "2" | "count" => AdSelect::Count,
+                    _ => {
+                        return Err(self.bad(
+                            at,
+                            format!("{written} {v}: expected stable, bandwidth or count"),
+                        ));
+                    }
+                });
+            }
             "ad_actor_sys_prio" => {
                 let n = self.number(at, written, value)?;
                 self.spec.system_priority = Some(

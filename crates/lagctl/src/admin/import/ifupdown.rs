@@ -256,7 +256,8 @@ mod tests {
                 .any(|n| n.iface == "bond2" && n.message.contains("listed first"))
         );
         assert_eq!(a[2].links, vec!["eth6".to_string(), "eth7".to_string()]);
-        assert!(r.notes.iter().any(|n| n.option == "bond-ad-select"));
+        assert_eq!(a[0].ad_select, Some(lagd::config::AdSelect::Bandwidth));
+        assert!(!r.notes.iter().any(|n| n.option == "bond-ad-select"));
         assert!(
             r.notes
                 .iter()

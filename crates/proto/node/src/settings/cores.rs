@@ -25,6 +25,7 @@ impl Resolved {
             timer: self.lacp_timer,
             key: self.key,
             max_active: self.max_active,
+            ad_select: self.ad_select,
             min_links: self.min_links,
             fallback: self.fallback.and_then(|(k, timeout)| {
                 let kind = match k {

@@ -28,6 +28,7 @@ mod text;
 
 use std::collections::BTreeMap;
 
+pub use lagd_agg::lagd_lacp::AdSelect;
 use lagd_types::{Key, LacpActivity, LacpTimeout, Priority};
 use serde::{Deserialize, Serialize};
 
@@ -237,6 +238,11 @@ pub struct AggrSettings {
     /// limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_active: Option<usize>,
+    /// How the one active Aggregator is chosen when members reach different partners or keys
+    /// (Linux bonding's `ad_select`): `stable` (default; keeps it while it has a member in
+    /// sync with a real partner), `bandwidth` or `count` (reconsidered on every change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ad_select: Option<AdSelect>,
     /// Fallback when the partner sends no LACPDU (default `off`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,

@@ -73,6 +73,8 @@ pub struct Resolved {
     pub min_links: usize,
     /// Max-active.
     pub max_active: Option<usize>,
+    /// How the active Aggregator is chosen.
+    pub ad_select: super::AdSelect,
     /// Fallback kind and timeout (`None` = off).
     pub fallback: Option<(Fallback, Duration)>,
     /// System_Priority.
@@ -395,6 +397,7 @@ impl AggrSpec {
             mtu,
             min_links,
             max_active: s.max_active,
+            ad_select: s.ad_select.unwrap_or_default(),
             fallback,
             system_priority: s.system_priority.unwrap_or(DEFAULT_PRIORITY),
             key: s.key.unwrap_or(DEFAULT_KEY),

@@ -56,16 +56,48 @@ pub fn mount_bpffs(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A bpffs to pin in: `/sys/fs/bpf` if it is one; else one mounted at `/sys/fs/bpf` (when
-/// that directory exists and is empty) or at `fallback`, or `fallback` itself if it already
-/// is a bpffs.
+/// A bpffs already mounted: `/sys/fs/bpf`, else `fallback` (nothing is mounted).
+pub fn mounted_bpffs(fallback: &Path) -> Option<PathBuf> {
+    [Path::new(SYS_FS_BPF), fallback]
+        .into_iter()
+        .find(|p| is_bpffs(p))
+        .map(Path::to_path_buf)
+}
+
+/// Whether this process may try `mount(2)`: `CAP_SYS_ADMIN` is effective and no seccomp
+/// filter runs (a unit's `SystemCallFilter=~@privileged` kills the process with SIGSYS at the
+/// first `mount(2)`, it does not fail it).
+pub fn may_mount() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    const CAP_SYS_ADMIN: u32 = 21;
+    let admin = field("CapEff:")
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0);
+    let filtered = field("Seccomp:").is_some_and(|m| m != "0");
+    admin && !filtered
+}
+
+/// A bpffs to pin in: `/sys/fs/bpf` if it is one, or `fallback` if it is one; else, when this
+/// process may mount ([`may_mount`]), one mounted at `/sys/fs/bpf` (when that directory
+/// exists and is empty) or at `fallback`.
 pub fn bpffs(fallback: &Path) -> Result<PathBuf> {
     let sys = Path::new(SYS_FS_BPF);
-    if is_bpffs(sys) {
-        return Ok(sys.to_path_buf());
+    if let Some(p) = mounted_bpffs(fallback) {
+        return Ok(p);
     }
-    if is_bpffs(fallback) {
-        return Ok(fallback.to_path_buf());
+    if !may_mount() {
+        return Err(Error::Sys {
+            op: "finding a mounted bpffs (none at /sys/fs/bpf, and lagd may not mount one without CAP_SYS_ADMIN or under a syscall filter: mount -t bpf bpf /sys/fs/bpf)",
+            source: io::Error::from_raw_os_error(libc::ENOENT),
+        });
     }
     let empty = |p: &Path| std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_none());
     if empty(sys) && mount_bpffs(sys).is_ok() {

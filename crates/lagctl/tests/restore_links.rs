@@ -1,6 +1,7 @@
 //! `lagctl restore-links`: when lagd is gone for good (SIGKILLed, not restarted), its members
-//! are given back from the records it wrote before its first change, without any daemon;
-//! while a lagd runs it refuses. Needs root (skipped otherwise, failed when `CI` is set).
+//! are given back from the records it wrote before its first change, without any daemon, after
+//! the kernel fast path lagd left pinned (it goes on forwarding without lagd) is removed; while
+//! a lagd runs it refuses. Needs root (skipped otherwise, failed when `CI` is set).
 
 mod common;
 
@@ -8,6 +9,28 @@ use common::*;
 use lagd_dataplane::netns::{self, TestNet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A bpffs of the test's own where lagd pins its fast path (`<state dir>/bpffs`; lagd under
+/// `ip netns exec` sees a fresh sysfs), unmounted when dropped.
+struct BpfFs(std::path::PathBuf);
+
+impl BpfFs {
+    fn pinned(&self) -> Vec<String> {
+        std::fs::read_dir(self.0.join("lagd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|ns| std::fs::read_dir(ns.path()).into_iter().flatten().flatten())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+impl Drop for BpfFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
 
 fn facts(ns: &str, dev: &str) -> Vec<String> {
     let sh = |args: &[&str]| netns::ns_cmd(ns, args).unwrap_or_else(|e| format!("ERR {e}"));
@@ -69,6 +92,8 @@ fn restore_links_gives_members_back_when_lagd_is_gone() {
 
     let dir = TempDir::new("rlinks");
     let state = dir.path("state");
+    lagd_dataplane::pin::mount_bpffs(&state.join("bpffs")).unwrap();
+    let bpffs = BpfFs(state.join("bpffs"));
     let state = state.to_str().unwrap();
     let config = dir.path("a.toml");
     std::fs::write(
@@ -114,6 +139,11 @@ fn restore_links_gives_members_back_when_lagd_is_gone() {
     // lagd dies for good.
     lagd.kill().unwrap();
     lagd.wait().unwrap();
+    assert_eq!(
+        bpffs.pinned(),
+        ["rl0"],
+        "the fast path outlives lagd, pinned"
+    );
     let out = lagctl_in(
         &a,
         &socket,
@@ -124,7 +154,10 @@ fn restore_links_gives_members_back_when_lagd_is_gone() {
     assert!(
         out.stdout.contains(&format!("{a1}: would be restored"))
             && out.stdout.contains("198.18.63.1/24")
-            && out.stdout.contains("rl0: aggregate TAP would be removed"),
+            && out.stdout.contains("rl0: aggregate TAP would be removed")
+            && out
+                .stdout
+                .contains("rl0: pinned kernel fast path would be removed"),
         "{}",
         out.stdout
     );
@@ -146,6 +179,16 @@ fn restore_links_gives_members_back_when_lagd_is_gone() {
         out.stdout
     );
     assert!(out.stdout.contains("TAP removed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("rl0: pinned kernel fast path removed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        bpffs.pinned().is_empty(),
+        "left pinned: {:?}",
+        bpffs.pinned()
+    );
     assert_eq!(
         [facts(&a, &a1), facts(&a, &a2)],
         before,

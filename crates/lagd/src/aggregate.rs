@@ -159,6 +159,10 @@ impl Aggr {
         match Aggr::start_with(id, spec, r, reporter, &state, &mut members) {
             Ok(a) => Ok(a),
             Err(e) => {
+                // Programs pinned (or adopted) for it go before the members are restored.
+                if let Some(root) = state.existing_pin_root() {
+                    crate::offload::Offload::unpin(&root.join(&name));
+                }
                 for (_, m) in std::mem::take(&mut members) {
                     if let Err(f) = takeover::release_member(&state, m) {
                         tracing::error!(aggregate = %name, "start failed and a member was NOT restored: {f}");
@@ -330,11 +334,21 @@ impl Aggr {
                 );
             }
         }
-        let offload_unavailable = match start_offload(&r, &mut adapter, tap.ifindex(), members) {
-            Err(u) if r.offload == Offload::On => return Err(AggrError::Offload(u)),
-            Err(u) => Some(u),
-            Ok(()) => None,
-        };
+        let offload_unavailable =
+            match start_offload(&r, &mut adapter, tap.ifindex(), members, state) {
+                Err(u) if r.offload == Offload::On => return Err(AggrError::Offload(u)),
+                Err(u) => Some(u),
+                Ok(()) => None,
+            };
+        // Sockets of members whose receive program delivers (an adopted one may do so now)
+        // take Slow Protocols frames only from the start (again below, with errors handled).
+        if let Some(o) = adapter.offload.as_ref() {
+            for (port, sock) in &sockets {
+                if o.has_rx(*port) {
+                    let _ = sock.set_slow_protocols_only(true);
+                }
+            }
+        }
         if r.bfd.is_some() {
             let macs: Vec<_> = members.iter().map(|(n, m)| (*n, m.member.mac())).collect();
             adapter.set_bfd(now, r.bfd, &macs, bfd_source_ip(tap.ifindex(), mac));
@@ -370,10 +384,11 @@ impl Aggr {
     }
 
     /// Prepares this aggregation for the next image of this process (a planned restart, see
-    /// `crate::handover`): waits (at most `limit`) until no frame is held for a move, detaches
-    /// the kernel fast path (its frames take the user-space path), stops the forwarder, saves
-    /// the protocol state and keeps the TAP and the member sockets open across `execve`.
-    /// The members stay taken over.
+    /// `crate::handover`): waits (at most `limit`) until no frame is held for a move, leaves
+    /// the kernel fast path attached (it is pinned: it forwards through the restart and the
+    /// next image adopts it; unpinned, it is detached and its frames take the user-space
+    /// path), stops the forwarder, saves the protocol state and keeps the TAP and the member
+    /// sockets open across `execve`. The members stay taken over.
     pub fn hand_over(
         &mut self,
         limit: std::time::Duration,
@@ -397,7 +412,13 @@ impl Aggr {
             let mut a = lock(&self.adapter);
             if let Some(o) = a.offload.take() {
                 self.offload_base.absorb(&o);
-                filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
+                if o.pinned().is_some() {
+                    // The receive programs keep delivering: the sockets stay as they are.
+                    o.leave_attached();
+                } else {
+                    filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
+                    drop(o);
+                }
             }
         }
         self.forwarder.stop();
@@ -592,7 +613,7 @@ impl Aggr {
             a.port_names.insert(number, link.to_string());
             a.bfd_add_port(monotonic_now(), number, member.mac());
             if let Some(o) = a.offload.as_mut() {
-                o.set_member(number, member.ifindex());
+                o.set_member(number, member.ifindex(), link);
             }
             a.drain_events();
         }
@@ -723,7 +744,7 @@ impl Aggr {
                 if let Some(o) = a.offload.take() {
                     self.offload_base.absorb(&o);
                     filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
-                    drop(o);
+                    o.retire();
                 }
                 self.offload_unavailable = match r.offload {
                     Offload::Off => None,
@@ -740,6 +761,7 @@ impl Aggr {
                         tracing::warn!(aggregate = %r.name, "offload: {u}; frames take the user-space path");
                         if let Some(o) = a.offload.take() {
                             self.offload_base.absorb(&o);
+                            o.retire();
                         }
                         filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
                         self.offload_unavailable = Some(u);
@@ -747,7 +769,8 @@ impl Aggr {
                 }
             } else {
                 let tap = self.forwarder.tap().ifindex();
-                self.offload_unavailable = start_offload(&r, &mut a, tap, &self.members).err();
+                self.offload_unavailable =
+                    start_offload(&r, &mut a, tap, &self.members, &self.state).err();
                 if let (Offload::On, Some(u)) = (r.offload, &self.offload_unavailable) {
                     tracing::error!(aggregate = %r.name, "offload = on, but the kernel fast path is unavailable: {u} (fix: {})", u.fix);
                 }
@@ -830,8 +853,11 @@ impl Aggr {
     /// A member that could not be restored is logged as an error and returned
     /// ([`RestoreFailed`]): the caller must not claim the members were restored.
     pub fn stop(mut self) -> Result<(), RestoreFailed> {
-        // The kernel programs go first: a restored member must not feed the dying aggregate.
-        lock(&self.adapter).offload = None;
+        // The kernel programs go first, pins included: a restored member must not feed the
+        // dying aggregate.
+        if let Some(o) = lock(&self.adapter).offload.take() {
+            o.retire();
+        }
         if let Err(e) = self.forwarder.tap().set_persistent(false) {
             tracing::warn!(aggregate = %self.resolved.name, "the TAP may stay behind: {e}");
         }
@@ -1390,14 +1416,37 @@ fn not_offloaded(r: &Resolved) -> Option<crate::offload::Unavailable> {
 }
 
 /// Loads and attaches the kernel fast path of `r` unless its setting is `off`; on failure
-/// the aggregation runs without it, and the reason is returned (and logged).
+/// the aggregation runs without it, and the reason is returned (and logged). A fast path an
+/// earlier lagd left pinned for this aggregation (it crashed, or handed over in a planned
+/// restart) is adopted when it fits the configuration: the kernel went on forwarding while no
+/// lagd ran, and goes on now without a gap. The fast path is then kept pinned
+/// (`StateDir::pin_root`), so that it outlives a crash of this lagd too.
 fn start_offload(
     r: &Resolved,
     adapter: &mut Adapter,
     tap: u32,
     members: &BTreeMap<PortNumber, MemberRt>,
+    state: &StateDir,
 ) -> Result<(), crate::offload::Unavailable> {
+    use crate::offload::Offload as FastPath;
+    let dir = state.pin_root().map(|root| root.join(&r.name));
+    let stale = |d: &std::path::Path| {
+        FastPath::unpin(d);
+        // clsact filters stay on their device without pins.
+        if let Ok(mut nl) = Netlink::open() {
+            for ifindex in std::iter::once(tap).chain(members.values().map(|m| m.member.ifindex()))
+            {
+                let _ = nl.remove_lagd_filters(ifindex);
+            }
+        }
+    };
     if r.offload == Offload::Off {
+        if let Some(d) = state.existing_pin_root().map(|root| root.join(&r.name))
+            && d.exists()
+        {
+            tracing::info!(aggregate = %r.name, "offload off: the kernel fast path an earlier lagd left is removed");
+            stale(&d);
+        }
         return Ok(());
     }
     if let Some(u) = not_offloaded(r) {
@@ -1405,33 +1454,83 @@ fn start_offload(
         return Err(u);
     }
     let dist = adapter.agg.distributor();
-    let mut o = match crate::offload::Offload::start(dist, tap) {
-        Ok(o) => o,
-        Err(u) => {
-            tracing::warn!(
-                aggregate = %r.name,
-                setting = %r.offload,
-                "offload: the kernel fast path is unavailable ({u}); frames take the user-space path. Fix: {}",
-                u.fix
-            );
-            return Err(u);
+    let adopted = match &dir {
+        Ok(d) if d.join("tx").exists() => {
+            let list: Vec<(PortNumber, u32, String)> = members
+                .iter()
+                .map(|(p, m)| (*p, m.member.ifindex(), m.name.clone()))
+                .collect();
+            match FastPath::adopt(d, dist, tap, &list) {
+                Ok(o) => {
+                    tracing::info!(
+                        aggregate = %r.name,
+                        fast_buckets = o.fast_buckets(),
+                        "offload: kernel fast path of the previous lagd adopted (it forwarded meanwhile)"
+                    );
+                    Some(o)
+                }
+                Err(u) => {
+                    tracing::info!(aggregate = %r.name, "offload: the previous lagd's fast path is not adopted ({u}); a new one replaces it");
+                    stale(d);
+                    None
+                }
+            }
+        }
+        Ok(d) if d.exists() => {
+            stale(d);
+            None
+        }
+        _ => None,
+    };
+    let fresh = adopted.is_none();
+    let mut o = match adopted {
+        Some(o) => o,
+        None => {
+            let mut o = match FastPath::start(dist, tap) {
+                Ok(o) => o,
+                Err(u) => {
+                    tracing::warn!(
+                        aggregate = %r.name,
+                        setting = %r.offload,
+                        "offload: the kernel fast path is unavailable ({u}); frames take the user-space path. Fix: {}",
+                        u.fix
+                    );
+                    return Err(u);
+                }
+            };
+            for (port, m) in members {
+                o.set_member(*port, m.member.ifindex(), &m.name);
+            }
+            o
         }
     };
-    for (port, m) in members {
-        o.set_member(*port, m.member.ifindex());
-    }
     o.sync(dist);
     // The receive programs deliver at once for Collecting members, before the caller filters
     // the sockets: a frame may then arrive twice for an instant, never not at all.
     let agg = &adapter.agg;
     o.sync_collecting(|p| agg.is_collecting(p));
-    tracing::info!(
-        aggregate = %r.name,
-        mode = %dist.config().mode,
-        policy = %dist.config().policy,
-        attach = %o.attach_mode(),
-        "offload: kernel fast path attached"
-    );
+    if o.pinned().is_none() {
+        let names = members.iter().map(|(p, m)| (*p, m.name.clone())).collect();
+        let pinned = dir
+            .clone()
+            .and_then(|d| o.keep_pinned(d, names).map_err(|e| e.to_string()));
+        if let Err(why) = pinned {
+            tracing::warn!(
+                aggregate = %r.name,
+                "offload: the kernel fast path is not pinned ({why}): if lagd crashes, forwarding stops until it is back"
+            );
+        }
+    }
+    if fresh {
+        tracing::info!(
+            aggregate = %r.name,
+            mode = %dist.config().mode,
+            policy = %dist.config().policy,
+            attach = %o.attach_mode(),
+            pinned = o.pinned().is_some(),
+            "offload: kernel fast path attached"
+        );
+    }
     adapter.offload = Some(o);
     Ok(())
 }

@@ -229,6 +229,19 @@ impl Engine {
     /// Records of a previous lagd that no running aggregation claimed: members restored from
     /// them, TAPs removed.
     fn clean_up_leftovers(&self, st: &State) {
+        // Kernel fast paths pinned for aggregations no longer configured go first: their
+        // receive programs would hold on to members about to be restored.
+        if let Some(root) = self.state_dir.existing_pin_root() {
+            for (name, dir) in crate::state::StateDir::pinned(&root) {
+                if !st.aggrs.contains_key(&name) {
+                    crate::offload::Offload::unpin(&dir);
+                    self.daemon_event(
+                        &name,
+                        "start-up: kernel fast path pinned by a previous lagd removed (no longer configured)".into(),
+                    );
+                }
+            }
+        }
         for name in self.state_dir.drop_unclaimed() {
             self.daemon_event(
                 &name,
@@ -338,6 +351,9 @@ impl Engine {
             let _ = t.join();
         }
         let _ = std::fs::remove_file(&self.socket_path);
+        if let Some(root) = self.state_dir.existing_pin_root() {
+            crate::state::StateDir::remove_pin_root_if_empty(&root);
+        }
         self.state_dir.remove_if_empty();
         if failed.is_empty() {
             Ok(())

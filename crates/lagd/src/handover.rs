@@ -5,8 +5,10 @@
 //! takes over.
 //!
 //! 1. Every forwarder stops at a batch boundary, once no frame is held for a marker-protected
-//!    move (bounded wait); the kernel fast path is detached first (its frames take the
-//!    user-space path, which queues them).
+//!    move (bounded wait). The kernel fast path stays attached: it is pinned
+//!    (`crate::offload::Offload::keep_pinned`), forwards through the restart, and the new
+//!    image adopts it. Unpinned (no bpffs), it is detached first and its frames take the
+//!    user-space path, which queues them.
 //! 2. The protocol state is saved (`crate::state`); members stay taken over (their records
 //!    stay); the TAPs and the member sockets are kept open across `execve` and their
 //!    descriptor numbers recorded (`handover.json`).

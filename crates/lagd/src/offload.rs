@@ -36,6 +36,7 @@
 //! and into the distributor's load measurement (so rebalancing sees offloaded load).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
 use lagd_dataplane::attach::AttachMode;
@@ -205,6 +206,10 @@ pub struct Offload {
     /// From being set to hand back to being taken back: the last one and the longest (ns).
     hand_back_last: u64,
     hand_back_max: u64,
+    /// Where this fast path is kept pinned (see [`Offload::keep_pinned`]).
+    pins: Option<PathBuf>,
+    /// Each member's interface name (its receive program's pin directory).
+    names: BTreeMap<PortNumber, String>,
 }
 
 impl Offload {
@@ -251,6 +256,8 @@ impl Offload {
             hand_back_set: vec![0; buckets],
             hand_back_last: 0,
             hand_back_max: 0,
+            pins: None,
+            names: BTreeMap::new(),
         }
     }
 
@@ -266,6 +273,10 @@ impl Offload {
         )
         .map_err(|e| Unavailable::from_error("loading the TX program", &e))?;
         self.harvest_all();
+        // The old program's pins go first: pinned, it would stay attached beside the new one.
+        if let Some(d) = &self.pins {
+            TxOffload::unpin(&d.join("tx"));
+        }
         let attach = dp
             .attach_replacing(&mut self.dp, self.tap)
             .map_err(|e| Unavailable::from_error("replacing the TX program", &e))?;
@@ -280,7 +291,18 @@ impl Offload {
         fresh.idle_returns = self.idle_returns;
         fresh.hand_back_last = self.hand_back_last;
         fresh.hand_back_max = self.hand_back_max;
+        fresh.pins = self.pins.take();
+        fresh.names = std::mem::take(&mut self.names);
         *self = fresh;
+        if let Some(d) = self.pins.clone()
+            && let Err(e) = self.dp.pin(&d.join("tx"))
+        {
+            tracing::warn!(
+                "offload: the new TX program is not pinned ({e}): a crash of lagd now stops the kernel fast path until lagd is back"
+            );
+            self.pins = None;
+            Offload::unpin(&d);
+        }
         self.sync(dist);
         Ok(())
     }
@@ -307,6 +329,39 @@ impl Offload {
             }
         }
         Ok(())
+    }
+
+    /// Pins the fast path in `dir` ([`Offload::pin`]) and keeps it pinned from now on: a new
+    /// member's receive program is pinned as it is attached, a removed member's unpinned, a
+    /// rebuilt TX program pinned again. The kernel path then survives a crash of this process
+    /// (SIGKILL, panic), and the next lagd adopts it ([`Offload::adopt`]). `names` gives each
+    /// port's interface name. On error nothing stays pinned.
+    pub fn keep_pinned(
+        &mut self,
+        dir: PathBuf,
+        names: BTreeMap<PortNumber, String>,
+    ) -> lagd_dataplane::Result<()> {
+        self.names = names;
+        if let Err(e) = self.pin(&dir, &self.names) {
+            Offload::unpin(&dir);
+            return Err(e);
+        }
+        self.pins = Some(dir);
+        Ok(())
+    }
+
+    /// Where this fast path is kept pinned, if it is.
+    pub fn pinned(&self) -> Option<&Path> {
+        self.pins.as_deref()
+    }
+
+    /// Removes the pins and detaches every program (a stop, or offload switched off): nothing
+    /// of this fast path is left in the kernel.
+    pub fn retire(mut self) {
+        if let Some(d) = self.pins.take() {
+            Offload::unpin(&d);
+        }
+        drop(self);
     }
 
     /// Removes the pins in `dir` (the kernel path then ends with this process).
@@ -367,15 +422,28 @@ impl Offload {
         for slot in 0..MAX_MEMBERS {
             o.member_seen[slot] = o.dp.member_counts(slot);
         }
+        // It stays pinned where it was: new receive programs are pinned as they come.
+        o.pins = Some(dir.to_path_buf());
         for (port, ifindex, name) in members {
             o.ifindex.insert(*port, *ifindex);
             match RxOffload::adopt(&dir.join("rx").join(name), *ifindex) {
                 Ok(r) => {
+                    o.names.insert(*port, name.clone());
                     o.rx.insert(*port, r);
                 }
                 Err(e) => {
                     tracing::info!(member = %name, "offload: no receive program to adopt ({e}); attaching one");
-                    o.set_member(*port, *ifindex);
+                    o.set_member(*port, *ifindex, name);
+                }
+            }
+        }
+        // Receive programs of interfaces that are no longer members go.
+        let kept: BTreeSet<&str> = members.iter().map(|(_, _, n)| n.as_str()).collect();
+        if let Ok(rd) = std::fs::read_dir(dir.join("rx")) {
+            for e in rd.flatten() {
+                if !kept.contains(e.file_name().to_string_lossy().as_ref()) {
+                    tracing::info!(member = %e.file_name().to_string_lossy(), "offload: receive program of a former member removed");
+                    RxOffload::unpin(&e.path());
                 }
             }
         }
@@ -386,9 +454,10 @@ impl Offload {
     /// Member `port` is interface `ifindex`: its receive program is attached (data frames are
     /// dropped until it is Collecting). Returns whether it was; if so, the member's packet
     /// socket must receive Slow Protocols frames only.
-    pub fn set_member(&mut self, port: PortNumber, ifindex: u32) -> bool {
+    pub fn set_member(&mut self, port: PortNumber, ifindex: u32, name: &str) -> bool {
         self.ifindex.insert(port, ifindex);
         self.remove_rx(port);
+        self.names.insert(port, name.to_string());
         // A lagd that did not stop cleanly may have left clsact filters (tcx links die with
         // their process): they would run after ours.
         match lagd_dataplane::Netlink::open().and_then(|mut nl| nl.remove_lagd_filters(ifindex)) {
@@ -401,6 +470,14 @@ impl Offload {
         }
         match RxOffload::attach(ifindex) {
             Ok(r) => {
+                if let Some(d) = &self.pins
+                    && let Err(e) = r.pin(&d.join("rx").join(name))
+                {
+                    tracing::warn!(
+                        port,
+                        "offload: receive program not pinned ({e}): after a crash of lagd this member's frames wait for the next lagd"
+                    );
+                }
                 self.rx.insert(port, r);
                 self.rx_refused.remove(&port);
                 true
@@ -422,10 +499,14 @@ impl Offload {
         self.ifindex.remove(&port);
         self.rx_refused.remove(&port);
         self.remove_rx(port);
+        self.names.remove(&port);
     }
 
-    /// Detaches member `port`'s receive program (its counts are kept).
+    /// Detaches member `port`'s receive program (its counts are kept; its pins removed).
     pub fn remove_rx(&mut self, port: PortNumber) {
+        if let (Some(d), Some(name)) = (&self.pins, self.names.get(&port)) {
+            RxOffload::unpin(&d.join("rx").join(name));
+        }
         if let Some(r) = self.rx.remove(&port) {
             *self.rx_gone.entry(port).or_default() += r.counts().unwrap_or_default();
         }

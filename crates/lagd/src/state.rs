@@ -146,6 +146,8 @@ pub struct StateDir {
     root: PathBuf,
     _lock: Option<LockFile>,
     inherited: std::sync::Mutex<BTreeMap<String, Inherited>>,
+    /// This namespace's BPF pin directory, or why there is none (found once).
+    pins: std::sync::OnceLock<Result<PathBuf, String>>,
 }
 
 impl StateDir {
@@ -170,6 +172,7 @@ impl StateDir {
             root,
             _lock: None,
             inherited: std::sync::Mutex::new(BTreeMap::new()),
+            pins: std::sync::OnceLock::new(),
         })
     }
 
@@ -192,6 +195,52 @@ impl StateDir {
     /// The directory of this namespace's records.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// This namespace's BPF pin directory (`<bpffs>/lagd/net-<cookie>`; the kernel fast path
+    /// of aggregation `A` is pinned in `A/` below it, so that it goes on forwarding while no
+    /// lagd runs): in the bpffs at `/sys/fs/bpf`, else in `<state dir>/bpffs`, mounted by lagd
+    /// when it may ([`lagd_dataplane::pin::bpffs`]). Found, and mounted, once; the error says
+    /// why nothing can be pinned.
+    pub fn pin_root(&self) -> Result<PathBuf, String> {
+        self.pins
+            .get_or_init(|| {
+                let fs = lagd_dataplane::pin::bpffs(&self.base.join("bpffs"))
+                    .map_err(|e| e.to_string())?;
+                Ok(self.pins_in(&fs))
+            })
+            .clone()
+    }
+
+    /// The pin directory if a bpffs is mounted already (never mounts: `lagctl`).
+    pub fn existing_pin_root(&self) -> Option<PathBuf> {
+        lagd_dataplane::pin::mounted_bpffs(&self.base.join("bpffs")).map(|fs| self.pins_in(&fs))
+    }
+
+    fn pins_in(&self, fs: &Path) -> PathBuf {
+        let ns = self.root.file_name().unwrap_or_default();
+        fs.join("lagd").join(ns)
+    }
+
+    /// The aggregations with pins under `root`: (name, directory).
+    pub fn pinned(root: &Path) -> Vec<(String, PathBuf)> {
+        let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Removes the pin directory `root` and its parent `lagd/` if empty (nothing pinned).
+    pub fn remove_pin_root_if_empty(root: &Path) {
+        let _ = std::fs::remove_dir(root);
+        if let Some(parent) = root.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
     }
 
     fn member_path(&self, ifindex: u32) -> PathBuf {

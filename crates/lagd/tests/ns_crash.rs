@@ -2,7 +2,9 @@
 //! then stopped gives every member back exactly as it was before the first lagd took it (MAC,
 //! flags, MTU, addresses, multicast, sysctls, qdiscs), because the original settings were
 //! recorded before the first change and the second lagd took them from the record, not from
-//! the interfaces. The aggregate's TAP survives the crash with its address.
+//! the interfaces. The aggregate's TAP survives the crash with its address. lagd runs with its
+//! default kernel fast path, pinned in a bpffs of the test's own (`<state dir>/bpffs`): the
+//! pins outlive the crash, the next lagd adopts them, and its stop leaves nothing pinned.
 //!
 //! Needs root (skipped otherwise, failed when `CI` is set).
 
@@ -182,6 +184,7 @@ fn crash_restart_stop(crash: Crash) {
     let state = dir.path("state");
     let state_arg = state.to_string_lossy().into_owned();
     let args = ["--state-dir", state_arg.as_str()];
+    let bpffs = BpfFs::mount(state.join("bpffs"));
     let cfg_a = lacp_config(&devs, "force = true\nmtu = 1500");
     let cfg_b = lacp_config(&[b1.clone(), b2.clone()], "");
     let mut da = Daemon::start_args(&a, &dir, "a", &cfg_a, &args);
@@ -232,6 +235,11 @@ fn crash_restart_stop(crash: Crash) {
     );
     let tap = netns::ns_cmd(&a, &["ip", "addr", "show", "dev", AGGR]).unwrap();
     assert!(tap.contains("198.18.62.1/24"), "TAP or address lost: {tap}");
+    let pinned = bpffs.contents();
+    assert!(
+        pinned.iter().any(|p| p.ends_with("/tx/link")),
+        "the fast path is not pinned after the crash: {pinned:?}"
+    );
 
     // Restart on the same configuration: the members are taken from their records.
     let mut da = Daemon::start_args(&a, &dir, "a", &cfg_a, &args);
@@ -243,6 +251,10 @@ fn crash_restart_stop(crash: Crash) {
     assert!(
         log.contains("member taken back from the record"),
         "members not adopted from their records:\n{log}"
+    );
+    assert!(
+        log.contains("kernel fast path of the previous lagd adopted"),
+        "the pinned fast path was not adopted:\n{log}"
     );
     let tap = netns::ns_cmd(&a, &["ip", "addr", "show", "dev", AGGR]).unwrap();
     assert!(tap.contains("198.18.62.1/24"), "TAP address lost: {tap}");
@@ -264,6 +276,8 @@ fn crash_restart_stop(crash: Crash) {
         state_files(&state, "members").is_empty() && state_files(&state, "aggregates").is_empty(),
         "records left behind"
     );
+    let left = bpffs.contents();
+    assert!(left.is_empty(), "left pinned after SIGTERM: {left:?}");
     drop(cb);
     db.signal("TERM");
     db.wait_exit();

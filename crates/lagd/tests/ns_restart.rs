@@ -7,8 +7,12 @@
 //! silence at the end) is measured and printed, not asserted (a noisy shared machine):
 //! `bench/lag_restart.sh` collects the figures for BENCHMARKS.md.
 //!
-//! Each case runs with and without the kernel fast path. Needs root (skipped otherwise, failed
-//! when `CI` is set).
+//! Each case runs with the default configuration (`offload = auto`: the kernel fast path) and
+//! with `offload = "off"`. With the fast path, lagd keeps it pinned in a bpffs (here the test's
+//! own, in `<state dir>/bpffs`), so that the kernel goes on forwarding while no lagd runs; the
+//! restarted lagd adopts it. After the restart A is stopped (SIGTERM): nothing is left pinned.
+//!
+//! Needs root (skipped otherwise, failed when `CI` is set).
 
 mod common;
 
@@ -23,12 +27,42 @@ const SECONDS: u64 = 6;
 /// When, into the stream, lagd A is restarted.
 const RESTART_AT: Duration = Duration::from_secs(2);
 
+/// A's `offload` setting.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fast {
+    /// The default (`auto`): the kernel fast path.
+    Auto,
+    /// `offload = "off"`: the user-space path only.
+    Off,
+}
+
+impl Fast {
+    fn name(self) -> &'static str {
+        match self {
+            Fast::Auto => "auto",
+            Fast::Off => "off",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum How {
     /// SIGKILL, then started again at once.
     Crash,
     /// SIGUSR2: hand over to a new image of itself.
     Planned,
+    /// No restart: the stream's own gaps on this machine (the baseline of the figures).
+    None,
+}
+
+impl How {
+    fn name(self) -> &'static str {
+        match self {
+            How::Crash => "crash",
+            How::Planned => "planned",
+            How::None => "none",
+        }
+    }
 }
 
 /// B's members as seen every 100 ms: (time since start, summary) of every sample where some
@@ -81,17 +115,12 @@ fn systest_summary(a: &lagd::control::proto::AggrStatus) -> String {
         .join("; ")
 }
 
-fn run(how: How, offload: bool) {
-    let tag = format!(
-        "hitless {} restart, offload {}",
-        if how == How::Crash {
-            "crash"
-        } else {
-            "planned"
-        },
-        if offload { "on" } else { "off" }
-    );
-    let extra = format!("offload = {offload}\npolicy = \"L3,L4\"",);
+fn run(how: How, fast: Fast) {
+    let tag = format!("hitless {} restart, offload {}", how.name(), fast.name());
+    let extra = match fast {
+        Fast::Auto => "policy = \"L3,L4\"".to_string(),
+        Fast::Off => "offload = \"off\"\npolicy = \"L3,L4\"".to_string(),
+    };
     let mut h = Hosts::start("nrs", 2, |_, links| lacp_config(links, &extra));
     h.wait_forwarding();
     for (ns, addr) in [(&h.a, ADDR_A), (&h.b, ADDR_B)] {
@@ -105,6 +134,8 @@ fn run(how: How, offload: bool) {
     // Restart A with its own state directory (the crash case starts a new process on it).
     let state = h.dir.path("state-a");
     let state_arg = state.to_string_lossy().into_owned();
+    // Where A pins its fast path: a bpffs that outlives A, as /sys/fs/bpf on a host.
+    let bpffs = BpfFs::mount(state.join("bpffs"));
     let cfg_a = lacp_config(&h.links_a, &extra);
     drop(std::mem::replace(
         &mut h.ca,
@@ -132,6 +163,19 @@ fn run(how: How, offload: bool) {
     let (_, warm) = Udp::start(&h.a, &h.b, [198, 18, 0, 2], 7001, 200, 200).finish();
     assert!(warm.unique > 150, "{tag}: no path A -> B: {warm}");
 
+    let pinned = bpffs.contents();
+    match fast {
+        Fast::Auto => assert!(
+            pinned.iter().any(|p| p.ends_with("/tx/table"))
+                && pinned.iter().any(|p| p.contains("/rx/")),
+            "{tag}: the fast path is not pinned before the restart: {pinned:?}; log:\n{}",
+            h.da.log_text()
+        ),
+        Fast::Off => assert!(
+            pinned.is_empty(),
+            "{tag}: pinned with offload off: {pinned:?}"
+        ),
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = sample_partner(h.db.socket.clone(), stop.clone());
     let stream = Udp::start(&h.a, &h.b, [198, 18, 0, 2], 7000, PPS, PPS as u64 * SECONDS);
@@ -166,6 +210,7 @@ fn run(how: How, offload: bool) {
             h.ca = h.da.client();
             t0.elapsed()
         }
+        How::None => Duration::ZERO,
     };
     let (sent, got) = stream.finish();
     stop.store(true, Ordering::SeqCst);
@@ -177,12 +222,8 @@ fn run(how: How, offload: bool) {
     let gap = got.max_gap.max(tail);
     println!(
         "RESTART-FIGURE how={} offload={} sent={} received={} lost={} reordered={} longest_gap_ms={:.1} tail_silence_ms={:.1} restart_ms={:.1} partner_samples={} partner_not_cd={}",
-        if how == How::Crash {
-            "crash"
-        } else {
-            "planned"
-        },
-        if offload { "on" } else { "off" },
+        how.name(),
+        fast.name(),
         sent.sent,
         got.unique,
         got.lost,
@@ -195,7 +236,7 @@ fn run(how: How, offload: bool) {
     );
     let log = h.da.log_text();
     assert!(
-        log.contains("protocol state of the previous lagd resumed"),
+        how == How::None || log.contains("protocol state of the previous lagd resumed"),
         "{tag}: protocol state not resumed; log:\n{log}"
     );
     let addr = netns::ns_cmd(&h.a, &["ip", "addr", "show", "dev", AGGR]).unwrap();
@@ -215,37 +256,83 @@ fn run(how: How, offload: bool) {
             "{tag}: a planned restart lost datagrams: {got}"
         );
     }
+    if fast == Fast::Auto && how != How::None {
+        assert!(
+            log.contains("kernel fast path of the previous lagd adopted"),
+            "{tag}: the pinned fast path was not adopted; log:\n{log}"
+        );
+    }
     let st = h.status_a();
     assert!(
         all_forwarding(&st, 2),
         "{tag}: A not forwarding after the restart"
+    );
+    // A clean stop leaves nothing pinned (and so nothing of the fast path in the kernel).
+    drop(std::mem::replace(
+        &mut h.ca,
+        lagd::client::Client::connect(&h.db.socket).unwrap(),
+    ));
+    h.da.signal("TERM");
+    let st = h.da.wait_exit();
+    assert!(
+        st.success(),
+        "{tag}: A's stop: {st}; log:\n{}",
+        h.da.log_text()
+    );
+    let left = bpffs.contents();
+    println!(
+        "PINNED how={} offload={} before_restart={} after_sigterm={}",
+        how.name(),
+        fast.name(),
+        pinned.len(),
+        left.len()
+    );
+    assert!(
+        left.is_empty(),
+        "{tag}: left pinned after SIGTERM: {left:?}"
     );
 }
 
 #[test]
 fn crash_restart_without_fast_path() {
     if root_or_skip("crash_restart_without_fast_path") {
-        run(How::Crash, false);
+        run(How::Crash, Fast::Off);
     }
 }
 
 #[test]
-fn crash_restart_with_fast_path() {
-    if root_or_skip("crash_restart_with_fast_path") {
-        run(How::Crash, true);
+fn crash_restart_default_configuration() {
+    if root_or_skip("crash_restart_default_configuration") {
+        run(How::Crash, Fast::Auto);
     }
 }
 
 #[test]
 fn planned_restart_without_fast_path() {
     if root_or_skip("planned_restart_without_fast_path") {
-        run(How::Planned, false);
+        run(How::Planned, Fast::Off);
     }
 }
 
 #[test]
-fn planned_restart_with_fast_path() {
-    if root_or_skip("planned_restart_with_fast_path") {
-        run(How::Planned, true);
+fn planned_restart_default_configuration() {
+    if root_or_skip("planned_restart_default_configuration") {
+        run(How::Planned, Fast::Auto);
+    }
+}
+
+/// The same stream without a restart, for `bench/lag_restart.sh` (set `LAGD_RESTART_BASELINE`):
+/// how long the stream's gaps are on this machine anyway.
+#[test]
+fn no_restart_baseline() {
+    if std::env::var_os("LAGD_RESTART_BASELINE").is_none() {
+        eprintln!(
+            "no_restart_baseline: skipped (set LAGD_RESTART_BASELINE=1; bench/lag_restart.sh does)"
+        );
+        return;
+    }
+    if root_or_skip("no_restart_baseline") {
+        run(How::None, Fast::Auto);
+        run(How::None, Fast::Off);
     }
 }

@@ -1,7 +1,8 @@
 //! `lagctl restore-links`: gives members back from their records when their lagd is gone for
 //! good (it crashed and will not be started again, or was removed): each member is put back
 //! exactly as it was before lagd took it, from the record lagd wrote before its first change
-//! (`lagd::state`), and leftover aggregate TAPs are removed. It needs no daemon, and refuses to
+//! (`lagd::state`), after the kernel fast-path programs lagd left pinned on it are removed;
+//! with `--all`, every pinned program and leftover aggregate TAP is removed too. It needs no daemon, and refuses to
 //! run while one owns the records (a running lagd gives members back itself: `remove-aggr`,
 //! `delete-aggr`, or SIGTERM).
 
@@ -48,6 +49,31 @@ pub fn run(a: &RestoreArgs) -> Result<(), AdminError> {
     }
     if a.all {
         chosen = records.values().cloned().collect();
+    }
+    // A crashed lagd's kernel fast path goes on forwarding (pinned, see lagd::offload): its
+    // programs go first, else a restored member would still feed the aggregate.
+    let pins = state.existing_pin_root();
+    if let Some(root) = &pins {
+        if a.all {
+            for (name, dir) in StateDir::pinned(root) {
+                if a.dry_run {
+                    println!("{name}: pinned kernel fast path would be removed");
+                } else {
+                    lagd::offload::Offload::unpin(&dir);
+                    println!("{name}: pinned kernel fast path removed");
+                }
+            }
+            if !a.dry_run {
+                StateDir::remove_pin_root_if_empty(root);
+            }
+        } else if !a.dry_run {
+            for r in &chosen {
+                let dir = root.join(&r.aggregate).join("rx").join(&r.original.name);
+                if dir.exists() {
+                    lagd_dataplane::rx_offload::RxOffload::unpin(&dir);
+                }
+            }
+        }
     }
     let mut failed = 0;
     for r in &chosen {

@@ -48,6 +48,48 @@ impl Drop for TempDir {
     }
 }
 
+/// A bpffs of the test's own, mounted at `path` in the test's mount namespace, so that it
+/// outlives the lagd processes as `/sys/fs/bpf` does on a host (lagd under `ip netns exec` sees
+/// a fresh sysfs, and a bpffs it mounts itself dies with that mount namespace). lagd pins its
+/// kernel fast path in `<state dir>/bpffs` when it is a bpffs: mount one there before lagd
+/// starts. Unmounted when dropped (drop it before the [`TempDir`] it is in).
+pub struct BpfFs(pub PathBuf);
+
+impl BpfFs {
+    pub fn mount(path: PathBuf) -> BpfFs {
+        lagd_dataplane::pin::mount_bpffs(&path).expect("mounting a bpffs");
+        assert!(lagd_dataplane::pin::is_bpffs(&path));
+        BpfFs(path)
+    }
+
+    /// Everything pinned in it (paths relative to its root, directories too; not the
+    /// kernel's own `maps.debug` and `progs.debug`), sorted.
+    pub fn contents(&self) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(root, &p, out);
+                }
+            }
+        }
+        let mut v = Vec::new();
+        walk(&self.0, &self.0, &mut v);
+        v.retain(|p| !matches!(p.as_str(), "maps.debug" | "progs.debug"));
+        v.sort();
+        v
+    }
+}
+
+impl Drop for BpfFs {
+    fn drop(&mut self) {
+        let c = std::ffi::CString::new(self.0.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string; unmounting the test's own mount.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
 /// How [`Daemon::start_with`] runs lagd.
 #[derive(Clone, Debug, Default)]
 pub struct Opts {

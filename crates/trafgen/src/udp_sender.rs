@@ -89,6 +89,9 @@ pub struct SendReport {
     pub started_ns: u64,
     /// After the last send.
     pub finished_ns: u64,
+    /// The longest time between two consecutive sends (ns): how long the sender itself stalled
+    /// (a loaded machine), which a receiver sees as a gap of the stream too.
+    pub max_send_gap_ns: u64,
 }
 
 /// A running sender thread.
@@ -147,6 +150,7 @@ fn run(cfg: &UdpSenderConfig, stop: &AtomicBool) -> Result<SendReport> {
         started_ns: start,
         ..SendReport::default()
     };
+    let mut last_sent = start;
     for seq in 0..cfg.count {
         // Target time of datagram `seq`, exact over long streams.
         let target = start
@@ -171,6 +175,10 @@ fn run(cfg: &UdpSenderConfig, stop: &AtomicBool) -> Result<SendReport> {
             sent_ns: now_ns(),
         };
         pkt.encode(&mut buf);
+        if seq > 0 {
+            report.max_send_gap_ns = report.max_send_gap_ns.max(pkt.sent_ns - last_sent);
+        }
+        last_sent = pkt.sent_ns;
         match sock.send_to(&buf, cfg.dst) {
             Ok(_) => report.sent += 1,
             Err(e) => {

@@ -110,7 +110,7 @@ lagd_start() {
 }
 
 # lagd_forwarding SOCK AGGR N: true if AGGR is up with N members Collecting and Distributing
-# (lagctl's member state "attached").
+# (lagctl's member state "active"; "attached" before issue 17 named the states).
 lagd_forwarding() {
     "$LAGCTL" show-aggr --socket "$1" --json "$2" 2>/dev/null | python3 -c '
 import json, sys
@@ -121,7 +121,7 @@ except Exception:
     sys.exit(1)
 a = d[0] if isinstance(d, list) else d
 ms = a.get("members", [])
-ok = a.get("up") and len(ms) == n and all(m.get("state") == "attached" for m in ms)
+ok = a.get("up") and len(ms) == n and all(m.get("state") in ("active", "attached") for m in ms)
 sys.exit(0 if ok else 1)' "$3"
 }
 

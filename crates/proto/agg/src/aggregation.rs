@@ -386,6 +386,12 @@ impl<F> Aggregation<F> {
         d
     }
 
+    /// Whether frames also leave by another path counted only later (lagd's kernel fast
+    /// path): see [`Distributor::set_other_sender`].
+    pub fn set_other_sender(&mut self, on: bool) {
+        self.dist.set_other_sender(on);
+    }
+
     /// Frames of distributor bucket `bucket` sent by another path (lagd's kernel fast path):
     /// see [`Distributor::account_sent`].
     pub fn account_sent(&mut self, bucket: usize, frames: u64, bytes: u64) {

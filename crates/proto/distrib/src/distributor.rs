@@ -165,6 +165,10 @@ struct Counters {
 #[derive(Debug)]
 pub struct Distributor<F> {
     config: DistributorConfig,
+    /// Frames of the buckets also leave by another path (lagd's kernel fast path) that is
+    /// counted only later ([`Distributor::account_sent`]): a Marker already sent on a port may
+    /// be ahead of frames sent there since, so no new move shares it.
+    other_sender: bool,
     mask: usize,
     /// Distributing members, priority order.
     ports: Vec<PortNumber>,
@@ -209,6 +213,7 @@ impl<F> Distributor<F> {
         let n = config.buckets;
         let cap = config.max_held_frames;
         Distributor {
+            other_sender: false,
             mask: n - 1,
             ports: Vec::new(),
             port_slots: Vec::new(),
@@ -709,6 +714,13 @@ impl<F> Distributor<F> {
     /// Ports being drained.
     pub fn draining(&self) -> &[PortNumber] {
         &self.draining
+    }
+
+    /// Whether frames also leave by another path that is counted only later (lagd's kernel
+    /// fast path): then a move never shares a Marker that has already been sent, since
+    /// frames may have gone out behind it uncounted.
+    pub fn set_other_sender(&mut self, on: bool) {
+        self.other_sender = on;
     }
 
     /// Frames of `bucket` that another path (lagd's kernel fast path) sent on the bucket's
@@ -1287,10 +1299,13 @@ impl<F> Distributor<F> {
 
     /// A Marker request of a move off `port` that is behind every frame sent there so far, so
     /// a new move off `port` may share it: one not sent yet, or one sent with no frame sent
-    /// on the port since (its response is still awaited).
+    /// on the port since (its response is still awaited) and no other path sends there.
     fn joinable_marker(&self, port: PortNumber) -> Option<u64> {
         if let Some(r) = self.markers.iter().find(|r| r.port == port) {
             return Some(r.id);
+        }
+        if self.other_sender {
+            return None;
         }
         let s = self.slots.get(self.slot_of_existing(port) as usize)?;
         let (id, frames) = s.marker_req?;

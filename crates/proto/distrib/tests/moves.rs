@@ -631,3 +631,46 @@ fn no_marker_pacing_with_a_zero_interval() {
     settle(&mut net);
     assert!(net.all_in_order(), "violations {}", net.violations);
 }
+
+#[test]
+fn a_sent_marker_is_not_shared_when_another_path_also_sends() {
+    // A move off port 1 has sent its Marker; before the response, port 1 is drained. With only
+    // this distributor sending, nothing went out on port 1 since the Marker, so the drain
+    // shares it. With another sender (lagd's kernel fast path, counted only later) frames may
+    // have gone out behind that Marker: the drain asks for a Marker of its own.
+    for other in [false, true] {
+        let mut net = Net::new(
+            config(MoveProtection::default()),
+            &[
+                (1, Duration::from_millis(2)),
+                (2, Duration::from_micros(300)),
+                (3, Duration::from_micros(300)),
+            ],
+        );
+        net.dist.set_other_sender(other);
+        let now = net.now;
+        net.dist.set_ports(now, &[1, 2]);
+        net.pump();
+        traffic(&mut net, now + Duration::from_millis(10));
+        let now = net.now;
+        net.dist.set_ports(now, &[1, 2, 3]);
+        net.pump();
+        assert_eq!(
+            net.markers_on.get(&1).map(Vec::len),
+            Some(1),
+            "other {other}"
+        );
+        let now = net.now;
+        net.dist.drain_port(now, 1);
+        net.pump();
+        settle(&mut net);
+        assert_eq!(
+            net.markers_on.get(&1).map(Vec::len),
+            Some(if other { 2 } else { 1 }),
+            "other sender {other}: {:?}",
+            net.markers_on
+        );
+        assert!(net.all_in_order(), "violations {}", net.violations);
+        assert_eq!(net.delivered, net.offered());
+    }
+}

@@ -247,8 +247,6 @@ impl Adapter {
             self.was_up = up;
             tracing::info!(aggregate = %self.name, up, "aggregate carrier {}", if up { "up" } else { "down" });
         }
-        // Moves must not share a Marker sent before frames the kernel sent since.
-        self.agg.set_other_sender(self.offload.is_some());
         if let Some(o) = self.offload.as_mut() {
             o.sync(self.agg.distributor());
             let agg = &self.agg;

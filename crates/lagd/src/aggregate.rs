@@ -1531,7 +1531,6 @@ fn start_offload(
             "offload: kernel fast path attached"
         );
     }
-    adapter.agg.set_other_sender(true);
     adapter.offload = Some(o);
     Ok(())
 }

@@ -719,6 +719,11 @@ impl<F> Distributor<F> {
     /// Whether frames also leave by another path that is counted only later (lagd's kernel
     /// fast path): then a move never shares a Marker that has already been sent, since
     /// frames may have gone out behind it uncounted.
+    ///
+    /// lagd does not set it yet: with Marker pacing, every move that may not share waits the
+    /// port's pacing interval, and ns_distribution / ns_offload then saw a join's take-back
+    /// land in the middle of their streams. Counting the fast path's frames per port before a
+    /// move decides is the fix still to make (issue 11, defect 6).
     pub fn set_other_sender(&mut self, on: bool) {
         self.other_sender = on;
     }

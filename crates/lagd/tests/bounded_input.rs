@@ -157,10 +157,12 @@ fn metrics_endpoint_survives_huge_and_slow_clients() {
         slow_answer = slow_answer.lines().next().unwrap_or_default()
     );
     // lagd answers 431 and closes with the client's bytes unread: the kernel then resets the
-    // connection, and a reset can overtake the answer in the client's queue. Either way the
-    // client was cut off long before its 64 MiB.
+    // connection, and a reset can overtake the answer, or the rest of it, in the client's
+    // queue (seen in CI: nothing, and "HTTP/1.1 " alone). Either way the client was cut off
+    // long before its 64 MiB.
     assert!(
-        huge_answer.starts_with("HTTP/1.1 431") || (huge_answer.is_empty() && huge_sent < 64 << 20),
+        huge_answer.starts_with("HTTP/1.1 431")
+            || ("HTTP/1.1 431".starts_with(huge_answer.as_str()) && huge_sent < 64 << 20),
         "{huge_answer:?} after {huge_sent} bytes"
     );
     assert!(slow_answer.starts_with("HTTP/1.1 408"), "{slow_answer:?}");

@@ -6,15 +6,7 @@ use lagd_types::format_duration;
 
 /// A mode as the configuration spells it.
 pub fn mode_name(m: AggrMode) -> &'static str {
-    match m {
-        AggrMode::Lacp => "lacp",
-        AggrMode::Static => "static",
-        AggrMode::ActiveBackup => "active-backup",
-        AggrMode::RoundRobin => "round-robin",
-        AggrMode::Broadcast => "broadcast",
-        AggrMode::TransmitLb => "transmit-lb",
-        AggrMode::AdaptiveLb => "adaptive-lb",
-    }
+    m.as_str()
 }
 
 /// LACP activity as the configuration spells it.

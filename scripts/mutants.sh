@@ -55,7 +55,8 @@ for pkg in "${packages[@]}"; do
     # of the run itself (e.g. the tests fail on the unmutated tree).
     case $rc in 0 | 2 | 3) ;; *) status=$rc ;; esac
     m="$dir/mutants.out"
-    count() { [ -f "$m/$1" ] && grep -c . "$m/$1" || echo 0; }
+    # grep -c prints 0 and fails on an empty list: count the lines without the failure.
+    count() { if [ -f "$m/$1" ]; then grep -c . "$m/$1" || true; else echo 0; fi; }
     summary+=("$pkg: caught $(count caught.txt), missed $(count missed.txt), timeout $(count timeout.txt), unviable $(count unviable.txt)")
 done
 echo "==> summary"

@@ -64,6 +64,16 @@ pub struct MemberRt {
     pub carrier_losses: u64,
 }
 
+/// What [`Aggr::stop_keeping_aggregate`] keeps for [`Aggr::start`] to take again: the
+/// aggregate's TAP, still open, and the members, still taken over (by interface name).
+#[derive(Default)]
+pub struct Kept {
+    /// The TAP (`None`: re-attached by name, as after a crash).
+    pub tap: Option<Tap>,
+    /// The members, by interface name.
+    pub members: BTreeMap<String, MemberRt>,
+}
+
 /// A running aggregation.
 pub struct Aggr {
     /// Instance id (events of a deleted aggregation cannot reach a new one of the same name).
@@ -147,16 +157,20 @@ impl Aggr {
     /// resumes the protocol state of the previous lagd's record if it fits, starts the
     /// forwarder. On error everything done so far is undone (members restored, TAP removed,
     /// records dropped).
+    ///
+    /// `kept` is what [`Aggr::stop_keeping_aggregate`] kept of this aggregation's previous
+    /// instance (empty otherwise): its TAP is used as it is and its members stay taken over.
     pub fn start(
         id: u64,
         spec: AggrSpec,
         r: Resolved,
         reporter: Reporter,
         state: Arc<StateDir>,
+        kept: Kept,
     ) -> Result<Aggr, AggrError> {
         let mut members = BTreeMap::new();
         let name = r.name.clone();
-        match Aggr::start_with(id, spec, r, reporter, &state, &mut members) {
+        match Aggr::start_with(id, spec, r, reporter, &state, &mut members, kept) {
             Ok(a) => Ok(a),
             Err(e) => {
                 // Programs pinned (or adopted) for it go before the members are restored.
@@ -188,6 +202,7 @@ impl Aggr {
         reporter: Reporter,
         state: &Arc<StateDir>,
         members: &mut BTreeMap<PortNumber, MemberRt>,
+        mut kept: Kept,
     ) -> Result<Aggr, AggrError> {
         let prior = state.aggregate(&r.name);
         let mut absent = BTreeMap::new();
@@ -196,6 +211,10 @@ impl Aggr {
         // Refuse a foreign interface of that name before touching any member.
         takeover::tap_is_ours(&r.name, prior.as_ref()).map_err(AggrError::Protocol)?;
         for (number, link) in takeover::port_numbers(&r, prior.as_ref())? {
+            if let Some(m) = kept.members.remove(&link) {
+                members.insert(number, m);
+                continue;
+            }
             if !takeover::link_present(&link) {
                 absent.insert(number, link);
                 continue;
@@ -211,6 +230,13 @@ impl Aggr {
                     carrier_losses: 0,
                 },
             );
+        }
+        // Kept members the configuration no longer names (none when only the numbering
+        // changed) are given back.
+        for (_, m) in std::mem::take(&mut kept.members) {
+            if let Err(e) = takeover::release_member(state, m) {
+                tracing::error!(aggregate = %r.name, "a member was NOT restored: {e}");
+            }
         }
         let mac = match (r.mac, members.values().next()) {
             (Some(m), _) => m,
@@ -242,12 +268,16 @@ impl Aggr {
                 t.map_err(|e| tracing::warn!(aggregate = %r.name, "inherited TAP refused: {e}"))
                     .ok()
             });
-        let (tap, reattached) = match handed {
-            Some(t) => {
+        let (tap, reattached) = match (kept.tap, handed) {
+            (Some(t), _) => {
+                tracing::debug!(aggregate = %r.name, "TAP kept open: addresses, routes and neighbours kept, nothing queued lost");
+                (t, true)
+            }
+            (None, Some(t)) => {
                 tracing::info!(aggregate = %r.name, "TAP handed over by the previous image: nothing it queued is lost");
                 (t, true)
             }
-            None => takeover::open_tap(&r, mac, prior.as_ref())?,
+            (None, None) => takeover::open_tap(&r, mac, prior.as_ref())?,
         };
         record.ifindex = tap.ifindex();
         if let Err(e) = state.write_aggregate(&record) {
@@ -883,6 +913,40 @@ impl Aggr {
             tracing::error!(aggregate = %self.resolved.name, "aggregation stopped: {e}");
             Err(e)
         }
+    }
+
+    /// Stops this aggregation but keeps its aggregate, for [`Aggr::start`] to start it again
+    /// with other port numbers (`Engine::dt_renumber`): the kernel fast path goes (as in
+    /// [`Aggr::stop`]), the forwarder stops, but the TAP stays open (the interface, its
+    /// addresses, routes, neighbours and bridge port stay; what the host sends meanwhile
+    /// waits in its queue) and the members stay taken over. The record stays, without
+    /// protocol state or port numbers (the partner is to see new ports anyway).
+    pub fn stop_keeping_aggregate(mut self) -> Kept {
+        if let Some(o) = lock(&self.adapter).offload.take() {
+            o.retire();
+        }
+        let name = self.resolved.name.clone();
+        // A second descriptor of the same queue: the device never loses its reader. Failing
+        // that, the persistent TAP survives the forwarder and is re-attached by name.
+        let tap = std::os::fd::AsFd::as_fd(self.forwarder.tap())
+            .try_clone_to_owned()
+            .map_err(|e| e.to_string())
+            .and_then(|fd| Tap::from_fd(fd, &name).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                tracing::warn!(aggregate = %name, "keeping the TAP open: {e}; re-attached by name instead");
+            })
+            .ok();
+        self.forwarder.stop();
+        self.record.snapshot = None;
+        self.record.ports.clear();
+        if let Err(e) = self.state.write_aggregate(&self.record) {
+            tracing::warn!(aggregate = %name, "recording the aggregate: {e}");
+        }
+        let members = std::mem::take(&mut self.members)
+            .into_values()
+            .map(|m| (m.name.clone(), m))
+            .collect();
+        Kept { tap, members }
     }
 
     /// Status for `ShowAggr`.

@@ -278,6 +278,16 @@ impl Engine {
     }
 
     fn start_aggr(&self, spec: AggrSpec, r: crate::config::Resolved) -> Result<Aggr, OpError> {
+        self.start_aggr_keeping(spec, r, crate::aggregate::Kept::default())
+    }
+
+    /// [`Engine::start_aggr`] with what a previous instance kept (its TAP and members).
+    fn start_aggr_keeping(
+        &self,
+        spec: AggrSpec,
+        r: crate::config::Resolved,
+        kept: crate::aggregate::Kept,
+    ) -> Result<Aggr, OpError> {
         if self.state_dir.aggregate(&r.name).is_none() && NetlinkLinks::new().link_exists(&r.name) {
             return Err(op(
                 ErrorKind::AlreadyExists,
@@ -290,13 +300,22 @@ impl Engine {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let name = r.name.clone();
         let links = r.links.join(", ");
-        let a = Aggr::start(id, spec, r, self.reporter.clone(), self.state_dir.clone()).map_err(
-            |e| {
-                let e = OpError::from(e);
-                op(e.kind, format!("aggregation `{name}`: {}", e.message))
-            },
-        )?;
-        self.daemon_event(&name, format!("aggregation created with members {links}"));
+        let again = kept.tap.is_some() || !kept.members.is_empty();
+        let a = Aggr::start(
+            id,
+            spec,
+            r,
+            self.reporter.clone(),
+            self.state_dir.clone(),
+            kept,
+        )
+        .map_err(|e| {
+            let e = OpError::from(e);
+            op(e.kind, format!("aggregation `{name}`: {}", e.message))
+        })?;
+        if !again {
+            self.daemon_event(&name, format!("aggregation created with members {links}"));
+        }
         let _ = self.reporter.tx.send(EngineMsg::Wake);
         Ok(a)
     }
@@ -1256,17 +1275,25 @@ impl Engine {
         f(&mut self.state().aggrs)
     }
 
-    /// DT hook: restarts aggregation `name` with its ports numbered from `base`.
+    /// DT hook: restarts aggregation `name` with its ports numbered from `base`. The
+    /// aggregate is kept (same interface, addresses, routes, neighbours and bridge port) and
+    /// so are the members; only the protocol starts again, with the new port numbers.
     pub(crate) fn dt_renumber(&self, name: &str, base: u16) -> Result<(), OpError> {
         let mut st = self.state();
         let old = st.aggrs.remove(name).ok_or_else(|| not_found(name))?;
         let spec = old.spec.clone();
         let mut r = old.resolved.clone();
+        let from = r.port_base;
         r.port_base = base;
-        // A member not restored is logged as an error by `stop`.
-        let _ = old.stop();
-        let a = self.start_aggr(spec, r)?;
+        let kept = old.stop_keeping_aggregate();
+        let a = self.start_aggr_keeping(spec, r, kept)?;
         st.aggrs.insert(name.to_string(), a);
+        self.daemon_event(
+            name,
+            format!(
+                "DT: ports of {name} renumbered from {from:#06x} to {base:#06x} (the partner sees new ports); the aggregate, its addresses and routes kept"
+            ),
+        );
         Ok(())
     }
 

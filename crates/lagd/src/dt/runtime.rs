@@ -244,8 +244,7 @@ struct Runner {
     learned: BTreeSet<(u16, u16, MacAddr)>,
     /// The peer's addresses as the core wants them installed: (aggregation, VLAN, MAC) →
     /// where. Checked against the bridge's FDB at every poll and re-installed when missing or
-    /// pointing elsewhere (an update the kernel refused, or a DT aggregate re-created by
-    /// renumbering with a new interface, would otherwise leave a stale entry).
+    /// pointing elsewhere (an update the kernel refused would otherwise leave a stale entry).
     fdb_want: BTreeMap<(u16, u16, MacAddr), MacTarget>,
     events: Vec<(f64, String)>,
     peer_carrier: bool,
@@ -557,7 +556,7 @@ impl Runner {
             }
         }
         for (name, base) in renumber {
-            tracing::info!(aggregate = %name, "DT: renumbering the ports from {base:#06x}");
+            tracing::debug!(aggregate = %name, "DT: renumbering the ports from {base:#06x}");
             if let Err(e) = engine.dt_renumber(&name, base) {
                 tracing::error!(aggregate = %name, "DT: renumbering: {e}");
             }

@@ -44,7 +44,7 @@ pub use forwarder::{
 };
 pub use member::{LinkSpeed, Member, TakeOverOptions, gro_hold, link_speed};
 pub use member_original::MemberOriginal;
-pub use netlink::{IfAddr, LinkEvent, LinkInfo, LinkMonitor, Netlink, OperState};
+pub use netlink::{IfAddr, LinkEvent, LinkInfo, LinkMonitor, Neighbour, Netlink, OperState};
 pub use packet::{MAX_BATCH, MAX_FRAME, PacketOptions, PacketSocket, RecvBatch, RecvFrame};
 pub use tap::Tap;
 pub use vnet::{VNET_HDR_LEN, VnetHdr, with_plain_header};

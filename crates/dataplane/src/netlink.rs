@@ -33,6 +33,7 @@ pub(crate) const NLM_F_ACK: u16 = 0x4;
 pub(crate) const NLM_F_DUMP: u16 = 0x300;
 pub(crate) const NLM_F_EXCL: u16 = 0x200;
 pub(crate) const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_REPLACE: u16 = 0x100;
 
 const NLMSG_HDRLEN: usize = 16;
 const IFINFOMSG_LEN: usize = 16;
@@ -57,8 +58,16 @@ const IFA_CACHEINFO: u16 = 6;
 const IFA_FLAGS: u16 = 8;
 
 const NDA_DST: u16 = 1;
+const NDA_LLADDR: u16 = 2;
+const NUD_REACHABLE: u16 = 0x02;
+const NUD_STALE: u16 = 0x04;
+const NUD_DELAY: u16 = 0x08;
+const NUD_PROBE: u16 = 0x10;
 const NUD_NOARP: u16 = 0x40;
 const NUD_PERMANENT: u16 = 0x80;
+/// `NTF_EXT_LEARNED`: the entry was installed by a program (`extern_learn` in `ip neigh`); the
+/// kernel does not age it out or garbage-collect it.
+const NTF_EXT_LEARNED: u8 = 0x10;
 
 const RTMGRP_LINK: u32 = 1;
 const NLA_TYPE_MASK: u16 = 0x3fff;
@@ -841,6 +850,121 @@ impl Netlink {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// A neighbour (ARP / IPv6 ND) entry of one interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    /// The neighbour's address.
+    pub ip: IpAddr,
+    /// Its link-layer address (zero while unresolved).
+    pub mac: MacAddr,
+    /// `NUD_*` state bits.
+    pub state: u16,
+    /// `NTF_*` flags.
+    pub flags: u8,
+}
+
+impl Neighbour {
+    /// Resolved by the kernel: reachable, stale, delay or probe (not permanent, not NOARP,
+    /// not incomplete or failed).
+    pub fn is_resolved(&self) -> bool {
+        self.state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE) != 0
+            && self.state & (NUD_NOARP | NUD_PERMANENT) == 0
+            && !self.mac.is_zero()
+    }
+    /// Installed by a program (`extern_learn`), as lagd installs its DT peer's entries.
+    pub fn is_extern_learned(&self) -> bool {
+        self.flags & NTF_EXT_LEARNED != 0
+    }
+}
+
+impl Netlink {
+    /// The neighbour entries of interface `ifindex` (IPv4 and IPv6).
+    pub fn neighbours(&mut self, ifindex: u32) -> Result<Vec<Neighbour>> {
+        let seq = self.next_seq();
+        let mut m = MsgBuilder::new(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq);
+        let mut nd = [0u8; NDMSG_LEN];
+        nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+        m.bytes(&nd);
+        let msg = m.finish();
+        let mut out = Vec::new();
+        self.transact("RTM_GETNEIGH", &msg, seq, |ty, p| {
+            if ty != RTM_NEWNEIGH {
+                return Ok(());
+            }
+            let (Some(&family), Some(idx), Some(state), Some(&flags)) =
+                (p.first(), i32_at(p, 4), u16_at(p, 8), p.get(10))
+            else {
+                return Ok(());
+            };
+            if u32::try_from(idx).ok() != Some(ifindex) {
+                return Ok(());
+            }
+            let mut ip = None;
+            let mut mac = MacAddr::ZERO;
+            for (aty, data) in attrs(p.get(NDMSG_LEN..).unwrap_or(&[])) {
+                match aty {
+                    NDA_DST => ip = ip_from(family, data),
+                    NDA_LLADDR => {
+                        if let Some(a) = data.get(..6).and_then(|d| <[u8; 6]>::try_from(d).ok()) {
+                            mac = MacAddr(a);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(ip) = ip {
+                out.push(Neighbour {
+                    ip,
+                    mac,
+                    state,
+                    flags,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Installs (or replaces) `ip` → `mac` on `ifindex` as an externally learned entry in
+    /// state STALE (`ip neigh replace IP lladdr MAC dev DEV nud stale extern_learn`): used at
+    /// once, confirmed by the kernel's unicast probe on first use, never aged out.
+    pub fn set_extern_neighbour(&mut self, ifindex: u32, ip: IpAddr, mac: MacAddr) -> Result<()> {
+        let seq = self.next_seq();
+        let mut m = MsgBuilder::new(
+            RTM_NEWNEIGH,
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+            seq,
+        );
+        let mut nd = [0u8; NDMSG_LEN];
+        nd[0] = family_of(&ip);
+        nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+        nd[8..10].copy_from_slice(&NUD_STALE.to_ne_bytes());
+        nd[10] = NTF_EXT_LEARNED;
+        m.bytes(&nd)
+            .attr(NDA_DST, &ip_bytes(&ip))
+            .attr(NDA_LLADDR, &mac.0);
+        let msg = m.finish();
+        self.transact("RTM_NEWNEIGH", &msg, seq, |_, _| Ok(()))
+    }
+
+    /// Deletes the neighbour entry of `ip` on `ifindex` (absent: not an error).
+    pub fn delete_neighbour(&mut self, ifindex: u32, ip: IpAddr) -> Result<()> {
+        let seq = self.next_seq();
+        let mut m = MsgBuilder::new(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq);
+        let mut nd = [0u8; NDMSG_LEN];
+        nd[0] = family_of(&ip);
+        nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+        m.bytes(&nd).attr(NDA_DST, &ip_bytes(&ip));
+        let msg = m.finish();
+        match self.transact("RTM_DELNEIGH", &msg, seq, |_, _| Ok(())) {
+            Err(Error::Netlink { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
+                Ok(())
+            }
+            other => other,
+        }
     }
 }
 

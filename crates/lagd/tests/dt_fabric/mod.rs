@@ -12,6 +12,8 @@ use lagd_dataplane::netns::TestNet;
 
 use crate::common::{Daemon, PATIENCE, TempDir};
 
+pub mod wire;
+
 /// The shared LACP system MAC of the server's DT aggregation.
 pub const SHARED_SRV: &str = "02:d7:00:00:00:01";
 /// The server's address.
@@ -45,6 +47,7 @@ fn switch_config(
     srv_links: &[String],
     up_link: &str,
     srv_key: u16,
+    dt_extra: &str,
 ) -> String {
     format!(
         r#"[dt]
@@ -58,6 +61,7 @@ peer_timeout = "1s"
 keepalive_interval = "200ms"
 keepalive_timeout = "1s"
 init_delay = "2s"
+{dt_extra}
 
 [[aggregation]]
 name = "trk1"
@@ -103,6 +107,20 @@ impl Fabric {
 
     /// [`Fabric::new`] with both switches' lagd run by `wrapper` (e.g. the unit's sandbox).
     pub fn with_switch_wrapper(tag: &str, b_srv_key: u16, wrapper: &[String]) -> Fabric {
+        Fabric::with_dt_extra(tag, b_srv_key, wrapper, "", &[])
+    }
+
+    /// [`Fabric::with_switch_wrapper`] with `dt_extra` (lines of the `[dt]` table, e.g.
+    /// `key_file` or `mac_sync_limit`) added to both switches' configuration, and `files`
+    /// (name, text) written with mode 0600 into the fabric's directory first; `{dir}` in
+    /// `dt_extra` stands for that directory.
+    pub fn with_dt_extra(
+        tag: &str,
+        b_srv_key: u16,
+        wrapper: &[String],
+        dt_extra: &str,
+        files: &[(&str, &str)],
+    ) -> Fabric {
         let mut net = TestNet::new();
         let ns_srv = net.netns(&format!("{tag}s")).unwrap();
         let ns_up = net.netns(&format!("{tag}u")).unwrap();
@@ -149,8 +167,23 @@ impl Fabric {
             net.exec(ns, &["ip", "link", "set", "br0", "up"]).unwrap();
         }
         let dir = TempDir::new(&format!("lagd{tag}"));
+        for (name, text) in files {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.path(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let dt_extra = dt_extra.replace("{dir}", &dir.0.to_string_lossy());
         let sw_config = [
-            switch_config(100, &peer_link[0], &keepalive[0], &sw_srv[0], &sw_up[0], 1),
+            switch_config(
+                100,
+                &peer_link[0],
+                &keepalive[0],
+                &sw_srv[0],
+                &sw_up[0],
+                1,
+                &dt_extra,
+            ),
             switch_config(
                 200,
                 &peer_link[1],
@@ -158,6 +191,7 @@ impl Fabric {
                 &sw_srv[1],
                 &sw_up[1],
                 b_srv_key,
+                &dt_extra,
             ),
         ];
         let sw = [

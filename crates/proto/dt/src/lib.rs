@@ -10,8 +10,10 @@
 //! Like the LACP core it performs no I/O: it reads no clock, opens no socket and spawns no
 //! thread. Inputs come in through [`Dt::handle_peer_frame`], [`Dt::handle_keepalive_frame`],
 //! [`Dt::handle_peer_link_status`], [`Dt::handle_members`], [`Dt::handle_local_mac`],
+//! [`Dt::handle_local_neighbour`],
 //! configuration changes and [`Dt::handle_timeout`]; outputs go out through
-//! [`Dt::poll_transmit`], [`Dt::poll_event`], [`Dt::poll_mac_update`], [`Dt::poll_timeout`]
+//! [`Dt::poll_transmit`], [`Dt::poll_event`], [`Dt::poll_mac_update`],
+//! [`Dt::poll_neigh_update`], [`Dt::poll_timeout`]
 //! and the per-aggregation [`Decision`] ([`Dt::decision`]).
 //!
 //! # Failure handling
@@ -36,6 +38,7 @@ mod event;
 mod frame;
 mod freshness;
 mod mac_sync;
+mod neigh_sync;
 mod pdu;
 mod role;
 mod status;
@@ -54,14 +57,17 @@ pub use error::DtWireError;
 pub use event::{DtEvent, DtEventKind, DtPath, Refusal, RefuseReason};
 pub use frame::{DT_GROUP_ADDR, DtFrame, ETHERTYPE_DRCP};
 pub use mac_sync::{DEFAULT_MAC_LIMIT, MacKey, MacTarget, MacUpdate, ORPHAN};
+pub use neigh_sync::NeighUpdate;
 pub use pdu::{
     AUTH_LEN, AggrConfigInfo, AuthInfo, DT_SUBTYPE, DT_VERSION, DomainInfo, DrcpState, DtPduPacket,
-    DtPduRepr, HomePortsInfo, ICV_LEN, MAC_ENTRY_LEN, MAX_HOME_PORTS, MAX_MAC_ENTRIES, MacOp,
-    MacSyncEntry, MacSyncInfo, PortalInfo, SequenceInfo, tlv_type,
+    DtPduRepr, HomePortsInfo, ICV_LEN, MAC_ENTRY_LEN, MAX_HOME_PORTS, MAX_MAC_ENTRIES,
+    MAX_NEIGH_ENTRIES, MacOp, MacSyncEntry, MacSyncInfo, NEIGH_ENTRY_LEN, NeighEntry,
+    NeighSyncInfo, PortalInfo, SequenceInfo, tlv_type,
 };
 pub use role::{PeerState, Role, elect};
 pub use status::{
-    DtAggrStatus, DtCounters, DtStatus, LocalMembers, MacSyncStatus, PeerInfo, PeerSecurity,
+    DtAggrStatus, DtCounters, DtStatus, LocalMembers, MacSyncStatus, NeighSyncStatus, PeerInfo,
+    PeerSecurity,
 };
 pub use switch::{Dt, DtTransmit};
 pub use tlv::{DrcpTlvLayout, DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN};

@@ -22,14 +22,17 @@
 //!    type 35 Sequence (32)          epoch(8), seq(8): the sender's boot epoch and frame
 //!                                   number; echo epoch(8), echo seq(8): the last of the
 //!                                   receiver's it heard (replay protection, `freshness.rs`)
+//!    type 37 Neighbour Sync (1+22n) flags(1), then entries: IP address(16; IPv4 as
+//!                                   ::ffff:a.b.c.d), link-layer address(6): a slice of the
+//!                                   sender's ARP/ND table (`neigh_sync.rs`)
 //!    type 36 Authentication (37)    algorithm(1) = 1 (HMAC-SHA-256), key id(4), ICV(32) over
 //!                                   the frame from the destination address to the key id
 //!                                   (`auth.rs`); the last TLV before the Terminator
 //!    type  0 Terminator (0)
 //! ```
 //! Portal Info, DRCP State and DT Domain are mandatory and appear once; Home Ports Info and
-//! DT Aggregation Config may repeat (one per DT aggregation); MAC Sync, Sequence and
-//! Authentication appear at most once, and nothing but the Terminator follows Authentication.
+//! DT Aggregation Config may repeat (one per DT aggregation); MAC Sync, Neighbour Sync,
+//! Sequence and Authentication appear at most once, and nothing but the Terminator follows Authentication.
 //! Unknown TLV types are skipped (a later version may add some); octets after the Terminator
 //! are Ethernet padding and ignored.
 //!
@@ -41,6 +44,7 @@ use crate::bytes::{Writer, array_at, mac_at, u8_at, u16_at, u32_at, u64_at};
 use crate::tlv::{DtTlv, DtTlvs, MAX_TLV_VALUE, TLV_HEADER_LEN, header};
 use lagd_types::{Key, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv6Addr};
 
 /// DRCP subtype (§9.4.3.2).
 pub const DT_SUBTYPE: u8 = 1;
@@ -68,6 +72,8 @@ pub mod tlv_type {
     pub const SEQUENCE: u8 = 35;
     /// Authentication (lagd): HMAC-SHA-256 of the frame under the shared key.
     pub const AUTH: u8 = 36;
+    /// Neighbour Sync (lagd): a slice of the sender's ARP and IPv6 ND table.
+    pub const NEIGH_SYNC: u8 = 37;
 }
 
 const PORTAL_INFO_LEN: usize = 16;
@@ -85,6 +91,11 @@ pub const ICV_LEN: usize = 32;
 pub const MAC_ENTRY_LEN: usize = 11;
 /// Most MAC Sync entries one TLV can carry (10-bit length).
 pub const MAX_MAC_ENTRIES: usize = (MAX_TLV_VALUE - MAC_SYNC_FIXED) / MAC_ENTRY_LEN;
+/// Octets of one Neighbour Sync entry.
+pub const NEIGH_ENTRY_LEN: usize = 22;
+const NEIGH_SYNC_FIXED: usize = 1;
+/// Most Neighbour Sync entries one TLV can carry (10-bit length).
+pub const MAX_NEIGH_ENTRIES: usize = (MAX_TLV_VALUE - NEIGH_SYNC_FIXED) / NEIGH_ENTRY_LEN;
 /// Most live ports one Home Ports Info TLV can carry.
 pub const MAX_HOME_PORTS: usize = (MAX_TLV_VALUE - HOME_PORTS_FIXED) / 2;
 
@@ -249,6 +260,30 @@ impl MacSyncInfo {
     pub const DUMP_END: u8 = 0x02;
 }
 
+/// One Neighbour Sync entry: a host's IP address and the link-layer address it resolved to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NeighEntry {
+    /// The host's address (IPv4: ARP, IPv6: ND).
+    pub ip: IpAddr,
+    /// Its link-layer address.
+    pub mac: MacAddr,
+}
+
+/// Neighbour Sync TLV: a slice of the sender's neighbour table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NeighSyncInfo {
+    /// Flags, see [`NeighSyncInfo::PASS_END`].
+    pub flags: u8,
+    /// The slice.
+    pub entries: Vec<NeighEntry>,
+}
+
+impl NeighSyncInfo {
+    /// The slice ends a pass over the sender's table: entries the receiver did not hear in
+    /// this pass nor the previous one are gone.
+    pub const PASS_END: u8 = 0x01;
+}
+
 /// Sequence TLV: where a frame stands in its sender's life, and what the sender last heard of
 /// the receiver's. See `docs/DT.md` ("Replay protection").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -295,6 +330,9 @@ pub struct DtPduRepr {
     pub aggr_configs: Vec<AggrConfigInfo>,
     /// MAC Sync.
     pub mac_sync: Option<MacSyncInfo>,
+    /// Neighbour Sync.
+    #[serde(default)]
+    pub neigh_sync: Option<NeighSyncInfo>,
     /// Sequence (every lagd frame has one).
     pub sequence: Option<SequenceInfo>,
     /// Authentication (with a shared key).
@@ -446,6 +484,37 @@ fn parse_mac_sync(t: &DtTlv<'_>) -> Result<MacSyncInfo, DtWireError> {
     })
 }
 
+fn parse_neigh_sync(t: &DtTlv<'_>) -> Result<NeighSyncInfo, DtWireError> {
+    let v = t.value;
+    let rest = v
+        .len()
+        .checked_sub(NEIGH_SYNC_FIXED)
+        .ok_or_else(|| bad(t))?;
+    if rest % NEIGH_ENTRY_LEN != 0 {
+        return Err(bad(t));
+    }
+    let entries = v
+        .get(NEIGH_SYNC_FIXED..)
+        .unwrap_or_default()
+        .chunks_exact(NEIGH_ENTRY_LEN)
+        .map(|c| NeighEntry {
+            ip: IpAddr::V6(Ipv6Addr::from(array_at::<16>(c, 0))).to_canonical(),
+            mac: mac_at(c, 16),
+        })
+        .collect();
+    Ok(NeighSyncInfo {
+        flags: u8_at(v, 0),
+        entries,
+    })
+}
+
+fn ip_octets(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
 impl DtPduRepr {
     /// Parses a DT PDU starting at its subtype octet (the Ethernet payload).
     pub fn parse(body: &[u8]) -> Result<DtPduRepr, DtWireError> {
@@ -507,6 +576,10 @@ impl DtPduRepr {
                     once(out.mac_sync.is_some(), t.tlv_type)?;
                     out.mac_sync = Some(parse_mac_sync(&t)?);
                 }
+                tlv_type::NEIGH_SYNC => {
+                    once(out.neigh_sync.is_some(), t.tlv_type)?;
+                    out.neigh_sync = Some(parse_neigh_sync(&t)?);
+                }
                 tlv_type::SEQUENCE => {
                     once(out.sequence.is_some(), t.tlv_type)?;
                     fixed(&t, SEQUENCE_LEN)?;
@@ -550,6 +623,9 @@ impl DtPduRepr {
                 .mac_sync
                 .as_ref()
                 .map_or(0, |m| tlv(MAC_SYNC_FIXED + MAC_ENTRY_LEN * m.entries.len()))
+            + self.neigh_sync.as_ref().map_or(0, |n| {
+                tlv(NEIGH_SYNC_FIXED + NEIGH_ENTRY_LEN * n.entries.len())
+            })
             + self.sequence.map_or(0, |_| tlv(SEQUENCE_LEN))
             + self.auth.map_or(0, |_| tlv(AUTH_LEN))
             + TLV_HEADER_LEN
@@ -569,6 +645,14 @@ impl DtPduRepr {
         {
             return Err(DtWireError::TooLarge {
                 need: MAC_SYNC_FIXED + MAC_ENTRY_LEN * m.entries.len(),
+                limit: MAX_TLV_VALUE,
+            });
+        }
+        if let Some(n) = &self.neigh_sync
+            && n.entries.len() > MAX_NEIGH_ENTRIES
+        {
+            return Err(DtWireError::TooLarge {
+                need: NEIGH_SYNC_FIXED + NEIGH_ENTRY_LEN * n.entries.len(),
                 limit: MAX_TLV_VALUE,
             });
         }
@@ -646,6 +730,18 @@ impl DtPduRepr {
                 w.mac(e.mac);
             }
         }
+        if let Some(n) = &self.neigh_sync {
+            th(
+                &mut w,
+                tlv_type::NEIGH_SYNC,
+                NEIGH_SYNC_FIXED + NEIGH_ENTRY_LEN * n.entries.len(),
+            );
+            w.u8(n.flags);
+            for e in &n.entries {
+                w.bytes(&ip_octets(e.ip));
+                w.mac(e.mac);
+            }
+        }
         if let Some(q) = &self.sequence {
             th(&mut w, tlv_type::SEQUENCE, SEQUENCE_LEN);
             w.u64(q.epoch);
@@ -718,6 +814,19 @@ mod tests {
                     vlan: 0,
                     mac: MacAddr([2, 0x5e, 0, 0, 0, 1]),
                 }],
+            }),
+            neigh_sync: Some(NeighSyncInfo {
+                flags: NeighSyncInfo::PASS_END,
+                entries: vec![
+                    NeighEntry {
+                        ip: "198.18.0.1".parse().unwrap(),
+                        mac: MacAddr([2, 0x5e, 0, 0, 0, 1]),
+                    },
+                    NeighEntry {
+                        ip: "2001:2::1".parse().unwrap(),
+                        mac: MacAddr([2, 0x5e, 0, 0, 0, 2]),
+                    },
+                ],
             }),
             sequence: None,
             auth: None,
@@ -794,7 +903,11 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        let r = sample();
+        // MAC Sync last, before the Terminator.
+        let r = DtPduRepr {
+            neigh_sync: None,
+            ..sample()
+        };
         let mut buf = vec![0u8; r.buffer_len()];
         r.emit(&mut buf).unwrap();
         let mut b = buf.clone();
@@ -871,13 +984,56 @@ mod tests {
     }
 
     #[test]
+    fn neighbour_sync_layout() {
+        let r = DtPduRepr {
+            mac_sync: None,
+            ..sample()
+        };
+        let mut buf = vec![0u8; r.buffer_len()];
+        let n = r.emit(&mut buf).unwrap();
+        // The Neighbour Sync TLV is the last before the Terminator: type 37, 1 + 2 * 22 octets.
+        let t = n - 2 - (2 + 45);
+        assert_eq!(&buf[t..t + 2], &header(tlv_type::NEIGH_SYNC, 45));
+        assert_eq!(buf[t + 2], NeighSyncInfo::PASS_END);
+        // IPv4 as ::ffff:198.18.0.1, then the MAC.
+        assert_eq!(
+            &buf[t + 3..t + 25],
+            &[
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 0, 1, 2, 0x5e, 0, 0, 0, 1
+            ]
+        );
+        assert_eq!(DtPduRepr::parse(&buf).unwrap(), r);
+        // A length that is not 1 + 22n is refused; a second Neighbour Sync TLV too.
+        let mut b = buf.clone();
+        b[t + 1] -= 1;
+        assert!(DtPduRepr::parse(&b).is_err());
+        let mut d = buf[..n - 2].to_vec();
+        d.extend_from_slice(&header(tlv_type::NEIGH_SYNC, 1));
+        d.extend_from_slice(&[0, 0, 0]);
+        assert_eq!(
+            DtPduRepr::parse(&d),
+            Err(DtWireError::DuplicateTlv(tlv_type::NEIGH_SYNC))
+        );
+        // Too many entries for one TLV.
+        let mut big = r.clone();
+        if let Some(x) = big.neigh_sync.as_mut() {
+            x.entries = vec![x.entries[0]; MAX_NEIGH_ENTRIES + 1];
+        }
+        let mut buf = vec![0u8; big.buffer_len()];
+        assert!(matches!(
+            big.emit(&mut buf),
+            Err(DtWireError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
     fn view_accessors() {
         let r = sample();
         let mut buf = vec![0u8; r.buffer_len()];
         r.emit(&mut buf).unwrap();
         let mut p = DtPduPacket::new_checked(&mut buf[..]).unwrap();
         assert_eq!((p.subtype(), p.version()), (DT_SUBTYPE, DT_VERSION));
-        assert_eq!(p.tlvs().count(), 7, "six TLVs and the terminator");
+        assert_eq!(p.tlvs().count(), 8, "seven TLVs and the terminator");
         p.set_version(3);
         assert_eq!(p.version(), 3);
         assert!(DtPduPacket::new_checked(&[1u8][..]).is_err());

@@ -99,6 +99,21 @@ pub struct MacSyncStatus {
     pub stale: usize,
 }
 
+/// The ARP and IPv6 ND sync tables (bounded by the MAC sync limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NeighSyncStatus {
+    /// Entries the local bridge resolved (announced to the peer).
+    pub local: usize,
+    /// Entries the peer announced.
+    pub peer: usize,
+    /// Of those, the ones installed (the local bridge has not resolved them itself).
+    pub installed: usize,
+    /// Peer entries refused because the table was full (counted at every announcement).
+    pub overflow: u64,
+    /// Local entries not announced because the table was full.
+    pub local_dropped: u64,
+}
+
 /// How the peer is authenticated and pinned.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PeerSecurity {
@@ -172,6 +187,9 @@ pub struct DtStatus {
     /// MAC sync limits and overflow.
     #[serde(default)]
     pub mac_sync: MacSyncStatus,
+    /// ARP and IPv6 ND sync.
+    #[serde(default)]
+    pub neighbours: NeighSyncStatus,
     /// Pinning and authentication.
     #[serde(default)]
     pub security: PeerSecurity,

@@ -18,26 +18,31 @@ use crate::auth::sign;
 use crate::consistency::compare;
 use crate::freshness::{Echo, Freshness};
 use crate::mac_sync::{MacKey, MacSync, ORPHAN};
+use crate::neigh_sync::{NeighSync, NeighUpdate};
 use crate::pdu::{
-    AggrConfigInfo, AuthInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, ICV_LEN, PortalInfo,
-    SequenceInfo,
+    AggrConfigInfo, AuthInfo, DomainInfo, DrcpState, DtPduRepr, HomePortsInfo, ICV_LEN,
+    NEIGH_ENTRY_LEN, PortalInfo, SequenceInfo,
 };
 use crate::role::elect;
 use crate::timers::{Timer, TimerTable};
+use crate::tlv::TLV_HEADER_LEN;
 use crate::{
     ConfigDiff, DT_GROUP_ADDR, Decision, DownReason, DtAggrConfig, DtAggrStatus, DtConfig,
     DtConfigError, DtCounters, DtEvent, DtEventKind, DtFrame, DtPath, DtStatus, DtWireError,
-    LocalMembers, MAX_AGGREGATIONS, MacSyncStatus, MacTarget, MacUpdate, PeerInfo, PeerSecurity,
-    PeerState, Refusal, Role, SECONDARY_PORT_BASE,
+    LocalMembers, MAX_AGGREGATIONS, MacSyncStatus, MacTarget, MacUpdate, NeighSyncStatus, PeerInfo,
+    PeerSecurity, PeerState, Refusal, Role, SECONDARY_PORT_BASE,
 };
 use admission::RefusalClass;
 use install::Installed;
 use lagd_types::{Duration, Instant, MacAddr, PortNumber, SystemId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::IpAddr;
 
 /// Largest DT PDU (Ethernet payload) lagd sends.
 const MAX_PDU: usize = 1500;
+/// Most neighbour entries in one PDU (a pass over 1 000 entries takes 32 PDUs).
+const NEIGH_BATCH: usize = 32;
 
 /// A frame to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +128,10 @@ pub struct Dt {
     mac_updates: VecDeque<MacUpdate>,
     installed: Installed,
     mac: MacSync,
+    /// ARP and IPv6 ND sync.
+    neigh: NeighSync,
+    /// Changes to the neighbour entries installed for the peer, not yet polled.
+    neigh_updates: VecDeque<NeighUpdate>,
     ntt: bool,
     counters: DtCounters,
     /// A switch of another DT domain heard on the peer link or the keepalive: the two were
@@ -178,6 +187,8 @@ impl Dt {
         timers.start(Timer::InitDelay, now, cfg.init_delay);
         Ok(Dt {
             mac: MacSync::new(cfg.incarnation, cfg.mac_limit),
+            neigh: NeighSync::new(cfg.mac_limit),
+            neigh_updates: VecDeque::new(),
             pinned: cfg.peer_mac,
             cfg,
             aggrs: BTreeMap::new(),
@@ -393,6 +404,34 @@ impl Dt {
         }
     }
 
+    /// The local bridge resolved host `ip` to `mac` (ARP or IPv6 ND; `Some`), or its entry is
+    /// gone (`None`). Entries this switch installed for the peer must not be reported here.
+    /// The peer hears of it in the next slices of this switch's table (one per PDU).
+    pub fn handle_local_neighbour(&mut self, _now: Instant, ip: IpAddr, mac: Option<MacAddr>) {
+        let mut out = Vec::new();
+        self.neigh.local_change(ip, mac, &mut out);
+        self.neigh_updates.extend(out);
+    }
+
+    /// The next change to the neighbour entries installed for the peer (oldest first).
+    pub fn poll_neigh_update(&mut self) -> Option<NeighUpdate> {
+        self.neigh_updates.pop_front()
+    }
+
+    /// The peer's neighbour entries installed locally (those the local bridge has not
+    /// resolved itself).
+    pub fn installed_neighbours(&self) -> Vec<(IpAddr, MacAddr)> {
+        self.neigh.installed().collect()
+    }
+
+    /// Forgets the peer's neighbour entries, removing those installed (DT stops): see
+    /// [`Dt::poll_neigh_update`].
+    pub fn clear_neighbours(&mut self) {
+        let mut out = Vec::new();
+        self.neigh.clear(&mut out);
+        self.neigh_updates.extend(out);
+    }
+
     /// Carrier of the peer link changed. Carrier loss ends the peer link at once, without
     /// waiting for the peer's information to expire.
     pub fn handle_peer_link_status(&mut self, now: Instant, up: bool) {
@@ -485,6 +524,13 @@ impl Dt {
             for (k, present) in changes {
                 self.installed.apply(k, present, &mut self.mac_updates);
             }
+        }
+        if self.state == PeerState::Up
+            && let Some(n) = &pdu.neigh_sync
+        {
+            let mut out = Vec::new();
+            self.neigh.receive(n, &mut out);
+            self.neigh_updates.extend(out);
         }
         self.update(now);
         Ok(())
@@ -997,6 +1043,17 @@ impl Dt {
                 c.aggr_configs.push(cfg);
             }
         }
+        let neigh = self.neigh.tlv(NEIGH_BATCH);
+        let add = TLV_HEADER_LEN + 1 + NEIGH_ENTRY_LEN * neigh.entries.len();
+        if !chunks
+            .last()
+            .is_some_and(|c| c.buffer_len() + add <= MAX_PDU)
+        {
+            chunks.push(self.base_pdu(0));
+        }
+        if let Some(c) = chunks.last_mut() {
+            c.neigh_sync = Some(neigh);
+        }
         let n = chunks.len();
         for (i, mut c) in chunks.into_iter().enumerate() {
             if i + 1 < n {
@@ -1053,6 +1110,13 @@ impl Dt {
                 overflow: self.mac.overflow,
                 local_dropped: self.mac.local_dropped,
                 stale: self.mac.stale.len(),
+            },
+            neighbours: NeighSyncStatus {
+                local: self.neigh.local_len(),
+                peer: self.neigh.peer_len(),
+                installed: self.neigh.installed().count(),
+                overflow: self.neigh.overflow,
+                local_dropped: self.neigh.local_dropped,
             },
             security: PeerSecurity {
                 pinned: self.pinned,

@@ -88,6 +88,7 @@ fn crafted(p: &Pair, from: MacAddr, domain_id: u32, flags: u8, seq: u64) -> Vec<
                 })
                 .collect(),
         }),
+        neigh_sync: None,
         sequence: Some(SequenceInfo {
             epoch: 0x5eed,
             seq,

@@ -106,3 +106,47 @@ fn a_restarted_peer_gets_the_whole_table_again() {
     p.run_for(Duration::from_secs(1));
     assert_eq!(installed(&p, 0), 10);
 }
+
+/// ARP / ND sync through the pair: what A resolved is installed at B (and the reverse), kept
+/// when A dies (the hosts did not move), removed two passes after A's entry goes, and a
+/// forged PDU's entries are never heard (they come only with an admitted PDU).
+#[test]
+fn neighbour_entries_reach_the_peer_and_outlive_the_switch_that_resolved_them() {
+    let ip = |n: u8| std::net::IpAddr::from([198, 18, 0, n]);
+    let ip6: std::net::IpAddr = "2001:2::10".parse().unwrap();
+    let host = |n: u8| MacAddr([2, 0x68, 0, 0, 0, n]);
+    let mut p = formed();
+    let now = p.now;
+    for n in 1..=40 {
+        p.sw[0].handle_local_neighbour(now, ip(n), Some(host(n)));
+    }
+    p.sw[1].handle_local_neighbour(now, ip6, Some(host(99)));
+    // 40 entries in slices of 32: two PDUs at most, then one more pass.
+    p.run_for(Duration::from_secs(3));
+    let at_b = p.sw[1].installed_neighbours();
+    assert_eq!(at_b.len(), 40, "{at_b:?}");
+    assert!(at_b.contains(&(ip(7), host(7))));
+    assert_eq!(p.sw[0].installed_neighbours(), vec![(ip6, host(99))]);
+    let installs: Vec<_> = std::iter::from_fn(|| p.sw[1].poll_neigh_update()).collect();
+    assert_eq!(installs.len(), 40);
+    assert!(installs.iter().all(|u| u.install));
+    let st = p.sw[1].status().neighbours;
+    assert_eq!((st.local, st.peer, st.installed), (1, 40, 40));
+    // An entry gone at A goes at B a few passes later.
+    p.sw[0].handle_local_neighbour(p.now, ip(7), None);
+    p.run_for(Duration::from_secs(5));
+    let removed: Vec<_> = std::iter::from_fn(|| p.sw[1].poll_neigh_update()).collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert!(!removed[0].install && removed[0].ip == ip(7));
+    // A dies: B keeps what A announced.
+    p.kill(0);
+    p.run_for(Duration::from_secs(10));
+    assert_eq!(p.sw[1].state(), lagd_dt::PeerState::Alone);
+    assert_eq!(p.sw[1].installed_neighbours().len(), 39);
+    assert!(p.sw[1].poll_neigh_update().is_none());
+    // DT stops at B: everything it installed is removed.
+    p.sw[1].clear_neighbours();
+    let removed: Vec<_> = std::iter::from_fn(|| p.sw[1].poll_neigh_update()).collect();
+    assert_eq!(removed.len(), 39);
+    assert!(removed.iter().all(|u| !u.install));
+}

@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use lagd_dt::{
     AggrConfigInfo, AuthInfo, DT_GROUP_ADDR, DomainInfo, DrcpState, DtFrame, DtPduRepr,
-    HomePortsInfo, MacOp, MacSyncEntry, MacSyncInfo, PeerState, PortalInfo, SequenceInfo,
+    HomePortsInfo, MacOp, MacSyncEntry, MacSyncInfo, NeighEntry, NeighSyncInfo, PeerState,
+    PortalInfo, SequenceInfo,
 };
 use lagd_types::{Duration, MacAddr, SystemId};
 use proptest::prelude::*;
@@ -86,6 +87,17 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
             ack_seq: s[3],
             entries: e,
         });
+    let neigh = (any::<bool>(), any::<[u8; 16]>(), mac()).prop_map(|(v4, mut o, m)| {
+        let ip = if v4 {
+            std::net::IpAddr::from([o[0], o[1], o[2], o[3]])
+        } else {
+            o[0] = 0x20; // not IPv4-mapped
+            std::net::IpAddr::from(o)
+        };
+        NeighEntry { ip, mac: m }
+    });
+    let ns = (any::<u8>(), prop::collection::vec(neigh, 0..20))
+        .prop_map(|(flags, entries)| NeighSyncInfo { flags, entries });
     (
         portal,
         any::<u8>(),
@@ -93,28 +105,32 @@ fn repr() -> impl Strategy<Value = DtPduRepr> {
         prop::collection::vec(home, 0..4),
         prop::collection::vec(cfg, 0..4),
         prop::option::of(ms),
+        prop::option::of(ns),
         prop::option::of(any::<[u64; 4]>()),
         prop::option::of((any::<u8>(), any::<u32>(), any::<[u8; 32]>())),
     )
         .prop_map(
-            |(portal, st, domain, home_ports, aggr_configs, mac_sync, seq, auth)| DtPduRepr {
-                portal,
-                state: DrcpState(st),
-                domain,
-                home_ports,
-                aggr_configs,
-                mac_sync,
-                sequence: seq.map(|q| SequenceInfo {
-                    epoch: q[0],
-                    seq: q[1],
-                    echo_epoch: q[2],
-                    echo_seq: q[3],
-                }),
-                auth: auth.map(|(algorithm, key_id, icv)| AuthInfo {
-                    algorithm,
-                    key_id,
-                    icv,
-                }),
+            |(portal, st, domain, home_ports, aggr_configs, mac_sync, neigh_sync, seq, auth)| {
+                DtPduRepr {
+                    portal,
+                    state: DrcpState(st),
+                    domain,
+                    home_ports,
+                    aggr_configs,
+                    mac_sync,
+                    neigh_sync,
+                    sequence: seq.map(|q| SequenceInfo {
+                        epoch: q[0],
+                        seq: q[1],
+                        echo_epoch: q[2],
+                        echo_seq: q[3],
+                    }),
+                    auth: auth.map(|(algorithm, key_id, icv)| AuthInfo {
+                        algorithm,
+                        key_id,
+                        icv,
+                    }),
+                }
             },
         )
 }

@@ -1045,10 +1045,7 @@ impl Dt {
         }
         let neigh = self.neigh.tlv(NEIGH_BATCH);
         let add = TLV_HEADER_LEN + 1 + NEIGH_ENTRY_LEN * neigh.entries.len();
-        if !chunks
-            .last()
-            .is_some_and(|c| c.buffer_len() + add <= MAX_PDU)
-        {
+        if chunks.last().is_none_or(|c| c.buffer_len() + add > MAX_PDU) {
             chunks.push(self.base_pdu(0));
         }
         if let Some(c) = chunks.last_mut() {

@@ -2,11 +2,14 @@
 //! aggregations, links, traffic flows, faults, checks and the report.
 
 mod dt;
+mod l2;
 
+use crate::bridge::Bridge;
 use crate::dt::DtSwitchRt;
 use crate::error::SimError;
 use crate::flow::{FlowReceiver, FlowSummary};
 use crate::link::{Dir, Link, LinkParams, TxOutcome};
+use crate::neigh::Neigh;
 use crate::node::{AggRt, Frame, Output, PortSnap, TxResult, flags};
 use crate::packet::parse_data;
 use crate::queue::EventQueue;
@@ -16,7 +19,8 @@ use crate::report::{
 };
 use crate::rng::Rng;
 use crate::scenario::{
-    AggRef, At, Bound, CheckKind, Direction, Fault, FlowSel, PortRef, Scenario, Side,
+    AggRef, At, Bound, CheckKind, Direction, Fault, FlowSel, NodeKind, PortRef, Scenario, Side,
+    Traffic, Via,
 };
 use lagd_agg::RxVerdict;
 use lagd_agg::lagd_lacp::LinkStatus;
@@ -63,8 +67,10 @@ pub struct NicCounters {
     pub data_opkts: u64,
     /// Data bytes sent.
     pub data_obytes: u64,
-    /// Data frames received.
+    /// Data frames received (delivered to the aggregate, or accepted by a plain port).
     pub data_ipkts: u64,
+    /// Data bytes received (as `data_ipkts`).
+    pub data_ibytes: u64,
     /// Slow-protocols frames sent.
     pub ctrl_opkts: u64,
     /// Slow-protocols frames received.
@@ -105,6 +111,10 @@ enum Ev {
     DtReconcile {
         sw: usize,
     },
+    /// A node with an `ip` asks for the destinations of its flows it has not resolved.
+    ArpProbe {
+        node: usize,
+    },
 }
 
 struct NodeRt {
@@ -116,6 +126,10 @@ struct NodeRt {
     /// Livelock guard: (instant, repeats) of the last timeout per aggregation.
     last_timeout: Vec<(Instant, u32)>,
     misdelivered: u64,
+    /// A bridge's forwarding table.
+    bridge: Option<Bridge>,
+    /// The node's IPv4 neighbour table, if it has an `ip`.
+    neigh: Option<Neigh>,
 }
 
 struct FlowRt {
@@ -129,6 +143,8 @@ struct WindowSnap {
     counters: Vec<Vec<NicCounters>>,
     carrier: Vec<Vec<bool>>,
     flows: Vec<(u64, u64, u64)>, // (seq boundary, reordered, duplicates)
+    /// Per node, a bridge's MAC moves so far.
+    fdb_moves: Vec<std::collections::BTreeMap<lagd_types::MacAddr, u64>>,
 }
 
 /// A deterministic simulation of one scenario.
@@ -219,6 +235,8 @@ impl Simulator {
             tables: Vec::new(),
             stats: RunStats::default(),
             dt: Vec::new(),
+            bridges: Vec::new(),
+            balancers: Vec::new(),
         };
         let mut sim = Simulator {
             end: Instant::ZERO + sc.duration,
@@ -278,8 +296,15 @@ impl Simulator {
                 names: n.ports.iter().map(|p| p.name.clone()).collect(),
                 last_timeout: vec![(Instant::MAX, 0); n.aggs.len()],
                 misdelivered: 0,
+                bridge: (n.kind == NodeKind::Bridge).then(|| Bridge::new(n.ports.len(), n.ageing)),
+                neigh: n.ip.map(|ip| Neigh::new(ip, n.mac)),
             });
             sim.start_node(ni)?;
+        }
+        for ni in 0..sim.sc.nodes.len() {
+            if sim.nodes[ni].neigh.is_some() {
+                sim.q.push(Instant::ZERO, Ev::ArpProbe { node: ni });
+            }
         }
         sim.dt_schedule_reconcile();
         // Initial schedule: ticks, faults, check windows, checks, flows, end. At one instant,
@@ -423,6 +448,7 @@ impl Simulator {
             Ev::Tick => self.tick(),
             Ev::DtTimer { sw } => self.dt_timer(at, sw),
             Ev::DtReconcile { sw } => self.dt_reconcile(sw),
+            Ev::ArpProbe { node } => self.arp_probe(node),
             Ev::End => {
                 self.finished = true;
                 return Ok(false);
@@ -510,9 +536,17 @@ impl Simulator {
         if self.node_dt[to.node].is_some() && self.dt_port_rx(to, &frame) {
             return;
         }
+        if self.nodes[to.node].bridge.is_some() {
+            self.bridge_rx(to, frame);
+            return;
+        }
         let n = &mut self.nodes[to.node];
         let agg_idx = match (n.alive, n.port_agg[to.port]) {
             (true, Some(a)) => a,
+            (true, None) if n.aggs.is_empty() => {
+                self.nic_rx(to, &frame);
+                return;
+            }
             _ => {
                 self.counters[to.node][to.port].ierrs += 1;
                 return;
@@ -523,20 +557,26 @@ impl Simulator {
             return;
         };
         match agg.handle_rx(now, to.port, &frame) {
-            RxVerdict::Deliver => {
-                self.counters[to.node][to.port].data_ipkts += 1;
+            (RxVerdict::Deliver, frame) => {
+                let c = &mut self.counters[to.node][to.port];
+                c.data_ipkts += 1;
+                c.data_ibytes += len;
                 self.deliver(to.node, &frame);
             }
-            RxVerdict::Control => self.counters[to.node][to.port].ctrl_ipkts += 1,
-            RxVerdict::Drop(_) => self.counters[to.node][to.port].ierrs += 1,
+            (RxVerdict::Control, _) => self.counters[to.node][to.port].ctrl_ipkts += 1,
+            (RxVerdict::Drop(_), _) => self.counters[to.node][to.port].ierrs += 1,
         }
         self.after(to.node, agg_idx);
     }
 
     fn deliver(&mut self, node: usize, frame: &Frame) {
-        match self.node_dt[node] {
-            Some(sw) => self.forward(sw, frame, false),
-            None => self.receive_flow(node, frame),
+        if let Some(sw) = self.node_dt[node] {
+            self.forward(sw, frame, false);
+        } else if self.foreign_unicast(node, frame) {
+            // A host stack (a node with an `ip`) takes only its own MAC's unicast, as the
+            // kernel does with what the aggregate's interface hands it.
+        } else if !self.host_arp(node, frame) {
+            self.receive_flow(node, frame);
         }
     }
 
@@ -564,24 +604,47 @@ impl Simulator {
         self.q
             .push(self.now + def.interval, Ev::FlowTx { flow: fi });
         self.report.stats.data_frames += 1;
-        let via = def.via;
-        let frame: Frame = Rc::from(def.frame.build(fi as u32, seq));
-        let now = self.now;
-        let n = &mut self.nodes[via.node];
-        let agg = match (n.alive, n.aggs.get_mut(via.agg)) {
-            (true, Some(Some(a))) => a,
-            _ => {
-                self.flows[fi].dropped_at_source += 1;
-                return;
+        let (via, from, resolve) = (def.via, def.from, def.resolve);
+        let mut bytes = def.frame.build(fi as u32, seq);
+        if resolve {
+            let dst = def.frame.dst_ip;
+            match self.nodes[from].neigh.as_ref().and_then(|n| n.lookup(dst)) {
+                Some(mac) => bytes[..6].copy_from_slice(&mac.0),
+                None => {
+                    // Unresolved (Linux would queue three frames): lost at the source.
+                    self.flows[fi].dropped_at_source += 1;
+                    return;
+                }
             }
-        };
-        let mut out = std::mem::take(&mut self.out);
-        let r = agg.handle_tx(now, frame, &mut out);
+        }
+        let r = self.host_send(from, via, Rc::from(bytes));
         if matches!(r, TxResult::NoPort | TxResult::HeldQueueFull) {
             self.flows[fi].dropped_at_source += 1;
         }
+    }
+
+    /// A frame the host stack of `node` sends, through an aggregation or out of a plain port.
+    fn host_send(&mut self, node: usize, via: Via, frame: Frame) -> TxResult {
+        let now = self.now;
+        let n = &mut self.nodes[node];
+        if !n.alive {
+            return TxResult::NoPort;
+        }
+        let ai = match via {
+            Via::Port(p) => {
+                self.send(node, p, frame, false);
+                return TxResult::Sent;
+            }
+            Via::Agg(a) => a.agg,
+        };
+        let Some(Some(agg)) = n.aggs.get_mut(ai) else {
+            return TxResult::NoPort;
+        };
+        let mut out = std::mem::take(&mut self.out);
+        let r = agg.handle_tx(now, frame, &mut out);
         self.out = out;
-        self.after(via.node, via.agg);
+        self.after(node, ai);
+        r
     }
 
     // ---- aggregation plumbing -------------------------------------------------------------
@@ -695,6 +758,11 @@ impl Simulator {
         for end in [l.a, l.b] {
             let status = self.link_status(end.node, end.port);
             let n = &mut self.nodes[end.node];
+            if let Some(b) = n.bridge.as_mut()
+                && !status.up
+            {
+                b.flush_port(end.port);
+            }
             if !n.alive {
                 continue;
             }
@@ -1045,6 +1113,16 @@ impl Simulator {
                     )
                 })
                 .collect(),
+            fdb_moves: self
+                .nodes
+                .iter()
+                .map(|n| {
+                    n.bridge
+                        .as_ref()
+                        .map(|b| b.moves().clone())
+                        .unwrap_or_default()
+                })
+                .collect(),
         }
     }
 
@@ -1060,13 +1138,17 @@ impl Simulator {
             .collect()
     }
 
-    fn loads(&self, a: AggRef, check: usize, ports: &[usize]) -> Vec<u64> {
+    fn loads(&self, a: AggRef, check: usize, ports: &[usize], dir: Traffic) -> Vec<u64> {
         let base = self.windows[check].as_ref();
+        let bytes = |c: &NicCounters| match dir {
+            Traffic::Out => c.data_obytes,
+            Traffic::In => c.data_ibytes,
+        };
         ports
             .iter()
             .map(|&p| {
-                let now = self.counters[a.node][p].data_obytes;
-                let from = base.map_or(0, |w| w.counters[a.node][p].data_obytes);
+                let now = bytes(&self.counters[a.node][p]);
+                let from = base.map_or(0, |w| bytes(&w.counters[a.node][p]));
                 now - from
             })
             .collect()
@@ -1190,9 +1272,9 @@ impl Simulator {
                 };
                 (within(v, b), text)
             }
-            CheckKind::PortShare(p, a, b) => {
+            CheckKind::PortShare(p, a, dir, b) => {
                 let ports = self.table_ports(*a);
-                let loads = self.loads(*a, ci, &ports);
+                let loads = self.loads(*a, ci, &ports, *dir);
                 let total: u64 = loads.iter().sum();
                 let mine = ports
                     .iter()
@@ -1209,9 +1291,9 @@ impl Simulator {
                     )
                 }
             }
-            CheckKind::Balance(a, b) => {
+            CheckKind::Balance(a, dir, b) => {
                 let ports = self.members_with_carrier(*a, ci);
-                let loads = self.loads(*a, ci, &ports);
+                let loads = self.loads(*a, ci, &ports, *dir);
                 let total: u64 = loads.iter().sum();
                 if total == 0 || ports.is_empty() {
                     (false, "no data sent in the window".into())
@@ -1234,9 +1316,9 @@ impl Simulator {
                     )
                 }
             }
-            CheckKind::MembersUsed(a, thr, b) => {
+            CheckKind::MembersUsed(a, dir, thr, b) => {
                 let ports = self.table_ports(*a);
-                let loads = self.loads(*a, ci, &ports);
+                let loads = self.loads(*a, ci, &ports, *dir);
                 let total: u64 = loads.iter().sum();
                 let used = if total == 0 {
                     0
@@ -1287,6 +1369,9 @@ impl Simulator {
                 }
                 None => (false, "node down".into()),
             },
+            CheckKind::Peers(..) | CheckKind::FdbMoves(..) | CheckKind::FdbPort(..) => {
+                self.l2_check(&c.kind, ci)
+            }
             CheckKind::Event(text) => {
                 let from = c.from.map_or(0.0, secs);
                 let hit = self
@@ -1376,6 +1461,8 @@ impl Simulator {
             }
         }
         self.report.dt = self.dt_summaries();
+        self.report.bridges = self.bridge_summaries();
+        self.report.balancers = self.balancer_summaries();
         if let Some(dir) = self.opts.pcap_dir.clone() {
             self.write_pcaps(&dir)?;
         }

@@ -10,6 +10,11 @@
 //! their switches, apply its decisions as the daemon does and forward between the pair's
 //! aggregations ([`dt`]); [`fabric`] generates large DT fabrics.
 //!
+//! Switch-independent modes (`transmit-lb`, `adaptive-lb`) run against an unconfigured
+//! learning switch ([`bridge`], `kind = "bridge"`) and peers with an IPv4 address whose ARP
+//! behaves as Linux's ([`neigh`]): what the balancer tells them decides which member their
+//! frames arrive on.
+//!
 //! ```no_run
 //! use lagd_sim::{RunOptions, run_file};
 //! let (text, report) = run_file("scenarios/demo.toml".as_ref(), RunOptions::default()).unwrap();
@@ -19,12 +24,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod dt;
 pub mod engine;
 pub mod error;
 pub mod fabric;
 pub mod flow;
 pub mod link;
+pub mod neigh;
 pub mod node;
 pub mod packet;
 pub mod queue;

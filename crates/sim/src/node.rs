@@ -8,7 +8,9 @@ use lagd_agg::lagd_lacp::{ChurnState, EventKind, LinkStatus, PortConfig, PortSta
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
 use lagd_node::settings::{AggrSettings, AggrSpec, Resolved};
 use lagd_types::{Instant, PortNumber, PortState, SystemId};
+use lagd_wire::SlowFrame;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::rc::Rc;
 
 /// A frame as the simulator passes it around (shared, immutable).
@@ -212,7 +214,16 @@ impl AggRt {
         for &p in members {
             rt.add_port(now, node, def, p, link(p))?;
         }
+        rt.tell_addresses(now, node);
         Ok(rt)
+    }
+
+    /// Gives the aggregation the node's address, as the daemon gives it the aggregate's
+    /// addresses it reads from the kernel (used by `transmit-lb` / `adaptive-lb`).
+    fn tell_addresses(&mut self, now: Instant, node: &Node) {
+        if let Some(ip) = node.ip {
+            self.agg.set_local_addresses(now, &[IpAddr::V4(ip)]);
+        }
     }
 
     /// LACP port number of port index `idx`.
@@ -223,6 +234,16 @@ impl AggRt {
     /// Port index of LACP port number `n`.
     fn port_index(&self, n: PortNumber) -> usize {
         port_index_in(self.port_base, n)
+    }
+
+    /// LACP port number of port index `idx` (as the aggregation numbers it).
+    pub fn port_number_of(&self, idx: usize) -> PortNumber {
+        self.port_number(idx)
+    }
+
+    /// Port index of the aggregation's port number `n`.
+    pub fn port_index_of(&self, n: PortNumber) -> usize {
+        self.port_index(n)
     }
 
     /// The port number base in force.
@@ -347,6 +368,7 @@ impl AggRt {
             cfg.lacp.system = s;
         }
         self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
+        self.tell_addresses(now, node);
         self.settings = merged;
         self.dirty = true;
         Ok(())
@@ -358,10 +380,36 @@ impl AggRt {
         self.agg.handle_link(now, self.port_number(p), link);
     }
 
-    /// A frame received on port index `p`: `true` if it must be delivered to the host.
-    pub fn handle_rx(&mut self, now: Instant, p: usize, frame: &[u8]) -> RxVerdict {
+    /// A frame received on port index `p`, and the frame to deliver if the verdict says so
+    /// (in `transmit-lb` / `adaptive-lb` the receive filter may have rewritten its destination),
+    /// as the daemon's forwarder hands it over: Slow Protocols frames to the Frame Collector,
+    /// data frames through the receive filter when the aggregation has one.
+    pub fn handle_rx(&mut self, now: Instant, p: usize, frame: &Frame) -> (RxVerdict, Frame) {
         let n = self.port_number(p);
-        self.agg.handle_port_frame(now, n, frame)
+        if self.agg.filters_port_frames() && !SlowFrame::is_slow_protocols(frame) {
+            let mut v = frame.to_vec();
+            let verdict = self.agg.filter_port_frame(now, n, &mut v);
+            (verdict, Rc::from(v))
+        } else {
+            (self.agg.handle_port_frame(now, n, frame), Rc::clone(frame))
+        }
+    }
+
+    /// A host frame leaving on port number `port` (dispatched or released): as the daemon's
+    /// `prepare_tx`, the balancer of a switch-independent mode may rewrite it and choose
+    /// another member. Returns the port index and the frame.
+    fn prepare(&mut self, now: Instant, port: PortNumber, frame: Frame) -> (usize, Frame) {
+        if !self.agg.filters_port_frames() {
+            return (self.port_index(port), frame);
+        }
+        let mut v = frame.to_vec();
+        let port = self.agg.prepare_host_frame(now, &mut v, port);
+        (self.port_index(port), Rc::from(v))
+    }
+
+    /// The aggregation, for observation (checks and the report).
+    pub fn aggregation(&self) -> &Aggregation<Frame> {
+        &self.agg
     }
 
     /// A data frame from the host.
@@ -369,9 +417,10 @@ impl AggRt {
         let bytes = Rc::clone(&frame);
         match self.agg.handle_host_frame(now, &bytes, frame) {
             Dispatch::Send(port, f) => {
+                let (port, frame) = self.prepare(now, port, f);
                 out.push(Output::Send {
-                    port: self.port_index(port),
-                    frame: f,
+                    port,
+                    frame,
                     control: false,
                 });
                 TxResult::Sent
@@ -413,9 +462,10 @@ impl AggRt {
             });
         }
         while let Some((port, f)) = self.agg.poll_release() {
+            let (port, frame) = self.prepare(now, port, f);
             out.push(Output::Send {
-                port: self.port_index(port),
-                frame: f,
+                port,
+                frame,
                 control: false,
             });
         }
@@ -457,11 +507,10 @@ impl AggRt {
                     self.draining.retain(|&m| m != p);
                     out.push(Output::Drained { port: p });
                 }
-                // The simulator runs no switch-independent mode (yet).
                 ev @ AggEvent::Alb(_) => out.push(Output::Event {
                     port: ev.port().map(|n| self.port_index(n)),
-                    text: ev.to_string(),
-                    verbose: ev.is_detail(),
+                    text: ev.describe(&|n| name(names, self.port_base, n)),
+                    verbose: false,
                 }),
             }
         }

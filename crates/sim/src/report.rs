@@ -231,6 +231,39 @@ pub struct RunReport {
     /// Distributed Trunking switches at the end (left out when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dt: Vec<DtSummary>,
+    /// Learning switches (`kind = "bridge"`) at the end (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bridges: Vec<BridgeSummary>,
+    /// Switch-independent balancers (`transmit-lb`, `adaptive-lb`) at the end (left out when
+    /// there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub balancers: Vec<BalancerSummary>,
+}
+
+/// A learning switch at the end of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct BridgeSummary {
+    /// Node name.
+    pub node: String,
+    /// Counters.
+    pub counters: crate::bridge::BridgeCounters,
+    /// MACs that moved between ports while their entry was live, with how often.
+    pub moved: Vec<(String, u64)>,
+    /// The live table: MAC and `node:port`.
+    pub table: Vec<(String, String)>,
+}
+
+/// A `transmit-lb` / `adaptive-lb` aggregation at the end of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct BalancerSummary {
+    /// `node/aggregation`.
+    pub aggregation: String,
+    /// The member answering to the aggregate's MAC (`node:port`).
+    pub receive_member: Option<String>,
+    /// Peer address and the member (`node:port`) it is received on.
+    pub peers: Vec<(String, String)>,
+    /// The balancer's counters.
+    pub counters: lagd_agg::alb::AlbCounters,
 }
 
 /// Simulator statistics.
@@ -287,6 +320,47 @@ impl RunReport {
                 p.control_opkts,
                 p.control_ipkts
             );
+        }
+        if !self.bridges.is_empty() {
+            let _ = writeln!(s, "\n== learning switches");
+            for b in &self.bridges {
+                let c = &b.counters;
+                let _ = writeln!(
+                    s,
+                    "{}: forwarded {}, flooded {} (unknown unicast {}), filtered {}, flushed {}; \
+                     MAC moves {}",
+                    b.node,
+                    c.forwarded,
+                    c.flooded,
+                    c.unknown_unicast,
+                    c.filtered,
+                    c.flushed,
+                    c.moves
+                );
+                for (mac, n) in &b.moved {
+                    let _ = writeln!(s, "  {mac} moved {n} times");
+                }
+            }
+        }
+        if !self.balancers.is_empty() {
+            let _ = writeln!(s, "\n== switch-independent balancing");
+            for b in &self.balancers {
+                let c = &b.counters;
+                let _ = writeln!(
+                    s,
+                    "{}: receive member {}; announcements {}, peer updates {}, learning frames {}, \
+                     ARP replies rewritten {}",
+                    b.aggregation,
+                    b.receive_member.as_deref().unwrap_or("none"),
+                    c.announcements,
+                    c.peer_updates,
+                    c.learning,
+                    c.arp_rewritten
+                );
+                for (peer, member) in &b.peers {
+                    let _ = writeln!(s, "  peer {peer} -> {member}");
+                }
+            }
         }
         if !self.dt.is_empty() {
             let _ = writeln!(s, "\n== distributed trunking");

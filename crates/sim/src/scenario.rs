@@ -72,6 +72,8 @@ struct NodeFile {
     mac: Option<MacAddr>,
     system_priority: Option<u16>,
     ports: PortsFile,
+    ip: Option<Ipv4Addr>,
+    ageing: Option<Dur>,
     #[serde(default, rename = "aggregation")]
     aggregations: Vec<toml::Table>,
 }
@@ -201,12 +203,15 @@ struct CheckFile {
     from: Option<Dur>,
     to: Option<Dur>,
     threshold: Option<f64>,
+    direction: Option<String>,
+    mac: Option<MacAddr>,
 }
 
 // ---------------------------------------------------------------------------------------------
 // Small enums shared by the file and the model.
 
-/// A host (end system) or a switch; both run aggregations and terminate flows.
+/// A host (end system) or a switch; both run aggregations and terminate flows. A bridge is
+/// an unconfigured learning L2 switch ([`crate::bridge`]): no aggregation, no flow.
 #[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
@@ -215,6 +220,26 @@ pub enum NodeKind {
     Host,
     /// A switch (traffic it originates stands for the clients behind it).
     Switch,
+    /// An unconfigured learning switch: learns MACs per port, floods the unknown.
+    Bridge,
+}
+
+/// Which direction of a member's data a load check measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    /// Sent by the member (the aggregation's transmit).
+    Out,
+    /// Received by the member and delivered to the aggregate.
+    In,
+}
+
+/// The way a flow's frames leave their sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Through an aggregation of the sender.
+    Agg(AggRef),
+    /// Straight out of a port in no aggregation (a plain host's NIC).
+    Port(usize),
 }
 
 /// Which field of a flow changes from one flow of a `count` group to the next.
@@ -316,6 +341,11 @@ pub struct Node {
     pub ports: Vec<PortDef>,
     /// Aggregations.
     pub aggs: Vec<AggDef>,
+    /// Its IPv4 address: it answers ARP for it and resolves its flows' destinations by ARP
+    /// ([`crate::neigh`]).
+    pub ip: Option<Ipv4Addr>,
+    /// A bridge's MAC ageing time.
+    pub ageing: Duration,
 }
 
 /// A port of a node.
@@ -371,8 +401,11 @@ pub struct FlowDef {
     pub from: usize,
     /// Receiver node.
     pub to: usize,
-    /// Aggregation of the sender the frames go through.
-    pub via: AggRef,
+    /// Aggregation (or plain port) of the sender the frames go through.
+    pub via: Via,
+    /// The destination MAC is resolved by the sender's ARP at send time (the sender has an
+    /// `ip` and the flow names no `dst_mac`).
+    pub resolve: bool,
     /// Addresses and size.
     pub frame: FrameSpec,
     /// Interval between frames.
@@ -503,12 +536,20 @@ pub enum CheckKind {
     FlowDup(FlowSel, Bound),
     /// Largest inter-arrival gap, in seconds.
     FlowGap(FlowSel, Bound),
-    /// Share (0..1) of an aggregation's transmitted data bytes carried by one member in a window.
-    PortShare(PortRef, AggRef, Bound),
-    /// max/mean of member transmitted data load in a window (mean over members with carrier).
-    Balance(AggRef, Bound),
+    /// Share (0..1) of an aggregation's transmitted (or received) data bytes carried by one
+    /// member in a window.
+    PortShare(PortRef, AggRef, Traffic, Bound),
+    /// max/mean of member data load in a window (mean over members with carrier).
+    Balance(AggRef, Traffic, Bound),
     /// Number of members carrying at least `threshold` of the data in a window.
-    MembersUsed(AggRef, f64, Bound),
+    MembersUsed(AggRef, Traffic, f64, Bound),
+    /// Peers a `adaptive-lb` aggregation receives on one member (or on all, `None`).
+    Peers(AggRef, Option<PortRef>, Bound),
+    /// Times a bridge saw a MAC move to another port while its entry was live (since the
+    /// window start).
+    FdbMoves(usize, MacAddr, Bound),
+    /// The bridge port a MAC is learned on now.
+    FdbPort(usize, MacAddr, PortRef),
     /// Some event line in the window contains the text.
     Event(String),
     /// Pairing state of a DT switch (`init`, `alone`, `up`, `peer-link-down`, `split-brain`).
@@ -701,6 +742,16 @@ impl Builder {
         Ok(AggRef { node, agg })
     }
 
+    /// The aggregation port `p` is a member of in the definition.
+    fn agg_of(&self, p: PortRef, field: &str) -> Result<AggRef, SimError> {
+        self.nodes[p.node]
+            .aggs
+            .iter()
+            .position(|a| a.ports.contains(&p.port))
+            .map(|agg| AggRef { node: p.node, agg })
+            .ok_or_else(|| invalid(format!("{field}: port is in no aggregation")))
+    }
+
     /// A node that is a switch of a DT domain.
     fn dt_switch(&self, s: &str, field: &str) -> Result<usize, SimError> {
         let n = self.node(s, field)?;
@@ -828,6 +879,18 @@ impl Builder {
                     mac: mac_add(mac, (i + 1) as u64),
                 });
             }
+            if n.kind == NodeKind::Bridge && (!n.aggregations.is_empty() || n.ip.is_some()) {
+                return Err(invalid(format!(
+                    "node {:?}: a bridge has no aggregation and no ip",
+                    n.name
+                )));
+            }
+            if n.kind != NodeKind::Bridge && n.ageing.is_some() {
+                return Err(invalid(format!(
+                    "node {:?}: ageing is a bridge's setting (kind = \"bridge\")",
+                    n.name
+                )));
+            }
             let mut aggs: Vec<AggDef> = Vec::new();
             let mut used: BTreeMap<usize, String> = BTreeMap::new();
             for a in n.aggregations {
@@ -889,6 +952,8 @@ impl Builder {
                 system_priority: n.system_priority.unwrap_or(32768),
                 ports,
                 aggs,
+                ip: n.ip,
+                ageing: n.ageing.map_or(Duration::from_secs(300), |d| d.0),
             });
         }
         Ok(())
@@ -939,6 +1004,14 @@ impl Builder {
         }
         let from = self.node(&fl.from, &format!("{field} from"))?;
         let to = self.node(&fl.to, &format!("{field} to"))?;
+        for n in [from, to] {
+            if self.nodes[n].kind == NodeKind::Bridge {
+                return Err(invalid(format!(
+                    "{field}: {:?} is a bridge, which sends and receives no flow",
+                    self.nodes[n].name
+                )));
+            }
+        }
         let via = match &fl.via {
             Some(v) => {
                 let a = self.agg(v, &format!("{field} via"))?;
@@ -948,17 +1021,11 @@ impl Builder {
                         fl.from
                     )));
                 }
-                a
+                Via::Agg(a)
             }
-            None => {
-                if self.nodes[from].aggs.is_empty() {
-                    return Err(invalid(format!(
-                        "{field}: node {:?} has no aggregation to send through",
-                        fl.from
-                    )));
-                }
-                AggRef { node: from, agg: 0 }
-            }
+            // A host with no aggregation sends out of its first port.
+            None if self.nodes[from].aggs.is_empty() => Via::Port(0),
+            None => Via::Agg(AggRef { node: from, agg: 0 }),
         };
         if fl.count == 0 || fl.count > 65_536 {
             return Err(invalid(format!("{field}: count must be within 1..=65536")));
@@ -990,13 +1057,22 @@ impl Builder {
         } else {
             fl.vary.clone()
         };
+        let resolve = self.nodes[from].ip.is_some() && fl.dst_mac.is_none();
         let base = FrameSpec {
             src_mac: fl.src_mac.unwrap_or(self.nodes[from].mac),
             dst_mac: fl.dst_mac.unwrap_or(self.nodes[to].mac),
-            src_ip: fl
-                .src_ip
-                .unwrap_or(Ipv4Addr::new(10, 0, (from + 1) as u8, 1)),
-            dst_ip: fl.dst_ip.unwrap_or(Ipv4Addr::new(10, 0, (to + 1) as u8, 1)),
+            src_ip: fl.src_ip.or(self.nodes[from].ip).unwrap_or(Ipv4Addr::new(
+                10,
+                0,
+                (from + 1) as u8,
+                1,
+            )),
+            dst_ip: fl.dst_ip.or(self.nodes[to].ip).unwrap_or(Ipv4Addr::new(
+                10,
+                0,
+                (to + 1) as u8,
+                1,
+            )),
             protocol,
             src_port: fl.src_port.unwrap_or(10_000),
             dst_port: fl.dst_port.unwrap_or(5001),
@@ -1037,6 +1113,7 @@ impl Builder {
                 from,
                 to,
                 via,
+                resolve,
                 frame: fr,
                 interval,
                 start,
@@ -1180,6 +1257,31 @@ impl Builder {
         let port = || self.port(&need(&c.port, "port")?, &field);
         let agg = || self.agg(&need(&c.aggregation, "aggregation")?, &field);
         let flows = || self.flow_sel(&need(&c.flow, "flow")?, &field);
+        let traffic = || match c.direction.as_deref() {
+            None | Some("out") => Ok(Traffic::Out),
+            Some("in") => Ok(Traffic::In),
+            Some(o) => Err(invalid(format!(
+                "{field}: direction {o:?} must be out (sent by the members) or in (received)"
+            ))),
+        };
+        let bridge = || {
+            let n = self.node(&need(&c.node, "node")?, &field)?;
+            if self.nodes[n].kind != NodeKind::Bridge {
+                return Err(invalid(format!(
+                    "{field}: node {:?} is not a bridge",
+                    self.nodes[n].name
+                )));
+            }
+            Ok(n)
+        };
+        // A MAC: `mac`, or the aggregate MAC of `aggregation` (its node's MAC).
+        let mac = || match (c.mac, &c.aggregation) {
+            (Some(m), _) => Ok(m),
+            (None, Some(a)) => Ok(self.nodes[self.agg(a, &field)?.node].mac),
+            (None, None) => Err(invalid(format!(
+                "{field}: give `mac`, or `aggregation` for its aggregate's MAC"
+            ))),
+        };
         let state_name = |s: String| s.to_ascii_uppercase().replace(['-', ' '], "_");
         let kind = match c.check.as_str() {
             "mux" => CheckKind::Mux(port()?, state_name(need(&c.equals, "equals")?)),
@@ -1227,17 +1329,31 @@ impl Builder {
                 let p = port()?;
                 let a = match &c.aggregation {
                     Some(a) => self.agg(a, &field)?,
-                    None => self.nodes[p.node]
-                        .aggs
-                        .iter()
-                        .position(|a| a.ports.contains(&p.port))
-                        .map(|agg| AggRef { node: p.node, agg })
-                        .ok_or_else(|| invalid(format!("{field}: port is in no aggregation")))?,
+                    None => self.agg_of(p, &field)?,
                 };
-                CheckKind::PortShare(p, a, bound()?)
+                CheckKind::PortShare(p, a, traffic()?, bound()?)
             }
-            "balance" => CheckKind::Balance(agg()?, bound()?),
-            "members-used" => CheckKind::MembersUsed(agg()?, c.threshold.unwrap_or(0.05), bound()?),
+            "balance" => CheckKind::Balance(agg()?, traffic()?, bound()?),
+            "members-used" => {
+                CheckKind::MembersUsed(agg()?, traffic()?, c.threshold.unwrap_or(0.05), bound()?)
+            }
+            "peers" => {
+                let a = agg()?;
+                let p = match &c.port {
+                    Some(p) => Some(self.port(p, &field)?),
+                    None => None,
+                };
+                CheckKind::Peers(a, p, bound()?)
+            }
+            "fdb-moves" => CheckKind::FdbMoves(bridge()?, mac()?, bound()?),
+            "fdb-port" => {
+                let b = bridge()?;
+                let p = port()?;
+                if p.node != b {
+                    return Err(invalid(format!("{field}: port is not one of the bridge's")));
+                }
+                CheckKind::FdbPort(b, mac()?, p)
+            }
             "event" => CheckKind::Event(need(&c.contains, "contains")?),
             "dt-state" => {
                 let n = self.dt_switch(&need(&c.node, "node")?, &field)?;
@@ -1280,8 +1396,8 @@ impl Builder {
                 return Err(invalid(format!(
                     "check #{i}: unknown check {other:?} (mux, receive, selected, state-flag, why, \
                      up, fallback, distributing, flow-loss, flow-loss-ratio, flow-reorder, \
-                     flow-dup, flow-gap, port-share, balance, members-used, event, dt-state, \
-                     dt-role, dt-ports, partners)"
+                     flow-dup, flow-gap, port-share, balance, members-used, peers, event, \
+                     fdb-moves, fdb-port, dt-state, dt-role, dt-ports, partners)"
                 )));
             }
         };
@@ -1314,6 +1430,14 @@ fn label_of(c: &CheckFile) -> String {
     }
     if let Some(t) = &c.contains {
         s.push_str(&format!(" contains {t:?}"));
+    }
+    if let Some(m) = &c.mac {
+        s.push_str(&format!(" mac {m}"));
+    }
+    match c.direction.as_deref() {
+        Some("in") => s.push_str(" received"),
+        Some("out") => s.push_str(" sent"),
+        _ => {}
     }
     match (c.min, c.max) {
         (Some(a), Some(b)) => s.push_str(&format!(" in [{a}, {b}]")),

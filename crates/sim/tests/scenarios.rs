@@ -208,3 +208,24 @@ fn bad_scenarios_are_refused_with_the_field_named() {
     .to_string();
     assert!(e.contains("policy") && e.contains("L5"), "{e}");
 }
+
+#[test]
+fn adaptive_lb_spreads_both_directions_on_a_learning_switch() {
+    let r = assert_passes("adaptive-lb-bridge.toml");
+    // Every peer is in the balancer's table, spread two per member at the end.
+    let b = &r.balancers[0];
+    assert_eq!(b.peers.len(), 8);
+    for m in ["server:eth0", "server:eth1", "server:eth2", "server:eth3"] {
+        assert_eq!(b.peers.iter().filter(|(_, x)| x == m).count(), 2, "{m}");
+    }
+    // The switch moved no MAC at all (the aggregate's, the members', the peers').
+    assert_eq!(r.bridges[0].counters.moves, 0);
+    assert!(r.flows.iter().all(|f| f.duplicates == 0));
+}
+
+#[test]
+fn transmit_lb_receives_on_one_member_on_a_learning_switch() {
+    let r = assert_passes("transmit-lb-bridge.toml");
+    assert!(r.balancers[0].peers.is_empty());
+    assert_eq!(r.bridges[0].counters.moves, 0);
+}

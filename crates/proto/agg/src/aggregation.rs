@@ -361,6 +361,17 @@ impl<F> Aggregation<F> {
         }
     }
 
+    /// The aggregate's own addresses as configured on the host (the daemon reads them from the
+    /// kernel, the simulator from its scenario): in a switch-independent mode they are
+    /// announced on the receive member when it changes, and new ones at once (see
+    /// [`Alb::set_local_addresses`]). Other modes: nothing.
+    pub fn set_local_addresses(&mut self, now: Instant, addrs: &[std::net::IpAddr]) {
+        if let Some(a) = self.alb.as_mut() {
+            a.set_local_addresses(now, addrs);
+            self.drain_alb();
+        }
+    }
+
     /// The switch-independent balancer, for observation.
     pub fn alb(&self) -> Option<&Alb> {
         self.alb.as_ref()

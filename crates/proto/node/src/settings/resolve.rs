@@ -349,7 +349,16 @@ impl AggrSpec {
                 ),
             ));
         }
-        let move_protection = match s.move_protection.unwrap_or_default() {
+        // An unconfigured switch (what `transmit-lb` / `adaptive-lb` run against) never
+        // answers a Marker: every move would wait `marker_timeout`, so they pause instead.
+        let protection = s
+            .move_protection
+            .unwrap_or(if mode.is_switch_independent() {
+                MoveProtectionKind::CollectorDelay
+            } else {
+                MoveProtectionKind::Marker
+            });
+        let move_protection = match protection {
             MoveProtectionKind::Marker => MoveProtection::Marker {
                 timeout: marker_timeout.unwrap_or(DEFAULT_MOVE_MARKER_TIMEOUT),
             },

@@ -266,6 +266,15 @@ fn switch_independent_modes() {
         assert_eq!(c.distributor.mode, Mode::Hash);
         let alb = c.alb.expect("a balancer");
         assert_eq!((alb.mode, alb.aggregate_mac), (want, mac));
+        // The switch answers no Marker: moves pause instead of waiting for marker_timeout.
+        assert!(
+            matches!(
+                c.distributor.move_protection,
+                lagd_agg::lagd_distrib::MoveProtection::CollectorDelay(_)
+            ),
+            "{:?}",
+            c.distributor.move_protection
+        );
         // LACP and the kernel fast path are refused with words.
         s.lacp_mode = Some(LacpActivity::Active);
         let e = s.resolve(&AnyLinks).unwrap_err().render(Syntax::Cli);

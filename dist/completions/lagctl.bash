@@ -1592,7 +1592,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__reload)
-            opts="-h --socket --help"
+            opts="-h --delete-all --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -194,7 +194,8 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand diagnose" -l socket -d 'Co
 complete -c lagctl -n "__fish_lagctl_using_subcommand diagnose" -l json -d 'JSON output'
 complete -c lagctl -n "__fish_lagctl_using_subcommand diagnose" -s h -l help -d 'Print help'
 complete -c lagctl -n "__fish_lagctl_using_subcommand reload" -l socket -d 'Control socket of lagd' -r -F
-complete -c lagctl -n "__fish_lagctl_using_subcommand reload" -s h -l help -d 'Print help'
+complete -c lagctl -n "__fish_lagctl_using_subcommand reload" -l delete-all -d 'When the file has no aggregation (empty, or missing), delete every aggregation the file had created instead of refusing (temporary ones stay)'
+complete -c lagctl -n "__fish_lagctl_using_subcommand reload" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restart-daemon" -l socket -d 'Control socket of lagd' -r -F
 complete -c lagctl -n "__fish_lagctl_using_subcommand restart-daemon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lagctl -n "__fish_lagctl_using_subcommand restore-links" -l state-dir -d 'lagd\'s state directory (its --state-dir)' -r -F

@@ -137,7 +137,13 @@ impl Client {
 
     /// `Reload`: the daemon re-reads its configuration file; the error says why it refused.
     pub fn reload(&mut self) -> Result<String, ClientError> {
-        self.done(&Request::Reload)
+        self.reload_with(false)
+    }
+
+    /// `Reload`; with `delete_all`, an empty or missing file deletes every aggregation of the
+    /// file instead of being refused (`lagctl reload --delete-all`).
+    pub fn reload_with(&mut self, delete_all: bool) -> Result<String, ClientError> {
+        self.done(&Request::Reload { delete_all })
     }
 
     /// `CreateAggr`.

@@ -7,9 +7,9 @@
 
 mod dt;
 mod error;
+pub mod file;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -95,12 +95,21 @@ impl Config {
 
     /// Reads and parses a file. A missing file is an empty configuration.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text).map_err(|e| match e {
-                ConfigError::Syntax(m) => ConfigError::Syntax(format!("{}: {m}", path.display())),
-                other => other,
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Config::load_text(path).map(|(c, _)| c)
+    }
+
+    /// [`Config::load`], with the text read (`None`: there is no file).
+    pub fn load_text(path: &Path) -> Result<(Config, Option<String>), ConfigError> {
+        match file::read(path) {
+            Ok(Some(text)) => Config::parse(&text)
+                .map(|c| (c, Some(text)))
+                .map_err(|e| match e {
+                    ConfigError::Syntax(m) => {
+                        ConfigError::Syntax(format!("{}: {m}", path.display()))
+                    }
+                    other => other,
+                }),
+            Ok(None) => Ok((Config::default(), None)),
             Err(source) => Err(ConfigError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -116,45 +125,27 @@ impl Config {
         ))
     }
 
-    /// Writes the configuration atomically: a temporary file beside `path`, flushed, renamed
-    /// over `path`. Readers see either the old or the new file, never a partial one.
+    /// Writes the configuration back to `path` ([`file::write_back`]: through a symlink,
+    /// mode and owner kept, atomic and durable) and returns the text written.
     ///
     /// What the file already holds is kept where the change does not touch it: comments,
     /// blank lines, key order ([`crate::config_edit::merge`]).
-    pub fn write_atomic(&self, path: &Path) -> Result<(), ConfigError> {
+    pub fn write_atomic(&self, path: &Path) -> Result<String, ConfigError> {
+        let io = |source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let fresh = self.to_toml()?;
-        let text = match std::fs::read_to_string(path) {
-            Ok(old) if !old.trim().is_empty() => {
+        let text = match file::read(path).map_err(io)? {
+            Some(old) if !old.trim().is_empty() => {
                 let body =
                     toml::to_string_pretty(self).map_err(|e| ConfigError::Syntax(e.to_string()))?;
                 crate::config_edit::merge(&old, &body).unwrap_or(fresh)
             }
             _ => fresh,
         };
-        let io = |source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "lagd.toml".into());
-        let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(io)
+        file::write_back(path, &text).map_err(io)?;
+        Ok(text)
     }
 
     /// The aggregation named `name`.
@@ -286,6 +277,45 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// What an operator did to the configuration file since lagd last read or wrote it (`seen`),
+/// now that it holds `now`; `None` when a write-back loses nothing: the same text, or an edit
+/// of comments and layout only (the write-back's merge keeps those).
+pub fn edited_on_disk(seen: Option<&str>, now: Option<&str>) -> Option<String> {
+    if seen == now {
+        return None;
+    }
+    let known = match seen.map(Config::parse) {
+        None => Config::default(),
+        Some(Ok(c)) => c,
+        Some(Err(_)) => return Some("was changed".into()),
+    };
+    match now {
+        None if known == Config::default() => None,
+        None => Some("was removed".into()),
+        Some(text) => match Config::parse(text) {
+            Ok(c) if c == known => None,
+            Ok(_) if seen.is_none() => Some("was created".into()),
+            Ok(_) => Some("was changed".into()),
+            Err(e) => Some(format!("was changed (and does not parse now: {e})")),
+        },
+    }
+}
+
+/// The keys of the `[dt]` table whose values differ between `a` and `b` (file key names),
+/// for a reload that says which settings wait for the next start.
+pub fn dt_changes(a: Option<&DtSpec>, b: Option<&DtSpec>) -> Vec<String> {
+    let fields = |d: Option<&DtSpec>| match d.map(serde_json::to_value) {
+        Some(Ok(serde_json::Value::Object(m))) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (fields(a), fields(b));
+    let mut keys: Vec<String> = a.keys().chain(b.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys.retain(|k| a.get(k) != b.get(k));
+    keys
 }
 
 #[cfg(test)]
@@ -642,5 +672,49 @@ mode = "active-backup"
     fn missing_file_is_empty_config() {
         let c = Config::load(Path::new("/nonexistent/lagd/lagd.toml")).unwrap();
         assert!(c.aggregations.is_empty());
+    }
+
+    #[test]
+    fn an_edit_on_disk_is_seen_unless_it_changes_only_comments() {
+        let known = Config::parse(GOOD).unwrap();
+        // Untouched, or only comments and layout: nothing a write-back would lose.
+        assert_eq!(edited_on_disk(Some(GOOD), Some(GOOD)), None);
+        let commented = format!("# rack 12\n{GOOD}\n\n");
+        assert_eq!(edited_on_disk(Some(GOOD), Some(&commented)), None);
+        // A change of meaning, a file that no longer parses, a removed file.
+        let mut other = known.clone();
+        other.aggregations.pop();
+        let changed = other.to_toml().unwrap();
+        assert_eq!(
+            edited_on_disk(Some(GOOD), Some(&changed)).as_deref(),
+            Some("was changed")
+        );
+        let broken = edited_on_disk(Some(GOOD), Some("[[aggregation]")).unwrap();
+        assert!(broken.contains("does not parse"), "{broken}");
+        assert_eq!(
+            edited_on_disk(Some(GOOD), None).as_deref(),
+            Some("was removed")
+        );
+        // No file when lagd read it: one created since is an edit; still none is not.
+        assert_eq!(edited_on_disk(None, None), None);
+        assert_eq!(
+            edited_on_disk(None, Some(GOOD)).as_deref(),
+            Some("was created")
+        );
+        assert_eq!(edited_on_disk(None, Some("# nothing yet\n")), None);
+        // An empty file removed is no loss either.
+        assert_eq!(edited_on_disk(Some(""), None), None);
+    }
+
+    #[test]
+    fn dt_changes_name_the_keys() {
+        let a: DtSpec =
+            toml::from_str("domain_id = 1\npeer_link = \"p0\"\nbridge = \"br0\"\n").unwrap();
+        let mut b = a.clone();
+        assert!(dt_changes(Some(&a), Some(&b)).is_empty());
+        b.role_priority = Some(10);
+        assert_eq!(dt_changes(Some(&a), Some(&b)), vec!["role_priority"]);
+        assert!(dt_changes(None, Some(&a)).contains(&"domain_id".to_string()));
+        assert!(dt_changes(None, None).is_empty());
     }
 }

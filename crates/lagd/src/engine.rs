@@ -116,6 +116,12 @@ impl LinkEnv for NetlinkLinks {
 struct State {
     /// The configuration file as last read or written.
     persistent: Config,
+    /// The file's text as lagd last read or wrote it (`None`: no file): a write-back never
+    /// overwrites an edit made on disk since ([`crate::config::edited_on_disk`]).
+    on_disk: Option<String>,
+    /// The `[dt]` table in force (read at start-up or by `create-dt-domain`; a reload does
+    /// not restart Distributed Trunking, it says what waits for the next start).
+    dt_in_force: Option<crate::config::DtSpec>,
     /// Running aggregations by name.
     aggrs: BTreeMap<String, Aggr>,
 }
@@ -139,6 +145,8 @@ pub struct Engine {
     me: std::sync::Weak<Engine>,
     /// The records that make a crash or a restart lose nothing (`crate::state`).
     state_dir: Arc<crate::state::StateDir>,
+    /// The Prometheus endpoint (`[daemon] prometheus`) and the address it was configured as.
+    metrics: Mutex<Option<(String, crate::metrics::Endpoint)>>,
 }
 
 impl Engine {
@@ -155,6 +163,8 @@ impl Engine {
             me: me.clone(),
             state: Mutex::new(State {
                 persistent: Config::default(),
+                on_disk: None,
+                dt_in_force: None,
                 aggrs: BTreeMap::new(),
             }),
             reporter: Reporter {
@@ -172,6 +182,7 @@ impl Engine {
             timer_beat: AtomicU64::new(monotonic_now().as_nanos()),
             dt: Mutex::new(None),
             state_dir,
+            metrics: Mutex::new(None),
         })
     }
 
@@ -190,9 +201,10 @@ impl Engine {
         );
     }
 
-    /// Applies `config` at startup. On error every aggregation started so far is stopped
-    /// (members restored) and the error returned.
-    pub fn start(self: &Arc<Self>, config: Config) -> Result<(), OpError> {
+    /// Applies `config` (read from the file's text `on_disk`, `None`: no file) at startup. On
+    /// error every aggregation started so far is stopped (members restored) and the error
+    /// returned.
+    pub fn start(self: &Arc<Self>, config: Config, on_disk: Option<String>) -> Result<(), OpError> {
         let links = NetlinkLinks::new();
         // A configured member that does not exist yet does not stop lagd: its aggregation
         // starts without it and takes it over when it appears (hot-plug).
@@ -215,6 +227,8 @@ impl Engine {
                     }
                 }
             }
+            st.dt_in_force = config.dt.clone();
+            st.on_disk = on_disk;
             st.persistent = config;
             self.clean_up_leftovers(&st);
         }
@@ -385,7 +399,7 @@ impl Engine {
     fn running(st: &State) -> Config {
         Config {
             daemon: st.persistent.daemon.clone(),
-            dt: st.persistent.dt.clone(),
+            dt: st.dt_in_force.clone(),
             aggregations: st.aggrs.values().map(|a| a.spec.clone()).collect(),
         }
     }
@@ -413,15 +427,62 @@ impl Engine {
         Ok(r)
     }
 
-    /// Writes the persistent configuration (after a non-temporary change).
-    fn persist(&self, st: &State, done: String) -> Result<String, OpError> {
-        st.persistent.write_atomic(&self.config_path).map_err(|e| {
+    /// Writes the persistent configuration (after a non-temporary change), unless the file
+    /// was edited on disk meanwhile (checked before the change too: [`Engine::file_unchanged`]).
+    fn persist(&self, st: &mut State, done: String) -> Result<String, OpError> {
+        if let Err(e) = self.file_unchanged(st) {
+            return Err(op(
+                ErrorKind::Persist,
+                format!("{done}, but the change was not saved: {}", e.message),
+            ));
+        }
+        let text = st.persistent.write_atomic(&self.config_path).map_err(|e| {
             op(
                 ErrorKind::Persist,
                 format!("{done}, but the change was not saved: {e}"),
             )
         })?;
+        st.on_disk = Some(text);
         Ok(done)
+    }
+
+    /// Refuses a change that would be written back over an edit made to the file on disk
+    /// since lagd last read or wrote it (the edit would be lost without a word). An edit of
+    /// comments or layout only is no conflict: the write-back keeps it.
+    fn file_unchanged(&self, st: &State) -> Result<(), OpError> {
+        let path = self.config_path.display();
+        let now = crate::config::file::read(&self.config_path)
+            .map_err(|e| op(ErrorKind::Persist, format!("{path}: {e}")))?;
+        match crate::config::edited_on_disk(st.on_disk.as_deref(), now.as_deref()) {
+            None => Ok(()),
+            Some(what) => Err(op(
+                ErrorKind::FileChanged,
+                format!(
+                    "{path} {what} on disk since lagd read it; writing this change back would overwrite that edit, so nothing changed: run `lagctl reload` first to apply the file, or make the change temporary (-t)"
+                ),
+            )),
+        }
+    }
+
+    /// Whether `req` is a change that will be written back to the file.
+    fn saves(st: &State, req: &Request) -> bool {
+        let file_has = |name: &str| st.persistent.get(name).is_some();
+        match req {
+            Request::CreateAggr { temporary, .. } | Request::CreateDtDomain { temporary, .. } => {
+                !*temporary
+            }
+            Request::DeleteAggr { name, temporary }
+            | Request::AddLinks {
+                name, temporary, ..
+            }
+            | Request::RemoveLinks {
+                name, temporary, ..
+            }
+            | Request::ModifyAggr {
+                name, temporary, ..
+            } => !*temporary && file_has(name),
+            _ => false,
+        }
     }
 
     fn create(&self, spec: AggrSpec, temporary: bool) -> Result<String, OpError> {
@@ -442,7 +503,7 @@ impl Engine {
         }
         st.persistent.aggregations.retain(|a| a.name != name);
         st.persistent.aggregations.push(spec);
-        self.persist(&st, done)
+        self.persist(&mut st, done)
     }
 
     fn delete(&self, name: &str, temporary: bool) -> Result<String, OpError> {
@@ -461,7 +522,7 @@ impl Engine {
             return Ok(done);
         }
         st.persistent.aggregations.retain(|a| a.name != name);
-        self.persist(&st, done)
+        self.persist(&mut st, done)
     }
 
     fn add_links(
@@ -520,7 +581,7 @@ impl Engine {
                 p.links.push(l.clone());
             }
         }
-        self.persist(&st, done)
+        self.persist(&mut st, done)
     }
 
     fn remove_links(
@@ -612,11 +673,11 @@ impl Engine {
         if temporary {
             return Ok(done);
         }
-        let st = self.state();
+        let mut st = self.state();
         if st.persistent.get(name).is_none() {
             return Ok(done);
         }
-        self.persist(&st, done)
+        self.persist(&mut st, done)
     }
 
     fn modify(
@@ -672,7 +733,7 @@ impl Engine {
             return Ok(format!("{done} (temporary aggregation: not saved)"));
         };
         *p = p.with_changes(changes);
-        self.persist(&st, done)
+        self.persist(&mut st, done)
     }
 
     /// Brings running aggregation `spec.name` to `spec` (validated as `r`): members added and
@@ -715,14 +776,14 @@ impl Engine {
 
     /// [`Engine::reload`] as the service manager sees it: `RELOADING=1` before, `READY=1` and
     /// the outcome as `STATUS=` after (`crate::notify`), the outcome logged.
-    pub fn reload_reported(&self) -> Result<(), OpError> {
+    pub fn reload_reported(&self, delete_all: bool) -> Result<String, OpError> {
         crate::notify::reloading();
         tracing::info!("reloading {}", self.config_path.display());
-        let r = self.reload();
+        let r = self.reload(delete_all);
         match &r {
-            Ok(()) => {
-                tracing::info!("configuration reloaded");
-                crate::notify::ready("running; configuration reloaded");
+            Ok(m) => {
+                tracing::info!("{m}");
+                crate::notify::ready(&format!("running; {m}"));
             }
             Err(e) => {
                 tracing::error!("reload refused or incomplete: {e}");
@@ -774,15 +835,78 @@ impl Engine {
         Ok(format!("fault {fault} injected into {thread} of `{name}`"))
     }
 
-    /// SIGHUP: reads the configuration file again and applies the difference. A file with an
-    /// error changes nothing.
-    pub fn reload(&self) -> Result<(), OpError> {
-        let config = Config::load(&self.config_path)?;
-        let links = NetlinkLinks::new();
-        // Members that do not exist (yet) are taken over when they appear, as at start-up.
-        let resolved = config.validate(&crate::config::AnyLinks)?;
-        links.check_members(&resolved)?;
+    /// SIGHUP: reads the configuration file again and applies what changed in it since lagd
+    /// last read it (or wrote it back).
+    ///
+    /// - A file that does not parse or validate changes nothing (the error says why); nor does
+    ///   an empty or missing file while aggregations of the file run, unless `delete_all`.
+    /// - Every aggregation of the file is made what the file says: changed, created or
+    ///   deleted; temporary (`-t`) changes to them are undone (the answer names them).
+    /// - Temporary aggregations (created with `-t`) are not the file's: they stay, unless the
+    ///   file now has one of the same name, which then takes it over.
+    /// - `[daemon]` is applied (the Prometheus endpoint moved, the event history resized);
+    ///   `[dt]` is not (Distributed Trunking restarts only with lagd): the answer names the
+    ///   `[dt]` keys that wait for the next start.
+    pub fn reload(&self, delete_all: bool) -> Result<String, OpError> {
+        let path = self.config_path.display().to_string();
+        let (config, text) = Config::load_text(&self.config_path)?;
+        // The file on its own first (its `[dt]` included).
+        config.validate(&crate::config::AnyLinks)?;
         let mut st = self.state();
+        let old = st.persistent.clone();
+        let of_file: Vec<String> = st
+            .aggrs
+            .keys()
+            .filter(|n| old.get(n).is_some())
+            .cloned()
+            .collect();
+        if config.aggregations.is_empty() && !of_file.is_empty() && !delete_all {
+            let what = match &text {
+                None => "is missing",
+                Some(t) if t.trim().is_empty() => "is empty",
+                Some(_) => "has no aggregation",
+            };
+            return Err(op(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "{path} {what}: reloading it would delete {}; nothing changed (`lagctl reload --delete-all` deletes them)",
+                    of_file.join(", ")
+                ),
+            ));
+        }
+        // Temporary aggregations stay: validated with the file, so the file cannot take their
+        // links.
+        let temporaries: Vec<AggrSpec> = st
+            .aggrs
+            .values()
+            .filter(|a| old.get(&a.spec.name).is_none() && config.get(&a.spec.name).is_none())
+            .map(|a| a.spec.clone())
+            .collect();
+        // With the `[dt]` in force: what will run.
+        let mut whole = config.clone();
+        whole.dt = st.dt_in_force.clone();
+        whole.aggregations.extend(temporaries.iter().cloned());
+        // Members that do not exist (yet) are taken over when they appear, as at start-up.
+        let resolved = whole.validate(&crate::config::AnyLinks).map_err(|e| {
+            let mut e = OpError::from(e);
+            if !temporaries.is_empty() {
+                let names: Vec<&str> = temporaries.iter().map(|t| t.name.as_str()).collect();
+                e.message = format!(
+                    "{} (with the temporary aggregations, which a reload keeps: {})",
+                    e.message,
+                    names.join(", ")
+                );
+            }
+            if config.dt != st.dt_in_force {
+                e.message = format!(
+                    "{} (with the [dt] in force: a reload does not restart Distributed Trunking; restart lagd for the file's [dt])",
+                    e.message
+                );
+            }
+            e
+        })?;
+        NetlinkLinks::new().check_members(&resolved)?;
+        // What the file asks for, by name (the temporaries are not the file's).
         let wanted: BTreeMap<String, (AggrSpec, crate::config::Resolved)> = config
             .aggregations
             .iter()
@@ -790,13 +914,23 @@ impl Engine {
             .zip(resolved)
             .map(|(s, r)| (s.name.clone(), (s, r)))
             .collect();
+        let mut undone = Vec::new();
+        let mut todo = Vec::new();
+        for (n, (spec, r)) in wanted {
+            let unchanged = old.get(&n) == Some(&spec);
+            match st.aggrs.get(&n) {
+                Some(a) if a.spec == spec => continue,
+                Some(_) if unchanged => undone.push(format!("{n} (changed with -t)")),
+                None if unchanged => undone.push(format!("{n} (deleted with -t)")),
+                _ => {}
+            }
+            todo.push((n, spec, r));
+        }
         let mut first_error = None;
         // Deletions first (they free links), then changes, then creations.
-        let gone: Vec<String> = st
-            .aggrs
-            .keys()
-            .filter(|n| !wanted.contains_key(*n))
-            .cloned()
+        let gone: Vec<String> = of_file
+            .into_iter()
+            .filter(|n| config.get(n).is_none())
             .collect();
         for n in gone {
             if let Some(a) = st.aggrs.remove(&n) {
@@ -809,7 +943,7 @@ impl Engine {
             }
         }
         // Links leaving an aggregation before any is added elsewhere.
-        for (n, (spec, _)) in &wanted {
+        for (n, spec, _) in &todo {
             if let Some(a) = st.aggrs.get_mut(n) {
                 let leaving: Vec<PortNumber> = a
                     .members
@@ -824,10 +958,9 @@ impl Engine {
                 }
             }
         }
-        for (n, (spec, mut r)) in wanted {
+        for (n, spec, mut r) in todo {
             r.port_base = st.aggrs.get(&n).map_or(0, |a| a.resolved.port_base);
             let result = match st.aggrs.get(&n) {
-                Some(a) if a.spec == spec => Ok(()),
                 Some(a) => {
                     // A reload is not refused, but a change that takes the aggregate down is
                     // said before it is applied.
@@ -853,11 +986,116 @@ impl Engine {
                 first_error.get_or_insert(e);
             }
         }
+        let mut said = Vec::new();
+        if !temporaries.is_empty() {
+            let names: Vec<&str> = temporaries.iter().map(|t| t.name.as_str()).collect();
+            said.push(format!("temporary aggregations kept: {}", names.join(", ")));
+        }
+        if !undone.is_empty() {
+            said.push(format!(
+                "temporary changes undone, as the file has them: {}",
+                undone.join(", ")
+            ));
+        }
+        let dt = crate::config::dt_changes(st.dt_in_force.as_ref(), config.dt.as_ref());
+        if !dt.is_empty() {
+            said.push(format!(
+                "[dt] {} changed: in force at the next start of lagd (Distributed Trunking is not restarted by a reload)",
+                dt.join(", ")
+            ));
+        }
+        let daemon = config.daemon.clone();
         st.persistent = config;
+        st.on_disk = text;
+        drop(st);
+        match self.apply_daemon(&daemon) {
+            Ok(changed) => said.extend(changed),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
         let _ = self.reporter.tx.send(EngineMsg::Wake);
-        match first_error {
-            None => Ok(()),
-            Some(e) => Err(e),
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if said.is_empty() {
+            return Ok("configuration reloaded".into());
+        }
+        let m = format!("configuration reloaded; {}", said.join("; "));
+        self.daemon_event("-", m.clone());
+        Ok(m)
+    }
+
+    /// Brings `[daemon]` into force: the event history's length, the Prometheus endpoint
+    /// (the new address bound before the old one closes; the old one kept if the new one
+    /// cannot be bound). Says what changed.
+    pub fn apply_daemon(&self, d: &crate::config::DaemonConfig) -> Result<Vec<String>, OpError> {
+        let mut said = Vec::new();
+        let history = d.event_history.unwrap_or(crate::events::DEFAULT_HISTORY);
+        if self.log.capacity() != history.max(1) {
+            self.log.set_capacity(history);
+            said.push(format!("[daemon] event_history = {history} in force"));
+        }
+        let mut slot = lock(&self.metrics);
+        let now = slot.as_ref().map(|(a, _)| a.clone());
+        if now == d.prometheus {
+            return Ok(said);
+        }
+        let old = slot.take();
+        let Some(addr) = d.prometheus.clone() else {
+            if let Some((a, ep)) = old {
+                ep.stop();
+                tracing::info!("Prometheus endpoint {a} closed");
+            }
+            said.push("[daemon] prometheus off".into());
+            return Ok(said);
+        };
+        let sock: std::net::SocketAddr = addr.parse().map_err(|e| {
+            op(
+                ErrorKind::InvalidConfig,
+                format!("daemon: prometheus: {addr:?} is not an address:port ({e})"),
+            )
+        })?;
+        // The same port on another address may conflict with the old socket: then the old one
+        // goes first, and comes back if the new one cannot be bound.
+        let bound = match crate::metrics::serve(sock, self.me.clone()) {
+            Ok(ep) => Ok((ep, old)),
+            Err(e) => match old {
+                Some((a, ep)) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    let prev = ep.local_addr();
+                    ep.stop();
+                    match crate::metrics::serve(sock, self.me.clone()) {
+                        Ok(ep) => Ok((ep, None)),
+                        Err(e) => {
+                            let back = crate::metrics::serve(prev, self.me.clone()).ok();
+                            Err((e, back.map(|ep| (a, ep))))
+                        }
+                    }
+                }
+                old => Err((e, old)),
+            },
+        };
+        match bound {
+            Ok((ep, old)) => {
+                if let Some((_, o)) = old {
+                    o.stop();
+                }
+                tracing::info!("Prometheus metrics on http://{addr}/metrics");
+                *slot = Some((addr.clone(), ep));
+                said.push(format!("[daemon] prometheus = {addr} in force"));
+                Ok(said)
+            }
+            Err((e, old)) => {
+                let still = match &old {
+                    Some((a, _)) => format!("metrics still served on {a}"),
+                    None => "no metrics endpoint".into(),
+                };
+                *slot = old;
+                Err(op(
+                    ErrorKind::System,
+                    format!("Prometheus endpoint {addr}: {e}; {still}"),
+                ))
+            }
         }
     }
 
@@ -1169,6 +1407,14 @@ impl Engine {
 
     fn dispatch(&self, req: Request) -> Result<Reply, OpError> {
         let done = |m: String| Reply::Done { message: m };
+        {
+            // Before anything changes: a change to be written back over an edit made on disk
+            // is refused (and checked again at the write-back).
+            let st = self.state();
+            if Self::saves(&st, &req) {
+                self.file_unchanged(&st)?;
+            }
+        }
         match req {
             Request::Ping => Ok(Reply::Pong {
                 version: env!("CARGO_PKG_VERSION").to_string(),
@@ -1220,9 +1466,7 @@ impl Engine {
             Request::CreateDtDomain { spec, temporary } => {
                 self.create_dt_domain(spec, temporary).map(done)
             }
-            Request::Reload => self
-                .reload_reported()
-                .map(|()| done("configuration reloaded".into())),
+            Request::Reload { delete_all } => self.reload_reported(delete_all).map(done),
             Request::TestFault {
                 name,
                 thread,
@@ -1261,13 +1505,14 @@ impl Engine {
             ));
         }
         self.dt_start(&spec)?;
+        let mut st = self.state();
+        st.dt_in_force = Some(spec.clone());
         let done = format!("DT domain {} created", spec.domain_id);
         if temporary {
             return Ok(done);
         }
-        let mut st = self.state();
         st.persistent.dt = Some(spec);
-        self.persist(&st, done)
+        self.persist(&mut st, done)
     }
 
     /// DT hook: runs `f` on the running aggregations (engine state locked).

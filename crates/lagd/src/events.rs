@@ -71,6 +71,21 @@ impl EventLog {
         seq
     }
 
+    /// How many events are kept at most.
+    pub fn capacity(&self) -> usize {
+        self.lock().capacity
+    }
+
+    /// Keeps at most `capacity` events from now on (`[daemon] event_history` reloaded): the
+    /// oldest go when it shrinks.
+    pub fn set_capacity(&self, capacity: usize) {
+        let mut r = self.lock();
+        r.capacity = capacity.max(1);
+        while r.events.len() > r.capacity {
+            r.events.pop_front();
+        }
+    }
+
     /// Every kept event, oldest first.
     pub fn recent(&self) -> Vec<EventRecord> {
         self.lock().events.iter().cloned().collect()
@@ -114,6 +129,23 @@ mod tests {
             ["e2", "e3", "e4"]
         );
         assert_eq!(r.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(log.next_seq(), 6);
+    }
+
+    #[test]
+    fn capacity_changes_keep_the_newest() {
+        let log = EventLog::new(4);
+        for i in 0..4 {
+            log.push(i, "a", None, format!("e{i}"), serde_json::Value::Null);
+        }
+        log.set_capacity(2);
+        assert_eq!(log.capacity(), 2);
+        let names =
+            |l: &EventLog| -> Vec<String> { l.recent().into_iter().map(|e| e.message).collect() };
+        assert_eq!(names(&log), ["e2", "e3"]);
+        log.set_capacity(3);
+        log.push(9, "a", None, "e9".into(), serde_json::Value::Null);
+        assert_eq!(names(&log), ["e2", "e3", "e9"]);
         assert_eq!(log.next_seq(), 6);
     }
 

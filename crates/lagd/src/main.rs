@@ -5,8 +5,8 @@
 //! lagd --check-config /etc/lagd/lagd.toml      # validate, touch nothing, exit 0 or 2
 //! ```
 //! SIGTERM / SIGINT: stop, restore every member, remove the TAPs and the socket, exit 0.
-//! SIGHUP (or `lagctl reload`): reload the configuration file (an invalid file is refused and
-//! changes nothing).
+//! SIGHUP (or `lagctl reload`): reload the configuration file (an invalid, empty or missing
+//! file is refused and changes nothing; `lagctl reload --delete-all` accepts an empty one).
 //! SIGUSR2 (or `lagctl restart-daemon`): restart keeping every aggregation (`lagd::handover`).
 //!
 //! Under systemd (`Type=notify`): `READY=1` once every configured aggregate exists,
@@ -125,7 +125,7 @@ fn run(args: &Args, relaunch: &lagd::handover::Relaunch) -> Result<(), Fatal> {
     // Signals first: a SIGTERM during startup must still restore what was taken.
     let signals =
         Signals::new().map_err(|e| failure(format!("installing signal handlers: {e}")))?;
-    let config = Config::load(&args.config).map_err(|e| invalid(e.to_string()))?;
+    let (config, on_disk) = Config::load_text(&args.config).map_err(|e| invalid(e.to_string()))?;
     // Before anything is touched: this lagd owns the records of this network namespace.
     let state_dir = std::sync::Arc::new(
         lagd::state::StateDir::open(&args.state_dir).map_err(|e| failure(e.to_string()))?,
@@ -135,9 +135,9 @@ fn run(args: &Args, relaunch: &lagd::handover::Relaunch) -> Result<(), Fatal> {
     }
     let server = Server::bind(&args.socket).map_err(|e| failure(e.to_string()))?;
     let history = config.daemon.event_history.unwrap_or(DEFAULT_HISTORY);
-    let prometheus = config.daemon.prometheus.clone();
+    let daemon = config.daemon.clone();
     let engine = Engine::new(&args.config, &args.socket, history, state_dir);
-    if let Err(e) = engine.start(config) {
+    if let Err(e) = engine.start(config, on_disk) {
         let code = if e.kind == ErrorKind::InvalidConfig {
             EXIT_INVALID
         } else {
@@ -153,15 +153,10 @@ fn run(args: &Args, relaunch: &lagd::handover::Relaunch) -> Result<(), Fatal> {
         let _ = engine.shutdown();
         return Err(failure(format!("control socket thread: {e}")));
     }
-    if let Some(addr) = prometheus {
-        // Validated with the configuration.
-        match addr.parse() {
-            Ok(a) => match lagd::metrics::serve(a, engine.clone()) {
-                Ok(()) => tracing::info!("Prometheus metrics on http://{addr}/metrics"),
-                Err(e) => tracing::error!("Prometheus endpoint {addr}: {e}"),
-            },
-            Err(e) => tracing::error!("Prometheus endpoint {addr}: {e}"),
-        }
+    // The Prometheus endpoint (a reload moves it); one that cannot be bound is an error, not
+    // a reason to stop.
+    if let Err(e) = engine.apply_daemon(&daemon) {
+        tracing::error!("{e}");
     }
     if let Err(e) = lagd::supervise::spawn(engine.clone()) {
         let _ = engine.shutdown();
@@ -183,7 +178,7 @@ fn run(args: &Args, relaunch: &lagd::handover::Relaunch) -> Result<(), Fatal> {
             Signal::Reload => {
                 // Logged and reported to systemd by the engine; the daemon keeps running
                 // either way (`lagctl reload` returns the error to its caller).
-                let _ = engine.reload_reported();
+                let _ = engine.reload_reported(false);
             }
             Signal::Restart => {
                 tracing::info!(

@@ -11,7 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::control::proto::{Reply, Request, Response};
@@ -48,8 +48,45 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once; more are closed at once.
 pub const MAX_CONNECTIONS: usize = 32;
 
+/// A serving endpoint: its accepting thread runs until [`Endpoint::stop`].
+pub struct Endpoint {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Endpoint {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and closes the listening socket (a connection being answered
+    /// finishes); the address is free again when this returns.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accepting thread with a connection of our own.
+        let mut wake = self.addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        match TcpStream::connect_timeout(&wake, Duration::from_secs(1)) {
+            Ok(_) => {
+                if let Some(t) = self.thread.take() {
+                    let _ = t.join();
+                }
+            }
+            // It stops at its next connection.
+            Err(e) => tracing::warn!("metrics endpoint {}: stopping: {e}", self.addr),
+        }
+    }
+}
+
 /// Serves the metrics on `addr` on a background thread.
-pub fn serve(addr: SocketAddr, engine: Arc<Engine>) -> std::io::Result<()> {
+pub fn serve(addr: SocketAddr, engine: std::sync::Weak<Engine>) -> std::io::Result<Endpoint> {
     let listener = TcpListener::bind(addr)?;
     if !addr.ip().is_loopback() {
         tracing::warn!(
@@ -57,20 +94,28 @@ pub fn serve(addr: SocketAddr, engine: Arc<Engine>) -> std::io::Result<()> {
              aggregate and member; bind it to 127.0.0.1 (or ::1), or filter the port"
         );
     }
-    serve_on(listener, move || scrape(&engine))
+    serve_on(listener, move || {
+        engine.upgrade().map(|e| scrape(&e)).unwrap_or_default()
+    })
 }
 
 /// Serves `body()` as the metrics on `listener` (one thread accepting, one per connection).
-pub fn serve_on<F>(listener: TcpListener, body: F) -> std::io::Result<()>
+pub fn serve_on<F>(listener: TcpListener, body: F) -> std::io::Result<Endpoint>
 where
     F: Fn() -> String + Send + Sync + 'static,
 {
+    let addr = listener.local_addr()?;
     let body = Arc::new(body);
     let active = Arc::new(AtomicUsize::new(0));
-    std::thread::Builder::new()
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let thread = std::thread::Builder::new()
         .name("lagd-metrics".into())
         .spawn(move || {
             for conn in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
                 let stream = match conn {
                     Ok(s) => s,
                     Err(e) => {
@@ -101,7 +146,11 @@ where
                 }
             }
         })?;
-    Ok(())
+    Ok(Endpoint {
+        addr,
+        stop,
+        thread: Some(thread),
+    })
 }
 
 /// How a request head ended.
@@ -220,7 +269,7 @@ mod tests {
     fn serves_metrics_only_and_bounds_requests() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
-        serve_on(l, || "lagd_x 1\n".into()).unwrap();
+        let endpoint = serve_on(l, || "lagd_x 1\n".into()).unwrap();
         let ok = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
         assert!(ok.ends_with("\r\n\r\nlagd_x 1\n"), "{ok}");
@@ -253,5 +302,9 @@ mod tests {
         let mut out = String::new();
         let _ = slow.read_to_string(&mut out);
         assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+        // Stopped: the address is free again at once.
+        endpoint.stop();
+        assert!(TcpStream::connect(addr).is_err(), "still listening");
+        TcpListener::bind(addr).expect("the address is free");
     }
 }

@@ -175,7 +175,7 @@ fn control_socket_changes_reload_and_write_back() {
     assert_eq!(c.show_aggr(None).unwrap().len(), 2);
     assert_eq!(c.show_aggr(Some("agg0")).unwrap()[0].members.len(), 2);
 
-    // SIGHUP with a valid file: agg0 loses h3, tmp0 (not in the file) goes away.
+    // SIGHUP with a valid file: agg0 loses h3; tmp0 (temporary: not the file's) stays.
     let mut cfg = Config::default();
     cfg.aggregations.push(static_spec("agg0", &[h1]));
     cfg.write_atomic(&d.config).unwrap();
@@ -183,7 +183,7 @@ fn control_socket_changes_reload_and_write_back() {
     let start = std::time::Instant::now();
     loop {
         let all = c.show_aggr(None).unwrap();
-        if all.len() == 1 && all[0].members.len() == 1 {
+        if all.len() == 2 && all[0].name == "agg0" && all[0].members.len() == 1 {
             break;
         }
         assert!(
@@ -193,6 +193,13 @@ fn control_socket_changes_reload_and_write_back() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    assert!(link_exists(&host, "tmp0"));
+    assert!(
+        d.log_text().contains("temporary aggregations kept: tmp0"),
+        "{}",
+        d.log_text()
+    );
+    c.delete_aggr("tmp0", true).unwrap();
     assert!(!link_exists(&host, "tmp0"));
 
     c.delete_aggr("agg0", false).unwrap();

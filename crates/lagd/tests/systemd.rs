@@ -210,7 +210,7 @@ fn ready_reload_and_stopping_are_notified() {
     let st = c.show_aggr(Some(AGGR)).unwrap();
     assert_eq!(st.len(), 1, "the running aggregate is gone");
     // The same through the client library.
-    match c.request(&Request::Reload) {
+    match c.request(&Request::Reload { delete_all: false }) {
         Err(lagd::client::ClientError::Daemon { message, .. }) => {
             assert!(!message.is_empty())
         }

@@ -84,7 +84,13 @@ pub enum AdminCmd {
     Diagnose(DiagnoseArgs),
     /// Reload lagd's configuration file and wait for the outcome: exit 1 with lagd's reason
     /// when it refused (the unit's `ExecReload=`, so `systemctl reload lagd` fails too).
-    Reload(ConnOnly),
+    ///
+    /// lagd applies what changed in the file since it last read or wrote it. A file that does
+    /// not parse or validate changes nothing; nor does an empty or missing file while
+    /// aggregations of the file run (--delete-all deletes them). Temporary (-t) aggregations
+    /// are kept; temporary changes to the file's aggregations are undone (and named).
+    /// `[daemon]` is applied; `[dt]` changes are named and wait for the next start of lagd.
+    Reload(ReloadArgs),
     /// Restart lagd keeping every aggregation (for an upgrade: the binary is read again).
     ///
     /// lagd hands its aggregations to a new image of itself in the same process: members stay
@@ -165,6 +171,18 @@ pub enum ImportCmd {
     Netplan(super::import::NetplanArgs),
     /// NetworkManager bond profiles in keyfile format (.nmconnection) and their ports.
     Nmconnection(super::import::NmconnectionArgs),
+}
+
+/// `reload`.
+#[derive(Args, Debug)]
+pub struct ReloadArgs {
+    /// When the file has no aggregation (empty, or missing), delete every aggregation the file
+    /// had created instead of refusing (temporary ones stay).
+    #[arg(long)]
+    pub delete_all: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: Conn,
 }
 
 /// Only the connection.

@@ -393,10 +393,16 @@ const VERB_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "reload",
-        &[(
-            "Apply the edited configuration file (refused, with the reason, when it is wrong):",
-            "lagctl reload",
-        )],
+        &[
+            (
+                "Apply the edited configuration file (refused, with the reason, when it is wrong):",
+                "lagctl reload",
+            ),
+            (
+                "Delete every aggregation of the file after emptying it (refused without the flag):",
+                "lagctl reload --delete-all",
+            ),
+        ],
     ),
     (
         "restart-daemon",

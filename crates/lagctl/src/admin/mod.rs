@@ -71,7 +71,7 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
             cli::ImportCmd::Netplan(a) => import::run_netplan(&a),
             cli::ImportCmd::Nmconnection(a) => import::run_nmconnection(&a),
         },
-        AdminCmd::Reload(a) => verbs::reload(&a.conn),
+        AdminCmd::Reload(a) => verbs::reload(&a.conn, a.delete_all),
         AdminCmd::Completions { shell } => {
             docs::completions(&mut app, shell, &mut std::io::stdout());
             Ok(())

@@ -135,10 +135,10 @@ pub fn delete(a: &DeleteArgs) -> Result<(), AdminError> {
 }
 
 /// `reload`: the daemon re-reads its configuration; its refusal is this verb's error.
-pub fn reload(conn: &Conn) -> Result<(), AdminError> {
+pub fn reload(conn: &Conn, delete_all: bool) -> Result<(), AdminError> {
     require_root("reload")?;
     let mut c = connect(conn)?;
-    say(&c.reload()?)
+    say(&c.reload_with(delete_all)?)
 }
 
 /// `state dump`.

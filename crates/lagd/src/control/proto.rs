@@ -122,7 +122,13 @@ pub enum Request {
     },
     /// Reload the configuration file, as SIGHUP does, and answer with the outcome
     /// (`lagctl reload`, the unit's `ExecReload=`: a failed reload fails `systemctl reload`).
-    Reload,
+    /// A file that is empty or missing while aggregations of the file run is refused, unless
+    /// `delete_all` (`lagctl reload --delete-all`): then those aggregations are deleted.
+    Reload {
+        /// Delete every aggregation of the file when the file has none (or is gone).
+        #[serde(default)]
+        delete_all: bool,
+    },
     /// Test support: inject a fault into a forwarding thread of aggregation `name` (`thread`:
     /// `tx` or `rx`; `fault`: `exit`, `stall`, `panic` or `none`), to show what the daemon does
     /// when one dies or hangs. No lagctl verb sends it.
@@ -212,7 +218,8 @@ impl Request {
             }
             Request::ChooseActive { name, link } => format!("set-active-member {link} of {name}"),
             Request::ShowHash { name, .. } => format!("show-hash {name}"),
-            Request::Reload => "reload".into(),
+            Request::Reload { delete_all: false } => "reload".into(),
+            Request::Reload { delete_all: true } => "reload --delete-all".into(),
             Request::TestFault { name, .. } => format!("test fault on {name}"),
         }
     }
@@ -368,6 +375,9 @@ pub enum ErrorKind {
     Internal,
     /// The change would take the aggregate down; nothing changed (force applies it anyway).
     WouldGoDown,
+    /// The configuration file was edited on disk since lagd last read it: a change written
+    /// back would overwrite the edit; nothing changed (reload first, or make it temporary).
+    FileChanged,
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -381,6 +391,7 @@ impl std::fmt::Display for ErrorKind {
             ErrorKind::Persist => "not saved",
             ErrorKind::Internal => "internal error",
             ErrorKind::WouldGoDown => "refused",
+            ErrorKind::FileChanged => "refused",
         };
         f.write_str(s)
     }

@@ -353,5 +353,6 @@ pub fn write_into(new: &Config, path: &std::path::Path) -> Result<(), AdminError
         ))
     })?;
     cfg.write_atomic(path)
+        .map(|_| ())
         .map_err(|e| AdminError::Output(e.to_string()))
 }

@@ -47,6 +47,11 @@ pub const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once; more are closed at once.
 pub const MAX_CONNECTIONS: usize = 32;
+/// After an answer, how long the client's further input is read and discarded before the
+/// connection is closed (a lingering close, see [`linger`]).
+pub const LINGER_TIME: Duration = Duration::from_secs(10);
+/// ... and how much of it at most.
+pub const LINGER_BYTES: u64 = 256 << 20;
 
 /// A serving endpoint: its accepting thread runs until [`Endpoint::stop`].
 pub struct Endpoint {
@@ -230,10 +235,40 @@ fn respond(mut s: &TcpStream, status: u16, body: &str, head_only: bool) -> std::
     s.flush()
 }
 
+/// A lingering close: the answer is complete (our side shut down for writing, so the client
+/// reads it to its end), then what the client still sends is read and thrown away, in a small
+/// buffer, until it closes, for at most [`LINGER_TIME`] and [`LINGER_BYTES`]. Closing with its
+/// bytes unread instead makes the kernel reset the connection, and the reset can overtake the
+/// answer in the client's queue (a client refused with 431 saw nothing, or "HTTP/1.1 ").
+fn linger(mut stream: TcpStream) -> std::io::Result<()> {
+    stream.shutdown(std::net::Shutdown::Write)?;
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut sink = [0u8; 16 << 10];
+    let mut drained = 0u64;
+    while drained < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut sink) {
+            Ok(0) => break,
+            Ok(n) => drained += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
 fn answer(mut stream: TcpStream, body: &dyn Fn() -> String) -> std::io::Result<()> {
     let line = match read_head(&mut stream)? {
         Head::Complete(l) => l,
-        Head::TooLarge => return respond(&stream, 431, "request head too large\n", false),
+        Head::TooLarge => {
+            respond(&stream, 431, "request head too large\n", false)?;
+            return linger(stream);
+        }
+        // Everything the client sent was read: nothing to linger for.
         Head::Incomplete => return respond(&stream, 408, "request not complete in time\n", false),
     };
     let mut words = line.split_whitespace();
@@ -249,7 +284,9 @@ fn answer(mut stream: TcpStream, body: &dyn Fn() -> String) -> std::io::Result<(
         ),
         ("", _) => respond(&stream, 400, "bad request\n", false),
         _ => respond(&stream, 405, "only GET and HEAD\n", false),
-    }
+    }?;
+    // A body or a pipelined request may follow the head.
+    linger(stream)
 }
 
 #[cfg(test)]
@@ -281,9 +318,16 @@ mod tests {
             head.starts_with("HTTP/1.1 200") && !head.contains("lagd_x"),
             "{head}"
         );
-        // A head larger than MAX_HEAD without an end: refused after MAX_HEAD bytes.
+        // A head larger than MAX_HEAD without an end: refused after MAX_HEAD bytes, and the
+        // whole answer reaches a client that writes on long after (a lingering close).
         let big = vec![b'a'; 4 * MAX_HEAD];
         assert!(exchange(addr, &big).starts_with("HTTP/1.1 431"));
+        let huge = vec![b'a'; 8 << 20];
+        let out = exchange(addr, &huge);
+        assert!(
+            out.starts_with("HTTP/1.1 431") && out.ends_with("\r\n\r\nrequest head too large\n"),
+            "{out:?}"
+        );
         // A client that sends one byte and waits does not hold up a scrape.
         let mut slow = TcpStream::connect(addr).unwrap();
         slow.write_all(b"G").unwrap();

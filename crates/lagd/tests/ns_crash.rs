@@ -148,18 +148,44 @@ enum Crash {
 #[test]
 fn sigkill_restart_sigterm_gives_members_back_exactly() {
     if root_or_skip("sigkill_restart_sigterm_gives_members_back_exactly") {
-        crash_restart_stop(Crash::Kill);
+        crash_restart_stop(Crash::Kill, None);
     }
 }
 
 #[test]
 fn panic_restart_sigterm_gives_members_back_exactly() {
     if root_or_skip("panic_restart_sigterm_gives_members_back_exactly") {
-        crash_restart_stop(Crash::Panic);
+        crash_restart_stop(Crash::Panic, None);
     }
 }
 
-fn crash_restart_stop(crash: Crash) {
+/// The same with the fast path attached by clsact (kernels without tcx; forced with
+/// `LAGD_BPF_ATTACH=clsact`): a clsact filter has no link object to pin, so it stays on its
+/// device through the crash and the next lagd adopts it in place; SIGTERM removes it.
+#[test]
+fn sigkill_restart_sigterm_with_clsact_adopts_the_filters() {
+    if root_or_skip("sigkill_restart_sigterm_with_clsact_adopts_the_filters") {
+        crash_restart_stop(Crash::Kill, Some("clsact"));
+    }
+}
+
+/// lagd's BPF filters on `devs` (clsact ingress and egress), as `tc` lists them.
+fn bpf_filters(ns: &str, devs: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in devs {
+        for dir in ["ingress", "egress"] {
+            let t = netns::ns_cmd(ns, &["tc", "filter", "show", "dev", d, dir]).unwrap_or_default();
+            out.extend(
+                t.lines()
+                    .filter(|l| l.contains("bpf"))
+                    .map(|l| format!("{d} {dir}: {}", l.trim())),
+            );
+        }
+    }
+    out
+}
+
+fn crash_restart_stop(crash: Crash, attach: Option<&str>) {
     let mut net = netns::TestNet::new();
     let a = net.netns("ncrA").unwrap();
     let b = net.netns("ncrB").unwrap();
@@ -187,7 +213,14 @@ fn crash_restart_stop(crash: Crash) {
     let bpffs = BpfFs::mount(state.join("bpffs"));
     let cfg_a = lacp_config(&devs, "force = true\nmtu = 1500");
     let cfg_b = lacp_config(&[b1.clone(), b2.clone()], "");
-    let mut da = Daemon::start_args(&a, &dir, "a", &cfg_a, &args);
+    let opts = Opts {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: attach
+            .map(|m| vec![("LAGD_BPF_ATTACH".to_string(), m.to_string())])
+            .unwrap_or_default(),
+        ..Opts::default()
+    };
+    let mut da = Daemon::start_with(&a, &dir, "a", &cfg_a, &opts);
     let mut db = Daemon::start(&b, &dir, "b", &cfg_b);
     let mut ca = da.client();
     let mut cb = db.client();
@@ -236,13 +269,24 @@ fn crash_restart_stop(crash: Crash) {
     let tap = netns::ns_cmd(&a, &["ip", "addr", "show", "dev", AGGR]).unwrap();
     assert!(tap.contains("198.18.62.1/24"), "TAP or address lost: {tap}");
     let pinned = bpffs.contents();
-    assert!(
-        pinned.iter().any(|p| p.ends_with("/tx/link")),
-        "the fast path is not pinned after the crash: {pinned:?}"
-    );
+    let all_devs = [AGGR, a1.as_str(), a2.as_str()];
+    let filters = bpf_filters(&a, &all_devs);
+    if attach == Some("clsact") {
+        // No link to pin: the filters themselves outlive the crash, and the maps are pinned.
+        assert!(
+            !filters.is_empty() && !pinned.is_empty(),
+            "clsact fast path gone after the crash: filters {filters:?}, pinned {pinned:?}"
+        );
+        println!("after the crash: filters {filters:?}; pinned {pinned:?}");
+    } else {
+        assert!(
+            pinned.iter().any(|p| p.ends_with("/tx/link")),
+            "the fast path is not pinned after the crash: {pinned:?}"
+        );
+    }
 
     // Restart on the same configuration: the members are taken from their records.
-    let mut da = Daemon::start_args(&a, &dir, "a", &cfg_a, &args);
+    let mut da = Daemon::start_with(&a, &dir, "a", &cfg_a, &opts);
     let mut ca = da.client();
     wait_for(&mut da, &mut ca, AGGR, "A forwarding again", |s| {
         all_forwarding(s, 2)
@@ -278,6 +322,15 @@ fn crash_restart_stop(crash: Crash) {
     );
     let left = bpffs.contents();
     assert!(left.is_empty(), "left pinned after SIGTERM: {left:?}");
+    let members = [a1.as_str(), a2.as_str()];
+    let filters = bpf_filters(&a, &members);
+    assert!(
+        filters.is_empty(),
+        "BPF filters left on the members: {filters:?}"
+    );
+    // Known defect (not asserted): with clsact an empty `clsact` qdisc stays on each member
+    // (attach adds it when missing; Attachment's drop removes the filter, never the qdisc, and
+    // the member record does not say whether there was one before).
     drop(cb);
     db.signal("TERM");
     db.wait_exit();

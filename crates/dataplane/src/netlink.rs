@@ -70,6 +70,8 @@ const NUD_PERMANENT: u16 = 0x80;
 const NTF_EXT_LEARNED: u8 = 0x10;
 
 const RTMGRP_LINK: u32 = 1;
+const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 const NLA_TYPE_MASK: u16 = 0x3fff;
 
 /// `IFF_UP`: administratively up.
@@ -973,6 +975,9 @@ impl Netlink {
 pub struct LinkMonitor {
     fd: OwnedFd,
     buf: Vec<u8>,
+    /// Interfaces whose addresses changed (`RTM_NEWADDR` / `RTM_DELADDR`) since
+    /// [`LinkMonitor::take_address_changes`].
+    addr_changes: Vec<u32>,
 }
 
 impl std::fmt::Debug for LinkMonitor {
@@ -982,9 +987,10 @@ impl std::fmt::Debug for LinkMonitor {
 }
 
 impl LinkMonitor {
-    /// Subscribes to link notifications in the calling thread's network namespace.
+    /// Subscribes to link and address notifications in the calling thread's network
+    /// namespace.
     pub fn open() -> Result<LinkMonitor> {
-        let fd = open_socket(RTMGRP_LINK)?;
+        let fd = open_socket(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)?;
         // SAFETY: F_SETFL with integer flags on a descriptor we own.
         let r = unsafe {
             let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
@@ -996,7 +1002,16 @@ impl LinkMonitor {
         Ok(LinkMonitor {
             fd,
             buf: vec![0u8; RECV_BUF],
+            addr_changes: Vec::new(),
         })
+    }
+
+    /// The interfaces (by index, each once) whose IPv4 or IPv6 addresses were added or removed
+    /// since the last call, as seen by [`LinkMonitor::recv`]. After
+    /// [`Error::MonitorOverrun`] some may be missing: re-read the addresses of every
+    /// interface of interest.
+    pub fn take_address_changes(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.addr_changes)
     }
 
     /// Appends the events waiting on the socket to `out` (never blocks); returns how many were
@@ -1008,6 +1023,14 @@ impl LinkMonitor {
                 Ok(n) => {
                     let data = self.buf.get(..n).unwrap_or(&[]);
                     for (hdr, payload) in messages(data) {
+                        if hdr.ty == RTM_NEWADDR || hdr.ty == RTM_DELADDR {
+                            if let Some(i) = u32_at(payload, 4)
+                                && !self.addr_changes.contains(&i)
+                            {
+                                self.addr_changes.push(i);
+                            }
+                            continue;
+                        }
                         if hdr.ty != RTM_NEWLINK && hdr.ty != RTM_DELLINK {
                             continue;
                         }

@@ -409,6 +409,7 @@ impl Aggr {
         for (number, st) in links {
             aggr.handle_link(number, st);
         }
+        aggr.refresh_local_addresses();
         aggr.save_state();
         Ok(aggr)
     }
@@ -508,6 +509,33 @@ impl Aggr {
         if let Some(b) = lock(&self.adapter).bfd.as_mut() {
             b.set_local_ip(ip);
         }
+    }
+
+    /// In `transmit-lb` / `adaptive-lb`: gives the balancer the aggregate's addresses as the
+    /// kernel has them, so that a change of receive member announces them even if the host
+    /// never sent an ARP or Neighbour Discovery frame (called at start and on every address
+    /// notification of the aggregate's interface). Other modes: nothing.
+    pub fn refresh_local_addresses(&self) {
+        if lock(&self.adapter).agg.alb().is_none() {
+            return;
+        }
+        let tap = self.forwarder.tap().ifindex();
+        let addrs: Vec<std::net::IpAddr> = match Netlink::open()
+            .and_then(|mut nl| nl.addresses(tap))
+        {
+            Ok(v) => v.iter().map(|a| a.addr()).collect(),
+            Err(e) => {
+                tracing::warn!(aggregate = %self.resolved.name, "cannot read the aggregate's addresses (announced as the host's ARP shows them): {e}");
+                return;
+            }
+        };
+        {
+            let mut ad = lock(&self.adapter);
+            ad.agg.set_local_addresses(monotonic_now(), &addrs);
+            ad.drain_events();
+        }
+        // New addresses are announced at once: the forwarder's deadline moved.
+        self.forwarder.wake();
     }
 
     /// The port of member `name` (present or absent).

@@ -1250,6 +1250,7 @@ impl Engine {
         // change in between (e.g. the peer bringing its end up) sent no event we can still
         // receive, so read every member once more now.
         self.resync_links();
+        self.refresh_addresses(None);
         let mut events = Events::with_capacity(4);
         let mut batch = Vec::new();
         let mut bfd_refreshed = std::time::Instant::now();
@@ -1272,11 +1273,27 @@ impl Engine {
                 Err(lagd_dataplane::Error::MonitorOverrun) => {
                     tracing::warn!("link monitor overrun: re-reading every member");
                     self.resync_links();
+                    self.refresh_addresses(None);
                 }
                 Err(e) => tracing::warn!("link monitor: {e}"),
             }
             for ev in &batch {
                 self.on_link_event(ev);
+            }
+            let changed = mon.take_address_changes();
+            if !changed.is_empty() {
+                self.refresh_addresses(Some(&changed));
+            }
+        }
+    }
+
+    /// The aggregates' addresses changed (those whose interface index is in `changed`, or
+    /// all): the switch-independent balancers learn them from the kernel.
+    fn refresh_addresses(&self, changed: Option<&[u32]>) {
+        let st = self.state();
+        for a in st.aggrs.values() {
+            if changed.is_none_or(|c| c.contains(&a.forwarder.tap().ifindex())) {
+                a.refresh_local_addresses();
             }
         }
     }

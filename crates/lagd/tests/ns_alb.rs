@@ -481,3 +481,110 @@ fn transmit_lb_spreads_egress_receives_on_one_member() {
     );
     assert!(most <= 1, "the aggregate's MAC on {most} ports at once");
 }
+
+/// The aggregate's addresses come from the kernel (rtnetlink dump and notifications), not only
+/// from the host's ARP: a host that never sent an ARP frame still has its address announced
+/// (gratuitous ARP from the aggregate's MAC) when the receive member fails. The peer's entry for
+/// the host, set to a wrong MAC beforehand, shows it.
+#[test]
+fn addresses_read_from_the_kernel_are_announced_on_failover() {
+    if !root_or_skip("addresses_read_from_the_kernel_are_announced_on_failover") {
+        return;
+    }
+    let mut net = netns::TestNet::new();
+    let host = net.netns("nsalaH").unwrap();
+    let sw = net.netns("nsalaS").unwrap();
+    net.exec(&sw, &["ip", "link", "add", "br0", "type", "bridge"])
+        .unwrap();
+    net.exec(&sw, &["ip", "link", "set", "br0", "up"]).unwrap();
+    let mut members = Vec::new();
+    let mut sw_ports = Vec::new();
+    for _ in 0..2 {
+        let (m, s) = net.veth("al", Some(&host), Some(&sw)).unwrap();
+        net.exec(&sw, &["ip", "link", "set", &s, "master", "br0", "up"])
+            .unwrap();
+        members.push(m);
+        sw_ports.push(s);
+    }
+    let peer = net.netns("nsalaP").unwrap();
+    let (pe, s) = net.veth("ap", Some(&peer), Some(&sw)).unwrap();
+    net.exec(&sw, &["ip", "link", "set", &s, "master", "br0", "up"])
+        .unwrap();
+    net.exec(&peer, &["ip", "addr", "add", "198.18.0.10/24", "dev", &pe])
+        .unwrap();
+    net.exec(&peer, &["ip", "link", "set", &pe, "up"]).unwrap();
+    let dir = TempDir::new("nsala");
+    let mut d = Daemon::start(
+        &host,
+        &dir,
+        "h",
+        &aggr_config(&members, "mode = \"transmit-lb\"\n"),
+    );
+    let mut c = d.client();
+    wait_for(&mut d, &mut c, AGGR, "both members forwarding", |s| {
+        all_forwarding(s, 2)
+    });
+    let host_ip = dotted(HOST_IP);
+    net.exec(
+        &host,
+        &["ip", "addr", "add", &format!("{host_ip}/24"), "dev", AGGR],
+    )
+    .unwrap();
+    // Known from the address notification (the host sent no ARP: nobody asked it anything).
+    wait_for(&mut d, &mut c, AGGR, "the address known", |s| {
+        s.balancer
+            .as_ref()
+            .is_some_and(|b| b.addresses.contains(&host_ip))
+    });
+    let st = c.show_aggr(Some(AGGR)).unwrap().remove(0);
+    let mac = st.mac.to_string();
+    let rx = st.balancer.unwrap().receive_member.unwrap();
+    let cut = members.iter().position(|m| *m == rx).unwrap();
+    // The peer believes the host is elsewhere (after the announcements of the new address).
+    std::thread::sleep(Duration::from_secs(2));
+    let wrong = "02:00:00:00:00:99";
+    net.exec(
+        &peer,
+        &[
+            "ip", "neigh", "replace", &host_ip, "lladdr", wrong, "dev", &pe, "nud", "stale",
+        ],
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100)); // past the peer's ARP locktime
+    net.exec(&sw, &["ip", "link", "set", &sw_ports[cut], "down"])
+        .unwrap();
+    // Three announcements 200 ms apart: the entry follows within seconds.
+    let mut entry = String::new();
+    for _ in 0..50 {
+        entry = netns::ns_cmd(&peer, &["ip", "neigh", "show", &host_ip, "dev", &pe])
+            .unwrap_or_default();
+        if entry.contains(&mac) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "receive member {rx} cut; the peer's entry for {host_ip}: {}",
+        entry.trim()
+    );
+    assert!(
+        entry.contains(&mac),
+        "the peer was not told the aggregate's MAC {mac}: {entry}; log:\n{}",
+        d.log_text()
+    );
+    // An address removed is no longer announced.
+    net.exec(
+        &host,
+        &["ip", "addr", "del", &format!("{host_ip}/24"), "dev", AGGR],
+    )
+    .unwrap();
+    wait_for(&mut d, &mut c, AGGR, "the address forgotten", |s| {
+        s.balancer
+            .as_ref()
+            .is_some_and(|b| !b.addresses.contains(&host_ip))
+    });
+    drop(c);
+    drop(d);
+    drop(dir);
+    drop(net);
+}

@@ -333,18 +333,24 @@ impl Alb {
         self.peers.get(&ip).map(|p| p.member)
     }
 
-    /// The aggregate's addresses as configured on the host (the daemon reads them from the
-    /// kernel; the core also learns them from the host's ARP and Neighbour Discovery). New
-    /// addresses are announced on the receive member.
+    /// The aggregate's addresses as configured on the host's interface (the daemon reads them
+    /// from the kernel, at start and on every change; the core also learns them from the host's
+    /// ARP and Neighbour Discovery, so that addresses of VLAN interfaces above the aggregate,
+    /// learned with their tag, are kept). An untagged address no longer given is forgotten;
+    /// new ones are announced on the receive member at once.
     pub fn set_local_addresses(&mut self, now: Instant, addrs: &[IpAddr]) {
-        let before = self.local.len();
-        self.local.retain(|a, _| addrs.contains(a));
+        self.local
+            .retain(|a, vlan| vlan.is_some() || addrs.contains(a));
         let mut new = false;
         for a in addrs.iter().take(MAX_LOCAL) {
+            if self.local.len() >= MAX_LOCAL && !self.local.contains_key(a) {
+                break;
+            }
             new |= self.local.insert(*a, None).is_none();
         }
-        if new || self.local.len() != before {
+        if new {
             self.start_announce(now);
+            self.wake = true;
         }
     }
 

@@ -610,3 +610,55 @@ fn a_unicast_probe_of_a_known_peer_leaves_from_its_member() {
             .all(|s| s.kind == AlbFrameKind::Learning)
     );
 }
+
+/// The daemon reads the aggregate's addresses from the kernel: a host that never sent ARP or
+/// Neighbour Discovery still announces them when its receive member changes; an address
+/// removed is no longer announced, one learned on a VLAN is kept.
+#[test]
+fn local_addresses_from_the_kernel_are_announced_on_failover() {
+    let mut a = Alb::new(AlbConfig::new(AlbMode::Transmit, AGG));
+    a.set_members(t(0), &members(&[1, 2]));
+    let v6: Ipv6Addr = "2001:2::1".parse().unwrap();
+    a.set_local_addresses(t(0), &[IpAddr::V4(local()), IpAddr::V6(v6)]);
+    assert!(a.take_wake(), "new addresses are announced at once");
+    let first = run(&mut a, t(1000));
+    let announced = |out: &[AlbTransmit]| {
+        out.iter()
+            .filter(|x| x.kind == AlbFrameKind::Announce)
+            .map(|x| x.port)
+            .collect::<Vec<_>>()
+    };
+    // Both addresses, three times each, on the receive member.
+    assert_eq!(announced(&first), vec![1; 6]);
+    // Given again unchanged: nothing new to say.
+    a.set_local_addresses(t(1000), &[IpAddr::V6(v6), IpAddr::V4(local())]);
+    assert!(announced(&run(&mut a, t(2000))).is_empty());
+    // The receive member fails: both announced on the next one, no host frame needed.
+    a.set_members(t(5000), &members(&[2]));
+    let out = run(&mut a, t(6000));
+    assert_eq!(announced(&out), vec![2; 6]);
+    let arp = out
+        .iter()
+        .find_map(|x| ArpFrame::parse(&x.frame).ok())
+        .expect("a gratuitous ARP");
+    assert_eq!((arp.arp.sender_ip, arp.arp.target_ip), (local(), local()));
+    assert_eq!(arp.l2.src, AGG);
+    // An address learned on a VLAN stays; the IPv6 address removed from the host goes.
+    let tagged = ArpFrame::new(
+        AGG,
+        MacAddr::BROADCAST,
+        Some(100),
+        ArpRepr::gratuitous(AGG, Ipv4Addr::new(198, 19, 0, 1)),
+    )
+    .to_bytes();
+    a.handle_host_frame(t(7000), &mut tagged.clone(), 2);
+    a.set_local_addresses(t(7000), &[IpAddr::V4(local())]);
+    let st = a.status();
+    assert_eq!(
+        st.addresses,
+        vec![
+            IpAddr::V4(local()),
+            IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1))
+        ]
+    );
+}

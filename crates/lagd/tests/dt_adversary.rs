@@ -560,3 +560,113 @@ fn dt_with_a_key_forged_stale_and_replayed_frames_change_nothing() {
         .unwrap_or_default();
     assert_eq!(trk1["decision"]["ports_enabled"], true, "{trk1}");
 }
+
+/// Resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A hundred thousand addresses learned on one switch's DT aggregate: the other installs its
+/// limit (the default, 32 768), counts the rest as overflow and says so in `diagnose`, its
+/// memory stays bounded, and every entry it installed is gone once lagd stops.
+///
+/// The addresses are added to switch B's bridge as dynamic entries on its DT aggregate with
+/// one `bridge -batch` (what learning from 100 000 source addresses would leave in the FDB,
+/// without sending them through lagd's data path): B's lagd reads them from the FDB as it
+/// reads learned ones.
+#[test]
+fn dt_a_hundred_thousand_macs_fill_the_peer_up_to_its_limit() {
+    if !can_run() {
+        return;
+    }
+    const MACS: u32 = 100_000;
+    let mut f = formed("dtn", "", &[]);
+    let limit = f.dt(0)["status"]["mac_sync"]["limit"].as_u64().unwrap();
+    assert_eq!(limit, lagd_dt::DEFAULT_MAC_LIMIT as u64);
+    let pid_a = f.sw[0].as_ref().unwrap().child.id();
+    let pid_b = f.sw[1].as_ref().unwrap().child.id();
+    let rss_before = [rss_kib(pid_a), rss_kib(pid_b)];
+    let marks = [event_mark(&mut f, 0), event_mark(&mut f, 1)];
+    let batch = f.dir.path("fdb.batch");
+    let mut text = String::with_capacity(MACS as usize * 48);
+    for n in 0..MACS {
+        let b = n.to_be_bytes();
+        text.push_str(&format!(
+            "fdb add 02:6c:{:02x}:{:02x}:{:02x}:{:02x} dev trk1 master dynamic\n",
+            b[0], b[1], b[2], b[3]
+        ));
+    }
+    std::fs::write(&batch, text).unwrap();
+    f.net
+        .exec(&f.ns_sw[1], &["bridge", "-batch", &batch.to_string_lossy()])
+        .unwrap();
+    f.wait("B announces 100 000 addresses, A full", |f| {
+        let (a, b) = (f.dt(0), f.dt(1));
+        b["status"]["macs_local"].as_u64().unwrap_or(0) >= u64::from(MACS)
+            && a["status"]["macs_installed"].as_u64() == Some(limit)
+            && a["status"]["mac_sync"]["overflow"].as_u64().unwrap_or(0) >= u64::from(MACS) - limit
+    });
+    // Settled: B's whole table announced and acknowledged.
+    f.wait("B's announcements acknowledged", |f| {
+        f.dt(1)["status"]["macs_synced"] == true
+    });
+    let (a, b) = (f.dt(0), f.dt(1));
+    let installed = lagd_fdb(&f, 0).len() as u64;
+    let rss_after = [rss_kib(pid_a), rss_kib(pid_b)];
+    println!(
+        "{MACS} addresses on B: B announces {}, A holds {} of the peer's, installed {} ({} FDB entries), overflow {}, full {}; RSS A {} -> {} KiB, B {} -> {} KiB",
+        b["status"]["macs_local"],
+        a["status"]["macs_peer"],
+        a["status"]["macs_installed"],
+        installed,
+        a["status"]["mac_sync"]["overflow"],
+        a["status"]["mac_sync"]["full"],
+        rss_before[0],
+        rss_after[0],
+        rss_before[1],
+        rss_after[1],
+    );
+    assert_eq!(installed, limit, "A's bridge holds exactly the limit");
+    assert_eq!(a["status"]["mac_sync"]["full"], true);
+    let codes = findings(&mut f, 0);
+    assert!(codes.iter().any(|c| c == "dt-mac-sync-full"), "{codes:?}");
+    // Memory: what A holds grows with the limit, not with what B announces. A generous
+    // bound: 1 KiB per address of the limit (the tables take about 100 bytes an address).
+    assert!(
+        rss_after[0].saturating_sub(rss_before[0]) < limit,
+        "A grew by {} KiB",
+        rss_after[0].saturating_sub(rss_before[0])
+    );
+    // The pair stayed whole throughout: no state, role, decision, peer-link or keepalive
+    // change at either switch.
+    assert_eq!(a["status"]["state"], "up");
+    for i in 0..2 {
+        let ch = changes_since(&mut f, i, marks[i]);
+        assert!(ch.is_empty(), "switch {i} changed: {ch:?}");
+    }
+    assert!(all_cd(&f.server(), 4));
+    // lagd stops: every entry it installed goes with it.
+    let mut d = f.sw[0].take().unwrap();
+    d.signal("TERM");
+    let st = d.wait_exit();
+    assert!(st.success(), "{st}\n{}", d.log_text());
+    let left = lagd_fdb(&f, 0);
+    assert!(
+        left.is_empty(),
+        "{} static entries left after lagd stopped",
+        left.len()
+    );
+    println!(
+        "{}",
+        d.log_text()
+            .lines()
+            .filter(|l| l.contains("DT stopped"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -333,3 +333,175 @@ fn dt_split_brain_no_duplicates_no_loop_then_heals() {
     f.wait_formed();
     assert!(ping(&f.ns_srv, UP_IP, &[]));
 }
+
+/// The switch pair is the hosts' gateway (198.18.0.254 and 2001:2::fe on both bridges, one
+/// shared MAC, as an anycast gateway is configured): each switch installs the neighbour
+/// entries the other resolved (ARP and IPv6 ND sync), so whichever switch survives reaches the
+/// server at once, and the server's gateway entry survives the loss of either switch.
+#[test]
+fn dt_gateway_neighbour_entries_survive_the_loss_of_either_switch() {
+    if !can_run() {
+        return;
+    }
+    const GW_MAC: &str = "02:d7:00:00:00:fe";
+    let mut f = Fabric::new("dtg", 1);
+    for ns in f.ns_sw.clone() {
+        for args in [
+            &["ip", "link", "set", "br0", "address", GW_MAC][..],
+            &["ip", "addr", "add", "198.18.0.254/24", "dev", "br0"][..],
+            &[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                "2001:2::fe/64",
+                "dev",
+                "br0",
+                "nodad",
+            ][..],
+        ] {
+            f.net.exec(&ns, args).unwrap();
+        }
+    }
+    f.wait_formed();
+    f.net
+        .exec(
+            &f.ns_srv,
+            &[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                "2001:2::1/64",
+                "dev",
+                "bond0",
+                "nodad",
+            ],
+        )
+        .unwrap();
+    let srv_mac = f
+        .net
+        .exec(&f.ns_srv, &["cat", "/sys/class/net/bond0/address"])
+        .unwrap()
+        .trim()
+        .to_string();
+    let gateway_entry = |f: &Fabric, ip: &str| -> Option<(String, Vec<String>)> {
+        neighbour(f, &f.ns_srv, "bond0", ip)
+    };
+    assert!(ping(&f.ns_srv, "198.18.0.254", &[]), "{}", f.dump());
+    assert!(ping(&f.ns_srv, "2001:2::fe", &["-6"]), "{}", f.dump());
+    let gw4 = gateway_entry(&f, "198.18.0.254").expect("the server's gateway entry");
+    let gw6 = gateway_entry(&f, "2001:2::fe").expect("the server's IPv6 gateway entry");
+    assert_eq!((gw4.0.as_str(), gw6.0.as_str()), (GW_MAC, GW_MAC));
+    // Both switches resolved the server; B forgets its own entries: A's are installed in
+    // their place (extern_learn), within a neighbour poll and a PDU.
+    f.wait("A resolved the server (IPv4 and IPv6)", |f| {
+        f.dt(0)["status"]["neighbours"]["local"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 2
+    });
+    for ip in ["198.18.0.1", "2001:2::1"] {
+        let _ = f
+            .net
+            .exec(&f.ns_sw[1], &["ip", "neigh", "del", ip, "dev", "br0"]);
+    }
+    f.wait("B installed A's entries of the server", |f| {
+        ["198.18.0.1", "2001:2::1"].iter().all(|ip| {
+            neighbour(f, &f.ns_sw[1], "br0", ip).is_some_and(|(mac, flags)| {
+                mac == srv_mac && flags.iter().any(|x| x == "extern_learn")
+            })
+        })
+    });
+    let v = f.dt(1);
+    println!("B's neighbour sync: {}", v["status"]["neighbours"]);
+    assert!(
+        v["status"]["neighbours"]["installed"].as_u64().unwrap_or(0) >= 2,
+        "{v}"
+    );
+
+    // Loss of A: the server moves to B; B still holds A's entries and answers at once; the
+    // server's gateway entry is the same.
+    f.kill_switch(0);
+    f.wait("the server on B's links only", |f| {
+        let s = f.server();
+        s.up && s.members.iter().filter(|m| m.distributing).count() == 2
+    });
+    assert!(ping(&f.ns_srv, "198.18.0.254", &[]), "{}", f.dump());
+    assert!(ping(&f.ns_srv, "2001:2::fe", &["-6"]), "{}", f.dump());
+    assert_eq!(
+        gateway_entry(&f, "198.18.0.254").map(|e| e.0),
+        Some(GW_MAC.to_string())
+    );
+    assert_eq!(
+        gateway_entry(&f, "2001:2::fe").map(|e| e.0),
+        Some(GW_MAC.to_string())
+    );
+    for ip in ["198.18.0.1", "2001:2::1"] {
+        let e = neighbour(&f, &f.ns_sw[1], "br0", ip);
+        assert!(
+            e.as_ref().is_some_and(|(mac, _)| *mac == srv_mac),
+            "B's entry of {ip} after A's loss: {e:?}"
+        );
+    }
+
+    // A comes back: it lost its neighbour entries with its links, and B does not pass on the
+    // entries it holds from A (a gone host's entry would circulate between the two forever).
+    // The switches resolve the server again when they talk to it; with one gateway MAC, the
+    // server's answers reach only the switch its hash picks, and the other gets the entry by
+    // neighbour sync. Then loss of B: the same from A's side.
+    f.revive_switch(0);
+    f.wait_formed();
+    f.wait("A holds the server's entries again", |f| {
+        for ns in f.ns_sw.clone() {
+            for ip in ["198.18.0.1", "2001:2::1"] {
+                let _ = f.net.exec(&ns, &["ping", "-c", "1", "-W", "1", ip]);
+            }
+        }
+        ["198.18.0.1", "2001:2::1"]
+            .iter()
+            .all(|ip| neighbour(f, &f.ns_sw[0], "br0", ip).is_some_and(|(mac, _)| mac == srv_mac))
+    });
+    f.kill_switch(1);
+    f.wait("the server on A's links only", |f| {
+        let s = f.server();
+        s.up && s.members.iter().filter(|m| m.distributing).count() == 2
+    });
+    assert!(ping(&f.ns_srv, "198.18.0.254", &[]), "{}", f.dump());
+    assert!(ping(&f.ns_srv, "2001:2::fe", &["-6"]), "{}", f.dump());
+    assert_eq!(
+        gateway_entry(&f, "198.18.0.254").map(|e| e.0),
+        Some(GW_MAC.to_string())
+    );
+    assert_eq!(
+        gateway_entry(&f, "2001:2::fe").map(|e| e.0),
+        Some(GW_MAC.to_string())
+    );
+}
+
+/// The neighbour entry of `ip` on `dev` in namespace `ns`: its link-layer address and flags
+/// (`extern_learn`, ...) as `ip -j neigh` gives them, if it has one.
+fn neighbour(f: &Fabric, ns: &str, dev: &str, ip: &str) -> Option<(String, Vec<String>)> {
+    let out = f
+        .net
+        .exec(ns, &["ip", "-j", "neigh", "show", ip, "dev", dev])
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+    let e = v.as_array()?.first()?.clone();
+    let mac = e["lladdr"].as_str()?.to_string();
+    // Flags: in a "flags" array, or as keys of their own (`"extern_learn": null`).
+    let mut flags: Vec<String> = e["flags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect();
+    if let Some(o) = e.as_object() {
+        flags.extend(
+            o.iter()
+                .filter(|(_, v)| v.is_null())
+                .map(|(k, _)| k.clone()),
+        );
+    }
+    Some((mac, flags))
+}

@@ -18,8 +18,13 @@
 //! * MAC sync: addresses the bridge learned on a DT aggregate go to the peer; the peer's go in
 //!   as static FDB entries on the local DT aggregate (or on the peer link while the local half
 //!   has no live member).
+//!   A thread of its own (`lagd-dt-fdb`) dumps the FDB and sends what changed; the DT thread
+//!   hands the core a bounded number of changes per turn, so a huge FDB never delays the PDUs;
+//! * ARP / ND sync: the neighbour entries the bridge resolved go to the peer; the peer's go in
+//!   as externally learned (`extern_learn`) entries of the bridge.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -28,7 +33,8 @@ use std::time::Duration as StdDuration;
 use lagd_dataplane::bridge::BridgeNetlink;
 use lagd_dataplane::egress_filter::EgressFilter;
 use lagd_dataplane::{
-    Epoll, Events, Interest, Netlink, PacketOptions, PacketSocket, RecvBatch, monotonic_now,
+    Epoll, Events, Interest, Neighbour, Netlink, PacketOptions, PacketSocket, RecvBatch,
+    monotonic_now,
 };
 use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers, MacTarget, ORPHAN};
 use lagd_types::{Duration, MacAddr, SystemId};
@@ -40,8 +46,14 @@ use crate::engine::Engine;
 
 /// How often the runtime reconciles the aggregations with the decisions.
 const RECONCILE: Duration = Duration::from_millis(20);
-/// How often the bridge FDB is read for MAC sync.
-const FDB_POLL: Duration = Duration::from_millis(500);
+/// How often the bridge FDB is read for MAC sync (by the FDB reader thread).
+const FDB_POLL: StdDuration = StdDuration::from_millis(500);
+/// Most learned-address changes the DT thread hands the core per turn of its loop: a bridge
+/// that learned 100 000 addresses at once must not hold up the DT PDUs and keepalives (the
+/// peer would time this switch out).
+const MAC_CHANGES_PER_TURN: usize = 2000;
+/// How often the bridge's neighbour (ARP / ND) entries are read for neighbour sync.
+const NEIGH_POLL: Duration = Duration::from_millis(1000);
 /// How many recent DT events the status keeps.
 const EVENT_HISTORY: usize = 64;
 
@@ -218,6 +230,87 @@ impl Io {
     }
 }
 
+/// A learned FDB entry as the reader sees it: bridge port, VLAN, address.
+type PortKey = (u32, u16, MacAddr);
+
+/// What the FDB reader found at one poll of the bridge's FDB.
+struct FdbDelta {
+    /// When the dump was asked for.
+    taken_at: lagd_types::Instant,
+    /// Learned entries that appeared (`true`) or went (`false`) since the previous poll.
+    changes: Vec<(PortKey, bool)>,
+    /// The static, sticky entries present (the peer's addresses lagd installed):
+    /// (MAC, VLAN, port).
+    statics: BTreeSet<(MacAddr, u16, u32)>,
+}
+
+/// The FDB reader: a thread of its own that dumps the bridge's FDB every [`FDB_POLL`] and sends
+/// what changed, so the DT thread never waits on a dump of a large FDB (100 000 entries take
+/// a noticeable time to read and compare) while the peer expects its PDUs.
+fn spawn_fdb_reader(
+    bridge_ifindex: u32,
+    peer_link_ifindex: u32,
+    stop: Arc<AtomicBool>,
+) -> Result<(std::sync::mpsc::Receiver<FdbDelta>, JoinHandle<()>), String> {
+    let mut br = BridgeNetlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let h = std::thread::Builder::new()
+        .name("lagd-dt-fdb".into())
+        .spawn(move || {
+            let mut prev: BTreeSet<PortKey> = BTreeSet::new();
+            while !stop.load(Ordering::SeqCst) {
+                let taken_at = monotonic_now();
+                match br.fdb() {
+                    Ok(fdb) => {
+                        // Learned on a bridge port other than the peer link (where learning
+                        // is off anyway) and the bridge itself.
+                        let now_set: BTreeSet<PortKey> = fdb
+                            .iter()
+                            .filter(|e| e.is_learned() && e.master == bridge_ifindex)
+                            .filter(|e| {
+                                e.ifindex != peer_link_ifindex && e.ifindex != bridge_ifindex
+                            })
+                            .map(|e| (e.ifindex, e.vlan, e.mac))
+                            .collect();
+                        let mut changes: Vec<(PortKey, bool)> =
+                            now_set.difference(&prev).map(|k| (*k, true)).collect();
+                        changes.extend(prev.difference(&now_set).map(|k| (*k, false)));
+                        let statics = fdb
+                            .iter()
+                            .filter(|e| e.is_lagd_static())
+                            .map(|e| (e.mac, e.vlan, e.ifindex))
+                            .collect();
+                        let delta = FdbDelta {
+                            taken_at,
+                            changes,
+                            statics,
+                        };
+                        // Waits while the DT thread still applies the previous delta.
+                        let mut pending = Some(delta);
+                        while let Some(d) = pending.take() {
+                            match tx.try_send(d) {
+                                Ok(()) => {}
+                                Err(std::sync::mpsc::TrySendError::Full(d)) => {
+                                    if stop.load(Ordering::SeqCst) {
+                                        return;
+                                    }
+                                    std::thread::sleep(StdDuration::from_millis(20));
+                                    pending = Some(d);
+                                }
+                                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return,
+                            }
+                        }
+                        prev = now_set;
+                    }
+                    Err(e) => tracing::debug!("DT: reading the FDB: {e}"),
+                }
+                std::thread::sleep(FDB_POLL);
+            }
+        })
+        .map_err(|e| format!("spawning the FDB reader: {e}"))?;
+    Ok((rx, h))
+}
+
 /// What the runtime applied to one DT aggregation.
 #[derive(Default)]
 struct Applied {
@@ -241,11 +334,25 @@ struct Runner {
     dt: Dt,
     view: Arc<Mutex<Option<DtView>>>,
     aggrs: BTreeMap<String, Applied>,
-    learned: BTreeSet<(u16, u16, MacAddr)>,
+    /// Learned entries reported to the core: where the bridge has them → the key reported
+    /// (kept, so a removal is reported as it was added even if the port's aggregate changed).
+    learned: BTreeMap<PortKey, (u16, u16, MacAddr)>,
+    /// The FDB reader's deltas, and the changes of the last one not yet handed to the core.
+    fdb_rx: std::sync::mpsc::Receiver<FdbDelta>,
+    mac_changes: std::collections::VecDeque<(PortKey, bool)>,
+    fdb_stop: Arc<AtomicBool>,
+    fdb_thread: Option<JoinHandle<()>>,
+    /// Neighbour entries the local bridge resolved, as last reported to the core.
+    neigh_local: BTreeMap<IpAddr, MacAddr>,
+    /// The bridge's neighbour entries at the last poll.
+    neigh_seen: BTreeMap<IpAddr, Neighbour>,
+    /// The peer's neighbour entries as the core wants them installed.
+    neigh_want: BTreeMap<IpAddr, MacAddr>,
     /// The peer's addresses as the core wants them installed: (aggregation, VLAN, MAC) →
-    /// where. Checked against the bridge's FDB at every poll and re-installed when missing or
-    /// pointing elsewhere (an update the kernel refused would otherwise leave a stale entry).
-    fdb_want: BTreeMap<(u16, u16, MacAddr), MacTarget>,
+    /// where, and since when. Checked against the bridge's FDB at every poll and re-installed
+    /// when missing or pointing elsewhere (an update the kernel refused would otherwise leave a
+    /// stale entry).
+    fdb_want: BTreeMap<(u16, u16, MacAddr), (MacTarget, lagd_types::Instant)>,
     events: Vec<(f64, String)>,
     peer_carrier: bool,
     /// Flooding onto the peer link as last set.
@@ -275,6 +382,27 @@ impl Runner {
         let dt = Dt::new(monotonic_now(), cfg.core.clone()).map_err(|e| e.to_string())?;
         let mut io = io;
         sweep(&mut io.br, io.peer_link_ifindex, &BTreeMap::new(), |_| None);
+        // A killed lagd's neighbour entries for the peer: the next neighbour sync installs
+        // again what the peer still announces.
+        if let Ok(n) = io.nl.neighbours(io.bridge_ifindex) {
+            let stale: Vec<IpAddr> = n
+                .iter()
+                .filter(|e| e.is_extern_learned())
+                .map(|e| e.ip)
+                .collect();
+            for ip in &stale {
+                let _ = io.nl.delete_neighbour(io.bridge_ifindex, *ip);
+            }
+            if !stale.is_empty() {
+                tracing::info!(
+                    "DT: {} neighbour entries left by an earlier lagd removed",
+                    stale.len()
+                );
+            }
+        }
+        let fdb_stop = Arc::new(AtomicBool::new(false));
+        let (fdb_rx, fdb_thread) =
+            spawn_fdb_reader(io.bridge_ifindex, io.peer_link_ifindex, fdb_stop.clone())?;
         Ok(Runner {
             engine,
             cfg,
@@ -282,7 +410,14 @@ impl Runner {
             dt,
             view,
             aggrs: BTreeMap::new(),
-            learned: BTreeSet::new(),
+            learned: BTreeMap::new(),
+            fdb_rx,
+            mac_changes: std::collections::VecDeque::new(),
+            fdb_stop,
+            fdb_thread: Some(fdb_thread),
+            neigh_local: BTreeMap::new(),
+            neigh_seen: BTreeMap::new(),
+            neigh_want: BTreeMap::new(),
             fdb_want: BTreeMap::new(),
             events: Vec::new(),
             peer_carrier: true,
@@ -310,7 +445,7 @@ impl Runner {
         let mut events = Events::with_capacity(4);
         let mut batch = RecvBatch::with_slot_size(32, 2048);
         let mut next_reconcile = monotonic_now();
-        let mut next_fdb = monotonic_now();
+        let mut next_neigh = monotonic_now();
         while !stop.load(Ordering::SeqCst) {
             let now = monotonic_now();
             let deadline = self
@@ -332,9 +467,10 @@ impl Runner {
                 self.reconcile();
                 next_reconcile = now + RECONCILE;
             }
-            if now >= next_fdb {
-                self.sync_fdb();
-                next_fdb = now + FDB_POLL;
+            self.sync_fdb();
+            if now >= next_neigh {
+                self.sync_neighbours();
+                next_neigh = now + NEIGH_POLL;
             }
             self.drain();
             self.publish();
@@ -582,17 +718,19 @@ impl Runner {
         }
     }
 
-    /// Installs again every wanted entry the bridge's FDB lacks or has on another port.
-    fn repair_fdb(&mut self, fdb: &[lagd_dataplane::bridge::FdbEntry]) {
-        let present: BTreeSet<(MacAddr, u16, u32)> = fdb
-            .iter()
-            .filter(|e| e.is_static())
-            .map(|e| (e.mac, e.vlan, e.ifindex))
-            .collect();
+    /// Installs again every wanted entry the bridge's FDB lacked or had on another port when
+    /// the reader dumped it at `taken_at` (`present`: the static entries it found); entries
+    /// wanted only since then are left to the install under way.
+    fn repair_fdb(
+        &mut self,
+        present: &BTreeSet<(MacAddr, u16, u32)>,
+        taken_at: lagd_types::Instant,
+    ) {
         let missing: Vec<(MacAddr, u16, u32)> = self
             .fdb_want
             .iter()
-            .filter_map(|(k, t)| self.fdb_port(k.0, *t).map(|p| (k.2, k.1, p)))
+            .filter(|(_, (_, since))| *since < taken_at)
+            .filter_map(|(k, (t, _))| self.fdb_port(k.0, *t).map(|p| (k.2, k.1, p)))
             .filter(|k| !present.contains(k))
             .collect();
         for (mac, vlan, port) in missing {
@@ -605,38 +743,110 @@ impl Runner {
         }
     }
 
-    /// Reports what the bridge learned on the DT aggregates.
+    /// Hands the core what the bridge learned on the DT aggregates (and orphan ports) since
+    /// the FDB reader's last delta, at most [`MAC_CHANGES_PER_TURN`] changes per turn.
     fn sync_fdb(&mut self) {
+        if self.mac_changes.is_empty()
+            && let Ok(d) = self.fdb_rx.try_recv()
+        {
+            self.repair_fdb(&d.statics, d.taken_at);
+            self.mac_changes.extend(d.changes);
+        }
+        if self.mac_changes.is_empty() {
+            return;
+        }
         let by_tap: BTreeMap<u32, u16> = self.aggrs.values().map(|a| (a.tap, a.id)).collect();
-        let fdb = match self.io.br.fdb() {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::debug!("DT: reading the FDB: {e}");
-                return;
-            }
-        };
-        self.repair_fdb(&fdb);
-        // Learned on a DT aggregate: that aggregation; on another port of the bridge (not the
-        // peer link, where learning is off anyway): an orphan port's host.
-        let now_set: BTreeSet<(u16, u16, MacAddr)> = fdb
-            .iter()
-            .filter(|e| e.is_learned() && e.master == self.io.bridge_ifindex)
-            .filter(|e| {
-                e.ifindex != self.io.peer_link_ifindex && e.ifindex != self.io.bridge_ifindex
-            })
-            .map(|e| {
-                let id = by_tap.get(&e.ifindex).copied().unwrap_or(ORPHAN);
-                (id, e.vlan, e.mac)
-            })
-            .collect();
         let now = monotonic_now();
-        for k in now_set.difference(&self.learned) {
-            self.dt.handle_local_mac(now, k.0, k.1, k.2, true);
+        for _ in 0..MAC_CHANGES_PER_TURN {
+            let Some((pk, present)) = self.mac_changes.pop_front() else {
+                break;
+            };
+            if present {
+                // Learned on a DT aggregate: that aggregation; on another port of the bridge:
+                // an orphan port's host.
+                let id = by_tap.get(&pk.0).copied().unwrap_or(ORPHAN);
+                let k = (id, pk.1, pk.2);
+                if let Some(old) = self.learned.insert(pk, k)
+                    && old != k
+                {
+                    self.dt.handle_local_mac(now, old.0, old.1, old.2, false);
+                }
+                self.dt.handle_local_mac(now, k.0, k.1, k.2, true);
+            } else if let Some(k) = self.learned.remove(&pk) {
+                self.dt.handle_local_mac(now, k.0, k.1, k.2, false);
+            }
         }
-        for k in self.learned.difference(&now_set) {
-            self.dt.handle_local_mac(now, k.0, k.1, k.2, false);
+    }
+
+    /// Reads the bridge's neighbour entries: those the kernel resolved go to the core (the
+    /// peer installs them); the peer's are installed again when missing.
+    fn sync_neighbours(&mut self) {
+        let Ok(all) = self.io.nl.neighbours(self.io.bridge_ifindex) else {
+            return;
+        };
+        let now = monotonic_now();
+        let local: BTreeMap<IpAddr, MacAddr> = all
+            .iter()
+            .filter(|n| n.is_resolved() && !n.is_extern_learned())
+            .map(|n| (n.ip, n.mac))
+            .collect();
+        for (ip, mac) in &local {
+            if self.neigh_local.get(ip) != Some(mac) {
+                self.dt.handle_local_neighbour(now, *ip, Some(*mac));
+            }
         }
-        self.learned = now_set;
+        for ip in self.neigh_local.keys() {
+            if !local.contains_key(ip) {
+                self.dt.handle_local_neighbour(now, *ip, None);
+            }
+        }
+        self.neigh_local = local;
+        self.neigh_seen = all.into_iter().map(|n| (n.ip, n)).collect();
+        let missing: Vec<(IpAddr, MacAddr)> = self
+            .neigh_want
+            .iter()
+            .filter(|(ip, _)| !self.neigh_seen.contains_key(*ip))
+            .map(|(ip, mac)| (*ip, *mac))
+            .collect();
+        for (ip, mac) in missing {
+            if let Err(e) = self
+                .io
+                .nl
+                .set_extern_neighbour(self.io.bridge_ifindex, ip, mac)
+            {
+                tracing::debug!(%ip, "DT: neighbour entry: {e}");
+            }
+        }
+    }
+
+    /// Applies the core's neighbour updates: the peer's entries installed as externally
+    /// learned entries of the bridge; removed only while they are still ours (an entry the
+    /// kernel resolved itself meanwhile stays).
+    fn apply_neighbours(&mut self) {
+        while let Some(u) = self.dt.poll_neigh_update() {
+            if u.install {
+                self.neigh_want.insert(u.ip, u.mac);
+                match self
+                    .io
+                    .nl
+                    .set_extern_neighbour(self.io.bridge_ifindex, u.ip, u.mac)
+                {
+                    Ok(()) => {
+                        tracing::debug!(ip = %u.ip, mac = %u.mac, "DT: the peer's neighbour entry installed")
+                    }
+                    Err(e) => tracing::debug!(ip = %u.ip, "DT: neighbour entry: {e}"),
+                }
+            } else {
+                self.neigh_want.remove(&u.ip);
+                let ours = self
+                    .neigh_seen
+                    .get(&u.ip)
+                    .is_none_or(|n| n.is_extern_learned());
+                if ours && let Err(e) = self.io.nl.delete_neighbour(self.io.bridge_ifindex, u.ip) {
+                    tracing::debug!(ip = %u.ip, "DT: neighbour entry removal: {e}");
+                }
+            }
+        }
     }
 
     fn drain(&mut self) {
@@ -663,11 +873,12 @@ impl Runner {
                 self.events.remove(0);
             }
         }
+        self.apply_neighbours();
         while let Some(m) = self.dt.poll_mac_update() {
             let key = (m.aggr, m.vlan, m.mac);
             if m.install {
-                self.fdb_want.insert(key, m.target);
-            } else if self.fdb_want.get(&key) == Some(&m.target) {
+                self.fdb_want.insert(key, (m.target, monotonic_now()));
+            } else if self.fdb_want.get(&key).map(|w| w.0) == Some(m.target) {
                 self.fdb_want.remove(&key);
             }
             // An aggregate not (yet) known here: the next FDB poll installs it.
@@ -729,9 +940,15 @@ impl Runner {
                 let _ = self.io.nl.set_up(*ifindex, true);
             }
         }
+        self.fdb_stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.fdb_thread.take() {
+            let _ = t.join();
+        }
+        self.dt.clear_neighbours();
+        self.apply_neighbours();
         let want = std::mem::take(&mut self.fdb_want);
         let mut removed = 0usize;
-        for (k, t) in &want {
+        for (k, (t, _)) in &want {
             if let Some(port) = self.fdb_port(k.0, *t)
                 && self.io.br.fdb_del(port, k.2, k.1).is_ok()
             {
@@ -748,7 +965,7 @@ impl Runner {
 fn sweep(
     br: &mut BridgeNetlink,
     port: u32,
-    want: &BTreeMap<(u16, u16, MacAddr), MacTarget>,
+    want: &BTreeMap<(u16, u16, MacAddr), (MacTarget, lagd_types::Instant)>,
     target_of: impl Fn(&(u16, u16, MacAddr)) -> Option<MacTarget>,
 ) {
     let Ok(fdb) = br.fdb() else {
@@ -756,7 +973,7 @@ fn sweep(
     };
     let wanted: BTreeSet<(MacAddr, u16)> = want
         .iter()
-        .filter(|(k, t)| target_of(k) == Some(**t))
+        .filter(|(k, (t, _))| target_of(k) == Some(*t))
         .map(|(k, _)| (k.2, k.1))
         .collect();
     let mut removed = 0usize;

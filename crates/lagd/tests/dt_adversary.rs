@@ -645,8 +645,8 @@ fn dt_a_hundred_thousand_macs_fill_the_peer_up_to_its_limit() {
     // The pair stayed whole throughout: no state, role, decision, peer-link or keepalive
     // change at either switch.
     assert_eq!(a["status"]["state"], "up");
-    for i in 0..2 {
-        let ch = changes_since(&mut f, i, marks[i]);
+    for (i, mark) in marks.iter().enumerate() {
+        let ch = changes_since(&mut f, i, *mark);
         assert!(ch.is_empty(), "switch {i} changed: {ch:?}");
     }
     assert!(all_cd(&f.server(), 4));

@@ -38,6 +38,10 @@ pub struct MemberOriginal {
     /// Records written before lagd set aliases have none: the alias is then removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
+    /// Whether it had a `clsact` qdisc (the kernel fast path's clsact attach mode adds one).
+    /// `None` (records written before lagd read it, or not readable): left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clsact: Option<bool>,
 }
 
 /// Whether take-over's removal of `a` must be undone by adding it back (the kernel makes
@@ -67,6 +71,7 @@ impl MemberOriginal {
             disable_ipv6: sysctl::read_int_opt(&sysctl::ipv6_conf(name, "disable_ipv6")?)?,
             addresses,
             alias: link.alias.clone(),
+            clsact: nl.has_clsact(link.ifindex).ok(),
         })
     }
 
@@ -137,6 +142,16 @@ impl MemberOriginal {
         }
         if link.alias != self.alias {
             note(nl.set_alias(ifindex, self.alias.as_deref().unwrap_or("")));
+        }
+        // The clsact qdisc the fast path added (its filters are gone by now), unless someone
+        // else's BPF filter sits under it.
+        if self.clsact == Some(false) && nl.has_clsact(ifindex).unwrap_or(false) {
+            let others = [crate::bpf::TcxHook::Ingress, crate::bpf::TcxHook::Egress]
+                .into_iter()
+                .any(|h| nl.bpf_filters(ifindex, h).map_or(true, |f| !f.is_empty()));
+            if !others {
+                note(nl.del_clsact(ifindex));
+            }
         }
         match first {
             None => Ok(()),

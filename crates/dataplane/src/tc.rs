@@ -16,6 +16,8 @@ use crate::netlink::{
 };
 
 const RTM_NEWQDISC: u16 = 36;
+const RTM_DELQDISC: u16 = 37;
+const RTM_GETQDISC: u16 = 38;
 const RTM_NEWTFILTER: u16 = 44;
 const RTM_DELTFILTER: u16 = 45;
 const RTM_GETTFILTER: u16 = 46;
@@ -211,6 +213,45 @@ impl Netlink {
                 Ok(Vec::new())
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `ifindex` has a `clsact` qdisc.
+    pub fn has_clsact(&mut self, ifindex: u32) -> Result<bool> {
+        let seq = self.next_seq();
+        let mut m = MsgBuilder::new(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP, seq);
+        m.bytes(&tcmsg(ifindex, 0, 0, 0));
+        let msg = m.finish();
+        let mut found = false;
+        self.transact("RTM_GETQDISC", &msg, seq, |ty, p| {
+            if ty != RTM_NEWQDISC || u32_at(p, 4) != Some(ifindex) {
+                return Ok(());
+            }
+            for (t, d) in attrs(p.get(20..).unwrap_or(&[])) {
+                if t == TCA_KIND && attr_string(d) == "clsact" {
+                    found = true;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Removes the `clsact` qdisc of `ifindex`, and with it every filter under it (nothing
+    /// if there is none).
+    pub fn del_clsact(&mut self, ifindex: u32) -> Result<()> {
+        let seq = self.next_seq();
+        let mut m = MsgBuilder::new(RTM_DELQDISC, NLM_F_REQUEST | NLM_F_ACK, seq);
+        m.bytes(&tcmsg(ifindex, TC_H_CLSACT & 0xffff_0000, TC_H_CLSACT, 0))
+            .attr(TCA_KIND, &cstr("clsact"));
+        let msg = m.finish();
+        match self.transact("RTM_DELQDISC clsact", &msg, seq, |_, _| Ok(())) {
+            Err(Error::Netlink { source, .. })
+                if matches!(source.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) =>
+            {
+                Ok(())
+            }
+            other => other,
         }
     }
 

@@ -468,6 +468,7 @@ mod tests {
             disable_ipv6: Some(0),
             addresses: Vec::new(),
             alias: None,
+            clsact: None,
         }
     }
 

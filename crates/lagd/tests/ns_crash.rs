@@ -328,9 +328,11 @@ fn crash_restart_stop(crash: Crash, attach: Option<&str>) {
         filters.is_empty(),
         "BPF filters left on the members: {filters:?}"
     );
-    // Known defect (not asserted): with clsact an empty `clsact` qdisc stays on each member
-    // (attach adds it when missing; Attachment's drop removes the filter, never the qdisc, and
-    // the member record does not say whether there was one before).
+    // The clsact qdisc the fast path added goes too (the record says there was none).
+    for m in members {
+        let q = netns::ns_cmd(&a, &["tc", "qdisc", "show", "dev", m]).unwrap_or_default();
+        assert!(!q.contains("clsact"), "clsact qdisc left on {m}: {q}");
+    }
     drop(cb);
     db.signal("TERM");
     db.wait_exit();

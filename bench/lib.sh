@@ -119,7 +119,8 @@ try:
     d = json.load(sys.stdin)
 except Exception:
     sys.exit(1)
-a = d[0] if isinstance(d, list) else d
+# lagd/show-aggr/1 (docs/JSON.md); a list from lagctl before the schema member.
+a = d["aggregations"][0] if isinstance(d, dict) and d.get("aggregations") else (d[0] if isinstance(d, list) and d else {})
 ms = a.get("members", [])
 ok = a.get("up") and len(ms) == n and all(m.get("state") in ("active", "attached") for m in ms)
 sys.exit(0 if ok else 1)' "$3"

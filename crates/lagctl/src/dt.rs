@@ -383,9 +383,11 @@ fn run_inner(cmd: DtCmd) -> Result<(), String> {
             let mut c = client(&a.conn)?;
             let v = dt_view(&mut c)?.ok_or("no DT domain is configured")?;
             if a.json {
-                println!(
+                print!(
                     "{}",
-                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                    lagctl::schema::DT_STATUS
+                        .render(&v, false)
+                        .map_err(|e| e.to_string())?
                 );
             } else {
                 print!("{}", render_status(&v));
@@ -405,9 +407,11 @@ fn run_inner(cmd: DtCmd) -> Result<(), String> {
                 .filter(|a| name.is_some() || a.spec.distributed == Some(true))
                 .collect();
             if args.json {
-                println!(
+                print!(
                     "{}",
-                    serde_json::to_string_pretty(&dt).map_err(|e| e.to_string())?
+                    lagctl::schema::LACP_TRUNK
+                        .render(&dt, false)
+                        .map_err(|e| e.to_string())?
                 );
             } else {
                 print!("{}", render_lacp_trunk(&dt));

@@ -82,8 +82,8 @@ fn print(result: Result<(String, RunReport), SimError>, json: bool) -> ExitCode 
     match result {
         Ok((text, report)) => {
             if json {
-                match serde_json::to_string_pretty(&report) {
-                    Ok(j) => println!("{j}"),
+                match lagctl::schema::SIM_REPORT.render(&report, false) {
+                    Ok(j) => print!("{j}"),
                     Err(e) => {
                         eprintln!("lagctl: cannot encode the report: {e}");
                         return ExitCode::from(2);

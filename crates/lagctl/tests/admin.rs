@@ -132,7 +132,9 @@ fn show_verbs_match_golden_outputs() {
         ("show-link.json", &["show-link", "--json"]),
     ];
     for (file, args) in json {
-        golden(file, &ok(&da.lagctl(args), &args.join(" ")));
+        let text = ok(&da.lagctl(args), &args.join(" "));
+        schema::check_text(&text, &args.join(" "));
+        golden(file, &text);
     }
     // Extended: the Aggregator id depends on which port selected first; masked.
     let x = ok(&da.lagctl(&["show-aggr", "-x"]), "show-aggr -x");
@@ -152,10 +154,9 @@ fn show_verbs_match_golden_outputs() {
         })
         .collect();
     golden("show-aggr-x.txt", &x);
-    golden(
-        "show-aggr-x.json",
-        &mask_json_counters(&ok(&da.lagctl(&["show-aggr", "-x", "--json"]), "-x --json")),
-    );
+    let xj = ok(&da.lagctl(&["show-aggr", "-x", "--json"]), "-x --json");
+    schema::check_text(&xj, "show-aggr -x --json");
+    golden("show-aggr-x.json", &mask_json_counters(&xj));
     // Statistics: counters masked.
     let stats: &[(&str, &[&str])] = &[
         ("show-aggr-s.txt", &["show-aggr", "-s"]),
@@ -186,11 +187,13 @@ fn show_verbs_match_golden_outputs() {
         ("show-link-s.json", &["show-link", "-s", "--json"]),
     ];
     for (file, args) in stats_json {
-        golden(
-            file,
-            &mask_json_counters(&ok(&da.lagctl(args), &args.join(" "))),
-        );
+        let text = ok(&da.lagctl(args), &args.join(" "));
+        schema::check_text(&text, &args.join(" "));
+        golden(file, &mask_json_counters(&text));
     }
+    // -o selects the row fields, the document stays valid.
+    let args = ["show-aggr", "-L", "-o", "device,sync", "--json"];
+    schema::check_text(&ok(&da.lagctl(&args), "-o --json"), &args.join(" "));
     // The counters themselves: the pings went through the aggregate.
     let s = ok(
         &da.lagctl(&["show-link", "-s", "-p", "-o", "link,opackets"]),
@@ -240,8 +243,9 @@ fn show_verbs_match_golden_outputs() {
     assert_eq!(d.stdout, "aggr1: healthy\n");
 
     // State dump: one JSON document with the aggregation and the configuration.
-    let dump: serde_json::Value =
-        serde_json::from_str(&ok(&da.lagctl(&["state", "dump"]), "state dump")).unwrap();
+    let dump = ok(&da.lagctl(&["state", "dump"]), "state dump");
+    schema::check_text(&dump, "state dump");
+    let dump: serde_json::Value = serde_json::from_str(&dump).unwrap();
     assert_eq!(dump["aggregations"][0]["name"], "aggr1");
     assert_eq!(dump["config"]["aggregation"][0]["name"], "aggr1");
 
@@ -402,6 +406,7 @@ fn offload_falls_back_and_says_why() {
         "{x}"
     );
     let j = ok(&d.lagctl(&["show-aggr", "-x", "--json", "aggr1"]), "--json");
+    schema::check_text(&j, "show-aggr -x --json (user-space path)");
     assert!(j.contains("\"reason\"") && j.contains("\"fix\""), "{j}");
     let diag = d.lagctl(&["diagnose", "aggr1"]);
     assert!(
@@ -808,8 +813,9 @@ fn members_cabled_to_each_other_are_a_loop_and_diagnosed() {
         "{}",
         diag.stdout
     );
-    let j: serde_json::Value =
-        serde_json::from_str(&d.lagctl(&["diagnose", "--json", "aggr1"]).stdout).unwrap();
+    let j = d.lagctl(&["diagnose", "--json", "aggr1"]).stdout;
+    schema::check_text(&j, "diagnose --json (loopback)");
+    let j: serde_json::Value = serde_json::from_str(&j).unwrap();
     assert_eq!(j["findings"][0]["code"], "loopback", "{j}");
     let log = d.log_text();
     assert!(
@@ -859,8 +865,9 @@ fn diagnose_finds_a_static_switch_and_the_fix_works() {
         "{}",
         d.stdout
     );
-    let j: serde_json::Value =
-        serde_json::from_str(&da.lagctl(&["diagnose", "--json", "aggr1"]).stdout).unwrap();
+    let j = da.lagctl(&["diagnose", "--json", "aggr1"]).stdout;
+    schema::check_text(&j, "diagnose --json (static switch)");
+    let j: serde_json::Value = serde_json::from_str(&j).unwrap();
     assert_eq!(j["healthy"], false);
     assert_eq!(j["findings"][0]["code"], "partner-no-lacp");
 

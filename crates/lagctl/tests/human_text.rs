@@ -140,6 +140,15 @@ fn no_debug_formatting_and_a_quiet_info_log() {
     }
     // JSON carries data, but no Rust value rendered into a string either.
     let dump = da.lagctl(&["state", "dump"]).stdout;
+    schema::check_text(&dump, "state dump (after changes)");
+    for args in [
+        &["show", "lacp", "trunk", "aggr1", "--json"][..],
+        &["show-aggr", "-s", "--json"],
+        &["show-link", "-s", "--json"],
+        &["diagnose", "--json", "aggr1"],
+    ] {
+        schema::check_text(&da.lagctl(args).stdout, &args.join(" "));
+    }
     assert!(!dump.contains("Some(") && !dump.contains("Err("), "{dump}");
 
     // Every recorded event, every INFO-or-above log line, both ends.

@@ -69,13 +69,12 @@ fn operator_verbs_match_golden_outputs() {
         "show-aggr-P.txt",
         &ok(&da.lagctl(&["show-aggr", "-P"]), "-P"),
     );
-    golden(
-        "show-aggr-P.json",
-        &ok(
-            &da.lagctl(&["show-aggr", "-P", "-o", "all", "--json"]),
-            "-P --json",
-        ),
+    let pj = ok(
+        &da.lagctl(&["show-aggr", "-P", "-o", "all", "--json"]),
+        "-P --json",
     );
+    schema::check_text(&pj, "show-aggr -P --json");
+    golden("show-aggr-P.json", &pj);
     ok(
         &da.lagctl(&["modify-aggr", "-t", "--port-priority", "eth2=7", "aggr1"]),
         "modify-aggr --port-priority",
@@ -86,6 +85,7 @@ fn operator_verbs_match_golden_outputs() {
     );
     assert_eq!(p, "aggr1:t\n");
     let x = ok(&da.lagctl(&["state", "dump"]), "state dump");
+    schema::check_text(&x, "state dump (-t change)");
     assert!(x.contains("\"priority\": 7"), "running port priority: {x}");
 
     // show-hash: one bucket per conversation, by the distributor's own hash (L4 policy).
@@ -122,10 +122,16 @@ fn operator_verbs_match_golden_outputs() {
     assert_eq!(all.lines().count(), 256, "every bucket listed");
     let e1 = all.lines().filter(|l| *l == "eth1").count();
     assert!((127..=129).contains(&e1), "even split: eth1 {e1} of 256");
-    let j: serde_json::Value =
-        serde_json::from_str(&ok(&da.lagctl(&["show-hash", "aggr1", "--json"]), "json")).unwrap();
-    assert_eq!(j[0]["buckets"].as_array().map(Vec::len), Some(256));
-    assert_eq!(j[0]["policy"], "L4");
+    let j = ok(&da.lagctl(&["show-hash", "aggr1", "--json"]), "json");
+    schema::check_text(&j, "show-hash --json");
+    let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j["buckets"].as_array().map(Vec::len), Some(256));
+    assert_eq!(j["policy"], "L4");
+    let jf = ok(
+        &da.lagctl(&["show-hash", "aggr1", "--flow", flow, "--json"]),
+        "--flow --json",
+    );
+    schema::check_text(&jf, "show-hash --flow --json");
     let bad = da.lagctl(&[
         "show-hash",
         "aggr1",
@@ -143,7 +149,8 @@ fn operator_verbs_match_golden_outputs() {
     assert_eq!(s.lines().count(), 2, "{s}");
     for l in s.lines() {
         let v: serde_json::Value = serde_json::from_str(l).expect("one document per line");
-        assert_eq!(v[0]["name"], "aggr1", "{l}");
+        schema::check_doc(&v, "show-aggr -s -i 1 --json");
+        assert_eq!(v["aggregations"][0]["name"], "aggr1", "{l}");
     }
 
     // disable-member / enable-member.
@@ -195,6 +202,7 @@ fn operator_verbs_match_golden_outputs() {
     for l in lines.by_ref() {
         let l = l.unwrap();
         let v: serde_json::Value = serde_json::from_str(&l).expect("one JSON document per line");
+        schema::check_doc(&v, "events -f --json");
         let msg = v["message"].as_str().unwrap_or_default().to_string();
         seen.push(msg.clone());
         if msg.starts_with("enabled eth2") {

@@ -123,8 +123,15 @@ fn show_aggr_states_match_golden_outputs() {
         &mask_extended(&ok(&da.lagctl(&["show-aggr", "-x"]), "show-aggr -x")),
     );
     // JSON: the aggregations' state and settings, the members' state (no counters here).
-    let j: serde_json::Value =
-        serde_json::from_str(&ok(&da.lagctl(&["show-aggr", "--json"]), "--json")).unwrap();
+    let j = ok(&da.lagctl(&["show-aggr", "--json"]), "--json");
+    schema::check_text(&j, "show-aggr --json (five states)");
+    for args in [
+        &["show-aggr", "-x", "--json"][..],
+        &["show-aggr", "-L", "--json"],
+    ] {
+        schema::check_text(&ok(&da.lagctl(args), "--json"), &args.join(" "));
+    }
+    let j: serde_json::Value = serde_json::from_str(&j).unwrap();
     golden(
         "states-show-aggr.json",
         &(serde_json::to_string_pretty(&j).unwrap() + "\n"),

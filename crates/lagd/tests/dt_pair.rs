@@ -5,6 +5,10 @@
 
 mod common;
 mod dt_fabric;
+/// lagctl's checker of JSON documents against docs/schema/.
+#[path = "../../lagctl/tests/common/schema.rs"]
+#[allow(dead_code)]
+mod schema;
 
 use common::*;
 use dt_fabric::*;
@@ -98,6 +102,13 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
         let lt = run(&["show", "lacp", "trunk"]);
         println!("{lt}");
         assert!(lt.contains("trk1") && lt.contains("trk2"), "{lt}");
+        // The JSON forms match their schemas (docs/schema/).
+        for args in [
+            &["show", "distributed-trunk", "status", "--json"][..],
+            &["show", "lacp", "trunk", "--json"],
+        ] {
+            schema::check_text(&run(args), &args.join(" "));
+        }
     } else {
         println!("lagctl not built beside lagd: CLI check skipped");
     }

@@ -143,10 +143,9 @@ pub fn run(a: &DiagnoseArgs) -> Result<bool, AdminError> {
     let mut c = connect(&a.conn)?;
     let d = c.diagnose(&a.name)?;
     let text = if a.json {
-        let mut t =
-            serde_json::to_string_pretty(&d).map_err(|e| AdminError::Output(e.to_string()))?;
-        t.push('\n');
-        t
+        crate::schema::DIAGNOSE
+            .render(&d, false)
+            .map_err(|e| AdminError::Output(e.to_string()))?
     } else {
         render(&d)
     };

@@ -226,6 +226,7 @@ pub fn hash_view(h: &HashView) -> View {
         columns: vec!["bucket", "member", "load", "current", "moving"],
         hidden: Vec::new(),
         rows_key: "buckets",
+        schema: crate::schema::SHOW_HASH,
         sections: vec![Section {
             title,
             info,
@@ -296,6 +297,7 @@ pub fn persistent_view(aggrs: &[AggrStatus]) -> View {
         ],
         hidden: Vec::new(),
         rows_key: "aggregations",
+        schema: crate::schema::SHOW_AGGR_PERSISTENT,
         sections: vec![Section {
             title: Vec::new(),
             info,
@@ -340,7 +342,11 @@ pub fn events(a: &EventsArgs) -> Result<(), AdminError> {
     };
     let print = |e: &EventRecord| -> Result<(), AdminError> {
         let line = if a.json {
-            serde_json::to_string(e).map_err(|e| AdminError::Output(e.to_string()))?
+            let mut l = crate::schema::EVENT
+                .render(e, true)
+                .map_err(|e| AdminError::Output(e.to_string()))?;
+            l.pop();
+            l
         } else {
             event_line(e)
         };

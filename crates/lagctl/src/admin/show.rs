@@ -241,6 +241,7 @@ pub fn aggr_plain(aggrs: &[AggrStatus]) -> View {
         columns: columns(&["device", "address", "speed", "duplex", "link", "state"]),
         hidden: vec![AGGREGATION],
         rows_key: "members",
+        schema: crate::schema::SHOW_AGGR,
         sections,
     }
 }
@@ -316,6 +317,7 @@ pub fn aggr_lacp(aggrs: &[AggrStatus]) -> View {
         ]),
         hidden: vec![AGGREGATION],
         rows_key: "members",
+        schema: crate::schema::SHOW_AGGR_LACP,
         sections,
     }
 }
@@ -494,6 +496,7 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
         ]),
         hidden: vec![AGGREGATION],
         rows_key: "members",
+        schema: crate::schema::SHOW_AGGR_EXTENDED,
         sections,
     }
 }
@@ -642,6 +645,7 @@ pub fn aggr_stats(aggrs: &[AggrStatus], counters: &[(LinkStats, Counters)]) -> V
         ]),
         hidden: vec![AGGREGATION],
         rows_key: "members",
+        schema: crate::schema::SHOW_AGGR_STATISTICS,
         sections,
     }
 }
@@ -683,6 +687,7 @@ pub fn link_stats(counters: &[(LinkStats, Counters)]) -> View {
             "aggregate",
         ],
         rows_key: "links",
+        schema: crate::schema::SHOW_LINK_STATISTICS,
         sections: vec![Section {
             rows,
             ..Section::default()
@@ -727,6 +732,7 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
         hidden: Vec::new(),
         columns: vec!["link", "class", "mtu", "state", "over"],
         rows_key: "links",
+        schema: crate::schema::SHOW_LINK,
         sections: vec![Section {
             rows,
             ..Section::default()

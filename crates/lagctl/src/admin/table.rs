@@ -60,7 +60,7 @@ pub struct Section {
 }
 
 /// A whole view: its columns and sections.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct View {
     /// Column names (the field names of `-o`).
     pub columns: Vec<&'static str>,
@@ -69,6 +69,9 @@ pub struct View {
     pub hidden: Vec<&'static str>,
     /// JSON key of the rows in each section.
     pub rows_key: &'static str,
+    /// The JSON document's schema: with `wrap`, the sections are an array under that member;
+    /// without, the view has one section, whose members are the document's.
+    pub schema: crate::schema::Schema,
     /// The sections.
     pub sections: Vec<Section>,
 }
@@ -163,15 +166,17 @@ impl View {
                 Value::Object(m)
             })
             .collect();
-        let doc = Value::Array(sections);
-        let mut text = if compact {
-            serde_json::to_string(&doc)
-        } else {
-            serde_json::to_string_pretty(&doc)
-        }
-        .map_err(|e| AdminError::Output(e.to_string()))?;
-        text.push('\n');
-        Ok(text)
+        let payload = match self.schema.wrap {
+            Some(_) => Value::Array(sections),
+            None => sections.into_iter().next().unwrap_or_else(|| {
+                let mut m = Map::new();
+                m.insert(self.rows_key.into(), Value::Array(Vec::new()));
+                Value::Object(m)
+            }),
+        };
+        self.schema
+            .render(&payload, compact)
+            .map_err(|e| AdminError::Output(e.to_string()))
     }
 
     fn render_parseable(&self, sel: &[usize]) -> String {
@@ -260,6 +265,7 @@ mod tests {
             columns: vec!["device", "address", "%ipkts"],
             hidden: Vec::new(),
             rows_key: "members",
+            schema: crate::schema::SHOW_AGGR,
             sections: vec![Section {
                 title: vec!["aggr1: key: 1".into()],
                 info: [("name".to_string(), Value::from("aggr1"))]
@@ -354,8 +360,9 @@ mod tests {
             serde_json::from_str::<Value>(&j).unwrap()
         );
         let v: Value = serde_json::from_str(&j).unwrap();
-        assert_eq!(v[0]["name"], "aggr1");
-        assert_eq!(v[0]["members"][1]["device"], "eth10");
-        assert_eq!(v[0]["members"][0]["pct_ipkts"], 37.4);
+        assert_eq!(v["schema"], "lagd/show-aggr/1");
+        assert_eq!(v["aggregations"][0]["name"], "aggr1");
+        assert_eq!(v["aggregations"][0]["members"][1]["device"], "eth10");
+        assert_eq!(v["aggregations"][0]["members"][0]["pct_ipkts"], 37.4);
     }
 }

@@ -145,9 +145,10 @@ pub fn reload(conn: &Conn, delete_all: bool) -> Result<(), AdminError> {
 pub fn state_dump(conn: &Conn) -> Result<(), AdminError> {
     let mut c = connect(conn)?;
     let state = c.state_dump()?;
-    let text =
-        serde_json::to_string_pretty(&state).map_err(|e| AdminError::Output(e.to_string()))?;
-    say(&text)
+    let text = crate::schema::STATE_DUMP
+        .render(&state, false)
+        .map_err(|e| AdminError::Output(e.to_string()))?;
+    say(text.trim_end())
 }
 
 pub(super) fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {

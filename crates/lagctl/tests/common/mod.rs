@@ -11,6 +11,8 @@ use lagd::client::Client;
 use lagd::control::proto::AggrStatus;
 use lagd_dataplane::netns::{self, TestNet};
 
+pub mod schema;
+
 /// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
 pub const PATIENCE: Duration = Duration::from_secs(90);
 

@@ -20,13 +20,20 @@ const LIMIT: Duration = Duration::from_secs(30);
 pub fn run(a: &RestartArgs) -> Result<(), AdminError> {
     let path = &a.conn.socket;
     let (_, pid) = connect(&a.conn)?.ping()?;
-    let inode = std::fs::metadata(path).map(|m| m.ino()).ok();
+    // The socket file's identity: a new file may get the inode number of the one just
+    // removed (ext4 and tmpfs reuse them at once), so its change time counts too.
+    let identity = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| (m.ino(), m.ctime(), m.ctime_nsec()))
+            .ok()
+    };
+    let inode = identity(path);
     lagd_dataplane::process::send(pid, lagd_dataplane::process::Signal::Usr2)
         .map_err(|e| AdminError::Input(format!("signalling lagd (pid {pid}): {e}")))?;
     let start = Instant::now();
     loop {
-        // The new image binds a new socket (another inode) once it runs.
-        let fresh = std::fs::metadata(path).map(|m| m.ino()).ok();
+        // The new image binds a new socket (another file) once it runs.
+        let fresh = identity(path);
         if fresh.is_some() && fresh != inode {
             let answer = Client::connect(path).ok().and_then(|mut c| c.ping().ok());
             if let Some((version, now_pid)) = answer {

@@ -216,3 +216,129 @@ fn operator_verbs_match_golden_outputs() {
         "events -f: {seen:?}"
     );
 }
+
+/// The operator's choices outlive lagd: a member disabled and the member chosen active in
+/// active-backup are still so after a stop and start (SIGTERM, then lagd again on the same
+/// configuration), after `restart-daemon`'s hand-over, and after a crash (SIGKILL); enabling
+/// the member, or deleting the aggregation, forgets them.
+#[test]
+fn operator_choices_survive_a_restart_of_lagd() {
+    if !can_run("operator_choices_survive_a_restart_of_lagd") {
+        return;
+    }
+    let dir = TempDir::new("lcopkeep");
+    let h = Hosts::new(3);
+    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
+    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
+    for d in [&da, &db] {
+        ok(
+            &d.lagctl(&[
+                "create-aggr",
+                "-m",
+                "active-backup",
+                "-l",
+                "eth1",
+                "-l",
+                "eth2",
+                "-l",
+                "eth3",
+                "aggr1",
+            ]),
+            "create-aggr",
+        );
+    }
+    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 3));
+    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 3));
+    ok(
+        &da.lagctl(&["disable-member", "-l", "eth3", "aggr1"]),
+        "disable eth3",
+    );
+    let chosen = ok(
+        &da.lagctl(&["set-active-member", "aggr1", "eth2"]),
+        "set-active",
+    );
+    assert!(chosen.contains("eth2 is the active member"), "{chosen}");
+    let kept = |a: &lagd::control::proto::AggrStatus| {
+        a.disabled == ["eth3"] && a.active_member.as_deref() == Some("eth2")
+    };
+    da.wait_for("aggr1", "eth3 disabled, eth2 active", kept);
+
+    // Stop and start: every member restored, then taken again with the choices.
+    da.stop();
+    let mut da = Daemon::start(&h.a, &dir, "a", None);
+    let st = da.wait_for("aggr1", "after a restart: eth3 disabled, eth2 active", kept);
+    println!(
+        "after stop and start: disabled {:?}, active {:?}",
+        st.disabled, st.active_member
+    );
+    let states = ok(
+        &da.lagctl(&["show-aggr", "-p", "-o", "device,state"]),
+        "show",
+    );
+    assert!(states.contains("eth3:disabled"), "{states}");
+    let ev = ok(&da.lagctl(&["events", "aggr1"]), "events");
+    assert!(
+        ev.contains("operator choices kept from before: eth3 disabled, eth2 chosen active"),
+        "{ev}"
+    );
+
+    // restart-daemon: the hand-over keeps them too.
+    let r = da.lagctl(&["restart-daemon"]);
+    assert_eq!(r.code, 0, "restart-daemon: {r:?}; log:\n{}", da.log_text());
+    da.wait_for(
+        "aggr1",
+        "after restart-daemon: eth3 disabled, eth2 active",
+        kept,
+    );
+
+    // A crash (SIGKILL): the next lagd resumes with them.
+    let _ = da.child.kill();
+    let _ = da.child.wait();
+    let mut da = Daemon::start(&h.a, &dir, "a", None);
+    da.wait_for("aggr1", "after SIGKILL: eth3 disabled, eth2 active", kept);
+
+    // Enabled again: forgotten at the next restart.
+    ok(
+        &da.lagctl(&["enable-member", "-l", "eth3", "aggr1"]),
+        "enable eth3",
+    );
+    da.stop();
+    let mut da = Daemon::start(&h.a, &dir, "a", None);
+    da.wait_for(
+        "aggr1",
+        "after enable and restart: eth3 enabled, eth2 active",
+        |a| {
+            all_forwarding(a, 3)
+                && a.disabled.is_empty()
+                && a.members.iter().all(|m| m.state != "disabled")
+                && a.active_member.as_deref() == Some("eth2")
+        },
+    );
+
+    // Deleted and created again: a new aggregation, no choice of the old one.
+    ok(&da.lagctl(&["delete-aggr", "aggr1"]), "delete");
+    ok(
+        &da.lagctl(&[
+            "create-aggr",
+            "-m",
+            "active-backup",
+            "-l",
+            "eth3",
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "aggr1",
+        ]),
+        "create again",
+    );
+    let st = da.wait_for("aggr1", "forwarding again", |a| all_forwarding(a, 3));
+    assert!(st.disabled.is_empty(), "{:?}", st.disabled);
+    let ev = ok(&da.lagctl(&["events", "aggr1"]), "events");
+    assert_eq!(
+        ev.matches("operator choices kept from before").count(),
+        1,
+        "only at this lagd's start, not for the new aggregation: {ev}"
+    );
+    drop(db);
+}

@@ -364,6 +364,7 @@ impl Aggr {
                 );
             }
         }
+        restore_operator_choices(state, &r.name, &mut adapter, now);
         let offload_unavailable =
             match start_offload(&r, &mut adapter, tap.ifindex(), members, state) {
                 Err(u) if r.offload == Offload::On => return Err(AggrError::Offload(u)),
@@ -727,8 +728,43 @@ impl Aggr {
         Ok(())
     }
 
+    /// Updates the operator's choices recorded for this aggregation
+    /// ([`crate::state::OperatorRecord`]: they outlive a restart of lagd).
+    pub fn record_operator(
+        &self,
+        change: impl FnOnce(&mut crate::state::OperatorRecord),
+    ) -> Result<(), crate::state::StateError> {
+        let name = &self.resolved.name;
+        let mut r = self
+            .state
+            .operator(name)
+            .unwrap_or_else(|| crate::state::OperatorRecord {
+                version: crate::state::RECORD_VERSION,
+                aggregate: name.clone(),
+                ..Default::default()
+            });
+        change(&mut r);
+        self.state.write_operator(&r)
+    }
+
     /// Removes `port` at once and restores its interface.
     pub fn remove_port(&mut self, port: PortNumber) {
+        // A member that leaves takes the operator's choices about it along.
+        let link = self
+            .members
+            .get(&port)
+            .map(|m| m.name.clone())
+            .or_else(|| self.absent.get(&port).cloned());
+        if let Some(l) = link
+            && let Err(e) = self.record_operator(|r| {
+                r.disabled.remove(&l);
+                if r.active.as_deref() == Some(l.as_str()) {
+                    r.active = None;
+                }
+            })
+        {
+            tracing::warn!(aggregate = %self.resolved.name, "operator record: {e}");
+        }
         if self.absent.remove(&port).is_some() {
             let mut a = lock(&self.adapter);
             if let Err(e) = a.agg.remove_port(monotonic_now(), port) {
@@ -1625,4 +1661,44 @@ fn start_offload(
     }
     adapter.offload = Some(o);
     Ok(())
+}
+
+/// Puts back the operator's choices of a previous lagd ([`crate::state::OperatorRecord`]) on a
+/// fresh (or resumed) aggregation, before its members carry traffic: disabled members stay
+/// out of distribution, the chosen active member takes the traffic once it can.
+fn restore_operator_choices(
+    state: &StateDir,
+    name: &str,
+    adapter: &mut Adapter,
+    now: lagd_types::Instant,
+) {
+    let Some(rec) = state.operator(name) else {
+        return;
+    };
+    let port_of = |a: &Adapter, l: &str| {
+        a.port_names
+            .iter()
+            .find(|(_, n)| n.as_str() == l)
+            .map(|(p, _)| *p)
+    };
+    let mut done = Vec::new();
+    for l in &rec.disabled {
+        match port_of(adapter, l).map(|p| adapter.agg.disable_port(now, p, true)) {
+            Some(Ok(())) => done.push(format!("{l} disabled")),
+            Some(Err(e)) => tracing::warn!(aggregate = %name, "keeping {l} disabled: {e}"),
+            None => tracing::info!(aggregate = %name, "{l} was disabled but is no longer a member"),
+        }
+    }
+    if let Some(l) = &rec.active {
+        match port_of(adapter, l).map(|p| adapter.agg.prefer_active(now, p)) {
+            Some(Ok(())) => done.push(format!("{l} chosen active")),
+            Some(Err(e)) => tracing::info!(aggregate = %name, "{l} was chosen active: {e}"),
+            None => {
+                tracing::info!(aggregate = %name, "{l} was chosen active but is no longer a member")
+            }
+        }
+    }
+    if !done.is_empty() {
+        tracing::info!(aggregate = %name, "operator choices kept from before the restart: {}", done.join(", "));
+    }
 }

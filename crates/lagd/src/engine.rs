@@ -256,6 +256,16 @@ impl Engine {
                 }
             }
         }
+        for name in self.state_dir.operator_records() {
+            if !st.aggrs.contains_key(&name) {
+                let _ = self.state_dir.remove_operator(&name);
+                self.daemon_event(
+                    &name,
+                    "start-up: operator choices of an aggregation no longer configured forgotten"
+                        .into(),
+                );
+            }
+        }
         for name in self.state_dir.drop_unclaimed() {
             self.daemon_event(
                 &name,
@@ -329,6 +339,18 @@ impl Engine {
         })?;
         if !again {
             self.daemon_event(&name, format!("aggregation created with members {links}"));
+            if let Some(rec) = self.state_dir.operator(&name) {
+                let mut kept: Vec<String> = rec
+                    .disabled
+                    .iter()
+                    .map(|l| format!("{l} disabled"))
+                    .collect();
+                kept.extend(rec.active.iter().map(|l| format!("{l} chosen active")));
+                self.daemon_event(
+                    &name,
+                    format!("operator choices kept from before: {}", kept.join(", ")),
+                );
+            }
         }
         let _ = self.reporter.tx.send(EngineMsg::Wake);
         Ok(a)
@@ -494,6 +516,8 @@ impl Engine {
             ));
         }
         let r = Self::check(&st, &spec.name, Some(&spec))?;
+        // A new aggregation starts without the choices made for an earlier one of its name.
+        let _ = self.state_dir.remove_operator(&spec.name);
         let a = self.start_aggr(spec.clone(), r)?;
         let name = spec.name.clone();
         st.aggrs.insert(name.clone(), a);
@@ -517,6 +541,9 @@ impl Engine {
             ));
         }
         self.daemon_event(name, "aggregation deleted, members restored".into());
+        if let Err(e) = self.state_dir.remove_operator(name) {
+            tracing::warn!(aggregate = %name, "operator record: {e}");
+        }
         let done = format!("aggregation `{name}` deleted");
         if temporary || st.persistent.get(name).is_none() {
             return Ok(done);
@@ -934,6 +961,7 @@ impl Engine {
             .collect();
         for n in gone {
             if let Some(a) = st.aggrs.remove(&n) {
+                let _ = self.state_dir.remove_operator(&n);
                 match a.stop() {
                     Ok(()) => self.daemon_event(&n, "aggregation deleted (reload)".into()),
                     Err(e) => {

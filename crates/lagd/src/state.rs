@@ -11,6 +11,7 @@
 //!     lock                       flock'ed by the running lagd (its pid inside)
 //!     members/<ifindex>.json     MemberRecord
 //!     aggregates/<name>.json     AggregateRecord
+//!     operator/<name>.json       OperatorRecord (kept across a clean stop, unlike the others)
 //! ```
 //!
 //! Every file is written atomically and durably (`lagd_dataplane::durable`): temporary file,
@@ -107,6 +108,31 @@ pub struct AggregateRecord {
     pub snapshot: Option<AggSnapshot>,
 }
 
+/// The operator's choices for one aggregation (`lagctl disable-member`, `set-active-member`),
+/// by member name. Unlike the other records it outlives a clean stop: a restart of lagd (stop
+/// and start, crash, `restart-daemon`'s hand-over) puts them back; a reboot (the state
+/// directory is a tmpfs) or deleting the aggregation forgets them. See docs/OPERATIONS.md.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRecord {
+    /// Format version ([`RECORD_VERSION`]).
+    pub version: u32,
+    /// The aggregation.
+    pub aggregate: String,
+    /// Members disabled (`disable-member`), kept out of distribution.
+    #[serde(default)]
+    pub disabled: std::collections::BTreeSet<String>,
+    /// The member chosen to carry the traffic of an active-backup aggregation.
+    #[serde(default)]
+    pub active: Option<String>,
+}
+
+impl OperatorRecord {
+    /// Whether it records nothing.
+    pub fn is_empty(&self) -> bool {
+        self.disabled.is_empty() && self.active.is_none()
+    }
+}
+
 /// The descriptors a planned restart hands from one image of lagd to the next (`execve` keeps
 /// them open); see `crate::handover`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +190,12 @@ impl StateDir {
     pub fn unlocked(base: &Path) -> Result<StateDir, StateError> {
         let ns = durable::netns_id().map_err(|e| io(base)(e.to_string()))?;
         let root = base.join(format!("net-{ns}"));
-        for d in [root.clone(), root.join("members"), root.join("aggregates")] {
+        for d in [
+            root.clone(),
+            root.join("members"),
+            root.join("aggregates"),
+            root.join("operator"),
+        ] {
             create_private_dir(&d)?;
         }
         Ok(StateDir {
@@ -301,6 +332,41 @@ impl StateDir {
             .collect()
     }
 
+    fn operator_path(&self, name: &str) -> PathBuf {
+        self.root.join("operator").join(format!("{name}.json"))
+    }
+
+    /// The operator's choices for aggregation `name`, if any.
+    pub fn operator(&self, name: &str) -> Option<OperatorRecord> {
+        read_json(&self.operator_path(name))
+    }
+
+    /// Writes the operator's choices for an aggregation (removes the record when empty).
+    pub fn write_operator(&self, r: &OperatorRecord) -> Result<(), StateError> {
+        if r.is_empty() {
+            return self.remove_operator(&r.aggregate);
+        }
+        write_json(&self.operator_path(&r.aggregate), r)
+    }
+
+    /// Forgets the operator's choices for aggregation `name`.
+    pub fn remove_operator(&self, name: &str) -> Result<(), StateError> {
+        let p = self.operator_path(name);
+        if !p.exists() {
+            return Ok(());
+        }
+        durable::remove(&p).map_err(|e| io(&p)(e.to_string()))
+    }
+
+    /// The aggregations with operator choices recorded.
+    pub fn operator_records(&self) -> Vec<String> {
+        self.list("operator")
+            .into_iter()
+            .filter_map(|p| read_json::<OperatorRecord>(&p))
+            .map(|r| r.aggregate)
+            .collect()
+    }
+
     /// Records the descriptors handed on to the next image of this process.
     pub fn write_handover(&self, r: &HandoverRecord) -> Result<(), StateError> {
         write_json(&self.root.join("handover.json"), r)
@@ -378,7 +444,8 @@ impl StateDir {
         if !self.list("members").is_empty() || !self.list("aggregates").is_empty() {
             return;
         }
-        for sub in ["members", "aggregates"] {
+        // The operator's choices outlive a clean stop: their directory stays if not empty.
+        for sub in ["members", "aggregates", "operator"] {
             let _ = std::fs::remove_dir(self.root.join(sub));
         }
         let _ = std::fs::remove_file(self.root.join("lock"));
@@ -514,6 +581,20 @@ mod tests {
         std::fs::write(&p, r#"{"version": 99}"#).unwrap();
         assert_eq!(st.member(8), None);
         assert_eq!(st.members().len(), 1);
+        // The operator's choices: written, read back, removed when empty.
+        let mut o = OperatorRecord {
+            version: RECORD_VERSION,
+            aggregate: "aggr1".into(),
+            disabled: ["eth7".to_string()].into(),
+            active: Some("eth8".into()),
+        };
+        st.write_operator(&o).unwrap();
+        assert_eq!(st.operator("aggr1"), Some(o.clone()));
+        assert_eq!(st.operator_records(), vec!["aggr1".to_string()]);
+        o.disabled.clear();
+        o.active = None;
+        st.write_operator(&o).unwrap();
+        assert_eq!(st.operator("aggr1"), None);
         st.remove_member(7).unwrap();
         st.remove_aggregate("aggr1").unwrap();
         assert_eq!(st.member(7), None);

@@ -44,6 +44,7 @@ impl Engine {
         force: bool,
     ) -> Result<String, OpError> {
         let ports = self.member_ports(name, links)?;
+        let saved;
         {
             let mut st = self.state();
             let a = st.aggrs.get_mut(name).ok_or_else(|| not_found(name))?;
@@ -64,6 +65,7 @@ impl Engine {
                     ));
                 }
             }
+            saved = a.record_operator(|r| r.disabled.extend(links.iter().cloned()));
         }
         let drained = self.wait(DRAIN_LIMIT, |e| {
             let st = e.state();
@@ -72,13 +74,14 @@ impl Engine {
                 .is_none_or(|a| ports.iter().all(|p| a.is_drained(*p)))
         });
         let done = format!(
-            "disabled {} of `{name}`: {}; still a member, collecting (enable-member returns it)",
+            "disabled {} of `{name}`: {}; still a member, collecting (enable-member returns it){}",
             links.join(", "),
             if drained {
                 "drained under Marker protection, carries no traffic"
             } else {
                 "still draining"
-            }
+            },
+            not_kept(saved)
         );
         self.daemon_event(name, done.clone());
         Ok(done)
@@ -93,10 +96,16 @@ impl Engine {
             a.enable_port(*p)
                 .map_err(|e| op(ErrorKind::InvalidConfig, e.to_string()))?;
         }
+        let saved = a.record_operator(|r| {
+            for l in links {
+                r.disabled.remove(l);
+            }
+        });
         drop(st);
         let done = format!(
-            "enabled {} of `{name}`: each takes back its share of conversations under Marker protection",
-            links.join(", ")
+            "enabled {} of `{name}`: each takes back its share of conversations under Marker protection{}",
+            links.join(", "),
+            not_kept(saved)
         );
         self.daemon_event(name, done.clone());
         Ok(done)
@@ -106,6 +115,7 @@ impl Engine {
     pub(super) fn choose_active(&self, name: &str, link: &str) -> Result<String, OpError> {
         let ports = self.member_ports(name, &[link.to_string()])?;
         let port = ports.first().copied().ok_or_else(|| not_found(name))?;
+        let saved;
         {
             let mut st = self.state();
             let a = st.aggrs.get_mut(name).ok_or_else(|| not_found(name))?;
@@ -115,6 +125,7 @@ impl Engine {
                     format!("cannot make `{link}` the active member of `{name}`: {e}"),
                 )
             })?;
+            saved = a.record_operator(|r| r.active = Some(link.to_string()));
         }
         let active = |e: &Engine| {
             e.show(Some(name))
@@ -124,10 +135,14 @@ impl Engine {
         };
         let moved = self.wait(CHOOSE_LIMIT, |e| active(e).as_deref() == Some(link));
         let done = if moved {
-            format!("{link} is the active member of `{name}` (moved under Marker protection)")
+            format!(
+                "{link} is the active member of `{name}` (moved under Marker protection){}",
+                not_kept(saved)
+            )
         } else {
             format!(
-                "{link} chosen as the active member of `{name}`; the move has not completed yet"
+                "{link} chosen as the active member of `{name}`; the move has not completed yet{}",
+                not_kept(saved)
             )
         };
         self.daemon_event(name, done.clone());
@@ -157,6 +172,18 @@ impl Engine {
                 return false;
             }
             std::thread::sleep(StdDuration::from_millis(10));
+        }
+    }
+}
+
+/// What an answer adds when the operator's choice could not be recorded (it then does not
+/// outlive a restart of lagd).
+fn not_kept(saved: Result<(), crate::state::StateError>) -> String {
+    match saved {
+        Ok(()) => String::new(),
+        Err(e) => {
+            tracing::warn!("operator record: {e}");
+            format!(" (not kept across a restart of lagd: {e})")
         }
     }
 }

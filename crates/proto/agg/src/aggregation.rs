@@ -86,6 +86,9 @@ pub struct Aggregation<F> {
     /// Members the operator disabled: kept out of distribution (drained under Marker
     /// protection), still Collecting.
     disabled: BTreeSet<PortNumber>,
+    /// Active-backup: the member to make active as soon as it can carry the traffic
+    /// ([`Aggregation::prefer_active`]), then forgotten.
+    preferred_active: Option<PortNumber>,
     /// The latest `now` any input carried (for work triggered by `poll_release`).
     last_now: Instant,
     collector: CollectorCounters,
@@ -114,6 +117,7 @@ impl<F> Aggregation<F> {
             marker_retry_at: None,
             draining: BTreeSet::new(),
             disabled: BTreeSet::new(),
+            preferred_active: None,
             last_now: Instant::ZERO,
             collector: CollectorCounters::default(),
             events: VecDeque::new(),
@@ -253,16 +257,61 @@ impl<F> Aggregation<F> {
         if self.dist.config().mode != lagd_distrib::Mode::ActiveBackup {
             return Err(AggError::NotActiveBackup);
         }
-        let eligible = self.dist_ports.contains(&port)
-            && !self.leaving.contains(&port)
-            && !self.disabled.contains(&port)
-            && !self.draining.contains(&port);
-        if !eligible {
+        if !self.can_be_active(port) {
             return Err(AggError::NotEligible(port));
         }
+        self.preferred_active = None;
         self.dist.choose_active(now, port);
         self.pump_markers(now);
         Ok(())
+    }
+
+    /// Active-backup: makes `port` the active member once it can carry the traffic (now, or
+    /// when it distributes), by the same Marker-protected move as
+    /// [`Aggregation::choose_active`]; then active-backup goes on as usual (non-revertive).
+    /// For a driver that restarts and puts the operator's choice back before its members are
+    /// up. A later [`Aggregation::choose_active`] replaces it.
+    pub fn prefer_active(&mut self, now: Instant, port: PortNumber) -> Result<(), AggError> {
+        if self.lacp.port(port).is_none() {
+            return Err(AggError::NoSuchPort(port));
+        }
+        if self.dist.config().mode != lagd_distrib::Mode::ActiveBackup {
+            return Err(AggError::NotActiveBackup);
+        }
+        self.preferred_active = Some(port);
+        self.sync(now);
+        Ok(())
+    }
+
+    /// Whether `port` may carry the traffic of an active-backup aggregation now.
+    fn can_be_active(&self, port: PortNumber) -> bool {
+        self.dist_ports.contains(&port)
+            && !self.leaving.contains(&port)
+            && !self.disabled.contains(&port)
+            && !self.draining.contains(&port)
+    }
+
+    /// The preferred active member ([`Aggregation::prefer_active`]) takes the traffic once it
+    /// can (and once no move is under way); forgotten when done, or when it left.
+    fn apply_preferred_active(&mut self, now: Instant) {
+        let Some(port) = self.preferred_active else {
+            return;
+        };
+        if self.lacp.port(port).is_none() {
+            self.preferred_active = None;
+            return;
+        }
+        if !self.can_be_active(port) {
+            return;
+        }
+        if self.dist.active() == Some(port) {
+            self.preferred_active = None;
+            return;
+        }
+        if self.dist.choose_active(now, port) {
+            self.preferred_active = None;
+            self.pump_markers(now);
+        }
     }
 
     /// Where the frames of conversation `key` go now (`lagctl show-hash`): the data path's own
@@ -544,6 +593,7 @@ impl<F> Aggregation<F> {
                 break;
             }
         }
+        self.apply_preferred_active(now);
         self.sync_alb(now);
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig};
+use lagd_agg::lagd_distrib::{Dispatch, DistributorConfig, Mode};
 use lagd_agg::lagd_lacp::{LinkStatus, PortConfig, Selected, SystemConfig};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
 use lagd_types::{Duration, Instant, MacAddr, PortNumber};
@@ -65,12 +65,19 @@ fn is_marker_information(f: &[u8]) -> bool {
 
 impl Net {
     fn new() -> Net {
+        Net::with(Mode::Hash, |_| {})
+    }
+
+    /// Both sides in `mode`; `before_up` runs on side 0 once its ports are added, before any
+    /// link is up (as a driver that restarts).
+    fn with(mode: Mode, before_up: impl Fn(&mut Aggregation<Vec<u8>>)) -> Net {
         let mk = |i: u8| {
             let mac = MacAddr([2, 0, 0, 0, i, 0]);
             let mut agg = Aggregation::new(AggregationConfig {
                 lacp: SystemConfig::new(mac),
                 distributor: DistributorConfig {
                     rebalance_interval: None,
+                    mode,
                     ..DistributorConfig::default()
                 },
                 alb: None,
@@ -81,6 +88,11 @@ impl Net {
                     PortConfig::new(p, MacAddr([2, 0, 0, 0, i, p as u8])),
                 )
                 .unwrap();
+            }
+            if i == 1 {
+                before_up(&mut agg);
+            }
+            for p in 1..=PORTS {
                 agg.handle_link(Instant::ZERO, p, LinkStatus::up(10_000));
             }
             Side {
@@ -695,4 +707,42 @@ fn disabling_the_last_distributing_member_is_refused_unless_forced() {
     assert!(!net.sides[0].agg.is_disabled(PORTS));
     net.sides[0].agg.disable_port(now, PORTS, true).unwrap();
     assert!(net.sides[0].agg.is_disabled(PORTS));
+}
+
+/// A driver that restarts puts the operator's choices back before the links are up: the
+/// disabled member never distributes, the preferred member becomes the active one of
+/// active-backup once it can (then it is forgotten: active-backup stays non-revertive).
+#[test]
+fn choices_put_back_before_the_links_are_up_hold_once_they_are() {
+    let mut net = Net::with(Mode::ActiveBackup, |agg| {
+        agg.disable_port(Instant::ZERO, 4, true).unwrap();
+        agg.prefer_active(Instant::ZERO, 3).unwrap();
+    });
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net.run_until(Instant::from_secs(5));
+    let side = &net.sides[0].agg;
+    assert!(side.is_disabled(4) && side.is_drained(4));
+    assert_eq!(
+        side.distributor().active(),
+        Some(3),
+        "the preferred member is active"
+    );
+    let table = side.distributor().bucket_table();
+    assert!(table.iter().all(|o| *o == Some(3)), "{table:?}");
+    // Traffic goes through it, in order.
+    for seq in 0..100 {
+        for flow in 0..4 {
+            net.host_send(0, data_frame(flow, seq));
+        }
+        let t = net.now + Duration::from_micros(250);
+        net.run_until(t);
+    }
+    net.run_until(net.now + Duration::from_secs(1));
+    check_in_order(&net.sides[1].received, 4, 100);
+    // Outside active-backup a preference is refused.
+    let mut hash = Net::new();
+    assert!(hash.sides[0].agg.prefer_active(Instant::ZERO, 2).is_err());
+    hash.drain(0);
 }

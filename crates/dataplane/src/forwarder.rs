@@ -335,13 +335,17 @@ impl Forwarder {
             rx.add(port, sock, counters)?;
         }
         let spawn = |name: &str| std::thread::Builder::new().name(name.to_string());
+        // Every line the threads log (the protocol's included) names the aggregation: the
+        // TAP is the aggregate and has its name (the span is lagd's `logging::aggr_span`).
+        let span = tracing::error_span!("aggr", aggregate = %tap.name());
+        let (tx_span, rx_span) = (span.clone(), span);
         let t1 = spawn("lagd-tx")
-            .spawn(move || tx.run())
+            .spawn(move || tx_span.in_scope(|| tx.run()))
             .map_err(|source| Error::Sys {
                 op: "spawn TX thread",
                 source,
             })?;
-        let t2 = match spawn("lagd-rx").spawn(move || rx.run()) {
+        let t2 = match spawn("lagd-rx").spawn(move || rx_span.in_scope(|| rx.run())) {
             Ok(t) => t,
             Err(source) => {
                 shared.stop.store(true, Ordering::SeqCst);

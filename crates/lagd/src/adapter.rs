@@ -210,7 +210,8 @@ impl Adapter {
                     .cloned()
                     .unwrap_or_else(|| format!("port {p}"))
             });
-            let member = link.as_deref().unwrap_or("-");
+            // An aggregation-wide event names no member.
+            let member = link.as_deref();
             let message = e.to_string();
             match &e.kind {
                 lagd_bfd::EventKind::SessionState { .. } => {
@@ -344,7 +345,8 @@ impl Adapter {
         if !self.limiter.admit(now, &key, &message) {
             return;
         }
-        let member = link.as_deref().unwrap_or("-");
+        // An aggregation-wide event names no member.
+        let member = link.as_deref();
         if !ev.is_detail() {
             tracing::info!(aggregate = %self.name, member, "{message}");
         } else {
@@ -370,7 +372,8 @@ impl Adapter {
                     .cloned()
                     .unwrap_or_else(|| format!("port {p}"))
             });
-            let member = link.as_deref().unwrap_or("-");
+            // An aggregation-wide event names no member.
+            let member = link.as_deref();
             let message = format!(
                 "{} more like \"{}\" in the last {} s, not logged (rate limit; counters are exact)",
                 s.count,

@@ -312,6 +312,7 @@ impl Engine {
         r: crate::config::Resolved,
         kept: crate::aggregate::Kept,
     ) -> Result<Aggr, OpError> {
+        let _span = crate::logging::aggr_span(&r.name).entered();
         if self.state_dir.aggregate(&r.name).is_none() && NetlinkLinks::new().link_exists(&r.name) {
             return Err(op(
                 ErrorKind::AlreadyExists,
@@ -371,6 +372,7 @@ impl Engine {
         let mut st = self.state();
         let mut aggregates = Vec::new();
         for a in st.aggrs.values_mut() {
+            let _span = crate::logging::aggr_span(&a.resolved.name).entered();
             aggregates.push(a.hand_over(crate::handover::QUIESCE_LIMIT)?);
         }
         let rec = crate::state::HandoverRecord {
@@ -396,6 +398,7 @@ impl Engine {
         let aggrs = std::mem::take(&mut self.state().aggrs);
         let mut failed = Vec::new();
         for (name, a) in aggrs {
+            let _span = crate::logging::aggr_span(&name).entered();
             match a.stop() {
                 Ok(()) => tracing::info!(aggregate = %name, "removed"),
                 Err(e) => failed.push(e),
@@ -961,6 +964,7 @@ impl Engine {
             .collect();
         for n in gone {
             if let Some(a) = st.aggrs.remove(&n) {
+                let _span = crate::logging::aggr_span(&n).entered();
                 let _ = self.state_dir.remove_operator(&n);
                 match a.stop() {
                     Ok(()) => self.daemon_event(&n, "aggregation deleted (reload)".into()),
@@ -973,6 +977,7 @@ impl Engine {
         // Links leaving an aggregation before any is added elsewhere.
         for (n, spec, _) in &todo {
             if let Some(a) = st.aggrs.get_mut(n) {
+                let _span = crate::logging::aggr_span(n).entered();
                 let leaving: Vec<PortNumber> = a
                     .members
                     .iter()
@@ -987,6 +992,7 @@ impl Engine {
             }
         }
         for (n, spec, mut r) in todo {
+            let _span = crate::logging::aggr_span(&n).entered();
             r.port_base = st.aggrs.get(&n).map_or(0, |a| a.resolved.port_base);
             let result = match st.aggrs.get(&n) {
                 Some(a) => {
@@ -1216,9 +1222,11 @@ impl Engine {
             {
                 let mut st = self.state();
                 for a in st.aggrs.values_mut() {
+                    let _span = crate::logging::aggr_span(&a.resolved.name).entered();
                     a.sample_members();
                 }
                 for a in st.aggrs.values_mut() {
+                    let _span = crate::logging::aggr_span(&a.resolved.name).entered();
                     let fired = {
                         let mut ad = lock(&a.adapter);
                         let due = ad.poll_timeout().is_some_and(|t| t <= now);
@@ -1255,6 +1263,7 @@ impl Engine {
         if let Some(a) = st.aggrs.values_mut().find(|a| a.id == id)
             && a.members.get(&port).is_some_and(|m| m.draining)
         {
+            let _span = crate::logging::aggr_span(&a.resolved.name).entered();
             a.remove_port(port);
         }
     }
@@ -1287,6 +1296,7 @@ impl Engine {
             if bfd_refreshed.elapsed() >= StdDuration::from_secs(2) {
                 bfd_refreshed = std::time::Instant::now();
                 for a in self.state().aggrs.values() {
+                    let _span = crate::logging::aggr_span(&a.resolved.name).entered();
                     a.refresh_bfd_source();
                 }
             }
@@ -1333,6 +1343,7 @@ impl Engine {
         if ev.deleted {
             for a in st.aggrs.values_mut() {
                 if let Some(port) = a.port_of_ifindex(ev.ifindex) {
+                    let _span = crate::logging::aggr_span(&a.resolved.name).entered();
                     let name = a.members.get(&port).map(|m| m.name.clone());
                     a.member_gone(port);
                     let aggr = a.resolved.name.clone();
@@ -1352,6 +1363,7 @@ impl Engine {
             let Some(port) = a.port_of_ifindex(ev.ifindex) else {
                 continue;
             };
+            let _span = crate::logging::aggr_span(&a.resolved.name).entered();
             if let Some(m) = a.members.get_mut(&port)
                 && m.member.name() != ev.name
             {
@@ -1386,6 +1398,7 @@ impl Engine {
         for a in st.aggrs.values_mut() {
             if let Some(port) = a.absent_port(&ev.name) {
                 let aggr = a.resolved.name.clone();
+                let _span = crate::logging::aggr_span(&aggr).entered();
                 self.member_appeared(a, port, &ev.name, &aggr);
                 return;
             }
@@ -1416,6 +1429,7 @@ impl Engine {
         let mut nl = Netlink::open().ok();
         for a in st.aggrs.values_mut() {
             let aggr = a.resolved.name.clone();
+            let _span = crate::logging::aggr_span(&aggr).entered();
             let gone: Vec<PortNumber> = a
                 .members
                 .iter()
@@ -1569,6 +1583,7 @@ impl Engine {
     /// aggregate is kept (same interface, addresses, routes, neighbours and bridge port) and
     /// so are the members; only the protocol starts again, with the new port numbers.
     pub(crate) fn dt_renumber(&self, name: &str, base: u16) -> Result<(), OpError> {
+        let _span = crate::logging::aggr_span(name).entered();
         let mut st = self.state();
         let old = st.aggrs.remove(name).ok_or_else(|| not_found(name))?;
         let spec = old.spec.clone();
@@ -1636,6 +1651,9 @@ impl Handler for Engine {
             return Response::error(ErrorKind::System, "lagd is shutting down");
         }
         let what = req.describe();
+        let _span = req
+            .aggregation()
+            .map(|n| crate::logging::aggr_span(n).entered());
         match self.dispatch(req) {
             Ok(r) => Response::Ok(r),
             Err(e) => {

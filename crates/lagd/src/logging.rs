@@ -9,13 +9,27 @@
 //!
 //! `auto` picks journal when stderr is the stream systemd connected to the journal
 //! (`$JOURNAL_STREAM` names its device and inode), text otherwise.
+//!
+//! Every line about an aggregation names it once, as `aggregate=NAME` right after the message:
+//! the code that works on an aggregation runs inside its span ([`aggr_span`]; the forwarding
+//! threads enter one of their own), so a line written by any module inside it carries the name,
+//! whether or not the line gives it itself.
 
 use std::fmt::Write as _;
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
+
+/// The span of code working on aggregation `name`: every line logged inside it names the
+/// aggregation. At ERROR level so that no log filter that lets a line through hides the span
+/// that names it.
+pub fn aggr_span(name: &str) -> tracing::Span {
+    tracing::error_span!("aggr", aggregate = %name)
+}
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -56,15 +70,63 @@ pub fn stderr_is_journal() -> bool {
     std::fs::metadata("/proc/self/fd/2").is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }
 
-/// Formats each event as the default compact line without time and level, prefixed with its
-/// syslog priority on every line.
-struct Prefixed<F>(F);
+/// An event's fields: the message, the aggregation it names, the others as ` name=value`.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    aggregate: Option<String>,
+    rest: String,
+}
 
-impl<S, N, F> FormatEvent<S, N> for Prefixed<F>
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "aggregate" => self.aggregate = Some(value.to_string()),
+            name => {
+                let _ = write!(self.rest, " {name}={value:?}");
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            "aggregate" => self.aggregate = Some(format!("{value:?}").trim_matches('"').into()),
+            name => {
+                let _ = write!(self.rest, " {name}={value:?}");
+            }
+        }
+    }
+}
+
+/// The aggregation named by the innermost span of `ctx` that names one ([`aggr_span`]).
+fn span_aggregate<S, N>(ctx: &FmtContext<'_, S, N>) -> Option<String>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
+{
+    ctx.event_scope()?.find_map(|span| {
+        let ext = span.extensions();
+        let fields = &ext.get::<FormattedFields<N>>()?.fields;
+        let v = fields.split("aggregate=").nth(1)?;
+        let v = v.split_whitespace().next()?.trim_matches('"');
+        Some(v.to_string())
+    })
+}
+
+/// One log line: (text) time, level, target, or (journal) the syslog priority on every line;
+/// then the message, `aggregate=NAME` (the event's own, else its span's), the other fields.
+struct Line {
+    journal: bool,
+}
+
+impl<S, N> FormatEvent<S, N> for Line
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
 {
     fn format_event(
         &self,
@@ -72,9 +134,24 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let aggregate = f.aggregate.take().or_else(|| span_aggregate(ctx));
+        let meta = event.metadata();
         let mut line = String::new();
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        let p = priority(event.metadata().level());
+        if !self.journal {
+            SystemTime.format_time(&mut Writer::new(&mut line))?;
+            write!(line, " {:>5} {}: ", meta.level(), meta.target())?;
+        }
+        line.push_str(&f.message);
+        if let Some(a) = aggregate {
+            write!(line, " aggregate={a}")?;
+        }
+        line.push_str(&f.rest);
+        if !self.journal {
+            return writeln!(writer, "{line}");
+        }
+        let p = priority(meta.level());
         let mut out = String::with_capacity(line.len() + 8);
         for l in line.trim_end_matches('\n').split('\n') {
             let _ = writeln!(out, "<{p}>{l}");
@@ -95,21 +172,15 @@ pub fn init(filter: &str, format: LogFormat) -> LogFormat {
         LogFormat::Auto => LogFormat::Text,
         f => f,
     };
-    let builder = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_env_filter(env)
-        .with_writer(std::io::stderr);
-    if chosen == LogFormat::Journal {
-        let inner = tracing_subscriber::fmt::format()
-            .without_time()
-            .with_level(false)
-            .with_target(false)
-            .with_ansi(false);
-        builder.event_format(Prefixed(inner)).init();
-    } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
-    }
+        .with_writer(std::io::stderr)
+        // Span fields are stored formatted: plain, for `span_aggregate` to read.
+        .with_ansi(false)
+        .event_format(Line {
+            journal: chosen == LogFormat::Journal,
+        })
+        .init();
     if let Some(e) = bad {
         tracing::warn!("--log-level {filter:?} is not a valid filter ({e}); using info");
     }
@@ -145,14 +216,9 @@ mod tests {
         }
         let buf = Buf::default();
         let w = buf.clone();
-        let inner = tracing_subscriber::fmt::format()
-            .without_time()
-            .with_level(false)
-            .with_target(false)
-            .with_ansi(false);
         let sub = tracing_subscriber::fmt()
             .with_writer(move || w.clone())
-            .event_format(Prefixed(inner))
+            .event_format(Line { journal: true })
             .finish();
         tracing::subscriber::with_default(sub, || {
             tracing::error!("bad\nthing");
@@ -162,6 +228,59 @@ mod tests {
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text, "<3>bad\n<3>thing\n<4>careful member=\"eth0\"\n<6>fine\n",
+            "{text}"
+        );
+    }
+
+    /// A line inside an aggregation's span names it once, whether or not the line does too;
+    /// the line's own name wins.
+    #[test]
+    fn lines_in_an_aggregation_span_name_it_once() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || w.clone())
+            .with_ansi(false)
+            .event_format(Line { journal: false })
+            .finish();
+        tracing::subscriber::with_default(sub, || {
+            let _g = aggr_span("aggr1").entered();
+            tracing::info!(member = "eth0", "member taken over");
+            tracing::info!(aggregate = "aggr1", "said twice?");
+            tracing::warn!(aggregate = %"aggr2", "another");
+            let _inner = tracing::error_span!("aggr", aggregate = %"aggr3").entered();
+            tracing::info!("inner");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let tails: Vec<&str> = text
+            .lines()
+            .map(|l| l.split_once(": ").map_or(l, |(_, t)| t))
+            .collect();
+        assert_eq!(
+            tails,
+            [
+                "member taken over aggregate=aggr1 member=\"eth0\"",
+                "said twice? aggregate=aggr1",
+                "another aggregate=aggr2",
+                "inner aggregate=aggr3",
+            ],
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .all(|l| l.contains(" INFO ") || l.contains(" WARN ")),
             "{text}"
         );
     }

@@ -469,7 +469,27 @@ fn run_on(
             .flows
             .iter()
             .filter(|f| !f.intact())
-            .map(|f| format!("{f:?}"))
+            .map(|f| {
+                let id = f
+                    .flow_id
+                    .map_or("without a hello".into(), |i| format!("{i}"));
+                let mut why = Vec::new();
+                if let Some(at) = f.corrupt_at {
+                    why.push(format!("corrupt at byte {at}"));
+                }
+                if !f.eof {
+                    why.push("no orderly close".to_string());
+                }
+                if let Some(e) = &f.error {
+                    why.push(format!("read error: {e}"));
+                }
+                format!(
+                    "flow {id} from {}: {} bytes, {}",
+                    f.peer,
+                    f.bytes,
+                    why.join(", ")
+                )
+            })
             .collect();
     }
     if let (Some(f), Some(k)) = (&flows, &sink) {

@@ -223,6 +223,30 @@ impl Request {
             Request::TestFault { name, .. } => format!("test fault on {name}"),
         }
     }
+
+    /// The aggregation the request is about, if one (for the log span of its handling).
+    pub fn aggregation(&self) -> Option<&str> {
+        match self {
+            Request::CreateAggr { spec, .. } => Some(&spec.name),
+            Request::DeleteAggr { name, .. }
+            | Request::AddLinks { name, .. }
+            | Request::RemoveLinks { name, .. }
+            | Request::ModifyAggr { name, .. }
+            | Request::Diagnose { name }
+            | Request::DisableMembers { name, .. }
+            | Request::EnableMembers { name, .. }
+            | Request::ChooseActive { name, .. }
+            | Request::ShowHash { name, .. }
+            | Request::TestFault { name, .. } => Some(name),
+            Request::ShowAggr { name } | Request::ShowLink { name } => name.as_deref(),
+            Request::Ping
+            | Request::StateDump
+            | Request::ShowDt
+            | Request::CreateDtDomain { .. }
+            | Request::Events { .. }
+            | Request::Reload { .. } => None,
+        }
+    }
 }
 
 /// The daemon's answer to one request.

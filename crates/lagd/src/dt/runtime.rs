@@ -533,6 +533,7 @@ impl Runner {
         let mut seen = BTreeSet::new();
         engine.dt_with_aggrs(|aggrs| {
             for (name, a) in aggrs.iter().filter(|(_, a)| a.resolved.distributed) {
+                let _span = crate::logging::aggr_span(name).entered();
                 seen.insert(name.clone());
                 let now = monotonic_now();
                 let tap = a.forwarder.tap().ifindex();

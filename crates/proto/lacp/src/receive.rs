@@ -253,7 +253,10 @@ pub(crate) fn rx_lacpdu(p: &mut Port, ctx: &mut Ctx<'_>, pdu: &LacpduRepr) -> bo
     }
     // update_Selected.
     if !same_identity(&pdu.actor, &p.partner) {
-        let why = if p.receive == ReceiveState::Defaulted {
+        // No partner yet: defaulted, or never heard (the administrative null System).
+        let none = p.receive == ReceiveState::Defaulted
+            || p.partner.system.addr == lagd_types::MacAddr::ZERO;
+        let why = if none {
             "a partner heard (LACPDU after none)"
         } else {
             "LACPDU from a different partner (System, key or port)"

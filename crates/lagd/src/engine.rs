@@ -957,6 +957,8 @@ impl Engine {
             todo.push((n, spec, r));
         }
         let mut first_error = None;
+        // What the reload did to each aggregation, for the answer (the events say it too).
+        let mut done: Vec<String> = Vec::new();
         // Deletions first (they free links), then changes, then creations.
         let gone: Vec<String> = of_file
             .into_iter()
@@ -966,6 +968,7 @@ impl Engine {
             if let Some(a) = st.aggrs.remove(&n) {
                 let _span = crate::logging::aggr_span(&n).entered();
                 let _ = self.state_dir.remove_operator(&n);
+                done.push(format!("{n} deleted"));
                 match a.stop() {
                     Ok(()) => self.daemon_event(&n, "aggregation deleted (reload)".into()),
                     Err(e) => {
@@ -1005,14 +1008,18 @@ impl Engine {
                         tracing::warn!(aggregate = %n, "reload: {what} takes {n} down: {}", f.problem);
                     }
                     self.apply_spec(&mut st, spec, r).map(|()| {
-                        self.daemon_event(
-                            &n,
-                            format!("reload: {what} on {n}; {}", outcome(&n, was_up, &down)),
-                        )
+                        let outcome = outcome(&n, was_up, &down);
+                        done.push(if what.is_empty() {
+                            format!("{n} updated ({outcome})")
+                        } else {
+                            format!("{what} on {n} ({outcome})")
+                        });
+                        self.daemon_event(&n, format!("reload: {what} on {n}; {outcome}"))
                     })
                 }
                 None => self.start_aggr(spec, r).map(|a| {
                     st.aggrs.insert(n.clone(), a);
+                    done.push(format!("{n} created"));
                 }),
             };
             if let Err(e) = result {
@@ -1020,7 +1027,7 @@ impl Engine {
                 first_error.get_or_insert(e);
             }
         }
-        let mut said = Vec::new();
+        let mut said = done;
         if !temporaries.is_empty() {
             let names: Vec<&str> = temporaries.iter().map(|t| t.name.as_str()).collect();
             said.push(format!("temporary aggregations kept: {}", names.join(", ")));

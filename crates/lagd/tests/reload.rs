@@ -204,6 +204,9 @@ fn write_back_keeps_the_file_and_never_overwrites_an_edit() {
         msg.contains("temporary changes undone, as the file has them: agg0 (changed with -t)"),
         "{msg}"
     );
+    // Each aggregation's change is in the answer, not only in the events.
+    assert!(msg.contains("agg1 created"), "{msg}");
+    assert!(msg.contains(" on agg0 (agg0 "), "{msg}");
     assert_eq!(names(&mut c), vec!["agg0", "agg1"]);
     assert_eq!(policy(&mut c, "agg0"), None);
     assert!(!c.show_aggr(Some("agg0")).unwrap()[0].temporary);
@@ -318,6 +321,7 @@ fn reload_keeps_the_running_state_unless_told() {
     assert!(ok, "lagctl reload --delete-all: {out}");
     println!("reload --delete-all: {}", out.trim());
     assert!(out.contains("temporary aggregations kept: tmp0"), "{out}");
+    assert!(out.contains("agg0 deleted"), "{out}");
     assert_eq!(names(&mut c), vec!["tmp0"]);
     assert!(!link_exists(&host, "agg0"));
     assert_eq!(snapshot(&host, h1), before_h1, "agg0's member not restored");

@@ -68,21 +68,7 @@ pub fn mounted_bpffs(fallback: &Path) -> Option<PathBuf> {
 /// filter runs (a unit's `SystemCallFilter=~@privileged` kills the process with SIGSYS at the
 /// first `mount(2)`, it does not fail it).
 pub fn may_mount() -> bool {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
-    const CAP_SYS_ADMIN: u32 = 21;
-    let admin = field("CapEff:")
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0);
-    let filtered = field("Seccomp:").is_some_and(|m| m != "0");
-    admin && !filtered
+    crate::process::capability_usable(crate::process::CAP_SYS_ADMIN)
 }
 
 /// A bpffs to pin in: `/sys/fs/bpf` if it is one, or `fallback` if it is one; else, when this

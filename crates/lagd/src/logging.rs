@@ -190,6 +190,33 @@ pub fn init(filter: &str, format: LogFormat) -> LogFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// An in-memory writer for a test subscriber.
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What `f` logs through lagd's line format (the journal's form or the plain one).
+    fn logged(journal: bool, f: impl FnOnce()) -> String {
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || w.clone())
+            .with_ansi(false)
+            .event_format(Line { journal })
+            .finish();
+        tracing::subscriber::with_default(sub, f);
+        String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+    }
 
     #[test]
     fn priorities_follow_syslog() {
@@ -202,30 +229,11 @@ mod tests {
 
     #[test]
     fn every_line_is_prefixed() {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Buf(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buf {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buf = Buf::default();
-        let w = buf.clone();
-        let sub = tracing_subscriber::fmt()
-            .with_writer(move || w.clone())
-            .event_format(Line { journal: true })
-            .finish();
-        tracing::subscriber::with_default(sub, || {
+        let text = logged(true, || {
             tracing::error!("bad\nthing");
             tracing::warn!(member = "eth0", "careful");
             tracing::info!("fine");
         });
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text, "<3>bad\n<3>thing\n<4>careful member=\"eth0\"\n<6>fine\n",
             "{text}"
@@ -236,26 +244,7 @@ mod tests {
     /// the line's own name wins.
     #[test]
     fn lines_in_an_aggregation_span_name_it_once() {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Buf(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buf {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buf = Buf::default();
-        let w = buf.clone();
-        let sub = tracing_subscriber::fmt()
-            .with_writer(move || w.clone())
-            .with_ansi(false)
-            .event_format(Line { journal: false })
-            .finish();
-        tracing::subscriber::with_default(sub, || {
+        let text = logged(false, || {
             let _g = aggr_span("aggr1").entered();
             tracing::info!(member = "eth0", "member taken over");
             tracing::info!(aggregate = "aggr1", "said twice?");
@@ -263,7 +252,6 @@ mod tests {
             let _inner = tracing::error_span!("aggr", aggregate = %"aggr3").entered();
             tracing::info!("inner");
         });
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let tails: Vec<&str> = text
             .lines()
             .map(|l| l.split_once(": ").map_or(l, |(_, t)| t))

@@ -118,21 +118,7 @@ fn write_back_with(path: &Path, text: &str, chown_allowed: bool) -> std::io::Res
 
 /// `CAP_CHOWN` in effect and no seccomp filter (under one, `fchown` may kill the process).
 fn may_chown() -> bool {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
-    const CAP_CHOWN: u32 = 0;
-    let chown = field("CapEff:")
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_CHOWN) != 0);
-    let filtered = field("Seccomp:").is_some_and(|m| m != "0");
-    chown && !filtered
+    lagd_dataplane::process::capability_usable(lagd_dataplane::process::CAP_CHOWN)
 }
 
 #[cfg(test)]

@@ -275,8 +275,22 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Stops a daemon still running as a service manager would: SIGTERM, so that it restores
+    /// its members and removes its state records (a SIGKILL leaves them in the state
+    /// directory, one `net-<cookie>` per test namespace), then SIGKILL if it has not exited
+    /// within 10 s (a stopped or hung one). A test that wants a crash kills it itself.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
+            let _ = lagd_dataplane::process::send(
+                self.child.id(),
+                lagd_dataplane::process::Signal::Term,
+            );
+            let start = Instant::now();
+            while matches!(self.child.try_wait(), Ok(None))
+                && start.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

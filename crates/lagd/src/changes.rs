@@ -42,7 +42,32 @@ fn fallback_text(r: &Resolved) -> String {
     }
 }
 
-/// Each setting that differs between `old` and `new`, as `"timer short → long"`.
+/// The fields of [`Resolved`] said above with their values (or not settings: the name and the
+/// DT port-number base).
+const DESCRIBED: &[&str] = &[
+    "name",
+    "links",
+    "mode",
+    "lacp_mode",
+    "lacp_timer",
+    "policy",
+    "mac",
+    "mtu",
+    "min_links",
+    "max_active",
+    "ad_select",
+    "fallback",
+    "system_priority",
+    "key",
+    "rebalance_interval",
+    "offload",
+    "distributed",
+    "port_priority",
+    "port_base",
+];
+
+/// Each setting that differs between `old` and `new`, as `"timer short → long"`; a setting
+/// without a phrase of its own as `"buckets changed"`.
 pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
     let mut out = Vec::new();
     let mut diff = |what: &str, a: String, b: String| {
@@ -99,6 +124,16 @@ pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
     let on = |b: bool| if b { "on" } else { "off" }.to_string();
     diff("offload", old.offload.to_string(), new.offload.to_string());
     diff("distributed", on(old.distributed), on(new.distributed));
+    // Every other setting in force, by its name: a setting without a phrase above is still
+    // said to have changed.
+    let (a, b) = (serde_json::to_value(old), serde_json::to_value(new));
+    if let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (a, b) {
+        for (k, v) in &b {
+            if !DESCRIBED.contains(&k.as_str()) && a.get(k) != Some(v) {
+                out.push(format!("{} changed", k.replace('_', "-")));
+            }
+        }
+    }
     for l in new.links.iter().filter(|l| !old.links.contains(l)) {
         out.push(format!("member {l} added"));
     }
@@ -136,5 +171,13 @@ mod tests {
             ]
         );
         assert!(describe(&a, &a).is_empty());
+        let mut c = AggrSpec::new("aggr1", &["eth1", "eth2"]);
+        c.buckets = Some(64);
+        c.coupled_control = Some(false);
+        let c = c.resolve(&AnyLinks).unwrap();
+        assert_eq!(
+            describe(&a, &c),
+            vec!["buckets changed", "coupled-control changed"]
+        );
     }
 }

@@ -82,6 +82,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l mtu -d 'MT
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -s k -l key -d 'Administrative key of the members' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l rebalance-interval -d 'How often load is measured and buckets rebalanced (e.g. 1s), or off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l aggregate-wait -d 'Aggregate Wait Time (802.1AX): how long the members of a new aggregation gather before it attaches (default 2s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l offload -d 'Kernel fast path for data frames (eBPF at the aggregate\'s and members\' tc hooks, driven by lagd\'s distributor and Collecting state): auto (default: where the kernel allows, saying why not elsewhere), on (or fail), off' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l port-priority -d 'LACP Port_Priority of one member (lower is preferred when max-active leaves some on Standby): LINK=PRIO, repeat for each' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
@@ -124,6 +125,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l mtu -d 'MT
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s k -l key -d 'Administrative key of the members' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l rebalance-interval -d 'How often load is measured and buckets rebalanced (e.g. 1s), or off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l aggregate-wait -d 'Aggregate Wait Time (802.1AX): how long the members of a new aggregation gather before it attaches (default 2s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l port-priority -d 'LACP Port_Priority of one member (lower is preferred when max-active leaves some on Standby): LINK=PRIO, repeat for each' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l socket -d 'Control socket of lagd' -r -F

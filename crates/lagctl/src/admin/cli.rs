@@ -341,6 +341,10 @@ pub struct AggrOpts {
     /// How often load is measured and buckets rebalanced (e.g. 1s), or off.
     #[arg(long, value_parser = parse_optional_duration, value_name = "DUR|off")]
     pub rebalance_interval: Option<String>,
+    /// Aggregate Wait Time (802.1AX): how long the members of a new aggregation gather before
+    /// it attaches (default 2s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub aggregate_wait: Option<String>,
     /// Kernel fast path for data frames (eBPF at the aggregate's and members' tc hooks, driven
     /// by lagd's distributor and Collecting state): auto (default: where the kernel allows,
     /// saying why not elsewhere), on (or fail), off.
@@ -417,6 +421,7 @@ impl AggrOpts {
             system_priority: self.system_priority,
             key: self.key,
             rebalance_interval: self.rebalance_interval.clone(),
+            aggregate_wait: self.aggregate_wait.clone(),
             offload: self.offload,
             bfd: self.bfd.clone(),
             port: self

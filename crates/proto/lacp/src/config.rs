@@ -83,6 +83,9 @@ pub struct SystemConfig {
     pub collector_max_delay: u16,
     /// The Marker generator gives up on a Marker Response after this long.
     pub marker_timeout: Duration,
+    /// Aggregate_Wait_Time (§6.4.4): how long the wait_while_timer lets the ports of a new
+    /// aggregation gather before it attaches (default 2 s).
+    pub aggregate_wait: Duration,
 }
 
 impl Default for SystemConfig {
@@ -99,6 +102,7 @@ impl Default for SystemConfig {
             coupled_control: true,
             collector_max_delay: 0,
             marker_timeout: Duration::from_secs(1),
+            aggregate_wait: crate::timers::AGGREGATE_WAIT_TIME,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! Aggregator.
 
 use crate::port::{Ctx, Port};
-use crate::timers::{AGGREGATE_WAIT_TIME, Timer};
+use crate::timers::Timer;
 use crate::{EventKind, Selected};
 use core::fmt;
 use lagd_types::PortState;
@@ -148,7 +148,7 @@ fn enter(p: &mut Port, ctx: &mut Ctx<'_>, to: MuxState, reason: &'static str, ag
                 p.timers.stop(Timer::WaitWhile);
             } else {
                 p.timers
-                    .start(Timer::WaitWhile, ctx.now, AGGREGATE_WAIT_TIME);
+                    .start(Timer::WaitWhile, ctx.now, ctx.cfg.aggregate_wait);
             }
         }
         MuxState::Attached => {

@@ -4,8 +4,29 @@
 mod common;
 
 use common::*;
-use lagd_lacp::{EventKind, LacpActivity, LacpTimeout, MuxState, ReceiveState, Selected};
+use lagd_lacp::{
+    EventKind, LacpActivity, LacpTimeout, MuxState, ReceiveState, Selected, SystemConfig,
+};
 use lagd_types::Duration;
+
+/// Aggregate_Wait_Time is the System's `aggregate_wait`: the aggregation forms that much later
+/// (no port of a new aggregation attaches before the wait_while_timer has run).
+#[test]
+fn aggregate_wait_is_the_configured_time() {
+    let formed = |wait: u64| {
+        let cfg = |id| SystemConfig {
+            aggregate_wait: Duration::from_secs(wait),
+            ..sys(id)
+        };
+        let (mut h, a, b) = pair(cfg(1), cfg(2), 2);
+        until_all_distributing(&mut h, &a, &b, Duration::from_secs(20))
+    };
+    let (t0, t2, t5) = (formed(0), formed(2), formed(5));
+    // Without waiting, the LACPDU exchange alone sets the pace.
+    assert!(t0 < t2 && t0 <= secs(2), "formed at {t0}, {t2} with 2s");
+    assert!(t2 >= secs(2), "formed at {t2}");
+    assert_eq!(t5 - t2, Duration::from_secs(3), "formed at {t2} and {t5}");
+}
 
 #[test]
 fn active_active_forms_within_wait_while_plus_one_second() {

@@ -37,6 +37,7 @@ impl Resolved {
             }),
             coupled_control: self.coupled_control,
             marker_timeout: self.marker_timeout.unwrap_or(core.marker_timeout),
+            aggregate_wait: self.aggregate_wait,
             ..core
         };
         let d = DistributorConfig::default();

@@ -278,6 +278,10 @@ pub struct AggrSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub offload: Option<Offload>,
+    /// Aggregate_Wait_Time (802.1AX §6.4.4): how long the members of a new aggregation gather
+    /// before it attaches (default `"2s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_wait: Option<String>,
     /// Micro-BFD on every member (RFC 7130): a member whose session is not Up neither
     /// collects nor distributes. Default off.
     #[serde(default, skip_serializing_if = "Option::is_none")]

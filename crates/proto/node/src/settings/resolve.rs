@@ -93,6 +93,8 @@ pub struct Resolved {
     pub dt_id: Key,
     /// The kernel fast path: auto (default), on or off.
     pub offload: Offload,
+    /// Aggregate_Wait_Time.
+    pub aggregate_wait: Duration,
     /// Micro-BFD timing, when on.
     pub bfd: Option<lagd_bfd::BfdConfig>,
     /// Coupled Mux control.
@@ -371,6 +373,10 @@ impl AggrSpec {
             ),
             MoveProtectionKind::None => MoveProtection::None,
         };
+        let aggregate_wait = match s.aggregate_wait.as_deref() {
+            None => lagd_agg::lagd_lacp::AGGREGATE_WAIT_TIME,
+            Some(t) => duration("aggregate_wait", Some(t), "")?,
+        };
         let bfd = match &s.bfd {
             Some(b) if b.enabled != Some(false) => {
                 let interval = match &b.interval {
@@ -416,6 +422,7 @@ impl AggrSpec {
             distributed: s.distributed.unwrap_or(false),
             dt_id: s.dt_id.or(s.key).unwrap_or(DEFAULT_KEY),
             offload: s.offload.unwrap_or_default(),
+            aggregate_wait,
             bfd,
             coupled_control: s.coupled_control.unwrap_or(true),
             buckets: s.buckets,

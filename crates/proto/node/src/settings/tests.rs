@@ -349,3 +349,26 @@ fn a_file_written_with_bonding_words_is_answered_in_lagds() {
         "{e}"
     );
 }
+
+#[test]
+fn aggregate_wait_reaches_the_lacp_core() {
+    let mac: MacAddr = "02:00:00:00:00:09".parse().unwrap();
+    let mut s = AggrSpec::new("aggr1", &["eth1"]);
+    let r = s.resolve(&AnyLinks).unwrap();
+    let c = r.aggregation_config(r.system(mac));
+    assert_eq!(
+        c.lacp.aggregate_wait,
+        Duration::from_secs(2),
+        "802.1AX default"
+    );
+    s.aggregate_wait = Some("500ms".into());
+    let r = s.resolve(&AnyLinks).unwrap();
+    let c = r.aggregation_config(r.system(mac));
+    assert_eq!(c.lacp.aggregate_wait, Duration::from_millis(500));
+    s.aggregate_wait = Some("0ms".into());
+    let r = s.resolve(&AnyLinks).unwrap();
+    assert_eq!(r.aggregate_wait, Duration::ZERO, "attaches at once");
+    s.aggregate_wait = Some("soon".into());
+    let e = s.resolve(&AnyLinks).unwrap_err();
+    assert_eq!(e.field, "aggregate_wait");
+}

@@ -2,9 +2,9 @@
 //! Identifier (actor key, partner system, partner key; Individual ports get one each), and the
 //! choice of the active Aggregator, the one whose ports the data plane uses.
 
+use crate::AdSelect;
 use crate::port::Port;
 use crate::tally::{Share, Tally};
-use crate::{AdSelect, MuxState};
 use core::cmp::Reverse;
 use core::fmt;
 use lagd_types::{Key, PortNumber, SystemId};
@@ -282,15 +282,6 @@ impl Aggregators {
         }
         Some(best_id)
     }
-}
-
-/// Whether a port's mux is attached and both collecting and distributing.
-pub(crate) fn is_cd(p: &Port) -> bool {
-    matches!(
-        p.mux,
-        MuxState::CollectingDistributing | MuxState::Distributing
-    ) && p.actor.state.collecting()
-        && p.actor.state.distributing()
 }
 
 #[cfg(test)]

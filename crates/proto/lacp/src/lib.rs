@@ -76,6 +76,7 @@ mod receive;
 mod resume;
 mod schedule;
 mod selection;
+mod send_times;
 mod status;
 mod tally;
 pub mod testing;

@@ -3,10 +3,10 @@
 //! limit); the generator sends Marker Information PDUs and matches the responses, or times out.
 
 use crate::EventKind;
-use crate::port::{Ctx, Port};
+use crate::port::{Ctx, PendingMarker, Port};
 use crate::timers::Timer;
 use crate::transmit::{Queued, frame, slow_allowed};
-use lagd_types::{Instant, MacAddr, PortNumber};
+use lagd_types::{MacAddr, PortNumber};
 use lagd_wire::{MarkerKind, MarkerRepr, SlowPdu};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -29,13 +29,6 @@ pub enum MarkerError {
     /// The Slow Protocols limit (10 frames per second) is reached on the port.
     #[error("port {0}: slow-protocols rate limit reached, try again later")]
     RateLimited(PortNumber),
-}
-
-/// A Marker waiting for its response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PendingMarker {
-    pub id: MarkerId,
-    pub deadline: Instant,
 }
 
 fn arm(p: &mut Port) {

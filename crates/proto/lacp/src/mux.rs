@@ -58,12 +58,6 @@ pub(crate) struct AggView {
     pub active: bool,
 }
 
-/// Partner_Oper_Port_State.Synchronization, a partner that reports Expired counting as out of
-/// sync (deviation, crate docs; see `next`).
-pub(crate) fn partner_in_sync(p: &Port) -> bool {
-    p.partner.state.synchronization() && !p.partner.state.expired()
-}
-
 fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str)> {
     use MuxState::*;
     let sel = p.selected;
@@ -72,7 +66,7 @@ fn next(p: &Port, coupled: bool, agg: AggView) -> Option<(MuxState, &'static str
     // direction only then stops carrying traffic when the partner's current_while_timer
     // expires (3 s with short timers), not when it is DEFAULTED three seconds later.
     let pexpired = p.partner.state.expired();
-    let psync = partner_in_sync(p);
+    let psync = p.partner_in_sync();
     let out_of_sync = if pexpired {
         "partner reports Expired (it hears no LACPDU from us on this link)"
     } else {

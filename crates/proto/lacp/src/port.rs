@@ -1,13 +1,13 @@
 //! One Aggregation Port: its administrative configuration, link status, operational Actor and
-//! Partner information and the variables shared by its machines (§6.4.7, §6.4.8).
+//! Partner information and the variables shared by its machines (§6.4.7, §6.4.8), and what it
+//! adds to its Aggregator's tallies.
 
-use crate::marker::PendingMarker;
+use crate::send_times::SendTimes;
 use crate::tally::Share;
 use crate::timers::TimerTable;
-use crate::transmit::SendTimes;
 use crate::{
-    AggregatorId, ChurnState, Event, EventKind, FallbackKind, LacpActivity, LacpTimeout, MuxState,
-    PeriodicState, PortConfig, PortCounters, ReceiveState, Selected, SystemConfig,
+    AggregatorId, ChurnState, Event, EventKind, FallbackKind, LacpActivity, LacpTimeout, MarkerId,
+    MuxState, PeriodicState, PortConfig, PortCounters, ReceiveState, Selected, SystemConfig,
 };
 use lagd_types::{Instant, PortId, PortNumber, PortState, SystemId};
 use lagd_wire::LacpInfo;
@@ -141,7 +141,7 @@ impl Port {
             cfg,
         };
         p.refresh_actor(sys);
-        p.partner = crate::receive::default_partner(sys, &p);
+        p.partner = p.default_partner(sys);
         p.reported_actor = p.actor.state;
         p.reported_partner = p.partner;
         p
@@ -206,4 +206,86 @@ impl Port {
     pub fn next_timeout(&self) -> Option<Instant> {
         self.timers.next_timeout()
     }
+
+    /// Whether the port's mux is attached and both collecting and distributing.
+    pub fn is_cd(&self) -> bool {
+        matches!(
+            self.mux,
+            MuxState::CollectingDistributing | MuxState::Distributing
+        ) && self.actor.state.collecting()
+            && self.actor.state.distributing()
+    }
+
+    /// Partner_Oper_Port_State.Synchronization, a partner that reports Expired counting as out of
+    /// sync (deviation, crate docs; see the Mux machine).
+    pub fn partner_in_sync(&self) -> bool {
+        self.partner.state.synchronization() && !self.partner.state.expired()
+    }
+
+    /// The partner assumed when none is heard: Partner_Admin_* (§6.4.7), with the short timeout
+    /// when the actor runs short timers, and in a static trunk (or fallback) a partner that is in
+    /// sync, collecting and distributing.
+    pub fn default_partner(&self, sys: &SystemConfig) -> LacpInfo {
+        let a = &self.cfg.partner_admin;
+        let mut state = a.state;
+        if sys.timer == LacpTimeout::Short {
+            state.set(PortState::LACP_TIMEOUT, true);
+        }
+        let fallback = self.fallback.is_some();
+        if sys.mode == LacpActivity::Off || fallback {
+            state = PortState(
+                state.0
+                    | PortState::AGGREGATION
+                    | PortState::SYNCHRONIZATION
+                    | PortState::COLLECTING
+                    | PortState::DISTRIBUTING,
+            );
+        }
+        if self.fallback == Some(FallbackKind::OneMember) {
+            state.set(PortState::AGGREGATION, false);
+        }
+        LacpInfo {
+            system: a.system,
+            key: a.key,
+            port: a.port,
+            state,
+        }
+    }
+}
+
+/// A Marker waiting for its response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PendingMarker {
+    pub id: MarkerId,
+    pub deadline: Instant,
+}
+
+impl Share {
+    /// The share of port `p` in its current state.
+    pub fn of(p: &Port) -> Share {
+        if p.aggregator.is_none() {
+            return Share::default();
+        }
+        let waiting_selected = p.mux == MuxState::Waiting && p.selected == Selected::Selected;
+        Share {
+            agg: p.aggregator,
+            member: p.selected != Selected::Unselected,
+            selected: p.selected == Selected::Selected,
+            standby: p.selected == Selected::Standby,
+            ready: ready(p),
+            ready_mbps: if ready(p) { p.link.speed_mbps } else { 0 },
+            cd: p.is_cd(),
+            real: !p.actor.state.defaulted(),
+            attached: p.is_attached(),
+            unready: waiting_selected && !p.ready_n,
+            ready_waiting: waiting_selected && p.ready_n,
+            key: (p.actor.port, p.partner.port),
+        }
+    }
+}
+
+/// SELECTED, attached, and the partner in sync (what the Mux machine needs, besides its
+/// Aggregator being the active one, to collect and distribute).
+fn ready(p: &Port) -> bool {
+    p.selected == Selected::Selected && p.is_attached() && p.partner_in_sync()
 }

@@ -3,7 +3,7 @@
 
 use crate::port::{Ctx, Port};
 use crate::timers::{LONG_TIMEOUT_TIME, SHORT_TIMEOUT_TIME, Timer};
-use crate::{EventKind, FallbackKind, LacpActivity, LacpTimeout, Selected, SystemConfig};
+use crate::{EventKind, LacpActivity, LacpTimeout, Selected, SystemConfig};
 use core::fmt;
 use lagd_types::{PortNumber, PortState};
 use lagd_wire::{LacpInfo, LacpduRepr, WireError};
@@ -52,39 +52,9 @@ pub enum RxError {
     Wire(#[from] WireError),
 }
 
-/// The partner assumed when none is heard: Partner_Admin_* (§6.4.7), with the short timeout
-/// when the actor runs short timers, and in a static trunk (or fallback) a partner that is in
-/// sync, collecting and distributing.
-pub(crate) fn default_partner(sys: &SystemConfig, p: &Port) -> LacpInfo {
-    let a = &p.cfg.partner_admin;
-    let mut state = a.state;
-    if sys.timer == LacpTimeout::Short {
-        state.set(PortState::LACP_TIMEOUT, true);
-    }
-    let fallback = p.fallback.is_some();
-    if sys.mode == LacpActivity::Off || fallback {
-        state = PortState(
-            state.0
-                | PortState::AGGREGATION
-                | PortState::SYNCHRONIZATION
-                | PortState::COLLECTING
-                | PortState::DISTRIBUTING,
-        );
-    }
-    if p.fallback == Some(FallbackKind::OneMember) {
-        state.set(PortState::AGGREGATION, false);
-    }
-    LacpInfo {
-        system: a.system,
-        key: a.key,
-        port: a.port,
-        state,
-    }
-}
-
 /// recordDefault (§6.4.9): the partner becomes the administrative default.
 fn record_default(p: &mut Port, sys: &SystemConfig) {
-    p.partner = default_partner(sys, p);
+    p.partner = p.default_partner(sys);
     p.actor.state.set(PortState::DEFAULTED, true);
 }
 
@@ -99,7 +69,7 @@ fn same_identity(a: &LacpInfo, b: &LacpInfo) -> bool {
 
 /// update_Default_Selected (§6.4.9).
 fn update_default_selected(p: &mut Port, ctx: &mut Ctx<'_>) {
-    let d = default_partner(ctx.cfg, p);
+    let d = p.default_partner(ctx.cfg);
     if !same_identity(&d, &p.partner) {
         p.set_selected(
             ctx,
@@ -130,7 +100,7 @@ pub(crate) fn refresh_default(p: &mut Port, ctx: &mut Ctx<'_>) {
         // Only a default partner is re-read: PORT_DISABLED keeps the Partner_Oper it recorded
         // from a LACPDU (§6.4.12), so a link that comes back enters EXPIRED with the partner it
         // knew (issue 11, defect 5).
-        p.partner = default_partner(ctx.cfg, p);
+        p.partner = p.default_partner(ctx.cfg);
         p.partner.state.set(PortState::SYNCHRONIZATION, false);
     }
 }

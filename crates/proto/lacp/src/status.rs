@@ -1,7 +1,6 @@
 //! Observation: the state of ports, Aggregators and the System, serializable (for
 //! `lagctl state dump` and `show-aggr -L`), with a human reason when a port does not distribute.
 
-use crate::aggregator::is_cd;
 use crate::port::Port;
 use crate::{
     AggregatorId, ChurnState, Lacp, LacpActivity, LinkStatus, MuxState, PeriodicState,
@@ -209,7 +208,7 @@ impl Lacp {
                     .filter_map(|n| self.ports.get(*n))
                     .filter(|p| p.selected != Selected::Unselected)
                     .collect();
-                let cd = members.iter().filter(|p| is_cd(p)).count();
+                let cd = members.iter().filter(|p| p.is_cd()).count();
                 AggregatorStatus {
                     id: *id,
                     actor_key: a.lag.actor_key,

@@ -4,10 +4,7 @@
 //! mux's view of it (Ready, §6.4.8), its rank for the choice of the active Aggregator, the
 //! aggregate's up/down — is read in O(1) instead of by walking every port.
 
-use crate::aggregator::is_cd;
-use crate::mux::partner_in_sync;
-use crate::port::Port;
-use crate::{AggregatorId, MuxState, Selected};
+use crate::AggregatorId;
 use lagd_types::PortId;
 
 /// What one port adds to the tallies of the Aggregator it has selected.
@@ -26,7 +23,7 @@ pub(crate) struct Share {
     pub ready: bool,
     /// Its link speed (Mbit/s) when `ready`, else 0.
     pub ready_mbps: u32,
-    /// Attached, Collecting and Distributing ([`is_cd`]).
+    /// Attached, Collecting and Distributing (`Port::is_cd`).
     pub cd: bool,
     /// The partner information is real (the actor is not DEFAULTED).
     pub real: bool,
@@ -38,36 +35,6 @@ pub(crate) struct Share {
     pub ready_waiting: bool,
     /// The port priorities that order the members for max_active (actor's, partner's).
     pub key: (PortId, PortId),
-}
-
-impl Share {
-    /// The share of port `p` in its current state.
-    pub fn of(p: &Port) -> Share {
-        if p.aggregator.is_none() {
-            return Share::default();
-        }
-        let waiting_selected = p.mux == MuxState::Waiting && p.selected == Selected::Selected;
-        Share {
-            agg: p.aggregator,
-            member: p.selected != Selected::Unselected,
-            selected: p.selected == Selected::Selected,
-            standby: p.selected == Selected::Standby,
-            ready: ready(p),
-            ready_mbps: if ready(p) { p.link.speed_mbps } else { 0 },
-            cd: is_cd(p),
-            real: !p.actor.state.defaulted(),
-            attached: p.is_attached(),
-            unready: waiting_selected && !p.ready_n,
-            ready_waiting: waiting_selected && p.ready_n,
-            key: (p.actor.port, p.partner.port),
-        }
-    }
-}
-
-/// SELECTED, attached, and the partner in sync (what the Mux machine needs, besides its
-/// Aggregator being the active one, to collect and distribute).
-fn ready(p: &Port) -> bool {
-    p.selected == Selected::Selected && p.is_attached() && partner_in_sync(p)
 }
 
 /// The tallies of one Aggregator: how many of the ports that selected it are in each case.

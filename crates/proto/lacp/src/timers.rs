@@ -20,6 +20,8 @@ pub const AGGREGATE_WAIT_TIME: Duration = Duration::from_secs(2);
 pub const MAX_LACPDUS_PER_FAST_PERIOD: usize = 3;
 /// Slow Protocols limit (IEEE 802.3 Annex 57A): at most this many frames per second per port.
 pub const MAX_SLOW_FRAMES_PER_SECOND: usize = 10;
+/// The window of that limit.
+pub(crate) const SLOW_WINDOW: Duration = Duration::from_secs(1);
 
 /// The timers of one port, plus the system's fallback timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -76,8 +76,11 @@ pub struct Aggregation<F> {
     dist_ports: Vec<PortNumber>,
     /// Ports that stopped Distributing for a protocol reason (Sync lost, Standby, Expired, a
     /// new active Aggregator) while their link is up: frames sent there may still be in flight,
-    /// so the distributor drains them under Marker protection before they leave it. They carry
-    /// no frame meanwhile (a drained port receives none; a moving bucket's frames are held).
+    /// so the distributor drains them under Marker protection before they leave it
+    /// ([`Distributor::leave_ports`]: at once, never waiting for Marker pacing). They carry no
+    /// frame meanwhile (a drained port receives none; a moving bucket's frames are held).
+    /// Disabled members leave the same way but paced ([`Distributor::drain_ports`]): LACP
+    /// still lets them distribute, so their conversations stay until their Marker may go.
     leaving: BTreeSet<PortNumber>,
     /// Marker requests refused by the Slow Protocols rate limit, retried at `marker_retry_at`.
     marker_retry: VecDeque<lagd_distrib::MarkerRequest>,
@@ -632,7 +635,8 @@ impl<F> Aggregation<F> {
     /// conversations to go, or a distributor without move protection, leaves at once.
     /// Returns whether anything changed.
     fn set_dist_ports(&mut self, now: Instant) -> bool {
-        let mut ports = self.lacp.distributing_ports();
+        let lacp_ports = self.lacp.distributing_ports();
+        let mut ports = lacp_ports.clone();
         ports.retain(|p| !self.disabled.contains(p));
         let graceful = !ports.is_empty() && self.dist.protects_moves();
         let link_up = |lacp: &Lacp, p: PortNumber| lacp.port_link(p).is_some_and(|l| l.up);
@@ -662,7 +666,24 @@ impl<F> Aggregation<F> {
             .collect();
         if !newly.is_empty() {
             self.leaving.extend(newly.iter().copied());
-            self.dist.drain_ports(now, &newly);
+            // Disabled by the operator only: paced like the distributor's own moves.
+            let paced: Vec<PortNumber> = newly
+                .iter()
+                .copied()
+                .filter(|p| lacp_ports.contains(p))
+                .collect();
+            self.dist.drain_ports(now, &paced);
+        }
+        // Those LACP no longer lets distribute carry nothing more: their moves do not wait.
+        let dist = &self.dist;
+        let urgent: Vec<PortNumber> = self
+            .leaving
+            .iter()
+            .copied()
+            .filter(|p| !lacp_ports.contains(p) && !dist.leaving().contains(p))
+            .collect();
+        if !urgent.is_empty() {
+            self.dist.leave_ports(now, &urgent);
         }
         // Leaving ports last: never preferred (active-backup takes the first).
         ports.extend(self.dist_ports.iter().filter(|p| self.leaving.contains(p)));

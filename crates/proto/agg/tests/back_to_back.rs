@@ -268,7 +268,8 @@ fn graceful_drain_under_traffic_loses_and_reorders_nothing() {
     for s in 0..2 {
         net.drain(s);
     }
-    net.run_until(Instant::from_secs(3));
+    // Past the formation Markers' pacing interval: the drain starts at once.
+    net.run_until(Instant::from_secs(6));
     const FLOWS: u16 = 16;
     const FRAMES: u32 = 400;
     let mut drained_at = None;
@@ -468,6 +469,16 @@ fn a_member_leaving_with_its_link_up_moves_its_conversations_behind_a_marker() {
                 net.sides[0].agg.lacp().port(2).unwrap().selected,
                 Selected::Standby
             );
+            // It carries nothing more, though a Marker went on it at formation less than
+            // 2 s ago: its moves do not wait for Marker pacing.
+            let d = net.sides[0].agg.distributor();
+            let unmoved = d
+                .bucket_table()
+                .iter()
+                .enumerate()
+                .filter(|(b, o)| **o == Some(2) && !d.is_moving(*b))
+                .count();
+            assert_eq!(unmoved, 0, "port 2's conversations all move at once");
         }
         let t = net.now + Duration::from_micros(250);
         net.run_until(t);
@@ -629,12 +640,67 @@ fn moves_in_quick_succession_are_paced_so_a_rate_limited_responder_answers_each(
 }
 
 #[test]
+fn a_drain_soon_after_a_marker_waits_so_a_rate_limited_responder_answers_it() {
+    // Issue 11, defect 6. Port 2 sent a Marker at formation, less than 2 s before the operator
+    // disables it (or drains it for removal). A responder that answers one Marker per port
+    // every 2 s (DPDK) would ignore the drain's Marker if it went at once, and the drain would
+    // complete by the Marker timeout. Paced, the port keeps its conversations until its
+    // interval has passed, then the drain's Marker is answered: nothing by the timeout, nothing
+    // lost or reordered.
+    for disable in [true, false] {
+        let mut net = Net::new();
+        net.paced_responder = Some(Duration::from_secs(2));
+        for s in 0..2 {
+            net.drain(s);
+        }
+        net.run_until(Instant::from_secs(3));
+        assert_eq!(net.all_distributing(0), 4);
+        let before = marker_exchanges(&net);
+        assert!(before[1].0 > 0, "a Marker went on port 2 at formation");
+        let timeouts = net.sides[0].agg.distributor().stats().marker_timeouts;
+        const FLOWS: u16 = 32;
+        let mut seq = 0;
+        // 3 s of traffic; port 2 leaves at +25 ms.
+        traffic(&mut net, FLOWS, &mut seq, 12_000, |net, seq| {
+            if seq == 100 {
+                let now = net.now;
+                if disable {
+                    net.sides[0].agg.disable_port(now, 2, false).unwrap();
+                } else {
+                    net.sides[0].agg.drain_port(now, 2).unwrap();
+                }
+                net.drain(0);
+            }
+        });
+        net.run_until(net.now + Duration::from_secs(1));
+        check_in_order(&net.sides[1].received, FLOWS, seq);
+        if disable {
+            assert!(net.sides[0].agg.is_drained(2), "disabled port 2 drained");
+        } else {
+            assert!(net.sides[0].drained.contains(&2), "port 2 reported drained");
+        }
+        let after = marker_exchanges(&net);
+        assert_eq!(
+            (after[1].0 - before[1].0, after[1].1 - before[1].1),
+            (1, 1),
+            "disable {disable}: one Marker on port 2, answered: {before:?} -> {after:?}"
+        );
+        assert_eq!(
+            net.sides[0].agg.distributor().stats().marker_timeouts,
+            timeouts,
+            "disable {disable}: a move completed by the Marker timeout"
+        );
+    }
+}
+
+#[test]
 fn disable_under_traffic_loses_and_reorders_nothing_and_enable_takes_a_share_back() {
     let mut net = Net::new();
     for s in 0..2 {
         net.drain(s);
     }
-    net.run_until(Instant::from_secs(3));
+    // Past the formation Markers' pacing interval: the drain starts at once.
+    net.run_until(Instant::from_secs(6));
     const FLOWS: u16 = 16;
     const FRAMES: u32 = 600;
     let mut drained_at = None;

@@ -67,7 +67,8 @@ pub struct DistributorConfig {
     /// Marker timeout. A move that would need a Marker sooner (load rebalancing, a returning
     /// port taking back its share) is deferred, its conversations still flowing on the old
     /// port, and starts when the port's interval has passed; moves off one port share one
-    /// Marker. Moves off a draining port do not wait.
+    /// Marker. An administrative drain waits the same way; moves off a port that left
+    /// distribution ([`Distributor::leave_ports`](crate::Distributor::leave_ports)) do not.
     pub marker_interval: Duration,
 }
 

@@ -16,7 +16,7 @@
 //! releases the held frames ([`poll_release`]) before any new frame of B. While a bucket moves,
 //! its new frames are held too. A failed port's buckets move at once; the caller drains a port
 //! that only stops distributing, its link still carrying frames
-//! ([`drain_ports`](Distributor::drain_ports)).
+//! ([`drain_ports`](Distributor::drain_ports), [`leave_ports`](Distributor::leave_ports)).
 //!
 //! # Marker pacing
 //!
@@ -28,7 +28,11 @@
 //! (rebalancing, a returning port taking back its share) is deferred, coalesced per bucket and
 //! so per port pair; its conversations keep flowing on their port (nothing is held), and it
 //! starts when the interval has passed, unless a newer plan replaced it or it no longer
-//! applies. Moves off a draining port and the quiesce of a remap never wait.
+//! applies. An administrative drain ([`drain_ports`](Distributor::drain_ports)) is paced the
+//! same way: the port still distributes, so its conversations keep flowing there until its
+//! Marker may go. Moves off a port that left distribution for protocol reasons
+//! ([`leave_ports`](Distributor::leave_ports): it must carry nothing more) and the quiesce of a
+//! remap never wait; a rate-limited responder may then leave them to the Marker timeout.
 //!
 //! Caller contract, which the ordering guarantee relies on:
 //! - act on each [`Dispatch`] in the order returned, then drain [`poll_release`] until `None`
@@ -178,6 +182,9 @@ pub struct Distributor<F> {
     draining: Vec<PortNumber>,
     /// Draining ports whose `Drained` was reported.
     drained_reported: Vec<PortNumber>,
+    /// Draining ports that left distribution ([`Distributor::leave_ports`]): their moves never
+    /// wait for Marker pacing.
+    leaving: Vec<PortNumber>,
     /// Round-robin rotation (members not draining, else all members).
     rr_ports: Vec<(PortNumber, u32)>,
     rr_next: usize,
@@ -219,6 +226,7 @@ impl<F> Distributor<F> {
             port_slots: Vec::new(),
             draining: Vec::new(),
             drained_reported: Vec::new(),
+            leaving: Vec::new(),
             rr_ports: Vec::new(),
             rr_next: 0,
             table: vec![None; n],
@@ -347,6 +355,7 @@ impl<F> Distributor<F> {
         let members = self.ports.clone();
         self.draining.retain(|p| members.contains(p));
         self.drained_reported.retain(|p| members.contains(p));
+        self.leaving.retain(|p| members.contains(p));
         self.update_rr();
         self.prune_deferred();
 
@@ -393,6 +402,12 @@ impl<F> Distributor<F> {
     /// the caller then removes the port with [`set_ports`](Self::set_ports). A port that is not
     /// a member is reported drained at once. Until removed, a draining port receives no bucket.
     /// If no other (non-draining) member exists, the buckets stay and the drain waits for one.
+    ///
+    /// The port still distributes, so its moves are paced like rebalancing: one that needs a
+    /// new Marker on the port within its [`marker_interval`](DistributorConfig::marker_interval)
+    /// waits (its conversations flowing on the port meanwhile), so that a responder answering
+    /// one Marker per port in that interval answers the drain's. A port that must carry nothing
+    /// more drains with [`leave_ports`](Self::leave_ports).
     pub fn drain_port(&mut self, now: Instant, port: PortNumber) {
         self.drain_ports(now, &[port]);
     }
@@ -400,6 +415,38 @@ impl<F> Distributor<F> {
     /// [`drain_port`](Self::drain_port) for several ports at once: none of them receives the
     /// buckets of another.
     pub fn drain_ports(&mut self, now: Instant, ports: &[PortNumber]) {
+        self.start_drains(ports);
+        self.update_rr();
+        self.after_change(now);
+    }
+
+    /// Drains ports that left distribution for protocol reasons while their link still carries
+    /// frames (Sync lost, Standby, the Expired rule): as [`drain_ports`](Self::drain_ports), but
+    /// their moves start at once, never waiting for Marker pacing (a rate-limited responder may
+    /// then leave them to the Marker timeout); a paced drain of one of them stops waiting. A port
+    /// already leaving is not reported [`DistEvent::Drained`] again.
+    pub fn leave_ports(&mut self, now: Instant, ports: &[PortNumber]) {
+        let new: Vec<PortNumber> = ports
+            .iter()
+            .copied()
+            .filter(|p| !self.leaving.contains(p))
+            .collect();
+        for &p in &new {
+            if self.ports.contains(&p) {
+                self.leaving.push(p);
+            }
+        }
+        self.start_drains(&new);
+        self.update_rr();
+        self.after_change(now);
+    }
+
+    /// Ports draining that left distribution ([`leave_ports`](Self::leave_ports)).
+    pub fn leaving(&self) -> &[PortNumber] {
+        &self.leaving
+    }
+
+    fn start_drains(&mut self, ports: &[PortNumber]) {
         for &port in ports {
             if !self.ports.contains(&port) {
                 self.events.push_back(DistEvent::Drained { port });
@@ -409,8 +456,6 @@ impl<F> Distributor<F> {
                 self.events.push_back(DistEvent::Drained { port });
             }
         }
-        self.update_rr();
-        self.after_change(now);
     }
 
     /// Ends the drain of `port` (it distributes again): it takes back its share of buckets,
@@ -421,6 +466,7 @@ impl<F> Distributor<F> {
         }
         self.draining.retain(|p| *p != port);
         self.drained_reported.retain(|p| *p != port);
+        self.leaving.retain(|p| *p != port);
         self.update_rr();
         if self.config.mode != Mode::ActiveBackup {
             self.take_back(now, &[port]);
@@ -1069,7 +1115,8 @@ impl<F> Distributor<F> {
 
     /// Starts moves for `(bucket, from, to)`, one per (from, to) pair; moves off one port share
     /// one Marker. A move that would need a Marker on a port still in its pacing interval
-    /// waits in `deferred` (coalesced per bucket, so per port pair), unless its port drains.
+    /// waits in `deferred` (coalesced per bucket, so per port pair), unless its port is
+    /// [`leaving`](Self::leave_ports).
     fn execute_plan(
         &mut self,
         now: Instant,
@@ -1083,7 +1130,7 @@ impl<F> Distributor<F> {
         if matches!(protection, MoveProtection::Marker { .. }) {
             let mut wait = Vec::new();
             plan.retain(|&(bucket, from, to)| {
-                let paced = !self.draining.contains(&from)
+                let paced = !self.leaving.contains(&from)
                     && self.joinable_marker(from).is_none()
                     && self.paced_until(from).is_some_and(|t| now < t);
                 if paced {
@@ -1345,8 +1392,8 @@ impl<F> Distributor<F> {
             .collect();
     }
 
-    /// Starts the deferred moves whose source's pacing interval has passed (or that drains, or
-    /// when moves are no longer marker-protected).
+    /// Starts the deferred moves whose source's pacing interval has passed (or that is leaving,
+    /// or when moves are no longer marker-protected).
     fn start_deferred(&mut self, now: Instant) {
         self.prune_deferred();
         let marker = matches!(self.protection(), MoveProtection::Marker { .. });
@@ -1356,7 +1403,7 @@ impl<F> Distributor<F> {
             .copied()
             .filter(|d| {
                 !marker
-                    || self.draining.contains(&d.from)
+                    || self.leaving.contains(&d.from)
                     || self.paced_until(d.from).is_none_or(|t| t <= now)
             })
             .collect();
@@ -1518,7 +1565,9 @@ impl<F> Distributor<F> {
                 .iter()
                 .enumerate()
                 .filter(|(b, o)| {
-                    **o == Some(d) && self.moving.get(*b).is_some_and(|m| *m == NOT_MOVING)
+                    **o == Some(d)
+                        && self.moving.get(*b).is_some_and(|m| *m == NOT_MOVING)
+                        && !self.deferred.iter().any(|x| x.bucket == *b as u32)
                 })
                 .map(|(b, _)| b as u32)
                 .collect();

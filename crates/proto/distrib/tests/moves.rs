@@ -637,7 +637,8 @@ fn a_sent_marker_is_not_shared_when_another_path_also_sends() {
     // A move off port 1 has sent its Marker; before the response, port 1 is drained. With only
     // this distributor sending, nothing went out on port 1 since the Marker, so the drain
     // shares it. With another sender (lagd's kernel fast path, counted only later) frames may
-    // have gone out behind that Marker: the drain asks for a Marker of its own.
+    // have gone out behind that Marker: the drain asks for a Marker of its own, once port 1's
+    // Marker interval has passed (an administrative drain is paced).
     for other in [false, true] {
         let mut net = Net::new(
             config(MoveProtection::default()),
@@ -663,7 +664,9 @@ fn a_sent_marker_is_not_shared_when_another_path_also_sends() {
         let now = net.now;
         net.dist.drain_port(now, 1);
         net.pump();
-        settle(&mut net);
+        for _ in 0..3 {
+            settle(&mut net);
+        }
         assert_eq!(
             net.markers_on.get(&1).map(Vec::len),
             Some(if other { 2 } else { 1 }),
@@ -673,4 +676,58 @@ fn a_sent_marker_is_not_shared_when_another_path_also_sends() {
         assert!(net.all_in_order(), "violations {}", net.violations);
         assert_eq!(net.delivered, net.offered());
     }
+}
+
+#[test]
+fn an_administrative_drain_is_paced_a_port_that_left_moves_at_once() {
+    // Issue 11, defect 6. Ports 1 and 2 gave buckets to port 3 half a second ago (a Marker on
+    // each, answered). The operator then drains port 1: it still distributes, so its moves wait
+    // for its Marker interval (a rate-limited responder would ignore a Marker sent now), its
+    // conversations flowing on it meanwhile. Port 2 leaves distribution for a protocol reason
+    // at the same time: it must carry nothing more, so its moves start at once.
+    let (mut net, _) = joins_in_quick_succession(Duration::from_secs(2));
+    // Undo port 4's join: only ports 1..3 distribute.
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2, 3]);
+    net.pump();
+    settle(&mut net);
+    let markers_at = |net: &Net, p: u16| net.markers_on.get(&p).cloned().unwrap_or_default();
+    let (m1, m2) = (markers_at(&net, 1).len(), markers_at(&net, 2).len());
+    let (to3_from1, to3_from2) = (moves(&net, 1, 3), moves(&net, 2, 3));
+    let start = net.now;
+    net.dist.drain_port(start, 1);
+    net.dist.leave_ports(start, &[2]);
+    net.pump();
+    assert_eq!(net.dist.leaving(), &[2]);
+    assert_eq!(
+        moves(&net, 2, 3),
+        to3_from2 + 1,
+        "port 2's buckets move at once"
+    );
+    assert_eq!(markers_at(&net, 2).len(), m2 + 1);
+    assert_eq!(moves(&net, 1, 3), to3_from1, "port 1 waits");
+    assert!(net.owned(1) > 0);
+    let sent_on_1 = |net: &Net| net.sent_on.get(&1).copied().unwrap_or(0);
+    let sent = sent_on_1(&net);
+    traffic(&mut net, start + Duration::from_millis(400));
+    assert_eq!(markers_at(&net, 1).len(), m1, "no Marker on port 1 yet");
+    assert!(
+        sent_on_1(&net) > sent,
+        "port 1 still carries its conversations"
+    );
+    traffic(&mut net, start + Duration::from_millis(2_000));
+    settle(&mut net);
+    let at = markers_at(&net, 1);
+    assert_eq!(at.len(), m1 + 1, "port 1's drain: {at:?}");
+    assert!(at[m1] >= at[m1 - 1] + Duration::from_secs(2), "{at:?}");
+    assert_eq!(net.owned(1), 0);
+    assert_eq!(net.owned(2), 0);
+    assert!(
+        net.events
+            .iter()
+            .any(|e| matches!(e, DistEvent::Drained { port: 1 }))
+    );
+    assert_eq!(marker_timeouts(&net), 0);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
 }

@@ -1,11 +1,15 @@
-//! `lagctl`: administer lagd aggregations. For now: the simulator front end.
+//! `lagctl`: administer lagd link aggregations. The dladm-style verbs (`create-aggr`,
+//! `show-aggr`, `modify-aggr`, ...: [`lagctl::admin`]) and the Distributed Trunking verbs
+//! talk to lagd over its control socket; `sim` runs a scenario in the deterministic simulator;
+//! `demo` runs lagd in network namespaces (the simulator without root); `gen-docs` writes the
+//! man pages and shell completions. lagctl(8) lists every verb and its exit statuses.
 //!
 //! ```text
 //! lagctl sim SCENARIO [--seed N] [--pcap-dir DIR] [--json]
 //! lagctl demo [--sim] [--svg PATH]   # real namespaces as root, else the simulator
 //! ```
-//! Exit status: 0 when every check of the scenario passed, 1 when a check failed (its number
-//! and description are printed), 2 when the scenario could not be loaded or run.
+//! Exit status of `sim`: 0 when every check of the scenario passed, 1 when a check failed (its
+//! number and description are printed), 2 when the scenario could not be loaded or run.
 #![forbid(unsafe_code)]
 
 use clap::{CommandFactory, Parser, Subcommand};

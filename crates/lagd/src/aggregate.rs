@@ -16,24 +16,12 @@ use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use crate::state::{AggregateRecord, StateDir};
 use crate::takeover;
 
-/// Why an aggregation could not be started or changed.
-#[derive(Debug, thiserror::Error)]
-pub enum AggrError {
-    /// The kernel refused (member has addresses, no such interface, TAP exists...).
-    #[error("{what}: {source}")]
-    System {
-        /// What was being done.
-        what: String,
-        /// The data plane's error.
-        source: lagd_dataplane::Error,
-    },
-    /// The protocol core refused the change.
-    #[error("{0}")]
-    Protocol(String),
-    /// `offload = on`, and the kernel fast path cannot be had.
-    #[error("offload = on, but the kernel fast path is unavailable: {0} (fix: {fix})", fix = .0.fix)]
-    Offload(crate::offload::Unavailable),
-}
+pub(crate) mod error;
+pub(crate) mod member;
+
+pub use error::AggrError;
+use error::sys;
+pub use member::MemberRt;
 
 /// Members that could not be given back as they were found (each with the first error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,25 +31,6 @@ pub struct RestoreFailed {
     pub aggregate: String,
     /// `member: error`, one per member not restored.
     pub members: Vec<String>,
-}
-
-fn sys(what: impl Into<String>) -> impl FnOnce(lagd_dataplane::Error) -> AggrError {
-    let what = what.into();
-    move |source| AggrError::System { what, source }
-}
-
-/// A member taken over.
-pub struct MemberRt {
-    /// Interface name.
-    pub name: String,
-    /// The take-over guard (restores the interface when dropped).
-    pub member: Member,
-    /// A graceful removal is in progress.
-    pub draining: bool,
-    /// Its kernel drop counters lately.
-    pub drops: crate::member_facts::DropHistory,
-    /// How many times its carrier went down.
-    pub carrier_losses: u64,
 }
 
 /// What [`Aggr::stop_keeping_aggregate`] keeps for [`Aggr::start`] to take again: the

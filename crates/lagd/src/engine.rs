@@ -5,6 +5,7 @@
 //! forwarder threads take only adapter mutexes. Nobody holds an adapter mutex while calling the
 //! forwarder's `add_member`/`remove_member`/`stop`.
 
+mod metrics_text;
 mod operator;
 
 use std::collections::BTreeMap;
@@ -1099,16 +1100,16 @@ impl Engine {
         })?;
         // The same port on another address may conflict with the old socket: then the old one
         // goes first, and comes back if the new one cannot be bound.
-        let bound = match crate::metrics::serve(sock, self.me.clone()) {
+        let bound = match crate::metrics::serve(sock, self.metrics_body()) {
             Ok(ep) => Ok((ep, old)),
             Err(e) => match old {
                 Some((a, ep)) if e.kind() == std::io::ErrorKind::AddrInUse => {
                     let prev = ep.local_addr();
                     ep.stop();
-                    match crate::metrics::serve(sock, self.me.clone()) {
+                    match crate::metrics::serve(sock, self.metrics_body()) {
                         Ok(ep) => Ok((ep, None)),
                         Err(e) => {
-                            let back = crate::metrics::serve(prev, self.me.clone()).ok();
+                            let back = crate::metrics::serve(prev, self.metrics_body()).ok();
                             Err((e, back.map(|ep| (a, ep))))
                         }
                     }

@@ -14,30 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::control::proto::{Reply, Request, Response};
-use crate::control::server::Handler;
-use crate::engine::Engine;
-
 mod exposition;
 
 pub use exposition::{Snapshot, esc, render};
-
-/// The metrics of `engine` now, as the endpoint serves them.
-pub fn scrape(engine: &Engine) -> String {
-    let aggrs = engine.show(None).unwrap_or_default();
-    let links = engine.show_link(None).unwrap_or_default();
-    let dt = match engine.handle(Request::ShowDt) {
-        Response::Ok(Reply::Dt { status }) if !status.is_null() => {
-            serde_json::from_value::<crate::dt::DtView>(status).ok()
-        }
-        _ => None,
-    };
-    render(&Snapshot {
-        aggrs: &aggrs,
-        links: &links,
-        dt: dt.as_ref(),
-    })
-}
 
 /// Largest request head (request line and headers) read.
 pub const MAX_HEAD: usize = 8 << 10;
@@ -90,8 +69,11 @@ impl Endpoint {
     }
 }
 
-/// Serves the metrics on `addr` on a background thread.
-pub fn serve(addr: SocketAddr, engine: std::sync::Weak<Engine>) -> std::io::Result<Endpoint> {
+/// Serves `body()` as the metrics on `addr` on a background thread.
+pub fn serve<F>(addr: SocketAddr, body: F) -> std::io::Result<Endpoint>
+where
+    F: Fn() -> String + Send + Sync + 'static,
+{
     let listener = TcpListener::bind(addr)?;
     if !addr.ip().is_loopback() {
         tracing::warn!(
@@ -99,9 +81,7 @@ pub fn serve(addr: SocketAddr, engine: std::sync::Weak<Engine>) -> std::io::Resu
              aggregate and member; bind it to 127.0.0.1 (or ::1), or filter the port"
         );
     }
-    serve_on(listener, move || {
-        engine.upgrade().map(|e| scrape(&e)).unwrap_or_default()
-    })
+    serve_on(listener, body)
 }
 
 /// Serves `body()` as the metrics on `listener` (one thread accepting, one per connection).

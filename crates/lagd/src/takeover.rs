@@ -17,14 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use lagd_dataplane::{Error as DpError, Member, MemberOriginal, Netlink, TakeOverOptions, Tap};
 use lagd_types::{MacAddr, PortNumber};
 
-use crate::aggregate::{AggrError, MemberRt};
+use crate::aggregate::error::{AggrError, sys};
+use crate::aggregate::member::MemberRt;
 use crate::config::{AggrMode, LacpActivity, Resolved};
 use crate::state::{AggregateRecord, MemberRecord, PortRecord, RECORD_VERSION, StateDir};
-
-fn sys(what: impl Into<String>) -> impl FnOnce(DpError) -> AggrError {
-    let what = what.into();
-    move |source| AggrError::System { what, source }
-}
 
 fn state_err(e: crate::state::StateError) -> DpError {
     DpError::Sys {

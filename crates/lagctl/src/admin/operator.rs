@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use lagd::control::proto::{AggrStatus, EventRecord, HashView};
+use lagd::control::proto::{EventRecord, HashView};
 use lagd_agg::lagd_distrib::FlowKey;
 use lagd_types::MacAddr;
 use serde_json::{Map, Value};
@@ -229,77 +229,6 @@ pub fn hash_view(h: &HashView) -> View {
         schema: crate::schema::SHOW_HASH,
         sections: vec![Section {
             title,
-            info,
-            total: None,
-            rows,
-        }],
-    }
-}
-
-/// `show-aggr -P`: each aggregation as lagd's configuration file has it (defaults applied),
-/// one row each, as `dladm show-aggr -P`; flags: `t` the running configuration differs
-/// (temporary changes), `-` none; an aggregation created with `-t` is `not saved`.
-pub fn persistent_view(aggrs: &[AggrStatus]) -> View {
-    let rows = aggrs
-        .iter()
-        .map(|a| match &a.persistent {
-            Some(spec) => {
-                let r = spec.resolve_settings().ok();
-                let text = |f: &dyn Fn(&lagd::config::Resolved) -> String| {
-                    r.as_ref()
-                        .map_or_else(|| Cell::with("?", Value::Null), |r| Cell::text(f(r)))
-                };
-                vec![
-                    Cell::text(&a.name),
-                    text(&|r| r.mode.as_str().to_string()),
-                    text(&|r| r.policy.to_string()),
-                    text(&|r| r.mac.map_or("auto".into(), |m| m.to_string())),
-                    text(&|r| r.lacp_mode.to_string()),
-                    text(&|r| r.lacp_timer.to_string()),
-                    Cell::with(spec.links.join(","), Value::from(spec.links.clone())),
-                    Cell::text(if a.temporary { "t" } else { "-" }),
-                ]
-            }
-            None => vec![
-                Cell::text(&a.name),
-                Cell::with("--", Value::Null),
-                Cell::with("--", Value::Null),
-                Cell::with("--", Value::Null),
-                Cell::with("--", Value::Null),
-                Cell::with("--", Value::Null),
-                Cell::with("--", Value::Null),
-                Cell::text("not saved"),
-            ],
-        })
-        .collect();
-    // JSON: each aggregation's configuration as the file has it, beside the rows.
-    let mut info = Map::new();
-    info.insert(
-        "configuration".into(),
-        Value::Array(
-            aggrs
-                .iter()
-                .filter_map(|a| a.persistent.as_ref())
-                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-                .collect(),
-        ),
-    );
-    View {
-        columns: vec![
-            "link",
-            "mode",
-            "policy",
-            "addrpolicy",
-            "lacpactivity",
-            "lacptimer",
-            "members",
-            "flags",
-        ],
-        hidden: Vec::new(),
-        rows_key: "aggregations",
-        schema: crate::schema::SHOW_AGGR_PERSISTENT,
-        sections: vec![Section {
-            title: Vec::new(),
             info,
             total: None,
             rows,

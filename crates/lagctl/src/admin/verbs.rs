@@ -222,7 +222,7 @@ pub fn show_aggr(a: &ShowAggrArgs) -> Result<(), AdminError> {
             return Ok((text, links));
         }
         let view = if a.persistent {
-            super::operator::persistent_view(&aggrs)
+            show::aggr_persistent(&aggrs)
         } else if a.lacp {
             show::aggr_lacp(&aggrs)
         } else if a.extended {

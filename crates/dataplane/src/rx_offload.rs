@@ -70,7 +70,7 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
         .call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Jmp::Eq, 0, 0, no_counts)
         .jmp_imm(Jmp::Eq, 7, 0, count_drop);
-    crate::tx_offload::count_frame(&mut a);
+    crate::tx_program::count_frame(&mut a);
     a.ja(redirect);
     a.label(count_drop);
     a.alu_imm(Alu::Mov, 1, 1).atomic_add64(0, 16, 1).ja(drop);

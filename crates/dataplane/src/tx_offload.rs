@@ -30,35 +30,13 @@
 use std::path::Path;
 
 use crate::attach::{AttachMode, Attachment, Place};
-use crate::bpf::{Alu, ArrayMap, Asm, Jmp, MapKind, MapMmap, Program, Size, TcxHook, skb};
+use crate::bpf::{ArrayMap, MapKind, MapMmap, Program, TcxHook};
 use crate::error::{Error, Result};
 pub use crate::tx_program::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode};
 use crate::tx_program::{TxMaps, program};
 
 /// The program's name (also its clsact filter's).
 pub const PROG_NAME: &str = "lagd_txoff";
-
-/// Counts the frame in r6 into the counters at r0 (`bytes` at 0, `segs` at 8): a GSO
-/// super-frame as its segments (from `gso_size` when the stack left `gso_segs` unset).
-pub(crate) fn count_frame(a: &mut Asm) {
-    let one_seg = a.new_label();
-    let add_segs = a.new_label();
-    a.ldx(Size::W, 1, 6, skb::LEN)
-        .atomic_add64(0, 0, 1)
-        .ldx(Size::W, 1, 6, skb::GSO_SEGS)
-        .jmp_imm(Jmp::Ne, 1, 0, add_segs)
-        .ldx(Size::W, 2, 6, skb::GSO_SIZE)
-        .jmp_imm(Jmp::Eq, 2, 0, one_seg)
-        .ldx(Size::W, 1, 6, skb::LEN)
-        .alu_reg(Alu::Add, 1, 2)
-        .alu_imm(Alu::Sub, 1, 1)
-        .alu_reg(Alu::Div, 1, 2)
-        .ja(add_segs);
-    a.label(one_seg);
-    a.alu_imm(Alu::Mov, 1, 1);
-    a.label(add_segs);
-    a.atomic_add64(0, 8, 1);
-}
 
 /// A fingerprint of the program's shape (mode, plan, buckets), kept in a map so that an
 /// adopting lagd reuses only maps of the same shape.

@@ -439,7 +439,7 @@ fn bucket_path(a: &mut Asm, m: &TxMaps<'_>, pass: Label) {
         .jmp_reg(Jmp::Set, 7, 2, hand_back);
     a.label(fast);
     lookup(a, m.counts, KEY, redirect);
-    crate::tx_offload::count_frame(a);
+    count_frame(a);
     a.label(redirect);
     a.alu_reg(Alu::Mov, 1, 7)
         .alu_imm(Alu::Mov, 2, 0)
@@ -492,7 +492,7 @@ fn member_list(a: &mut Asm, m: &TxMaps<'_>, pass: Label) {
 fn count_member(a: &mut Asm, m: &TxMaps<'_>) {
     let done = a.new_label();
     lookup(a, m.mcounts, SLOT, done);
-    crate::tx_offload::count_frame(a);
+    count_frame(a);
     a.label(done);
 }
 
@@ -588,4 +588,26 @@ pub(crate) fn program(mode: &TxMode, buckets: u32, m: &TxMaps<'_>) -> Option<Vec
     a.label(pass);
     a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
     a.finish()
+}
+
+/// Counts the frame in r6 into the counters at r0 (`bytes` at 0, `segs` at 8): a GSO
+/// super-frame as its segments (from `gso_size` when the stack left `gso_segs` unset).
+pub(crate) fn count_frame(a: &mut Asm) {
+    let one_seg = a.new_label();
+    let add_segs = a.new_label();
+    a.ldx(Size::W, 1, 6, skb::LEN)
+        .atomic_add64(0, 0, 1)
+        .ldx(Size::W, 1, 6, skb::GSO_SEGS)
+        .jmp_imm(Jmp::Ne, 1, 0, add_segs)
+        .ldx(Size::W, 2, 6, skb::GSO_SIZE)
+        .jmp_imm(Jmp::Eq, 2, 0, one_seg)
+        .ldx(Size::W, 1, 6, skb::LEN)
+        .alu_reg(Alu::Add, 1, 2)
+        .alu_imm(Alu::Sub, 1, 1)
+        .alu_reg(Alu::Div, 1, 2)
+        .ja(add_segs);
+    a.label(one_seg);
+    a.alu_imm(Alu::Mov, 1, 1);
+    a.label(add_segs);
+    a.atomic_add64(0, 8, 1);
 }

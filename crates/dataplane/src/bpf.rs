@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_OBJ_PIN: libc::c_long = 6;
 const BPF_OBJ_GET: libc::c_long = 7;
@@ -23,6 +24,7 @@ const BPF_PROG_TEST_RUN: libc::c_long = 10;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_LINK_CREATE: libc::c_long = 28;
 const BPF_LINK_UPDATE: libc::c_long = 29;
+const BPF_MAP_TYPE_HASH: u32 = 1;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_MAP_TYPE_PERCPU_ARRAY: u32 = 6;
 const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
@@ -81,6 +83,8 @@ pub mod helper {
     pub const SKB_LOAD_BYTES: i32 = 26;
     /// `bpf_clone_redirect(skb, ifindex, flags)`: send a copy now.
     pub const CLONE_REDIRECT: i32 = 13;
+    /// `bpf_skb_store_bytes(skb, offset, from, len, flags)`: write bytes of the frame.
+    pub const SKB_STORE_BYTES: i32 = 9;
 }
 
 /// Where a tcx program is attached.
@@ -544,6 +548,9 @@ pub enum MapKind {
     Mmapable,
     /// `BPF_MAP_TYPE_PERCPU_ARRAY`: one copy of each value per CPU.
     PerCpu,
+    /// `BPF_MAP_TYPE_HASH` with `u32` keys (e.g. ifindexes): entries exist once written
+    /// ([`ArrayMap::set`]) until deleted ([`ArrayMap::delete`]).
+    Hash,
 }
 
 impl MapKind {
@@ -552,11 +559,12 @@ impl MapKind {
             MapKind::Array => (BPF_MAP_TYPE_ARRAY, 0),
             MapKind::Mmapable => (BPF_MAP_TYPE_ARRAY, BPF_F_MMAPABLE),
             MapKind::PerCpu => (BPF_MAP_TYPE_PERCPU_ARRAY, 0),
+            MapKind::Hash => (BPF_MAP_TYPE_HASH, 0),
         }
     }
 }
 
-/// An array map with `u32` keys.
+/// An array map with `u32` keys (or a hash map with `u32` keys: [`MapKind::Hash`]).
 #[derive(Debug)]
 pub struct ArrayMap {
     fd: OwnedFd,
@@ -692,6 +700,22 @@ impl ArrayMap {
             value.as_ptr() as u64,
             value.len(),
         )
+    }
+
+    /// Deletes entry `key` of a [`MapKind::Hash`] map (absent: not an error).
+    pub fn delete(&self, key: u32) -> Result<()> {
+        let mut a = MapElemAttr {
+            map_fd: self.fd.as_raw_fd() as u32,
+            key: &key as *const u32 as u64,
+            ..MapElemAttr::default()
+        };
+        match sys_bpf(BPF_MAP_DELETE_ELEM, &mut a) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            r => r.map(|_| ()).map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_DELETE_ELEM)",
+                source,
+            }),
+        }
     }
 
     /// Entry `key` as a `u64` array of `N` (the value must be `8 * N` bytes).
@@ -900,6 +924,12 @@ impl Program {
 
     /// Runs the program once on `frame` (`BPF_PROG_TEST_RUN`); returns its verdict.
     pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
+        self.test_run_out(frame).map(|(v, _)| v)
+    }
+
+    /// Runs the program once on `frame`; returns its verdict and the frame as the program left
+    /// it (rewritten bytes).
+    pub fn test_run_out(&self, frame: &[u8]) -> Result<(i32, Vec<u8>)> {
         let mut out = vec![0u8; frame.len() + 256];
         let mut a = TestRunAttr {
             prog_fd: self.fd.as_raw_fd() as u32,
@@ -914,7 +944,8 @@ impl Program {
             op: "bpf(BPF_PROG_TEST_RUN)",
             source,
         })?;
-        Ok(a.retval as i32)
+        out.truncate(a.data_size_out as usize);
+        Ok((a.retval as i32, out))
     }
 }
 

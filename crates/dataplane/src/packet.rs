@@ -95,7 +95,9 @@ impl PacketSocket {
     /// ([`crate::rx_offload`]). A classic BPF socket filter, run before anything is copied;
     /// the socket stays bound to every protocol, so what lagd sends on it keeps its real
     /// EtherType. Marker PDUs are taken only on the pass where they carry
-    /// [`crate::rx_offload::MARKER_PASS_MARK`] (after the data that preceded them).
+    /// [`crate::rx_offload::MARKER_PASS_MARK`] (after the data that preceded them); any frame
+    /// carrying it is taken (the receive program of a switch-independent mode sends lagd the
+    /// frames it must judge that way).
     pub fn set_slow_protocols_only(&self, on: bool) -> io::Result<()> {
         if !on {
             return match setsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0i32) {
@@ -105,22 +107,25 @@ impl PacketSocket {
         }
         const SKF_AD_MARK: u32 = (-0x1000i32) as u32 + 20;
         let f = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+        let pass = crate::rx_offload::MARKER_PASS_MARK;
         let code = [
-            f(0x28, 0, 0, 12),                                  // 0 ldh [12]: EtherType
-            f(0x15, 7, 0, 0x8809),                              // 1 Slow Protocols: to 9
-            f(0x15, 0, 11, 0x0800),                             // 2 not IPv4: drop
-            f(0x30, 0, 0, 14),          // 3 ldb [14]: version and header length
-            f(0x15, 0, 9, 0x45),        // 4 options or not IPv4: drop
-            f(0x30, 0, 0, 23),          // 5 ldb [23]: protocol
-            f(0x15, 0, 7, 17),          // 6 not UDP: drop
-            f(0x28, 0, 0, 36),          // 7 ldh [36]: UDP destination port
-            f(0x15, 4, 5, 6784),        // 8 micro-BFD (RFC 7130): accept, else drop
-            f(0x30, 0, 0, 14),          // 9 ldb [14]: subtype
-            f(0x15, 0, 2, 2),           // 10 not a Marker PDU: accept
-            f(0x20, 0, 0, SKF_AD_MARK), // 11 ld skb->mark
-            f(0x15, 0, 1, crate::rx_offload::MARKER_PASS_MARK), // 12
-            f(0x06, 0, 0, u32::MAX),    // 13 accept
-            f(0x06, 0, 0, 0),           // 14 drop
+            f(0x20, 0, 0, SKF_AD_MARK), // 0 ld skb->mark
+            f(0x15, 13, 0, pass),       // 1 second pass (Marker PDU, a frame for lagd): accept
+            f(0x28, 0, 0, 12),          // 2 ldh [12]: EtherType
+            f(0x15, 7, 0, 0x8809),      // 3 Slow Protocols: to 11
+            f(0x15, 0, 11, 0x0800),     // 4 not IPv4: drop
+            f(0x30, 0, 0, 14),          // 5 ldb [14]: version and header length
+            f(0x15, 0, 9, 0x45),        // 6 options or not IPv4: drop
+            f(0x30, 0, 0, 23),          // 7 ldb [23]: protocol
+            f(0x15, 0, 7, 17),          // 8 not UDP: drop
+            f(0x28, 0, 0, 36),          // 9 ldh [36]: UDP destination port
+            f(0x15, 4, 5, 6784),        // 10 micro-BFD (RFC 7130): accept, else drop
+            f(0x30, 0, 0, 14),          // 11 ldb [14]: subtype
+            f(0x15, 0, 2, 2),           // 12 not a Marker PDU: accept
+            f(0x20, 0, 0, SKF_AD_MARK), // 13 ld skb->mark
+            f(0x15, 0, 1, pass),        // 14 a Marker PDU on its first pass: drop
+            f(0x06, 0, 0, u32::MAX),    // 15 accept
+            f(0x06, 0, 0, 0),           // 16 drop
         ];
         let prog = libc::sock_fprog {
             len: code.len() as u16,

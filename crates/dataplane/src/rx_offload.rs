@@ -16,12 +16,22 @@
 //!
 //! lagd writes the member's Collecting state into the program's one-entry map
 //! ([`RxOffload::set_collecting`]); the program counts bytes, wire segments and drops.
+//!
+//! **Switch-independent modes** (`transmit-lb`, `adaptive-lb`; [`RxOffload::set_balancer`]):
+//! the kernel delivers what is plainly for the host: unicast frames for the member's own MAC
+//! (their destination rewritten to the aggregate's, as user space does) and, on the receive
+//! member, those for the aggregate's MAC. Everything else is lagd's to judge (broadcast and
+//! multicast, ARP, Neighbour Discovery, learning frames, flooded copies, frames from the
+//! aggregate's own MAC): the program sends it once more through the member's ingress marked
+//! with [`MARKER_PASS_MARK`], the mark the socket's filter takes, so that it reaches lagd's
+//! socket, and only then (each frame once: by the kernel or by lagd).
 
 use std::path::Path;
 
 use crate::attach::{AttachMode, Attachment, Place};
 use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, MapKind, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, helper, skb,
+    Alu, ArrayMap, Asm, Insn, Jmp, Label, MapKind, Program, Size, TCX_DROP, TCX_NEXT, TcxHook,
+    helper, skb,
 };
 use crate::error::{Error, Result};
 
@@ -30,12 +40,120 @@ pub const PROG_NAME: &str = "lagd_rxoff";
 
 /// `BPF_F_INGRESS`: deliver the redirected frame as received by the target.
 const BPF_F_INGRESS: i32 = 1;
-/// `skb->mark` of a Marker PDU on its second pass ("lagd" in ASCII, high bit set).
+/// `skb->mark` of a frame on its second pass, for lagd's socket: a Marker PDU, or a frame of a
+/// switch-independent mode that lagd judges ("lagd" in ASCII, high bit set). The program lets
+/// a frame with this mark through at once; the socket's filter accepts it.
 pub const MARKER_PASS_MARK: u32 = 0xec61_6764;
+/// Size of the balancer map's value: flags (`u32`: [`ALB_ON`], [`ALB_RECEIVE`]) at 0, the
+/// aggregate's MAC at 8, the member's own MAC (as on the wire) at 16.
+const ALB_VALUE: usize = 24;
+/// Balancer flag: a switch-independent mode.
+const ALB_ON: u32 = 1;
+/// Balancer flag: this member answers to the aggregate's MAC.
+const ALB_RECEIVE: u32 = 2;
 /// Slow Protocols subtype of a Marker PDU.
 const SUBTYPE_MARKER: i32 = 2;
 
-fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
+/// Switch-independent modes, at `data` (r6 the context): unicast for the member's own MAC
+/// (rewritten to the aggregate's) and, on the receive member, for the aggregate's continue to
+/// `plain`; anything else goes once more through the member's ingress, marked for lagd's
+/// socket. Other modes: straight to `plain`.
+fn balancer(a: &mut Asm, alb: &ArrayMap, plain: Label) {
+    let user = a.new_label();
+    let untagged = a.new_label();
+    let l3 = a.new_label();
+    let macs = a.new_label();
+    let not_src_agg = a.new_label();
+    let not_own = a.new_label();
+    a.st(Size::W, 10, -8, 0)
+        .ld_map(1, alb)
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, -8)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Eq, 0, 0, plain)
+        .alu_reg(Alu::Mov, 8, 0)
+        .ldx(Size::W, 9, 8, 0)
+        .alu_reg(Alu::Mov, 2, 9)
+        .alu_imm(Alu::And, 2, ALB_ON as i32)
+        .jmp_imm(Jmp::Eq, 2, 0, plain)
+        .ldx(Size::W, 2, 6, skb::DATA)
+        .ldx(Size::W, 3, 6, skb::DATA_END)
+        .alu_reg(Alu::Mov, 4, 2)
+        .alu_imm(Alu::Add, 4, 14)
+        .jmp_reg(Jmp::Gt, 4, 3, user)
+        // EtherType (loaded little-endian), after one 802.1Q tag: r5 = the L3 header.
+        .ldx(Size::H, 4, 2, 12)
+        .jmp_imm(Jmp::Ne, 4, 0x0081, untagged)
+        .alu_reg(Alu::Mov, 5, 2)
+        .alu_imm(Alu::Add, 5, 18)
+        .jmp_reg(Jmp::Gt, 5, 3, user)
+        .ldx(Size::H, 4, 2, 16)
+        .ja(l3);
+    a.label(untagged);
+    a.alu_reg(Alu::Mov, 5, 2).alu_imm(Alu::Add, 5, 14);
+    a.label(l3);
+    // ARP (0x0806) and learning frames (0x9000) are lagd's.
+    a.jmp_imm(Jmp::Eq, 4, 0x0608, user)
+        .jmp_imm(Jmp::Eq, 4, 0x0090, user)
+        .jmp_imm(Jmp::Ne, 4, 0xdd86, macs)
+        // IPv6: ICMPv6 (next header 58) of types 133-137 (Neighbour Discovery) is lagd's.
+        .alu_reg(Alu::Mov, 1, 5)
+        .alu_imm(Alu::Add, 1, 41)
+        .jmp_reg(Jmp::Gt, 1, 3, macs)
+        .ldx(Size::B, 4, 5, 6)
+        .jmp_imm(Jmp::Ne, 4, 58, macs)
+        .ldx(Size::B, 4, 5, 40)
+        .jmp_imm(Jmp::Lt, 4, 133, macs)
+        .jmp_imm(Jmp::Le, 4, 137, user);
+    a.label(macs);
+    // Broadcast and multicast are lagd's (the receive member's only).
+    a.ldx(Size::B, 4, 2, 0)
+        .alu_imm(Alu::And, 4, 1)
+        .jmp_imm(Jmp::Ne, 4, 0, user)
+        // From the aggregate's MAC: our own frame back.
+        .ldx(Size::W, 4, 2, 6)
+        .ldx(Size::W, 5, 8, 8)
+        .jmp_reg(Jmp::Ne, 4, 5, not_src_agg)
+        .ldx(Size::H, 4, 2, 10)
+        .ldx(Size::H, 5, 8, 12)
+        .jmp_reg(Jmp::Eq, 4, 5, user);
+    a.label(not_src_agg);
+    // For the member's own MAC: delivered with the aggregate's.
+    a.ldx(Size::W, 4, 2, 0)
+        .ldx(Size::W, 5, 8, 16)
+        .jmp_reg(Jmp::Ne, 4, 5, not_own)
+        .ldx(Size::H, 4, 2, 4)
+        .ldx(Size::H, 5, 8, 20)
+        .jmp_reg(Jmp::Ne, 4, 5, not_own)
+        .alu_reg(Alu::Mov, 1, 6)
+        .alu_imm(Alu::Mov, 2, 0)
+        .alu_reg(Alu::Mov, 3, 8)
+        .alu_imm(Alu::Add, 3, 8)
+        .alu_imm(Alu::Mov, 4, 6)
+        .alu_imm(Alu::Mov, 5, 0)
+        .call(helper::SKB_STORE_BYTES)
+        .ja(plain);
+    // For the aggregate's MAC: delivered on the receive member.
+    a.label(not_own);
+    a.ldx(Size::W, 4, 2, 0)
+        .ldx(Size::W, 5, 8, 8)
+        .jmp_reg(Jmp::Ne, 4, 5, user)
+        .ldx(Size::H, 4, 2, 4)
+        .ldx(Size::H, 5, 8, 12)
+        .jmp_reg(Jmp::Ne, 4, 5, user)
+        .alu_imm(Alu::And, 9, ALB_RECEIVE as i32)
+        .jmp_imm(Jmp::Ne, 9, 0, plain);
+    // Once more through the ingress, marked: then to lagd's socket.
+    a.label(user);
+    a.ld_imm64(5, u64::from(MARKER_PASS_MARK))
+        .stx(Size::W, 6, skb::MARK, 5)
+        .ldx(Size::W, 1, 6, skb::IFINDEX)
+        .alu_imm(Alu::Mov, 2, BPF_F_INGRESS)
+        .call(helper::REDIRECT)
+        .exit();
+}
+
+fn program(state: &ArrayMap, counts: &ArrayMap, alb: &ArrayMap) -> Option<Vec<Insn>> {
     let mut a = Asm::new();
     let next = a.new_label();
     let drop = a.new_label();
@@ -45,7 +163,12 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
     let slow = a.new_label();
     let ipv4 = a.new_label();
     let data = a.new_label();
+    let plain = a.new_label();
     a.alu_reg(Alu::Mov, 6, 1)
+        // Second pass (a Marker PDU, a frame for lagd): to the socket.
+        .ldx(Size::W, 4, 6, skb::MARK)
+        .ld_imm64(5, u64::from(MARKER_PASS_MARK))
+        .jmp_reg(Jmp::Eq, 4, 5, next)
         .ldx(Size::W, 2, 6, skb::DATA)
         .ldx(Size::W, 3, 6, skb::DATA_END)
         .alu_reg(Alu::Mov, 4, 2)
@@ -57,6 +180,8 @@ fn program(state: &ArrayMap, counts: &ArrayMap) -> Option<Vec<Insn>> {
         // IPv4 (0x0800): micro-BFD goes to lagd's socket too.
         .jmp_imm(Jmp::Eq, 4, 0x0008, ipv4);
     a.label(data);
+    balancer(&mut a, alb, plain);
+    a.label(plain);
     a.st(Size::W, 10, -4, 0)
         .ld_map(1, state)
         .alu_reg(Alu::Mov, 2, 10)
@@ -135,6 +260,18 @@ impl std::ops::AddAssign for RxCounts {
     }
 }
 
+/// What the receive program of a switch-independent mode needs to know of its member
+/// ([`RxOffload::set_balancer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxBalancer {
+    /// The aggregate's MAC.
+    pub aggregate: [u8; 6],
+    /// The member's own MAC as peers use it (none: a member the balancer does not use).
+    pub own: Option<[u8; 6]>,
+    /// Whether the member answers to the aggregate's MAC (the receive member).
+    pub receive: bool,
+}
+
 /// The fast path of one member.
 #[derive(Debug)]
 pub struct RxOffload {
@@ -142,50 +279,76 @@ pub struct RxOffload {
     prog: Program,
     state: ArrayMap,
     counts: ArrayMap,
+    alb: ArrayMap,
     collecting_into: u32,
+    balancer: Option<RxBalancer>,
 }
 
 impl RxOffload {
     /// Loads the program and attaches it at the ingress of member `ifindex` (tcx, or clsact:
     /// [`crate::attach`]); it drops data frames until [`RxOffload::set_collecting`].
     pub fn attach(ifindex: u32) -> Result<RxOffload> {
-        let (prog, state, counts) = Self::load(None)?;
+        let (prog, state, counts, alb) = Self::load(None)?;
         let a = Attachment::attach(&prog, PROG_NAME, ifindex, TcxHook::Ingress, Place::AFTER)?;
         Ok(RxOffload {
             attachment: Some(a),
             prog,
             state,
             counts,
+            alb,
             collecting_into: 0,
+            balancer: None,
         })
     }
 
     /// Loads the program without attaching it (tests, with [`RxOffload::test_run`]).
     pub fn detached() -> Result<RxOffload> {
-        let (prog, state, counts) = Self::load(None)?;
+        let (prog, state, counts, alb) = Self::load(None)?;
         Ok(RxOffload {
             attachment: None,
             prog,
             state,
             counts,
+            alb,
             collecting_into: 0,
+            balancer: None,
         })
     }
 
-    fn load(pinned: Option<&Path>) -> Result<(Program, ArrayMap, ArrayMap)> {
-        let (state, counts) = match pinned {
+    fn load(pinned: Option<&Path>) -> Result<(Program, ArrayMap, ArrayMap, ArrayMap)> {
+        let (state, counts, alb) = match pinned {
             None => (
                 ArrayMap::create(MapKind::Array, "lagd_rxstate", 4, 1)?,
                 ArrayMap::create(MapKind::Array, "lagd_rxcounts", 24, 1)?,
+                ArrayMap::create(MapKind::Array, "lagd_rxalb", ALB_VALUE, 1)?,
             ),
             Some(dir) => (
                 ArrayMap::open_pinned(&dir.join("state"), MapKind::Array, 4, 1)?,
                 ArrayMap::open_pinned(&dir.join("counts"), MapKind::Array, 24, 1)?,
+                ArrayMap::open_pinned(&dir.join("alb"), MapKind::Array, ALB_VALUE, 1)?,
             ),
         };
-        let insns = program(&state, &counts).unwrap_or_default();
+        let insns = program(&state, &counts, &alb).unwrap_or_default();
         let prog = Program::load(PROG_NAME, &insns)?;
-        Ok((prog, state, counts))
+        Ok((prog, state, counts, alb))
+    }
+
+    /// Switch-independent modes: which frames the kernel delivers (see the module docs);
+    /// `None`: every data frame while Collecting (the other modes). Written only on change.
+    pub fn set_balancer(&mut self, b: Option<RxBalancer>) -> Result<()> {
+        if b == self.balancer {
+            return Ok(());
+        }
+        let mut v = [0u8; ALB_VALUE];
+        if let Some(b) = b {
+            let flags = ALB_ON | if b.receive { ALB_RECEIVE } else { 0 };
+            v[..4].copy_from_slice(&flags.to_ne_bytes());
+            v[8..14].copy_from_slice(&b.aggregate);
+            v[16..22].copy_from_slice(&b.own.unwrap_or([0; 6]));
+        }
+        self.alb.set(0, &v)?;
+        self.balancer = b;
+        Ok(())
     }
 
     /// The attach mode in use (`None`: not attached).
@@ -224,6 +387,11 @@ impl RxOffload {
         self.prog.test_run(frame)
     }
 
+    /// Runs the program on `frame` (tests): its verdict and the frame as the program left it.
+    pub fn test_run_out(&self, frame: &[u8]) -> Result<(i32, Vec<u8>)> {
+        self.prog.test_run_out(frame)
+    }
+
     /// Pins the program, its maps and (tcx) its link in `dir` (created; inside a mounted
     /// bpffs): the member keeps delivering to the aggregate after this process ends, and a
     /// later lagd can [`RxOffload::adopt`] it.
@@ -239,6 +407,7 @@ impl RxOffload {
         };
         self.state.pin(&at("state"))?;
         self.counts.pin(&at("counts"))?;
+        self.alb.pin(&at("alb"))?;
         self.prog.pin(&at("prog"))?;
         if let Some(a) = &self.attachment {
             a.pin(&at("link"))?;
@@ -250,7 +419,7 @@ impl RxOffload {
     /// Collecting state it was left in, the counters), a freshly built program replacing the
     /// old one atomically.
     pub fn adopt(dir: &Path, ifindex: u32) -> Result<RxOffload> {
-        let (prog, state, counts) = Self::load(Some(dir))?;
+        let (prog, state, counts, alb) = Self::load(Some(dir))?;
         let a = Attachment::adopt(
             &prog,
             PROG_NAME,
@@ -261,6 +430,15 @@ impl RxOffload {
         )?;
         let mut v = [0u8; 4];
         state.get(0, &mut v)?;
+        let mut b = [0u8; ALB_VALUE];
+        alb.get(0, &mut b)?;
+        let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mac = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5]];
+        let balancer = (word(0) & ALB_ON != 0).then(|| RxBalancer {
+            aggregate: mac(8),
+            own: Some(mac(16)).filter(|m| *m != [0; 6]),
+            receive: word(0) & ALB_RECEIVE != 0,
+        });
         let _ = std::fs::remove_file(dir.join("prog"));
         prog.pin(&dir.join("prog"))?;
         Ok(RxOffload {
@@ -268,13 +446,15 @@ impl RxOffload {
             prog,
             state,
             counts,
+            alb,
             collecting_into: u32::from_ne_bytes(v),
+            balancer,
         })
     }
 
     /// Removes the pins in `dir` (and the directory if then empty).
     pub fn unpin(dir: &Path) {
-        for n in ["state", "counts", "prog", "link"] {
+        for n in ["state", "counts", "alb", "prog", "link"] {
             let _ = std::fs::remove_file(dir.join(n));
         }
         let _ = std::fs::remove_dir(dir);

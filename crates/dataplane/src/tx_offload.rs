@@ -10,7 +10,10 @@
 //! - **active-backup**: every frame is bucket 0, which lagd points at the active member;
 //! - **round-robin**: a per-CPU counter picks the member from a list lagd writes (frames of one
 //!   flow may be reordered, as on the user-space path);
-//! - **broadcast**: a copy to every member of the list.
+//! - **broadcast**: a copy to every member of the list;
+//! - **switch-independent** (`transmit-lb`, `adaptive-lb`): hash, with ARP and Neighbour
+//!   Discovery frames through user space and each member's own source MAC written into the
+//!   frames the kernel sends on it ([`TxMode::SwitchIndependent`], [`TxOffload::set_srcmac`]).
 //!
 //! lagd stays in charge: it writes the table and the list from the distributor's decisions.
 //! A bucket entry is 0 (the bucket's frames continue to the TAP and the user-space path), a
@@ -33,6 +36,7 @@ use crate::attach::{AttachMode, Attachment, Place};
 use crate::bpf::{ArrayMap, MapKind, MapMmap, Program, TcxHook};
 use crate::error::{Error, Result};
 pub use crate::tx_program::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode};
+use crate::tx_program::{SRCMAC_ENTRIES, SRCMAC_VALUE};
 use crate::tx_program::{TxMaps, program};
 
 /// The program's name (also its clsact filter's).
@@ -61,6 +65,14 @@ fn fingerprint(mode: &TxMode, buckets: u32) -> u64 {
         TxMode::Single => eat(2),
         TxMode::RoundRobin => eat(3),
         TxMode::Broadcast => eat(4),
+        TxMode::SwitchIndependent(p) => {
+            eat(5);
+            eat(u64::from(p.l2) | u64::from(p.l3) << 1 | u64::from(p.l4) << 2);
+            eat(p.seed);
+            eat(p.golden);
+            eat(p.mul[0]);
+            eat(p.mul[1]);
+        }
     }
     // Never 0 (the value of a fresh map).
     h | 1
@@ -77,6 +89,7 @@ struct Maps {
     members: ArrayMap,
     mcounts: ArrayMap,
     rr: ArrayMap,
+    srcmac: ArrayMap,
     table_mm: MapMmap,
     passed_mm: MapMmap,
     consumed_mm: MapMmap,
@@ -87,7 +100,7 @@ struct Maps {
 }
 
 /// (file name in a pin directory, kind, value size, entries) of each map.
-fn map_shapes(buckets: u32) -> [(&'static str, MapKind, usize, u32); 8] {
+fn map_shapes(buckets: u32) -> [(&'static str, MapKind, usize, u32); 9] {
     [
         ("table", MapKind::Mmapable, 8, buckets),
         // Frames passed to user space, when the last one was, when the bucket was last taken
@@ -100,6 +113,8 @@ fn map_shapes(buckets: u32) -> [(&'static str, MapKind, usize, u32); 8] {
         ("members", MapKind::Mmapable, 8 + 4 * MAX_MEMBERS, 2),
         ("mcounts", MapKind::Mmapable, 16, MAX_MEMBERS as u32),
         ("rr", MapKind::PerCpu, 8, 1),
+        // Switch-independent modes: each member's source MAC, by ifindex.
+        ("srcmac", MapKind::Hash, SRCMAC_VALUE, SRCMAC_ENTRIES),
     ]
 }
 
@@ -118,6 +133,7 @@ impl Maps {
         };
         let (table, passed, consumed, counts) = (next()?, next()?, next()?, next()?);
         let (ctl, members, mcounts, rr) = (next()?, next()?, next()?, next()?);
+        let srcmac = next()?;
         Ok(Maps {
             table_mm: table.mmap()?,
             passed_mm: passed.mmap()?,
@@ -134,6 +150,7 @@ impl Maps {
             members,
             mcounts,
             rr,
+            srcmac,
         })
     }
 
@@ -147,10 +164,11 @@ impl Maps {
             members: &self.members,
             mcounts: &self.mcounts,
             rr: &self.rr,
+            srcmac: &self.srcmac,
         }
     }
 
-    fn all(&self) -> [(&'static str, &ArrayMap); 8] {
+    fn all(&self) -> [(&'static str, &ArrayMap); 9] {
         [
             ("table", &self.table),
             ("passed", &self.passed),
@@ -160,6 +178,7 @@ impl Maps {
             ("members", &self.members),
             ("mcounts", &self.mcounts),
             ("rr", &self.rr),
+            ("srcmac", &self.srcmac),
         ]
     }
 }
@@ -342,6 +361,25 @@ impl TxOffload {
         fits
     }
 
+    /// Switch-independent modes: frames with the aggregate's MAC `aggregate` as source that
+    /// the kernel sends to member `ifindex` get `own` instead (`Some`), or leave unchanged
+    /// (`None`: the receive member, which answers to the aggregate's MAC). A member never set
+    /// sends them unchanged; [`TxOffload::forget_srcmac`] removes a member's entry.
+    pub fn set_srcmac(&self, ifindex: u32, aggregate: [u8; 6], own: Option<[u8; 6]>) -> Result<()> {
+        let mut v = [0u8; SRCMAC_VALUE];
+        if let Some(own) = own {
+            v[..6].copy_from_slice(&own);
+            v[8..14].copy_from_slice(&aggregate);
+            v[16..20].copy_from_slice(&1u32.to_ne_bytes());
+        }
+        self.maps.srcmac.set(ifindex, &v)
+    }
+
+    /// Removes member `ifindex`'s source MAC entry.
+    pub fn forget_srcmac(&self, ifindex: u32) -> Result<()> {
+        self.maps.srcmac.delete(ifindex)
+    }
+
     /// The member list as last written.
     pub fn members(&self) -> &[u32] {
         &self.members
@@ -360,6 +398,11 @@ impl TxOffload {
     /// Runs the program on `frame` without attaching it (tests): its verdict.
     pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
         self.prog.test_run(frame)
+    }
+
+    /// Runs the program on `frame` (tests): its verdict and the frame as the program left it.
+    pub fn test_run_out(&self, frame: &[u8]) -> Result<(i32, Vec<u8>)> {
+        self.prog.test_run_out(frame)
     }
 
     /// Pins the program, its maps and (tcx) its link in `dir` (created; inside a mounted
@@ -438,8 +481,8 @@ impl TxOffload {
     /// this value (or with the process).
     pub fn unpin(dir: &Path) {
         for n in [
-            "table", "passed", "consumed", "counts", "ctl", "members", "mcounts", "rr", "prog",
-            "link",
+            "table", "passed", "consumed", "counts", "ctl", "members", "mcounts", "rr", "srcmac",
+            "prog", "link",
         ] {
             let _ = std::fs::remove_file(dir.join(n));
         }

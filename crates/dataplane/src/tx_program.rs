@@ -47,7 +47,24 @@ pub enum TxMode {
     RoundRobin,
     /// A copy to every member of the list.
     Broadcast,
+    /// `transmit-lb` and `adaptive-lb`: hashed as [`TxMode::Hash`], and further
+    /// - ARP frames and IPv6 Neighbour Solicitations and Advertisements go to user space
+    ///   (counted as their bucket's, like a user-space bucket's frames): lagd learns the
+    ///   aggregate's addresses from them and, in `adaptive-lb`, sends each peer's answer from
+    ///   its member's MAC and on that member;
+    /// - a frame with the aggregate's MAC as source that the kernel sends to a member gets that
+    ///   member's own MAC (from the `srcmac` map, keyed by the member's ifindex; a member
+    ///   without an entry, or whose entry is off, sends it unchanged: the receive member), as
+    ///   the user-space path does, so that the switch never learns the aggregate's MAC on a
+    ///   second port.
+    SwitchIndependent(HashPlan),
 }
+
+/// A `srcmac` map value: the member's own MAC in bytes 0..6, the aggregate's in 8..14, and
+/// in 16..20 a native-endian `u32`, non-zero when the rewrite is on.
+pub const SRCMAC_VALUE: usize = 24;
+/// Entries of the `srcmac` map.
+pub const SRCMAC_ENTRIES: u32 = 2 * MAX_MEMBERS as u32;
 
 /// Most members the round-robin and broadcast programs know (more: user space carries them).
 pub const MAX_MEMBERS: usize = 32;
@@ -67,6 +84,8 @@ const MAX_EXT_HEADERS: usize = 16;
 const KEY: i16 = -4;
 const SEL: i16 = -8;
 const SLOT: i16 = -12;
+/// The L4 header's offset (`u32`; 0: none), for the switch-independent modes' ND check.
+const L4_OFF: i16 = -16;
 const TMP: i16 = -24;
 const K_W0: i16 = -32;
 const K_W1: i16 = -40;
@@ -91,6 +110,7 @@ pub(crate) struct TxMaps<'a> {
     pub members: &'a ArrayMap,
     pub mcounts: &'a ArrayMap,
     pub rr: &'a ArrayMap,
+    pub srcmac: &'a ArrayMap,
 }
 
 fn fmix64(a: &mut Asm, mul: [u64; 2]) {
@@ -296,7 +316,9 @@ fn parse_and_hash(a: &mut Asm, p: &HashPlan, buckets: u32, pass: Label) {
 
     // L4: ports (TCP, UDP, SCTP, UDP-Lite) or SPI (ESP, AH at offset 4), when all there.
     a.label(l4);
-    a.stx(Size::DW, 10, K_PROTO, 9).jmp_reg(Jmp::Gt, 8, 7, hash);
+    a.stx(Size::W, 10, L4_OFF, 8)
+        .stx(Size::DW, 10, K_PROTO, 9)
+        .jmp_reg(Jmp::Gt, 8, 7, hash);
     let ports = a.new_label();
     let esp = a.new_label();
     let ah = a.new_label();
@@ -425,19 +447,75 @@ fn parse_and_hash(a: &mut Asm, p: &HashPlan, buckets: u32, pass: Label) {
         .alu_imm(Alu::And, 9, buckets.wrapping_sub(1) as i32);
 }
 
+/// Switch-independent modes: frames lagd must see (ARP; IPv6 Neighbour Solicitations and
+/// Advertisements) jump to `slow`, from the key slots [`parse_and_hash`] filled. Clobbers
+/// r0-r5, r7-r9.
+fn must_see(a: &mut Asm, slow: Label) {
+    let done = a.new_label();
+    a.ldx(Size::DW, 2, 10, K_ET)
+        .jmp_imm(Jmp::Eq, 2, 0x0806, slow)
+        .ldx(Size::DW, 2, 10, K_IPV)
+        .jmp_imm(Jmp::Ne, 2, 6, done)
+        .ldx(Size::DW, 2, 10, K_FRAG)
+        .jmp_imm(Jmp::Ne, 2, 0, done)
+        .ldx(Size::DW, 2, 10, K_PROTO)
+        .jmp_imm(Jmp::Ne, 2, 58, done)
+        .ldx(Size::W, 8, 10, L4_OFF)
+        .jmp_imm(Jmp::Eq, 8, 0, done);
+    load(a, 0, 1, done);
+    a.ldx(Size::B, 2, 10, BUF)
+        .jmp_imm(Jmp::Eq, 2, 135, slow)
+        .jmp_imm(Jmp::Eq, 2, 136, slow);
+    a.label(done);
+}
+
+/// Switch-independent modes: a frame with the aggregate's MAC as source, about to be sent to
+/// member r7, gets the member's own MAC if its `srcmac` entry says so. Keeps r6 and r7.
+fn rewrite_src(a: &mut Asm, m: &TxMaps<'_>) {
+    let done = a.new_label();
+    // The frame's source MAC into BUF (`load` reads at r8 + 6), then the member's entry.
+    a.alu_imm(Alu::Mov, 8, 0);
+    load(a, 6, 6, done);
+    a.stx(Size::W, 10, TMP, 7);
+    lookup(a, m.srcmac, TMP, done);
+    a.ldx(Size::W, 2, 0, 16)
+        .jmp_imm(Jmp::Eq, 2, 0, done)
+        .ldx(Size::W, 2, 10, BUF)
+        .ldx(Size::W, 3, 0, 8)
+        .jmp_reg(Jmp::Ne, 2, 3, done)
+        .ldx(Size::H, 2, 10, BUF + 4)
+        .ldx(Size::H, 3, 0, 12)
+        .jmp_reg(Jmp::Ne, 2, 3, done)
+        .alu_reg(Alu::Mov, 3, 0)
+        .alu_reg(Alu::Mov, 1, 6)
+        .alu_imm(Alu::Mov, 2, 6)
+        .alu_imm(Alu::Mov, 4, 6)
+        .alu_imm(Alu::Mov, 5, 0)
+        .call(helper::SKB_STORE_BYTES);
+    a.label(done);
+}
+
 /// Frames of the bucket in r9: its table entry decides (see [`crate::tx_offload`]).
-fn bucket_path(a: &mut Asm, m: &TxMaps<'_>, pass: Label) {
+/// `switch_independent`: [`must_see`] frames take the user-space path, and frames the kernel
+/// sends get their member's source MAC ([`rewrite_src`]).
+fn bucket_path(a: &mut Asm, m: &TxMaps<'_>, pass: Label, switch_independent: bool) {
     let slow = a.new_label();
     let fast = a.new_label();
     let hand_back = a.new_label();
     let redirect = a.new_label();
     a.stx(Size::W, 10, KEY, 9);
+    if switch_independent {
+        must_see(a, slow);
+    }
     lookup(a, m.table, KEY, slow);
     a.ldx(Size::W, 7, 0, 0)
         .jmp_imm(Jmp::Eq, 7, 0, slow)
         .ld_imm64(2, u64::from(HAND_BACK))
         .jmp_reg(Jmp::Set, 7, 2, hand_back);
     a.label(fast);
+    if switch_independent {
+        rewrite_src(a, m);
+    }
     lookup(a, m.counts, KEY, redirect);
     count_frame(a);
     a.label(redirect);
@@ -537,12 +615,17 @@ pub(crate) fn program(mode: &TxMode, buckets: u32, m: &TxMaps<'_>) -> Option<Vec
     match mode {
         TxMode::Hash(p) => {
             parse_and_hash(&mut a, p, buckets, pass);
-            bucket_path(&mut a, m, pass);
+            bucket_path(&mut a, m, pass, false);
+        }
+        TxMode::SwitchIndependent(p) => {
+            a.st(Size::W, 10, L4_OFF, 0);
+            parse_and_hash(&mut a, p, buckets, pass);
+            bucket_path(&mut a, m, pass, true);
         }
         TxMode::Single => {
             not_dispatched(&mut a, pass);
             a.alu_imm(Alu::Mov, 9, 0);
-            bucket_path(&mut a, m, pass);
+            bucket_path(&mut a, m, pass, false);
         }
         TxMode::RoundRobin => {
             not_dispatched(&mut a, pass);

@@ -249,6 +249,7 @@ impl Adapter {
             tracing::info!(aggregate = %self.name, up, "aggregate carrier {}", if up { "up" } else { "down" });
         }
         if let Some(o) = self.offload.as_mut() {
+            o.sync_balancer(self.agg.alb());
             o.sync(self.agg.distributor());
             let agg = &self.agg;
             o.sync_collecting(|p| agg.is_collecting(p));

@@ -801,7 +801,7 @@ impl Aggr {
                 .set_config(now, r.aggregation_config(r.system(mac)))
                 .map_err(|e| AggrError::Protocol(e.to_string()))?;
             let remap = r.policy != self.resolved.policy || r.mode != self.resolved.mode;
-            if r.offload == Offload::Off || not_offloaded(&r).is_some() {
+            if r.offload == Offload::Off {
                 // Sockets see everything again before the programs go: a frame may reach the
                 // aggregate twice for an instant, never not at all.
                 if let Some(o) = a.offload.take() {
@@ -809,17 +809,15 @@ impl Aggr {
                     filter_member_sockets(&mut a, &self.forwarder, self.members.keys());
                     o.retire();
                 }
-                self.offload_unavailable = match r.offload {
-                    Offload::Off => None,
-                    _ => not_offloaded(&r),
-                };
+                self.offload_unavailable = None;
             } else if a.offload.is_some() {
                 if remap {
                     // A new mode or hash: a new TX program replaces the old one atomically
                     // (the receive programs stay).
                     let ad: &mut Adapter = &mut a;
                     let dist = ad.agg.distributor();
-                    let r2 = ad.offload.as_mut().map(|o| o.rebuild(dist));
+                    let si = r.mode.is_switch_independent();
+                    let r2 = ad.offload.as_mut().map(|o| o.rebuild(dist, si));
                     if let Some(Err(u)) = r2 {
                         tracing::warn!(aggregate = %r.name, "offload: {u}; frames take the user-space path");
                         if let Some(o) = a.offload.take() {
@@ -1293,10 +1291,7 @@ impl Aggr {
         let (config, status, offload) = {
             let a = lock(&self.adapter);
             let offload = OffloadFacts {
-                // The switch-independent modes run on the user-space path by design (show-aggr
-                // -x says so): nothing for diagnose to warn about.
-                requested: self.resolved.offload != Offload::Off
-                    && !self.resolved.mode.is_switch_independent(),
+                requested: self.resolved.offload != Offload::Off,
                 running: a.offload.is_some(),
                 slow_rx: a.offload.as_ref().map_or_else(Vec::new, |o| {
                     self.members
@@ -1497,21 +1492,6 @@ fn filter_member_sockets<'a>(
     }
 }
 
-/// Why the kernel fast path does not carry `r`'s mode, if it does not: the switch-independent
-/// modes rewrite MAC addresses, ARP and neighbour advertisements per member and filter what
-/// each member receives, which the programs do not do (yet).
-fn not_offloaded(r: &Resolved) -> Option<crate::offload::Unavailable> {
-    r.mode
-        .is_switch_independent()
-        .then(|| crate::offload::Unavailable {
-            reason: format!(
-                "mode {} runs on the user-space path: the kernel fast path does not rewrite MAC addresses and ARP per member",
-                r.mode.as_str()
-            ),
-            fix: "none needed (the user-space path carries it); offload = off says so".into(),
-        })
-}
-
 /// Loads and attaches the kernel fast path of `r` unless its setting is `off`; on failure
 /// the aggregation runs without it, and the reason is returned (and logged). A fast path an
 /// earlier lagd left pinned for this aggregation (it crashed, or handed over in a planned
@@ -1546,10 +1526,6 @@ fn start_offload(
         }
         return Ok(());
     }
-    if let Some(u) = not_offloaded(r) {
-        tracing::info!(aggregate = %r.name, "offload: {u}");
-        return Err(u);
-    }
     let dist = adapter.agg.distributor();
     let adopted = match &dir {
         Ok(d) if d.join("tx").exists() => {
@@ -1557,7 +1533,7 @@ fn start_offload(
                 .iter()
                 .map(|(p, m)| (*p, m.member.ifindex(), m.name.clone()))
                 .collect();
-            match FastPath::adopt(d, dist, tap, &list) {
+            match FastPath::adopt(d, dist, tap, &list, r.mode.is_switch_independent()) {
                 Ok(o) => {
                     tracing::info!(
                         aggregate = %r.name,
@@ -1583,7 +1559,7 @@ fn start_offload(
     let mut o = match adopted {
         Some(o) => o,
         None => {
-            let mut o = match FastPath::start(dist, tap) {
+            let mut o = match FastPath::start(dist, tap, r.mode.is_switch_independent()) {
                 Ok(o) => o,
                 Err(u) => {
                     tracing::warn!(
@@ -1601,6 +1577,7 @@ fn start_offload(
             o
         }
     };
+    o.sync_balancer(adapter.agg.alb());
     o.sync(dist);
     // The receive programs deliver at once for Collecting members, before the caller filters
     // the sockets: a frame may then arrive twice for an instant, never not at all.

@@ -32,15 +32,26 @@
 //! * A bucket whose member failed moves to its new member at once (what was queued on the dead
 //!   link is lost either way, as on the user-space path).
 //!
+//! **Switch-independent modes** (`transmit-lb`, `adaptive-lb`): the TX program is the hash
+//! program that also sends ARP and Neighbour Discovery through user space and writes each
+//! member's own source MAC ([`TxMode::SwitchIndependent`]); each receive program delivers what
+//! is plainly for the host and hands lagd the rest. [`Offload::sync_balancer`] keeps both in
+//! step with the balancer: the members' MACs, the receive member, the aggregate's MAC. When
+//! the receive member changes, the old one's source rewrite is switched on before the new
+//! one's is switched off, and the old one stops delivering the aggregate's MAC before the new
+//! one starts: the aggregate's MAC never leaves on two members, and a frame flooded to both is
+//! never delivered twice.
+//!
 //! Every [`HARVEST`], the kernel's counters are folded into the member and aggregate counters
 //! and into the distributor's load measurement (so rebalancing sees offloaded load).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use lagd_agg::alb::Alb;
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
 use lagd_dataplane::attach::AttachMode;
-use lagd_dataplane::rx_offload::{RxCounts, RxOffload};
+use lagd_dataplane::rx_offload::{RxBalancer, RxCounts, RxOffload};
 use lagd_dataplane::tx_offload::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode, TxOffload};
 use lagd_types::{Duration, Instant, PortNumber};
 
@@ -65,9 +76,11 @@ pub fn plan(policy: &HashPolicy) -> HashPlan {
     }
 }
 
-/// The program's mode for a distributor mode and policy.
-pub fn tx_mode(mode: Mode, policy: &HashPolicy) -> TxMode {
+/// The program's mode for a distributor mode and policy (`switch_independent`: transmit-lb or
+/// adaptive-lb, which distribute by hash).
+pub fn tx_mode(mode: Mode, policy: &HashPolicy, switch_independent: bool) -> TxMode {
     match mode {
+        Mode::Hash if switch_independent => TxMode::SwitchIndependent(plan(policy)),
         Mode::Hash => TxMode::Hash(plan(policy)),
         Mode::ActiveBackup => TxMode::Single,
         Mode::RoundRobin => TxMode::RoundRobin,
@@ -210,16 +223,28 @@ pub struct Offload {
     pins: Option<PathBuf>,
     /// Each member's interface name (its receive program's pin directory).
     names: BTreeMap<PortNumber, String>,
+    /// Switch-independent modes: the program rewrites source MACs.
+    switch_independent: bool,
+    /// The `srcmac` entries as last written: ifindex → (aggregate's MAC, the member's own MAC
+    /// or none for the receive member).
+    srcmac: BTreeMap<u32, ([u8; 6], Option<[u8; 6]>)>,
+    /// The aggregate's MAC as last given by the balancer.
+    aggregate_mac: [u8; 6],
 }
 
 impl Offload {
     /// Loads the program for the distributor's mode and policy and attaches it at the
     /// aggregate `tap` (every bucket on the user-space path until promoted).
-    pub fn start<F>(dist: &Distributor<F>, tap: u32) -> Result<Offload, Unavailable> {
+    /// `switch_independent`: transmit-lb or adaptive-lb (see the module docs).
+    pub fn start<F>(
+        dist: &Distributor<F>,
+        tap: u32,
+        switch_independent: bool,
+    ) -> Result<Offload, Unavailable> {
         let c = dist.config();
         let buckets = dist.bucket_table().len();
         let mut dp = TxOffload::new(
-            tx_mode(c.mode, &c.policy),
+            tx_mode(c.mode, &c.policy, switch_independent),
             u32::try_from(buckets).unwrap_or(0),
         )
         .map_err(|e| Unavailable::from_error("loading the TX program", &e))?;
@@ -231,6 +256,9 @@ impl Offload {
 
     fn around(dp: TxOffload, mode: Mode, attach: AttachMode, tap: u32, buckets: usize) -> Offload {
         Offload {
+            switch_independent: matches!(dp.mode(), TxMode::SwitchIndependent(_)),
+            srcmac: BTreeMap::new(),
+            aggregate_mac: [0; 6],
             mode,
             dp,
             attach,
@@ -264,11 +292,15 @@ impl Offload {
     /// A program for a new mode, policy or bucket count replaces the current one atomically
     /// (the receive programs stay). Everything the old one counted is charged first; every
     /// bucket starts on the user-space path.
-    pub fn rebuild<F>(&mut self, dist: &Distributor<F>) -> Result<(), Unavailable> {
+    pub fn rebuild<F>(
+        &mut self,
+        dist: &Distributor<F>,
+        switch_independent: bool,
+    ) -> Result<(), Unavailable> {
         let c = dist.config();
         let buckets = dist.bucket_table().len();
         let mut dp = TxOffload::new(
-            tx_mode(c.mode, &c.policy),
+            tx_mode(c.mode, &c.policy, switch_independent),
             u32::try_from(buckets).unwrap_or(0),
         )
         .map_err(|e| Unavailable::from_error("loading the TX program", &e))?;
@@ -293,6 +325,7 @@ impl Offload {
         fresh.hand_back_max = self.hand_back_max;
         fresh.pins = self.pins.take();
         fresh.names = std::mem::take(&mut self.names);
+        fresh.aggregate_mac = self.aggregate_mac;
         *self = fresh;
         if let Some(d) = self.pins.clone()
             && let Err(e) = self.dp.pin(&d.join("tx"))
@@ -398,12 +431,13 @@ impl Offload {
         dist: &Distributor<F>,
         tap: u32,
         members: &[(PortNumber, u32, String)],
+        switch_independent: bool,
     ) -> Result<Offload, Unavailable> {
         let c = dist.config();
         let buckets = dist.bucket_table().len();
         let dp = TxOffload::adopt(
             &dir.join("tx"),
-            tx_mode(c.mode, &c.policy),
+            tx_mode(c.mode, &c.policy, switch_independent),
             u32::try_from(buckets).unwrap_or(0),
             tap,
         )
@@ -469,7 +503,19 @@ impl Offload {
             Err(e) => tracing::debug!(port, "offload: looking for stale filters: {e}"),
         }
         match RxOffload::attach(ifindex) {
-            Ok(r) => {
+            Ok(mut r) => {
+                if self.switch_independent {
+                    // lagd judges every frame until the balancer's state is written
+                    // ([`Offload::sync_balancer`]).
+                    let b = RxBalancer {
+                        aggregate: self.aggregate_mac,
+                        own: None,
+                        receive: false,
+                    };
+                    if let Err(e) = r.set_balancer(Some(b)) {
+                        tracing::warn!(port, "offload: receive filter: {e}");
+                    }
+                }
                 if let Some(d) = &self.pins
                     && let Err(e) = r.pin(&d.join("rx").join(name))
                 {
@@ -496,6 +542,12 @@ impl Offload {
     /// Member `port` is gone: its receive program is detached, and its buckets leave the fast
     /// path at the next [`Offload::sync`].
     pub fn remove_member(&mut self, port: PortNumber) {
+        if let Some(ifi) = self.ifindex.get(&port).copied()
+            && self.srcmac.remove(&ifi).is_some()
+            && let Err(e) = self.dp.forget_srcmac(ifi)
+        {
+            tracing::debug!(port, "offload: source MAC entry: {e}");
+        }
         self.ifindex.remove(&port);
         self.rx_refused.remove(&port);
         self.remove_rx(port);
@@ -537,6 +589,59 @@ impl Offload {
             let want = (collecting(*port) && tap != 0).then_some(tap);
             if let Err(e) = r.set_collecting(want) {
                 tracing::warn!(port, "offload: receive state: {e}");
+            }
+        }
+    }
+
+    /// Switch-independent modes: the TX program's source MAC per member and each receive
+    /// program's filter follow the balancer `alb` (its members' MACs on the wire, the receive
+    /// member, the aggregate's MAC); written only on change, in the order the module docs
+    /// give. Call before [`Offload::sync`], so that a member has its MAC before its buckets
+    /// go to the kernel. Other modes (`alb` is `None`): nothing.
+    pub fn sync_balancer(&mut self, alb: Option<&Alb>) {
+        let Some(alb) = alb.filter(|_| self.switch_independent) else {
+            return;
+        };
+        let aggregate = alb.config().aggregate_mac.0;
+        self.aggregate_mac = aggregate;
+        let receive = alb.receive_member();
+        let own = |p: PortNumber| {
+            alb.wire_members()
+                .iter()
+                .find(|m| m.port == p)
+                .map(|m| m.mac.0)
+        };
+        // Source rewrite on first, off (the receive member) second.
+        for on in [true, false] {
+            for (port, ifi) in &self.ifindex {
+                let Some(mac) = own(*port) else { continue };
+                let want = (aggregate, (Some(*port) != receive).then_some(mac));
+                if want.1.is_some() != on || self.srcmac.get(ifi) == Some(&want) {
+                    continue;
+                }
+                match self.dp.set_srcmac(*ifi, want.0, want.1) {
+                    Ok(()) => {
+                        self.srcmac.insert(*ifi, want);
+                    }
+                    Err(e) => tracing::warn!(port, "offload: source MAC entry: {e}"),
+                }
+            }
+        }
+        // Receive filters: the old receive member stops first.
+        for first in [true, false] {
+            for (port, r) in self.rx.iter_mut() {
+                let is_receive = Some(*port) == receive;
+                if is_receive == first {
+                    continue;
+                }
+                let want = RxBalancer {
+                    aggregate,
+                    own: own(*port),
+                    receive: is_receive,
+                };
+                if let Err(e) = r.set_balancer(Some(want)) {
+                    tracing::warn!(port, "offload: receive filter: {e}");
+                }
             }
         }
     }

@@ -11,7 +11,11 @@
 //!   broadcast copies to every member; Slow Protocols the host wrote and runt frames always go
 //!   on to lagd;
 //! - the RX program delivers data frames only while Collecting, counts what it drops, and
-//!   leaves Slow Protocols frames to lagd (Marker PDUs after one pass through the backlog).
+//!   leaves Slow Protocols frames to lagd (Marker PDUs after one pass through the backlog);
+//! - transmit-lb / adaptive-lb: the TX program leaves ARP and Neighbour Discovery to lagd and
+//!   writes the member's own source MAC; the RX program delivers unicast for the member's MAC
+//!   (rewritten to the aggregate's) and, on the receive member, the aggregate's, and hands
+//!   every other frame to lagd.
 //!
 //! Needs root (skips otherwise).
 
@@ -425,4 +429,160 @@ fn the_receive_program_collects_only_while_collecting() {
     );
     rx.set_collecting(None).unwrap();
     assert_eq!(rx.test_run(&data).unwrap(), 2);
+}
+
+/// Frames of the switch-independent modes' tests: `dst`, `src`, then `rest` (EtherType on).
+fn frame(dst: [u8; 6], src: [u8; 6], rest: &[u8]) -> Vec<u8> {
+    let mut f = dst.to_vec();
+    f.extend_from_slice(&src);
+    f.extend_from_slice(rest);
+    f.resize(f.len().max(60), 0);
+    f
+}
+
+/// An IPv4 UDP datagram's EtherType and headers.
+fn udp4() -> Vec<u8> {
+    let mut v = vec![0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 17, 0, 0];
+    v.extend_from_slice(&[198, 18, 0, 1, 198, 18, 0, 2, 0, 80, 0, 81]);
+    v
+}
+
+/// An IPv6 ICMPv6 message of `ty` (EtherType on).
+fn icmp6(ty: u8) -> Vec<u8> {
+    let mut v = vec![0x86, 0xdd, 0x60, 0, 0, 0, 0, 32, 58, 255];
+    v.extend_from_slice(&[0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10]);
+    v.extend_from_slice(&[0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01]);
+    v.extend_from_slice(&[ty, 0, 0, 0]);
+    v.extend_from_slice(&[0; 28]);
+    v
+}
+
+const ARP: [u8; 30] = [
+    0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198,
+    18, 0, 2,
+];
+
+/// transmit-lb / adaptive-lb, host → wire: ARP and Neighbour Discovery go to lagd (counted for
+/// their bucket), other frames to their member, with the member's own source MAC when the
+/// aggregate's was written and the member's entry is on (not the receive member).
+#[test]
+fn the_switch_independent_tx_program_rewrites_the_source_and_leaves_arp_and_nd_to_lagd() {
+    if !root() {
+        return;
+    }
+    let agg = [2, 0, 0, 0, 0, 1];
+    let own = [2, 0, 0, 0, 0, 7];
+    let peer = [2, 0, 0, 0, 0, 9];
+    let policy: HashPolicy = "L3,L4".parse().unwrap();
+    let mut t = TxOffload::new(TxMode::SwitchIndependent(plan(&policy)), BUCKETS)
+        .expect("load the program");
+    for b in 0..BUCKETS as usize {
+        t.set_bucket(b, 7);
+    }
+    let data = frame(peer, agg, &udp4());
+    // No entry for the member: sent unchanged (as the receive member's frames are).
+    assert_eq!(t.test_run_out(&data).unwrap(), (REDIRECT, data.clone()));
+    t.set_srcmac(7, agg, Some(own)).unwrap();
+    let (v, out) = t.test_run_out(&data).unwrap();
+    assert_eq!(v, REDIRECT);
+    assert_eq!(out[6..12], own, "the member's own source MAC");
+    assert_eq!((&out[..6], &out[12..]), (&data[..6], &data[12..]));
+    // A frame the host did not write (another source): unchanged.
+    let bridged = frame(peer, [2, 0, 0, 0, 0, 0x42], &udp4());
+    assert_eq!(
+        t.test_run_out(&bridged).unwrap(),
+        (REDIRECT, bridged.clone())
+    );
+    // The same hash as the distributor's (the bucket counted the three frames: L3,L4 does not
+    // hash the MACs).
+    assert_eq!(t.counts(bucket(&policy, &data)).1, 3);
+    // ICMPv6 that is not Neighbour Discovery is data.
+    assert_eq!(
+        t.test_run(&frame(peer, agg, &icmp6(128))).unwrap(),
+        REDIRECT
+    );
+    // ARP (also tagged) and NS / NA: to lagd, counted as passed for their bucket.
+    let mut tagged = vec![0x81, 0x00, 0, 5];
+    tagged.extend_from_slice(&ARP);
+    let lagd = [
+        frame([0xff; 6], agg, &ARP),
+        frame(peer, agg, &tagged),
+        frame(peer, agg, &icmp6(135)),
+        frame(peer, agg, &icmp6(136)),
+    ];
+    for f in &lagd {
+        let before = t.passed(bucket(&policy, f)).0;
+        assert_eq!(t.test_run(f).unwrap(), NEXT, "{f:02x?}");
+        assert_eq!(t.passed(bucket(&policy, f)).0, before + 1);
+    }
+    // The receive member's entry is off: unchanged.
+    t.set_srcmac(7, agg, None).unwrap();
+    assert_eq!(t.test_run_out(&data).unwrap(), (REDIRECT, data.clone()));
+    t.forget_srcmac(7).unwrap();
+    t.forget_srcmac(7).unwrap();
+}
+
+/// transmit-lb / adaptive-lb, wire → host: the kernel delivers unicast for the member's own MAC
+/// (rewritten to the aggregate's) and, on the receive member, for the aggregate's; everything
+/// else takes one more pass to lagd's socket (not counted as delivered, unchanged).
+#[test]
+fn the_switch_independent_rx_program_delivers_what_is_plainly_for_the_host() {
+    if !root() {
+        return;
+    }
+    use lagd_dataplane::rx_offload::{RxBalancer, RxOffload};
+    let agg = [2, 0, 0, 0, 0, 1];
+    let own = [2, 0, 0, 0, 0, 7];
+    let other = [2, 0, 0, 0, 0, 8];
+    let peer = [2, 0, 0, 0, 0, 9];
+    let mut rx = RxOffload::detached().expect("load the program");
+    rx.set_collecting(Some(1)).unwrap();
+    let mut b = RxBalancer {
+        aggregate: agg,
+        own: Some(own),
+        receive: false,
+    };
+    rx.set_balancer(Some(b)).unwrap();
+    let delivered = |rx: &RxOffload, f: &[u8]| -> (bool, Vec<u8>) {
+        let before = rx.counts().unwrap().frames;
+        let (v, out) = rx.test_run_out(f).unwrap();
+        assert_eq!(v, REDIRECT, "{f:02x?}");
+        (rx.counts().unwrap().frames == before + 1, out)
+    };
+    let to_own = frame(own, peer, &udp4());
+    let (yes, out) = delivered(&rx, &to_own);
+    assert!(yes);
+    assert_eq!(
+        out[..6],
+        agg,
+        "destination rewritten to the aggregate's MAC"
+    );
+    assert_eq!(out[6..], to_own[6..]);
+    let to_agg = frame(agg, peer, &udp4());
+    let mut tagged = vec![0x81, 0x00, 0, 5];
+    tagged.extend_from_slice(&ARP);
+    let to_lagd = [
+        to_agg.clone(),
+        frame([0xff; 6], peer, &udp4()),
+        frame([0x33, 0x33, 0, 0, 0, 1], peer, &icmp6(128)),
+        frame(own, peer, &ARP),
+        frame(own, peer, &tagged),
+        frame(own, peer, &icmp6(136)),
+        frame(own, peer, &icmp6(135)),
+        frame(own, own, &[0x90, 0x00]),
+        frame(other, peer, &udp4()),
+        frame(peer, agg, &udp4()),
+        frame(own, agg, &udp4()),
+    ];
+    for f in &to_lagd {
+        assert_eq!(delivered(&rx, f), (false, f.clone()), "{f:02x?}");
+    }
+    // The receive member delivers the aggregate's MAC; ICMPv6 echo to its own MAC is data.
+    b.receive = true;
+    rx.set_balancer(Some(b)).unwrap();
+    assert_eq!(delivered(&rx, &to_agg), (true, to_agg.clone()));
+    assert!(delivered(&rx, &frame(own, peer, &icmp6(128))).0);
+    // Other modes: every data frame while Collecting.
+    rx.set_balancer(None).unwrap();
+    assert!(delivered(&rx, &frame(other, peer, &udp4())).0);
 }

@@ -663,10 +663,17 @@ pub struct Udp {
 }
 
 impl Udp {
-    /// Starts `count` datagrams at `pps`.
-    pub fn start(from: &str, to: &str, dst: [u8; 4], port: u16, pps: u32, count: u64) -> Udp {
+    /// Starts `count` datagrams at `pps` (to an IPv4 or IPv6 `dst`).
+    pub fn start(
+        from: &str,
+        to: &str,
+        dst: impl Into<std::net::IpAddr>,
+        port: u16,
+        pps: u32,
+        count: u64,
+    ) -> Udp {
         use lagd_trafgen::{UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig};
-        let addr = std::net::SocketAddr::from((dst, port));
+        let addr = std::net::SocketAddr::from((dst.into(), port));
         let secs = count as f64 / f64::from(pps);
         let mut rc = UdpReceiverConfig::new(addr, Duration::from_secs_f64(secs + 60.0));
         rc.netns = Some(to.to_string());

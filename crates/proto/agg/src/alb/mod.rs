@@ -252,6 +252,8 @@ pub struct Alb {
 
 /// The most local addresses learned from the host's frames.
 const MAX_LOCAL: usize = 64;
+/// The most of the aggregate's addresses a peer is told about in one update.
+const MAX_UPDATE_ADDRESSES: usize = 8;
 /// The most peers one rebalancing round moves.
 const MAX_MOVES: usize = 64;
 /// Learning frames' EtherType (Linux's `ETH_P_LOOPBACK`).
@@ -326,6 +328,12 @@ impl Alb {
     /// The member answering to the aggregate's MAC.
     pub fn receive_member(&self) -> Option<PortNumber> {
         self.receive
+    }
+
+    /// The usable members with the MAC each uses on the wire ([`wire_mac`]; the receive
+    /// member answers to the aggregate's MAC as well), in order.
+    pub fn wire_members(&self) -> &[AlbMember] {
+        &self.members
     }
 
     /// The member peer `ip` is received on, if it is in the table.
@@ -542,15 +550,27 @@ impl Alb {
             let (Some(peer_mac), Some(mac)) = (p.mac, self.mac_of(p.member)) else {
                 continue;
             };
-            let frame = frames::update(mac, peer_mac, p.vlan, p.local, ip);
-            let port = p.member;
-            if let Some(frame) = frame {
-                self.transmit.push_back(AlbTransmit {
-                    port,
-                    frame,
-                    kind: AlbFrameKind::PeerUpdate,
-                });
-                self.counters.peer_updates += 1;
+            // The address the peer last resolved, and every other of the aggregate's addresses
+            // of its family on its VLAN: a peer resolves several (an IPv6 peer the global
+            // address and the link-local one the host's probes come from), and each entry
+            // must follow.
+            let (vlan, local, port) = (p.vlan, p.local, p.member);
+            let others = self
+                .local
+                .iter()
+                .filter(|(a, v)| **v == vlan && a.is_ipv4() == ip.is_ipv4() && **a != local)
+                .map(|(a, _)| *a)
+                .take(MAX_UPDATE_ADDRESSES - 1);
+            let addrs: Vec<IpAddr> = std::iter::once(local).chain(others).collect();
+            for addr in addrs {
+                if let Some(frame) = frames::update(mac, peer_mac, vlan, addr, ip) {
+                    self.transmit.push_back(AlbTransmit {
+                        port,
+                        frame,
+                        kind: AlbFrameKind::PeerUpdate,
+                    });
+                    self.counters.peer_updates += 1;
+                }
             }
             if let Some(p) = self.peers.get_mut(&ip) {
                 p.updates_left -= 1;

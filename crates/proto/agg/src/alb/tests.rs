@@ -662,3 +662,50 @@ fn local_addresses_from_the_kernel_are_announced_on_failover() {
         ]
     );
 }
+
+/// A peer resolved the host's link-local address last (the host's probes come from it): when
+/// it is re-mapped it is told every one of the aggregate's addresses of its family, the
+/// global one it sends data to included (found by the IPv6 namespace test: the updates named
+/// only the link-local address and the peer kept sending to the cut member).
+#[test]
+fn a_remapped_peer_is_told_every_address_of_its_family() {
+    let mut a = adaptive(&[1, 2]);
+    let global = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+    let link = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+    a.set_local_addresses(
+        t(0),
+        &[IpAddr::V6(global), IpAddr::V6(link), IpAddr::V4(local())],
+    );
+    // Two peers, so the second is on member 2; it last resolved the link-local address.
+    let mut port = 0;
+    for (i, src) in [(0u16, global), (1, link)] {
+        let na = NdRepr {
+            src,
+            dst: Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 100 + i),
+            message: NdMessage::Advert {
+                router: false,
+                solicited: true,
+                override_: true,
+                target: src,
+                target_lladdr: Some(AGG),
+            },
+        };
+        let mut f = NdFrame::new(AGG, peer_mac(i as u8), None, na).to_bytes();
+        port = a.handle_host_frame(t(1), &mut f, 1);
+    }
+    assert_eq!(port, 2);
+    run(&mut a, t(3900));
+    a.set_members(t(4000), &members(&[1]));
+    let sent = run(&mut a, t(4100));
+    let told: std::collections::BTreeSet<Ipv6Addr> = sent
+        .iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
+        .map(|s| NdFrame::parse(&s.frame).unwrap().nd)
+        .filter(|nd| nd.dst == Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 101))
+        .map(|nd| match nd.message {
+            NdMessage::Advert { target, .. } => target,
+            NdMessage::Solicit { .. } => panic!("a solicitation"),
+        })
+        .collect();
+    assert_eq!(told, [link, global].into_iter().collect());
+}

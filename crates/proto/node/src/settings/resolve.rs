@@ -342,15 +342,6 @@ impl AggrSpec {
         if marker_timeout == Some(Duration::ZERO) {
             return Err(bad("marker_timeout", "must be longer than 0".into()));
         }
-        if mode.is_switch_independent() && s.offload == Some(Offload::On) {
-            return Err(bad(
-                "offload",
-                format!(
-                    "mode `{}` runs on the user-space path (the kernel fast path does not rewrite MAC addresses and ARP per member yet), but {{offload=on}}; use {{offload=auto}} or {{offload=off}}",
-                    mode.as_str()
-                ),
-            ));
-        }
         // An unconfigured switch (what `transmit-lb` / `adaptive-lb` run against) never
         // answers a Marker: every move would wait `marker_timeout`, so they pause instead.
         let protection = s

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Switch-independent load balancing (issue 16): a host whose four members, each shaped to
 # 1 Gbit/s (tc tbf on both ends), plug into a Linux bridge (the unconfigured switch), and 8
-# peers on the bridge's other ports (unshaped). lagd runs mode adaptive-lb (user-space path:
-# the kernel fast path does not carry it yet). Measured in the same interleaved rounds:
+# peers on the bridge's other ports (unshaped). lagd runs mode adaptive-lb (offload = auto: the
+# kernel fast path carries it). Measured in the same interleaved rounds:
 #   - receive: 8 peers each send TCP to the host (iperf3 -c from every peer at once), summed;
 #   - transmit: the host sends TCP to every peer at once, summed;
 #   - reference: the same 8 peers and one host on one shaped member (plain veth on the bridge).

@@ -203,26 +203,15 @@ impl Config {
     }
 }
 
-/// Two LACP aggregations of this host with the same System (the configured `mac`) must have
-/// different keys: 802.1AX §6.3.3 wants a key unique within a System, and a partner would see
-/// both as one aggregation (a port of each in one LAG). Without `mac` each aggregation's System
-/// is its first member's MAC, unique per member.
+/// Two LACP aggregations of this host with the same System (the configured `mac` and the
+/// `system_priority`) must have different keys ([`lagd_node::settings::check_unique_keys`],
+/// which the simulator applies too). Without `mac` each aggregation's System is its first
+/// member's MAC, unique per member.
 fn check_keys(resolved: &[Resolved]) -> Result<(), ConfigError> {
-    let mut seen: BTreeMap<(lagd_types::MacAddr, u16), &str> = BTreeMap::new();
-    for r in resolved {
-        let Some(mac) = r.mac.filter(|_| r.lacp_mode != LacpActivity::Off) else {
-            continue;
-        };
-        if let Some(other) = seen.insert((mac, r.key), &r.name) {
-            return Err(ConfigError::invalid(
-                format!("aggregation `{}`: key", r.name),
-                format!(
-                    "aggregation `{other}` runs LACP with the same System {mac} and key {}: a key is unique within a System (802.1AX 6.3.3), or the partner takes both for one aggregation; give one of them another `key` or `mac`",
-                    r.key
-                ),
-            ));
-        }
-    }
+    lagd_node::settings::check_unique_keys(resolved.iter().filter_map(|r| {
+        let mac = r.mac.filter(|_| r.lacp_mode != LacpActivity::Off)?;
+        Some((r.name.as_str(), r.system(mac), r.key))
+    }))?;
     Ok(())
 }
 
@@ -424,14 +413,17 @@ mode = "active-backup"
         assert_eq!(
             err,
             "aggregation `aggr2`: key: aggregation `aggr1` runs LACP with the same System \
-             02:00:00:00:00:01 and key 1: a key is unique within a System (802.1AX 6.3.3), or the \
-             partner takes both for one aggregation; give one of them another `key` or `mac`"
+             02:00:00:00:00:01 (priority 32768) and key 1: a key is unique within a System \
+             (802.1AX 6.3.3), or the partner takes both for one aggregation; give one of them \
+             another `key`, or another System (`mac`, `system_priority`)"
         );
         let keyed = format!("{mac}\nkey = 2");
         let other = "mac = \"02:00:00:00:00:02\"";
         let static_trunk = format!("{mac}\nmode = \"static\"");
+        let prioritized = format!("{mac}\nsystem_priority = 100");
         for (a, b) in [
             (mac, keyed.as_str()),
+            (mac, prioritized.as_str()),
             (mac, other),
             (mac, static_trunk.as_str()),
             ("", ""),

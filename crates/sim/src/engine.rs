@@ -400,6 +400,22 @@ impl Simulator {
             }
             aggs.push(Some(agg));
         }
+        // One System, one key (the daemon's rule, 802.1AX 6.3.3), on the Systems and keys the
+        // cores run with.
+        lagd_node::settings::check_unique_keys(aggs.iter().zip(&node.aggs).filter_map(
+            |(a, def)| {
+                let c = &a.as_ref()?.agg.config().lacp;
+                (c.mode != lagd_types::LacpActivity::Off).then_some((
+                    def.name.as_str(),
+                    c.system,
+                    c.key,
+                ))
+            },
+        ))
+        .map_err(|e| SimError::Config {
+            context: format!("node {:?}", node.name),
+            message: e.to_string(),
+        })?;
         rt.aggs = aggs;
         rt.alive = true;
         for ai in 0..self.nodes[ni].aggs.len() {

@@ -229,3 +229,36 @@ fn transmit_lb_receives_on_one_member_on_a_learning_switch() {
     assert!(r.balancers[0].peers.is_empty());
     assert_eq!(r.bridges[0].counters.moves, 0);
 }
+
+#[test]
+fn two_lacp_aggregations_of_a_node_with_one_system_need_different_keys() {
+    // Issue 11, defect 5: the daemon's rule (802.1AX 6.3.3), one function for both.
+    let two = |a: &str, b: &str| {
+        format!(
+            "name = \"keys\"\nduration = \"2s\"\n\
+             [[node]]\nname = \"a\"\nports = 2\n\
+             [[node.aggregation]]\nname = \"x\"\nports = [\"p1\"]\n{a}\n\
+             [[node.aggregation]]\nname = \"y\"\nports = [\"p2\"]\n{b}\n\
+             [[node]]\nname = \"b\"\nports = 2\n\
+             [[node.aggregation]]\nname = \"x\"\nports = [\"p1\"]\nkey = 1\n\
+             [[node.aggregation]]\nname = \"y\"\nports = [\"p2\"]\nkey = 2\n\
+             [[link]]\na = \"a:p1\"\nb = \"b:p1\"\n[[link]]\na = \"a:p2\"\nb = \"b:p2\"\n"
+        )
+    };
+    let e = run_str(&two("", ""), RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("node \"a\"")
+            && e.contains("aggregation `y`: key: aggregation `x` runs LACP with the same System")
+            && e.contains("and key 1"),
+        "{e}"
+    );
+    for (a, b) in [
+        ("key = 1", "key = 2"),
+        ("", "system_priority = 100"),
+        ("", "mode = \"static\""),
+    ] {
+        run_str(&two(a, b), RunOptions::default()).unwrap_or_else(|e| panic!("{a} / {b}: {e}"));
+    }
+}

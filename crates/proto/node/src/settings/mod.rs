@@ -22,6 +22,7 @@
 //! [`AggrSettings`] whole.
 
 mod cores;
+mod keys;
 mod resolve;
 pub mod spelling;
 mod text;
@@ -32,6 +33,7 @@ pub use lagd_agg::lagd_lacp::AdSelect;
 use lagd_types::{Key, LacpActivity, LacpTimeout, Priority};
 use serde::{Deserialize, Serialize};
 
+pub use keys::check_unique_keys;
 pub use resolve::{
     DEFAULT_FALLBACK_TIMEOUT, DEFAULT_KEY, DEFAULT_MTU, DEFAULT_PRIORITY, DEFAULT_REBALANCE,
     LinkEnv, MAX_IFNAME, Resolved, valid_ifname,

@@ -248,9 +248,12 @@ impl Adapter {
             self.was_up = up;
             tracing::info!(aggregate = %self.name, up, "aggregate carrier {}", if up { "up" } else { "down" });
         }
+        // While the kernel path runs, frames also leave by it, counted only at its harvest: no
+        // move may then share a Marker already sent (Distributor::set_other_sender).
+        self.agg.set_other_sender(self.offload.is_some());
         if let Some(o) = self.offload.as_mut() {
             o.sync_balancer(self.agg.alb());
-            o.sync(self.agg.distributor());
+            o.sync(&self.agg);
             let agg = &self.agg;
             o.sync_collecting(|p| agg.is_collecting(p));
         }
@@ -292,7 +295,7 @@ impl Adapter {
         }
         if let Some(o) = self.offload.as_mut() {
             o.harvest(now);
-            o.sync(self.agg.distributor());
+            o.sync(&self.agg);
             for (bucket, bytes, frames) in o.take_pending() {
                 self.agg.account_sent(bucket, frames, bytes);
             }

@@ -815,9 +815,9 @@ impl Aggr {
                     // A new mode or hash: a new TX program replaces the old one atomically
                     // (the receive programs stay).
                     let ad: &mut Adapter = &mut a;
-                    let dist = ad.agg.distributor();
+                    let agg = &ad.agg;
                     let si = r.mode.is_switch_independent();
-                    let r2 = ad.offload.as_mut().map(|o| o.rebuild(dist, si));
+                    let r2 = ad.offload.as_mut().map(|o| o.rebuild(agg, si));
                     if let Some(Err(u)) = r2 {
                         tracing::warn!(aggregate = %r.name, "offload: {u}; frames take the user-space path");
                         if let Some(o) = a.offload.take() {
@@ -1533,7 +1533,7 @@ fn start_offload(
                 .iter()
                 .map(|(p, m)| (*p, m.member.ifindex(), m.name.clone()))
                 .collect();
-            match FastPath::adopt(d, dist, tap, &list, r.mode.is_switch_independent()) {
+            match FastPath::adopt(d, &adapter.agg, tap, &list, r.mode.is_switch_independent()) {
                 Ok(o) => {
                     tracing::info!(
                         aggregate = %r.name,
@@ -1578,7 +1578,7 @@ fn start_offload(
         }
     };
     o.sync_balancer(adapter.agg.alb());
-    o.sync(dist);
+    o.sync(&adapter.agg);
     // The receive programs deliver at once for Collecting members, before the caller filters
     // the sockets: a frame may then arrive twice for an instant, never not at all.
     let agg = &adapter.agg;
@@ -1605,6 +1605,9 @@ fn start_offload(
             "offload: kernel fast path attached"
         );
     }
+    // Frames now also leave by the kernel, counted only at its harvest: no move shares a
+    // Marker already sent (Distributor::set_other_sender).
+    adapter.agg.set_other_sender(true);
     adapter.offload = Some(o);
     Ok(())
 }

@@ -48,6 +48,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use lagd_agg::Aggregation;
 use lagd_agg::alb::Alb;
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
 use lagd_dataplane::attach::AttachMode;
@@ -91,6 +92,32 @@ pub fn tx_mode(mode: Mode, policy: &HashPolicy, switch_independent: bool) -> TxM
 /// Whether frames of `mode` go through the bucket table.
 fn by_bucket(mode: Mode) -> bool {
     matches!(mode, Mode::Hash | Mode::ActiveBackup)
+}
+
+/// The member list of the round-robin and broadcast programs, in the order the program uses
+/// it: the ports user space sends such frames on, so that both paths agree. Broadcast: the
+/// aggregation's [`Aggregation::broadcast_ports`] (a member leaving under Marker protection
+/// gets no copy); round-robin: the distributor's rotation (members not draining, else all).
+/// Empty in the other modes.
+pub fn list_members<F>(agg: &Aggregation<F>) -> Vec<PortNumber> {
+    let dist = agg.distributor();
+    match dist.config().mode {
+        Mode::Broadcast => agg.broadcast_ports(),
+        Mode::RoundRobin => {
+            let e: Vec<PortNumber> = dist
+                .ports()
+                .iter()
+                .copied()
+                .filter(|p| !dist.draining().contains(p))
+                .collect();
+            if e.is_empty() {
+                dist.ports().to_vec()
+            } else {
+                e
+            }
+        }
+        Mode::Hash | Mode::ActiveBackup => Vec::new(),
+    }
 }
 
 /// The conversation hash user space gives a host frame, as the program does: the policy's
@@ -294,9 +321,10 @@ impl Offload {
     /// bucket starts on the user-space path.
     pub fn rebuild<F>(
         &mut self,
-        dist: &Distributor<F>,
+        agg: &Aggregation<F>,
         switch_independent: bool,
     ) -> Result<(), Unavailable> {
+        let dist = agg.distributor();
         let c = dist.config();
         let buckets = dist.bucket_table().len();
         let mut dp = TxOffload::new(
@@ -336,7 +364,7 @@ impl Offload {
             self.pins = None;
             Offload::unpin(&d);
         }
-        self.sync(dist);
+        self.sync(agg);
         Ok(())
     }
 
@@ -428,11 +456,12 @@ impl Offload {
     /// are of another mode, policy or bucket count: then [`Offload::start`] a fresh one.
     pub fn adopt<F>(
         dir: &std::path::Path,
-        dist: &Distributor<F>,
+        agg: &Aggregation<F>,
         tap: u32,
         members: &[(PortNumber, u32, String)],
         switch_independent: bool,
     ) -> Result<Offload, Unavailable> {
+        let dist = agg.distributor();
         let c = dist.config();
         let buckets = dist.bucket_table().len();
         let dp = TxOffload::adopt(
@@ -481,7 +510,7 @@ impl Offload {
                 }
             }
         }
-        o.sync(dist);
+        o.sync(agg);
         Ok(o)
     }
 
@@ -731,25 +760,12 @@ impl Offload {
 
     /// Takes buckets off the fast path or moves them, as the distributor decided: a bucket
     /// that is moving or has no member leaves the fast path; a fast bucket whose member
-    /// changed (failover) follows at once. Round-robin and broadcast: the member list.
-    pub fn sync<F>(&mut self, dist: &Distributor<F>) {
+    /// changed (failover) follows at once. Round-robin and broadcast: the member list
+    /// ([`list_members`]: the same ports user space sends such frames on).
+    pub fn sync<F>(&mut self, agg: &Aggregation<F>) {
+        let dist = agg.distributor();
         if !by_bucket(self.mode) {
-            let ports: Vec<PortNumber> = match self.mode {
-                Mode::RoundRobin => {
-                    let e: Vec<PortNumber> = dist
-                        .ports()
-                        .iter()
-                        .copied()
-                        .filter(|p| !dist.draining().contains(p))
-                        .collect();
-                    if e.is_empty() {
-                        dist.ports().to_vec()
-                    } else {
-                        e
-                    }
-                }
-                _ => dist.ports().to_vec(),
-            };
+            let ports = list_members(agg);
             let list: Option<Vec<u32>> =
                 ports.iter().map(|p| self.ifindex.get(p).copied()).collect();
             let list = list.unwrap_or_default();

@@ -762,14 +762,14 @@ impl<F> Distributor<F> {
         &self.draining
     }
 
-    /// Whether frames also leave by another path that is counted only later (lagd's kernel
-    /// fast path): then a move never shares a Marker that has already been sent, since
-    /// frames may have gone out behind it uncounted.
-    ///
-    /// lagd does not set it yet: with Marker pacing, every move that may not share waits the
-    /// port's pacing interval, and ns_distribution / ns_offload then saw a join's take-back
-    /// land in the middle of their streams. Counting the fast path's frames per port before a
-    /// move decides is the fix still to make (issue 11, defect 6).
+    /// Whether frames also leave by another path that is counted only later (lagd sets it
+    /// while its kernel fast path runs): then a move never shares a Marker that has already
+    /// been sent, since frames of its buckets may have gone out behind it uncounted. Such a
+    /// move (one that would have shared the Marker in flight) asks a Marker of its own at
+    /// once, not after the port's pacing interval: its buckets leave the other path before
+    /// the new Marker is queued, so every frame of theirs is ahead of it. (A partner that
+    /// answers one Marker per pacing interval may leave that move to its timeout: later,
+    /// never out of order.)
     pub fn set_other_sender(&mut self, on: bool) {
         self.other_sender = on;
     }
@@ -1130,8 +1130,13 @@ impl<F> Distributor<F> {
         if matches!(protection, MoveProtection::Marker { .. }) {
             let mut wait = Vec::new();
             plan.retain(|&(bucket, from, to)| {
+                // With another sender, a Marker in flight that the move could share if this
+                // distributor were the only sender cannot be shared (see `joinable_marker`);
+                // the move asks one of its own at once rather than wait out the pacing
+                // interval with its conversation on the old port.
                 let paced = !self.leaving.contains(&from)
                     && self.joinable_marker(from).is_none()
+                    && !(self.other_sender && self.sent_marker_in_flight(from).is_some())
                     && self.paced_until(from).is_some_and(|t| now < t);
                 if paced {
                     wait.push(Deferred {
@@ -1359,6 +1364,12 @@ impl<F> Distributor<F> {
         if self.other_sender {
             return None;
         }
+        self.sent_marker_in_flight(port)
+    }
+
+    /// A Marker sent on `port` for a move whose response is still awaited, with no frame
+    /// this distributor sent there since.
+    fn sent_marker_in_flight(&self, port: PortNumber) -> Option<u64> {
         let s = self.slots.get(self.slot_of_existing(port) as usize)?;
         let (id, frames) = s.marker_req?;
         let pending = self.moves.iter().flatten().any(|m| m.marker == id);

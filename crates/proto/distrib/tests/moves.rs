@@ -731,3 +731,53 @@ fn an_administrative_drain_is_paced_a_port_that_left_moves_at_once() {
     assert!(net.all_in_order(), "violations {}", net.violations);
     assert_eq!(net.delivered, net.offered());
 }
+
+#[test]
+fn a_move_that_may_not_share_a_sent_marker_asks_its_own_at_once() {
+    // Port 3 joined: moves off ports 1 and 2 sent their Markers. Port 4 joins before the
+    // responses, nothing sent on ports 1 and 2 since. With only this distributor sending, port
+    // 4's moves share those Markers. With another sender (lagd's kernel fast path) they may
+    // not (frames of their buckets may have gone out behind them): they ask Markers of their
+    // own at once, not 2 s later (the pacing interval), which had their take-back land in the
+    // middle of the streams when lagd first set it (issue 12).
+    for other in [false, true] {
+        let mut net = Net::new(
+            config(MoveProtection::default()),
+            &[
+                (1, Duration::from_millis(2)),
+                (2, Duration::from_millis(2)),
+                (3, Duration::from_micros(300)),
+                (4, Duration::from_micros(300)),
+            ],
+        );
+        net.dist.set_other_sender(other);
+        let now = net.now;
+        net.dist.set_ports(now, &[1, 2]);
+        net.pump();
+        traffic(&mut net, now + Duration::from_millis(10));
+        let now = net.now;
+        net.dist.set_ports(now, &[1, 2, 3]);
+        net.pump();
+        let t = now + Duration::from_micros(100);
+        net.advance(t);
+        net.dist.set_ports(t, &[1, 2, 3, 4]);
+        net.pump();
+        assert_eq!(
+            (moves(&net, 1, 4), moves(&net, 2, 4)),
+            (1, 1),
+            "other sender {other}: port 4 takes its share at once"
+        );
+        let markers = |p: u16| net.markers_on.get(&p).map_or(0, Vec::len);
+        let want = if other { 2 } else { 1 };
+        assert_eq!(
+            (markers(1), markers(2)),
+            (want, want),
+            "other sender {other}: {:?}",
+            net.markers_on
+        );
+        traffic(&mut net, t + Duration::from_millis(20));
+        settle(&mut net);
+        assert!(net.all_in_order(), "violations {}", net.violations);
+        assert_eq!(net.delivered, net.offered());
+    }
+}

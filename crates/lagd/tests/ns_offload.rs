@@ -11,6 +11,8 @@
 //! - never-pausing UDP streams whose buckets the rebalancer and a graceful removal (of a member
 //!   with a queue of frames waiting) move, GRO on the Marker responder's members: back in the
 //!   kernel while the streams still run, nothing lost, reordered or duplicated;
+//! - never-pausing TCP flows whose buckets a graceful removal moves: back in the kernel while
+//!   they still run, intact, no reordering seen by the sender;
 //! - carrier loss: the dead member's buckets move in the kernel's table.
 //!
 //! Needs root (skipped otherwise, failed when `CI` is set).
@@ -45,21 +47,26 @@ both_attach_modes!(
     every_class_policy_and_mode,
     tcp_flows_and_live_switching,
     carrier_loss_moves_the_dead_members_buckets,
+    hand_back_after_rebalance_and_removal,
 );
 
-mod hand_back_after_rebalance_and_removal {
+/// Known defect (issue 12, open): in 1 of 4 runs of the tcx variant the sender saw
+/// reordering (TCPSACKReorder + TCPTSReorder 2, 96 segments retransmitted, 9 queued out of
+/// order at the receiver) around the removal; the clsact variant and 3 other runs saw none.
+/// Related, also open: with a qdisc on A's members (a tbf added before the streams start, as
+/// every real NIC has a qdisc) `hand_back_after_rebalance_and_removal` saw 1 to 4 UDP
+/// datagrams reordered in each of 5 runs, tcx and clsact alike, and none in a run without
+/// moves. Run with `cargo test -p lagd --test ns_offload tcp_hand_back -- --ignored`.
+mod tcp_hand_back_after_removal {
     #[test]
+    #[ignore = "known defect: reordering around a move seen by TCP in 1 of 4 runs (issue 12)"]
     fn tcx() {
-        super::hand_back_after_rebalance_and_removal("tcx");
+        super::tcp_hand_back_after_removal("tcx");
     }
-    /// Known defect (issue 12, open): on the clsact path one datagram of the five streams is
-    /// lost in about one run of three (0 reordered, 0 duplicated, B's members and aggregate
-    /// counted every frame; seen after the removal's last bucket was handed back at the
-    /// 100 ms bound). Run it with `cargo test -p lagd --test ns_offload -- --ignored`.
     #[test]
-    #[ignore = "known defect on the clsact path: 1 datagram lost in about 1 run of 3 (issue 12)"]
+    #[ignore = "known defect: reordering around a move seen by TCP in 1 of 4 runs (issue 12)"]
     fn clsact() {
-        super::hand_back_after_rebalance_and_removal("clsact");
+        super::tcp_hand_back_after_removal("clsact");
     }
 }
 
@@ -317,18 +324,21 @@ fn tcp_flows_and_live_switching(attach: &str) {
 /// UDP datagrams namespace `ns`'s sockets dropped for want of buffer space (`RcvbufErrors`):
 /// a receiver starved of CPU on this shared machine loses datagrams lagd delivered.
 fn udp_rcvbuf_errors(h: &Hosts, ns: &str) -> u64 {
-    let snmp = h
-        .net
-        .exec(ns, &["cat", "/proc/net/snmp"])
-        .unwrap_or_default();
-    let mut lines = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    snmp_counter(h, ns, "/proc/net/snmp", "Udp:", "RcvbufErrors")
+}
+
+/// Counter `name` of the `prefix` lines (a line of names, then one of values) of `file`
+/// (`/proc/net/snmp` or `/proc/net/netstat`) in namespace `ns`.
+fn snmp_counter(h: &Hosts, ns: &str, file: &str, prefix: &str, name: &str) -> u64 {
+    let snmp = h.net.exec(ns, &["cat", file]).unwrap_or_default();
+    let mut lines = snmp.lines().filter(|l| l.starts_with(prefix));
     let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
         return 0;
     };
     names
         .split_whitespace()
         .zip(values.split_whitespace())
-        .find(|(n, _)| *n == "RcvbufErrors")
+        .find(|(n, _)| *n == name)
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0)
 }
@@ -449,8 +459,14 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
     let l1 = h.links_of_a();
     let bytes = deltas(&h.links_a, &l0, &l1, |l| l.obytes)[i];
     let rate = format!("{}kbit", (bytes * 8 * 2 / 1000 * 8 / 10).max(100));
+    // Adding a root qdisc to a live interface (a graft) drops what the kernel sends it in the
+    // meantime (an RCU grace period: a frame or two of these streams, counted in the member's
+    // tx_dropped); those losses are the test's, not lagd's (issue 12: the "clsact hand-back
+    // loss", seen on both attach modes). Counted here and allowed below.
+    let graft0 = tx_dropped(&h, &a, &link);
     lagd_dataplane::netns::tbf(&a, &link, &rate, "3kb", "400ms").unwrap();
     std::thread::sleep(Duration::from_millis(150));
+    let grafted = tx_dropped(&h, &a, &link) - graft0;
     h.ca.remove_links(AGGR, &[&link], true, true).unwrap();
     let o = wait_for(
         &mut h.da,
@@ -491,8 +507,10 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
             );
         }
     }
-    // Datagrams B's sockets dropped (a starved receiver) are the only losses allowed.
+    // Datagrams B's sockets dropped (a starved receiver) and the kernel dropped at the qdisc
+    // graft are the only losses allowed.
     let starved = udp_rcvbuf_errors(&h, &b) - rcvbuf0;
+    eprintln!("{attach}: dropped at the qdisc graft: {grafted}");
     let mut lost = 0;
     for (i, (sent, got)) in reports.into_iter().enumerate() {
         eprintln!("{attach}: stream {i} ({} pps): {got}", rates[i]);
@@ -502,9 +520,125 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
         lost += got.lost;
     }
     assert!(
-        lost <= starved,
-        "{lost} datagrams lost, {starved} of them dropped by B's starved receivers"
+        lost <= starved + grafted,
+        "{lost} datagrams lost, {starved} of them dropped by B's starved receivers, {grafted} at the qdisc graft"
     );
+}
+
+/// Frames the kernel dropped on `dev` in `ns` on their way out (`tx_dropped`).
+fn tx_dropped(h: &Hosts, ns: &str, dev: &str) -> u64 {
+    let path = format!("/sys/class/net/{dev}/statistics/tx_dropped");
+    h.net
+        .exec(ns, &["cat", &path])
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// TCP counters that reordering or loss between the hosts moves: the sender's reordering
+/// detections (SACK, timestamps, Reno) and retransmitted segments, the receiver's segments
+/// queued out of order.
+#[derive(Clone, Copy, Debug, Default)]
+struct TcpOrder {
+    reorder_seen: u64,
+    retrans: u64,
+    ofo: u64,
+}
+
+fn tcp_order(h: &Hosts, sender: &str, receiver: &str) -> TcpOrder {
+    let ext = |ns: &str, n: &str| snmp_counter(h, ns, "/proc/net/netstat", "TcpExt:", n);
+    TcpOrder {
+        reorder_seen: ["TCPSACKReorder", "TCPTSReorder", "TCPRenoReorder"]
+            .iter()
+            .map(|n| ext(sender, n))
+            .sum(),
+        retrans: snmp_counter(h, sender, "/proc/net/snmp", "Tcp:", "RetransSegs"),
+        ofo: ext(receiver, "TCPOFOQueue"),
+    }
+}
+
+/// Issue 12, item 3 with TCP: flows that never pause (rate-limited writes every 1.6 to 4.4
+/// ms, far below the 10 ms idle rule) whose buckets a graceful removal moves are back in the
+/// kernel while they run (hand-back, not an idle return), and arrive intact with no
+/// reordering that the sender saw. (A's rebalancer is off: its moves, of whichever buckets
+/// the load picks, are `hand_back_after_rebalance_and_removal`'s.)
+fn tcp_hand_back_after_removal(attach: &str) {
+    if !root_or_skip("tcp_hand_back_after_removal") {
+        return;
+    }
+    let mut h = hosts("nsok", attach, 3, "rebalance_interval = \"off\"", "");
+    for l in h.links_b.clone() {
+        gro_on(&h.b, &l);
+    }
+    wait_fast(&mut h, attach);
+    let (a, b) = (h.a.clone(), h.b.clone());
+    let order0 = tcp_order(&h, &a, &b);
+    // Four flows with loads far apart over three links. Each writes 64 KiB at a time at
+    // its rate.
+    let rates: [u64; 4] = [40_000_000, 30_000_000, 20_000_000, 15_000_000];
+    let secs = 12.0;
+    let flows: Vec<_> = rates
+        .iter()
+        .enumerate()
+        .map(|(i, r)| start_tcp(&a, &b, [198, 18, 0, 2], 5800 + i as u16, 1, secs, Some(*r)))
+        .collect();
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let o = offload(&h.status_a());
+    // Graceful removal of the member carrying the most, flows running.
+    let (i, _) = stream_link(&mut h, false, Duration::from_millis(500));
+    let link = h.links_a[i].clone();
+    let before = o.hand_backs;
+    h.ca.remove_links(AGGR, &[&link], true, true).unwrap();
+    let o = wait_for(
+        &mut h.da,
+        &mut h.ca,
+        AGGR,
+        "removed member's buckets back in the kernel",
+        |s| {
+            !s.members.iter().any(|m| m.name == link)
+                && s.offload
+                    .as_ref()
+                    .is_some_and(|o| o.hand_backs > before && o.fast_buckets == o.buckets)
+        },
+    );
+    let o = offload(&o);
+    eprintln!(
+        "{attach}, TCP: after removing {link}: {} buckets handed back in all (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
+        o.hand_backs,
+        o.hand_back_last_us,
+        o.hand_back_max_us,
+        o.idle_returns,
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs_f64(secs - 1.0),
+        "the flows ended first"
+    );
+    for (i, (tx, rx)) in flows.into_iter().enumerate() {
+        let (sent, got) = (tx.join().unwrap(), rx.join().unwrap());
+        eprintln!(
+            "{attach}, TCP flow {i} ({} MB/s): sent {} bytes, received {}",
+            rates[i] / 1_000_000,
+            sent.total_bytes(),
+            got.total_bytes()
+        );
+        assert!(sent.all_ok(), "{sent:?}");
+        assert!(got.all_intact(), "{got:?}");
+        assert_eq!(sent.total_bytes(), got.total_bytes());
+    }
+    let order1 = tcp_order(&h, &a, &b);
+    let d = TcpOrder {
+        reorder_seen: order1.reorder_seen - order0.reorder_seen,
+        retrans: order1.retrans - order0.retrans,
+        ofo: order1.ofo - order0.ofo,
+    };
+    eprintln!(
+        "{attach}, TCP: reordering seen by the sender {}, segments retransmitted {}, queued out of order at the receiver {}",
+        d.reorder_seen, d.retrans, d.ofo
+    );
+    assert_eq!(d.reorder_seen, 0, "{d:?}");
 }
 
 fn carrier_loss_moves_the_dead_members_buckets(attach: &str) {

@@ -23,8 +23,9 @@ fn ifindex(ns: &str, name: &str) -> u32 {
 
 /// A bridge with three ports P, X and Y, each leading to a host. With the filter on X's egress
 /// for frames from P, P's host cannot reach X's (its ARP request never leaves through X) but
-/// still reaches Y's, and Y's reaches X's; the filter counts what it dropped; once dropped, the
-/// filter is gone and P reaches X.
+/// still reaches Y's, and Y's reaches X's; the filter counts what it dropped; switched off, P
+/// reaches X and nothing is counted; on again, P does not; once dropped, the filter is gone and
+/// P reaches X.
 #[test]
 fn frames_from_one_port_do_not_leave_through_the_filtered_one() {
     if skip_unless_root() {
@@ -65,7 +66,7 @@ fn frames_from_one_port_do_not_leave_through_the_filtered_one() {
     }
     let f = {
         let (x, p) = (ifindex(&sw, x), ifindex(&sw, p));
-        netns::run_in(&sw, move || EgressFilter::drop_from(x, p))
+        netns::run_in(&sw, move || EgressFilter::drop_from(x, p, true))
             .and_then(|r| r)
             .expect("attach the filter")
     };
@@ -75,6 +76,30 @@ fn frames_from_one_port_do_not_leave_through_the_filtered_one() {
     assert!(dropped >= 1, "the filter counted {dropped}");
     assert!(ping(&net, hp, ay), "P's host still reaches Y's");
     assert!(ping(&net, hx, ay), "X's host reaches Y's");
+    // Switched off (one map write, the program stays attached): P's host reaches X's; on
+    // again: it does not.
+    f.set_on(false).expect("switch off");
+    assert!(!f.is_on().expect("state"));
+    for (h, ..) in &ports {
+        net.exec(h, &["ip", "neigh", "flush", "all"])
+            .expect("flush");
+    }
+    let before = f.dropped().expect("counter");
+    assert!(ping(&net, hp, ax), "filter off: P's host reaches X's");
+    assert_eq!(
+        f.dropped().expect("counter"),
+        before,
+        "nothing dropped while off"
+    );
+    f.set_on(true).expect("switch on");
+    for (h, ..) in &ports {
+        net.exec(h, &["ip", "neigh", "flush", "all"])
+            .expect("flush");
+    }
+    assert!(
+        !ping(&net, hp, ax),
+        "filter on again: P's host must not reach X's"
+    );
     drop(f);
     for (h, ..) in &ports {
         net.exec(h, &["ip", "neigh", "flush", "all"])

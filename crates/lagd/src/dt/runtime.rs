@@ -89,7 +89,7 @@ pub struct PeerFilterView {
     /// `egress filter` (eBPF at each DT aggregate's tcx egress) or `flood control` (the
     /// fallback when the kernel cannot attach the filter).
     pub mode: String,
-    /// Per DT aggregate with a filter attached: its name and the frames the filter dropped.
+    /// Per DT aggregate whose filter is on: its name and the frames the filter dropped.
     pub filtered: Vec<(String, u64)>,
     /// Whether the bridge floods onto the peer link (always, with the egress filter).
     pub flooding: bool,
@@ -323,8 +323,10 @@ struct Applied {
     downed: BTreeSet<u32>,
     /// Members seen.
     seen: BTreeSet<u32>,
-    /// The peer-link egress filter on the aggregate, while attached.
+    /// The peer-link egress filter on the aggregate (attached once, then switched on and off
+    /// by a map write: no program load while the peer waits), and whether it is on.
     filter: Option<EgressFilter>,
+    filter_on: bool,
 }
 
 struct Runner {
@@ -472,6 +474,7 @@ impl Runner {
                 self.sync_neighbours();
                 next_neigh = now + NEIGH_POLL;
             }
+            self.apply_isolation();
             self.drain();
             self.publish();
         }
@@ -642,16 +645,14 @@ impl Runner {
                         Err(e) => tracing::warn!(aggregate = %name, "DT: bridge: {e}"),
                     }
                 }
-                let want = d.isolate_peer_link && self.filters_work;
-                if ap.filter.as_ref().is_some_and(|f| !want || f.ifindex() != tap) {
+                if ap.filter.as_ref().is_some_and(|f| f.ifindex() != tap) {
                     ap.filter = None;
-                    tracing::info!(aggregate = %name, "DT: frames from the peer link pass (peer-link filter off)");
                 }
-                if want && ap.filter.is_none() {
-                    match EgressFilter::drop_from(tap, self.io.peer_link_ifindex) {
+                if self.filters_work && ap.filter.is_none() {
+                    match EgressFilter::drop_from(tap, self.io.peer_link_ifindex, false) {
                         Ok(f) => {
                             ap.filter = Some(f);
-                            tracing::info!(aggregate = %name, "DT: frames from the peer link dropped at the aggregate (peer-link filter on)");
+                            ap.filter_on = false;
                         }
                         Err(e) => {
                             self.filters_work = false;
@@ -663,6 +664,7 @@ impl Runner {
                 }
             }
         });
+        self.apply_isolation();
         let gone: Vec<String> = self
             .aggrs
             .keys()
@@ -677,6 +679,7 @@ impl Runner {
         if !self.filters_work {
             for ap in self.aggrs.values_mut() {
                 ap.filter = None;
+                ap.filter_on = false;
             }
         }
         let flood = self.filters_work || super::isolation::peer_link_flood(&self.dt.status());
@@ -701,6 +704,30 @@ impl Runner {
                 ap.downed.clear();
                 ap.seen.clear();
                 ap.tap = 0;
+            }
+        }
+    }
+
+    /// Switches each DT aggregate's peer-link filter to what its decision says. Runs after
+    /// every input the core handled and before anything is sent: the PDU that tells the peer
+    /// this switch heard its half come up leaves with the filter already on.
+    fn apply_isolation(&mut self) {
+        for (name, ap) in &mut self.aggrs {
+            let Some(f) = &ap.filter else { continue };
+            let on = self.dt.decision(ap.id).is_some_and(|d| d.isolate_peer_link);
+            if on == ap.filter_on {
+                continue;
+            }
+            match f.set_on(on) {
+                Ok(()) => {
+                    ap.filter_on = on;
+                    if on {
+                        tracing::info!(aggregate = %name, "DT: frames from the peer link dropped at the aggregate (peer-link filter on)");
+                    } else {
+                        tracing::info!(aggregate = %name, "DT: frames from the peer link pass (peer-link filter off)");
+                    }
+                }
+                Err(e) => tracing::warn!(aggregate = %name, "DT: peer-link filter: {e}"),
             }
         }
     }
@@ -918,6 +945,7 @@ impl Runner {
                 filtered: self
                     .aggrs
                     .iter()
+                    .filter(|(_, a)| a.filter_on)
                     .filter_map(|(n, a)| {
                         a.filter
                             .as_ref()

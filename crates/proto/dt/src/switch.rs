@@ -59,6 +59,10 @@ struct AggrState {
     local: LocalMembers,
     peer_cfg: Option<AggrConfigInfo>,
     peer_members: Option<HomePortsInfo>,
+    /// Whether the peer's half forwarded (had live members) when the peer was last heard;
+    /// kept while the peer is silent: a hung or frozen switch's kernel data plane may still
+    /// deliver to it (see [`Dt::decide`]).
+    peer_delivered: bool,
     diffs: Vec<ConfigDiff>,
     decision: Decision,
 }
@@ -324,6 +328,7 @@ impl Dt {
                 local: LocalMembers::default(),
                 peer_cfg: None,
                 peer_members: None,
+                peer_delivered: false,
                 diffs: Vec::new(),
                 decision,
             },
@@ -472,6 +477,9 @@ impl Dt {
             // Another switch took the peer's place: forget the old one.
             self.forget_peer(now);
             self.peer_cfg_known = false;
+            for a in self.aggrs.values_mut() {
+                a.peer_delivered = false;
+            }
         }
         self.peer = Some(PeerInfo {
             system_mac: mac,
@@ -502,6 +510,7 @@ impl Dt {
         for h in &pdu.home_ports {
             seen.insert(h.aggr);
             if let Some(a) = self.aggrs.get_mut(&h.aggr) {
+                a.peer_delivered = !h.active_ports.is_empty();
                 a.peer_members = Some(h.clone());
             }
         }
@@ -511,6 +520,7 @@ impl Dt {
                 if !seen.contains(id) {
                     a.peer_cfg = None;
                     a.peer_members = None;
+                    a.peer_delivered = false;
                 }
             }
             self.peer_cfg_known = true;
@@ -803,7 +813,15 @@ impl Dt {
         }
         match self.state {
             PeerState::Init => down(shared, DownReason::Init),
-            PeerState::Alone => up(false),
+            // The peer fell silent. Isolation stays where its half was forwarding when last
+            // heard: a switch whose lagd hangs or is frozen (SIGSTOP, a paused VM) keeps
+            // forwarding in its kernel (bridge, fast path) with its FDB, and when it resumes its
+            // LACP may bring the half back (and flood a frame or two, its FDB flushed by the
+            // flap) before its first PDU tells this switch: a frame it floods over the peer link
+            // must not reach the host a second time from here. A peer that really died sends
+            // nothing over the peer link, so the filter costs nothing; a new peer identity or
+            // the peer's next report clears it.
+            PeerState::Alone => up(!a.local.live.is_empty() && a.peer_delivered),
             PeerState::Up => {
                 if self.role == Role::Secondary && !a.diffs.is_empty() {
                     down(shared, DownReason::Mismatch)
@@ -811,14 +829,12 @@ impl Dt {
                     up(!a.local.live.is_empty() && a.peer_live() > 0)
                 }
             }
-            // Held. Isolation too while the peer link still delivers the peer's PDUs and only
-            // the two-way handshake is missing (the peer is re-learning this switch, e.g. after
-            // this switch was frozen): the peer may be forwarding to its own members, and a
-            // frame it floods over the peer link must not reach the server twice.
-            PeerState::PeerLinkDown => Decision {
-                isolate_peer_link: self.pl_alive && a.decision.isolate_peer_link,
-                ..a.decision
-            },
+            // Held, isolation included: the peer may still be forwarding to its own members
+            // (the peer link failed, the peer's PDUs stopped while its kernel forwards, or the
+            // peer is re-learning this switch after this switch was frozen), and a frame it
+            // floods over the peer link must not reach the server twice. With the peer link
+            // down nothing arrives over it anyway.
+            PeerState::PeerLinkDown => a.decision,
             PeerState::SplitBrain => match self.role {
                 Role::Primary => up(false),
                 Role::Secondary => down(own, DownReason::SplitBrain),

@@ -100,7 +100,10 @@ fn switch_death_survivor_keeps_shared_id_and_never_stops() {
         assert!(d.ports_enabled);
         assert_eq!(d.lacp_system, SHARED);
         assert_eq!(d.port_number_base, base, "port numbers never change");
-        assert!(!d.isolate_peer_link);
+        // The dead switch's half was forwarding when last heard: the survivor keeps filtering
+        // what comes over the peer link towards it (a dead switch sends nothing; a hung one
+        // may still forward in its kernel).
+        assert!(d.isolate_peer_link);
         for d in decisions_since(&p, alive, mark) {
             assert!(d.ports_enabled, "survivor stopped: {d}");
             assert_eq!(d.lacp_system, SHARED);
@@ -305,10 +308,33 @@ fn peer_link_isolation_follows_live_members_on_both_sides() {
     assert!(decision(&p, 0).isolate_peer_link && decision(&p, 1).isolate_peer_link);
     let st = p.sw[0].status();
     assert_eq!(st.aggregations[0].peer_live, vec![0x8001, 0x8002]);
-    // No peer, no isolation.
+    // The peer falls silent: isolation stays as the peer's half was when last heard
+    // (forwarding: on; not forwarding: off, its traffic must cross the peer link), whatever
+    // happens locally meanwhile.
     p.kill(1);
     p.run_for(Duration::from_secs(5));
+    assert_eq!(p.sw[0].state(), PeerState::Alone);
+    assert!(decision(&p, 0).isolate_peer_link);
+    set_live(&mut p, 0, &[]);
+    p.run_for(Duration::from_millis(20));
+    assert!(
+        !decision(&p, 0).isolate_peer_link,
+        "nothing local to protect"
+    );
+    set_live(&mut p, 0, &[1, 2]);
+    p.run_for(Duration::from_millis(20));
+    assert!(decision(&p, 0).isolate_peer_link);
+    let mut p = formed();
+    set_live(&mut p, 1, &[]);
+    p.run_for(Duration::from_millis(20));
     assert!(!decision(&p, 0).isolate_peer_link);
+    p.kill(1);
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(p.sw[0].state(), PeerState::Alone);
+    assert!(
+        !decision(&p, 0).isolate_peer_link,
+        "the peer's half was down when it fell silent"
+    );
 }
 
 fn peer_link_frame(d: &mut lagd_dt::Dt) -> Vec<u8> {
@@ -456,10 +482,20 @@ fn frozen_switch_resumes_without_acting_alone() {
     for frozen in [0usize, 1] {
         let mut p = formed();
         let other = 1 - frozen;
+        let mark = p.log.len();
         p.freeze(frozen);
         p.run_for(Duration::from_secs(8));
         assert_eq!(p.sw[other].state(), PeerState::Alone, "the peer acts alone");
         assert!(decision(&p, other).ports_enabled);
+        // The frozen switch's kernel may still forward (and flood) to its half, and does when
+        // it resumes before its first PDU: the other switch never stops filtering the peer link
+        // towards the aggregation, frozen, resumed or re-formed.
+        for d in decisions_since(&p, other, mark) {
+            assert!(
+                d.isolate_peer_link,
+                "isolation off next to a frozen peer: {d}"
+            );
+        }
         let mark = p.log.len();
         p.thaw(frozen);
         let t0 = p.now;
@@ -482,6 +518,10 @@ fn frozen_switch_resumes_without_acting_alone() {
             );
             assert!(d.ports_enabled, "{d}");
         }
+        for d in decisions_since(&p, other, mark) {
+            assert!(d.isolate_peer_link, "isolation off while re-forming: {d}");
+        }
+        assert!(decision(&p, other).isolate_peer_link);
         assert!(p.saw(frozen, |k| matches!(
             k,
             DtEventKind::Stalled {

@@ -851,9 +851,26 @@ impl Runner {
     /// learned entries of the bridge; removed only while they are still ours (an entry the
     /// kernel resolved itself meanwhile stays).
     fn apply_neighbours(&mut self) {
+        let mut current: Option<BTreeMap<IpAddr, Neighbour>> = None;
         while let Some(u) = self.dt.poll_neigh_update() {
             if u.install {
                 self.neigh_want.insert(u.ip, u.mac);
+                // An entry the kernel resolved itself since the last poll (not yet reported to
+                // the core, which would have kept it) is not overwritten by the peer's: once
+                // marked externally learned it would never count as resolved here again.
+                let cur = current.get_or_insert_with(|| {
+                    self.io
+                        .nl
+                        .neighbours(self.io.bridge_ifindex)
+                        .map(|n| n.into_iter().map(|n| (n.ip, n)).collect())
+                        .unwrap_or_default()
+                });
+                if cur
+                    .get(&u.ip)
+                    .is_some_and(|n| n.is_resolved() && !n.is_extern_learned())
+                {
+                    continue;
+                }
                 match self
                     .io
                     .nl

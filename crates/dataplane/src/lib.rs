@@ -20,6 +20,7 @@ pub mod eligibility;
 mod epoll;
 mod error;
 mod forwarder;
+pub mod ingress_filter;
 mod member;
 mod member_original;
 pub mod netlink;

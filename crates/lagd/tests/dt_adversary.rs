@@ -9,7 +9,9 @@
 //! 3. a foreign domain's keepalive at a lone survivor (it took its ports down);
 //! 4. a replayed keepalive after the primary died (the survivor went to split brain);
 //! 5. a flood of 10 000 stranger PDUs a second, at both switches;
-//! 6. with a key: forged, stale and replayed frames.
+//! 6. with a key: forged, stale and replayed frames;
+//! 7. DT frames (EtherType 0x8952) sent by the hosts into the DT aggregations' member ports:
+//!    dropped at the aggregate's ingress and counted, never bridged to the peer link.
 //!
 //! Each must leave the pair's state, decisions and FDB as they were, and be counted in
 //! `show distributed-trunk` (the JSON of `ShowDt`). Needs root; nothing asserts on time.
@@ -592,6 +594,115 @@ fn dt_with_a_key_forged_stale_and_replayed_frames_change_nothing() {
 }
 
 /// Resident memory of process `pid`, in KiB.
+/// The refusal counters of a switch's DT core (what a frame that reached its sockets from
+/// elsewhere than its peer would raise).
+fn refusals(f: &mut Fabric, i: usize) -> Vec<u64> {
+    let v = f.dt(i);
+    [
+        "rx_errors",
+        "rx_bad_address",
+        "rx_looped",
+        "rx_auth_failed",
+        "rx_stranger",
+        "rx_foreign",
+        "rx_stale",
+    ]
+    .iter()
+    .map(|n| counter(&v, n))
+    .collect()
+}
+
+/// Frames dropped by switch `i`'s ingress filters of DT frames from hosts, per aggregate.
+fn ingress_dropped(f: &mut Fabric, i: usize) -> Vec<(String, u64)> {
+    f.dt(i)["ingress_filter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e[0].as_str()?.to_string(), e[1].as_u64()?)))
+        .collect()
+}
+
+#[test]
+fn dt_frames_from_hosts_are_dropped_at_the_aggregates_ingress() {
+    if !can_run() {
+        return;
+    }
+    let mut f = formed("dti", "", &[]);
+    let before = [snap(&mut f, 0), snap(&mut f, 1)];
+    let refused = [refusals(&mut f, 0), refusals(&mut f, 1)];
+    let marks = [event_mark(&mut f, 0), event_mark(&mut f, 1)];
+    for i in 0..2 {
+        let d = ingress_dropped(&mut f, i);
+        assert_eq!(
+            d.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+            ["trk1", "trk2"],
+            "switch {i}: a filter on each DT aggregate"
+        );
+        assert!(d.iter().all(|x| x.1 == 0), "{d:?}");
+    }
+    // A host replays the switches' own PDUs (read off the peer link) into its links: to the
+    // DT group address (a Linux bridge does not forward it), broadcast (a bridge floods it,
+    // onto the peer link too) and broadcast behind a VLAN tag.
+    let pdus = sniff(&f.ns_sw[1], &f.peer_link[1].clone(), 4, PATIENCE);
+    let mut frames = Vec::new();
+    for (n, p) in pdus.iter().cycle().take(30).enumerate() {
+        let mut fr = p.clone();
+        match n % 3 {
+            0 => fr[..6].copy_from_slice(&DT_GROUP_ADDR.0),
+            1 => fr[..6].copy_from_slice(&[0xff; 6]),
+            _ => {
+                fr[..6].copy_from_slice(&[0xff; 6]);
+                fr.splice(12..12, [0x81, 0x00, 0x00, 0x01]);
+            }
+        }
+        frames.push(fr);
+    }
+    let hosts = [
+        (f.ns_srv.clone(), f.server().members),
+        (f.ns_up.clone(), f.upstream().members),
+    ];
+    let mut sent = 0;
+    for (ns, members) in &hosts {
+        for m in members {
+            sent += inject(ns, &m.name, frames.clone(), 1000);
+        }
+    }
+    assert_eq!(sent, 30 * 6);
+    let total = |f: &mut Fabric| -> u64 {
+        (0..2)
+            .map(|i| ingress_dropped(f, i).iter().map(|x| x.1).sum::<u64>())
+            .sum()
+    };
+    f.wait(
+        "every host's DT frame dropped at an aggregate's ingress",
+        |f| total(f) >= sent as u64,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let dropped = [ingress_dropped(&mut f, 0), ingress_dropped(&mut f, 1)];
+    println!(
+        "{sent} DT frames from the hosts: A dropped {:?}, B {:?}",
+        dropped[0], dropped[1]
+    );
+    assert_eq!(total(&mut f), sent as u64, "each counted once");
+    for i in 0..2 {
+        // Each switch has two of the server's links (trk1) and one of the upstream host's
+        // (trk2).
+        assert_eq!(dropped[i][0], ("trk1".to_string(), 60), "switch {i}");
+        assert_eq!(dropped[i][1], ("trk2".to_string(), 30), "switch {i}");
+        // None reached a DT socket (the broadcasts would have crossed the peer link).
+        assert_eq!(
+            refusals(&mut f, i),
+            refused[i],
+            "switch {i}'s refusal counters"
+        );
+        assert_unchanged(&snap(&mut f, i), &before[i], "DT frames from hosts");
+        let ch = changes_since(&mut f, i, marks[i]);
+        assert!(ch.is_empty(), "switch {i} changed: {ch:?}");
+    }
+    assert!(all_cd(&f.server(), 4), "the server keeps its four links");
+    assert!(ping(&f.ns_srv, UP_IP, &[]), "traffic still flows");
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()

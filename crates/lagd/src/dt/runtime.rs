@@ -32,6 +32,7 @@ use std::time::Duration as StdDuration;
 
 use lagd_dataplane::bridge::BridgeNetlink;
 use lagd_dataplane::egress_filter::EgressFilter;
+use lagd_dataplane::ingress_filter::IngressFilter;
 use lagd_dataplane::{
     Epoll, Events, Interest, Neighbour, Netlink, PacketOptions, PacketSocket, RecvBatch,
     monotonic_now,
@@ -77,7 +78,7 @@ pub struct DtView {
     /// still deliver nothing: a hung peer).
     #[serde(default)]
     pub peer_link_carrier: bool,
-    /// Bridge ports where DT frames (EtherType 0x8952) from hosts are dropped at ingress, and
+    /// DT aggregates where DT frames (EtherType 0x8952) from hosts are dropped at ingress, and
     /// how many each dropped.
     #[serde(default)]
     pub ingress_filter: Vec<(String, u64)>,
@@ -327,6 +328,9 @@ struct Applied {
     /// by a map write: no program load while the peer waits), and whether it is on.
     filter: Option<EgressFilter>,
     filter_on: bool,
+    /// The ingress filter on the aggregate: DT frames (EtherType 0x8952) from the hosts on its
+    /// members dropped and counted before the bridge sees them.
+    guard: Option<IngressFilter>,
 }
 
 struct Runner {
@@ -361,6 +365,8 @@ struct Runner {
     flood: Option<bool>,
     /// Whether egress filters can be attached (false after a failure: flood control instead).
     filters_work: bool,
+    /// Whether the ingress filters can be attached (false after a failure, logged once).
+    guards_work: bool,
 }
 
 impl Runner {
@@ -425,6 +431,7 @@ impl Runner {
             peer_carrier: true,
             flood: Some(false),
             filters_work: true,
+            guards_work: true,
         })
     }
 
@@ -647,6 +654,20 @@ impl Runner {
                 }
                 if ap.filter.as_ref().is_some_and(|f| f.ifindex() != tap) {
                     ap.filter = None;
+                }
+                if ap.guard.as_ref().is_some_and(|g| g.ifindex() != tap) {
+                    ap.guard = None;
+                }
+                if self.guards_work && ap.guard.is_none() {
+                    match IngressFilter::drop_ethertype(tap, lagd_dt::ETHERTYPE_DRCP) {
+                        Ok(g) => ap.guard = Some(g),
+                        Err(e) => {
+                            self.guards_work = false;
+                            tracing::warn!(
+                                "DT: cannot attach the ingress filter of DT frames from hosts ({e}); the peer's admission checks still refuse them"
+                            );
+                        }
+                    }
                 }
                 if self.filters_work && ap.filter.is_none() {
                     match EgressFilter::drop_from(tap, self.io.peer_link_ifindex, false) {
@@ -972,7 +993,15 @@ impl Runner {
                 flooding: self.flood.unwrap_or(false),
             },
             peer_link_carrier: self.peer_carrier,
-            ingress_filter: Vec::new(),
+            ingress_filter: self
+                .aggrs
+                .iter()
+                .filter_map(|(n, a)| {
+                    a.guard
+                        .as_ref()
+                        .map(|g| (n.clone(), g.dropped().unwrap_or(0)))
+                })
+                .collect(),
         };
         *lock(&self.view) = Some(v);
     }

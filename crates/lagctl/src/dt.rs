@@ -226,6 +226,25 @@ pub fn render_status(v: &DtView) -> String {
             String::new()
         }
     );
+    let n = &s.neighbours;
+    let _ = writeln!(
+        o,
+        "  Neighbour sync: {} local, {} from peer, {} installed (ARP / ND entries), limit {}{}{}",
+        n.local,
+        n.peer,
+        n.installed,
+        s.mac_sync.limit,
+        if n.overflow > 0 {
+            format!(", FULL: {} peer entries refused", n.overflow)
+        } else {
+            String::new()
+        },
+        if n.local_dropped > 0 {
+            format!(", {} local entries not announced", n.local_dropped)
+        } else {
+            String::new()
+        }
+    );
     let c = &s.counters;
     let _ = writeln!(
         o,

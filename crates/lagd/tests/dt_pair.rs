@@ -99,6 +99,11 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
             st.contains("primary") && st.contains("trk1") && st.contains("domain 7"),
             "{st}"
         );
+        assert!(st.contains("Neighbour sync: "), "{st}");
+        assert!(
+            st.contains("Ingress filter: DT frames (0x8952) dropped on trk1 (0), trk2 (0)"),
+            "{st}"
+        );
         let lt = run(&["show", "lacp", "trunk"]);
         println!("{lt}");
         assert!(lt.contains("trk1") && lt.contains("trk2"), "{lt}");

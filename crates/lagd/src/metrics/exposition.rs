@@ -839,6 +839,34 @@ fn render_dt(o: &mut String, dt: &DtView, b: impl Fn(bool) -> u64) {
     ] {
         f.sample(&[("domain", &domain), ("kind", kind)], n as u64);
     }
+    let n = &st.neighbours;
+    let mut f = family(
+        o,
+        "lagd_dt_neighbours",
+        Kind::Gauge,
+        "Neighbour (ARP / IPv6 ND) entries in the DT sync table: resolved locally (announced to the peer), announced by the peer, installed (the peer's, where the local bridge has not resolved the address).",
+    );
+    for (kind, v) in [
+        ("local", n.local),
+        ("peer", n.peer),
+        ("installed", n.installed),
+    ] {
+        f.sample(&[("domain", &domain), ("kind", kind)], v as u64);
+    }
+    for (name, help, v) in [
+        (
+            "lagd_dt_neighbour_overflow_total",
+            "Neighbour entries announced by the peer and refused because the table was full (counted at every announcement).",
+            n.overflow,
+        ),
+        (
+            "lagd_dt_neighbours_not_announced_total",
+            "Local neighbour entries not announced to the peer because the table was full.",
+            n.local_dropped,
+        ),
+    ] {
+        family(o, name, Kind::Counter, help).sample(&[("domain", &domain)], v);
+    }
     let c = &st.counters;
     for (name, help, v) in [
         (
@@ -1119,8 +1147,16 @@ mod tests {
             ),
         )
         .unwrap();
+        let mut status = dt.status();
+        status.neighbours = lagd_dt::NeighSyncStatus {
+            local: 2,
+            peer: 3,
+            installed: 1,
+            overflow: 4,
+            local_dropped: 5,
+        };
         DtView {
-            status: dt.status(),
+            status,
             peer_link: "pl0".into(),
             keepalive: Some("ka0".into()),
             bridge: "br0".into(),

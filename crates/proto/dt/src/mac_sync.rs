@@ -465,4 +465,147 @@ mod tests {
         }
         assert_eq!((c.local.len(), c.local_dropped), (3, 2));
     }
+
+    /// Syncs `a`'s table to `b` (batches of `max`, acknowledged) until `a` is synced.
+    fn sync(a: &mut MacSync, b: &mut MacSync, max: usize) {
+        for _ in 0..200 {
+            let _ = send(a, b, max);
+            let _ = send(b, a, max);
+            if a.synced() && a.inflight.is_none() {
+                return;
+            }
+        }
+        panic!("not synced");
+    }
+
+    /// A resync (the peer's new session) keeps the old session's addresses installed while the
+    /// new dump runs, however many new addresses it brings below the limit: only the dump's end
+    /// removes the ones it did not repeat (an address dropped early would flap: flooded until
+    /// the dump repeats it).
+    #[test]
+    fn a_resync_below_the_limit_removes_old_addresses_only_at_dump_end() {
+        let mut a = MacSync::new(1, 100);
+        let mut b = MacSync::new(9, 10);
+        a.start_session();
+        b.start_session();
+        for n in 1..=3 {
+            a.local_change(k(n), true);
+        }
+        sync(&mut a, &mut b, 4);
+        assert_eq!(b.peer.len(), 3);
+        // a's table changes while b's acknowledgements are lost, then a starts over: k(2)
+        // repeated, k(1) and k(3) gone, k(20) and k(21) new.
+        a.local_change(k(1), false);
+        a.local_change(k(3), false);
+        a.local_change(k(20), true);
+        a.local_change(k(21), true);
+        a.start_session();
+        let mut changes = Vec::new();
+        let mut stale_seen = Vec::new();
+        for _ in 0..20 {
+            changes.extend(send(&mut a, &mut b, 1));
+            stale_seen.push(b.stale.len());
+            let _ = send(&mut b, &mut a, 1);
+            if a.synced() && a.inflight.is_none() {
+                break;
+            }
+        }
+        let adds: Vec<_> = changes.iter().filter(|c| c.1).map(|c| c.0).collect();
+        let removes: Vec<_> = changes.iter().filter(|c| !c.1).map(|c| c.0).collect();
+        assert_eq!(adds, vec![k(20), k(21)]);
+        assert_eq!(removes, vec![k(1), k(3)]);
+        // The removals came last, together, at the dump's end (after both additions).
+        let first_removal = changes.iter().position(|c| !c.1).unwrap();
+        assert!(changes[..first_removal].iter().all(|c| c.1), "{changes:?}");
+        assert_eq!(first_removal, 2, "{changes:?}");
+        assert!(
+            stale_seen.contains(&2),
+            "stale entries held during the dump: {stale_seen:?}"
+        );
+        assert_eq!(b.peer, [k(2), k(20), k(21)].into_iter().collect());
+        assert!(b.stale.is_empty());
+        assert_eq!(b.overflow, 0);
+    }
+
+    /// A full table says so until it drains *below* 90 % of the limit (9 of 10): at 9 it is
+    /// still full, at 8 it asks the peer for a new session.
+    #[test]
+    fn a_full_table_asks_for_more_only_below_ninety_percent() {
+        let mut a = MacSync::new(1, 1000);
+        let mut b = MacSync::new(9, 10);
+        a.start_session();
+        b.start_session();
+        for n in 0..12 {
+            a.local_change(k(n), true);
+        }
+        sync(&mut a, &mut b, 4);
+        assert_eq!((b.peer.len(), b.overflow, b.full), (10, 2, true));
+        let installed: Vec<MacKey> = b.peer.iter().copied().collect();
+        a.local_change(installed[0], false);
+        let _ = send(&mut a, &mut b, 4);
+        assert_eq!(b.peer.len(), 9);
+        assert!(b.full, "9 of 10 is not below 90 %");
+        assert!(!b.resync_request);
+        let _ = send(&mut b, &mut a, 4);
+        a.local_change(installed[1], false);
+        let _ = send(&mut a, &mut b, 4);
+        assert_eq!(b.peer.len(), 8);
+        assert!(!b.full, "8 of 10 is below 90 %");
+        assert!(b.resync_request, "a new session asked for");
+        let t = b.tlv(4).expect("a PDU");
+        assert_eq!(t.flags & MacSyncInfo::RESYNC, MacSyncInfo::RESYNC);
+    }
+
+    /// A full table whose peer starts a new session: the stale addresses count against the
+    /// limit with the current ones while the dump runs; repeated addresses move back without
+    /// an overflow or a flap, a new one takes a stale one's place, and the table stays full
+    /// (it has not drained) until the dump's end removes what was not repeated.
+    #[test]
+    fn a_full_table_resyncs_within_its_limit() {
+        let mut a = MacSync::new(1, 1000);
+        let mut b = MacSync::new(9, 10);
+        a.start_session();
+        b.start_session();
+        for n in 0..10 {
+            a.local_change(k(n), true);
+        }
+        sync(&mut a, &mut b, 4);
+        assert_eq!((b.peer.len(), b.overflow), (10, 0));
+        // Fill it: one more is refused.
+        a.local_change(k(50), true);
+        sync(&mut a, &mut b, 4);
+        assert_eq!((b.peer.len(), b.overflow, b.full), (10, 1, true));
+        // a starts over with k(0) gone and k(60) new: 11 addresses, k(1)..k(9), k(50), k(60).
+        a.local_change(k(0), false);
+        a.local_change(k(60), true);
+        a.start_session();
+        let mut changes = Vec::new();
+        let mut first = true;
+        for _ in 0..40 {
+            changes.extend(send(&mut a, &mut b, 1));
+            if first {
+                // Old addresses now stale, current ones few: still full, nothing asked for.
+                assert!(b.stale.len() > b.peer.len());
+                assert!(b.full);
+                assert!(!b.resync_request);
+                first = false;
+            }
+            assert!(b.peer.len() + b.stale.len() <= 10, "bounded");
+            let _ = send(&mut b, &mut a, 1);
+            if a.synced() && a.inflight.is_none() {
+                break;
+            }
+        }
+        assert!(b.stale.is_empty());
+        assert_eq!(b.peer.len(), 10, "{changes:?}");
+        // Repeated addresses never flapped: k(1)..k(9) were neither removed nor added.
+        for n in 1..10 {
+            assert!(
+                !changes.iter().any(|c| c.0 == k(n)),
+                "k({n}) flapped: {changes:?}"
+            );
+        }
+        assert!(changes.contains(&(k(0), false)));
+        assert!(b.full || b.resync_request);
+    }
 }

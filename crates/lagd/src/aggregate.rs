@@ -1,5 +1,5 @@
 //! One running aggregation: its members (taken over), its TAP and forwarder, and the protocol
-//! core behind the [`Adapter`].
+//! core behind the `Adapter` (crate::adapter).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

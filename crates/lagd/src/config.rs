@@ -129,7 +129,7 @@ impl Config {
     /// mode and owner kept, atomic and durable) and returns the text written.
     ///
     /// What the file already holds is kept where the change does not touch it: comments,
-    /// blank lines, key order ([`crate::config_edit::merge`]).
+    /// blank lines, key order (`crate::config_edit::merge`).
     pub fn write_atomic(&self, path: &Path) -> Result<String, ConfigError> {
         let io = |source| ConfigError::Io {
             path: path.to_path_buf(),

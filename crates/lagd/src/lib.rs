@@ -1,25 +1,28 @@
 //! The lagd daemon: runs the aggregations of its configuration on Linux interfaces by driving
 //! the sans-I/O protocol core (`lagd-agg`) through the data plane (`lagd-dataplane`).
 //!
-//! The library part holds what other crates use: the configuration ([`config`]), the control
-//! protocol ([`control::proto`]) and its client ([`client::Client`]).
+//! The library holds what lagctl uses: the configuration ([`config`]), the control protocol
+//! ([`control::proto`]) and its client ([`client::Client`]), and for `lagctl restore-links` the
+//! state directory ([`state`]), the take-over records ([`takeover`]) and the fast path's pins
+//! ([`offload`]); and the daemon's parts that `main.rs` and the tests drive. The adapter, the
+//! metrics endpoint, the member facts and the configuration editor are private to it.
 #![warn(missing_docs)]
 
-pub mod adapter;
+mod adapter;
 pub mod aggregate;
 pub mod changes;
 pub mod cli;
 pub mod client;
 pub mod config;
-pub mod config_edit;
+mod config_edit;
 pub mod control;
 pub mod dt;
 pub mod engine;
 pub mod events;
 pub mod handover;
 pub mod logging;
-pub mod member_facts;
-pub mod metrics;
+mod member_facts;
+mod metrics;
 pub mod notify;
 pub mod offload;
 pub mod ratelimit;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 mod exposition;
 
-pub use exposition::{Snapshot, esc, render};
+pub use exposition::{Snapshot, render};
 
 /// Largest request head (request line and headers) read.
 pub const MAX_HEAD: usize = 8 << 10;

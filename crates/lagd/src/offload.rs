@@ -12,7 +12,7 @@
 //!
 //! Ordering is the rule: a conversation's frames must leave in the order the host sent them.
 //! * A bucket the distributor is **moving** (Marker protocol, §6.5) goes back to user space
-//!   *before* the move's Marker PDU is queued: this runs inside [`crate::adapter::Adapter`]'s
+//!   *before* the move's Marker PDU is queued: this runs inside `crate::adapter::Adapter`'s
 //!   `drain_events`, in the same critical section as the input that started the move, and the
 //!   kernel enqueues a redirected frame on the member at once, so every frame sent through the
 //!   fast path is on the old link ahead of the Marker.

@@ -2,7 +2,7 @@
 //! malformed, forged) cannot flood the log or wipe the event history. Counting is not limited:
 //! the protocol counters stay exact; only the words about each frame are.
 //!
-//! Per key (a port and an event kind), at most [`BURST`] events per [`WINDOW`] are logged and
+//! Per key (a port and an event kind), at most [`BURST`] events per [`WINDOW_NS`] are logged and
 //! recorded; the rest are counted, and once the window is over one summary says how many were
 //! left out, with the first of them as a sample.
 

@@ -204,14 +204,16 @@ fn respond(mut s: &TcpStream, status: u16, body: &str, head_only: bool) -> std::
     } else {
         "text/plain; charset=utf-8"
     };
-    write!(
-        s,
+    // One buffer, one write: `write!` on the socket itself sends each piece of the format as a
+    // segment of its own ("HTTP/1.1 ", then "408", ...), and a client reading once saw a part.
+    let mut answer = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    )?;
+    );
     if !head_only {
-        s.write_all(body.as_bytes())?;
+        answer.push_str(body);
     }
+    s.write_all(answer.as_bytes())?;
     s.flush()
 }
 

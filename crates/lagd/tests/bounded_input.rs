@@ -110,7 +110,12 @@ fn metrics_endpoint_survives_huge_and_slow_clients() {
             s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
             match s.read(&mut b) {
                 Ok(0) => break,
-                Ok(n) => return (sent, String::from_utf8_lossy(&b[..n]).into_owned()),
+                Ok(n) => {
+                    // The answer has begun: read it to its end (the server closes).
+                    let mut answer = b[..n].to_vec();
+                    let _ = s.read_to_end(&mut answer);
+                    return (sent, String::from_utf8_lossy(&answer).into_owned());
+                }
                 Err(_) => {}
             }
         }

@@ -382,6 +382,46 @@ fn rebalanced(h: &mut Hosts) -> bool {
         .any(|e| e.message.to_ascii_lowercase().contains("rebalanc"))
 }
 
+/// Removes `link` from A's aggregation gracefully and waits until it is gone and every bucket
+/// is back in the kernel with more hand-backs than `before`; prints them (`label` first) and
+/// asserts the traffic (`what`), started at `start` for `secs` s, has not ended first.
+fn remove_and_wait_hand_back(
+    h: &mut Hosts,
+    link: &str,
+    before: u64,
+    label: &str,
+    start: Instant,
+    secs: f64,
+    what: &str,
+) {
+    h.ca.remove_links(AGGR, &[link], true, true).unwrap();
+    let o = wait_for(
+        &mut h.da,
+        &mut h.ca,
+        AGGR,
+        "removed member's buckets back in the kernel",
+        |s| {
+            !s.members.iter().any(|m| m.name == link)
+                && s.offload
+                    .as_ref()
+                    .is_some_and(|o| o.hand_backs > before && o.fast_buckets == o.buckets)
+        },
+    );
+    let o = offload(&o);
+    eprintln!(
+        "{label}: after removing {link}: {} buckets handed back in all (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
+        o.hand_backs,
+        o.hand_back_last_us,
+        o.hand_back_max_us,
+        o.idle_returns,
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs_f64(secs - 1.0),
+        "the {what} ended first"
+    );
+}
+
 fn hand_back_after_rebalance_and_removal(attach: &str) {
     if !root_or_skip("hand_back_after_rebalance_and_removal") {
         return;
@@ -470,32 +510,7 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
     lagd_dataplane::netns::tbf(&a, &link, &rate, "3kb", "400ms").unwrap();
     std::thread::sleep(Duration::from_millis(150));
     let grafted = tx_dropped(&h, &a, &link) - graft0;
-    h.ca.remove_links(AGGR, &[&link], true, true).unwrap();
-    let o = wait_for(
-        &mut h.da,
-        &mut h.ca,
-        AGGR,
-        "removed member's buckets back in the kernel",
-        |s| {
-            !s.members.iter().any(|m| m.name == link)
-                && s.offload
-                    .as_ref()
-                    .is_some_and(|o| o.hand_backs > before && o.fast_buckets == o.buckets)
-        },
-    );
-    let o = offload(&o);
-    eprintln!(
-        "{attach}: after removing {link}: {} buckets handed back in all (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
-        o.hand_backs,
-        o.hand_back_last_us,
-        o.hand_back_max_us,
-        o.idle_returns,
-        start.elapsed().as_secs_f64()
-    );
-    assert!(
-        start.elapsed() < Duration::from_secs(secs - 1),
-        "the streams ended first"
-    );
+    remove_and_wait_hand_back(&mut h, &link, before, attach, start, secs as f64, "streams");
     let d = &h.status_a().protocol["distributor"];
     eprintln!(
         "{attach}: distributor: moves {} completed, {} marker timeouts, {} early completions",
@@ -593,31 +608,14 @@ fn tcp_hand_back_after_removal(attach: &str) {
     let (i, _) = stream_link(&mut h, false, Duration::from_millis(500));
     let link = h.links_a[i].clone();
     let before = o.hand_backs;
-    h.ca.remove_links(AGGR, &[&link], true, true).unwrap();
-    let o = wait_for(
-        &mut h.da,
-        &mut h.ca,
-        AGGR,
-        "removed member's buckets back in the kernel",
-        |s| {
-            !s.members.iter().any(|m| m.name == link)
-                && s.offload
-                    .as_ref()
-                    .is_some_and(|o| o.hand_backs > before && o.fast_buckets == o.buckets)
-        },
-    );
-    let o = offload(&o);
-    eprintln!(
-        "{attach}, TCP: after removing {link}: {} buckets handed back in all (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
-        o.hand_backs,
-        o.hand_back_last_us,
-        o.hand_back_max_us,
-        o.idle_returns,
-        start.elapsed().as_secs_f64()
-    );
-    assert!(
-        start.elapsed() < Duration::from_secs_f64(secs - 1.0),
-        "the flows ended first"
+    remove_and_wait_hand_back(
+        &mut h,
+        &link,
+        before,
+        &format!("{attach}, TCP"),
+        start,
+        secs,
+        "flows",
     );
     for (i, (tx, rx)) in flows.into_iter().enumerate() {
         let (sent, got) = (tx.join().unwrap(), rx.join().unwrap());

@@ -144,22 +144,6 @@ fn resign(frame: &[u8], key: &DtKey) -> Vec<u8> {
     v
 }
 
-/// The static, sticky FDB entries (the peer's addresses lagd installed) of switch `i`'s
-/// bridge: (MAC, VLAN, port).
-fn lagd_fdb(f: &Fabric, i: usize) -> BTreeSet<(MacAddr, u16, u32)> {
-    lagd_trafgen::netns::run_in(Some(&f.ns_sw[i]), || {
-        let mut br = lagd_dataplane::bridge::BridgeNetlink::open().expect("rtnetlink");
-        Ok(br
-            .fdb()
-            .expect("FDB dump")
-            .iter()
-            .filter(|e| e.is_lagd_static())
-            .map(|e| (e.mac, e.vlan, e.ifindex))
-            .collect())
-    })
-    .unwrap()
-}
-
 /// What an attack must leave alone at one switch.
 #[derive(Debug, Clone, PartialEq)]
 struct Snapshot {
@@ -189,7 +173,7 @@ fn snap(f: &mut Fabric, i: usize) -> Snapshot {
             .map(|a| a["decision"].clone())
             .collect(),
         macs_installed: s["macs_installed"].clone(),
-        fdb: lagd_fdb(f, i),
+        fdb: f.lagd_fdb(i),
     }
 }
 
@@ -757,7 +741,7 @@ fn dt_a_hundred_thousand_macs_fill_the_peer_up_to_its_limit() {
         f.dt(1)["status"]["macs_synced"] == true
     });
     let (a, b) = (f.dt(0), f.dt(1));
-    let installed = lagd_fdb(&f, 0).len() as u64;
+    let installed = f.lagd_fdb(0).len() as u64;
     let rss_after = [rss_kib(pid_a), rss_kib(pid_b)];
     println!(
         "{MACS} addresses on B: B announces {}, A holds {} of the peer's, installed {} ({} FDB entries), overflow {}, full {}; RSS A {} -> {} KiB, B {} -> {} KiB",
@@ -796,7 +780,7 @@ fn dt_a_hundred_thousand_macs_fill_the_peer_up_to_its_limit() {
     d.signal("TERM");
     let st = d.wait_exit();
     assert!(st.success(), "{st}\n{}", d.log_text());
-    let left = lagd_fdb(&f, 0);
+    let left = f.lagd_fdb(0);
     assert!(
         left.is_empty(),
         "{} static entries left after lagd stopped",

@@ -4,11 +4,13 @@
 //! 198.18.0.0/15. Everything is removed on drop.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, Reply, Request};
 use lagd_dataplane::netns::TestNet;
+use lagd_types::MacAddr;
 
 use crate::common::{Daemon, PATIENCE, TempDir};
 
@@ -358,6 +360,92 @@ impl Fabric {
             .sum()
     }
 
+    /// A single-homed host behind switch `i`: a namespace whose veth's other end is a port of
+    /// the switch's bridge (an orphan port: of no DT aggregation), both ends up, IPv6 off (no
+    /// frames of its own until the test sends some). Removed with the fabric.
+    pub fn orphan(&mut self, i: usize, tag: &str) -> Orphan {
+        let ns = self.net.netns(tag).unwrap();
+        let (dev, port) = self
+            .net
+            .veth("dto", Some(&ns), Some(&self.ns_sw[i]))
+            .unwrap();
+        for (n, d) in [(&ns, &dev), (&self.ns_sw[i], &port)] {
+            self.net
+                .exec(
+                    n,
+                    &[
+                        "sysctl",
+                        "-qw",
+                        &format!("net.ipv6.conf.{d}.disable_ipv6=1"),
+                    ],
+                )
+                .unwrap();
+        }
+        self.net
+            .exec(
+                &self.ns_sw[i],
+                &["ip", "link", "set", &port, "master", "br0"],
+            )
+            .unwrap();
+        self.net
+            .exec(&self.ns_sw[i], &["ip", "link", "set", &port, "up"])
+            .unwrap();
+        self.net
+            .exec(&ns, &["ip", "link", "set", &dev, "up"])
+            .unwrap();
+        let mac = self.mac_of(&ns, &dev);
+        Orphan { ns, dev, port, mac }
+    }
+
+    /// The MAC address of interface `dev` of namespace `ns`.
+    pub fn mac_of(&self, ns: &str, dev: &str) -> MacAddr {
+        let out = self
+            .net
+            .exec(ns, &["ip", "-j", "link", "show", "dev", dev])
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["address"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no MAC address for {dev}: {out}"))
+    }
+
+    /// The ifindex of interface `dev` of switch `i`.
+    pub fn ifindex(&self, i: usize, dev: &str) -> u32 {
+        let out = self
+            .net
+            .exec(&self.ns_sw[i], &["ip", "-j", "link", "show", "dev", dev])
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["ifindex"].as_u64().unwrap_or(0) as u32
+    }
+
+    /// Switch `i`'s bridge FDB: (MAC, VLAN, port ifindex, installed by lagd), learned and
+    /// static entries alike (the bridge's and its ports' own addresses left out).
+    pub fn fdb(&self, i: usize) -> BTreeSet<(MacAddr, u16, u32, bool)> {
+        lagd_trafgen::netns::run_in(Some(&self.ns_sw[i]), || {
+            let mut br = lagd_dataplane::bridge::BridgeNetlink::open().expect("rtnetlink");
+            Ok(br
+                .fdb()
+                .expect("FDB dump")
+                .iter()
+                .filter(|e| e.is_learned() || e.is_lagd_static())
+                .map(|e| (e.mac, e.vlan, e.ifindex, e.is_lagd_static()))
+                .collect())
+        })
+        .unwrap()
+    }
+
+    /// The static, sticky FDB entries (the peer's addresses lagd installed) of switch `i`'s
+    /// bridge: (MAC, VLAN, port).
+    pub fn lagd_fdb(&self, i: usize) -> BTreeSet<(MacAddr, u16, u32)> {
+        self.fdb(i)
+            .into_iter()
+            .filter(|e| e.3)
+            .map(|e| (e.0, e.1, e.2))
+            .collect()
+    }
+
     /// Counters (rx packets) of an interface.
     pub fn rx_packets(&self, ns: &str, dev: &str) -> u64 {
         let out = self
@@ -367,6 +455,18 @@ impl Fabric {
         let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
         v[0]["stats64"]["rx"]["packets"].as_u64().unwrap_or(0)
     }
+}
+
+/// A single-homed host on an orphan port of one switch ([`Fabric::orphan`]).
+pub struct Orphan {
+    /// Its namespace.
+    pub ns: String,
+    /// Its interface (in `ns`).
+    pub dev: String,
+    /// The switch's end of its link (a port of the switch's bridge).
+    pub port: String,
+    /// The MAC address of `dev`.
+    pub mac: MacAddr,
 }
 
 fn tail(s: &str) -> String {

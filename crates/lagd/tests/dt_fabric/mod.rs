@@ -49,7 +49,7 @@ fn switch_config(
     srv_links: &[String],
     up_link: &str,
     srv_key: u16,
-    dt_extra: &str,
+    (dt_extra, aggr_extra): (&str, &str),
 ) -> String {
     format!(
         r#"[dt]
@@ -73,6 +73,7 @@ mac = "{SHARED_SRV}"
 system_priority = 256
 key = {srv_key}
 dt_id = 1
+{aggr_extra}
 
 [[aggregation]]
 name = "trk2"
@@ -82,6 +83,7 @@ mac = "02:d7:00:00:00:02"
 system_priority = 256
 key = 2
 dt_id = 2
+{aggr_extra}
 "#,
         srv_links[0], srv_links[1]
     )
@@ -121,6 +123,23 @@ impl Fabric {
         b_srv_key: u16,
         wrapper: &[String],
         dt_extra: &str,
+        files: &[(&str, &str)],
+    ) -> Fabric {
+        Fabric::build(tag, b_srv_key, wrapper, dt_extra, "", files)
+    }
+
+    /// [`Fabric::new`] with `aggr_extra` (lines, e.g. `offload = "off"`) added to both DT
+    /// aggregations of both switches.
+    pub fn with_aggr_extra(tag: &str, aggr_extra: &str) -> Fabric {
+        Fabric::build(tag, 1, &[], "", aggr_extra, &[])
+    }
+
+    fn build(
+        tag: &str,
+        b_srv_key: u16,
+        wrapper: &[String],
+        dt_extra: &str,
+        aggr_extra: &str,
         files: &[(&str, &str)],
     ) -> Fabric {
         let mut net = TestNet::new();
@@ -184,7 +203,7 @@ impl Fabric {
                 &sw_srv[0],
                 &sw_up[0],
                 1,
-                &dt_extra,
+                (&dt_extra, aggr_extra),
             ),
             switch_config(
                 200,
@@ -193,7 +212,7 @@ impl Fabric {
                 &sw_srv[1],
                 &sw_up[1],
                 b_srv_key,
-                &dt_extra,
+                (&dt_extra, aggr_extra),
             ),
         ];
         let sw = [

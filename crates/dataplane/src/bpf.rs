@@ -264,8 +264,8 @@ impl Asm {
     }
 
     /// `dst = map` (the map's file descriptor, resolved by the kernel).
-    pub fn ld_map(&mut self, dst: u8, map: &ArrayMap) -> &mut Asm {
-        self.push(raw(0x18, dst, BPF_PSEUDO_MAP_FD, 0, map.fd.as_raw_fd()));
+    pub fn ld_map(&mut self, dst: u8, map: &impl AsRawFd) -> &mut Asm {
+        self.push(raw(0x18, dst, BPF_PSEUDO_MAP_FD, 0, map.as_raw_fd()));
         self.push(raw(0, 0, 0, 0, 0))
     }
 
@@ -612,27 +612,8 @@ impl ArrayMap {
         value_size: usize,
         entries: u32,
     ) -> Result<ArrayMap> {
-        let fd = get_pinned(path)?;
-        let info: MapInfo = obj_info(fd.as_raw_fd(), "bpf(BPF_OBJ_GET_INFO_BY_FD, map)")?;
         let (map_type, flags) = kind.type_and_flags();
-        if info.map_type != map_type
-            || info.map_flags & BPF_F_MMAPABLE != flags
-            || info.key_size != 4
-            || info.value_size as usize != value_size
-            || info.max_entries != entries
-        {
-            return Err(Error::Bpf {
-                op: "adopting a pinned map",
-                source: io::Error::from_raw_os_error(libc::EINVAL),
-                log: format!(
-                    "{}: type {} value {} entries {}, expected type {map_type} value {value_size} entries {entries}",
-                    path.display(),
-                    info.map_type,
-                    info.value_size,
-                    info.max_entries
-                ),
-            });
-        }
+        let fd = open_pinned_map(path, map_type, flags, 4, value_size, entries)?;
         Ok(ArrayMap {
             fd,
             value_size,
@@ -765,6 +746,171 @@ impl ArrayMap {
             words: bytes / 8,
             words_per_value: self.value_size / 8,
         })
+    }
+}
+
+impl AsRawFd for ArrayMap {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// The map pinned at `path`, if it has this type, flags and shape (else an error: a map of
+/// another program version is never reused).
+fn open_pinned_map(
+    path: &Path,
+    map_type: u32,
+    flags: u32,
+    key_size: usize,
+    value_size: usize,
+    entries: u32,
+) -> Result<OwnedFd> {
+    let fd = get_pinned(path)?;
+    let info: MapInfo = obj_info(fd.as_raw_fd(), "bpf(BPF_OBJ_GET_INFO_BY_FD, map)")?;
+    if info.map_type != map_type
+        || info.map_flags & BPF_F_MMAPABLE != flags
+        || info.key_size as usize != key_size
+        || info.value_size as usize != value_size
+        || info.max_entries != entries
+    {
+        return Err(Error::Bpf {
+            op: "adopting a pinned map",
+            source: io::Error::from_raw_os_error(libc::EINVAL),
+            log: format!(
+                "{}: type {} key {} value {} entries {}, expected type {map_type} key {key_size} value {value_size} entries {entries}",
+                path.display(),
+                info.map_type,
+                info.key_size,
+                info.value_size,
+                info.max_entries
+            ),
+        });
+    }
+    Ok(fd)
+}
+
+/// A `BPF_MAP_TYPE_HASH` with keys of a fixed number of bytes (e.g. IPv6 addresses), filled
+/// by user space: entries exist once inserted until deleted, and a program that only looks
+/// them up cannot make the map grow. At most `entries` entries (an insert beyond fails).
+#[derive(Debug)]
+pub struct KeyMap {
+    fd: OwnedFd,
+    key_size: usize,
+    value_size: usize,
+    entries: u32,
+}
+
+impl KeyMap {
+    /// An empty map, named `name` (at most 15 bytes are kept).
+    pub fn create(name: &str, key_size: usize, value_size: usize, entries: u32) -> Result<KeyMap> {
+        let mut a = MapCreateAttr {
+            map_type: BPF_MAP_TYPE_HASH,
+            key_size: key_size as u32,
+            value_size: value_size as u32,
+            max_entries: entries,
+            map_name: name16(name),
+            ..MapCreateAttr::default()
+        };
+        let fd = owned_fd(
+            sys_bpf(BPF_MAP_CREATE, &mut a).map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_CREATE)",
+                source,
+            })?,
+        );
+        Ok(KeyMap {
+            fd,
+            key_size,
+            value_size,
+            entries,
+        })
+    }
+
+    /// The map pinned at `path`, if it is a hash map of this shape (else an error).
+    pub fn open_pinned(
+        path: &Path,
+        key_size: usize,
+        value_size: usize,
+        entries: u32,
+    ) -> Result<KeyMap> {
+        let fd = open_pinned_map(path, BPF_MAP_TYPE_HASH, 0, key_size, value_size, entries)?;
+        Ok(KeyMap {
+            fd,
+            key_size,
+            value_size,
+            entries,
+        })
+    }
+
+    /// Pins the map at `path` (in a mounted bpffs).
+    pub fn pin(&self, path: &Path) -> Result<()> {
+        pin_fd(self.fd.as_raw_fd(), path)
+    }
+
+    /// The most entries it holds.
+    pub fn entries(&self) -> u32 {
+        self.entries
+    }
+
+    fn call(&self, cmd: libc::c_long, key: &[u8], value: u64) -> io::Result<libc::c_long> {
+        if key.len() != self.key_size {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let mut a = MapElemAttr {
+            map_fd: self.fd.as_raw_fd() as u32,
+            key: key.as_ptr() as u64,
+            value,
+            ..MapElemAttr::default()
+        };
+        sys_bpf(cmd, &mut a)
+    }
+
+    /// Writes entry `key` (created if absent; fails with `E2BIG` when the map is full).
+    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        if value.len() != self.value_size {
+            return Err(Error::Sys {
+                op: "bpf(BPF_MAP_UPDATE_ELEM)",
+                source: io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        self.call(BPF_MAP_UPDATE_ELEM, key, value.as_ptr() as u64)
+            .map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_UPDATE_ELEM)",
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Reads entry `key` into `value` (`value_size` bytes): whether it exists.
+    pub fn get(&self, key: &[u8], value: &mut [u8]) -> Result<bool> {
+        let op = "bpf(BPF_MAP_LOOKUP_ELEM)";
+        if value.len() != self.value_size {
+            return Err(Error::Sys {
+                op,
+                source: io::Error::from_raw_os_error(libc::EINVAL),
+            });
+        }
+        match self.call(BPF_MAP_LOOKUP_ELEM, key, value.as_mut_ptr() as u64) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(source) => Err(Error::Sys { op, source }),
+        }
+    }
+
+    /// Deletes entry `key` (absent: not an error).
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        match self.call(BPF_MAP_DELETE_ELEM, key, 0) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            r => r.map(|_| ()).map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_DELETE_ELEM)",
+                source,
+            }),
+        }
+    }
+}
+
+impl AsRawFd for KeyMap {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }
 

@@ -25,13 +25,23 @@
 //! aggregate's own MAC): the program sends it once more through the member's ingress marked
 //! with [`MARKER_PASS_MARK`], the mark the socket's filter takes, so that it reaches lagd's
 //! socket, and only then (each frame once: by the kernel or by lagd).
+//!
+//! **Per-peer receive load** (`adaptive-lb` spreads peers over members by it): what the
+//! program delivers is also counted per source address (IPv4 or IPv6, after one 802.1Q tag) in
+//! a hash map that only lagd fills, with the peers of its balancer
+//! ([`RxOffload::add_peer`], read by [`RxOffload::peer_counts`]). The program never inserts:
+//! frames from addresses lagd did not enter, however many of them an attacker invents, are
+//! counted together under the unspecified address ([`RxOffload::untracked`]), so the map
+//! never holds more than [`PEER_ENTRIES`] entries and a flood of new source addresses cannot
+//! push a real peer's counter out.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use crate::attach::{AttachMode, Attachment, Place};
 use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, Label, MapKind, Program, Size, TCX_DROP, TCX_NEXT, TcxHook,
-    helper, skb,
+    Alu, ArrayMap, Asm, Insn, Jmp, KeyMap, Label, MapKind, Program, Size, TCX_DROP, TCX_NEXT,
+    TcxHook, helper, skb,
 };
 use crate::error::{Error, Result};
 
@@ -53,13 +63,23 @@ const ALB_ON: u32 = 1;
 const ALB_RECEIVE: u32 = 2;
 /// Slow Protocols subtype of a Marker PDU.
 const SUBTYPE_MARKER: i32 = 2;
+/// Entries of the per-peer map: the balancer's most peers (1024 by default) and the entry
+/// of untracked sources, with room to spare.
+pub const PEER_ENTRIES: u32 = 2048;
+/// Per-peer map: key an IPv6 address (IPv4 as `::ffff:a.b.c.d`), value bytes and wire frames
+/// (`u64` each).
+const PEER_KEY: usize = 16;
+const PEER_VALUE: usize = 16;
+/// Stack slot of the per-peer key.
+const PEER_KEY_AT: i16 = -32;
 
 /// Switch-independent modes, at `data` (r6 the context): unicast for the member's own MAC
 /// (rewritten to the aggregate's) and, on the receive member, for the aggregate's continue to
 /// `plain`; anything else goes once more through the member's ingress, marked for lagd's
 /// socket. Other modes: straight to `plain`.
-fn balancer(a: &mut Asm, alb: &ArrayMap, plain: Label) {
+fn balancer(a: &mut Asm, alb: &ArrayMap, peers: &KeyMap, plain: Label) {
     let user = a.new_label();
+    let count = a.new_label();
     let untagged = a.new_label();
     let l3 = a.new_label();
     let macs = a.new_label();
@@ -132,7 +152,7 @@ fn balancer(a: &mut Asm, alb: &ArrayMap, plain: Label) {
         .alu_imm(Alu::Mov, 4, 6)
         .alu_imm(Alu::Mov, 5, 0)
         .call(helper::SKB_STORE_BYTES)
-        .ja(plain);
+        .ja(count);
     // For the aggregate's MAC: delivered on the receive member.
     a.label(not_own);
     a.ldx(Size::W, 4, 2, 0)
@@ -142,7 +162,7 @@ fn balancer(a: &mut Asm, alb: &ArrayMap, plain: Label) {
         .ldx(Size::H, 5, 8, 12)
         .jmp_reg(Jmp::Ne, 4, 5, user)
         .alu_imm(Alu::And, 9, ALB_RECEIVE as i32)
-        .jmp_imm(Jmp::Ne, 9, 0, plain);
+        .jmp_imm(Jmp::Ne, 9, 0, count);
     // Once more through the ingress, marked: then to lagd's socket.
     a.label(user);
     a.ld_imm64(5, u64::from(MARKER_PASS_MARK))
@@ -151,9 +171,80 @@ fn balancer(a: &mut Asm, alb: &ArrayMap, plain: Label) {
         .alu_imm(Alu::Mov, 2, BPF_F_INGRESS)
         .call(helper::REDIRECT)
         .exit();
+    a.label(count);
+    count_peer(a, peers, plain);
 }
 
-fn program(state: &ArrayMap, counts: &ArrayMap, alb: &ArrayMap) -> Option<Vec<Insn>> {
+/// Counts the frame in r6 (delivered by the balancer) under its source address in `peers`,
+/// or under the unspecified address if lagd did not enter that one; then to `plain`. The
+/// frame's pointers are read afresh (a rewrite of its destination invalidated them).
+fn count_peer(a: &mut Asm, peers: &KeyMap, plain: Label) {
+    let untagged = a.new_label();
+    let l3 = a.new_label();
+    let v4 = a.new_label();
+    let lookup = a.new_label();
+    let add = a.new_label();
+    let k = PEER_KEY_AT;
+    a.ldx(Size::W, 2, 6, skb::DATA)
+        .ldx(Size::W, 3, 6, skb::DATA_END)
+        .alu_reg(Alu::Mov, 4, 2)
+        .alu_imm(Alu::Add, 4, 14)
+        .jmp_reg(Jmp::Gt, 4, 3, plain)
+        .ldx(Size::H, 4, 2, 12)
+        .jmp_imm(Jmp::Ne, 4, 0x0081, untagged)
+        .alu_reg(Alu::Mov, 5, 2)
+        .alu_imm(Alu::Add, 5, 18)
+        .jmp_reg(Jmp::Gt, 5, 3, plain)
+        .ldx(Size::H, 4, 2, 16)
+        .ja(l3);
+    a.label(untagged);
+    a.alu_reg(Alu::Mov, 5, 2).alu_imm(Alu::Add, 5, 14);
+    a.label(l3);
+    // IPv6 (0x86dd, loaded little-endian): the source address at 8.
+    a.jmp_imm(Jmp::Eq, 4, 0x0008, v4)
+        .jmp_imm(Jmp::Ne, 4, 0xdd86, plain)
+        .alu_reg(Alu::Mov, 1, 5)
+        .alu_imm(Alu::Add, 1, 24)
+        .jmp_reg(Jmp::Gt, 1, 3, plain)
+        .ldx(Size::DW, 1, 5, 8)
+        .stx(Size::DW, 10, k, 1)
+        .ldx(Size::DW, 1, 5, 16)
+        .stx(Size::DW, 10, k + 8, 1)
+        .ja(lookup);
+    // IPv4: the source address at 12, as ::ffff:a.b.c.d.
+    a.label(v4);
+    a.alu_reg(Alu::Mov, 1, 5)
+        .alu_imm(Alu::Add, 1, 16)
+        .jmp_reg(Jmp::Gt, 1, 3, plain)
+        .st(Size::DW, 10, k, 0)
+        .st(Size::W, 10, k + 8, i32::from_le_bytes([0, 0, 0xff, 0xff]))
+        .ldx(Size::W, 1, 5, 12)
+        .stx(Size::W, 10, k + 12, 1);
+    a.label(lookup);
+    a.ld_map(1, peers)
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, i32::from(k))
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Ne, 0, 0, add)
+        // Not a peer lagd entered: counted under `::`.
+        .st(Size::DW, 10, k, 0)
+        .st(Size::DW, 10, k + 8, 0)
+        .ld_map(1, peers)
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, i32::from(k))
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Eq, 0, 0, plain);
+    a.label(add);
+    crate::tx_program::count_frame(a);
+    a.ja(plain);
+}
+
+fn program(
+    state: &ArrayMap,
+    counts: &ArrayMap,
+    alb: &ArrayMap,
+    peers: &KeyMap,
+) -> Option<Vec<Insn>> {
     let mut a = Asm::new();
     let next = a.new_label();
     let drop = a.new_label();
@@ -180,7 +271,7 @@ fn program(state: &ArrayMap, counts: &ArrayMap, alb: &ArrayMap) -> Option<Vec<In
         // IPv4 (0x0800): micro-BFD goes to lagd's socket too.
         .jmp_imm(Jmp::Eq, 4, 0x0008, ipv4);
     a.label(data);
-    balancer(&mut a, alb, plain);
+    balancer(&mut a, alb, peers, plain);
     a.label(plain);
     a.st(Size::W, 10, -4, 0)
         .ld_map(1, state)
@@ -260,6 +351,23 @@ impl std::ops::AddAssign for RxCounts {
     }
 }
 
+/// What the program delivered from one source address (see [`RxOffload::peer_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerCounts {
+    /// Bytes delivered.
+    pub bytes: u64,
+    /// Wire segments delivered.
+    pub frames: u64,
+}
+
+/// The per-peer map's key of `ip`: IPv6 as it is, IPv4 as `::ffff:a.b.c.d`.
+fn peer_key(ip: IpAddr) -> [u8; PEER_KEY] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
 /// What the receive program of a switch-independent mode needs to know of its member
 /// ([`RxOffload::set_balancer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,6 +388,7 @@ pub struct RxOffload {
     state: ArrayMap,
     counts: ArrayMap,
     alb: ArrayMap,
+    peers: KeyMap,
     collecting_into: u32,
     balancer: Option<RxBalancer>,
 }
@@ -288,7 +397,7 @@ impl RxOffload {
     /// Loads the program and attaches it at the ingress of member `ifindex` (tcx, or clsact:
     /// [`crate::attach`]); it drops data frames until [`RxOffload::set_collecting`].
     pub fn attach(ifindex: u32) -> Result<RxOffload> {
-        let (prog, state, counts, alb) = Self::load(None)?;
+        let (prog, state, counts, alb, peers) = Self::load(None)?;
         let a = Attachment::attach(&prog, PROG_NAME, ifindex, TcxHook::Ingress, Place::AFTER)?;
         Ok(RxOffload {
             attachment: Some(a),
@@ -296,6 +405,7 @@ impl RxOffload {
             state,
             counts,
             alb,
+            peers,
             collecting_into: 0,
             balancer: None,
         })
@@ -303,19 +413,22 @@ impl RxOffload {
 
     /// Loads the program without attaching it (tests, with [`RxOffload::test_run`]).
     pub fn detached() -> Result<RxOffload> {
-        let (prog, state, counts, alb) = Self::load(None)?;
+        let (prog, state, counts, alb, peers) = Self::load(None)?;
         Ok(RxOffload {
             attachment: None,
             prog,
             state,
             counts,
             alb,
+            peers,
             collecting_into: 0,
             balancer: None,
         })
     }
 
-    fn load(pinned: Option<&Path>) -> Result<(Program, ArrayMap, ArrayMap, ArrayMap)> {
+    /// The program and its maps, new or (`pinned`) those pinned in a directory. A pin of a
+    /// lagd that did not count per peer has no `peers`: a new one is made (and pinned).
+    fn load(pinned: Option<&Path>) -> Result<(Program, ArrayMap, ArrayMap, ArrayMap, KeyMap)> {
         let (state, counts, alb) = match pinned {
             None => (
                 ArrayMap::create(MapKind::Array, "lagd_rxstate", 4, 1)?,
@@ -328,9 +441,23 @@ impl RxOffload {
                 ArrayMap::open_pinned(&dir.join("alb"), MapKind::Array, ALB_VALUE, 1)?,
             ),
         };
-        let insns = program(&state, &counts, &alb).unwrap_or_default();
+        let new_peers = || -> Result<KeyMap> {
+            let m = KeyMap::create("lagd_rxpeers", PEER_KEY, PEER_VALUE, PEER_ENTRIES)?;
+            m.insert(&[0; PEER_KEY], &[0; PEER_VALUE])?;
+            Ok(m)
+        };
+        let peers = match pinned.map(|d| d.join("peers")) {
+            Some(p) if p.exists() => KeyMap::open_pinned(&p, PEER_KEY, PEER_VALUE, PEER_ENTRIES)?,
+            Some(p) => {
+                let m = new_peers()?;
+                m.pin(&p)?;
+                m
+            }
+            None => new_peers()?,
+        };
+        let insns = program(&state, &counts, &alb, &peers).unwrap_or_default();
         let prog = Program::load(PROG_NAME, &insns)?;
-        Ok((prog, state, counts, alb))
+        Ok((prog, state, counts, alb, peers))
     }
 
     /// Switch-independent modes: which frames the kernel delivers (see the module docs);
@@ -382,6 +509,49 @@ impl RxOffload {
         })
     }
 
+    /// Counts what the program delivers from `ip` from now on (a peer of the balancer);
+    /// returns what it counted so far (zero for a new entry). Fails when the map is full
+    /// ([`PEER_ENTRIES`]).
+    pub fn add_peer(&self, ip: IpAddr) -> Result<PeerCounts> {
+        if let Some(c) = self.peer_counts(ip)? {
+            return Ok(c);
+        }
+        self.peers.insert(&peer_key(ip), &[0; PEER_VALUE])?;
+        Ok(PeerCounts::default())
+    }
+
+    /// No longer counts `ip` apart (its frames count as untracked).
+    pub fn remove_peer(&self, ip: IpAddr) -> Result<()> {
+        if ip.is_unspecified() {
+            return Ok(());
+        }
+        self.peers.delete(&peer_key(ip))
+    }
+
+    /// What the program delivered from `ip` since it was added (`None`: not added).
+    pub fn peer_counts(&self, ip: IpAddr) -> Result<Option<PeerCounts>> {
+        let mut v = [0u8; PEER_VALUE];
+        if !self.peers.get(&peer_key(ip), &mut v)? {
+            return Ok(None);
+        }
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&v[i..i + 8]);
+            u64::from_ne_bytes(w)
+        };
+        Ok(Some(PeerCounts {
+            bytes: word(0),
+            frames: word(8),
+        }))
+    }
+
+    /// What the program delivered from addresses that were not added (IPv4 and IPv6 only).
+    pub fn untracked(&self) -> Result<PeerCounts> {
+        Ok(self
+            .peer_counts(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))?
+            .unwrap_or_default())
+    }
+
     /// Runs the program on `frame` without a device (tests): its verdict.
     pub fn test_run(&self, frame: &[u8]) -> Result<i32> {
         self.prog.test_run(frame)
@@ -408,6 +578,7 @@ impl RxOffload {
         self.state.pin(&at("state"))?;
         self.counts.pin(&at("counts"))?;
         self.alb.pin(&at("alb"))?;
+        self.peers.pin(&at("peers"))?;
         self.prog.pin(&at("prog"))?;
         if let Some(a) = &self.attachment {
             a.pin(&at("link"))?;
@@ -419,7 +590,7 @@ impl RxOffload {
     /// Collecting state it was left in, the counters), a freshly built program replacing the
     /// old one atomically.
     pub fn adopt(dir: &Path, ifindex: u32) -> Result<RxOffload> {
-        let (prog, state, counts, alb) = Self::load(Some(dir))?;
+        let (prog, state, counts, alb, peers) = Self::load(Some(dir))?;
         let a = Attachment::adopt(
             &prog,
             PROG_NAME,
@@ -447,6 +618,7 @@ impl RxOffload {
             state,
             counts,
             alb,
+            peers,
             collecting_into: u32::from_ne_bytes(v),
             balancer,
         })
@@ -454,7 +626,7 @@ impl RxOffload {
 
     /// Removes the pins in `dir` (and the directory if then empty).
     pub fn unpin(dir: &Path) {
-        for n in ["state", "counts", "alb", "prog", "link"] {
+        for n in ["state", "counts", "alb", "peers", "prog", "link"] {
             let _ = std::fs::remove_file(dir.join(n));
         }
         let _ = std::fs::remove_dir(dir);

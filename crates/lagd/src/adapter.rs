@@ -299,6 +299,9 @@ impl Adapter {
             for (bucket, bytes, frames) in o.take_pending() {
                 self.agg.account_sent(bucket, frames, bytes);
             }
+            for (peer, bytes) in o.harvest_peers(now, self.agg.alb()) {
+                self.agg.account_peer_received(peer, bytes);
+            }
         }
     }
 

@@ -1246,6 +1246,9 @@ impl Aggr {
                 let (rx_frames, rx_bytes) = o.received_total();
                 st.rx_frames = rx_frames;
                 st.rx_bytes = rx_bytes;
+                if a.agg.alb().is_some() {
+                    st.rx_untracked_frames = Some(o.rx_untracked().0);
+                }
                 st.hand_backs = hand_backs;
                 st.idle_returns = idle_returns;
                 let (last, max) = o.hand_back_times();

@@ -40,7 +40,11 @@
 //! the receive member changes, the old one's source rewrite is switched on before the new
 //! one's is switched off, and the old one stops delivering the aggregate's MAC before the new
 //! one starts: the aggregate's MAC never leaves on two members, and a frame flooded to both is
-//! never delivered twice.
+//! never delivered twice. What the receive programs deliver is also counted per peer (a map
+//! each, keyed by source address, that holds the balancer's peers and nothing else): every
+//! [`PEER_HARVEST`] [`Offload::harvest_peers`] enters new peers and gives the bytes counted
+//! since to the balancer, which measures peers' load by them as by the frames user space
+//! delivers (`adaptive-lb` spreads peers by that load).
 //!
 //! Every [`HARVEST`], the kernel's counters are folded into the member and aggregate counters
 //! and into the distributor's load measurement (so rebalancing sees offloaded load).
@@ -52,7 +56,7 @@ use lagd_agg::Aggregation;
 use lagd_agg::alb::Alb;
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
 use lagd_dataplane::attach::AttachMode;
-use lagd_dataplane::rx_offload::{RxBalancer, RxCounts, RxOffload};
+use lagd_dataplane::rx_offload::{PeerCounts, RxBalancer, RxCounts, RxOffload};
 use lagd_dataplane::tx_offload::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode, TxOffload};
 use lagd_types::{Duration, Instant, PortNumber};
 
@@ -63,6 +67,9 @@ pub const IDLE: Duration = Duration::from_millis(10);
 pub const PROMOTE_EVERY: Duration = Duration::from_millis(2);
 /// How often the kernel's counters are read.
 pub const HARVEST: Duration = Duration::from_millis(250);
+/// How often the receive programs' per-peer counters are read (the balancer samples peers'
+/// rates every 10 s).
+pub const PEER_HARVEST: Duration = Duration::from_secs(1);
 
 /// The data plane's hash plan for `policy`.
 pub fn plan(policy: &HashPolicy) -> HashPlan {
@@ -257,6 +264,10 @@ pub struct Offload {
     srcmac: BTreeMap<u32, ([u8; 6], Option<[u8; 6]>)>,
     /// The aggregate's MAC as last given by the balancer.
     aggregate_mac: [u8; 6],
+    /// Switch-independent modes: the peers entered in each member's receive program, with
+    /// what it had counted of them at the last [`Offload::harvest_peers`].
+    rx_peers: BTreeMap<PortNumber, BTreeMap<std::net::IpAddr, PeerCounts>>,
+    next_peer_harvest: Instant,
 }
 
 impl Offload {
@@ -286,6 +297,8 @@ impl Offload {
             switch_independent: matches!(dp.mode(), TxMode::SwitchIndependent(_)),
             srcmac: BTreeMap::new(),
             aggregate_mac: [0; 6],
+            rx_peers: BTreeMap::new(),
+            next_peer_harvest: Instant::ZERO,
             mode,
             dp,
             attach,
@@ -591,6 +604,7 @@ impl Offload {
         if let Some(r) = self.rx.remove(&port) {
             *self.rx_gone.entry(port).or_default() += r.counts().unwrap_or_default();
         }
+        self.rx_peers.remove(&port);
     }
 
     /// Member `port`'s receive program could not be kept (e.g. its socket could not be
@@ -673,6 +687,61 @@ impl Offload {
                 }
             }
         }
+    }
+
+    /// Switch-independent modes, every [`PEER_HARVEST`]: enters the balancer's new peers in
+    /// every receive program and returns, per peer, the bytes the programs delivered from it
+    /// since the last call (for [`Aggregation::account_peer_received`]). A program whose map
+    /// is full counts further peers as untracked.
+    pub fn harvest_peers(
+        &mut self,
+        now: Instant,
+        alb: Option<&Alb>,
+    ) -> Vec<(std::net::IpAddr, u64)> {
+        let Some(alb) = alb.filter(|_| self.switch_independent) else {
+            return Vec::new();
+        };
+        if now < self.next_peer_harvest {
+            return Vec::new();
+        }
+        self.next_peer_harvest = now + PEER_HARVEST;
+        let mut got: BTreeMap<std::net::IpAddr, u64> = BTreeMap::new();
+        for (port, r) in &self.rx {
+            let seen = self.rx_peers.entry(*port).or_default();
+            for ip in alb.peer_addresses() {
+                match seen.get_mut(&ip) {
+                    Some(last) => match r.peer_counts(ip) {
+                        Ok(Some(c)) => {
+                            let d = c.bytes.saturating_sub(last.bytes);
+                            *last = c;
+                            if d > 0 {
+                                *got.entry(ip).or_default() += d;
+                            }
+                        }
+                        Ok(None) => {
+                            seen.remove(&ip);
+                        }
+                        Err(e) => tracing::debug!(port, %ip, "offload: peer counter: {e}"),
+                    },
+                    None => match r.add_peer(ip) {
+                        Ok(c) => {
+                            seen.insert(ip, c);
+                        }
+                        Err(e) => tracing::debug!(port, %ip, "offload: peer not counted: {e}"),
+                    },
+                }
+            }
+        }
+        got.into_iter().collect()
+    }
+
+    /// What the receive programs delivered from sources that are not the balancer's peers
+    /// (IPv4 and IPv6; switch-independent modes): frames, bytes.
+    pub fn rx_untracked(&self) -> (u64, u64) {
+        self.rx.values().fold((0, 0), |(f, b), r| {
+            let c = r.untracked().unwrap_or_default();
+            (f + c.frames, b + c.bytes)
+        })
     }
 
     /// What member `port`'s receive programs counted.

@@ -602,6 +602,133 @@ fn transmit_lb_spreads_egress_receives_on_one_member() {
     assert!(most <= 1, "the aggregate's MAC on {most} ports at once");
 }
 
+/// adaptive-lb spreads peers "by load" with the kernel fast path too: the receive programs
+/// count each peer's bytes (a map keyed by its source address that only lagd fills), lagd
+/// reads them into the same per-peer rates the user-space path measures, and the rebalancing
+/// that runs every 10 s moves peers by them. Two peers of one member turn heavy (10 × the
+/// others): their rates show in `show-aggr --json`, and one of them is moved to another member,
+/// whose traffic then follows. Before the kernel counted, every rate read 0 B/s with the fast
+/// path and nothing moved.
+#[test]
+fn adaptive_lb_moves_a_heavy_peer_by_rates_the_kernel_measured() {
+    if !root_or_skip("adaptive_lb_moves_a_heavy_peer_by_rates_the_kernel_measured") {
+        return;
+    }
+    let mut lan = Lan::start("nsalr", "adaptive-lb");
+    let b = lan.balancer();
+    let on = |b: &BalancerStatus, ip: &str| {
+        b.peers
+            .iter()
+            .find(|p| p.ip == ip)
+            .map(|p| p.member.clone())
+            .unwrap_or_default()
+    };
+    // Two peers that share a member (peers are spread by count while idle: two each).
+    let busy = b
+        .members
+        .iter()
+        .map(|m| m.name.clone())
+        .find(|m| {
+            (0..PEERS)
+                .filter(|i| on(&b, &dotted(peer_ip(*i))) == *m)
+                .count()
+                >= 2
+        })
+        .unwrap_or_else(|| panic!("no member with two peers: {b:?}"));
+    let heavy: Vec<usize> = (0..PEERS)
+        .filter(|i| on(&b, &dotted(peer_ip(*i))) == busy)
+        .take(2)
+        .collect();
+    let busy_i = lan.members.iter().position(|m| *m == busy).unwrap();
+    eprintln!("peers {heavy:?} of {busy} turn heavy (1500 datagrams/s), the others send 150/s");
+    let secs = 30;
+    let streams: Vec<Udp> = (0..PEERS)
+        .map(|i| {
+            let pps = if heavy.contains(&i) { 1500 } else { 150 };
+            Udp::start(
+                &lan.peers[i],
+                &lan.host,
+                HOST_IP,
+                6600 + i as u16,
+                pps,
+                u64::from(pps) * secs,
+            )
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let (before, rx_total, rx_kernel) = lan.kernel_shares("rx_packets", Duration::from_secs(2));
+    eprintln!(
+        "before: {} of {rx_total} frames per member",
+        percent(&before)
+    );
+    assert!(
+        rx_kernel * 2 >= rx_total,
+        "the kernel delivered {rx_kernel} of {rx_total}"
+    );
+    // Rates are sampled at each rebalancing round (every 10 s): every peer's shows within two.
+    let rates = wait_for(
+        &mut lan.d,
+        &mut lan.c,
+        AGGR,
+        "every peer's rate measured",
+        |s| {
+            s.balancer
+                .as_ref()
+                .is_some_and(|b| b.peers.len() >= PEERS && b.peers.iter().all(|p| p.rx_rate > 0))
+        },
+    )
+    .balancer
+    .unwrap();
+    let after = wait_for(&mut lan.d, &mut lan.c, AGGR, "a heavy peer moved", |s| {
+        s.balancer.as_ref().is_some_and(|b| {
+            let a = on(b, &dotted(peer_ip(heavy[0])));
+            let z = on(b, &dotted(peer_ip(heavy[1])));
+            !a.is_empty() && !z.is_empty() && a != z
+        })
+    })
+    .balancer
+    .unwrap();
+    for p in &rates.peers {
+        eprintln!("  peer {} on {}: {} B/s", p.ip, p.member, p.rx_rate);
+    }
+    for m in &after.members {
+        eprintln!("  member {}: {} peers, {} B/s", m.name, m.peers, m.rx_rate);
+    }
+    let light_max = rates
+        .peers
+        .iter()
+        .filter(|p| !heavy.iter().any(|h| dotted(peer_ip(*h)) == p.ip))
+        .map(|p| p.rx_rate)
+        .max()
+        .unwrap_or(0);
+    for h in &heavy {
+        let ip = dotted(peer_ip(*h));
+        let r = rates.peers.iter().find(|p| p.ip == ip).unwrap().rx_rate;
+        assert!(
+            r > light_max,
+            "heavy peer {ip} at {r} B/s, a light one at {light_max} B/s"
+        );
+        eprintln!("heavy peer {ip} now on {}", on(&after, &ip));
+    }
+    // Its traffic follows: the busy member receives less than before.
+    std::thread::sleep(Duration::from_secs(2));
+    let (now, rx_total, _) = lan.kernel_shares("rx_packets", Duration::from_secs(2));
+    eprintln!(
+        "after the move: {} of {rx_total} frames per member",
+        percent(&now)
+    );
+    assert!(
+        now[busy_i] < before[busy_i] * 0.8,
+        "{busy} received {} before, {} after",
+        percent(&before),
+        percent(&now)
+    );
+    for u in streams {
+        let (_, got) = u.finish();
+        assert_eq!(got.duplicated, 0, "{got}");
+    }
+}
+
 /// The aggregate's addresses come from the kernel (rtnetlink dump and notifications), not only
 /// from the host's ARP: a host that never sent an ARP or ND frame still has its addresses
 /// announced (gratuitous ARP and unsolicited Neighbour Advertisement from the aggregate's MAC)

@@ -586,3 +586,75 @@ fn the_switch_independent_rx_program_delivers_what_is_plainly_for_the_host() {
     rx.set_balancer(None).unwrap();
     assert!(delivered(&rx, &frame(other, peer, &udp4())).0);
 }
+
+/// transmit-lb / adaptive-lb, wire → host: what the receive program delivers is counted per
+/// source address, for the peers lagd entered (IPv4 and IPv6, after an 802.1Q tag too); other
+/// sources count together as untracked, however many there are, and frames lagd judges count
+/// nowhere. The map holds at most `PEER_ENTRIES` entries: the program never adds one.
+#[test]
+fn the_switch_independent_rx_program_counts_what_it_delivers_per_peer() {
+    if !root() {
+        return;
+    }
+    use lagd_dataplane::rx_offload::{PEER_ENTRIES, PeerCounts, RxBalancer, RxOffload};
+    use std::net::IpAddr;
+    let agg = [2, 0, 0, 0, 0, 1];
+    let own = [2, 0, 0, 0, 0, 7];
+    let peer = [2, 0, 0, 0, 0, 9];
+    let mut rx = RxOffload::detached().expect("load the program");
+    rx.set_collecting(Some(1)).unwrap();
+    rx.set_balancer(Some(RxBalancer {
+        aggregate: agg,
+        own: Some(own),
+        receive: true,
+    }))
+    .unwrap();
+    let v4: IpAddr = "198.18.0.1".parse().unwrap();
+    let v6: IpAddr = "2001:2::10".parse().unwrap();
+    assert_eq!(rx.add_peer(v4).unwrap(), PeerCounts::default());
+    assert_eq!(rx.add_peer(v6).unwrap(), PeerCounts::default());
+    let run = |f: &[u8]| assert_eq!(rx.test_run(f).unwrap(), REDIRECT, "{f:02x?}");
+    let udp = frame(own, peer, &udp4());
+    let mut tagged = vec![0x81, 0x00, 0, 5];
+    tagged.extend_from_slice(&udp4());
+    let tagged = frame(own, peer, &tagged);
+    let echo6 = frame(agg, peer, &icmp6(128));
+    for f in [&udp, &udp, &tagged, &echo6] {
+        run(f);
+    }
+    let c4 = rx.peer_counts(v4).unwrap().unwrap();
+    assert_eq!(c4.frames, 3);
+    assert_eq!(c4.bytes, (2 * udp.len() + tagged.len()) as u64);
+    let c6 = rx.peer_counts(v6).unwrap().unwrap();
+    assert_eq!((c6.frames, c6.bytes), (1, echo6.len() as u64));
+    // Adding a peer again keeps its counts.
+    assert_eq!(rx.add_peer(v4).unwrap(), c4);
+    // Frames for lagd (broadcast, ARP) count nowhere.
+    run(&frame([0xff; 6], peer, &udp4()));
+    run(&frame(own, peer, &ARP));
+    assert_eq!(rx.peer_counts(v4).unwrap().unwrap(), c4);
+    assert_eq!(rx.untracked().unwrap(), PeerCounts::default());
+    // 3000 sources nobody entered: all untracked, the peers' counts untouched.
+    for i in 0..3000u16 {
+        let mut f = udp.clone();
+        f[26..30].copy_from_slice(&[198, 19, (i >> 8) as u8, i as u8]);
+        run(&f);
+    }
+    assert_eq!(rx.untracked().unwrap().frames, 3000);
+    assert_eq!(rx.peer_counts(v4).unwrap().unwrap(), c4);
+    assert_eq!(rx.peer_counts("198.19.0.1".parse().unwrap()).unwrap(), None);
+    // A removed peer's frames are untracked.
+    rx.remove_peer(v4).unwrap();
+    run(&udp);
+    assert_eq!(rx.untracked().unwrap().frames, 3001);
+    // lagd can enter PEER_ENTRIES - 1 peers (one entry is the untracked one), not more.
+    let mut added = 0;
+    for i in 0..PEER_ENTRIES {
+        let ip = IpAddr::from([198, 19, (i >> 8) as u8, i as u8]);
+        if rx.add_peer(ip).is_err() {
+            break;
+        }
+        added += 1;
+    }
+    assert_eq!(added, PEER_ENTRIES - 2, "v6 and the untracked entry are in");
+}

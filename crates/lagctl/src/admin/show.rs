@@ -387,6 +387,11 @@ fn offload_line(o: &lagd::control::proto::OffloadStatus) -> String {
     } else {
         format!("kernel fast path: off (offload = {})", o.setting)
     };
+    if let Some(n) = o.rx_untracked_frames.filter(|n| *n > 0) {
+        line.push_str(&format!(
+            ", {n} frames received from addresses that are no peer (in no peer's rate)"
+        ));
+    }
     if let Some(r) = &o.reason {
         line.push_str(&format!("; user-space path because: {r}"));
     }

@@ -591,6 +591,11 @@ pub struct OffloadStatus {
     pub hand_back_last_us: u64,
     /// ... and the longest so far (µs).
     pub hand_back_max_us: u64,
+    /// Switch-independent modes: frames the receive programs delivered from addresses that
+    /// are not the balancer's peers (so in no peer's rate: hosts behind a router, sources
+    /// lagd has not seen resolve the aggregate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rx_untracked_frames: Option<u64>,
 }
 
 /// Status of one member (`ShowAggr`).

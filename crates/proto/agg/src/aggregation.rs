@@ -424,6 +424,14 @@ impl<F> Aggregation<F> {
         }
     }
 
+    /// Bytes the kernel fast path delivered from peer `ip` (switch-independent modes): added
+    /// to the balancer's measure of the peer's load ([`Alb::account_received`]).
+    pub fn account_peer_received(&mut self, ip: std::net::IpAddr, bytes: u64) {
+        if let Some(a) = self.alb.as_mut() {
+            a.account_received(ip, bytes);
+        }
+    }
+
     /// The switch-independent balancer, for observation.
     pub fn alb(&self) -> Option<&Alb> {
         self.alb.as_ref()

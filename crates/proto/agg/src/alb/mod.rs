@@ -29,7 +29,8 @@
 //! # Limits (as with balance-alb)
 //! - A peer is an IP address on the link: every host behind a router reaches the aggregate
 //!   through the router's one entry, on one member. Receive balancing needs several peers on
-//!   the segment.
+//!   the segment. A peer's load is what arrives with its address as source, so routed
+//!   traffic (the remote hosts' addresses) is in no peer's rate.
 //! - A peer that ignores unsolicited ARP replies or Override advertisements keeps sending to a
 //!   failed member's MAC until its cache entry expires (Linux: `base_reachable_time`, 30 s).
 //! - An ARP request the host broadcasts carries the aggregate's MAC, and every peer that
@@ -359,6 +360,20 @@ impl Alb {
         if new {
             self.start_announce(now);
             self.wake = true;
+        }
+    }
+
+    /// The peers in the table (`adaptive-lb`), by address.
+    pub fn peer_addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// `bytes` received from peer `ip` that did not pass [`Alb::handle_member_frame`] (the
+    /// kernel fast path delivered them and counted them per source address): added to the
+    /// peer's measured load as those frames would have been. Unknown peers: ignored.
+    pub fn account_received(&mut self, ip: IpAddr, bytes: u64) {
+        if let Some(p) = self.peers.get_mut(&ip) {
+            p.bytes = p.bytes.saturating_add(bytes);
         }
     }
 

@@ -497,6 +497,41 @@ fn measured_rates_rebalance_peers() {
     );
 }
 
+/// With the kernel fast path the data frames never pass `handle_member_frame`: the bytes the
+/// receive programs counted per source address are given with `account_received`, and the
+/// rates and the rebalancing follow them as they follow frames.
+#[test]
+fn bytes_counted_by_the_kernel_rebalance_peers() {
+    let mut a = adaptive(&[1, 2]);
+    for i in 0..4 {
+        a.handle_host_frame(t(0), &mut host_reply(i), 1);
+    }
+    let peers: Vec<IpAddr> = a.peer_addresses().collect();
+    assert_eq!(peers.len(), 4);
+    // Peers 0 and 2 (both on member 1) send 100 kB each; an unknown address is ignored.
+    for i in [0u8, 2] {
+        assert_eq!(a.peer_member(IpAddr::V4(peer_ip(i))), Some(1));
+        a.account_received(IpAddr::V4(peer_ip(i)), 100_000);
+    }
+    a.account_received(IpAddr::V4(Ipv4Addr::new(198, 18, 9, 9)), 1 << 40);
+    while a.poll_event().is_some() {}
+    run(&mut a, t(10_000));
+    let moved: Vec<AlbEvent> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let st = a.status();
+    assert_eq!(st.peers.len(), 4, "the unknown address made no peer");
+    // 100 kB in 10 s, halved by the average: 5000 B/s each.
+    let rates: Vec<(PortNumber, u64)> = st
+        .peers
+        .iter()
+        .filter(|p| p.rx_rate > 0)
+        .map(|p| (p.member, p.rx_rate))
+        .collect();
+    assert_eq!(rates.len(), 2, "{st:?}");
+    assert!(rates.iter().all(|(_, r)| *r == 5000), "{rates:?}");
+    assert_ne!(rates[0].0, rates[1].0, "{st:?}");
+}
+
 #[test]
 fn a_full_table_leaves_new_peers_on_the_receive_member() {
     let mut cfg = AlbConfig::new(AlbMode::Adaptive, AGG);

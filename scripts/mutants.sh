@@ -15,7 +15,16 @@
 #
 # The machine is shared: the run is niced, one job at a time, with a per-mutant timeout.
 # Environment: MUTANTS_JOBS (default 1), MUTANTS_TIMEOUT (seconds, default 300),
-# MUTANTS_OUT (default mutants.out).
+# MUTANTS_OUT (default mutants.out), MUTANTS_TARGET (default target/mutants-cache).
+#
+# What makes a mutant cheap (docs/CONFORMANCE.md has the figures): a mutant costs one rebuild
+# of the package and of its test targets. They are built incrementally (CARGO_INCREMENTAL=1
+# here, whatever the caller's setting: a one-operator mutant then recompiles little), in the
+# `mutants` profile (no debug info, .cargo/mutants.toml), into a target directory kept
+# between runs (MUTANTS_TARGET) so the dependencies are not rebuilt by every run's baseline.
+# With MUTANTS_JOBS > 1 each job builds in its own scratch copy instead.
+# The workspace's own artifacts there (each run builds them from another scratch copy) and
+# the incremental caches are removed after each package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +32,8 @@ VERSION=27.1.0
 jobs=${MUTANTS_JOBS:-1}
 timeout=${MUTANTS_TIMEOUT:-300}
 out=${MUTANTS_OUT:-mutants.out}
+target=${MUTANTS_TARGET:-$PWD/target/mutants-cache}
+case $target in /*) ;; *) target=$PWD/$target ;; esac
 
 packages=()
 extra=()
@@ -40,6 +51,30 @@ if [ "$have" != "$VERSION" ]; then
     cargo install --locked "cargo-mutants@$VERSION"
 fi
 
+# The workspace's own crates and targets (artifact names use _ for -).
+own=$(cargo metadata --no-deps --format-version 1 --offline 2>/dev/null | python3 -c '
+import json, sys
+names = set()
+for p in json.load(sys.stdin)["packages"]:
+    names.add(p["name"])
+    names.update(t["name"] for t in p["targets"])
+print(" ".join(sorted({n.replace("-", "_") for n in names} | names)))
+' || true)
+# Removes what one run built of the workspace from the kept target directory.
+prune() {
+    local d=$target/mutants
+    rm -rf "$d/incremental"
+    [ -d "$d" ] || return 0
+    for n in $own; do
+        rm -rf "$d/deps/$n"-* "$d/deps/lib$n"-* "$d/.fingerprint/$n"-* "$d/build/$n"-*
+    done
+}
+
+# Parallel jobs build in scratch copies of their own: sharing one target directory would
+# serialize them on its lock.
+shared=()
+[ "$jobs" != 1 ] || shared=(CARGO_TARGET_DIR="$target")
+
 summary=()
 status=0
 for pkg in "${packages[@]}"; do
@@ -47,9 +82,11 @@ for pkg in "${packages[@]}"; do
     mkdir -p "$dir"
     echo "==> cargo mutants -p $pkg ${extra[*]:-}"
     set +e
-    nice -n 10 cargo mutants --package "$pkg" --jobs "$jobs" --timeout "$timeout" \
+    env "${shared[@]}" CARGO_INCREMENTAL=1 \
+        nice -n 10 cargo mutants --package "$pkg" --jobs "$jobs" --timeout "$timeout" \
         --output "$dir" --no-times "${extra[@]}"
     rc=$?
+    prune
     set -e
     # 0: every mutant caught; 2: some missed; 3: some timed out; anything else is a failure
     # of the run itself (e.g. the tests fail on the unmutated tree).

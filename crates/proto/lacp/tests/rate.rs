@@ -1,9 +1,12 @@
 //! The Transmit machine sends at most 3 LACPDUs per second per port, deferring (not dropping)
-//! the rest.
+//! the rest; the Periodic Transmission machine (§6.4.13) sends at the rate the partner's
+//! LACP_Timeout asks for, and not at all when the port is disabled, LACP is off on it, or both
+//! ends are passive.
 
 mod common;
 
 use common::*;
+use lagd_lacp::{LacpActivity, LacpTimeout, LinkStatus, PeriodicState, SystemConfig};
 use lagd_types::{Duration, Instant, MacAddr, PortId, PortState, SystemId};
 use lagd_wire::{LacpInfo, SlowFrame, SlowPdu};
 
@@ -71,4 +74,92 @@ fn no_lacpdu_when_port_down_or_lacp_off() {
     while l.poll_transmit(Instant::ZERO).is_some() {}
     drive(&mut l, Instant::ZERO, Instant::from_secs(10), &mut sent);
     assert!(sent.is_empty());
+}
+
+/// The LACPDUs System `sys` sent on port 1 from `from` on.
+fn lacpdus_from(h: &lagd_lacp::testing::Harness, sys: usize, from: Instant) -> Vec<Instant> {
+    h.sent_times(sys, 1, 1)
+        .into_iter()
+        .filter(|t| *t >= from)
+        .collect()
+}
+
+/// The partner switches between long and short timeouts (§6.4.13): SLOW_PERIODIC →
+/// PERIODIC_TX sends at once when the partner asks for short timeouts, then every
+/// Fast_Periodic_Time; FAST_PERIODIC → SLOW_PERIODIC sends nothing more until
+/// Slow_Periodic_Time is over (the partner's view of us did not change).
+#[test]
+fn the_periodic_rate_follows_the_partners_timeout() {
+    let long = sys_with(2, LacpActivity::Active, LacpTimeout::Long);
+    let (mut h, a, b) = pair(sys(1), long.clone(), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(40));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::SlowPeriodic);
+    // B asks for short timeouts: its LACPDU reaches A one link delay later; A answers at once.
+    let asked = h.now;
+    let short = SystemConfig {
+        timer: LacpTimeout::Short,
+        ..long.clone()
+    };
+    h.lacp_mut(1).set_config(asked, short).unwrap();
+    h.run_for(Duration::from_millis(10_500));
+    let heard = asked + h.delay;
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::FastPeriodic);
+    let sent = lacpdus_from(&h, 0, asked);
+    let want: Vec<Instant> = (0..=10).map(|s| heard + Duration::from_secs(s)).collect();
+    assert_eq!(
+        sent, want,
+        "A's LACPDUs after B asked for short timeouts at {asked}"
+    );
+    // B asks for long timeouts again, half-way between two of A's periodic LACPDUs: A sends
+    // nothing when it hears it. (Later, B's current_while_timer, started short by A's last fast
+    // LACPDU, expires and B's Expired makes A answer: not what this test looks at.)
+    let asked = h.now;
+    h.lacp_mut(1).set_config(asked, long).unwrap();
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::SlowPeriodic);
+    assert_eq!(
+        lacpdus_from(&h, 0, asked),
+        vec![],
+        "A's LACPDUs after B asked for long timeouts at {asked}"
+    );
+}
+
+/// A passive port runs the periodic machine when its partner is active, and only then.
+#[test]
+fn a_passive_port_transmits_periodically_only_to_an_active_partner() {
+    let passive = |id| sys_with(id, LacpActivity::Passive, LacpTimeout::Short);
+    let (mut h, a, b) = pair(passive(1), sys(2), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    let from = h.now;
+    h.run_for(Duration::from_millis(5_500));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::FastPeriodic);
+    assert!(
+        lacpdus_from(&h, 0, from).len() >= 5,
+        "a passive port with an active partner sends every second: {:?}",
+        lacpdus_from(&h, 0, from)
+    );
+    let (mut h, a, _) = pair(passive(1), passive(2), 1);
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::NoPeriodic);
+    assert!(h.sent_times(0, 1, 1).is_empty());
+}
+
+/// NO_PERIODIC while the port is disabled or LACP is not enabled on it (a half-duplex link),
+/// even on an active System with an active partner.
+#[test]
+fn no_periodic_on_a_disabled_port_or_a_half_duplex_link() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::FastPeriodic);
+    let now = h.now;
+    h.lacp_mut(0).handle_link(now, 1, LinkStatus::DOWN);
+    let half = LinkStatus {
+        full_duplex: false,
+        ..LinkStatus::up(1000)
+    };
+    h.lacp_mut(0).handle_link(now, 2, half);
+    h.run_for(Duration::from_secs(3));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::NoPeriodic);
+    assert_eq!(h.port(a[1]).periodic, PeriodicState::NoPeriodic);
 }

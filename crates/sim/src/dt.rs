@@ -1,16 +1,16 @@
 //! Distributed Trunking in the simulator: the state the simulator keeps for each switch of a
-//! `[[dt]]` domain, and the pure rules it applies (the daemon's, `crates/lagd/src/dt/runtime.rs`).
+//! `[[dt]]` domain, and the pure rules of its forwarding model.
 //!
 //! Each DT switch runs a real [`lagd_dt::Dt`]. The simulator
 //!
 //! * carries its frames over the scenario's peer link and keepalive link (so they can be cut);
-//! * every `reconcile` period (20 ms, as the daemon) tells it the peer link's carrier, each
-//!   distributed aggregation's configuration ([`aggr_config`]) and live members
-//!   (`handle_members`: local port numbers of the Collecting and Distributing members, the
-//!   partner they see), and applies its [`lagd_dt::Decision`]: LACP system id (`set_config`),
-//!   port numbers (the aggregation is rebuilt with the new base, its numbers becoming
-//!   `base + port index + 1`), and ports down (the member links lose carrier, as the daemon's
-//!   administrative down does; the server sees it at once);
+//! * every `reconcile` period (20 ms, as the daemon) runs the daemon's own reconciliation
+//!   ([`lagd_node::dt::Reconciler`]) with the peer link's carrier and each distributed
+//!   aggregation's configuration ([`aggr_config`]), numbering, System and live members, and
+//!   executes its actions on the model: LACP system id (`set_config`), port numbers (the
+//!   aggregation is rebuilt with the new base, its numbers becoming `base + port index + 1`),
+//!   and ports down (the member links lose carrier, as the daemon's administrative down does;
+//!   the server sees it at once);
 //! * holds a starting switch's distributed members down until its first decision enables them
 //!   (the daemon's hold at take-over).
 //!
@@ -29,18 +29,10 @@
 use crate::scenario::{DtAggDef, DtDomain, Node, PortRef, Scenario};
 use lagd_dt::{Dt, DtAggrConfig, DtConfig, DtCounters};
 use lagd_node::AggrSettings;
+use lagd_node::dt::Reconciler;
 use lagd_types::{Instant, SystemId};
 use serde::Serialize;
 use std::collections::BTreeSet;
-
-/// What the simulator applied of one distributed aggregation's decision.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Applied {
-    /// The configuration last given to the core.
-    pub cfg: Option<DtAggrConfig>,
-    /// Members held down (decision `ports_enabled == false`, or the switch just started).
-    pub held: bool,
-}
 
 /// Forwarding counters of one DT switch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -66,12 +58,13 @@ pub struct DtSwitchRt {
     pub node: usize,
     /// The protocol core; `None` while the switch is down.
     pub dt: Option<Dt>,
-    /// Per distributed aggregation (in the domain's order).
-    pub applied: Vec<Applied>,
+    /// Per distributed aggregation (in the domain's order): its members held down (its
+    /// decision keeps the ports down, or the switch just started).
+    pub held: Vec<bool>,
+    /// The reconciliation (the daemon's), keyed by the aggregation's index in the domain.
+    pub reconciler: Reconciler<usize>,
     /// The timer event currently queued, if any.
     pub scheduled: Option<Instant>,
-    /// Peer link carrier as last told to the core.
-    pub peer_carrier: bool,
     /// Times the core was started (its MAC sync incarnation).
     pub starts: u32,
     /// Destination node -> the local aggregation whose links lead to it.
@@ -96,9 +89,9 @@ impl DtSwitchRt {
             side,
             node,
             dt: None,
-            applied: vec![Applied::default(); dom.aggregations.len()],
+            held: vec![false; dom.aggregations.len()],
+            reconciler: Reconciler::new(),
             scheduled: None,
-            peer_carrier: true,
             starts: 0,
             route: routes(sc, node),
             held_links: BTreeSet::new(),

@@ -145,8 +145,6 @@ pub struct AggRt {
     pub scheduled: Option<Instant>,
     /// Ports being drained.
     pub draining: Vec<usize>,
-    /// Something changed since the DT runtime last looked (events, carrier).
-    pub dirty: bool,
     snaps: BTreeMap<usize, PortSnap>,
     /// Added to every LACP port number (a DT secondary numbers its ports from 0x8000).
     port_base: u16,
@@ -206,7 +204,6 @@ impl AggRt {
             members: Vec::new(),
             scheduled: None,
             draining: Vec::new(),
-            dirty: true,
             snaps: BTreeMap::new(),
             port_base,
             system,
@@ -370,13 +367,11 @@ impl AggRt {
         self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
         self.tell_addresses(now, node);
         self.settings = merged;
-        self.dirty = true;
         Ok(())
     }
 
     /// Carrier change of port index `p`.
     pub fn handle_link(&mut self, now: Instant, p: usize, link: LinkStatus) {
-        self.dirty = true;
         self.agg.handle_link(now, self.port_number(p), link);
     }
 
@@ -514,7 +509,6 @@ impl AggRt {
                 }),
             }
         }
-        self.dirty |= any;
         any
     }
 

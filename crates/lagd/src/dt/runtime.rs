@@ -1,15 +1,21 @@
 //! The DT runtime: one thread that runs the protocol core ([`lagd_dt::Dt`]) on the peer link
 //! and the keepalive (`AF_PACKET`, EtherType 0x8952 frames picked out of everything the link
 //! carries), and reconciles the engine's distributed aggregations with the core's decisions
-//! every few tens of milliseconds:
+//! every few tens of milliseconds. The reconciliation itself is [`Reconciler`] (in
+//! `lagd-node`, the simulator runs the same): it registers each distributed aggregation with
+//! the core (configuration, member speed), reports its live members (Collecting and
+//! Distributing ports, the partner they see) and the peer link's carrier, and returns the
+//! actions this runtime executes:
 //!
-//! * registers each distributed aggregation with the core (configuration, member speed) and
-//!   reports its live members (Collecting and Distributing ports, the partner they see);
 //! * LACP system id: the aggregation's `set_config` with the decision's `lacp_system`;
 //! * port numbers: an aggregation whose ports are not numbered from the decision's base is
 //!   restarted with that base (happens once, when the secondary first finds the primary);
 //! * ports down: the member interfaces are set administratively down (the server sees carrier
 //!   loss at once), and up again when allowed;
+//! * peer-link isolation: see below.
+//!
+//! Besides, the runtime keeps the kernel side:
+//!
 //! * the bridge: the peer link (no address learning on it) and every DT aggregate are made
 //!   ports of `[dt] bridge`; while
 //!   both halves of a DT aggregation have live members, an egress filter on its aggregate drops
@@ -37,11 +43,12 @@ use lagd_dataplane::{
     Epoll, Events, Interest, Neighbour, Netlink, PacketOptions, PacketSocket, RecvBatch,
     monotonic_now,
 };
-use lagd_dt::{Dt, DtAggrConfig, DtFrame, DtPath, DtStatus, LocalMembers, MacTarget, ORPHAN};
+use lagd_dt::{Dt, DtFrame, DtPath, DtStatus, MacTarget, ORPHAN};
+use lagd_node::dt::{AggrFacts, DtAction, Reconciler};
 use lagd_types::{Duration, MacAddr, SystemId};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::lock;
+use crate::aggregate::{Aggr, lock};
 use crate::config::ResolvedDt;
 use crate::engine::Engine;
 
@@ -318,7 +325,6 @@ struct Applied {
     id: u16,
     tap: u32,
     in_bridge: bool,
-    cfg: Option<DtAggrConfig>,
     /// Members held administratively down (by the take-over of a DT member, or by this
     /// runtime).
     downed: BTreeSet<u32>,
@@ -338,6 +344,8 @@ struct Runner {
     cfg: ResolvedDt,
     io: Io,
     dt: Dt,
+    /// The reconciliation: what it registered with the core, keyed by aggregate name.
+    step: Reconciler<String>,
     view: Arc<Mutex<Option<DtView>>>,
     aggrs: BTreeMap<String, Applied>,
     /// Learned entries reported to the core: where the bridge has them → the key reported
@@ -416,6 +424,7 @@ impl Runner {
             cfg,
             io,
             dt,
+            step: Reconciler::new(),
             view,
             aggrs: BTreeMap::new(),
             learned: BTreeMap::new(),
@@ -528,175 +537,62 @@ impl Runner {
             .nl
             .link_by_index(self.io.peer_link_ifindex)
             .is_ok_and(|l| l.is_up() && l.carrier);
-        if up != self.peer_carrier {
-            self.peer_carrier = up;
-            self.dt.handle_peer_link_status(monotonic_now(), up);
-        }
+        // The reconciliation that follows tells the core when it changed.
+        self.peer_carrier = up;
     }
 
-    /// Brings the engine's distributed aggregations in line with the decisions.
+    /// Brings the engine's distributed aggregations in line with the decisions: the
+    /// reconciliation ([`Reconciler`], the simulator's too) decides, this executes its
+    /// actions on the engine's aggregations and the kernel, and keeps each aggregate in the
+    /// bridge with its filters.
     fn reconcile(&mut self) {
         let Some(engine) = self.engine.upgrade() else {
             return;
         };
         let mut renumber = Vec::new();
-        let mut seen = BTreeSet::new();
         engine.dt_with_aggrs(|aggrs| {
-            for (name, a) in aggrs.iter().filter(|(_, a)| a.resolved.distributed) {
-                let _span = crate::logging::aggr_span(name).entered();
-                seen.insert(name.clone());
-                let now = monotonic_now();
-                let tap = a.forwarder.tap().ifindex();
-                let (speed, live, partner, partner_key, lacp_system) = {
-                    let ad = lock(&a.adapter);
-                    let lacp = ad.agg.lacp();
-                    let ports = lacp.ports();
-                    let speed = ports
-                        .iter()
-                        .filter(|p| p.link.up)
-                        .map(|p| p.link.speed_mbps)
-                        .max()
-                        .unwrap_or(0);
-                    let live: Vec<u16> = lacp.distributing_ports();
-                    let first = ports.iter().find(|p| live.contains(&p.number));
-                    (
-                        speed,
-                        live,
-                        first.map_or(SystemId::NULL, |p| p.partner.system),
-                        first.map_or(0, |p| p.partner.key),
-                        lacp.config().system,
-                    )
-                };
-                let r = &a.resolved;
-                let want = r.dt_aggr_config(r.system(r.mac.unwrap_or(MacAddr::ZERO)), speed);
-                let ap = self.aggrs.entry(name.clone()).or_default();
-                if ap.cfg.as_ref() != Some(&want) {
-                    let r = if ap.cfg.is_none() {
-                        self.dt.add_aggregation(now, want.clone())
-                    } else {
-                        self.dt.set_aggregation(now, want.clone())
-                    };
-                    if let Err(e) = r {
-                        tracing::warn!(aggregate = %name, "DT: {e}");
-                        continue;
+            let now = monotonic_now();
+            let facts: Vec<AggrFacts<String>> = aggrs
+                .iter()
+                .filter(|(_, a)| a.resolved.distributed)
+                .map(|(name, a)| facts_of(name, a))
+                .collect();
+            let actions = self
+                .step
+                .reconcile(&mut self.dt, now, self.peer_carrier, &facts);
+            for act in actions {
+                match act {
+                    DtAction::Refused { aggr, error } => {
+                        tracing::warn!(aggregate = %aggr, "DT: {error}");
                     }
-                    ap.id = want.id;
-                    ap.cfg = Some(want);
-                }
-                if ap.tap != tap {
-                    ap.tap = tap;
-                    ap.in_bridge = false;
-                    // A killed lagd's entries on a persistent aggregate: gone unless wanted.
-                    let id = ap.id;
-                    sweep(&mut self.io.br, tap, &self.fdb_want, |k| {
-                        (k.0 == id).then_some(MacTarget::LocalAggregation)
-                    });
-                }
-                let Some(d) = self.dt.decision(ap.id) else {
-                    continue;
-                };
-                let base = d.port_number_base;
-                self.dt.handle_members(
-                    now,
-                    ap.id,
-                    LocalMembers {
-                        live: live.iter().map(|p| p.wrapping_sub(base)).collect(),
-                        partner,
-                        partner_key,
-                    },
-                );
-                if a.resolved.port_base != base {
-                    renumber.push((name.clone(), base));
-                }
-                if lacp_system != d.lacp_system {
-                    let mut ad = lock(&a.adapter);
-                    let mut c = ad.agg.config().clone();
-                    c.lacp.system = d.lacp_system;
-                    if let Err(e) = ad.agg.set_config(now, c) {
-                        tracing::warn!(aggregate = %name, "DT: system id: {e}");
+                    DtAction::Removed { aggr } => {
+                        self.aggrs.remove(&aggr);
                     }
-                    ad.drain_events();
-                    drop(ad);
-                    a.forwarder.wake();
-                }
-                for m in a.members.values() {
-                    let ifindex = m.member.ifindex();
-                    if ap.seen.insert(ifindex)
-                        && self
-                            .io
-                            .nl
-                            .link_by_index(ifindex)
-                            .is_ok_and(|l| !l.is_up())
-                    {
-                        // Held down at take-over (see `aggregate::take_over`).
-                        ap.downed.insert(ifindex);
-                    }
-                    let is_down = ap.downed.contains(&ifindex);
-                    if d.ports_enabled == is_down {
-                        match self.io.nl.set_up(ifindex, d.ports_enabled) {
-                            Ok(()) => {
-                                if d.ports_enabled {
-                                    ap.downed.remove(&ifindex);
-                                } else {
-                                    ap.downed.insert(ifindex);
-                                }
-                                tracing::info!(aggregate = %name, member = %m.name, up = d.ports_enabled, "DT: member {}", if d.ports_enabled { "enabled" } else { "taken down" });
-                            }
-                            Err(e) => tracing::warn!(member = %m.name, "DT: {e}"),
+                    DtAction::Renumber { aggr, base, .. } => renumber.push((aggr, base)),
+                    DtAction::SetSystem { aggr, system } => {
+                        if let Some(a) = aggrs.get(&aggr) {
+                            let _span = crate::logging::aggr_span(&aggr).entered();
+                            set_system(a, now, system);
                         }
                     }
-                }
-                if !ap.in_bridge {
-                    match self.io.br.set_master(tap, self.io.bridge_ifindex) {
-                        Ok(()) => ap.in_bridge = true,
-                        Err(e) => tracing::warn!(aggregate = %name, "DT: bridge: {e}"),
-                    }
-                }
-                if ap.filter.as_ref().is_some_and(|f| f.ifindex() != tap) {
-                    ap.filter = None;
-                }
-                if ap.guard.as_ref().is_some_and(|g| g.ifindex() != tap) {
-                    ap.guard = None;
-                }
-                if self.guards_work && ap.guard.is_none() {
-                    match IngressFilter::drop_ethertype(tap, lagd_dt::ETHERTYPE_DRCP) {
-                        Ok(g) => ap.guard = Some(g),
-                        Err(e) => {
-                            self.guards_work = false;
-                            tracing::warn!(
-                                "DT: cannot attach the ingress filter of DT frames from hosts ({e}); the peer's admission checks still refuse them"
-                            );
+                    DtAction::Ports { aggr, enabled } => {
+                        if let Some(a) = aggrs.get(&aggr) {
+                            let _span = crate::logging::aggr_span(&aggr).entered();
+                            self.set_ports(&aggr, a, enabled);
                         }
                     }
+                    // Applied by `apply_isolation`, after this turn as after every input.
+                    DtAction::IsolatePeerLink { .. } => {}
                 }
-                if self.filters_work && ap.filter.is_none() {
-                    match EgressFilter::drop_from(tap, self.io.peer_link_ifindex, false) {
-                        Ok(f) => {
-                            ap.filter = Some(f);
-                            ap.filter_on = false;
-                        }
-                        Err(e) => {
-                            self.filters_work = false;
-                            tracing::warn!(
-                                "DT: cannot attach the peer-link egress filter ({e}); falling back to flood control on the peer link"
-                            );
-                        }
-                    }
+            }
+            for f in &facts {
+                if let (Some(id), Some(a)) = (self.step.id(&f.aggr), aggrs.get(&f.aggr)) {
+                    let _span = crate::logging::aggr_span(&f.aggr).entered();
+                    self.attach(&f.aggr, id, a.forwarder.tap().ifindex());
                 }
             }
         });
         self.apply_isolation();
-        let gone: Vec<String> = self
-            .aggrs
-            .keys()
-            .filter(|n| !seen.contains(*n))
-            .cloned()
-            .collect();
-        for n in gone {
-            if let Some(ap) = self.aggrs.remove(&n) {
-                let _ = self.dt.remove_aggregation(monotonic_now(), ap.id);
-            }
-        }
         if !self.filters_work {
             for ap in self.aggrs.values_mut() {
                 ap.filter = None;
@@ -729,13 +625,97 @@ impl Runner {
         }
     }
 
+    /// Takes the members of aggregation `name` down, or brings them up (those this runtime,
+    /// or the take-over of a DT member, took down), as its decision says.
+    fn set_ports(&mut self, name: &str, a: &Aggr, enabled: bool) {
+        let ap = self.aggrs.entry(name.to_string()).or_default();
+        for m in a.members.values() {
+            let ifindex = m.member.ifindex();
+            if ap.seen.insert(ifindex)
+                && self.io.nl.link_by_index(ifindex).is_ok_and(|l| !l.is_up())
+            {
+                // Held down at take-over (see `aggregate::take_over`).
+                ap.downed.insert(ifindex);
+            }
+            let is_down = ap.downed.contains(&ifindex);
+            if enabled == is_down {
+                match self.io.nl.set_up(ifindex, enabled) {
+                    Ok(()) => {
+                        if enabled {
+                            ap.downed.remove(&ifindex);
+                        } else {
+                            ap.downed.insert(ifindex);
+                        }
+                        tracing::info!(member = %m.name, up = enabled, "DT: member {}", if enabled { "enabled" } else { "taken down" });
+                    }
+                    Err(e) => tracing::warn!(member = %m.name, "DT: {e}"),
+                }
+            }
+        }
+    }
+
+    /// Keeps aggregation `name` (DT id `id`, aggregate `tap`) a port of the bridge, with its
+    /// ingress filter and peer-link egress filter attached; sweeps what a killed lagd left on
+    /// an aggregate first seen.
+    fn attach(&mut self, name: &str, id: u16, tap: u32) {
+        let ap = self.aggrs.entry(name.to_string()).or_default();
+        ap.id = id;
+        if ap.tap != tap {
+            ap.tap = tap;
+            ap.in_bridge = false;
+            // A killed lagd's entries on a persistent aggregate: gone unless wanted.
+            sweep(&mut self.io.br, tap, &self.fdb_want, |k| {
+                (k.0 == id).then_some(MacTarget::LocalAggregation)
+            });
+        }
+        if !ap.in_bridge {
+            match self.io.br.set_master(tap, self.io.bridge_ifindex) {
+                Ok(()) => ap.in_bridge = true,
+                Err(e) => tracing::warn!("DT: bridge: {e}"),
+            }
+        }
+        if ap.filter.as_ref().is_some_and(|f| f.ifindex() != tap) {
+            ap.filter = None;
+        }
+        if ap.guard.as_ref().is_some_and(|g| g.ifindex() != tap) {
+            ap.guard = None;
+        }
+        if self.guards_work && ap.guard.is_none() {
+            match IngressFilter::drop_ethertype(tap, lagd_dt::ETHERTYPE_DRCP) {
+                Ok(g) => ap.guard = Some(g),
+                Err(e) => {
+                    self.guards_work = false;
+                    tracing::warn!(
+                        "DT: cannot attach the ingress filter of DT frames from hosts ({e}); the peer's admission checks still refuse them"
+                    );
+                }
+            }
+        }
+        if self.filters_work && ap.filter.is_none() {
+            match EgressFilter::drop_from(tap, self.io.peer_link_ifindex, false) {
+                Ok(f) => {
+                    ap.filter = Some(f);
+                    ap.filter_on = false;
+                }
+                Err(e) => {
+                    self.filters_work = false;
+                    tracing::warn!(
+                        "DT: cannot attach the peer-link egress filter ({e}); falling back to flood control on the peer link"
+                    );
+                }
+            }
+        }
+    }
+
     /// Switches each DT aggregate's peer-link filter to what its decision says. Runs after
     /// every input the core handled and before anything is sent: the PDU that tells the peer
     /// this switch heard its half come up leaves with the filter already on.
     fn apply_isolation(&mut self) {
-        for (name, ap) in &mut self.aggrs {
+        for (name, on) in self.step.isolation(&self.dt) {
+            let Some(ap) = self.aggrs.get_mut(&name) else {
+                continue;
+            };
             let Some(f) = &ap.filter else { continue };
-            let on = self.dt.decision(ap.id).is_some_and(|d| d.isolate_peer_link);
             if on == ap.filter_on {
                 continue;
             }
@@ -1032,6 +1012,44 @@ impl Runner {
         }
         tracing::info!("DT stopped: {removed} FDB entries of the peer's addresses removed");
     }
+}
+
+/// What the reconciliation needs to know of distributed aggregation `name`.
+fn facts_of(name: &str, a: &Aggr) -> AggrFacts<String> {
+    let ad = lock(&a.adapter);
+    let lacp = ad.agg.lacp();
+    let ports = lacp.ports();
+    let speed = ports
+        .iter()
+        .filter(|p| p.link.up)
+        .map(|p| p.link.speed_mbps)
+        .max()
+        .unwrap_or(0);
+    let live: Vec<u16> = lacp.distributing_ports();
+    let first = ports.iter().find(|p| live.contains(&p.number));
+    let r = &a.resolved;
+    AggrFacts {
+        aggr: name.to_string(),
+        config: r.dt_aggr_config(r.system(r.mac.unwrap_or(MacAddr::ZERO)), speed),
+        port_base: r.port_base,
+        lacp_system: lacp.config().system,
+        partner: first.map_or(SystemId::NULL, |p| p.partner.system),
+        partner_key: first.map_or(0, |p| p.partner.key),
+        live,
+    }
+}
+
+/// Gives aggregation `a` LACP System `system` live.
+fn set_system(a: &Aggr, now: lagd_types::Instant, system: SystemId) {
+    let mut ad = lock(&a.adapter);
+    let mut c = ad.agg.config().clone();
+    c.lacp.system = system;
+    if let Err(e) = ad.agg.set_config(now, c) {
+        tracing::warn!("DT: system id: {e}");
+    }
+    ad.drain_events();
+    drop(ad);
+    a.forwarder.wake();
 }
 
 /// Removes the static, sticky entries (the kind lagd installs for the DT peer) on bridge port

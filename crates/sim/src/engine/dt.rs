@@ -4,17 +4,16 @@
 //! switches' forwarding (model in [`crate::dt`]).
 
 use super::{Ev, Simulator};
-use crate::dt::{
-    Applied, DtSummary, DtSwitchRt, Hop, aggr_config, dt_config, fallback_hop, next_hop,
-};
+use crate::dt::{DtSummary, DtSwitchRt, Hop, aggr_config, dt_config, fallback_hop, next_hop};
 use crate::error::SimError;
 use crate::node::{AggRt, Frame, TxResult};
 use crate::packet::parse_data;
 use crate::report::EventRecord;
 use crate::scenario::{AggRef, PortRef};
 use lagd_agg::lagd_lacp::LinkStatus;
-use lagd_dt::{Decision, Dt, DtEventKind, DtFrame, DtPath, LocalMembers};
-use lagd_types::{Duration, Instant, PortNumber, SystemId};
+use lagd_dt::{Decision, Dt, DtEventKind, DtFrame, DtPath};
+use lagd_node::dt::{AggrFacts, DtAction, Reconciler};
+use lagd_types::{Duration, Instant, SystemId};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::rc::Rc;
@@ -78,6 +77,7 @@ impl Simulator {
         };
         let mut dt =
             Dt::new(now, dt_config(dom, side, n, rt.starts)).map_err(|e| err(e.to_string()))?;
+        let mut reconciler = Reconciler::new();
         for (j, def) in dom.aggregations.iter().enumerate() {
             let ai = def.aggs[side];
             let settings = match self.nodes.get(node).and_then(|x| x.aggs.get(ai)) {
@@ -85,16 +85,14 @@ impl Simulator {
                 _ => n.aggs[ai].settings.clone(),
             };
             let c = aggr_config(def, n, ai, &settings, 0);
-            dt.add_aggregation(now, c.clone())
+            reconciler
+                .register(&mut dt, now, &j, &c)
                 .map_err(|e| err(e.to_string()))?;
-            rt.applied[j] = Applied {
-                cfg: Some(c),
-                held: true,
-            };
+            rt.held[j] = true;
         }
         rt.dt = Some(dt);
+        rt.reconciler = reconciler;
         rt.scheduled = None;
-        rt.peer_carrier = true;
         self.dt_apply_holds(sw);
         self.dt_pump(sw);
         Ok(())
@@ -158,7 +156,7 @@ impl Simulator {
         let node = rt.node;
         let mut want = BTreeSet::new();
         for (j, def) in self.sc.dt[rt.domain].aggregations.iter().enumerate() {
-            if !rt.applied[j].held {
+            if !rt.held[j] {
                 continue;
             }
             let ai = def.aggs[rt.side];
@@ -275,9 +273,10 @@ impl Simulator {
         self.dt_pump(sw);
     }
 
-    /// The daemon's reconciliation: peer link carrier in, each distributed aggregation's
-    /// configuration and live members in, its decision out (system id, port numbers, ports
-    /// down).
+    /// The reconciliation ([`lagd_node::dt::Reconciler`], the daemon's own): peer link
+    /// carrier, each distributed aggregation's configuration, numbering, System and live
+    /// members in; its actions applied to the model (System id, port numbers, links held
+    /// down). Peer-link isolation has nothing to act on here (no flooding is modelled).
     pub(super) fn dt_reconcile(&mut self, sw: usize) {
         let now = self.now;
         let (domain, side, node) = (self.dts[sw].domain, self.dts[sw].side, self.dts[sw].node);
@@ -287,73 +286,69 @@ impl Simulator {
             return;
         }
         let pl_up = self.links[dom.peer_link].is_up();
-        let rt = &mut self.dts[sw];
-        let Some(dt) = rt.dt.as_mut() else {
-            return;
-        };
-        if pl_up != rt.peer_carrier {
-            rt.peer_carrier = pl_up;
-            dt.handle_peer_link_status(now, pl_up);
-        }
-        let mut touched = Vec::new();
-        let mut renumber: Vec<(usize, Decision)> = Vec::new();
-        let mut refused = Vec::new();
+        let mut facts = Vec::new();
         for (j, def) in dom.aggregations.iter().enumerate() {
             let ai = def.aggs[side];
-            let Some(Some(agg)) = self.nodes[node].aggs.get_mut(ai) else {
+            let Some(Some(agg)) = self.nodes[node].aggs.get(ai) else {
                 continue;
             };
-            let applied = &mut rt.applied[j];
-            if agg.dirty || applied.cfg.is_none() {
-                agg.dirty = false;
-                let want = aggr_config(
+            let (live, partner, partner_key) = agg.live_members();
+            facts.push(AggrFacts {
+                aggr: j,
+                config: aggr_config(
                     def,
                     &self.sc.nodes[node],
                     ai,
                     &agg.settings,
                     agg.speed_mbps(),
-                );
-                if applied.cfg.as_ref() != Some(&want) {
-                    let r = if applied.cfg.is_none() {
-                        dt.add_aggregation(now, want.clone())
-                    } else {
-                        dt.set_aggregation(now, want.clone())
-                    };
-                    match r {
-                        Ok(()) => applied.cfg = Some(want),
-                        Err(e) => refused.push(format!("aggregation {}: {e}", def.name)),
+                ),
+                port_base: agg.port_base(),
+                lacp_system: agg.system(),
+                live: live.iter().map(|&p| agg.port_number_of(p)).collect(),
+                partner,
+                partner_key,
+            });
+        }
+        let rt = &mut self.dts[sw];
+        let Some(dt) = rt.dt.as_mut() else {
+            return;
+        };
+        let actions = rt.reconciler.reconcile(dt, now, pl_up, &facts);
+        let mut touched = Vec::new();
+        let mut renumber = Vec::new();
+        let mut refused = Vec::new();
+        for a in actions {
+            match a {
+                DtAction::Refused { aggr, error } => {
+                    refused.push(format!(
+                        "aggregation {}: {error}",
+                        dom.aggregations[aggr].name
+                    ));
+                }
+                DtAction::SetSystem { aggr, system } => {
+                    let ai = dom.aggregations[aggr].aggs[side];
+                    if let Some(Some(agg)) = self.nodes[node].aggs.get_mut(ai) {
+                        if let Err(e) = agg.set_system(now, system) {
+                            refused.push(format!(
+                                "aggregation {}: system id: {e}",
+                                dom.aggregations[aggr].name
+                            ));
+                        }
+                        touched.push(ai);
                     }
                 }
-                let (live, partner, partner_key) = agg.live_members();
-                let live: Vec<PortNumber> = live.iter().map(|&p| (p + 1) as PortNumber).collect();
-                dt.handle_members(
-                    now,
-                    def.id,
-                    LocalMembers {
-                        live,
-                        partner,
-                        partner_key,
-                    },
-                );
-            }
-            let Some(d) = dt.decision(def.id) else {
-                continue;
-            };
-            if agg.port_base() != d.port_number_base {
-                renumber.push((ai, d));
-            } else if agg.system() != d.lacp_system {
-                if let Err(e) = agg.set_system(now, d.lacp_system) {
-                    refused.push(format!("aggregation {}: system id: {e}", def.name));
+                DtAction::Renumber { aggr, base, system } => {
+                    renumber.push((dom.aggregations[aggr].aggs[side], base, system));
                 }
-                touched.push(ai);
+                DtAction::Ports { aggr, enabled } => rt.held[aggr] = !enabled,
+                DtAction::IsolatePeerLink { .. } | DtAction::Removed { .. } => {}
             }
-            applied.held = !d.ports_enabled;
         }
         for text in refused {
             self.dt_event_line(sw, text, false);
         }
-        for (ai, d) in renumber {
-            self.dt_renumber(sw, ai, d);
+        for (ai, base, system) in renumber {
+            self.dt_renumber(sw, ai, base, system);
         }
         self.dt_apply_holds(sw);
         for ai in touched {
@@ -362,9 +357,9 @@ impl Simulator {
         self.dt_pump(sw);
     }
 
-    /// Rebuilds aggregation `ai` of switch `sw` with the decision's port number base (the
-    /// daemon restarts the aggregation with it).
-    fn dt_renumber(&mut self, sw: usize, ai: usize, d: Decision) {
+    /// Rebuilds aggregation `ai` of switch `sw` with ports numbered from `base` under
+    /// `system` (the daemon restarts the aggregation with it).
+    fn dt_renumber(&mut self, sw: usize, ai: usize, base: u16, system: SystemId) {
         let now = self.now;
         let node = self.dts[sw].node;
         let n = &self.sc.nodes[node];
@@ -384,15 +379,15 @@ impl Simulator {
             &settings,
             &members,
             &|p| statuses.get(p).copied().unwrap_or(LinkStatus::DOWN),
-            d.port_number_base,
-            Some(d.lacp_system),
+            base,
+            Some(system),
         );
         let text = match r {
             Ok(agg) => {
                 self.nodes[node].aggs[ai] = Some(agg);
                 format!(
-                    "aggregation {}: port number base {from:#06x} -> {:#06x} (aggregation restarted)",
-                    n.aggs[ai].name, d.port_number_base
+                    "aggregation {}: port number base {from:#06x} -> {base:#06x} (aggregation restarted)",
+                    n.aggs[ai].name
                 )
             }
             Err(e) => format!("aggregation {}: renumbering refused: {e}", n.aggs[ai].name),

@@ -18,7 +18,8 @@ pub struct Decision {
     /// so the server stops using them at once.
     pub ports_enabled: bool,
     /// Frames from the peer link must not go out of this aggregation (bridge port isolation):
-    /// true while both switches have live members of it.
+    /// true while the peer's half of it delivers (has live members, as last reported), whether
+    /// or not this switch's half has any.
     pub isolate_peer_link: bool,
     /// Why the ports are down, when they are.
     pub reason: Option<DownReason>,

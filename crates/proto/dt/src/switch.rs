@@ -821,12 +821,18 @@ impl Dt {
             // must not reach the host a second time from here. A peer that really died sends
             // nothing over the peer link, so the filter costs nothing; a new peer identity or
             // the peer's next report clears it.
-            PeerState::Alone => up(!a.local.live.is_empty() && a.peer_delivered),
+            PeerState::Alone => up(a.peer_delivered),
+            // Isolation follows the peer's half alone, whatever this switch's half does: while
+            // this half has no live member the filter costs nothing (nothing leaves through
+            // it), and when a member comes up this switch's data plane delivers through it at
+            // once, before the core hears of it (the runtime reports members on its next
+            // turn); a frame the peer flooded over the peer link in that moment, already
+            // delivered by the peer's half, must meet the filter already on.
             PeerState::Up => {
                 if self.role == Role::Secondary && !a.diffs.is_empty() {
                     down(shared, DownReason::Mismatch)
                 } else {
-                    up(!a.local.live.is_empty() && a.peer_live() > 0)
+                    up(a.peer_live() > 0)
                 }
             }
             // Held, isolation included: the peer may still be forwarding to its own members

@@ -297,11 +297,12 @@ fn different_partners_are_a_cabling_mismatch() {
 fn peer_link_isolation_follows_live_members_on_both_sides() {
     let mut p = formed();
     assert!(decision(&p, 0).isolate_peer_link && decision(&p, 1).isolate_peer_link);
-    // A loses its local members: A no longer isolates (nothing to protect), and B must let
-    // A's traffic for the server cross the peer link and out of its members.
+    // A loses its local members: B must let A's traffic for the server cross the peer link
+    // and out of its members; A keeps its filter (B's half still delivers; see
+    // a_half_that_comes_up_finds_its_isolation_on).
     set_live(&mut p, 0, &[]);
     p.run_for(Duration::from_millis(20));
-    assert!(!decision(&p, 0).isolate_peer_link);
+    assert!(decision(&p, 0).isolate_peer_link);
     assert!(!decision(&p, 1).isolate_peer_link);
     set_live(&mut p, 0, &[2]);
     p.run_for(Duration::from_millis(20));
@@ -318,8 +319,8 @@ fn peer_link_isolation_follows_live_members_on_both_sides() {
     set_live(&mut p, 0, &[]);
     p.run_for(Duration::from_millis(20));
     assert!(
-        !decision(&p, 0).isolate_peer_link,
-        "nothing local to protect"
+        decision(&p, 0).isolate_peer_link,
+        "whatever happens locally"
     );
     set_live(&mut p, 0, &[1, 2]);
     p.run_for(Duration::from_millis(20));
@@ -335,6 +336,48 @@ fn peer_link_isolation_follows_live_members_on_both_sides() {
         !decision(&p, 0).isolate_peer_link,
         "the peer's half was down when it fell silent"
     );
+}
+
+/// A switch's half of an aggregation comes back while the peer's half delivers (a link
+/// repaired, LACP re-converged): its data plane forwards through the new member the moment LACP
+/// makes it Collecting and Distributing, before the runtime's next turn tells the core. A
+/// frame the peer flooded over the peer link then (the peer has delivered it already) must
+/// meet the filter on, so the filter must be on while the half is down: isolation follows the
+/// peer's half alone. The same when the switch is alone and the silent peer's half was
+/// delivering. (Before, isolation also required a live local member: off while the half was
+/// down, on only once the core heard of the member.)
+#[test]
+fn a_half_that_comes_up_finds_its_isolation_on() {
+    let mut p = formed();
+    set_live(&mut p, 0, &[]);
+    p.run_for(Duration::from_millis(50));
+    assert_eq!(p.sw[0].status().aggregations[0].peer_live.len(), 2);
+    assert!(
+        decision(&p, 0).isolate_peer_link,
+        "A's half is down, B's delivers: A's filter is on before A's member comes back"
+    );
+    assert!(
+        !decision(&p, 1).isolate_peer_link,
+        "B lets A's traffic through"
+    );
+    set_live(&mut p, 0, &[1, 2]);
+    p.run_for(Duration::from_millis(50));
+    assert!(decision(&p, 0).isolate_peer_link && decision(&p, 1).isolate_peer_link);
+    // Alone: the peer's half was delivering when it fell silent.
+    set_live(&mut p, 0, &[]);
+    p.kill(1);
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(p.sw[0].state(), PeerState::Alone);
+    assert!(decision(&p, 0).isolate_peer_link);
+    set_live(&mut p, 0, &[2]);
+    p.run_for(Duration::from_millis(20));
+    assert!(decision(&p, 0).isolate_peer_link);
+    // The peer's half down: no filter, whatever this half does.
+    let mut p = formed();
+    set_live(&mut p, 1, &[]);
+    set_live(&mut p, 0, &[]);
+    p.run_for(Duration::from_millis(50));
+    assert!(!decision(&p, 0).isolate_peer_link && !decision(&p, 1).isolate_peer_link);
 }
 
 fn peer_link_frame(d: &mut lagd_dt::Dt) -> Vec<u8> {

@@ -14,8 +14,8 @@ use clap::{Args, Subcommand};
 use lagctl::admin::cli::Conn;
 use lagd::client::Client;
 use lagd::config::DtSpec;
+use lagd::control::proto::DtView;
 use lagd::control::proto::{AggrStatus, Reply, Request};
-use lagd::dt::runtime::DtView;
 
 /// The DT verbs.
 #[derive(Subcommand, Debug)]

@@ -299,7 +299,7 @@ pub enum Reply {
     },
     /// One new event (streamed after `Events { follow: true }`).
     Event(EventRecord),
-    /// Answer to `ShowDt`: a [`crate::dt::runtime::DtView`], `null` without a DT domain.
+    /// Answer to `ShowDt`: a [`DtView`], `null` without a DT domain.
     Dt {
         /// The DT status.
         status: serde_json::Value,
@@ -518,6 +518,44 @@ pub struct BalancerPeer {
     pub member: String,
     /// Its measured rate, bytes per second.
     pub rx_rate: u64,
+}
+
+/// What `show distributed-trunk status` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DtView {
+    /// The core's status.
+    pub status: lagd_dt::DtStatus,
+    /// Peer link interface.
+    pub peer_link: String,
+    /// Keepalive interface.
+    pub keepalive: Option<String>,
+    /// The bridge.
+    pub bridge: String,
+    /// Recent DT events, oldest first, as text with their monotonic time in seconds.
+    pub events: Vec<(f64, String)>,
+    /// How frames from the peer link are kept out of DT aggregates both switches deliver to.
+    #[serde(default)]
+    pub peer_filter: PeerFilterView,
+    /// The peer link's carrier as the kernel reports it (the peer link can have carrier and
+    /// still deliver nothing: a hung peer).
+    #[serde(default)]
+    pub peer_link_carrier: bool,
+    /// DT aggregates where DT frames (EtherType 0x8952) from hosts are dropped at ingress, and
+    /// how many each dropped.
+    #[serde(default)]
+    pub ingress_filter: Vec<(String, u64)>,
+}
+
+/// The peer-link filtering as applied (see [`crate::dt::isolation`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeerFilterView {
+    /// `egress filter` (eBPF at each DT aggregate's tcx egress) or `flood control` (the
+    /// fallback when the kernel cannot attach the filter).
+    pub mode: String,
+    /// Per DT aggregate whose filter is on: its name and the frames the filter dropped.
+    pub filtered: Vec<(String, u64)>,
+    /// Whether the bridge floods onto the peer link (always, with the egress filter).
+    pub flooding: bool,
 }
 
 /// The settings of an aggregation in force, defaults applied, spelt as in the configuration.

@@ -8,4 +8,4 @@ pub mod isolation;
 pub mod key_file;
 pub mod runtime;
 
-pub use runtime::{DtRuntime, DtView};
+pub use runtime::DtRuntime;

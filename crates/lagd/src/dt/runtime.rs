@@ -43,13 +43,13 @@ use lagd_dataplane::{
     Epoll, Events, Interest, Neighbour, Netlink, PacketOptions, PacketSocket, RecvBatch,
     monotonic_now,
 };
-use lagd_dt::{Dt, DtFrame, DtPath, DtStatus, MacTarget, ORPHAN};
+use lagd_dt::{Dt, DtFrame, DtPath, MacTarget, ORPHAN};
 use lagd_node::dt::{AggrFacts, DtAction, Reconciler};
 use lagd_types::{Duration, MacAddr, SystemId};
-use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggr, lock};
 use crate::config::ResolvedDt;
+use crate::control::proto::{DtView, PeerFilterView};
 use crate::engine::Engine;
 
 /// How often the runtime reconciles the aggregations with the decisions.
@@ -64,44 +64,6 @@ const MAC_CHANGES_PER_TURN: usize = 2000;
 const NEIGH_POLL: Duration = Duration::from_millis(1000);
 /// How many recent DT events the status keeps.
 const EVENT_HISTORY: usize = 64;
-
-/// What `show distributed-trunk status` shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DtView {
-    /// The core's status.
-    pub status: DtStatus,
-    /// Peer link interface.
-    pub peer_link: String,
-    /// Keepalive interface.
-    pub keepalive: Option<String>,
-    /// The bridge.
-    pub bridge: String,
-    /// Recent DT events, oldest first, as text with their monotonic time in seconds.
-    pub events: Vec<(f64, String)>,
-    /// How frames from the peer link are kept out of DT aggregates both switches deliver to.
-    #[serde(default)]
-    pub peer_filter: PeerFilterView,
-    /// The peer link's carrier as the kernel reports it (the peer link can have carrier and
-    /// still deliver nothing: a hung peer).
-    #[serde(default)]
-    pub peer_link_carrier: bool,
-    /// DT aggregates where DT frames (EtherType 0x8952) from hosts are dropped at ingress, and
-    /// how many each dropped.
-    #[serde(default)]
-    pub ingress_filter: Vec<(String, u64)>,
-}
-
-/// The peer-link filtering as applied (see [`super::isolation`]).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct PeerFilterView {
-    /// `egress filter` (eBPF at each DT aggregate's tcx egress) or `flood control` (the
-    /// fallback when the kernel cannot attach the filter).
-    pub mode: String,
-    /// Per DT aggregate whose filter is on: its name and the frames the filter dropped.
-    pub filtered: Vec<(String, u64)>,
-    /// Whether the bridge floods onto the peer link (always, with the egress filter).
-    pub flooding: bool,
-}
 
 /// The running DT runtime; stopping it brings every member it took down back up.
 pub struct DtRuntime {

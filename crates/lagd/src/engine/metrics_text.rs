@@ -13,7 +13,7 @@ impl Engine {
         let links = self.show_link(None).unwrap_or_default();
         let dt = match self.handle(Request::ShowDt) {
             Response::Ok(Reply::Dt { status }) if !status.is_null() => {
-                serde_json::from_value::<crate::dt::DtView>(status).ok()
+                serde_json::from_value::<crate::control::proto::DtView>(status).ok()
             }
             _ => None,
         };

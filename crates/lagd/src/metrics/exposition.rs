@@ -23,8 +23,8 @@ use lagd_dt::{PeerState, Role};
 use lagd_types::PortState;
 
 use crate::config::{AggrMode, AnyLinks, LacpActivity, LacpTimeout};
+use crate::control::proto::DtView;
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
-use crate::dt::DtView;
 
 /// What one scrape shows.
 #[derive(Clone, Copy, Debug, Default)]
@@ -971,8 +971,8 @@ mod tests {
 
     use super::*;
     use crate::config::AggrSpec;
+    use crate::control::proto::PeerFilterView;
     use crate::control::proto::{BfdStatus, OffloadStatus};
-    use crate::dt::runtime::PeerFilterView;
     use lagd_types::{Instant, MacAddr, PortId, SystemId};
     use lagd_wire::LacpInfo;
 

@@ -1468,6 +1468,7 @@ fn settings_of(r: &Resolved) -> crate::control::proto::Settings {
         rebalance_interval: r
             .rebalance_interval
             .map_or_else(|| "off".to_string(), format_duration),
+        aggregate_wait: format_duration(r.aggregate_wait),
     }
 }
 

@@ -135,6 +135,10 @@ fn info(a: &AggrStatus) -> Map<String, Value> {
         Value::from(s.rebalance_interval.clone()),
     );
     m.insert(
+        "aggregate_wait".into(),
+        Value::from(s.aggregate_wait.clone()),
+    );
+    m.insert(
         "active_member".into(),
         a.active_member.clone().map_or(Value::Null, Value::from),
     );
@@ -361,12 +365,13 @@ fn settings_line(a: &AggrStatus) -> String {
         (x, _) => format!("{x} (not in force: see below)"),
     };
     format!(
-        "mtu: {} min-links: {} max-active: {} fallback: {fallback} offload: {offload} rebalance: {}",
+        "mtu: {} min-links: {} max-active: {} fallback: {fallback} offload: {offload} rebalance: {} aggregate-wait: {}",
         a.mtu,
         s.min_links,
         s.max_active
             .map_or_else(|| "none".to_string(), |m| m.to_string()),
-        s.rebalance_interval
+        s.rebalance_interval,
+        s.aggregate_wait
     )
 }
 

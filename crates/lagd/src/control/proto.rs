@@ -585,6 +585,10 @@ pub struct Settings {
     pub offload: String,
     /// Load rebalancing interval, or `off`.
     pub rebalance_interval: String,
+    /// Aggregate Wait Time (802.1AX `aggregate_wait_time`): how long a port waits in
+    /// WAITING before it attaches. Empty from a lagd that did not report it.
+    #[serde(default)]
+    pub aggregate_wait: String,
 }
 
 /// The kernel fast path of an aggregation.

@@ -49,6 +49,8 @@ pub mod skb {
     pub const LEN: i16 = 0;
     /// `mark` (writable from tc programs).
     pub const MARK: i16 = 8;
+    /// `queue_mapping` (writable from tc programs): the receive queue + 1, 0 for none.
+    pub const QUEUE_MAPPING: i16 = 12;
     /// `vlan_present`: the frame carries its outer VLAN tag out of band (accelerated).
     pub const VLAN_PRESENT: i16 = 20;
     /// `vlan_tci` of that tag.
@@ -85,6 +87,8 @@ pub mod helper {
     pub const CLONE_REDIRECT: i32 = 13;
     /// `bpf_skb_store_bytes(skb, offset, from, len, flags)`: write bytes of the frame.
     pub const SKB_STORE_BYTES: i32 = 9;
+    /// `bpf_set_hash_invalid(skb)`: the frame's flow hash is computed anew when needed.
+    pub const SET_HASH_INVALID: i32 = 41;
 }
 
 /// Where a tcx program is attached.

@@ -28,6 +28,7 @@ pub mod netns;
 mod packet;
 pub mod pin;
 pub mod process;
+pub mod rps;
 pub mod rx_offload;
 pub mod sysctl;
 mod tap;

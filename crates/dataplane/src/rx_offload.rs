@@ -14,6 +14,12 @@
 //! through the same backlog (a redirect to the member's own ingress, marked so that the second
 //! pass lets it through; the socket's filter takes a Marker PDU only with that mark).
 //!
+//! **Conversations keep their order.** `netif_rx` queues a redirected frame on one CPU's
+//! backlog; two backlogs are emptied independently, and a member's receive path moves between
+//! CPUs (a NIC's interrupt, a veth's NAPI). lagd turns on RPS on the aggregate ([`crate::rps`])
+//! and the program clears each data frame's hash and receive queue before the redirect, so the
+//! kernel's flow hash of the frame picks the backlog: one per conversation, on every member.
+//!
 //! lagd writes the member's Collecting state into the program's one-entry map
 //! ([`RxOffload::set_collecting`]); the program counts bytes, wire segments and drops.
 //!
@@ -292,8 +298,14 @@ fn program(
     a.alu_imm(Alu::Mov, 1, 1).atomic_add64(0, 16, 1).ja(drop);
     a.label(no_counts);
     a.jmp_imm(Jmp::Eq, 7, 0, drop);
+    // One backlog per conversation (RPS on the aggregate, `crate::rps`): the kernel's own flow
+    // hash picks it, not the member's, nor the member's receive queue.
     a.label(redirect);
-    a.alu_reg(Alu::Mov, 1, 7)
+    a.alu_reg(Alu::Mov, 1, 6)
+        .call(helper::SET_HASH_INVALID)
+        .alu_imm(Alu::Mov, 2, 0)
+        .stx(Size::W, 6, skb::QUEUE_MAPPING, 2)
+        .alu_reg(Alu::Mov, 1, 7)
         .alu_imm(Alu::Mov, 2, BPF_F_INGRESS)
         .call(helper::REDIRECT)
         .exit();

@@ -1583,6 +1583,18 @@ fn start_offload(
     };
     o.sync_balancer(adapter.agg.alb());
     o.sync(&adapter.agg);
+    // The receive programs queue each frame on a CPU's backlog: RPS on the aggregate makes it
+    // one backlog per conversation, so that no conversation is reordered there
+    // (`lagd_dataplane::rps`). The setting goes with the aggregate's device.
+    match lagd_dataplane::rps::steer_by_flow(&r.name) {
+        Ok(queues) => {
+            tracing::debug!(aggregate = %r.name, queues, "offload: receive steering by flow")
+        }
+        Err(e) => tracing::warn!(
+            aggregate = %r.name,
+            "offload: receive steering by flow not set ({e}): frames of one conversation received on two CPUs may be delivered out of order"
+        ),
+    }
     // The receive programs deliver at once for Collecting members, before the caller filters
     // the sockets: a frame may then arrive twice for an instant, never not at all.
     let agg = &adapter.agg;

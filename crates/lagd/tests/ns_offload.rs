@@ -11,8 +11,9 @@
 //! - never-pausing UDP streams whose buckets the rebalancer and a graceful removal (of a member
 //!   with a queue of frames waiting) move, GRO on the Marker responder's members: back in the
 //!   kernel while the streams still run, nothing lost, reordered or duplicated;
-//! - never-pausing TCP flows whose buckets a graceful removal moves: back in the kernel while
-//!   they still run, intact, no reordering seen by the sender;
+//! - never-pausing TCP flows whose buckets the rebalancer and a graceful removal move: back in
+//!   the kernel while they still run, intact, no reordering seen by the sender;
+//! - in both, A's members have a qdisc, as NICs do ([`nic_like`]).
 //! - carrier loss: the dead member's buckets move in the kernel's table.
 //!
 //! Needs root (skipped otherwise, failed when `CI` is set).
@@ -48,27 +49,8 @@ both_attach_modes!(
     tcp_flows_and_live_switching,
     carrier_loss_moves_the_dead_members_buckets,
     hand_back_after_rebalance_and_removal,
+    tcp_hand_back_after_rebalance_and_removal,
 );
-
-/// Known defect (issue 12, open): in 1 of 4 runs of the tcx variant the sender saw
-/// reordering (TCPSACKReorder + TCPTSReorder 2, 96 segments retransmitted, 9 queued out of
-/// order at the receiver) around the removal; the clsact variant and 3 other runs saw none.
-/// Related, also open: with a qdisc on A's members (a tbf added before the streams start, as
-/// every real NIC has a qdisc) `hand_back_after_rebalance_and_removal` saw 1 to 4 UDP
-/// datagrams reordered in each of 5 runs, tcx and clsact alike, and none in a run without
-/// moves. Run with `cargo test -p lagd --test ns_offload tcp_hand_back -- --ignored`.
-mod tcp_hand_back_after_removal {
-    #[test]
-    #[ignore = "known defect: reordering around a move seen by TCP in 1 of 4 runs (issue 12)"]
-    fn tcx() {
-        super::tcp_hand_back_after_removal("tcx");
-    }
-    #[test]
-    #[ignore = "known defect: reordering around a move seen by TCP in 1 of 4 runs (issue 12)"]
-    fn clsact() {
-        super::tcp_hand_back_after_removal("clsact");
-    }
-}
 
 fn hosts(tag: &str, attach: &str, n: usize, extra_a: &str, extra_b: &str) -> Hosts {
     let tag = format!("{tag}{}", &attach[..1]);
@@ -346,6 +328,11 @@ fn snmp_counter(h: &Hosts, ns: &str, file: &str, prefix: &str, name: &str) -> u6
 /// Turns GRO on for `dev` in `ns` (`ETHTOOL_SGRO`; on a veth this also turns on its NAPI
 /// receive path, as on a NIC).
 fn gro_on(ns: &str, dev: &str) {
+    ethtool_set(ns, dev, 0x2c, 1); // ETHTOOL_SGRO
+}
+
+/// Sets the legacy ethtool flag `cmd` (`ETHTOOL_S*`) of `dev` in `ns` to `value`.
+fn ethtool_set(ns: &str, dev: &str, cmd: u32, value: u32) {
     let (ns, dev) = (ns.to_string(), dev.to_string());
     std::thread::spawn(move || {
         lagd_dataplane::netns::enter(&ns).unwrap();
@@ -354,7 +341,7 @@ fn gro_on(ns: &str, dev: &str) {
             cmd: u32,
             data: u32,
         }
-        let mut v = Value { cmd: 0x2c, data: 1 }; // ETHTOOL_SGRO
+        let mut v = Value { cmd, data: value };
         // SAFETY: plain data; all-zero is valid.
         let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
         for (d, s) in req.ifr_name.iter_mut().zip(dev.bytes()) {
@@ -368,18 +355,95 @@ fn gro_on(ns: &str, dev: &str) {
             libc::close(fd);
             r
         };
-        assert_eq!(r, 0, "GRO on {dev}: {}", std::io::Error::last_os_error());
+        assert_eq!(
+            r,
+            0,
+            "ethtool {cmd:#x} on {dev}: {}",
+            std::io::Error::last_os_error()
+        );
     })
     .join()
     .unwrap();
 }
 
-/// Whether A's event log shows a completed rebalancing move.
-fn rebalanced(h: &mut Hosts) -> bool {
+/// The sequence number of A's last event (0 if none).
+fn last_event(h: &mut Hosts) -> u64 {
     h.ca.events(false)
         .unwrap_or_default()
         .iter()
-        .any(|e| e.message.to_ascii_lowercase().contains("rebalanc"))
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether A's event log shows a rebalancing move after event `seq0`.
+fn rebalanced_since(h: &mut Hosts, seq0: u64) -> bool {
+    h.ca.events(false)
+        .unwrap_or_default()
+        .iter()
+        .any(|e| e.seq > seq0 && e.message.to_ascii_lowercase().contains("rebalanc"))
+}
+
+/// Waits until A's rebalancer has moved buckets (an event after `seq0`, so after the traffic
+/// started) and they are handed back: more hand-backs than `before`, every bucket in the
+/// kernel. A move of a bucket without traffic (the first rebalancing may measure the time
+/// before the traffic) is settled without a hand-back; the wait goes on for the next move.
+/// Fails if that has not happened `limit` after `start`.
+fn wait_rebalance_hand_back(
+    h: &mut Hosts,
+    seq0: u64,
+    before: u64,
+    start: Instant,
+    limit: Duration,
+) -> OffloadStatus {
+    loop {
+        let moved = rebalanced_since(h, seq0);
+        let o = offload(&h.status_a());
+        if moved && o.hand_backs > before && o.fast_buckets == o.buckets {
+            return o;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "no rebalancing move handed back within {limit:?} (rebalanced {moved}, hand-backs {} -> {}, {} of {} buckets in the kernel)",
+            before,
+            o.hand_backs,
+            o.fast_buckets,
+            o.buckets
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// B's members receive each flow through one CPU's backlog (RPS), as a NIC's receive queue
+/// (one interrupt CPU) does: without GRO a veth hands frames to the backlog of the CPU that
+/// sent them, and a qdisc on the sender's end is dequeued on either CPU. (The TCP test runs
+/// B without GRO: with GRO on B's veths, a capture showed the last segment of a 64 KiB burst
+/// delivered at B's member, before lagd's program, ahead of the 44 segments GRO merged before
+/// it, sent in order by A; the UDP test covers the Marker responder with GRO.)
+fn fifo_receive(h: &Hosts) {
+    let Some(mask) = lagd_dataplane::rps::every_cpu().unwrap() else {
+        return;
+    };
+    for l in &h.links_b {
+        let path = format!("/sys/class/net/{l}/queues/rx-0/rps_cpus");
+        h.net
+            .exec(&h.b, &["sh", "-c", &format!("echo {mask} > {path}")])
+            .unwrap();
+    }
+}
+
+/// A's members made to behave like a NIC's: a qdisc (a tbf far above the traffic, as every
+/// NIC has a qdisc: frames the kernel path and lagd send wait there together) and TSO off.
+/// Without TSO a veth hands every frame to its peer's NAPI ring (in order, like a wire); with
+/// it, to the backlog of the CPU that dequeued it, and a qdisc dequeued on two CPUs then
+/// reorders frames on a plain veth pair, lagd or not (issue 12, session 6: 1 to 6 datagrams
+/// per 10 s run of 5 streams over a direct veth with a tbf, none with RPS on the receiver or
+/// without the qdisc).
+fn nic_like(h: &Hosts) {
+    for l in &h.links_a {
+        lagd_dataplane::netns::tbf(&h.a, l, "10gbit", "1mb", "100ms").unwrap();
+        ethtool_set(&h.a, l, 0x1f, 0); // ETHTOOL_STSO
+    }
 }
 
 /// Removes `link` from A's aggregation gracefully and waits until it is gone and every bucket
@@ -433,6 +497,7 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
     }
     wait_fast(&mut h, attach);
     let (a, b) = (h.a.clone(), h.b.clone());
+    nic_like(&h);
     // Streams that never pause (spacing 0.1 to 0.7 ms) with loads far apart, so that the
     // rebalancer has moves to make.
     let rates = [3000u32, 2000, 1500, 1000, 700];
@@ -440,6 +505,8 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
     // behind the moves of the start, the ports' Marker pacing interval (2 s).
     let secs = 20u64;
     let rcvbuf0 = udp_rcvbuf_errors(&h, &b);
+    let seq0 = last_event(&mut h);
+    let hb0 = offload(&h.status_a()).hand_backs;
     let streams: Vec<Udp> = rates
         .iter()
         .enumerate()
@@ -455,26 +522,8 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
         })
         .collect();
     let start = Instant::now();
-    while !rebalanced(&mut h) {
-        assert!(
-            start.elapsed() < Duration::from_secs(12),
-            "no rebalancing move within 12 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
     // Back in the kernel while the streams still run.
-    let o = wait_for(
-        &mut h.da,
-        &mut h.ca,
-        AGGR,
-        "rebalanced buckets back in the kernel",
-        |s| {
-            s.offload
-                .as_ref()
-                .is_some_and(|o| o.hand_backs > 0 && o.fast_buckets == o.buckets)
-        },
-    );
-    let o = offload(&o);
+    let o = wait_rebalance_hand_back(&mut h, seq0, hb0, start, Duration::from_secs(12));
     eprintln!(
         "{attach}: after rebalancing: {} buckets handed back (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
         o.hand_backs,
@@ -577,41 +626,48 @@ fn tcp_order(h: &Hosts, sender: &str, receiver: &str) -> TcpOrder {
 }
 
 /// Issue 12, item 3 with TCP: flows that never pause (rate-limited writes every 1.6 to 4.4
-/// ms, far below the 10 ms idle rule) whose buckets a graceful removal moves are back in the
-/// kernel while they run (hand-back, not an idle return), and arrive intact with no
-/// reordering that the sender saw. (A's rebalancer is off: its moves, of whichever buckets
-/// the load picks, are `hand_back_after_rebalance_and_removal`'s.)
-fn tcp_hand_back_after_removal(attach: &str) {
-    if !root_or_skip("tcp_hand_back_after_removal") {
+/// ms, far below the 10 ms idle rule) whose buckets the rebalancer and then a graceful
+/// removal move are back in the kernel while they run (hand-back, not an idle return), and
+/// arrive intact with no reordering that the sender saw. A's members are [`nic_like`], B's
+/// [`fifo_receive`].
+fn tcp_hand_back_after_rebalance_and_removal(attach: &str) {
+    if !root_or_skip("tcp_hand_back_after_rebalance_and_removal") {
         return;
     }
-    let mut h = hosts("nsok", attach, 3, "rebalance_interval = \"off\"", "");
-    for l in h.links_b.clone() {
-        gro_on(&h.b, &l);
-    }
+    let mut h = hosts("nsok", attach, 3, "", "");
     wait_fast(&mut h, attach);
+    nic_like(&h);
+    fifo_receive(&h);
     let (a, b) = (h.a.clone(), h.b.clone());
     let order0 = tcp_order(&h, &a, &b);
-    // Four flows with loads far apart over three links. Each writes 64 KiB at a time at
-    // its rate.
+    let seq0 = last_event(&mut h);
+    let hb0 = offload(&h.status_a()).hand_backs;
+    // Four flows with loads far apart over three links, so that the rebalancer has moves to
+    // make. Each writes 64 KiB at a time at its rate.
     let rates: [u64; 4] = [40_000_000, 30_000_000, 20_000_000, 15_000_000];
-    let secs = 12.0;
+    let secs = 16.0;
     let flows: Vec<_> = rates
         .iter()
         .enumerate()
         .map(|(i, r)| start_tcp(&a, &b, [198, 18, 0, 2], 5800 + i as u16, 1, secs, Some(*r)))
         .collect();
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
-    let o = offload(&h.status_a());
+    let o = wait_rebalance_hand_back(&mut h, seq0, hb0, start, Duration::from_secs(9));
+    eprintln!(
+        "{attach}, TCP: after rebalancing: {} buckets handed back (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
+        o.hand_backs - hb0,
+        o.hand_back_last_us,
+        o.hand_back_max_us,
+        o.idle_returns,
+        start.elapsed().as_secs_f64()
+    );
     // Graceful removal of the member carrying the most, flows running.
     let (i, _) = stream_link(&mut h, false, Duration::from_millis(500));
     let link = h.links_a[i].clone();
-    let before = o.hand_backs;
     remove_and_wait_hand_back(
         &mut h,
         &link,
-        before,
+        o.hand_backs,
         &format!("{attach}, TCP"),
         start,
         secs,

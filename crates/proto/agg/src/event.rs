@@ -58,7 +58,9 @@ impl AggEvent {
             AggEvent::Alb(crate::alb::AlbEvent::PeerAssigned { reason, .. }) => {
                 matches!(
                     reason,
-                    crate::alb::AssignReason::New | crate::alb::AssignReason::Rebalance
+                    crate::alb::AssignReason::New
+                        | crate::alb::AssignReason::Rebalance
+                        | crate::alb::AssignReason::SameHost
                 )
             }
             AggEvent::Dist(_) | AggEvent::Drained { .. } | AggEvent::Alb(_) => false,
@@ -102,6 +104,7 @@ fn describe_alb(e: &crate::alb::AlbEvent, name: &dyn Fn(PortNumber) -> String) -
                 AssignReason::New => "new peer",
                 AssignReason::Failover => "its member stopped distributing",
                 AssignReason::Rebalance => "rebalancing the receive load",
+                AssignReason::SameHost => "another address of the same host is received there",
             };
             match from {
                 Some(f) => format!(

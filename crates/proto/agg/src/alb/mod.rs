@@ -160,6 +160,9 @@ pub enum AssignReason {
     Failover,
     /// Load: a member returned or rates were uneven.
     Rebalance,
+    /// Another address of the same peer (its MAC) is received on that member: one host's
+    /// addresses share a member, since each update names all of the aggregate's addresses.
+    SameHost,
 }
 
 /// Something that happened.
@@ -249,6 +252,14 @@ pub struct Alb {
     counters: AlbCounters,
     transmit: VecDeque<AlbTransmit>,
     events: VecDeque<AlbEvent>,
+}
+
+/// A host among the peers, for rebalancing: its MAC once known (all its addresses), else the
+/// one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Host {
+    Mac(MacAddr),
+    Ip(IpAddr),
 }
 
 /// The most local addresses learned from the host's frames.
@@ -433,6 +444,14 @@ impl Alb {
             .map(|(ip, _)| *ip)
             .collect();
         for ip in orphans {
+            // Moved already with another address of its host?
+            if self
+                .peers
+                .get(&ip)
+                .is_some_and(|p| ports.contains(&p.member))
+            {
+                continue;
+            }
             let to = assign::least_loaded(&ports, &self.loads());
             if let Some(to) = to {
                 self.move_peer(now, ip, to, AssignReason::Failover);
@@ -706,32 +725,68 @@ impl Alb {
                 return;
             }
         }
-        let view: BTreeMap<IpAddr, (PortNumber, u64)> = self
-            .peers
-            .iter()
-            .map(|(ip, p)| (*ip, (p.member, p.rate)))
-            .collect();
+        // A host's addresses (one MAC) move as one.
+        let mut view: BTreeMap<Host, (PortNumber, u64)> = BTreeMap::new();
+        let mut first: BTreeMap<Host, IpAddr> = BTreeMap::new();
+        for (ip, p) in &self.peers {
+            let h = p.mac.map_or(Host::Ip(*ip), Host::Mac);
+            view.entry(h).or_insert((p.member, 0)).1 += p.rate;
+            first.entry(h).or_insert(*ip);
+        }
         for mv in assign::rebalance(&ports, &view, MAX_MOVES) {
-            self.move_peer(now, mv.peer, mv.to, AssignReason::Rebalance);
+            if let Some(ip) = first.get(&mv.peer) {
+                self.move_peer(now, *ip, mv.to, AssignReason::Rebalance);
+            }
         }
     }
 
+    /// Moves peer `ip` to member `to`, with every other address of the same host (MAC).
     fn move_peer(&mut self, now: Instant, ip: IpAddr, to: PortNumber, reason: AssignReason) {
         let n = self.config.announce_count;
-        if let Some(p) = self.peers.get_mut(&ip) {
-            let from = p.member;
-            if from == to {
-                return;
+        let mac = self.peers.get(&ip).and_then(|p| p.mac);
+        let host: Vec<IpAddr> = std::iter::once(ip)
+            .chain(
+                self.peers
+                    .iter()
+                    .filter(|(i, p)| **i != ip && mac.is_some() && p.mac == mac)
+                    .map(|(i, _)| *i),
+            )
+            .collect();
+        for ip in host {
+            if let Some(p) = self.peers.get_mut(&ip) {
+                let from = p.member;
+                if from == to {
+                    continue;
+                }
+                p.member = to;
+                p.updates_left = n;
+                p.next_update = now;
+                self.events.push_back(AlbEvent::PeerAssigned {
+                    peer: ip,
+                    from: Some(from),
+                    to,
+                    reason,
+                });
             }
-            p.member = to;
-            p.updates_left = n;
-            p.next_update = now;
-            self.events.push_back(AlbEvent::PeerAssigned {
-                peer: ip,
-                from: Some(from),
-                to,
-                reason,
-            });
+        }
+    }
+
+    /// Peer `ip`'s MAC is `mac`: if another address of that host is received on another
+    /// member, this one joins it (and is told so).
+    fn set_peer_mac(&mut self, now: Instant, ip: IpAddr, mac: MacAddr) {
+        let Some(p) = self.peers.get_mut(&ip) else {
+            return;
+        };
+        p.mac = Some(mac);
+        let member = p.member;
+        let host = self
+            .peers
+            .iter()
+            .find(|(i, p)| **i != ip && p.mac == Some(mac))
+            .map(|(_, p)| p.member);
+        if let Some(to) = host.filter(|to| *to != member) {
+            self.move_peer(now, ip, to, AssignReason::SameHost);
+            self.wake = true;
         }
     }
 
@@ -795,12 +850,13 @@ impl Alb {
         let (local, peer) = (IpAddr::V4(arp.sender_ip), IpAddr::V4(arp.target_ip));
         match arp.op {
             ArpOp::Reply if arp.target_mac.is_unicast() && !arp.target_mac.is_zero() => {
-                let Some(m) = self.peer(peer, local, l2.vlan) else {
+                if self.peer(peer, local, l2.vlan).is_none() {
+                    return rx;
+                }
+                self.set_peer_mac(now, peer, arp.target_mac);
+                let Some(m) = self.peer_member(peer) else {
                     return rx;
                 };
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.mac = Some(arp.target_mac);
-                }
                 let Some(mac) = self.mac_of(m) else {
                     return rx;
                 };
@@ -857,14 +913,15 @@ impl Alb {
                 target_lladdr: Some(_),
                 ..
             } if !nd.dst.is_multicast() => {
-                let Some(m) = self.peer(peer, local, l2.vlan) else {
+                if self.peer(peer, local, l2.vlan).is_none() {
+                    return rx;
+                }
+                if self.peers.get(&peer).is_some_and(|p| p.mac.is_none()) {
+                    self.set_peer_mac(now, peer, l2.dst);
+                }
+                let Some(m) = self.peer_member(peer) else {
                     return rx;
                 };
-                if let Some(p) = self.peers.get_mut(&peer)
-                    && p.mac.is_none()
-                {
-                    p.mac = Some(l2.dst);
-                }
                 let Some(mac) = self.mac_of(m) else {
                     return rx;
                 };
@@ -915,18 +972,25 @@ impl Alb {
         }
         let n = self.config.announce_count;
         let receive = self.receive;
-        if let Some(p) = self.peers.get_mut(&ip)
-            && p.mac != Some(mac)
+        let Some(first) = self
+            .peers
+            .get(&ip)
+            .filter(|p| p.mac != Some(mac))
+            .map(|p| p.mac.is_none())
+        else {
+            return;
+        };
+        self.set_peer_mac(now, ip, mac);
+        // A placeholder (the host asked) learned the aggregate's MAC from the request: tell it
+        // its own member unless that is the receive member.
+        if first
+            && let Some(p) = self.peers.get_mut(&ip)
+            && Some(p.member) != receive
+            && p.updates_left == 0
         {
-            // A placeholder (the host asked) learned the aggregate's MAC from the request:
-            // tell it its own member unless that is the receive member.
-            let first = p.mac.is_none();
-            p.mac = Some(mac);
-            if first && Some(p.member) != receive {
-                p.updates_left = n;
-                p.next_update = now;
-                self.wake = true;
-            }
+            p.updates_left = n;
+            p.next_update = now;
+            self.wake = true;
         }
     }
 

@@ -434,6 +434,70 @@ fn ipv6_advertisements_carry_the_member_and_failover_announces_them() {
     );
 }
 
+/// An IPv6 peer resolves the host's global and link-local addresses, and the host its two:
+/// two entries, one MAC. Each update names every one of the aggregate's addresses, so entries
+/// of one host on two members would re-point each other's neighbour entries (the namespace
+/// test saw a restored member receive 3 peers' traffic with 2 peers mapped to it). A host's
+/// entries share a member: when the second learns the MAC, on failover, and when rebalancing.
+#[test]
+fn a_hosts_addresses_share_one_member() {
+    let mut a = adaptive(&[1, 2, 3]);
+    let local6 = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+    let global = |i: u16| Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 100 + i);
+    let link = |i: u16| Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 100 + i);
+    let answer = |a: &mut Alb, peer: Ipv6Addr, i: u16| {
+        let na = NdRepr {
+            src: local6,
+            dst: peer,
+            message: NdMessage::Advert {
+                router: false,
+                solicited: true,
+                override_: true,
+                target: local6,
+                target_lladdr: Some(AGG),
+            },
+        };
+        let mut f = NdFrame::new(AGG, peer_mac(i as u8), None, na).to_bytes();
+        let port = a.handle_host_frame(t(1), &mut f, 1);
+        let back = NdFrame::parse(&f).unwrap();
+        let NdMessage::Advert { target_lladdr, .. } = back.nd.message else {
+            panic!()
+        };
+        (port, target_lladdr)
+    };
+    // Four hosts, each answered at its global address (members 1 2 3 1), then at its
+    // link-local one (by count alone the first would go to member 2).
+    let mut on = Vec::new();
+    for i in 0..4u16 {
+        on.push(answer(&mut a, global(i), i));
+    }
+    for i in 0..4u16 {
+        let (port, lladdr) = answer(&mut a, link(i), i);
+        assert_eq!(
+            (port, lladdr),
+            on[i as usize],
+            "host {i}: one member, one MAC"
+        );
+    }
+    let member = |a: &Alb, ip: Ipv6Addr| a.peer_member(IpAddr::V6(ip)).unwrap();
+    for i in 0..4u16 {
+        assert_eq!(member(&a, global(i)), member(&a, link(i)));
+    }
+    // Failover: the host on member 2 moves with both addresses.
+    let h = (0..4u16).find(|i| member(&a, global(*i)) == 2).unwrap();
+    run(&mut a, t(5000));
+    a.set_members(t(5000), &members(&[1, 3]));
+    assert_ne!(member(&a, global(h)), 2);
+    assert_eq!(member(&a, global(h)), member(&a, link(h)));
+    // Member 2 returns: one host (both addresses) gets it again.
+    a.set_members(t(6000), &members(&[1, 2, 3]));
+    let on2: Vec<u16> = (0..4u16).filter(|i| member(&a, global(*i)) == 2).collect();
+    assert_eq!(on2.len(), 1, "{:?}", a.status());
+    for i in 0..4u16 {
+        assert_eq!(member(&a, global(i)), member(&a, link(i)), "host {i}");
+    }
+}
+
 #[test]
 fn learning_frames_every_second_from_the_mac_peers_use() {
     let mut a = adaptive(&[1, 2]);

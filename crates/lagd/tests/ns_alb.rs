@@ -517,7 +517,7 @@ fn adaptive_lb(tag: &str, v6: bool) {
                     .is_some_and(|b| b.peers.iter().any(|p| p.member == cut_name))
         },
     );
-    let (up, down) = lan.streams(1000, 5000, 6200);
+    let (up, down) = lan.streams(1000, 10_000, 6200);
     std::thread::sleep(Duration::from_secs(2));
     let (rx, rx_total, _) = lan.kernel_shares("rx_packets", Duration::from_secs(2));
     eprintln!(
@@ -534,6 +534,10 @@ fn adaptive_lb(tag: &str, v6: bool) {
         let (_, got) = u.finish();
         assert_eq!(got.duplicated, 0, "{got}");
     }
+    assert!(
+        rx_total >= 1000,
+        "the streams were over before the window ({rx_total} frames)"
+    );
     // Spread again as before the cut (and as the balancer's table says: a peer whose traffic
     // went elsewhere than its entry would show as 12.5 % / 37.5 %).
     for (i, s) in rx.iter().enumerate() {

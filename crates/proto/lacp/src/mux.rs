@@ -200,3 +200,33 @@ pub(crate) fn step(p: &mut Port, ctx: &mut Ctx<'_>, agg: AggView) -> bool {
 pub(crate) fn wait_while_expired(p: &mut Port) {
     p.ready_n = true;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PortConfig, SystemConfig};
+    use lagd_types::{Instant, MacAddr};
+    use std::collections::VecDeque;
+
+    /// `step` tells the System's update loop whether the Mux moved: another pass runs on it.
+    #[test]
+    fn step_reports_whether_the_state_changed() {
+        let sys = SystemConfig::new(MacAddr([2, 0, 0, 0, 1, 0]));
+        let mut p = Port::new(PortConfig::new(1, MacAddr([2, 0, 0, 0, 1, 1])), &sys);
+        let mut events = VecDeque::new();
+        let mut ctx = Ctx {
+            now: Instant::ZERO,
+            cfg: &sys,
+            events: &mut events,
+        };
+        let agg = AggView::default();
+        assert!(
+            !step(&mut p, &mut ctx, agg),
+            "UNSELECTED and DETACHED: at rest"
+        );
+        p.selected = Selected::Selected;
+        assert!(step(&mut p, &mut ctx, agg), "DETACHED → WAITING");
+        assert_eq!(p.mux, MuxState::Waiting);
+        assert!(!step(&mut p, &mut ctx, agg), "WAITING, not ready: at rest");
+    }
+}

@@ -7,7 +7,8 @@ use common::*;
 use lagd_lacp::{
     EventKind, LacpActivity, LacpTimeout, MuxState, ReceiveState, Selected, SystemConfig,
 };
-use lagd_types::Duration;
+use lagd_types::{Duration, Instant, MacAddr, PortId, PortState, SystemId};
+use lagd_wire::LacpInfo;
 
 /// Aggregate_Wait_Time is the System's `aggregate_wait`: the aggregation forms that much later
 /// (no port of a new aggregation attaches before the wait_while_timer has run).
@@ -189,4 +190,149 @@ fn live_config_changes() {
     // The whole state serializes.
     let s = serde_json::to_string(&h.lacp(0).status()).unwrap();
     assert!(s.contains("\"COLLECTING_DISTRIBUTING\""), "{s}");
+}
+
+/// Independent control (§6.4.15, Figure 6-22) driven by a partner's LACPDUs by hand: ATTACHED
+/// → COLLECTING when the partner is in sync, DISTRIBUTING only once it collects, back to
+/// COLLECTING when it stops collecting; back to COLLECTING then ATTACHED when it reports
+/// Collecting and Distributing but not Sync.
+#[test]
+fn independent_control_follows_the_partners_sync_and_collecting() {
+    let cfg = SystemConfig {
+        coupled_control: false,
+        ..sys(1)
+    };
+    let mut l = single(cfg, 1);
+    let mut now = Instant::ZERO;
+    let mut sent = Vec::new();
+    let partner = |state: u8| LacpInfo {
+        system: SystemId::new(0x8000, MacAddr([2, 0, 0, 0, 9, 0])),
+        key: 5,
+        port: PortId::new(0x8000, 1),
+        state: PortState(state),
+    };
+    const BASE: u8 = PortState::LACP_ACTIVITY | PortState::LACP_TIMEOUT | PortState::AGGREGATION;
+    const SYNC: u8 = PortState::SYNCHRONIZATION;
+    const COLL_DIST: u8 = PortState::COLLECTING | PortState::DISTRIBUTING;
+    // The partner's LACPDU every 100 ms for 3 s (past Aggregate_Wait_Time), with a true view
+    // of us; returns the Mux states the port went through.
+    let mut feed = |l: &mut lagd_lacp::Lacp, state: u8| {
+        let mut muxes = vec![l.port(1).unwrap().mux];
+        for _ in 0..30 {
+            now = now + Duration::from_millis(100);
+            drive(l, now, now, &mut sent);
+            let view = l.port(1).unwrap().actor;
+            l.handle_frame(now, 1, &lacpdu_frame(partner(state), view))
+                .unwrap();
+            while let Some(e) = l.poll_event() {
+                if let EventKind::Mux { to, .. } = e.kind {
+                    muxes.push(to);
+                }
+            }
+        }
+        muxes
+    };
+    let muxes = feed(&mut l, BASE | SYNC);
+    assert_eq!(l.port(1).unwrap().mux, MuxState::Collecting, "{muxes:?}");
+    assert!(l.is_collecting(1) && !l.is_distributing(1));
+    let muxes = feed(&mut l, BASE | SYNC | COLL_DIST);
+    assert_eq!(muxes, [MuxState::Collecting, MuxState::Distributing]);
+    // The partner stops collecting, in sync: back to COLLECTING.
+    let muxes = feed(&mut l, BASE | SYNC);
+    assert_eq!(muxes, [MuxState::Distributing, MuxState::Collecting]);
+    let muxes = feed(&mut l, BASE | SYNC | COLL_DIST);
+    assert_eq!(muxes, [MuxState::Collecting, MuxState::Distributing]);
+    let muxes = feed(&mut l, BASE | COLL_DIST);
+    assert_eq!(
+        muxes,
+        [
+            MuxState::Distributing,
+            MuxState::Collecting,
+            MuxState::Attached
+        ]
+    );
+    assert!(!l.is_collecting(1) && !l.is_distributing(1));
+}
+
+/// Switching between coupled and independent control live: a COLLECTING_DISTRIBUTING port
+/// goes through ATTACHED to DISTRIBUTING, and back to COLLECTING_DISTRIBUTING.
+#[test]
+fn coupled_and_independent_control_switch_live() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    assert_eq!(h.port(a[0]).mux, MuxState::CollectingDistributing);
+    for (coupled, want) in [
+        (false, MuxState::Distributing),
+        (true, MuxState::CollectingDistributing),
+    ] {
+        let now = h.now;
+        let cfg = SystemConfig {
+            coupled_control: coupled,
+            ..sys(1)
+        };
+        h.lacp_mut(0).set_config(now, cfg).unwrap();
+        h.run_for(Duration::from_secs(3));
+        let p = h.port(a[0]);
+        assert_eq!(p.mux, want, "coupled_control {coupled}");
+        assert!(
+            h.all_distributing(&[a[0], b[0]]),
+            "coupled_control {coupled}"
+        );
+    }
+}
+
+/// recordPDU (§6.4.9): the partner's Synchronization counts only if its view of us (the
+/// LACPDU's Partner information) is the actor's, or the partner is Individual. A partner that
+/// claims Sync with another key for us never makes the port collect.
+#[test]
+fn a_partner_in_sync_with_a_wrong_view_of_us_is_not_in_sync() {
+    let mut l = single(sys(1), 1);
+    let mut now = Instant::ZERO;
+    let mut sent = Vec::new();
+    let partner = LacpInfo {
+        system: SystemId::new(0x8000, MacAddr([2, 0, 0, 0, 9, 0])),
+        key: 5,
+        port: PortId::new(0x8000, 1),
+        state: PortState(0x3f),
+    };
+    let mut feed = |l: &mut lagd_lacp::Lacp, wrong_key: bool| {
+        for _ in 0..40 {
+            now = now + Duration::from_millis(100);
+            drive(l, now, now, &mut sent);
+            let mut view = l.port(1).unwrap().actor;
+            if wrong_key {
+                view.key += 1;
+            }
+            l.handle_frame(now, 1, &lacpdu_frame(partner, view))
+                .unwrap();
+        }
+    };
+    feed(&mut l, true);
+    let p = l.port(1).unwrap();
+    assert!(!p.partner.state.synchronization(), "{}", p.partner.state);
+    assert_eq!(p.mux, MuxState::Attached);
+    assert!(!l.is_collecting(1) && !l.is_up());
+    feed(&mut l, false);
+    assert!(l.port(1).unwrap().partner.state.synchronization());
+    assert!(l.is_distributing(1) && l.is_up());
+}
+
+/// LACP runs on full-duplex links only (LACP_Enabled, §6.4.8): a half-duplex member is
+/// LACP_DISABLED; once its link reports full duplex it leaves LACP_DISABLED and forms.
+#[test]
+fn a_half_duplex_link_that_becomes_full_duplex_runs_lacp() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    let half = lagd_lacp::LinkStatus {
+        full_duplex: false,
+        ..lagd_lacp::LinkStatus::up(1000)
+    };
+    h.lacp_mut(0).handle_link(Instant::ZERO, 1, half);
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(h.port(a[0]).receive, ReceiveState::LacpDisabled);
+    assert!(!h.lacp(0).is_distributing(1));
+    let now = h.now;
+    h.lacp_mut(0)
+        .handle_link(now, 1, lagd_lacp::LinkStatus::up(1000));
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    assert_eq!(h.port(a[0]).receive, ReceiveState::Current);
 }

@@ -6,20 +6,23 @@ mod common;
 
 use common::*;
 use lagd_lacp::testing::{Harness, end};
-use lagd_lacp::{EventKind, FallbackConfig, FallbackKind, SystemConfig};
+use lagd_lacp::{EventKind, FallbackConfig, FallbackKind, Selected, SystemConfig};
 use lagd_types::{Duration, SystemId};
 
 /// Runs for `d`, checking after every step that no port of System 0 distributes, that the
-/// aggregate stays down and that no port records System 0 itself as its partner.
+/// aggregate stays down, that no port records System 0 itself as its partner and that a port
+/// known to be looped selects no Aggregator.
 fn never_aggregates_with_itself(h: &mut Harness, d: Duration) {
     let own = h.lacp(0).config().system;
     let limit = h.now + d;
     let bad = h.run_until_cond(d, |h| {
         let l = h.lacp(0);
         l.is_up()
-            || l.ports()
-                .iter()
-                .any(|p| p.distributing || p.partner.system == own)
+            || l.ports().iter().any(|p| {
+                p.distributing
+                    || p.partner.system == own
+                    || (p.loopback.is_some() && p.selected != Selected::Unselected)
+            })
     });
     if let Some(at) = bad {
         let l = h.lacp(0);
@@ -28,7 +31,7 @@ fn never_aggregates_with_itself(h: &mut Harness, d: Duration) {
             l.is_up(),
             l.ports()
                 .iter()
-                .map(|p| (p.number, p.distributing, p.partner.system))
+                .map(|p| (p.number, p.distributing, p.partner.system, p.selected))
                 .collect::<Vec<_>>()
         );
     }

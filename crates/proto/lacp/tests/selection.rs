@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use lagd_lacp::testing::End;
 use lagd_lacp::testing::{Harness, end};
-use lagd_lacp::{AdSelect, EventKind, PortConfig, Selected};
+use lagd_lacp::{AdSelect, EventKind, MuxState, PortConfig, Selected, SystemConfig};
 use lagd_types::Duration;
 
 #[test]
@@ -148,6 +148,48 @@ fn six_links_max_active_four_two_standby_take_over() {
     assert_eq!(h.port(pa[4]).selected, Selected::Standby);
 }
 
+/// max_active ranks the members by the port priorities of the System with the better System ID
+/// (§6.4.14.2 c), on both sides: here A's, which prefer its ports 6, 5, 4, 3 over B's own
+/// choice of 1, 2, 3, 4 (and over the port number order).
+#[test]
+fn max_active_ranks_by_the_port_priorities_of_the_better_system() {
+    let mut h = Harness::new();
+    let a = h.add_system(SystemConfig {
+        max_active: Some(4),
+        ..sys(1)
+    });
+    let b = h.add_system(SystemConfig {
+        max_active: Some(4),
+        ..sys(2)
+    });
+    for p in 1..=6u16 {
+        let mut pa = PortConfig::new(p, mac(1, p));
+        pa.priority = 100 - p;
+        h.add_port(a, pa);
+        let mut pb = PortConfig::new(p, mac(2, p));
+        pb.priority = p;
+        h.add_port(b, pb);
+        h.connect(end(a, p), end(b, p));
+    }
+    let best: Vec<End> = (3..=6).map(|p| end(a, p)).collect();
+    let best_b: Vec<End> = (3..=6).map(|p| end(b, p)).collect();
+    until_all_distributing(&mut h, &best, &best_b, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(5));
+    for s in [a, b] {
+        let sel: Vec<Selected> = (1..=6)
+            .map(|p| h.lacp(s).port(p).unwrap().selected)
+            .collect();
+        assert_eq!(
+            sel,
+            [[Selected::Standby; 2].as_slice(), &[Selected::Selected; 4]].concat(),
+            "system {s}"
+        );
+        let mut dist = h.lacp(s).distributing_ports();
+        dist.sort_unstable();
+        assert_eq!(dist, vec![3, 4, 5, 6], "system {s}");
+    }
+}
+
 #[test]
 fn min_links_three_of_four() {
     let mut ca = sys(1);
@@ -257,6 +299,14 @@ fn ad_select_count_prefers_more_ports_and_bandwidth_more_speed() {
     };
     let (h, a, _, _) = two_partners(cfg);
     assert_eq!(active_ports(&h, a), vec![3, 4, 5], "three ports beat two");
+    // The ports to B, whose Aggregator is no longer the active one, went back to ATTACHED and
+    // tell B so: B distributes on none of them.
+    for p in [1, 2] {
+        let st = h.lacp(a).port(p).unwrap();
+        assert_eq!(st.mux, MuxState::Attached, "port {p}");
+        assert!(!st.actor.state.synchronization() && !st.actor.state.collecting());
+        assert!(!h.lacp(1).is_distributing(p), "B distributes on port {p}");
+    }
     let cfg = lagd_lacp::SystemConfig {
         ad_select: AdSelect::Bandwidth,
         ..sys(1)

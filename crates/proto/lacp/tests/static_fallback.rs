@@ -3,8 +3,11 @@
 mod common;
 
 use common::*;
-use lagd_lacp::{EventKind, FallbackConfig, FallbackKind, LacpActivity, LacpTimeout, ReceiveState};
-use lagd_types::Duration;
+use lagd_lacp::{
+    EventKind, FallbackConfig, FallbackKind, LacpActivity, LacpTimeout, LinkStatus, PortConfig,
+    ReceiveState, Selected, SystemConfig,
+};
+use lagd_types::{Duration, Instant, PortId};
 
 fn static_sys(id: u8) -> lagd_lacp::SystemConfig {
     sys_with(id, LacpActivity::Off, LacpTimeout::Short)
@@ -99,4 +102,79 @@ fn fallback_not_entered_with_a_lacp_partner() {
     h.run_for(Duration::from_secs(60));
     assert!(!h.saw(0, |k| matches!(k, EventKind::FallbackEntered { .. })));
     assert_eq!(h.lacp(0).distributing_ports(), vec![1, 2]);
+}
+
+/// The Selection events of port `port` of `l` not yet polled.
+fn selections(l: &mut lagd_lacp::Lacp, port: u16) -> Vec<(Selected, &'static str)> {
+    let mut v = Vec::new();
+    while let Some(e) = l.poll_event() {
+        if let EventKind::Selection { to, reason, .. } = e.kind
+            && e.port == Some(port)
+        {
+            v.push((to, reason));
+        }
+    }
+    v
+}
+
+/// update_Default_Selected (§6.4.9) on a live change: a DEFAULTED port stays SELECTED when a
+/// change leaves its default partner as it was, and is UNSELECTED (then selects again) when the
+/// Partner_Admin values it uses change, even only the partner's port.
+#[test]
+fn a_defaulted_port_is_reselected_only_when_its_default_partner_changes() {
+    let mut l = single(sys(1), 1);
+    let mut sent = Vec::new();
+    drive(&mut l, Instant::ZERO, Instant::from_secs(10), &mut sent);
+    let now = Instant::from_secs(10);
+    assert_eq!(l.port(1).unwrap().receive, ReceiveState::Defaulted);
+    assert_eq!(l.port(1).unwrap().selected, Selected::Selected);
+    selections(&mut l, 1);
+    // Another max_active: the default partner is the same, the port stays.
+    let cfg = SystemConfig {
+        max_active: Some(8),
+        ..sys(1)
+    };
+    l.set_config(now, cfg).unwrap();
+    assert_eq!(selections(&mut l, 1), []);
+    // Another Partner_Admin_Port: UNSELECTED, then SELECTED again.
+    let mut pc = PortConfig::new(1, mac(1, 1));
+    pc.partner_admin.port = PortId::new(0x8000, 7);
+    l.set_port_config(now, pc).unwrap();
+    let sel = selections(&mut l, 1);
+    assert_eq!(
+        sel.first(),
+        Some(&(
+            Selected::Unselected,
+            "partner defaulted: a different partner"
+        )),
+        "{sel:?}"
+    );
+    assert_eq!(sel.last().map(|s| s.0), Some(Selected::Selected), "{sel:?}");
+}
+
+/// A half-duplex member of a static trunk stays Individual (its default partner is not
+/// aggregatable) across a configuration change that re-reads the default partner.
+#[test]
+fn a_half_duplex_static_member_stays_individual_across_a_change() {
+    let cfg = static_sys(1);
+    let mut l = single(cfg.clone(), 3);
+    let now = Instant::from_secs(1);
+    let half = LinkStatus {
+        full_duplex: false,
+        ..LinkStatus::up(1000)
+    };
+    l.handle_link(now, 3, half);
+    let individual = |l: &lagd_lacp::Lacp| {
+        let p = l.port(3).unwrap();
+        assert_eq!(p.receive, ReceiveState::LacpDisabled);
+        assert!(!p.partner.state.aggregation(), "{}", p.partner.state);
+        assert_ne!(p.aggregator, l.port(1).unwrap().aggregator);
+    };
+    individual(&l);
+    let changed = SystemConfig {
+        max_active: Some(8),
+        ..cfg
+    };
+    l.set_config(now, changed).unwrap();
+    individual(&l);
 }

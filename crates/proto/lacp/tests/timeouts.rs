@@ -168,3 +168,26 @@ fn link_up_keeps_the_remembered_partner_through_expired() {
     assert!(p.partner.state.short_timeout());
     assert!(!p.actor.state.defaulted());
 }
+
+/// A port whose link is down rests in PORT_DISABLED: one transition into it, none after,
+/// however long it stays down and whatever the other ports do.
+#[test]
+fn a_port_with_its_link_down_rests_in_port_disabled() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    let cut = h.now;
+    h.cut(1);
+    h.run_for(Duration::from_secs(20));
+    let receive: Vec<(ReceiveState, ReceiveState)> = h
+        .events(0, |e| e.port == Some(2) && e.at >= cut)
+        .filter_map(|e| match e.kind {
+            EventKind::Receive { from, to, .. } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        receive,
+        [(ReceiveState::Current, ReceiveState::PortDisabled)]
+    );
+    assert!(h.lacp(0).is_distributing(1));
+}

@@ -219,7 +219,7 @@ fn independent_control_follows_the_partners_sync_and_collecting() {
     let mut feed = |l: &mut lagd_lacp::Lacp, state: u8| {
         let mut muxes = vec![l.port(1).unwrap().mux];
         for _ in 0..30 {
-            now = now + Duration::from_millis(100);
+            now += Duration::from_millis(100);
             drive(l, now, now, &mut sent);
             let view = l.port(1).unwrap().actor;
             l.handle_frame(now, 1, &lacpdu_frame(partner(state), view))
@@ -297,7 +297,7 @@ fn a_partner_in_sync_with_a_wrong_view_of_us_is_not_in_sync() {
     };
     let mut feed = |l: &mut lagd_lacp::Lacp, wrong_key: bool| {
         for _ in 0..40 {
-            now = now + Duration::from_millis(100);
+            now += Duration::from_millis(100);
             drive(l, now, now, &mut sent);
             let mut view = l.port(1).unwrap().actor;
             if wrong_key {
@@ -335,4 +335,25 @@ fn a_half_duplex_link_that_becomes_full_duplex_runs_lacp() {
         .handle_link(now, 1, lagd_lacp::LinkStatus::up(1000));
     until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
     assert_eq!(h.port(a[0]).receive, ReceiveState::Current);
+    // Back to half duplex: LACP is disabled on the port, which stops carrying.
+    let now = h.now;
+    h.lacp_mut(0).handle_link(now, 1, half);
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(h.port(a[0]).receive, ReceiveState::LacpDisabled);
+    assert!(!h.lacp(0).is_distributing(1));
+    let reasons: Vec<&str> = h
+        .events(0, |e| e.port == Some(1))
+        .filter_map(|e| match e.kind {
+            EventKind::Receive {
+                to: ReceiveState::LacpDisabled,
+                reason,
+                ..
+            } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        ["port enabled but half duplex: LACP needs full duplex"; 2]
+    );
 }

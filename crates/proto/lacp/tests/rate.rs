@@ -163,3 +163,63 @@ fn no_periodic_on_a_disabled_port_or_a_half_duplex_link() {
     assert_eq!(h.port(a[0]).periodic, PeriodicState::NoPeriodic);
     assert_eq!(h.port(a[1]).periodic, PeriodicState::NoPeriodic);
 }
+
+/// update_NTT (§6.4.9): a LACPDU whose view of us is stale (our port, System, key, or the
+/// Activity, Timeout, Synchronization or Aggregation bits) is answered at once; one with a
+/// true view is not. The partner is Individual (its Sync then counts whatever its view of us,
+/// so nothing but update_NTT reacts to the stale view) and runs long timeouts (no periodic
+/// LACPDU falls in between).
+#[test]
+fn a_stale_view_of_us_is_answered_at_once() {
+    let mut l = single(sys(1), 1);
+    let partner = LacpInfo {
+        system: SystemId::new(1, MacAddr([2, 0, 0, 0, 9, 0])),
+        key: 5,
+        port: PortId::new(1, 1),
+        state: PortState(0x39),
+    };
+    let mut sent = Vec::new();
+    let mut now = Instant::ZERO;
+    for _ in 0..30 {
+        now += Duration::from_millis(100);
+        drive(&mut l, now, now, &mut sent);
+        let view = l.port(1).unwrap().actor;
+        l.handle_frame(now, 1, &lacpdu_frame(partner, view))
+            .unwrap();
+    }
+    assert!(l.is_distributing(1));
+    type Spoil = fn(&mut LacpInfo);
+    let stale: [(&str, Spoil); 8] = [
+        ("nothing", |_| {}),
+        ("port", |v| {
+            v.port = PortId::new(v.port.priority, v.port.number + 1)
+        }),
+        ("system", |v| {
+            v.system = SystemId::new(v.system.priority, MacAddr([2, 0, 0, 0, 7, 0]))
+        }),
+        ("key", |v| v.key += 1),
+        ("activity", |v| {
+            v.state = PortState(v.state.0 ^ PortState::LACP_ACTIVITY)
+        }),
+        ("timeout", |v| {
+            v.state = PortState(v.state.0 ^ PortState::LACP_TIMEOUT)
+        }),
+        ("sync", |v| {
+            v.state = PortState(v.state.0 ^ PortState::SYNCHRONIZATION)
+        }),
+        ("aggregation", |v| {
+            v.state = PortState(v.state.0 ^ PortState::AGGREGATION)
+        }),
+    ];
+    for (what, spoil) in stale {
+        now += Duration::from_millis(500);
+        drive(&mut l, now, now, &mut sent);
+        let mut view = l.port(1).unwrap().actor;
+        spoil(&mut view);
+        l.handle_frame(now, 1, &lacpdu_frame(partner, view))
+            .unwrap();
+        let answers = std::iter::from_fn(|| l.poll_transmit(now)).count();
+        assert_eq!(answers, usize::from(what != "nothing"), "stale {what}");
+        assert!(l.is_distributing(1), "stale {what}");
+    }
+}

@@ -63,6 +63,45 @@ fn member_recabled_to_another_system_gets_its_own_aggregator() {
     );
 }
 
+/// update_Selected (§6.4.9) says why a port is UNSELECTED: a partner heard where there was
+/// none, then, recabled, a different partner.
+#[test]
+fn update_selected_says_whether_a_partner_appeared_or_changed() {
+    let mut h = Harness::new();
+    let a = h.add_system(sys(1));
+    let b = h.add_system(sys(2));
+    let c = h.add_system(sys(3));
+    let pa = add_ports(&mut h, a, 1, 1);
+    let pb = add_ports(&mut h, b, 2, 1);
+    let pc = add_ports(&mut h, c, 3, 1);
+    h.connect(pa[0], pb[0]);
+    until_all_distributing(&mut h, &pa, &pb, Duration::from_secs(5));
+    h.recable(0, pc[0]);
+    until_all_distributing(&mut h, &pa, &pc, Duration::from_secs(10));
+    let unselected: Vec<&str> = h
+        .events(a, |e| e.port == Some(1))
+        .filter_map(|e| match e.kind {
+            EventKind::Selection {
+                to: Selected::Unselected,
+                reason,
+                ..
+            } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    // (The recabling also takes the link down for a moment: "port disabled" in between.)
+    assert_eq!(
+        unselected.first(),
+        Some(&"a partner heard (LACPDU after none)"),
+        "{unselected:?}"
+    );
+    assert_eq!(
+        unselected.last(),
+        Some(&"LACPDU from a different partner (System, key or port)"),
+        "{unselected:?}"
+    );
+}
+
 #[test]
 fn member_with_another_partner_key_gets_its_own_aggregator() {
     let mut h = Harness::new();

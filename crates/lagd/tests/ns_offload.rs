@@ -446,6 +446,18 @@ fn nic_like(h: &Hosts) {
     }
 }
 
+/// Prints `head` followed by the last and longest hand-back, the idle returns and when, of the
+/// traffic started at `start` for `secs` s.
+fn print_hand_back(head: &str, o: &OffloadStatus, start: Instant, secs: f64) {
+    eprintln!(
+        "{head} (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
+        o.hand_back_last_us,
+        o.hand_back_max_us,
+        o.idle_returns,
+        start.elapsed().as_secs_f64()
+    );
+}
+
 /// Removes `link` from A's aggregation gracefully and waits until it is gone and every bucket
 /// is back in the kernel with more hand-backs than `before`; prints them (`label` first) and
 /// asserts the traffic (`what`), started at `start` for `secs` s, has not ended first.
@@ -472,13 +484,14 @@ fn remove_and_wait_hand_back(
         },
     );
     let o = offload(&o);
-    eprintln!(
-        "{label}: after removing {link}: {} buckets handed back in all (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
-        o.hand_backs,
-        o.hand_back_last_us,
-        o.hand_back_max_us,
-        o.idle_returns,
-        start.elapsed().as_secs_f64()
+    print_hand_back(
+        &format!(
+            "{label}: after removing {link}: {} buckets handed back in all",
+            o.hand_backs
+        ),
+        &o,
+        start,
+        secs,
     );
     assert!(
         start.elapsed() < Duration::from_secs_f64(secs - 1.0),
@@ -524,13 +537,14 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
     let start = Instant::now();
     // Back in the kernel while the streams still run.
     let o = wait_rebalance_hand_back(&mut h, seq0, hb0, start, Duration::from_secs(12));
-    eprintln!(
-        "{attach}: after rebalancing: {} buckets handed back (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
-        o.hand_backs,
-        o.hand_back_last_us,
-        o.hand_back_max_us,
-        o.idle_returns,
-        start.elapsed().as_secs_f64()
+    print_hand_back(
+        &format!(
+            "{attach}: after rebalancing: {} buckets handed back",
+            o.hand_backs
+        ),
+        &o,
+        start,
+        secs as f64,
     );
     assert!(
         start.elapsed() < Duration::from_secs(secs - 4),
@@ -653,13 +667,14 @@ fn tcp_hand_back_after_rebalance_and_removal(attach: &str) {
         .collect();
     let start = Instant::now();
     let o = wait_rebalance_hand_back(&mut h, seq0, hb0, start, Duration::from_secs(9));
-    eprintln!(
-        "{attach}, TCP: after rebalancing: {} buckets handed back (last {} us, longest {} us), {} idle returns, at +{:.1} s of {secs} s",
-        o.hand_backs - hb0,
-        o.hand_back_last_us,
-        o.hand_back_max_us,
-        o.idle_returns,
-        start.elapsed().as_secs_f64()
+    print_hand_back(
+        &format!(
+            "{attach}, TCP: after rebalancing: {} buckets handed back",
+            o.hand_backs - hb0
+        ),
+        &o,
+        start,
+        secs,
     );
     // Graceful removal of the member carrying the most, flows running.
     let (i, _) = stream_link(&mut h, false, Duration::from_millis(500));

@@ -388,23 +388,46 @@ fn rebalanced_since(h: &mut Hosts, seq0: u64) -> bool {
 /// started) and they are handed back: more hand-backs than `before`, every bucket in the
 /// kernel. A move of a bucket without traffic (the first rebalancing may measure the time
 /// before the traffic) is settled without a hand-back; the wait goes on for the next move.
-/// Fails if that has not happened `limit` after `start`.
-fn wait_rebalance_hand_back(
+///
+/// The flows' buckets are placed by their hash, and some placements are ones the rebalancer
+/// cannot improve (e.g. flows of 40, 30, 20 and 15 on three members as {40} {30} {20, 15}: no
+/// single move or swap narrows the gap), so it moves nothing that carries traffic; CI met
+/// one (hand-backs 0 -> 0 after 9 s). If nothing was handed back `nudge_at` after `start`,
+/// `nudge` is called once: it starts one more flow as heavy as the heaviest, which leaves every
+/// such placement improvable, so the next rebalancing moves a busy bucket. Its result is
+/// returned for the caller to check like the others.
+///
+/// Fails if no hand-back happened `limit` after `start`.
+fn wait_rebalance_hand_back<T>(
     h: &mut Hosts,
     seq0: u64,
     before: u64,
     start: Instant,
-    limit: Duration,
-) -> OffloadStatus {
+    (nudge_at, limit): (Duration, Duration),
+    nudge: impl FnOnce(&Hosts) -> T,
+) -> (OffloadStatus, Option<T>) {
+    let mut nudge = Some(nudge);
+    let mut nudged = None;
     loop {
         let moved = rebalanced_since(h, seq0);
         let o = offload(&h.status_a());
         if moved && o.hand_backs > before && o.fast_buckets == o.buckets {
-            return o;
+            return (o, nudged);
+        }
+        if start.elapsed() >= nudge_at
+            && o.hand_backs == before
+            && let Some(f) = nudge.take()
+        {
+            eprintln!(
+                "no busy bucket moved by +{:.1} s (rebalanced {moved}): one more heavy flow",
+                start.elapsed().as_secs_f64()
+            );
+            nudged = Some(f(h));
         }
         assert!(
             start.elapsed() < limit,
-            "no rebalancing move handed back within {limit:?} (rebalanced {moved}, hand-backs {} -> {}, {} of {} buckets in the kernel)",
+            "no rebalancing move handed back within {limit:?} (rebalanced {moved}, nudged {}, hand-backs {} -> {}, {} of {} buckets in the kernel)",
+            nudged.is_some(),
             before,
             o.hand_backs,
             o.fast_buckets,
@@ -536,7 +559,17 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
         .collect();
     let start = Instant::now();
     // Back in the kernel while the streams still run.
-    let o = wait_rebalance_hand_back(&mut h, seq0, hb0, start, Duration::from_secs(12));
+    // The extra stream, if needed, as heavy as the heaviest and ending with the others.
+    let (nudge_at, extra_rate) = (6u64, rates[0]);
+    let extra_count = u64::from(extra_rate) * (secs - nudge_at - 1);
+    let (o, extra) = wait_rebalance_hand_back(
+        &mut h,
+        seq0,
+        hb0,
+        start,
+        (Duration::from_secs(nudge_at), Duration::from_secs(12)),
+        |h: &Hosts| Udp::start(&h.a, &h.b, [198, 18, 0, 2], 5709, extra_rate, extra_count),
+    );
     print_hand_back(
         &format!(
             "{attach}: after rebalancing: {} buckets handed back",
@@ -580,6 +613,7 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
         d["moves_completed"], d["marker_timeouts"], d["early_completions"]
     );
     let reports: Vec<_> = streams.into_iter().map(Udp::finish).collect();
+    let extra = extra.map(Udp::finish);
     for side in [h.links_of_a(), h.links_of_b()] {
         for l in side {
             eprintln!(
@@ -596,6 +630,13 @@ fn hand_back_after_rebalance_and_removal(attach: &str) {
     for (i, (sent, got)) in reports.into_iter().enumerate() {
         eprintln!("{attach}: stream {i} ({} pps): {got}", rates[i]);
         assert_eq!(sent.sent, u64::from(rates[i]) * secs, "{sent:?}");
+        assert_eq!(got.reordered, 0, "{got}");
+        assert_eq!(got.duplicated, 0, "{got}");
+        lost += got.lost;
+    }
+    if let Some((sent, got)) = extra {
+        eprintln!("{attach}: extra stream ({extra_rate} pps): {got}");
+        assert_eq!(sent.sent, extra_count, "{sent:?}");
         assert_eq!(got.reordered, 0, "{got}");
         assert_eq!(got.duplicated, 0, "{got}");
         lost += got.lost;
@@ -659,14 +700,39 @@ fn tcp_hand_back_after_rebalance_and_removal(attach: &str) {
     // Four flows with loads far apart over three links, so that the rebalancer has moves to
     // make. Each writes 64 KiB at a time at its rate.
     let rates: [u64; 4] = [40_000_000, 30_000_000, 20_000_000, 15_000_000];
-    let secs = 16.0;
-    let flows: Vec<_> = rates
+    let secs = 18.0;
+    let mut flows: Vec<_> = rates
         .iter()
         .enumerate()
         .map(|(i, r)| start_tcp(&a, &b, [198, 18, 0, 2], 5800 + i as u16, 1, secs, Some(*r)))
         .collect();
     let start = Instant::now();
-    let o = wait_rebalance_hand_back(&mut h, seq0, hb0, start, Duration::from_secs(9));
+    // The extra flow, if needed, as heavy as the heaviest and ending with the others.
+    let nudge_at = 5.0;
+    let (o, extra) = wait_rebalance_hand_back(
+        &mut h,
+        seq0,
+        hb0,
+        start,
+        (Duration::from_secs_f64(nudge_at), Duration::from_secs(11)),
+        |h: &Hosts| {
+            let (a, b) = (&h.a, &h.b);
+            start_tcp(
+                a,
+                b,
+                [198, 18, 0, 2],
+                5809,
+                1,
+                secs - nudge_at - 0.5,
+                Some(rates[0]),
+            )
+        },
+    );
+    let mut rates = rates.to_vec();
+    if let Some(f) = extra {
+        flows.push(f);
+        rates.push(rates[0]);
+    }
     print_hand_back(
         &format!(
             "{attach}, TCP: after rebalancing: {} buckets handed back",

@@ -40,7 +40,7 @@
 //! systems of its Distributing members). DT events are reported as `<switch>/dt` lines. The
 //! forwarding model is described in [`crate::dt`].
 
-use super::{Builder, mac_add};
+use super::builder::{Builder, mac_add};
 use crate::error::{SimError, invalid};
 use crate::units::Dur;
 use lagd_dt::{DtConfig, MAX_AGGREGATIONS};

@@ -23,6 +23,7 @@ use crate::packet::{MAX_BATCH, MAX_FRAME, PacketSocket, RecvBatch};
 use crate::tap::Tap;
 use crate::vnet::{VNET_HDR_LEN, VnetHdr, with_plain_header};
 use lagd_types::{Instant, PortNumber};
+use lagd_wire::ETHERTYPE_SLOW_PROTOCOLS;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,7 +39,6 @@ pub type Slot = u32;
 pub const POOL_SLOTS: usize = 256;
 
 const ETH_HLEN: usize = 14;
-const ETHERTYPE_SLOW_PROTOCOLS: u16 = 0x8809;
 /// How long the TX thread waits for room in a member's send buffer before dropping.
 const WRITE_WAIT_MS: i32 = 20;
 /// Safety-net wake-up of the TX thread, for control frames queued without [`Forwarder::wake`].

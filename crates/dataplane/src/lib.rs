@@ -4,7 +4,10 @@
 //! through so GSO super-frames travel end to end unsegmented).
 //!
 //! The protocol side (LACP, Marker, distribution) is reached only through the [`Protocol`]
-//! trait, so this crate depends on no protocol core. `unsafe` code is confined to the modules
+//! trait, so this crate depends on no protocol core (only on `lagd-wire`'s constants, such as
+//! the Slow Protocols EtherType its filters test). rtnetlink is one hand-written client,
+//! [`Netlink`] (links, addresses, neighbours in `netlink`, bridge ports and FDB in `bridge`,
+//! `clsact` filters in `tc`). `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
 //! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`, `durable`'s `flock`); each block carries a
 //! `// SAFETY:` comment.

@@ -1,6 +1,12 @@
-//! A small rtnetlink (`NETLINK_ROUTE`) client written for lagd: links (by name or index,
-//! flags, MTU, MAC, operstate, carrier), addresses (list, add, delete), neighbour flush, and a
-//! [`LinkMonitor`] subscribed to `RTMGRP_LINK`.
+//! lagd's one rtnetlink (`NETLINK_ROUTE`) client, written by hand (docs/ARCHITECTURE.md says
+//! why): one socket type ([`Netlink`]), one message builder ([`MsgBuilder`], [`put_attr`],
+//! [`nested`]), one attribute walker ([`attrs`]) and one request/reply loop
+//! ([`Netlink::transact`]). This file holds them and what they serve here: links (by name or
+//! index, flags, MTU, MAC, alias, operstate, carrier), addresses (list, add, delete),
+//! neighbours (list, flush, extern-learned entries) and a [`LinkMonitor`] subscribed to
+//! `RTMGRP_LINK`. The same type's other requests live beside their concern: bridge ports and
+//! the forwarding database in [`crate::bridge`], `clsact` qdiscs and `cls_bpf` filters in
+//! [`crate::tc`].
 //!
 //! Messages are built and parsed as bytes by safe code that checks every length; only the socket
 //! calls are `unsafe`. A netlink socket acts in the network namespace of the thread that opened
@@ -20,12 +26,13 @@ const NLMSG_OVERRUN: u16 = 4;
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
+pub(crate) const RTM_SETLINK: u16 = 19;
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
-const RTM_NEWNEIGH: u16 = 28;
-const RTM_DELNEIGH: u16 = 29;
-const RTM_GETNEIGH: u16 = 30;
+pub(crate) const RTM_NEWNEIGH: u16 = 28;
+pub(crate) const RTM_DELNEIGH: u16 = 29;
+pub(crate) const RTM_GETNEIGH: u16 = 30;
 
 pub(crate) const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_MULTI: u16 = 0x2;
@@ -33,17 +40,17 @@ pub(crate) const NLM_F_ACK: u16 = 0x4;
 pub(crate) const NLM_F_DUMP: u16 = 0x300;
 pub(crate) const NLM_F_EXCL: u16 = 0x200;
 pub(crate) const NLM_F_CREATE: u16 = 0x400;
-const NLM_F_REPLACE: u16 = 0x100;
+pub(crate) const NLM_F_REPLACE: u16 = 0x100;
 
 const NLMSG_HDRLEN: usize = 16;
 const IFINFOMSG_LEN: usize = 16;
 const IFADDRMSG_LEN: usize = 8;
-const NDMSG_LEN: usize = 12;
+pub(crate) const NDMSG_LEN: usize = 12;
 
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
-const IFLA_MASTER: u16 = 10;
+pub(crate) const IFLA_MASTER: u16 = 10;
 const IFLA_OPERSTATE: u16 = 16;
 const IFLA_IFALIAS: u16 = 20;
 const IFLA_LINKINFO: u16 = 18;
@@ -59,12 +66,15 @@ const IFA_FLAGS: u16 = 8;
 
 const NDA_DST: u16 = 1;
 const NDA_LLADDR: u16 = 2;
-const NUD_REACHABLE: u16 = 0x02;
+pub(crate) const NUD_REACHABLE: u16 = 0x02;
 const NUD_STALE: u16 = 0x04;
 const NUD_DELAY: u16 = 0x08;
 const NUD_PROBE: u16 = 0x10;
-const NUD_NOARP: u16 = 0x40;
-const NUD_PERMANENT: u16 = 0x80;
+/// `NUD_NOARP`: a static entry (a neighbour that needs no resolution; in the bridge FDB, a
+/// static address).
+pub const NUD_NOARP: u16 = 0x40;
+/// `NUD_PERMANENT`: a permanent entry (in the bridge FDB, a local address: the port's own).
+pub const NUD_PERMANENT: u16 = 0x80;
 /// `NTF_EXT_LEARNED`: the entry was installed by a program (`extern_learn` in `ip neigh`); the
 /// kernel does not age it out or garbage-collect it.
 const NTF_EXT_LEARNED: u8 = 0x10;
@@ -73,6 +83,8 @@ const RTMGRP_LINK: u32 = 1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 const NLA_TYPE_MASK: u16 = 0x3fff;
+/// `NLA_F_NESTED`: the attribute holds attributes.
+pub(crate) const NLA_F_NESTED: u16 = 0x8000;
 
 /// `IFF_UP`: administratively up.
 pub const IFF_UP: u32 = 0x1;
@@ -92,7 +104,9 @@ pub const RT_SCOPE_HOST: u8 = 254;
 /// `IFA_F_PERMANENT`: configured, not autoconfigured with a lifetime.
 pub const IFA_F_PERMANENT: u32 = 0x80;
 
-const RECV_BUF: usize = 64 * 1024;
+/// The receive buffer: larger than the kernel's dump chunks (at most 32 KiB), so that no reply
+/// is truncated.
+const RECV_BUF: usize = 256 * 1024;
 
 /// RFC 2863 operational state (`IF_OPER_*`, `IFLA_OPERSTATE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,22 +265,12 @@ impl MsgBuilder {
         self.buf.extend_from_slice(b);
         self
     }
-    fn align(&mut self) {
-        while !self.buf.len().is_multiple_of(4) {
-            self.buf.push(0);
-        }
-    }
     pub(crate) fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Self {
-        self.align();
-        let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
-        self.buf.extend_from_slice(&len.to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.buf.extend_from_slice(data);
-        self.align();
+        put_attr(&mut self.buf, ty, data);
         self
     }
     pub(crate) fn finish(mut self) -> Vec<u8> {
-        self.align();
+        self.buf.resize(align4(self.buf.len()), 0);
         let len = u32::try_from(self.buf.len())
             .unwrap_or(u32::MAX)
             .to_ne_bytes();
@@ -275,13 +279,72 @@ impl MsgBuilder {
     }
 }
 
-fn ifinfomsg(index: u32, flags: u32, change: u32) -> [u8; IFINFOMSG_LEN] {
+/// Appends attribute `ty` holding `data` to `buf` (4-aligned before and after).
+pub(crate) fn put_attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
+    buf.resize(align4(buf.len()), 0);
+    let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
+    buf.extend_from_slice(&len.to_ne_bytes());
+    buf.extend_from_slice(&ty.to_ne_bytes());
+    buf.extend_from_slice(data);
+    buf.resize(align4(buf.len()), 0);
+}
+
+/// The attribute space of a nested attribute holding `parts`.
+pub(crate) fn nested(parts: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (ty, data) in parts {
+        put_attr(&mut v, *ty, data);
+    }
+    v
+}
+
+/// `s` as a NUL-terminated string attribute value.
+pub(crate) fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// A `struct ifinfomsg` of address family `family` (`AF_UNSPEC` for links, `AF_BRIDGE` for
+/// bridge ports).
+pub(crate) fn ifinfomsg(family: u8, index: u32, flags: u32, change: u32) -> [u8; IFINFOMSG_LEN] {
     let mut b = [0u8; IFINFOMSG_LEN];
-    b[0] = libc::AF_UNSPEC as u8;
+    b[0] = family;
     b[4..8].copy_from_slice(&index.to_ne_bytes());
     b[8..12].copy_from_slice(&flags.to_ne_bytes());
     b[12..16].copy_from_slice(&change.to_ne_bytes());
     b
+}
+
+/// A `struct ndmsg` (neighbour and bridge FDB messages).
+pub(crate) fn ndmsg(family: u8, ifindex: u32, state: u16, flags: u8) -> [u8; NDMSG_LEN] {
+    let mut b = [0u8; NDMSG_LEN];
+    b[0] = family;
+    b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    b[8..10].copy_from_slice(&state.to_ne_bytes());
+    b[10] = flags;
+    b
+}
+
+/// The header of a neighbour or FDB message (`struct ndmsg`) and its attribute space.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NdHdr<'a> {
+    pub(crate) family: u8,
+    pub(crate) ifindex: u32,
+    pub(crate) state: u16,
+    pub(crate) flags: u8,
+    pub(crate) attrs: &'a [u8],
+}
+
+/// Reads a neighbour or FDB message's header; `None` when it is truncated.
+pub(crate) fn parse_ndmsg(payload: &[u8]) -> Option<NdHdr<'_>> {
+    Some(NdHdr {
+        family: *payload.first()?,
+        ifindex: u32_at(payload, 4)?,
+        state: u16_at(payload, 8)?,
+        flags: *payload.get(10)?,
+        attrs: payload.get(NDMSG_LEN..)?,
+    })
 }
 
 /// A parsed message header.
@@ -301,7 +364,7 @@ pub(crate) fn u32_at(b: &[u8], i: usize) -> Option<u32> {
 fn i32_at(b: &[u8], i: usize) -> Option<i32> {
     Some(i32::from_ne_bytes(b.get(i..i + 4)?.try_into().ok()?))
 }
-const fn align4(n: usize) -> usize {
+pub(crate) const fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
@@ -625,9 +688,8 @@ impl Netlink {
         check_ifname(name)?;
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
-        let mut cname = name.as_bytes().to_vec();
-        cname.push(0);
-        m.bytes(&ifinfomsg(0, 0, 0)).attr(IFLA_IFNAME, &cname);
+        m.bytes(&ifinfomsg(libc::AF_UNSPEC as u8, 0, 0, 0))
+            .attr(IFLA_IFNAME, &cstr(name));
         let msg = m.finish();
         let mut found = None;
         let r = self.transact("RTM_GETLINK", &msg, seq, |ty, p| {
@@ -652,7 +714,7 @@ impl Netlink {
     pub fn link_by_index(&mut self, ifindex: u32) -> Result<LinkInfo> {
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
-        m.bytes(&ifinfomsg(ifindex, 0, 0));
+        m.bytes(&ifinfomsg(libc::AF_UNSPEC as u8, ifindex, 0, 0));
         let msg = m.finish();
         let mut found = None;
         let r = self.transact("RTM_GETLINK", &msg, seq, |ty, p| {
@@ -677,7 +739,7 @@ impl Netlink {
     pub fn links(&mut self) -> Result<Vec<LinkInfo>> {
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        m.bytes(&ifinfomsg(0, 0, 0));
+        m.bytes(&ifinfomsg(libc::AF_UNSPEC as u8, 0, 0, 0));
         let msg = m.finish();
         let mut out = Vec::new();
         self.transact("RTM_GETLINK", &msg, seq, |ty, p| {
@@ -689,8 +751,10 @@ impl Netlink {
         Ok(out)
     }
 
-    fn set_link(
+    /// `RTM_NEWLINK` on an existing link: `IFF_*` bits and at most one attribute.
+    pub(crate) fn set_link(
         &mut self,
+        op: &'static str,
         ifindex: u32,
         flags: u32,
         change: u32,
@@ -698,23 +762,29 @@ impl Netlink {
     ) -> Result<()> {
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
-        m.bytes(&ifinfomsg(ifindex, flags, change));
+        m.bytes(&ifinfomsg(libc::AF_UNSPEC as u8, ifindex, flags, change));
         if let Some((ty, data)) = attr {
             m.attr(ty, data);
         }
         let msg = m.finish();
-        self.transact("RTM_NEWLINK", &msg, seq, |_, _| Ok(()))
+        self.transact(op, &msg, seq, |_, _| Ok(()))
     }
 
     /// Sets the interface's alias (`ip link set dev X alias TEXT`; at most 255 bytes); an empty
     /// `alias` removes it.
     pub fn set_alias(&mut self, ifindex: u32, alias: &str) -> Result<()> {
-        self.set_link(ifindex, 0, 0, Some((IFLA_IFALIAS, alias.as_bytes())))
+        self.set_link(
+            "RTM_NEWLINK",
+            ifindex,
+            0,
+            0,
+            Some((IFLA_IFALIAS, alias.as_bytes())),
+        )
     }
 
     /// Sets or clears the `IFF_*` bits in `mask` to their values in `flags`.
     pub fn set_flags(&mut self, ifindex: u32, flags: u32, mask: u32) -> Result<()> {
-        self.set_link(ifindex, flags & mask, mask, None)
+        self.set_link("RTM_NEWLINK", ifindex, flags & mask, mask, None)
     }
 
     /// Administratively up or down.
@@ -729,12 +799,24 @@ impl Netlink {
 
     /// Sets the MTU.
     pub fn set_mtu(&mut self, ifindex: u32, mtu: u32) -> Result<()> {
-        self.set_link(ifindex, 0, 0, Some((IFLA_MTU, &mtu.to_ne_bytes())))
+        self.set_link(
+            "RTM_NEWLINK",
+            ifindex,
+            0,
+            0,
+            Some((IFLA_MTU, &mtu.to_ne_bytes())),
+        )
     }
 
     /// Sets the hardware address.
     pub fn set_mac(&mut self, ifindex: u32, mac: MacAddr) -> Result<()> {
-        self.set_link(ifindex, 0, 0, Some((IFLA_ADDRESS, &mac.octets())))
+        self.set_link(
+            "RTM_NEWLINK",
+            ifindex,
+            0,
+            0,
+            Some((IFLA_ADDRESS, &mac.octets())),
+        )
     }
 
     /// The IPv4 and IPv6 addresses of `ifindex`.
@@ -775,9 +857,7 @@ impl Netlink {
                 m.attr(IFA_BROADCAST, &b.octets());
             }
             if let Some(l) = &a.label {
-                let mut c = l.as_bytes().to_vec();
-                c.push(0);
-                m.attr(IFA_LABEL, &c);
+                m.attr(IFA_LABEL, &cstr(l));
             }
             m.attr(IFA_FLAGS, &a.flags.to_ne_bytes());
             if a.valid_lft.is_some() || a.preferred_lft.is_some() {
@@ -811,40 +891,28 @@ impl Netlink {
     pub fn flush_neighbours(&mut self, ifindex: u32) -> Result<usize> {
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        m.bytes(&[0u8; NDMSG_LEN]);
+        m.bytes(&ndmsg(0, 0, 0, 0));
         let msg = m.finish();
-        let mut victims: Vec<(u8, IpAddr)> = Vec::new();
+        let mut victims: Vec<IpAddr> = Vec::new();
         self.transact("RTM_GETNEIGH", &msg, seq, |ty, p| {
-            if ty != RTM_NEWNEIGH {
-                return Ok(());
-            }
-            let (Some(&family), Some(idx), Some(state)) = (p.first(), i32_at(p, 4), u16_at(p, 8))
-            else {
+            let Some(nd) = parse_ndmsg(p).filter(|_| ty == RTM_NEWNEIGH) else {
                 return Ok(());
             };
-            if u32::try_from(idx).ok() != Some(ifindex) || state & (NUD_NOARP | NUD_PERMANENT) != 0
-            {
+            if nd.ifindex != ifindex || nd.state & (NUD_NOARP | NUD_PERMANENT) != 0 {
                 return Ok(());
             }
-            for (aty, data) in attrs(p.get(NDMSG_LEN..).unwrap_or(&[])) {
+            for (aty, data) in attrs(nd.attrs) {
                 if aty == NDA_DST
-                    && let Some(ip) = ip_from(family, data)
+                    && let Some(ip) = ip_from(nd.family, data)
                 {
-                    victims.push((family, ip));
+                    victims.push(ip);
                 }
             }
             Ok(())
         })?;
         let mut deleted = 0;
-        for (family, ip) in victims {
-            let seq = self.next_seq();
-            let mut m = MsgBuilder::new(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq);
-            let mut nd = [0u8; NDMSG_LEN];
-            nd[0] = family;
-            nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
-            m.bytes(&nd).attr(NDA_DST, &ip_bytes(&ip));
-            let msg = m.finish();
-            match self.transact("RTM_DELNEIGH", &msg, seq, |_, _| Ok(())) {
+        for ip in victims {
+            match self.del_neighbour(ifindex, ip) {
                 Ok(()) => deleted += 1,
                 Err(Error::Netlink { source, .. })
                     if source.raw_os_error() == Some(libc::ENOENT) => {}
@@ -887,28 +955,21 @@ impl Netlink {
     pub fn neighbours(&mut self, ifindex: u32) -> Result<Vec<Neighbour>> {
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        let mut nd = [0u8; NDMSG_LEN];
-        nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
-        m.bytes(&nd);
+        m.bytes(&ndmsg(0, ifindex, 0, 0));
         let msg = m.finish();
         let mut out = Vec::new();
         self.transact("RTM_GETNEIGH", &msg, seq, |ty, p| {
-            if ty != RTM_NEWNEIGH {
-                return Ok(());
-            }
-            let (Some(&family), Some(idx), Some(state), Some(&flags)) =
-                (p.first(), i32_at(p, 4), u16_at(p, 8), p.get(10))
-            else {
+            let Some(nd) = parse_ndmsg(p).filter(|_| ty == RTM_NEWNEIGH) else {
                 return Ok(());
             };
-            if u32::try_from(idx).ok() != Some(ifindex) {
+            if nd.ifindex != ifindex {
                 return Ok(());
             }
             let mut ip = None;
             let mut mac = MacAddr::ZERO;
-            for (aty, data) in attrs(p.get(NDMSG_LEN..).unwrap_or(&[])) {
+            for (aty, data) in attrs(nd.attrs) {
                 match aty {
-                    NDA_DST => ip = ip_from(family, data),
+                    NDA_DST => ip = ip_from(nd.family, data),
                     NDA_LLADDR => {
                         if let Some(a) = data.get(..6).and_then(|d| <[u8; 6]>::try_from(d).ok()) {
                             mac = MacAddr(a);
@@ -921,8 +982,8 @@ impl Netlink {
                 out.push(Neighbour {
                     ip,
                     mac,
-                    state,
-                    flags,
+                    state: nd.state,
+                    flags: nd.flags,
                 });
             }
             Ok(())
@@ -940,12 +1001,7 @@ impl Netlink {
             NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
             seq,
         );
-        let mut nd = [0u8; NDMSG_LEN];
-        nd[0] = family_of(&ip);
-        nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
-        nd[8..10].copy_from_slice(&NUD_STALE.to_ne_bytes());
-        nd[10] = NTF_EXT_LEARNED;
-        m.bytes(&nd)
+        m.bytes(&ndmsg(family_of(&ip), ifindex, NUD_STALE, NTF_EXT_LEARNED))
             .attr(NDA_DST, &ip_bytes(&ip))
             .attr(NDA_LLADDR, &mac.0);
         let msg = m.finish();
@@ -954,19 +1010,22 @@ impl Netlink {
 
     /// Deletes the neighbour entry of `ip` on `ifindex` (absent: not an error).
     pub fn delete_neighbour(&mut self, ifindex: u32, ip: IpAddr) -> Result<()> {
-        let seq = self.next_seq();
-        let mut m = MsgBuilder::new(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq);
-        let mut nd = [0u8; NDMSG_LEN];
-        nd[0] = family_of(&ip);
-        nd[4..8].copy_from_slice(&ifindex.to_ne_bytes());
-        m.bytes(&nd).attr(NDA_DST, &ip_bytes(&ip));
-        let msg = m.finish();
-        match self.transact("RTM_DELNEIGH", &msg, seq, |_, _| Ok(())) {
+        match self.del_neighbour(ifindex, ip) {
             Err(Error::Netlink { source, .. }) if source.raw_os_error() == Some(libc::ENOENT) => {
                 Ok(())
             }
             other => other,
         }
+    }
+
+    /// `RTM_DELNEIGH` of `ip` on `ifindex` (absent: `ENOENT`).
+    fn del_neighbour(&mut self, ifindex: u32, ip: IpAddr) -> Result<()> {
+        let seq = self.next_seq();
+        let mut m = MsgBuilder::new(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq);
+        m.bytes(&ndmsg(family_of(&ip), ifindex, 0, 0))
+            .attr(NDA_DST, &ip_bytes(&ip));
+        let msg = m.finish();
+        self.transact("RTM_DELNEIGH", &msg, seq, |_, _| Ok(()))
     }
 }
 
@@ -1074,7 +1133,7 @@ mod tests {
     #[test]
     fn builder_pads_attributes_and_sets_length() {
         let mut m = MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST, 9);
-        m.bytes(&ifinfomsg(3, 0, 0)).attr(IFLA_IFNAME, b"lo\0");
+        m.bytes(&ifinfomsg(0, 3, 0, 0)).attr(IFLA_IFNAME, b"lo\0");
         let msg = m.finish();
         assert_eq!(msg.len(), 16 + 16 + 8);
         assert_eq!(u32_at(&msg, 0), Some(40));

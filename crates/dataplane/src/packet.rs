@@ -10,6 +10,7 @@
 use crate::error::{Error, Result};
 use crate::vnet::{VNET_HDR_LEN, VnetHdr};
 use lagd_types::MacAddr;
+use lagd_wire::ETHERTYPE_SLOW_PROTOCOLS;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -109,23 +110,23 @@ impl PacketSocket {
         let f = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
         let pass = crate::rx_offload::MARKER_PASS_MARK;
         let code = [
-            f(0x20, 0, 0, SKF_AD_MARK), // 0 ld skb->mark
-            f(0x15, 13, 0, pass),       // 1 second pass (Marker PDU, a frame for lagd): accept
-            f(0x28, 0, 0, 12),          // 2 ldh [12]: EtherType
-            f(0x15, 7, 0, 0x8809),      // 3 Slow Protocols: to 11
-            f(0x15, 0, 11, 0x0800),     // 4 not IPv4: drop
-            f(0x30, 0, 0, 14),          // 5 ldb [14]: version and header length
-            f(0x15, 0, 9, 0x45),        // 6 options or not IPv4: drop
-            f(0x30, 0, 0, 23),          // 7 ldb [23]: protocol
-            f(0x15, 0, 7, 17),          // 8 not UDP: drop
-            f(0x28, 0, 0, 36),          // 9 ldh [36]: UDP destination port
-            f(0x15, 4, 5, 6784),        // 10 micro-BFD (RFC 7130): accept, else drop
-            f(0x30, 0, 0, 14),          // 11 ldb [14]: subtype
-            f(0x15, 0, 2, 2),           // 12 not a Marker PDU: accept
+            f(0x20, 0, 0, SKF_AD_MARK),                         // 0 ld skb->mark
+            f(0x15, 13, 0, pass), // 1 second pass (Marker PDU, a frame for lagd): accept
+            f(0x28, 0, 0, 12),    // 2 ldh [12]: EtherType
+            f(0x15, 7, 0, u32::from(ETHERTYPE_SLOW_PROTOCOLS)), // 3 Slow Protocols: to 11
+            f(0x15, 0, 11, 0x0800), // 4 not IPv4: drop
+            f(0x30, 0, 0, 14),    // 5 ldb [14]: version and header length
+            f(0x15, 0, 9, 0x45),  // 6 options or not IPv4: drop
+            f(0x30, 0, 0, 23),    // 7 ldb [23]: protocol
+            f(0x15, 0, 7, 17),    // 8 not UDP: drop
+            f(0x28, 0, 0, 36),    // 9 ldh [36]: UDP destination port
+            f(0x15, 4, 5, 6784),  // 10 micro-BFD (RFC 7130): accept, else drop
+            f(0x30, 0, 0, 14),    // 11 ldb [14]: subtype
+            f(0x15, 0, 2, 2),     // 12 not a Marker PDU: accept
             f(0x20, 0, 0, SKF_AD_MARK), // 13 ld skb->mark
-            f(0x15, 0, 1, pass),        // 14 a Marker PDU on its first pass: drop
-            f(0x06, 0, 0, u32::MAX),    // 15 accept
-            f(0x06, 0, 0, 0),           // 16 drop
+            f(0x15, 0, 1, pass),  // 14 a Marker PDU on its first pass: drop
+            f(0x06, 0, 0, u32::MAX), // 15 accept
+            f(0x06, 0, 0, 0),     // 16 drop
         ];
         let prog = libc::sock_fprog {
             len: code.len() as u16,

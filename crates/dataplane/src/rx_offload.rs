@@ -50,6 +50,7 @@ use crate::bpf::{
     TcxHook, helper, skb,
 };
 use crate::error::{Error, Result};
+use lagd_wire::ETHERTYPE_SLOW_PROTOCOLS;
 
 /// The program's name (also its clsact filter's).
 pub const PROG_NAME: &str = "lagd_rxoff";
@@ -271,9 +272,14 @@ fn program(
         .alu_reg(Alu::Mov, 4, 2)
         .alu_imm(Alu::Add, 4, 14)
         .jmp_reg(Jmp::Gt, 4, 3, next)
-        // Slow Protocols (0x8809, loaded little-endian) go to lagd's socket.
+        // Slow Protocols (0x8809, loaded in host order) go to lagd's socket.
         .ldx(Size::H, 4, 2, 12)
-        .jmp_imm(Jmp::Eq, 4, 0x0988, slow)
+        .jmp_imm(
+            Jmp::Eq,
+            4,
+            i32::from(ETHERTYPE_SLOW_PROTOCOLS.to_be()),
+            slow,
+        )
         // IPv4 (0x0800): micro-BFD goes to lagd's socket too.
         .jmp_imm(Jmp::Eq, 4, 0x0008, ipv4);
     a.label(data);

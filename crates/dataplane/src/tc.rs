@@ -11,8 +11,8 @@
 use crate::bpf::TcxHook;
 use crate::error::{Error, Result};
 use crate::netlink::{
-    MsgBuilder, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, Netlink,
-    attr_string, attrs, u32_at,
+    MsgBuilder, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
+    Netlink, attr_string, attrs, cstr, nested, u32_at,
 };
 
 const RTM_NEWQDISC: u16 = 36;
@@ -29,7 +29,6 @@ const TCA_BPF_NAME: u16 = 7;
 const TCA_BPF_FLAGS: u16 = 8;
 const TCA_BPF_ID: u16 = 11;
 const TCA_BPF_FLAG_ACT_DIRECT: u32 = 1;
-const NLA_F_NESTED: u16 = 0x8000;
 
 /// `TC_H_CLSACT`: the clsact qdisc's parent (and, as major, its handle).
 const TC_H_CLSACT: u32 = 0xffff_fff1;
@@ -65,26 +64,6 @@ fn parent_of(hook: TcxHook) -> u32 {
             TcxHook::Ingress => TC_H_MIN_INGRESS,
             TcxHook::Egress => TC_H_MIN_EGRESS,
         }
-}
-
-fn nested(parts: &[(u16, &[u8])]) -> Vec<u8> {
-    let mut v = Vec::new();
-    for (ty, data) in parts {
-        let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
-        v.extend_from_slice(&len.to_ne_bytes());
-        v.extend_from_slice(&ty.to_ne_bytes());
-        v.extend_from_slice(data);
-        while !v.len().is_multiple_of(4) {
-            v.push(0);
-        }
-    }
-    v
-}
-
-fn cstr(s: &str) -> Vec<u8> {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    v
 }
 
 impl Netlink {

@@ -15,6 +15,7 @@
 //! EtherType or next header; while hashing r9 the state.
 
 use crate::bpf::{Alu, ArrayMap, Asm, Insn, Jmp, Label, Size, TCX_NEXT, helper, skb};
+use lagd_wire::ETHERTYPE_SLOW_PROTOCOLS;
 
 /// The conversation hash to reproduce (`lagd_distrib::HashPolicy::hash`): the initial state is
 /// `fmix64(seed ^ domain)` (domain: which layers are hashed, the IP version and protocol); one
@@ -222,7 +223,7 @@ fn parse_and_hash(a: &mut Asm, p: &HashPlan, buckets: u32, pass: Label) {
         .alu_imm(Alu::Mov, 8, 8)
         .ja(tag_loop);
     a.label(notag);
-    a.jmp_imm(Jmp::Eq, 9, 0x8809, pass);
+    a.jmp_imm(Jmp::Eq, 9, i32::from(ETHERTYPE_SLOW_PROTOCOLS), pass);
     a.label(tag_loop);
     for _ in 0..MAX_TAGS {
         let is_tag = a.new_label();

@@ -36,7 +36,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration as StdDuration;
 
-use lagd_dataplane::bridge::BridgeNetlink;
 use lagd_dataplane::egress_filter::EgressFilter;
 use lagd_dataplane::ingress_filter::IngressFilter;
 use lagd_dataplane::{
@@ -132,7 +131,7 @@ impl Drop for DtRuntime {
 /// The sockets and netlink handles.
 struct Io {
     nl: Netlink,
-    br: BridgeNetlink,
+    br: Netlink,
     peer_link: PacketSocket,
     peer_link_ifindex: u32,
     peer_link_mac: MacAddr,
@@ -158,7 +157,7 @@ fn sock(ifindex: u32) -> Result<PacketSocket, String> {
 impl Io {
     fn open(cfg: &ResolvedDt) -> Result<Io, String> {
         let mut nl = Netlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
-        let mut br = BridgeNetlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
+        let mut br = Netlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
         let pl = nl
             .link_by_name(&cfg.peer_link)
             .map_err(|e| format!("peer link `{}`: {e}", cfg.peer_link))?;
@@ -222,7 +221,7 @@ fn spawn_fdb_reader(
     peer_link_ifindex: u32,
     stop: Arc<AtomicBool>,
 ) -> Result<(std::sync::mpsc::Receiver<FdbDelta>, JoinHandle<()>), String> {
-    let mut br = BridgeNetlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
+    let mut br = Netlink::open().map_err(|e| format!("rtnetlink: {e}"))?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let h = std::thread::Builder::new()
         .name("lagd-dt-fdb".into())
@@ -1018,7 +1017,7 @@ fn set_system(a: &Aggr, now: lagd_types::Instant, system: SystemId) {
 /// `port` that `want` does not hold there: what a killed lagd left behind. `target_of` says
 /// where a wanted key of `want` points when it is on this port.
 fn sweep(
-    br: &mut BridgeNetlink,
+    br: &mut Netlink,
     port: u32,
     want: &BTreeMap<(u16, u16, MacAddr), (MacTarget, lagd_types::Instant)>,
     target_of: impl Fn(&(u16, u16, MacAddr)) -> Option<MacTarget>,

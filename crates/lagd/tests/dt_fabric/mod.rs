@@ -443,7 +443,7 @@ impl Fabric {
     /// static entries alike (the bridge's and its ports' own addresses left out).
     pub fn fdb(&self, i: usize) -> BTreeSet<(MacAddr, u16, u32, bool)> {
         lagd_trafgen::netns::run_in(Some(&self.ns_sw[i]), || {
-            let mut br = lagd_dataplane::bridge::BridgeNetlink::open().expect("rtnetlink");
+            let mut br = lagd_dataplane::Netlink::open().expect("rtnetlink");
             Ok(br
                 .fdb()
                 .expect("FDB dump")

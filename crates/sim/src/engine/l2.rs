@@ -164,7 +164,7 @@ impl Simulator {
                     .filter(|x| want.is_none_or(|w| w == Some(x.member)))
                     .count();
                 (
-                    super::within(n as f64, b),
+                    super::check::within(n as f64, b),
                     format!("{n} peers of {}", st.peers.len()),
                 )
             }
@@ -186,7 +186,7 @@ impl Simulator {
                         )
                     });
                 (
-                    super::within(moves as f64, b),
+                    super::check::within(moves as f64, b),
                     format!("{mac} moved {moves} times ({on})"),
                 )
             }

@@ -1,8 +1,6 @@
 //! Churn Detection: a partner that never synchronises is in churn after 60 s.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::Harness;
 use lagd_lacp::{ChurnState, EventKind};
 use lagd_types::{Duration, Instant, MacAddr, PortId, PortState, SystemId};

@@ -1,9 +1,7 @@
 //! Effects of one port's input on other ports. The engine runs the machines of the ports an
 //! input touched, plus the ports these effects reach; these tests pin the effects down.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::{Harness, end};
 use lagd_lacp::{EventKind, MuxState, ReceiveState};
 use lagd_types::{Duration, Instant, SystemId};

@@ -1,9 +1,7 @@
 //! Forming an aggregation: active/active, active/passive, passive/passive, independent control,
 //! restart of both ends.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::{
     EventKind, LacpActivity, LacpTimeout, MuxState, ReceiveState, Selected, SystemConfig,
 };

@@ -3,9 +3,7 @@
 //! port attached to another Aggregator keeps its partner from distributing into frames that
 //! lagd's collector would drop.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::Harness;
 use lagd_lacp::{MuxState, Selected};
 use lagd_types::{Duration, PortState};

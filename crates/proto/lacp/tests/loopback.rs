@@ -2,9 +2,7 @@
 //! of the same System cabled together, a hub or switch echoing them beside a real partner)
 //! never records them: it stays unaggregated, is counted and reported, and says why.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::{Harness, end};
 use lagd_lacp::{EventKind, FallbackConfig, FallbackKind, Selected, SystemConfig};
 use lagd_types::{Duration, SystemId};

@@ -1,8 +1,6 @@
 //! Malformed input is counted and refused, never panics.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::{EventKind, RxError};
 use lagd_types::Instant;
 use lagd_wire::{LacpInfo, WireError};

@@ -1,8 +1,6 @@
 //! The Marker protocol: responder and generator.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::{EventKind, MarkerError, MarkerId};
 use lagd_types::{Duration, Instant};
 use lagd_wire::{MarkerKind, SlowFrame, SlowPdu};

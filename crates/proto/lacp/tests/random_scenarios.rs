@@ -4,9 +4,7 @@
 //! Aggregators, the data plane's ports); once everything is healed, the aggregation must form
 //! again with every up link Collecting and Distributing (or the best max_active of them).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::{End, Harness};
 use lagd_lacp::{EventKind, MuxState, Selected};
 use lagd_types::{Duration, PortNumber};

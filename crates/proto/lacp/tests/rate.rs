@@ -3,9 +3,7 @@
 //! LACP_Timeout asks for, and not at all when the port is disabled, LACP is off on it, or both
 //! ends are passive.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::{LacpActivity, LacpTimeout, LinkStatus, PeriodicState, SystemConfig};
 use lagd_types::{Duration, Instant, MacAddr, PortId, PortState, SystemId};
 use lagd_wire::{LacpInfo, SlowFrame, SlowPdu};

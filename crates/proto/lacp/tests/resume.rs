@@ -2,9 +2,7 @@
 //! invisible to the partner (no change of its ports' machines, no LACPDU out of sync), while a
 //! snapshot that does not fit the configuration is refused port by port.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::{End, Harness};
 use lagd_lacp::{
     EventKind, Lacp, LacpActivity, LacpSnapshot, LacpTimeout, LinkStatus, MuxState, PortConfig,

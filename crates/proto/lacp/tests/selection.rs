@@ -1,9 +1,7 @@
 //! Selection Logic: separate Aggregators per partner and key, max_active and Standby,
 //! min_links.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::End;
 use lagd_lacp::testing::{Harness, end};
 use lagd_lacp::{AdSelect, EventKind, MuxState, PortConfig, Selected, SystemConfig};

@@ -1,8 +1,6 @@
 //! Mode Off (static trunk) against an active LACP System, with and without fallback.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::{
     EventKind, FallbackConfig, FallbackKind, LacpActivity, LacpTimeout, LinkStatus, PortConfig,
     ReceiveState, Selected, SystemConfig,

@@ -2,9 +2,7 @@
 //! transmissions when drained with `poll_transmit_into`; `poll_transmit_into` writes the very
 //! frame `poll_transmit` would return.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::Harness;
 use lagd_lacp::{Lacp, Transmit};
 use lagd_types::{Duration, Instant, PortNumber};

@@ -1,8 +1,6 @@
 //! current_while_timer: a silent partner expires and is defaulted; a healed link re-forms.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lagd_lacp::testing::Harness;
 use lagd_lacp::{EventKind, LacpActivity, LacpTimeout, PeriodicState, ReceiveState};
 use lagd_types::{Duration, Instant};

@@ -56,6 +56,12 @@
 //!   periodic intervals after), they are counted (`looped_lacpdus_rx`) and reported
 //!   ([`EventKind::Loopback`], [`PortStatus::loopback`]); fallback never uses the port. The
 //!   standard would record the System as its own partner and make the port Individual.
+//! * Changing the actor's timeout from short to long on a live port keeps the partner
+//!   information of a port in CURRENT for Long_Timeout_Time from the last LACPDU. The standard
+//!   leaves current_while_timer running with the Short_Timeout_Time it was started with while
+//!   the partner, asked to slow down, may send its next LACPDU only Slow_Periodic_Time later:
+//!   the port would expire and both sides leave the aggregate for a moment on a mere setting
+//!   change (test `switching_the_timeout_live_never_expires_the_partner`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -637,6 +643,9 @@ fn reconfigure_port(p: &mut Port, ctx: &mut Ctx<'_>, restart_receive: bool, why:
     }
     if p.actor.state != old_state {
         p.ntt = true;
+    }
+    if old_state.short_timeout() && !p.actor.state.short_timeout() {
+        receive::timeout_lengthened(p, ctx);
     }
     if restart_receive && p.receive != ReceiveState::Initialize {
         receive::reinitialize(p, ctx, "LACP switched on or off");

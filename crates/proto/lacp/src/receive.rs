@@ -266,6 +266,20 @@ pub(crate) fn rx_lacpdu(p: &mut Port, ctx: &mut Ctx<'_>, pdu: &LacpduRepr) -> bo
     true
 }
 
+/// The actor's timeout went from short to long on a live port (Deviations): in CURRENT, the
+/// partner information is kept for Long_Timeout_Time from the last LACPDU, as if that LACPDU
+/// had arrived with the new timeout. The standard leaves current_while running with the
+/// Short_Timeout_Time it was started with, while the partner, told to slow down, may send its
+/// next LACPDU only Slow_Periodic_Time later: the port would expire and leave the aggregate
+/// for a moment on a mere configuration change. (Long to short needs nothing: the partner
+/// answers the actor's new state at once, and that LACPDU restarts the timer short.)
+pub(crate) fn timeout_lengthened(p: &mut Port, ctx: &mut Ctx<'_>) {
+    if p.receive == ReceiveState::Current {
+        let from = p.last_rx.unwrap_or(ctx.now);
+        p.timers.start(Timer::CurrentWhile, from, LONG_TIMEOUT_TIME);
+    }
+}
+
 /// Restarts the Receive machine (BEGIN): INITIALIZE, then onwards.
 pub(crate) fn reinitialize(p: &mut Port, ctx: &mut Ctx<'_>, reason: &'static str) {
     transition(p, ctx, ReceiveState::Initialize, reason);

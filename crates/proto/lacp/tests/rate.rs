@@ -110,8 +110,8 @@ fn the_periodic_rate_follows_the_partners_timeout() {
         "A's LACPDUs after B asked for short timeouts at {asked}"
     );
     // B asks for long timeouts again, half-way between two of A's periodic LACPDUs: A sends
-    // nothing when it hears it. (Later, B's current_while_timer, started short by A's last fast
-    // LACPDU, expires and B's Expired makes A answer: not what this test looks at.)
+    // nothing when it hears it. (B keeps A's information for Long_Timeout_Time from A's last
+    // LACPDU: see timeouts.rs, switching_the_timeout_live_never_expires_the_partner.)
     let asked = h.now;
     h.lacp_mut(1).set_config(asked, long).unwrap();
     h.run_for(Duration::from_secs(2));

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use lagd_lacp::testing::Harness;
-use lagd_lacp::{EventKind, LacpActivity, LacpTimeout, PeriodicState, ReceiveState};
+use lagd_lacp::{EventKind, LacpActivity, LacpTimeout, PeriodicState, ReceiveState, SystemConfig};
 use lagd_types::{Duration, Instant};
 
 fn receive_change_at(
@@ -188,4 +188,66 @@ fn a_port_with_its_link_down_rests_in_port_disabled() {
         [(ReceiveState::Current, ReceiveState::PortDisabled)]
     );
     assert!(h.lacp(0).is_distributing(1));
+}
+
+/// Changing the actor's timeout from short to long on a live port extends the partner
+/// information it holds to Long_Timeout_Time from the last LACPDU (a deviation, see the
+/// crate's Deviations): the standard keeps current_while running with the Short_Timeout_Time
+/// it was started with, while the partner, told to slow down, sends its next LACPDU up to
+/// Slow_Periodic_Time later; the port then expires and both sides drop out of the aggregate
+/// for a moment. Long to short keeps the running timer: the partner answers at once.
+#[test]
+fn switching_the_timeout_live_never_expires_the_partner() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_millis(10_500));
+    let changed = h.now;
+    let long = sys_with(2, LacpActivity::Active, LacpTimeout::Long);
+    h.lacp_mut(1).set_config(changed, long.clone()).unwrap();
+    h.run_for(Duration::from_secs(100));
+    let expired = |h: &Harness, s| {
+        h.events(s, |e| e.at >= changed)
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Receive {
+                        to: ReceiveState::Expired,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(expired(&h, 1), 0, "B expired after its timeout went long");
+    assert_eq!(expired(&h, 0), 0, "A expired after B's timeout went long");
+    assert!(h.all_distributing(&a) && h.all_distributing(&b));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::SlowPeriodic);
+    // And back to short: A answers at once, nothing expires either.
+    let back = h.now;
+    let short = SystemConfig {
+        timer: LacpTimeout::Short,
+        ..long
+    };
+    h.lacp_mut(1).set_config(back, short).unwrap();
+    h.run_for(Duration::from_secs(100));
+    let since = |h: &Harness, s| {
+        h.events(s, |e| e.at >= back)
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Receive {
+                        to: ReceiveState::Expired,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(
+        since(&h, 1) + since(&h, 0),
+        0,
+        "expired after the timeout went short"
+    );
+    assert!(h.all_distributing(&a) && h.all_distributing(&b));
+    assert_eq!(h.port(a[0]).periodic, PeriodicState::FastPeriodic);
 }

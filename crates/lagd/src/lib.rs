@@ -10,11 +10,6 @@
 
 mod adapter;
 pub mod aggregate;
-pub mod changes;
-pub mod cli;
-pub mod client;
-pub mod config;
-mod config_edit;
 pub mod control;
 pub mod dt;
 pub mod engine;
@@ -30,3 +25,5 @@ pub mod signals;
 pub mod state;
 pub mod supervise;
 pub mod takeover;
+
+pub use lagd_control::{changes, cli, client, config};

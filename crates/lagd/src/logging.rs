@@ -24,23 +24,13 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
+pub use lagd_control::cli::LogFormat;
+
 /// The span of code working on aggregation `name`: every line logged inside it names the
 /// aggregation. At ERROR level so that no log filter that lets a line through hides the span
 /// that names it.
 pub fn aggr_span(name: &str) -> tracing::Span {
     tracing::error_span!("aggr", aggregate = %name)
-}
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Journal form when stderr is connected to the journal, text otherwise.
-    #[default]
-    Auto,
-    /// Syslog priority prefix (`<3>` ... `<7>`) on every line, no timestamp.
-    Journal,
-    /// Timestamp, level, target, message.
-    Text,
 }
 
 /// The syslog priority of a tracing level (RFC 5424 severities).

@@ -26,9 +26,6 @@ use lagd_dataplane::durable::{self, LockFile, Locked};
 use lagd_types::{MacAddr, PortNumber};
 use serde::{Deserialize, Serialize};
 
-/// The default state directory.
-pub const DEFAULT_STATE_DIR: &str = "/run/lagd";
-
 /// The format version written; records of another version are not used (and said so).
 pub const RECORD_VERSION: u32 = 1;
 

@@ -19,7 +19,7 @@ use crate::engine::{Engine, Health};
 
 /// Exit status of an internal failure: a panic, or a forwarding thread that died
 /// (`EX_SOFTWARE`).
-pub const EXIT_INTERNAL: i32 = 70;
+pub const EXIT_INTERNAL: i32 = lagd_control::cli::EXIT_INTERNAL as i32;
 /// How often the health is read without a watchdog.
 pub const PERIOD: Duration = Duration::from_secs(1);
 /// A thread counts as hung only after this long without a beat, whatever the watchdog

@@ -149,7 +149,7 @@ pub struct RestoreArgs {
     #[arg(long, short = 'n')]
     pub dry_run: bool,
     /// lagd's state directory (its --state-dir).
-    #[arg(long, default_value = lagd::state::DEFAULT_STATE_DIR, value_name = "DIR")]
+    #[arg(long, default_value = lagd::cli::DEFAULT_STATE_DIR, value_name = "DIR")]
     pub state_dir: PathBuf,
 }
 

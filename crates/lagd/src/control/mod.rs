@@ -1,4 +1,4 @@
 //! The control socket: protocol types ([`proto`]) and the server ([`server`]).
 
-pub mod proto;
+pub use lagd_control::proto;
 pub mod server;

@@ -5,7 +5,6 @@
 
 pub mod epoch;
 pub mod isolation;
-pub mod key_file;
 pub mod runtime;
 
 pub use runtime::DtRuntime;

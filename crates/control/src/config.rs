@@ -8,6 +8,7 @@
 mod dt;
 mod error;
 pub mod file;
+mod key_file;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

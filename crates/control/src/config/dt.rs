@@ -160,7 +160,7 @@ impl DtSpec {
             key: match &self.key_file {
                 None => None,
                 Some(f) => Some(
-                    crate::dt::key_file::load(std::path::Path::new(f))
+                    super::key_file::load(std::path::Path::new(f))
                         .map_err(|e| bad("key_file", e))?,
                 ),
             },

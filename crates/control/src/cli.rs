@@ -5,12 +5,16 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::logging::LogFormat;
-
 /// Exit status of a run-time failure: start-up failed, or a member could not be restored.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit status of an invalid command line or configuration (clap's own usage errors too).
 pub const EXIT_INVALID: u8 = 2;
+/// Exit status of an internal failure: a panic, or a forwarding thread that died
+/// (`EX_SOFTWARE`).
+pub const EXIT_INTERNAL: u8 = 70;
+
+/// Default state directory (`--state-dir`): lagd's records of what it changed on the host.
+pub const DEFAULT_STATE_DIR: &str = "/run/lagd";
 
 /// Every exit status of lagd, with its meaning (lagd(8)).
 pub const EXIT_STATUSES: &[(u8, &str)] = &[
@@ -27,10 +31,14 @@ pub const EXIT_STATUSES: &[(u8, &str)] = &[
         "invalid command line or configuration (systemd does not restart lagd for it: RestartPreventExitStatus=2)",
     ),
     (
-        crate::supervise::EXIT_INTERNAL as u8,
+        EXIT_INTERNAL,
         "internal error: a panic, or a forwarding thread that died (logged once; members are left for the next lagd)",
     ),
 ];
+
+/// lagd in one line (its package's description: this crate's is another).
+const ABOUT: &str =
+    "Link aggregation daemon for Linux: IEEE 802.1AX LACP, eBPF fast path, distributed trunking";
 
 /// What `lagd --help` and lagd(8) say about the daemon.
 const LONG_ABOUT: &str = "\
@@ -52,7 +60,7 @@ thread runs; its log lines then carry syslog priorities for the journal.";
 
 /// Link aggregation (IEEE 802.1AX LACP) daemon.
 #[derive(Parser, Debug)]
-#[command(name = "lagd", version, about, long_about = LONG_ABOUT)]
+#[command(name = "lagd", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Args {
     /// Configuration file.
     #[arg(long, short = 'c', default_value = "/etc/lagd/lagd.toml")]
@@ -70,7 +78,7 @@ pub struct Args {
     /// State directory: the records of members' original settings and of the aggregations'
     /// protocol state, which make a crash or a restart lose nothing (kept per network
     /// namespace; a tmpfs such as /run is right: a reboot resets the interfaces anyway).
-    #[arg(long, value_name = "DIR", default_value = crate::state::DEFAULT_STATE_DIR)]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
     /// Stay in the foreground (the only mode; accepted for service files).
     #[arg(long, short = 'f')]
@@ -79,4 +87,16 @@ pub struct Args {
     /// interface and needs no privilege; for `ExecStartPre=`, `ExecReload=` and packagers.
     #[arg(long, value_name = "FILE")]
     pub check_config: Option<PathBuf>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Journal form when stderr is connected to the journal, text otherwise.
+    #[default]
+    Auto,
+    /// Syslog priority prefix (`<3>` ... `<7>`) on every line, no timestamp.
+    Journal,
+    /// Timestamp, level, target, message.
+    Text,
 }

@@ -546,7 +546,7 @@ pub struct DtView {
     pub ingress_filter: Vec<(String, u64)>,
 }
 
-/// The peer-link filtering as applied (see [`crate::dt::isolation`]).
+/// The peer-link filtering as applied (see lagd's `dt::isolation`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PeerFilterView {
     /// `egress filter` (eBPF at each DT aggregate's tcx egress) or `flood control` (the

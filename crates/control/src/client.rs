@@ -6,9 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::{AggrSettings, AggrSpec};
-use crate::control::proto::{
-    AggrStatus, ErrorKind, EventRecord, LinkStats, Reply, Request, Response,
-};
+use crate::proto::{AggrStatus, ErrorKind, EventRecord, LinkStats, Reply, Request, Response};
 
 /// Default path of the control socket.
 pub const DEFAULT_SOCKET: &str = "/run/lagd/lagd.sock";
@@ -252,7 +250,7 @@ impl Client {
         &mut self,
         name: &str,
         flow: Option<lagd_agg::lagd_distrib::FlowKey>,
-    ) -> Result<crate::control::proto::HashView, ClientError> {
+    ) -> Result<crate::proto::HashView, ClientError> {
         match self.request(&Request::ShowHash {
             name: name.into(),
             flow,

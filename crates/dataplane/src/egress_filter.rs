@@ -29,10 +29,9 @@
 //! when lagd next takes the aggregate, [`crate::netlink::Netlink::remove_lagd_filters`]).
 
 use crate::attach::{AttachMode, Attachment, Place};
-use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, helper, skb,
-};
+use crate::bpf::{Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TcxHook, helper, skb};
 use crate::error::Result;
+use crate::tx_program::count_and_drop;
 
 /// The program's name (also its clsact filter's).
 pub const PROG_NAME: &str = "lagd_peerfilt";
@@ -47,7 +46,6 @@ const KEY_ON: i32 = 1;
 fn program(from_ifindex: u32, map: &ArrayMap) -> Option<Vec<Insn>> {
     let mut a = Asm::new();
     let pass = a.new_label();
-    let drop = a.new_label();
     // The kernel compares the 32-bit ifindex with imm sign-extended; ifindexes are < 2^31.
     a.ldx(Size::W, 0, 1, skb::INGRESS_IFINDEX)
         .jmp_imm(Jmp::Ne, 0, from_ifindex as i32, pass)
@@ -58,19 +56,8 @@ fn program(from_ifindex: u32, map: &ArrayMap) -> Option<Vec<Insn>> {
         .call(helper::MAP_LOOKUP_ELEM)
         .jmp_imm(Jmp::Eq, 0, 0, pass)
         .ldx(Size::DW, 0, 0, 0)
-        .jmp_imm(Jmp::Eq, 0, 0, pass)
-        .st(Size::W, 10, -4, KEY_DROPPED)
-        .alu_reg(Alu::Mov, 2, 10)
-        .alu_imm(Alu::Add, 2, -4)
-        .ld_map(1, map)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Jmp::Eq, 0, 0, drop)
-        .alu_imm(Alu::Mov, 1, 1)
-        .atomic_add64(0, 0, 1);
-    a.label(drop);
-    a.alu_imm(Alu::Mov, 0, TCX_DROP).exit();
-    a.label(pass);
-    a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
+        .jmp_imm(Jmp::Eq, 0, 0, pass);
+    count_and_drop(&mut a, map, KEY_DROPPED, pass);
     a.finish()
 }
 
@@ -130,6 +117,7 @@ impl EgressFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::{TCX_DROP, TCX_NEXT};
 
     #[test]
     fn program_shape() {

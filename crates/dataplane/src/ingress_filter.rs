@@ -19,10 +19,9 @@
 //! The attachment is owned by the returned value: dropping it detaches the program.
 
 use crate::attach::{Attachment, Place};
-use crate::bpf::{
-    Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TCX_DROP, TCX_NEXT, TcxHook, helper,
-};
+use crate::bpf::{Alu, ArrayMap, Asm, Insn, Jmp, Program, Size, TcxHook, helper};
 use crate::error::Result;
+use crate::tx_program::count_and_drop;
 
 /// The program's name (also its clsact filter's).
 pub const PROG_NAME: &str = "lagd_ethdrop";
@@ -38,7 +37,6 @@ fn wire_u16(v: u16) -> i32 {
 fn program(ethertype: u16, counter: &ArrayMap) -> Option<Vec<Insn>> {
     let mut a = Asm::new();
     let pass = a.new_label();
-    let drop = a.new_label();
     let tagged = a.new_label();
     let compare = a.new_label();
     a.alu_reg(Alu::Mov, 6, 1)
@@ -63,19 +61,8 @@ fn program(ethertype: u16, counter: &ArrayMap) -> Option<Vec<Insn>> {
         .jmp_imm(Jmp::Ne, 0, 0, pass)
         .ldx(Size::H, 7, 10, -8);
     a.label(compare);
-    a.jmp_imm(Jmp::Ne, 7, wire_u16(ethertype), pass)
-        .st(Size::W, 10, -4, 0) // the counter's key, on the stack
-        .alu_reg(Alu::Mov, 2, 10)
-        .alu_imm(Alu::Add, 2, -4)
-        .ld_map(1, counter)
-        .call(helper::MAP_LOOKUP_ELEM)
-        .jmp_imm(Jmp::Eq, 0, 0, drop)
-        .alu_imm(Alu::Mov, 1, 1)
-        .atomic_add64(0, 0, 1);
-    a.label(drop);
-    a.alu_imm(Alu::Mov, 0, TCX_DROP).exit();
-    a.label(pass);
-    a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
+    a.jmp_imm(Jmp::Ne, 7, wire_u16(ethertype), pass);
+    count_and_drop(&mut a, counter, 0, pass);
     a.finish()
 }
 
@@ -133,6 +120,7 @@ impl IngressFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::{TCX_DROP, TCX_NEXT};
 
     fn frame(tags: &[u16], ethertype: u16) -> Vec<u8> {
         let mut f = vec![0xff; 6];

@@ -690,24 +690,7 @@ impl Netlink {
         let mut m = MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
         m.bytes(&ifinfomsg(libc::AF_UNSPEC as u8, 0, 0, 0))
             .attr(IFLA_IFNAME, &cstr(name));
-        let msg = m.finish();
-        let mut found = None;
-        let r = self.transact("RTM_GETLINK", &msg, seq, |ty, p| {
-            if ty == RTM_NEWLINK {
-                found = Some(parse_link(p)?);
-            }
-            Ok(())
-        });
-        match (r, found) {
-            (_, Some(l)) => Ok(l),
-            (Err(Error::Netlink { source, .. }), None)
-                if source.raw_os_error() == Some(libc::ENODEV) =>
-            {
-                Err(Error::NoSuchInterface(name.to_string()))
-            }
-            (Err(e), None) => Err(e),
-            (Ok(()), None) => Err(Error::NoSuchInterface(name.to_string())),
-        }
+        self.get_link(m, seq, || name.to_string())
     }
 
     /// The link with index `ifindex`.
@@ -715,6 +698,12 @@ impl Netlink {
         let seq = self.next_seq();
         let mut m = MsgBuilder::new(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
         m.bytes(&ifinfomsg(libc::AF_UNSPEC as u8, ifindex, 0, 0));
+        self.get_link(m, seq, || format!("index {ifindex}"))
+    }
+
+    /// Sends the `RTM_GETLINK` request `m`: the link, else [`Error::NoSuchInterface`] named
+    /// by `what`.
+    fn get_link(&mut self, m: MsgBuilder, seq: u32, what: impl Fn() -> String) -> Result<LinkInfo> {
         let msg = m.finish();
         let mut found = None;
         let r = self.transact("RTM_GETLINK", &msg, seq, |ty, p| {
@@ -728,10 +717,10 @@ impl Netlink {
             (Err(Error::Netlink { source, .. }), None)
                 if source.raw_os_error() == Some(libc::ENODEV) =>
             {
-                Err(Error::NoSuchInterface(format!("index {ifindex}")))
+                Err(Error::NoSuchInterface(what()))
             }
             (Err(e), None) => Err(e),
-            (Ok(()), None) => Err(Error::NoSuchInterface(format!("index {ifindex}"))),
+            (Ok(()), None) => Err(Error::NoSuchInterface(what())),
         }
     }
 

@@ -87,8 +87,6 @@ const PEER_KEY_AT: i16 = -32;
 fn balancer(a: &mut Asm, alb: &ArrayMap, peers: &KeyMap, plain: Label) {
     let user = a.new_label();
     let count = a.new_label();
-    let untagged = a.new_label();
-    let l3 = a.new_label();
     let macs = a.new_label();
     let not_src_agg = a.new_label();
     let not_own = a.new_label();
@@ -102,23 +100,8 @@ fn balancer(a: &mut Asm, alb: &ArrayMap, peers: &KeyMap, plain: Label) {
         .ldx(Size::W, 9, 8, 0)
         .alu_reg(Alu::Mov, 2, 9)
         .alu_imm(Alu::And, 2, ALB_ON as i32)
-        .jmp_imm(Jmp::Eq, 2, 0, plain)
-        .ldx(Size::W, 2, 6, skb::DATA)
-        .ldx(Size::W, 3, 6, skb::DATA_END)
-        .alu_reg(Alu::Mov, 4, 2)
-        .alu_imm(Alu::Add, 4, 14)
-        .jmp_reg(Jmp::Gt, 4, 3, user)
-        // EtherType (loaded little-endian), after one 802.1Q tag: r5 = the L3 header.
-        .ldx(Size::H, 4, 2, 12)
-        .jmp_imm(Jmp::Ne, 4, 0x0081, untagged)
-        .alu_reg(Alu::Mov, 5, 2)
-        .alu_imm(Alu::Add, 5, 18)
-        .jmp_reg(Jmp::Gt, 5, 3, user)
-        .ldx(Size::H, 4, 2, 16)
-        .ja(l3);
-    a.label(untagged);
-    a.alu_reg(Alu::Mov, 5, 2).alu_imm(Alu::Add, 5, 14);
-    a.label(l3);
+        .jmp_imm(Jmp::Eq, 2, 0, plain);
+    l3_after_one_tag(a, user);
     // ARP (0x0806) and learning frames (0x9000) are lagd's.
     a.jmp_imm(Jmp::Eq, 4, 0x0608, user)
         .jmp_imm(Jmp::Eq, 4, 0x0090, user)
@@ -182,31 +165,38 @@ fn balancer(a: &mut Asm, alb: &ArrayMap, peers: &KeyMap, plain: Label) {
     count_peer(a, peers, plain);
 }
 
-/// Counts the frame in r6 (delivered by the balancer) under its source address in `peers`,
-/// or under the unspecified address if lagd did not enter that one; then to `plain`. The
-/// frame's pointers are read afresh (a rewrite of its destination invalidated them).
-fn count_peer(a: &mut Asm, peers: &KeyMap, plain: Label) {
+/// Reads the frame in r6: r2 its data, r3 its end, r4 its EtherType (loaded in host order,
+/// so 0x0800 reads 0x0008), after one 802.1Q tag if it has one, r5 its L3 header; to `short`
+/// when the frame ends before that.
+fn l3_after_one_tag(a: &mut Asm, short: Label) {
     let untagged = a.new_label();
     let l3 = a.new_label();
-    let v4 = a.new_label();
-    let lookup = a.new_label();
-    let add = a.new_label();
-    let k = PEER_KEY_AT;
     a.ldx(Size::W, 2, 6, skb::DATA)
         .ldx(Size::W, 3, 6, skb::DATA_END)
         .alu_reg(Alu::Mov, 4, 2)
         .alu_imm(Alu::Add, 4, 14)
-        .jmp_reg(Jmp::Gt, 4, 3, plain)
+        .jmp_reg(Jmp::Gt, 4, 3, short)
         .ldx(Size::H, 4, 2, 12)
         .jmp_imm(Jmp::Ne, 4, 0x0081, untagged)
         .alu_reg(Alu::Mov, 5, 2)
         .alu_imm(Alu::Add, 5, 18)
-        .jmp_reg(Jmp::Gt, 5, 3, plain)
+        .jmp_reg(Jmp::Gt, 5, 3, short)
         .ldx(Size::H, 4, 2, 16)
         .ja(l3);
     a.label(untagged);
     a.alu_reg(Alu::Mov, 5, 2).alu_imm(Alu::Add, 5, 14);
     a.label(l3);
+}
+
+/// Counts the frame in r6 (delivered by the balancer) under its source address in `peers`,
+/// or under the unspecified address if lagd did not enter that one; then to `plain`. The
+/// frame's pointers are read afresh (a rewrite of its destination invalidated them).
+fn count_peer(a: &mut Asm, peers: &KeyMap, plain: Label) {
+    let v4 = a.new_label();
+    let lookup = a.new_label();
+    let add = a.new_label();
+    let k = PEER_KEY_AT;
+    l3_after_one_tag(a, plain);
     // IPv6 (0x86dd, loaded little-endian): the source address at 8.
     a.jmp_imm(Jmp::Eq, 4, 0x0008, v4)
         .jmp_imm(Jmp::Ne, 4, 0xdd86, plain)

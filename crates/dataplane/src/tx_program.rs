@@ -14,7 +14,7 @@
 //! Registers: r6 the context; while parsing r7 the frame length, r8 the offset, r9 the
 //! EtherType or next header; while hashing r9 the state.
 
-use crate::bpf::{Alu, ArrayMap, Asm, Insn, Jmp, Label, Size, TCX_NEXT, helper, skb};
+use crate::bpf::{Alu, ArrayMap, Asm, Insn, Jmp, Label, Size, TCX_DROP, TCX_NEXT, helper, skb};
 use lagd_wire::ETHERTYPE_SLOW_PROTOCOLS;
 
 /// The conversation hash to reproduce (`lagd_distrib::HashPolicy::hash`): the initial state is
@@ -672,6 +672,25 @@ pub(crate) fn program(mode: &TxMode, buckets: u32, m: &TxMaps<'_>) -> Option<Vec
     a.label(pass);
     a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
     a.finish()
+}
+
+/// The tail of a filter that drops what it matched: `counter[key] += 1; return TCX_DROP;`
+/// (the count skipped if the lookup fails), then `pass: return TCX_NEXT;` for the frames it
+/// lets through.
+pub(crate) fn count_and_drop(a: &mut Asm, counter: &ArrayMap, key: i32, pass: Label) {
+    let drop = a.new_label();
+    a.st(Size::W, 10, -4, key) // the counter's key, on the stack
+        .alu_reg(Alu::Mov, 2, 10)
+        .alu_imm(Alu::Add, 2, -4)
+        .ld_map(1, counter)
+        .call(helper::MAP_LOOKUP_ELEM)
+        .jmp_imm(Jmp::Eq, 0, 0, drop)
+        .alu_imm(Alu::Mov, 1, 1)
+        .atomic_add64(0, 0, 1);
+    a.label(drop);
+    a.alu_imm(Alu::Mov, 0, TCX_DROP).exit();
+    a.label(pass);
+    a.alu_imm(Alu::Mov, 0, TCX_NEXT).exit();
 }
 
 /// Counts the frame in r6 into the counters at r0 (`bytes` at 0, `segs` at 8): a GSO

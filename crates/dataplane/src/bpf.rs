@@ -568,27 +568,27 @@ impl MapKind {
     }
 }
 
-/// An array map with `u32` keys (or a hash map with `u32` keys: [`MapKind::Hash`]).
+/// What [`ArrayMap`] and [`KeyMap`] share: the map's descriptor, its shape, and the element
+/// calls (lengths checked against the shape before the kernel is asked).
 #[derive(Debug)]
-pub struct ArrayMap {
+struct MapFd {
     fd: OwnedFd,
+    key_size: usize,
     value_size: usize,
     entries: u32,
 }
 
-impl ArrayMap {
-    /// A zeroed array of `entries` values of `value_size` bytes.
-    pub fn new(value_size: usize, entries: u32) -> Result<ArrayMap> {
-        ArrayMap::create(MapKind::Array, "", value_size, entries)
-    }
-
-    /// A zeroed array of the given kind, named `name` (shown by `bpftool map`; at most 15
-    /// bytes are kept).
-    pub fn create(kind: MapKind, name: &str, value_size: usize, entries: u32) -> Result<ArrayMap> {
-        let (map_type, map_flags) = kind.type_and_flags();
+impl MapFd {
+    fn create(
+        (map_type, map_flags): (u32, u32),
+        name: &str,
+        key_size: usize,
+        value_size: usize,
+        entries: u32,
+    ) -> Result<MapFd> {
         let mut a = MapCreateAttr {
             map_type,
-            key_size: 4,
+            key_size: key_size as u32,
             value_size: value_size as u32,
             max_entries: entries,
             map_flags,
@@ -601,11 +601,106 @@ impl ArrayMap {
                 source,
             })?,
         );
-        Ok(ArrayMap {
+        Ok(MapFd {
             fd,
+            key_size,
             value_size,
             entries,
         })
+    }
+
+    fn open_pinned(
+        path: &Path,
+        (map_type, flags): (u32, u32),
+        key_size: usize,
+        value_size: usize,
+        entries: u32,
+    ) -> Result<MapFd> {
+        let fd = open_pinned_map(path, map_type, flags, key_size, value_size, entries)?;
+        Ok(MapFd {
+            fd,
+            key_size,
+            value_size,
+            entries,
+        })
+    }
+
+    /// `cmd` on the element `key` (`key_size` bytes) with the value buffer at `value`, of
+    /// `value_len` bytes (`None`: no value, as for a delete).
+    fn elem(
+        &self,
+        cmd: libc::c_long,
+        key: &[u8],
+        value: u64,
+        value_len: Option<usize>,
+    ) -> io::Result<()> {
+        if key.len() != self.key_size || value_len.is_some_and(|l| l != self.value_size) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let mut a = MapElemAttr {
+            map_fd: self.fd.as_raw_fd() as u32,
+            key: key.as_ptr() as u64,
+            value,
+            ..MapElemAttr::default()
+        };
+        sys_bpf(cmd, &mut a).map(drop)
+    }
+
+    /// Reads entry `key` into `value`; `ENOENT` when a hash map has no such entry.
+    fn get(&self, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+        let len = value.len();
+        self.elem(
+            BPF_MAP_LOOKUP_ELEM,
+            key,
+            value.as_mut_ptr() as u64,
+            Some(len),
+        )
+    }
+
+    fn set(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        let op = "bpf(BPF_MAP_UPDATE_ELEM)";
+        self.elem(
+            BPF_MAP_UPDATE_ELEM,
+            key,
+            value.as_ptr() as u64,
+            Some(value.len()),
+        )
+        .map_err(|source| Error::Sys { op, source })
+    }
+
+    /// Deletes entry `key` (absent: not an error).
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        match self.elem(BPF_MAP_DELETE_ELEM, key, 0, None) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            r => r.map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_DELETE_ELEM)",
+                source,
+            }),
+        }
+    }
+
+    fn pin(&self, path: &Path) -> Result<()> {
+        pin_fd(self.fd.as_raw_fd(), path)
+    }
+}
+
+/// An array map with `u32` keys (or a hash map with `u32` keys: [`MapKind::Hash`]).
+#[derive(Debug)]
+pub struct ArrayMap {
+    map: MapFd,
+}
+
+impl ArrayMap {
+    /// A zeroed array of `entries` values of `value_size` bytes.
+    pub fn new(value_size: usize, entries: u32) -> Result<ArrayMap> {
+        ArrayMap::create(MapKind::Array, "", value_size, entries)
+    }
+
+    /// A zeroed array of the given kind, named `name` (shown by `bpftool map`; at most 15
+    /// bytes are kept).
+    pub fn create(kind: MapKind, name: &str, value_size: usize, entries: u32) -> Result<ArrayMap> {
+        let map = MapFd::create(kind.type_and_flags(), name, 4, value_size, entries)?;
+        Ok(ArrayMap { map })
     }
 
     /// The map pinned at `path`, if it is an array of this kind and shape (else an error: a
@@ -616,96 +711,48 @@ impl ArrayMap {
         value_size: usize,
         entries: u32,
     ) -> Result<ArrayMap> {
-        let (map_type, flags) = kind.type_and_flags();
-        let fd = open_pinned_map(path, map_type, flags, 4, value_size, entries)?;
-        Ok(ArrayMap {
-            fd,
-            value_size,
-            entries,
-        })
+        let map = MapFd::open_pinned(path, kind.type_and_flags(), 4, value_size, entries)?;
+        Ok(ArrayMap { map })
     }
 
     /// Pins the map at `path` (in a mounted bpffs).
     pub fn pin(&self, path: &Path) -> Result<()> {
-        pin_fd(self.fd.as_raw_fd(), path)
+        self.map.pin(path)
     }
 
     /// Number of entries.
     pub fn entries(&self) -> u32 {
-        self.entries
+        self.map.entries
     }
 
     /// The map's file descriptor.
     pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
-
-    fn elem(
-        &self,
-        cmd: libc::c_long,
-        op: &'static str,
-        key: u32,
-        value: u64,
-        len: usize,
-    ) -> Result<()> {
-        if len != self.value_size {
-            return Err(Error::Sys {
-                op,
-                source: io::Error::from_raw_os_error(libc::EINVAL),
-            });
-        }
-        let mut a = MapElemAttr {
-            map_fd: self.fd.as_raw_fd() as u32,
-            key: &key as *const u32 as u64,
-            value,
-            ..MapElemAttr::default()
-        };
-        sys_bpf(cmd, &mut a).map_err(|source| Error::Sys { op, source })?;
-        Ok(())
+        self.map.fd.as_raw_fd()
     }
 
     /// Reads entry `key` into `value` (`value_size` bytes).
     pub fn get(&self, key: u32, value: &mut [u8]) -> Result<()> {
-        let len = value.len();
-        self.elem(
-            BPF_MAP_LOOKUP_ELEM,
-            "bpf(BPF_MAP_LOOKUP_ELEM)",
-            key,
-            value.as_mut_ptr() as u64,
-            len,
-        )
+        self.map
+            .get(&key.to_ne_bytes(), value)
+            .map_err(|source| Error::Sys {
+                op: "bpf(BPF_MAP_LOOKUP_ELEM)",
+                source,
+            })
     }
 
     /// Writes entry `key`.
     pub fn set(&self, key: u32, value: &[u8]) -> Result<()> {
-        self.elem(
-            BPF_MAP_UPDATE_ELEM,
-            "bpf(BPF_MAP_UPDATE_ELEM)",
-            key,
-            value.as_ptr() as u64,
-            value.len(),
-        )
+        self.map.set(&key.to_ne_bytes(), value)
     }
 
     /// Deletes entry `key` of a [`MapKind::Hash`] map (absent: not an error).
     pub fn delete(&self, key: u32) -> Result<()> {
-        let mut a = MapElemAttr {
-            map_fd: self.fd.as_raw_fd() as u32,
-            key: &key as *const u32 as u64,
-            ..MapElemAttr::default()
-        };
-        match sys_bpf(BPF_MAP_DELETE_ELEM, &mut a) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
-            r => r.map(|_| ()).map_err(|source| Error::Sys {
-                op: "bpf(BPF_MAP_DELETE_ELEM)",
-                source,
-            }),
-        }
+        self.map.delete(&key.to_ne_bytes())
     }
 
     /// Entry `key` as a `u64` array of `N` (the value must be `8 * N` bytes).
     pub fn get_u64s<const N: usize>(&self, key: u32) -> Result<[u64; N]> {
-        let mut b = vec![0u8; self.value_size];
+        let mut b = vec![0u8; self.map.value_size];
         self.get(key, &mut b)?;
         let mut out = [0u64; N];
         for (o, c) in out.iter_mut().zip(b.chunks_exact(8)) {
@@ -719,7 +766,7 @@ impl ArrayMap {
     /// Maps a [`MapKind::Mmapable`] array into the process: its values are then read and
     /// written with atomic loads and stores, shared with the programs that use the map.
     pub fn mmap(&self) -> Result<MapMmap> {
-        if !self.value_size.is_multiple_of(8) {
+        if !self.map.value_size.is_multiple_of(8) {
             return Err(Error::Sys {
                 op: "mmap of a BPF map (values must be multiples of 8 bytes)",
                 source: io::Error::from_raw_os_error(libc::EINVAL),
@@ -727,7 +774,7 @@ impl ArrayMap {
         }
         // SAFETY: plain system call without pointers.
         let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let bytes = self.value_size * self.entries as usize;
+        let bytes = self.map.value_size * self.map.entries as usize;
         let len = bytes.div_ceil(page).max(1) * page;
         // SAFETY: a fresh shared mapping of the map's fd; the kernel checks the map allows it
         // (BPF_F_MMAPABLE) and the length; nothing else refers to the address range yet.
@@ -737,7 +784,7 @@ impl ArrayMap {
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
-                self.fd.as_raw_fd(),
+                self.map.fd.as_raw_fd(),
                 0,
             )
         };
@@ -748,14 +795,14 @@ impl ArrayMap {
             ptr: ptr.cast(),
             len,
             words: bytes / 8,
-            words_per_value: self.value_size / 8,
+            words_per_value: self.map.value_size / 8,
         })
     }
 }
 
 impl AsRawFd for ArrayMap {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.map.fd.as_raw_fd()
     }
 }
 
@@ -798,35 +845,14 @@ fn open_pinned_map(
 /// them up cannot make the map grow. At most `entries` entries (an insert beyond fails).
 #[derive(Debug)]
 pub struct KeyMap {
-    fd: OwnedFd,
-    key_size: usize,
-    value_size: usize,
-    entries: u32,
+    map: MapFd,
 }
 
 impl KeyMap {
     /// An empty map, named `name` (at most 15 bytes are kept).
     pub fn create(name: &str, key_size: usize, value_size: usize, entries: u32) -> Result<KeyMap> {
-        let mut a = MapCreateAttr {
-            map_type: BPF_MAP_TYPE_HASH,
-            key_size: key_size as u32,
-            value_size: value_size as u32,
-            max_entries: entries,
-            map_name: name16(name),
-            ..MapCreateAttr::default()
-        };
-        let fd = owned_fd(
-            sys_bpf(BPF_MAP_CREATE, &mut a).map_err(|source| Error::Sys {
-                op: "bpf(BPF_MAP_CREATE)",
-                source,
-            })?,
-        );
-        Ok(KeyMap {
-            fd,
-            key_size,
-            value_size,
-            entries,
-        })
+        let map = MapFd::create((BPF_MAP_TYPE_HASH, 0), name, key_size, value_size, entries)?;
+        Ok(KeyMap { map })
     }
 
     /// The map pinned at `path`, if it is a hash map of this shape (else an error).
@@ -836,85 +862,46 @@ impl KeyMap {
         value_size: usize,
         entries: u32,
     ) -> Result<KeyMap> {
-        let fd = open_pinned_map(path, BPF_MAP_TYPE_HASH, 0, key_size, value_size, entries)?;
-        Ok(KeyMap {
-            fd,
-            key_size,
-            value_size,
-            entries,
-        })
+        let map = MapFd::open_pinned(path, (BPF_MAP_TYPE_HASH, 0), key_size, value_size, entries)?;
+        Ok(KeyMap { map })
     }
 
     /// Pins the map at `path` (in a mounted bpffs).
     pub fn pin(&self, path: &Path) -> Result<()> {
-        pin_fd(self.fd.as_raw_fd(), path)
+        self.map.pin(path)
     }
 
     /// The most entries it holds.
     pub fn entries(&self) -> u32 {
-        self.entries
-    }
-
-    fn call(&self, cmd: libc::c_long, key: &[u8], value: u64) -> io::Result<libc::c_long> {
-        if key.len() != self.key_size {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
-        }
-        let mut a = MapElemAttr {
-            map_fd: self.fd.as_raw_fd() as u32,
-            key: key.as_ptr() as u64,
-            value,
-            ..MapElemAttr::default()
-        };
-        sys_bpf(cmd, &mut a)
+        self.map.entries
     }
 
     /// Writes entry `key` (created if absent; fails with `E2BIG` when the map is full).
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        if value.len() != self.value_size {
-            return Err(Error::Sys {
-                op: "bpf(BPF_MAP_UPDATE_ELEM)",
-                source: io::Error::from_raw_os_error(libc::EINVAL),
-            });
-        }
-        self.call(BPF_MAP_UPDATE_ELEM, key, value.as_ptr() as u64)
-            .map_err(|source| Error::Sys {
-                op: "bpf(BPF_MAP_UPDATE_ELEM)",
-                source,
-            })?;
-        Ok(())
+        self.map.set(key, value)
     }
 
     /// Reads entry `key` into `value` (`value_size` bytes): whether it exists.
     pub fn get(&self, key: &[u8], value: &mut [u8]) -> Result<bool> {
-        let op = "bpf(BPF_MAP_LOOKUP_ELEM)";
-        if value.len() != self.value_size {
-            return Err(Error::Sys {
-                op,
-                source: io::Error::from_raw_os_error(libc::EINVAL),
-            });
-        }
-        match self.call(BPF_MAP_LOOKUP_ELEM, key, value.as_mut_ptr() as u64) {
-            Ok(_) => Ok(true),
+        match self.map.get(key, value) {
+            Ok(()) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-            Err(source) => Err(Error::Sys { op, source }),
+            Err(source) => Err(Error::Sys {
+                op: "bpf(BPF_MAP_LOOKUP_ELEM)",
+                source,
+            }),
         }
     }
 
     /// Deletes entry `key` (absent: not an error).
     pub fn delete(&self, key: &[u8]) -> Result<()> {
-        match self.call(BPF_MAP_DELETE_ELEM, key, 0) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
-            r => r.map(|_| ()).map_err(|source| Error::Sys {
-                op: "bpf(BPF_MAP_DELETE_ELEM)",
-                source,
-            }),
-        }
+        self.map.delete(key)
     }
 }
 
 impl AsRawFd for KeyMap {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.map.fd.as_raw_fd()
     }
 }
 

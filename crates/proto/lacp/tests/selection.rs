@@ -358,3 +358,87 @@ fn ad_select_count_prefers_more_ports_and_bandwidth_more_speed() {
     h.run_for(Duration::from_secs(3));
     assert_eq!(active_ports(&h, a), vec![3, 4, 5]);
 }
+
+/// §6.4.14: every change of Selected is reported. A live key change unselects all of A's ports
+/// at once; they then select the Aggregators of two LAGs (to B and to C) in one run of the
+/// Selection Logic, and each port's last Selection event must say what its status says (the
+/// newcomers of each Aggregator are found in the sorted list of this run's selections: kills
+/// the mutants of that lookup, which left the ports of one or both Aggregators SELECTED
+/// without an event).
+#[test]
+fn ports_of_two_lags_selected_in_one_run_each_report_it() {
+    let (mut h, a, to_b, to_c) = two_partners(sys(1));
+    let now = h.now;
+    let mut c = sys(1);
+    c.key = 9;
+    h.log.clear();
+    h.lacp_mut(a).set_config(now, c).unwrap();
+    h.run_for(Duration::from_secs(5));
+    for e in to_b.iter().chain(&to_c) {
+        let st = h.port(*e);
+        let last = h
+            .events(a, |ev| {
+                ev.port == Some(e.port) && matches!(ev.kind, EventKind::Selection { .. })
+            })
+            .last()
+            .map(|ev| ev.kind.clone());
+        let Some(EventKind::Selection { to, aggregator, .. }) = last else {
+            panic!("port {}: no Selection event after the key change", e.port);
+        };
+        assert_eq!(
+            (to, aggregator),
+            (st.selected, st.aggregator),
+            "port {}: the last Selection event against the status",
+            e.port
+        );
+        assert_eq!(st.selected, Selected::Selected, "port {}", e.port);
+    }
+}
+
+/// §6.4.14 and Detach_Mux_From_Aggregator (§6.4.9): a port whose link goes down is UNSELECTED,
+/// DETACHED and leaves its Aggregator; an Aggregator left without ports ceases to exist. A
+/// recabled port of the same LAG joins the remaining one.
+#[test]
+fn a_port_whose_link_goes_down_leaves_its_aggregator() {
+    let mut h = Harness::new();
+    let a = h.add_system(sys(1));
+    let b = h.add_system(sys(2));
+    let c = h.add_system(sys(3));
+    let pa = add_ports(&mut h, a, 1, 3);
+    let pb = add_ports(&mut h, b, 2, 2);
+    let pc = add_ports(&mut h, c, 3, 1);
+    h.connect(pa[0], pb[0]);
+    h.connect(pa[1], pb[1]);
+    let to_c = h.connect(pa[2], pc[0]);
+    until_all_distributing(&mut h, &pa[..2], &pb, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(5));
+    assert_eq!(h.lacp(a).status().aggregators.len(), 2);
+    h.cut(to_c);
+    h.run_for(Duration::from_secs(5));
+    let st = h.port(pa[2]);
+    assert_eq!(st.selected, Selected::Unselected);
+    assert_eq!(st.mux, MuxState::Detached);
+    assert_eq!(st.aggregator, None, "a down port keeps no Aggregator");
+    let aggs = h.lacp(a).status().aggregators;
+    assert_eq!(aggs.len(), 1, "the emptied Aggregator ceases to exist");
+    assert_eq!(aggs[0].ports, vec![1, 2]);
+    // A port of the active Aggregator: the data plane is told to stop before the port leaves.
+    h.log.clear();
+    h.cut(0);
+    h.run_for(Duration::from_secs(5));
+    let stops: Vec<_> = h
+        .events(a, |e| {
+            e.port == Some(1) && matches!(e.kind, EventKind::CollectingDistributing { .. })
+        })
+        .map(|e| e.kind.clone())
+        .collect();
+    assert_eq!(
+        stops,
+        [EventKind::CollectingDistributing {
+            collecting: false,
+            distributing: false
+        }]
+    );
+    assert_eq!(h.port(pa[0]).aggregator, None);
+    assert_eq!(h.lacp(a).status().aggregators[0].ports, vec![2]);
+}

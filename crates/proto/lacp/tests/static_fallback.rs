@@ -176,3 +176,38 @@ fn a_half_duplex_static_member_stays_individual_across_a_change() {
     l.set_config(now, changed).unwrap();
     individual(&l);
 }
+
+/// The Receive transitions of port `port` of `l` not yet polled: (to, reason).
+fn receive_steps(l: &mut lagd_lacp::Lacp, port: u16) -> Vec<(ReceiveState, &'static str)> {
+    let mut v = Vec::new();
+    while let Some(e) = l.poll_event() {
+        if let EventKind::Receive { to, reason, .. } = e.kind
+            && e.port == Some(port)
+        {
+            v.push((to, reason));
+        }
+    }
+    v
+}
+
+/// LACP_Enabled is read in INITIALIZE only (§6.4.12): switching LACP off or on (mode Off, a
+/// static trunk) restarts the Receive machine at BEGIN, which records the default partner
+/// and unselects the port, rather than letting the running machine drift into or out of
+/// LACP_DISABLED.
+#[test]
+fn switching_lacp_off_or_on_restarts_the_receive_machine() {
+    let mut l = single(sys(1), 1);
+    let mut sent = Vec::new();
+    drive(&mut l, Instant::ZERO, Instant::from_secs(10), &mut sent);
+    assert_eq!(l.port(1).unwrap().receive, ReceiveState::Defaulted);
+    receive_steps(&mut l, 1);
+    let restart = (ReceiveState::Initialize, "LACP switched on or off");
+    l.set_config(Instant::from_secs(10), static_sys(1)).unwrap();
+    let off = receive_steps(&mut l, 1);
+    assert_eq!(off.first(), Some(&restart), "{off:?}");
+    assert_eq!(l.port(1).unwrap().receive, ReceiveState::LacpDisabled);
+    l.set_config(Instant::from_secs(11), sys(1)).unwrap();
+    let on = receive_steps(&mut l, 1);
+    assert_eq!(on.first(), Some(&restart), "{on:?}");
+    assert_ne!(l.port(1).unwrap().receive, ReceiveState::LacpDisabled);
+}

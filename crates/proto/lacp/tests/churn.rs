@@ -69,3 +69,58 @@ fn partner_always_out_of_sync_churns_and_recovers() {
         .unwrap();
     assert_eq!(l.port(1).unwrap().partner_churn, ChurnState::NoChurn);
 }
+
+/// §6.4.17: a port that goes down (port_enabled FALSE) enters ACTOR_CHURN_MONITOR and
+/// PARTNER_CHURN_MONITOR from NO_*_CHURN, once each.
+#[test]
+fn a_port_going_down_enters_churn_monitor() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.port(a[0]).actor_churn, ChurnState::NoChurn);
+    assert_eq!(h.port(a[0]).partner_churn, ChurnState::NoChurn);
+    h.log.clear();
+    h.cut(0);
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.port(a[0]).actor_churn, ChurnState::ChurnMonitor);
+    assert_eq!(h.port(a[0]).partner_churn, ChurnState::ChurnMonitor);
+    let churn: Vec<_> = h
+        .events(0, |e| {
+            matches!(
+                e.kind,
+                EventKind::ActorChurn(_) | EventKind::PartnerChurn(_)
+            )
+        })
+        .map(|e| e.kind.clone())
+        .collect();
+    assert_eq!(
+        churn,
+        [
+            EventKind::ActorChurn(ChurnState::ChurnMonitor),
+            EventKind::PartnerChurn(ChurnState::ChurnMonitor)
+        ]
+    );
+}
+
+/// §6.4.17: a port in sync whose partner then stays out of sync (B makes it Standby with
+/// max_active) goes NO_PARTNER_CHURN → PARTNER_CHURN_MONITOR at once and PARTNER_CHURN
+/// Churn_Detection_Time (60 s) later.
+#[test]
+fn a_partner_that_falls_out_of_sync_churns_after_60s() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.port(a[1]).partner_churn, ChurnState::NoChurn);
+    let now = h.now;
+    let mut cb = sys(2);
+    cb.max_active = Some(1);
+    h.lacp_mut(1).set_config(now, cb).unwrap();
+    h.drain();
+    h.run_for(Duration::from_secs(1));
+    assert_eq!(h.port(a[1]).partner_churn, ChurnState::ChurnMonitor);
+    h.run_for(Duration::from_secs(58));
+    assert_eq!(h.port(a[1]).partner_churn, ChurnState::ChurnMonitor);
+    h.run_for(Duration::from_secs(2));
+    assert_eq!(h.port(a[1]).partner_churn, ChurnState::Churn);
+    assert_eq!(h.port(a[0]).partner_churn, ChurnState::NoChurn);
+}

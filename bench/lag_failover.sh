@@ -21,8 +21,6 @@
 # 1 000 pps stream.
 source "$(dirname "$0")/lib.sh"
 build_lagd
-PPS=1000
-UDP="$BENCH/udpstream.py"
 
 mkns A a; mkns B b
 veth "$A" "$P-a1" "$B" "$P-b1"
@@ -73,23 +71,6 @@ up_ovs() {
 }
 down_ovs() { ovs_stop "$OVA"; ovs_stop "$OVB"; }
 fwd_ovs() { ovs_bond_forwarding "$OVA" 2 && ovs_bond_forwarding "$OVB" 2; }
-
-# stream SENDER_NS DST RECEIVER_NS SECONDS OUTFILE: receiver + sender in the background.
-stream() {
-    bg RX_PID ip netns exec "$3" chrt -f 20 python3 "$UDP" recv --bind 0.0.0.0:5600 --seconds "$4" --idle 30 >"$5"
-    sleep 0.3
-    bg TX_PID ip netns exec "$1" chrt -f 20 python3 "$UDP" send --dst "$2:5600" --sport 5601 --pps $PPS --seconds "$4" >/dev/null
-}
-stream_wait() { wait "$TX_PID" "$RX_PID" 2>/dev/null || true; }
-gap_at() { python3 "$UDP" gap-at "$1" "$2" | sed "s/^-$/<2/"; }
-# noise FILE T_NS: the longest gap not spanning T_NS.
-noise() { python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1])); t = int(sys.argv[2])
-g = [l for s, l in d.get("gaps", []) if not (s <= t <= s + l)]
-print("%.1f" % (max(g) / 1e6) if g else "<2")' "$1" "$2"; }
-field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$1" "$2"; }
-ms() { python3 -c 'import sys; print("%.1f" % ((int(sys.argv[1]) - int(sys.argv[2])) / 1e6))' "$1" "$2"; }
 
 declare -A R
 round() { # round IMPL

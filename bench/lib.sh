@@ -126,6 +126,31 @@ ok = a.get("up") and len(ms) == n and all(m.get("state") in ("active", "attached
 sys.exit(0 if ok else 1)' "$3"
 }
 
+# lagd_members SOCK AGGR: one line per member of AGGR, straight from lagd's control socket
+# (lagd/src/control/proto.rs; lagctl's --json does not carry the BFD session):
+# NAME STATE BFD_STATE DETECTION_TIMEOUTS SESS_UP_COUNT FLAPS CTRL_IN CTRL_OUT CTRL_DROP
+# (BFD_STATE "-" and zero counters for a member without a BFD session).
+lagd_members() {
+    python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"request": "ShowAggr", "name": sys.argv[2]}) + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    chunk = s.recv(1 << 16)
+    if not chunk:
+        break
+    buf += chunk
+for a in json.loads(buf)["ok"]["aggregations"]:
+    for m in a["members"]:
+        b = m.get("bfd") or {}
+        print(m["name"], m.get("state") or "?", b.get("state", "-"),
+              *(b.get(k, 0) for k in ("detection_timeouts", "sess_up_count")), m.get("flaps", 0),
+              *(b.get(k, 0) for k in ("ctrl_pkt_in", "ctrl_pkt_out", "ctrl_pkt_drop")))' "$1" "$2"
+}
+
 # wait_until SECONDS CMD...: polls CMD every 20 ms; fails after SECONDS.
 wait_until() {
     local end=$((SECONDS + $1))
@@ -225,6 +250,28 @@ busiest() {
 now_ns() { date +%s%N; }
 
 # ---- measurement ----------------------------------------------------------------------------
+
+# The failover scripts' 1 000 pps UDP stream (bench/udpstream.py), PPS datagrams/s.
+PPS=${PPS:-1000}
+UDP="$BENCH/udpstream.py"
+
+# stream SENDER_NS DST RECEIVER_NS SECONDS OUTFILE: receiver + sender in the background.
+stream() {
+    bg RX_PID ip netns exec "$3" chrt -f 20 python3 "$UDP" recv --bind 0.0.0.0:5600 --seconds "$4" --idle 30 >"$5"
+    sleep 0.3
+    bg TX_PID ip netns exec "$1" chrt -f 20 python3 "$UDP" send --dst "$2:5600" --sport 5601 --pps $PPS --seconds "$4" >/dev/null
+}
+stream_wait() { wait "$TX_PID" "$RX_PID" 2>/dev/null || true; }
+gap_at() { python3 "$UDP" gap-at "$1" "$2" | sed "s/^-$/<2/"; }
+# noise FILE T_NS: the longest gap not spanning T_NS.
+noise() { python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); t = int(sys.argv[2])
+g = [l for s, l in d.get("gaps", []) if not (s <= t <= s + l)]
+print("%.1f" % (max(g) / 1e6) if g else "<2")' "$1" "$2"; }
+field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$1" "$2"; }
+ms() { python3 -c 'import sys; print("%.1f" % ((int(sys.argv[1]) - int(sys.argv[2])) / 1e6))' "$1" "$2"; }
+
 
 # iperf NS DST [ARGS...]: goodput of one iperf3 run in Gbit/s (receiver side).
 iperf() {

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use lagctl::admin::cli::Conn;
-use lagd::client::Client;
-use lagd::config::DtSpec;
-use lagd::control::proto::DtView;
-use lagd::control::proto::{AggrStatus, Reply, Request};
+use lagd_control::client::Client;
+use lagd_control::config::DtSpec;
+use lagd_control::proto::DtView;
+use lagd_control::proto::{AggrStatus, Reply, Request};
 
 /// The DT verbs.
 #[derive(Subcommand, Debug)]

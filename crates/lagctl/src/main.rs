@@ -32,7 +32,7 @@ struct Cli {
         global = true,
         value_name = "PATH",
         env = "LAGD_SOCKET",
-        default_value = lagd::client::DEFAULT_SOCKET
+        default_value = lagd_control::client::DEFAULT_SOCKET
     )]
     _socket: PathBuf,
     #[command(subcommand)]

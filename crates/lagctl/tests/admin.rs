@@ -913,7 +913,7 @@ fn import_ifupdown_seed_000_forms_lacp_with_a_second_lagd() {
         "{o:?}"
     );
     let toml = std::fs::read_to_string(&out_toml).unwrap();
-    let cfg = lagd::config::Config::parse(&toml).unwrap();
+    let cfg = lagd_control::config::Config::parse(&toml).unwrap();
     assert_eq!(cfg.aggregations[0].links, vec!["eth1", "eth2"]);
 
     ok(

@@ -258,7 +258,7 @@ fn operator_choices_survive_a_restart_of_lagd() {
         "set-active",
     );
     assert!(chosen.contains("eth2 is the active member"), "{chosen}");
-    let kept = |a: &lagd::control::proto::AggrStatus| {
+    let kept = |a: &lagd_control::proto::AggrStatus| {
         a.disabled == ["eth3"] && a.active_member.as_deref() == Some("eth2")
     };
     da.wait_for("aggr1", "eth3 disabled, eth2 active", kept);

@@ -9,8 +9,8 @@
 mod common;
 
 use common::*;
-use lagd::changes::{fallback_name, lacp_name, mode_name, timer_name};
-use lagd::config::{AnyLinks, Fallback};
+use lagd_control::changes::{fallback_name, lacp_name, mode_name, timer_name};
+use lagd_control::config::{AnyLinks, Fallback};
 use serde_json::Value;
 
 fn ok(o: &Out, what: &str) -> String {
@@ -120,7 +120,10 @@ fn seed_004_lacp_against_a_static_trunk_is_refused_then_diagnosed_on_both_ends()
         o.stderr
     );
     let a = da.wait_for("aggr1", "A unchanged", |a| all_forwarding(a, 2));
-    assert_eq!(a.spec.lacp_mode, Some(lagd::config::LacpActivity::Off));
+    assert_eq!(
+        a.spec.lacp_mode,
+        Some(lagd_control::config::LacpActivity::Off)
+    );
 
     // Forced: applied, and said to take the aggregate down.
     let out = ok(

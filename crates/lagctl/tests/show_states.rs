@@ -25,7 +25,7 @@ fn create(d: &Daemon, name: &str, links: &[&str], extra: &[&str]) {
     ok(&d.lagctl(&args), "create-aggr");
 }
 
-fn state_of<'a>(a: &'a lagd::control::proto::AggrStatus, m: &str) -> &'a str {
+fn state_of<'a>(a: &'a lagd_control::proto::AggrStatus, m: &str) -> &'a str {
     a.members
         .iter()
         .find(|x| x.name == m)

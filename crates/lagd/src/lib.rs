@@ -22,8 +22,8 @@ pub mod notify;
 pub mod offload;
 pub mod ratelimit;
 pub mod signals;
-pub mod state;
 pub mod supervise;
 pub mod takeover;
 
 pub use lagd_control::{changes, cli, client, config};
+pub use lagd_state as state;

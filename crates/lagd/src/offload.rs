@@ -440,14 +440,7 @@ impl Offload {
 
     /// Removes the pins in `dir` (the kernel path then ends with this process).
     pub fn unpin(dir: &std::path::Path) {
-        TxOffload::unpin(&dir.join("tx"));
-        if let Ok(rd) = std::fs::read_dir(dir.join("rx")) {
-            for e in rd.flatten() {
-                RxOffload::unpin(&e.path());
-            }
-        }
-        let _ = std::fs::remove_dir(dir.join("rx"));
-        let _ = std::fs::remove_dir(dir);
+        lagd_state::restore::unpin_fast_path(dir);
     }
 
     /// Drops this value but leaves the programs attached: pinned tcx links and clsact filters

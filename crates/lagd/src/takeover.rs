@@ -22,6 +22,8 @@ use crate::aggregate::member::MemberRt;
 use crate::config::{AggrMode, LacpActivity, Resolved};
 use crate::state::{AggregateRecord, MemberRecord, PortRecord, RECORD_VERSION, StateDir};
 
+pub use lagd_state::restore::{link_present, remove_tap, tap_is_ours};
+
 fn state_err(e: crate::state::StateError) -> DpError {
     DpError::Sys {
         op: "recording the member's original settings",
@@ -230,14 +232,6 @@ pub fn port_records(
         .collect()
 }
 
-/// Whether an interface named `name` exists (in the calling thread's network namespace).
-pub fn link_present(name: &str) -> bool {
-    !matches!(
-        Netlink::open().and_then(|mut nl| nl.link_by_name(name)),
-        Err(DpError::NoSuchInterface(_))
-    )
-}
-
 /// A stable locally administered unicast address for an aggregation none of whose members
 /// exists yet (its LACP System and its TAP's address until the configuration says otherwise).
 pub fn derived_mac(name: &str) -> MacAddr {
@@ -249,22 +243,6 @@ pub fn derived_mac(name: &str) -> MacAddr {
     }
     let b = h.to_be_bytes();
     MacAddr([0x02, b[3], b[4], b[5], b[6], b[7]])
-}
-
-/// Whether an interface named `name` exists that lagd may take as aggregation `name`'s TAP:
-/// `Ok(false)` none, `Ok(true)` the TAP `prior` names (left by a previous lagd), `Err` any
-/// other interface.
-pub fn tap_is_ours(name: &str, prior: Option<&AggregateRecord>) -> Result<bool, String> {
-    let Ok(link) = Netlink::open().and_then(|mut nl| nl.link_by_name(name)) else {
-        return Ok(false);
-    };
-    let is_tun = std::path::Path::new(&format!("/sys/class/net/{name}/tun_flags")).exists();
-    match prior {
-        Some(p) if is_tun && (p.ifindex == link.ifindex || p.ifindex == 0) => Ok(true),
-        _ => Err(format!(
-            "aggregation `{name}`: an interface named `{name}` already exists"
-        )),
-    }
 }
 
 /// The aggregate's TAP: the one a previous lagd left (re-attached, as it is), or a new
@@ -335,22 +313,6 @@ pub fn clean_up_leftovers(
         }
     }
     done
-}
-
-/// Removes the persistent TAP of `rec` if it still exists.
-pub fn remove_tap(name: &str, rec: &AggregateRecord) -> Result<String, String> {
-    match tap_is_ours(name, Some(rec)) {
-        Ok(false) => Ok(format!("aggregate {name}: already gone, record dropped")),
-        Ok(true) => {
-            let tap = Tap::attach(name).map_err(|e| e.to_string())?;
-            tap.set_persistent(false).map_err(|e| e.to_string())?;
-            drop(tap);
-            Ok(format!(
-                "aggregate {name} (no longer configured): TAP removed"
-            ))
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::wait;
-use lagd::client::Client;
-use lagd::config::{AggrSpec, Config};
-use lagd::control::proto::AggrStatus;
+use lagd_control::client::Client;
+use lagd_control::config::{AggrSpec, Config};
+use lagd_control::proto::AggrStatus;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;

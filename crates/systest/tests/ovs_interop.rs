@@ -18,8 +18,8 @@
 //! otherwise, except under `CI`. The scenarios run one at a time (a lock), and no assertion is on
 //! elapsed time: measured times are printed, waits are bounded generously.
 
-use lagd::config::{AggrMode, AggrSpec, Fallback, LacpActivity, LacpTimeout, PortSettings};
-use lagd::control::proto::AggrStatus;
+use lagd_control::config::{AggrMode, AggrSpec, Fallback, LacpActivity, LacpTimeout, PortSettings};
+use lagd_control::proto::AggrStatus;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use systest::capture::Capture;
@@ -507,7 +507,7 @@ fn lagd_ovs_failover_marker_capture() {
             let fault = bed.net.silent_fault(from, i).expect("inject");
             let t = Instant::now();
             // Detected: lagd stops distributing on the member (polled while the stream runs).
-            let mut c = lagd::client::Client::connect(&socket).expect("client");
+            let mut c = lagd_control::client::Client::connect(&socket).expect("client");
             let why = wait::until(
                 "the silent failure to be detected",
                 BOUND,

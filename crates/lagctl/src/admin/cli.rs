@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use lagd::client::DEFAULT_SOCKET;
-use lagd::config::{AdSelect, AggrMode, AggrSettings, Fallback, LacpActivity, LacpTimeout};
+use lagd_control::client::DEFAULT_SOCKET;
+use lagd_control::config::{AdSelect, AggrMode, AggrSettings, Fallback, LacpActivity, LacpTimeout};
 use lagd_types::MacAddr;
 
 /// Where lagd listens.
@@ -149,7 +149,7 @@ pub struct RestoreArgs {
     #[arg(long, short = 'n')]
     pub dry_run: bool,
     /// lagd's state directory (its --state-dir).
-    #[arg(long, default_value = lagd::cli::DEFAULT_STATE_DIR, value_name = "DIR")]
+    #[arg(long, default_value = lagd_control::cli::DEFAULT_STATE_DIR, value_name = "DIR")]
     pub state_dir: PathBuf,
 }
 
@@ -223,7 +223,7 @@ where
         raw: &std::ffi::OsStr,
     ) -> Result<T, clap::Error> {
         use serde::de::IntoDeserializer;
-        let known = lagd::config::values::<T>();
+        let known = lagd_control::config::values::<T>();
         let s = raw.to_string_lossy();
         let value = s.trim();
         let refuse = |why: String| {
@@ -250,7 +250,7 @@ where
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
         Some(Box::new(
-            lagd::config::values::<T>()
+            lagd_control::config::values::<T>()
                 .iter()
                 .map(|v| clap::builder::PossibleValue::new(*v)),
         ))
@@ -349,7 +349,7 @@ pub struct AggrOpts {
     /// by lagd's distributor and Collecting state): auto (default: where the kernel allows,
     /// saying why not elsewhere), on (or fail), off.
     #[arg(long, value_name = "auto|on|off", value_parser = parse_offload)]
-    pub offload: Option<lagd::config::Offload>,
+    pub offload: Option<lagd_control::config::Offload>,
     /// LACP Port_Priority of one member (lower is preferred when max-active leaves some on
     /// Standby): LINK=PRIO, repeat for each.
     #[arg(long = "port-priority", value_name = "LINK=PRIO", value_parser = parse_port_priority)]
@@ -357,7 +357,7 @@ pub struct AggrOpts {
     /// Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A
     /// member whose BFD session is not Up neither collects nor distributes.
     #[arg(long, value_name = "INTERVAL[,MULT]|off", value_parser = parse_bfd)]
-    pub bfd: Option<lagd::config::BfdSettings>,
+    pub bfd: Option<lagd_control::config::BfdSettings>,
 }
 
 fn parse_port_priority(s: &str) -> Result<(String, u16), String> {
@@ -374,9 +374,9 @@ fn parse_port_priority(s: &str) -> Result<(String, u16), String> {
     Ok((link.trim().to_string(), prio))
 }
 
-fn parse_bfd(s: &str) -> Result<lagd::config::BfdSettings, String> {
+fn parse_bfd(s: &str) -> Result<lagd_control::config::BfdSettings, String> {
     if s.eq_ignore_ascii_case("off") {
-        return Ok(lagd::config::BfdSettings {
+        return Ok(lagd_control::config::BfdSettings {
             enabled: Some(false),
             ..Default::default()
         });
@@ -396,7 +396,7 @@ fn parse_bfd(s: &str) -> Result<lagd::config::BfdSettings, String> {
                 .ok_or_else(|| format!("`{m}`: the multiplier is a whole number from 1 to 255"))
         })
         .transpose()?;
-    Ok(lagd::config::BfdSettings {
+    Ok(lagd_control::config::BfdSettings {
         interval: Some(interval.trim().to_string()),
         multiplier,
         enabled: None,
@@ -427,7 +427,12 @@ impl AggrOpts {
             port: self
                 .port_priority
                 .iter()
-                .map(|(l, p)| (l.clone(), lagd::config::PortSettings { priority: Some(*p) }))
+                .map(|(l, p)| {
+                    (
+                        l.clone(),
+                        lagd_control::config::PortSettings { priority: Some(*p) },
+                    )
+                })
                 .collect(),
             ..AggrSettings::default()
         }
@@ -439,7 +444,7 @@ impl AggrOpts {
     }
 }
 
-fn parse_offload(s: &str) -> Result<lagd::config::Offload, String> {
+fn parse_offload(s: &str) -> Result<lagd_control::config::Offload, String> {
     s.parse()
 }
 

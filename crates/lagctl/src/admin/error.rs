@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use lagd::client::ClientError;
+use lagd_control::client::ClientError;
 
 /// Why a command failed. Nothing was changed unless the message says so.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! The man pages, generated (never hand-written) by `lagctl gen-docs`:
 //!
 //! - lagctl(8) and one lagctl-VERB(8) per verb, from lagctl's command line;
-//! - lagd(8), from lagd's command line (`lagd::cli::Args`);
+//! - lagd(8), from lagd's command line (`lagd_control::cli::Args`);
 //! - lagd.toml(5), from `docs/CONFIG.md` (a small Markdown-to-roff conversion: headings,
 //!   paragraphs, tables, code blocks, inline code);
 //!
@@ -544,7 +544,7 @@ pub fn verb_extra(verb: &str) -> Extra<'static> {
 
 /// lagd(8).
 pub fn lagd_page() -> Result<Vec<u8>, AdminError> {
-    let exit = lagd::cli::EXIT_STATUSES
+    let exit = lagd_control::cli::EXIT_STATUSES
         .iter()
         .map(|(c, w)| (c.to_string(), (*w).to_string()))
         .collect();
@@ -603,7 +603,7 @@ pub fn lagd_page() -> Result<Vec<u8>, AdminError> {
         see_also: "lagctl(8), lagd.toml(5), systemd.service(5), sd_notify(3)",
         more: &[],
     };
-    command_page(lagd::cli::Args::command(), SECTION, Some(&extra))
+    command_page(lagd_control::cli::Args::command(), SECTION, Some(&extra))
 }
 
 /// The configuration's reference, `docs/CONFIG.md`.

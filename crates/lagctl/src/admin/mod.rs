@@ -87,7 +87,9 @@ pub fn run(cmd: AdminCmd, mut app: clap::Command) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lagctl: {verb}: {e}");
-            if let AdminError::Client(lagd::client::ClientError::Daemon { findings, .. }) = &e
+            if let AdminError::Client(lagd_control::client::ClientError::Daemon {
+                findings, ..
+            }) = &e
                 && !findings.is_empty()
                 && let Some(name) = object
             {

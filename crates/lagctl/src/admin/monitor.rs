@@ -12,7 +12,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use lagd::control::proto::{AggrStatus, EventRecord, LinkStats};
+use lagd_control::proto::{AggrStatus, EventRecord, LinkStats};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
@@ -379,7 +379,7 @@ pub fn run(a: &MonitorArgs) -> Result<(), AdminError> {
     let events = follow_events(&a.conn, name.clone());
     let mut model = Model::new(&name);
     let interval = Duration::from_secs(secs);
-    let sample = |c: &mut lagd::client::Client,
+    let sample = |c: &mut lagd_control::client::Client,
                   model: &mut Model,
                   last: &mut std::time::Instant|
      -> Result<(), AdminError> {
@@ -460,8 +460,8 @@ pub fn run(a: &MonitorArgs) -> Result<(), AdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lagd::config::AggrSpec;
-    use lagd::control::proto::MemberStatus;
+    use lagd_control::config::AggrSpec;
+    use lagd_control::proto::MemberStatus;
     use lagd_types::MacAddr;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;

@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use lagd::control::proto::{EventRecord, HashView};
 use lagd_agg::lagd_distrib::FlowKey;
+use lagd_control::proto::{EventRecord, HashView};
 use lagd_types::MacAddr;
 use serde_json::{Map, Value};
 
@@ -150,7 +150,7 @@ pub fn hash_view(h: &HashView) -> View {
         h.buckets.len(),
         h.interval
     )];
-    let rows_of = |b: &lagd::control::proto::BucketView| {
+    let rows_of = |b: &lagd_control::proto::BucketView| {
         vec![
             Cell::num(b.bucket as u64),
             member_cell(b.member.as_ref()),

@@ -7,7 +7,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use lagd::client::Client;
+use lagd_control::client::Client;
 
 use super::cli::RestartArgs;
 use super::error::AdminError;

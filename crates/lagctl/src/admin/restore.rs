@@ -1,13 +1,13 @@
 //! `lagctl restore-links`: gives members back from their records when their lagd is gone for
 //! good (it crashed and will not be started again, or was removed): each member is put back
 //! exactly as it was before lagd took it, from the record lagd wrote before its first change
-//! (`lagd::state`), after the kernel fast-path programs lagd left pinned on it are removed;
+//! (`lagd_state`), after the kernel fast-path programs lagd left pinned on it are removed;
 //! with `--all`, every pinned program and leftover aggregate TAP is removed too. It needs no daemon, and refuses to
 //! run while one owns the records (a running lagd gives members back itself: `remove-aggr`,
 //! `delete-aggr`, or SIGTERM).
 
-use lagd::state::{StateDir, StateError};
 use lagd_dataplane::Error as DpError;
+use lagd_state::{StateDir, StateError};
 
 use super::cli::RestoreArgs;
 use super::error::AdminError;
@@ -50,7 +50,7 @@ pub fn run(a: &RestoreArgs) -> Result<(), AdminError> {
     if a.all {
         chosen = records.values().cloned().collect();
     }
-    // A crashed lagd's kernel fast path goes on forwarding (pinned, see lagd::offload): its
+    // A crashed lagd's kernel fast path goes on forwarding (pinned, see lagd's `offload`): its
     // programs go first, else a restored member would still feed the aggregate.
     let pins = state.existing_pin_root();
     if let Some(root) = &pins {
@@ -59,7 +59,7 @@ pub fn run(a: &RestoreArgs) -> Result<(), AdminError> {
                 if a.dry_run {
                     println!("{name}: pinned kernel fast path would be removed");
                 } else {
-                    lagd::offload::Offload::unpin(&dir);
+                    lagd_state::restore::unpin_fast_path(&dir);
                     println!("{name}: pinned kernel fast path removed");
                 }
             }
@@ -123,7 +123,7 @@ pub fn run(a: &RestoreArgs) -> Result<(), AdminError> {
                 println!("{name}: aggregate TAP would be removed");
                 continue;
             }
-            match lagd::takeover::remove_tap(&name, &rec) {
+            match lagd_state::restore::remove_tap(&name, &rec) {
                 Ok(msg) => {
                     let _ = state.remove_aggregate(&name);
                     println!("{msg}");

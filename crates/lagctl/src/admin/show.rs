@@ -1,7 +1,7 @@
 //! The views of `show-aggr` (plain, `-L`, `-x`, `-s`) and `show-link` (plain, `-s`), built from
 //! lagd's `ShowAggr` / `ShowLink` answers, in the forms of Solaris `dladm`.
 
-use lagd::control::proto::{AggrStatus, LinkStats, MemberStatus};
+use lagd_control::proto::{AggrStatus, LinkStats, MemberStatus};
 use lagd_types::{MacAddr, PortState};
 use serde_json::{Map, Value};
 
@@ -376,7 +376,7 @@ fn settings_line(a: &AggrStatus) -> String {
 }
 
 /// The kernel fast path in one line: setting, attach mode, what it carried, or why not.
-fn offload_line(o: &lagd::control::proto::OffloadStatus) -> String {
+fn offload_line(o: &lagd_control::proto::OffloadStatus) -> String {
     let mut line = if o.active {
         format!(
             "kernel fast path: on ({}, offload = {}), {}/{} buckets, {} frames ({} bytes) sent by it, {} members received by it, {} buckets handed back after moves",
@@ -752,7 +752,7 @@ pub fn link_plain(aggrs: &[AggrStatus]) -> View {
 
 /// `show-aggr -x` of a switch-independent aggregation: the receive member, each member's MAC
 /// and peers, and which peer is received on which member.
-fn balancer_lines(b: &lagd::control::proto::BalancerStatus) -> Vec<String> {
+fn balancer_lines(b: &lagd_control::proto::BalancerStatus) -> Vec<String> {
     let mut v = vec![format!(
         "receive member: {} ({} answers for the aggregate's MAC)",
         b.receive_member.as_deref().unwrap_or("none"),
@@ -797,7 +797,7 @@ pub fn aggr_persistent(aggrs: &[AggrStatus]) -> View {
         .map(|a| match &a.persistent {
             Some(spec) => {
                 let r = spec.resolve_settings().ok();
-                let text = |f: &dyn Fn(&lagd::config::Resolved) -> String| {
+                let text = |f: &dyn Fn(&lagd_control::config::Resolved) -> String| {
                     r.as_ref()
                         .map_or_else(|| Cell::with("?", Value::Null), |r| Cell::text(f(r)))
                 };

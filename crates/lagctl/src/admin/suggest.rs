@@ -2,4 +2,4 @@
 //! value written as bonding, teamd or Open vSwitch write it (the settings model's, shared with
 //! the daemon's errors).
 
-pub use lagd::config::spelling::{did_you_mean, suggestion};
+pub use lagd_control::config::spelling::{did_you_mean, suggestion};

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use lagd::client::{Client, ClientError};
-use lagd::config::AggrSpec;
+use lagd_control::client::{Client, ClientError};
+use lagd_control::config::AggrSpec;
 
 use super::cli::{
     AddArgs, Conn, CreateArgs, DeleteArgs, ModifyArgs, OutputOpts, RemoveArgs, ShowAggrArgs,
@@ -178,10 +178,10 @@ pub(super) fn format_of(o: &OutputOpts) -> Result<Format, AdminError> {
 fn repeat(
     o: &OutputOpts,
     mut once: impl FnMut(
-        Option<&[lagd::control::proto::LinkStats]>,
-    ) -> Result<(String, Vec<lagd::control::proto::LinkStats>), AdminError>,
+        Option<&[lagd_control::proto::LinkStats]>,
+    ) -> Result<(String, Vec<lagd_control::proto::LinkStats>), AdminError>,
 ) -> Result<(), AdminError> {
-    let mut prev: Option<Vec<lagd::control::proto::LinkStats>> = None;
+    let mut prev: Option<Vec<lagd_control::proto::LinkStats>> = None;
     let mut n = 0u64;
     loop {
         let (text, links) = once(prev.as_deref())?;
@@ -243,7 +243,10 @@ enum LinkTarget {
 
 /// Resolves `show-link NAME`: an aggregation, or a member link of one (else an error with the
 /// close names).
-fn link_target(c: &mut lagd::client::Client, name: Option<&str>) -> Result<LinkTarget, AdminError> {
+fn link_target(
+    c: &mut lagd_control::client::Client,
+    name: Option<&str>,
+) -> Result<LinkTarget, AdminError> {
     let Some(name) = name else {
         return Ok(LinkTarget::All);
     };

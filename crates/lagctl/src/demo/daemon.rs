@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lagd::client::Client;
+use lagd_control::client::Client;
 
 /// Why a daemon could not be started or reached.
 #[derive(Debug, thiserror::Error)]

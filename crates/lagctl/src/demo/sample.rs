@@ -1,7 +1,7 @@
 //! One second of the demo: per-member counter deltas from lagd's `ShowLink`, as Sun Trunking
 //! rows, per-link throughput, and the aggregate throughput.
 
-use lagd::control::proto::LinkStats;
+use lagd_control::proto::LinkStats;
 use lagd_sim::SunRow;
 
 /// The counters of one interval, host A's view.

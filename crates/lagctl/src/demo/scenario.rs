@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lagd::client::Client;
-use lagd::control::proto::{AggrStatus, LinkStats};
+use lagd_control::client::Client;
+use lagd_control::proto::{AggrStatus, LinkStats};
 use lagd_sim::{PeakTracker, sun_table};
 use lagd_trafgen::udp_echo::{self, UdpEcho};
 use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpSender, UdpSenderConfig};
@@ -61,7 +61,7 @@ pub enum DemoError {
     Daemon(#[from] DaemonError),
     /// The control socket failed.
     #[error("lagd control socket: {0}")]
-    Client(#[from] lagd::client::ClientError),
+    Client(#[from] lagd_control::client::ClientError),
     /// Traffic generation failed.
     #[error("traffic: {0}")]
     Traffic(#[from] lagd_trafgen::Error),
@@ -510,7 +510,7 @@ fn run_on(
 
 /// `lagctl show-aggr -L` of one aggregation, with the admin CLI's own formatter (seed 004's
 /// columns), so the demo prints exactly what a user would type to see.
-fn show_aggr_lacp(a: &lagd::control::proto::AggrStatus) -> String {
+fn show_aggr_lacp(a: &lagd_control::proto::AggrStatus) -> String {
     use lagctl::admin::{show, table::Format};
     show::aggr_lacp(std::slice::from_ref(a))
         .render(&Format::default())

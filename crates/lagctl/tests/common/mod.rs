@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lagd::client::Client;
-use lagd::control::proto::AggrStatus;
+use lagd_control::client::Client;
+use lagd_control::proto::AggrStatus;
 use lagd_dataplane::netns::{self, TestNet};
 
 pub mod schema;

@@ -9,7 +9,7 @@
 //! Every option either becomes a lagd setting or gets a note saying what lagd does instead;
 //! none is dropped silently.
 
-use lagd::config::{AdSelect, AggrMode, AggrSpec, LacpActivity, LacpTimeout};
+use lagd_control::config::{AdSelect, AggrMode, AggrSpec, LacpActivity, LacpTimeout};
 
 use super::super::error::AdminError;
 use super::Note;

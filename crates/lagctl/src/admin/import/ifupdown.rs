@@ -153,7 +153,7 @@ fn bond_spec(
     s: &Stanza,
     slaves_by_master: Option<&Vec<String>>,
     file: &str,
-) -> Result<(lagd::config::AggrSpec, Vec<super::Note>), AdminError> {
+) -> Result<(lagd_control::config::AggrSpec, Vec<super::Note>), AdminError> {
     let mut b = BondBuilder::new(name, Loc::new(file, s.line));
     for (line, o, v) in &s.options {
         let at = Loc::new(file, *line);
@@ -207,7 +207,7 @@ fn bond_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lagd::config::{AggrMode, Config, LacpTimeout};
+    use lagd_control::config::{AggrMode, Config, LacpTimeout};
 
     /// Seed 000's stanza, verbatim.
     const SEED_000: &str = "auto bond0\niface bond0 inet dhcp\nbond-mode 4 (802.3ad)\nbond-miimon 100\nbond-lacp-rate 1\nbond-slaves eth0 eth1\n";
@@ -256,7 +256,10 @@ mod tests {
                 .any(|n| n.iface == "bond2" && n.message.contains("listed first"))
         );
         assert_eq!(a[2].links, vec!["eth6".to_string(), "eth7".to_string()]);
-        assert_eq!(a[0].ad_select, Some(lagd::config::AdSelect::Bandwidth));
+        assert_eq!(
+            a[0].ad_select,
+            Some(lagd_control::config::AdSelect::Bandwidth)
+        );
         assert!(!r.notes.iter().any(|n| n.option == "bond-ad-select"));
         assert!(
             r.notes

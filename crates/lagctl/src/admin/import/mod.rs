@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use lagd::config::{AnyLinks, Config};
+use lagd_control::config::{AnyLinks, Config};
 
 use super::cli::Conn;
 use super::error::AdminError;

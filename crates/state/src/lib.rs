@@ -16,6 +16,10 @@
 //!
 //! Every file is written atomically and durably (`lagd_dataplane::durable`): temporary file,
 //! `fsync`, rename, `fsync` of the directory.
+//!
+//! [`restore`] gives back what a lagd that is gone left (TAPs, pinned fast path). The daemon
+//! (`lagd::state`) and `lagctl restore-links` both use this crate.
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,8 @@ use lagd_dataplane::MemberOriginal;
 use lagd_dataplane::durable::{self, LockFile, Locked};
 use lagd_types::{MacAddr, PortNumber};
 use serde::{Deserialize, Serialize};
+
+pub mod restore;
 
 /// The format version written; records of another version are not used (and said so).
 pub const RECORD_VERSION: u32 = 1;
@@ -131,7 +137,7 @@ impl OperatorRecord {
 }
 
 /// The descriptors a planned restart hands from one image of lagd to the next (`execve` keeps
-/// them open); see `crate::handover`.
+/// them open); see lagd's `handover`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandoverRecord {
     /// Format version ([`RECORD_VERSION`]).

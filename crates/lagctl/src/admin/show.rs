@@ -406,8 +406,48 @@ fn offload_line(o: &lagd_control::proto::OffloadStatus) -> String {
     line
 }
 
-/// `show-aggr -x`: every member's protocol detail, and every setting in force.
+/// The micro-BFD line of `show-aggr -x`, when BFD is on (issue 11).
+fn bfd_title(a: &AggrStatus) -> Option<String> {
+    let b = a.spec.bfd.as_ref().filter(|b| b.enabled != Some(false))?;
+    let up = a
+        .members
+        .iter()
+        .filter(|m| m.bfd.as_ref().is_some_and(|b| b.state == "Up"))
+        .count();
+    Some(format!(
+        "BFD (RFC 7130 micro-BFD): interval {} multiplier {}; {up}/{} sessions Up",
+        b.interval.as_deref().unwrap_or("50ms"),
+        b.multiplier.unwrap_or(3),
+        a.members.len()
+    ))
+}
+
+/// A member's BFD cells: the session's "local/remote" state (the whole session in JSON), the
+/// Detection Time in force and the local Diag.
+fn bfd_cells(m: &MemberStatus) -> [Cell; 3] {
+    match &m.bfd {
+        None => [
+            Cell::with("-", Value::Null),
+            Cell::with("-", Value::Null),
+            Cell::with("-", Value::Null),
+        ],
+        Some(b) => [
+            Cell::with(
+                format!("{}/{}", b.state, b.remote_state),
+                serde_json::to_value(b).unwrap_or(Value::Null),
+            ),
+            Cell::text(b.detection_time.as_deref().unwrap_or("-")),
+            Cell::text(&b.diag),
+        ],
+    }
+}
+
+/// `show-aggr -x`: every member's protocol detail, and every setting in force;
+/// the micro-BFD line and columns when a member runs BFD.
 pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
+    let with_bfd = aggrs
+        .iter()
+        .any(|a| a.members.iter().any(|m| m.bfd.is_some()));
     let sections = aggrs
         .iter()
         .map(|a| {
@@ -432,6 +472,7 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
             if let Some(b) = &a.balancer {
                 title.extend(balancer_lines(b));
             }
+            title.extend(bfd_title(a));
             let mut sec = section(
                 a,
                 title,
@@ -444,7 +485,7 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                             proto_str(a, m.port, "actor_churn").unwrap_or_else(|| "-".into()),
                             proto_str(a, m.port, "partner_churn").unwrap_or_else(|| "-".into())
                         );
-                        vec![
+                        let mut row = vec![
                             Cell::text(&m.name),
                             Cell::num(u64::from(m.port)),
                             Cell::num(u64::from(m.actor.port.priority)),
@@ -468,7 +509,11 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
                             Cell::text(member_state(m)),
                             Cell::num(m.carrier_losses),
                             Cell::num(m.flaps),
-                        ]
+                        ];
+                        if with_bfd {
+                            row.extend(bfd_cells(m));
+                        }
+                        row
                     })
                     .collect(),
             );
@@ -503,7 +548,15 @@ pub fn aggr_extended(aggrs: &[AggrStatus]) -> View {
             "state",
             "carrier-losses",
             "flaps",
-        ]),
+        ])
+        .into_iter()
+        .chain(
+            with_bfd
+                .then_some(["bfd", "bfd-detect", "bfd-diag"])
+                .into_iter()
+                .flatten(),
+        )
+        .collect(),
         hidden: vec![AGGREGATION],
         rows_key: "members",
         schema: crate::schema::SHOW_AGGR_EXTENDED,

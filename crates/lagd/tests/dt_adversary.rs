@@ -195,12 +195,30 @@ fn assert_unchanged(after: &Snapshot, before: &Snapshot, what: &str) {
         "{what}: the attacker's addresses installed: {forged:?}"
     );
     let gone: Vec<_> = before.fdb.difference(&after.fdb).collect();
-    let new: Vec<_> = after.fdb.difference(&before.fdb).collect();
+    // An entry the bridge learned from a frame of the fabric itself may appear while the hosts
+    // are quiet: an interface's own chatter (IPv6 router solicitations, MLD reports after
+    // link-up) is learned like any frame (CI on 45cad59, at rest: one learned entry of an
+    // unknown, not forged, address on switch A). Those are the bridge's, not lagd's doing:
+    // printed, not counted. Every removed entry and every entry lagd installed still counts.
+    let (learned, new): (Vec<&(MacAddr, u16, u32, bool)>, Vec<_>) =
+        after.fdb.difference(&before.fdb).partition(|e| !e.3);
+    if !learned.is_empty() {
+        eprintln!("{what}: the bridge learned meanwhile (not lagd's): {learned:?}");
+    }
     assert!(
         gone.is_empty() && new.is_empty(),
         "{what}: FDB entries (MAC, VLAN, port, lagd's) removed {gone:?}, added {new:?}"
     );
-    assert_eq!(after, before, "{what}");
+    let strip = |s: &Snapshot| Snapshot {
+        fdb: s
+            .fdb
+            .iter()
+            .filter(|e| e.3 || before.fdb.contains(e))
+            .copied()
+            .collect(),
+        ..s.clone()
+    };
+    assert_eq!(strip(after), strip(before), "{what}");
 }
 
 fn counter(v: &serde_json::Value, name: &str) -> u64 {

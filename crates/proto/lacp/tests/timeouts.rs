@@ -205,21 +205,16 @@ fn switching_the_timeout_live_never_expires_the_partner() {
     let long = sys_with(2, LacpActivity::Active, LacpTimeout::Long);
     h.lacp_mut(1).set_config(changed, long.clone()).unwrap();
     h.run_for(Duration::from_secs(100));
-    let expired = |h: &Harness, s| {
-        h.events(s, |e| e.at >= changed)
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    EventKind::Receive {
-                        to: ReceiveState::Expired,
-                        ..
-                    }
-                )
-            })
-            .count()
-    };
-    assert_eq!(expired(&h, 1), 0, "B expired after its timeout went long");
-    assert_eq!(expired(&h, 0), 0, "A expired after B's timeout went long");
+    assert_eq!(
+        expired_since(&h, 1, changed),
+        0,
+        "B expired after its timeout went long"
+    );
+    assert_eq!(
+        expired_since(&h, 0, changed),
+        0,
+        "A expired after B's timeout went long"
+    );
     assert!(h.all_distributing(&a) && h.all_distributing(&b));
     assert_eq!(h.port(a[0]).periodic, PeriodicState::SlowPeriodic);
     // And back to short: A answers at once, nothing expires either.
@@ -230,24 +225,26 @@ fn switching_the_timeout_live_never_expires_the_partner() {
     };
     h.lacp_mut(1).set_config(back, short).unwrap();
     h.run_for(Duration::from_secs(100));
-    let since = |h: &Harness, s| {
-        h.events(s, |e| e.at >= back)
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    EventKind::Receive {
-                        to: ReceiveState::Expired,
-                        ..
-                    }
-                )
-            })
-            .count()
-    };
     assert_eq!(
-        since(&h, 1) + since(&h, 0),
+        expired_since(&h, 1, back) + expired_since(&h, 0, back),
         0,
         "expired after the timeout went short"
     );
     assert!(h.all_distributing(&a) && h.all_distributing(&b));
     assert_eq!(h.port(a[0]).periodic, PeriodicState::FastPeriodic);
+}
+
+/// How many times System `sys`'s ports entered EXPIRED at or after `from`.
+fn expired_since(h: &Harness, sys: usize, from: Instant) -> usize {
+    h.events(sys, |e| e.at >= from)
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Receive {
+                    to: ReceiveState::Expired,
+                    ..
+                }
+            )
+        })
+        .count()
 }

@@ -41,43 +41,12 @@
 //! forwarding model is described in [`crate::dt`].
 
 use super::builder::{Builder, mac_add};
+use super::file::DtFile;
 use crate::error::{SimError, invalid};
 use crate::units::Dur;
 use lagd_dt::{DtConfig, MAX_AGGREGATIONS};
 use lagd_types::{Duration, MacAddr, SystemId};
-use serde::Deserialize;
 use std::collections::BTreeSet;
-
-/// `[[dt]]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DtFile {
-    name: Option<String>,
-    domain_id: Option<u32>,
-    peer_link: String,
-    keepalive: Option<String>,
-    #[serde(default)]
-    aggregations: Vec<String>,
-    system_priority: Option<u16>,
-    system_mac: Option<MacAddr>,
-    tx_interval: Option<Dur>,
-    peer_timeout: Option<Dur>,
-    keepalive_interval: Option<Dur>,
-    keepalive_timeout: Option<Dur>,
-    init_delay: Option<Dur>,
-    reconcile: Option<Dur>,
-    #[serde(default, rename = "switch")]
-    switches: Vec<DtSwitchFile>,
-}
-
-/// `[[dt.switch]]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DtSwitchFile {
-    node: String,
-    role_priority: Option<u16>,
-    domain_id: Option<u32>,
-}
 
 /// A DT domain: two switch nodes that act as one LACP partner for the aggregations listed
 /// (docs/DT.md). Each switch runs a `lagd_dt::Dt`.

@@ -32,7 +32,7 @@ pub(super) struct ScenarioFile {
     #[serde(default, rename = "check")]
     pub(super) checks: Vec<CheckFile>,
     #[serde(default)]
-    pub(super) dt: Vec<super::dt::DtFile>,
+    pub(super) dt: Vec<DtFile>,
 }
 
 #[derive(Deserialize, Default)]
@@ -236,4 +236,35 @@ pub(super) fn label_of(c: &CheckFile) -> String {
         ));
     }
     s
+}
+
+/// `[[dt]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DtFile {
+    pub(super) name: Option<String>,
+    pub(super) domain_id: Option<u32>,
+    pub(super) peer_link: String,
+    pub(super) keepalive: Option<String>,
+    #[serde(default)]
+    pub(super) aggregations: Vec<String>,
+    pub(super) system_priority: Option<u16>,
+    pub(super) system_mac: Option<MacAddr>,
+    pub(super) tx_interval: Option<Dur>,
+    pub(super) peer_timeout: Option<Dur>,
+    pub(super) keepalive_interval: Option<Dur>,
+    pub(super) keepalive_timeout: Option<Dur>,
+    pub(super) init_delay: Option<Dur>,
+    pub(super) reconcile: Option<Dur>,
+    #[serde(default, rename = "switch")]
+    pub(super) switches: Vec<DtSwitchFile>,
+}
+
+/// `[[dt.switch]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DtSwitchFile {
+    pub(super) node: String,
+    pub(super) role_priority: Option<u16>,
+    pub(super) domain_id: Option<u32>,
 }

@@ -442,3 +442,97 @@ fn a_port_whose_link_goes_down_leaves_its_aggregator() {
     assert_eq!(h.port(pa[0]).aggregator, None);
     assert_eq!(h.lacp(a).status().aggregators[0].ports, vec![2]);
 }
+
+/// Detach_Mux_From_Aggregator is the Mux machine's (§6.4.15): the Selection Logic releases an
+/// UNSELECTED port's Aggregator only once its Mux is DETACHED, so a leaving port still counts
+/// as attached while its Mux runs. Here, in one input, port 1 (attached) goes DEFAULTED and
+/// leaves the Aggregator of its LAG ID while port 2, whose loop just ended, selects that same
+/// Aggregator: port 2 finds a port attached and joins at once, without wait_while_timer
+/// (deviation 1), and the Aggregator keeps its identifier.
+#[test]
+fn a_port_joining_as_the_last_attached_one_leaves_finds_it_attached() {
+    use lagd_types::{Instant, MacAddr, PortId, PortState, SystemId};
+    use lagd_wire::LacpInfo;
+    let mut l = single(sys(1), 2);
+    let partner = |port: u16| LacpInfo {
+        system: SystemId::new(0x8000, MacAddr([2, 0, 0, 0, 9, 0])),
+        key: 5,
+        port: PortId::new(0x8000, port),
+        state: PortState(
+            PortState::LACP_ACTIVITY
+                | PortState::LACP_TIMEOUT
+                | PortState::AGGREGATION
+                | PortState::SYNCHRONIZATION
+                | PortState::COLLECTING
+                | PortState::DISTRIBUTING,
+        ),
+    };
+    let mut sent = Vec::new();
+    let ms = |m: u64| Instant::ZERO + Duration::from_millis(m);
+    // 16.5 s: port 1's partner, last heard at 10.5 s, is EXPIRED at 13.5 s and DEFAULTED at
+    // 16.5 s; port 2's echo of our own LACPDUs, last at 13.5 s, ends at 16.5 s (3 s hold).
+    let both = ms(16_500);
+    let mut agg = None;
+    let mut events = Vec::new();
+    for step in 1..=170u64 {
+        let now = ms(step * 100);
+        drive(&mut l, now, now, &mut sent);
+        events.extend(std::iter::from_fn(|| l.poll_event()));
+        if now == both {
+            break;
+        }
+        if step % 5 == 0 {
+            if now <= ms(10_500) {
+                let view = l.port(1).unwrap().actor;
+                l.handle_frame(now, 1, &lacpdu_frame(partner(1), view))
+                    .unwrap();
+            }
+            let view = l.port(2).unwrap().actor;
+            l.handle_frame(now, 2, &lacpdu_frame(partner(2), view))
+                .unwrap();
+            if (ms(12_000)..=ms(13_500)).contains(&now) {
+                // Our own LACPDU comes back on port 2 (a hub echoes it beside the partner).
+                let own = l.port(2).unwrap().actor;
+                l.handle_frame(now, 2, &lacpdu_frame(own, partner(2)))
+                    .unwrap();
+            }
+        }
+        if now == ms(11_000) {
+            let p1 = l.port(1).unwrap();
+            assert_eq!(p1.mux, MuxState::CollectingDistributing);
+            agg = p1.aggregator;
+        }
+    }
+    assert!(agg.is_some());
+    let p1 = l.port(1).unwrap();
+    let p2 = l.port(2).unwrap();
+    assert_eq!(
+        (p1.receive, p1.selected),
+        (lagd_lacp::ReceiveState::Defaulted, Selected::Selected),
+        "port 1 left at {both} and selected its default partner's Aggregator"
+    );
+    assert_ne!(p1.aggregator, agg);
+    assert_eq!(p2.loopback, None, "the loop on port 2 ended at {both}");
+    assert_eq!(
+        p2.aggregator, agg,
+        "port 2 joined the Aggregator port 1 left"
+    );
+    assert_eq!(
+        p2.mux,
+        MuxState::CollectingDistributing,
+        "port 2 joined at once: port 1 was still attached when it selected"
+    );
+    let events: Vec<_> = events
+        .into_iter()
+        .filter(|e| e.at == both && e.port == Some(2))
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        events.contains(&EventKind::Selection {
+            to: Selected::Selected,
+            aggregator: agg,
+            reason: "selected the Aggregator of its LAG ID",
+        }),
+        "{events:?}"
+    );
+}

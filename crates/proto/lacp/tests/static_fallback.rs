@@ -211,3 +211,88 @@ fn switching_lacp_off_or_on_restarts_the_receive_machine() {
     assert_eq!(on.first(), Some(&restart), "{on:?}");
     assert_ne!(l.port(1).unwrap().receive, ReceiveState::LacpDisabled);
 }
+
+/// Fallback `Static` takes only the usable ports (link up, LACP enabled, not looped): a port
+/// whose link is down, or that receives our own LACPDUs, is not given the fallback partner
+/// (fallback must never forward into a loop) and says it does not forward.
+#[test]
+fn fallback_static_leaves_out_down_and_looped_ports() {
+    let mut h = lagd_lacp::testing::Harness::new();
+    let s = h.add_system(with_fallback(FallbackKind::Static));
+    let sw = h.add_system(static_sys(2));
+    let a = add_ports(&mut h, s, 1, 3);
+    let b = add_ports(&mut h, sw, 2, 1);
+    h.connect(a[0], b[0]);
+    // Port 2 is cabled to itself; port 3 has no cable (link down).
+    h.connect(a[1], a[1]);
+    h.run_for(Duration::from_secs(10));
+    let st = h.lacp(s).status();
+    assert!(st.fallback_active && st.up);
+    assert_eq!(h.lacp(s).distributing_ports(), vec![1]);
+    let flags: Vec<(u16, bool)> = st.ports.iter().map(|p| (p.number, p.fallback)).collect();
+    assert_eq!(flags, [(1, true), (2, false), (3, false)]);
+    assert_eq!(h.port(a[1]).loopback, Some(2));
+}
+
+/// Removing the member that forwards in `OneMember` fallback hands over to the next port at
+/// once, as its link going down does.
+#[test]
+fn fallback_one_member_hands_over_when_its_port_is_removed() {
+    let mut l = single(with_fallback(FallbackKind::OneMember), 3);
+    let mut sent = Vec::new();
+    drive(&mut l, Instant::ZERO, Instant::from_secs(10), &mut sent);
+    assert!(l.status().fallback_active);
+    assert_eq!(l.distributing_ports(), vec![1]);
+    l.remove_port(Instant::from_secs(10), 1).unwrap();
+    drive(
+        &mut l,
+        Instant::from_secs(10),
+        Instant::from_secs(15),
+        &mut sent,
+    );
+    assert!(l.status().fallback_active);
+    assert_eq!(l.distributing_ports(), vec![2]);
+    let flags: Vec<(u16, bool)> = l.ports().iter().map(|p| (p.number, p.fallback)).collect();
+    assert_eq!(flags, [(2, true), (3, false)]);
+}
+
+/// Fallback counts only while some member is usable: with every link down it is neither
+/// entered nor armed (a LACPDU heard before does not start the count), and after a link
+/// comes back the partner has the whole timeout to speak.
+#[test]
+fn fallback_waits_for_a_usable_member_then_its_whole_timeout() {
+    let mut l = single(with_fallback(FallbackKind::OneMember), 1);
+    let mut sent = Vec::new();
+    let partner = lagd_wire::LacpInfo {
+        system: lagd_types::SystemId::new(0x8000, mac(9, 0)),
+        key: 5,
+        port: PortId::new(0x8000, 1),
+        state: lagd_types::PortState(
+            lagd_types::PortState::LACP_ACTIVITY | lagd_types::PortState::AGGREGATION,
+        ),
+    };
+    let view = l.port(1).unwrap().actor;
+    l.handle_frame(Instant::from_secs(1), 1, &lacpdu_frame(partner, view))
+        .unwrap();
+    l.handle_link(Instant::from_secs(2), 1, LinkStatus::DOWN);
+    drive(
+        &mut l,
+        Instant::from_secs(2),
+        Instant::from_secs(20),
+        &mut sent,
+    );
+    assert!(!l.status().fallback_active, "fallback with every link down");
+    let up = Instant::from_secs(20);
+    l.handle_link(up, 1, LinkStatus::up(1000));
+    drive(&mut l, up, up + Duration::from_millis(4900), &mut sent);
+    assert!(!l.status().fallback_active, "fallback before its timeout");
+    drive(&mut l, up, up + Duration::from_secs(6), &mut sent);
+    assert!(l.status().fallback_active);
+    let mut entered = Vec::new();
+    while let Some(e) = l.poll_event() {
+        if matches!(e.kind, EventKind::FallbackEntered { .. }) {
+            entered.push(e.at);
+        }
+    }
+    assert_eq!(entered, [up + Duration::from_secs(5)]);
+}

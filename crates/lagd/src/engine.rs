@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration as StdDuration;
 
 use lagd_dataplane::{Epoll, Events, Interest, LinkEvent, LinkMonitor, Netlink, monotonic_now};
-use lagd_types::{Instant, PortNumber};
+use lagd_types::PortNumber;
 
 use crate::adapter::{EngineMsg, Reporter};
 use crate::aggregate::{Aggr, AggrError, link_status, lock};
@@ -1613,15 +1613,6 @@ impl Engine {
     /// DT hook: records a DT event.
     pub(crate) fn dt_event(&self, message: String) {
         self.daemon_event("dt", message);
-    }
-
-    /// The next deadline of every aggregation (for tests and the state dump).
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let st = self.state();
-        st.aggrs
-            .values()
-            .filter_map(|a| lock(&a.adapter).poll_timeout())
-            .min()
     }
 }
 

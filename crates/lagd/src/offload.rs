@@ -2,7 +2,7 @@
 //!
 //! **Wire → host** ([`lagd_dataplane::rx_offload`]): one program per member delivers its data
 //! frames to the aggregate while the member is Collecting (its map follows the protocol's
-//! Collecting state at every [`Offload::sync_collecting`]) and drops them otherwise; the
+//! Collecting state at every `Offload::sync_collecting`) and drops them otherwise; the
 //! member's packet socket then receives Slow Protocols frames only.
 //!
 //! **Host → wire** ([`lagd_dataplane::tx_offload`]): one program at the aggregate's egress,
@@ -20,14 +20,14 @@
 //!   its entry gets the member with [`HAND_BACK`], and the program sends the next frame itself
 //!   only if every frame it passed to user space has been sent by lagd (`passed == consumed`:
 //!   the program counts what it passes, lagd what it sent, after the send; see
-//!   [`Offload::note_dispatch`] and [`Offload::after_send`]). No frame overtakes another, and a
+//!   `Offload::note_dispatch` and `Offload::after_send`). No frame overtakes another, and a
 //!   conversation that never pauses is back in the kernel as soon as lagd catches up with the
 //!   TAP's queue: within one TX round after the move ends (counted in `hand_backs`).
 //! * The two counts are exact only for buckets both sides counted from the start. Buckets
 //!   that never were in the kernel since the program was loaded (a fresh program: start,
 //!   mode or policy change) come to it the first time they are idle: the TX thread has just
 //!   found the TAP empty, the distributor holds nothing, and the bucket's last frame in user
-//!   space is at least [`IDLE`] old in lagd and in the program (`idle_returns`). This is also
+//!   space is at least `IDLE` old in lagd and in the program (`idle_returns`). This is also
 //!   the fallback when a count can never match (a frame the TAP dropped).
 //! * A bucket whose member failed moves to its new member at once (what was queued on the dead
 //!   link is lost either way, as on the user-space path).
@@ -35,18 +35,18 @@
 //! **Switch-independent modes** (`transmit-lb`, `adaptive-lb`): the TX program is the hash
 //! program that also sends ARP and Neighbour Discovery through user space and writes each
 //! member's own source MAC ([`TxMode::SwitchIndependent`]); each receive program delivers what
-//! is plainly for the host and hands lagd the rest. [`Offload::sync_balancer`] keeps both in
+//! is plainly for the host and hands lagd the rest. `Offload::sync_balancer` keeps both in
 //! step with the balancer: the members' MACs, the receive member, the aggregate's MAC. When
 //! the receive member changes, the old one's source rewrite is switched on before the new
 //! one's is switched off, and the old one stops delivering the aggregate's MAC before the new
 //! one starts: the aggregate's MAC never leaves on two members, and a frame flooded to both is
 //! never delivered twice. What the receive programs deliver is also counted per peer (a map
 //! each, keyed by source address, that holds the balancer's peers and nothing else): every
-//! [`PEER_HARVEST`] [`Offload::harvest_peers`] enters new peers and gives the bytes counted
+//! `PEER_HARVEST` `Offload::harvest_peers` enters new peers and gives the bytes counted
 //! since to the balancer, which measures peers' load by them as by the frames user space
 //! delivers (`adaptive-lb` spreads peers by that load).
 //!
-//! Every [`HARVEST`], the kernel's counters are folded into the member and aggregate counters
+//! Every `HARVEST`, the kernel's counters are folded into the member and aggregate counters
 //! and into the distributor's load measurement (so rebalancing sees offloaded load).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,14 +62,14 @@ use lagd_types::{Duration, Instant, PortNumber};
 
 /// How long a bucket that was never handed back must be idle in user space before it goes to
 /// the fast path.
-pub const IDLE: Duration = Duration::from_millis(10);
+pub(crate) const IDLE: Duration = Duration::from_millis(10);
 /// Idle promotion passes at most this often.
-pub const PROMOTE_EVERY: Duration = Duration::from_millis(2);
+pub(crate) const PROMOTE_EVERY: Duration = Duration::from_millis(2);
 /// How often the kernel's counters are read.
-pub const HARVEST: Duration = Duration::from_millis(250);
+pub(crate) const HARVEST: Duration = Duration::from_millis(250);
 /// How often the receive programs' per-peer counters are read (the balancer samples peers'
 /// rates every 10 s).
-pub const PEER_HARVEST: Duration = Duration::from_secs(1);
+pub(crate) const PEER_HARVEST: Duration = Duration::from_secs(1);
 
 /// The data plane's hash plan for `policy`.
 pub fn plan(policy: &HashPolicy) -> HashPlan {
@@ -86,7 +86,7 @@ pub fn plan(policy: &HashPolicy) -> HashPlan {
 
 /// The program's mode for a distributor mode and policy (`switch_independent`: transmit-lb or
 /// adaptive-lb, which distribute by hash).
-pub fn tx_mode(mode: Mode, policy: &HashPolicy, switch_independent: bool) -> TxMode {
+pub(crate) fn tx_mode(mode: Mode, policy: &HashPolicy, switch_independent: bool) -> TxMode {
     match mode {
         Mode::Hash if switch_independent => TxMode::SwitchIndependent(plan(policy)),
         Mode::Hash => TxMode::Hash(plan(policy)),
@@ -106,7 +106,7 @@ fn by_bucket(mode: Mode) -> bool {
 /// aggregation's [`Aggregation::broadcast_ports`] (a member leaving under Marker protection
 /// gets no copy); round-robin: the distributor's rotation (members not draining, else all).
 /// Empty in the other modes.
-pub fn list_members<F>(agg: &Aggregation<F>) -> Vec<PortNumber> {
+pub(crate) fn list_members<F>(agg: &Aggregation<F>) -> Vec<PortNumber> {
     let dist = agg.distributor();
     match dist.config().mode {
         Mode::Broadcast => agg.broadcast_ports(),
@@ -129,7 +129,7 @@ pub fn list_members<F>(agg: &Aggregation<F>) -> Vec<PortNumber> {
 
 /// The conversation hash user space gives a host frame, as the program does: the policy's
 /// hash in [`Mode::Hash`], 0 otherwise (one bucket, or none used).
-pub fn host_hash(mode: Mode, policy: &HashPolicy, frame: &[u8]) -> u32 {
+pub(crate) fn host_hash(mode: Mode, policy: &HashPolicy, frame: &[u8]) -> u32 {
     match mode {
         Mode::Hash => policy.hash(&lagd_agg::lagd_distrib::FlowKey::from_frame(frame)),
         _ => 0,
@@ -138,7 +138,7 @@ pub fn host_hash(mode: Mode, policy: &HashPolicy, frame: &[u8]) -> u32 {
 
 /// Per-port totals of what the fast path sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// Wire frames (a GSO super-frame counts as its segments).
     pub frames: u64,
     /// Bytes.
@@ -154,7 +154,7 @@ impl std::ops::AddAssign for Sent {
 
 /// Counts of fast-path programs, per member: what was sent and what was received.
 #[derive(Clone, Debug, Default)]
-pub struct Totals {
+pub(crate) struct Totals {
     sent: BTreeMap<PortNumber, Sent>,
     received: BTreeMap<PortNumber, RxCounts>,
 }
@@ -183,7 +183,7 @@ impl Totals {
 /// Why the kernel path could not be had (the aggregation runs on the user-space path).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
-pub struct Unavailable {
+pub(crate) struct Unavailable {
     /// What failed, with the kernel's answer.
     pub reason: String,
     /// What the operator can do about it.
@@ -210,7 +210,7 @@ impl Unavailable {
 
 /// The fast path of one aggregation.
 #[derive(Debug)]
-pub struct Offload {
+pub(crate) struct Offload {
     mode: Mode,
     dp: TxOffload,
     attach: AttachMode,
@@ -1091,20 +1091,5 @@ impl Offload {
     /// Members whose received frames go through the kernel.
     pub fn rx_members(&self) -> usize {
         self.rx.len()
-    }
-
-    /// Runs the program on `frame` without sending it (tests): the verdict.
-    pub fn test_run(&self, frame: &[u8]) -> lagd_dataplane::Result<i32> {
-        self.dp.test_run(frame)
-    }
-
-    /// Bytes and segments the program counted for `bucket`.
-    pub fn counts(&self, bucket: usize) -> (u64, u64) {
-        self.dp.counts(bucket)
-    }
-
-    /// The data plane's program (tests).
-    pub fn tx(&mut self) -> &mut TxOffload {
-        &mut self.dp
     }
 }

@@ -2,7 +2,7 @@
 //! malformed, forged) cannot flood the log or wipe the event history. Counting is not limited:
 //! the protocol counters stay exact; only the words about each frame are.
 //!
-//! Per key (a port and an event kind), at most [`BURST`] events per [`WINDOW_NS`] are logged and
+//! Per key (a port and an event kind), at most [`BURST`] events per `WINDOW_NS` are logged and
 //! recorded; the rest are counted, and once the window is over one summary says how many were
 //! left out, with the first of them as a sample.
 
@@ -12,7 +12,7 @@ use std::hash::Hash;
 /// Events of one key logged per window.
 pub const BURST: u32 = 20;
 /// The window, in nanoseconds (10 s).
-pub const WINDOW_NS: u64 = 10_000_000_000;
+pub(crate) const WINDOW_NS: u64 = 10_000_000_000;
 
 #[derive(Debug)]
 struct Window {
@@ -24,7 +24,7 @@ struct Window {
 
 /// What was left out of one key's window.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suppressed<K> {
+pub(crate) struct Suppressed<K> {
     /// The key.
     pub key: K,
     /// How many events were left out.
@@ -35,7 +35,7 @@ pub struct Suppressed<K> {
 
 /// The limiter; `K` identifies a stream of similar events.
 #[derive(Debug)]
-pub struct RateLimiter<K> {
+pub(crate) struct RateLimiter<K> {
     windows: HashMap<K, Window>,
     burst: u32,
     window_ns: u64,

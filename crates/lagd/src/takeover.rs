@@ -150,14 +150,6 @@ pub fn release_member(state: &StateDir, mut m: MemberRt) -> Result<(), String> {
     }
 }
 
-/// Lets members go without restoring them (a restart that keeps the aggregation): their
-/// records stay for the next lagd.
-pub fn keep_members(members: BTreeMap<PortNumber, MemberRt>) {
-    for (_, m) in members {
-        m.member.keep_taken_over();
-    }
-}
-
 /// The port numbers of `r`'s members: those of the previous instance's record for links it
 /// had (so the partner sees the same ports), the lowest free ones for the others.
 pub fn port_numbers(

@@ -18,7 +18,7 @@
 //! `fsync`, rename, `fsync` of the directory.
 //!
 //! [`restore`] gives back what a lagd that is gone left (TAPs, pinned fast path). The daemon
-//! (`lagd::state`) and `lagctl restore-links` both use this crate.
+//! (lagd's `crate::state`) and `lagctl restore-links` both use this crate.
 #![warn(missing_docs)]
 
 use std::collections::BTreeMap;

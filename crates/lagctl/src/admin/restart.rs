@@ -1,5 +1,5 @@
 //! `lagctl restart-daemon`: restarts lagd keeping every aggregation (an upgrade): lagd hands
-//! its aggregations to a new image of itself, read from disk again (`lagd::handover`); the
+//! its aggregations to a new image of itself, read from disk again (lagd's `handover.rs`); the
 //! members stay taken over, the aggregates keep their addresses, routes and neighbours, no
 //! frame is lost and the partner notices nothing. It is SIGUSR2 to lagd, followed until the
 //! new image answers.

@@ -1,4 +1,4 @@
-//! The control socket: protocol types ([`proto`]) and the server ([`server`]).
+//! The control socket: protocol types ([`proto`]) and the server (`server`).
 
 pub use lagd_control::proto;
-pub mod server;
+pub(crate) mod server;

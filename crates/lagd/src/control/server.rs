@@ -56,7 +56,6 @@ pub enum ServerError {
 /// The listening control socket.
 pub struct Server {
     listener: UnixListener,
-    path: PathBuf,
     idle: Duration,
 }
 
@@ -81,20 +80,15 @@ impl Server {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
         Ok(Server {
             listener,
-            path: path.to_path_buf(),
             idle: IDLE_TIMEOUT,
         })
     }
 
-    /// Closes clients idle for `d` instead of [`IDLE_TIMEOUT`] (tests).
-    pub fn with_idle_timeout(mut self, d: Duration) -> Server {
+    /// Closes clients idle for `d` instead of [`IDLE_TIMEOUT`].
+    #[cfg(test)]
+    fn with_idle_timeout(mut self, d: Duration) -> Server {
         self.idle = d;
         self
-    }
-
-    /// The socket path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Serves clients on a background thread, forever.
@@ -536,7 +530,8 @@ mod tests {
         drop(UnixListener::bind(&path).unwrap());
         assert!(path.exists());
         let s = Server::bind(&path).unwrap();
-        assert_eq!(s.path(), path);
+        // The file at `path` is now the new server's socket.
+        assert!(UnixStream::connect(&path).is_ok());
         drop(s);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }

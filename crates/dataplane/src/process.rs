@@ -45,32 +45,16 @@ pub fn send(pid: u32, sig: Signal) -> Result<()> {
     Ok(())
 }
 
-/// `CAP_CHOWN`, for [`capability_usable`].
-pub const CAP_CHOWN: u32 = 0;
-/// `CAP_SYS_ADMIN`, for [`capability_usable`].
-pub const CAP_SYS_ADMIN: u32 = 21;
+pub use lagd_types::capability::{CAP_CHOWN, CAP_SYS_ADMIN};
 
 /// Whether this process may use the syscalls that capability `cap` guards: the capability is
-/// effective (`CapEff` in `/proc/self/status`) and no seccomp filter runs. Under a unit's
-/// `SystemCallFilter=~@privileged` a `mount(2)` or `fchown(2)` kills the process with SIGSYS
-/// rather than failing, so lagd asks before it tries. False when the status cannot be read.
+/// effective (`CapEff` in `/proc/self/status`) and no seccomp filter runs
+/// ([`lagd_types::capability::status_allows`]). Under a unit's `SystemCallFilter=~@privileged`
+/// a `mount(2)` or `fchown(2)` kills the process with SIGSYS rather than failing, so lagd asks
+/// before it tries. False when the status cannot be read.
 pub fn capability_usable(cap: u32) -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| status_allows(&s, cap))
-}
-
-/// [`capability_usable`] over the text of a `/proc/PID/status`.
-fn status_allows(status: &str, cap: u32) -> bool {
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-    };
-    let effective = field("CapEff:")
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .is_some_and(|caps| cap < 64 && caps & (1 << cap) != 0);
-    let filtered = field("Seccomp:").is_some_and(|m| m != "0");
-    effective && !filtered
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| lagd_types::capability::status_allows(&s, cap))
 }
 
 #[cfg(test)]
@@ -87,24 +71,5 @@ mod tests {
         let st = child.wait().unwrap();
         assert!(!st.success());
         assert!(send(u32::MAX, Signal::Term).is_err());
-    }
-
-    #[test]
-    fn a_capability_is_usable_only_when_effective_and_unfiltered() {
-        let status = |caps: &str, seccomp: &str| {
-            format!("Name:\tlagd\nCapEff:\t{caps}\nSeccomp:\t{seccomp}\n")
-        };
-        assert!(status_allows(&status("0000000000200001", "0"), CAP_CHOWN));
-        assert!(status_allows(
-            &status("0000000000200001", "0"),
-            CAP_SYS_ADMIN
-        ));
-        assert!(!status_allows(&status("0000000000200000", "0"), CAP_CHOWN));
-        assert!(!status_allows(
-            &status("0000000000200001", "2"),
-            CAP_SYS_ADMIN
-        ));
-        assert!(!status_allows("Name:\tlagd\n", CAP_CHOWN));
-        assert!(!status_allows(&status("ffffffffffffffff", "0"), 64));
     }
 }

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod capability;
 mod duration_text;
 mod ids;
 mod mac;

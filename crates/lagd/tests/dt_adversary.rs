@@ -157,6 +157,9 @@ struct Snapshot {
     /// The bridge's whole FDB but its own and its ports' addresses: learned entries and
     /// lagd's (MAC, VLAN, port, installed by lagd).
     fdb: BTreeSet<(MacAddr, u16, u32, bool)>,
+    /// The addresses the other switch's bridge has learned (not lagd's) at the same moment:
+    /// what lagd's MAC sync may faithfully mirror here.
+    peer_learned: BTreeSet<MacAddr>,
 }
 
 fn snap(f: &mut Fabric, i: usize) -> Snapshot {
@@ -176,6 +179,12 @@ fn snap(f: &mut Fabric, i: usize) -> Snapshot {
             .collect(),
         macs_installed: s["macs_installed"].clone(),
         fdb: f.fdb(i),
+        peer_learned: f
+            .fdb(1 - i)
+            .into_iter()
+            .filter(|e| !e.3)
+            .map(|e| e.0)
+            .collect(),
     }
 }
 
@@ -205,20 +214,37 @@ fn assert_unchanged(after: &Snapshot, before: &Snapshot, what: &str) {
     if !learned.is_empty() {
         eprintln!("{what}: the bridge learned meanwhile (not lagd's): {learned:?}");
     }
+    // Likewise the other switch may learn such an address, and lagd's MAC sync then mirrors
+    // it here (CI on 5eef764: one lagd entry added on switch A, port 11, for an address that
+    // is neither forged nor the attacker's). An entry lagd adds for an address the peer's
+    // bridge has learned at that moment is the sync working: printed, not counted. Any other
+    // entry lagd adds still counts.
+    let (synced, new): (Vec<&(MacAddr, u16, u32, bool)>, Vec<_>) = new
+        .into_iter()
+        .partition(|e| after.peer_learned.contains(&e.0));
+    if !synced.is_empty() {
+        eprintln!("{what}: synced from the peer's learning meanwhile: {synced:?}");
+    }
     assert!(
         gone.is_empty() && new.is_empty(),
         "{what}: FDB entries (MAC, VLAN, port, lagd's) removed {gone:?}, added {new:?}"
     );
-    let strip = |s: &Snapshot| Snapshot {
+    let installed = |s: &Snapshot, minus: usize| match s.macs_installed.as_u64() {
+        Some(n) => serde_json::Value::from(n.saturating_sub(minus as u64)),
+        None => s.macs_installed.clone(),
+    };
+    let strip = |s: &Snapshot, minus: usize| Snapshot {
         fdb: s
             .fdb
             .iter()
-            .filter(|e| e.3 || before.fdb.contains(e))
+            .filter(|e| before.fdb.contains(e) || (e.3 && !synced.contains(e)))
             .copied()
             .collect(),
+        peer_learned: BTreeSet::new(),
+        macs_installed: installed(s, minus),
         ..s.clone()
     };
-    assert_eq!(strip(after), strip(before), "{what}");
+    assert_eq!(strip(after, synced.len()), strip(before, 0), "{what}");
 }
 
 fn counter(v: &serde_json::Value, name: &str) -> u64 {

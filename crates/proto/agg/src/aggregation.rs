@@ -5,7 +5,7 @@ use lagd_lacp::{
     Event, EventKind, Lacp, LinkStatus, MarkerError, MarkerId, PortConfig, SystemStatus, Transmit,
 };
 use lagd_types::{Duration, Instant, PortNumber};
-use lagd_wire::{SlowFrame, SlowPdu};
+use lagd_wire::{MarkerKind, SlowFrame, SlowPdu};
 use serde::Serialize;
 
 use crate::activity::PortActivity;
@@ -461,6 +461,38 @@ impl<F> Aggregation<F> {
     /// path): see [`Distributor::set_other_sender`].
     pub fn set_other_sender(&mut self, on: bool) {
         self.dist.set_other_sender(on);
+    }
+
+    /// Whether the caller reports when each Marker frame leaves its port
+    /// ([`Aggregation::handle_marker_departed`]): see [`Distributor::set_departure_reports`].
+    pub fn set_departure_reports(&mut self, on: bool) {
+        self.dist.set_departure_reports(on);
+    }
+
+    /// The Marker Information PDU `frame` (a whole Ethernet frame, as sent) left `port` at
+    /// `now`: the timeout of the moves it protects counts from now
+    /// ([`Distributor::handle_marker_departed`]). Anything else, or a Marker no move awaits,
+    /// is ignored.
+    pub fn handle_marker_departed(&mut self, now: Instant, port: PortNumber, frame: &[u8]) {
+        let Ok(SlowFrame {
+            pdu: SlowPdu::Marker(m),
+            ..
+        }) = SlowFrame::parse(frame)
+        else {
+            return;
+        };
+        if m.kind != MarkerKind::Information || m.requester_port != port {
+            return;
+        }
+        let found = self
+            .markers
+            .iter()
+            .find(|(_, (p, id))| *p == port && id.0 == m.transaction_id)
+            .map(|(k, _)| *k);
+        if let Some(req) = found {
+            self.dist.handle_marker_departed(now, req);
+            self.pump_markers(now);
+        }
     }
 
     /// Frames of distributor bucket `bucket` sent by another path (lagd's kernel fast path):

@@ -70,6 +70,12 @@ pub struct DistributorConfig {
     /// Marker. An administrative drain waits the same way; moves off a port that left
     /// distribution ([`Distributor::leave_ports`](crate::Distributor::leave_ports)) do not.
     pub marker_interval: Duration,
+    /// With departure reports ([`Distributor::set_departure_reports`](crate::Distributor::set_departure_reports)):
+    /// the longest a Marker is taken to wait in its port's transmit queue (default 1 s). The
+    /// Marker timeout of a move counts from the Marker's departure; a Marker whose departure
+    /// is not reported within this limit (dropped in the queue, or stuck) is taken as departed
+    /// then.
+    pub marker_queue_limit: Duration,
 }
 
 impl Default for DistributorConfig {
@@ -84,6 +90,7 @@ impl Default for DistributorConfig {
             move_protection: MoveProtection::default(),
             max_held_frames: 1024,
             marker_interval: Duration::from_secs(2),
+            marker_queue_limit: Duration::from_secs(1),
         }
     }
 }

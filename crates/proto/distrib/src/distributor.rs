@@ -41,6 +41,20 @@
 //!   [`poll_marker_request`] returns nothing while released frames wait in [`poll_release`],
 //!   so draining releases first is enough.
 //!
+//! # When the Marker timeout starts
+//!
+//! A Marker waits in its port's transmit queue (a qdisc, a NIC ring) behind the frames sent
+//! there before it; a deep queue may hold it longer than the Marker timeout. Counted from the
+//! request, the timeout would then complete the move while frames of its buckets still wait
+//! on the old port, and the released frames would overtake them on the new one. A caller that
+//! learns when a Marker left the port (lagd: a transmit timestamp of the Marker frame, taken
+//! when the driver takes it from the qdisc) says so with
+//! [`set_departure_reports`](Distributor::set_departure_reports) and reports each departure
+//! with [`handle_marker_departed`](Distributor::handle_marker_departed): the timeout then
+//! counts from the departure, and a Marker not reported within
+//! [`marker_queue_limit`](DistributorConfig::marker_queue_limit) (dropped or stuck in the
+//! queue) is taken as departed then. Without reports the timeout counts from the request.
+//!
 //! Held frames are bounded by `max_held_frames` (held + waiting for release). When a frame
 //! would exceed it, the move it waits for completes early (counted as an early completion,
 //! reported as [`Completion::Timeout`]): a documented reordering risk, never a loss.
@@ -130,6 +144,8 @@ struct Quiesce {
     markers: bool,
     deadline: Instant,
     on_deadline: Completion,
+    /// The latest departure reported of its Markers.
+    departed: Option<Instant>,
 }
 
 /// Counters of one port (kept across membership changes).
@@ -173,6 +189,11 @@ pub struct Distributor<F> {
     /// counted only later ([`Distributor::account_sent`]): a Marker already sent on a port may
     /// be ahead of frames sent there since, so no new move shares it.
     other_sender: bool,
+    /// The caller reports when each Marker leaves its port
+    /// ([`Distributor::handle_marker_departed`]).
+    departure_reports: bool,
+    /// Markers requested (with departure reports) whose departure is not reported yet.
+    undeparted: Vec<u64>,
     mask: usize,
     /// Distributing members, priority order.
     ports: Vec<PortNumber>,
@@ -221,6 +242,8 @@ impl<F> Distributor<F> {
         let cap = config.max_held_frames;
         Distributor {
             other_sender: false,
+            departure_reports: false,
+            undeparted: Vec::new(),
             mask: n - 1,
             ports: Vec::new(),
             port_slots: Vec::new(),
@@ -675,6 +698,38 @@ impl<F> Distributor<F> {
         self.after_change(now);
     }
 
+    /// The Marker of [`MarkerRequest`] `request` left its port at `now` (the driver took it from
+    /// the transmit queue: every frame sent on the port before it is out too): the timeout of
+    /// the moves (or the quiesce) it protects counts from now. Ignored without
+    /// [`set_departure_reports`](Self::set_departure_reports), and for a Marker already
+    /// reported or no longer awaited.
+    pub fn handle_marker_departed(&mut self, now: Instant, request: u64) {
+        let Some(i) = self.undeparted.iter().position(|id| *id == request) else {
+            return;
+        };
+        self.undeparted.swap_remove(i);
+        let MoveProtection::Marker { timeout } = self.config.move_protection else {
+            return;
+        };
+        for m in self.moves.iter_mut().flatten() {
+            if m.marker == request && m.on_deadline == Completion::Timeout {
+                m.deadline = now + timeout;
+            }
+        }
+        let undeparted = &self.undeparted;
+        if let Some(q) = self.quiesce.as_mut()
+            && q.on_deadline == Completion::Timeout
+            && q.ids.contains(&request)
+        {
+            let at = q.departed.map_or(now, |t| t.max(now));
+            q.departed = Some(at);
+            if !q.ids.iter().any(|id| undeparted.contains(id)) {
+                q.deadline = at + timeout;
+            }
+        }
+        self.after_change(now);
+    }
+
     /// Runs what is due at `now`: marker timeouts and collector delays, and the rebalance
     /// interval.
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -772,6 +827,19 @@ impl<F> Distributor<F> {
     /// never out of order.)
     pub fn set_other_sender(&mut self, on: bool) {
         self.other_sender = on;
+    }
+
+    /// Whether the caller reports when each Marker leaves its port
+    /// ([`handle_marker_departed`](Self::handle_marker_departed)); then a Marker timeout counts
+    /// from the departure (see the module docs). A caller that cannot tell for some port
+    /// reports the departure when it hands the Marker to that port. Turning reports on or off
+    /// changes the Markers requested from then on; a Marker still awaited when they are turned
+    /// off keeps its deadline (at most `marker_queue_limit` plus the timeout after its request).
+    pub fn set_departure_reports(&mut self, on: bool) {
+        self.departure_reports = on;
+        if !on {
+            self.undeparted.clear();
+        }
     }
 
     /// Frames of `bucket` that another path (lagd's kernel fast path) sent on the bucket's
@@ -1165,7 +1233,7 @@ impl<F> Distributor<F> {
                 reason,
             });
             self.c.moves_started += 1;
-            let (deadline, on_deadline, marker) = match protection {
+            let (wait, on_deadline, marker) = match protection {
                 MoveProtection::None => {
                     self.c.buckets_moved += buckets.len() as u64;
                     for b in buckets {
@@ -1173,8 +1241,8 @@ impl<F> Distributor<F> {
                     }
                     continue;
                 }
-                MoveProtection::Marker { timeout } => (now + timeout, Completion::Timeout, true),
-                MoveProtection::CollectorDelay(d) => (now + d, Completion::CollectorDelay, false),
+                MoveProtection::Marker { timeout } => (timeout, Completion::Timeout, true),
+                MoveProtection::CollectorDelay(d) => (d, Completion::CollectorDelay, false),
             };
             let id = self.next_id();
             let slot = match self.moves.iter().position(Option::is_none) {
@@ -1193,8 +1261,7 @@ impl<F> Distributor<F> {
                 Some(q) if marker => q,
                 _ => {
                     if marker {
-                        self.markers.push_back(MarkerRequest { id, port: from });
-                        self.marker_seen(from, now);
+                        self.request_marker(now, id, from);
                         let slot = self.slot_of(from);
                         if let Some(s) = self.slots.get_mut(slot as usize) {
                             s.marker_req = Some((id, s.frames));
@@ -1202,6 +1269,12 @@ impl<F> Distributor<F> {
                     }
                     id
                 }
+            };
+            // A Marker whose departure is awaited: its timeout starts when it leaves.
+            let deadline = if marker && self.undeparted.contains(&shared) {
+                now + self.config.marker_queue_limit + wait
+            } else {
+                now + wait
             };
             if let Some(s) = self.moves.get_mut(slot) {
                 *s = Some(Move {
@@ -1245,6 +1318,7 @@ impl<F> Distributor<F> {
         let shared = self.moves.iter().flatten().any(|x| x.marker == m.marker);
         if !shared {
             self.markers.retain(|r| r.id != m.marker);
+            self.undeparted.retain(|id| *id != m.marker);
         }
         self.events.push_back(DistEvent::MoveCompleted {
             id: m.id,
@@ -1305,12 +1379,18 @@ impl<F> Distributor<F> {
             MoveProtection::Marker { timeout } => (timeout, Completion::Timeout, true),
             MoveProtection::CollectorDelay(d) => (d, Completion::CollectorDelay, false),
         };
+        let queue = if markers && self.departure_reports {
+            self.config.marker_queue_limit
+        } else {
+            Duration::ZERO
+        };
         let mut q = Quiesce {
             ids: Vec::new(),
             pending: Vec::new(),
             markers,
-            deadline: now + timeout,
+            deadline: now + queue + timeout,
             on_deadline,
+            departed: None,
         };
         if markers {
             for i in 0..self.ports.len() {
@@ -1318,8 +1398,7 @@ impl<F> Distributor<F> {
                     break;
                 };
                 let id = self.next_id();
-                self.markers.push_back(MarkerRequest { id, port });
-                self.marker_seen(port, now);
+                self.request_marker(now, id, port);
                 q.ids.push(id);
                 q.pending.push((id, port));
             }
@@ -1335,6 +1414,7 @@ impl<F> Distributor<F> {
         let Some(q) = self.quiesce.take() else { return };
         let released = self.release_tag(QUIESCE);
         self.markers.retain(|r| !q.ids.contains(&r.id));
+        self.undeparted.retain(|id| !q.ids.contains(id));
         self.c.moves_completed += 1;
         let last = q.ids.len().saturating_sub(1);
         for (i, id) in q.ids.into_iter().enumerate() {
@@ -1343,6 +1423,15 @@ impl<F> Distributor<F> {
                 by,
                 held_released: if i == last { released } else { 0 },
             });
+        }
+    }
+
+    /// Queues Marker request `id` on `port`; with departure reports, its departure is awaited.
+    fn request_marker(&mut self, now: Instant, id: u64, port: PortNumber) {
+        self.markers.push_back(MarkerRequest { id, port });
+        self.marker_seen(port, now);
+        if self.departure_reports {
+            self.undeparted.push(id);
         }
     }
 

@@ -781,3 +781,166 @@ fn a_move_that_may_not_share_a_sent_marker_asks_its_own_at_once() {
         assert_eq!(net.delivered, net.offered());
     }
 }
+
+/// Port 1's frames wait 290 ms in its transmit queue (a deep qdisc) and arrive 10 ms later;
+/// port 2 is fast. Port 2 joins under traffic and takes its share from port 1 behind a Marker
+/// that leaves port 1 after the 100 ms Marker timeout. With `reports`, the model reports each
+/// Marker's departure (lagd: its transmit timestamp).
+fn deep_queue_take_back(reports: bool) -> Net {
+    let mut net = Net::new(
+        config(MoveProtection::default()),
+        &[
+            (1, Duration::from_millis(300)),
+            (2, Duration::from_micros(200)),
+        ],
+    );
+    net.set_queued(1, Duration::from_millis(290));
+    net.dist.set_departure_reports(reports);
+    net.report_departures = reports;
+    let now = net.now;
+    net.dist.set_ports(now, &[1]);
+    net.pump();
+    // One frame per flow every 2 ms: the held frames of 300 ms stay under the held limit.
+    let paced = |net: &mut Net, until: Instant| {
+        while net.now < until {
+            let t = net.now + Duration::from_millis(2);
+            net.advance(t);
+            for f in 0..FLOWS {
+                net.offer_hashed(f, hash(f), 200);
+            }
+        }
+    };
+    paced(&mut net, now + Duration::from_millis(20));
+    let now = net.now;
+    net.dist.set_ports(now, &[1, 2]);
+    net.pump();
+    paced(&mut net, now + Duration::from_millis(600));
+    settle(&mut net);
+    net
+}
+
+#[test]
+fn a_marker_timeout_counts_from_the_markers_departure() {
+    // Issue 12 (session 6, (c)): counted from the request, the timeout completed the move
+    // while the moved conversations' frames still waited in the old port's queue, and the
+    // released frames overtook them on the new port. Counted from the Marker's departure, the
+    // move waits for the Marker Response.
+    let net = deep_queue_take_back(false);
+    assert_eq!(marker_timeouts(&net), 1);
+    assert!(net.violations > 0, "the model shows the reordering");
+    let net = deep_queue_take_back(true);
+    assert_eq!(marker_timeouts(&net), 0);
+    assert!(net.all_in_order(), "violations {}", net.violations);
+    assert_eq!(net.delivered, net.offered());
+    assert_eq!(net.dist.stats().early_completions, 0);
+    assert!(net.events.iter().any(|e| matches!(
+        e,
+        DistEvent::MoveCompleted {
+            by: Completion::MarkerResponse,
+            held_released,
+            ..
+        } if *held_released > 0
+    )));
+}
+
+/// Whether a move completed (by the timeout) so far.
+fn timed_out(net: &Net) -> bool {
+    net.events.iter().any(|e| {
+        matches!(
+            e,
+            DistEvent::MoveCompleted {
+                by: Completion::Timeout,
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn a_marker_never_reported_departed_waits_the_queue_limit_then_its_timeout() {
+    // The Marker was dropped in the queue (no departure report) and the partner is silent:
+    // the move completes `marker_queue_limit` (1 s) + the timeout (100 ms) after the request.
+    // Reported departed, the timeout counts from the report.
+    for report_at in [None, Some(Duration::from_millis(400))] {
+        let mut net = Net::new(
+            config(MoveProtection::default()),
+            &[(1, Duration::from_millis(2)), (2, Duration::from_millis(2))],
+        );
+        net.respond = false;
+        net.dist.set_departure_reports(true);
+        let t0 = net.now;
+        net.dist.set_ports(t0, &[1]);
+        net.pump();
+        net.dist.set_ports(t0, &[1, 2]);
+        net.pump();
+        assert_eq!(net.markers_sent, 1);
+        let id = net.dist.stats().moves_started;
+        assert_eq!(id, 1);
+        let due = match report_at {
+            None => t0 + Duration::from_millis(1100),
+            Some(at) => {
+                net.advance(t0 + at);
+                assert!(!timed_out(&net), "not before its departure");
+                // The request id of the first move is 1 (MarkerRequest ids start at 1).
+                net.dist.handle_marker_departed(net.now, 1);
+                net.pump();
+                t0 + at + Duration::from_millis(100)
+            }
+        };
+        net.advance(due - Duration::from_millis(1));
+        assert!(!timed_out(&net), "{report_at:?}: not before {due:?}");
+        net.advance(due);
+        assert!(timed_out(&net), "{report_at:?}: at {due:?}");
+        assert_eq!(marker_timeouts(&net), 1);
+        // A late or repeated report changes nothing.
+        let now = net.now;
+        net.dist.handle_marker_departed(now, 1);
+        assert_eq!(net.dist.poll_timeout(), None);
+    }
+}
+
+#[test]
+fn a_policy_change_quiesce_waits_for_its_markers_departures() {
+    // The quiesce of a remap sends a Marker on every port; port 1's leaves after the timeout.
+    for reports in [false, true] {
+        let mut net = Net::new(
+            config(MoveProtection::default()),
+            &[
+                (1, Duration::from_millis(300)),
+                (2, Duration::from_micros(200)),
+            ],
+        );
+        net.set_queued(1, Duration::from_millis(290));
+        net.dist.set_departure_reports(reports);
+        net.report_departures = reports;
+        let frames: Vec<Vec<u8>> = (0..FLOWS).map(udp_frame).collect();
+        let now = net.now;
+        net.dist.set_ports(now, &[1, 2]);
+        net.pump();
+        let offer = |net: &mut Net, until: Instant| {
+            while net.now < until {
+                let t = net.now + Duration::from_millis(2);
+                net.advance(t);
+                for f in 0..FLOWS {
+                    net.offer_frame(f, &frames[f as usize]);
+                }
+            }
+        };
+        offer(&mut net, now + Duration::from_millis(20));
+        let mut c = net.dist.config().clone();
+        c.policy = "L3".parse().unwrap();
+        let now = net.now;
+        net.dist.set_config(now, c);
+        net.pump();
+        offer(&mut net, now + Duration::from_millis(600));
+        settle(&mut net);
+        assert_eq!(net.delivered, net.offered());
+        if reports {
+            assert_eq!(marker_timeouts(&net), 0);
+            assert!(net.all_in_order(), "violations {}", net.violations);
+        } else {
+            assert_eq!(marker_timeouts(&net), 1);
+            assert!(net.violations > 0, "the model shows the reordering");
+        }
+    }
+}

@@ -20,6 +20,8 @@ enum Pdu {
 #[derive(Debug)]
 struct Link {
     delay: Duration,
+    /// The part of `delay` a frame spends in the port's transmit queue before it departs.
+    queued: Duration,
     queue: VecDeque<(Instant, Pdu)>,
 }
 
@@ -31,6 +33,12 @@ pub struct Net {
     pub dist: Distributor<Item>,
     links: BTreeMap<PortNumber, Link>,
     responses: VecDeque<(Instant, u64)>,
+    /// Marker departures to report (time, request), in time order.
+    departures: VecDeque<(Instant, u64)>,
+    /// Whether Marker departures are reported to the distributor
+    /// ([`Distributor::handle_marker_departed`]); turn on its reports with
+    /// [`Distributor::set_departure_reports`].
+    pub report_departures: bool,
     /// Whether the partner answers markers.
     pub respond: bool,
     /// Delay of a Marker Response back to us.
@@ -68,12 +76,15 @@ impl Net {
                         p,
                         Link {
                             delay,
+                            queued: Duration::ZERO,
                             queue: VecDeque::new(),
                         },
                     )
                 })
                 .collect(),
             responses: VecDeque::new(),
+            departures: VecDeque::new(),
+            report_departures: false,
             respond: true,
             return_delay: Duration::from_millis(2),
             next_seq: BTreeMap::new(),
@@ -89,12 +100,24 @@ impl Net {
         }
     }
 
+    /// Sets how long of `port`'s delay a frame waits in its transmit queue (at most the delay).
+    pub fn set_queued(&mut self, port: PortNumber, queued: Duration) {
+        let link = self.links.get_mut(&port).expect("a link for every port");
+        link.queued = queued.min(link.delay);
+    }
+
     fn put(&mut self, port: PortNumber, pdu: Pdu) {
         let now = self.now;
         let link = self.links.get_mut(&port).expect("a link for every port");
         link.queue.push_back((now + link.delay, pdu));
-        if let Pdu::Data(_) = pdu {
-            *self.sent_on.entry(port).or_default() += 1;
+        match pdu {
+            Pdu::Data(_) => *self.sent_on.entry(port).or_default() += 1,
+            Pdu::Marker(id) if self.report_departures => {
+                let at = now + link.queued;
+                let i = self.departures.partition_point(|(t, _)| *t <= at);
+                self.departures.insert(i, (at, id));
+            }
+            Pdu::Marker(_) => {}
         }
     }
 
@@ -165,8 +188,9 @@ impl Net {
                 .filter_map(|(p, l)| l.queue.front().map(|(t, _)| (*t, *p)))
                 .min();
             let resp_next = self.responses.front().map(|(t, _)| *t);
+            let dep_next = self.departures.front().map(|(t, _)| *t);
             let timer = self.dist.poll_timeout();
-            let next = [link_next.map(|x| x.0), resp_next, timer]
+            let next = [link_next.map(|x| x.0), resp_next, dep_next, timer]
                 .into_iter()
                 .flatten()
                 .min();
@@ -185,6 +209,9 @@ impl Net {
                         }
                     }
                 }
+            } else if dep_next == Some(t) {
+                let (_, id) = self.departures.pop_front().unwrap();
+                self.dist.handle_marker_departed(self.now, id);
             } else if resp_next == Some(t) {
                 let (_, id) = self.responses.pop_front().unwrap();
                 self.dist.handle_marker_response(self.now, id);

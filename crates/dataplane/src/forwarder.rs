@@ -7,6 +7,8 @@
 //!   port it sends the frames released from hold first, then this batch's data, then the control
 //!   frames (LACPDUs, Marker PDUs and responses) the protocol side queued. It also drives the
 //!   TAP carrier from [`Protocol::carrier`]. The control side wakes it with [`Forwarder::wake`].
+//!   A Marker Information PDU is sent asking for a software transmit timestamp, so that
+//!   [`Protocol::marker_departed`] learns when it left the member's queue (`departure`).
 //! - **RX** (wire → host): epoll over the member sockets, `recvmmsg` batches. Slow-protocols
 //!   frames (EtherType 0x8809) and micro-BFD frames (UDP port 6784, RFC 7130) go to
 //!   [`Protocol::handle_control_frame`], never to the TAP; other
@@ -89,6 +91,13 @@ pub trait Protocol: Send {
     /// member socket (`sendmmsg` returned: it is in the member's queue), or dropped. Called
     /// after each round that sent something. Default: nothing.
     fn after_send(&mut self, _now: Instant) {}
+    /// A Marker Information PDU (an Ethernet frame, without vnet header) that
+    /// [`Protocol::poll_control_frame`] returned left `port`: the member's driver took it from
+    /// the qdisc (reported by a software transmit timestamp, read by the RX thread), so every
+    /// frame queued on the port before it has left too. On a member whose driver gives no
+    /// such timestamps, reported once it is handed to the socket. A Marker the kernel refused
+    /// or dropped is not reported. Default: nothing.
+    fn marker_departed(&mut self, _now: Instant, _port: PortNumber, _frame: &[u8]) {}
     /// A host frame (Ethernet, without vnet header) about to be queued on `port`, dispatched
     /// or released: the protocol may rewrite it in place and choose another member (the
     /// switch-independent modes rewrite source MACs and ARP). Default: `port`, unchanged.
@@ -648,6 +657,9 @@ struct TxMember {
     sock: Arc<PacketSocket>,
     counters: Arc<Counters>,
     queue: Vec<TxItem>,
+    /// The driver stamps transmitted frames in software: a Marker's departure is reported by
+    /// the kernel (else when it is handed to the socket).
+    reports: bool,
 }
 
 const TOKEN_WAKE: u64 = 0;
@@ -717,13 +729,56 @@ fn release(
     n
 }
 
+/// Whether `it` is a Marker Information PDU (sent on its own, with a departure report).
+fn is_marker_item(it: &TxItem, control: &[Vec<u8>]) -> bool {
+    match *it {
+        TxItem::Control(i) => control
+            .get(i)
+            .and_then(|f| f.get(VNET_HDR_LEN..))
+            .is_some_and(is_marker_information),
+        TxItem::Slot(_) => false,
+    }
+}
+
 /// Sends `m`'s queue in order with `sendmmsg`, waiting briefly for room when the socket is full.
-fn flush(m: &mut TxMember, pool: &Pool, control: &[Vec<u8>]) {
+/// A Marker Information PDU goes alone, asking for a departure report; on a member whose
+/// driver gives none, it is pushed to `departed` (port, Ethernet frame) once sent.
+fn flush(
+    m: &mut TxMember,
+    pool: &Pool,
+    control: &[Vec<u8>],
+    departed: &mut Vec<(PortNumber, Vec<u8>)>,
+) {
     let mut i = 0;
     while i < m.queue.len() {
         let rest = m.queue.get(i..).unwrap_or(&[]);
-        let frames = rest.iter().map(|it| item_bytes(it, pool, control));
-        match m.sock.send_batch(frames) {
+        let marker = rest.first().is_some_and(|it| is_marker_item(it, control));
+        let r = if marker {
+            let bytes = rest
+                .first()
+                .map_or(&[][..], |it| item_bytes(it, pool, control));
+            let r = if m.reports {
+                crate::departure::send(&m.sock, bytes)
+            } else {
+                m.sock.send(bytes)
+            };
+            if r.is_ok() && !m.reports {
+                departed.push((m.port, bytes.get(VNET_HDR_LEN..).unwrap_or(&[]).to_vec()));
+            }
+            r.map(|()| 1)
+        } else {
+            // Up to the next Marker.
+            let end = rest
+                .iter()
+                .position(|it| is_marker_item(it, control))
+                .unwrap_or(rest.len());
+            let frames = rest
+                .iter()
+                .take(end)
+                .map(|it| item_bytes(it, pool, control));
+            m.sock.send_batch(frames)
+        };
+        match r {
             Ok(n) if n > 0 => {
                 for it in rest.iter().take(n) {
                     let bytes = item_bytes(it, pool, control);
@@ -793,11 +848,18 @@ impl TxThread {
     }
 
     fn add(&mut self, port: PortNumber, sock: Arc<PacketSocket>, counters: Arc<Counters>) {
+        let reports = crate::departure::reports(sock.ifindex());
+        tracing::debug!(
+            port,
+            reports,
+            "member: Marker departures reported by the driver"
+        );
         self.members.push(TxMember {
             port,
             sock,
             counters,
             queue: Vec::with_capacity(MAX_BATCH * 2),
+            reports,
         });
     }
 
@@ -955,15 +1017,20 @@ impl TxThread {
         }
 
         let mut sent = false;
+        let mut departed = Vec::new();
         for m in &mut self.members {
             if !m.queue.is_empty() {
-                flush(m, &self.pool, &self.control);
+                flush(m, &self.pool, &self.control, &mut departed);
                 sent = true;
             }
         }
         if sent || dispatched {
             let mut p = lock(&proto);
-            p.after_send((self.clock)());
+            let now = (self.clock)();
+            for (port, frame) in &departed {
+                p.marker_departed(now, *port, frame);
+            }
+            p.after_send(now);
         }
         self.pool.free.append(&mut self.to_free);
         self.control.clear();
@@ -1114,7 +1181,7 @@ impl RxThread {
     }
 
     fn run(mut self) {
-        let mut ready = [0u64; MAX_BATCH];
+        let mut ready = [(0u64, false); MAX_BATCH];
         loop {
             if !beat_and_check(&self.shared.rx_beat, &self.shared.rx_fault, "RX") {
                 return;
@@ -1128,10 +1195,10 @@ impl RxThread {
             }
             let mut n = 0;
             for (r, e) in ready.iter_mut().zip(self.events.iter()) {
-                *r = e.token;
+                *r = (e.token, e.error);
                 n += 1;
             }
-            for &token in ready.iter().take(n) {
+            for &(token, error) in ready.iter().take(n) {
                 if token == TOKEN_WAKE {
                     self.shared.rx_wake.drain();
                     if self.shared.stop.load(Ordering::SeqCst) {
@@ -1139,9 +1206,40 @@ impl RxThread {
                     }
                     self.handle_cmds();
                 } else if let Ok(idx) = usize::try_from(token - 1) {
+                    if error {
+                        self.departures(idx);
+                    }
                     self.service(idx);
                 }
             }
+        }
+    }
+
+    /// Hands the Marker departures reported on member `idx`'s error queue to the protocol.
+    fn departures(&mut self, idx: usize) {
+        let Some(Some(m)) = self.members.get(idx) else {
+            return;
+        };
+        let (port, sock) = (m.port, Arc::clone(&m.sock));
+        let mut buf = [0u8; 256];
+        let mut any = false;
+        loop {
+            match crate::departure::recv(&sock, &mut buf) {
+                Ok(Some(n)) => {
+                    let now = (self.clock)();
+                    lock(&self.proto).marker_departed(now, port, buf.get(..n).unwrap_or(&[]));
+                    any = true;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(port, error = %e, "member error queue");
+                    break;
+                }
+            }
+        }
+        if any {
+            // Releases are the TX thread's business.
+            self.shared.tx_wake.notify();
         }
     }
 

@@ -9,14 +9,15 @@
 //! [`Netlink`] (links, addresses, neighbours in `netlink`, bridge ports and FDB in `bridge`,
 //! `clsact` filters in `tc`). `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
-//! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`, `durable`'s `flock`); each block carries a
-//! `// SAFETY:` comment.
+//! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`, `durable`'s `flock`, `departure`'s
+//! `sendmsg`/`recvmsg`); each block carries a `// SAFETY:` comment.
 #![warn(missing_docs)]
 
 pub mod attach;
 pub mod bpf;
 pub mod bridge;
 mod clock;
+mod departure;
 pub mod durable;
 pub mod egress_filter;
 pub mod eligibility;

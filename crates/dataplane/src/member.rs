@@ -353,7 +353,7 @@ struct EthtoolCmd {
     reserved: [u32; 2],
 }
 
-fn ethtool(sock: &OwnedFd, name: &str, data: *mut libc::c_void) -> io::Result<()> {
+pub(crate) fn ethtool(sock: &OwnedFd, name: &str, data: *mut libc::c_void) -> io::Result<()> {
     let mut req = IfReqData {
         name: [0; libc::IFNAMSIZ],
         data,
@@ -381,7 +381,7 @@ pub fn link_speed(name: &str) -> Result<LinkSpeed> {
 
 /// A socket for `SIOCETHTOOL` in the calling thread's network namespace (the ioctl acts on the
 /// interfaces of the namespace the socket was created in).
-fn ethtool_socket() -> Result<OwnedFd> {
+pub(crate) fn ethtool_socket() -> Result<OwnedFd> {
     // SAFETY: plain system call without pointers.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -479,15 +479,20 @@ pub fn gro_hold(name: &str) -> std::time::Duration {
 
 /// [`gro_hold`] of the interface with index `ifindex`.
 pub fn gro_hold_ifindex(ifindex: u32) -> std::time::Duration {
+    ifname(ifindex).map_or(std::time::Duration::ZERO, |n| gro_hold(&n))
+}
+
+/// The name of the interface with index `ifindex` in the calling thread's namespace.
+pub(crate) fn ifname(ifindex: u32) -> Option<String> {
     let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
     // SAFETY: `buf` has IF_NAMESIZE bytes, as if_indextoname requires.
     let p = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr()) };
     if p.is_null() {
-        return std::time::Duration::ZERO;
+        return None;
     }
     // SAFETY: on success the kernel wrote a NUL-terminated name into `buf`.
     let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    gro_hold(&name.to_string_lossy())
+    Some(name.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]

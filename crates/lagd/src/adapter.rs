@@ -89,10 +89,14 @@ type EventKey = (
 impl Adapter {
     /// A new adapter around a fresh aggregation.
     pub fn new(id: u64, name: &str, config: AggregationConfig, reporter: Reporter) -> Adapter {
+        let mut agg = Aggregation::new(config);
+        // The forwarder reports when each Marker leaves its member (Protocol::marker_departed):
+        // Marker timeouts count from then.
+        agg.set_departure_reports(true);
         Adapter {
             id,
             name: name.to_string(),
-            agg: Aggregation::new(config),
+            agg,
             port_names: BTreeMap::new(),
             offload: None,
             bfd: None,
@@ -451,6 +455,11 @@ impl Protocol for Adapter {
         } else {
             let _ = self.agg.handle_port_frame(now, port, frame);
         }
+        self.drain_events();
+    }
+
+    fn marker_departed(&mut self, now: Instant, port: PortNumber, frame: &[u8]) {
+        self.agg.handle_marker_departed(now, port, frame);
         self.drain_events();
     }
 

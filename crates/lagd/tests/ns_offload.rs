@@ -14,6 +14,9 @@
 //! - never-pausing TCP flows whose buckets the rebalancer and a graceful removal move: back in
 //!   the kernel while they still run, intact, no reordering seen by the sender;
 //! - in both, A's members have a qdisc, as NICs do ([`nic_like`]).
+//! - a graceful removal whose Marker waits behind 600 ms of frames in the member's queue
+//!   (longer than the 100 ms Marker timeout): the move waits for the Marker to leave, nothing
+//!   reordered.
 //! - carrier loss: the dead member's buckets move in the kernel's table.
 //!
 //! Needs root (skipped otherwise, failed when `CI` is set).
@@ -50,6 +53,7 @@ both_attach_modes!(
     carrier_loss_moves_the_dead_members_buckets,
     hand_back_after_rebalance_and_removal,
     tcp_hand_back_after_rebalance_and_removal,
+    marker_behind_a_deep_queue,
 );
 
 fn hosts(tag: &str, attach: &str, n: usize, extra_a: &str, extra_b: &str) -> Hosts {
@@ -463,8 +467,13 @@ fn fifo_receive(h: &Hosts) {
 /// per 10 s run of 5 streams over a direct veth with a tbf, none with RPS on the receiver or
 /// without the qdisc).
 fn nic_like(h: &Hosts) {
+    shaped(h, "10gbit", "1mb", "100ms");
+}
+
+/// [`nic_like`] with a tbf of `rate`, `burst` and `latency` (how long a frame may wait).
+fn shaped(h: &Hosts, rate: &str, burst: &str, latency: &str) {
     for l in &h.links_a {
-        lagd_dataplane::netns::tbf(&h.a, l, "10gbit", "1mb", "100ms").unwrap();
+        lagd_dataplane::netns::tbf(&h.a, l, rate, burst, latency).unwrap();
         ethtool_set(&h.a, l, 0x1f, 0); // ETHTOOL_STSO
     }
 }
@@ -831,4 +840,111 @@ fn carrier_loss_moves_the_dead_members_buckets(attach: &str) {
     );
     h.set_b_link(i, true);
     h.wait_forwarding();
+}
+
+/// Sends `frames` frames of 1500 bytes (EtherType 0x88B5, to a MAC nobody has: B drops them)
+/// straight into `dev`'s queue in namespace `ns`, as other traffic of the host would.
+fn fill_queue(ns: &str, dev: &str, frames: usize) {
+    let (ns, dev) = (ns.to_string(), dev.to_string());
+    std::thread::spawn(move || {
+        lagd_dataplane::netns::enter(&ns).unwrap();
+        let name = std::ffi::CString::new(dev.clone()).unwrap();
+        // SAFETY: a NUL-terminated name.
+        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+        assert!(ifindex > 0, "{dev}");
+        let opts = lagd_dataplane::PacketOptions {
+            vnet_hdr: false,
+            promisc: false,
+            slow_protocols: false,
+            ignore_outgoing: true,
+            rcvbuf: 0,
+            sndbuf: 8 << 20,
+        };
+        let sock = lagd_dataplane::PacketSocket::open(ifindex, &opts).unwrap();
+        let mut f = vec![0u8; 1500];
+        f[..12].copy_from_slice(&[2, 0, 0x5e, 0, 0x12, 0x34, 2, 0, 0x5e, 0, 0x12, 0x35]);
+        f[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+        let mut sent = 0;
+        while sent < frames {
+            match sock.send(&f) {
+                Ok(()) => sent += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    sock.wait_writable(100).unwrap();
+                }
+                Err(e) => panic!("filling {dev}: {e}"),
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+/// Issue 12 (session 6, (c)): a Marker waits in the old member's queue behind the frames sent
+/// there before it. Here a graceful removal's Marker waits behind about 600 ms of frames (a
+/// 20 Mbit/s tbf holding 1.5 MB, put there by the host as other traffic would), far longer
+/// than the 100 ms Marker timeout. Counted from lagd's send, the timeout completed the move
+/// while the streams' last frames still waited on the old member, and the frames released on
+/// the other member overtook them (reordered). Counted from the Marker's departure (its
+/// transmit timestamp), the move waits for the Marker Response: nothing reordered or lost.
+fn marker_behind_a_deep_queue(attach: &str) {
+    if !root_or_skip("marker_behind_a_deep_queue") {
+        return;
+    }
+    let mut h = hosts("nsoq", attach, 2, "rebalance_interval = \"off\"", "");
+    wait_fast(&mut h, attach);
+    let (a, b) = (h.a.clone(), h.b.clone());
+    // Room for 2 s of frames: nothing dropped.
+    shaped(&h, "20mbit", "5kb", "2s");
+    fifo_receive(&h);
+    let rates = [400u32, 300, 200];
+    let secs = 10u64;
+    let rcvbuf0 = udp_rcvbuf_errors(&h, &b);
+    let streams: Vec<Udp> = rates
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Udp::start(
+                &a,
+                &b,
+                [198, 18, 0, 2],
+                5750 + i as u16,
+                *r,
+                u64::from(*r) * secs,
+            )
+        })
+        .collect();
+    let start = Instant::now();
+    // Past the Marker pacing interval (2 s) of the start's moves: the drain's Marker goes at
+    // once, behind the queue.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (i, seen) = stream_link(&mut h, false, Duration::from_millis(500));
+    assert!(seen > 0, "no stream found");
+    let link = h.links_a[i].clone();
+    let d0 = h.status_a().protocol["distributor"].clone();
+    let before = offload(&h.status_a()).hand_backs;
+    // 1000 frames of 1500 bytes: 600 ms at 20 Mbit/s.
+    fill_queue(&a, &link, 1000);
+    remove_and_wait_hand_back(&mut h, &link, before, attach, start, secs as f64, "streams");
+    let d = &h.status_a().protocol["distributor"];
+    let delta = |k: &str| d[k].as_u64().unwrap_or(0) - d0[k].as_u64().unwrap_or(0);
+    eprintln!(
+        "{attach}: behind a deep queue: moves {} completed, {} marker timeouts, {} early completions",
+        delta("moves_completed"),
+        delta("marker_timeouts"),
+        delta("early_completions")
+    );
+    let starved = udp_rcvbuf_errors(&h, &b) - rcvbuf0;
+    let mut lost = 0;
+    for (i, u) in streams.into_iter().enumerate() {
+        let (sent, got) = u.finish();
+        eprintln!("{attach}: stream {i} ({} pps): {got}", rates[i]);
+        assert_eq!(sent.sent, u64::from(rates[i]) * secs, "{sent:?}");
+        assert_eq!(got.reordered, 0, "{got}");
+        assert_eq!(got.duplicated, 0, "{got}");
+        lost += got.lost;
+    }
+    assert!(
+        lost <= starved,
+        "{lost} datagrams lost, {starved} of them dropped by B's starved receivers"
+    );
 }

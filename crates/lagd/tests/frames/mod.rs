@@ -126,6 +126,13 @@ fn headers(class: Class, dir: u8, src: [u8; 6], dst: [u8; 6]) -> Vec<u8> {
             f.extend_from_slice(&[0x08, 0x00]);
             f.extend(ipv4(47, v4(a), v4(b + 30), 0, 0));
             f.extend_from_slice(&[0, 0, 0x08, 0x00]);
+            // The tunnelled packet: one inner flow, as a real tunnel's conversation is. The
+            // receiver's kernel steers GRE by the inner header (the flow dissector follows
+            // GRE; lagd's RPS on the aggregate uses that hash): a payload that read as a
+            // different inner IPv4 header in each frame made each frame a flow of its own,
+            // spread over the CPUs' backlogs, legitimately out of order with each other.
+            f.extend(ipv4(17, [198, 18, 8, a], [198, 18, 8, b], 0, 0x4000));
+            f.extend(ports(4090, 4091));
         }
         Class::Ipv4Esp => {
             f.extend_from_slice(&[0x08, 0x00]);

@@ -1,7 +1,7 @@
 //! lagd's one rtnetlink (`NETLINK_ROUTE`) client, written by hand (docs/ARCHITECTURE.md says
-//! why): one socket type ([`Netlink`]), one message builder ([`MsgBuilder`], [`put_attr`],
-//! [`nested`]), one attribute walker ([`attrs`]) and one request/reply loop
-//! ([`Netlink::transact`]). This file holds them and what they serve here: links (by name or
+//! why): one socket type ([`Netlink`]), one message builder (`MsgBuilder`, `put_attr`,
+//! `nested`), one attribute walker (`attrs`) and one request/reply loop
+//! (`Netlink::transact`). This file holds them and what they serve here: links (by name or
 //! index, flags, MTU, MAC, alias, operstate, carrier), addresses (list, add, delete),
 //! neighbours (list, flush, extern-learned entries) and a [`LinkMonitor`] subscribed to
 //! `RTMGRP_LINK`. The same type's other requests live beside their concern: bridge ports and

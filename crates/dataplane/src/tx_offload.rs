@@ -2,7 +2,7 @@
 //! (tcx, or `cls_bpf` under clsact: [`crate::attach`]) that sends each data frame straight to
 //! its member's egress (through the member's qdisc), without the two copies of the user-space
 //! path (TAP → lagd → member socket). The program is assembled from the aggregation's mode
-//! ([`crate::tx_program`]):
+//! (`crate::tx_program`):
 //!
 //! - **hash** (static and LACP): the distributor's own conversation hash of every frame class
 //!   (tags, IPv4 options and fragments, IPv6 extension headers and fragments, TCP/UDP/SCTP/

@@ -357,6 +357,8 @@ pub struct AggrOpts {
     /// Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A
     /// member whose BFD session is not Up neither collects nor distributes.
     #[arg(long, value_name = "INTERVAL[,MULT]|off", value_parser = parse_bfd)]
+    // This comment is clap's help text (`--help`, lagctl(8)): `[,MULTIPLIER]` is syntax.
+    #[allow(rustdoc::broken_intra_doc_links)]
     pub bfd: Option<lagd_control::config::BfdSettings>,
 }
 

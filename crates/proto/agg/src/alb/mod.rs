@@ -12,7 +12,7 @@
 //!   aggregate's MAC. When it fails the next member takes over and announces the aggregate's
 //!   addresses from the aggregate's MAC (gratuitous ARP, unsolicited Neighbour Advertisement),
 //!   which also moves the MAC in the switch's table.
-//! - In `adaptive-lb` each peer is given a member ([`assign`]): the host's ARP replies and
+//! - In `adaptive-lb` each peer is given a member (`assign`): the host's ARP replies and
 //!   solicited Neighbour Advertisements to that peer leave on that member with its MAC as the
 //!   sender (`rlb_arp_xmit` in Linux's `bond_alb.c`), so the peer sends to that member. A
 //!   member that fails has its peers re-assigned and each told (unicast ARP reply / Neighbour

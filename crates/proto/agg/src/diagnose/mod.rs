@@ -10,18 +10,18 @@
 //! Trunking ([`DtFacts`]). The daemon and the simulator call it alike.
 //!
 //! The checks, one file per area:
-//! - [`lacp`]: who speaks LACP: a partner that sends nothing lately (static switch, or both
+//! - `lacp`: who speaks LACP: a partner that sends nothing lately (static switch, or both
 //!   ends passive, §6.4.2.3 LACP_Activity), LACPDUs arriving on a static trunk, members that
 //!   reach different partners (§6.3.6 LAG ID), the partner on the other timer;
-//! - [`links`]: speed, duplex and MTU of the members, large frames dropped towards a partner
+//! - `links`: speed, duplex and MTU of the members, large frames dropped towards a partner
 //!   with a smaller MTU (§6.4.8: LACP needs full duplex);
-//! - [`loopback`]: members that receive our own LACPDUs, and what is cabled wrong;
-//! - [`members`]: each member that does not carry traffic, and why (deleted, no carrier,
+//! - `loopback`: members that receive our own LACPDUs, and what is cabled wrong;
+//! - `members`: each member that does not carry traffic, and why (deleted, no carrier,
 //!   churn §6.4.17, EXPIRED/DEFAULTED §6.4.12, Standby, Mux §6.4.15);
-//! - [`capacity`]: min-links not met, fallback in force;
-//! - [`traffic`]: a hash policy that puts most traffic on one member (the Sun Trunking
+//! - `capacity`: min-links not met, fallback in force;
+//! - `traffic`: a hash policy that puts most traffic on one member (the Sun Trunking
 //!   article's L2 hashing towards one router), one flow saturating a member;
-//! - [`balancer`]: switch-independent modes, the aggregate's MAC seen on another member;
+//! - `balancer`: switch-independent modes, the aggregate's MAC seen on another member;
 //! - [`offload`]: the kernel fast path asked for but not in force;
 //! - [`dt`]: Distributed Trunking (peer, peer link, domain, consistency).
 //!
@@ -29,8 +29,8 @@
 //! down (the daemon refuses such a change unless forced).
 //!
 //! Adding a finding: a [`FindingCode`] variant, a check in the file of its area pushing a
-//! [`Finding`] through [`Ctx::push`] with fixes built by [`Fix`]'s constructors (never
-//! command syntax in words), and a test in [`tests`] or the area file.
+//! [`Finding`] through `Ctx::push` with fixes built by [`Fix`]'s constructors (never
+//! command syntax in words), and a test in `tests` or the area file.
 
 mod balancer;
 mod capacity;

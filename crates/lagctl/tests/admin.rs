@@ -12,33 +12,23 @@ use common::*;
 const MAC_A: &str = "02:00:00:00:0a:01";
 const MAC_B: &str = "02:00:00:00:0b:01";
 
-fn ok(o: &Out, what: &str) -> String {
-    assert_eq!(o.code, 0, "{what} failed: {o:?}");
-    o.stdout.clone()
-}
-
 /// Host A and B with a LACP aggregation `aggr1` of eth1, eth2 on each, formed.
 fn formed_pair(dir: &TempDir) -> (Hosts, Daemon, Daemon) {
-    let h = Hosts::new(2);
-    let mut da = Daemon::start(&h.a, dir, "a", Some(""));
-    let mut db = Daemon::start(&h.b, dir, "b", Some(""));
-    for (d, mac) in [(&da, MAC_A), (&db, MAC_B)] {
-        ok(
-            &d.lagctl(&[
-                "create-aggr",
-                "-l",
-                "eth1",
-                "-l",
-                "eth2",
-                "-u",
-                mac,
-                "-P",
-                "L4",
-                "aggr1",
-            ]),
+    let create = |mac| {
+        [
             "create-aggr",
-        );
-    }
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "-u",
+            mac,
+            "-P",
+            "L4",
+            "aggr1",
+        ]
+    };
+    let (h, mut da, mut db) = pair_with(dir, 2, [&create(MAC_A), &create(MAC_B)]);
     da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
     db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
     (h, da, db)

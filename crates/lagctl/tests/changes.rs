@@ -8,11 +8,6 @@ mod common;
 
 use common::*;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert_eq!(o.code, 0, "{what} failed: {o:?}");
-    o.stdout.clone()
-}
-
 fn create(d: &Daemon, extra: &[&str]) {
     let mut args = vec!["create-aggr", "-l", "eth1", "-l", "eth2"];
     args.extend(extra);

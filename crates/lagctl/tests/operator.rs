@@ -14,39 +14,30 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert_eq!(o.code, 0, "{what} failed: {o:?}");
-    o.stdout.clone()
-}
-
 #[test]
 fn operator_verbs_match_golden_outputs() {
     if !can_run("operator_verbs_match_golden_outputs") {
         return;
     }
     let dir = TempDir::new("lcoper");
-    let h = Hosts::new(2);
-    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
-    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
-    for (d, mac) in [(&da, "02:00:00:00:0a:01"), (&db, "02:00:00:00:0b:01")] {
-        ok(
-            &d.lagctl(&[
-                "create-aggr",
-                "-l",
-                "eth1",
-                "-l",
-                "eth2",
-                "-u",
-                mac,
-                "-P",
-                "L4",
-                "--port-priority",
-                "eth1=100",
-                "aggr1",
-            ]),
+    let create = |mac| {
+        [
             "create-aggr",
-        );
-    }
+            "-l",
+            "eth1",
+            "-l",
+            "eth2",
+            "-u",
+            mac,
+            "-P",
+            "L4",
+            "--port-priority",
+            "eth1=100",
+            "aggr1",
+        ]
+    };
+    let (a, b) = (create("02:00:00:00:0a:01"), create("02:00:00:00:0b:01"));
+    let (_h, mut da, mut db) = pair_with(&dir, 2, [&a, &b]);
     da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
     db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
 
@@ -227,26 +218,19 @@ fn operator_choices_survive_a_restart_of_lagd() {
         return;
     }
     let dir = TempDir::new("lcopkeep");
-    let h = Hosts::new(3);
-    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
-    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
-    for d in [&da, &db] {
-        ok(
-            &d.lagctl(&[
-                "create-aggr",
-                "-m",
-                "active-backup",
-                "-l",
-                "eth1",
-                "-l",
-                "eth2",
-                "-l",
-                "eth3",
-                "aggr1",
-            ]),
-            "create-aggr",
-        );
-    }
+    let create: &[&str] = &[
+        "create-aggr",
+        "-m",
+        "active-backup",
+        "-l",
+        "eth1",
+        "-l",
+        "eth2",
+        "-l",
+        "eth3",
+        "aggr1",
+    ];
+    let (h, mut da, mut db) = pair_with(&dir, 3, [create, create]);
     da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 3));
     db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 3));
     ok(

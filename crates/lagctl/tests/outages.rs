@@ -13,11 +13,6 @@ use lagd_control::changes::{fallback_name, lacp_name, mode_name, timer_name};
 use lagd_control::config::{AnyLinks, Fallback};
 use serde_json::Value;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert_eq!(o.code, 0, "{what} failed: {o:?}");
-    o.stdout.clone()
-}
-
 /// The value of setting `key` (a diagnose `Setting`) in force on `d`'s aggregation `name`.
 fn current(d: &mut Daemon, name: &str, key: &str) -> Option<String> {
     let a = d.client().show_aggr(Some(name)).ok()?.into_iter().next()?;

@@ -12,11 +12,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert_eq!(o.code, 0, "{what} failed: {o:?}");
-    o.stdout.clone()
-}
-
 fn bfd_up(a: &lagd_control::proto::AggrStatus) -> bool {
     all_forwarding(a, 2)
         && a.members
@@ -29,25 +24,18 @@ fn show_aggr_x_shows_each_bfd_session() {
     if !can_run("show_aggr_x_shows_each_bfd_session") {
         return;
     }
-    let h = Hosts::new(2);
     let dir = TempDir::new("lcbfd");
-    let mut da = Daemon::start(&h.a, &dir, "a", Some(""));
-    let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
-    for d in [&da, &db] {
-        ok(
-            &d.lagctl(&[
-                "create-aggr",
-                "-l",
-                "eth1",
-                "-l",
-                "eth2",
-                "--bfd",
-                "200ms,5",
-                "aggr1",
-            ]),
-            "create-aggr --bfd",
-        );
-    }
+    let create: &[&str] = &[
+        "create-aggr",
+        "-l",
+        "eth1",
+        "-l",
+        "eth2",
+        "--bfd",
+        "200ms,5",
+        "aggr1",
+    ];
+    let (_h, mut da, mut db) = pair_with(&dir, 2, [create, create]);
     db.wait_for("aggr1", "BFD Up on both members", bfd_up);
 
     let a = da.wait_for("aggr1", "BFD Up on both members", bfd_up);

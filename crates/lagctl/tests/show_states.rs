@@ -10,11 +10,6 @@ mod common;
 
 use common::*;
 
-fn ok(o: &Out, what: &str) -> String {
-    assert_eq!(o.code, 0, "{what} failed: {o:?}");
-    o.stdout.clone()
-}
-
 fn create(d: &Daemon, name: &str, links: &[&str], extra: &[&str]) {
     let mut args = vec!["create-aggr"];
     for l in links {

@@ -1,12 +1,13 @@
 //! The `lagd` binary running in a network namespace, with client access.
 
 use crate::error::{Error, Result};
+use crate::launch::{Launch, NotReady, connect_when_ready, terminate};
 use crate::wait;
 use lagd_control::client::Client;
 use lagd_control::config::{AggrSpec, Config};
 use lagd_control::proto::AggrStatus;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::Duration;
 
 /// Where the `lagd` binary is: `$LAGD_BIN` if set, else `lagd` in the profile directory of
@@ -73,51 +74,48 @@ impl LagdInstance {
         ));
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("mkdir {}", dir.display()), e))?;
-        let config = dir.join("lagd.toml");
-        let socket = dir.join("lagd.sock");
-        let log = dir.join("lagd.log");
-        std::fs::write(&config, config_text).map_err(|e| Error::io("write lagd config", e))?;
-        let logf = std::fs::File::create(&log).map_err(|e| Error::io("create lagd log", e))?;
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(&bin)
-            .arg("--config")
-            .arg(&config)
-            .arg("--socket")
-            .arg(&socket)
-            .args(["--log-level", "debug", "--foreground"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(logf)
+        let launch = Launch::new(&bin, ns, &dir, "lagd");
+        std::fs::write(&launch.config, config_text)
+            .map_err(|e| Error::io("write lagd config", e))?;
+        let child = launch
             .spawn()
             .map_err(|e| Error::io(format!("spawn {}", bin.display()), e))?;
         let mut me = LagdInstance {
             ns: ns.to_string(),
             dir,
-            config,
-            socket,
-            log,
+            config: launch.config,
+            socket: launch.socket,
+            log: launch.log,
             child: Some(child),
             keep_dir: false,
         };
-        let sock = me.socket.clone();
-        wait::until(
-            "lagd's control socket",
-            Duration::from_secs(30),
-            Duration::from_millis(20),
-            || {
-                if let Some(st) = me.exited() {
-                    return Err(Error::Lagd(format!(
-                        "exited with {st} at startup; log:\n{}",
-                        me.log_text()
-                    )));
-                }
-                Ok(match Client::connect(&sock).and_then(|mut c| c.ping()) {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(e.to_string()),
-                })
-            },
-        )?;
+        let patience = Duration::from_secs(30);
+        let ready = match me.child.as_mut() {
+            Some(c) => connect_when_ready(
+                c,
+                &me.socket,
+                patience,
+                Duration::from_millis(20),
+                Duration::from_secs(10),
+            ),
+            None => Err(NotReady::NoAnswer),
+        };
+        match ready {
+            Ok(_) => {}
+            Err(NotReady::Exited(st)) => {
+                return Err(Error::Lagd(format!(
+                    "exited with {st} at startup; log:\n{}",
+                    me.log_text()
+                )));
+            }
+            Err(NotReady::NoAnswer) => {
+                return Err(Error::Timeout {
+                    what: "lagd's control socket".into(),
+                    after: patience,
+                    detail: format!("no answer to Ping on {}", me.socket.display()),
+                });
+            }
+        }
         Ok(me)
     }
 
@@ -218,22 +216,13 @@ impl LagdInstance {
         let Some(mut c) = self.child.take() else {
             return Err(Error::Lagd("already stopped".into()));
         };
-        if matches!(c.try_wait(), Ok(None)) {
-            crate::cmd::signal(c.id(), "TERM")?;
+        match terminate(&mut c, Duration::from_secs(20)) {
+            Some(st) => Ok(st),
+            None => Err(Error::Lagd(format!(
+                "did not exit within 20 s of SIGTERM; log:\n{}",
+                self.log_tail(40)
+            ))),
         }
-        for _ in 0..1000 {
-            match c.try_wait() {
-                Ok(Some(st)) => return Ok(st),
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(Error::io("wait lagd", e)),
-            }
-        }
-        let _ = c.kill();
-        let _ = c.wait();
-        Err(Error::Lagd(format!(
-            "did not exit within 20 s of SIGTERM; log:\n{}",
-            self.log_tail(40)
-        )))
     }
 }
 
@@ -269,6 +258,12 @@ pub fn all_distributing(s: &AggrStatus, n: usize) -> bool {
         .filter(|m| m.collecting && m.distributing)
         .count()
         >= n
+}
+
+/// Whether the aggregate is up with exactly `members` members, every one Collecting and
+/// Distributing.
+pub fn all_forwarding(s: &AggrStatus, members: usize) -> bool {
+    s.up && s.members.len() == members && s.members.iter().all(|m| m.collecting && m.distributing)
 }
 
 /// A config with one aggregation `spec`.

@@ -2,6 +2,7 @@
 //!
 //! - [`net::Net`]: two namespaces (hosts A and B) joined by N veth pairs, removed on drop.
 //! - [`lagd_instance::LagdInstance`]: the `lagd` binary running in a namespace, with a client.
+//! - [`launch`]: how every test (and `lagctl demo`) starts and stops lagd in a namespace.
 //! - [`ovs_instance::OvsInstance`]: Open vSwitch's userspace datapath in a namespace, as a real
 //!   LACP partner; [`ovs_show`] parses its `lacp/show` and `lacp/show-stats`.
 //! - [`fault`]: silent link failure (frames dropped, carrier up) and carrier cuts.
@@ -15,6 +16,7 @@ pub mod cmd;
 pub mod error;
 pub mod fault;
 pub mod lagd_instance;
+pub mod launch;
 pub mod net;
 pub mod ovs_instance;
 pub mod ovs_show;

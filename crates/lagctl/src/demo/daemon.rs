@@ -1,12 +1,12 @@
 //! A `lagd` process started by the demo inside a namespace, stopped with SIGTERM (so it
 //! restores its members) and killed if it does not stop.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use lagd_control::client::Client;
+use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
 
 /// Why a daemon could not be started or reached.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,8 @@ pub struct Lagd {
 
 impl Lagd {
     /// Writes `config` to `dir/<tag>.toml` and starts `bin` in namespace `ns`, in its own
-    /// process group (a Ctrl-C on the terminal reaches the demo, which stops it in order).
+    /// process group (a Ctrl-C on the terminal reaches the demo, which stops it in order), with
+    /// the tests' launcher ([`systest::launch`]).
     pub fn start(
         bin: &Path,
         ns: &str,
@@ -78,28 +79,16 @@ impl Lagd {
         tag: &str,
         config: &str,
     ) -> Result<Lagd, DaemonError> {
-        let cfg = dir.join(format!("{tag}.toml"));
-        std::fs::write(&cfg, config)?;
-        let socket = dir.join(format!("{tag}.sock"));
-        let log = dir.join(format!("{tag}.log"));
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(bin)
-            .arg("--config")
-            .arg(&cfg)
-            .arg("--socket")
-            .arg(&socket)
-            .args(["--log-level", "info", "--foreground"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .process_group(0)
-            .spawn()?;
+        let mut launch = Launch::new(bin, ns, dir, tag);
+        launch.log_level = "info".into();
+        launch.own_process_group = true;
+        std::fs::write(&launch.config, config)?;
+        let child = launch.spawn()?;
         Ok(Lagd {
             child,
             ns: ns.to_string(),
-            socket,
-            log,
+            socket: launch.socket,
+            log: launch.log,
         })
     }
 
@@ -115,30 +104,22 @@ impl Lagd {
 
     /// Connects to its control socket, waiting up to `patience` for it to answer.
     pub fn client(&mut self, patience: Duration) -> Result<Client, DaemonError> {
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                return Err(DaemonError::Exited {
+        let every = Duration::from_millis(50);
+        let reply = Duration::from_secs(10);
+        connect_when_ready(&mut self.child, &self.socket, patience, every, reply).map_err(|e| {
+            match e {
+                NotReady::Exited(st) => DaemonError::Exited {
                     ns: self.ns.clone(),
                     status: st.to_string(),
                     log: self.log_tail(),
-                });
-            }
-            if let Ok(mut c) = Client::connect(&self.socket)
-                && c.set_timeout(Some(Duration::from_secs(10))).is_ok()
-                && c.ping().is_ok()
-            {
-                return Ok(c);
-            }
-            if start.elapsed() > patience {
-                return Err(DaemonError::NoAnswer {
+                },
+                NotReady::NoAnswer => DaemonError::NoAnswer {
                     ns: self.ns.clone(),
                     socket: self.socket.display().to_string(),
                     log: self.log_tail(),
-                });
+                },
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 
     /// Whether it is still running.
@@ -149,21 +130,7 @@ impl Lagd {
     /// Sends SIGTERM and waits up to `patience` for it to exit (it restores its members);
     /// kills it after that. Returns whether it exited by itself with success.
     pub fn stop(&mut self, patience: Duration) -> bool {
-        if !self.running() {
-            return matches!(self.child.try_wait(), Ok(Some(s)) if s.success());
-        }
-        let _ =
-            lagd_dataplane::process::send(self.child.id(), lagd_dataplane::process::Signal::Term);
-        let start = Instant::now();
-        while start.elapsed() < patience {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                return st.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        false
+        terminate(&mut self.child, patience).is_some_and(|st| st.success())
     }
 }
 

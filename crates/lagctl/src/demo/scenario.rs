@@ -11,6 +11,7 @@ use lagd_control::proto::{AggrStatus, LinkStats};
 use lagd_sim::{PeakTracker, sun_table};
 use lagd_trafgen::udp_echo::{self, UdpEcho};
 use lagd_trafgen::{TcpFlows, TcpFlowsConfig, TcpSink, TcpSinkConfig, UdpSender, UdpSenderConfig};
+use systest::lagd_instance::all_forwarding;
 
 use super::daemon::{DaemonError, Lagd};
 use super::interrupt::{Interrupt, Interrupted};
@@ -119,10 +120,6 @@ fn forwarding(a: &AggrStatus, name: &str) -> bool {
     a.members
         .iter()
         .any(|m| m.name == name && m.collecting && m.distributing)
-}
-
-fn all_forwarding(a: &AggrStatus, n: usize) -> bool {
-    a.up && a.members.len() == n && a.members.iter().all(|m| m.collecting && m.distributing)
 }
 
 fn members(c: &mut Client) -> Result<Vec<LinkStats>, DemoError> {

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use lagd_control::client::Client;
 use lagd_control::proto::AggrStatus;
 use lagd_dataplane::netns::{self, TestNet};
+#[allow(unused_imports)] // each test binary uses a part of this module
+pub use systest::lagd_instance::all_forwarding;
+use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
 
 pub mod schema;
 
@@ -101,38 +104,21 @@ impl Daemon {
         config_text: Option<&str>,
         env: &[(&str, &str)],
     ) -> Daemon {
-        let config = dir.path(&format!("{tag}.toml"));
+        let mut launch = Launch::new(&lagd_bin(), ns, &dir.0, tag);
+        launch.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         if let Some(t) = config_text {
-            std::fs::write(&config, t).unwrap();
+            std::fs::write(&launch.config, t).unwrap();
         }
-        let socket = dir.path(&format!("{tag}.sock"));
-        let log = dir.path(&format!("{tag}.log"));
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(lagd_bin())
-            .arg("--config")
-            .arg(&config)
-            .arg("--socket")
-            .arg(&socket)
-            .args(["--log-level", "debug", "--foreground"])
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&log)
-                    .unwrap(),
-            )
-            .spawn()
-            .expect("spawn lagd");
+        let child = launch.spawn().expect("spawn lagd");
         let mut d = Daemon {
             ns: ns.to_string(),
             child,
-            socket,
-            config,
-            log,
+            socket: launch.socket,
+            config: launch.config,
+            log: launch.log,
         };
         d.client();
         d
@@ -144,36 +130,24 @@ impl Daemon {
 
     /// Connects, waiting (bounded) for `Ping`.
     pub fn client(&mut self) -> Client {
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("lagd exited early with {st}; log:\n{}", self.log_text());
+        let every = Duration::from_millis(100);
+        match connect_when_ready(&mut self.child, &self.socket, PATIENCE, every, PATIENCE) {
+            Ok(c) => c,
+            Err(NotReady::Exited(st)) => {
+                panic!("lagd exited early with {st}; log:\n{}", self.log_text())
             }
-            if let Ok(mut c) = Client::connect(&self.socket) {
-                c.set_timeout(Some(PATIENCE)).unwrap();
-                if c.ping().is_ok() {
-                    return c;
-                }
+            Err(NotReady::NoAnswer) => {
+                panic!("lagd did not answer; log:\n{}", self.log_text())
             }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "lagd did not answer; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     /// Stops the daemon with SIGTERM and waits for it (members restored).
     pub fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(start.elapsed() < PATIENCE, "lagd did not stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert!(
+            terminate(&mut self.child, PATIENCE).is_some(),
+            "lagd did not stop"
+        );
     }
 
     /// Runs `lagctl ARGS` in the daemon's namespace against its socket.
@@ -282,9 +256,23 @@ impl Hosts {
     }
 }
 
-/// Up with every member Collecting and Distributing.
-pub fn all_forwarding(a: &AggrStatus, members: usize) -> bool {
-    a.up && a.members.len() == members && a.members.iter().all(|m| m.collecting && m.distributing)
+/// The standard output of a `lagctl` run that must succeed (`what` names it on failure).
+pub fn ok(o: &Out, what: &str) -> String {
+    assert_eq!(o.code, 0, "{what} failed: {o:?}");
+    o.stdout.clone()
+}
+
+/// Hosts A and B joined by `links` links, a lagd on each started on an empty configuration,
+/// and `lagctl ARGS` run on each (`args[0]` on A, `args[1]` on B), which must succeed: the
+/// start of the tests that create their aggregation with lagctl.
+pub fn pair_with(dir: &TempDir, links: usize, args: [&[&str]; 2]) -> (Hosts, Daemon, Daemon) {
+    let h = Hosts::new(links);
+    let da = Daemon::start(&h.a, dir, "a", Some(""));
+    let db = Daemon::start(&h.b, dir, "b", Some(""));
+    for (d, a) in [(&da, args[0]), (&db, args[1])] {
+        ok(&d.lagctl(a), a.first().copied().unwrap_or("lagctl"));
+    }
+    (h, da, db)
 }
 
 /// Replaces every run of digits (with `.`) by `N`: counters differ from run to run.

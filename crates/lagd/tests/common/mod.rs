@@ -5,12 +5,15 @@
 pub mod unit;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, LinkStats};
 use lagd_dataplane::netns;
+#[allow(unused_imports)] // each test binary uses a part of this module
+pub use systest::lagd_instance::all_forwarding;
+use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
 
 /// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
 pub const PATIENCE: Duration = Duration::from_secs(90);
@@ -170,53 +173,21 @@ impl Daemon {
 
     /// [`Daemon::start`] with [`Opts`].
     pub fn start_with(ns: &str, dir: &TempDir, tag: &str, config_text: &str, o: &Opts) -> Daemon {
-        let config = dir.path(&format!("{tag}.toml"));
-        std::fs::write(&config, config_text).unwrap();
-        let socket = dir.path(&format!("{tag}.sock"));
-        let log = dir.path(&format!("{tag}.log"));
-        // Appended to: a restarted daemon keeps the earlier lines.
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns])
-            .args(&o.wrapper)
-            .arg(lagd_bin())
-            .arg("--config")
-            .arg(&config)
-            .arg("--socket")
-            .arg(&socket)
-            .args([
-                "--log-level",
-                o.log_level.as_deref().unwrap_or("debug"),
-                "--foreground",
-            ])
-            .args(&o.args)
-            // Whatever runs the tests, lagd talks to a service manager only when a test says so.
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .envs(o.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if o.journal {
-            use std::os::unix::fs::MetadataExt;
-            let m = log_file.metadata().unwrap();
-            cmd.env("JOURNAL_STREAM", format!("{}:{}", m.dev(), m.ino()));
-        } else {
-            cmd.env_remove("JOURNAL_STREAM");
+        let mut launch = Launch::new(&lagd_bin(), ns, &dir.0, tag);
+        launch.wrapper = o.wrapper.clone();
+        launch.env = o.env.clone();
+        launch.args = o.args.clone();
+        launch.journal = o.journal;
+        if let Some(l) = &o.log_level {
+            launch.log_level = l.clone();
         }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn lagd");
+        std::fs::write(&launch.config, config_text).unwrap();
+        let child = launch.spawn().expect("spawn lagd");
         Daemon {
             child,
-            socket,
-            config,
-            log,
+            socket: launch.socket,
+            config: launch.config,
+            log: launch.log,
         }
     }
 
@@ -227,24 +198,17 @@ impl Daemon {
 
     /// Connects, waiting (bounded) for the socket to answer `Ping`.
     pub fn client(&mut self) -> Client {
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("lagd exited early with {st}; log:\n{}", self.log_text());
+        let every = Duration::from_millis(100);
+        match connect_when_ready(&mut self.child, &self.socket, PATIENCE, every, PATIENCE) {
+            Ok(c) => c,
+            Err(NotReady::Exited(st)) => {
+                panic!("lagd exited early with {st}; log:\n{}", self.log_text())
             }
-            if let Ok(mut c) = Client::connect(&self.socket) {
-                c.set_timeout(Some(PATIENCE)).unwrap();
-                if c.ping().is_ok() {
-                    return c;
-                }
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
+            Err(NotReady::NoAnswer) => panic!(
                 "lagd did not answer on {}; log:\n{}",
                 self.socket.display(),
                 self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            ),
         }
     }
 
@@ -280,20 +244,7 @@ impl Drop for Daemon {
     /// directory, one `net-<cookie>` per test namespace), then SIGKILL if it has not exited
     /// within 10 s (a stopped or hung one). A test that wants a crash kills it itself.
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = lagd_dataplane::process::send(
-                self.child.id(),
-                lagd_dataplane::process::Signal::Term,
-            );
-            let start = Instant::now();
-            while matches!(self.child.try_wait(), Ok(None))
-                && start.elapsed() < Duration::from_secs(10)
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        terminate(&mut self.child, Duration::from_secs(10));
     }
 }
 
@@ -320,11 +271,6 @@ pub fn wait_for(
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Up with every member Collecting and Distributing.
-pub fn all_forwarding(a: &AggrStatus, members: usize) -> bool {
-    a.up && a.members.len() == members && a.members.iter().all(|m| m.collecting && m.distributing)
 }
 
 /// What lagd changes on a member and must put back.

@@ -355,3 +355,57 @@ fn a_half_duplex_link_that_becomes_full_duplex_runs_lacp() {
         ["port enabled but half duplex: LACP needs full duplex"; 2]
     );
 }
+
+/// `port_link` gives the link of a port as last reported (the aggregation reads it to know
+/// whether a port that stops distributing can still carry a Marker), `None` for an unknown
+/// port.
+#[test]
+fn port_link_is_the_link_as_last_reported() {
+    let mut l = single(sys(1), 2);
+    let slow = lagd_lacp::LinkStatus {
+        full_duplex: false,
+        ..lagd_lacp::LinkStatus::up(100)
+    };
+    l.handle_link(Instant::from_secs(1), 2, slow);
+    assert_eq!(l.port_link(1), Some(lagd_lacp::LinkStatus::up(1000)));
+    assert_eq!(l.port_link(2), Some(slow));
+    assert_eq!(l.port_link(3), None);
+    l.handle_link(Instant::from_secs(2), 1, lagd_lacp::LinkStatus::DOWN);
+    assert_eq!(l.port_link(1), Some(lagd_lacp::LinkStatus::DOWN));
+}
+
+/// The actor's and the partner's state are reported when they change, and only then: each
+/// ActorStateChanged / PartnerChanged event carries an old value different from its new one,
+/// the first starts from the state before, and the last ends at the state now.
+#[test]
+fn actor_and_partner_changes_are_reported_as_they_happen() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    let before = (h.port(a[0]).actor.state, h.port(a[0]).partner);
+    h.log.clear();
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_secs(5));
+    let mut actor = Vec::new();
+    let mut partner = Vec::new();
+    for e in h.events(0, |e| e.port == Some(1)) {
+        match e.kind {
+            EventKind::ActorStateChanged { old, new } => actor.push((old, new)),
+            EventKind::PartnerChanged { old, new } => partner.push((old, new)),
+            _ => {}
+        }
+    }
+    let now = h.port(a[0]);
+    assert!(actor.iter().all(|(o, n)| o != n), "{actor:?}");
+    assert!(partner.iter().all(|(o, n)| o != n), "{partner:?}");
+    assert_eq!(actor.first().map(|c| c.0), Some(before.0), "{actor:?}");
+    assert_eq!(
+        actor.last().map(|c| c.1),
+        Some(now.actor.state),
+        "{actor:?}"
+    );
+    assert_eq!(partner.first().map(|c| c.0), Some(before.1), "{partner:?}");
+    assert_eq!(
+        partner.last().map(|c| c.1),
+        Some(now.partner),
+        "{partner:?}"
+    );
+}

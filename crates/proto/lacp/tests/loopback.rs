@@ -137,3 +137,27 @@ fn own_pdus_echoed_beside_a_real_partner_are_never_recorded() {
     h.echo(0, false, false);
     until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
 }
+
+/// A looped port's own LACPDUs are counted among the LACPDUs received as well as apart, and
+/// the loop ends at once when the link goes down (not after the hold time): a port recabled
+/// while down starts afresh.
+#[test]
+fn a_loop_is_counted_and_ends_when_the_link_goes_down() {
+    let mut h = Harness::new();
+    let s = h.add_system(sys(1));
+    add_ports(&mut h, s, 1, 1);
+    let l = h.connect(end(s, 1), end(s, 1));
+    h.run_for(Duration::from_secs(5));
+    let p = h.port(end(s, 1));
+    assert_eq!(p.loopback, Some(1));
+    assert!(p.counters.looped_lacpdus_rx >= 3, "{:?}", p.counters);
+    assert_eq!(
+        p.counters.lacpdus_rx, p.counters.looped_lacpdus_rx,
+        "own LACPDUs are LACPDUs received"
+    );
+    h.log.clear();
+    h.cut(l);
+    let p = h.port(end(s, 1));
+    assert_eq!(p.loopback, None, "the loop ends with the link");
+    assert!(h.saw(s, |k| *k == EventKind::LoopbackEnded));
+}

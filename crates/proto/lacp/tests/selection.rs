@@ -5,7 +5,7 @@ use crate::common::*;
 use lagd_lacp::testing::End;
 use lagd_lacp::testing::{Harness, end};
 use lagd_lacp::{AdSelect, EventKind, MuxState, PortConfig, Selected, SystemConfig};
-use lagd_types::Duration;
+use lagd_types::{Duration, Instant};
 
 #[test]
 fn member_recabled_to_another_system_gets_its_own_aggregator() {
@@ -451,7 +451,7 @@ fn a_port_whose_link_goes_down_leaves_its_aggregator() {
 /// (deviation 1), and the Aggregator keeps its identifier.
 #[test]
 fn a_port_joining_as_the_last_attached_one_leaves_finds_it_attached() {
-    use lagd_types::{Instant, MacAddr, PortId, PortState, SystemId};
+    use lagd_types::{MacAddr, PortId, PortState, SystemId};
     use lagd_wire::LacpInfo;
     let mut l = single(sys(1), 2);
     let partner = |port: u16| LacpInfo {
@@ -535,4 +535,99 @@ fn a_port_joining_as_the_last_attached_one_leaves_finds_it_attached() {
         }),
         "{events:?}"
     );
+}
+
+/// Removing a port stops the data plane on it only if it collected or distributed: one
+/// CollectingDistributing (false, false) event for a distributing port, none for a port that
+/// never did.
+#[test]
+fn removing_a_port_stops_the_data_plane_only_where_it_ran() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 2);
+    h.add_port(0, PortConfig::new(3, mac(1, 3)));
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.log.clear();
+    let now = h.now;
+    for port in [1, 3] {
+        h.lacp_mut(0).remove_port(now, port).unwrap();
+    }
+    h.drain();
+    let stops: Vec<_> = h
+        .events(0, |e| {
+            matches!(e.kind, EventKind::CollectingDistributing { .. })
+        })
+        .map(|e| (e.port, e.kind.clone()))
+        .collect();
+    assert_eq!(
+        stops,
+        [(
+            Some(1),
+            EventKind::CollectingDistributing {
+                collecting: false,
+                distributing: false
+            }
+        )]
+    );
+}
+
+/// A change of the actor's own identity — key, port priority, System priority, each alone — is
+/// a new Actor_Port / LAG ID for the partner: the port is UNSELECTED at once by the change,
+/// saying so (not later by the Selection Logic finding its LAG ID changed), and selects again.
+#[test]
+fn a_change_of_the_actors_identity_reselects_the_port_and_says_why() {
+    let mut l = single(sys(1), 1);
+    let mut sent = Vec::new();
+    drive(&mut l, Instant::ZERO, Instant::from_secs(10), &mut sent);
+    let mut t = Instant::from_secs(10);
+    let unselected = |l: &mut lagd_lacp::Lacp| {
+        let mut v = Vec::new();
+        while let Some(e) = l.poll_event() {
+            if let EventKind::Selection { to, reason, .. } = e.kind {
+                v.push((to, reason));
+            }
+        }
+        assert_eq!(v.last().map(|s| s.0), Some(Selected::Selected), "{v:?}");
+        v.into_iter()
+            .filter(|s| s.0 == Selected::Unselected)
+            .map(|s| s.1)
+            .collect::<Vec<_>>()
+    };
+    unselected(&mut l);
+    let system = "configuration changed (System ID, priority or key)";
+    let port = "port configuration changed (key, priority or aggregation)";
+    let mut cfg = sys(1);
+    cfg.key = 7;
+    l.set_config(t, cfg.clone()).unwrap();
+    assert_eq!(unselected(&mut l), [system], "key");
+    t += Duration::from_secs(1);
+    cfg.system.priority = 100;
+    l.set_config(t, cfg).unwrap();
+    assert_eq!(unselected(&mut l), [system], "System priority");
+    t += Duration::from_secs(1);
+    let mut pc = PortConfig::new(1, mac(1, 1));
+    pc.priority = 7;
+    l.set_port_config(t, pc).unwrap();
+    assert_eq!(unselected(&mut l), [port], "port priority");
+}
+
+/// Actor_Oper_Port_State.Aggregation: only an aggregatable port on a full-duplex link says it
+/// can aggregate.
+#[test]
+fn only_an_aggregatable_full_duplex_port_advertises_aggregation() {
+    let mut l = single(sys(1), 2);
+    let now = Instant::from_secs(1);
+    let half = lagd_lacp::LinkStatus {
+        full_duplex: false,
+        ..lagd_lacp::LinkStatus::up(1000)
+    };
+    l.handle_link(now, 1, half);
+    let mut pc = PortConfig::new(2, mac(1, 2));
+    pc.aggregatable = false;
+    l.set_port_config(now, pc).unwrap();
+    assert!(!l.port(1).unwrap().actor.state.aggregation(), "half duplex");
+    assert!(
+        !l.port(2).unwrap().actor.state.aggregation(),
+        "not aggregatable"
+    );
+    l.handle_link(now, 1, lagd_lacp::LinkStatus::up(1000));
+    assert!(l.port(1).unwrap().actor.state.aggregation());
 }

@@ -296,3 +296,33 @@ fn fallback_waits_for_a_usable_member_then_its_whole_timeout() {
     }
     assert_eq!(entered, [up + Duration::from_secs(5)]);
 }
+
+/// In fallback the aggregate is up when a member collects and distributes, not as soon as
+/// fallback is entered (the member first waits for wait_while_timer).
+#[test]
+fn fallback_is_up_once_its_member_distributes() {
+    let mut l = single(with_fallback(FallbackKind::OneMember), 1);
+    let mut sent = Vec::new();
+    drive(&mut l, Instant::ZERO, Instant::from_secs(15), &mut sent);
+    assert!(l.is_up());
+    let mut entered = None;
+    let mut up = None;
+    let mut distributing = None;
+    while let Some(e) = l.poll_event() {
+        match e.kind {
+            EventKind::FallbackEntered { .. } => entered = Some(e.at),
+            EventKind::AggregateUp => up = Some(e.at),
+            EventKind::CollectingDistributing {
+                collecting: true,
+                distributing: true,
+            } => distributing = Some(e.at),
+            _ => {}
+        }
+    }
+    let entered = entered.expect("fallback entered");
+    assert!(
+        up > Some(entered),
+        "up at {up:?}, fallback entered at {entered}"
+    );
+    assert_eq!(up, distributing);
+}

@@ -129,3 +129,51 @@ fn poll_transmit_into_writes_the_frame_poll_transmit_would_return() {
     assert_eq!(n, usize::from(N), "a refused buffer left the frame queued");
     assert_eq!(l.poll_transmit_into(now, &mut buf), Ok(None));
 }
+
+/// A System of 1100 ports brought up at once: more than `QUEUE_KEEP` (1024) frames and
+/// events queued.
+fn burst() -> Lacp {
+    let mut l = Lacp::new(sys(1));
+    for p in 1..=1100u16 {
+        l.add_port(Instant::ZERO, lagd_lacp::PortConfig::new(p, mac(1, p)))
+            .unwrap();
+        l.handle_link(Instant::ZERO, p, lagd_lacp::LinkStatus::up(1000));
+    }
+    l
+}
+
+/// A burst of more than `QUEUE_KEEP` (1024) frames grows the transmit queue; once drained the
+/// queue gives that memory back, in one reallocation at the last frame (not one per frame, and
+/// not never).
+#[test]
+fn a_drained_burst_gives_the_transmit_queue_back_once() {
+    let mut l = burst();
+    let now = Instant::ZERO;
+    while l.poll_event().is_some() {}
+    let mut buf = [0u8; Transmit::MAX_LEN];
+    let mut n = 0;
+    let before = allocs();
+    while let Ok(Some(_)) = l.poll_transmit_into(now, &mut buf) {
+        n += 1;
+    }
+    let after = allocs();
+    assert!(n > 1024, "a burst of {n} frames");
+    assert_eq!(after - before, 1, "reallocations while draining {n} frames");
+}
+
+/// The same for the event queue.
+#[test]
+fn a_drained_burst_gives_the_event_queue_back_once() {
+    let mut l = burst();
+    let mut buf = [0u8; Transmit::MAX_LEN];
+    while let Ok(Some(_)) = l.poll_transmit_into(Instant::ZERO, &mut buf) {}
+    let mut n = 0;
+    let before = allocs();
+    while let Some(e) = l.poll_event() {
+        drop(e);
+        n += 1;
+    }
+    let after = allocs();
+    assert!(n > 1024, "a burst of {n} events");
+    assert_eq!(after - before, 1, "reallocations while draining {n} events");
+}

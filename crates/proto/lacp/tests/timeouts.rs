@@ -248,3 +248,29 @@ fn expired_since(h: &Harness, sys: usize, from: Instant) -> usize {
         })
         .count()
 }
+
+/// A change of configuration that keeps the short timeout (here max_active) leaves
+/// current_while as it runs: only a change from short to long lengthens it (deviation 9). A
+/// partner silent right after such a change still expires within Short_Timeout_Time of its
+/// last LACPDU.
+#[test]
+fn a_change_that_keeps_the_short_timeout_keeps_current_while_short() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(5));
+    h.run_for(Duration::from_millis(10_500));
+    let changed = h.now;
+    let cfg = SystemConfig {
+        max_active: Some(8),
+        ..sys(1)
+    };
+    h.lacp_mut(0).set_config(changed, cfg).unwrap();
+    h.silence(0, false, true);
+    h.run_for(Duration::from_secs(10));
+    let expired = receive_change_at(&h, 0, 1, ReceiveState::Expired, changed);
+    let last = h.port(a[0]).last_rx.expect("a LACPDU was heard");
+    assert!(
+        last <= changed,
+        "{last} after the silence began at {changed}"
+    );
+    assert_eq!(expired, last + Duration::from_secs(3));
+}

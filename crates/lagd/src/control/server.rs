@@ -193,14 +193,18 @@ impl Clients {
         }
     }
 
-    /// Closes the client idle longest (followers last, busy ones never); whether one was.
+    /// Closes the client idle longest (followers last, busy ones never) and forgets it at once;
+    /// whether one was. Forgotten here, not when its thread sees the close: until that thread
+    /// runs, the next newcomer would otherwise pick the same, already closed client again and
+    /// the live clients would exceed [`MAX_CLIENTS`].
     fn evict_idlest(&self) -> bool {
-        let slots = self.lock();
+        let mut slots = self.lock();
         let victim = slots
             .iter()
             .filter(|(_, s)| !s.busy)
-            .min_by_key(|(_, s)| (s.following, s.active));
-        match victim {
+            .min_by_key(|(_, s)| (s.following, s.active))
+            .map(|(id, _)| *id);
+        match victim.and_then(|id| slots.remove(&id).map(|s| (id, s))) {
             Some((id, s)) => {
                 tracing::debug!(
                     client = id,
@@ -468,6 +472,34 @@ mod tests {
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut buf = Vec::new();
         std::io::Read::read_to_end(s, &mut buf).is_ok()
+    }
+
+    /// Two evictions before the evicted clients' threads run close two clients, not one twice.
+    #[test]
+    fn each_eviction_closes_another_client() {
+        let clients = Clients::default();
+        let mut peers = Vec::new();
+        for _ in 0..3 {
+            let (ours, theirs) = UnixStream::pair().unwrap();
+            clients.add(ours);
+            peers.push(theirs);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(clients.evict_idlest() && clients.evict_idlest());
+        assert_eq!(
+            clients.len(),
+            1,
+            "the evicted clients are forgotten at once"
+        );
+        assert!(closed(&mut peers[0]) && closed(&mut peers[1]));
+        peers[2]
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        assert!(
+            std::io::Read::read(&mut peers[2], &mut byte).is_err(),
+            "the newest client stays open"
+        );
     }
 
     #[test]

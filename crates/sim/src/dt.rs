@@ -24,15 +24,17 @@
 //! unless the frame came from it (split horizon: nothing is sent back, so nothing loops or is
 //! duplicated); otherwise the frame is dropped and counted. Unknown unicast, broadcast and
 //! flooding are not modelled, so peer-link isolation (`isolate_peer_link`) has nothing to act
-//! on and MAC sync updates are drained and ignored.
+//! on. MAC sync's forwarding entries are the reconciliation's ([`DtAction::Fdb`](lagd_node::dt::DtAction::Fdb),
+//! as the daemon installs them in its bridge) kept in [`DtSwitchRt::fdb`]; nothing learns
+//! addresses in the model, so the peer announces none and the table stays empty.
 
 use crate::scenario::{DtAggDef, DtDomain, Node, PortRef, Scenario};
 use lagd_dt::{Dt, DtAggrConfig, DtConfig, DtCounters};
 use lagd_node::AggrSettings;
-use lagd_node::dt::Reconciler;
-use lagd_types::{Instant, SystemId};
+use lagd_node::dt::{FdbTarget, Reconciler};
+use lagd_types::{Instant, MacAddr, SystemId};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Forwarding counters of one DT switch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -77,6 +79,10 @@ pub struct DtSwitchRt {
     pub last_timeout: (Instant, u32),
     /// Texts of repeating events already printed (ignored or refused PDUs).
     pub printed: BTreeSet<String>,
+    /// The static forwarding entries for the peer's addresses, (VLAN, MAC) -> where they
+    /// point (an aggregation's index in the domain, or the peer link), as the reconciliation
+    /// gives them ([`Reconciler::poll_fdb`]); the daemon's are in its bridge.
+    pub fdb: BTreeMap<(u16, MacAddr), FdbTarget<usize>>,
 }
 
 impl DtSwitchRt {
@@ -98,6 +104,7 @@ impl DtSwitchRt {
             fwd: FwdCounters::default(),
             last_timeout: (Instant::MAX, 0),
             printed: BTreeSet::new(),
+            fdb: BTreeMap::new(),
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   restarted with that base (happens once, when the secondary first finds the primary);
 //! * ports down: the member interfaces are set administratively down (the server sees carrier
 //!   loss at once), and up again when allowed;
-//! * peer-link isolation: see below.
+//! * peer-link isolation: see below; flooding onto the peer link as
+//!   [`lagd_node::dt::flood_peer_link`] says.
 //!
 //! Besides, the runtime keeps the kernel side:
 //!
@@ -22,8 +23,9 @@
 //!   the frames that came over the peer link (the peer delivered them); see
 //!   [`super::isolation`];
 //! * MAC sync: addresses the bridge learned on a DT aggregate go to the peer; the peer's go in
-//!   as static FDB entries on the local DT aggregate (or on the peer link while the local half
-//!   has no live member).
+//!   as static FDB entries where the reconciliation says ([`DtAction::Fdb`]: on the local DT
+//!   aggregate, or on the peer link while the local half has no live member), checked
+//!   against the bridge at every FDB poll ([`Reconciler::fdb_wanted`]).
 //!   A thread of its own (`lagd-dt-fdb`) dumps the FDB and sends what changed; the DT thread
 //!   hands the core a bounded number of changes per turn, so a huge FDB never delays the PDUs;
 //! * ARP / ND sync: the neighbour entries the bridge resolved go to the peer; the peer's go in
@@ -42,8 +44,8 @@ use lagd_dataplane::{
     Epoll, Events, Interest, Neighbour, Netlink, PacketOptions, PacketSocket, RecvBatch,
     monotonic_now,
 };
-use lagd_dt::{Dt, DtFrame, DtPath, MacTarget, ORPHAN};
-use lagd_node::dt::{AggrFacts, DtAction, Reconciler};
+use lagd_dt::{Dt, DtFrame, DtPath, ORPHAN};
+use lagd_node::dt::{AggrFacts, DtAction, FdbTarget, Reconciler, flood_peer_link};
 use lagd_types::{Duration, MacAddr, SystemId};
 
 use crate::aggregate::{Aggr, lock};
@@ -323,11 +325,6 @@ struct Runner {
     neigh_seen: BTreeMap<IpAddr, Neighbour>,
     /// The peer's neighbour entries as the core wants them installed.
     neigh_want: BTreeMap<IpAddr, MacAddr>,
-    /// The peer's addresses as the core wants them installed: (aggregation, VLAN, MAC) →
-    /// where, and since when. Checked against the bridge's FDB at every poll and re-installed
-    /// when missing or pointing elsewhere (an update the kernel refused would otherwise leave a
-    /// stale entry).
-    fdb_want: BTreeMap<(u16, u16, MacAddr), (MacTarget, lagd_types::Instant)>,
     events: Vec<(f64, String)>,
     peer_carrier: bool,
     /// Flooding onto the peer link as last set.
@@ -358,7 +355,7 @@ impl Runner {
         cfg.core.epoch = super::epoch::draw();
         let dt = Dt::new(monotonic_now(), cfg.core.clone()).map_err(|e| e.to_string())?;
         let mut io = io;
-        sweep(&mut io.br, io.peer_link_ifindex, &BTreeMap::new(), |_| None);
+        sweep(&mut io.br, io.peer_link_ifindex, BTreeSet::new());
         // A killed lagd's neighbour entries for the peer: the next neighbour sync installs
         // again what the peer still announces.
         if let Ok(n) = io.nl.neighbours(io.bridge_ifindex) {
@@ -396,7 +393,6 @@ impl Runner {
             neigh_local: BTreeMap::new(),
             neigh_seen: BTreeMap::new(),
             neigh_want: BTreeMap::new(),
-            fdb_want: BTreeMap::new(),
             events: Vec::new(),
             peer_carrier: true,
             flood: Some(false),
@@ -544,6 +540,8 @@ impl Runner {
                     }
                     // Applied by `apply_isolation`, after this turn as after every input.
                     DtAction::IsolatePeerLink { .. } => {}
+                    // Given by `poll_fdb` (in `drain`), not by the turn.
+                    DtAction::Fdb { .. } => {}
                 }
             }
             for f in &facts {
@@ -560,7 +558,7 @@ impl Runner {
                 ap.filter_on = false;
             }
         }
-        let flood = self.filters_work || super::isolation::peer_link_flood(&self.dt.status());
+        let flood = flood_peer_link(&self.dt, self.filters_work);
         if self.flood != Some(flood) {
             match self.io.br.set_port_flood(self.io.peer_link_ifindex, flood) {
                 Ok(()) => {
@@ -625,9 +623,8 @@ impl Runner {
             ap.tap = tap;
             ap.in_bridge = false;
             // A killed lagd's entries on a persistent aggregate: gone unless wanted.
-            sweep(&mut self.io.br, tap, &self.fdb_want, |k| {
-                (k.0 == id).then_some(MacTarget::LocalAggregation)
-            });
+            let wanted = self.step.fdb_wanted_on(&name.to_string());
+            sweep(&mut self.io.br, tap, wanted.into_iter().collect());
         }
         if !ap.in_bridge {
             match self.io.br.set_master(tap, self.io.bridge_ifindex) {
@@ -694,17 +691,11 @@ impl Runner {
         }
     }
 
-    /// The bridge port of `target` for aggregation `aggr` (`None` while its interface is not
-    /// known).
-    fn fdb_port(&self, aggr: u16, target: MacTarget) -> Option<u32> {
+    /// The bridge port of `target` (`None` while its aggregate's interface is not known).
+    fn fdb_port(&self, target: &FdbTarget<String>) -> Option<u32> {
         match target {
-            MacTarget::PeerLink => Some(self.io.peer_link_ifindex),
-            MacTarget::LocalAggregation => self
-                .aggrs
-                .values()
-                .find(|a| a.id == aggr)
-                .map(|a| a.tap)
-                .filter(|t| *t != 0),
+            FdbTarget::PeerLink => Some(self.io.peer_link_ifindex),
+            FdbTarget::Aggregation(name) => self.aggrs.get(name).map(|a| a.tap).filter(|t| *t != 0),
         }
     }
 
@@ -717,10 +708,11 @@ impl Runner {
         taken_at: lagd_types::Instant,
     ) {
         let missing: Vec<(MacAddr, u16, u32)> = self
-            .fdb_want
-            .iter()
-            .filter(|(_, (_, since))| *since < taken_at)
-            .filter_map(|(k, (t, _))| self.fdb_port(k.0, *t).map(|p| (k.2, k.1, p)))
+            .step
+            .fdb_wanted()
+            .into_iter()
+            .filter(|e| e.since < taken_at)
+            .filter_map(|e| self.fdb_port(&e.target).map(|p| (e.mac, e.vlan, p)))
             .filter(|k| !present.contains(k))
             .collect();
         for (mac, vlan, port) in missing {
@@ -881,28 +873,27 @@ impl Runner {
             }
         }
         self.apply_neighbours();
-        while let Some(m) = self.dt.poll_mac_update() {
-            let key = (m.aggr, m.vlan, m.mac);
-            if m.install {
-                self.fdb_want.insert(key, (m.target, monotonic_now()));
-            } else if self.fdb_want.get(&key).map(|w| w.0) == Some(m.target) {
-                self.fdb_want.remove(&key);
-            }
-            // An aggregate not (yet) known here: the next FDB poll installs it.
-            let Some(port) = self.fdb_port(m.aggr, m.target) else {
+        for act in self.step.poll_fdb(&mut self.dt, monotonic_now()) {
+            let DtAction::Fdb {
+                install,
+                vlan,
+                mac,
+                target,
+            } = act
+            else {
                 continue;
             };
-            let r = if m.install {
-                self.io.br.fdb_add_static(port, m.mac, m.vlan)
+            // An aggregate not (yet) known here: the next FDB poll installs it.
+            let Some(port) = self.fdb_port(&target) else {
+                continue;
+            };
+            let r = if install {
+                self.io.br.fdb_add_static(port, mac, vlan)
             } else {
-                self.io.br.fdb_del(port, m.mac, m.vlan)
+                self.io.br.fdb_del(port, mac, vlan)
             };
             if let Err(e) = r {
-                tracing::debug!(
-                    "DT: FDB {} {}: {e}",
-                    m.mac,
-                    if m.install { "add" } else { "del" }
-                );
+                tracing::debug!("DT: FDB {mac} {}: {e}", if install { "add" } else { "del" });
             }
         }
     }
@@ -962,11 +953,10 @@ impl Runner {
         }
         self.dt.clear_neighbours();
         self.apply_neighbours();
-        let want = std::mem::take(&mut self.fdb_want);
         let mut removed = 0usize;
-        for (k, (t, _)) in &want {
-            if let Some(port) = self.fdb_port(k.0, *t)
-                && self.io.br.fdb_del(port, k.2, k.1).is_ok()
+        for e in self.step.take_fdb() {
+            if let Some(port) = self.fdb_port(&e.target)
+                && self.io.br.fdb_del(port, e.mac, e.vlan).is_ok()
             {
                 removed += 1;
             }
@@ -1014,27 +1004,16 @@ fn set_system(a: &Aggr, now: lagd_types::Instant, system: SystemId) {
 }
 
 /// Removes the static, sticky entries (the kind lagd installs for the DT peer) on bridge port
-/// `port` that `want` does not hold there: what a killed lagd left behind. `target_of` says
-/// where a wanted key of `want` points when it is on this port.
-fn sweep(
-    br: &mut Netlink,
-    port: u32,
-    want: &BTreeMap<(u16, u16, MacAddr), (MacTarget, lagd_types::Instant)>,
-    target_of: impl Fn(&(u16, u16, MacAddr)) -> Option<MacTarget>,
-) {
+/// `port` other than the `wanted` (VLAN, MAC) there: what a killed lagd left behind.
+fn sweep(br: &mut Netlink, port: u32, wanted: BTreeSet<(u16, MacAddr)>) {
     let Ok(fdb) = br.fdb() else {
         return;
     };
-    let wanted: BTreeSet<(MacAddr, u16)> = want
-        .iter()
-        .filter(|(k, (t, _))| target_of(k) == Some(*t))
-        .map(|(k, _)| (k.2, k.1))
-        .collect();
     let mut removed = 0usize;
     for e in fdb
         .iter()
         .filter(|e| e.ifindex == port && e.is_lagd_static())
-        .filter(|e| !wanted.contains(&(e.mac, e.vlan)))
+        .filter(|e| !wanted.contains(&(e.vlan, e.mac)))
     {
         if br.fdb_del(port, e.mac, e.vlan).is_ok() {
             removed += 1;

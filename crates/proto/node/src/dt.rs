@@ -7,14 +7,17 @@
 //! its model.
 //!
 //! The step tells the core (carrier, registration, live members) and reads its decisions
-//! back; it keeps only what it registered. What the executor owns stays the executor's:
-//! interfaces and their state, bridge ports, filters (the daemon's), held links (the
-//! simulator's).
+//! back; it keeps what it registered and the forwarding entries the core wants for the
+//! peer's addresses (MAC sync), named by the executor's aggregations: between turns,
+//! [`Reconciler::poll_fdb`] turns the core's MAC updates into [`DtAction::Fdb`], and
+//! [`flood_peer_link`] decides the flood-control fallback. What the executor owns stays the
+//! executor's: interfaces and their state, bridge ports, filters (the daemon's), held links
+//! (the simulator's).
 
 use std::collections::BTreeMap;
 
-use lagd_dt::{Dt, DtAggrConfig, DtConfigError, LocalMembers};
-use lagd_types::{Instant, Key, PortNumber, SystemId};
+use lagd_dt::{Dt, DtAggrConfig, DtConfigError, DtStatus, LocalMembers, MacKey, MacTarget};
+use lagd_types::{Instant, Key, MacAddr, PortNumber, SystemId};
 
 /// What the executor knows of one distributed aggregation at a turn.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +39,30 @@ pub struct AggrFacts<K> {
     pub partner: SystemId,
     /// The partner's key.
     pub partner_key: Key,
+}
+
+/// Where a static forwarding entry for one of the peer's addresses points, in the executor's
+/// names ([`MacTarget`] with the aggregation named).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FdbTarget<K> {
+    /// The executor's aggregation (its local half has live members): the host is reached
+    /// over this switch's own links.
+    Aggregation(K),
+    /// The peer link (the local half has no live member): the peer delivers.
+    PeerLink,
+}
+
+/// A static forwarding entry the core wants for one of the peer's addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdbEntry<K> {
+    /// VLAN id (0 = untagged).
+    pub vlan: u16,
+    /// The address.
+    pub mac: MacAddr,
+    /// Where it points.
+    pub target: FdbTarget<K>,
+    /// Since when the core wants it (the instant [`Reconciler::poll_fdb`] was given).
+    pub since: Instant,
 }
 
 /// What the executor must do, in the order returned (per aggregation, in the order of the
@@ -89,15 +116,34 @@ pub enum DtAction<K> {
         /// The aggregation.
         aggr: K,
     },
+    /// Install (or move) a static forwarding entry for one of the peer's addresses pointing
+    /// at `target`, or remove the one pointing there (MAC sync). From
+    /// [`Reconciler::poll_fdb`]; an entry of an aggregation the executor does not know (yet)
+    /// is not given, [`Reconciler::fdb_wanted`] has it.
+    Fdb {
+        /// `true`: install; `false`: remove.
+        install: bool,
+        /// VLAN id (0 = untagged).
+        vlan: u16,
+        /// The address.
+        mac: MacAddr,
+        /// Where the entry points (for a removal: where it pointed).
+        target: FdbTarget<K>,
+    },
 }
 
 /// The reconciliation's memory: what it registered with the core, the refusals it reported,
-/// the peer link carrier it told.
+/// the peer link carrier it told, the forwarding entries the core wants.
 #[derive(Clone, Debug)]
 pub struct Reconciler<K> {
     registered: BTreeMap<K, DtAggrConfig>,
     refused: BTreeMap<K, (DtAggrConfig, DtConfigError)>,
     peer_carrier: bool,
+    /// The DT id each aggregation was last registered with, until it is gone: kept while a
+    /// new id is refused, so that the core's removals of the old id's entries still name it.
+    fdb_ids: BTreeMap<K, u16>,
+    /// The peer's addresses as the core wants them installed: where, and since when.
+    fdb: BTreeMap<MacKey, (MacTarget, Instant)>,
 }
 
 impl<K> Default for Reconciler<K> {
@@ -107,6 +153,8 @@ impl<K> Default for Reconciler<K> {
             refused: BTreeMap::new(),
             // A core starts with the peer link up.
             peer_carrier: true,
+            fdb_ids: BTreeMap::new(),
+            fdb: BTreeMap::new(),
         }
     }
 }
@@ -146,6 +194,7 @@ impl<K: Ord + Clone> Reconciler<K> {
             }
         }
         self.registered.insert(aggr.clone(), config.clone());
+        self.fdb_ids.insert(aggr.clone(), config.id);
         Ok(true)
     }
 
@@ -176,6 +225,7 @@ impl<K: Ord + Clone> Reconciler<K> {
                 let _ = dt.remove_aggregation(now, c.id);
             }
             self.refused.remove(&aggr);
+            self.fdb_ids.remove(&aggr);
             out.push(DtAction::Removed { aggr });
         }
         for f in facts {
@@ -250,6 +300,102 @@ impl<K: Ord + Clone> Reconciler<K> {
             })
             .collect()
     }
+
+    /// The core's changes to the forwarding entries for the peer's addresses (MAC sync), as
+    /// [`DtAction::Fdb`] on the executor's aggregations or the peer link: for an executor
+    /// that applies them after every input the core handled. `now` is when they are wanted
+    /// from ([`FdbEntry::since`]).
+    pub fn poll_fdb(&mut self, dt: &mut Dt, now: Instant) -> Vec<DtAction<K>> {
+        let mut out = Vec::new();
+        while let Some(m) = dt.poll_mac_update() {
+            let key = (m.aggr, m.vlan, m.mac);
+            if m.install {
+                self.fdb.insert(key, (m.target, now));
+            } else if self.fdb.get(&key).map(|w| w.0) == Some(m.target) {
+                self.fdb.remove(&key);
+            }
+            if let Some(target) = self.fdb_target(m.aggr, m.target) {
+                out.push(DtAction::Fdb {
+                    install: m.install,
+                    vlan: m.vlan,
+                    mac: m.mac,
+                    target,
+                });
+            }
+        }
+        out
+    }
+
+    /// Every entry the core wants installed now, on the executor's aggregations or the peer
+    /// link (those of an aggregation not known are left out), with since when: to check the
+    /// executor's forwarding database against.
+    pub fn fdb_wanted(&self) -> Vec<FdbEntry<K>> {
+        self.fdb
+            .iter()
+            .filter_map(|(k, (t, since))| self.entry(k, *t, *since))
+            .collect()
+    }
+
+    /// The wanted entries pointing at aggregation `aggr` (its DT id as registered).
+    pub fn fdb_wanted_on(&self, aggr: &K) -> Vec<(u16, MacAddr)> {
+        let Some(id) = self.fdb_ids.get(aggr) else {
+            return Vec::new();
+        };
+        self.fdb
+            .iter()
+            .filter(|(k, (t, _))| k.0 == *id && *t == MacTarget::LocalAggregation)
+            .map(|(k, _)| (k.1, k.2))
+            .collect()
+    }
+
+    /// Forgets every wanted entry and returns them (those of an aggregation not known are
+    /// left out): what an executor that stops removes.
+    pub fn take_fdb(&mut self) -> Vec<FdbEntry<K>> {
+        let fdb = std::mem::take(&mut self.fdb);
+        fdb.iter()
+            .filter_map(|(k, (t, since))| self.entry(k, *t, *since))
+            .collect()
+    }
+
+    fn entry(&self, k: &MacKey, t: MacTarget, since: Instant) -> Option<FdbEntry<K>> {
+        Some(FdbEntry {
+            vlan: k.1,
+            mac: k.2,
+            target: self.fdb_target(k.0, t)?,
+            since,
+        })
+    }
+
+    /// Where an entry of DT aggregation `id` pointing at `t` goes: the aggregation last
+    /// registered with `id` (`None` if none is), or the peer link.
+    fn fdb_target(&self, id: u16, t: MacTarget) -> Option<FdbTarget<K>> {
+        match t {
+            MacTarget::PeerLink => Some(FdbTarget::PeerLink),
+            MacTarget::LocalAggregation => self
+                .fdb_ids
+                .iter()
+                .find(|(_, i)| **i == id)
+                .map(|(k, _)| FdbTarget::Aggregation(k.clone())),
+        }
+    }
+}
+
+/// Whether the executor must flood broadcast, multicast and unknown unicast onto the peer
+/// link. With `isolating` (the executor keeps frames from the peer link out of each
+/// aggregation whose decision says so, as the daemon's egress filter does) always: each DT
+/// aggregation gets a flooded frame once, from the switch it reached first. Without it
+/// (flood control, the fallback) only while some DT aggregation has no live local member and
+/// the peer has live members of it: the peer must then deliver for it.
+pub fn flood_peer_link(dt: &Dt, isolating: bool) -> bool {
+    isolating || peer_needed(&dt.status())
+}
+
+/// Some DT aggregation has no live local member while the peer has live members of it.
+fn peer_needed(status: &DtStatus) -> bool {
+    status
+        .aggregations
+        .iter()
+        .any(|a| a.local.live.is_empty() && !a.peer_live.is_empty())
 }
 
 #[cfg(test)]

@@ -92,6 +92,8 @@ impl Simulator {
         }
         rt.dt = Some(dt);
         rt.reconciler = reconciler;
+        // The daemon sweeps what an earlier run installed.
+        rt.fdb.clear();
         rt.scheduled = None;
         self.dt_apply_holds(sw);
         self.dt_pump(sw);
@@ -106,11 +108,13 @@ impl Simulator {
         }
     }
 
-    /// Stops the DT core of `node` if it is a DT switch (its held links stay held).
+    /// Stops the DT core of `node` if it is a DT switch (its held links stay held; the
+    /// entries it installed for the peer go, as the daemon's do when it stops).
     pub(super) fn dt_stop_node(&mut self, node: usize) {
         if let Some(sw) = self.node_dt[node] {
             self.dts[sw].dt = None;
             self.dts[sw].scheduled = None;
+            self.dts[sw].fdb.clear();
         }
     }
 
@@ -182,7 +186,8 @@ impl Simulator {
     }
 
     /// Drains the core of switch `sw`: frames onto the peer link / keepalive, events into the
-    /// report, MAC updates dropped (no learning is modelled); schedules its next timeout.
+    /// report, the reconciliation's forwarding entries (MAC sync) into the switch's table;
+    /// schedules its next timeout.
     fn dt_pump(&mut self, sw: usize) {
         let now = self.now;
         let rt = &mut self.dts[sw];
@@ -207,7 +212,21 @@ impl Simulator {
             let verbose = repeats && !rt.printed.insert(text.clone());
             events.push((text, verbose));
         }
-        while dt.poll_mac_update().is_some() {}
+        for a in rt.reconciler.poll_fdb(dt, now) {
+            if let DtAction::Fdb {
+                install,
+                vlan,
+                mac,
+                target,
+            } = a
+            {
+                if install {
+                    rt.fdb.insert((vlan, mac), target);
+                } else if rt.fdb.get(&(vlan, mac)) == Some(&target) {
+                    rt.fdb.remove(&(vlan, mac));
+                }
+            }
+        }
         if let Some(mut d) = dt.poll_timeout() {
             if d < now {
                 d = now;
@@ -341,7 +360,9 @@ impl Simulator {
                     renumber.push((dom.aggregations[aggr].aggs[side], base, system));
                 }
                 DtAction::Ports { aggr, enabled } => rt.held[aggr] = !enabled,
-                DtAction::IsolatePeerLink { .. } | DtAction::Removed { .. } => {}
+                DtAction::IsolatePeerLink { .. }
+                | DtAction::Removed { .. }
+                | DtAction::Fdb { .. } => {}
             }
         }
         for text in refused {

@@ -116,3 +116,111 @@ fn a_refused_configuration_is_reported_once_and_offered_again() {
         aggr: "trk1".into()
     }));
 }
+
+/// Two cores joined by a lossless peer link, each with its reconciler, in 1 ms steps of
+/// virtual time; every FDB action each reconciler returns is kept.
+struct Two {
+    now: Instant,
+    dt: [Dt; 2],
+    step: [Reconciler<String>; 2],
+    fdb: [Vec<DtAction<String>>; 2],
+}
+
+impl Two {
+    fn new() -> Two {
+        let cfg = |m: u8, p: u16| lagd_dt::DtConfig {
+            system_mac: MacAddr([2, 0, 0, 0, 0, m]),
+            role_priority: p,
+            ..lagd_dt::DtConfig::default()
+        };
+        Two {
+            now: Instant::ZERO,
+            dt: [
+                Dt::new(Instant::ZERO, cfg(1, 1)).unwrap(),
+                Dt::new(Instant::ZERO, cfg(2, 2)).unwrap(),
+            ],
+            step: [Reconciler::new(), Reconciler::new()],
+            fdb: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Runs for `ms` milliseconds, reconciling each switch every 20 ms with its `live`
+    /// members of aggregation `trk1` (DT id 1).
+    fn run(&mut self, ms: u64, live: [&[u16]; 2]) {
+        for t in 0..ms {
+            self.now += Duration::from_millis(1);
+            let now = self.now;
+            for (i, live) in live.iter().enumerate() {
+                if self.dt[i].poll_timeout().is_some_and(|d| d <= now) {
+                    self.dt[i].handle_timeout(now);
+                }
+                if t % 20 == 0 {
+                    let mut f = facts("trk1", 1);
+                    f.live = live.to_vec();
+                    f.partner = SystemId::new(1, MacAddr([2, 0, 0, 0, 0, 0x99]));
+                    f.partner_key = 1;
+                    self.step[i].reconcile(&mut self.dt[i], now, true, &[f]);
+                }
+                while let Some(x) = self.dt[i].poll_transmit() {
+                    let _ = match x.path {
+                        lagd_dt::DtPath::PeerLink => {
+                            self.dt[1 - i].handle_peer_frame(now, &x.frame)
+                        }
+                        lagd_dt::DtPath::Keepalive => {
+                            self.dt[1 - i].handle_keepalive_frame(now, &x.frame)
+                        }
+                    };
+                }
+                let a = self.step[i].poll_fdb(&mut self.dt[i], now);
+                self.fdb[i].extend(a);
+            }
+        }
+    }
+}
+
+fn fdb(install: bool, target: FdbTarget<String>) -> DtAction<String> {
+    DtAction::Fdb {
+        install,
+        vlan: 0,
+        mac: MacAddr([2, 0, 0, 0, 0, 0x42]),
+        target,
+    }
+}
+
+#[test]
+fn the_peers_addresses_point_at_the_aggregation_or_the_peer_link() {
+    let mut p = Two::new();
+    let trk1 = || FdbTarget::Aggregation("trk1".to_string());
+    p.run(10_000, [&[1], &[1]]);
+    assert_eq!(p.dt[0].state(), p.dt[1].state());
+    let mac = MacAddr([2, 0, 0, 0, 0, 0x42]);
+    let now = p.now;
+    p.dt[1].handle_local_mac(now, 1, 0, mac, true);
+    p.run(1_000, [&[1], &[1]]);
+    // Both halves live: the host is reached over switch 0's own links.
+    assert_eq!(p.fdb[0], vec![fdb(true, trk1())]);
+    assert!(p.fdb[1].is_empty());
+    assert!(flood_peer_link(&p.dt[0], true));
+    assert!(!flood_peer_link(&p.dt[0], false));
+    let wanted = p.step[0].fdb_wanted();
+    assert_eq!(wanted.len(), 1);
+    assert_eq!((wanted[0].mac, &wanted[0].target), (mac, &trk1()));
+    assert_eq!(p.step[0].fdb_wanted_on(&"trk1".to_string()), vec![(0, mac)]);
+    // Switch 0's half goes down: the peer delivers, and flood control floods onto the peer
+    // link for it (switch 1 needs nothing from switch 0).
+    p.fdb[0].clear();
+    p.run(1_000, [&[], &[1]]);
+    // (one install moves the entry)
+    assert_eq!(p.fdb[0], vec![fdb(true, FdbTarget::PeerLink)]);
+    assert!(
+        flood_peer_link(&p.dt[0], false),
+        "switch 0 needs switch 1 to deliver"
+    );
+    assert!(!flood_peer_link(&p.dt[1], false));
+    assert!(p.step[0].fdb_wanted_on(&"trk1".to_string()).is_empty());
+    // Stopping: every wanted entry is handed back once.
+    let all = p.step[0].take_fdb();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].target, FdbTarget::PeerLink);
+    assert!(p.step[0].fdb_wanted().is_empty());
+}

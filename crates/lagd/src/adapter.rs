@@ -16,6 +16,7 @@ use lagd_agg::lagd_lacp::{EventKind, LinkStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig};
 use lagd_bfd::{MicroBfd, MicroBfdFrame};
 use lagd_dataplane::{Protocol, Slot, TxDecision};
+use lagd_node::driver::PortNames;
 use lagd_types::{Instant, MacAddr, PortNumber};
 
 use crate::events::EventLog;
@@ -58,7 +59,7 @@ pub struct Adapter {
     /// The protocol core.
     pub agg: Aggregation<Slot>,
     /// Port number → member name, for logs.
-    pub port_names: BTreeMap<PortNumber, String>,
+    pub port_names: PortNames,
     /// The kernel TX fast path, when enabled and loaded.
     pub offload: Option<Offload>,
     /// Micro-BFD (RFC 7130), when configured: a member whose session is not Up is shown to
@@ -97,7 +98,7 @@ impl Adapter {
             id,
             name: name.to_string(),
             agg,
-            port_names: BTreeMap::new(),
+            port_names: PortNames::new(),
             offload: None,
             bfd: None,
             links: BTreeMap::new(),
@@ -208,12 +209,7 @@ impl Adapter {
         }
         let mut changed = None;
         for e in events {
-            let link = e.port.map(|p| {
-                self.port_names
-                    .get(&p)
-                    .cloned()
-                    .unwrap_or_else(|| format!("port {p}"))
-            });
+            let link = e.port.map(|p| self.port_names.name(p));
             // An aggregation-wide event names no member.
             let member = link.as_deref();
             let message = e.to_string();
@@ -311,12 +307,7 @@ impl Adapter {
 
     fn report(&mut self, ev: &AggEvent) {
         let port = ev.port();
-        let name_of = |p: PortNumber| {
-            self.port_names
-                .get(&p)
-                .cloned()
-                .unwrap_or_else(|| format!("port {p}"))
-        };
+        let name_of = |p: PortNumber| self.port_names.name(p);
         let link = port.map(name_of);
         if let AggEvent::Drained { port } = ev {
             let _ = self.reporter.tx.send(EngineMsg::Drained {
@@ -377,12 +368,7 @@ impl Adapter {
     fn report_suppressed(&mut self) {
         let now = lagd_dataplane::monotonic_now().as_nanos();
         for s in self.limiter.flush(now) {
-            let link = s.key.0.map(|p| {
-                self.port_names
-                    .get(&p)
-                    .cloned()
-                    .unwrap_or_else(|| format!("port {p}"))
-            });
+            let link = s.key.0.map(|p| self.port_names.name(p));
             // An aggregation-wide event names no member.
             let member = link.as_deref();
             let message = format!(
@@ -546,7 +532,7 @@ mod tests {
             a.agg
                 .add_port(t, r.port_config(link, n, MacAddr([2, 0, 0, 0, 1, n as u8])))
                 .unwrap();
-            a.port_names.insert(n, link.to_string());
+            a.port_names.insert(n, link);
         }
         // Nothing is up: frames are dropped, no carrier.
         let frame = [0u8; 64];

@@ -8,6 +8,7 @@ use lagd_agg::lagd_lacp::LinkStatus;
 use lagd_dataplane::{
     Forwarder, Member, Netlink, PacketOptions, PacketSocket, Protocol, Tap, monotonic_now,
 };
+use lagd_node::driver::PortNumbers;
 use lagd_types::{MacAddr, PortNumber};
 
 use crate::adapter::{Adapter, Reporter};
@@ -274,7 +275,7 @@ impl Aggr {
                 .agg
                 .add_port(now, r.port_config(&m.name, *number, m.member.mac()))
                 .map_err(|e| AggrError::Protocol(format!("member `{}`: {e}", m.name)))?;
-            adapter.port_names.insert(*number, m.name.clone());
+            adapter.port_names.insert(*number, &m.name);
             let ifindex = m.member.ifindex();
             let sock = match inherited.members.remove(&ifindex) {
                 Some(fd) => match PacketSocket::from_fd(fd, ifindex, true) {
@@ -294,7 +295,7 @@ impl Aggr {
                 .agg
                 .add_port(now, r.port_config(link, *number, mac))
                 .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
-            adapter.port_names.insert(*number, link.clone());
+            adapter.port_names.insert(*number, link);
         }
         let mut nl = Netlink::open().ok();
         let mut links: BTreeMap<PortNumber, LinkStatus> = members
@@ -312,7 +313,7 @@ impl Aggr {
                     .refused
                     .iter()
                     .map(|(p, why)| {
-                        let n = adapter.port_names.get(p).cloned().unwrap_or_default();
+                        let n = adapter.port_names.get(*p).unwrap_or_default();
                         format!("{n} (port {p}): {why}")
                     })
                     .collect();
@@ -323,7 +324,7 @@ impl Aggr {
                     .lacp
                     .resumed
                     .iter()
-                    .filter_map(|p| adapter.port_names.get(p).cloned())
+                    .filter_map(|p| adapter.port_names.get(*p).map(str::to_string))
                     .collect();
                 tracing::info!(
                     aggregate = %r.name,
@@ -581,8 +582,8 @@ impl Aggr {
     /// Adds member `link` (already validated). A link without an interface joins as an
     /// absent member, taken over when the interface appears.
     pub fn add_link(&mut self, link: &str, force: bool) -> Result<PortNumber, AggrError> {
-        let number = (self.resolved.port_base.saturating_add(1)..=PortNumber::MAX)
-            .find(|n| !self.members.contains_key(n) && !self.absent.contains_key(n))
+        let number = PortNumbers::from_base(self.resolved.port_base)
+            .lowest_free(|n| self.members.contains_key(&n) || self.absent.contains_key(&n))
             .ok_or_else(|| AggrError::Protocol("no free port number".into()))?;
         if !takeover::link_present(link) {
             {
@@ -593,7 +594,7 @@ impl Aggr {
                         self.resolved.port_config(link, number, self.mac),
                     )
                     .map_err(|e| AggrError::Protocol(format!("member `{link}`: {e}")))?;
-                a.port_names.insert(number, link.to_string());
+                a.port_names.insert(number, link);
                 a.set_link(monotonic_now(), number, LinkStatus::DOWN);
                 a.drain_events();
             }
@@ -638,7 +639,7 @@ impl Aggr {
                 release_unused(&self.state, link, member);
                 return Err(e);
             }
-            a.port_names.insert(number, link.to_string());
+            a.port_names.insert(number, link);
             a.bfd_add_port(monotonic_now(), number, member.mac());
             if let Some(o) = a.offload.as_mut() {
                 o.set_member(number, member.ifindex(), link);
@@ -740,7 +741,7 @@ impl Aggr {
                 tracing::warn!(aggregate = %self.resolved.name, port, "remove port: {e}");
             }
             a.forget_port(port);
-            a.port_names.remove(&port);
+            a.port_names.remove(port);
             a.drain_events();
             drop(a);
             self.save_state_now();
@@ -762,7 +763,7 @@ impl Aggr {
         }
         self.forwarder.wake();
         if let Some(m) = self.members.remove(&port) {
-            lock(&self.adapter).port_names.remove(&port);
+            lock(&self.adapter).port_names.remove(port);
             let name = m.name.clone();
             match takeover::release_member(&self.state, m) {
                 Ok(()) => {
@@ -1640,12 +1641,7 @@ fn restore_operator_choices(
     let Some(rec) = state.operator(name) else {
         return;
     };
-    let port_of = |a: &Adapter, l: &str| {
-        a.port_names
-            .iter()
-            .find(|(_, n)| n.as_str() == l)
-            .map(|(p, _)| *p)
-    };
+    let port_of = |a: &Adapter, l: &str| a.port_names.number_of(l);
     let mut done = Vec::new();
     for l in &rec.disabled {
         match port_of(adapter, l).map(|p| adapter.agg.disable_port(now, p, true)) {

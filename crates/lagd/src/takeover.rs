@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lagd_dataplane::{Error as DpError, Member, MemberOriginal, Netlink, TakeOverOptions, Tap};
+use lagd_node::driver::PortNumbers;
 use lagd_types::{MacAddr, PortNumber};
 
 use crate::aggregate::error::{AggrError, sys};
@@ -156,6 +157,7 @@ pub fn port_numbers(
     r: &Resolved,
     prior: Option<&AggregateRecord>,
 ) -> Result<Vec<(PortNumber, String)>, AggrError> {
+    let numbers = PortNumbers::from_base(r.port_base);
     let mut used = BTreeSet::new();
     let mut out: Vec<(Option<PortNumber>, String)> = Vec::new();
     for link in &r.links {
@@ -163,21 +165,19 @@ pub fn port_numbers(
             .filter(|p| p.port_base == r.port_base)
             .and_then(|p| p.ports.get(link))
             .map(|p| p.number)
-            .filter(|n| *n > r.port_base && used.insert(*n));
+            .filter(|n| numbers.holds(*n) && used.insert(*n));
         out.push((n, link.clone()));
     }
-    let mut next = r.port_base;
     out.into_iter()
         .map(|(n, link)| match n {
             Some(n) => Ok((n, link)),
-            None => loop {
-                next = next
-                    .checked_add(1)
+            None => {
+                let n = numbers
+                    .lowest_free(|n| used.contains(&n))
                     .ok_or_else(|| AggrError::Protocol("too many members".into()))?;
-                if used.insert(next) {
-                    break Ok((next, link));
-                }
-            },
+                used.insert(n);
+                Ok((n, link))
+            }
         })
         .collect()
 }

@@ -6,6 +6,7 @@ use crate::scenario::{AggDef, Node};
 use lagd_agg::lagd_distrib::{Completion, Dispatch, DistEvent, DropReason, MoveReason};
 use lagd_agg::lagd_lacp::{ChurnState, EventKind, LinkStatus, PortConfig, PortStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
+use lagd_node::driver::{PortNumbers, port_name};
 use lagd_node::settings::{AggrSettings, AggrSpec, Resolved};
 use lagd_types::{Instant, PortNumber, PortState, SystemId};
 use lagd_wire::SlowFrame;
@@ -152,16 +153,6 @@ pub struct AggRt {
     system: Option<SystemId>,
 }
 
-/// LACP port number of port index `idx` with port number base `base`.
-fn port_number_in(base: u16, idx: usize) -> PortNumber {
-    (usize::from(base) + idx + 1) as PortNumber
-}
-
-/// Port index of LACP port number `n` with port number base `base`.
-fn port_index_in(base: u16, n: PortNumber) -> usize {
-    usize::from(n).saturating_sub(usize::from(base) + 1)
-}
-
 impl AggRt {
     /// Builds aggregation `index` of `node` with its members, each told its current link.
     pub fn new(
@@ -191,7 +182,7 @@ impl AggRt {
         port_base: u16,
         system: Option<SystemId>,
     ) -> Result<AggRt, String> {
-        if usize::from(port_base) + node.ports.len() > usize::from(PortNumber::MAX) {
+        if !PortNumbers::from_base(port_base).fits(node.ports.len()) {
             return Err(format!("port number base {port_base:#06x} leaves no room"));
         }
         let mut config = build_config(node, index, settings)?;
@@ -223,14 +214,15 @@ impl AggRt {
         }
     }
 
-    /// LACP port number of port index `idx`.
+    /// LACP port number of port index `idx` (the port's slot: numbers follow the node's
+    /// port order from the base).
     fn port_number(&self, idx: usize) -> PortNumber {
-        port_number_in(self.port_base, idx)
+        PortNumbers::from_base(self.port_base).nth(idx)
     }
 
     /// Port index of LACP port number `n`.
     fn port_index(&self, n: PortNumber) -> usize {
-        port_index_in(self.port_base, n)
+        PortNumbers::from_base(self.port_base).slot(n)
     }
 
     /// LACP port number of port index `idx` (as the aggregation numbers it).
@@ -548,10 +540,8 @@ impl AggRt {
 }
 
 fn name(names: &[String], base: u16, p: PortNumber) -> String {
-    names
-        .get(port_index_in(base, p))
-        .cloned()
-        .unwrap_or_else(|| format!("port{p}"))
+    let slot = PortNumbers::from_base(base).slot(p);
+    port_name(names.get(slot).map(String::as_str), p)
 }
 
 /// One readable line for a distributor event, with port names.

@@ -22,7 +22,11 @@
 //! 1. Feed inputs in any order: [`MicroBfd::handle_frame`] (frames that
 //!    [`MicroBfdFrame::is_micro_bfd`] classifies as micro-BFD), [`MicroBfd::handle_link`],
 //!    membership and configuration changes, and [`MicroBfd::handle_timeout`] when
-//!    `now >= poll_timeout()` (calling it early is harmless).
+//!    `now >= poll_timeout()` (calling it early is harmless). A driver whose frames can wait
+//!    in a socket before it reads them (a process that was not scheduled) uses
+//!    [`MicroBfd::handle_received`] instead: frames with their arrival times first, then the
+//!    timers, so a packet that arrived before the Detection Time expired is never outrun by
+//!    the timer.
 //! 2. Drain [`MicroBfd::poll_transmit`] until `None` and send each frame on its member.
 //! 3. Drain [`MicroBfd::poll_event`]; `SessionState` events (or [`MicroBfd::is_up`]) drive
 //!    the data plane: a member whose session is not Up neither collects nor distributes.

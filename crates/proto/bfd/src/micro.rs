@@ -242,6 +242,53 @@ impl MicroBfd {
         r
     }
 
+    /// Hands in frames that were queued before they could be read (a driver that was not
+    /// scheduled for a while, a socket drained only now), each with the time it *arrived* (the
+    /// kernel's receive timestamp), then runs the timers due at `now`.
+    ///
+    /// Everything is processed as if it had been processed when it happened: frames in order
+    /// of arrival, and before each frame the timers that were due before it arrived. So a
+    /// frame that arrived before its session's Detection Time expired keeps the session Up,
+    /// however late it is read, while a frame that arrived after the Detection Time expired
+    /// does not undo the detection. `now` must be a time up to which every frame received
+    /// has been read: a driver samples `now`, then drains its sockets, then calls this. A
+    /// driver that runs the timers before reading what is queued declares a session Down
+    /// whose packets are waiting in its socket (the false detections of a stalled process).
+    /// Arrival times later than `now` are taken as `now`.
+    pub fn handle_received<'a>(
+        &mut self,
+        now: Instant,
+        frames: impl IntoIterator<Item = (PortNumber, Instant, &'a [u8])>,
+    ) {
+        let mut frames: Vec<(PortNumber, Instant, &[u8])> = frames
+            .into_iter()
+            .map(|(p, at, f)| (p, at.min(now), f))
+            .collect();
+        frames.sort_by_key(|f| f.1);
+        for (port, at, frame) in frames {
+            self.run_timers_until(at);
+            let _ = self.handle_frame(at, port, frame);
+        }
+        self.run_timers_until(now);
+    }
+
+    /// Runs every timer due by `until`, each at its own deadline (bounded: a timer that
+    /// fires re-arms itself at least a transmit interval later).
+    fn run_timers_until(&mut self, until: Instant) {
+        for _ in 0..1024 {
+            match self.poll_timeout() {
+                Some(t) if t <= until => self.handle_timeout(t),
+                _ => return,
+            }
+        }
+        self.handle_timeout(until);
+    }
+
+    /// Whether events wait in [`MicroBfd::poll_event`].
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Runs the timers due at `now`. Call when `now >= poll_timeout()`; harmless at any time.
     pub fn handle_timeout(&mut self, now: Instant) {
         for i in 0..self.members.len() {

@@ -406,3 +406,124 @@ fn a_peer_asking_for_no_packets_gets_none_and_a_slow_floor_holds_before_up() {
     assert_eq!(p.a.port(1).unwrap().session.tx_interval, None);
     assert!(p.a.poll_timeout().is_some(), "detection timer still runs");
 }
+
+/// Runs until A has just sent on port 1 while B's last packet reached A at least 10 ms
+/// earlier, then stalls A (it reads nothing, runs no timer, sends nothing) until 5 ms after
+/// A's Detection Time expired. B hears A's packet from before the stall and keeps its
+/// session Up throughout. Returns (the frames queued for A, A's Detection deadline).
+fn stall_a_past_its_detection_time(p: &mut Pair) -> (Vec<common::InFlight>, Instant) {
+    let last_arrival = |p: &Pair, from: Side| {
+        p.sent
+            .iter()
+            .rev()
+            .find(|s| s.from == from && s.delivered)
+            .map(|s| s.at + p.latency)
+    };
+    let limit = p.now + Duration::from_secs(30);
+    loop {
+        assert!(p.step(limit), "no suitable moment within 30 s");
+        let a_sent = p
+            .sent
+            .last()
+            .is_some_and(|s| s.from == Side::A && s.at == p.now);
+        if a_sent && last_arrival(p, Side::B).is_some_and(|t| t + ms(10) <= p.now) {
+            break;
+        }
+    }
+    let st = p.a.port(1).unwrap().session;
+    let deadline = st.last_rx.unwrap() + st.detection_time.unwrap();
+    assert!(deadline > p.now);
+    p.stalled.insert(Side::A);
+    p.run_until(deadline + ms(5));
+    p.stalled.clear();
+    assert_eq!(
+        p.state(Side::B, 1),
+        SessionState::Up,
+        "A's stall is shorter than B's Detection Time"
+    );
+    let held = std::mem::take(&mut p.held);
+    (held, deadline)
+}
+
+/// The false detections of a loaded host (issue 11, 10-minute soak): lagd was not scheduled
+/// for more than the Detection Time while the peer's packets waited in its socket; when it
+/// ran again its timer declared the session Down before the queued packets were read. A
+/// packet that arrived before the deadline but is processed after it must not bring the
+/// session down: `handle_received` feeds it at its arrival time before running the timers.
+#[test]
+fn a_packet_that_arrived_before_the_deadline_but_is_read_after_it_keeps_the_session_up() {
+    let mut p = Pair::new(CFG, &[1]);
+    p.form();
+    let (held, deadline) = stall_a_past_its_detection_time(&mut p);
+    assert!(
+        held.iter().any(|f| f.at < deadline),
+        "B's packets reached A's queue before A's deadline: {:?}",
+        held.iter().map(|f| f.at).collect::<Vec<_>>()
+    );
+    let now = p.now;
+    // What the daemon did before: the timer first, then the queued frames (read "now").
+    let mut old = p.a.clone();
+    old.handle_timeout(now);
+    for f in &held {
+        let _ = old.handle_frame(now, f.port, &f.frame);
+    }
+    assert_eq!(
+        old.state(1),
+        Some(SessionState::Down),
+        "the old order detects a failure"
+    );
+    // The fix: frames at their arrival time, then the timers.
+    p.a.handle_received(now, held.iter().map(|f| (f.port, f.at, &f.frame[..])));
+    p.flush();
+    assert_eq!(p.state(Side::A, 1), SessionState::Up);
+    assert_eq!(p.a.port(1).unwrap().session.counters.detection_timeouts, 0);
+    p.run_for(Duration::from_secs(2));
+    assert!(p.all_up());
+    assert!(
+        p.transitions(Side::A, 1)
+            .iter()
+            .all(|t| t.1 == SessionState::Init || t.1 == SessionState::Up)
+    );
+}
+
+/// The other half of the rule: a packet that arrived only after the Detection Time expired
+/// does not undo the detection, however it is read; the session goes Down at the deadline
+/// (Diag 1), not later.
+#[test]
+fn a_packet_that_arrived_after_the_deadline_does_not_undo_the_detection() {
+    let mut p = Pair::new(CFG, &[1]);
+    p.form();
+    let (mut held, deadline) = stall_a_past_its_detection_time(&mut p);
+    // The packets that would have saved the session were lost; a late one arrives.
+    held.retain(|f| f.at > deadline);
+    let late = InFlightFrom::late(&p, deadline);
+    held.push(late);
+    let now = p.now;
+    p.a.handle_received(now, held.iter().map(|f| (f.port, f.at, &f.frame[..])));
+    p.flush();
+    let t = p.transitions(Side::A, 1);
+    let down = t
+        .iter()
+        .find(|x| x.1 == SessionState::Down)
+        .expect("A detected the silence");
+    assert_eq!(
+        down.0, deadline,
+        "at the deadline, not when the queue was read"
+    );
+    assert_eq!(down.2, Diag::ControlDetectionTimeExpired);
+    assert_eq!(p.a.port(1).unwrap().session.counters.detection_timeouts, 1);
+}
+
+/// A copy of B's last packet to A, arriving just after `deadline`.
+struct InFlightFrom;
+impl InFlightFrom {
+    fn late(p: &Pair, deadline: Instant) -> common::InFlight {
+        let s = p.sent.iter().rev().find(|s| s.from == Side::B).unwrap();
+        common::InFlight {
+            at: deadline + ms(1),
+            from: Side::B,
+            port: 1,
+            frame: s.frame.to_vec(),
+        }
+    }
+}

@@ -45,6 +45,10 @@ pub struct Pair {
     pub sent: Vec<Sent>,
     pub events: Vec<(Side, Event)>,
     pub steps: u64,
+    /// Sides that do not run (a stalled process): frames for them wait in `held` (a socket's
+    /// queue), their timers do not run, they send nothing.
+    pub stalled: BTreeSet<Side>,
+    pub held: Vec<InFlight>,
 }
 
 pub fn mac(side: Side, port: PortNumber) -> MacAddr {
@@ -80,6 +84,8 @@ impl Pair {
             sent: Vec::new(),
             events: Vec::new(),
             steps: 0,
+            stalled: BTreeSet::new(),
+            held: Vec::new(),
         };
         pair.flush();
         pair
@@ -102,6 +108,9 @@ impl Pair {
     /// Drains both sides' transmits onto the wire and their events into the log.
     pub fn flush(&mut self) {
         for s in [Side::A, Side::B] {
+            if self.stalled.contains(&s) {
+                continue;
+            }
             let now = self.now;
             while let Some(t) = self.side(s).poll_transmit(now) {
                 let frame = MicroBfdFrame::parse(&t.frame).expect("we send what we parse");
@@ -129,9 +138,16 @@ impl Pair {
     }
 
     fn next_time(&self) -> Option<Instant> {
+        let running = |s: Side, m: &MicroBfd| {
+            if self.stalled.contains(&s) {
+                None
+            } else {
+                m.poll_timeout()
+            }
+        };
         [
-            self.a.poll_timeout(),
-            self.b.poll_timeout(),
+            running(Side::A, &self.a),
+            running(Side::B, &self.b),
             self.wire.iter().map(|f| f.at).min(),
         ]
         .into_iter()
@@ -154,11 +170,18 @@ impl Pair {
                 Side::A => Side::B,
                 Side::B => Side::A,
             };
+            if self.stalled.contains(&to) {
+                self.held.push(f);
+                continue;
+            }
             let _ = self.side(to).handle_frame(now, f.port, &f.frame);
             self.flush();
         }
-        self.a.handle_timeout(now);
-        self.b.handle_timeout(now);
+        for s in [Side::A, Side::B] {
+            if !self.stalled.contains(&s) {
+                self.side(s).handle_timeout(now);
+            }
+        }
         self.flush();
         true
     }

@@ -258,6 +258,17 @@ struct Shared {
     members: Mutex<Vec<(PortNumber, Arc<Counters>)>>,
 }
 
+/// Wakes a forwarder's TX thread ([`Forwarder::tx_waker`]).
+#[derive(Clone)]
+pub struct TxWaker(Arc<Shared>);
+
+impl TxWaker {
+    /// Wakes the TX thread (see [`Forwarder::wake`]).
+    pub fn wake(&self) {
+        self.0.tx_wake.notify();
+    }
+}
+
 /// A running forwarder. Dropping it stops and joins its threads.
 pub struct Forwarder {
     shared: Arc<Shared>,
@@ -386,6 +397,11 @@ impl Forwarder {
     /// the carrier should be re-read.
     pub fn wake(&self) {
         self.shared.tx_wake.notify();
+    }
+
+    /// A handle that wakes the TX thread from another thread (as [`Forwarder::wake`]).
+    pub fn tx_waker(&self) -> TxWaker {
+        TxWaker(Arc::clone(&self.shared))
     }
 
     fn command(&self, make: impl Fn() -> Cmd) -> Result<()> {

@@ -9,11 +9,13 @@
 //! [`Netlink`] (links, addresses, neighbours in `netlink`, bridge ports and FDB in `bridge`,
 //! `clsact` filters in `tc`). `unsafe` code is confined to the modules
 //! that make system calls (`tap`, `packet`, `epoll`, `netlink`, `member`'s ethtool call,
-//! `netns`'s `setns`, `process`'s `kill`, `clock`, `bpf`, `durable`'s `flock`, `departure`'s
-//! `sendmsg`/`recvmsg`); each block carries a `// SAFETY:` comment.
+//! `netns`'s `setns`, `process`'s `kill` and `sched_setscheduler`, `bfd_socket`, `clock`, `bpf`,
+//! `durable`'s `flock`, `departure`'s `sendmsg`/`recvmsg`); each block carries a `// SAFETY:`
+//! comment.
 #![warn(missing_docs)]
 
 pub mod attach;
+mod bfd_socket;
 pub mod bpf;
 pub mod bridge;
 mod clock;
@@ -41,12 +43,13 @@ pub mod tx_offload;
 mod tx_program;
 mod vnet;
 
+pub use bfd_socket::BfdSocket;
 pub use clock::monotonic_now;
 pub use epoll::{Epoll, Event, EventFd, Events, Interest};
 pub use error::{Error, Result, check_ifname};
 pub use forwarder::{
     DropStats, Fault, Forwarder, ForwarderHealth, ForwarderStats, ForwarderThread, IfStats,
-    POOL_SLOTS, Protocol, RX_IDLE_WAKE, Slot, ThreadHealth, TxDecision,
+    POOL_SLOTS, Protocol, RX_IDLE_WAKE, Slot, ThreadHealth, TxDecision, TxWaker,
 };
 pub use member::{LinkSpeed, Member, TakeOverOptions, gro_hold, link_speed};
 pub use member_original::MemberOriginal;

@@ -47,6 +47,25 @@ pub fn send(pid: u32, sig: Signal) -> Result<()> {
 
 pub use lagd_types::capability::{CAP_CHOWN, CAP_SYS_ADMIN};
 
+/// `CAP_SYS_NICE`, for [`capability_usable`].
+pub const CAP_SYS_NICE: u32 = 23;
+
+/// Runs the calling thread under the real-time policy `SCHED_FIFO` at `priority` (1-99):
+/// it then preempts every normal (`SCHED_OTHER`) task. Needs `CAP_SYS_NICE` and no syscall
+/// filter denying `sched_setscheduler(2)` (ask [`capability_usable`] first: under a unit's
+/// `SystemCallFilter=~@resources` the call kills the process).
+pub fn set_thread_realtime(priority: i32) -> Result<()> {
+    let param = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: `param` is a live sched_param the kernel only reads; pid 0 is the calling thread.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+    if r < 0 {
+        return Err(Error::last_os("sched_setscheduler(SCHED_FIFO)"));
+    }
+    Ok(())
+}
+
 /// Whether this process may use the syscalls that capability `cap` guards: the capability is
 /// effective (`CapEff` in `/proc/self/status`) and no seccomp filter runs
 /// ([`lagd_types::capability::status_allows`]). Under a unit's `SystemCallFilter=~@privileged`

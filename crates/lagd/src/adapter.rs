@@ -15,6 +15,9 @@ use lagd_agg::lagd_distrib::{Dispatch, Mode};
 use lagd_agg::lagd_lacp::{EventKind, LinkStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig};
 use lagd_bfd::{MicroBfd, MicroBfdFrame};
+
+use crate::aggregate::lock;
+use crate::bfd_thread::BfdShared;
 use lagd_dataplane::{Protocol, Slot, TxDecision};
 use lagd_node::driver::PortNames;
 use lagd_types::{Instant, MacAddr, PortNumber};
@@ -62,10 +65,12 @@ pub struct Adapter {
     pub port_names: PortNames,
     /// The kernel TX fast path, when enabled and loaded.
     pub offload: Option<Offload>,
-    /// Micro-BFD (RFC 7130), when configured: a member whose session is not Up is shown to
-    /// the LACP core as a link that is down, so it neither collects nor distributes, and its
-    /// buckets move at once (a dead link: no Marker).
-    pub bfd: Option<MicroBfd>,
+    /// Micro-BFD (RFC 7130), when configured (`core` is `Some`): a member whose session is
+    /// not Up is shown to the LACP core as a link that is down, so it neither collects nor
+    /// distributes, and its buckets move at once (a dead link: no Marker). Its frames and
+    /// timers are the BFD thread's (`crate::bfd_thread`); lock order: this adapter, then
+    /// the core.
+    pub bfd: Arc<BfdShared>,
     /// Each member's carrier as the kernel reports it.
     links: BTreeMap<PortNumber, LinkStatus>,
     /// The protocol state changed since the aggregation's record was last written.
@@ -100,7 +105,7 @@ impl Adapter {
             agg,
             port_names: PortNames::new(),
             offload: None,
-            bfd: None,
+            bfd: Arc::new(BfdShared::default()),
             links: BTreeMap::new(),
             state_dirty: false,
             flaps: BTreeMap::new(),
@@ -111,60 +116,73 @@ impl Adapter {
         }
     }
 
-    /// Turns micro-BFD on with `cfg` (sessions on every member, `mac` of each from
-    /// `members`), changes its timing, or turns it off (`None`).
+    /// Turns micro-BFD on with `cfg` (sessions on every member: port, `mac` of its frames,
+    /// interface index, from `members`), changes its timing, or turns it off (`None`).
     pub fn set_bfd(
         &mut self,
         now: Instant,
         cfg: Option<lagd_bfd::BfdConfig>,
-        members: &[(PortNumber, MacAddr)],
+        members: &[(PortNumber, MacAddr, u32)],
         local_ip: std::net::Ipv4Addr,
     ) {
-        match (cfg, self.bfd.as_mut()) {
-            (None, _) => self.bfd = None,
-            (Some(c), Some(b)) => {
-                if let Err(e) = b.set_config(now, c) {
-                    tracing::warn!(aggregate = %self.name, "BFD: {e}");
-                }
-            }
-            (Some(c), None) => {
-                let mut b = MicroBfd::new(c, bfd_seed(self.id));
-                for (port, mac) in members {
-                    let _ = b.add_port(now, *port, *mac);
-                    if let Some(l) = self.links.get(port) {
-                        b.handle_link(now, *port, l.up);
+        {
+            let mut core = lock(&self.bfd.core);
+            match (cfg, core.as_mut()) {
+                (None, _) => {
+                    *core = None;
+                    for (port, _, _) in members {
+                        self.bfd.remove_member(*port);
                     }
                 }
-                self.bfd = Some(b);
+                (Some(c), Some(b)) => {
+                    if let Err(e) = b.set_config(now, c) {
+                        tracing::warn!(aggregate = %self.name, "BFD: {e}");
+                    }
+                }
+                (Some(c), None) => {
+                    let mut b = MicroBfd::new(c, bfd_seed(self.id));
+                    for (port, mac, ifindex) in members {
+                        let _ = b.add_port(now, *port, *mac);
+                        if let Some(l) = self.links.get(port) {
+                            b.handle_link(now, *port, l.up);
+                        }
+                        self.bfd.set_member(*port, *ifindex);
+                    }
+                    *core = Some(b);
+                }
+            }
+            if let Some(b) = core.as_mut() {
+                b.set_local_ip(local_ip);
             }
         }
-        if let Some(b) = self.bfd.as_mut() {
-            b.set_local_ip(local_ip);
-        }
+        self.bfd.wake();
         self.apply_links(now);
     }
 
-    /// Adds member `port` (frames from `mac`) to micro-BFD, if on.
-    pub fn bfd_add_port(&mut self, now: Instant, port: PortNumber, mac: MacAddr) {
-        if let Some(b) = self.bfd.as_mut() {
+    /// Adds member `port` (frames from `mac`, interface `ifindex`) to micro-BFD, if on.
+    pub fn bfd_add_port(&mut self, now: Instant, port: PortNumber, mac: MacAddr, ifindex: u32) {
+        if let Some(b) = lock(&self.bfd.core).as_mut() {
             let _ = b.add_port(now, port, mac);
+            self.bfd.set_member(port, ifindex);
         }
     }
 
     /// Forgets member `port` (carrier and micro-BFD session).
     pub fn forget_port(&mut self, port: PortNumber) {
         self.links.remove(&port);
-        if let Some(b) = self.bfd.as_mut() {
+        if let Some(b) = lock(&self.bfd.core).as_mut() {
             let _ = b.remove_port(port);
         }
+        self.bfd.remove_member(port);
     }
 
     /// The carrier of member `port` changed: micro-BFD hears of it, and the LACP core gets
     /// it gated by the BFD session.
     pub fn set_link(&mut self, now: Instant, port: PortNumber, st: LinkStatus) {
         self.links.insert(port, st);
-        if let Some(b) = self.bfd.as_mut() {
+        if let Some(b) = lock(&self.bfd.core).as_mut() {
             b.handle_link(now, port, st.up);
+            self.bfd.wake();
         }
         self.agg.handle_link(now, port, self.gated(port, st));
     }
@@ -176,7 +194,7 @@ impl Adapter {
 
     /// `st` as the LACP core sees it: down while micro-BFD is on and the session not Up.
     fn gated(&self, port: PortNumber, st: LinkStatus) -> LinkStatus {
-        match &self.bfd {
+        match lock(&self.bfd.core).as_ref() {
             Some(b) if !b.is_up(port) => LinkStatus { up: false, ..st },
             _ => st,
         }
@@ -202,10 +220,11 @@ impl Adapter {
 
     /// Logs micro-BFD's events and applies session changes to the LACP core.
     fn drain_bfd(&mut self) {
-        let Some(b) = self.bfd.as_mut() else { return };
         let mut events = Vec::new();
-        while let Some(e) = b.poll_event() {
-            events.push(e);
+        if let Some(b) = lock(&self.bfd.core).as_mut() {
+            while let Some(e) = b.poll_event() {
+                events.push(e);
+            }
         }
         let mut changed = None;
         for e in events {
@@ -268,12 +287,12 @@ impl Adapter {
         }
     }
 
-    /// The earliest deadline: the aggregation's timers and the fast path's work.
+    /// The earliest deadline: the aggregation's timers and the fast path's work (micro-BFD's
+    /// timers are its thread's).
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
             self.agg.poll_timeout(),
             self.offload.as_ref().and_then(Offload::poll_timeout),
-            self.bfd.as_ref().and_then(MicroBfd::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -284,12 +303,6 @@ impl Adapter {
     /// harvest (folded into the distributor's load). Follow with
     /// [`Adapter::drain_events`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(b) = self.bfd.as_mut()
-            && b.poll_timeout().is_some_and(|t| t <= now)
-        {
-            b.handle_timeout(now);
-            self.drain_bfd();
-        }
         if self.agg.poll_timeout().is_some_and(|t| t <= now) {
             self.agg.handle_timeout(now);
         }
@@ -425,19 +438,15 @@ impl Protocol for Adapter {
     }
 
     fn poll_control_frame(&mut self, now: Instant) -> Option<(PortNumber, Vec<u8>)> {
-        if let Some(t) = self.agg.poll_transmit(now) {
-            return Some((t.port, t.frame));
-        }
-        let t = self.bfd.as_mut()?.poll_transmit(now)?;
+        let t = self.agg.poll_transmit(now)?;
         Some((t.port, t.frame))
     }
 
     fn handle_control_frame(&mut self, now: Instant, port: PortNumber, frame: &[u8]) {
         if MicroBfdFrame::is_micro_bfd(frame) {
-            // Without micro-BFD configured the frame is dropped (it is never the host's).
-            if let Some(b) = self.bfd.as_mut() {
-                let _ = b.handle_frame(now, port, frame);
-            }
+            // The BFD thread reads its own copy from the member's micro-BFD socket, with the
+            // time it arrived; this one is dropped (it is never the host's).
+            return;
         } else {
             let _ = self.agg.handle_port_frame(now, port, frame);
         }

@@ -12,6 +12,7 @@ use lagd_node::driver::PortNumbers;
 use lagd_types::{MacAddr, PortNumber};
 
 use crate::adapter::{Adapter, Reporter};
+use crate::bfd_thread::BfdThread;
 use crate::config::{AggrSpec, Offload, Resolved};
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use crate::state::{AggregateRecord, StateDir};
@@ -58,6 +59,8 @@ pub struct Aggr {
     pub adapter: Arc<Mutex<Adapter>>,
     /// The data plane.
     pub forwarder: Forwarder,
+    /// Micro-BFD's sockets and timers (idle while micro-BFD is off).
+    bfd_thread: BfdThread,
     /// What replaced kernel fast-path programs had counted (kept across reconfigurations).
     offload_base: crate::offload::Totals,
     /// Why the kernel fast path is not running although the setting asks for it.
@@ -351,7 +354,10 @@ impl Aggr {
             }
         }
         if r.bfd.is_some() {
-            let macs: Vec<_> = members.iter().map(|(n, m)| (*n, m.member.mac())).collect();
+            let macs: Vec<_> = members
+                .iter()
+                .map(|(n, m)| (*n, m.member.mac(), m.member.ifindex()))
+                .collect();
             adapter.set_bfd(now, r.bfd, &macs, bfd_source_ip(tap.ifindex(), mac));
         }
         adapter.drain_events();
@@ -360,6 +366,15 @@ impl Aggr {
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
         filter_member_sockets(&mut lock(&adapter), &forwarder, members.keys());
+        let bfd_thread =
+            BfdThread::spawn(&r.name, adapter.clone(), forwarder.tx_waker()).map_err(|e| {
+                sys(format!("spawning the micro-BFD thread of `{}`", r.name))(
+                    lagd_dataplane::Error::Sys {
+                        op: "spawn",
+                        source: e,
+                    },
+                )
+            })?;
         let mut aggr = Aggr {
             id,
             spec,
@@ -367,6 +382,7 @@ impl Aggr {
             mac,
             adapter,
             forwarder,
+            bfd_thread,
             offload_base: Default::default(),
             offload_unavailable,
             members: std::mem::take(members),
@@ -423,6 +439,7 @@ impl Aggr {
                 }
             }
         }
+        self.bfd_thread.stop();
         self.forwarder.stop();
         lock(&self.adapter).state_dirty = true;
         self.save_state();
@@ -473,11 +490,12 @@ impl Aggr {
     /// Re-reads the aggregate's IPv4 address for micro-BFD's source address (it may be set
     /// after the aggregation starts).
     pub fn refresh_bfd_source(&self) {
-        if lock(&self.adapter).bfd.is_none() {
+        let bfd = lock(&self.adapter).bfd.clone();
+        if lock(&bfd.core).is_none() {
             return;
         }
         let ip = bfd_source_ip(self.forwarder.tap().ifindex(), self.mac);
-        if let Some(b) = lock(&self.adapter).bfd.as_mut() {
+        if let Some(b) = lock(&bfd.core).as_mut() {
             b.set_local_ip(ip);
         }
     }
@@ -640,7 +658,7 @@ impl Aggr {
                 return Err(e);
             }
             a.port_names.insert(number, link);
-            a.bfd_add_port(monotonic_now(), number, member.mac());
+            a.bfd_add_port(monotonic_now(), number, member.mac(), member.ifindex());
             if let Some(o) = a.offload.as_mut() {
                 o.set_member(number, member.ifindex(), link);
             }
@@ -842,7 +860,7 @@ impl Aggr {
                 let macs: Vec<_> = self
                     .members
                     .iter()
-                    .map(|(n, m)| (*n, m.member.mac()))
+                    .map(|(n, m)| (*n, m.member.mac(), m.member.ifindex()))
                     .collect();
                 let ip = bfd_source_ip(self.forwarder.tap().ifindex(), mac);
                 a.set_bfd(now, r.bfd, &macs, ip);
@@ -923,6 +941,7 @@ impl Aggr {
         if let Err(e) = self.forwarder.tap().set_persistent(false) {
             tracing::warn!(aggregate = %self.resolved.name, "the TAP may stay behind: {e}");
         }
+        self.bfd_thread.stop();
         self.forwarder.stop();
         let mut failed = Vec::new();
         for (_, m) in std::mem::take(&mut self.members) {
@@ -968,6 +987,7 @@ impl Aggr {
                 tracing::warn!(aggregate = %name, "keeping the TAP open: {e}; re-attached by name instead");
             })
             .ok();
+        self.bfd_thread.stop();
         self.forwarder.stop();
         self.record.snapshot = None;
         self.record.ports.clear();
@@ -988,7 +1008,7 @@ impl Aggr {
             let a = lock(&self.adapter);
             (
                 a.agg.status(),
-                a.bfd.as_ref().map(lagd_bfd::MicroBfd::status),
+                lock(&a.bfd.core).as_ref().map(lagd_bfd::MicroBfd::status),
                 a.flaps.clone(),
             )
         };

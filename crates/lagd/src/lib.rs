@@ -10,6 +10,7 @@
 
 mod adapter;
 mod aggregate;
+mod bfd_thread;
 pub mod control;
 mod daemon;
 mod dt;

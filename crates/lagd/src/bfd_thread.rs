@@ -1,0 +1,271 @@
+//! Micro-BFD's own thread (one per aggregation): it reads the members' micro-BFD sockets,
+//! runs the sessions' timers and sends their packets, apart from the forwarder and the timer
+//! thread, so that BFD's 50 ms rhythm neither waits behind data frames nor for the threads
+//! that carry them.
+//!
+//! # No false detection when lagd is not scheduled
+//! On a loaded host lagd may not run for longer than a Detection Time (150 ms at 50 ms x 3):
+//! the peer's packets then wait in the socket. Each pass therefore samples `now`, drains every
+//! micro-BFD socket (each frame with the time the kernel received it, `SO_TIMESTAMPNS`), and
+//! hands both to [`MicroBfd::handle_received`], which feeds the frames at their arrival times
+//! before it runs the timers: a packet that arrived before the deadline keeps its session Up
+//! however late it is read. (Before, the timer thread expired sessions while the forwarder's
+//! RX thread had not yet read their packets: 36 false detections in a 10-minute loaded soak.)
+//!
+//! # Priority
+//! The thread asks for the real-time policy `SCHED_FIFO` (priority [`RT_PRIORITY`]) so that
+//! its packets leave on time on a busy host (a sender that is not scheduled for a Detection
+//! Time is a failure as the peer sees it). That needs `CAP_SYS_NICE` and a syscall filter
+//! that allows `sched_setscheduler(2)`; the shipped unit grants neither (it keeps
+//! `RestrictRealtime=yes`), so there the thread runs at the process's priority and says so
+//! in the log (docs/OPERATIONS.md says how to grant it).
+//!
+//! The core is shared with the adapter (`Adapter::bfd`): lock order adapter, then core. This
+//! thread takes the core alone for its pass and the adapter only afterwards, when the core has
+//! events (session changes gate the member in the LACP core).
+
+use std::collections::BTreeMap;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration as StdDuration;
+
+use lagd_bfd::{MicroBfd, Transmit};
+use lagd_dataplane::{BfdSocket, Epoll, EventFd, Events, Interest, monotonic_now};
+use lagd_types::{Instant, PortNumber};
+
+use crate::adapter::Adapter;
+use crate::aggregate::lock;
+
+/// The `SCHED_FIFO` priority of the BFD threads (1-99; any real-time priority preempts
+/// every normal task; 10 leaves room below for others).
+pub const RT_PRIORITY: i32 = 10;
+/// The longest the thread sleeps with nothing due (it re-reads its members then).
+const IDLE: StdDuration = StdDuration::from_secs(1);
+/// At most this many frames are read from one socket per pass (a flood must not starve the
+/// others; what is left is read on the next pass, at once).
+const MAX_READ: usize = 256;
+const TOKEN_WAKE: u64 = 0;
+
+/// What the adapter and the BFD thread share: the sessions, the members' interfaces, a wake-up.
+pub struct BfdShared {
+    /// The sessions (`None`: micro-BFD is off).
+    pub core: Mutex<Option<MicroBfd>>,
+    /// Port number -> interface index of the members that run a session.
+    members: Mutex<BTreeMap<PortNumber, u32>>,
+    /// Wakes the thread: a deadline moved, a member came or went.
+    wake: Option<EventFd>,
+    stop: AtomicBool,
+}
+
+impl Default for BfdShared {
+    fn default() -> Self {
+        let wake = EventFd::new()
+            .inspect_err(|e| tracing::warn!("micro-BFD wake-up eventfd: {e}; polling every 10 ms"))
+            .ok();
+        BfdShared {
+            core: Mutex::new(None),
+            members: Mutex::new(BTreeMap::new()),
+            wake,
+            stop: AtomicBool::new(false),
+        }
+    }
+}
+
+impl BfdShared {
+    /// Wakes the thread (call after a change of the sessions or their timers).
+    pub fn wake(&self) {
+        if let Some(w) = &self.wake {
+            w.notify();
+        }
+    }
+
+    /// Member `port` is interface `ifindex` (its micro-BFD socket is opened there).
+    pub fn set_member(&self, port: PortNumber, ifindex: u32) {
+        lock(&self.members).insert(port, ifindex);
+        self.wake();
+    }
+
+    /// Member `port` is gone (its socket is closed).
+    pub fn remove_member(&self, port: PortNumber) {
+        lock(&self.members).remove(&port);
+        self.wake();
+    }
+}
+
+/// The running thread; dropping it stops and joins it.
+pub struct BfdThread {
+    shared: Arc<BfdShared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl BfdThread {
+    /// Starts the thread of aggregation `name`.
+    pub fn spawn(
+        name: &str,
+        adapter: Arc<Mutex<Adapter>>,
+        tx_waker: lagd_dataplane::TxWaker,
+    ) -> std::io::Result<BfdThread> {
+        let shared = lock(&adapter).bfd.clone();
+        let s = shared.clone();
+        let span = tracing::info_span!("bfd", aggregate = %name);
+        let handle = std::thread::Builder::new()
+            .name("lagd-bfd".into())
+            .spawn(move || span.in_scope(|| run(&s, &adapter, &tx_waker)))?;
+        Ok(BfdThread {
+            shared,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl BfdThread {
+    /// Stops the thread (it sends nothing more; its sockets close). Idempotent.
+    pub fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for BfdThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Raises the calling thread to `SCHED_FIFO` where this process may; says what it got.
+fn raise_priority() {
+    use lagd_dataplane::process;
+    if !process::capability_usable(process::CAP_SYS_NICE) {
+        tracing::info!(
+            "micro-BFD runs at normal priority: CAP_SYS_NICE is not usable here (not granted, or a syscall filter runs); on a busy host its packets can then be late (docs/OPERATIONS.md)"
+        );
+        return;
+    }
+    match process::set_thread_realtime(RT_PRIORITY) {
+        Ok(()) => tracing::info!("micro-BFD thread runs at SCHED_FIFO priority {RT_PRIORITY}"),
+        Err(e) => tracing::info!("micro-BFD runs at normal priority: {e}"),
+    }
+}
+
+struct Sock {
+    ifindex: u32,
+    sock: BfdSocket,
+}
+
+/// Opens the sockets of new members, closes those of members gone.
+fn reconcile(shared: &BfdShared, socks: &mut BTreeMap<PortNumber, Sock>, epoll: &Epoll) {
+    let want = lock(&shared.members).clone();
+    socks.retain(|port, s| {
+        let keep = want.get(port) == Some(&s.ifindex);
+        if !keep {
+            let _ = epoll.delete(s.sock.as_fd());
+        }
+        keep
+    });
+    for (port, ifindex) in want {
+        if socks.contains_key(&port) {
+            continue;
+        }
+        match BfdSocket::open(ifindex) {
+            Ok(sock) => {
+                if let Err(e) = epoll.add(sock.as_fd(), u64::from(port) + 1, Interest::Read) {
+                    tracing::warn!(port, "micro-BFD socket: epoll: {e}");
+                    continue;
+                }
+                socks.insert(port, Sock { ifindex, sock });
+            }
+            Err(e) => tracing::warn!(port, "micro-BFD socket: {e}"),
+        }
+    }
+}
+
+fn run(shared: &BfdShared, adapter: &Mutex<Adapter>, tx_waker: &lagd_dataplane::TxWaker) {
+    let epoll = match Epoll::new() {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("micro-BFD thread: epoll: {e}; micro-BFD does not run");
+            return;
+        }
+    };
+    if let Some(w) = &shared.wake
+        && let Err(e) = epoll.add(w.as_fd(), TOKEN_WAKE, Interest::Read)
+    {
+        tracing::warn!("micro-BFD thread: epoll: {e}");
+    }
+    let idle = if shared.wake.is_some() {
+        IDLE
+    } else {
+        StdDuration::from_millis(10)
+    };
+    let mut raised = false;
+    let mut events = Events::with_capacity(16);
+    let mut socks: BTreeMap<PortNumber, Sock> = BTreeMap::new();
+    let mut frames: Vec<(PortNumber, Instant, Vec<u8>)> = Vec::new();
+    let mut out: Vec<(PortNumber, Vec<u8>)> = Vec::new();
+    let mut buf = [0u8; 256];
+    let mut txbuf = [0u8; Transmit::MAX_LEN];
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        reconcile(shared, &mut socks, &epoll);
+        let deadline = lock(&shared.core).as_ref().and_then(MicroBfd::poll_timeout);
+        if !raised && lock(&shared.core).is_some() {
+            raised = true;
+            raise_priority();
+        }
+        let wait = deadline.map_or(idle, |d| {
+            StdDuration::from(d.saturating_since(monotonic_now())).min(idle)
+        });
+        if let Err(e) = epoll.wait(&mut events, Some(wait)) {
+            tracing::warn!("micro-BFD thread: epoll: {e}");
+            std::thread::sleep(StdDuration::from_millis(10));
+        }
+        if let Some(w) = &shared.wake {
+            w.drain();
+        }
+        // Everything that arrived before `now` is read before the timers run at `now`.
+        let now = monotonic_now();
+        frames.clear();
+        for (port, s) in &socks {
+            for _ in 0..MAX_READ {
+                match s.sock.recv(&mut buf) {
+                    Ok((n, at)) => frames.push((*port, at, buf[..n].to_vec())),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        tracing::debug!(port, "micro-BFD receive: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        let events_due = {
+            let mut core = lock(&shared.core);
+            let Some(b) = core.as_mut() else { continue };
+            b.handle_received(now, frames.iter().map(|(p, at, f)| (*p, *at, &f[..])));
+            while let Ok(Some((port, n))) = b.poll_transmit_into(now, &mut txbuf) {
+                out.push((port, txbuf[..n].to_vec()));
+            }
+            b.has_events()
+        };
+        for (port, f) in out.drain(..) {
+            if let Some(s) = socks.get(&port)
+                && let Err(e) = s.sock.send(&f)
+            {
+                tracing::debug!(port, "micro-BFD send: {e}");
+            }
+        }
+        if events_due {
+            // Session changes gate the members in the LACP core; its frames leave by the
+            // forwarder.
+            lock(adapter).drain_events();
+            tx_waker.wake();
+        }
+    }
+}

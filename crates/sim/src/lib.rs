@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bfd;
 pub mod bridge;
 pub mod dt;
 pub mod engine;

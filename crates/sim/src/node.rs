@@ -2,6 +2,7 @@
 //! real [`lagd_agg::Aggregation`], driven exactly as the daemon drives it (inputs, then drain
 //! `poll_transmit`, `poll_release`, `poll_event`, then sleep until `poll_timeout`).
 
+use crate::bfd::SimBfd;
 use crate::scenario::{AggDef, Node};
 use lagd_agg::lagd_distrib::{Completion, Dispatch, DistEvent, DropReason, MoveReason};
 use lagd_agg::lagd_lacp::{ChurnState, EventKind, LinkStatus, PortConfig, PortStatus};
@@ -151,6 +152,8 @@ pub struct AggRt {
     port_base: u16,
     /// LACP system id replacing the node's (a DT aggregation's shared or own id).
     system: Option<SystemId>,
+    /// Micro-BFD, when the settings configure it ([`crate::bfd`]).
+    bfd: Option<SimBfd>,
 }
 
 impl AggRt {
@@ -189,6 +192,19 @@ impl AggRt {
         if let Some(s) = system {
             config.lacp.system = s;
         }
+        let bfd = resolve(node, index, settings)?.bfd.map(|cfg| {
+            let seed = u64::from_be_bytes([
+                0,
+                0,
+                node.mac.0[0],
+                node.mac.0[1],
+                node.mac.0[2],
+                node.mac.0[3],
+                node.mac.0[4],
+                node.mac.0[5],
+            ]) ^ index as u64;
+            SimBfd::new(cfg, seed, node.ip, node.mac)
+        });
         let mut rt = AggRt {
             agg: Aggregation::new(config),
             settings: settings.clone(),
@@ -198,6 +214,7 @@ impl AggRt {
             snaps: BTreeMap::new(),
             port_base,
             system,
+            bfd,
         };
         for &p in members {
             rt.add_port(now, node, def, p, link(p))?;
@@ -318,7 +335,12 @@ impl AggRt {
         self.agg
             .add_port(now, pc)
             .map_err(|e| format!("add port {}: {e}", port.name))?;
-        self.agg.handle_link(now, self.port_number(p), link);
+        let n = self.port_number(p);
+        let link = match self.bfd.as_mut() {
+            Some(b) => b.add_port(now, n, port.mac, link),
+            None => link,
+        };
+        self.agg.handle_link(now, n, link);
         self.members.push(p);
         Ok(())
     }
@@ -328,6 +350,10 @@ impl AggRt {
         self.agg
             .remove_port(now, self.port_number(p))
             .map_err(|e| e.to_string())?;
+        let n = self.port_number(p);
+        if let Some(b) = self.bfd.as_mut() {
+            b.remove_port(n);
+        }
         self.members.retain(|&m| m != p);
         self.draining.retain(|&m| m != p);
         self.snaps.remove(&p);
@@ -357,6 +383,9 @@ impl AggRt {
             cfg.lacp.system = s;
         }
         self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
+        if let (Some(b), Some(c)) = (self.bfd.as_mut(), resolve(node, index, &merged)?.bfd) {
+            b.set_config(now, c)?;
+        }
         self.tell_addresses(now, node);
         self.settings = merged;
         Ok(())
@@ -364,7 +393,26 @@ impl AggRt {
 
     /// Carrier change of port index `p`.
     pub fn handle_link(&mut self, now: Instant, p: usize, link: LinkStatus) {
-        self.agg.handle_link(now, self.port_number(p), link);
+        let n = self.port_number(p);
+        let link = match self.bfd.as_mut() {
+            Some(b) => b.handle_link(now, n, link),
+            None => link,
+        };
+        self.agg.handle_link(now, n, link);
+    }
+
+    /// Applies micro-BFD session changes to the LACP core (a member Down is a link down).
+    fn apply_bfd(&mut self, now: Instant) {
+        if let Some(b) = &self.bfd {
+            for (n, link) in b.link_changes(&self.agg) {
+                self.agg.handle_link(now, n, link);
+            }
+        }
+    }
+
+    /// Micro-BFD's sessions, if configured.
+    pub fn bfd(&self) -> Option<&SimBfd> {
+        self.bfd.as_ref()
     }
 
     /// A frame received on port index `p`, and the frame to deliver if the verdict says so
@@ -373,6 +421,13 @@ impl AggRt {
     /// data frames through the receive filter when the aggregation has one.
     pub fn handle_rx(&mut self, now: Instant, p: usize, frame: &Frame) -> (RxVerdict, Frame) {
         let n = self.port_number(p);
+        if let Some(b) = self.bfd.as_mut()
+            && SimBfd::is_bfd(frame)
+        {
+            b.handle_frame(now, n, frame);
+            self.apply_bfd(now);
+            return (RxVerdict::Control, Rc::clone(frame));
+        }
         if self.agg.filters_port_frames() && !SlowFrame::is_slow_protocols(frame) {
             let mut v = frame.to_vec();
             let verdict = self.agg.filter_port_frame(now, n, &mut v);
@@ -430,12 +485,20 @@ impl AggRt {
 
     /// Runs due timers.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(b) = self.bfd.as_mut() {
+            b.handle_timeout(now);
+            self.apply_bfd(now);
+        }
         self.agg.handle_timeout(now);
     }
 
     /// The next instant `handle_timeout` is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.agg.poll_timeout()
+        let bfd = self.bfd.as_ref().and_then(SimBfd::poll_timeout);
+        match (self.agg.poll_timeout(), bfd) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Drains transmissions, released frames and events into `out`; returns whether any
@@ -448,6 +511,25 @@ impl AggRt {
                 control: true,
             });
         }
+        let mut any = false;
+        let base = self.port_base;
+        if let Some(b) = self.bfd.as_mut() {
+            while let Some((port, frame)) = b.poll_transmit(now) {
+                out.push(Output::Send {
+                    port: PortNumbers::from_base(base).slot(port),
+                    frame,
+                    control: true,
+                });
+            }
+            while let Some(e) = b.poll_event() {
+                any = true;
+                out.push(Output::Event {
+                    port: e.port.map(|n| PortNumbers::from_base(base).slot(n)),
+                    text: e.text,
+                    verbose: e.verbose,
+                });
+            }
+        }
         while let Some((port, f)) = self.agg.poll_release() {
             let (port, frame) = self.prepare(now, port, f);
             out.push(Output::Send {
@@ -456,7 +538,6 @@ impl AggRt {
                 control: false,
             });
         }
-        let mut any = false;
         while let Some(ev) = self.agg.poll_event() {
             any = true;
             match ev {

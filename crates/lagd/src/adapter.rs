@@ -16,8 +16,8 @@ use lagd_agg::lagd_lacp::{EventKind, LinkStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig};
 use lagd_bfd::{MicroBfd, MicroBfdFrame};
 
-use crate::aggregate::lock;
-use crate::bfd_thread::BfdShared;
+use crate::bfd_shared::BfdShared;
+use crate::sync::lock;
 use lagd_dataplane::{Protocol, Slot, TxDecision};
 use lagd_node::driver::PortNames;
 use lagd_types::{Instant, MacAddr, PortNumber};

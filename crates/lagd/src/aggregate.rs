@@ -2,7 +2,7 @@
 //! core behind the `Adapter` (crate::adapter).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use lagd_agg::lagd_lacp::LinkStatus;
 use lagd_dataplane::{
@@ -16,6 +16,7 @@ use crate::bfd_thread::BfdThread;
 use crate::config::{AggrSpec, Offload, Resolved};
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 use crate::state::{AggregateRecord, StateDir};
+use crate::sync::lock;
 use crate::takeover;
 
 pub(crate) mod error;
@@ -76,12 +77,6 @@ pub struct Aggr {
     /// Configured members whose interface does not exist (not yet created, or deleted): a
     /// port with no carrier, taken over when the interface appears (hot-plug).
     pub absent: BTreeMap<PortNumber, String>,
-}
-
-/// Locks a mutex, ignoring poisoning (a panicked holder leaves consistent protocol state:
-/// every core call is transactional).
-pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn open_socket(m: &Member) -> Result<PacketSocket, AggrError> {

@@ -26,17 +26,18 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration as StdDuration;
 
 use lagd_bfd::{MicroBfd, Transmit};
-use lagd_dataplane::{BfdSocket, Epoll, EventFd, Events, Interest, monotonic_now};
+use lagd_dataplane::{BfdSocket, Epoll, Events, Interest, monotonic_now};
 use lagd_types::{Instant, PortNumber};
 
 use crate::adapter::Adapter;
-use crate::aggregate::lock;
+use crate::bfd_shared::BfdShared;
+use crate::sync::lock;
 
 /// The `SCHED_FIFO` priority of the BFD threads (1-99; any real-time priority preempts
 /// every normal task; 10 leaves room below for others).
@@ -47,52 +48,6 @@ const IDLE: StdDuration = StdDuration::from_secs(1);
 /// others; what is left is read on the next pass, at once).
 const MAX_READ: usize = 256;
 const TOKEN_WAKE: u64 = 0;
-
-/// What the adapter and the BFD thread share: the sessions, the members' interfaces, a wake-up.
-pub struct BfdShared {
-    /// The sessions (`None`: micro-BFD is off).
-    pub core: Mutex<Option<MicroBfd>>,
-    /// Port number -> interface index of the members that run a session.
-    members: Mutex<BTreeMap<PortNumber, u32>>,
-    /// Wakes the thread: a deadline moved, a member came or went.
-    wake: Option<EventFd>,
-    stop: AtomicBool,
-}
-
-impl Default for BfdShared {
-    fn default() -> Self {
-        let wake = EventFd::new()
-            .inspect_err(|e| tracing::warn!("micro-BFD wake-up eventfd: {e}; polling every 10 ms"))
-            .ok();
-        BfdShared {
-            core: Mutex::new(None),
-            members: Mutex::new(BTreeMap::new()),
-            wake,
-            stop: AtomicBool::new(false),
-        }
-    }
-}
-
-impl BfdShared {
-    /// Wakes the thread (call after a change of the sessions or their timers).
-    pub fn wake(&self) {
-        if let Some(w) = &self.wake {
-            w.notify();
-        }
-    }
-
-    /// Member `port` is interface `ifindex` (its micro-BFD socket is opened there).
-    pub fn set_member(&self, port: PortNumber, ifindex: u32) {
-        lock(&self.members).insert(port, ifindex);
-        self.wake();
-    }
-
-    /// Member `port` is gone (its socket is closed).
-    pub fn remove_member(&self, port: PortNumber) {
-        lock(&self.members).remove(&port);
-        self.wake();
-    }
-}
 
 /// The running thread; dropping it stops and joins it.
 pub struct BfdThread {

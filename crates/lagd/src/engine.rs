@@ -19,13 +19,14 @@ use lagd_dataplane::{Epoll, Events, Interest, LinkEvent, LinkMonitor, Netlink, m
 use lagd_types::PortNumber;
 
 use crate::adapter::{EngineMsg, Reporter};
-use crate::aggregate::{Aggr, AggrError, link_status, lock};
+use crate::aggregate::{Aggr, AggrError, link_status};
 use crate::config::{AggrSettings, AggrSpec, Config, ConfigError, LinkEnv, Syntax};
 use crate::control::proto::{
     AggrStatus, ErrorKind, LinkStats, PROTOCOL_VERSION, Reply, Request, Response,
 };
 use crate::control::server::Handler;
 use crate::events::EventLog;
+use crate::sync::lock;
 
 /// The longest the timer thread sleeps without looking (a safety net; deadlines are exact).
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(1);

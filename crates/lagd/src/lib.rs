@@ -10,6 +10,7 @@
 
 mod adapter;
 mod aggregate;
+mod bfd_shared;
 mod bfd_thread;
 pub mod control;
 mod daemon;
@@ -25,6 +26,7 @@ pub mod offload;
 pub mod ratelimit;
 mod signals;
 mod supervise;
+mod sync;
 mod takeover;
 
 pub use daemon::run;

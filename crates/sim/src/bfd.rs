@@ -7,7 +7,7 @@
 //! Frames are delivered in virtual time as they arrive, so the simulator hands each one to
 //! [`MicroBfd::handle_frame`] at its arrival instant (no queue between arrival and reading).
 
-use crate::node::Frame;
+use crate::packet::Frame;
 use lagd_agg::Aggregation;
 use lagd_agg::lagd_lacp::LinkStatus;
 use lagd_bfd::{BfdConfig, EventKind, MicroBfd, MicroBfdFrame};

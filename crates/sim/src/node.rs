@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 
-/// A frame as the simulator passes it around (shared, immutable).
-pub type Frame = Rc<[u8]>;
+pub use crate::packet::Frame;
 
 /// Something a node wants the simulator to do or record.
 #[derive(Clone, Debug)]

@@ -6,6 +6,10 @@
 
 use lagd_types::MacAddr;
 use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+/// A frame as the simulator passes it around (shared, immutable).
+pub type Frame = Rc<[u8]>;
 
 /// IPv4 EtherType.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;

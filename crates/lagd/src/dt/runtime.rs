@@ -48,10 +48,11 @@ use lagd_dt::{Dt, DtFrame, DtPath, ORPHAN};
 use lagd_node::dt::{AggrFacts, DtAction, FdbTarget, Reconciler, flood_peer_link};
 use lagd_types::{Duration, MacAddr, SystemId};
 
-use crate::aggregate::{Aggr, lock};
+use crate::aggregate::Aggr;
 use crate::config::ResolvedDt;
 use crate::control::proto::{DtView, PeerFilterView};
 use crate::engine::Engine;
+use crate::sync::lock;
 
 /// How often the runtime reconciles the aggregations with the decisions.
 const RECONCILE: Duration = Duration::from_millis(20);

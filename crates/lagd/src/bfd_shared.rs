@@ -1,0 +1,58 @@
+//! What an aggregation's adapter and its micro-BFD thread (`crate::bfd_thread`) share: the
+//! sessions, the members' interfaces and a wake-up. Lock order: the adapter, then the core.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+
+use lagd_bfd::MicroBfd;
+use lagd_dataplane::EventFd;
+use lagd_types::PortNumber;
+
+use crate::sync::lock;
+
+/// What the adapter and the BFD thread share: the sessions, the members' interfaces, a wake-up.
+pub struct BfdShared {
+    /// The sessions (`None`: micro-BFD is off).
+    pub core: Mutex<Option<MicroBfd>>,
+    /// Port number -> interface index of the members that run a session.
+    pub(crate) members: Mutex<BTreeMap<PortNumber, u32>>,
+    /// Wakes the thread: a deadline moved, a member came or went.
+    pub(crate) wake: Option<EventFd>,
+    pub(crate) stop: AtomicBool,
+}
+
+impl Default for BfdShared {
+    fn default() -> Self {
+        let wake = EventFd::new()
+            .inspect_err(|e| tracing::warn!("micro-BFD wake-up eventfd: {e}; polling every 10 ms"))
+            .ok();
+        BfdShared {
+            core: Mutex::new(None),
+            members: Mutex::new(BTreeMap::new()),
+            wake,
+            stop: AtomicBool::new(false),
+        }
+    }
+}
+
+impl BfdShared {
+    /// Wakes the thread (call after a change of the sessions or their timers).
+    pub fn wake(&self) {
+        if let Some(w) = &self.wake {
+            w.notify();
+        }
+    }
+
+    /// Member `port` is interface `ifindex` (its micro-BFD socket is opened there).
+    pub fn set_member(&self, port: PortNumber, ifindex: u32) {
+        lock(&self.members).insert(port, ifindex);
+        self.wake();
+    }
+
+    /// Member `port` is gone (its socket is closed).
+    pub fn remove_member(&self, port: PortNumber) {
+        lock(&self.members).remove(&port);
+        self.wake();
+    }
+}

@@ -23,13 +23,13 @@
 
 use crate::WireError;
 use crate::bytes::{array_at, mac_at, put, put_u8, put_u16, u8_at, u16_at, zero};
+use crate::tlv::{TlvError, TlvLayout, Tlvs};
 use lagd_types::{Key, MacAddr, PortId, PortNumber, PortState, Priority, SystemId};
 use serde::{Deserialize, Serialize};
 
 /// Length of a version-1 LACPDU, subtype to the end of the reserved octets.
 pub const LACPDU_LEN: usize = 110;
 
-const TLV_TERMINATOR: u8 = 0x00;
 const TLV_ACTOR: u8 = 0x01;
 const TLV_PARTNER: u8 = 0x02;
 const TLV_COLLECTOR: u8 = 0x03;
@@ -119,78 +119,51 @@ pub struct LacpTlv<'a> {
     pub value: &'a [u8],
 }
 
+/// The LACPDU's TLV header: an 8-bit type, then an 8-bit length counting the two header octets
+/// (so a TLV other than the Terminator has a length of at least 2).
+#[derive(Clone, Copy, Debug)]
+pub struct LacpTlvLayout;
+
+impl TlvLayout for LacpTlvLayout {
+    const HEADER_LEN: usize = 2;
+    fn split(header: &[u8]) -> (u8, u16) {
+        (u8_at(header, 0), u16::from(u8_at(header, 1)))
+    }
+    fn value_len(_: u8, length: u16) -> Option<usize> {
+        usize::from(length).checked_sub(2)
+    }
+}
+
 /// Iterator over the TLVs following the Collector TLV, ending with the Terminator.
 ///
 /// Yields an error (and then stops) when a TLV runs past the buffer or has an impossible length.
 #[derive(Clone, Debug)]
-pub struct LacpTlvs<'a> {
-    buf: &'a [u8],
-    off: usize,
-    done: bool,
-}
-
-impl<'a> LacpTlvs<'a> {
-    fn step(&mut self) -> Result<LacpTlv<'a>, WireError> {
-        let off = self.off;
-        let (t, l) = match (self.buf.get(off), self.buf.get(off.saturating_add(1))) {
-            (Some(&t), Some(&l)) => (t, l),
-            _ => {
-                return Err(WireError::Truncated {
-                    need: off.saturating_add(2),
-                    have: self.buf.len(),
-                });
-            }
-        };
-        let bad = WireError::BadTlv {
-            offset: off,
-            tlv_type: t,
-            length: l,
-        };
-        if t == TLV_TERMINATOR {
-            if l != 0 {
-                return Err(bad);
-            }
-            self.done = true;
-            return Ok(LacpTlv {
-                offset: off,
-                tlv_type: t,
-                length: l,
-                value: &[],
-            });
-        }
-        if l < 2 {
-            return Err(bad);
-        }
-        let end = off.saturating_add(usize::from(l));
-        let value = self
-            .buf
-            .get(off.saturating_add(2)..end)
-            .ok_or(WireError::Truncated {
-                need: end,
-                have: self.buf.len(),
-            })?;
-        self.off = end;
-        Ok(LacpTlv {
-            offset: off,
-            tlv_type: t,
-            length: l,
-            value,
-        })
-    }
-}
+pub struct LacpTlvs<'a>(Tlvs<'a, LacpTlvLayout>);
 
 impl<'a> Iterator for LacpTlvs<'a> {
     type Item = Result<LacpTlv<'a>, WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let r = self.step();
-        if r.is_err() {
-            self.done = true;
-        }
-        Some(r)
+        // The layout reads the length from one octet: it fits in a `u8`.
+        let octet = |length: u16| u8::try_from(length).unwrap_or(u8::MAX);
+        Some(match self.0.next()? {
+            Ok(t) => Ok(LacpTlv {
+                offset: t.offset,
+                tlv_type: t.tlv_type,
+                length: octet(t.length),
+                value: t.value,
+            }),
+            Err(TlvError::Truncated { need, have }) => Err(WireError::Truncated { need, have }),
+            Err(TlvError::BadHeader {
+                offset,
+                tlv_type,
+                length,
+            }) => Err(WireError::BadTlv {
+                offset,
+                tlv_type,
+                length: octet(length),
+            }),
+        })
     }
 }
 
@@ -346,11 +319,7 @@ impl<T: AsRef<[u8]>> LacpduPacket<T> {
 
     /// The TLVs after the Collector TLV (version-2 TLVs, then the Terminator).
     pub fn tlvs(&self) -> LacpTlvs<'_> {
-        LacpTlvs {
-            buf: self.b(),
-            off: field::TLVS,
-            done: false,
-        }
+        LacpTlvs(Tlvs::new(self.b(), field::TLVS))
     }
 }
 

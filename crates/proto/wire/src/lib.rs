@@ -40,7 +40,9 @@ pub use frame::{
     ETH_HEADER_LEN, ETHERTYPE_SLOW_PROTOCOLS, MIN_FRAME_LEN, SUBTYPE_LACP, SUBTYPE_MARKER,
     SlowFrame, SlowPdu,
 };
-pub use lacpdu::{LACPDU_LEN, LacpInfo, LacpTlv, LacpTlvs, LacpduPacket, LacpduRepr};
+pub use lacpdu::{
+    LACPDU_LEN, LacpInfo, LacpTlv, LacpTlvLayout, LacpTlvs, LacpduPacket, LacpduRepr,
+};
 pub use marker::{MARKER_PDU_LEN, MarkerKind, MarkerPacket, MarkerRepr};
 pub use ndisc::{ALL_NODES, ETHERTYPE_IPV6, NdFrame, NdMessage, NdRepr, multicast_mac};
 pub use pcap::{

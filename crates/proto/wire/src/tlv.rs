@@ -132,21 +132,7 @@ impl<'a, L: TlvLayout> Iterator for Tlvs<'a, L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 8-bit type, 8-bit length counting the 2 header octets (the LACPDU's layout).
-    struct Lacp;
-    impl TlvLayout for Lacp {
-        const HEADER_LEN: usize = 2;
-        fn split(h: &[u8]) -> (u8, u16) {
-            (
-                h.first().copied().unwrap_or(0),
-                u16::from(h.get(1).copied().unwrap_or(0)),
-            )
-        }
-        fn value_len(_: u8, length: u16) -> Option<usize> {
-            usize::from(length).checked_sub(2)
-        }
-    }
+    use crate::lacpdu::LacpTlvLayout as Lacp;
 
     #[test]
     fn walks_stops_and_refuses() {

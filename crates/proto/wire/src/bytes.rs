@@ -63,6 +63,22 @@ pub fn zero(b: &mut [u8], off: usize, len: usize) {
     }
 }
 
+/// The Internet checksum (RFC 1071) of `data`, continuing the one's-complement sum `sum`:
+/// the folded, complemented 16-bit result.
+pub fn internet_checksum(mut sum: u32, data: &[u8]) -> u16 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+    }
+    if let [last] = chunks.remainder() {
+        sum = sum.wrapping_add(u32::from(*last) << 8);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +99,21 @@ mod tests {
         zero(&mut b, 2, 100);
         assert_eq!(b, [0, 0xab, 0, 0]);
         assert_eq!(mac_at(&b, 0), MacAddr::ZERO);
+    }
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 §3: 0001 f203 f4f5 f6f7 sums to ddf2 (complement 220d).
+        let d = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(internet_checksum(0, &d), !0xddf2);
+        // Odd length: the last octet is the high half of a word.
+        assert_eq!(internet_checksum(0, &[0x01]), !0x0100);
+        // A header with its own checksum in place sums to zero.
+        let mut h = [
+            0x45u8, 0, 0, 0x34, 0, 0, 0x40, 0, 0xff, 0x11, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2,
+        ];
+        let c = internet_checksum(0, &h);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(internet_checksum(0, &h), 0);
     }
 }

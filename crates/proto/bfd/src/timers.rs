@@ -1,7 +1,7 @@
 //! The timers of a session, kept in a table indexed by [`Timer`]. A timer is a deadline; it
 //! expires when the caller's `now` reaches it. There is no periodic tick.
 
-use lagd_types::Instant;
+use lagd_types::TableTimer;
 
 /// The timers of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,53 +12,17 @@ pub(crate) enum Timer {
     Detection,
 }
 
-impl Timer {
-    const COUNT: usize = 2;
-    const ALL: [Timer; Self::COUNT] = [Timer::Transmit, Timer::Detection];
+impl TableTimer for Timer {
+    const ALL: &'static [Timer] = &[Timer::Transmit, Timer::Detection];
 }
 
 /// Deadlines indexed by [`Timer`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TimerTable {
-    data: [Option<Instant>; Timer::COUNT],
-}
-
-impl TimerTable {
-    /// Starts (or restarts) `timer` to expire at `deadline`.
-    pub fn set(&mut self, timer: Timer, deadline: Instant) {
-        self.data[timer as usize] = Some(deadline);
-    }
-    /// Stops `timer`.
-    pub fn stop(&mut self, timer: Timer) {
-        self.data[timer as usize] = None;
-    }
-    /// The deadline of `timer`, if running.
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.data[timer as usize]
-    }
-    /// The earliest deadline of any running timer.
-    pub fn next_timeout(&self) -> Option<Instant> {
-        self.data.iter().flatten().min().copied()
-    }
-    /// Stops and returns the timers whose deadline is at or before `now`, in table order.
-    pub fn expire(&mut self, now: Instant) -> impl Iterator<Item = Timer> + use<> {
-        let mut fired = [None; Timer::COUNT];
-        for (slot, (t, d)) in fired
-            .iter_mut()
-            .zip(Timer::ALL.into_iter().zip(self.data.iter_mut()))
-        {
-            if d.is_some_and(|d| d <= now) {
-                *d = None;
-                *slot = Some(t);
-            }
-        }
-        fired.into_iter().flatten()
-    }
-}
+pub(crate) type TimerTable = lagd_types::TimerTable<Timer, { Timer::ALL.len() }>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lagd_types::Instant;
 
     #[test]
     fn earliest_deadline_and_expiry() {

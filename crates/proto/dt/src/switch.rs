@@ -587,7 +587,7 @@ impl Dt {
     /// `local_stalls`, with a [`DtEventKind::Stalled`] event); a peer that really died is then
     /// declared dead one timeout later.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for (t, late) in self.timers.expire(now) {
+        for (t, late) in self.timers.expire_late(now) {
             match t {
                 Timer::PeerTx => {
                     self.ntt = true;

@@ -2,7 +2,7 @@
 //! a table indexed by [`Timer`]. A timer is a deadline; it "expires" when the caller's `now`
 //! reaches it. There is no periodic tick: `poll_timeout` is the earliest deadline.
 
-use lagd_types::{Duration, Instant};
+use lagd_types::{Duration, TableTimer};
 
 /// Fast_Periodic_Time (§6.4.4): periodic transmission interval with a short-timeout partner.
 pub const FAST_PERIODIC_TIME: Duration = Duration::from_secs(1);
@@ -46,9 +46,8 @@ pub(crate) enum Timer {
     Fallback,
 }
 
-impl Timer {
-    const COUNT: usize = 9;
-    const ALL: [Timer; Self::COUNT] = [
+impl TableTimer for Timer {
+    const ALL: &'static [Timer] = &[
         Timer::CurrentWhile,
         Timer::Periodic,
         Timer::WaitWhile,
@@ -62,55 +61,12 @@ impl Timer {
 }
 
 /// Deadlines indexed by [`Timer`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TimerTable {
-    data: [Option<Instant>; Timer::COUNT],
-}
-
-impl TimerTable {
-    /// Starts (or restarts) `timer` to expire at `deadline`.
-    pub fn set(&mut self, timer: Timer, deadline: Instant) {
-        self.data[timer as usize] = Some(deadline);
-    }
-    /// Starts `timer` to expire `d` after `now`.
-    pub fn start(&mut self, timer: Timer, now: Instant, d: Duration) {
-        self.set(timer, now + d);
-    }
-    /// Stops `timer`.
-    pub fn stop(&mut self, timer: Timer) {
-        self.data[timer as usize] = None;
-    }
-    /// The deadline of `timer`, if running.
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.data[timer as usize]
-    }
-    /// Whether `timer` is running.
-    pub fn is_running(&self, timer: Timer) -> bool {
-        self.get(timer).is_some()
-    }
-    /// The earliest deadline of any running timer.
-    pub fn next_timeout(&self) -> Option<Instant> {
-        self.data.iter().flatten().min().copied()
-    }
-    /// Stops and returns the timers whose deadline is at or before `now`, in table order.
-    pub fn expire(&mut self, now: Instant) -> impl Iterator<Item = Timer> + use<> {
-        let mut fired = [None; Timer::COUNT];
-        for (slot, (t, d)) in fired
-            .iter_mut()
-            .zip(Timer::ALL.into_iter().zip(self.data.iter_mut()))
-        {
-            if d.is_some_and(|d| d <= now) {
-                *d = None;
-                *slot = Some(t);
-            }
-        }
-        fired.into_iter().flatten()
-    }
-}
+pub(crate) type TimerTable = lagd_types::TimerTable<Timer, { Timer::ALL.len() }>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lagd_types::Instant;
 
     #[test]
     fn earliest_deadline_and_expiry() {

@@ -11,6 +11,7 @@ mod ids;
 mod mac;
 mod state;
 mod time;
+mod timer_table;
 
 pub use admin::{LacpActivity, LacpTimeout, UnknownValue};
 pub use duration_text::{DurationError, format_duration, parse_duration, parse_optional_duration};
@@ -18,3 +19,4 @@ pub use ids::{Key, PortId, PortNumber, Priority, SystemId};
 pub use mac::{MacAddr, MacParseError};
 pub use state::PortState;
 pub use time::{Duration, Instant};
+pub use timer_table::{TableTimer, TimerTable};

@@ -52,12 +52,10 @@ fn add_port_under_traffic(protection: MoveProtection, respond: bool) -> Net {
     net.respond = respond;
     net.return_delay = Duration::from_millis(5);
     let now = net.now;
-    net.dist.set_ports(now, &[1]);
-    net.pump();
+    net.set_ports(&[1]);
     traffic(&mut net, now + Duration::from_millis(20));
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2]);
-    net.pump();
+    net.set_ports(&[1, 2]);
     traffic(&mut net, now + Duration::from_millis(40));
     settle(&mut net);
     net
@@ -71,8 +69,7 @@ fn marker_protected_move_loses_and_reorders_nothing() {
         },
         true,
     );
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
     assert_eq!(net.dropped, 0);
     assert!(net.held > 0, "the move held frames");
     assert_eq!(net.markers_sent, 1);
@@ -117,8 +114,7 @@ fn silent_partner_marker_timeout_loses_nothing() {
         },
         false,
     );
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
     assert_eq!(net.dist.stats().marker_timeouts, 1);
     assert!(net.events.iter().any(|e| matches!(
         e,
@@ -163,12 +159,10 @@ fn held_queue_overflow_completes_early_and_loses_nothing() {
     );
     net.return_delay = Duration::from_millis(5);
     let now = net.now;
-    net.dist.set_ports(now, &[1]);
-    net.pump();
+    net.set_ports(&[1]);
     traffic(&mut net, now + Duration::from_millis(5));
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2]);
-    net.pump();
+    net.set_ports(&[1, 2]);
     traffic(&mut net, now + Duration::from_millis(20));
     settle(&mut net);
     assert_eq!(net.dropped, 0);
@@ -191,8 +185,7 @@ fn drain_port_moves_everything_off_without_loss_or_reordering() {
     );
     net.return_delay = Duration::from_millis(3);
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     traffic(&mut net, now + Duration::from_millis(10));
     let now = net.now;
     net.dist.drain_port(now, 1);
@@ -218,12 +211,10 @@ fn drain_port_moves_everything_off_without_loss_or_reordering() {
     assert!(a.abs_diff(b) <= 1, "{a} {b}");
     // The caller now removes the port; traffic goes on.
     let now = net.now;
-    net.dist.set_ports(now, &[2, 3]);
-    net.pump();
+    net.set_ports(&[2, 3]);
     traffic(&mut net, now + Duration::from_millis(10));
     settle(&mut net);
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
     assert_eq!(
         net.events
             .iter()
@@ -242,8 +233,7 @@ fn failed_port_moves_at_once_without_marker() {
         &[(1, Duration::from_millis(1)), (2, Duration::from_millis(1))],
     );
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2]);
-    net.pump();
+    net.set_ports(&[1, 2]);
     net.dist.set_ports(now, &[2]);
     net.pump();
     assert_eq!(net.markers_sent, 0);
@@ -268,16 +258,13 @@ fn destination_failing_mid_move_cancels_back_to_the_source() {
     );
     net.return_delay = Duration::from_millis(5);
     let now = net.now;
-    net.dist.set_ports(now, &[1]);
-    net.pump();
+    net.set_ports(&[1]);
     traffic(&mut net, now + Duration::from_millis(5));
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2]);
-    net.pump();
+    net.set_ports(&[1, 2]);
     traffic(&mut net, now + Duration::from_millis(3)); // marker still in flight
     let now = net.now;
-    net.dist.set_ports(now, &[1]);
-    net.pump();
+    net.set_ports(&[1]);
     traffic(&mut net, now + Duration::from_millis(10));
     settle(&mut net);
     assert!(net.all_in_order(), "violations {}", net.violations);
@@ -307,9 +294,7 @@ fn policy_change_run(protection: MoveProtection) -> Net {
         ],
     );
     let frames: Vec<Vec<u8>> = (0..FLOWS).map(udp_frame).collect();
-    let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     for (i, policy) in ["L3", "L2,L3,L4", "L3,L4"].iter().enumerate() {
         let until = net.now + Duration::from_millis(10);
         while net.now < until {
@@ -356,8 +341,7 @@ fn live_policy_and_bucket_change_quiesces_without_reordering() {
     net.return_delay = Duration::from_millis(1);
     let frames: Vec<Vec<u8>> = (0..FLOWS).map(udp_frame).collect();
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     let run = |net: &mut Net, until: Instant| {
         while net.now < until {
             let t = net.now + STEP;
@@ -383,8 +367,7 @@ fn live_policy_and_bucket_change_quiesces_without_reordering() {
     assert_eq!(net.dist.bucket_table().len(), 1024);
     run(&mut net, now + Duration::from_millis(20));
     settle(&mut net);
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
     assert!(net.held > 0);
     let completions = net
         .events
@@ -422,8 +405,7 @@ fn mode_change_to_active_backup_quiesces_and_keeps_order() {
         ],
     );
     let now = net.now;
-    net.dist.set_ports(now, &[2, 1]);
-    net.pump();
+    net.set_ports(&[2, 1]);
     traffic(&mut net, now + Duration::from_millis(5));
     let now = net.now;
     let c = DistributorConfig {
@@ -460,8 +442,7 @@ fn undrained_port_takes_back_its_share_under_marker_protection() {
     net.return_delay = Duration::from_millis(3);
     assert!(net.dist.protects_moves());
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     traffic(&mut net, now + Duration::from_millis(10));
     let now = net.now;
     net.dist.drain_ports(now, &[1, 3]);
@@ -489,8 +470,7 @@ fn undrained_port_takes_back_its_share_under_marker_protection() {
     let (a, b) = (net.owned(1), net.owned(2));
     assert_eq!(a + b, 256);
     assert!(a.abs_diff(b) <= 1, "{a} {b}");
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
     assert!(
         !net.events.contains(&DistEvent::Drained { port: 1 }),
         "port 1 came back before it was drained"
@@ -524,12 +504,10 @@ fn moves_off_one_port_share_one_marker() {
         ],
     );
     let now = net.now;
-    net.dist.set_ports(now, &[1]);
-    net.pump();
+    net.set_ports(&[1]);
     traffic(&mut net, now + Duration::from_millis(10));
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     traffic(&mut net, now + Duration::from_millis(20));
     settle(&mut net);
     assert_eq!((moves(&net, 1, 2), moves(&net, 1, 3)), (1, 1));
@@ -541,8 +519,7 @@ fn moves_off_one_port_share_one_marker() {
     );
     assert_eq!(marker_timeouts(&net), 0);
     assert!(net.owned(2).abs_diff(85) <= 1 && net.owned(3).abs_diff(85) <= 1);
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
 }
 
 /// Ports 1 and 2 carry traffic; port 3 joins at +0, port 4 at +500 ms: both take their share
@@ -561,12 +538,10 @@ fn joins_in_quick_succession(marker_interval: Duration) -> (Net, Instant) {
         ],
     );
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2]);
-    net.pump();
+    net.set_ports(&[1, 2]);
     traffic(&mut net, now + Duration::from_millis(10));
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     traffic(&mut net, now + Duration::from_millis(500));
     let joined = net.now;
     net.dist.set_ports(joined, &[1, 2, 3, 4]);
@@ -617,8 +592,7 @@ fn a_move_soon_after_another_waits_for_the_ports_marker_interval() {
     for p in 1..=4 {
         assert!(net.owned(p).abs_diff(64) <= 1, "port {p}: {}", net.owned(p));
     }
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
 }
 
 #[test]
@@ -650,12 +624,9 @@ fn a_sent_marker_is_not_shared_when_another_path_also_sends() {
         );
         net.dist.set_other_sender(other);
         let now = net.now;
-        net.dist.set_ports(now, &[1, 2]);
-        net.pump();
+        net.set_ports(&[1, 2]);
         traffic(&mut net, now + Duration::from_millis(10));
-        let now = net.now;
-        net.dist.set_ports(now, &[1, 2, 3]);
-        net.pump();
+        net.set_ports(&[1, 2, 3]);
         assert_eq!(
             net.markers_on.get(&1).map(Vec::len),
             Some(1),
@@ -673,8 +644,7 @@ fn a_sent_marker_is_not_shared_when_another_path_also_sends() {
             "other sender {other}: {:?}",
             net.markers_on
         );
-        assert!(net.all_in_order(), "violations {}", net.violations);
-        assert_eq!(net.delivered, net.offered());
+        net.assert_all_delivered_in_order();
     }
 }
 
@@ -687,9 +657,7 @@ fn an_administrative_drain_is_paced_a_port_that_left_moves_at_once() {
     // at the same time: it must carry nothing more, so its moves start at once.
     let (mut net, _) = joins_in_quick_succession(Duration::from_secs(2));
     // Undo port 4's join: only ports 1..3 distribute.
-    let now = net.now;
-    net.dist.set_ports(now, &[1, 2, 3]);
-    net.pump();
+    net.set_ports(&[1, 2, 3]);
     settle(&mut net);
     let markers_at = |net: &Net, p: u16| net.markers_on.get(&p).cloned().unwrap_or_default();
     let (m1, m2) = (markers_at(&net, 1).len(), markers_at(&net, 2).len());
@@ -728,8 +696,7 @@ fn an_administrative_drain_is_paced_a_port_that_left_moves_at_once() {
             .any(|e| matches!(e, DistEvent::Drained { port: 1 }))
     );
     assert_eq!(marker_timeouts(&net), 0);
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
 }
 
 #[test]
@@ -752,12 +719,10 @@ fn a_move_that_may_not_share_a_sent_marker_asks_its_own_at_once() {
         );
         net.dist.set_other_sender(other);
         let now = net.now;
-        net.dist.set_ports(now, &[1, 2]);
-        net.pump();
+        net.set_ports(&[1, 2]);
         traffic(&mut net, now + Duration::from_millis(10));
         let now = net.now;
-        net.dist.set_ports(now, &[1, 2, 3]);
-        net.pump();
+        net.set_ports(&[1, 2, 3]);
         let t = now + Duration::from_micros(100);
         net.advance(t);
         net.dist.set_ports(t, &[1, 2, 3, 4]);
@@ -777,8 +742,7 @@ fn a_move_that_may_not_share_a_sent_marker_asks_its_own_at_once() {
         );
         traffic(&mut net, t + Duration::from_millis(20));
         settle(&mut net);
-        assert!(net.all_in_order(), "violations {}", net.violations);
-        assert_eq!(net.delivered, net.offered());
+        net.assert_all_delivered_in_order();
     }
 }
 
@@ -798,8 +762,7 @@ fn deep_queue_take_back(reports: bool) -> Net {
     net.dist.set_departure_reports(reports);
     net.report_departures = reports;
     let now = net.now;
-    net.dist.set_ports(now, &[1]);
-    net.pump();
+    net.set_ports(&[1]);
     // One frame per flow every 2 ms: the held frames of 300 ms stay under the held limit.
     let paced = |net: &mut Net, until: Instant| {
         while net.now < until {
@@ -812,8 +775,7 @@ fn deep_queue_take_back(reports: bool) -> Net {
     };
     paced(&mut net, now + Duration::from_millis(20));
     let now = net.now;
-    net.dist.set_ports(now, &[1, 2]);
-    net.pump();
+    net.set_ports(&[1, 2]);
     paced(&mut net, now + Duration::from_millis(600));
     settle(&mut net);
     net
@@ -830,8 +792,7 @@ fn a_marker_timeout_counts_from_the_markers_departure() {
     assert!(net.violations > 0, "the model shows the reordering");
     let net = deep_queue_take_back(true);
     assert_eq!(marker_timeouts(&net), 0);
-    assert!(net.all_in_order(), "violations {}", net.violations);
-    assert_eq!(net.delivered, net.offered());
+    net.assert_all_delivered_in_order();
     assert_eq!(net.dist.stats().early_completions, 0);
     assert!(net.events.iter().any(|e| matches!(
         e,
@@ -915,8 +876,7 @@ fn a_policy_change_quiesce_waits_for_its_markers_departures() {
         net.report_departures = reports;
         let frames: Vec<Vec<u8>> = (0..FLOWS).map(udp_frame).collect();
         let now = net.now;
-        net.dist.set_ports(now, &[1, 2]);
-        net.pump();
+        net.set_ports(&[1, 2]);
         let offer = |net: &mut Net, until: Instant| {
             while net.now < until {
                 let t = net.now + Duration::from_millis(2);

@@ -166,9 +166,7 @@ proptest! {
             while seen_events < net.events.len() {
                 if let lagd_distrib::DistEvent::Drained { port } = net.events[seen_events] {
                     ports.retain(|p| *p != port);
-                    let now = net.now;
-                    net.dist.set_ports(now, &ports);
-                    net.pump();
+                    net.set_ports(&ports);
                 }
                 seen_events += 1;
             }

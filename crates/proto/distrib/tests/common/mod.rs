@@ -223,6 +223,20 @@ impl Net {
         self.now = self.now.max(to);
     }
 
+    /// Makes `ports` the distributing ports now, and sends what that releases.
+    pub fn set_ports(&mut self, ports: &[PortNumber]) {
+        let now = self.now;
+        self.dist.set_ports(now, ports);
+        self.pump();
+    }
+
+    /// Asserts that every flow received every frame offered, in order, and nothing else.
+    #[track_caller]
+    pub fn assert_all_delivered_in_order(&self) {
+        assert!(self.all_in_order(), "violations {}", self.violations);
+        assert_eq!(self.delivered, self.offered());
+    }
+
     /// Frames offered per flow, so far.
     pub fn offered(&self) -> u64 {
         self.next_seq.values().sum()

@@ -252,10 +252,7 @@ fn check_in_order(received: &BTreeMap<u16, Vec<u32>>, flows: u16, sent: u32) {
 
 #[test]
 fn forms_within_wait_while_plus_one_second() {
-    let mut net = Net::new();
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(None);
     net.run_until(Instant::from_secs(3));
     assert_eq!(net.all_distributing(0), 4);
     assert_eq!(net.all_distributing(1), 4);
@@ -264,10 +261,7 @@ fn forms_within_wait_while_plus_one_second() {
 
 #[test]
 fn graceful_drain_under_traffic_loses_and_reorders_nothing() {
-    let mut net = Net::new();
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(None);
     // Past the formation Markers' pacing interval: the drain starts at once.
     net.run_until(Instant::from_secs(6));
     const FLOWS: u16 = 16;
@@ -300,10 +294,7 @@ fn graceful_drain_under_traffic_loses_and_reorders_nothing() {
 
 #[test]
 fn carrier_loss_moves_only_the_failed_ports_conversations() {
-    let mut net = Net::new();
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(None);
     net.run_until(Instant::from_secs(3));
     let before: Vec<Option<PortNumber>> = net.sides[0].agg.distributor().bucket_table().to_vec();
     net.up[3] = false;
@@ -344,10 +335,7 @@ fn carrier_loss_moves_only_the_failed_ports_conversations() {
 
 #[test]
 fn a_restarted_side_resumes_unseen_with_its_bucket_table() {
-    let mut net = Net::new();
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(None);
     net.run_until(Instant::from_secs(3));
     // Port 3 fails and comes back: buckets move away and some come back (marker-protected),
     // so the table is no longer what a fresh start would build.
@@ -503,6 +491,22 @@ fn a_member_leaving_with_its_link_up_moves_its_conversations_behind_a_marker() {
     );
 }
 
+/// Two sides joined, each having sent what it had to send at the start; Marker Responders
+/// that answer one Marker per port per `paced_responder` (every one when `None`).
+fn started(paced_responder: Option<Duration>) -> Net {
+    let mut net = Net::new();
+    net.paced_responder = paced_responder;
+    for s in 0..2 {
+        net.drain(s);
+    }
+    net
+}
+
+/// Moves side 0's distributor completed by the Marker timeout, so far.
+fn marker_timeouts(net: &Net) -> u64 {
+    net.sides[0].agg.distributor().stats().marker_timeouts
+}
+
 /// Side 0's Marker PDUs sent and responses received, per port 1..=4.
 fn marker_exchanges(net: &Net) -> Vec<(u64, u64)> {
     (1..=PORTS)
@@ -537,15 +541,11 @@ fn a_drain_over_several_ports_is_covered_by_one_marker() {
     // Issue 11, defect 6. Draining port 2 spreads its conversations over ports 1, 3 and 4:
     // three moves off port 2, which one Marker covers. A responder that answers one Marker per
     // port every 2 s (DPDK) must still answer the drain: nothing may complete by the timeout.
-    let mut net = Net::new();
-    net.paced_responder = Some(Duration::from_secs(2));
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(Some(Duration::from_secs(2)));
     net.run_until(Instant::from_secs(6));
     assert_eq!(net.all_distributing(0), 4);
     let before = marker_exchanges(&net);
-    let timeouts = net.sides[0].agg.distributor().stats().marker_timeouts;
+    let timeouts = marker_timeouts(&net);
     const FLOWS: u16 = 32;
     let mut seq = 0;
     traffic(&mut net, FLOWS, &mut seq, 300, |net, seq| {
@@ -565,7 +565,7 @@ fn a_drain_over_several_ports_is_covered_by_one_marker() {
         "one Marker on port 2, answered: {before:?} -> {after:?}"
     );
     assert_eq!(
-        net.sides[0].agg.distributor().stats().marker_timeouts,
+        marker_timeouts(&net),
         timeouts,
         "a move completed by the Marker timeout"
     );
@@ -578,11 +578,7 @@ fn moves_in_quick_succession_are_paced_so_a_rate_limited_responder_answers_each(
     // twice within 2 s. A responder that answers one Marker per port every 2 s (DPDK) would
     // ignore the second Marker on each and the moves would fall back to the timeout; paced,
     // every Marker is answered and every move completes by its response, in order.
-    let mut net = Net::new();
-    net.paced_responder = Some(Duration::from_secs(2));
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(Some(Duration::from_secs(2)));
     net.run_until(Instant::from_secs(6));
     assert_eq!(net.all_distributing(0), 4);
     let link = |net: &mut Net, port: PortNumber, up: bool| {
@@ -602,7 +598,7 @@ fn moves_in_quick_succession_are_paced_so_a_rate_limited_responder_answers_each(
     link(&mut net, 4, false);
     net.run_until(net.now + Duration::from_secs(3));
     let before = marker_exchanges(&net);
-    let timeouts = net.sides[0].agg.distributor().stats().marker_timeouts;
+    let timeouts = marker_timeouts(&net);
     const FLOWS: u16 = 32;
     let mut seq = 0;
     // 4 s of traffic: port 4 returns at +0, port 3 at +0.5 s.
@@ -626,7 +622,7 @@ fn moves_in_quick_succession_are_paced_so_a_rate_limited_responder_answers_each(
         "every Marker answered: {before:?} -> {after:?}"
     );
     assert_eq!(
-        net.sides[0].agg.distributor().stats().marker_timeouts,
+        marker_timeouts(&net),
         timeouts,
         "a move completed by the Marker timeout"
     );
@@ -648,16 +644,12 @@ fn a_drain_soon_after_a_marker_waits_so_a_rate_limited_responder_answers_it() {
     // interval has passed, then the drain's Marker is answered: nothing by the timeout, nothing
     // lost or reordered.
     for disable in [true, false] {
-        let mut net = Net::new();
-        net.paced_responder = Some(Duration::from_secs(2));
-        for s in 0..2 {
-            net.drain(s);
-        }
+        let mut net = started(Some(Duration::from_secs(2)));
         net.run_until(Instant::from_secs(3));
         assert_eq!(net.all_distributing(0), 4);
         let before = marker_exchanges(&net);
         assert!(before[1].0 > 0, "a Marker went on port 2 at formation");
-        let timeouts = net.sides[0].agg.distributor().stats().marker_timeouts;
+        let timeouts = marker_timeouts(&net);
         const FLOWS: u16 = 32;
         let mut seq = 0;
         // 3 s of traffic; port 2 leaves at +25 ms.
@@ -686,7 +678,7 @@ fn a_drain_soon_after_a_marker_waits_so_a_rate_limited_responder_answers_it() {
             "disable {disable}: one Marker on port 2, answered: {before:?} -> {after:?}"
         );
         assert_eq!(
-            net.sides[0].agg.distributor().stats().marker_timeouts,
+            marker_timeouts(&net),
             timeouts,
             "disable {disable}: a move completed by the Marker timeout"
         );
@@ -695,10 +687,7 @@ fn a_drain_soon_after_a_marker_waits_so_a_rate_limited_responder_answers_it() {
 
 #[test]
 fn disable_under_traffic_loses_and_reorders_nothing_and_enable_takes_a_share_back() {
-    let mut net = Net::new();
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(None);
     // Past the formation Markers' pacing interval: the drain starts at once.
     net.run_until(Instant::from_secs(6));
     const FLOWS: u16 = 16;
@@ -755,10 +744,7 @@ fn disable_under_traffic_loses_and_reorders_nothing_and_enable_takes_a_share_bac
 
 #[test]
 fn disabling_the_last_distributing_member_is_refused_unless_forced() {
-    let mut net = Net::new();
-    for s in 0..2 {
-        net.drain(s);
-    }
+    let mut net = started(None);
     net.run_until(Instant::from_secs(3));
     let now = net.now;
     for p in 1..PORTS {

@@ -151,14 +151,15 @@ fn serve(args: &Args, relaunch: &crate::handover::Relaunch) -> Result<(), Fatal>
         };
         return Err(Fatal { code, message });
     }
+    // The Prometheus endpoint (a reload moves it); one that cannot be bound is an error, not
+    // a reason to stop. Before the control socket answers: a client that reaches lagd finds
+    // it started whole (the endpoint serving, its warnings logged).
+    if let Err(e) = engine.apply_daemon(&daemon) {
+        tracing::error!("{e}");
+    }
     if let Err(e) = server.spawn(engine.clone()) {
         let _ = engine.shutdown();
         return Err(failure(format!("control socket thread: {e}")));
-    }
-    // The Prometheus endpoint (a reload moves it); one that cannot be bound is an error, not
-    // a reason to stop.
-    if let Err(e) = engine.apply_daemon(&daemon) {
-        tracing::error!("{e}");
     }
     if let Err(e) = crate::supervise::spawn(engine.clone()) {
         let _ = engine.shutdown();

@@ -5,16 +5,26 @@
 #   - TCP, iperf3 -P 1 and -P 8 (Gbit/s, CPU s/GB: iperf3 client + server + both lagd);
 #   - 64-byte UDP frames (iperf3 -u -b 0 -l 18: 14 + 20 + 8 + 18 bytes + FCS), frames per second
 #     received;
-#   - VLAN-tagged TCP (-P 1, -P 8): the hosts' addresses on a VLAN-filtering bridge whose port
-#     (the aggregate, or the veth) carries VLAN 10 tagged (8021q is not needed; the tag is
-#     accelerated, as from a VLAN device);
+#   - VLAN-tagged TCP (-P 1, -P 8): every frame between the hosts carries an 802.1Q tag (VLAN
+#     10) on the veth, or on lagd's member: tc programs on the hosts' devices (the veth, or the
+#     aggregate) push it on egress and pop it on ingress (crates/dataplane/examples/vlan_tag.rs;
+#     needs neither 8021q nor act_vlan; the tag is the kernel's out-of-band one, as from a VLAN
+#     device on a NIC that inserts tags);
 #   - TCP over IPv6 with a destination-options header on every segment (bench/tcp6opt.py, one
 #     flow: iperf3 cannot set the option).
 #
 #   bench/lag_fastpath.sh          (ROUNDS=3 DUR=10; needs root, iperf3, python3)
+#   LAGD_EXTRA='rx_steering = "off"' bench/lag_fastpath.sh   (settings added to both lagd)
+#   PROFILE=1 bench/lag_fastpath.sh   (one -P 1 run per path under perf record; needs perf)
 source "$(dirname "$0")/lib.sh"
 need iperf3 iperf3
 build_lagd
+# The VLAN tagger (an example of the dataplane crate), built like lagd.
+if [ "${NO_BUILD:-0}" != 1 ]; then
+    (cd "$WS" && cargo build --quiet --release -p lagd-dataplane --example vlan_tag 2>>"$SCRATCH/build.log") ||
+        log "warning: vlan_tag not built (see $SCRATCH/build.log)"
+fi
+VLAN_TAG=$CARGO_TARGET_DIR/release/examples/vlan_tag
 
 # pair NSVAR1 NSVAR2 TAG: two namespaces joined by a veth "$P-TAG1" - "$P-TAG2".
 pair() {
@@ -28,8 +38,8 @@ lagd_pair() {
     local t=$1 ns1 ns2
     ns1=${t^^}1; ns2=${t^^}2
     : >"$SCRATCH/${t}1.toml"; : >"$SCRATCH/${t}2.toml"
-    lagd_conf "$SCRATCH/${t}1.toml" "$P-${t}g" "$P-${t}1"
-    lagd_conf "$SCRATCH/${t}2.toml" "$P-${t}g" "$P-${t}2"
+    lagd_conf "$SCRATCH/${t}1.toml" "$P-${t}g" "$P-${t}1" "${LAGD_EXTRA:-}"
+    lagd_conf "$SCRATCH/${t}2.toml" "$P-${t}g" "$P-${t}2" "${LAGD_EXTRA:-}"
     lagd_start PID1 "${!ns1}" "$SCRATCH/${t}1.toml"
     lagd_start PID2 "${!ns2}" "$SCRATCH/${t}2.toml"
     wait_until 60 lagd_forwarding "$SCRATCH/${t}1.toml.sock" "$P-${t}g" 1
@@ -37,26 +47,27 @@ lagd_pair() {
     printf -v "${t^^}_PIDS" '%s %s' "$PID1" "$PID2"
 }
 
-# vlan_host NS PORT ADDR6 ADDR4: a VLAN-filtering bridge in NS with PORT tagged in VLAN 10, the
-# bridge itself the host in VLAN 10 (untagged, PVID) with ADDR4.
+# vlan_host NS DEV ADDR4: the host in NS sends and receives on DEV in VLAN 10, tagged past DEV
+# (vlan_tag's programs at DEV's egress and ingress, first in their hooks).
 vlan_host() {
-    ip -n "$1" link add br0 type bridge vlan_filtering 1
-    ip -n "$1" link set "$2" master br0
-    bridge -n "$1" vlan add dev "$2" vid 10
-    bridge -n "$1" vlan del dev "$2" vid 1
-    bridge -n "$1" vlan add dev br0 vid 10 pvid untagged self
-    bridge -n "$1" vlan del dev br0 vid 1 self
-    ip -n "$1" link set br0 up
-    ip -n "$1" addr add "$3" dev br0
+    local pid
+    bg pid ip netns exec "$1" "$VLAN_TAG" "$2" 10
+    ip -n "$1" addr add "$3" dev "$2"
 }
 
-# VLAN rows need a VLAN-filtering bridge (this script's way to tag without 8021q); kernels
-# built without CONFIG_BRIDGE_VLAN_FILTERING skip them, and say so.
+# VLAN rows need the tagger's programs to load and attach; where they cannot, the rows are
+# skipped, and the script says so.
 VLAN=1
-ip netns add "$P-vlanprobe"
-ip -n "$P-vlanprobe" link add br0 type bridge vlan_filtering 1 2>/dev/null || VLAN=0
-ip netns del "$P-vlanprobe"
-[ "$VLAN" = 1 ] || log "no VLAN-filtering bridge in this kernel: VLAN-tagged rows skipped"
+if [ -x "$VLAN_TAG" ]; then
+    ip netns add "$P-vlanprobe"
+    ip -n "$P-vlanprobe" link add "$P-vp" type veth peer name "$P-vq"
+    probe=$(timeout 2 ip netns exec "$P-vlanprobe" "$VLAN_TAG" "$P-vp" 10 2>&1 || true)
+    [[ $probe == *tagged* ]] || VLAN=0
+    ip netns del "$P-vlanprobe"
+else
+    VLAN=0
+fi
+[ "$VLAN" = 1 ] || log "vlan_tag unavailable (not built, or its programs do not load): VLAN-tagged rows skipped"
 
 # Direct veth: D (IPv4, IPv6), DV (VLAN).
 pair D1 D2 d
@@ -68,6 +79,7 @@ if [ "$VLAN" = 1 ]; then
     pair DV1 DV2 dv
     vlan_host "$DV1" "$P-dv1" 198.18.41.1/24
     vlan_host "$DV2" "$P-dv2" 198.18.41.2/24
+
 fi
 
 # Two lagd: L (IPv4, IPv6), LV (VLAN).
@@ -105,6 +117,16 @@ for s in "${reach_list[@]}"; do
     wait_until 20 ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null
 done
 
+# The tag is on lagd's member: frames of a ping seen there with VLAN 10 (tshark, if installed).
+if [ "$VLAN" = 1 ] && command -v tshark >/dev/null; then
+    ip netns exec "$LV2" timeout 5 tshark -l -i "$P-lv2" -c 2 -f "vlan 10 and icmp" >"$SCRATCH/vlan.txt" 2>/dev/null &
+    cap=$!
+    sleep 2
+    ip netns exec "$LV1" ping -c 3 -i 0.2 198.18.43.2 >/dev/null || true
+    wait "$cap" || true
+    log "VLAN 10 frames captured on lagd's member $P-lv2: $(grep -c . "$SCRATCH/vlan.txt" || true)"
+fi
+
 # udp64 NS DST: received 64-byte frames per second (millions).
 udp64() {
     ip netns exec "$1" iperf3 -c "$2" -u -b 0 -l 18 -t "$DUR" -J 2>/dev/null | python3 -c '
@@ -133,6 +155,24 @@ try:
 except Exception:
     print("nan nan")' "$out" "$((t1 - t0))" "$(getconf CLK_TCK)"
 }
+
+# PROFILE=1: instead of the rounds, one TCP -P 1 run of each path under `perf record -a`
+# (cpu-clock samples on every CPU: this machine's VM has no hardware counters) and the symbols
+# above 0.5 % of each profile.
+if [ "${PROFILE:-0}" = 1 ]; then
+    for path in direct lagd; do
+        case $path in
+        direct) ns=$D1 dst=198.18.40.2 ;;
+        lagd) ns=$L1 dst=198.18.42.2 ;;
+        esac
+        perf record -q -e cpu-clock -a -o "$SCRATCH/$path.perf" -- \
+            ip netns exec "$ns" iperf3 -c "$dst" -t "$DUR" -P 1 >"$SCRATCH/$path.iperf" 2>&1
+        echo "== $path: $(grep receiver "$SCRATCH/$path.iperf" | tail -1) (load $(load_now))"
+        perf report -q -i "$SCRATCH/$path.perf" --sort sym --percent-limit 0.5 --stdio 2>/dev/null |
+            grep -v '^$' | head -45
+    done
+    exit 0
+fi
 
 declare -A G C U X XC
 loads=()
@@ -169,7 +209,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "Kernel fast path, default settings, $ROUNDS interleaved rounds of ${DUR} s, $(date -u +%FT%TZ), load after each round: ${loads[*]}"
+echo "Kernel fast path, ${LAGD_EXTRA:-default settings}, $ROUNDS interleaved rounds of ${DUR} s, $(date -u +%FT%TZ), load after each round: ${loads[*]}"
 echo
 echo "TCP over one unthrottled member (two lagd) and VLAN-tagged TCP:"
 echo
@@ -182,7 +222,7 @@ if [ "$VLAN" = 1 ]; then
     tcp_table "vlan-direct vlan-lagd"
 else
     echo
-    echo "(VLAN-tagged rows skipped: no VLAN-filtering bridge in this kernel)"
+    echo "(VLAN-tagged rows skipped: the VLAN tagger's programs are unavailable)"
 fi
 echo
 echo "| path | 64-byte UDP, Mframes/s received, median (rounds) | ratio to direct | IPv6 + destination options TCP, Gbit/s median (rounds) | ratio to direct | CPU s/GB |"

@@ -21,8 +21,8 @@ pub use lagd_node::settings::spelling;
 pub use lagd_node::settings::{
     AdSelect, AggrMode, AggrSettings, AggrSpec, BfdSettings, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_KEY,
     DEFAULT_MTU, DEFAULT_PRIORITY, DEFAULT_REBALANCE, Fallback, LinkEnv, MAX_IFNAME,
-    MoveProtectionKind, Offload, PortSettings, Resolved, SettingsError, Syntax, valid_ifname,
-    values,
+    MoveProtectionKind, Offload, PortSettings, Resolved, RxSteering, SettingsError, Syntax,
+    valid_ifname, values,
 };
 pub use lagd_types::{LacpActivity, LacpTimeout};
 

@@ -638,6 +638,14 @@ pub struct OffloadStatus {
     /// lagd has not seen resolve the aggregate).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rx_untracked_frames: Option<u64>,
+    /// Receive steering on the aggregate (setting `rx_steering`): `by-flow` (RPS by flow) or
+    /// `off`, and ` (to X: waiting for a moment with no frame queued)` while a change waits
+    /// for a moment it cannot reorder anything (see lagd's `offload`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rx_steering: Option<String>,
+    /// Changes of receive steering during which a frame arrived (the one case in which it
+    /// might be overtaken).
+    pub rx_steering_crossed: u64,
 }
 
 /// Status of one member (`ShowAggr`).

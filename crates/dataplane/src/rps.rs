@@ -22,26 +22,24 @@ use crate::error::{Error, Result, check_ifname};
 /// the RPS map of each of its receive queues). Returns how many queues were set; 0 on a
 /// one-CPU machine or a kernel without RPS (nothing to order across CPUs, or no way to).
 pub fn steer_by_flow(ifname: &str) -> Result<usize> {
+    set_by_flow(ifname, true)
+}
+
+/// [`steer_by_flow`] (`on`), or no steering (`off`: each frame stays on the backlog of the CPU
+/// that handed it on). Returns how many queues were written (0: one CPU, or no RPS).
+///
+/// Switching under traffic can reorder: a frame queued on one CPU's backlog before the switch
+/// may be overtaken by a later one of its conversation queued on another after it. lagd
+/// switches only at a moment no frame of the aggregate is queued (`lagd`'s `offload`, with
+/// [`backlogs_empty`]).
+pub fn set_by_flow(ifname: &str, on: bool) -> Result<usize> {
     check_ifname(ifname)?;
     let Some(mask) = every_cpu()? else {
         return Ok(0);
     };
-    let dir = format!("/sys/class/net/{ifname}/queues");
-    let entries = std::fs::read_dir(&dir).map_err(|source| Error::Link {
-        op: "list the receive queues",
-        ifname: ifname.to_string(),
-        source,
-    })?;
+    let mask = if on { mask } else { "0".to_string() };
     let mut set = 0;
-    for e in entries.flatten() {
-        if !e.file_name().to_string_lossy().starts_with("rx-") {
-            continue;
-        }
-        let path = e.path().join("rps_cpus");
-        if !path.exists() {
-            // A kernel built without CONFIG_RPS.
-            return Ok(0);
-        }
+    for path in rps_maps(ifname)? {
         std::fs::write(&path, &mask).map_err(|source| Error::Link {
             op: "set the RPS map",
             ifname: ifname.to_string(),
@@ -50,6 +48,71 @@ pub fn steer_by_flow(ifname: &str) -> Result<usize> {
         set += 1;
     }
     Ok(set)
+}
+
+/// Whether frames the device `ifname` receives are steered (a non-empty RPS map on any of
+/// its receive queues).
+pub fn is_by_flow(ifname: &str) -> Result<bool> {
+    check_ifname(ifname)?;
+    for path in rps_maps(ifname)? {
+        let map = std::fs::read_to_string(&path).map_err(|source| Error::Link {
+            op: "read the RPS map",
+            ifname: ifname.to_string(),
+            source,
+        })?;
+        if map
+            .trim()
+            .chars()
+            .any(|c| c.is_ascii_hexdigit() && c != '0')
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The `rps_cpus` files of the receive queues of `ifname` (none on a kernel without RPS).
+fn rps_maps(ifname: &str) -> Result<Vec<std::path::PathBuf>> {
+    let dir = format!("/sys/class/net/{ifname}/queues");
+    let entries = std::fs::read_dir(&dir).map_err(|source| Error::Link {
+        op: "list the receive queues",
+        ifname: ifname.to_string(),
+        source,
+    })?;
+    let mut maps = Vec::new();
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with("rx-") {
+            continue;
+        }
+        let path = e.path().join("rps_cpus");
+        if !path.exists() {
+            // A kernel built without CONFIG_RPS.
+            return Ok(Vec::new());
+        }
+        maps.push(path);
+    }
+    Ok(maps)
+}
+
+/// Whether every CPU's backlog (the queue `netif_rx` and RPS fill, emptied by that CPU's
+/// receive softirq) is empty now, each read at one instant (`/proc/net/softnet_stat`,
+/// column 12: frames in the backlog's input and process queues, Linux ≥ 5.10). `None`: the
+/// kernel does not say.
+pub fn backlogs_empty() -> Result<Option<bool>> {
+    let text = std::fs::read_to_string("/proc/net/softnet_stat").map_err(|source| Error::Sys {
+        op: "read /proc/net/softnet_stat",
+        source,
+    })?;
+    Ok(backlogs_empty_in(&text))
+}
+
+fn backlogs_empty_in(text: &str) -> Option<bool> {
+    let mut empty = true;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let len = line.split_whitespace().nth(11)?;
+        empty &= u32::from_str_radix(len, 16).ok()? == 0;
+    }
+    Some(empty)
 }
 
 /// The RPS map of every online CPU (see [`steer_by_flow`]); `None` on a one-CPU machine.
@@ -96,7 +159,22 @@ fn cpu_mask(online: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::cpu_mask;
+    use super::{backlogs_empty_in, cpu_mask};
+
+    #[test]
+    fn backlog_lengths() {
+        let idle = "0019c8e4 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00022e35 00000000 00000000 00000000 00000000 00000000\n\
+                    00197810 00000000 00000003 00000000 00000000 00000000 00000000 00000000 00000000 0003014b 00000000 00000000 00000001 00000000 00000000\n";
+        assert_eq!(backlogs_empty_in(idle), Some(true));
+        let busy = idle.replacen(
+            "00000000 00000001 00000000",
+            "00000002 00000001 00000002",
+            1,
+        );
+        assert_eq!(backlogs_empty_in(&busy), Some(false));
+        // A kernel before 5.10: no backlog column.
+        assert_eq!(backlogs_empty_in("0019c8e4 00000000 00000000\n"), None);
+    }
 
     #[test]
     fn masks_of_cpu_lists() {

@@ -825,6 +825,11 @@ impl Aggr {
                 }
                 self.offload_unavailable = None;
             } else if a.offload.is_some() {
+                if r.rx_steering != self.resolved.rx_steering
+                    && let Some(o) = a.offload.as_mut()
+                {
+                    o.set_rx_steering(&r.name, r.rx_steering, false);
+                }
                 if remap {
                     // A new mode or hash: a new TX program replaces the old one atomically
                     // (the receive programs stay).
@@ -1267,6 +1272,7 @@ impl Aggr {
                 }
                 st.hand_backs = hand_backs;
                 st.idle_returns = idle_returns;
+                (st.rx_steering, st.rx_steering_crossed) = o.rx_steering();
                 let (last, max) = o.hand_back_times();
                 st.hand_back_last_us = last / 1000;
                 st.hand_back_max_us = max / 1000;
@@ -1599,18 +1605,9 @@ fn start_offload(
     };
     o.sync_balancer(adapter.agg.alb());
     o.sync(&adapter.agg);
-    // The receive programs queue each frame on a CPU's backlog: RPS on the aggregate makes it
-    // one backlog per conversation, so that no conversation is reordered there
-    // (`lagd_dataplane::rps`). The setting goes with the aggregate's device.
-    match lagd_dataplane::rps::steer_by_flow(&r.name) {
-        Ok(queues) => {
-            tracing::debug!(aggregate = %r.name, queues, "offload: receive steering by flow")
-        }
-        Err(e) => tracing::warn!(
-            aggregate = %r.name,
-            "offload: receive steering by flow not set ({e}): frames of one conversation received on two CPUs may be delivered out of order"
-        ),
-    }
+    // Receive steering by flow (`rx_steering`, lagd's `offload::steering`), before the
+    // receive programs deliver: set at once on a fresh fast path.
+    o.set_rx_steering(&r.name, r.rx_steering, fresh);
     // The receive programs deliver at once for Collecting members, before the caller filters
     // the sockets: a frame may then arrive twice for an instant, never not at all.
     let agg = &adapter.agg;

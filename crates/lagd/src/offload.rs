@@ -49,12 +49,15 @@
 //! Every `HARVEST`, the kernel's counters are folded into the member and aggregate counters
 //! and into the distributor's load measurement (so rebalancing sees offloaded load).
 
+mod steering;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use lagd_agg::Aggregation;
 use lagd_agg::alb::Alb;
 use lagd_agg::lagd_distrib::{Distributor, HashPolicy, Mode};
+use lagd_control::config::RxSteering;
 use lagd_dataplane::attach::AttachMode;
 use lagd_dataplane::rx_offload::{PeerCounts, RxBalancer, RxCounts, RxOffload};
 use lagd_dataplane::tx_offload::{HAND_BACK, HashPlan, MAX_MEMBERS, TxMode, TxOffload};
@@ -268,6 +271,8 @@ pub(crate) struct Offload {
     /// what it had counted of them at the last [`Offload::harvest_peers`].
     rx_peers: BTreeMap<PortNumber, BTreeMap<std::net::IpAddr, PeerCounts>>,
     next_peer_harvest: Instant,
+    /// Receive steering on the aggregate (`rx_steering`, see [`steering`]).
+    steering: steering::Steering,
 }
 
 impl Offload {
@@ -326,6 +331,7 @@ impl Offload {
             hand_back_max: 0,
             pins: None,
             names: BTreeMap::new(),
+            steering: steering::Steering::default(),
         }
     }
 
@@ -367,6 +373,7 @@ impl Offload {
         fresh.pins = self.pins.take();
         fresh.names = std::mem::take(&mut self.names);
         fresh.aggregate_mac = self.aggregate_mac;
+        fresh.steering = std::mem::take(&mut self.steering);
         *self = fresh;
         if let Some(d) = self.pins.clone()
             && let Err(e) = self.dp.pin(&d.join("tx"))
@@ -962,6 +969,11 @@ impl Offload {
         }
         self.next_harvest = now + HARVEST;
         self.harvest_all();
+        if self.steering.pending() {
+            let mut s = std::mem::take(&mut self.steering);
+            s.try_switch(|| self.received_total().0);
+            self.steering = s;
+        }
         if by_bucket(self.mode) {
             self.settle_hand_backs();
         }
@@ -1091,5 +1103,20 @@ impl Offload {
     /// Members whose received frames go through the kernel.
     pub fn rx_members(&self) -> usize {
         self.rx.len()
+    }
+
+    /// Receive steering on the aggregate `ifname` as `setting` asks: at once if `idle` (no
+    /// receive program delivers yet), else at the first moment it cannot reorder anything
+    /// ([`steering`]; retried at every counter harvest).
+    pub fn set_rx_steering(&mut self, ifname: &str, setting: RxSteering, idle: bool) {
+        let mut s = std::mem::take(&mut self.steering);
+        s.set(ifname, setting, idle, || self.received_total().0);
+        self.steering = s;
+    }
+
+    /// Receive steering in force (`by-flow`, `off`, or a change waiting), and the changes a
+    /// frame crossed.
+    pub fn rx_steering(&self) -> (Option<String>, u64) {
+        self.steering.status()
     }
 }

@@ -18,6 +18,9 @@
 //!   (longer than the 100 ms Marker timeout): the move waits for the Marker to leave, nothing
 //!   reordered.
 //! - carrier loss: the dead member's buckets move in the kernel's table.
+//! - receive steering (`rx_steering`) switched off, on, off and auto live on the receiver
+//!   under never-pausing UDP streams over two members: each switch made, nothing reordered,
+//!   duplicated or lost.
 //!
 //! Needs root (skipped otherwise, failed when `CI` is set).
 
@@ -25,7 +28,7 @@ mod common;
 mod frames;
 
 use common::*;
-use lagd::config::{AggrMode, AggrSettings, LacpActivity, Offload};
+use lagd::config::{AggrMode, AggrSettings, LacpActivity, Offload, RxSteering};
 use lagd::control::proto::{AggrStatus, OffloadStatus};
 use std::time::{Duration, Instant};
 
@@ -54,6 +57,7 @@ both_attach_modes!(
     hand_back_after_rebalance_and_removal,
     tcp_hand_back_after_rebalance_and_removal,
     marker_behind_a_deep_queue,
+    rx_steering_switches_without_reordering,
 );
 
 fn hosts(tag: &str, attach: &str, n: usize, extra_a: &str, extra_b: &str) -> Hosts {
@@ -899,20 +903,7 @@ fn marker_behind_a_deep_queue(attach: &str) {
     let rates = [400u32, 300, 200];
     let secs = 10u64;
     let rcvbuf0 = udp_rcvbuf_errors(&h, &b);
-    let streams: Vec<Udp> = rates
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            Udp::start(
-                &a,
-                &b,
-                [198, 18, 0, 2],
-                5750 + i as u16,
-                *r,
-                u64::from(*r) * secs,
-            )
-        })
-        .collect();
+    let streams = start_streams(&a, &b, 5750, &rates, secs);
     let start = Instant::now();
     // Past the Marker pacing interval (2 s) of the start's moves: the drain's Marker goes at
     // once, behind the queue.
@@ -933,10 +924,103 @@ fn marker_behind_a_deep_queue(attach: &str) {
         delta("marker_timeouts"),
         delta("early_completions")
     );
-    let starved = udp_rcvbuf_errors(&h, &b) - rcvbuf0;
+    finish_streams(attach, streams, &rates, secs, || {
+        udp_rcvbuf_errors(&h, &b) - rcvbuf0
+    });
+}
+
+/// `rx_steering` switched live on B (the receiver) under never-pausing streams: every switch
+/// is made while they run (B's status shows it in force, not waiting), and no datagram is
+/// reordered, duplicated or lost. B's members receive each flow on one CPU ([`fifo_receive`],
+/// the condition under which `off` is in order: what is left to reorder is the switch); the
+/// senders' flow hashes (their sockets' random ones) pick those CPUs, the kernel's flow hash
+/// the aggregate's, so a switch moves a flow between backlogs of different CPUs.
+fn rx_steering_switches_without_reordering(attach: &str) {
+    if !root_or_skip("rx_steering_switches_without_reordering") {
+        return;
+    }
+    let mut h = hosts("nsos", attach, 2, "rebalance_interval = \"off\"", "");
+    wait_fast(&mut h, attach);
+    fifo_receive(&h);
+    let (a, b) = (h.a.clone(), h.b.clone());
+    assert_eq!(
+        offload(&status_b(&mut h)).rx_steering.as_deref(),
+        Some("by-flow")
+    );
+    // Gaps of 0.4 to 1 ms per stream: a switch needs 50 us with none (each try, every 250 ms).
+    let rates = [2500u32, 1500, 1000];
+    let secs = 40u64;
+    let rcvbuf0 = udp_rcvbuf_errors(&h, &b);
+    let streams = start_streams(&a, &b, 5800, &rates, secs);
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    for setting in [
+        RxSteering::Off,
+        RxSteering::On,
+        RxSteering::Off,
+        RxSteering::Auto,
+    ] {
+        let c = AggrSettings {
+            rx_steering: Some(setting),
+            ..Default::default()
+        };
+        h.cb.modify_aggr(AGGR, c, true).unwrap();
+        let want = if setting.by_flow() { "by-flow" } else { "off" };
+        let s = wait_for(
+            &mut h.db,
+            &mut h.cb,
+            AGGR,
+            &format!("B's receive steering {want}"),
+            |s| s.offload.as_ref().and_then(|o| o.rx_steering.as_deref()) == Some(want),
+        );
+        eprintln!(
+            "{attach}: rx_steering = {setting}: {want} at +{:.1} s ({} switches crossed by a frame)",
+            start.elapsed().as_secs_f64(),
+            offload(&s).rx_steering_crossed
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            start.elapsed() < Duration::from_secs(secs - 1),
+            "the streams ended before the last switch"
+        );
+    }
+    finish_streams(attach, streams, &rates, secs, || {
+        udp_rcvbuf_errors(&h, &b) - rcvbuf0
+    });
+}
+
+/// Never-pausing UDP streams from `a` to B's address, one per rate (datagrams per second), on
+/// ports from `port0`, for `secs` s.
+fn start_streams(a: &str, b: &str, port0: u16, rates: &[u32], secs: u64) -> Vec<Udp> {
+    rates
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Udp::start(
+                a,
+                b,
+                [198, 18, 0, 2],
+                port0 + i as u16,
+                *r,
+                u64::from(*r) * secs,
+            )
+        })
+        .collect()
+}
+
+/// Ends [`start_streams`]' streams: each sent everything, none reordered or duplicated, and no
+/// more lost than `starved()` (datagrams B's starved receivers dropped, read first).
+fn finish_streams(
+    attach: &str,
+    streams: Vec<Udp>,
+    rates: &[u32],
+    secs: u64,
+    starved: impl FnOnce() -> u64,
+) {
+    let starved = starved();
+    let reports: Vec<_> = streams.into_iter().map(Udp::finish).collect();
     let mut lost = 0;
-    for (i, u) in streams.into_iter().enumerate() {
-        let (sent, got) = u.finish();
+    for (i, (sent, got)) in reports.into_iter().enumerate() {
         eprintln!("{attach}: stream {i} ({} pps): {got}", rates[i]);
         assert_eq!(sent.sent, u64::from(rates[i]) * secs, "{sent:?}");
         assert_eq!(got.reordered, 0, "{got}");

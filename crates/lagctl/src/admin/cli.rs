@@ -350,6 +350,11 @@ pub struct AggrOpts {
     /// saying why not elsewhere), on (or fail), off.
     #[arg(long, value_name = "auto|on|off", value_parser = parse_offload)]
     pub offload: Option<lagd_control::config::Offload>,
+    /// Receive steering by flow on the aggregate (RPS, for frames the kernel fast path
+    /// delivers): auto (default: by flow), on, off (each frame on the CPU that received it:
+    /// cheaper, in order only where every member hands a conversation on from one CPU).
+    #[arg(long, value_name = "auto|on|off", value_parser = parse_rx_steering)]
+    pub rx_steering: Option<lagd_control::config::RxSteering>,
     /// LACP Port_Priority of one member (lower is preferred when max-active leaves some on
     /// Standby): LINK=PRIO, repeat for each.
     #[arg(long = "port-priority", value_name = "LINK=PRIO", value_parser = parse_port_priority)]
@@ -425,6 +430,7 @@ impl AggrOpts {
             rebalance_interval: self.rebalance_interval.clone(),
             aggregate_wait: self.aggregate_wait.clone(),
             offload: self.offload,
+            rx_steering: self.rx_steering,
             bfd: self.bfd.clone(),
             port: self
                 .port_priority
@@ -447,6 +453,10 @@ impl AggrOpts {
 }
 
 fn parse_offload(s: &str) -> Result<lagd_control::config::Offload, String> {
+    s.parse()
+}
+
+fn parse_rx_steering(s: &str) -> Result<lagd_control::config::RxSteering, String> {
     s.parse()
 }
 

@@ -392,6 +392,15 @@ fn offload_line(o: &lagd_control::proto::OffloadStatus) -> String {
     } else {
         format!("kernel fast path: off (offload = {})", o.setting)
     };
+    if let Some(st) = &o.rx_steering {
+        line.push_str(&format!(", receive steering {st}"));
+    }
+    if o.rx_steering_crossed > 0 {
+        line.push_str(&format!(
+            " ({} changes crossed by a frame)",
+            o.rx_steering_crossed
+        ));
+    }
     if let Some(n) = o.rx_untracked_frames.filter(|n| *n > 0) {
         line.push_str(&format!(
             ", {n} frames received from addresses that are no peer (in no peer's rate)"

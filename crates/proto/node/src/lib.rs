@@ -20,5 +20,5 @@ pub mod settings;
 pub use lagd_types::{LacpActivity, LacpTimeout};
 pub use settings::{
     AdSelect, AggrMode, AggrSettings, AggrSpec, BfdSettings, Fallback, LinkEnv, MoveProtectionKind,
-    Offload, PortSettings, Resolved, SettingsError, Syntax,
+    Offload, PortSettings, Resolved, RxSteering, SettingsError, Syntax,
 };

@@ -152,6 +152,60 @@ impl core::str::FromStr for Offload {
     }
 }
 
+/// Receive steering on the aggregate (`rx_steering`): whether the frames the kernel fast path
+/// delivers go through the backlog of a CPU picked by their flow (RPS by flow), so that frames
+/// of one conversation handed on from two CPUs (two members, or one member whose receive path
+/// moves between CPUs: a veth's, a NIC's whose interrupt moves) leave in the order they came.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RxSteering {
+    /// lagd's choice (default): by flow wherever the kernel path delivers; see
+    /// `docs/ARCHITECTURE.md` for why one collecting member is no exception.
+    #[default]
+    Auto,
+    /// By flow.
+    On,
+    /// Each frame through the backlog of the CPU that received it: cheaper, and in order only
+    /// where every member hands a conversation on from one CPU (a NIC queue whose interrupt is
+    /// bound to one CPU, or a member with RPS of its own).
+    Off,
+}
+
+impl RxSteering {
+    /// The name as written.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RxSteering::Auto => "auto",
+            RxSteering::On => "on",
+            RxSteering::Off => "off",
+        }
+    }
+
+    /// Whether frames are steered by flow under this setting.
+    pub const fn by_flow(self) -> bool {
+        !matches!(self, RxSteering::Off)
+    }
+}
+
+impl core::fmt::Display for RxSteering {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::str::FromStr for RxSteering {
+    type Err = String;
+    /// `auto`, `on` or `off`.
+    fn from_str(s: &str) -> Result<RxSteering, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(RxSteering::Auto),
+            "on" => Ok(RxSteering::On),
+            "off" => Ok(RxSteering::Off),
+            _ => Err(format!("`{s}`: expected auto, on or off")),
+        }
+    }
+}
+
 /// `offload` as written: `"auto"`, `"on"`, `"off"`, or (earlier configurations) a boolean.
 fn offload_compat<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Offload>, D::Error> {
     #[derive(Deserialize)]
@@ -280,6 +334,9 @@ pub struct AggrSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub offload: Option<Offload>,
+    /// Receive steering by flow on the aggregate (kernel fast path): auto (default), on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_steering: Option<RxSteering>,
     /// Aggregate_Wait_Time (802.1AX §6.4.4): how long the members of a new aggregation gather
     /// before it attaches (default `"2s"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -484,6 +541,7 @@ fn foreign_value_hint(table: &toml::Table, message: &str) -> String {
             "lacp_timer" | "timer" => values::<LacpTimeout>(),
             "fallback" => values::<Fallback>(),
             "offload" => values::<Offload>(),
+            "rx_steering" => values::<RxSteering>(),
             _ => &[],
         }
     };

@@ -10,7 +10,7 @@ use lagd_types::{
 };
 use serde::Serialize;
 
-use super::{AggrMode, AggrSpec, Fallback, MoveProtectionKind, Offload, SettingsError};
+use super::{AggrMode, AggrSpec, Fallback, MoveProtectionKind, Offload, RxSteering, SettingsError};
 
 /// Longest interface name Linux accepts (IFNAMSIZ - 1).
 pub const MAX_IFNAME: usize = 15;
@@ -93,6 +93,8 @@ pub struct Resolved {
     pub dt_id: Key,
     /// The kernel fast path: auto (default), on or off.
     pub offload: Offload,
+    /// Receive steering by flow on the aggregate: auto (default), on or off.
+    pub rx_steering: RxSteering,
     /// Aggregate_Wait_Time.
     pub aggregate_wait: Duration,
     /// Micro-BFD timing, when on.
@@ -413,6 +415,7 @@ impl AggrSpec {
             distributed: s.distributed.unwrap_or(false),
             dt_id: s.dt_id.or(s.key).unwrap_or(DEFAULT_KEY),
             offload: s.offload.unwrap_or_default(),
+            rx_steering: s.rx_steering.unwrap_or_default(),
             aggregate_wait,
             bfd,
             coupled_control: s.coupled_control.unwrap_or(true),

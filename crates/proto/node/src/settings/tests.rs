@@ -251,6 +251,30 @@ fn offload_reads_auto_on_off_and_the_old_booleans() {
 }
 
 #[test]
+fn rx_steering_reads_auto_on_off() {
+    for (text, want) in [
+        ("rx_steering = \"auto\"", RxSteering::Auto),
+        ("rx_steering = \"on\"", RxSteering::On),
+        ("rx_steering = \"off\"", RxSteering::Off),
+    ] {
+        let s: AggrSettings = toml::from_str(text).unwrap();
+        assert_eq!(s.rx_steering, Some(want), "{text}");
+    }
+    assert!(toml::from_str::<AggrSettings>("rx_steering = true").is_err());
+    assert_eq!(values::<RxSteering>(), ["auto", "on", "off"]);
+    let mut s = AggrSpec::new("aggr1", &["eth1"]);
+    let r = s.resolve_settings().unwrap();
+    assert_eq!(r.rx_steering, RxSteering::Auto);
+    assert!(r.rx_steering.by_flow());
+    s.apply(&AggrSettings {
+        rx_steering: Some(RxSteering::Off),
+        ..Default::default()
+    });
+    assert!(!s.resolve_settings().unwrap().rx_steering.by_flow());
+    assert_eq!(s.render(Syntax::File), "rx_steering = \"off\"");
+}
+
+#[test]
 fn switch_independent_modes() {
     use lagd_agg::alb::AlbMode;
     let mac: MacAddr = "02:00:00:00:00:09".parse().unwrap();

@@ -631,3 +631,27 @@ fn only_an_aggregatable_full_duplex_port_advertises_aggregation() {
     l.handle_link(now, 1, lagd_lacp::LinkStatus::up(1000));
     assert!(l.port(1).unwrap().actor.state.aggregation());
 }
+
+/// Ready (§6.4.8) waits for the SELECTED ports in WAITING only: a STANDBY port still in its
+/// wait_while_timer does not hold back the Aggregator. With max_active 1, port 2 comes up a
+/// second after port 1 and waits as STANDBY; port 1 attaches when its own wait_while_timer
+/// expires, not when port 2's does.
+#[test]
+fn a_waiting_standby_port_does_not_hold_back_ready() {
+    let mut ca = sys(1);
+    ca.max_active = Some(1);
+    let (mut h, a, _b) = pair(ca, sys(2), 2);
+    h.cut(1);
+    h.run_for(Duration::from_secs(1));
+    h.restore(1);
+    h.run_until(Instant::from_millis(2500));
+    let p2 = h.port(a[1]);
+    assert_eq!(
+        (p2.selected, p2.mux),
+        (Selected::Standby, MuxState::Waiting),
+        "port 2 waits as STANDBY"
+    );
+    let p1 = h.port(a[0]);
+    assert_eq!(p1.selected, Selected::Selected);
+    assert_ne!(p1.mux, MuxState::Waiting, "port 1 attached at its own 2 s");
+}

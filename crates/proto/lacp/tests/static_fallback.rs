@@ -326,3 +326,70 @@ fn fallback_is_up_once_its_member_distributes() {
     );
     assert_eq!(up, distributing);
 }
+
+/// The partner assumed without LACPDUs (§6.4.7 Partner_Admin_*, `default_partner`): in a static
+/// trunk, and in either fallback, it is Partner_Admin's System, key and port with Partner_Admin's
+/// state bits kept (LACP_Activity, LACP_Timeout) plus Aggregation, Synchronization, Collecting and
+/// Distributing; LACP_Timeout is added when the actor runs short timers; `OneMember` fallback
+/// makes it Individual. The bits are checked one by one, whatever Partner_Admin's state holds.
+#[test]
+fn the_assumed_partner_is_partner_admin_in_sync_collecting_and_distributing() {
+    use lagd_types::PortState as S;
+    let admin_states = [
+        0,
+        S::AGGREGATION,
+        S::LACP_ACTIVITY,
+        S::LACP_TIMEOUT,
+        S::LACP_ACTIVITY | S::LACP_TIMEOUT | S::AGGREGATION,
+        S::COLLECTING | S::DISTRIBUTING,
+    ];
+    let cd = S::AGGREGATION | S::SYNCHRONIZATION | S::COLLECTING | S::DISTRIBUTING;
+    for admin in admin_states {
+        for timer in [LacpTimeout::Short, LacpTimeout::Long] {
+            let short = if timer == LacpTimeout::Short {
+                S::LACP_TIMEOUT
+            } else {
+                0
+            };
+            let cases = [
+                (LacpActivity::Off, None, admin | short | cd),
+                (
+                    LacpActivity::Active,
+                    Some(FallbackKind::Static),
+                    admin | short | cd,
+                ),
+                (
+                    LacpActivity::Active,
+                    Some(FallbackKind::OneMember),
+                    (admin | short | cd) & !S::AGGREGATION,
+                ),
+            ];
+            for (mode, fallback, want) in cases {
+                let cfg = SystemConfig {
+                    fallback: fallback.map(|kind| FallbackConfig {
+                        timeout: Duration::from_secs(5),
+                        kind,
+                    }),
+                    ..sys_with(1, mode, timer)
+                };
+                let mut l = lagd_lacp::Lacp::new(cfg);
+                let mut pc = PortConfig::new(1, mac(1, 1));
+                pc.partner_admin.system = lagd_types::SystemId::new(0x1234, mac(7, 0));
+                pc.partner_admin.key = 77;
+                pc.partner_admin.port = PortId::new(0x10, 9);
+                pc.partner_admin.state = S(admin);
+                l.add_port(Instant::ZERO, pc.clone()).unwrap();
+                l.handle_link(Instant::ZERO, 1, LinkStatus::up(1000));
+                let mut sent = Vec::new();
+                drive(&mut l, Instant::ZERO, Instant::from_secs(10), &mut sent);
+                let ctx = format!("admin {admin:#04x}, {timer:?}, {mode:?}, {fallback:?}");
+                let p = l.port(1).unwrap();
+                assert_eq!(p.partner.state, S(want), "{ctx}");
+                assert_eq!(p.partner.system, pc.partner_admin.system, "{ctx}");
+                assert_eq!(p.partner.key, 77, "{ctx}");
+                assert_eq!(p.partner.port, pc.partner_admin.port, "{ctx}");
+                assert!(l.is_distributing(1), "{ctx}");
+            }
+        }
+    }
+}

@@ -7,10 +7,16 @@
 # with the BFD control packets sent and received, the iperf3 goodput and the load (uptime)
 # before, during and after.
 #
-#   nice -n 10 bench/bfd_soak.sh      (SOAK=600 SAMPLE=5 OFFLOAD=auto; needs root, iperf3, python3)
+#   nice -n 10 bench/bfd_soak.sh      (SOAK=600 SAMPLE=5 OFFLOAD=auto AS_UNIT=0; needs root,
+#                                      iperf3, python3)
 #
 # OFFLOAD: the aggregations' offload setting (auto: the kernel fast path carries the iperf3
 # frames, BFD goes to lagd's sockets; off: everything through lagd's user-space path).
+# AS_UNIT=1: both lagd run as the shipped unit (dist/lagd.service) runs them, by
+# bench/as_unit.py: only the unit's capabilities (no CAP_SYS_NICE, so the BFD thread is not
+# real-time), its syscall filters (python3-seccomp), nice 0; the load keeps the script's
+# niceness. AS_UNIT=0 (default): lagd as root, the BFD thread at SCHED_FIFO 10.
+# The table says how each lagd's BFD thread was scheduled (policy and nice, from /proc).
 # Exit status 1 if any false detection or flap was seen.
 source "$(dirname "$0")/lib.sh"
 need iperf3 iperf3
@@ -18,6 +24,14 @@ build_lagd
 SOAK=${SOAK:-600}
 SAMPLE=${SAMPLE:-5}
 OFFLOAD=${OFFLOAD:-auto}
+AS_UNIT=${AS_UNIT:-0}
+if [ "$AS_UNIT" = 1 ]; then
+    /usr/bin/python3 -c 'import seccomp' 2>/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y python3-seccomp >/dev/null
+    LAGD_WRAP=(/usr/bin/python3 "$BENCH/as_unit.py" --scratch "$SCRATCH" --)
+fi
+commit=$(git -C "$WS" describe --always --dirty 2>/dev/null || echo "?")
+t0=$(date -u +%FT%TZ)
 
 mkns A a; mkns B b
 veth "$A" "$P-a1" "$B" "$P-b1"
@@ -44,6 +58,25 @@ snapshot() { local s; for s in a b; do lagd_members "$SCRATCH/$s.toml.sock" "$P-
 bfd_up() { ! snapshot | awk '$4 != "Up" { bad = 1 } END { exit !bad }'; }
 wait_until 30 bfd_up
 snapshot >"$SCRATCH/before"
+# sched PID: how the BFD thread of lagd PID is scheduled ("SCHED_FIFO 10" or "SCHED_OTHER nice
+# N"), and the process's effective capabilities.
+sched() {
+    local t pol
+    for t in /proc/"$1"/task/*; do
+        [ "$(cat "$t/comm")" = lagd-bfd ] || continue
+        pol=$(awk '{ print $41, $19, $18 }' "$t/stat")
+        set -- $pol "$(awk '/^CapEff/ { print $2 }' /proc/"$1"/status)"
+        case $1 in
+        0) echo "SCHED_OTHER nice $2, CapEff $4" ;;
+        1) echo "SCHED_FIFO $((-$3 - 1)), CapEff $4" ;;
+        *) echo "policy $1, CapEff $4" ;;
+        esac
+        return
+    done
+    echo "no lagd-bfd thread"
+}
+sched_a=$(sched "$LA_PID") sched_b=$(sched "$LB_PID")
+log "BFD threads: A $sched_a; B $sched_b"
 
 ip netns exec "$A" iperf3 -s -D -p 5211 -B 198.18.42.1 >/dev/null
 ip netns exec "$B" iperf3 -s -D -p 5212 -B 198.18.42.2 >/dev/null
@@ -83,10 +116,13 @@ delta() { paste -d' ' "$SCRATCH/before" "$SCRATCH/after" | awk -v c="$1" '{ t +=
 timeouts=$(delta 5) ups=$(delta 6) flaps=$(delta 7) cin=$(delta 8) cout=$(delta 9) cdrop=$(delta 10)
 
 echo
-echo "BFD soak, $(date -u +%FT%TZ): micro-BFD 50 ms x 3 on two members (LACP short timer, offload = $OFFLOAD), two iperf3 -P 8 (A -> B, B -> A) for $SOAK s"
+echo "BFD soak, $t0 - $(date -u +%FT%TZ), commit $commit: micro-BFD 50 ms x 3 on two members (LACP short timer, offload = $OFFLOAD), two iperf3 -P 8 (A -> B, B -> A) for $SOAK s"
 echo
 echo "| measure | value |"
 echo "|---|---|"
+echo "| lagd run as | $([ "$AS_UNIT" = 1 ] && echo "the unit (bench/as_unit.py: dist/lagd.service's capabilities and syscall filters, nice 0)" || echo "root") |"
+echo "| BFD thread A, B | $sched_a; $sched_b |"
+echo "| load's niceness (iperf3) | $(nice) |"
 echo "| BFD detection timeouts (both ends, all members) | $timeouts |"
 echo "| BFD sessions that came Up again | $ups |"
 echo "| member flaps (stopped carrying traffic) | $flaps |"

@@ -104,9 +104,12 @@ lagd_conf() {
 }
 
 # lagd_start VAR NS CONFIG: starts lagd in NS; VAR gets its pid, the socket is CONFIG.sock.
+# The array LAGD_WRAP, if set, is the command prefix lagd runs under (e.g. bench/as_unit.py:
+# the systemd unit's capabilities and syscall filters).
+LAGD_WRAP=()
 lagd_start() {
-    bg "$1" ip netns exec "$2" "$LAGD" --config "$3" --socket "$3.sock" --log-level info \
-        --foreground 2>"$3.log"
+    bg "$1" ip netns exec "$2" "${LAGD_WRAP[@]}" "$LAGD" --config "$3" --socket "$3.sock" \
+        --log-level info --foreground 2>"$3.log"
 }
 
 # lagd_forwarding SOCK AGGR N: true if AGGR is up with N members Collecting and Distributing

@@ -129,14 +129,15 @@ pub enum Request {
         #[serde(default)]
         delete_all: bool,
     },
-    /// Test support: inject a fault into a forwarding thread of aggregation `name` (`thread`:
-    /// `tx` or `rx`; `fault`: `exit`, `stall`, `panic` or `none`), to show what the daemon does
-    /// when one dies or hangs. No lagctl verb sends it.
+    /// Test support: inject a fault into a thread of aggregation `name` (`thread`: `tx` or
+    /// `rx`, the forwarding threads, or `bfd`, the micro-BFD thread; `fault`: `exit`, `stall`,
+    /// `panic` or `none`), to show what the daemon does when one dies or hangs. No lagctl verb
+    /// sends it.
     #[doc(hidden)]
     TestFault {
         /// Aggregate name.
         name: String,
-        /// `tx` or `rx`.
+        /// `tx`, `rx` or `bfd`.
         thread: String,
         /// `exit`, `stall`, `panic` or `none`.
         fault: String,

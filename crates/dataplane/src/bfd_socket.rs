@@ -9,6 +9,7 @@
 //! arrival time, not the time it was read (`lagd_bfd::MicroBfd::handle_received`).
 
 use crate::error::{Error, Result};
+use crate::packet::setsockopt;
 use lagd_types::{Duration, Instant};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -36,24 +37,6 @@ struct PacketMreq {
 pub struct BfdSocket {
     fd: OwnedFd,
     ifindex: u32,
-}
-
-fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, opt: libc::c_int, val: &T) -> io::Result<()> {
-    // SAFETY: `val` is a live value whose size is passed; the kernel only reads it.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            opt,
-            (val as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
 }
 
 fn clock(id: libc::clockid_t) -> Option<Duration> {

@@ -577,8 +577,10 @@ pub enum Fault {
     Panic = 3,
 }
 
-/// Beats and applies an injected fault; `false` when the thread must end.
-fn beat_and_check(beat: &AtomicU64, fault: &std::sync::atomic::AtomicU8, which: &str) -> bool {
+/// Beats (stores now in `beat`) and applies the fault injected into `fault` (a [`Fault`]);
+/// `false` when the thread must end. For every thread a supervisor watches (the forwarding
+/// threads, lagd's micro-BFD threads); `which` names it in the log.
+pub fn beat_and_check(beat: &AtomicU64, fault: &std::sync::atomic::AtomicU8, which: &str) -> bool {
     beat.store(crate::monotonic_now().as_nanos(), Ordering::Relaxed);
     match fault.load(Ordering::Relaxed) {
         0 => true,

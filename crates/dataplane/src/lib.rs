@@ -49,7 +49,7 @@ pub use epoll::{Epoll, Event, EventFd, Events, Interest};
 pub use error::{Error, Result, check_ifname};
 pub use forwarder::{
     DropStats, Fault, Forwarder, ForwarderHealth, ForwarderStats, ForwarderThread, IfStats,
-    POOL_SLOTS, Protocol, RX_IDLE_WAKE, Slot, ThreadHealth, TxDecision, TxWaker,
+    POOL_SLOTS, Protocol, RX_IDLE_WAKE, Slot, ThreadHealth, TxDecision, TxWaker, beat_and_check,
 };
 pub use member::{LinkSpeed, Member, TakeOverOptions, gro_hold, link_speed};
 pub use member_original::MemberOriginal;

@@ -72,7 +72,14 @@ pub struct PacketSocket {
     vnet_hdr: bool,
 }
 
-fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, opt: libc::c_int, val: &T) -> io::Result<()> {
+/// `setsockopt(2)` of `val` (option `opt` at `level`) on `fd`: the packet sockets' and the
+/// micro-BFD sockets' ([`crate::BfdSocket`]) one helper.
+pub(crate) fn setsockopt<T>(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    opt: libc::c_int,
+    val: &T,
+) -> io::Result<()> {
     // SAFETY: `val` is a live value whose size is passed; the kernel only reads it.
     let r = unsafe {
         libc::setsockopt(

@@ -60,7 +60,7 @@ pub struct Aggr {
     pub adapter: Arc<Mutex<Adapter>>,
     /// The data plane.
     pub forwarder: Forwarder,
-    /// Micro-BFD's sockets and timers (idle while micro-BFD is off).
+    /// Micro-BFD's sockets and timers (no thread while micro-BFD is off).
     bfd_thread: BfdThread,
     /// What replaced kernel fast-path programs had counted (kept across reconfigurations).
     offload_base: crate::offload::Totals,
@@ -361,15 +361,8 @@ impl Aggr {
         let forwarder = Forwarder::start(tap, sockets, proto, monotonic_now)
             .map_err(sys(format!("starting the forwarder of `{}`", r.name)))?;
         filter_member_sockets(&mut lock(&adapter), &forwarder, members.keys());
-        let bfd_thread =
-            BfdThread::spawn(&r.name, adapter.clone(), forwarder.tx_waker()).map_err(|e| {
-                sys(format!("spawning the micro-BFD thread of `{}`", r.name))(
-                    lagd_dataplane::Error::Sys {
-                        op: "spawn",
-                        source: e,
-                    },
-                )
-            })?;
+        let mut bfd_thread = BfdThread::new(&r.name, adapter.clone(), forwarder.tx_waker());
+        bfd_thread.update()?;
         let mut aggr = Aggr {
             id,
             spec,
@@ -480,6 +473,16 @@ impl Aggr {
     /// The link status the protocol knows for `port` (the carrier, before micro-BFD's gate).
     pub fn known_link(&self, port: PortNumber) -> Option<LinkStatus> {
         lock(&self.adapter).link(port)
+    }
+
+    /// The micro-BFD thread's liveness; `None` while micro-BFD is off (no thread).
+    pub fn bfd_health(&self) -> Option<lagd_dataplane::ThreadHealth> {
+        self.bfd_thread.health()
+    }
+
+    /// Test support: injects `fault` into the micro-BFD thread; false when micro-BFD is off.
+    pub fn inject_bfd_fault(&self, fault: lagd_dataplane::Fault) -> bool {
+        self.bfd_thread.inject_fault(fault)
     }
 
     /// Re-reads the aggregate's IPv4 address for micro-BFD's source address (it may be set
@@ -875,6 +878,7 @@ impl Aggr {
             a.drain_events();
         }
         self.forwarder.wake();
+        self.bfd_thread.update()?;
         let alias = takeover::aggregate_alias(&r);
         if alias != takeover::aggregate_alias(&self.resolved) {
             takeover::set_alias(self.forwarder.tap().ifindex(), &r.name, &alias);

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use lagd_bfd::MicroBfd;
-use lagd_dataplane::EventFd;
+use lagd_dataplane::{EventFd, Fault, ThreadHealth};
 use lagd_types::PortNumber;
 
 use crate::sync::lock;
@@ -20,6 +20,13 @@ pub struct BfdShared {
     /// Wakes the thread: a deadline moved, a member came or went.
     pub(crate) wake: Option<EventFd>,
     pub(crate) stop: AtomicBool,
+    /// The thread runs (set before it is spawned, cleared when it returns).
+    pub(crate) running: AtomicBool,
+    /// When the thread last went round its loop (monotonic ns): its liveness, which the
+    /// supervisor watches (`crate::supervise`).
+    pub(crate) beat: AtomicU64,
+    /// Test support: a [`Fault`] injected into the thread.
+    pub(crate) fault: AtomicU8,
 }
 
 impl Default for BfdShared {
@@ -32,6 +39,9 @@ impl Default for BfdShared {
             members: Mutex::new(BTreeMap::new()),
             wake,
             stop: AtomicBool::new(false),
+            running: AtomicBool::new(false),
+            beat: AtomicU64::new(0),
+            fault: AtomicU8::new(Fault::None as u8),
         }
     }
 }
@@ -47,6 +57,21 @@ impl BfdShared {
     /// Member `port` is interface `ifindex` (its micro-BFD socket is opened there).
     pub fn set_member(&self, port: PortNumber, ifindex: u32) {
         lock(&self.members).insert(port, ifindex);
+        self.wake();
+    }
+
+    /// Whether the thread is alive and when it last went round its loop (it does at least
+    /// every second, idle or not).
+    pub fn health(&self) -> ThreadHealth {
+        ThreadHealth {
+            running: self.running.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst),
+            last_beat_ns: self.beat.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Test support: makes the thread exit, stall (until [`Fault::None`]) or panic.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.fault.store(fault as u8, Ordering::SeqCst);
         self.wake();
     }
 

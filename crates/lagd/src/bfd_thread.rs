@@ -20,6 +20,12 @@
 //! `RestrictRealtime=yes`), so there the thread runs at the process's priority and says so
 //! in the log (docs/OPERATIONS.md says how to grant it).
 //!
+//! # Liveness
+//! The thread runs only while its aggregation has micro-BFD on ([`BfdThread::update`]). It
+//! beats on every pass, at least every second; the supervisor (`crate::supervise`) withholds
+//! systemd's `WATCHDOG=1` while it has not beaten for the stall limit, as for a hung timer or
+//! forwarding thread, and stops lagd if it has ended.
+//!
 //! The core is shared with the adapter (`Adapter::bfd`): lock order adapter, then core. This
 //! thread takes the core alone for its pass and the adapter only afterwards, when the core has
 //! events (session changes gate the member in the LACP core).
@@ -32,53 +38,119 @@ use std::thread::JoinHandle;
 use std::time::Duration as StdDuration;
 
 use lagd_bfd::{MicroBfd, Transmit};
-use lagd_dataplane::{BfdSocket, Epoll, Events, Interest, monotonic_now};
+use lagd_dataplane::{
+    BfdSocket, Epoll, Events, Fault, Interest, ThreadHealth, TxWaker, beat_and_check, monotonic_now,
+};
 use lagd_types::{Instant, PortNumber};
 
 use crate::adapter::Adapter;
+use crate::aggregate::AggrError;
+use crate::aggregate::error::sys;
 use crate::bfd_shared::BfdShared;
 use crate::sync::lock;
 
 /// The `SCHED_FIFO` priority of the BFD threads (1-99; any real-time priority preempts
 /// every normal task; 10 leaves room below for others).
 pub const RT_PRIORITY: i32 = 10;
-/// The longest the thread sleeps with nothing due (it re-reads its members then).
+/// The longest the thread sleeps with nothing due (it re-reads its members and beats then:
+/// well within `crate::supervise::MIN_STALL`).
 const IDLE: StdDuration = StdDuration::from_secs(1);
 /// At most this many frames are read from one socket per pass (a flood must not starve the
 /// others; what is left is read on the next pass, at once).
 const MAX_READ: usize = 256;
 const TOKEN_WAKE: u64 = 0;
 
-/// The running thread; dropping it stops and joins it.
+/// An aggregation's micro-BFD thread: running while micro-BFD is on (the adapter has
+/// sessions), absent while it is off ([`BfdThread::update`]); dropping it stops and joins it.
 pub struct BfdThread {
+    name: String,
+    adapter: Arc<Mutex<Adapter>>,
+    tx_waker: TxWaker,
     shared: Arc<BfdShared>,
     handle: Option<JoinHandle<()>>,
 }
 
-impl BfdThread {
-    /// Starts the thread of aggregation `name`.
-    pub fn spawn(
-        name: &str,
-        adapter: Arc<Mutex<Adapter>>,
-        tx_waker: lagd_dataplane::TxWaker,
-    ) -> std::io::Result<BfdThread> {
-        let shared = lock(&adapter).bfd.clone();
-        let s = shared.clone();
-        let span = tracing::info_span!("bfd", aggregate = %name);
-        let handle = std::thread::Builder::new()
-            .name("lagd-bfd".into())
-            .spawn(move || span.in_scope(|| run(&s, &adapter, &tx_waker)))?;
-        Ok(BfdThread {
-            shared,
-            handle: Some(handle),
-        })
+/// Marks the thread ended however it returns.
+struct Running<'a>(&'a BfdShared);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::SeqCst);
     }
 }
 
 impl BfdThread {
+    /// The micro-BFD thread of aggregation `name`, not started: [`BfdThread::update`] starts
+    /// it when micro-BFD is on.
+    pub fn new(name: &str, adapter: Arc<Mutex<Adapter>>, tx_waker: TxWaker) -> BfdThread {
+        let shared = lock(&adapter).bfd.clone();
+        BfdThread {
+            name: name.to_string(),
+            adapter,
+            tx_waker,
+            shared,
+            handle: None,
+        }
+    }
+
+    /// Starts the thread if micro-BFD is on and it does not run, stops it if micro-BFD is off
+    /// (call after every change of the adapter's micro-BFD setting, never with the adapter
+    /// locked: the thread may wait for it while it is stopped).
+    pub fn update(&mut self) -> Result<(), AggrError> {
+        let on = lock(&self.shared.core).is_some();
+        match (on, self.handle.is_some()) {
+            (true, false) => {
+                let s = self.shared.clone();
+                let adapter = self.adapter.clone();
+                let tx_waker = self.tx_waker.clone();
+                let span = tracing::info_span!("bfd", aggregate = %self.name);
+                s.stop.store(false, Ordering::SeqCst);
+                s.fault.store(Fault::None as u8, Ordering::SeqCst);
+                s.beat.store(monotonic_now().as_nanos(), Ordering::Relaxed);
+                s.running.store(true, Ordering::SeqCst);
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("lagd-bfd".into())
+                        .spawn(move || {
+                            let _running = Running(&s);
+                            span.in_scope(|| run(&s, &adapter, &tx_waker));
+                        });
+                match spawned {
+                    Ok(h) => self.handle = Some(h),
+                    Err(source) => {
+                        self.shared.running.store(false, Ordering::SeqCst);
+                        let what = format!("spawning the micro-BFD thread of `{}`", self.name);
+                        let op = "spawn";
+                        return Err(sys(what)(lagd_dataplane::Error::Sys { op, source }));
+                    }
+                }
+            }
+            (false, true) => self.stop(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the thread is alive and when it last went round its loop; `None` while it does
+    /// not run (micro-BFD off).
+    pub fn health(&self) -> Option<ThreadHealth> {
+        self.handle.as_ref().map(|_| self.shared.health())
+    }
+
+    /// Test support: injects `fault` into the thread; false when it does not run.
+    pub fn inject_fault(&self, fault: Fault) -> bool {
+        if self.handle.is_none() {
+            return false;
+        }
+        self.shared.inject_fault(fault);
+        true
+    }
+
     /// Stops the thread (it sends nothing more; its sockets close). Idempotent.
     pub fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        // A stalled thread (test fault) resumes and sees `stop`.
+        self.shared.fault.store(Fault::None as u8, Ordering::SeqCst);
         self.shared.wake();
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -139,7 +211,7 @@ fn reconcile(shared: &BfdShared, socks: &mut BTreeMap<PortNumber, Sock>, epoll: 
     }
 }
 
-fn run(shared: &BfdShared, adapter: &Mutex<Adapter>, tx_waker: &lagd_dataplane::TxWaker) {
+fn run(shared: &BfdShared, adapter: &Mutex<Adapter>, tx_waker: &TxWaker) {
     let epoll = match Epoll::new() {
         Ok(e) => e,
         Err(e) => {
@@ -157,7 +229,7 @@ fn run(shared: &BfdShared, adapter: &Mutex<Adapter>, tx_waker: &lagd_dataplane::
     } else {
         StdDuration::from_millis(10)
     };
-    let mut raised = false;
+    raise_priority();
     let mut events = Events::with_capacity(16);
     let mut socks: BTreeMap<PortNumber, Sock> = BTreeMap::new();
     let mut frames: Vec<(PortNumber, Instant, Vec<u8>)> = Vec::new();
@@ -165,15 +237,13 @@ fn run(shared: &BfdShared, adapter: &Mutex<Adapter>, tx_waker: &lagd_dataplane::
     let mut buf = [0u8; 256];
     let mut txbuf = [0u8; Transmit::MAX_LEN];
     loop {
-        if shared.stop.load(Ordering::SeqCst) {
+        if !beat_and_check(&shared.beat, &shared.fault, "micro-BFD")
+            || shared.stop.load(Ordering::SeqCst)
+        {
             return;
         }
         reconcile(shared, &mut socks, &epoll);
         let deadline = lock(&shared.core).as_ref().and_then(MicroBfd::poll_timeout);
-        if !raised && lock(&shared.core).is_some() {
-            raised = true;
-            raise_priority();
-        }
         let wait = deadline.map_or(idle, |d| {
             StdDuration::from(d.saturating_since(monotonic_now())).min(idle)
         });

@@ -826,27 +826,34 @@ impl Engine {
     }
 
     /// Liveness of every thread that must run: the timer thread and each aggregation's
-    /// forwarding threads (for `crate::supervise`).
+    /// forwarding threads and micro-BFD thread (for `crate::supervise`).
     pub fn health(&self) -> Health {
-        let forwarders = self
-            .state()
+        let st = self.state();
+        let forwarders = st
             .aggrs
             .iter()
             .map(|(n, a)| (n.clone(), a.forwarder.health()))
+            .collect();
+        let bfd = st
+            .aggrs
+            .iter()
+            .filter_map(|(n, a)| Some((n.clone(), a.bfd_health()?)))
             .collect();
         Health {
             stopping: self.stopping.load(Ordering::SeqCst),
             timer_beat_ns: self.timer_beat.load(Ordering::Relaxed),
             forwarders,
+            bfd,
         }
     }
 
     fn test_fault(&self, name: &str, thread: &str, fault: &str) -> Result<String, OpError> {
         use lagd_dataplane::{Fault, ForwarderThread};
         let t = match thread {
-            "tx" => ForwarderThread::Tx,
-            "rx" => ForwarderThread::Rx,
-            _ => return Err(op(ErrorKind::BadRequest, "thread: tx or rx")),
+            "tx" => Some(ForwarderThread::Tx),
+            "rx" => Some(ForwarderThread::Rx),
+            "bfd" => None,
+            _ => return Err(op(ErrorKind::BadRequest, "thread: tx, rx or bfd")),
         };
         let f = match fault {
             "exit" => Fault::Exit,
@@ -862,8 +869,17 @@ impl Engine {
         };
         let st = self.state();
         let a = st.aggrs.get(name).ok_or_else(|| not_found(name))?;
+        match t {
+            Some(t) => a.forwarder.inject_fault(t, f),
+            None if a.inject_bfd_fault(f) => {}
+            None => {
+                return Err(op(
+                    ErrorKind::BadRequest,
+                    format!("`{name}` runs no micro-BFD thread (micro-BFD is off)"),
+                ));
+            }
+        }
         tracing::warn!(aggregate = name, "test fault injected: {thread} {fault}");
-        a.forwarder.inject_fault(t, f);
         Ok(format!("fault {fault} injected into {thread} of `{name}`"))
     }
 
@@ -1626,6 +1642,8 @@ pub struct Health {
     pub timer_beat_ns: u64,
     /// Each aggregation's forwarding threads.
     pub forwarders: Vec<(String, lagd_dataplane::ForwarderHealth)>,
+    /// The micro-BFD thread of each aggregation that has micro-BFD on.
+    pub bfd: Vec<(String, lagd_dataplane::ThreadHealth)>,
 }
 
 /// What becomes of aggregation `name` after a change: it stays up, goes down (the first of

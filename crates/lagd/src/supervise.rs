@@ -3,11 +3,13 @@
 //! Every [`PERIOD`] (or half the systemd watchdog interval, if shorter) it reads the engine's
 //! [`Health`]:
 //!
-//! - a forwarding thread that has ended while lagd is not stopping takes the daemon down at
-//!   once with exit status [`EXIT_INTERNAL`] (a half-working lagd, with an aggregate that
-//!   forwards in one direction only, is worse than a restart by the service manager);
-//! - with `WatchdogSec=` (`$WATCHDOG_USEC`), it sends `WATCHDOG=1` only while the timer thread
-//!   and every forwarding thread have gone round their loops within the watchdog interval
+//! - a forwarding or micro-BFD thread that has ended while lagd is not stopping takes the
+//!   daemon down at once with exit status [`EXIT_INTERNAL`] (a half-working lagd, with an
+//!   aggregate that forwards in one direction only or whose members' BFD sessions are left to
+//!   expire, is worse than a restart by the service manager);
+//! - with `WatchdogSec=` (`$WATCHDOG_USEC`), it sends `WATCHDOG=1` only while the timer thread,
+//!   every forwarding thread and every micro-BFD thread (`crate::bfd_thread`, one per
+//!   aggregation with micro-BFD on) have gone round their loops within the watchdog interval
 //!   (at least [`MIN_STALL`]): a thread that hangs stops the pings, and systemd restarts lagd.
 //!
 //! A panic anywhere ends the process the same way ([`install_panic_hook`]).
@@ -23,7 +25,8 @@ pub const EXIT_INTERNAL: i32 = lagd_control::cli::EXIT_INTERNAL as i32;
 /// How often the health is read without a watchdog.
 pub const PERIOD: Duration = Duration::from_secs(1);
 /// A thread counts as hung only after this long without a beat, whatever the watchdog
-/// interval (the forwarding threads beat at least every `lagd_dataplane::RX_IDLE_WAKE`).
+/// interval (the forwarding threads beat at least every `lagd_dataplane::RX_IDLE_WAKE`, the
+/// micro-BFD threads at least every second).
 pub const MIN_STALL: Duration = Duration::from_secs(2);
 
 /// What is wrong, if anything.
@@ -63,6 +66,13 @@ pub fn judge(h: &Health, now_ns: u64, stall: Duration) -> Verdict {
                 t.last_beat_ns,
             );
         }
+    }
+    for (name, t) in &h.bfd {
+        let what = format!("the micro-BFD thread of aggregate `{name}`");
+        if !t.running {
+            return Verdict::Dead(what);
+        }
+        consider(what, t.last_beat_ns);
     }
     match worst {
         Some((what, age)) => Verdict::Stalled(what, age / 1_000_000),
@@ -162,6 +172,7 @@ mod tests {
     fn health(tx_beat: u64, rx_running: bool) -> Health {
         Health {
             stopping: false,
+            bfd: vec![],
             timer_beat_ns: 10_000_000_000,
             forwarders: vec![(
                 "lag0".into(),
@@ -198,5 +209,32 @@ mod tests {
         let mut h = health(0, false);
         h.stopping = true;
         assert_eq!(judge(&h, now, s), Verdict::Healthy);
+    }
+
+    #[test]
+    fn judges_the_micro_bfd_threads() {
+        let now = 10_500_000_000;
+        let s = Duration::from_secs(2);
+        let bfd = |running, last_beat_ns| {
+            let mut h = health(10_000_000_000, true);
+            h.bfd = vec![(
+                "lag0".into(),
+                ThreadHealth {
+                    running,
+                    last_beat_ns,
+                },
+            )];
+            h
+        };
+        let what = "the micro-BFD thread of aggregate `lag0`";
+        assert_eq!(judge(&bfd(true, 10_000_000_000), now, s), Verdict::Healthy);
+        assert_eq!(
+            judge(&bfd(true, 8_000_000_000), now, s),
+            Verdict::Stalled(what.into(), 2500)
+        );
+        assert_eq!(
+            judge(&bfd(false, 10_000_000_000), now, s),
+            Verdict::Dead(what.into())
+        );
     }
 }

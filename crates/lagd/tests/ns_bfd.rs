@@ -34,7 +34,11 @@ fn all_bfd_up(s: &AggrStatus) -> bool {
     })
 }
 
-/// Drops every frame `ns` sends on `dev` (tc egress redirect to a veth that is down).
+/// The stream's UDP destination port.
+const STREAM_PORT: u16 = 5601;
+
+/// Drops every frame `ns` sends on `dev` (tc egress redirect to a veth that is down); the
+/// stream's datagrams by a filter of their own, which counts them.
 struct Silent {
     ns: String,
     dev: String,
@@ -50,15 +54,42 @@ impl Silent {
             "ip", "link", "add", &hole, "type", "veth", "peer", "name", &peer,
         ]);
         run(&["tc", "qdisc", "add", "dev", dev, "clsact"]);
+        let port = STREAM_PORT.to_string();
         run(&[
-            "tc", "filter", "add", "dev", dev, "egress", "protocol", "all", "u32", "match", "u32",
-            "0", "0", "action", "mirred", "egress", "redirect", "dev", &hole,
+            "tc", "filter", "add", "dev", dev, "egress", "pref", "1", "protocol", "ip", "u32",
+            "match", "ip", "protocol", "17", "0xff", "match", "ip", "dport", &port, "0xffff",
+            "action", "mirred", "egress", "redirect", "dev", &hole,
+        ]);
+        run(&[
+            "tc", "filter", "add", "dev", dev, "egress", "pref", "2", "protocol", "all", "u32",
+            "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", &hole,
         ]);
         Silent {
             ns: ns.into(),
             dev: dev.into(),
             hole,
         }
+    }
+
+    /// The stream's datagrams dropped so far.
+    fn stream_taken(&self, h: &Hosts) -> u64 {
+        let out = h
+            .net
+            .exec(
+                &self.ns,
+                &[
+                    "tc", "-s", "-j", "filter", "show", "dev", &self.dev, "egress", "pref", "1",
+                ],
+            )
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["options"]["actions"].as_array())
+            .flatten()
+            .filter_map(|a| a["stats"]["packets"].as_u64())
+            .sum()
     }
 
     fn heal(self, h: &Hosts) {
@@ -106,7 +137,7 @@ fn start(tag: &str, lacp: bool) -> Hosts {
 fn silent_failure(tag: &str, lacp: bool, cut_b: bool, cut_a: bool) {
     let mut h = start(tag, lacp);
     let (a, b) = (h.a.clone(), h.b.clone());
-    let udp = Udp::start(&b, &a, [198, 18, 0, 1], 5601, 1000, 10_000);
+    let udp = Udp::start(&b, &a, [198, 18, 0, 1], STREAM_PORT, 1000, 10_000);
     std::thread::sleep(Duration::from_millis(500));
     let (i, seen) = stream_link(&mut h, true, Duration::from_secs(1));
     assert!(seen >= 500, "stream not found on one member: {seen}");
@@ -131,6 +162,8 @@ fn silent_failure(tag: &str, lacp: bool, cut_b: bool, cut_a: bool) {
     let sb = wait_for(&mut h.db, &mut h.cb, AGGR, "B takes the member out", |s| {
         !forwarding(s, &lb) && bfd(s, &lb).state != "Up"
     });
+    // The stream's datagrams B had put on the dead link when it took the member out.
+    let taken_out = faults[0].stream_taken(&h);
     // Who detected by timeout, who was told by the peer.
     let (da, db) = (bfd(&sa, &la), bfd(&sb, &lb));
     if cut_b {
@@ -165,13 +198,30 @@ fn silent_failure(tag: &str, lacp: bool, cut_b: bool, cut_a: bool) {
         "{tag}: gap {:.1} ms starting {start_rel_ms:+.1} ms from the cut; {got}",
         got.max_gap.as_secs_f64() * 1e3
     );
+    // Counted, not timed (how long the member carried the stream into the hole is the
+    // benchmark's, bench/bfd_failover.sh): the datagrams lost are those B put on the dead link
+    // before it took the member out (hardly any lost in the move or on the other member), and
+    // once out, the member carries none of the stream (but what one TX batch had already
+    // taken when the status was read).
+    let taken = faults[0].stream_taken(&h);
+    eprintln!(
+        "{tag}: {taken} datagrams into the dead link, {taken_out} of them when B took the member out"
+    );
     assert_eq!(sent.sent, 10_000, "{sent:?}");
     assert_eq!(got.duplicated, 0, "{got}");
+    assert!(taken_out > 0, "the cut member did not carry the stream");
+    // Every datagram B put on the dead link is lost; beyond those, at most 1 in 1 000 of the
+    // stream (2 were, once in 4 runs of the one-way case, cause not yet found: notes of
+    // session 9, bfd.md).
+    assert!(got.lost >= taken, "{got}; {taken} into the dead link");
     assert!(
-        got.unique + 200 >= got.expected,
-        "the stream reached its end: {got}"
+        (got.lost - taken) * 1000 <= sent.sent,
+        "datagrams lost elsewhere than on the dead link: {got}; {taken} into the dead link"
     );
-    assert!(got.unique * 10 >= sent.sent * 9, "{got}");
+    assert!(
+        taken <= taken_out + lagd_dataplane::MAX_BATCH as u64,
+        "the dead member carried the stream after B took it out: {taken_out} then {taken}"
+    );
     // Heal: the sessions come back Up, then the member forwards again.
     for f in faults {
         f.heal(&h);

@@ -3,7 +3,8 @@
 //! - `READY=1` once the configured aggregate exists; `RELOADING=1` (with `MONOTONIC_USEC=`) and
 //!   `READY=1` around a reload, good or refused; a refused reload fails the unit's
 //!   `ExecReload=` command with lagd's reason; `STOPPING=1` on SIGTERM.
-//! - `WATCHDOG=1` follows the forwarding threads: withheld while one hangs, resumed after.
+//! - `WATCHDOG=1` follows the forwarding threads: withheld while one hangs, resumed after; and
+//!   the micro-BFD thread likewise, which runs only while the aggregation has micro-BFD on.
 //! - A forwarding thread that dies, or a panic, ends lagd with exit status 70, said once.
 //! - Under the journal (`$JOURNAL_STREAM` naming stderr) every line carries its syslog
 //!   priority; a fatal error is printed once.
@@ -19,6 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use lagd::client::Client;
 use lagd::control::proto::{Reply, Request};
 use lagd_dataplane::netns;
 
@@ -225,7 +227,7 @@ fn ready_reload_and_stopping_are_notified() {
     assert!(st.success(), "exit {st}; log:\n{}", d.log_text());
 }
 
-fn inject(c: &mut lagd::client::Client, thread: &str, fault: &str) {
+fn inject(c: &mut Client, thread: &str, fault: &str) {
     match c.request(&Request::TestFault {
         name: AGGR.into(),
         thread: thread.into(),
@@ -250,19 +252,14 @@ fn wait_log(d: &Daemon, what: &str) {
     }
 }
 
-#[test]
-fn watchdog_follows_the_forwarding_threads() {
-    if !root_or_skip("watchdog_follows_the_forwarding_threads") {
-        return;
-    }
-    let h = host("sdw");
-    let dir = TempDir::new("sdw");
-    let mut n = NotifySocket::bind(&dir);
-    let mut d = Daemon::start_with(
+/// lagd on `config` with a 1 s watchdog, ready and pinging.
+fn watched(h: &Host, dir: &TempDir, config: &str) -> (NotifySocket, Daemon) {
+    let mut n = NotifySocket::bind(dir);
+    let d = Daemon::start_with(
         &h.ns,
-        &dir,
+        dir,
         "d",
-        &config(&h.link),
+        config,
         &Opts {
             env: vec![n.env(), ("WATCHDOG_USEC".into(), "1000000".into())],
             ..Opts::default()
@@ -271,26 +268,132 @@ fn watchdog_follows_the_forwarding_threads() {
     n.until("READY=1", &d);
     n.until("WATCHDOG=1", &d);
     n.until("WATCHDOG=1", &d);
-    let mut c = d.client();
-    inject(&mut c, "tx", "stall");
-    wait_log(&d, "watchdog notifications withheld");
+    (n, d)
+}
+
+/// Stalls `thread` (`what` in the log): the pings stop, once the hang is seen, until it is
+/// cleared; the hang is logged once.
+fn hang_withholds_pings(
+    n: &mut NotifySocket,
+    d: &Daemon,
+    c: &mut Client,
+    thread: &str,
+    what: &str,
+) {
+    inject(c, thread, "stall");
+    wait_log(d, what);
+    wait_log(d, "watchdog notifications withheld");
     // Pings sent before the stall was seen are queued; none may follow while it lasts.
     n.drain();
     std::thread::sleep(Duration::from_millis(2500));
     let during = n.drain();
     assert!(
         !during.iter().any(|m| m.lines().any(|l| l == "WATCHDOG=1")),
-        "WATCHDOG=1 while the TX thread hangs: {during:?}"
+        "WATCHDOG=1 while {what} hangs: {during:?}"
     );
-    inject(&mut c, "tx", "none");
-    n.until("WATCHDOG=1", &d);
-    wait_log(&d, "watchdog notifications resumed");
+    inject(c, thread, "none");
+    n.until("WATCHDOG=1", d);
+    wait_log(d, "watchdog notifications resumed");
     let log = d.log_text();
     assert_eq!(
         log.matches("has not run for").count(),
         1,
         "the hang is logged once:\n{log}"
     );
+}
+
+#[test]
+fn watchdog_follows_the_forwarding_threads() {
+    if !root_or_skip("watchdog_follows_the_forwarding_threads") {
+        return;
+    }
+    let h = host("sdw");
+    let dir = TempDir::new("sdw");
+    let (mut n, mut d) = watched(&h, &dir, &config(&h.link));
+    let mut c = d.client();
+    let what = format!("the TX forwarding thread of aggregate `{AGGR}`");
+    hang_withholds_pings(&mut n, &d, &mut c, "tx", &what);
+    drop(c);
+    d.signal("TERM");
+    assert!(d.wait_exit().success(), "log:\n{}", d.log_text());
+}
+
+/// The threads of process `pid` named `lagd-bfd`.
+fn bfd_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "lagd-bfd")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Writes `text` as `d`'s configuration and reloads it.
+fn reload_with(c: &mut Client, d: &Daemon, text: &str) {
+    std::fs::write(&d.config, text).unwrap();
+    match c.request(&Request::Reload { delete_all: false }) {
+        Ok(Reply::Done { .. }) => {}
+        other => panic!("reload failed: {other:?}"),
+    }
+}
+
+fn wait_bfd_threads(d: &Daemon, want: usize) {
+    let start = Instant::now();
+    while bfd_threads(d.child.id()) != want {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "not {want} micro-BFD threads; log:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn watchdog_follows_the_micro_bfd_thread() {
+    if !root_or_skip("watchdog_follows_the_micro_bfd_thread") {
+        return;
+    }
+    let h = host("sdb");
+    let dir = TempDir::new("sdb");
+    let plain = config(&h.link);
+    let (mut n, mut d) = watched(&h, &dir, &plain);
+    let mut c = d.client();
+    // Micro-BFD off: no thread, nothing to inject a fault into.
+    assert_eq!(
+        bfd_threads(d.child.id()),
+        0,
+        "a micro-BFD thread while BFD is off"
+    );
+    match c.request(&Request::TestFault {
+        name: AGGR.into(),
+        thread: "bfd".into(),
+        fault: "stall".into(),
+    }) {
+        Err(lagd::client::ClientError::Daemon { message, .. }) => {
+            assert!(message.contains("micro-BFD is off"), "{message}")
+        }
+        other => panic!("a fault injected into a thread that does not run: {other:?}"),
+    }
+    // On by reload: one thread, and the watchdog follows it.
+    let with_bfd = lacp_config(
+        std::slice::from_ref(&h.link),
+        "bfd = { interval = \"50ms\", multiplier = 3 }",
+    );
+    reload_with(&mut c, &d, &with_bfd);
+    wait_bfd_threads(&d, 1);
+    n.until("WATCHDOG=1", &d);
+    let what = format!("the micro-BFD thread of aggregate `{AGGR}`");
+    hang_withholds_pings(&mut n, &d, &mut c, "bfd", &what);
+    // Off again: the thread ends, the pings go on.
+    reload_with(&mut c, &d, &plain);
+    wait_bfd_threads(&d, 0);
+    n.drain();
+    n.until("WATCHDOG=1", &d);
     drop(c);
     d.signal("TERM");
     assert!(d.wait_exit().success(), "log:\n{}", d.log_text());

@@ -33,21 +33,46 @@ pub fn steer_by_flow(ifname: &str) -> Result<usize> {
 /// switches only at a moment no frame of the aggregate is queued (`lagd`'s `offload`, with
 /// [`backlogs_empty`]).
 pub fn set_by_flow(ifname: &str, on: bool) -> Result<usize> {
-    check_ifname(ifname)?;
-    let Some(mask) = every_cpu()? else {
-        return Ok(0);
-    };
-    let mask = if on { mask } else { "0".to_string() };
-    let mut set = 0;
-    for path in rps_maps(ifname)? {
-        std::fs::write(&path, &mask).map_err(|source| Error::Link {
-            op: "set the RPS map",
+    RpsMaps::of(ifname)?.write(on)
+}
+
+/// The RPS maps of a device's receive queues and the map "every online CPU", read once, so
+/// that switching ([`RpsMaps::write`]) is the writes alone (lagd times a switch between two
+/// reads of a counter: the shorter the window, the rarer a frame in it).
+#[derive(Debug)]
+pub struct RpsMaps {
+    ifname: String,
+    paths: Vec<std::path::PathBuf>,
+    every: Option<String>,
+}
+
+impl RpsMaps {
+    /// The maps of `ifname`.
+    pub fn of(ifname: &str) -> Result<RpsMaps> {
+        check_ifname(ifname)?;
+        Ok(RpsMaps {
             ifname: ifname.to_string(),
-            source,
-        })?;
-        set += 1;
+            paths: rps_maps(ifname)?,
+            every: every_cpu()?,
+        })
     }
-    Ok(set)
+
+    /// Steers by flow (`on`) or not; returns how many queues were written (0: one CPU, or no
+    /// RPS).
+    pub fn write(&self, on: bool) -> Result<usize> {
+        let Some(every) = &self.every else {
+            return Ok(0);
+        };
+        let mask = if on { every.as_str() } else { "0" };
+        for path in &self.paths {
+            std::fs::write(path, mask).map_err(|source| Error::Link {
+                op: "set the RPS map",
+                ifname: self.ifname.clone(),
+                source,
+            })?;
+        }
+        Ok(self.paths.len())
+    }
 }
 
 /// Whether frames the device `ifname` receives are steered (a non-empty RPS map on any of

@@ -27,7 +27,8 @@
 //! 2. every CPU's backlog empty ([`lagd_dataplane::rps::backlogs_empty`]): the frames counted
 //!    before `c0` have all left (the backlogs hold other devices' frames too: a busy machine
 //!    only delays the switch);
-//! 3. the count still `c0`: no frame arrived in between; write the new RPS map;
+//! 3. the count still `c0`: no frame arrived in between; write the new RPS maps (paths and
+//!    masks read before step 1, so that this is the writes alone);
 //! 4. the count still `c0`: nothing arrived during the write either, so at the switch no frame
 //!    of the aggregate was queued anywhere, and the next one has nothing to overtake.
 //!
@@ -36,9 +37,10 @@
 //! counted between the last two counts (step 4: the write, and whatever delays lagd's thread
 //! there) is the one case the check cannot exclude: it may have been queued under the old map
 //! and the next frame under the new one. It is counted (`rx_steering_crossed`) and logged. That
-//! window is wider than the write alone: in `ns_offload`'s test (three streams, 5 000
-//! datagrams/s, a loaded machine) 12 of 16 switches in two runs were crossed, none reordered
-//! (a crossing frame is overtaken only if it is still queued when a later one of its
+//! window holds the writes (about 25 µs) and two counter reads: in `ns_offload`'s test (three
+//! streams, 5 000 datagrams/s, a loaded machine, lagd's debug build) 4 of 16 switches in two
+//! runs were crossed (12 of 16 while the window also listed the queues), none reordered (a
+//! crossing frame is overtaken only if it is still queued when a later one of its
 //! conversation leaves).
 //! An exact switch needs the kernel's help: per-CPU counts of frames queued by the receive
 //! programs and dequeued at the aggregate's ingress, and the program itself taking the new
@@ -100,6 +102,13 @@ impl Steering {
         let Some(ifname) = self.ifname.clone() else {
             return;
         };
+        let maps = match lagd_dataplane::rps::RpsMaps::of(&ifname) {
+            Ok(m) => m,
+            Err(e) => {
+                self.failed(&ifname, &e);
+                return;
+            }
+        };
         let c0 = frames();
         std::thread::sleep(QUIET);
         if frames() != c0 {
@@ -119,8 +128,16 @@ impl Steering {
         if frames() != c0 {
             return;
         }
-        self.write(&ifname);
-        if frames() != c0 {
+        let written = maps.write(self.want);
+        let crossed = frames() != c0;
+        match written {
+            Ok(queues) => {
+                tracing::debug!(aggregate = %ifname, queues, by_flow = self.want, "receive steering set");
+                self.now = Some(self.want);
+            }
+            Err(e) => self.failed(&ifname, &e),
+        }
+        if crossed {
             self.crossed += 1;
             tracing::warn!(
                 aggregate = %ifname,
@@ -135,15 +152,17 @@ impl Steering {
                 tracing::debug!(aggregate = %ifname, queues, by_flow = self.want, "receive steering set");
                 self.now = Some(self.want);
             }
-            Err(e) => {
-                tracing::warn!(
-                    aggregate = %ifname,
-                    "receive steering not set ({e}): frames of one conversation received on two CPUs may be delivered out of order"
-                );
-                // Not retried: the same error would come again.
-                self.now = Some(self.want);
-            }
+            Err(e) => self.failed(ifname, &e),
         }
+    }
+
+    fn failed(&mut self, ifname: &str, e: &lagd_dataplane::Error) {
+        tracing::warn!(
+            aggregate = %ifname,
+            "receive steering not set ({e}): frames of one conversation received on two CPUs may be delivered out of order"
+        );
+        // Not retried: the same error would come again.
+        self.now = Some(self.want);
     }
 
     /// What is in force, as `show-aggr` prints it, and the switches crossed by a frame.

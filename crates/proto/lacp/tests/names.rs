@@ -83,3 +83,31 @@ fn states_display_as_the_standard_names_them() {
         ]
     );
 }
+
+/// Names and defaults as the configuration and the logs write them: `ad_select`'s values (the
+/// control plane reports a change of it by these names), a port without `priority` gets
+/// 0x8000, and the data plane's event says "on"/"off". Kills config.rs' and event.rs' mutants
+/// of the session-9 run.
+#[test]
+fn configuration_names_and_defaults_as_written() {
+    use lagd_lacp::{AdSelect, Event, EventKind, PortConfig};
+    let names: Vec<&str> = [AdSelect::Stable, AdSelect::Bandwidth, AdSelect::Count]
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(names, ["stable", "bandwidth", "count"]);
+    let p: PortConfig = serde_json::from_str(r#"{"number":3,"mac":"02:00:00:00:00:03"}"#).unwrap();
+    assert_eq!(p.priority, 0x8000);
+    let e = Event {
+        at: lagd_types::Instant::from_secs(1),
+        port: Some(2),
+        kind: EventKind::CollectingDistributing {
+            collecting: true,
+            distributing: false,
+        },
+    };
+    assert_eq!(
+        e.to_string(),
+        "1.000s port 2: collecting on distributing off"
+    );
+}

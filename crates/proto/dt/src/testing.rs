@@ -3,6 +3,7 @@
 //! switch can die and come back. Public so other crates' tests and the simulator can use it.
 
 use crate::{Dt, DtAggrConfig, DtConfig, DtEvent, DtEventKind, DtPath, MacUpdate};
+use lagd_types::virtual_time::{self, VirtualTime};
 use lagd_types::{Duration, Instant};
 use std::collections::BTreeMap;
 
@@ -68,8 +69,52 @@ pub struct Pair {
     held: Vec<(usize, DtPath, Vec<u8>)>,
 }
 
-/// Steps allowed at one instant before the harness declares a livelock.
-const MAX_STEPS_PER_INSTANT: usize = 10_000;
+impl VirtualTime for Pair {
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    fn drain(&mut self) {
+        Pair::drain(self);
+    }
+
+    fn next_time(&self) -> Option<Instant> {
+        Pair::next_time(self)
+    }
+
+    fn step(&mut self, now: Instant) {
+        while let Some(e) = self.in_flight.first_entry() {
+            if e.key().0 > now {
+                break;
+            }
+            let (to, path, frame) = e.remove();
+            if !self.alive[to] {
+                continue;
+            }
+            if self.frozen[to] {
+                self.held.push((to, path, frame));
+                continue;
+            }
+            // Refused frames are counted by the switch.
+            let _ = match path {
+                DtPath::PeerLink => self.sw[to].handle_peer_frame(now, &frame),
+                DtPath::Keepalive => self.sw[to].handle_keepalive_frame(now, &frame),
+            };
+        }
+        for i in 0..2 {
+            if self.alive[i]
+                && !self.frozen[i]
+                && self.sw[i].poll_timeout().is_some_and(|t| t <= now)
+            {
+                self.sw[i].handle_timeout(now);
+            }
+        }
+    }
+}
 
 impl Pair {
     /// Two switches started at time 0 with both paths up and 1 ms of delay (panics on an
@@ -151,52 +196,7 @@ impl Pair {
 
     /// Runs until `until`: frames and timers in time order.
     pub fn run_until(&mut self, until: Instant) {
-        let mut steps = 0;
-        let mut last = self.now;
-        loop {
-            self.drain();
-            let Some(next) = self.next_time() else { break };
-            if next > until {
-                break;
-            }
-            self.now = self.now.max(next);
-            if self.now == last {
-                steps += 1;
-                assert!(steps < MAX_STEPS_PER_INSTANT, "livelock at {}", self.now);
-            } else {
-                steps = 0;
-                last = self.now;
-            }
-            let now = self.now;
-            while let Some(e) = self.in_flight.first_entry() {
-                if e.key().0 > now {
-                    break;
-                }
-                let (to, path, frame) = e.remove();
-                if !self.alive[to] {
-                    continue;
-                }
-                if self.frozen[to] {
-                    self.held.push((to, path, frame));
-                    continue;
-                }
-                // Refused frames are counted by the switch.
-                let _ = match path {
-                    DtPath::PeerLink => self.sw[to].handle_peer_frame(now, &frame),
-                    DtPath::Keepalive => self.sw[to].handle_keepalive_frame(now, &frame),
-                };
-            }
-            for i in 0..2 {
-                if self.alive[i]
-                    && !self.frozen[i]
-                    && self.sw[i].poll_timeout().is_some_and(|t| t <= now)
-                {
-                    self.sw[i].handle_timeout(now);
-                }
-            }
-        }
-        self.now = self.now.max(until);
-        self.drain();
+        virtual_time::run_until(self, until);
     }
 
     /// Runs for `d`.
@@ -209,19 +209,9 @@ impl Pair {
     pub fn run_until_cond(
         &mut self,
         limit: Duration,
-        mut cond: impl FnMut(&Pair) -> bool,
+        cond: impl FnMut(&Pair) -> bool,
     ) -> Option<Instant> {
-        let end = self.now + limit;
-        loop {
-            if cond(self) {
-                return Some(self.now);
-            }
-            if self.now >= end {
-                return None;
-            }
-            let next = self.next_time().unwrap_or(end).min(end).max(self.now);
-            self.run_until(next);
-        }
+        virtual_time::run_until_cond(self, limit, cond)
     }
 
     fn peer_link_carrier(&mut self, up: bool) {

@@ -7,6 +7,7 @@
 //! many steps at one instant).
 
 use crate::{Event, EventKind, Lacp, LinkStatus, PortConfig, PortStatus, SystemConfig, Transmit};
+use lagd_types::virtual_time::{self, VirtualTime};
 use lagd_types::{Duration, Instant, PortNumber};
 use std::collections::BTreeMap;
 
@@ -84,8 +85,49 @@ pub struct Harness {
     seq: u64,
 }
 
-/// Steps allowed at one instant before the harness declares a livelock.
-const MAX_STEPS_PER_INSTANT: usize = 10_000;
+impl VirtualTime for Harness {
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    fn drain(&mut self) {
+        Harness::drain(self);
+    }
+
+    fn next_time(&self) -> Option<Instant> {
+        let next_timer = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.lacp.poll_timeout())
+            .min();
+        let next_frame = self.in_flight.keys().next().map(|k| k.0);
+        next_timer.into_iter().chain(next_frame).min()
+    }
+
+    fn step(&mut self, now: Instant) {
+        while let Some(entry) = self.in_flight.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (to, frame) = entry.remove();
+            if self.carrier_at(to) {
+                // Refused frames are counted by the engine; nothing to do here.
+                let _ = self.nodes[to.system]
+                    .lacp
+                    .handle_frame(now, to.port, &frame);
+            }
+        }
+        for n in &mut self.nodes {
+            if n.lacp.poll_timeout().is_some_and(|t| t <= now) {
+                n.lacp.handle_timeout(now);
+            }
+        }
+    }
+}
 
 impl Default for Harness {
     fn default() -> Self {
@@ -308,59 +350,7 @@ impl Harness {
 
     /// Runs until `until`: delivers frames and fires timers in time order.
     pub fn run_until(&mut self, until: Instant) {
-        let mut steps_here = 0;
-        let mut last = self.now;
-        loop {
-            self.drain();
-            let next_timer = self
-                .nodes
-                .iter()
-                .filter_map(|n| n.lacp.poll_timeout())
-                .min();
-            let next_frame = self.in_flight.keys().next().map(|k| k.0);
-            let next = match (next_timer, next_frame) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(t) => t,
-                    None => break,
-                },
-            };
-            if next > until {
-                break;
-            }
-            self.now = self.now.max(next);
-            if self.now == last {
-                steps_here += 1;
-                assert!(
-                    steps_here < MAX_STEPS_PER_INSTANT,
-                    "livelock: {steps_here} steps at {}",
-                    self.now
-                );
-            } else {
-                steps_here = 0;
-                last = self.now;
-            }
-            let now = self.now;
-            while let Some(entry) = self.in_flight.first_entry() {
-                if entry.key().0 > now {
-                    break;
-                }
-                let (to, frame) = entry.remove();
-                if self.carrier_at(to) {
-                    // Refused frames are counted by the engine; nothing to do here.
-                    let _ = self.nodes[to.system]
-                        .lacp
-                        .handle_frame(now, to.port, &frame);
-                }
-            }
-            for n in &mut self.nodes {
-                if n.lacp.poll_timeout().is_some_and(|t| t <= now) {
-                    n.lacp.handle_timeout(now);
-                }
-            }
-        }
-        self.now = self.now.max(until);
-        self.drain();
+        virtual_time::run_until(self, until);
     }
 
     /// Runs for `d` of virtual time.
@@ -373,31 +363,9 @@ impl Harness {
     pub fn run_until_cond(
         &mut self,
         limit: Duration,
-        mut cond: impl FnMut(&Harness) -> bool,
+        cond: impl FnMut(&Harness) -> bool,
     ) -> Option<Instant> {
-        let end_at = self.now + limit;
-        loop {
-            if cond(self) {
-                return Some(self.now);
-            }
-            if self.now >= end_at {
-                return None;
-            }
-            let next_timer = self
-                .nodes
-                .iter()
-                .filter_map(|n| n.lacp.poll_timeout())
-                .min();
-            let next_frame = self.in_flight.keys().next().map(|k| k.0);
-            let next = [next_timer, next_frame]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(end_at)
-                .min(end_at)
-                .max(self.now);
-            self.run_until(next);
-        }
+        virtual_time::run_until_cond(self, limit, cond)
     }
 
     /// Whether every given port is Collecting and Distributing.

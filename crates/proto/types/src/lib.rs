@@ -12,6 +12,7 @@ mod mac;
 mod state;
 mod time;
 mod timer_table;
+pub mod virtual_time;
 
 pub use admin::{LacpActivity, LacpTimeout, UnknownValue};
 pub use duration_text::{DurationError, format_duration, parse_duration, parse_optional_duration};

@@ -2,9 +2,10 @@
 //! behind the data plane's [`Protocol`] trait.
 //!
 //! Every input that reaches the aggregation through here (host frames, control frames, timers,
-//! link changes, configuration) is followed by [`Adapter::drain_events`]: events are logged,
-//! recorded in the [`EventLog`], and the engine is told about drained ports and earlier
-//! deadlines through its message channel.
+//! link changes, configuration) is followed by [`Adapter::drain_events`], which executes the
+//! driver's drain ([`lagd_node::driver::EventDrain`]): events are logged, recorded in the
+//! [`EventLog`], and the engine is told about drained ports and earlier deadlines through its
+//! message channel.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use lagd_bfd::{MicroBfd, MicroBfdFrame};
 use crate::bfd_shared::BfdShared;
 use crate::sync::lock;
 use lagd_dataplane::{Protocol, Slot, TxDecision};
-use lagd_node::driver::PortNames;
+use lagd_node::driver::{EventDrain, LinkGate, PortNames};
 use lagd_types::{Instant, MacAddr, PortNumber};
 
 use crate::events::EventLog;
@@ -71,15 +72,13 @@ pub struct Adapter {
     /// timers are the BFD thread's (`crate::bfd_thread`); lock order: this adapter, then
     /// the core.
     pub bfd: Arc<BfdShared>,
-    /// Each member's carrier as the kernel reports it.
-    links: BTreeMap<PortNumber, LinkStatus>,
+    /// Each member's carrier as the kernel reports it, gated by micro-BFD.
+    links: LinkGate,
     /// The protocol state changed since the aggregation's record was last written.
     pub state_dirty: bool,
-    /// How many times each member stopped distributing (flaps), and which distribute now.
-    pub flaps: BTreeMap<PortNumber, u64>,
-    distributing: std::collections::BTreeSet<PortNumber>,
+    /// The driver's drain: members distributing, their flaps, the aggregate's carrier.
+    drain: EventDrain,
     reporter: Reporter,
-    was_up: bool,
     /// Log lines and recorded events per port and kind, rate-limited (a flood of refused
     /// frames must not flood the log or wipe the event history; counters stay exact).
     limiter: RateLimiter<EventKey>,
@@ -106,12 +105,10 @@ impl Adapter {
             port_names: PortNames::new(),
             offload: None,
             bfd: Arc::new(BfdShared::default()),
-            links: BTreeMap::new(),
+            links: LinkGate::new(),
             state_dirty: false,
-            flaps: BTreeMap::new(),
-            distributing: Default::default(),
+            drain: EventDrain::new(),
             reporter,
-            was_up: false,
             limiter: RateLimiter::default(),
         }
     }
@@ -143,7 +140,7 @@ impl Adapter {
                     let mut b = MicroBfd::new(c, bfd_seed(self.id));
                     for (port, mac, ifindex) in members {
                         let _ = b.add_port(now, *port, *mac);
-                        if let Some(l) = self.links.get(port) {
+                        if let Some(l) = self.links.get(*port) {
                             b.handle_link(now, *port, l.up);
                         }
                         self.bfd.set_member(*port, *ifindex);
@@ -169,7 +166,7 @@ impl Adapter {
 
     /// Forgets member `port` (carrier and micro-BFD session).
     pub fn forget_port(&mut self, port: PortNumber) {
-        self.links.remove(&port);
+        self.links.remove(port);
         if let Some(b) = lock(&self.bfd.core).as_mut() {
             let _ = b.remove_port(port);
         }
@@ -179,7 +176,7 @@ impl Adapter {
     /// The carrier of member `port` changed: micro-BFD hears of it, and the LACP core gets
     /// it gated by the BFD session.
     pub fn set_link(&mut self, now: Instant, port: PortNumber, st: LinkStatus) {
-        self.links.insert(port, st);
+        self.links.set(port, st);
         if let Some(b) = lock(&self.bfd.core).as_mut() {
             b.handle_link(now, port, st.up);
             self.bfd.wake();
@@ -189,30 +186,17 @@ impl Adapter {
 
     /// The carrier of member `port` as last reported.
     pub fn link(&self, port: PortNumber) -> Option<LinkStatus> {
-        self.links.get(&port).copied()
+        self.links.get(port)
     }
 
     /// `st` as the LACP core sees it: down while micro-BFD is on and the session not Up.
     fn gated(&self, port: PortNumber, st: LinkStatus) -> LinkStatus {
-        match lock(&self.bfd.core).as_ref() {
-            Some(b) if !b.is_up(port) => LinkStatus { up: false, ..st },
-            _ => st,
-        }
+        LinkGate::gated(lock(&self.bfd.core).as_ref(), port, st)
     }
 
     /// Tells the LACP core of every member whose gated status differs from what it knows.
     fn apply_links(&mut self, now: Instant) {
-        let changes: Vec<(PortNumber, LinkStatus)> = self
-            .links
-            .iter()
-            .map(|(p, st)| (*p, self.gated(*p, *st)))
-            .filter(|(p, g)| {
-                self.agg
-                    .lacp()
-                    .port(*p)
-                    .is_some_and(|ps| ps.link.up != g.up)
-            })
-            .collect();
+        let changes = self.links.changes(lock(&self.bfd.core).as_ref(), &self.agg);
         for (p, g) in changes {
             self.agg.handle_link(now, p, g);
         }
@@ -221,23 +205,18 @@ impl Adapter {
     /// Logs micro-BFD's events and applies session changes to the LACP core.
     fn drain_bfd(&mut self) {
         let mut events = Vec::new();
-        if let Some(b) = lock(&self.bfd.core).as_mut() {
-            while let Some(e) = b.poll_event() {
-                events.push(e);
-            }
-        }
-        let mut changed = None;
+        let bfd = Arc::clone(&self.bfd);
+        let changed = self
+            .drain
+            .drain_bfd(lock(&bfd.core).as_mut(), |e| events.push(e));
         for e in events {
             let link = e.port.map(|p| self.port_names.name(p));
             // An aggregation-wide event names no member.
             let member = link.as_deref();
             let message = e.to_string();
             match &e.kind {
-                lagd_bfd::EventKind::SessionState { .. } => {
-                    changed = Some(e.at);
-                    tracing::info!(aggregate = %self.name, member, "{message}");
-                }
-                lagd_bfd::EventKind::PeerLearned { .. } => {
+                lagd_bfd::EventKind::SessionState { .. }
+                | lagd_bfd::EventKind::PeerLearned { .. } => {
                     tracing::info!(aggregate = %self.name, member, "{message}");
                 }
                 lagd_bfd::EventKind::RxError { .. } => {
@@ -255,16 +234,21 @@ impl Adapter {
         }
     }
 
+    /// How many times each member stopped distributing (flaps).
+    pub fn flaps(&self) -> &BTreeMap<PortNumber, u64> {
+        self.drain.flaps()
+    }
+
     /// Logs and records every pending event; reports drained ports and earlier deadlines.
     pub fn drain_events(&mut self) {
         self.drain_bfd();
-        while let Some(ev) = self.agg.poll_event() {
-            self.report(&ev);
+        let mut events = Vec::new();
+        self.drain.drain_agg(&mut self.agg, |ev| events.push(ev));
+        for ev in &events {
+            self.report(ev);
         }
         self.report_suppressed();
-        let up = self.agg.is_up();
-        if up != self.was_up {
-            self.was_up = up;
+        if let Some(up) = self.drain.carrier(&self.agg) {
             tracing::info!(aggregate = %self.name, up, "aggregate carrier {}", if up { "up" } else { "down" });
         }
         // While the kernel path runs, frames also leave by it, counted only at its harvest: no
@@ -327,18 +311,6 @@ impl Adapter {
                 id: self.id,
                 port: *port,
             });
-        }
-        if let AggEvent::Lacp(lagd_agg::lagd_lacp::Event {
-            port: Some(p),
-            kind: EventKind::CollectingDistributing { distributing, .. },
-            ..
-        }) = ev
-        {
-            if *distributing {
-                self.distributing.insert(*p);
-            } else if self.distributing.remove(p) {
-                *self.flaps.entry(*p).or_default() += 1;
-            }
         }
         let message = ev.describe(&name_of);
         if !matches!(ev, AggEvent::Lacp(e) if matches!(e.kind, EventKind::Periodic { .. } | EventKind::RxError { .. }))

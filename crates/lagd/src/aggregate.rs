@@ -1013,7 +1013,7 @@ impl Aggr {
             (
                 a.agg.status(),
                 lock(&a.bfd.core).as_ref().map(lagd_bfd::MicroBfd::status),
-                a.flaps.clone(),
+                a.flaps().clone(),
             )
         };
         let mut states = Vec::new();

@@ -6,20 +6,25 @@
 //!
 //! Frames are delivered in virtual time as they arrive, so the simulator hands each one to
 //! [`MicroBfd::handle_frame`] at its arrival instant (no queue between arrival and reading).
+//!
+//! The gate is the driver's ([`LinkGate`]) and the events are drained by the driver's
+//! [`EventDrain`](lagd_node::driver::EventDrain), as in the daemon; a session's change reaches
+//! the LACP core at once, at the input that caused it ([`SimBfd::link_changes`]), as the
+//! daemon's BFD thread wakes the aggregation at once.
 
 use crate::packet::Frame;
 use lagd_agg::Aggregation;
 use lagd_agg::lagd_lacp::LinkStatus;
-use lagd_bfd::{BfdConfig, EventKind, MicroBfd, MicroBfdFrame};
+use lagd_bfd::{BfdConfig, Event, EventKind, MicroBfd, MicroBfdFrame};
+use lagd_node::driver::LinkGate;
 use lagd_types::{Instant, MacAddr, PortNumber};
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// An aggregation's micro-BFD sessions and the carrier of each member.
 pub struct SimBfd {
     core: MicroBfd,
     /// Each member's carrier, by port number (before the BFD gate).
-    links: BTreeMap<PortNumber, LinkStatus>,
+    links: LinkGate,
 }
 
 /// A micro-BFD event as the report shows it.
@@ -32,6 +37,18 @@ pub struct BfdEvent {
     pub verbose: bool,
 }
 
+impl BfdEvent {
+    /// `e` as the report shows it: the port is the record's own field, not in the text.
+    pub fn of(mut e: Event) -> BfdEvent {
+        let port = e.port.take();
+        BfdEvent {
+            port,
+            text: e.to_string(),
+            verbose: !matches!(e.kind, EventKind::SessionState { .. }),
+        }
+    }
+}
+
 impl SimBfd {
     /// Sessions with `cfg`; `seed` (fixed by the scenario) seeds discriminators and jitter;
     /// `ip` is the node's address (else the link-local fallback of `mac`, as lagd does).
@@ -40,7 +57,7 @@ impl SimBfd {
         core.set_local_ip(ip.unwrap_or_else(|| lagd_bfd::link_local_ipv4(mac)));
         SimBfd {
             core,
-            links: BTreeMap::new(),
+            links: LinkGate::new(),
         }
     }
 
@@ -65,23 +82,14 @@ impl SimBfd {
     /// Stops the session of `port`.
     pub fn remove_port(&mut self, port: PortNumber) {
         let _ = self.core.remove_port(port);
-        self.links.remove(&port);
+        self.links.remove(port);
     }
 
     /// The carrier of `port` changed; returns the status the LACP core must see.
     pub fn handle_link(&mut self, now: Instant, port: PortNumber, link: LinkStatus) -> LinkStatus {
-        self.links.insert(port, link);
+        self.links.set(port, link);
         self.core.handle_link(now, port, link.up);
-        self.gated(port, link)
-    }
-
-    /// `link` as the LACP core sees it: down while the session is not Up.
-    fn gated(&self, port: PortNumber, link: LinkStatus) -> LinkStatus {
-        if self.core.is_up(port) {
-            link
-        } else {
-            LinkStatus { up: false, ..link }
-        }
+        LinkGate::gated(Some(&self.core), port, link)
     }
 
     /// Changes the timing of every session.
@@ -113,25 +121,15 @@ impl SimBfd {
             .map(|t| (t.port, Frame::from(t.frame)))
     }
 
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<BfdEvent> {
-        let mut e = self.core.poll_event()?;
-        let port = e.port.take();
-        Some(BfdEvent {
-            port,
-            text: e.to_string(),
-            verbose: !matches!(e.kind, EventKind::SessionState { .. }),
-        })
+    /// The sessions, for the driver's drain.
+    pub fn core_mut(&mut self) -> &mut MicroBfd {
+        &mut self.core
     }
 
     /// The members whose gated status differs from what `agg`'s LACP core knows (a session
     /// went Down or came Up): feed each to `agg.handle_link`.
     pub fn link_changes(&self, agg: &Aggregation<Frame>) -> Vec<(PortNumber, LinkStatus)> {
-        self.links
-            .iter()
-            .map(|(p, l)| (*p, self.gated(*p, *l)))
-            .filter(|(p, g)| agg.lacp().port(*p).is_some_and(|s| s.link.up != g.up))
-            .collect()
+        self.links.changes(Some(&self.core), agg)
     }
 
     /// The state of every session (for checks and the report).

@@ -2,12 +2,12 @@
 //! real [`lagd_agg::Aggregation`], driven exactly as the daemon drives it (inputs, then drain
 //! `poll_transmit`, `poll_release`, `poll_event`, then sleep until `poll_timeout`).
 
-use crate::bfd::SimBfd;
+use crate::bfd::{BfdEvent, SimBfd};
 use crate::scenario::{AggDef, Node};
 use lagd_agg::lagd_distrib::{Completion, Dispatch, DistEvent, DropReason, MoveReason};
-use lagd_agg::lagd_lacp::{ChurnState, EventKind, LinkStatus, PortConfig, PortStatus};
+use lagd_agg::lagd_lacp::{LinkStatus, PortConfig, PortStatus};
 use lagd_agg::{AggEvent, Aggregation, AggregationConfig, RxVerdict};
-use lagd_node::driver::{PortNumbers, port_name};
+use lagd_node::driver::{EventDrain, PortNumbers, port_name};
 use lagd_node::settings::{AggrSettings, AggrSpec, Resolved};
 use lagd_types::{Instant, PortNumber, PortState, SystemId};
 use lagd_wire::SlowFrame;
@@ -153,6 +153,8 @@ pub struct AggRt {
     system: Option<SystemId>,
     /// Micro-BFD, when the settings configure it ([`crate::bfd`]).
     bfd: Option<SimBfd>,
+    /// The driver's drain of its events.
+    drain: EventDrain,
 }
 
 impl AggRt {
@@ -214,6 +216,7 @@ impl AggRt {
             port_base,
             system,
             bfd,
+            drain: EventDrain::new(),
         };
         for &p in members {
             rt.add_port(now, node, def, p, link(p))?;
@@ -520,15 +523,20 @@ impl AggRt {
                     control: true,
                 });
             }
-            while let Some(e) = b.poll_event() {
+        }
+        // The driver's drain: micro-BFD's events (its session changes reached the LACP core at
+        // their input, see `apply_bfd`), the released frames, then the aggregation's events.
+        let _ = self
+            .drain
+            .drain_bfd(self.bfd.as_mut().map(SimBfd::core_mut), |e| {
                 any = true;
+                let e = BfdEvent::of(e);
                 out.push(Output::Event {
                     port: e.port.map(|n| PortNumbers::from_base(base).slot(n)),
                     text: e.text,
                     verbose: e.verbose,
                 });
-            }
-        }
+            });
         while let Some((port, f)) = self.agg.poll_release() {
             let (port, frame) = self.prepare(now, port, f);
             out.push(Output::Send {
@@ -537,51 +545,49 @@ impl AggRt {
                 control: false,
             });
         }
-        while let Some(ev) = self.agg.poll_event() {
-            any = true;
-            match ev {
-                AggEvent::Lacp(e) => {
-                    let verbose = matches!(
-                        e.kind,
-                        EventKind::Periodic { .. }
-                            | EventKind::PartnerChanged { .. }
-                            | EventKind::ActorStateChanged { .. }
-                            | EventKind::MarkerResponse { .. }
-                            | EventKind::ActorChurn(ChurnState::NoChurn | ChurnState::ChurnMonitor)
-                            | EventKind::PartnerChurn(
-                                ChurnState::NoChurn | ChurnState::ChurnMonitor
-                            )
-                    );
-                    out.push(Output::Event {
-                        port: e.port.map(|n| self.port_index(n)),
-                        text: e.kind.to_string(),
-                        verbose,
-                    })
-                }
-                AggEvent::Dist(e) => out.push(Output::Event {
-                    port: None,
-                    text: dist_text_in(&e, names, self.port_base),
-                    verbose: matches!(
-                        e,
-                        DistEvent::MoveCompleted {
-                            held_released: 0,
-                            ..
-                        }
-                    ),
-                }),
-                AggEvent::Drained { port } => {
-                    let p = self.port_index(port);
-                    self.draining.retain(|&m| m != p);
-                    out.push(Output::Drained { port: p });
-                }
-                ev @ AggEvent::Alb(_) => out.push(Output::Event {
-                    port: ev.port().map(|n| self.port_index(n)),
-                    text: ev.describe(&|n| name(names, self.port_base, n)),
-                    verbose: false,
-                }),
-            }
+        let mut events = Vec::new();
+        any |= self.drain.drain_agg(&mut self.agg, |ev| events.push(ev)) > 0;
+        for ev in events {
+            self.report(ev, names, out);
         }
         any
+    }
+
+    /// One event of the aggregation into `out`. LACP events are described as in the daemon's
+    /// log, detail ([`AggEvent::is_detail`]) in the JSON only; the distributor's in the
+    /// report's own words ([`dist_text`]), with no port, printed but for moves that released
+    /// nothing; the balancer's as in the daemon's log, printed; a drained port is no event but
+    /// [`Output::Drained`].
+    fn report(&mut self, ev: AggEvent, names: &[String], out: &mut Vec<Output>) {
+        let verbose = ev.is_detail();
+        match ev {
+            AggEvent::Lacp(e) => out.push(Output::Event {
+                port: e.port.map(|n| self.port_index(n)),
+                text: e.kind.to_string(),
+                verbose,
+            }),
+            AggEvent::Dist(e) => out.push(Output::Event {
+                port: None,
+                text: dist_text_in(&e, names, self.port_base),
+                verbose: matches!(
+                    e,
+                    DistEvent::MoveCompleted {
+                        held_released: 0,
+                        ..
+                    }
+                ),
+            }),
+            AggEvent::Drained { port } => {
+                let p = self.port_index(port);
+                self.draining.retain(|&m| m != p);
+                out.push(Output::Drained { port: p });
+            }
+            ev @ AggEvent::Alb(_) => out.push(Output::Event {
+                port: ev.port().map(|n| self.port_index(n)),
+                text: ev.describe(&|n| name(names, self.port_base, n)),
+                verbose: false,
+            }),
+        }
     }
 
     /// State of port index `p`.

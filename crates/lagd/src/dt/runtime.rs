@@ -44,8 +44,8 @@ use lagd_dataplane::{
     Epoll, Events, Interest, Neighbour, Netlink, PacketOptions, PacketSocket, RecvBatch,
     monotonic_now,
 };
-use lagd_dt::{Dt, DtFrame, DtPath, ORPHAN};
-use lagd_node::dt::{AggrFacts, DtAction, FdbTarget, Reconciler, flood_peer_link};
+use lagd_dt::{Dt, DtFrame, DtPath};
+use lagd_node::dt::{AggrFacts, DtAction, FdbTarget, LearnedMacs, Reconciler, flood_peer_link};
 use lagd_types::{Duration, MacAddr, SystemId};
 
 use crate::aggregate::Aggr;
@@ -312,9 +312,8 @@ struct Runner {
     step: Reconciler<String>,
     view: Arc<Mutex<Option<DtView>>>,
     aggrs: BTreeMap<String, Applied>,
-    /// Learned entries reported to the core: where the bridge has them → the key reported
-    /// (kept, so a removal is reported as it was added even if the port's aggregate changed).
-    learned: BTreeMap<PortKey, (u16, u16, MacAddr)>,
+    /// Learned entries reported to the core, by bridge port (the reconciliation's mapping).
+    learned: LearnedMacs<u32>,
     /// The FDB reader's deltas, and the changes of the last one not yet handed to the core.
     fdb_rx: std::sync::mpsc::Receiver<FdbDelta>,
     mac_changes: std::collections::VecDeque<(PortKey, bool)>,
@@ -386,7 +385,7 @@ impl Runner {
             step: Reconciler::new(),
             view,
             aggrs: BTreeMap::new(),
-            learned: BTreeMap::new(),
+            learned: LearnedMacs::new(),
             fdb_rx,
             mac_changes: std::collections::VecDeque::new(),
             fdb_stop,
@@ -744,20 +743,11 @@ impl Runner {
             let Some((pk, present)) = self.mac_changes.pop_front() else {
                 break;
             };
-            if present {
-                // Learned on a DT aggregate: that aggregation; on another port of the bridge:
-                // an orphan port's host.
-                let id = by_tap.get(&pk.0).copied().unwrap_or(ORPHAN);
-                let k = (id, pk.1, pk.2);
-                if let Some(old) = self.learned.insert(pk, k)
-                    && old != k
-                {
-                    self.dt.handle_local_mac(now, old.0, old.1, old.2, false);
-                }
-                self.dt.handle_local_mac(now, k.0, k.1, k.2, true);
-            } else if let Some(k) = self.learned.remove(&pk) {
-                self.dt.handle_local_mac(now, k.0, k.1, k.2, false);
-            }
+            // Learned on a DT aggregate: that aggregation; on another port of the bridge:
+            // an orphan port's host.
+            let id = by_tap.get(&pk.0).copied();
+            self.learned
+                .tell(&mut self.dt, now, pk.0, pk.1, pk.2, id, present);
         }
     }
 

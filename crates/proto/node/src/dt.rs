@@ -10,13 +10,15 @@
 //! back; it keeps what it registered and the forwarding entries the core wants for the
 //! peer's addresses (MAC sync), named by the executor's aggregations: between turns,
 //! [`Reconciler::poll_fdb`] turns the core's MAC updates into [`DtAction::Fdb`], and
-//! [`flood_peer_link`] decides the flood-control fallback. What the executor owns stays the
+//! [`flood_peer_link`] decides the flood-control fallback; [`LearnedMacs`] decides which DT
+//! aggregation an address the executor's bridge learned belongs to, as the core hears of it.
+//! What the executor owns stays the
 //! executor's: interfaces and their state, bridge ports, filters (the daemon's), held links
 //! (the simulator's).
 
 use std::collections::BTreeMap;
 
-use lagd_dt::{Dt, DtAggrConfig, DtConfigError, DtStatus, LocalMembers, MacKey, MacTarget};
+use lagd_dt::{Dt, DtAggrConfig, DtConfigError, DtStatus, LocalMembers, MacKey, MacTarget, ORPHAN};
 use lagd_types::{Instant, Key, MacAddr, PortNumber, SystemId};
 
 /// What the executor knows of one distributed aggregation at a turn.
@@ -376,6 +378,80 @@ impl<K: Ord + Clone> Reconciler<K> {
                 .iter()
                 .find(|(_, i)| **i == id)
                 .map(|(k, _)| FdbTarget::Aggregation(k.clone())),
+        }
+    }
+}
+
+/// The addresses the executor's bridge learned, as the core was told of them (MAC sync): each
+/// learned entry, by where the bridge has it (`at`: the executor's bridge port, its VLAN, the
+/// address), and the key ([`MacKey`]: DT aggregation id, VLAN, address) it was reported under.
+#[derive(Clone, Debug)]
+pub struct LearnedMacs<L> {
+    reported: BTreeMap<(L, u16, MacAddr), MacKey>,
+}
+
+impl<L> Default for LearnedMacs<L> {
+    fn default() -> Self {
+        LearnedMacs {
+            reported: BTreeMap::new(),
+        }
+    }
+}
+
+impl<L: Ord> LearnedMacs<L> {
+    /// Nothing reported.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bridge learned `mac` in `vlan` on its port `at` (`present`), or the entry went.
+    /// `id` is the DT aggregation id of the aggregation `at` belongs to, `None` for another
+    /// port of the bridge (an orphan port's host, [`ORPHAN`]; the peer link learns nothing).
+    /// Returns what the core must hear, in order ([`Dt::handle_local_mac`]: key, present):
+    /// an entry that moved to another aggregation is first removed under its old key; an
+    /// entry that went is removed under the key it was reported with, even if the port's
+    /// aggregation changed since.
+    pub fn learned(
+        &mut self,
+        at: L,
+        vlan: u16,
+        mac: MacAddr,
+        id: Option<u16>,
+        present: bool,
+    ) -> Vec<(MacKey, bool)> {
+        let at = (at, vlan, mac);
+        if present {
+            let k = (id.unwrap_or(ORPHAN), vlan, mac);
+            let mut out = Vec::new();
+            if let Some(old) = self.reported.insert(at, k)
+                && old != k
+            {
+                out.push((old, false));
+            }
+            out.push((k, true));
+            out
+        } else {
+            self.reported
+                .remove(&at)
+                .map(|k| vec![(k, false)])
+                .unwrap_or_default()
+        }
+    }
+
+    /// [`LearnedMacs::learned`], told to `dt` at `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tell(
+        &mut self,
+        dt: &mut Dt,
+        now: Instant,
+        at: L,
+        vlan: u16,
+        mac: MacAddr,
+        id: Option<u16>,
+        present: bool,
+    ) {
+        for ((id, vlan, mac), present) in self.learned(at, vlan, mac, id, present) {
+            dt.handle_local_mac(now, id, vlan, mac, present);
         }
     }
 }

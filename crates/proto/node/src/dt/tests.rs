@@ -224,3 +224,37 @@ fn the_peers_addresses_point_at_the_aggregation_or_the_peer_link() {
     assert_eq!(all[0].target, FdbTarget::PeerLink);
     assert!(p.step[0].fdb_wanted().is_empty());
 }
+
+#[test]
+fn a_learned_address_is_reported_under_its_aggregation_and_removed_as_reported() {
+    let mac = MacAddr([2, 0, 0, 0, 0, 7]);
+    let mut l: LearnedMacs<u32> = LearnedMacs::new();
+    // Learned on the tap of DT aggregation 3, then on an orphan port's bridge port.
+    assert_eq!(
+        l.learned(10, 0, mac, Some(3), true),
+        vec![((3, 0, mac), true)]
+    );
+    assert_eq!(
+        l.learned(10, 0, mac, Some(3), true),
+        vec![((3, 0, mac), true)]
+    );
+    assert_eq!(
+        l.learned(11, 5, mac, None, true),
+        vec![((ORPHAN, 5, mac), true)]
+    );
+    // The port's aggregation changed: the old key goes first.
+    assert_eq!(
+        l.learned(10, 0, mac, Some(4), true),
+        vec![((3, 0, mac), false), ((4, 0, mac), true)]
+    );
+    // Gone: removed as reported, whatever the port belongs to now.
+    assert_eq!(
+        l.learned(10, 0, mac, None, false),
+        vec![((4, 0, mac), false)]
+    );
+    assert_eq!(l.learned(10, 0, mac, None, false), vec![]);
+    assert_eq!(
+        l.learned(11, 5, mac, Some(1), false),
+        vec![((ORPHAN, 5, mac), false)]
+    );
+}

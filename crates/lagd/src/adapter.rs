@@ -29,7 +29,7 @@ use crate::ratelimit::RateLimiter;
 
 /// A message to the engine's timer thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EngineMsg {
+pub(crate) enum EngineMsg {
     /// Re-read the deadlines (one moved earlier, or control frames were queued).
     Wake,
     /// A port of aggregation `id` finished draining: release it.
@@ -45,7 +45,7 @@ pub enum EngineMsg {
 
 /// Where an adapter reports to.
 #[derive(Clone)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     /// The event ring.
     pub log: Arc<EventLog>,
     /// The engine's channel.
@@ -55,7 +55,7 @@ pub struct Reporter {
 }
 
 /// The aggregation of one aggregate, adapted to the data plane.
-pub struct Adapter {
+pub(crate) struct Adapter {
     /// Aggregation instance id (unique per daemon run).
     pub id: u64,
     /// Aggregate name.
@@ -93,7 +93,12 @@ type EventKey = (
 
 impl Adapter {
     /// A new adapter around a fresh aggregation.
-    pub fn new(id: u64, name: &str, config: AggregationConfig, reporter: Reporter) -> Adapter {
+    pub(crate) fn new(
+        id: u64,
+        name: &str,
+        config: AggregationConfig,
+        reporter: Reporter,
+    ) -> Adapter {
         let mut agg = Aggregation::new(config);
         // The forwarder reports when each Marker leaves its member (Protocol::marker_departed):
         // Marker timeouts count from then.
@@ -115,7 +120,7 @@ impl Adapter {
 
     /// Turns micro-BFD on with `cfg` (sessions on every member: port, `mac` of its frames,
     /// interface index, from `members`), changes its timing, or turns it off (`None`).
-    pub fn set_bfd(
+    pub(crate) fn set_bfd(
         &mut self,
         now: Instant,
         cfg: Option<lagd_bfd::BfdConfig>,
@@ -157,7 +162,13 @@ impl Adapter {
     }
 
     /// Adds member `port` (frames from `mac`, interface `ifindex`) to micro-BFD, if on.
-    pub fn bfd_add_port(&mut self, now: Instant, port: PortNumber, mac: MacAddr, ifindex: u32) {
+    pub(crate) fn bfd_add_port(
+        &mut self,
+        now: Instant,
+        port: PortNumber,
+        mac: MacAddr,
+        ifindex: u32,
+    ) {
         if let Some(b) = lock(&self.bfd.core).as_mut() {
             let _ = b.add_port(now, port, mac);
             self.bfd.set_member(port, ifindex);
@@ -165,7 +176,7 @@ impl Adapter {
     }
 
     /// Forgets member `port` (carrier and micro-BFD session).
-    pub fn forget_port(&mut self, port: PortNumber) {
+    pub(crate) fn forget_port(&mut self, port: PortNumber) {
         self.links.remove(port);
         if let Some(b) = lock(&self.bfd.core).as_mut() {
             let _ = b.remove_port(port);
@@ -175,7 +186,7 @@ impl Adapter {
 
     /// The carrier of member `port` changed: micro-BFD hears of it, and the LACP core gets
     /// it gated by the BFD session.
-    pub fn set_link(&mut self, now: Instant, port: PortNumber, st: LinkStatus) {
+    pub(crate) fn set_link(&mut self, now: Instant, port: PortNumber, st: LinkStatus) {
         self.links.set(port, st);
         if let Some(b) = lock(&self.bfd.core).as_mut() {
             b.handle_link(now, port, st.up);
@@ -185,7 +196,7 @@ impl Adapter {
     }
 
     /// The carrier of member `port` as last reported.
-    pub fn link(&self, port: PortNumber) -> Option<LinkStatus> {
+    pub(crate) fn link(&self, port: PortNumber) -> Option<LinkStatus> {
         self.links.get(port)
     }
 
@@ -235,12 +246,12 @@ impl Adapter {
     }
 
     /// How many times each member stopped distributing (flaps).
-    pub fn flaps(&self) -> &BTreeMap<PortNumber, u64> {
+    pub(crate) fn flaps(&self) -> &BTreeMap<PortNumber, u64> {
         self.drain.flaps()
     }
 
     /// Logs and records every pending event; reports drained ports and earlier deadlines.
-    pub fn drain_events(&mut self) {
+    pub(crate) fn drain_events(&mut self) {
         self.drain_bfd();
         let mut events = Vec::new();
         self.drain.drain_agg(&mut self.agg, |ev| events.push(ev));
@@ -273,7 +284,7 @@ impl Adapter {
 
     /// The earliest deadline: the aggregation's timers and the fast path's work (micro-BFD's
     /// timers are its thread's).
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         [
             self.agg.poll_timeout(),
             self.offload.as_ref().and_then(Offload::poll_timeout),
@@ -286,7 +297,7 @@ impl Adapter {
     /// Runs what is due at `now`: the aggregation's timers, then the fast path's counter
     /// harvest (folded into the distributor's load). Follow with
     /// [`Adapter::drain_events`].
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.agg.poll_timeout().is_some_and(|t| t <= now) {
             self.agg.handle_timeout(now);
         }

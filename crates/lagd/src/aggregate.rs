@@ -22,14 +22,14 @@ use crate::takeover;
 pub(crate) mod error;
 pub(crate) mod member;
 
-pub use error::AggrError;
+pub(crate) use error::AggrError;
 use error::sys;
-pub use member::MemberRt;
+pub(crate) use member::MemberRt;
 
 /// Members that could not be given back as they were found (each with the first error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("aggregation `{aggregate}`: members NOT restored: {}", members.join("; "))]
-pub struct RestoreFailed {
+pub(crate) struct RestoreFailed {
     /// The aggregation.
     pub aggregate: String,
     /// `member: error`, one per member not restored.
@@ -39,7 +39,7 @@ pub struct RestoreFailed {
 /// What [`Aggr::stop_keeping_aggregate`] keeps for [`Aggr::start`] to take again: the
 /// aggregate's TAP, still open, and the members, still taken over (by interface name).
 #[derive(Default)]
-pub struct Kept {
+pub(crate) struct Kept {
     /// The TAP (`None`: re-attached by name, as after a crash).
     pub tap: Option<Tap>,
     /// The members, by interface name.
@@ -47,7 +47,7 @@ pub struct Kept {
 }
 
 /// A running aggregation.
-pub struct Aggr {
+pub(crate) struct Aggr {
     /// Instance id (events of a deleted aggregation cannot reach a new one of the same name).
     pub id: u64,
     /// The running configuration as written.
@@ -101,7 +101,7 @@ fn bfd_source_ip(tap: u32, mac: MacAddr) -> std::net::Ipv4Addr {
 }
 
 /// The current link status of a member.
-pub fn link_status(nl: Option<&mut Netlink>, m: &Member) -> LinkStatus {
+pub(crate) fn link_status(nl: Option<&mut Netlink>, m: &Member) -> LinkStatus {
     let up = nl
         .and_then(|nl| nl.link_by_index(m.ifindex()).ok())
         .is_some_and(|l| l.is_up() && l.carrier);
@@ -128,7 +128,7 @@ impl Aggr {
     ///
     /// `kept` is what [`Aggr::stop_keeping_aggregate`] kept of this aggregation's previous
     /// instance (empty otherwise): its TAP is used as it is and its members stay taken over.
-    pub fn start(
+    pub(crate) fn start(
         id: u64,
         spec: AggrSpec,
         r: Resolved,
@@ -395,7 +395,7 @@ impl Aggr {
     /// next image adopts it; unpinned, it is detached and its frames take the user-space
     /// path), stops the forwarder, saves the protocol state and keeps the TAP and the member
     /// sockets open across `execve`. The members stay taken over.
-    pub fn hand_over(
+    pub(crate) fn hand_over(
         &mut self,
         limit: std::time::Duration,
     ) -> Result<crate::state::HandoverAggregate, AggrError> {
@@ -443,7 +443,7 @@ impl Aggr {
 
     /// Writes this aggregation's record when its protocol state changed since the last write
     /// (called by the timer thread after every pass, and after changes of membership).
-    pub fn save_state(&mut self) {
+    pub(crate) fn save_state(&mut self) {
         let snapshot = {
             let mut a = lock(&self.adapter);
             if !std::mem::take(&mut a.state_dirty) && self.record.snapshot.is_some() {
@@ -461,7 +461,7 @@ impl Aggr {
     }
 
     /// Feeds a link change of member `port` to the protocol and wakes the forwarder.
-    pub fn handle_link(&self, port: PortNumber, st: LinkStatus) {
+    pub(crate) fn handle_link(&self, port: PortNumber, st: LinkStatus) {
         {
             let mut a = lock(&self.adapter);
             a.set_link(monotonic_now(), port, st);
@@ -471,23 +471,23 @@ impl Aggr {
     }
 
     /// The link status the protocol knows for `port` (the carrier, before micro-BFD's gate).
-    pub fn known_link(&self, port: PortNumber) -> Option<LinkStatus> {
+    pub(crate) fn known_link(&self, port: PortNumber) -> Option<LinkStatus> {
         lock(&self.adapter).link(port)
     }
 
     /// The micro-BFD thread's liveness; `None` while micro-BFD is off (no thread).
-    pub fn bfd_health(&self) -> Option<lagd_dataplane::ThreadHealth> {
+    pub(crate) fn bfd_health(&self) -> Option<lagd_dataplane::ThreadHealth> {
         self.bfd_thread.health()
     }
 
     /// Test support: injects `fault` into the micro-BFD thread; false when micro-BFD is off.
-    pub fn inject_bfd_fault(&self, fault: lagd_dataplane::Fault) -> bool {
+    pub(crate) fn inject_bfd_fault(&self, fault: lagd_dataplane::Fault) -> bool {
         self.bfd_thread.inject_fault(fault)
     }
 
     /// Re-reads the aggregate's IPv4 address for micro-BFD's source address (it may be set
     /// after the aggregation starts).
-    pub fn refresh_bfd_source(&self) {
+    pub(crate) fn refresh_bfd_source(&self) {
         let bfd = lock(&self.adapter).bfd.clone();
         if lock(&bfd.core).is_none() {
             return;
@@ -502,7 +502,7 @@ impl Aggr {
     /// kernel has them, so that a change of receive member announces them even if the host
     /// never sent an ARP or Neighbour Discovery frame (called at start and on every address
     /// notification of the aggregate's interface). Other modes: nothing.
-    pub fn refresh_local_addresses(&self) {
+    pub(crate) fn refresh_local_addresses(&self) {
         if lock(&self.adapter).agg.alb().is_none() {
             return;
         }
@@ -526,7 +526,7 @@ impl Aggr {
     }
 
     /// The port of member `name` (present or absent).
-    pub fn port_of(&self, name: &str) -> Option<PortNumber> {
+    pub(crate) fn port_of(&self, name: &str) -> Option<PortNumber> {
         self.members
             .iter()
             .find(|(_, m)| m.name == name)
@@ -540,7 +540,7 @@ impl Aggr {
     }
 
     /// The port of the member whose interface has index `ifindex`.
-    pub fn port_of_ifindex(&self, ifindex: u32) -> Option<PortNumber> {
+    pub(crate) fn port_of_ifindex(&self, ifindex: u32) -> Option<PortNumber> {
         self.members
             .iter()
             .find(|(_, m)| m.member.ifindex() == ifindex)
@@ -548,7 +548,7 @@ impl Aggr {
     }
 
     /// The port of absent member `name`.
-    pub fn absent_port(&self, name: &str) -> Option<PortNumber> {
+    pub(crate) fn absent_port(&self, name: &str) -> Option<PortNumber> {
         self.absent
             .iter()
             .find(|(_, n)| *n == name)
@@ -556,7 +556,7 @@ impl Aggr {
     }
 
     /// The interface of absent member `port` appeared: it is taken over and joins (hot-plug).
-    pub fn member_appeared(&mut self, port: PortNumber) -> Result<(), AggrError> {
+    pub(crate) fn member_appeared(&mut self, port: PortNumber) -> Result<(), AggrError> {
         let Some(link) = self.absent.get(&port).cloned() else {
             return Ok(());
         };
@@ -569,7 +569,7 @@ impl Aggr {
     /// The interface of member `port` was deleted (unplugged, driver unloaded): a failed
     /// link. Nothing is left to restore; the member waits, absent, to be taken over again
     /// when an interface of that name appears.
-    pub fn member_gone(&mut self, port: PortNumber) {
+    pub(crate) fn member_gone(&mut self, port: PortNumber) {
         let Some(m) = self.members.remove(&port) else {
             return;
         };
@@ -597,7 +597,7 @@ impl Aggr {
 
     /// Adds member `link` (already validated). A link without an interface joins as an
     /// absent member, taken over when the interface appears.
-    pub fn add_link(&mut self, link: &str, force: bool) -> Result<PortNumber, AggrError> {
+    pub(crate) fn add_link(&mut self, link: &str, force: bool) -> Result<PortNumber, AggrError> {
         let number = PortNumbers::from_base(self.resolved.port_base)
             .lowest_free(|n| self.members.contains_key(&n) || self.absent.contains_key(&n))
             .ok_or_else(|| AggrError::Protocol("no free port number".into()))?;
@@ -699,7 +699,7 @@ impl Aggr {
     }
 
     /// Starts a graceful removal of `port` (finished by [`Aggr::remove_port`] on `Drained`).
-    pub fn drain_port(&mut self, port: PortNumber) -> Result<(), AggrError> {
+    pub(crate) fn drain_port(&mut self, port: PortNumber) -> Result<(), AggrError> {
         {
             let mut a = lock(&self.adapter);
             a.agg
@@ -716,7 +716,7 @@ impl Aggr {
 
     /// Updates the operator's choices recorded for this aggregation
     /// ([`crate::state::OperatorRecord`]: they outlive a restart of lagd).
-    pub fn record_operator(
+    pub(crate) fn record_operator(
         &self,
         change: impl FnOnce(&mut crate::state::OperatorRecord),
     ) -> Result<(), crate::state::StateError> {
@@ -734,7 +734,7 @@ impl Aggr {
     }
 
     /// Removes `port` at once and restores its interface.
-    pub fn remove_port(&mut self, port: PortNumber) {
+    pub(crate) fn remove_port(&mut self, port: PortNumber) {
         // A member that leaves takes the operator's choices about it along.
         let link = self
             .members
@@ -795,7 +795,7 @@ impl Aggr {
 
     /// Applies a new resolved configuration live (MAC, LACP and distributor settings, port
     /// priorities). The MTU and the member list are not changed here.
-    pub fn reconfigure(&mut self, spec: AggrSpec, r: Resolved) -> Result<(), AggrError> {
+    pub(crate) fn reconfigure(&mut self, spec: AggrSpec, r: Resolved) -> Result<(), AggrError> {
         let mac = match r.mac {
             Some(m) => m,
             None => self
@@ -893,7 +893,7 @@ impl Aggr {
     /// aggregate keeps its addresses, routes and neighbours. Raising it sets the members first,
     /// lowering it the aggregate first, so that the aggregate never takes frames its members
     /// would refuse. On error the MTUs already changed are put back.
-    pub fn set_mtu(&mut self, mtu: u32) -> Result<(), AggrError> {
+    pub(crate) fn set_mtu(&mut self, mtu: u32) -> Result<(), AggrError> {
         let old = self.resolved.mtu;
         if mtu == old {
             return Ok(());
@@ -936,7 +936,7 @@ impl Aggr {
     /// Stops the forwarder, releases and restores every member; the TAP goes with the forwarder.
     /// A member that could not be restored is logged as an error and returned
     /// ([`RestoreFailed`]): the caller must not claim the members were restored.
-    pub fn stop(mut self) -> Result<(), RestoreFailed> {
+    pub(crate) fn stop(mut self) -> Result<(), RestoreFailed> {
         // The kernel programs go first, pins included: a restored member must not feed the
         // dying aggregate.
         if let Some(o) = lock(&self.adapter).offload.take() {
@@ -976,7 +976,7 @@ impl Aggr {
     /// addresses, routes, neighbours and bridge port stay; what the host sends meanwhile
     /// waits in its queue) and the members stay taken over. The record stays, without
     /// protocol state or port numbers (the partner is to see new ports anyway).
-    pub fn stop_keeping_aggregate(mut self) -> Kept {
+    pub(crate) fn stop_keeping_aggregate(mut self) -> Kept {
         if let Some(o) = lock(&self.adapter).offload.take() {
             o.retire();
         }
@@ -1006,7 +1006,7 @@ impl Aggr {
     }
 
     /// Status for `ShowAggr`.
-    pub fn status(&self, temporary: bool, persistent: Option<AggrSpec>) -> AggrStatus {
+    pub(crate) fn status(&self, temporary: bool, persistent: Option<AggrSpec>) -> AggrStatus {
         use lagd_agg::member_state::{MemberState, aggregate_state, member_state};
         let (st, bfd, flaps) = {
             let a = lock(&self.adapter);
@@ -1114,7 +1114,7 @@ impl Aggr {
 
     /// Disables member `port` ([`lagd_agg::Aggregation::disable_port`]): drained under Marker
     /// protection, it stays a member.
-    pub fn disable_port(
+    pub(crate) fn disable_port(
         &mut self,
         port: PortNumber,
         force: bool,
@@ -1129,7 +1129,7 @@ impl Aggr {
     }
 
     /// Enables member `port` again.
-    pub fn enable_port(&mut self, port: PortNumber) -> Result<(), AggrError> {
+    pub(crate) fn enable_port(&mut self, port: PortNumber) -> Result<(), AggrError> {
         {
             let mut a = lock(&self.adapter);
             a.agg
@@ -1142,12 +1142,12 @@ impl Aggr {
     }
 
     /// Whether member `port` carries no frame of ours any more.
-    pub fn is_drained(&self, port: PortNumber) -> bool {
+    pub(crate) fn is_drained(&self, port: PortNumber) -> bool {
         lock(&self.adapter).agg.is_drained(port)
     }
 
     /// Active-backup: makes `port` the active member.
-    pub fn choose_active(&mut self, port: PortNumber) -> Result<(), AggrError> {
+    pub(crate) fn choose_active(&mut self, port: PortNumber) -> Result<(), AggrError> {
         {
             let mut a = lock(&self.adapter);
             a.agg
@@ -1160,7 +1160,7 @@ impl Aggr {
     }
 
     /// The bucket table with each bucket's load, and where `flow` goes (`ShowHash`).
-    pub fn hash_view(
+    pub(crate) fn hash_view(
         &self,
         flow: Option<&lagd_agg::lagd_distrib::FlowKey>,
     ) -> crate::control::proto::HashView {
@@ -1370,7 +1370,7 @@ impl Aggr {
     }
 
     /// `Diagnose`: `lagd_agg::diagnose` on this aggregation (see `with_diagnose_input`).
-    pub fn diagnose(
+    pub(crate) fn diagnose(
         &self,
         dt: Option<Option<lagd_agg::diagnose::DtFacts>>,
     ) -> lagd_agg::diagnose::Diagnosis {
@@ -1379,7 +1379,7 @@ impl Aggr {
 
     /// What changing to `next` would do: the findings that say it takes this aggregation down
     /// (empty when it stays up, as far as the evidence tells).
-    pub fn consequences(&self, next: &Resolved) -> Vec<lagd_agg::diagnose::Finding> {
+    pub(crate) fn consequences(&self, next: &Resolved) -> Vec<lagd_agg::diagnose::Finding> {
         let mac = next.mac.unwrap_or(self.mac);
         let next = next.aggregation_config(next.system(mac));
         self.with_diagnose_input(None, |input| lagd_agg::diagnose::consequences(input, &next))
@@ -1387,7 +1387,7 @@ impl Aggr {
 
     /// Samples the members' kernel drop counters (every few seconds; see
     /// `member_facts::DropHistory`).
-    pub fn sample_members(&mut self) {
+    pub(crate) fn sample_members(&mut self) {
         let now = std::time::Instant::now();
         for m in self.members.values_mut() {
             m.drops.sample(&m.name, now);
@@ -1395,7 +1395,7 @@ impl Aggr {
     }
 
     /// Counters for `ShowLink`: the aggregate, then its members.
-    pub fn link_stats(&self) -> Vec<LinkStats> {
+    pub(crate) fn link_stats(&self) -> Vec<LinkStats> {
         let mut fs = self.forwarder.stats();
         {
             // Frames the kernel fast path moved (host → member and member → host), including

@@ -36,7 +36,7 @@ const DRAIN_LIMIT: StdDuration = StdDuration::from_secs(10);
 /// A refused request: the kind and a message naming the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct OpError {
+pub(crate) struct OpError {
     /// Class.
     pub kind: ErrorKind,
     /// Message.
@@ -129,7 +129,7 @@ struct State {
 }
 
 /// The daemon's engine.
-pub struct Engine {
+pub(crate) struct Engine {
     state: Mutex<State>,
     log: Arc<EventLog>,
     reporter: Reporter,
@@ -153,7 +153,7 @@ pub struct Engine {
 
 impl Engine {
     /// A new engine with no aggregation yet.
-    pub fn new(
+    pub(crate) fn new(
         config_path: &Path,
         socket_path: &Path,
         history: usize,
@@ -206,7 +206,11 @@ impl Engine {
     /// Applies `config` (read from the file's text `on_disk`, `None`: no file) at startup. On
     /// error every aggregation started so far is stopped (members restored) and the error
     /// returned.
-    pub fn start(self: &Arc<Self>, config: Config, on_disk: Option<String>) -> Result<(), OpError> {
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        config: Config,
+        on_disk: Option<String>,
+    ) -> Result<(), OpError> {
         let links = NetlinkLinks::new();
         // A configured member that does not exist yet does not stop lagd: its aggregation
         // starts without it and takes it over when it appears (hot-plug).
@@ -363,7 +367,7 @@ impl Engine {
     /// of this process, whose descriptors are recorded in the state directory. Control
     /// requests are refused from here on. Refused (nothing changed) while Distributed
     /// Trunking runs: its peer protocol is not handed over.
-    pub fn hand_over(&self) -> Result<(), OpError> {
+    pub(crate) fn hand_over(&self) -> Result<(), OpError> {
         if lock(&self.dt).is_some() {
             return Err(op(
                 ErrorKind::System,
@@ -391,7 +395,7 @@ impl Engine {
 
     /// Stops everything: forwarders, members restored, TAPs removed, socket removed. Members
     /// that could not be restored are returned (and were logged as errors).
-    pub fn shutdown(&self) -> Result<(), Vec<crate::aggregate::RestoreFailed>> {
+    pub(crate) fn shutdown(&self) -> Result<(), Vec<crate::aggregate::RestoreFailed>> {
         self.stopping.store(true, Ordering::SeqCst);
         let _ = self.reporter.tx.send(EngineMsg::Stop);
         if let Some(rt) = lock(&self.dt).take() {
@@ -808,7 +812,7 @@ impl Engine {
 
     /// [`Engine::reload`] as the service manager sees it: `RELOADING=1` before, `READY=1` and
     /// the outcome as `STATUS=` after (`crate::notify`), the outcome logged.
-    pub fn reload_reported(&self, delete_all: bool) -> Result<String, OpError> {
+    pub(crate) fn reload_reported(&self, delete_all: bool) -> Result<String, OpError> {
         crate::notify::reloading();
         tracing::info!("reloading {}", self.config_path.display());
         let r = self.reload(delete_all);
@@ -827,7 +831,7 @@ impl Engine {
 
     /// Liveness of every thread that must run: the timer thread and each aggregation's
     /// forwarding threads and micro-BFD thread (for `crate::supervise`).
-    pub fn health(&self) -> Health {
+    pub(crate) fn health(&self) -> Health {
         let st = self.state();
         let forwarders = st
             .aggrs
@@ -895,7 +899,7 @@ impl Engine {
     /// - `[daemon]` is applied (the Prometheus endpoint moved, the event history resized);
     ///   `[dt]` is not (Distributed Trunking restarts only with lagd): the answer names the
     ///   `[dt]` keys that wait for the next start.
-    pub fn reload(&self, delete_all: bool) -> Result<String, OpError> {
+    pub(crate) fn reload(&self, delete_all: bool) -> Result<String, OpError> {
         let path = self.config_path.display().to_string();
         let (config, text) = Config::load_text(&self.config_path)?;
         // The file on its own first (its `[dt]` included).
@@ -1088,7 +1092,10 @@ impl Engine {
     /// Brings `[daemon]` into force: the event history's length, the Prometheus endpoint
     /// (the new address bound before the old one closes; the old one kept if the new one
     /// cannot be bound). Says what changed.
-    pub fn apply_daemon(&self, d: &crate::config::DaemonConfig) -> Result<Vec<String>, OpError> {
+    pub(crate) fn apply_daemon(
+        &self,
+        d: &crate::config::DaemonConfig,
+    ) -> Result<Vec<String>, OpError> {
         let mut said = Vec::new();
         let history = d.event_history.unwrap_or(crate::events::DEFAULT_HISTORY);
         if self.log.capacity() != history.max(1) {
@@ -1159,7 +1166,7 @@ impl Engine {
     }
 
     /// Status of one or every aggregation (`ShowAggr`).
-    pub fn show(&self, name: Option<&str>) -> Result<Vec<AggrStatus>, OpError> {
+    pub(crate) fn show(&self, name: Option<&str>) -> Result<Vec<AggrStatus>, OpError> {
         let st = self.state();
         let status = |a: &Aggr| {
             let persistent = st.persistent.get(&a.spec.name);
@@ -1175,7 +1182,7 @@ impl Engine {
     }
 
     /// Counters of one or every aggregation (`ShowLink`).
-    pub fn show_link(&self, name: Option<&str>) -> Result<Vec<LinkStats>, OpError> {
+    pub(crate) fn show_link(&self, name: Option<&str>) -> Result<Vec<LinkStats>, OpError> {
         let st = self.state();
         match name {
             Some(n) => Ok(st.aggrs.get(n).ok_or_else(|| not_found(n))?.link_stats()),
@@ -1635,7 +1642,7 @@ impl Engine {
 
 /// Liveness of the engine's threads ([`Engine::health`]).
 #[derive(Clone, Debug)]
-pub struct Health {
+pub(crate) struct Health {
     /// Shutting down: threads end on purpose.
     pub stopping: bool,
     /// When the timer thread last went round its loop, monotonic ns.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::control::proto::EventRecord;
 
 /// Default number of events kept.
-pub const DEFAULT_HISTORY: usize = 1024;
+pub(crate) const DEFAULT_HISTORY: usize = 1024;
 
 struct Ring {
     events: VecDeque<EventRecord>,
@@ -16,14 +16,14 @@ struct Ring {
 }
 
 /// Recent events, shared by the engine (writer) and the control server (readers).
-pub struct EventLog {
+pub(crate) struct EventLog {
     ring: Mutex<Ring>,
     changed: Condvar,
 }
 
 impl EventLog {
     /// An empty log keeping at most `capacity` events.
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         EventLog {
             ring: Mutex::new(Ring {
                 events: VecDeque::with_capacity(capacity.min(4096)),
@@ -39,7 +39,7 @@ impl EventLog {
     }
 
     /// Records an event; returns its sequence number.
-    pub fn push(
+    pub(crate) fn push(
         &self,
         mono_ns: u64,
         aggregate: &str,
@@ -72,13 +72,13 @@ impl EventLog {
     }
 
     /// How many events are kept at most.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.lock().capacity
     }
 
     /// Keeps at most `capacity` events from now on (`[daemon] event_history` reloaded): the
     /// oldest go when it shrinks.
-    pub fn set_capacity(&self, capacity: usize) {
+    pub(crate) fn set_capacity(&self, capacity: usize) {
         let mut r = self.lock();
         r.capacity = capacity.max(1);
         while r.events.len() > r.capacity {
@@ -87,17 +87,17 @@ impl EventLog {
     }
 
     /// Every kept event, oldest first.
-    pub fn recent(&self) -> Vec<EventRecord> {
+    pub(crate) fn recent(&self) -> Vec<EventRecord> {
         self.lock().events.iter().cloned().collect()
     }
 
     /// The sequence number the next event will get.
-    pub fn next_seq(&self) -> u64 {
+    pub(crate) fn next_seq(&self) -> u64 {
         self.lock().next_seq
     }
 
     /// Events with `seq >= from`, waiting up to `timeout` for at least one.
-    pub fn wait_from(&self, from: u64, timeout: Duration) -> Vec<EventRecord> {
+    pub(crate) fn wait_from(&self, from: u64, timeout: Duration) -> Vec<EventRecord> {
         let guard = self.lock();
         let (guard, _) = self
             .changed

@@ -29,19 +29,19 @@ use crate::state::HandoverAggregate;
 
 /// How long a restart waits for marker-protected moves to finish before it goes anyway (a
 /// frame still held then is lost; moves last a round trip).
-pub const QUIESCE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+pub(crate) const QUIESCE_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How to start this program again: its path and arguments as at start-up (after an upgrade
 /// `/proc/self/exe` names the old, deleted file; the path names the new one).
 #[derive(Debug, Clone)]
-pub struct Relaunch {
+pub(crate) struct Relaunch {
     exe: PathBuf,
     args: Vec<OsString>,
 }
 
 impl Relaunch {
     /// The running program and its arguments (call first thing in `main`).
-    pub fn capture() -> Relaunch {
+    pub(crate) fn capture() -> Relaunch {
         let mut args = std::env::args_os();
         let argv0 = args.next().unwrap_or_default();
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from(argv0));
@@ -52,13 +52,13 @@ impl Relaunch {
     }
 
     /// The program's path.
-    pub fn exe(&self) -> &std::path::Path {
+    pub(crate) fn exe(&self) -> &std::path::Path {
         &self.exe
     }
 
     /// Replaces this process with a new image of the program (`execve`; only returns on
     /// failure). Descriptors without close-on-exec stay open.
-    pub fn exec(&self) -> std::io::Error {
+    pub(crate) fn exec(&self) -> std::io::Error {
         std::process::Command::new(&self.exe)
             .args(&self.args)
             .exec()
@@ -67,7 +67,7 @@ impl Relaunch {
 
 /// Keeps the aggregation's TAP and member sockets open across `execve` and says which they
 /// are. Call with the forwarder stopped.
-pub fn keep_open(
+pub(crate) fn keep_open(
     name: &str,
     tap: &lagd_dataplane::Tap,
     sockets: &[(u32, std::sync::Arc<lagd_dataplane::PacketSocket>)],

@@ -24,17 +24,17 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-pub use lagd_control::cli::LogFormat;
+pub(crate) use lagd_control::cli::LogFormat;
 
 /// The span of code working on aggregation `name`: every line logged inside it names the
 /// aggregation. At ERROR level so that no log filter that lets a line through hides the span
 /// that names it.
-pub fn aggr_span(name: &str) -> tracing::Span {
+pub(crate) fn aggr_span(name: &str) -> tracing::Span {
     tracing::error_span!("aggr", aggregate = %name)
 }
 
 /// The syslog priority of a tracing level (RFC 5424 severities).
-pub fn priority(level: &Level) -> u8 {
+pub(crate) fn priority(level: &Level) -> u8 {
     match *level {
         Level::ERROR => 3,
         Level::WARN => 4,
@@ -45,7 +45,7 @@ pub fn priority(level: &Level) -> u8 {
 
 /// Whether stderr is the journal stream systemd set up (`$JOURNAL_STREAM` is `DEVICE:INODE` of
 /// it; a child that inherited the variable but not the stream does not match).
-pub fn stderr_is_journal() -> bool {
+pub(crate) fn stderr_is_journal() -> bool {
     use std::os::unix::fs::MetadataExt;
     let Some(v) = std::env::var_os("JOURNAL_STREAM") else {
         return false;
@@ -152,7 +152,7 @@ where
 
 /// Installs the global subscriber: `filter` in `RUST_LOG` syntax (an invalid one falls back to
 /// `info`, said on the first line), lines on stderr in `format`. Returns the form chosen.
-pub fn init(filter: &str, format: LogFormat) -> LogFormat {
+pub(crate) fn init(filter: &str, format: LogFormat) -> LogFormat {
     let (env, bad) = match tracing_subscriber::EnvFilter::try_new(filter) {
         Ok(f) => (f, None),
         Err(e) => (tracing_subscriber::EnvFilter::new("info"), Some(e)),

@@ -6,13 +6,13 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How often the counters are sampled.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// How far back "lately" reaches.
-pub const WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 
 /// Drop counters of one interface (`/sys/class/net/NAME/statistics`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DropCounters {
+pub(crate) struct DropCounters {
     /// Frames dropped on transmit (a veth drops frames larger than its peer's MTU here).
     pub tx_dropped: u64,
     /// Frames received too long or malformed: length, over-size and frame errors.
@@ -21,7 +21,7 @@ pub struct DropCounters {
 
 impl DropCounters {
     /// Reads the counters of interface `name`; `None` when it does not exist.
-    pub fn read(name: &str) -> Option<DropCounters> {
+    pub(crate) fn read(name: &str) -> Option<DropCounters> {
         let stat = |f: &str| -> Option<u64> {
             std::fs::read_to_string(format!("/sys/class/net/{name}/statistics/{f}"))
                 .ok()?
@@ -47,13 +47,13 @@ impl DropCounters {
 
 /// Samples of a member's drop counters over the last [`WINDOW`].
 #[derive(Debug, Default)]
-pub struct DropHistory {
+pub(crate) struct DropHistory {
     samples: VecDeque<(Instant, DropCounters)>,
 }
 
 impl DropHistory {
     /// Samples member `name` if the last sample is [`SAMPLE_EVERY`] old (or there is none).
-    pub fn sample(&mut self, name: &str, now: Instant) {
+    pub(crate) fn sample(&mut self, name: &str, now: Instant) {
         if self
             .samples
             .back()
@@ -74,7 +74,7 @@ impl DropHistory {
     }
 
     /// The drops since the oldest sample, and how many seconds that covers.
-    pub fn recent(&self, name: &str, now: Instant) -> Option<(DropCounters, u64)> {
+    pub(crate) fn recent(&self, name: &str, now: Instant) -> Option<(DropCounters, u64)> {
         let (t, base) = self.samples.front()?;
         let current = DropCounters::read(name)?;
         Some((current.since(base), now.duration_since(*t).as_secs()))
@@ -83,7 +83,7 @@ impl DropHistory {
 
 /// Whether interface `name` still exists as the interface `ifindex` lagd took over (a
 /// deleted one is gone; one re-created under the same name has another index).
-pub fn exists(name: &str, ifindex: u32) -> bool {
+pub(crate) fn exists(name: &str, ifindex: u32) -> bool {
     std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())
@@ -91,7 +91,7 @@ pub fn exists(name: &str, ifindex: u32) -> bool {
 }
 
 /// The MTU of interface `name`.
-pub fn mtu(name: &str) -> Option<u32> {
+pub(crate) fn mtu(name: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
         .ok()?
         .trim()

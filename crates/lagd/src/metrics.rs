@@ -16,24 +16,24 @@ use std::time::{Duration, Instant};
 
 mod exposition;
 
-pub use exposition::{Snapshot, render};
+pub(crate) use exposition::{Snapshot, render};
 
 /// Largest request head (request line and headers) read.
-pub const MAX_HEAD: usize = 8 << 10;
+pub(crate) const MAX_HEAD: usize = 8 << 10;
 /// Time allowed for the whole request head.
-pub const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const HEAD_DEADLINE: Duration = Duration::from_secs(5);
 /// Time allowed for writing the answer.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once; more are closed at once.
-pub const MAX_CONNECTIONS: usize = 32;
+pub(crate) const MAX_CONNECTIONS: usize = 32;
 /// After an answer, how long the client's further input is read and discarded before the
 /// connection is closed (a lingering close, see [`linger`]).
-pub const LINGER_TIME: Duration = Duration::from_secs(10);
+pub(crate) const LINGER_TIME: Duration = Duration::from_secs(10);
 /// ... and how much of it at most.
-pub const LINGER_BYTES: u64 = 256 << 20;
+pub(crate) const LINGER_BYTES: u64 = 256 << 20;
 
 /// A serving endpoint: its accepting thread runs until [`Endpoint::stop`].
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -41,13 +41,13 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Stops accepting and closes the listening socket (a connection being answered
     /// finishes); the address is free again when this returns.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accepting thread with a connection of our own.
         let mut wake = self.addr;
@@ -70,7 +70,7 @@ impl Endpoint {
 }
 
 /// Serves `body()` as the metrics on `addr` on a background thread.
-pub fn serve<F>(addr: SocketAddr, body: F) -> std::io::Result<Endpoint>
+pub(crate) fn serve<F>(addr: SocketAddr, body: F) -> std::io::Result<Endpoint>
 where
     F: Fn() -> String + Send + Sync + 'static,
 {
@@ -85,7 +85,7 @@ where
 }
 
 /// Serves `body()` as the metrics on `listener` (one thread accepting, one per connection).
-pub fn serve_on<F>(listener: TcpListener, body: F) -> std::io::Result<Endpoint>
+pub(crate) fn serve_on<F>(listener: TcpListener, body: F) -> std::io::Result<Endpoint>
 where
     F: Fn() -> String + Send + Sync + 'static,
 {

@@ -12,14 +12,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The notification socket, if systemd gave one.
-pub struct Notifier {
+pub(crate) struct Notifier {
     sock: UnixDatagram,
     addr: std::os::unix::net::SocketAddr,
 }
 
 impl Notifier {
     /// From `$NOTIFY_SOCKET`; `None` when unset, empty or unusable (logged).
-    pub fn from_env() -> Option<Notifier> {
+    pub(crate) fn from_env() -> Option<Notifier> {
         let path = std::env::var_os("NOTIFY_SOCKET")?;
         let path = path.to_string_lossy().into_owned();
         if path.is_empty() {
@@ -54,7 +54,7 @@ impl Notifier {
     }
 
     /// Sends one notification (`KEY=value` lines).
-    pub fn send(&self, msg: &str) -> std::io::Result<()> {
+    pub(crate) fn send(&self, msg: &str) -> std::io::Result<()> {
         self.sock
             .send_to_addr(msg.as_bytes(), &self.addr)
             .map(|_| ())
@@ -67,7 +67,7 @@ fn global() -> Option<&'static Notifier> {
 }
 
 /// Whether systemd listens (`$NOTIFY_SOCKET` set and usable).
-pub fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     global().is_some()
 }
 
@@ -85,12 +85,12 @@ fn status_line(s: &str) -> String {
 }
 
 /// `READY=1`: start-up (or a reload) is complete.
-pub fn ready(status: &str) {
+pub(crate) fn ready(status: &str) {
     send(&format!("READY=1\nSTATUS={}", status_line(status)));
 }
 
 /// `RELOADING=1` with the monotonic time systemd expects with it.
-pub fn reloading() {
+pub(crate) fn reloading() {
     let usec = lagd_dataplane::monotonic_now().as_nanos() / 1_000;
     send(&format!(
         "RELOADING=1\nMONOTONIC_USEC={usec}\nSTATUS=reloading the configuration"
@@ -98,23 +98,23 @@ pub fn reloading() {
 }
 
 /// `STOPPING=1`: shutting down (members being restored).
-pub fn stopping() {
+pub(crate) fn stopping() {
     send("STOPPING=1\nSTATUS=stopping: restoring the members");
 }
 
 /// `STATUS=` alone.
-pub fn status(text: &str) {
+pub(crate) fn status(text: &str) {
     send(&format!("STATUS={}", status_line(text)));
 }
 
 /// `WATCHDOG=1`: still alive.
-pub fn watchdog() {
+pub(crate) fn watchdog() {
     send("WATCHDOG=1");
 }
 
 /// The watchdog interval systemd asks for (`$WATCHDOG_USEC`, for this process when
 /// `$WATCHDOG_PID` names it), as `sd_watchdog_enabled(3)` reads it.
-pub fn watchdog_interval() -> Option<Duration> {
+pub(crate) fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     if usec == 0 {
         return None;

@@ -49,7 +49,7 @@ impl<K: Hash + Eq + Clone> Default for RateLimiter<K> {
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// At most `burst` events per key per `window_ns`.
-    pub fn new(burst: u32, window_ns: u64) -> Self {
+    pub(crate) fn new(burst: u32, window_ns: u64) -> Self {
         RateLimiter {
             windows: HashMap::new(),
             burst,
@@ -59,7 +59,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     /// Whether the event (`message`, key `key`, at `now_ns`) may be logged and recorded. A
     /// refused one is counted for the summary ([`RateLimiter::flush`]).
-    pub fn admit(&mut self, now_ns: u64, key: &K, message: &str) -> bool {
+    pub(crate) fn admit(&mut self, now_ns: u64, key: &K, message: &str) -> bool {
         let w = self.windows.entry(key.clone()).or_insert(Window {
             start: now_ns,
             admitted: 0,
@@ -84,7 +84,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// The summaries of the windows that are over and left events out; forgets idle keys.
-    pub fn flush(&mut self, now_ns: u64) -> Vec<Suppressed<K>> {
+    pub(crate) fn flush(&mut self, now_ns: u64) -> Vec<Suppressed<K>> {
         let mut out = Vec::new();
         let window = self.window_ns;
         self.windows.retain(|key, w| {

@@ -5,7 +5,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
 
 /// What a signal asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// SIGHUP: reload the configuration file.
     Reload,
     /// SIGTERM or SIGINT: stop.
@@ -15,16 +15,16 @@ pub enum Signal {
 }
 
 /// The daemon's signal handlers.
-pub struct Signals(signal_hook::iterator::Signals);
+pub(crate) struct Signals(signal_hook::iterator::Signals);
 
 impl Signals {
     /// Installs the handlers for SIGTERM, SIGINT, SIGHUP and SIGUSR2.
-    pub fn new() -> std::io::Result<Signals> {
+    pub(crate) fn new() -> std::io::Result<Signals> {
         signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR2]).map(Signals)
     }
 
     /// Blocks for signals, forever.
-    pub fn wait(mut self) -> impl Iterator<Item = Signal> {
+    pub(crate) fn wait(mut self) -> impl Iterator<Item = Signal> {
         std::iter::from_fn(move || {
             self.0.forever().next().map(|s| match s {
                 SIGHUP => Signal::Reload,

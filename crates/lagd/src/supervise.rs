@@ -21,17 +21,17 @@ use crate::engine::{Engine, Health};
 
 /// Exit status of an internal failure: a panic, or a forwarding thread that died
 /// (`EX_SOFTWARE`).
-pub const EXIT_INTERNAL: i32 = lagd_control::cli::EXIT_INTERNAL as i32;
+pub(crate) const EXIT_INTERNAL: i32 = lagd_control::cli::EXIT_INTERNAL as i32;
 /// How often the health is read without a watchdog.
-pub const PERIOD: Duration = Duration::from_secs(1);
+pub(crate) const PERIOD: Duration = Duration::from_secs(1);
 /// A thread counts as hung only after this long without a beat, whatever the watchdog
 /// interval (the forwarding threads beat at least every `lagd_dataplane::RX_IDLE_WAKE`, the
 /// micro-BFD threads at least every second).
-pub const MIN_STALL: Duration = Duration::from_secs(2);
+pub(crate) const MIN_STALL: Duration = Duration::from_secs(2);
 
 /// What is wrong, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every thread runs and beats.
     Healthy,
     /// A thread has not beaten for that long (name, ms).
@@ -41,7 +41,7 @@ pub enum Verdict {
 }
 
 /// Judges `h` at monotonic time `now_ns`, a thread being hung after `stall` without a beat.
-pub fn judge(h: &Health, now_ns: u64, stall: Duration) -> Verdict {
+pub(crate) fn judge(h: &Health, now_ns: u64, stall: Duration) -> Verdict {
     if h.stopping {
         return Verdict::Healthy;
     }
@@ -81,7 +81,7 @@ pub fn judge(h: &Health, now_ns: u64, stall: Duration) -> Verdict {
 }
 
 /// Starts the supervisor thread.
-pub fn spawn(engine: Arc<Engine>) -> std::io::Result<std::thread::JoinHandle<()>> {
+pub(crate) fn spawn(engine: Arc<Engine>) -> std::io::Result<std::thread::JoinHandle<()>> {
     let watchdog = crate::notify::watchdog_interval().filter(|_| crate::notify::enabled());
     if let Some(w) = watchdog {
         tracing::info!(
@@ -136,7 +136,7 @@ fn run(engine: &Engine, watchdog: Option<Duration>) {
 
 /// Logs `msg` as an error once, tells systemd, and ends the process with [`EXIT_INTERNAL`]
 /// (members are left as they are: the next lagd takes them back).
-pub fn fatal(msg: &str) -> ! {
+pub(crate) fn fatal(msg: &str) -> ! {
     tracing::error!("{msg}");
     crate::notify::status(&format!("failed: {msg}"));
     std::process::exit(EXIT_INTERNAL)
@@ -144,7 +144,7 @@ pub fn fatal(msg: &str) -> ! {
 
 /// Makes a panic on any thread end the process with [`EXIT_INTERNAL`], after one error line
 /// naming the thread, the place and the message.
-pub fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");

@@ -23,7 +23,7 @@ use crate::aggregate::member::MemberRt;
 use crate::config::{AggrMode, LacpActivity, Resolved};
 use crate::state::{AggregateRecord, MemberRecord, PortRecord, RECORD_VERSION, StateDir};
 
-pub use lagd_state::restore::{link_present, remove_tap, tap_is_ours};
+pub(crate) use lagd_state::restore::{link_present, remove_tap, tap_is_ours};
 
 fn state_err(e: crate::state::StateError) -> DpError {
     DpError::Sys {
@@ -35,7 +35,7 @@ fn state_err(e: crate::state::StateError) -> DpError {
 /// Takes `link` over for aggregation `r` (adopting it if a record of it exists). A
 /// Distributed Trunking member is then held administratively down until the DT runtime lets
 /// it up (`crate::dt::runtime`).
-pub fn take_member(
+pub(crate) fn take_member(
     state: &StateDir,
     r: &Resolved,
     link: &str,
@@ -95,12 +95,12 @@ pub fn take_member(
 /// The alias a member carries while lagd holds it (`ip link show` prints it as `alias ...`):
 /// which aggregate it belongs to, where Linux tools show a bond's slave its master. The member's
 /// own alias is in its record and comes back with the rest.
-pub fn member_alias(r: &Resolved) -> String {
+pub(crate) fn member_alias(r: &Resolved) -> String {
     format!("lagd: member of {}", r.name)
 }
 
 /// The aggregate's alias: lagd's, and how it aggregates (`ip -d link` shows a TAP otherwise).
-pub fn aggregate_alias(r: &Resolved) -> String {
+pub(crate) fn aggregate_alias(r: &Resolved) -> String {
     let mut s = String::from("lagd: aggregate, ");
     if r.distributed {
         s.push_str("distributed trunking, ");
@@ -124,7 +124,7 @@ pub fn aggregate_alias(r: &Resolved) -> String {
 
 /// Sets an interface's alias; a failure is only logged (the alias is a label, lagd works
 /// without it).
-pub fn set_alias(ifindex: u32, name: &str, alias: &str) {
+pub(crate) fn set_alias(ifindex: u32, name: &str, alias: &str) {
     let same = Netlink::open()
         .and_then(|mut nl| nl.link_by_index(ifindex))
         .is_ok_and(|l| l.alias.as_deref() == Some(alias));
@@ -138,7 +138,7 @@ pub fn set_alias(ifindex: u32, name: &str, alias: &str) {
 
 /// Gives a member back: restores it, then forgets its record. A member that could not be
 /// restored keeps its record (`lagctl restore-links` can try again) and the error is returned.
-pub fn release_member(state: &StateDir, mut m: MemberRt) -> Result<(), String> {
+pub(crate) fn release_member(state: &StateDir, mut m: MemberRt) -> Result<(), String> {
     let ifindex = m.member.ifindex();
     match m.member.restore() {
         Ok(()) => {
@@ -153,7 +153,7 @@ pub fn release_member(state: &StateDir, mut m: MemberRt) -> Result<(), String> {
 
 /// The port numbers of `r`'s members: those of the previous instance's record for links it
 /// had (so the partner sees the same ports), the lowest free ones for the others.
-pub fn port_numbers(
+pub(crate) fn port_numbers(
     r: &Resolved,
     prior: Option<&AggregateRecord>,
 ) -> Result<Vec<(PortNumber, String)>, AggrError> {
@@ -183,7 +183,7 @@ pub fn port_numbers(
 }
 
 /// A fresh record of aggregation `r` (no TAP yet, no protocol state).
-pub fn new_record(r: &Resolved, mac: MacAddr) -> AggregateRecord {
+pub(crate) fn new_record(r: &Resolved, mac: MacAddr) -> AggregateRecord {
     AggregateRecord {
         version: RECORD_VERSION,
         name: r.name.clone(),
@@ -197,7 +197,7 @@ pub fn new_record(r: &Resolved, mac: MacAddr) -> AggregateRecord {
 }
 
 /// The record's view of the members (an absent member keeps its port number, index 0).
-pub fn port_records(
+pub(crate) fn port_records(
     members: &BTreeMap<PortNumber, MemberRt>,
     absent: &BTreeMap<PortNumber, String>,
 ) -> BTreeMap<String, PortRecord> {
@@ -226,7 +226,7 @@ pub fn port_records(
 
 /// A stable locally administered unicast address for an aggregation none of whose members
 /// exists yet (its LACP System and its TAP's address until the configuration says otherwise).
-pub fn derived_mac(name: &str) -> MacAddr {
+pub(crate) fn derived_mac(name: &str) -> MacAddr {
     // FNV-1a: stable across runs and versions.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
@@ -239,7 +239,7 @@ pub fn derived_mac(name: &str) -> MacAddr {
 
 /// The aggregate's TAP: the one a previous lagd left (re-attached, as it is), or a new
 /// persistent one. Returns whether it was re-attached.
-pub fn open_tap(
+pub(crate) fn open_tap(
     r: &Resolved,
     mac: MacAddr,
     prior: Option<&AggregateRecord>,
@@ -264,7 +264,7 @@ pub fn open_tap(
 /// Acts on the records no running aggregation claimed: members restored from their records
 /// (their lagd is gone and the configuration no longer names them), TAPs of aggregations that
 /// are no longer configured removed. Returns what it did, for the log.
-pub fn clean_up_leftovers(
+pub(crate) fn clean_up_leftovers(
     state: &StateDir,
     running_members: &BTreeSet<u32>,
     running_aggrs: &BTreeSet<String>,

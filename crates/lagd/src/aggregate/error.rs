@@ -2,7 +2,7 @@
 
 /// Why an aggregation could not be started or changed.
 #[derive(Debug, thiserror::Error)]
-pub enum AggrError {
+pub(crate) enum AggrError {
     /// The kernel refused (member has addresses, no such interface, TAP exists...).
     #[error("{what}: {source}")]
     System {

@@ -3,7 +3,7 @@
 use lagd_dataplane::Member;
 
 /// A member taken over.
-pub struct MemberRt {
+pub(crate) struct MemberRt {
     /// Interface name.
     pub name: String,
     /// The take-over guard (restores the interface when dropped).

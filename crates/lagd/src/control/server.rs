@@ -20,17 +20,17 @@ use crate::events::EventLog;
 
 /// At most this many clients are served at once; when full, the client idle longest is closed
 /// for a new one.
-pub const MAX_CLIENTS: usize = 64;
+pub(crate) const MAX_CLIENTS: usize = 64;
 /// Longest request line accepted.
-pub const MAX_REQUEST: usize = 256 << 10;
+pub(crate) const MAX_REQUEST: usize = 256 << 10;
 /// A client that sends no complete request for this long is closed (one following events is
 /// not idle).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A client that does not take an answer within this long is closed.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What answers requests (the engine, or a fake in tests).
-pub trait Handler: Send + Sync + 'static {
+pub(crate) trait Handler: Send + Sync + 'static {
     /// Answers one request (never `Events`: the server serves those from [`Handler::events`]).
     fn handle(&self, req: Request) -> Response;
     /// The event log, for `Events`.
@@ -39,7 +39,7 @@ pub trait Handler: Send + Sync + 'static {
 
 /// Why the control socket could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum ServerError {
+pub(crate) enum ServerError {
     /// Another daemon answers on that socket.
     #[error("{0}: another lagd is listening on this control socket")]
     InUse(PathBuf),
@@ -54,7 +54,7 @@ pub enum ServerError {
 }
 
 /// The listening control socket.
-pub struct Server {
+pub(crate) struct Server {
     listener: UnixListener,
     idle: Duration,
 }
@@ -62,7 +62,7 @@ pub struct Server {
 impl Server {
     /// Binds `path` (creating its directory), mode 0600. A stale socket file left by a dead
     /// daemon is replaced; a live one is refused.
-    pub fn bind(path: &Path) -> Result<Server, ServerError> {
+    pub(crate) fn bind(path: &Path) -> Result<Server, ServerError> {
         let io = |source| ServerError::Io {
             path: path.to_path_buf(),
             source,
@@ -92,7 +92,10 @@ impl Server {
     }
 
     /// Serves clients on a background thread, forever.
-    pub fn spawn(self, handler: Arc<dyn Handler>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    pub(crate) fn spawn(
+        self,
+        handler: Arc<dyn Handler>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
         std::thread::Builder::new()
             .name("lagd-control".into())
             .spawn(move || self.run(handler))

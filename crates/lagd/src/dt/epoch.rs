@@ -6,7 +6,7 @@
 use std::io::Read;
 
 /// Draws the epoch.
-pub fn draw() -> u64 {
+pub(crate) fn draw() -> u64 {
     let mut b = [0u8; 8];
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
     let v = match random {

@@ -3,8 +3,8 @@
 //! decisions to the distributed aggregations (LACP system id, port numbers, ports down, bridge
 //! port isolation, MAC sync). See `docs/DT.md`.
 
-pub mod epoch;
-pub mod isolation;
-pub mod runtime;
+pub(crate) mod epoch;
+pub(crate) mod isolation;
+pub(crate) mod runtime;
 
-pub use runtime::DtRuntime;
+pub(crate) use runtime::DtRuntime;

@@ -68,7 +68,7 @@ const NEIGH_POLL: Duration = Duration::from_millis(1000);
 const EVENT_HISTORY: usize = 64;
 
 /// The running DT runtime; stopping it brings every member it took down back up.
-pub struct DtRuntime {
+pub(crate) struct DtRuntime {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     view: Arc<Mutex<Option<DtView>>>,
@@ -82,7 +82,7 @@ impl std::fmt::Debug for DtRuntime {
 
 impl DtRuntime {
     /// Opens the peer link and keepalive sockets and starts the thread.
-    pub fn start(engine: Weak<Engine>, cfg: ResolvedDt) -> Result<DtRuntime, String> {
+    pub(crate) fn start(engine: Weak<Engine>, cfg: ResolvedDt) -> Result<DtRuntime, String> {
         let io = Io::open(&cfg)?;
         let stop = Arc::new(AtomicBool::new(false));
         let view = Arc::new(Mutex::new(None));
@@ -109,12 +109,12 @@ impl DtRuntime {
     }
 
     /// The latest status.
-    pub fn view(&self) -> Option<DtView> {
+    pub(crate) fn view(&self) -> Option<DtView> {
         lock(&self.view).clone()
     }
 
     /// Stops the thread (members it took down are brought up again).
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -8,7 +8,7 @@ use crate::metrics::{Snapshot, render};
 
 impl Engine {
     /// The metrics now, as the endpoint serves them.
-    pub fn metrics_text(&self) -> String {
+    pub(crate) fn metrics_text(&self) -> String {
         let aggrs = self.show(None).unwrap_or_default();
         let links = self.show_link(None).unwrap_or_default();
         let dt = match self.handle(Request::ShowDt) {

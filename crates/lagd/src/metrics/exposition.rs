@@ -28,7 +28,7 @@ use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 
 /// What one scrape shows.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Snapshot<'a> {
+pub(crate) struct Snapshot<'a> {
     /// Every aggregation (`ShowAggr`).
     pub aggrs: &'a [AggrStatus],
     /// Traffic counters of aggregates and members (`ShowLink`).
@@ -77,7 +77,7 @@ fn family<'o>(out: &'o mut String, name: &'static str, kind: Kind, help: &str) -
 }
 
 /// Escapes a label value (backslash, double quote, newline).
-pub fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -283,7 +283,7 @@ const TRAFFIC: [(&str, &str, &str, TrafficValue); 6] = [
 ];
 
 /// Renders `s` in the Prometheus text format (version 0.0.4).
-pub fn render(s: &Snapshot<'_>) -> String {
+pub(crate) fn render(s: &Snapshot<'_>) -> String {
     let mut out = String::new();
     let o = &mut out;
     let b = |v: bool| u64::from(v);

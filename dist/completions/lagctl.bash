@@ -364,7 +364,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__create__subcmd__aggr)
-            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --ad-select --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --aggregate-wait --offload --port-priority --bfd --force --temporary --socket --help"
+            opts="-l -P -L -T -u -m -k -f -t -h --link --policy --lacp-mode --lacp-timer --unicast --mac --mode --min-links --max-active --ad-select --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --aggregate-wait --offload --rx-steering --port-priority --bfd --force --temporary --socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,6 +467,10 @@ _lagctl() {
                     return 0
                     ;;
                 --offload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rx-steering)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1456,7 +1460,7 @@ _lagctl() {
             return 0
             ;;
         lagctl__subcmd__modify__subcmd__aggr)
-            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --ad-select --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --aggregate-wait --port-priority --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
+            opts="-L -T -m -k -t -f -P -u -h --lacp-mode --lacp-timer --mode --min-links --max-active --ad-select --fallback --fallback-timeout --mtu --key --system-priority --rebalance-interval --aggregate-wait --rx-steering --port-priority --bfd --temporary --force --socket --policy --unicast --mac --offload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,6 +1531,10 @@ _lagctl() {
                     return 0
                     ;;
                 --aggregate-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rx-steering)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

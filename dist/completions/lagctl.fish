@@ -84,6 +84,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l system-pri
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l rebalance-interval -d 'How often load is measured and buckets rebalanced (e.g. 1s), or off' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l aggregate-wait -d 'Aggregate Wait Time (802.1AX): how long the members of a new aggregation gather before it attaches (default 2s)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l offload -d 'Kernel fast path for data frames (eBPF at the aggregate\'s and members\' tc hooks, driven by lagd\'s distributor and Collecting state): auto (default: where the kernel allows, saying why not elsewhere), on (or fail), off' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l rx-steering -d 'Receive steering by flow on the aggregate (RPS, for frames the kernel fast path delivers): auto (default: by flow), on, off (each frame on the CPU that received it: cheaper, in order only where every member hands a conversation on from one CPU)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l port-priority -d 'LACP Port_Priority of one member (lower is preferred when max-active leaves some on Standby): LINK=PRIO, repeat for each' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand create-aggr" -l socket -d 'Control socket of lagd' -r -F
@@ -126,6 +127,7 @@ complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -s k -l key -
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l system-priority -d 'LACP System priority (lower is better)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l rebalance-interval -d 'How often load is measured and buckets rebalanced (e.g. 1s), or off' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l aggregate-wait -d 'Aggregate Wait Time (802.1AX): how long the members of a new aggregation gather before it attaches (default 2s)' -r
+complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l rx-steering -d 'Receive steering by flow on the aggregate (RPS, for frames the kernel fast path delivers): auto (default: by flow), on, off (each frame on the CPU that received it: cheaper, in order only where every member hands a conversation on from one CPU)' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l port-priority -d 'LACP Port_Priority of one member (lower is preferred when max-active leaves some on Standby): LINK=PRIO, repeat for each' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l bfd -d 'Micro-BFD (RFC 7130) on every member: INTERVAL[,MULTIPLIER] (e.g. 50ms,3) or off. A member whose BFD session is not Up neither collects nor distributes' -r
 complete -c lagctl -n "__fish_lagctl_using_subcommand modify-aggr" -l socket -d 'Control socket of lagd' -r -F

@@ -14,24 +14,81 @@ const MAC_B: &str = "02:00:00:00:0b:01";
 
 /// Host A and B with a LACP aggregation `aggr1` of eth1, eth2 on each, formed.
 fn formed_pair(dir: &TempDir) -> (Hosts, Daemon, Daemon) {
-    let create = |mac| {
-        [
-            "create-aggr",
-            "-l",
-            "eth1",
-            "-l",
-            "eth2",
-            "-u",
-            mac,
-            "-P",
-            "L4",
-            "aggr1",
-        ]
-    };
-    let (h, mut da, mut db) = pair_with(dir, 2, [&create(MAC_A), &create(MAC_B)]);
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    let (a, b) = (
+        create_aggr1(&["-u", MAC_A, "-P", "L4"]),
+        create_aggr1(&["-u", MAC_B, "-P", "L4"]),
+    );
+    let (h, mut da, mut db) = pair_with(dir, 2, [&a, &b]);
+    wait_forwarding(&mut da, &mut db, 2);
     (h, da, db)
+}
+
+/// What a refused change must leave as it was: `show-aggr -x -p`, `show-link` and the file.
+fn state(d: &Daemon) -> (String, String, String) {
+    (
+        ok(&d.lagctl(&["show-aggr", "-x", "-p"]), "show-aggr"),
+        ok(&d.lagctl(&["show-link"]), "show-link"),
+        std::fs::read_to_string(&d.config).unwrap(),
+    )
+}
+
+/// Runs `lagctl ARGS`, which must exit with `code`, say `msg` on stderr and leave the
+/// [`state`] as `before`.
+fn refused(
+    d: &Daemon,
+    args: &[&str],
+    code: i32,
+    msg: &str,
+    before: &(String, String, String),
+) -> Out {
+    let o = d.lagctl(args);
+    assert_eq!(o.code, code, "lagctl {}: {o:?}", args.join(" "));
+    assert!(
+        o.stderr.contains(msg),
+        "lagctl {}: stderr {:?} does not contain {msg:?}",
+        args.join(" "),
+        o.stderr
+    );
+    assert_eq!(
+        &state(d),
+        before,
+        "lagctl {} changed the state",
+        args.join(" ")
+    );
+    o
+}
+
+/// Sends SIGHUP to lagd and waits (bounded) until its log says the reload was refused.
+fn hup_refused(d: &Daemon) {
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status();
+    let start = std::time::Instant::now();
+    while !d.log_text().contains("reload refused") {
+        assert!(start.elapsed() < PATIENCE, "no reload: {}", d.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Runs lagd under `ip netns exec NETNS_AND_PREFIX...` on `config`, which it must refuse to
+/// start on: its standard error.
+fn lagd_refuses(
+    netns_and_prefix: &[&str],
+    config: &std::path::Path,
+    socket: &std::path::Path,
+) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec"])
+        .args(netns_and_prefix)
+        .arg(lagd_bin())
+        .arg("--config")
+        .arg(config)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn mask_json_counters(text: &str) -> String {
@@ -333,16 +390,7 @@ fn offload_is_switched_live_and_shown() {
     let dir = TempDir::new("lcoff");
     let d = Daemon::start(&h.a, &dir, "a", Some(""));
     ok(
-        &d.lagctl(&[
-            "create-aggr",
-            "--offload",
-            "on",
-            "-l",
-            "eth1",
-            "-l",
-            "eth2",
-            "aggr1",
-        ]),
+        &d.lagctl(&create_aggr1(&["--offload", "on"])),
         "create --offload on",
     );
     let x = ok(&d.lagctl(&["show-aggr", "-x", "aggr1"]), "show -x");
@@ -416,30 +464,11 @@ fn bad_inputs_are_refused_and_change_nothing() {
     let h = Hosts::new(4);
     let dir = TempDir::new("lcbad");
     let d = Daemon::start(&h.a, &dir, "a", Some(""));
-    ok(
-        &d.lagctl(&[
-            "create-aggr",
-            "-l",
-            "eth1",
-            "-l",
-            "eth2",
-            "-u",
-            MAC_A,
-            "aggr1",
-        ]),
-        "create",
-    );
+    ok(&d.lagctl(&create_aggr1(&["-u", MAC_A])), "create");
     h.net
         .exec(&h.a, &["ip", "addr", "add", "198.18.9.1/24", "dev", "eth3"])
         .unwrap();
-    let snapshot = || {
-        (
-            ok(&d.lagctl(&["show-aggr", "-x", "-p"]), "show-aggr"),
-            ok(&d.lagctl(&["show-link"]), "show-link"),
-            std::fs::read_to_string(&d.config).unwrap(),
-        )
-    };
-    let before = snapshot();
+    let before = state(&d);
     let bad_ifupdown = dir.path("bad.interfaces");
     std::fs::write(
         &bad_ifupdown,
@@ -561,21 +590,8 @@ fn bad_inputs_are_refused_and_change_nothing() {
         ),
     ];
     for (args, code, msg) in &cases {
-        let o = d.lagctl(args);
-        assert_eq!(o.code, *code, "lagctl {}: {o:?}", args.join(" "));
-        assert!(
-            o.stderr.contains(msg),
-            "lagctl {}: stderr {:?} does not contain {msg:?}",
-            args.join(" "),
-            o.stderr
-        );
+        let o = refused(&d, args, *code, msg, &before);
         assert!(o.stdout.is_empty(), "lagctl {}: {o:?}", args.join(" "));
-        assert_eq!(
-            snapshot(),
-            before,
-            "lagctl {} changed the state",
-            args.join(" ")
-        );
     }
     // A caller who is not root: refused before anything is sent, and the socket is 0600.
     let o = lagctl_in(&h.a, &d.socket, &["delete-aggr", "aggr1"], Some(65534));
@@ -591,35 +607,18 @@ fn bad_inputs_are_refused_and_change_nothing() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&d.socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    assert_eq!(snapshot(), before);
+    assert_eq!(state(&d), before);
 
     // A configuration file with a syntax error: lagd refuses to start, naming the line.
     let broken = dir.path("broken.toml");
     std::fs::write(&broken, "[[aggregation]\nname = \"x\"\n").unwrap();
-    let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &h.a])
-        .arg(lagd_bin())
-        .arg("--config")
-        .arg(&broken)
-        .arg("--socket")
-        .arg(dir.path("broken.sock"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = lagd_refuses(&[&h.a], &broken, &dir.path("broken.sock"));
     assert!(err.contains("TOML parse error"), "{err}");
-    assert_eq!(snapshot(), before);
+    assert_eq!(state(&d), before);
     // The same error in the running daemon's file, then SIGHUP: the reload is refused.
     std::fs::write(&d.config, "[[aggregation]\nname = \"x\"\n").unwrap();
-    let _ = std::process::Command::new("kill")
-        .args(["-HUP", &d.child.id().to_string()])
-        .status();
-    let start = std::time::Instant::now();
-    while !d.log_text().contains("reload refused") {
-        assert!(start.elapsed() < PATIENCE, "no reload: {}", d.log_text());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let after = snapshot();
+    hup_refused(&d);
+    let after = state(&d);
     assert_eq!((&after.0, &after.1), (&before.0, &before.1));
     // No daemon at all: a clear message.
     let o = lagctl_in(&h.a, &dir.path("none.sock"), &["show-aggr"], None);
@@ -650,14 +649,7 @@ fn members_that_are_not_ethernet_links_are_refused() {
     ] {
         h.net.exec(&h.a, &cmd).unwrap();
     }
-    let snapshot = || {
-        (
-            ok(&d.lagctl(&["show-aggr", "-x", "-p"]), "show-aggr"),
-            ok(&d.lagctl(&["show-link"]), "show-link"),
-            std::fs::read_to_string(&d.config).unwrap(),
-        )
-    };
-    let before = snapshot();
+    let before = state(&d);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["create-aggr", "-l", "eth2", "-l", "lo", "aggr2"],
@@ -689,20 +681,7 @@ fn members_that_are_not_ethernet_links_are_refused() {
         ),
     ];
     for (args, msg) in &cases {
-        let o = d.lagctl(args);
-        assert_eq!(o.code, 1, "lagctl {}: {o:?}", args.join(" "));
-        assert!(
-            o.stderr.contains(msg),
-            "lagctl {}: stderr {:?} does not contain {msg:?}",
-            args.join(" "),
-            o.stderr
-        );
-        assert_eq!(
-            snapshot(),
-            before,
-            "lagctl {} changed the state",
-            args.join(" ")
-        );
+        refused(&d, args, 1, msg, &before);
     }
     // The same in the configuration file: the reload is refused, and so is a start.
     let text = format!(
@@ -710,34 +689,17 @@ fn members_that_are_not_ethernet_links_are_refused() {
     );
     let saved = std::fs::read_to_string(&d.config).unwrap();
     std::fs::write(&d.config, &text).unwrap();
-    let _ = std::process::Command::new("kill")
-        .args(["-HUP", &d.child.id().to_string()])
-        .status();
-    let start = std::time::Instant::now();
-    while !d.log_text().contains("reload refused") {
-        assert!(start.elapsed() < PATIENCE, "no reload: {}", d.log_text());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    hup_refused(&d);
     assert!(
         d.log_text().contains("`lo` is the loopback device"),
         "{}",
         d.log_text()
     );
     std::fs::write(&d.config, &saved).unwrap();
-    assert_eq!(snapshot(), before);
+    assert_eq!(state(&d), before);
     let conf = dir.path("lo.toml");
     std::fs::write(&conf, &text).unwrap();
-    let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &h.b, "timeout", "60"])
-        .arg(lagd_bin())
-        .arg("--config")
-        .arg(&conf)
-        .arg("--socket")
-        .arg(dir.path("lo.sock"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = lagd_refuses(&[&h.b, "timeout", "60"], &conf, &dir.path("lo.sock"));
     assert!(err.contains("`lo` is the loopback device"), "{err}");
 }
 

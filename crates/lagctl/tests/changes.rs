@@ -26,8 +26,7 @@ fn mtu_change_keeps_addresses_and_routes_and_large_frames_pass() {
     let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
     create(&da, &[]);
     create(&db, &["--mtu", "9000"]);
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    wait_forwarding(&mut da, &mut db, 2);
     let sh = |ns: &str, args: &[&str]| h.net.exec(ns, args).unwrap();
     sh(
         &h.a,

@@ -88,8 +88,7 @@ fn no_debug_formatting_and_a_quiet_info_log() {
         ]);
         assert_eq!(o.code, 0, "{o:?}");
     }
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 3));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 3));
+    wait_forwarding(&mut da, &mut db, 3);
 
     // Steady state: LACPDUs every second on three members, both ends. Nothing changes, so the
     // INFO log says nothing (it said ~3 lines a second before).

@@ -20,26 +20,10 @@ fn operator_verbs_match_golden_outputs() {
         return;
     }
     let dir = TempDir::new("lcoper");
-    let create = |mac| {
-        [
-            "create-aggr",
-            "-l",
-            "eth1",
-            "-l",
-            "eth2",
-            "-u",
-            mac,
-            "-P",
-            "L4",
-            "--port-priority",
-            "eth1=100",
-            "aggr1",
-        ]
-    };
+    let create = |mac| create_aggr1(&["-u", mac, "-P", "L4", "--port-priority", "eth1=100"]);
     let (a, b) = (create("02:00:00:00:0a:01"), create("02:00:00:00:0b:01"));
     let (_h, mut da, mut db) = pair_with(&dir, 2, [&a, &b]);
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    wait_forwarding(&mut da, &mut db, 2);
 
     // Follow the event stream from the start (lagctl needs no namespace for a socket path).
     let mut follow = Command::new(lagctl_bin())
@@ -231,8 +215,7 @@ fn operator_choices_survive_a_restart_of_lagd() {
         "aggr1",
     ];
     let (h, mut da, mut db) = pair_with(&dir, 3, [create, create]);
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 3));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 3));
+    wait_forwarding(&mut da, &mut db, 3);
     ok(
         &da.lagctl(&["disable-member", "-l", "eth3", "aggr1"]),
         "disable eth3",

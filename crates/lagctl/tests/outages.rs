@@ -157,8 +157,7 @@ fn seed_004_lacp_against_a_static_trunk_is_refused_then_diagnosed_on_both_ends()
         &db.lagctl(&["modify-aggr", "-L", "active", "aggr1"]),
         "B -L active",
     );
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    wait_forwarding(&mut da, &mut db, 2);
     for d in [&mut da, &mut db] {
         let j = diagnose(d, "aggr1");
         assert_eq!(j["healthy"], true, "{j:#}");
@@ -176,8 +175,7 @@ fn both_passive_is_refused_then_diagnosed() {
     let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
     create(&da, &[], 2);
     create(&db, &["-L", "passive"], 2);
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    wait_forwarding(&mut da, &mut db, 2);
     let o = da.lagctl(&["modify-aggr", "-L", "passive", "aggr1"]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("error [both-passive]"), "{}", o.stderr);
@@ -209,8 +207,7 @@ fn mtu_mismatch_is_diagnosed_from_the_drops() {
     let mut db = Daemon::start(&h.b, &dir, "b", Some(""));
     create(&da, &["--mtu", "9000"], 2);
     create(&db, &[], 2);
-    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, 2));
-    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, 2));
+    wait_forwarding(&mut da, &mut db, 2);
     for (ns, ip) in [(&h.a, "198.18.11.1/24"), (&h.b, "198.18.11.2/24")] {
         h.net
             .exec(ns, &["ip", "addr", "add", ip, "dev", "aggr1"])

@@ -36,14 +36,7 @@ fn facts(ns: &str, dev: &str) -> Vec<String> {
     let sh = |args: &[&str]| netns::ns_cmd(ns, args).unwrap_or_else(|e| format!("ERR {e}"));
     let link: serde_json::Value =
         serde_json::from_str(&sh(&["ip", "-j", "link", "show", "dev", dev])).unwrap();
-    let mut flags: Vec<String> = link[0]["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap().to_string())
-        .filter(|f| f != "LOWER_UP" && f != "M-DOWN" && f != "NO-CARRIER")
-        .collect();
-    flags.sort();
+    let flags = link_flags(&link[0]);
     let addrs: serde_json::Value =
         serde_json::from_str(&sh(&["ip", "-j", "-4", "addr", "show", "dev", dev])).unwrap();
     let mut v = vec![

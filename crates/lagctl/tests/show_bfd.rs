@@ -25,16 +25,7 @@ fn show_aggr_x_shows_each_bfd_session() {
         return;
     }
     let dir = TempDir::new("lcbfd");
-    let create: &[&str] = &[
-        "create-aggr",
-        "-l",
-        "eth1",
-        "-l",
-        "eth2",
-        "--bfd",
-        "200ms,5",
-        "aggr1",
-    ];
+    let create: &[&str] = &create_aggr1(&["--bfd", "200ms,5"]);
     let (_h, mut da, mut db) = pair_with(&dir, 2, [create, create]);
     db.wait_for("aggr1", "BFD Up on both members", bfd_up);
 

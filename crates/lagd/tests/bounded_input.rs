@@ -275,15 +275,7 @@ fn unknown_slow_protocols_flood_is_counted_exactly_and_logged_boundedly() {
         .parse()
         .unwrap();
     let flood = netns::spawn_in(&h.peer_ns, move || {
-        let opts = lagd_dataplane::PacketOptions {
-            vnet_hdr: false,
-            promisc: false,
-            slow_protocols: false,
-            ignore_outgoing: true,
-            rcvbuf: 0,
-            sndbuf: 4 << 20,
-        };
-        let sock = lagd_dataplane::PacketSocket::open(ifindex, &opts).unwrap();
+        let sock = flood_socket(ifindex, 4 << 20);
         let start = Instant::now();
         let mut sent = 0u64;
         while sent < FRAMES {

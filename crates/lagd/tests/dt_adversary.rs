@@ -329,15 +329,7 @@ fn settled(mut f: Fabric) -> Fabric {
     }
     f.wait_formed();
     assert!(ping(&f.ns_srv, UP_IP, &[]), "ping server -> upstream");
-    f.wait("the hosts' addresses synced both ways", |f| {
-        let a = f.dt(0);
-        let b = f.dt(1);
-        let n = |v: &serde_json::Value, k: &str| v["status"][k].as_u64().unwrap_or(0);
-        n(&a, "macs_local") + n(&b, "macs_local") >= 2
-            && n(&a, "macs_local") == n(&b, "macs_installed")
-            && n(&b, "macs_local") == n(&a, "macs_installed")
-            && n(&a, "macs_installed") + n(&b, "macs_installed") >= 2
-    });
+    f.wait("the hosts' addresses synced both ways", Fabric::macs_synced);
     f.wait("the peer-link filters in place", |f| {
         (0..2).all(|i| {
             f.dt(i)["peer_filter"]["filtered"]

@@ -20,7 +20,9 @@ mod dt_fabric;
 
 use common::*;
 use dt_fabric::*;
-use lagd_trafgen::{UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig};
+use lagd_trafgen::{
+    SendReport, StreamReport, UdpReceiver, UdpReceiverConfig, UdpSender, UdpSenderConfig,
+};
 use std::time::Duration;
 
 const RATE: u32 = 1000;
@@ -53,6 +55,22 @@ fn stream(f: &Fabric, count: u64) -> (UdpReceiver, UdpSender) {
     (rx, tx)
 }
 
+/// Waits for the sender's end, then stops the receiver: (sent, received).
+fn finish(rx: UdpReceiver, tx: UdpSender) -> (SendReport, StreamReport) {
+    let sent = tx.join().unwrap();
+    rx.stop();
+    (sent, rx.join().unwrap())
+}
+
+/// Waits (bounded) until the pair is up again and the server and upstream host forward on
+/// every member.
+fn wait_pair_up_again(f: &mut Fabric) {
+    f.wait("pair up again", |f| {
+        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
+    });
+    f.wait_formed();
+}
+
 /// The switch whose server-facing links received the most in the last `d`.
 fn carrying_switch(f: &Fabric, d: Duration) -> usize {
     let count = |f: &Fabric, i: usize| -> u64 {
@@ -81,9 +99,7 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     let t_kill = lagd_trafgen::clock::now_ns();
     f.kill_switch(victim);
     let t_down = lagd_trafgen::clock::now_ns();
-    let sent = tx.join().unwrap();
-    rx.stop();
-    let r = rx.join().unwrap();
+    let (sent, r) = finish(rx, tx);
     println!(
         "switch {} killed: sent {}, received {}, lost {}, duplicated {}, max gap {:?} after seq {}",
         if victim == 0 {
@@ -143,13 +159,8 @@ fn dt_switch_death_gap_under_a_second_no_duplicates() {
     let (rx, tx) = stream(&f, 10 * u64::from(RATE));
     std::thread::sleep(Duration::from_millis(500));
     f.revive_switch(victim);
-    f.wait("pair up again", |f| {
-        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
-    });
-    f.wait_formed();
-    let sent = tx.join().unwrap();
-    rx.stop();
-    let r = rx.join().unwrap();
+    wait_pair_up_again(&mut f);
+    let (sent, r) = finish(rx, tx);
     println!(
         "switch back: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
         sent.sent, r.received, r.lost, r.duplicated, r.max_gap
@@ -186,9 +197,7 @@ fn dt_switch_freeze_keepalive_failover_then_resume() {
         s.members.iter().filter(|m| m.distributing).count() == 2
     });
     let server_after = t0.elapsed();
-    let sent = tx.join().unwrap();
-    rx.stop();
-    let r = rx.join().unwrap();
+    let (sent, r) = finish(rx, tx);
     let who = if victim == 0 {
         "A (primary)"
     } else {
@@ -229,13 +238,8 @@ fn dt_switch_freeze_keepalive_failover_then_resume() {
     let (rx, tx) = stream(&f, 10 * u64::from(RATE));
     std::thread::sleep(Duration::from_millis(500));
     f.thaw_switch(victim);
-    f.wait("pair up again", |f| {
-        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
-    });
-    f.wait_formed();
-    let sent = tx.join().unwrap();
-    rx.stop();
-    let r = rx.join().unwrap();
+    wait_pair_up_again(&mut f);
+    let (sent, r) = finish(rx, tx);
     println!(
         "switch {who} resumed: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
         sent.sent, r.received, r.lost, r.duplicated, r.max_gap
@@ -288,9 +292,7 @@ fn dt_split_brain_no_duplicates_no_loop_then_heals() {
         let live: Vec<_> = s.members.iter().filter(|m| m.distributing).collect();
         live.len() == 2 && live.iter().all(|m| m.partner.port.number < 0x8000)
     });
-    let sent = tx.join().unwrap();
-    rx.stop();
-    let r = rx.join().unwrap();
+    let (sent, r) = finish(rx, tx);
     println!(
         "split brain: sent {}, received {}, lost {}, duplicated {}, max gap {:?}",
         sent.sent, r.received, r.lost, r.duplicated, r.max_gap
@@ -327,10 +329,7 @@ fn dt_split_brain_no_duplicates_no_loop_then_heals() {
     f.net
         .exec(&f.ns_sw[0], &["ip", "link", "set", &f.peer_link[0], "up"])
         .unwrap();
-    f.wait("pair up again", |f| {
-        f.dt(0)["status"]["state"] == "up" && f.dt(1)["status"]["state"] == "up"
-    });
-    f.wait_formed();
+    wait_pair_up_again(&mut f);
     assert!(ping(&f.ns_srv, UP_IP, &[]));
 }
 

@@ -121,14 +121,7 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
     }
     // MAC sync: each switch installed what the other learned on its DT aggregates (the
     // hosts' MACs; which switch learned them depends on the hash).
-    f.wait("MAC addresses synced", |f| {
-        let a = f.dt(0);
-        let b = f.dt(1);
-        let n = |v: &serde_json::Value, k: &str| v["status"][k].as_u64().unwrap_or(0);
-        n(&a, "macs_local") + n(&b, "macs_local") >= 2
-            && n(&a, "macs_local") == n(&b, "macs_installed")
-            && n(&b, "macs_local") == n(&a, "macs_installed")
-    });
+    f.wait("MAC addresses synced", Fabric::macs_synced);
 }
 
 #[test]

@@ -16,19 +16,9 @@ use lagd_dataplane::netns::{TestNet, ns_cmd};
 use std::time::{Duration, Instant};
 
 fn switch_config(prio: u16, pl: &str, ka: &str, member: &str) -> String {
+    let dt = dt_section(9, prio, pl, ka, "1s");
     format!(
-        r#"[dt]
-domain_id = 9
-role_priority = {prio}
-peer_link = "{pl}"
-keepalive = "{ka}"
-bridge = "br0"
-tx_interval = "200ms"
-peer_timeout = "1s"
-keepalive_interval = "200ms"
-keepalive_timeout = "1s"
-init_delay = "1s"
-
+        r#"{dt}
 [[aggregation]]
 name = "trk1"
 links = ["{member}"]

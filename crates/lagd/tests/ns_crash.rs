@@ -20,15 +20,7 @@ fn full_snapshot(ns: &str, dev: &str) -> Vec<String> {
     let link: serde_json::Value =
         serde_json::from_str(&sh(&["ip", "-d", "-j", "link", "show", "dev", dev])).unwrap();
     let l = &link[0];
-    let mut flags: Vec<String> = l["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap().to_string())
-        .filter(|f| f != "LOWER_UP" && f != "M-DOWN" && f != "NO-CARRIER")
-        .collect();
-    flags.sort();
-    out.push(format!("flags {}", flags.join(",")));
+    out.push(format!("flags {}", link_flags(l).join(",")));
     for k in [
         "mtu",
         "address",
@@ -224,12 +216,7 @@ fn crash_restart_stop(crash: Crash, attach: Option<&str>) {
     let mut db = Daemon::start(&b, &dir, "b", &cfg_b);
     let mut ca = da.client();
     let mut cb = db.client();
-    wait_for(&mut da, &mut ca, AGGR, "A forwarding", |s| {
-        all_forwarding(s, 2)
-    });
-    wait_for(&mut db, &mut cb, AGGR, "B forwarding", |s| {
-        all_forwarding(s, 2)
-    });
+    wait_both_forwarding((&mut da, &mut ca), (&mut db, &mut cb), 2);
     net.exec(&a, &["ip", "addr", "add", "198.18.62.1/24", "dev", AGGR])
         .unwrap();
     assert_eq!(

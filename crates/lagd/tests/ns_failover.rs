@@ -85,16 +85,7 @@ fn graceful_removal_under_tcp_and_udp_loses_and_reorders_nothing() {
         return;
     }
     // A does not rebalance, so that the stream stays on the link found for it.
-    let mut h = Hosts::start("nsgr", 4, |side, l| {
-        lacp_config(
-            l,
-            if side == 'a' {
-                "rebalance_interval = \"off\""
-            } else {
-                ""
-            },
-        )
-    });
+    let mut h = Hosts::start("nsgr", 4, lacp_a_without_rebalance);
     h.wait_forwarding();
     h.address();
     let (a, b) = (h.a.clone(), h.b.clone());

@@ -128,14 +128,7 @@ fn member_deleted_and_recreated_under_traffic_rejoins() {
     }
     let mut h = Hosts::start("nhr", 2, |_, links| lacp_config(links, ""));
     h.wait_forwarding();
-    for (ns, addr) in [(&h.a, ADDR_A), (&h.b, ADDR_B)] {
-        h.net
-            .exec(
-                ns,
-                &["ip", "addr", "add", &format!("{addr}/24"), "dev", AGGR],
-            )
-            .unwrap();
-    }
+    address_aggregates(&h.net, &h.a, &h.b);
     let (a2, b2) = (h.links_a[1].clone(), h.links_b[1].clone());
     let stream = Udp::start(&h.a, &h.b, [198, 18, 0, 2], 7100, 1000, 12_000);
     std::thread::sleep(Duration::from_secs(2));

@@ -9,27 +9,17 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::*;
-use lagd_dataplane::netns::{self, TestNet};
+use lagd_dataplane::netns::TestNet;
 
 /// Series in an exposition: metric name → the label names of its samples.
 type Series = BTreeMap<String, BTreeSet<String>>;
 
 /// Fetches `GET /metrics` from `127.0.0.1:port` inside namespace `ns`.
 fn scrape(ns: &str, port: u16) -> String {
-    netns::run_in(ns, move || -> std::io::Result<String> {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(PATIENCE))?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: lagd\r\n\r\n")?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
-    })
-    .unwrap()
-    .unwrap_or_default()
+    scrape_metrics(ns, port).unwrap().unwrap_or_default()
 }
 
 /// The samples of an exposition body.
@@ -277,16 +267,7 @@ dt_id = 2
     wait_for(&mut da, &mut ca, AGGR, "lag0 forwarding", |s| {
         all_forwarding(s, 2)
     });
-    net.exec(
-        &a,
-        &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR],
-    )
-    .unwrap();
-    net.exec(
-        &b,
-        &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
-    )
-    .unwrap();
+    address_aggregates(&net, &a, &b);
     let _ = ping(&a, ADDR_B, &[]);
 
     // Wait (bounded) for the DT domain to leave Init, then take the scrape.

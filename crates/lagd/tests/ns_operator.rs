@@ -53,16 +53,7 @@ fn disable_under_traffic_loses_and_reorders_nothing_and_enable_returns_the_membe
         return;
     }
     // A does not rebalance, so that the stream stays on the link found for it.
-    let mut h = Hosts::start("nsdis", 3, |side, l| {
-        lacp_config(
-            l,
-            if side == 'a' {
-                "rebalance_interval = \"off\""
-            } else {
-                ""
-            },
-        )
-    });
+    let mut h = Hosts::start("nsdis", 3, lacp_a_without_rebalance);
     h.wait_forwarding();
     h.address();
     let udp = udp_from_known_port(&h, DPORT, 2000, 14_000);

@@ -124,14 +124,7 @@ fn run(how: How, fast: Fast) {
     };
     let mut h = Hosts::start("nrs", 2, |_, links| lacp_config(links, &extra));
     h.wait_forwarding();
-    for (ns, addr) in [(&h.a, ADDR_A), (&h.b, ADDR_B)] {
-        h.net
-            .exec(
-                ns,
-                &["ip", "addr", "add", &format!("{addr}/24"), "dev", AGGR],
-            )
-            .unwrap();
-    }
+    address_aggregates(&h.net, &h.a, &h.b);
     // Restart A with its own state directory (the crash case starts a new process on it).
     let state = h.dir.path("state-a");
     let state_arg = state.to_string_lossy().into_owned();

@@ -26,31 +26,13 @@ fn sigint_restores_members_and_exits_cleanly() {
     let mut db = Daemon::start(&b, &dir, "b", &lacp_config(&lb, "mtu = 9000"));
     let mut ca = da.client();
     let mut cb = db.client();
-    wait_for(&mut da, &mut ca, AGGR, "A forwarding", |s| {
-        all_forwarding(s, 2)
-    });
-    wait_for(&mut db, &mut cb, AGGR, "B forwarding", |s| {
-        all_forwarding(s, 2)
-    });
+    wait_both_forwarding((&mut da, &mut ca), (&mut db, &mut cb), 2);
     let during = snapshot(&a, &a1);
     assert_eq!(during.mtu, 9000);
     assert_eq!(during.rp_filter, "1");
     drop(ca);
     drop(cb);
-    da.signal("INT");
-    db.signal("INT");
-    let st_a = da.wait_exit();
-    let st_b = db.wait_exit();
-    assert!(
-        st_a.success(),
-        "A exited with {st_a}; log:\n{}",
-        da.log_text()
-    );
-    assert!(
-        st_b.success(),
-        "B exited with {st_b}; log:\n{}",
-        db.log_text()
-    );
+    stop_cleanly("INT", &mut [("A", &mut da), ("B", &mut db)]);
     assert!(
         !link_exists(&a, AGGR) && !link_exists(&b, AGGR),
         "TAP left behind"

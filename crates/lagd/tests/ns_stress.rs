@@ -156,15 +156,7 @@ fn slow_protocols_flood_is_counted_and_dropped() {
     .unwrap();
     let ifindex: u32 = out.trim().parse().unwrap();
     let flood = lagd_dataplane::netns::spawn_in(&b, move || {
-        let opts = lagd_dataplane::PacketOptions {
-            vnet_hdr: false,
-            promisc: false,
-            slow_protocols: false,
-            ignore_outgoing: true,
-            rcvbuf: 0,
-            sndbuf: 4 << 20,
-        };
-        let sock = lagd_dataplane::PacketSocket::open(ifindex, &opts).unwrap();
+        let sock = flood_socket(ifindex, 4 << 20);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut frames: Vec<Vec<u8>> = (0..256).map(|_| Vec::new()).collect();
         let start = Instant::now();

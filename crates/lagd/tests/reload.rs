@@ -16,15 +16,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use lagd::client::ClientError;
 use lagd::config::{AggrMode, AggrSettings, AggrSpec, Config};
 use lagd::control::proto::ErrorKind;
-use lagd_dataplane::netns::{self, TestNet};
+use lagd_dataplane::netns::TestNet;
 
 fn static_spec(name: &str, links: &[&str]) -> AggrSpec {
     let mut s = AggrSpec::new(name, links);
@@ -67,19 +66,9 @@ fn policy(c: &mut lagd::client::Client, name: &str) -> Option<String> {
     c.show_aggr(Some(name)).unwrap()[0].spec.policy.clone()
 }
 
-fn lagctl() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_lagd")).with_file_name("lagctl");
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
-}
-
 /// `lagctl reload ARGS` against `socket`: (success, stdout + stderr).
 fn lagctl_reload(socket: &Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(lagctl())
+    let out = std::process::Command::new(lagctl_beside_lagd())
         .arg("reload")
         .args(args)
         .arg("--socket")
@@ -97,15 +86,7 @@ fn lagctl_reload(socket: &Path, args: &[&str]) -> (bool, String) {
 }
 
 fn scrape(ns: &str, port: u16) -> std::io::Result<String> {
-    netns::run_in(ns, move || -> std::io::Result<String> {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(PATIENCE))?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: lagd\r\n\r\n")?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
-    })
-    .map_err(|e| std::io::Error::other(e.to_string()))?
+    scrape_metrics(ns, port).map_err(|e| std::io::Error::other(e.to_string()))?
 }
 
 /// A host namespace with `n` veths to a peer namespace whose ends are up.

@@ -119,24 +119,13 @@ fn config(link: &str) -> String {
     lacp_config(&[link.to_string()], "")
 }
 
-/// `lagctl`, built next to `lagd` by `cargo build --workspace`.
-fn lagctl() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_lagd")).with_file_name("lagctl");
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
-}
-
 /// The unit's `ExecReload=` command line, with the installed paths replaced by the test's.
 fn exec_reload(socket: &Path) -> Command {
     let line = common::unit::unit_values("ExecReload")
         .pop()
         .expect("the unit has an ExecReload=");
     let mut words = line.split_whitespace().map(|w| match w {
-        "/usr/sbin/lagctl" | "/usr/bin/lagctl" => lagctl().display().to_string(),
+        "/usr/sbin/lagctl" | "/usr/bin/lagctl" => lagctl_beside_lagd().display().to_string(),
         "/run/lagd/lagd.sock" => socket.display().to_string(),
         w => w.to_string(),
     });

@@ -200,20 +200,7 @@ fn two_hosts_aggregate_ping_and_restore() {
     drop(ca);
     drop(cb);
 
-    da.signal("TERM");
-    db.signal("TERM");
-    let st_a = da.wait_exit();
-    let st_b = db.wait_exit();
-    assert!(
-        st_a.success(),
-        "A exited with {st_a}; log:\n{}",
-        da.log_text()
-    );
-    assert!(
-        st_b.success(),
-        "B exited with {st_b}; log:\n{}",
-        db.log_text()
-    );
+    stop_cleanly("TERM", &mut [("A", &mut da), ("B", &mut db)]);
 
     assert!(!link_exists(&ns_a, "lag0"), "TAP of A still present");
     assert!(!link_exists(&ns_b, "lag0"), "TAP of B still present");

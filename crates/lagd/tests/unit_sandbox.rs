@@ -286,22 +286,8 @@ fn offload_carries_traffic_under_unit_sandbox() {
     let mut db = Daemon::start(&b, &dir, "b", &cfg(&lb));
     let mut ca = da.client();
     let mut cb = db.client();
-    wait_for(&mut da, &mut ca, AGGR, "A forwarding", |s| {
-        all_forwarding(s, 2)
-    });
-    wait_for(&mut db, &mut cb, AGGR, "B forwarding", |s| {
-        all_forwarding(s, 2)
-    });
-    net.exec(
-        &a,
-        &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR],
-    )
-    .unwrap();
-    net.exec(
-        &b,
-        &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
-    )
-    .unwrap();
+    wait_both_forwarding((&mut da, &mut ca), (&mut db, &mut cb), 2);
+    address_aggregates(&net, &a, &b);
     let (sent, got) = tcp_flows(&a, &b, [198, 18, 0, 2], 5701, 4, 2.0, None);
     assert!(
         sent.all_ok() && got.all_intact(),

@@ -230,3 +230,17 @@ impl Net {
         &self.guard
     }
 }
+
+/// The sorted flags of a link in `ip -j link show`'s output (one element of its array), without
+/// the carrier-related ones (they depend on the peer, not on the link's own settings).
+pub fn link_flags(link: &serde_json::Value) -> Vec<String> {
+    let mut flags: Vec<String> = link["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .filter(|f| f != "LOWER_UP" && f != "M-DOWN" && f != "NO-CARRIER")
+        .collect();
+    flags.sort();
+    flags
+}

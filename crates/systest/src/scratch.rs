@@ -39,6 +39,31 @@ impl Drop for ScratchDir {
     }
 }
 
+/// A test's scratch directory `TMP/<unique name from tag>` (created; panics if it cannot be),
+/// removed on drop.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates the directory.
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(lagd_dataplane::netns::unique_name(tag));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// The path of `name` in it.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +75,10 @@ mod tests {
         assert!(p.is_dir());
         drop(d);
         assert!(!p.exists());
+        let t = TempDir::new("scr");
+        let p = t.path("x");
+        assert!(t.0.is_dir());
+        drop(t);
+        assert!(!p.parent().unwrap().exists());
     }
 }

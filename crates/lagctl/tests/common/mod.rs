@@ -13,6 +13,9 @@ use lagd_dataplane::netns::{self, TestNet};
 #[allow(unused_imports)] // each test binary uses a part of this module
 pub use systest::lagd_instance::all_forwarding;
 use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
+#[allow(unused_imports)]
+pub use systest::net::link_flags;
+pub use systest::scratch::TempDir;
 
 pub mod schema;
 
@@ -58,26 +61,6 @@ pub fn lagd_bin() -> PathBuf {
     });
     assert!(p.exists(), "no lagd binary at {}", p.display());
     p
-}
-
-/// A scratch directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(netns::unique_name(tag));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A `lagd` in a namespace; killed on drop if still running.
@@ -273,6 +256,20 @@ pub fn pair_with(dir: &TempDir, links: usize, args: [&[&str]; 2]) -> (Hosts, Dae
         ok(&d.lagctl(a), a.first().copied().unwrap_or("lagctl"));
     }
     (h, da, db)
+}
+
+/// Waits (bounded) until every one of `members` members of `aggr1` forwards on both daemons.
+pub fn wait_forwarding(da: &mut Daemon, db: &mut Daemon, members: usize) {
+    da.wait_for("aggr1", "A forwarding", |a| all_forwarding(a, members));
+    db.wait_for("aggr1", "B forwarding", |a| all_forwarding(a, members));
+}
+
+/// `create-aggr -l eth1 -l eth2 OPTIONS... aggr1`.
+pub fn create_aggr1<'a>(options: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["create-aggr", "-l", "eth1", "-l", "eth2"];
+    v.extend_from_slice(options);
+    v.push("aggr1");
+    v
 }
 
 /// Replaces every run of digits (with `.`) by `N`: counters differ from run to run.

@@ -14,6 +14,9 @@ use lagd_dataplane::netns;
 #[allow(unused_imports)] // each test binary uses a part of this module
 pub use systest::lagd_instance::all_forwarding;
 use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
+#[allow(unused_imports)]
+pub use systest::net::link_flags;
+pub use systest::scratch::TempDir;
 
 /// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
 pub const PATIENCE: Duration = Duration::from_secs(90);
@@ -25,30 +28,6 @@ pub fn can_run() -> bool {
         return false;
     }
     true
-}
-
-/// A scratch directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "{}-{}",
-            netns::unique_name(tag),
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A bpffs of the test's own, mounted at `path` in the test's mount namespace, so that it
@@ -248,6 +227,33 @@ impl Drop for Daemon {
     }
 }
 
+/// Sends `sig` to every daemon, then waits for each and asserts that it exited successfully
+/// (the failure names the daemon, e.g. "A", and shows its log).
+pub fn stop_cleanly(sig: &str, daemons: &mut [(&str, &mut Daemon)]) {
+    for (_, d) in daemons.iter() {
+        d.signal(sig);
+    }
+    for (name, d) in daemons.iter_mut() {
+        let st = d.wait_exit();
+        assert!(
+            st.success(),
+            "{name} exited with {st}; log:\n{}",
+            d.log_text()
+        );
+    }
+}
+
+/// Waits (bounded) until every one of `members` members of [`AGGR`] forwards on both daemons.
+pub fn wait_both_forwarding(
+    (da, ca): (&mut Daemon, &mut Client),
+    (db, cb): (&mut Daemon, &mut Client),
+    members: usize,
+) -> (AggrStatus, AggrStatus) {
+    let sa = wait_for(da, ca, AGGR, "A forwarding", |s| all_forwarding(s, members));
+    let sb = wait_for(db, cb, AGGR, "B forwarding", |s| all_forwarding(s, members));
+    (sa, sb)
+}
+
 /// Waits (bounded) until `check` holds for the status of aggregation `name`.
 pub fn wait_for(
     d: &mut Daemon,
@@ -290,15 +296,7 @@ pub fn snapshot(ns: &str, dev: &str) -> IfSnapshot {
     let out = netns::ns_cmd(ns, &["ip", "-j", "link", "show", "dev", dev]).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let l = &v[0];
-    let mut flags: Vec<String> = l["flags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap().to_string())
-        // Carrier-related flags depend on the peer, not on us.
-        .filter(|f| f != "LOWER_UP" && f != "M-DOWN" && f != "NO-CARRIER")
-        .collect();
-    flags.sort();
+    let flags = link_flags(l);
     let sysctl = |p: String| {
         netns::ns_cmd(ns, &["cat", &p])
             .map(|s| s.trim().to_string())
@@ -379,6 +377,88 @@ pub fn lacp_config(links: &[String], extra: &str) -> String {
     )
 }
 
+/// [`lacp_config`] where A does not rebalance (so that a stream stays on the link found for
+/// it), as a `config` for [`Hosts::start`].
+pub fn lacp_a_without_rebalance(side: char, links: &[String]) -> String {
+    lacp_config(
+        links,
+        if side == 'a' {
+            "rebalance_interval = \"off\""
+        } else {
+            ""
+        },
+    )
+}
+
+/// Puts [`ADDR_A`]/24 on the aggregate in `a` and [`ADDR_B`]/24 on the one in `b`.
+pub fn address_aggregates(net: &netns::TestNet, a: &str, b: &str) {
+    for (ns, addr) in [(a, ADDR_A), (b, ADDR_B)] {
+        net.exec(
+            ns,
+            &["ip", "addr", "add", &format!("{addr}/24"), "dev", AGGR],
+        )
+        .unwrap();
+    }
+}
+
+/// `GET /metrics` from `127.0.0.1:port` inside namespace `ns` (the outer error: the namespace
+/// could not be entered).
+pub fn scrape_metrics(ns: &str, port: u16) -> lagd_dataplane::Result<std::io::Result<String>> {
+    use std::io::{Read, Write};
+    netns::run_in(ns, move || -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(PATIENCE))?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: lagd\r\n\r\n")?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    })
+}
+
+/// `lagctl`, built next to `lagd` by `cargo build --workspace`.
+pub fn lagctl_beside_lagd() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_lagd")).with_file_name("lagctl");
+    assert!(
+        p.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        p.display()
+    );
+    p
+}
+
+/// A packet socket on `ifindex` for flooding it with raw frames (outgoing only, `sndbuf` bytes
+/// of send buffer).
+pub fn flood_socket(ifindex: u32, sndbuf: usize) -> lagd_dataplane::PacketSocket {
+    let opts = lagd_dataplane::PacketOptions {
+        vnet_hdr: false,
+        promisc: false,
+        slow_protocols: false,
+        ignore_outgoing: true,
+        rcvbuf: 0,
+        sndbuf,
+    };
+    lagd_dataplane::PacketSocket::open(ifindex, &opts).unwrap()
+}
+
+/// The `[dt]` section of a switch of DT domain `domain_id` (role priority `prio`, peer link
+/// `pl`, keepalive link `ka`, bridge `br0`, fast timers, `init_delay`), ending in a newline.
+pub fn dt_section(domain_id: u16, prio: u16, pl: &str, ka: &str, init_delay: &str) -> String {
+    format!(
+        r#"[dt]
+domain_id = {domain_id}
+role_priority = {prio}
+peer_link = "{pl}"
+keepalive = "{ka}"
+bridge = "br0"
+tx_interval = "200ms"
+peer_timeout = "1s"
+keepalive_interval = "200ms"
+keepalive_timeout = "1s"
+init_delay = "{init_delay}"
+"#
+    )
+}
+
 /// Two hosts (namespaces A and B) joined by veth links, a lagd on each. Fields drop in order:
 /// clients, daemons (killed if running), scratch directory, then the namespaces.
 pub struct Hosts {
@@ -450,29 +530,16 @@ impl Hosts {
     /// Waits until every member of both sides is Collecting and Distributing.
     pub fn wait_forwarding(&mut self) -> (AggrStatus, AggrStatus) {
         let n = self.links_a.len();
-        let sa = wait_for(&mut self.da, &mut self.ca, AGGR, "A forwarding", |s| {
-            all_forwarding(s, n)
-        });
-        let sb = wait_for(&mut self.db, &mut self.cb, AGGR, "B forwarding", |s| {
-            all_forwarding(s, n)
-        });
-        (sa, sb)
+        wait_both_forwarding(
+            (&mut self.da, &mut self.ca),
+            (&mut self.db, &mut self.cb),
+            n,
+        )
     }
 
     /// Puts [`ADDR_A`]/24 and [`ADDR_B`]/24 on the aggregates and checks a ping A → B.
     pub fn address(&self) {
-        self.net
-            .exec(
-                &self.a,
-                &["ip", "addr", "add", &format!("{ADDR_A}/24"), "dev", AGGR],
-            )
-            .unwrap();
-        self.net
-            .exec(
-                &self.b,
-                &["ip", "addr", "add", &format!("{ADDR_B}/24"), "dev", AGGR],
-            )
-            .unwrap();
+        address_aggregates(&self.net, &self.a, &self.b);
         assert!(
             ping(&self.a, ADDR_B, &[]),
             "A -> B ping failed; log A:\n{}\nlog B:\n{}",

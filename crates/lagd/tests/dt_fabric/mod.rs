@@ -12,7 +12,7 @@ use lagd::control::proto::{AggrStatus, Reply, Request};
 use lagd_dataplane::netns::TestNet;
 use lagd_types::MacAddr;
 
-use crate::common::{Daemon, PATIENCE, TempDir};
+use crate::common::{Daemon, PATIENCE, TempDir, dt_section};
 
 pub mod wire;
 
@@ -51,19 +51,9 @@ fn switch_config(
     srv_key: u16,
     (dt_extra, aggr_extra): (&str, &str),
 ) -> String {
+    let dt = dt_section(7, prio, pl, ka, "2s");
     format!(
-        r#"[dt]
-domain_id = 7
-role_priority = {prio}
-peer_link = "{pl}"
-keepalive = "{ka}"
-bridge = "br0"
-tx_interval = "200ms"
-peer_timeout = "1s"
-keepalive_interval = "200ms"
-keepalive_timeout = "1s"
-init_delay = "2s"
-{dt_extra}
+        r#"{dt}{dt_extra}
 
 [[aggregation]]
 name = "trk1"
@@ -286,6 +276,17 @@ impl Fabric {
             Reply::Dt { status } => status,
             other => panic!("unexpected reply {other:?}"),
         }
+    }
+
+    /// Whether the MAC addresses are synced: each switch installed what the other learned on
+    /// its DT aggregates (at least two in all).
+    pub fn macs_synced(&mut self) -> bool {
+        let a = self.dt(0);
+        let b = self.dt(1);
+        let n = |v: &serde_json::Value, k: &str| v["status"][k].as_u64().unwrap_or(0);
+        n(&a, "macs_local") + n(&b, "macs_local") >= 2
+            && n(&a, "macs_local") == n(&b, "macs_installed")
+            && n(&b, "macs_local") == n(&a, "macs_installed")
     }
 
     /// Waits (bounded) until `cond` holds; panics with `what` and the logs otherwise.

@@ -133,6 +133,26 @@ impl UdpReceiver {
     }
 }
 
+/// One datagram from `sock` into `buf`: its length, or `None` when the read timed out (the
+/// socket's read timeout) or was interrupted, so that the caller checks its deadlines and
+/// reads again.
+pub fn recv_datagram(sock: &UdpSocket, buf: &mut [u8]) -> Result<Option<usize>> {
+    match sock.recv_from(buf) {
+        Ok((n, _)) => Ok(Some(n)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(Error::io("recv_from", e)),
+    }
+}
+
 fn run(
     cfg: &UdpReceiverConfig,
     sock: &UdpSocket,
@@ -160,19 +180,8 @@ fn run(
         if last_seen_at.is_some_and(|t| now.saturating_sub(t) >= ns(cfg.linger)) {
             break;
         }
-        let n = match sock.recv_from(&mut buf) {
-            Ok((n, _)) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(Error::io("recv_from", e)),
+        let Some(n) = recv_datagram(sock, &mut buf)? else {
+            continue;
         };
         let rx = now_ns();
         last_rx = Some(rx);

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use lagd_trafgen::clock::now_ns;
+use lagd_trafgen::udp_receiver::recv_datagram;
 use lagd_trafgen::{StreamPacket, StreamReport, StreamStats};
 
 /// One datagram's arrival.
@@ -97,19 +98,8 @@ fn record(
     let mut buf = vec![0u8; 2048];
     let deadline = now_ns().saturating_add(120_000_000_000);
     while !stop.load(Ordering::Relaxed) && now_ns() < deadline {
-        let n = match sock.recv_from(&mut buf) {
-            Ok((n, _)) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(lagd_trafgen::Error::io("recv_from", e)),
+        let Some(n) = recv_datagram(sock, &mut buf)? else {
+            continue;
         };
         let rx_ns = now_ns();
         match StreamPacket::decode(buf.get(..n).unwrap_or(&[])) {

@@ -185,23 +185,12 @@ impl Tap {
     fn configure(&self) -> Result<()> {
         let hdr_sz = VNET_HDR_LEN as libc::c_int;
         // SAFETY: TUNSETVNETHDRSZ reads one int through the pointer.
-        if unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETVNETHDRSZ, &hdr_sz) } < 0 {
-            return Err(Error::link(
-                "TUNSETVNETHDRSZ",
-                &self.name,
-                io::Error::last_os_error(),
-            ));
-        }
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETVNETHDRSZ, &hdr_sz) };
+        self.check_ioctl("TUNSETVNETHDRSZ", r)?;
         let offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
         // SAFETY: TUNSETOFFLOAD takes its argument by value.
-        if unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETOFFLOAD, offloads) } < 0 {
-            return Err(Error::link(
-                "TUNSETOFFLOAD",
-                &self.name,
-                io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETOFFLOAD, offloads) };
+        self.check_ioctl("TUNSETOFFLOAD", r)
     }
 
     /// Whether the device outlives its last descriptor (`TUNSETPERSIST`). Switching it off
@@ -209,14 +198,8 @@ impl Tap {
     pub fn set_persistent(&self, on: bool) -> Result<()> {
         let v: libc::c_ulong = on.into();
         // SAFETY: TUNSETPERSIST takes its argument by value.
-        if unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETPERSIST, v) } < 0 {
-            return Err(Error::link(
-                "TUNSETPERSIST",
-                &self.name,
-                io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETPERSIST, v) };
+        self.check_ioctl("TUNSETPERSIST", r)
     }
 
     /// Keeps the device's ARP and NDP neighbours when its carrier drops
@@ -244,6 +227,15 @@ impl Tap {
         }
     }
 
+    /// `Ok` for an ioctl's result `r` of 0 or more, else the error of `what` on this device
+    /// (from `errno`: call it right after the ioctl).
+    fn check_ioctl(&self, what: &'static str, r: libc::c_int) -> Result<()> {
+        if r < 0 {
+            return Err(Error::link(what, &self.name, io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
     /// The interface name.
     pub fn name(&self) -> &str {
         &self.name
@@ -258,14 +250,8 @@ impl Tap {
     pub fn set_carrier(&self, on: bool) -> Result<()> {
         let v: libc::c_int = on.into();
         // SAFETY: TUNSETCARRIER reads one int through the pointer.
-        if unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETCARRIER, &v) } < 0 {
-            return Err(Error::link(
-                "TUNSETCARRIER",
-                &self.name,
-                io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::TUNSETCARRIER, &v) };
+        self.check_ioctl("TUNSETCARRIER", r)
     }
 
     /// Administratively up or down.

@@ -44,7 +44,7 @@ use lagd_dataplane::{
 use lagd_types::{Instant, PortNumber};
 
 use crate::adapter::Adapter;
-use crate::aggregate::AggrError;
+use crate::aggregate::error::AggrError;
 use crate::aggregate::error::sys;
 use crate::bfd_shared::BfdShared;
 use crate::sync::lock;

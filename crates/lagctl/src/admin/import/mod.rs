@@ -23,10 +23,9 @@ pub mod yaml;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::Args;
 use lagd_control::config::{AnyLinks, Config};
 
-use super::cli::Conn;
+use super::cli::{IfupdownArgs, ImportOut, NetplanArgs, NetworkdArgs, NmconnectionArgs};
 use super::error::AdminError;
 use super::verbs::{connect, require_root};
 
@@ -109,84 +108,6 @@ pub fn render_notes(notes: &[Note]) -> String {
             format!("{s}{}: {}\n", n.option, n.message)
         })
         .collect()
-}
-
-/// What to do with an imported configuration (shared by every `import` verb).
-#[derive(Args, Debug, Clone)]
-pub struct ImportOut {
-    /// Add the aggregations to lagd's configuration file (comments kept); `lagctl reload`
-    /// applies them. Refused if an aggregation or member is already there.
-    #[arg(long)]
-    pub write: bool,
-    /// With --write: lagd's configuration file.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/etc/lagd/lagd.toml",
-        requires = "write"
-    )]
-    pub config: PathBuf,
-    /// Create the aggregations in the running lagd (CreateAggr).
-    #[arg(long)]
-    pub apply: bool,
-    /// With --apply: temporary (not written to lagd's configuration file).
-    #[arg(short = 't', long, requires = "apply")]
-    pub temporary: bool,
-    /// Write the lagd configuration (TOML) to this file instead of printing it.
-    #[arg(short = 'o', long, value_name = "OUT.toml")]
-    pub output: Option<PathBuf>,
-    /// The interfaces of the host the files are for, as `ip -j link` prints them there (default:
-    /// this host's), to turn name globs and MAC matches into member names.
-    #[arg(long, value_name = "FILE")]
-    pub host_links: Option<PathBuf>,
-    /// Connection (for --apply).
-    #[command(flatten)]
-    pub conn: Conn,
-}
-
-/// `import ifupdown`.
-#[derive(Args, Debug)]
-pub struct IfupdownArgs {
-    /// The interfaces file (e.g. /etc/network/interfaces).
-    pub file: PathBuf,
-    /// What to do with the result.
-    #[command(flatten)]
-    pub out: ImportOut,
-}
-
-/// `import networkd`.
-#[derive(Args, Debug)]
-pub struct NetworkdArgs {
-    /// The bond's .netdev, then the .network files that enslave its members (Bond=) or
-    /// configure the bond (e.g. /etc/systemd/network/*).
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// What to do with the result.
-    #[command(flatten)]
-    pub out: ImportOut,
-}
-
-/// `import netplan`.
-#[derive(Args, Debug)]
-pub struct NetplanArgs {
-    /// netplan YAML files, read in order as netplan merges them (e.g. /etc/netplan/*.yaml).
-    #[arg(required = true, value_name = "FILE.yaml")]
-    pub files: Vec<PathBuf>,
-    /// What to do with the result.
-    #[command(flatten)]
-    pub out: ImportOut,
-}
-
-/// `import nmconnection`.
-#[derive(Args, Debug)]
-pub struct NmconnectionArgs {
-    /// The bond profile and its port profiles (e.g.
-    /// /etc/NetworkManager/system-connections/*.nmconnection).
-    #[arg(required = true, value_name = "FILE.nmconnection")]
-    pub files: Vec<PathBuf>,
-    /// What to do with the result.
-    #[command(flatten)]
-    pub out: ImportOut,
 }
 
 fn read(files: &[PathBuf]) -> Result<Vec<(String, String)>, AdminError> {

@@ -111,24 +111,7 @@ impl BfdSocket {
         };
         setsockopt(&fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
             .map_err(sys("SO_ATTACH_FILTER (micro-BFD)"))?;
-        let idx = libc::c_int::try_from(ifindex)
-            .map_err(|_| Error::NoSuchInterface(format!("index {ifindex}")))?;
-        // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
-        let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sa.sll_ifindex = idx;
-        // SAFETY: `sa` is a valid sockaddr_ll of the length passed.
-        let r = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&sa as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(Error::last_os("bind(AF_PACKET) for micro-BFD"));
-        }
+        let idx = crate::packet::bind_all(&fd, ifindex, "bind(AF_PACKET) for micro-BFD")?;
         let mut mr = PacketMreq {
             mr_ifindex: idx,
             mr_type: PACKET_MR_MULTICAST,

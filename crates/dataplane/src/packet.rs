@@ -178,24 +178,7 @@ impl PacketSocket {
             setsockopt(&fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, &v)
                 .map_err(sys("SO_SNDBUFFORCE"))?;
         }
-        let idx = libc::c_int::try_from(ifindex)
-            .map_err(|_| Error::NoSuchInterface(format!("index {ifindex}")))?;
-        // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
-        let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sa.sll_family = libc::AF_PACKET as u16;
-        sa.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sa.sll_ifindex = idx;
-        // SAFETY: `sa` is a valid sockaddr_ll of the length passed.
-        let r = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&sa as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(Error::last_os("bind(AF_PACKET)"));
-        }
+        let idx = bind_all(&fd, ifindex, "bind(AF_PACKET)")?;
         let mut memberships = Vec::new();
         if opts.promisc {
             memberships.push((PACKET_MR_PROMISC, None));
@@ -520,4 +503,28 @@ impl RecvBatch {
             truncated: self.truncated.get(i).copied().unwrap_or(false),
         })
     }
+}
+
+/// Binds the AF_PACKET socket `fd` to every protocol on interface `ifindex`; `what` names the
+/// call in the error. Returns the index as the kernel's structures take it.
+pub(crate) fn bind_all(fd: &OwnedFd, ifindex: u32, what: &'static str) -> Result<libc::c_int> {
+    let idx = libc::c_int::try_from(ifindex)
+        .map_err(|_| Error::NoSuchInterface(format!("index {ifindex}")))?;
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    sa.sll_ifindex = idx;
+    // SAFETY: `sa` is a valid sockaddr_ll of the length passed.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(Error::last_os(what));
+    }
+    Ok(idx)
 }

@@ -856,15 +856,7 @@ fn fill_queue(ns: &str, dev: &str, frames: usize) {
         // SAFETY: a NUL-terminated name.
         let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
         assert!(ifindex > 0, "{dev}");
-        let opts = lagd_dataplane::PacketOptions {
-            vnet_hdr: false,
-            promisc: false,
-            slow_protocols: false,
-            ignore_outgoing: true,
-            rcvbuf: 0,
-            sndbuf: 8 << 20,
-        };
-        let sock = lagd_dataplane::PacketSocket::open(ifindex, &opts).unwrap();
+        let sock = common::flood_socket(ifindex, 8 << 20);
         let mut f = vec![0u8; 1500];
         f[..12].copy_from_slice(&[2, 0, 0x5e, 0, 0x12, 0x34, 2, 0, 0x5e, 0, 0x12, 0x35]);
         f[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());

@@ -103,7 +103,29 @@ mod tests {
         assert_eq!(t.remove_at(1).map(|p| p.number()), Some(3));
         assert_eq!(t.position(5), Some(1));
         assert!(t.remove_at(7).is_none());
+        assert!(t.remove_at(t.len()).is_none(), "one past the end");
         assert_eq!(t.len(), 3);
         assert_eq!(t.at(0).map(Port::number), Some(1));
+    }
+
+    /// The table grows only when full, and then by a quarter (at least 4 ports), not double.
+    #[test]
+    fn the_table_grows_by_a_quarter_when_full() {
+        let mut t = PortTable::default();
+        for n in 1..=100 {
+            let (len, cap) = (t.ports.len(), t.ports.capacity());
+            assert!(t.insert(port(n)).is_ok());
+            let now = t.ports.capacity();
+            if len < cap {
+                assert_eq!(now, cap, "grew at {len} of {cap}");
+            } else {
+                let quarter = (len / 4).max(4);
+                assert!(
+                    (len + quarter..=len + 2 * quarter).contains(&now),
+                    "full at {len}: capacity {now}, expected {len} + {quarter}"
+                );
+            }
+            assert!(t.numbers.capacity() >= t.ports.capacity());
+        }
     }
 }

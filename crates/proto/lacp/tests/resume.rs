@@ -234,3 +234,81 @@ fn a_snapshot_that_does_not_fit_is_refused_port_by_port() {
         "{out:?}"
     );
 }
+
+/// Resumes `snap` on a fresh System `cfg` with one port `pc` whose link is `link` now;
+/// `up_first` reports the link before the resume (the port has left PORT_DISABLED).
+fn resume_one(
+    cfg: SystemConfig,
+    pc: PortConfig,
+    link: LinkStatus,
+    up_first: bool,
+    snap: &LacpSnapshot,
+) -> lagd_lacp::ResumeOutcome {
+    let now = lagd_types::Instant::from_secs(100);
+    let mut l = Lacp::new(cfg);
+    let n = pc.number;
+    l.add_port(now, pc).unwrap();
+    if up_first {
+        l.handle_link(now, n, link);
+    }
+    l.resume(now, snap, |_| link)
+}
+
+/// Each clause of the check refuses on its own: a port priority or an Aggregation bit that
+/// changed alone (IdentityChanged), coupled control switched off, a port already running, a
+/// LACP_DISABLED state saved under a LACP configuration (StateMismatch). The unchanged
+/// configuration resumes, so each refusal is that clause's.
+#[test]
+fn each_changed_clause_alone_refuses_the_resume() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    let snap = h.lacp(0).snapshot();
+    let up = LinkStatus::up(h.speed_mbps);
+    let pc = || PortConfig::new(1, mac(1, 1));
+    let refused = |r| vec![(1, r)];
+
+    let out = resume_one(sys(1), pc(), up, false, &snap);
+    assert_eq!(out.resumed, vec![1], "{out:?}");
+
+    let mut other_priority = pc();
+    other_priority.priority = 0x10;
+    let out = resume_one(sys(1), other_priority, up, false, &snap);
+    assert_eq!(out.refused, refused(ResumeRefusal::IdentityChanged));
+
+    let mut individual = pc();
+    individual.aggregatable = false;
+    let out = resume_one(sys(1), individual, up, false, &snap);
+    assert_eq!(out.refused, refused(ResumeRefusal::IdentityChanged));
+
+    let independent = SystemConfig {
+        coupled_control: false,
+        ..sys(1)
+    };
+    let out = resume_one(independent, pc(), up, false, &snap);
+    assert_eq!(out.refused, refused(ResumeRefusal::StateMismatch));
+
+    let out = resume_one(sys(1), pc(), up, true, &snap);
+    assert_eq!(out.refused, refused(ResumeRefusal::StateMismatch));
+
+    // A LACP (Active) port on a half-duplex link rests in LACP_DISABLED, Individual, attached
+    // to an Aggregator of its own; the same configuration and link do not resume it (only a
+    // static trunk resumes LACP_DISABLED).
+    let (mut h, a, _) = pair(sys(1), sys(2), 1);
+    let half = LinkStatus {
+        full_duplex: false,
+        ..up
+    };
+    h.lacp_mut(0)
+        .handle_link(lagd_types::Instant::ZERO, a[0].port, half);
+    h.run_for(Duration::from_secs(5));
+    let snap = h.lacp(0).snapshot();
+    let s = &snap.ports[0];
+    assert_eq!(s.receive, ReceiveState::LacpDisabled);
+    assert_eq!(s.selected, Selected::Selected);
+    assert!(
+        !matches!(s.mux, MuxState::Detached | MuxState::Waiting),
+        "{s:?}"
+    );
+    let out = resume_one(sys(1), pc(), half, false, &snap);
+    assert_eq!(out.refused, refused(ResumeRefusal::StateMismatch));
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian package of lagd, built with cargo-deb (pinned below) from [package.metadata.deb] in
 # crates/lagd/Cargo.toml: /usr/sbin/lagd and /usr/sbin/lagctl (release, stripped), the systemd
-# unit, lagd(8), lagctl(8), lagd.toml(5), shell completions, /etc/lagd/lagd.toml (a conffile,
+# unit, lagd(8), lagctl(8), lagd.toml(5), shell completions (generated here by the release
+# lagctl), /etc/lagd/lagd.toml (a conffile,
 # commented out), the licences.
 #
 # Usage: scripts/deb.sh           build target/debian/lagd_*.deb
@@ -25,6 +26,11 @@ if ! cargo deb --version 2>/dev/null | grep -qF "$CARGO_DEB_VERSION"; then
 fi
 echo "==> cargo build --release (lagd, lagctl)"
 cargo build --quiet --release --locked -p lagd -p lagctl
+# The shell completions are generated from the lagctl just built, not committed (they are
+# clap_complete's output, thousands of repetitive lines); the man pages stay in dist/man.
+echo "==> lagctl gen-docs target/gen-docs (completions)"
+rm -rf target/gen-docs
+target/release/lagctl gen-docs target/gen-docs >/dev/null
 echo "==> cargo deb"
 rm -f target/debian/lagd_*.deb
 # --strip: the release profile keeps line tables for profiling; the package ships none.
@@ -50,6 +56,13 @@ for want in ./usr/sbin/lagd ./usr/sbin/lagctl ./etc/lagd/lagd.toml \
     ./usr/share/fish/vendor_completions.d/lagctl.fish \
     ./usr/share/doc/lagd/copyright ./usr/share/doc/lagd/LICENSE-MIT ./usr/share/doc/lagd/LICENSE-APACHE; do
     grep -qF "$want" <<<"$contents" || fail "package lacks $want"
+done
+# The generated completions are not empty.
+for c in usr/share/bash-completion/completions/lagctl usr/share/zsh/vendor-completions/_lagctl \
+    usr/share/fish/vendor_completions.d/lagctl.fish; do
+    # Read whole before grep: `grep -q` would close the pipe early and fail it (pipefail).
+    body=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./$c")
+    grep -qF lagctl <<<"$body" || fail "$c is empty"
 done
 # The configuration is a conffile, root-only (it may hold DT keys).
 ctl=$(mktemp -d)

@@ -317,6 +317,30 @@ mod tests {
         assert!(MarkerPacket::new_checked(&buf[..109]).is_err());
     }
 
+    /// The Pad and the Terminator, which the parser ignores, are read and written where they
+    /// stand (octets 16-19), and the view gives back the whole buffer.
+    #[test]
+    fn view_reads_and_writes_pad_and_terminator() {
+        let mut buf: Vec<u8> = (0..MARKER_PDU_LEN as u8).collect();
+        let mut p = MarkerPacket::new_checked(&mut buf[..]).unwrap();
+        assert_eq!(
+            (p.pad(), p.terminator_type(), p.terminator_length()),
+            (0x1011, 0x12, 0x13)
+        );
+        p.set_pad(0xa1a2);
+        p.set_terminator(0xb1, 0xb2);
+        assert_eq!(
+            (p.pad(), p.terminator_type(), p.terminator_length()),
+            (0xa1a2, 0xb1, 0xb2)
+        );
+        assert_eq!(p.as_bytes().len(), MARKER_PDU_LEN);
+        assert_eq!(
+            &p.as_bytes()[14..22],
+            &[14, 15, 0xa1, 0xa2, 0xb1, 0xb2, 20, 21]
+        );
+        assert_eq!(p.into_inner().len(), MARKER_PDU_LEN);
+    }
+
     /// Issue 11, defect 3: Information_Length is not checked (old Linux wrote 0x16), nor the
     /// Terminator or octets after the PDU, as Linux's responder; the TLV type must say
     /// Information or Response.

@@ -29,6 +29,9 @@ For each .rs file under src/:
     descendants are ignored.
 Then Tarjan SCC on the file -> file graph; components with > 1 file are reported
 with one example reference (file:line: text) per edge inside the component.
+
+Exit status: 0 when there is no circle, 1 when there is one or more (scripts/test-all.sh,
+which CI runs, fails on it).
 """
 import os
 import re
@@ -414,7 +417,8 @@ def main(argv):
     for r in report:
         print()
         print(r)
+    return 1 if total else 0
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

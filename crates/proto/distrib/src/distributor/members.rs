@@ -127,9 +127,10 @@ impl<F> Distributor<F> {
     /// If no other (non-draining) member exists, the buckets stay and the drain waits for one.
     ///
     /// The port still distributes, so its moves are paced like rebalancing: one that needs a
-    /// new Marker on the port within its [`marker_interval`](DistributorConfig::marker_interval)
-    /// waits (its conversations flowing on the port meanwhile), so that a responder answering
-    /// one Marker per port in that interval answers the drain's. A port that must carry nothing
+    /// new Marker on the port within its
+    /// [`marker_interval`](crate::DistributorConfig::marker_interval) waits (its conversations
+    /// flowing on the port meanwhile), so that a responder answering one Marker per port in
+    /// that interval answers the drain's. A port that must carry nothing
     /// more drains with [`leave_ports`](Self::leave_ports).
     pub fn drain_port(&mut self, now: Instant, port: PortNumber) {
         self.drain_ports(now, &[port]);

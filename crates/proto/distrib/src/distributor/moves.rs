@@ -119,8 +119,9 @@ impl<F> Distributor<F> {
         Dispatch::Held
     }
 
-    /// The Marker Response for [`MarkerRequest`] `request` came back: the move (or the quiesce)
-    /// it protects may complete. Unknown or late responses are counted and ignored.
+    /// The Marker Response for [`MarkerRequest`](crate::MarkerRequest) `request` came back: the
+    /// move (or the quiesce) it protects may complete. Unknown or late responses are counted
+    /// and ignored.
     pub fn handle_marker_response(&mut self, now: Instant, request: u64) {
         let slots: Vec<usize> = (0..self.moves.len())
             .filter(|&i| {

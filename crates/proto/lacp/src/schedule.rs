@@ -239,5 +239,90 @@ mod tests {
             "ports 4 (at 10 s) and 5 (at 7 s), moved down"
         );
         assert_eq!(s.first(), None);
+        // Positions past the end are no port: nothing to take out, nothing moves.
+        s.set(0, at(2));
+        s.on_remove(s.slot.len());
+        s.on_remove(usize::MAX);
+        check(&s);
+        assert_eq!((s.slot.len(), s.first()), (6, at(2)));
+        // A swap with a heap position past the end does nothing.
+        s.set(1, at(1));
+        for (a, b) in [(0, 2), (2, 0), (1, 2), (2, 2)] {
+            s.swap(a, b);
+            check(&s);
+            assert_eq!(s.heap.len(), 2);
+            assert_eq!(s.first(), at(1));
+        }
+    }
+
+    /// Random inserts, removals, re-filings, `due` and `take_due` against a model (each port
+    /// position's deadline in a plain vector): the same answers, and the heap and slot index
+    /// hold after every step.
+    #[test]
+    fn the_schedule_answers_as_a_plain_list_of_deadlines() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut s = Schedule::default();
+        let mut model: Vec<Option<Instant>> = Vec::new();
+        let due_in = |model: &[Option<Instant>], now: Instant| -> Vec<usize> {
+            (0..model.len())
+                .filter(|i| model[*i].is_some_and(|t| t <= now))
+                .collect()
+        };
+        for step in 0..20_000 {
+            let len = model.len() as u64;
+            match rnd(10) {
+                0 | 1 if len < 40 => {
+                    let at = rnd(len + 1) as usize;
+                    s.on_insert(at);
+                    model.insert(at, None);
+                }
+                2 if len > 0 => {
+                    let at = rnd(len) as usize;
+                    s.on_remove(at);
+                    model.remove(at);
+                }
+                3..=6 if len > 0 => {
+                    let i = rnd(len) as usize;
+                    let t = match rnd(4) {
+                        0 => None,
+                        _ => Some(Instant::from_millis(rnd(30))),
+                    };
+                    s.set(i, t);
+                    model[i] = t;
+                }
+                7 => {
+                    let now = Instant::from_millis(rnd(30));
+                    let mut due = Vec::new();
+                    s.due(now, &mut due);
+                    due.sort_unstable();
+                    assert_eq!(due, due_in(&model, now), "due at step {step}");
+                }
+                8 => {
+                    let now = Instant::from_millis(rnd(30));
+                    let mut due = Vec::new();
+                    s.take_due(now, &mut due);
+                    due.sort_unstable();
+                    let want = due_in(&model, now);
+                    assert_eq!(due, want, "take_due at step {step}");
+                    for i in want {
+                        model[i] = None;
+                    }
+                }
+                _ => {}
+            }
+            check(&s);
+            assert_eq!(s.slot.len(), model.len());
+            assert_eq!(
+                s.first(),
+                model.iter().flatten().min().copied(),
+                "step {step}"
+            );
+        }
     }
 }

@@ -233,6 +233,8 @@ fn independent_control_follows_the_partners_sync_and_collecting() {
     let muxes = feed(&mut l, BASE | SYNC);
     assert_eq!(l.port(1).unwrap().mux, MuxState::Collecting, "{muxes:?}");
     assert!(l.is_collecting(1) && !l.is_distributing(1));
+    let why = |l: &lagd_lacp::Lacp| l.port(1).unwrap().why_not_distributing.unwrap_or_default();
+    assert_eq!(why(&l), "collecting; waiting for the partner to collect");
     let muxes = feed(&mut l, BASE | SYNC | COLL_DIST);
     assert_eq!(muxes, [MuxState::Collecting, MuxState::Distributing]);
     // The partner stops collecting, in sync: back to COLLECTING.
@@ -250,6 +252,42 @@ fn independent_control_follows_the_partners_sync_and_collecting() {
         ]
     );
     assert!(!l.is_collecting(1) && !l.is_distributing(1));
+    assert!(why(&l).starts_with("partner not in sync"), "{}", why(&l));
+}
+
+/// A port that does not distribute says why as its machines go: WAITING for the Aggregator,
+/// then (the partner silent) EXPIRED, before DEFAULTED.
+#[test]
+fn the_reason_a_port_does_not_distribute_follows_its_machines() {
+    let (mut h, a, b) = pair(sys(1), sys(2), 1);
+    let why =
+        |h: &lagd_lacp::testing::Harness| h.port(a[0]).why_not_distributing.unwrap_or_default();
+    // Partner heard (CURRENT), Aggregator selected, wait_while_timer running.
+    h.run_until_cond(Duration::from_secs(5), |h| {
+        let p = h.port(a[0]);
+        p.mux == MuxState::Waiting && p.receive == ReceiveState::Current
+    })
+    .expect("WAITING");
+    assert_eq!(
+        why(&h),
+        "waiting for the Aggregator to be ready (wait_while_timer)"
+    );
+    until_all_distributing(&mut h, &a, &b, Duration::from_secs(10));
+    assert_eq!(h.port(a[0]).why_not_distributing, None);
+    h.silence(0, false, true);
+    h.run_until_cond(Duration::from_secs(5), |h| {
+        h.port(a[0]).receive == ReceiveState::Expired
+    })
+    .expect("EXPIRED");
+    assert_eq!(
+        why(&h),
+        "partner's LACPDUs stopped (EXPIRED): waiting for them to resume"
+    );
+    h.run_until_cond(Duration::from_secs(5), |h| {
+        h.port(a[0]).receive == ReceiveState::Defaulted
+    })
+    .expect("DEFAULTED");
+    assert!(why(&h).starts_with("no LACPDU received"), "{}", why(&h));
 }
 
 /// Switching between coupled and independent control live: a COLLECTING_DISTRIBUTING port

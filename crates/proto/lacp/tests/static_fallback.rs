@@ -46,6 +46,35 @@ fn static_side_aggregates_without_sending_lacpdus() {
     assert!(!h.lacp(0).status().fallback_active);
 }
 
+/// A port that fallback assigned a partner to is DEFAULTED, but that is not why it does not
+/// distribute yet: it waits for its Aggregator like any port. Under fallback one distributing
+/// member makes the aggregate up whatever min_links says (here 3), in the Aggregator's status
+/// as in the System's, and none does not.
+#[test]
+fn a_fallback_port_says_it_waits_and_one_member_makes_its_aggregator_up() {
+    let mut cfg = with_fallback(FallbackKind::OneMember);
+    cfg.min_links = 3;
+    let (mut h, a, _b) = pair(cfg, static_sys(2), 3);
+    h.run_until_cond(Duration::from_secs(10), |h| h.port(a[0]).fallback)
+        .expect("fallback entered");
+    let p = h.port(a[0]);
+    assert_eq!(p.receive, ReceiveState::Defaulted);
+    assert!(!p.distributing);
+    assert_eq!(
+        p.why_not_distributing.as_deref(),
+        Some("waiting for the Aggregator to be ready (wait_while_timer)")
+    );
+    assert!(h.lacp(0).status().fallback_active);
+    let aggs = h.lacp(0).aggregators();
+    assert!(aggs.iter().all(|g| !g.up), "{aggs:?}");
+    h.run_until_cond(Duration::from_secs(5), |h| h.lacp(0).is_up())
+        .expect("fallback up");
+    assert_eq!(h.lacp(0).distributing_ports(), vec![1]);
+    let aggs = h.lacp(0).aggregators();
+    let g = aggs.iter().find(|g| g.ports.contains(&1)).unwrap();
+    assert!(g.active && g.up, "{aggs:?}");
+}
+
 #[test]
 fn fallback_one_member_forwards_on_exactly_one_port() {
     let (mut h, a, _b) = pair(with_fallback(FallbackKind::OneMember), static_sys(2), 3);

@@ -330,7 +330,17 @@ impl Alb {
             }
             self.start_announce(now);
             let n = self.config.announce_count;
+            // transmit-lb receives on one member: the peers adaptive-lb gave other members
+            // are told the receive member (the aggregate's MAC), and leave the table once
+            // told (`handle_timeout`); those with no MAC yet cannot be told and leave now.
+            let transmit = self.config.mode == AlbMode::Transmit;
+            if transmit {
+                self.peers.retain(|_, p| p.mac.is_some());
+            }
             for p in self.peers.values_mut() {
+                if transmit && let Some(r) = self.receive {
+                    p.member = r;
+                }
                 p.updates_left = n;
                 p.next_update = now;
             }
@@ -609,6 +619,11 @@ impl Alb {
             if let Some(p) = self.peers.get_mut(&ip) {
                 p.updates_left -= 1;
                 p.next_update = now + self.config.announce_interval;
+                // Told the receive member after a change to transmit-lb (`set_config`): no
+                // peer is kept in that mode.
+                if p.updates_left == 0 && self.config.mode != AlbMode::Adaptive {
+                    self.peers.remove(&ip);
+                }
             }
         }
         if self.learning_at.is_some_and(|t| now >= t) {

@@ -808,3 +808,45 @@ fn a_remapped_peer_is_told_every_address_of_its_family() {
         .collect();
     assert_eq!(told, [link, global].into_iter().collect());
 }
+
+/// A live change from `adaptive-lb` to `transmit-lb` (`lagctl modify-aggr -m transmit-lb`):
+/// every peer, told a member's MAC so far, is told the aggregate's MAC from the receive member
+/// (three times), and then leaves the table: `transmit-lb` receives on one member. Before, the
+/// table was kept and the updates after the change told each peer its `adaptive-lb` member's
+/// MAC again, so peers kept sending to every member.
+#[test]
+fn a_change_to_transmit_lb_points_every_peer_at_the_receive_member() {
+    let mut a = adaptive(&[1, 2, 3, 4]);
+    for i in 0..8 {
+        a.handle_host_frame(t(10), &mut host_reply(i), 1);
+    }
+    while a.poll_event().is_some() {}
+    run(&mut a, t(3999));
+    let away = a.status().peers.iter().filter(|p| p.member != 1).count();
+    assert_eq!(away, 6);
+
+    a.set_config(t(4000), AlbConfig::new(AlbMode::Transmit, AGG));
+    let updates: Vec<AlbTransmit> = run(&mut a, t(20_000))
+        .into_iter()
+        .filter(|s| s.kind == AlbFrameKind::PeerUpdate)
+        .collect();
+    for u in &updates {
+        let f = ArpFrame::parse(&u.frame).unwrap();
+        assert_eq!(
+            (u.port, f.l2.src, f.arp.sender_mac, f.arp.sender_ip),
+            (1, AGG, AGG, local()),
+            "an update that is not the receive member's: to {}",
+            f.arp.target_ip
+        );
+    }
+    for i in 0..8 {
+        let told = updates
+            .iter()
+            .filter(|u| ArpFrame::parse(&u.frame).unwrap().arp.target_ip == peer_ip(i))
+            .count();
+        assert_eq!(told, 3, "peer {i} told {told} times");
+    }
+    let st = a.status();
+    assert!(st.peers.is_empty(), "{:?}", st.peers);
+    assert!(st.members.iter().all(|m| m.peers == 0), "{:?}", st.members);
+}

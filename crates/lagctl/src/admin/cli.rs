@@ -387,8 +387,9 @@ pub struct AggrOpts {
     /// dladm's -u/--unicast.
     #[arg(short = 'u', long, visible_alias = "unicast", value_parser = parse_mac, value_name = "MAC")]
     pub mac: Option<MacAddr>,
-    /// Mode: lacp, static (no LACPDU), active-backup, round-robin (reorders frames) or
-    /// broadcast.
+    /// Mode: lacp, static (no LACPDU), active-backup, round-robin (reorders frames),
+    /// broadcast, transmit-lb (balance-tlb: no switch configuration, receives on one member) or
+    /// adaptive-lb (balance-alb: receives spread over the members too).
     #[arg(short = 'm', long, value_parser = setting::<AggrMode>("mode"), value_name = "MODE")]
     pub mode: Option<AggrMode>,
     /// Members that must be Collecting and Distributing for the aggregate to be up.

@@ -274,6 +274,31 @@ impl PacketSocket {
         self.vnet_hdr
     }
 
+    /// Frames the kernel dropped for this socket since the last call, its receive buffer full
+    /// (`PACKET_STATISTICS`, which the kernel resets when read).
+    pub fn take_drops(&self) -> io::Result<u32> {
+        let mut st = libc::tpacket_stats {
+            tp_packets: 0,
+            tp_drops: 0,
+        };
+        let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `st`, which has that size.
+        let r = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut st as *mut libc::tpacket_stats).cast(),
+                &mut len,
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(st.tp_drops)
+        }
+    }
+
     /// Receives up to `batch`'s capacity of frames with one `recvmmsg`; returns how many
     /// (`WouldBlock` if none waits). Frames are then read with [`RecvBatch::frame`].
     pub fn recv_batch(&self, batch: &mut RecvBatch) -> io::Result<usize> {

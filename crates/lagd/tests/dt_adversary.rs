@@ -270,6 +270,31 @@ fn changes_since(f: &mut Fabric, i: usize, mark: f64) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that switch `i` changed nothing since `mark` (no state, role, decision, peer-link
+/// or keepalive event); otherwise fails with those events and both switches' DT log lines.
+#[track_caller]
+fn assert_no_changes(f: &mut Fabric, i: usize, mark: f64, what: &str) {
+    let ch = changes_since(f, i, mark);
+    if !ch.is_empty() {
+        let logs: Vec<String> =
+            f.sw.iter()
+                .map(|d| {
+                    d.as_ref()
+                        .map(|d| d.log_text())
+                        .unwrap_or_default()
+                        .lines()
+                        .filter(|l| l.contains("lagd::dt::"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .collect();
+        panic!(
+            "{what}: switch {i} changed: {ch:?}\nswitch A's DT log:\n{}\nswitch B's DT log:\n{}",
+            logs[0], logs[1]
+        );
+    }
+}
+
 /// The monotonic time of switch `i`'s latest event (a mark for [`changes_since`]).
 fn event_mark(f: &mut Fabric, i: usize) -> f64 {
     f.dt(i)["events"]
@@ -457,8 +482,7 @@ fn dt_spoofing_without_a_key_changes_nothing() {
             &before[i],
             &format!("the flood changed switch {i}"),
         );
-        let ch = changes_since(&mut f, i, marks[i]);
-        assert!(ch.is_empty(), "switch {i} changed: {ch:?}");
+        assert_no_changes(&mut f, i, marks[i], "the flood");
     }
     assert!(all_cd(&f.server(), 4), "the server still on all four links");
 
@@ -878,8 +902,7 @@ fn dt_a_hundred_thousand_macs_fill_the_peer_up_to_its_limit() {
     // change at either switch.
     assert_eq!(a["status"]["state"], "up");
     for (i, mark) in marks.iter().enumerate() {
-        let ch = changes_since(&mut f, i, *mark);
-        assert!(ch.is_empty(), "switch {i} changed: {ch:?}");
+        assert_no_changes(&mut f, i, *mark, "100 000 addresses");
     }
     assert!(all_cd(&f.server(), 4));
     // lagd stops: every entry it installed goes with it.

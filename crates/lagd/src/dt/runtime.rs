@@ -66,6 +66,14 @@ const MAC_CHANGES_PER_TURN: usize = 2000;
 const NEIGH_POLL: Duration = Duration::from_millis(1000);
 /// How many recent DT events the status keeps.
 const EVENT_HISTORY: usize = 64;
+/// Most frames read from one DT socket in a turn: more than its receive buffer holds, so the
+/// turn reads every frame queued when it starts before it looks at the timers.
+const READ_PER_TURN: usize = 16_384;
+/// Frames not from the pinned peer that wait to be handled (each is refused and counted), at
+/// most; beyond it they are handled as they are read.
+const DEFERRED_MAX: usize = 65_536;
+/// Deferred frames handled per turn, after the turn's timers, decisions and transmissions.
+const DEFERRED_PER_TURN: usize = 1_024;
 
 /// The running DT runtime; stopping it brings every member it took down back up.
 pub(crate) struct DtRuntime {
@@ -127,6 +135,51 @@ impl Drop for DtRuntime {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// How long the phases of one turn of the DT thread took; a turn longer than [`SLOW_TURN`] is
+/// logged with them (the peer times this switch out when its turns take longer than the
+/// timeouts).
+struct Laps {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    phases: Vec<(&'static str, StdDuration)>,
+}
+
+/// A turn of the DT thread this long is logged.
+const SLOW_TURN: StdDuration = StdDuration::from_millis(250);
+
+impl Laps {
+    fn new() -> Laps {
+        let now = std::time::Instant::now();
+        Laps {
+            start: now,
+            last: now,
+            phases: Vec::new(),
+        }
+    }
+
+    fn at(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.phases.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    fn report(&self) {
+        let total = self.last - self.start;
+        if total >= SLOW_TURN {
+            let phases: Vec<String> = self
+                .phases
+                .iter()
+                .map(|(p, d)| format!("{p} {} ms", d.as_millis()))
+                .collect();
+            tracing::warn!(
+                "DT: one turn took {} ms ({})",
+                total.as_millis(),
+                phases.join(", ")
+            );
         }
     }
 }
@@ -333,6 +386,12 @@ struct Runner {
     filters_work: bool,
     /// Whether the ingress filters can be attached (false after a failure, logged once).
     guards_work: bool,
+    /// Frames read from an Ethernet source other than the pinned peer, not yet handled: a
+    /// flood of them is refused and counted after the peer's frames, the timers and this
+    /// switch's own transmissions, so it never delays those (a flood at 10 000 frames a second
+    /// on a starved machine once left the peer's PDUs queued behind it until the peer timed
+    /// out).
+    deferred: std::collections::VecDeque<(DtPath, Vec<u8>)>,
 }
 
 impl Runner {
@@ -398,6 +457,7 @@ impl Runner {
             flood: Some(false),
             filters_work: true,
             guards_work: true,
+            deferred: std::collections::VecDeque::new(),
         })
     }
 
@@ -428,11 +488,28 @@ impl Runner {
                 .poll_timeout()
                 .unwrap_or(now + RECONCILE)
                 .min(next_reconcile);
-            let wait: StdDuration = deadline.saturating_since(now).into();
-            if let Err(e) = ep.wait(&mut events, Some(wait.min(StdDuration::from_millis(50)))) {
+            let wait: StdDuration = if self.deferred.is_empty() {
+                deadline.saturating_since(now).into()
+            } else {
+                StdDuration::ZERO
+            };
+            let wait = wait.min(StdDuration::from_millis(50));
+            let due = std::time::Instant::now() + wait;
+            if let Err(e) = ep.wait(&mut events, Some(wait)) {
                 tracing::warn!("DT runtime: epoll wait: {e}");
             }
+            let mut lap = Laps::new();
+            if let Some(late) = lap.start.checked_duration_since(due)
+                && late >= SLOW_TURN
+            {
+                // Woken (or scheduled) this late: the thread was not given the CPU.
+                tracing::warn!(
+                    "DT: the thread ran {} ms after it was due (not scheduled)",
+                    late.as_millis()
+                );
+            }
             self.receive(&mut batch);
+            lap.at("receive");
             let now = monotonic_now();
             if self.dt.poll_timeout().is_some_and(|t| t <= now) {
                 self.dt.handle_timeout(now);
@@ -442,14 +519,23 @@ impl Runner {
                 self.reconcile();
                 next_reconcile = now + RECONCILE;
             }
+            lap.at("reconcile");
             self.sync_fdb();
+            lap.at("fdb");
             if now >= next_neigh {
                 self.sync_neighbours();
+                self.report_socket_drops();
                 next_neigh = now + NEIGH_POLL;
             }
+            lap.at("neighbours");
             self.apply_isolation();
             self.drain();
+            lap.at("drain");
             self.publish();
+            lap.at("publish");
+            self.handle_deferred();
+            lap.at("deferred");
+            lap.report();
         }
     }
 
@@ -459,17 +545,28 @@ impl Runner {
             (DtPath::Keepalive, self.io.keepalive.as_ref()),
         ];
         let mut frames: Vec<(DtPath, Vec<u8>)> = Vec::new();
+        // Once a peer is pinned, a frame from any other Ethernet source cannot change anything
+        // (the core refuses it: stranger, bad address or looped); it waits in `deferred`.
+        let pinned = self.dt.pinned_peer();
         for (path, s) in socks {
             let Some(s) = s else { continue };
-            for _ in 0..64 {
+            let mut read = 0;
+            while read < READ_PER_TURN {
                 match s.recv_batch(batch) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
+                        read += n;
                         for i in 0..n {
-                            if let Some(f) = batch.frame(i)
-                                && DtFrame::is_dt(f.ethernet)
-                            {
+                            let Some(f) = batch.frame(i) else { continue };
+                            if !DtFrame::is_dt(f.ethernet) {
+                                continue;
+                            }
+                            let from_peer =
+                                pinned.is_none_or(|p| f.ethernet.get(6..12) == Some(&p.0[..]));
+                            if from_peer || self.deferred.len() >= DEFERRED_MAX {
                                 frames.push((path, f.ethernet.to_vec()));
+                            } else {
+                                self.deferred.push_back((path, f.ethernet.to_vec()));
                             }
                         }
                     }
@@ -477,14 +574,47 @@ impl Runner {
             }
         }
         for (path, f) in frames {
-            let now = monotonic_now();
-            let r = match path {
-                DtPath::PeerLink => self.dt.handle_peer_frame(now, &f),
-                DtPath::Keepalive => self.dt.handle_keepalive_frame(now, &f),
-            };
-            if let Err(e) = r {
-                tracing::debug!("DT: bad frame on the {path}: {e}");
+            self.handle_frame(path, &f);
+        }
+    }
+
+    fn handle_frame(&mut self, path: DtPath, f: &[u8]) {
+        let now = monotonic_now();
+        let r = match path {
+            DtPath::PeerLink => self.dt.handle_peer_frame(now, f),
+            DtPath::Keepalive => self.dt.handle_keepalive_frame(now, f),
+        };
+        if let Err(e) = r {
+            tracing::debug!("DT: bad frame on the {path}: {e}");
+        }
+    }
+
+    /// Says (once a second at most: the neighbour poll's pace) how many frames the kernel
+    /// dropped on the DT sockets since the last time, their receive buffers full: the DT
+    /// thread did not read in time (starved of CPU, or a flood beyond what it handles).
+    fn report_socket_drops(&mut self) {
+        let socks: [(DtPath, Option<&PacketSocket>); 2] = [
+            (DtPath::PeerLink, Some(&self.io.peer_link)),
+            (DtPath::Keepalive, self.io.keepalive.as_ref()),
+        ];
+        for (path, s) in socks {
+            if let Some(n) = s.and_then(|s| s.take_drops().ok())
+                && n > 0
+            {
+                tracing::warn!(
+                    "DT: {n} frames dropped on the {path} before lagd read them (receive buffer full)"
+                );
             }
+        }
+    }
+
+    /// Handles up to [`DEFERRED_PER_TURN`] of the frames from strangers read earlier.
+    fn handle_deferred(&mut self) {
+        for _ in 0..DEFERRED_PER_TURN {
+            let Some((path, f)) = self.deferred.pop_front() else {
+                break;
+            };
+            self.handle_frame(path, &f);
         }
     }
 

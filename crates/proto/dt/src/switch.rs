@@ -275,6 +275,12 @@ impl Dt {
             .unwrap_or_default()
     }
 
+    /// The peer identity held (configured `peer_mac`, or the first pair formed): frames from
+    /// any other Ethernet source are refused before they can change anything.
+    pub fn pinned_peer(&self) -> Option<MacAddr> {
+        self.pinned
+    }
+
     /// Counters.
     pub fn counters(&self) -> DtCounters {
         self.counters

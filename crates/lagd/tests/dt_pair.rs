@@ -102,6 +102,19 @@ fn dt_server_sees_one_partner_and_reaches_upstream() {
             "{st}"
         );
         assert!(st.contains("Neighbour sync: "), "{st}");
+        // Peer-link state and the filters' drop counters (issue 15 item 4).
+        assert!(
+            st.contains(&format!(
+                "Peer link     : {} up: delivering the peer's PDUs (carrier up)",
+                f.peer_link[0]
+            )),
+            "{st}"
+        );
+        assert!(
+            st.contains("Peer filter   : egress filter: frames from the peer link kept out of "),
+            "{st}"
+        );
+        assert!(st.contains("Refused       : bad address "), "{st}");
         assert!(
             st.contains("Ingress filter: DT frames (0x8952) dropped on trk1 (0), trk2 (0)"),
             "{st}"
@@ -415,4 +428,56 @@ fn dt_orphan_host_behind_the_peer_is_reached_without_flooding() {
     assert_eq!(c[0], u64::from(N), "each frame crossed the peer link once");
     assert_eq!(c[1..7], [0; 6], "no copy on any member link");
     assert_eq!(c[7], u64::from(N), "every frame reached the host");
+}
+
+/// A killed lagd removes nothing: the static entries it installed for the peer's addresses on
+/// the peer link (a port lagd does not own, so the kernel keeps them, unlike those on the DT
+/// aggregates, which go with their TAPs) stay behind. Its next start removes them before it hears
+/// any peer. Here: B's single-homed host, held on A's peer link; A's lagd killed, B's stopped (so
+/// nothing announces the host again), A's started again alone.
+#[test]
+fn dt_a_killed_lagds_leftover_entries_are_removed_at_its_next_start() {
+    if !can_run() {
+        return;
+    }
+    let mut f = Fabric::new("dtk", 1);
+    f.wait_formed();
+    let ob = f.orphan(1, "dtkb");
+    let nobody = MacAddr([2, 0x6f, 0, 0, 0, 2]);
+    assert_eq!(
+        inject(&ob.ns, &ob.dev, frames_to(ob.mac, nobody, 1), 100),
+        1
+    );
+    let pl_a = f.ifindex(0, &f.peer_link[0].clone());
+    f.wait("A holds B's orphan host's address on the peer link", |f| {
+        f.lagd_fdb(0).contains(&(ob.mac, 0, pl_a))
+    });
+    if let Some(mut d) = f.sw[0].take() {
+        let _ = d.child.kill();
+        let _ = d.child.wait();
+    }
+    let left = f.lagd_fdb(0);
+    println!("A's lagd killed: its entries left {left:?}");
+    assert!(
+        left.contains(&(ob.mac, 0, pl_a)),
+        "the kernel keeps what a killed lagd installed: {left:?}"
+    );
+    let mut b = f.sw[1].take().expect("switch B running");
+    b.signal("TERM");
+    let st = b.wait_exit();
+    assert!(st.success(), "{st}\n{}", b.log_text());
+    f.revive_switch(0);
+    f.wait("A started again, alone", |f| {
+        f.dt(0)["status"]["state"] == "alone"
+    });
+    let left = f.lagd_fdb(0);
+    let log = f.sw[0].as_ref().map(|d| d.log_text()).unwrap_or_default();
+    println!(
+        "A started again: lagd entries {left:?}; {}",
+        log.lines()
+            .filter(|l| l.contains("left by an earlier lagd"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -315,16 +315,26 @@ impl Fabric {
         });
     }
 
-    /// Kills switch `i`'s lagd and takes all its links down.
+    /// Takes all switch `i`'s links down and kills its lagd.
+    ///
+    /// As a power loss would: every link down at once (one `ip -batch`), then lagd killed. It
+    /// once killed lagd first and then set the five links down with one `ip` each: at load 20
+    /// that took 3.3 s, during which the frames the server hashed to the dead switch's links
+    /// were lost without a gap (1 698 lost, longest gap 1.15 s): the test's own slowness, not
+    /// the failover's.
     pub fn kill_switch(&mut self, i: usize) {
+        let batch = self.dir.path(&format!("links-down-{i}.batch"));
+        let text: String = self.sw_links[i]
+            .iter()
+            .map(|l| format!("link set {l} down\n"))
+            .collect();
+        std::fs::write(&batch, text).unwrap();
+        let _ = self
+            .net
+            .exec(&self.ns_sw[i], &["ip", "-batch", &batch.to_string_lossy()]);
         if let Some(mut d) = self.sw[i].take() {
             let _ = d.child.kill();
             let _ = d.child.wait();
-        }
-        for l in &self.sw_links[i] {
-            let _ = self
-                .net
-                .exec(&self.ns_sw[i], &["ip", "link", "set", l, "down"]);
         }
     }
 

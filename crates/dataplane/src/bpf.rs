@@ -51,6 +51,8 @@ pub mod skb {
     pub const MARK: i16 = 8;
     /// `queue_mapping` (writable from tc programs): the receive queue + 1, 0 for none.
     pub const QUEUE_MAPPING: i16 = 12;
+    /// `protocol`: the EtherType, in network byte order in the low 16 bits.
+    pub const PROTOCOL: i16 = 16;
     /// `vlan_present`: the frame carries its outer VLAN tag out of band (accelerated).
     pub const VLAN_PRESENT: i16 = 20;
     /// `vlan_tci` of that tag.
@@ -61,6 +63,8 @@ pub mod skb {
     pub const IFINDEX: i16 = 40;
     /// `ingress_ifindex`.
     pub const INGRESS_IFINDEX: i16 = 36;
+    /// `hash`: the frame's flow hash as it is (0: none; reading it computes nothing).
+    pub const HASH: i16 = 68;
     /// `data`.
     pub const DATA: i16 = 76;
     /// `data_end`.

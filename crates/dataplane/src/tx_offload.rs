@@ -25,6 +25,13 @@
 //! kernel path without overtaking any. Both counters live in maps mapped into lagd
 //! ([`crate::bpf::MapMmap`]), so neither side makes a system call for them.
 //!
+//! A frame the program sends to a member has its flow hash cleared (`bpf_set_hash_invalid`):
+//! the host's socket set it (`sk_txhash`, random, and TCP draws it anew after a timeout), and
+//! frames lagd sends from user space have none. Left on, it travels with the frame (a veth
+//! keeps it) and RPS on the receiver steers the conversation's frames to one CPU when the
+//! kernel sent them and to another when lagd did: their backlogs reorder them at every change
+//! of path. Cleared, the hash is computed from the headers on both paths.
+//!
 //! Frames lagd never dispatches (shorter than an Ethernet header; Slow Protocols the host
 //! wrote) pass through uncounted. Per bucket (hash, active-backup) or per member
 //! (round-robin, broadcast) the program counts bytes and wire segments (a GSO super-frame

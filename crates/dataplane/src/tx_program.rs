@@ -520,10 +520,7 @@ fn bucket_path(a: &mut Asm, m: &TxMaps<'_>, pass: Label, switch_independent: boo
     lookup(a, m.counts, KEY, redirect);
     count_frame(a);
     a.label(redirect);
-    a.alu_reg(Alu::Mov, 1, 7)
-        .alu_imm(Alu::Mov, 2, 0)
-        .call(helper::REDIRECT)
-        .exit();
+    redirect_r7(a);
     // Handing back: straight to the member once every frame passed to user space has been
     // sent by lagd (passed == consumed), else on through user space like a slow bucket.
     a.label(hand_back);
@@ -584,7 +581,19 @@ fn member_at(a: &mut Asm) {
         .ldx(Size::W, 7, 2, 8);
 }
 
+/// Clears the frame's flow hash (`bpf_set_hash_invalid`). A frame the kernel sends carries
+/// its socket's random hash (`sk_txhash`, which TCP also changes after a timeout), a frame lagd
+/// sends carries none; whatever picks a CPU or a queue by it after the member (RPS on the
+/// member's peer, a veth crossing keeps it) would put one conversation's frames on two CPUs
+/// whenever it changes path (a hand-back, a move), and their backlogs reorder them. Without
+/// it, the hash is computed from the headers, as for lagd's frames. Clobbers r0-r5.
+fn clear_hash(a: &mut Asm) {
+    a.alu_reg(Alu::Mov, 1, 6).call(helper::SET_HASH_INVALID);
+}
+
+/// Sends the frame to member r7, its flow hash cleared ([`clear_hash`]).
 fn redirect_r7(a: &mut Asm) {
+    clear_hash(a);
     a.alu_reg(Alu::Mov, 1, 7)
         .alu_imm(Alu::Mov, 2, 0)
         .call(helper::REDIRECT)
@@ -646,6 +655,7 @@ pub(crate) fn program(mode: &TxMode, buckets: u32, m: &TxMaps<'_>) -> Option<Vec
         TxMode::Broadcast => {
             not_dispatched(&mut a, pass);
             member_list(&mut a, m, pass);
+            clear_hash(&mut a);
             let last = a.new_label();
             for k in 0..MAX_MEMBERS - 1 {
                 // A copy to member k unless it is the last one.

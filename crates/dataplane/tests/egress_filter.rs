@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::skip_unless_root;
+use common::{no_ipv6, skip_unless_root};
 use lagd_dataplane::egress_filter::EgressFilter;
 use lagd_dataplane::netns::{self, TestNet};
 use lagd_dataplane::{Netlink, Result};
@@ -43,17 +43,7 @@ fn frames_from_one_port_do_not_leave_through_the_filtered_one() {
         let host = net.netns(&format!("efh{tag}")).expect("netns");
         // No IPv6: a host's own router solicitations and DAD probes would cross the filter at
         // moments of the kernel's choosing; the only frames are then the test's ARP and ping.
-        for key in ["all", "default"] {
-            net.exec(
-                &host,
-                &[
-                    "sysctl",
-                    "-qw",
-                    &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
-                ],
-            )
-            .expect("sysctl");
-        }
+        no_ipv6(&net, &host);
         let (sw_end, host_end) = net
             .veth(&format!("ef{tag}"), Some(&sw), Some(&host))
             .expect("veth");

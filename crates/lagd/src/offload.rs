@@ -29,6 +29,9 @@
 //!   found the TAP empty, the distributor holds nothing, and the bucket's last frame in user
 //!   space is at least `IDLE` old in lagd and in the program (`idle_returns`). This is also
 //!   the fallback when a count can never match (a frame the TAP dropped).
+//! * A frame the program sends carries no flow hash (the sending socket's, which lagd's own
+//!   frames do not have; see `lagd_dataplane::tx_offload`): whatever steers by it after the
+//!   member (RPS on the receiver) then steers a conversation alike on both paths.
 //! * A bucket whose member failed moves to its new member at once (what was queued on the dead
 //!   link is lost either way, as on the user-space path).
 //!

@@ -15,6 +15,22 @@ pub fn skip_unless_root() -> bool {
     }
 }
 
+/// Turns IPv6 off in namespace `ns`: a host's own router solicitations and DAD probes would
+/// otherwise send frames at moments of the kernel's choosing.
+pub fn no_ipv6(net: &lagd_dataplane::netns::TestNet, ns: &str) {
+    for key in ["all", "default"] {
+        net.exec(
+            ns,
+            &[
+                "sysctl",
+                "-qw",
+                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+            ],
+        )
+        .expect("sysctl");
+    }
+}
+
 /// A trivial protocol: every port always Collecting, frames sent to one fixed port or round
 /// robin over all, control frames queued by the test and recorded when received.
 #[derive(Debug, Default)]

@@ -673,7 +673,88 @@ mod tests {
         let tlvs: Vec<_> = p.tlvs().collect();
         assert_eq!(tlvs.len(), 1);
         assert_eq!(tlvs[0].unwrap().offset, 58);
+        assert_eq!(p.as_bytes(), &buf[..], "the whole buffer");
         assert_eq!(p.into_inner().len(), LACPDU_LEN);
+    }
+
+    /// On a buffer whose octet `i` holds `i`, each getter reads its own octets (§6.4.2.3).
+    #[test]
+    fn view_getters_read_their_own_octets() {
+        let buf: Vec<u8> = (0..LACPDU_LEN as u8).collect();
+        let p = LacpduPacket::new_checked(&buf[..]).unwrap();
+        let u16_at = |o: u16| (o << 8) | (o + 1);
+        let mac_at = |o: u8| MacAddr([o, o + 1, o + 2, o + 3, o + 4, o + 5]);
+        assert_eq!((p.subtype(), p.version()), (0, 1));
+        // Type, length, System priority, System, key, port priority, port, state of the TLV
+        // whose type octet is at `base`.
+        let fields = |base: u8| {
+            let o = u16::from(base);
+            (
+                (base, base + 1),
+                (u16_at(o + 2), mac_at(base + 4), u16_at(o + 10)),
+                (u16_at(o + 12), u16_at(o + 14), PortState(base + 16)),
+            )
+        };
+        let actor = (
+            (p.actor_tlv_type(), p.actor_info_length()),
+            (p.actor_system_priority(), p.actor_system(), p.actor_key()),
+            (p.actor_port_priority(), p.actor_port(), p.actor_state()),
+        );
+        assert_eq!(actor, fields(2));
+        let partner = (
+            (p.partner_tlv_type(), p.partner_info_length()),
+            (
+                p.partner_system_priority(),
+                p.partner_system(),
+                p.partner_key(),
+            ),
+            (
+                p.partner_port_priority(),
+                p.partner_port(),
+                p.partner_state(),
+            ),
+        );
+        assert_eq!(partner, fields(22));
+        assert_eq!(
+            p.actor_info(),
+            LacpInfo {
+                system: SystemId::new(u16_at(4), mac_at(6)),
+                key: u16_at(12),
+                port: PortId::new(u16_at(14), u16_at(16)),
+                state: PortState(18),
+            }
+        );
+        assert_eq!(
+            (p.collector_tlv_type(), p.collector_info_length()),
+            (42, 43)
+        );
+        assert_eq!(p.collector_max_delay(), u16_at(44));
+    }
+
+    /// The whole-TLV setters write their TLV, reserved octets zeroed, and no other octet.
+    #[test]
+    fn tlv_setters_write_their_tlv_and_nothing_else() {
+        let r = sample();
+        let mut clean = [0u8; LACPDU_LEN];
+        r.emit(&mut clean).unwrap();
+        let mut buf = [0xeeu8; LACPDU_LEN];
+        let mut p = LacpduPacket::new_checked(&mut buf[..]).unwrap();
+        p.set_actor_info(&r.actor);
+        assert_eq!(&buf[2..22], &clean[2..22], "Actor TLV");
+        assert!(buf[..2].iter().chain(&buf[22..]).all(|o| *o == 0xee));
+        let mut p = LacpduPacket::new_checked(&mut buf[..]).unwrap();
+        p.set_partner_info(&r.partner);
+        assert_eq!(&buf[22..42], &clean[22..42], "Partner TLV");
+        let mut p = LacpduPacket::new_checked(&mut buf[..]).unwrap();
+        p.set_collector_info(0x1234);
+        assert_eq!(&buf[42..46], &[3, 16, 0x12, 0x34], "Collector TLV");
+        assert_eq!(&buf[46..58], &[0; 12], "Collector reserved octets");
+        assert!(buf[..2].iter().chain(&buf[58..]).all(|o| *o == 0xee));
+        assert_eq!(&buf[2..42], &clean[2..42], "Actor and Partner TLVs kept");
+        let mut p = LacpduPacket::new_checked(&mut buf[..]).unwrap();
+        p.set_collector_max_delay(0xabcd);
+        assert_eq!(p.collector_max_delay(), 0xabcd);
+        assert_eq!(&buf[42..46], &[3, 16, 0xab, 0xcd]);
     }
 
     #[test]

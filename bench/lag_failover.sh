@@ -8,12 +8,20 @@
 #   that the sender started beforehand;
 # - carrier-loss gap: the longest silence in a 1 000 pps UDP stream A -> B when B's end of the
 #   link carrying the stream is set down (A's end loses carrier);
+# - the same right after a full run of the kernel's linkwatch queue (linkwatch_run below): the
+#   kernel's notification of the loss then waits for the next full run, about 1 s later (the
+#   members' ends have the same interface index, as a physical NIC's ifindex is its iflink, so
+#   the loss is not urgent to linkwatch); an implementation that waits for the notification
+#   loses about 1 s of the stream;
 # - silent failure: B's egress on the link carrying a B -> A stream is redirected (tc clsact +
 #   mirred; u32 where matchall is missing) to a device that is down, carrier stays up; the stream's gap is reported, then the
 #   filter is removed and the heal time is the time until both ends show both members
 #   forwarding again (polled every ~20 ms).
 #
-#   bench/lag_failover.sh          (ROUNDS=3 IMPLS="lagd ovs"; needs root, python3)
+#   bench/lag_failover.sh          (ROUNDS=3 IMPLS="lagd ovs" AS_UNIT=0; needs root, python3)
+#
+# AS_UNIT=1: lagd runs as the shipped unit runs it (bench/as_unit.py: dist/lagd.service's
+# capabilities and system call filters).
 #
 # A failure's gap is the silence of the stream that spans the moment the failure was made (the
 # stream tools run SCHED_FIFO so that their own scheduling on a loaded machine adds little);
@@ -21,12 +29,35 @@
 # 1 000 pps stream.
 source "$(dirname "$0")/lib.sh"
 build_lagd
+AS_UNIT=${AS_UNIT:-0}
+if [ "$AS_UNIT" = 1 ]; then
+    /usr/bin/python3 -c 'import seccomp' 2>/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y python3-seccomp >/dev/null
+    LAGD_WRAP=(/usr/bin/python3 "$BENCH/as_unit.py" --scratch "$SCRATCH" --)
+fi
 
 mkns A a; mkns B b
 veth "$A" "$P-a1" "$B" "$P-b1"
 veth "$A" "$P-a2" "$B" "$P-b2"
 LINKS_A="$P-a1 $P-a2" LINKS_B="$P-b1 $P-b2"
 ip -n "$B" link add "$P-dn" type veth peer name "$P-dn2" # stays down: the silent failure's sink
+# The linkwatch trigger: a veth pair between two more namespaces (both ends index 2).
+mkns HX hx; mkns HY hy
+veth "$HX" "$P-hx" "$HY" "$P-hy"
+
+# linkwatch_run: makes the kernel run its linkwatch queue in full (the trigger's carrier loss,
+# not urgent) and returns once it ran, as its notification shows: the next full run, which any
+# other non-urgent notification now waits for, is about 1 s away.
+linkwatch_run() {
+    local m
+    ip -n "$HY" link set "$P-hy" up
+    sleep 0.3
+    timeout 5 ip -n "$HX" monitor link | grep -m1 -q NO-CARRIER &
+    m=$!
+    sleep 0.2
+    ip -n "$HY" link set "$P-hy" down
+    wait "$m" || true
+}
 
 : >"$SCRATCH/a.toml"; : >"$SCRATCH/b.toml"
 lagd_conf "$SCRATCH/a.toml" "$P-lag" "$LINKS_A" 'mac = "02:00:5e:00:28:01"'
@@ -100,6 +131,20 @@ round() { # round IMPL
     ip -n "$B" link set "$peer" up
     wait_until 60 fwd_$impl
 
+    # 2b. The same right after a full linkwatch run: the notification is held back ~1 s.
+    stream "$A" 198.18.40.2 "$B" 6 "$SCRATCH/clh.json"
+    sleep 1.5
+    link=$(busiest "$A" "$LINKS_A" 0.5)
+    peer=${link/$P-a/$P-b}
+    linkwatch_run
+    t1=$(now_ns)
+    ip -n "$B" link set "$peer" down
+    stream_wait
+    R[$impl,held]+="$(gap_at "$SCRATCH/clh.json" "$t1") "
+    R[$impl,held_lost]+="$(field "$SCRATCH/clh.json" lost) "
+    ip -n "$B" link set "$peer" up
+    wait_until 60 fwd_$impl
+
     # 3. Silent failure under a stream B -> A, then heal.
     stream "$B" 198.18.40.1 "$A" 12 "$SCRATCH/sf.json"
     sleep 1.5
@@ -127,22 +172,24 @@ loads=()
 for r in $(seq "$ROUNDS"); do
     for impl in $IMPL_LIST; do
         round "$impl"
-        log "round $r $impl: up ${R[$impl,up]}| carrier ${R[$impl,carrier]}| silent ${R[$impl,silent]}(member out: ${R[$impl,detected]})| heal ${R[$impl,heal]}ms (load $(load_now))"
+        log "round $r $impl: up ${R[$impl,up]}| carrier ${R[$impl,carrier]}| held back ${R[$impl,held]}| silent ${R[$impl,silent]}(member out: ${R[$impl,detected]})| heal ${R[$impl,heal]}ms (load $(load_now))"
     done
     loads+=("$(load_now)")
 done
 
 echo
-echo "Failover, two members, UDP stream $PPS pps, $ROUNDS rounds, $(date -u +%FT%TZ), load after each round: ${loads[*]}"
+echo "Failover, two members, UDP stream $PPS pps, $ROUNDS rounds, $(date -u +%FT%TZ), lagd $(git -C "$WS" describe --always --dirty 2>/dev/null || echo "?")$([ "$AS_UNIT" = 1 ] && echo " run as the unit (bench/as_unit.py)"), load after each round: ${loads[*]}"
 echo
 echo "| measure (ms, median and rounds) | $(echo $IMPL_LIST | sed 's/ / | /g') |"
 echo "|---|$(for _ in $IMPL_LIST; do printf -- '---|'; done)"
-for m in up carrier carrier_noise carrier_lost silent silent_noise heal; do
+for m in up carrier carrier_noise carrier_lost held held_lost silent silent_noise heal; do
     case $m in
     up) name="time to forward after both ends start" ;;
     carrier) name="carrier loss: gap at the cut" ;;
     carrier_noise) name="carrier loss run: longest other gap (noise)" ;;
     carrier_lost) name="carrier loss: datagrams lost (count)" ;;
+    held) name="carrier loss after a full linkwatch run (notification held ~1 s): gap at the cut" ;;
+    held_lost) name="carrier loss after a full linkwatch run: datagrams lost (count)" ;;
     silent) name="silent failure: gap at the failure" ;;
     silent_noise) name="silent failure run: longest other gap (noise)" ;;
     heal) name="heal after the silent failure ends" ;;

@@ -181,11 +181,31 @@ impl TestNet {
         a_ns: Option<&str>,
         b_ns: Option<&str>,
     ) -> Result<(String, String)> {
+        self.veth_at(prefix, a_ns, b_ns, None)
+    }
+
+    /// As [`TestNet::veth`], end A with interface index `a_index` (`None`: the next free one).
+    ///
+    /// Between two fresh namespaces both ends of the first veth get index 2, so each end's
+    /// `ifindex` equals its `iflink` (the peer's index), as on a physical NIC: the kernel then
+    /// deems its carrier loss not urgent and may notify it up to 1 s late (linkwatch). An end
+    /// whose index differs from its peer's is notified at once.
+    pub fn veth_at(
+        &mut self,
+        prefix: &str,
+        a_ns: Option<&str>,
+        b_ns: Option<&str>,
+        a_index: Option<u32>,
+    ) -> Result<(String, String)> {
         let a = unique_name(prefix);
         let b = unique_name(prefix);
+        let index = a_index.map(|i| i.to_string());
         let mut args = vec!["link", "add", a.as_str()];
         if let Some(ns) = a_ns {
             args.extend_from_slice(&["netns", ns]);
+        }
+        if let Some(i) = &index {
+            args.extend_from_slice(&["index", i.as_str()]);
         }
         args.extend_from_slice(&["type", "veth", "peer", "name", b.as_str()]);
         if let Some(ns) = b_ns {

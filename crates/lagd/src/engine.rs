@@ -5,6 +5,7 @@
 //! forwarder threads take only adapter mutexes. Nobody holds an adapter mutex while calling the
 //! forwarder's `add_member`/`remove_member`/`stop`.
 
+mod carrier;
 mod metrics_text;
 mod operator;
 
@@ -1300,7 +1301,9 @@ impl Engine {
         }
     }
 
-    /// The link monitor thread: member carrier changes go to the protocol at once.
+    /// The link monitor thread: member carrier changes go to the protocol at once, from the
+    /// kernel's notifications and from a read of every member's carrier each
+    /// [`carrier::CARRIER_POLL`] (the kernel may hold a notification back up to 1 s).
     fn run_link_monitor(self: Arc<Self>) {
         let setup = || -> lagd_dataplane::Result<(LinkMonitor, Epoll)> {
             let mon = LinkMonitor::open()?;
@@ -1323,6 +1326,7 @@ impl Engine {
         let mut events = Events::with_capacity(4);
         let mut batch = Vec::new();
         let mut bfd_refreshed = std::time::Instant::now();
+        let mut poll = carrier::CarrierPoll::new();
         while !self.stopping.load(Ordering::SeqCst) {
             // Micro-BFD's source address follows the aggregate's IPv4 address.
             if bfd_refreshed.elapsed() >= StdDuration::from_secs(2) {
@@ -1332,7 +1336,7 @@ impl Engine {
                     a.refresh_bfd_source();
                 }
             }
-            if let Err(e) = ep.wait(&mut events, Some(StdDuration::from_millis(500))) {
+            if let Err(e) = ep.wait(&mut events, Some(poll.wait())) {
                 tracing::warn!("link monitor wait: {e}");
                 std::thread::sleep(StdDuration::from_millis(100));
                 continue;
@@ -1354,6 +1358,9 @@ impl Engine {
             if !changed.is_empty() {
                 self.refresh_addresses(Some(&changed));
             }
+            // After the notifications read: one sent before a change the read sees is not
+            // handled after it.
+            self.poll_carriers(&mut poll);
         }
     }
 
@@ -1406,13 +1413,23 @@ impl Engine {
             let Some(m) = a.members.get(&port) else {
                 return;
             };
-            let up = ev.up && ev.carrier;
             let known = a.known_link(port).is_some_and(|l| l.up);
+            if (ev.up && ev.carrier) == known {
+                return;
+            }
+            // A change: confirmed by a read of the link now, since a notification can be
+            // older than a change the carrier poll already handled (linkwatch may send it
+            // up to 1 s late).
+            let mut nl = Netlink::open().ok();
+            let up = nl
+                .as_mut()
+                .and_then(|nl| nl.link_by_index(ev.ifindex).ok())
+                .map_or(ev.up && ev.carrier, |l| l.is_up() && l.carrier);
             if up == known {
                 return;
             }
             let status = if up {
-                link_status(Netlink::open().ok().as_mut(), &m.member)
+                link_status(nl.as_mut(), &m.member)
             } else {
                 lagd_agg::lagd_lacp::LinkStatus::default()
             };

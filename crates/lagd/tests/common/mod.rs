@@ -459,6 +459,18 @@ init_delay = "{init_delay}"
     )
 }
 
+/// The interface indexes of the two ends of each link of [`Hosts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ifindex {
+    /// A's end has another index than B's: the kernel notifies a carrier change of either at
+    /// once (linkwatch deems it urgent, `ifindex != iflink`).
+    Distinct,
+    /// Both ends have the same index (two fresh namespaces): like a physical NIC
+    /// (`ifindex == iflink`), a carrier loss is notified by the kernel's linkwatch at most once
+    /// a second, up to 1 s late.
+    SameAsPeer,
+}
+
 /// Two hosts (namespaces A and B) joined by veth links, a lagd on each. Fields drop in order:
 /// clients, daemons (killed if running), scratch directory, then the namespaces.
 pub struct Hosts {
@@ -491,13 +503,29 @@ impl Hosts {
         env: &[(&str, &str)],
         config: impl Fn(char, &[String]) -> String,
     ) -> Hosts {
+        Hosts::start_links(tag, n, env, Ifindex::Distinct, config)
+    }
+
+    /// As [`Hosts::start_env`], each link's two ends with interface indexes as `ifindex` says.
+    pub fn start_links(
+        tag: &str,
+        n: usize,
+        env: &[(&str, &str)],
+        ifindex: Ifindex,
+        config: impl Fn(char, &[String]) -> String,
+    ) -> Hosts {
         let mut net = netns::TestNet::new();
         let a = net.netns(&format!("{tag}A")).unwrap();
         let b = net.netns(&format!("{tag}B")).unwrap();
         let mut links_a = Vec::new();
         let mut links_b = Vec::new();
-        for _ in 0..n {
-            let (x, y) = net.veth("ns", Some(&a), Some(&b)).unwrap();
+        for i in 0..n {
+            let a_index = match ifindex {
+                // B's ends get 2, 3, ... in B: A's from 1000 never equal their peer's.
+                Ifindex::Distinct => Some(1000 + i as u32),
+                Ifindex::SameAsPeer => None,
+            };
+            let (x, y) = net.veth_at("ns", Some(&a), Some(&b), a_index).unwrap();
             links_a.push(x);
             links_b.push(y);
         }

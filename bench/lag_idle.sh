@@ -5,6 +5,10 @@
 # resident memory and CPU are sampled over WINDOW seconds (default 30) without data traffic.
 #
 #   bench/lag_idle.sh          (WINDOW=30; needs root)
+#
+# CARRIER_POLL_A, CARRIER_POLL_B: `[daemon] carrier_poll` of lagd A and B (default: unset, the
+# daemon's default), e.g. CARRIER_POLL_B=off to compare the cost of reading every member's
+# carrier in the same window.
 source "$(dirname "$0")/lib.sh"
 build_lagd
 WINDOW=${WINDOW:-30}
@@ -13,6 +17,8 @@ N_MEM=${N_MEM:-4}
 
 mkns A a; mkns B b
 : >"$SCRATCH/a.toml"; : >"$SCRATCH/b.toml"
+[ -n "${CARRIER_POLL_A:-}" ] && printf '[daemon]\ncarrier_poll = "%s"\n\n' "$CARRIER_POLL_A" >"$SCRATCH/a.toml"
+[ -n "${CARRIER_POLL_B:-}" ] && printf '[daemon]\ncarrier_poll = "%s"\n\n' "$CARRIER_POLL_B" >"$SCRATCH/b.toml"
 for g in $(seq "$N_AGG"); do
     la="" lb=""
     for m in $(seq "$N_MEM"); do
@@ -47,7 +53,7 @@ load=$(load_now)
 pct() { python3 -c "print('%.2f' % (($2 - $1) / $hz / $WINDOW * 100))"; }
 
 echo
-echo "lagd idle, $N_AGG aggregations x $N_MEM members ($((N_AGG * N_MEM)) veth pairs), partner: a second lagd, window ${WINDOW} s, $(date -u +%FT%TZ), load $load"
+echo "lagd idle, $N_AGG aggregations x $N_MEM members ($((N_AGG * N_MEM)) veth pairs), partner: a second lagd, window ${WINDOW} s, $(date -u +%FT%TZ), load $load, carrier_poll A ${CARRIER_POLL_A:-default} B ${CARRIER_POLL_B:-default}"
 echo
 echo "| measure | lagd A |"
 echo "|---|---|"

@@ -51,11 +51,45 @@ pub struct DaemonConfig {
     /// How many recent events the daemon keeps for `Events` (default 1024).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_history: Option<usize>,
+    /// How often each member's carrier is read besides the kernel's notifications (default
+    /// [`DEFAULT_CARRIER_POLL`]; `"off"`: the notifications only, which the kernel may send up
+    /// to 1 s late).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_poll: Option<String>,
 }
+
+/// The default `[daemon] carrier_poll`.
+pub const DEFAULT_CARRIER_POLL: &str = "20ms";
 
 impl DaemonConfig {
     fn is_default(&self) -> bool {
         *self == DaemonConfig::default()
+    }
+
+    /// `carrier_poll` as an interval (`None`: off); an invalid one (refused by
+    /// [`Config::validate`]) reads as the default.
+    pub fn carrier_poll(&self) -> Option<std::time::Duration> {
+        let default = || parse_carrier_poll(DEFAULT_CARRIER_POLL).ok().flatten();
+        match self.carrier_poll.as_deref() {
+            None => default(),
+            Some(t) => parse_carrier_poll(t).unwrap_or_else(|_| default()),
+        }
+    }
+}
+
+/// A `carrier_poll` value: a duration from 1 ms to 10 s, or `"off"`.
+fn parse_carrier_poll(t: &str) -> Result<Option<std::time::Duration>, String> {
+    let d = lagd_types::parse_optional_duration(t)
+        .map_err(|e| e.to_string())?
+        .map(std::time::Duration::from);
+    match d {
+        Some(d) if d < std::time::Duration::from_millis(1) => {
+            Err("must be at least 1ms (\"off\" to read no carrier)".into())
+        }
+        Some(d) if d > std::time::Duration::from_secs(10) => {
+            Err("must be at most 10s (\"off\" to read no carrier)".into())
+        }
+        d => Ok(d),
     }
 }
 
@@ -163,6 +197,9 @@ impl Config {
                     format!("{p:?} is not an address:port ({e})"),
                 )
             })?;
+        }
+        if let Some(t) = &self.daemon.carrier_poll {
+            parse_carrier_poll(t).map_err(|e| ConfigError::invalid("daemon: carrier_poll", e))?;
         }
         let mut names = BTreeSet::new();
         let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
@@ -597,6 +634,14 @@ mode = "active-backup"
                 "[daemon]\nprometheus = \"localhost\"\n".to_string(),
                 "daemon: prometheus: \"localhost\" is not an address:port",
             ),
+            (
+                "[daemon]\ncarrier_poll = \"0ms\"\n".to_string(),
+                "daemon: carrier_poll: must be at least 1ms",
+            ),
+            (
+                "[daemon]\ncarrier_poll = \"often\"\n".to_string(),
+                "daemon: carrier_poll: invalid duration",
+            ),
             ("[[aggregation]\n".to_string(), "TOML parse error"),
         ];
         for (text, want) in cases {
@@ -609,6 +654,21 @@ mode = "active-backup"
                 "for\n{text}\nerror {msg:?}\ndoes not contain {want:?}"
             );
         }
+    }
+
+    #[test]
+    fn carrier_poll_default_off_and_set() {
+        let poll = |text: &str| {
+            let c = Config::parse(text).unwrap();
+            c.validate(&ENV).unwrap();
+            c.daemon.carrier_poll()
+        };
+        assert_eq!(poll(""), Some(std::time::Duration::from_millis(20)));
+        assert_eq!(poll("[daemon]\ncarrier_poll = \"off\"\n"), None);
+        assert_eq!(
+            poll("[daemon]\ncarrier_poll = \"50ms\"\n"),
+            Some(std::time::Duration::from_millis(50))
+        );
     }
 
     #[test]

@@ -1302,8 +1302,8 @@ impl Engine {
     }
 
     /// The link monitor thread: member carrier changes go to the protocol at once, from the
-    /// kernel's notifications and from a read of every member's carrier each
-    /// [`carrier::CARRIER_POLL`] (the kernel may hold a notification back up to 1 s).
+    /// kernel's notifications and from a read of every member's carrier each `[daemon]
+    /// carrier_poll` (the kernel may hold a notification back up to 1 s).
     fn run_link_monitor(self: Arc<Self>) {
         let setup = || -> lagd_dataplane::Result<(LinkMonitor, Epoll)> {
             let mon = LinkMonitor::open()?;

@@ -1,5 +1,6 @@
-//! Carrier polling: every member's carrier is read from the kernel every [`CARRIER_POLL`],
-//! as bonding's `miimon` does, besides the link notifications.
+//! Carrier polling: every member's carrier is read from the kernel every `[daemon]
+//! carrier_poll` (default 20 ms; `docs/CONFIG.md`), as bonding's `miimon` does, besides the
+//! link notifications.
 //!
 //! The kernel's `RTM_NEWLINK` notification of a carrier change is sent by linkwatch
 //! (`net/core/link_watch.c`), which runs a change it does not deem urgent at most once a
@@ -19,8 +20,8 @@ use lagd_dataplane::{LinkEvent, Netlink};
 
 use super::Engine;
 
-/// How often every member's carrier is read.
-pub(super) const CARRIER_POLL: StdDuration = StdDuration::from_millis(20);
+/// How long the poller waits before it looks at `carrier_poll` again while it is off.
+const OFF_RECHECK: StdDuration = StdDuration::from_millis(500);
 
 /// The poller's state, kept by the link monitor thread.
 #[derive(Debug)]
@@ -54,10 +55,14 @@ impl Engine {
         if now < p.next {
             return;
         }
-        p.next = now + CARRIER_POLL;
         // What the protocol knows, taken under the lock; the kernel is asked without it.
         let known: Vec<(u32, bool)> = {
             let st = self.state();
+            let Some(interval) = st.persistent.daemon.carrier_poll() else {
+                p.next = now + OFF_RECHECK;
+                return;
+            };
+            p.next = now + interval;
             st.aggrs
                 .values()
                 .flat_map(|a| {

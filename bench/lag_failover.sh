@@ -8,11 +8,6 @@
 #   that the sender started beforehand;
 # - carrier-loss gap: the longest silence in a 1 000 pps UDP stream A -> B when B's end of the
 #   link carrying the stream is set down (A's end loses carrier);
-# - the same right after a full run of the kernel's linkwatch queue (linkwatch_run below): the
-#   kernel's notification of the loss then waits for the next full run, about 1 s later (the
-#   members' ends have the same interface index, as a physical NIC's ifindex is its iflink, so
-#   the loss is not urgent to linkwatch); an implementation that waits for the notification
-#   loses about 1 s of the stream;
 # - silent failure: B's egress on the link carrying a B -> A stream is redirected (tc clsact +
 #   mirred; u32 where matchall is missing) to a device that is down, carrier stays up; the stream's gap is reported, then the
 #   filter is removed and the heal time is the time until both ends show both members
@@ -41,23 +36,6 @@ veth "$A" "$P-a1" "$B" "$P-b1"
 veth "$A" "$P-a2" "$B" "$P-b2"
 LINKS_A="$P-a1 $P-a2" LINKS_B="$P-b1 $P-b2"
 ip -n "$B" link add "$P-dn" type veth peer name "$P-dn2" # stays down: the silent failure's sink
-# The linkwatch trigger: a veth pair between two more namespaces (both ends index 2).
-mkns HX hx; mkns HY hy
-veth "$HX" "$P-hx" "$HY" "$P-hy"
-
-# linkwatch_run: makes the kernel run its linkwatch queue in full (the trigger's carrier loss,
-# not urgent) and returns once it ran, as its notification shows: the next full run, which any
-# other non-urgent notification now waits for, is about 1 s away.
-linkwatch_run() {
-    local m
-    ip -n "$HY" link set "$P-hy" up
-    sleep 0.3
-    timeout 5 ip -n "$HX" monitor link | grep -m1 -q NO-CARRIER &
-    m=$!
-    sleep 0.2
-    ip -n "$HY" link set "$P-hy" down
-    wait "$m" || true
-}
 
 : >"$SCRATCH/a.toml"; : >"$SCRATCH/b.toml"
 lagd_conf "$SCRATCH/a.toml" "$P-lag" "$LINKS_A" 'mac = "02:00:5e:00:28:01"'
@@ -105,7 +83,7 @@ fwd_ovs() { ovs_bond_forwarding "$OVA" 2 && ovs_bond_forwarding "$OVB" 2; }
 
 declare -A R
 round() { # round IMPL
-    local impl=$1 link peer t1
+    local impl=$1 link peer t1 t2
     # 1. Time to forward.
     if [ "$impl" != ovs ]; then
         stream "$A" 198.18.40.2 "$B" 8 "$SCRATCH/up.json"
@@ -124,24 +102,11 @@ round() { # round IMPL
     peer=${link/$P-a/$P-b}
     t1=$(now_ns)
     ip -n "$B" link set "$peer" down
+    t2=$(now_ns) # the cut is somewhere in [t1, t2]
     stream_wait
-    R[$impl,carrier]+="$(gap_at "$SCRATCH/cl.json" "$t1") "
-    R[$impl,carrier_noise]+="$(noise "$SCRATCH/cl.json" "$t1") "
+    R[$impl,carrier]+="$(gap_at "$SCRATCH/cl.json" "$t1" "$t2") "
+    R[$impl,carrier_noise]+="$(noise "$SCRATCH/cl.json" "$t1" "$t2") "
     R[$impl,carrier_lost]+="$(field "$SCRATCH/cl.json" lost) "
-    ip -n "$B" link set "$peer" up
-    wait_until 60 fwd_$impl
-
-    # 2b. The same right after a full linkwatch run: the notification is held back ~1 s.
-    stream "$A" 198.18.40.2 "$B" 6 "$SCRATCH/clh.json"
-    sleep 1.5
-    link=$(busiest "$A" "$LINKS_A" 0.5)
-    peer=${link/$P-a/$P-b}
-    linkwatch_run
-    t1=$(now_ns)
-    ip -n "$B" link set "$peer" down
-    stream_wait
-    R[$impl,held]+="$(gap_at "$SCRATCH/clh.json" "$t1") "
-    R[$impl,held_lost]+="$(field "$SCRATCH/clh.json" lost) "
     ip -n "$B" link set "$peer" up
     wait_until 60 fwd_$impl
 
@@ -172,24 +137,22 @@ loads=()
 for r in $(seq "$ROUNDS"); do
     for impl in $IMPL_LIST; do
         round "$impl"
-        log "round $r $impl: up ${R[$impl,up]}| carrier ${R[$impl,carrier]}| held back ${R[$impl,held]}| silent ${R[$impl,silent]}(member out: ${R[$impl,detected]})| heal ${R[$impl,heal]}ms (load $(load_now))"
+        log "round $r $impl: up ${R[$impl,up]}| carrier ${R[$impl,carrier]}| silent ${R[$impl,silent]}(member out: ${R[$impl,detected]})| heal ${R[$impl,heal]}ms (load $(load_now))"
     done
     loads+=("$(load_now)")
 done
 
 echo
-echo "Failover, two members, UDP stream $PPS pps, $ROUNDS rounds, $(date -u +%FT%TZ), lagd $(git -C "$WS" describe --always --dirty 2>/dev/null || echo "?")$([ "$AS_UNIT" = 1 ] && echo " run as the unit (bench/as_unit.py)"), load after each round: ${loads[*]}"
+echo "Failover, two members, UDP stream $PPS pps, $ROUNDS rounds, $(date -u +%FT%TZ)$([ "$AS_UNIT" = 1 ] && echo ", lagd run as the unit (bench/as_unit.py)"), load after each round: ${loads[*]}"
 echo
 echo "| measure (ms, median and rounds) | $(echo $IMPL_LIST | sed 's/ / | /g') |"
 echo "|---|$(for _ in $IMPL_LIST; do printf -- '---|'; done)"
-for m in up carrier carrier_noise carrier_lost held held_lost silent silent_noise heal; do
+for m in up carrier carrier_noise carrier_lost silent silent_noise heal; do
     case $m in
     up) name="time to forward after both ends start" ;;
     carrier) name="carrier loss: gap at the cut" ;;
     carrier_noise) name="carrier loss run: longest other gap (noise)" ;;
     carrier_lost) name="carrier loss: datagrams lost (count)" ;;
-    held) name="carrier loss after a full linkwatch run (notification held ~1 s): gap at the cut" ;;
-    held_lost) name="carrier loss after a full linkwatch run: datagrams lost (count)" ;;
     silent) name="silent failure: gap at the failure" ;;
     silent_noise) name="silent failure run: longest other gap (noise)" ;;
     heal) name="heal after the silent failure ends" ;;

@@ -7,7 +7,8 @@
 #
 # Environment: ROUNDS (interleaved rounds, default 3), DUR (seconds per iperf3 run, default 10),
 # CARGO_TARGET_DIR (where lagd/lagctl are built, default WS/target), IMPLS (systems to
-# compare, default "lagd ovs"; OVS is skipped if not installed).
+# compare, default "lagd ovs"; OVS is skipped if not installed), BENCH_PREFIX (put before
+# the per-run prefix, at most 3 characters, e.g. a session's own namespace prefix).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,7 +18,7 @@ ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-10}
 IMPLS=${IMPLS:-lagd ovs}
 # Short per-run prefix: interface names must stay within 15 characters.
-P=b$(printf '%x' $(($$ % 65536)))
+P=${BENCH_PREFIX:0:3}b$(printf '%x' $(($$ % 65536)))
 SCRATCH=$(mktemp -d "/tmp/lagd-bench-$P.XXXX")
 _NSES=()
 _PIDS=()
@@ -265,13 +266,13 @@ stream() {
     bg TX_PID ip netns exec "$1" chrt -f 20 python3 "$UDP" send --dst "$2:5600" --sport 5601 --pps $PPS --seconds "$4" >/dev/null
 }
 stream_wait() { wait "$TX_PID" "$RX_PID" 2>/dev/null || true; }
-gap_at() { python3 "$UDP" gap-at "$1" "$2" | sed "s/^-$/<2/"; }
-# noise FILE T_NS: the longest gap not spanning T_NS.
+gap_at() { python3 "$UDP" gap-at "$@" | sed "s/^-$/<2/"; } # gap_at FILE T_NS [T2_NS]
+# noise FILE T_NS [T2_NS]: the longest gap not overlapping [T_NS, T2_NS].
 noise() { python3 -c '
 import json, sys
-d = json.load(open(sys.argv[1])); t = int(sys.argv[2])
-g = [l for s, l in d.get("gaps", []) if not (s <= t <= s + l)]
-print("%.1f" % (max(g) / 1e6) if g else "<2")' "$1" "$2"; }
+d = json.load(open(sys.argv[1])); t = int(sys.argv[2]); t2 = int(sys.argv[3])
+g = [l for s, l in d.get("gaps", []) if not (s <= t2 and t <= s + l)]
+print("%.1f" % (max(g) / 1e6) if g else "<2")' "$1" "$2" "${3:-$2}"; }
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]])' "$1" "$2"; }
 ms() { python3 -c 'import sys; print("%.1f" % ((int(sys.argv[1]) - int(sys.argv[2])) / 1e6))' "$1" "$2"; }
 

@@ -16,10 +16,13 @@ the second largest gap (the noise floor of this machine next to the failover gap
 gap of at least --list-ms (default 2) as [start_ns, length_ns] pairs, so that a caller can pick
 the gap that spans a failure it caused at a known time (see `gap-at`).
 
-  udpstream.py gap-at FILE T_NS
+  udpstream.py gap-at FILE T_NS [T2_NS]
 
 prints the length in ms of the silence in the receiver's FILE output that spans CLOCK_REALTIME
 T_NS, and the datagrams lost in the stream ("-" if no silence of --list-ms or more spans it).
+With T2_NS, the longest silence that overlaps [T_NS, T2_NS]: the failure was made somewhere in
+between (a command that takes longer than the stream's spacing to act, such as `ip link set`,
+lets datagrams through after T_NS, so the silence can start after it).
 """
 import argparse
 import json
@@ -138,11 +141,9 @@ def recv(a):
 def gap_at(a):
     d = json.load(open(a.file))
     t = int(a.t_ns)
-    for start, length in d.get("gaps", []):
-        if start <= t <= start + length:
-            print("%.1f" % (length / 1e6))
-            return
-    print("-")
+    t2 = int(a.t2_ns) if a.t2_ns is not None else t
+    over = [length for start, length in d.get("gaps", []) if start <= t2 and t <= start + length]
+    print("%.1f" % (max(over) / 1e6) if over else "-")
 
 
 def main():
@@ -164,6 +165,7 @@ def main():
     g = sub.add_parser("gap-at")
     g.add_argument("file")
     g.add_argument("t_ns")
+    g.add_argument("t2_ns", nargs="?")
     a = p.parse_args()
     if a.cmd == "send":
         send(a)

@@ -258,6 +258,17 @@ impl Io {
 /// A learned FDB entry as the reader sees it: bridge port, VLAN, address.
 type PortKey = (u32, u16, MacAddr);
 
+/// Wanted FDB entries checked per turn against the reader's dump ([`Runner::repair_fdb`]).
+const REPAIR_PER_TURN: usize = 2000;
+
+/// A check of the bridge's FDB against what MAC sync wants, under way: the static entries of
+/// the reader's dump taken at `taken_at`, and the last wanted entry checked.
+struct Repair {
+    present: BTreeSet<(MacAddr, u16, u32)>,
+    taken_at: lagd_types::Instant,
+    after: Option<lagd_dt::MacKey>,
+}
+
 /// What the FDB reader found at one poll of the bridge's FDB.
 struct FdbDelta {
     /// When the dump was asked for.
@@ -370,6 +381,8 @@ struct Runner {
     /// The FDB reader's deltas, and the changes of the last one not yet handed to the core.
     fdb_rx: std::sync::mpsc::Receiver<FdbDelta>,
     mac_changes: std::collections::VecDeque<(PortKey, bool)>,
+    /// The check of the bridge's FDB under way, if any.
+    repair: Option<Repair>,
     fdb_stop: Arc<AtomicBool>,
     fdb_thread: Option<JoinHandle<()>>,
     /// Neighbour entries the local bridge resolved, as last reported to the core.
@@ -447,6 +460,7 @@ impl Runner {
             learned: LearnedMacs::new(),
             fdb_rx,
             mac_changes: std::collections::VecDeque::new(),
+            repair: None,
             fdb_stop,
             fdb_thread: Some(fdb_thread),
             neigh_local: BTreeMap::new(),
@@ -829,21 +843,30 @@ impl Runner {
         }
     }
 
-    /// Installs again every wanted entry the bridge's FDB lacked or had on another port when
-    /// the reader dumped it at `taken_at` (`present`: the static entries it found); entries
-    /// wanted only since then are left to the install under way.
-    fn repair_fdb(
-        &mut self,
-        present: &BTreeSet<(MacAddr, u16, u32)>,
-        taken_at: lagd_types::Instant,
-    ) {
-        let missing: Vec<(MacAddr, u16, u32)> = self
-            .step
-            .fdb_wanted()
+    /// Goes on with the check under way of the bridge's FDB against what MAC sync wants, one
+    /// slice of [`REPAIR_PER_TURN`] wanted entries a turn: installs again each one the bridge
+    /// lacked or had on another port when the reader dumped it at `taken_at` (`present`: the
+    /// static entries it found); entries wanted only since then are left to the install under
+    /// way. (It checked the whole table at once, cloning every entry: with 32 768 entries that
+    /// took 0.3-2.3 s of the DT thread on a loaded machine, and the peer timed it out.)
+    fn repair_fdb(&mut self) {
+        let Some(r) = self.repair.take() else {
+            return;
+        };
+        let (slice, next) = self.step.fdb_wanted_slice(r.after, REPAIR_PER_TURN);
+        let missing: Vec<(MacAddr, u16, u32)> = slice
             .into_iter()
-            .filter(|e| e.since < taken_at)
-            .filter_map(|e| self.fdb_port(&e.target).map(|p| (e.mac, e.vlan, p)))
-            .filter(|k| !present.contains(k))
+            .filter(|e| e.3 < r.taken_at)
+            .filter_map(|(vlan, mac, target, _)| {
+                let port = match target {
+                    FdbTarget::PeerLink => Some(self.io.peer_link_ifindex),
+                    FdbTarget::Aggregation(name) => {
+                        self.aggrs.get(name).map(|a| a.tap).filter(|t| *t != 0)
+                    }
+                };
+                port.map(|p| (mac, vlan, p))
+            })
+            .filter(|k| !r.present.contains(k))
             .collect();
         for (mac, vlan, port) in missing {
             match self.io.br.fdb_add_static(port, mac, vlan) {
@@ -853,17 +876,27 @@ impl Runner {
                 Err(e) => tracing::debug!(%mac, "DT: FDB add: {e}"),
             }
         }
+        if next.is_some() {
+            self.repair = Some(Repair { after: next, ..r });
+        }
     }
 
     /// Hands the core what the bridge learned on the DT aggregates (and orphan ports) since
-    /// the FDB reader's last delta, at most [`MAC_CHANGES_PER_TURN`] changes per turn.
+    /// the FDB reader's last delta, at most [`MAC_CHANGES_PER_TURN`] changes per turn, and goes
+    /// on with the check of the bridge's FDB that the delta started ([`Runner::repair_fdb`]).
     fn sync_fdb(&mut self) {
         if self.mac_changes.is_empty()
+            && self.repair.is_none()
             && let Ok(d) = self.fdb_rx.try_recv()
         {
-            self.repair_fdb(&d.statics, d.taken_at);
+            self.repair = Some(Repair {
+                present: d.statics,
+                taken_at: d.taken_at,
+                after: None,
+            });
             self.mac_changes.extend(d.changes);
         }
+        self.repair_fdb();
         if self.mac_changes.is_empty() {
             return;
         }

@@ -54,6 +54,13 @@ pub enum FdbTarget<K> {
     PeerLink,
 }
 
+/// A slice of the wanted entries ([`Reconciler::fdb_wanted_slice`]): (VLAN, address, target,
+/// since) each, and the key to go on after (`None` at the end).
+pub type WantedSlice<'a, K> = (
+    Vec<(u16, MacAddr, FdbTarget<&'a K>, Instant)>,
+    Option<MacKey>,
+);
+
 /// A static forwarding entry the core wants for one of the peer's addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FdbEntry<K> {
@@ -336,6 +343,38 @@ impl<K: Ord + Clone> Reconciler<K> {
             .iter()
             .filter_map(|(k, (t, since))| self.entry(k, *t, *since))
             .collect()
+    }
+
+    /// Up to `n` of the entries [`Reconciler::fdb_wanted`] gives, in key order, those after
+    /// `after` (`None`: from the first), as (VLAN, address, target, since), the target naming the
+    /// executor's aggregation by reference; and the key to go on after, `None` once the end is
+    /// reached. For an executor that checks a large table a slice at a time.
+    pub fn fdb_wanted_slice(&self, after: Option<MacKey>, n: usize) -> WantedSlice<'_, K> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut out = Vec::new();
+        let mut last = None;
+        for (k, (t, since)) in self.fdb.range((from, Bound::Unbounded)).take(n) {
+            last = Some(*k);
+            let target = match t {
+                MacTarget::PeerLink => Some(FdbTarget::PeerLink),
+                MacTarget::LocalAggregation => self
+                    .fdb_ids
+                    .iter()
+                    .find(|(_, i)| **i == k.0)
+                    .map(|(a, _)| FdbTarget::Aggregation(a)),
+            };
+            if let Some(target) = target {
+                out.push((k.1, k.2, target, *since));
+            }
+        }
+        let more = last.filter(|k| {
+            self.fdb
+                .range((Bound::Excluded(*k), Bound::Unbounded))
+                .next()
+                .is_some()
+        });
+        (out, more)
     }
 
     /// The wanted entries pointing at aggregation `aggr` (its DT id as registered).

@@ -258,3 +258,39 @@ fn a_learned_address_is_reported_under_its_aggregation_and_removed_as_reported()
         vec![((ORPHAN, 5, mac), false)]
     );
 }
+
+#[test]
+fn the_wanted_entries_in_slices_are_the_wanted_entries() {
+    let mut p = Two::new();
+    p.run(10_000, [&[1], &[1]]);
+    let now = p.now;
+    for n in 0..5 {
+        p.dt[1].handle_local_mac(now, 1, 0, MacAddr([2, 0, 0, 0, 1, n]), true);
+    }
+    p.run(1_000, [&[1], &[1]]);
+    let all = p.step[0].fdb_wanted();
+    assert_eq!(all.len(), 5);
+    let mut sliced = Vec::new();
+    let mut after = None;
+    let mut slices = 0;
+    loop {
+        let (part, next) = p.step[0].fdb_wanted_slice(after, 2);
+        slices += 1;
+        sliced.extend(part.into_iter().map(|(vlan, mac, target, since)| FdbEntry {
+            vlan,
+            mac,
+            target: match target {
+                FdbTarget::Aggregation(a) => FdbTarget::Aggregation(a.clone()),
+                FdbTarget::PeerLink => FdbTarget::PeerLink,
+            },
+            since,
+        }));
+        match next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(sliced, all);
+    assert_eq!(slices, 3, "2 + 2 + 1, the last slice says it is the last");
+    assert_eq!(p.step[0].fdb_wanted_slice(None, 5).1, None);
+}

@@ -157,5 +157,24 @@ mod tests {
             Err(WireError::NotSlowProtocols(0x0800))
         );
         assert!(SlowFrame::parse(&v[..10]).is_err());
+        assert!(!SlowFrame::is_slow_protocols(&v), "IPv4");
+    }
+
+    /// A frame must hold the Ethernet header and a subtype octet: shorter ones are refused as
+    /// truncated, whatever their EtherType says; the subtype octet alone is a truncated PDU.
+    #[test]
+    fn header_and_subtype_octet_are_required() {
+        let v = SlowFrame {
+            dst: MacAddr::SLOW_PROTOCOLS,
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            pdu: SlowPdu::Lacp(LacpduRepr::default()),
+        }
+        .to_vec();
+        let truncated = |need, have| Err(WireError::Truncated { need, have });
+        assert_eq!(SlowFrame::parse(&v[..13]), truncated(15, 13));
+        assert_eq!(SlowFrame::parse(&v[..14]), truncated(15, 14));
+        assert_eq!(SlowFrame::parse(&v[..15]), truncated(110, 1));
+        assert!(SlowFrame::is_slow_protocols(&v[..14]));
+        assert!(!SlowFrame::is_slow_protocols(&v[..13]));
     }
 }

@@ -135,199 +135,35 @@ impl Simulator {
     pub(super) fn check(&mut self, ci: usize) {
         let c = self.sc.checks[ci].clone();
         let at_end = c.at == At::End;
-        let agg = |s: &Self, a: AggRef| {
-            s.agg_rt(a)
-                .map(|x| (x.is_up(), x.fallback_active(), x.distributing()))
-        };
-        let port_status = |s: &Self, p: PortRef| s.port_status(p);
         let (passed, value) = match &c.kind {
             CheckKind::Mux(p, want)
             | CheckKind::Receive(p, want)
-            | CheckKind::Selected(p, want) => match port_status(self, *p) {
-                Some(s) => {
-                    let got = match &c.kind {
-                        CheckKind::Mux(..) => s.mux.to_string(),
-                        CheckKind::Receive(..) => s.receive.to_string(),
-                        _ => s.selected.to_string(),
-                    };
-                    (&got == want, got)
-                }
-                None => (false, "port is not a member (or node down)".into()),
-            },
-            CheckKind::StateFlag(p, side, flag, want) => match port_status(self, *p) {
-                Some(s) => {
-                    let st = match side {
-                        Side::Actor => s.actor.state,
-                        Side::Partner => s.partner.state,
-                    };
-                    let on = st.names().any(|n| n == flag);
-                    (on == *want, format!("{flag} is {on} (state {})", flags(st)))
-                }
-                None => (false, "port is not a member (or node down)".into()),
-            },
-            CheckKind::Why(p, want) => match port_status(self, *p) {
-                Some(s) => {
-                    let why = s.why_not_distributing.clone();
-                    let ok = match (want, &why) {
-                        (Some(t), Some(w)) => w.contains(t.as_str()),
-                        (None, None) => true,
-                        _ => false,
-                    };
-                    (ok, why.unwrap_or_else(|| "distributing".into()))
-                }
-                None => (false, "port is not a member (or node down)".into()),
-            },
-            CheckKind::Up(a, want) => match agg(self, *a) {
-                Some((up, _, _)) => (up == *want, format!("up = {up}")),
-                None => (false, "node down".into()),
-            },
-            CheckKind::Fallback(a, want) => match agg(self, *a) {
-                Some((_, f, _)) => (f == *want, format!("fallback active = {f}")),
-                None => (false, "node down".into()),
-            },
-            CheckKind::Distributing(a, b) => match agg(self, *a) {
-                Some((_, _, n)) => (within(n as f64, b), format!("{n} members distributing")),
-                None => (false, "node down".into()),
-            },
+            | CheckKind::Selected(p, want) => self.machine_check(&c.kind, *p, want),
+            CheckKind::StateFlag(p, side, flag, want) => {
+                self.state_flag_check(*p, *side, flag, *want)
+            }
+            CheckKind::Why(p, want) => self.why_check(*p, want),
+            CheckKind::Up(a, want) => self.up_check(*a, *want),
+            CheckKind::Fallback(a, want) => self.fallback_check(*a, *want),
+            CheckKind::Distributing(a, b) => self.distributing_check(*a, b),
+            CheckKind::Partners(a, b) => self.partners_check(*a, b),
             CheckKind::FlowLoss(sel, b)
             | CheckKind::FlowLossRatio(sel, b)
             | CheckKind::FlowReorder(sel, b)
             | CheckKind::FlowDup(sel, b)
-            | CheckKind::FlowGap(sel, b) => {
-                let (exp, lost, re, dup, gap) = self.flow_figures(sel, ci, at_end);
-                let (v, text) = match &c.kind {
-                    CheckKind::FlowLoss(..) => {
-                        (lost as f64, format!("{lost} of {exp} frames lost"))
-                    }
-                    CheckKind::FlowLossRatio(..) => {
-                        let r = if exp == 0 {
-                            0.0
-                        } else {
-                            lost as f64 / exp as f64
-                        };
-                        (r, format!("{:.4} lost ({lost} of {exp})", r))
-                    }
-                    CheckKind::FlowReorder(..) => (re as f64, format!("{re} reordered")),
-                    CheckKind::FlowDup(..) => (dup as f64, format!("{dup} duplicates")),
-                    _ => (gap, format!("max gap {:.1}ms", gap * 1e3)),
-                };
-                (within(v, b), text)
-            }
-            CheckKind::PortShare(p, a, dir, b) => {
-                let ports = self.table_ports(*a);
-                let loads = self.loads(*a, ci, &ports, *dir);
-                let total: u64 = loads.iter().sum();
-                let mine = ports
-                    .iter()
-                    .position(|x| *x == p.port)
-                    .and_then(|i| loads.get(i).copied())
-                    .unwrap_or(0);
-                if total == 0 {
-                    (false, "no data sent in the window".into())
-                } else {
-                    let share = mine as f64 / total as f64;
-                    (
-                        within(share, b),
-                        format!("{:.2}% of {} data bytes", share * 100.0, total),
-                    )
-                }
-            }
-            CheckKind::Balance(a, dir, b) => {
-                let ports = self.members_with_carrier(*a, ci);
-                let loads = self.loads(*a, ci, &ports, *dir);
-                let total: u64 = loads.iter().sum();
-                if total == 0 || ports.is_empty() {
-                    (false, "no data sent in the window".into())
-                } else {
-                    let mean = total as f64 / ports.len() as f64;
-                    let max = loads.iter().copied().max().unwrap_or(0) as f64;
-                    let r = max / mean;
-                    let shares: Vec<String> = loads
-                        .iter()
-                        .map(|l| format!("{:.1}%", *l as f64 * 100.0 / total as f64))
-                        .collect();
-                    (
-                        within(r, b),
-                        format!(
-                            "max/mean {:.3} over {} members with carrier ({})",
-                            r,
-                            ports.len(),
-                            shares.join(" ")
-                        ),
-                    )
-                }
-            }
+            | CheckKind::FlowGap(sel, b) => self.flow_check(&c.kind, sel, b, ci, at_end),
+            CheckKind::PortShare(p, a, dir, b) => self.port_share_check(*p, *a, *dir, b, ci),
+            CheckKind::Balance(a, dir, b) => self.balance_check(*a, *dir, b, ci),
             CheckKind::MembersUsed(a, dir, thr, b) => {
-                let ports = self.table_ports(*a);
-                let loads = self.loads(*a, ci, &ports, *dir);
-                let total: u64 = loads.iter().sum();
-                let used = if total == 0 {
-                    0
-                } else {
-                    loads
-                        .iter()
-                        .filter(|&&l| l as f64 / total as f64 >= *thr)
-                        .count()
-                };
-                (
-                    within(used as f64, b),
-                    format!("{used} members carry >= {:.0}% of the data", thr * 100.0),
-                )
+                self.members_used_check(*a, *dir, *thr, b, ci)
             }
-            CheckKind::DtState(n, want) => match self.dt_of_node(*n) {
-                Some(dt) => {
-                    let got = dt.state().to_string();
-                    (&got == want, format!("state {got}"))
-                }
-                None => (false, "switch is down".into()),
-            },
-            CheckKind::DtRole(n, want) => match self.dt_of_node(*n) {
-                Some(dt) => {
-                    let got = dt.role().to_string();
-                    (&got == want, format!("role {got}"))
-                }
-                None => (false, "switch is down".into()),
-            },
-            CheckKind::DtPorts(a, want) => match self.dt_decision(*a) {
-                Some(d) => (
-                    d.ports_enabled == *want,
-                    format!(
-                        "ports {}{}",
-                        if d.ports_enabled { "up" } else { "down" },
-                        d.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                    ),
-                ),
-                None => (false, "switch is down".into()),
-            },
-            CheckKind::Partners(a, b) => match self.agg_rt(*a) {
-                Some(x) => {
-                    let p = x.partner_systems();
-                    let list: Vec<String> = p.iter().map(|s| s.to_string()).collect();
-                    (
-                        within(p.len() as f64, b),
-                        format!("{} partner systems ({})", p.len(), list.join(", ")),
-                    )
-                }
-                None => (false, "node down".into()),
-            },
+            CheckKind::DtState(n, want) => self.dt_state_check(*n, want),
+            CheckKind::DtRole(n, want) => self.dt_role_check(*n, want),
+            CheckKind::DtPorts(a, want) => self.dt_ports_check(*a, *want),
             CheckKind::Peers(..) | CheckKind::FdbMoves(..) | CheckKind::FdbPort(..) => {
                 self.l2_check(&c.kind, ci)
             }
-            CheckKind::Event(text) => {
-                let from = c.from.map_or(0.0, secs);
-                let hit = self
-                    .report
-                    .events
-                    .iter()
-                    .map(|e| (e.t, &e.text))
-                    .chain(self.report.faults.iter().map(|e| (e.t, &e.text)))
-                    .filter(|(t, x)| *t >= from && x.contains(text.as_str()))
-                    .min_by(|a, b| a.0.total_cmp(&b.0));
-                match hit {
-                    Some((t, x)) => (true, format!("at {t:.3}s: {x}")),
-                    None => (false, format!("no event containing {text:?}")),
-                }
-            }
+            CheckKind::Event(text) => self.event_check(text, c.from),
         };
         if !passed {
             self.report.passed = false;
@@ -352,6 +188,264 @@ impl Simulator {
         }
         self.report.checks.push(r);
     }
+}
 
+/// Checks of one port's LACP machines and state.
+impl Simulator {
+    fn machine_check(&self, kind: &CheckKind, p: PortRef, want: &str) -> (bool, String) {
+        match self.port_status(p) {
+            Some(s) => {
+                let got = match kind {
+                    CheckKind::Mux(..) => s.mux.to_string(),
+                    CheckKind::Receive(..) => s.receive.to_string(),
+                    _ => s.selected.to_string(),
+                };
+                (got == want, got)
+            }
+            None => (false, "port is not a member (or node down)".into()),
+        }
+    }
+
+    fn state_flag_check(&self, p: PortRef, side: Side, flag: &str, want: bool) -> (bool, String) {
+        match self.port_status(p) {
+            Some(s) => {
+                let st = match side {
+                    Side::Actor => s.actor.state,
+                    Side::Partner => s.partner.state,
+                };
+                let on = st.names().any(|n| n == flag);
+                (on == want, format!("{flag} is {on} (state {})", flags(st)))
+            }
+            None => (false, "port is not a member (or node down)".into()),
+        }
+    }
+
+    fn why_check(&self, p: PortRef, want: &Option<String>) -> (bool, String) {
+        match self.port_status(p) {
+            Some(s) => {
+                let why = s.why_not_distributing.clone();
+                let ok = match (want, &why) {
+                    (Some(t), Some(w)) => w.contains(t.as_str()),
+                    (None, None) => true,
+                    _ => false,
+                };
+                (ok, why.unwrap_or_else(|| "distributing".into()))
+            }
+            None => (false, "port is not a member (or node down)".into()),
+        }
+    }
+}
+
+/// Checks of an aggregation as a whole.
+impl Simulator {
+    /// Up, fallback active, members distributing.
+    fn agg_summary(&self, a: AggRef) -> Option<(bool, bool, usize)> {
+        self.agg_rt(a)
+            .map(|x| (x.is_up(), x.fallback_active(), x.distributing()))
+    }
+
+    fn up_check(&self, a: AggRef, want: bool) -> (bool, String) {
+        match self.agg_summary(a) {
+            Some((up, _, _)) => (up == want, format!("up = {up}")),
+            None => (false, "node down".into()),
+        }
+    }
+
+    fn fallback_check(&self, a: AggRef, want: bool) -> (bool, String) {
+        match self.agg_summary(a) {
+            Some((_, f, _)) => (f == want, format!("fallback active = {f}")),
+            None => (false, "node down".into()),
+        }
+    }
+
+    fn distributing_check(&self, a: AggRef, b: &Bound) -> (bool, String) {
+        match self.agg_summary(a) {
+            Some((_, _, n)) => (within(n as f64, b), format!("{n} members distributing")),
+            None => (false, "node down".into()),
+        }
+    }
+
+    fn partners_check(&self, a: AggRef, b: &Bound) -> (bool, String) {
+        match self.agg_rt(a) {
+            Some(x) => {
+                let p = x.partner_systems();
+                let list: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+                (
+                    within(p.len() as f64, b),
+                    format!("{} partner systems ({})", p.len(), list.join(", ")),
+                )
+            }
+            None => (false, "node down".into()),
+        }
+    }
+}
+
+/// Checks of the flows: loss, reordering, duplicates, gaps.
+impl Simulator {
+    fn flow_check(
+        &self,
+        kind: &CheckKind,
+        sel: &FlowSel,
+        b: &Bound,
+        ci: usize,
+        at_end: bool,
+    ) -> (bool, String) {
+        let (exp, lost, re, dup, gap) = self.flow_figures(sel, ci, at_end);
+        let (v, text) = match kind {
+            CheckKind::FlowLoss(..) => (lost as f64, format!("{lost} of {exp} frames lost")),
+            CheckKind::FlowLossRatio(..) => {
+                let r = if exp == 0 {
+                    0.0
+                } else {
+                    lost as f64 / exp as f64
+                };
+                (r, format!("{:.4} lost ({lost} of {exp})", r))
+            }
+            CheckKind::FlowReorder(..) => (re as f64, format!("{re} reordered")),
+            CheckKind::FlowDup(..) => (dup as f64, format!("{dup} duplicates")),
+            _ => (gap, format!("max gap {:.1}ms", gap * 1e3)),
+        };
+        (within(v, b), text)
+    }
+}
+
+/// Checks of how the data is spread over the members.
+impl Simulator {
+    fn port_share_check(
+        &self,
+        p: PortRef,
+        a: AggRef,
+        dir: Traffic,
+        b: &Bound,
+        ci: usize,
+    ) -> (bool, String) {
+        let ports = self.table_ports(a);
+        let loads = self.loads(a, ci, &ports, dir);
+        let total: u64 = loads.iter().sum();
+        let mine = ports
+            .iter()
+            .position(|x| *x == p.port)
+            .and_then(|i| loads.get(i).copied())
+            .unwrap_or(0);
+        if total == 0 {
+            (false, "no data sent in the window".into())
+        } else {
+            let share = mine as f64 / total as f64;
+            (
+                within(share, b),
+                format!("{:.2}% of {} data bytes", share * 100.0, total),
+            )
+        }
+    }
+
+    fn balance_check(&self, a: AggRef, dir: Traffic, b: &Bound, ci: usize) -> (bool, String) {
+        let ports = self.members_with_carrier(a, ci);
+        let loads = self.loads(a, ci, &ports, dir);
+        let total: u64 = loads.iter().sum();
+        if total == 0 || ports.is_empty() {
+            (false, "no data sent in the window".into())
+        } else {
+            let mean = total as f64 / ports.len() as f64;
+            let max = loads.iter().copied().max().unwrap_or(0) as f64;
+            let r = max / mean;
+            let shares: Vec<String> = loads
+                .iter()
+                .map(|l| format!("{:.1}%", *l as f64 * 100.0 / total as f64))
+                .collect();
+            (
+                within(r, b),
+                format!(
+                    "max/mean {:.3} over {} members with carrier ({})",
+                    r,
+                    ports.len(),
+                    shares.join(" ")
+                ),
+            )
+        }
+    }
+
+    fn members_used_check(
+        &self,
+        a: AggRef,
+        dir: Traffic,
+        thr: f64,
+        b: &Bound,
+        ci: usize,
+    ) -> (bool, String) {
+        let ports = self.table_ports(a);
+        let loads = self.loads(a, ci, &ports, dir);
+        let total: u64 = loads.iter().sum();
+        let used = if total == 0 {
+            0
+        } else {
+            loads
+                .iter()
+                .filter(|&&l| l as f64 / total as f64 >= thr)
+                .count()
+        };
+        (
+            within(used as f64, b),
+            format!("{used} members carry >= {:.0}% of the data", thr * 100.0),
+        )
+    }
+}
+
+/// Checks of a Distributed Trunking switch.
+impl Simulator {
+    fn dt_state_check(&self, n: usize, want: &str) -> (bool, String) {
+        match self.dt_of_node(n) {
+            Some(dt) => {
+                let got = dt.state().to_string();
+                (got == want, format!("state {got}"))
+            }
+            None => (false, "switch is down".into()),
+        }
+    }
+
+    fn dt_role_check(&self, n: usize, want: &str) -> (bool, String) {
+        match self.dt_of_node(n) {
+            Some(dt) => {
+                let got = dt.role().to_string();
+                (got == want, format!("role {got}"))
+            }
+            None => (false, "switch is down".into()),
+        }
+    }
+
+    fn dt_ports_check(&self, a: AggRef, want: bool) -> (bool, String) {
+        match self.dt_decision(a) {
+            Some(d) => (
+                d.ports_enabled == want,
+                format!(
+                    "ports {}{}",
+                    if d.ports_enabled { "up" } else { "down" },
+                    d.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+            ),
+            None => (false, "switch is down".into()),
+        }
+    }
+}
+
+/// Checks of the report's events.
+impl Simulator {
+    fn event_check(&self, text: &str, from: Option<Instant>) -> (bool, String) {
+        let from = from.map_or(0.0, secs);
+        let hit = self
+            .report
+            .events
+            .iter()
+            .map(|e| (e.t, &e.text))
+            .chain(self.report.faults.iter().map(|e| (e.t, &e.text)))
+            .filter(|(t, x)| *t >= from && x.contains(text))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        match hit {
+            Some((t, x)) => (true, format!("at {t:.3}s: {x}")),
+            None => (false, format!("no event containing {text:?}")),
+        }
+    }
+}
+
+impl Simulator {
     // ---- the end --------------------------------------------------------------------------
 }

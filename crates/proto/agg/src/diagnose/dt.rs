@@ -44,9 +44,33 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>, facts: Option<&DtFacts>) {
 /// The DT findings for aggregation `name`, marked distributed; `facts` is `None` when no DT
 /// domain runs.
 pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
-    let mut out = Vec::new();
-    let mut push = |severity, code, problem: String, evidence: Vec<String>, fix: Vec<Fix>| {
-        out.push(super::Finding {
+    let mut out = Findings(Vec::new());
+    let Some(v) = facts else {
+        no_domain(&mut out, name);
+        return out.0;
+    };
+    let links = link_evidence(v);
+    pairing(&mut out, v, &links);
+    paths(&mut out, v);
+    security(&mut out, v);
+    mac_sync(&mut out, &v.status);
+    aggregation(&mut out, name, &v.status);
+    out.0
+}
+
+/// The findings so far.
+struct Findings(Vec<super::Finding>);
+
+impl Findings {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: FindingCode,
+        problem: String,
+        evidence: Vec<String>,
+        fix: Vec<Fix>,
+    ) {
+        self.0.push(super::Finding {
             severity,
             code,
             member: None,
@@ -54,32 +78,35 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             evidence,
             fix,
         })
-    };
-    let Some(v) = facts else {
-        push(
-            Severity::Error,
-            FindingCode::DtNoDomain,
-            format!(
-                "{name} is marked distributed, but no Distributed Trunking domain is configured"
+    }
+}
+
+/// Marked distributed, with no DT domain.
+fn no_domain(out: &mut Findings, name: &str) {
+    out.push(
+        Severity::Error,
+        FindingCode::DtNoDomain,
+        format!("{name} is marked distributed, but no Distributed Trunking domain is configured"),
+        vec!["no [dt] table in the configuration".into()],
+        vec![
+            Fix::change(
+                "create the DT domain, with its peer link and keepalive",
+                Change::CreateDtDomain { domain_id: None },
+            )
+            .on(Where::BothSwitches),
+            Fix::set(
+                "or make the aggregation an ordinary one",
+                Setting::Distributed,
+                false,
             ),
-            vec!["no [dt] table in the configuration".into()],
-            vec![
-                Fix::change(
-                    "create the DT domain, with its peer link and keepalive",
-                    Change::CreateDtDomain { domain_id: None },
-                )
-                .on(Where::BothSwitches),
-                Fix::set(
-                    "or make the aggregation an ordinary one",
-                    Setting::Distributed,
-                    false,
-                ),
-            ],
-        );
-        return out;
-    };
+        ],
+    );
+}
+
+/// What the peer link and the keepalive show: the evidence of the pairing findings.
+fn link_evidence(v: &DtFacts) -> Vec<String> {
     let st: &DtStatus = &v.status;
-    let links = vec![
+    vec![
         format!(
             "peer link {}: {}",
             v.peer_link,
@@ -100,16 +127,21 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             ),
             None => "no keepalive path".into(),
         },
-    ];
+    ]
+}
+
+/// The peer: the same domain, found, not split.
+fn pairing(out: &mut Findings, v: &DtFacts, links: &[String]) {
+    let st: &DtStatus = &v.status;
     if let Some(other) = st.foreign_domain {
-        push(
+        out.push(
             Severity::Error,
             FindingCode::DtDomainMismatch,
             format!(
                 "the switch on the peer link is in DT domain {other}, this one in domain {}",
                 st.domain_id
             ),
-            links.clone(),
+            links.to_vec(),
             vec![
                 Fix::change(
                     "configure the same domain id on the other switch",
@@ -123,24 +155,24 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
     }
     match st.state {
         PeerState::Up => {}
-        PeerState::Init => push(
+        PeerState::Init => out.push(
             Severity::Warning,
             FindingCode::DtPeer,
             "waiting for the DT peer: ports are held down until it is found or the init delay ends"
                 .into(),
-            links.clone(),
+            links.to_vec(),
             vec![Fix::text(format!(
                 "check that lagd runs on the other switch with the same domain, cabled on {}",
                 v.peer_link
             ))],
         ),
-        PeerState::Alone if st.foreign_domain.is_none() => push(
+        PeerState::Alone if st.foreign_domain.is_none() => out.push(
             Severity::Warning,
             FindingCode::DtPeer,
             "no DT peer: the peer link and the keepalive are silent, this switch acts alone (the \
              server keeps only the links to this switch)"
                 .into(),
-            links.clone(),
+            links.to_vec(),
             vec![
                 Fix::text(format!(
                     "check the other switch and its lagd, and the cabling of {}",
@@ -150,7 +182,7 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             ],
         ),
         PeerState::Alone => {}
-        PeerState::PeerLinkDown | PeerState::SplitBrain => push(
+        PeerState::PeerLinkDown | PeerState::SplitBrain => out.push(
             Severity::Error,
             FindingCode::DtSplitBrain,
             format!(
@@ -158,15 +190,19 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
                  gives way, the server keeps only the primary's links",
                 v.peer_link
             ),
-            links.clone(),
+            links.to_vec(),
             vec![Fix::text(format!(
                 "restore the peer link {} (carrier, cabling)",
                 v.peer_link
             ))],
         ),
     }
+}
+
+/// The keepalive path and the peer-link filter.
+fn paths(out: &mut Findings, v: &DtFacts) {
     if v.keepalive.is_none() {
-        push(
+        out.push(
             Severity::Info,
             FindingCode::DtNoKeepalive,
             "no keepalive path: a peer-link failure looks like a dead peer, and both switches \
@@ -179,7 +215,7 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
         );
     }
     if v.flood_control {
-        push(
+        out.push(
             Severity::Warning,
             FindingCode::DtPeerFilterFallback,
             "the peer-link egress filter could not be attached: lagd falls back to flood \
@@ -196,6 +232,11 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             )],
         );
     }
+}
+
+/// DT frames refused: from a stranger, or failing authentication.
+fn security(out: &mut Findings, v: &DtFacts) {
+    let st: &DtStatus = &v.status;
     let sec = &st.security;
     let refused = sec.last_refused.filter(|r| {
         matches!(
@@ -207,7 +248,7 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
         && let Some(r) = refused.filter(|r| matches!(r.reason, RefuseReason::Stranger { .. }))
     {
         let pinned = sec.pinned.map_or("none".to_string(), |m| m.to_string());
-        push(
+        out.push(
             Severity::Warning,
             FindingCode::DtRefusedPeer,
             format!(
@@ -250,7 +291,7 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
                 r.path
             )),
         };
-        push(
+        out.push(
             if st.state == PeerState::Up {
                 Severity::Warning
             } else {
@@ -268,8 +309,12 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             vec![fix],
         );
     }
+}
+
+/// The peer's MAC addresses: the sync table full.
+fn mac_sync(out: &mut Findings, st: &DtStatus) {
     if st.mac_sync.full || st.mac_sync.overflow > 0 {
-        push(
+        out.push(
             Severity::Warning,
             FindingCode::DtMacSyncFull,
             format!(
@@ -287,6 +332,10 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             )],
         );
     }
+}
+
+/// Aggregation `name` in the domain: configured as the peer's, its ports up.
+fn aggregation(out: &mut Findings, name: &str, st: &DtStatus) {
     for a in st.aggregations.iter().filter(|a| a.config.name == name) {
         if !a.diffs.is_empty() {
             let mut fix: Vec<Fix> = a
@@ -305,7 +354,7 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
                 "make the aggregation identical on both switches (system priority, key, LACP \
                  mode and timer, MTU, member speed)",
             ));
-            push(
+            out.push(
                 Severity::Error,
                 FindingCode::DtMismatch,
                 format!("{name}'s configuration differs from the DT peer's"),
@@ -326,7 +375,7 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             } else {
                 Severity::Error
             };
-            push(
+            out.push(
                 severity,
                 FindingCode::DtPortsDown,
                 format!("this switch's links of {name} are held down: {why}"),
@@ -337,7 +386,6 @@ pub fn findings(name: &str, facts: Option<&DtFacts>) -> Vec<super::Finding> {
             );
         }
     }
-    out
 }
 
 #[cfg(test)]

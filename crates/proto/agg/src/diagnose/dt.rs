@@ -252,7 +252,7 @@ fn security(out: &mut Findings, v: &DtFacts) {
             Severity::Warning,
             FindingCode::DtRefusedPeer,
             format!(
-                "DT frames from another switch than the peer were refused ({} so far): a                  stranger or a replaced peer switch",
+                "DT frames from another switch than the peer were refused ({} so far): a stranger or a replaced peer switch",
                 st.counters.rx_stranger
             ),
             vec![
@@ -268,7 +268,7 @@ fn security(out: &mut Findings, v: &DtFacts) {
             ],
             vec![
                 Fix::text(format!(
-                    "if {} is the peer switch's new MAC (replaced hardware), set [dt] peer_mac to                      it and reload, or restart lagd; otherwise find the host sending DT frames on                      {}",
+                    "if {} is the peer switch's new MAC (replaced hardware), set [dt] peer_mac to it and reload, or restart lagd; otherwise find the host sending DT frames on {}",
                     r.mac, v.peer_link
                 )),
                 Fix::text(
@@ -318,7 +318,7 @@ fn mac_sync(out: &mut Findings, st: &DtStatus) {
             Severity::Warning,
             FindingCode::DtMacSyncFull,
             format!(
-                "the peer's MAC sync table {} its limit of {}: {} of the peer's addresses were not                  installed (frames to them are flooded)",
+                "the peer's MAC sync table {} its limit of {}: {} of the peer's addresses were not installed (frames to them are flooded)",
                 if st.mac_sync.full { "is at" } else { "reached" },
                 st.mac_sync.limit,
                 st.mac_sync.overflow
@@ -328,7 +328,7 @@ fn mac_sync(out: &mut Findings, st: &DtStatus) {
                 st.macs_peer, st.macs_installed
             )],
             vec![Fix::text(
-                "raise [dt] mac_sync_limit (memory: about 100 bytes an address), or reduce the                  hosts behind the DT aggregations",
+                "raise [dt] mac_sync_limit (memory: about 100 bytes an address), or reduce the hosts behind the DT aggregations",
             )],
         );
     }

@@ -1,44 +1,13 @@
 //! What a change did, in words: `modify-aggr` and reload say which settings changed ("timer
 //! short → long") and what becomes of the aggregate ("aggr1 stays up").
 
-use crate::config::{AggrMode, Fallback, LacpActivity, LacpTimeout, Resolved};
+use crate::config::{Fallback, Resolved};
 use lagd_types::format_duration;
-
-/// A mode as the configuration spells it.
-pub fn mode_name(m: AggrMode) -> &'static str {
-    m.as_str()
-}
-
-/// LACP activity as the configuration spells it.
-pub fn lacp_name(l: LacpActivity) -> &'static str {
-    match l {
-        LacpActivity::Active => "active",
-        LacpActivity::Passive => "passive",
-        LacpActivity::Off => "off",
-    }
-}
-
-/// The LACP timer as the configuration spells it.
-pub fn timer_name(t: LacpTimeout) -> &'static str {
-    match t {
-        LacpTimeout::Short => "short",
-        LacpTimeout::Long => "long",
-    }
-}
-
-/// Fallback as the configuration spells it.
-pub fn fallback_name(f: Fallback) -> &'static str {
-    match f {
-        Fallback::Off => "off",
-        Fallback::OneMember => "one-member",
-        Fallback::Static => "static",
-    }
-}
 
 fn fallback_text(r: &Resolved) -> String {
     match r.fallback {
-        None | Some((Fallback::Off, _)) => "off".into(),
-        Some((k, t)) => format!("{} after {}", fallback_name(k), format_duration(t)),
+        None | Some((Fallback::Off, _)) => Fallback::Off.to_string(),
+        Some((k, t)) => format!("{k} after {}", format_duration(t)),
     }
 }
 
@@ -75,20 +44,12 @@ pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
             out.push(format!("{what} {a} → {b}"));
         }
     };
-    diff(
-        "mode",
-        mode_name(old.mode).into(),
-        mode_name(new.mode).into(),
-    );
-    diff(
-        "lacp",
-        lacp_name(old.lacp_mode).into(),
-        lacp_name(new.lacp_mode).into(),
-    );
+    diff("mode", old.mode.to_string(), new.mode.to_string());
+    diff("lacp", old.lacp_mode.to_string(), new.lacp_mode.to_string());
     diff(
         "timer",
-        timer_name(old.lacp_timer).into(),
-        timer_name(new.lacp_timer).into(),
+        old.lacp_timer.to_string(),
+        new.lacp_timer.to_string(),
     );
     diff("policy", old.policy.to_string(), new.policy.to_string());
     let mac = |r: &Resolved| r.mac.map_or_else(|| "auto".into(), |m| m.to_string());
@@ -152,7 +113,7 @@ pub fn describe(old: &Resolved, new: &Resolved) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AggrSpec, AnyLinks};
+    use crate::config::{AggrSpec, AnyLinks, LacpTimeout};
 
     #[test]
     fn says_what_changed() {

@@ -9,7 +9,6 @@
 mod common;
 
 use common::*;
-use lagd_control::changes::{fallback_name, lacp_name, mode_name, timer_name};
 use lagd_control::config::{AnyLinks, Fallback};
 use serde_json::Value;
 
@@ -18,14 +17,14 @@ fn current(d: &mut Daemon, name: &str, key: &str) -> Option<String> {
     let a = d.client().show_aggr(Some(name)).ok()?.into_iter().next()?;
     let r = a.spec.resolve(&AnyLinks).ok()?;
     Some(match key {
-        "mode" => mode_name(r.mode).into(),
-        "lacp_mode" => lacp_name(r.lacp_mode).into(),
-        "lacp_timer" => timer_name(r.lacp_timer).into(),
+        "mode" => r.mode.to_string(),
+        "lacp_mode" => r.lacp_mode.to_string(),
+        "lacp_timer" => r.lacp_timer.to_string(),
         "policy" => r.policy.to_string(),
         "mtu" => r.mtu.to_string(),
         "min_links" => r.min_links.to_string(),
         "max_active" => r.max_active.unwrap_or(0).to_string(),
-        "fallback" => fallback_name(r.fallback.map_or(Fallback::Off, |f| f.0)).into(),
+        "fallback" => r.fallback.map_or(Fallback::Off, |f| f.0).to_string(),
         "key" => r.key.to_string(),
         "system_priority" => r.system_priority.to_string(),
         "offload" => r.offload.to_string(),

@@ -1473,20 +1473,22 @@ fn release_unused(state: &StateDir, link: &str, member: Member) {
 
 /// The settings of `r` in force, as `show-aggr` and its JSON show them.
 fn settings_of(r: &Resolved) -> crate::control::proto::Settings {
-    use crate::changes::{fallback_name, lacp_name, mode_name, timer_name};
     use lagd_types::format_duration;
     let (fallback, timeout) = match r.fallback {
-        Some((k, t)) => (fallback_name(k), format_duration(t)),
-        None => ("off", crate::config::DEFAULT_FALLBACK_TIMEOUT.to_string()),
+        Some((k, t)) => (k, format_duration(t)),
+        None => (
+            crate::config::Fallback::Off,
+            crate::config::DEFAULT_FALLBACK_TIMEOUT.to_string(),
+        ),
     };
     crate::control::proto::Settings {
-        mode: mode_name(r.mode).into(),
-        lacp_mode: lacp_name(r.lacp_mode).into(),
-        lacp_timer: timer_name(r.lacp_timer).into(),
+        mode: r.mode.to_string(),
+        lacp_mode: r.lacp_mode.to_string(),
+        lacp_timer: r.lacp_timer.to_string(),
         policy: r.policy.to_string(),
         min_links: r.min_links,
         max_active: r.max_active,
-        fallback: fallback.into(),
+        fallback: fallback.to_string(),
         fallback_timeout: timeout,
         key: r.key,
         system_priority: r.system_priority,

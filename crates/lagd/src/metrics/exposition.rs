@@ -22,7 +22,7 @@ use lagd_agg::lagd_lacp::{MuxState, PortCounters, ReceiveState, Selected};
 use lagd_dt::{PeerState, Role};
 use lagd_types::PortState;
 
-use crate::config::{AggrMode, AnyLinks, LacpActivity, LacpTimeout};
+use crate::config::AnyLinks;
 use crate::control::proto::DtView;
 use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
 
@@ -87,33 +87,6 @@ pub(super) fn esc(s: &str) -> String {
 /// `peer-link-down` → `peer_link_down`.
 fn label_value(state: &str) -> String {
     state.to_ascii_lowercase().replace('-', "_")
-}
-
-fn mode_name(m: AggrMode) -> &'static str {
-    match m {
-        AggrMode::Lacp => "lacp",
-        AggrMode::Static => "static",
-        AggrMode::ActiveBackup => "active-backup",
-        AggrMode::RoundRobin => "round-robin",
-        AggrMode::Broadcast => "broadcast",
-        AggrMode::TransmitLb => "transmit-lb",
-        AggrMode::AdaptiveLb => "adaptive-lb",
-    }
-}
-
-fn lacp_name(l: LacpActivity) -> &'static str {
-    match l {
-        LacpActivity::Active => "active",
-        LacpActivity::Passive => "passive",
-        LacpActivity::Off => "off",
-    }
-}
-
-fn timer_name(t: LacpTimeout) -> &'static str {
-    match t {
-        LacpTimeout::Short => "short",
-        LacpTimeout::Long => "long",
-    }
 }
 
 /// Every Selected value (a `match` keeps the list complete when a value is added).
@@ -323,10 +296,10 @@ fn render_aggregates(o: &mut String, s: &Snapshot<'_>) {
     for a in s.aggrs {
         let (mode, policy, lacp, timer) = match a.spec.resolve(&AnyLinks) {
             Ok(r) => (
-                mode_name(r.mode),
+                r.mode.as_str(),
                 r.policy.to_string(),
-                lacp_name(r.lacp_mode),
-                timer_name(r.lacp_timer),
+                r.lacp_mode.as_str(),
+                r.lacp_timer.as_str(),
             ),
             Err(_) => ("", String::new(), "", ""),
         };
@@ -970,7 +943,7 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
-    use crate::config::AggrSpec;
+    use crate::config::{AggrMode, AggrSpec};
     use crate::control::proto::PeerFilterView;
     use crate::control::proto::{BfdStatus, OffloadStatus};
     use lagd_types::{Instant, MacAddr, PortId, SystemId};

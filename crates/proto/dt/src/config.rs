@@ -83,22 +83,41 @@ impl Default for DtConfig {
     }
 }
 
-/// Wire code of a DT aggregation's LACP mode (Configuration TLV): static 0, passive 1,
-/// active 2.
+/// Wire codes of a DT aggregation's LACP mode (Configuration TLV): off (a static trunk) 0,
+/// passive 1, active 2.
+const ACTIVITY_CODES: [(LacpActivity, u8); 3] = [
+    (LacpActivity::Off, 0),
+    (LacpActivity::Passive, 1),
+    (LacpActivity::Active, 2),
+];
+
+/// Wire codes of a DT aggregation's LACP timer: long 0, short 1.
+const TIMEOUT_CODES: [(LacpTimeout, u8); 2] = [(LacpTimeout::Long, 0), (LacpTimeout::Short, 1)];
+
+/// Wire code of a DT aggregation's LACP mode.
 pub(crate) fn activity_code(a: LacpActivity) -> u8 {
-    match a {
-        LacpActivity::Off => 0,
-        LacpActivity::Passive => 1,
-        LacpActivity::Active => 2,
-    }
+    ACTIVITY_CODES
+        .iter()
+        .find(|(v, _)| *v == a)
+        .map_or(0, |c| c.1)
 }
 
-/// Wire code of a DT aggregation's LACP timer: long 0, short 1.
+/// The LACP mode of a wire code (`None`: a code this version does not know).
+pub(crate) fn activity_of_code(code: u8) -> Option<LacpActivity> {
+    ACTIVITY_CODES.iter().find(|c| c.1 == code).map(|c| c.0)
+}
+
+/// Wire code of a DT aggregation's LACP timer.
 pub(crate) fn timeout_code(t: LacpTimeout) -> u8 {
-    match t {
-        LacpTimeout::Long => 0,
-        LacpTimeout::Short => 1,
-    }
+    TIMEOUT_CODES
+        .iter()
+        .find(|(v, _)| *v == t)
+        .map_or(0, |c| c.1)
+}
+
+/// The LACP timer of a wire code (`None`: a code this version does not know).
+pub(crate) fn timeout_of_code(code: u8) -> Option<LacpTimeout> {
+    TIMEOUT_CODES.iter().find(|c| c.1 == code).map(|c| c.0)
 }
 
 /// Configuration of one DT aggregation: the parts both switches must agree on, plus a local

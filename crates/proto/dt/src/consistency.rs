@@ -1,5 +1,6 @@
 //! The consistency check: the fields of a DT aggregation both switches must agree on.
 
+use crate::config::{activity_of_code, timeout_of_code};
 use crate::pdu::AggrConfigInfo;
 use core::fmt;
 use lagd_types::SystemId;
@@ -56,21 +57,14 @@ pub struct ConfigDiff {
     pub peer: String,
 }
 
+/// A wire code of the LACP mode spelt as the settings spell it (`off`, `passive`, `active`).
 fn mode_name(c: u8) -> String {
-    match c {
-        0 => "static".into(),
-        1 => "passive".into(),
-        2 => "active".into(),
-        x => format!("code {x}"),
-    }
+    activity_of_code(c).map_or_else(|| format!("code {c}"), |a| a.to_string())
 }
 
+/// A wire code of the LACP timer spelt as the settings spell it (`long`, `short`).
 fn timer_name(c: u8) -> String {
-    match c {
-        0 => "long".into(),
-        1 => "short".into(),
-        x => format!("code {x}"),
-    }
+    timeout_of_code(c).map_or_else(|| format!("code {c}"), |t| t.to_string())
 }
 
 /// Compares the local configuration with the peer's (`None`: the peer has no such
@@ -193,5 +187,11 @@ mod tests {
         let d = compare(&a, Some(&t), (SystemId::NULL, SystemId::NULL));
         assert_eq!(d[0].peer, "passive");
         assert_eq!(d[1].peer, "long");
+        let off = AggrConfigInfo { lacp_mode: 0, ..a };
+        let d = compare(&a, Some(&off), (SystemId::NULL, SystemId::NULL));
+        assert_eq!(d[0].peer, "off", "the settings' word for no LACP");
+        let unknown = AggrConfigInfo { lacp_mode: 9, ..a };
+        let d = compare(&a, Some(&unknown), (SystemId::NULL, SystemId::NULL));
+        assert_eq!(d[0].peer, "code 9");
     }
 }

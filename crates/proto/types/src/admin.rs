@@ -1,7 +1,8 @@
-//! The two LACP administrative values every layer shares (IEEE 802.1AX-2014 §6.4.2.3): the
-//! actor's LACP_Activity and LACP_Timeout. Declared once here, below the protocol cores, so
-//! that LACP, Distributed Trunking, the settings model, the daemon and the simulator all speak
-//! of the same values.
+//! The administrative values every layer shares: the actor's LACP_Activity and LACP_Timeout
+//! (IEEE 802.1AX-2014 §6.4.2.3), the aggregation's mode and its fallback. Declared once here,
+//! below the protocol cores, so that LACP, Distributed Trunking, diagnosis (`lagd-agg`), the
+//! settings model (`lagd-node`, which re-exports them), the daemon and the simulator all speak
+//! of the same values, and spell them with the one `as_str()`.
 
 use core::fmt;
 use core::str::FromStr;
@@ -30,6 +31,74 @@ pub enum LacpTimeout {
     Short,
     /// Long_Timeout_Time, 90 s: the partner sends every 30 s.
     Long,
+}
+
+/// How an aggregation runs: LACP or not, and how frames are spread over the members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AggrMode {
+    /// LACP (802.1AX) with hashed distribution by `policy` (default).
+    #[default]
+    Lacp,
+    /// A static trunk: no LACPDUs, every member with carrier aggregates, hashed distribution.
+    Static,
+    /// All traffic on one member, the next takes over when it fails.
+    ActiveBackup,
+    /// Per-frame rotation over the members (reorders frames).
+    RoundRobin,
+    /// Every frame on every member.
+    Broadcast,
+    /// Switch-independent: transmit spread by load, receive on one member (Linux
+    /// `balance-tlb`). No switch configuration.
+    TransmitLb,
+    /// Switch-independent: both directions spread, peers answered per member by ARP and
+    /// neighbour advertisements (Linux `balance-alb`, QLogic SLB). No switch configuration.
+    AdaptiveLb,
+}
+
+impl AggrMode {
+    /// The name as written in the configuration and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggrMode::Lacp => "lacp",
+            AggrMode::Static => "static",
+            AggrMode::ActiveBackup => "active-backup",
+            AggrMode::RoundRobin => "round-robin",
+            AggrMode::Broadcast => "broadcast",
+            AggrMode::TransmitLb => "transmit-lb",
+            AggrMode::AdaptiveLb => "adaptive-lb",
+        }
+    }
+
+    /// A switch-independent mode (`transmit-lb`, `adaptive-lb`): members keep their own MACs,
+    /// no LACP, the switch needs no configuration.
+    pub fn is_switch_independent(self) -> bool {
+        matches!(self, AggrMode::TransmitLb | AggrMode::AdaptiveLb)
+    }
+}
+
+/// What happens when no LACPDU arrives on any member (not in 802.1AX).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fallback {
+    /// No fallback: without a LACP partner nothing is distributed (default).
+    #[default]
+    Off,
+    /// The best member forwards alone (PXE boot, unconfigured switch).
+    OneMember,
+    /// All members form a static trunk.
+    Static,
+}
+
+impl Fallback {
+    /// The name as written in the configuration and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fallback::Off => "off",
+            Fallback::OneMember => "one-member",
+            Fallback::Static => "static",
+        }
+    }
 }
 
 impl LacpActivity {
@@ -65,6 +134,18 @@ impl fmt::Display for LacpActivity {
 }
 
 impl fmt::Display for LacpTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for AggrMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Fallback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -14,7 +14,7 @@ mod time;
 mod timer_table;
 pub mod virtual_time;
 
-pub use admin::{LacpActivity, LacpTimeout, UnknownValue};
+pub use admin::{AggrMode, Fallback, LacpActivity, LacpTimeout, UnknownValue};
 pub use duration_text::{DurationError, format_duration, parse_duration, parse_optional_duration};
 pub use ids::{Key, PortId, PortNumber, Priority, SystemId};
 pub use mac::{MacAddr, MacParseError};

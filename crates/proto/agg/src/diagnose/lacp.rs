@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lagd_lacp::{LacpActivity, LacpTimeout, PortStatus, ReceiveState};
-use lagd_types::{Duration, Instant};
+use lagd_types::{Duration, Fallback, Instant};
 
-use super::{Ctx, FindingCode, Fix, Setting, Severity, View, Where, lacp_mode_name, timer_name};
+use super::{Ctx, FindingCode, Fix, Setting, Severity, View, Where};
 use crate::activity::{PortActivity, RECENT};
 
 /// How long without a LACPDU makes a member silent: the current_while time of our timer
@@ -76,18 +76,27 @@ fn silent_partner(cx: &mut Ctx<'_, '_>, up: &[&PortStatus], window: Duration) {
             )
         })
         .collect();
-    evidence.push(format!("our LACP mode: {}", lacp_mode_name(cfg.mode)));
+    evidence.push(format!("our LACP mode: {}", cfg.mode));
     let fallback_fix = (cfg.fallback.is_none()).then(|| {
         Fix::set(
             "or keep LACP and forward as a static trunk while the partner sends no LACPDU",
             Setting::Fallback,
-            "static",
+            Fallback::Static,
         )
     });
     if cfg.mode == LacpActivity::Passive {
         let mut fix = vec![
-            Fix::set("make this end active", Setting::LacpMode, "active"),
-            Fix::set("or run a static trunk", Setting::LacpMode, "off").on(Where::BothEnds),
+            Fix::set(
+                "make this end active",
+                Setting::LacpMode,
+                LacpActivity::Active,
+            ),
+            Fix::set(
+                "or run a static trunk",
+                Setting::LacpMode,
+                LacpActivity::Off,
+            )
+            .on(Where::BothEnds),
         ];
         fix.extend(fallback_fix);
         let (severity, problem) = if st.lacp.fallback_active {
@@ -134,10 +143,14 @@ fn silent_partner(cx: &mut Ctx<'_, '_>, up: &[&PortStatus], window: Duration) {
         Fix::set(
             "enable LACP (active) on the partner's ports of this aggregation",
             Setting::LacpMode,
-            "active",
+            LacpActivity::Active,
         )
         .on(Where::Partner),
-        Fix::set("or run a static trunk", Setting::LacpMode, "off"),
+        Fix::set(
+            "or run a static trunk",
+            Setting::LacpMode,
+            LacpActivity::Off,
+        ),
     ];
     fix.extend(fallback_fix);
     cx.push(
@@ -211,9 +224,17 @@ fn lacp_on_static_trunk(cx: &mut Ctx<'_, '_>, up: &[&PortStatus]) {
         problem.into(),
         evidence,
         vec![
-            Fix::set("run LACP (active) here too", Setting::LacpMode, "active"),
-            Fix::set("or turn LACP off on the partner", Setting::LacpMode, "off")
-                .on(Where::Partner),
+            Fix::set(
+                "run LACP (active) here too",
+                Setting::LacpMode,
+                LacpActivity::Active,
+            ),
+            Fix::set(
+                "or turn LACP off on the partner",
+                Setting::LacpMode,
+                LacpActivity::Off,
+            )
+            .on(Where::Partner),
         ],
     );
 }
@@ -319,8 +340,7 @@ fn timers(cx: &mut Ctx<'_, '_>, up: &[&PortStatus]) {
         format!(
             "the partner runs the {} LACP timer, we the {}: {fast} detect a dead link in 3 s, \
              {slow} in 90 s",
-            timer_name(theirs),
-            timer_name(ours)
+            theirs, ours
         ),
         other
             .iter()
@@ -334,17 +354,8 @@ fn timers(cx: &mut Ctx<'_, '_>, up: &[&PortStatus]) {
             })
             .collect(),
         vec![
-            Fix::set(
-                "use the partner's timer here",
-                Setting::LacpTimer,
-                timer_name(theirs),
-            ),
-            Fix::set(
-                "or ours on the partner",
-                Setting::LacpTimer,
-                timer_name(ours),
-            )
-            .on(Where::Partner),
+            Fix::set("use the partner's timer here", Setting::LacpTimer, theirs),
+            Fix::set("or ours on the partner", Setting::LacpTimer, ours).on(Where::Partner),
             Fix::show("compare the two ends", View::Lacp),
         ],
     );

@@ -50,8 +50,8 @@ mod tests;
 use std::collections::BTreeMap;
 
 use lagd_distrib::Mode;
-use lagd_lacp::{FallbackKind, LacpActivity, LacpTimeout, PortStatus};
-use lagd_types::{Instant, PortNumber};
+use lagd_lacp::{FallbackKind, LacpActivity, PortStatus};
+use lagd_types::{AggrMode, Fallback, Instant, PortNumber};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::PortActivity;
@@ -148,27 +148,29 @@ impl<'a> DiagnoseInput<'a> {
         let dist = &self.config.distributor;
         Some(match setting {
             Setting::Mode => match (dist.mode, self.config.alb.as_ref().map(|a| a.mode)) {
-                (_, Some(crate::alb::AlbMode::Transmit)) => "transmit-lb".into(),
-                (_, Some(crate::alb::AlbMode::Adaptive)) => "adaptive-lb".into(),
+                (_, Some(crate::alb::AlbMode::Transmit)) => AggrMode::TransmitLb,
+                (_, Some(crate::alb::AlbMode::Adaptive)) => AggrMode::AdaptiveLb,
                 (m, None) => match m {
-                    Mode::Hash if lacp.mode == LacpActivity::Off => "static".into(),
-                    Mode::Hash => "lacp".into(),
-                    Mode::ActiveBackup => "active-backup".into(),
-                    Mode::RoundRobin => "round-robin".into(),
-                    Mode::Broadcast => "broadcast".into(),
+                    Mode::Hash if lacp.mode == LacpActivity::Off => AggrMode::Static,
+                    Mode::Hash => AggrMode::Lacp,
+                    Mode::ActiveBackup => AggrMode::ActiveBackup,
+                    Mode::RoundRobin => AggrMode::RoundRobin,
+                    Mode::Broadcast => AggrMode::Broadcast,
                 },
-            },
-            Setting::LacpMode => lacp_mode_name(lacp.mode).into(),
-            Setting::LacpTimer => timer_name(lacp.timer).into(),
+            }
+            .to_string(),
+            Setting::LacpMode => lacp.mode.to_string(),
+            Setting::LacpTimer => lacp.timer.to_string(),
             Setting::Policy => dist.policy.to_string(),
             Setting::Mtu => self.aggregate_mtu?.to_string(),
             Setting::MinLinks => lacp.min_links.to_string(),
             Setting::MaxActive => lacp.max_active.unwrap_or(0).to_string(),
             Setting::Fallback => match lacp.fallback.map(|f| f.kind) {
-                None => "off".into(),
-                Some(FallbackKind::OneMember) => "one-member".into(),
-                Some(FallbackKind::Static) => "static".into(),
-            },
+                None => Fallback::Off,
+                Some(FallbackKind::OneMember) => Fallback::OneMember,
+                Some(FallbackKind::Static) => Fallback::Static,
+            }
+            .to_string(),
             Setting::FallbackTimeout => lacp.fallback.map(|f| f.timeout.to_string())?,
             Setting::SystemPriority => lacp.system.priority.to_string(),
             Setting::Key => lacp.key.to_string(),
@@ -187,23 +189,6 @@ impl<'a> DiagnoseInput<'a> {
 
     fn activity(&self, port: PortNumber) -> Option<&PortActivity> {
         self.status.activity.iter().find(|a| a.port == port)
-    }
-}
-
-/// LACP activity as the configuration spells it.
-pub fn lacp_mode_name(m: LacpActivity) -> &'static str {
-    match m {
-        LacpActivity::Active => "active",
-        LacpActivity::Passive => "passive",
-        LacpActivity::Off => "off",
-    }
-}
-
-/// The LACP timer as the configuration spells it.
-pub fn timer_name(t: LacpTimeout) -> &'static str {
-    match t {
-        LacpTimeout::Short => "short",
-        LacpTimeout::Long => "long",
     }
 }
 

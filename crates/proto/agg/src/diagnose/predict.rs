@@ -4,9 +4,10 @@
 //! says why, so that the change can be refused unless forced.
 
 use lagd_lacp::LacpActivity;
+use lagd_types::Fallback;
 
 use super::lacp::silence;
-use super::{DiagnoseInput, Finding, FindingCode, Fix, Setting, Severity, Where, lacp_mode_name};
+use super::{DiagnoseInput, Finding, FindingCode, Fix, Setting, Severity, Where};
 use crate::AggregationConfig;
 use crate::activity::RECENT;
 
@@ -51,7 +52,7 @@ pub fn consequences(input: &DiagnoseInput<'_>, next: &AggregationConfig) -> Vec<
             format!(
                 "the partner sends no LACPDU (a static trunk): with LACP {} here no member \
                  aggregates",
-                lacp_mode_name(new.mode)
+                new.mode
             ),
             vec![format!(
                 "no LACPDU on any member in the last {:.0} s; {name} forwards as a static trunk now",
@@ -61,14 +62,14 @@ pub fn consequences(input: &DiagnoseInput<'_>, next: &AggregationConfig) -> Vec<
                 Fix::set(
                     "turn LACP on on the partner first",
                     Setting::LacpMode,
-                    lacp_mode_name(new.mode),
+                    new.mode,
                 )
                 .on(Where::Partner),
                 Fix::set(
                     "or turn it on here with a fallback that forwards while the partner sends \
                      none",
                     Setting::Fallback,
-                    "static",
+                    Fallback::Static,
                 ),
             ],
         ));
@@ -96,7 +97,7 @@ pub fn consequences(input: &DiagnoseInput<'_>, next: &AggregationConfig) -> Vec<
                     Fix::set(
                         "turn LACP off on the partner first",
                         Setting::LacpMode,
-                        "off",
+                        LacpActivity::Off,
                     )
                     .on(Where::Partner),
                 ],
@@ -116,8 +117,12 @@ pub fn consequences(input: &DiagnoseInput<'_>, next: &AggregationConfig) -> Vec<
                 "the partner is passive: with both ends passive nobody sends a LACPDU".into(),
                 vec!["the partner's LACPDUs say: LACP passive".into()],
                 vec![
-                    Fix::set("make the partner active first", Setting::LacpMode, "active")
-                        .on(Where::Partner),
+                    Fix::set(
+                        "make the partner active first",
+                        Setting::LacpMode,
+                        LacpActivity::Active,
+                    )
+                    .on(Where::Partner),
                 ],
             ));
         }

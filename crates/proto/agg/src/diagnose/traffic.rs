@@ -5,7 +5,7 @@
 
 use lagd_distrib::Mode;
 use lagd_lacp::PortStatus;
-use lagd_types::{Duration, PortNumber};
+use lagd_types::{AggrMode, Duration, PortNumber};
 
 use super::{
     Ctx, FindingCode, Fix, IMBALANCE_SHARE, SATURATION, SINGLE_FLOW_SHARE, Setting, Severity,
@@ -81,7 +81,7 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>) {
                             Fix::set(
                                 "or spread frames of one flow with round-robin (frames get reordered)",
                                 Setting::Mode,
-                                "round-robin",
+                                AggrMode::RoundRobin,
                             ),
                         ],
                     );
@@ -167,7 +167,7 @@ pub(crate) fn check(cx: &mut Ctx<'_, '_>) {
                     Fix::set(
                         "or round-robin, the only mode that takes one flow beyond one link, at the cost of reordering",
                         Setting::Mode,
-                        "round-robin",
+                        AggrMode::RoundRobin,
                     ),
                     Fix::text("or faster member links"),
                 ],

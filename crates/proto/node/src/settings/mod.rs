@@ -30,6 +30,7 @@ mod text;
 use std::collections::BTreeMap;
 
 pub use lagd_agg::lagd_lacp::AdSelect;
+pub use lagd_types::{AggrMode, Fallback};
 use lagd_types::{Key, LacpActivity, LacpTimeout, Priority};
 use serde::{Deserialize, Serialize};
 
@@ -39,74 +40,6 @@ pub use resolve::{
     LinkEnv, MAX_IFNAME, Resolved, valid_ifname,
 };
 pub use text::{SettingsError, Syntax, names, values};
-
-/// How an aggregation runs: LACP or not, and how frames are spread over the members.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AggrMode {
-    /// LACP (802.1AX) with hashed distribution by `policy` (default).
-    #[default]
-    Lacp,
-    /// A static trunk: no LACPDUs, every member with carrier aggregates, hashed distribution.
-    Static,
-    /// All traffic on one member, the next takes over when it fails.
-    ActiveBackup,
-    /// Per-frame rotation over the members (reorders frames).
-    RoundRobin,
-    /// Every frame on every member.
-    Broadcast,
-    /// Switch-independent: transmit spread by load, receive on one member (Linux
-    /// `balance-tlb`). No switch configuration.
-    TransmitLb,
-    /// Switch-independent: both directions spread, peers answered per member by ARP and
-    /// neighbour advertisements (Linux `balance-alb`, QLogic SLB). No switch configuration.
-    AdaptiveLb,
-}
-
-impl AggrMode {
-    /// The name as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AggrMode::Lacp => "lacp",
-            AggrMode::Static => "static",
-            AggrMode::ActiveBackup => "active-backup",
-            AggrMode::RoundRobin => "round-robin",
-            AggrMode::Broadcast => "broadcast",
-            AggrMode::TransmitLb => "transmit-lb",
-            AggrMode::AdaptiveLb => "adaptive-lb",
-        }
-    }
-
-    /// A switch-independent mode (`transmit-lb`, `adaptive-lb`): members keep their own MACs,
-    /// no LACP, the switch needs no configuration.
-    pub fn is_switch_independent(self) -> bool {
-        matches!(self, AggrMode::TransmitLb | AggrMode::AdaptiveLb)
-    }
-}
-
-/// What happens when no LACPDU arrives on any member (not in 802.1AX).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fallback {
-    /// No fallback: without a LACP partner nothing is distributed (default).
-    #[default]
-    Off,
-    /// The best member forwards alone (PXE boot, unconfigured switch).
-    OneMember,
-    /// All members form a static trunk.
-    Static,
-}
-
-impl Fallback {
-    /// The name as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fallback::Off => "off",
-            Fallback::OneMember => "one-member",
-            Fallback::Static => "static",
-        }
-    }
-}
 
 /// Whether the kernel fast path carries the data frames (`offload`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

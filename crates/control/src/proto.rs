@@ -13,11 +13,11 @@
 
 use std::collections::BTreeMap;
 
-use lagd_types::{MacAddr, PortNumber, PortState};
+use lagd_types::{MacAddr, PortNumber, PortState, format_duration};
 use lagd_wire::LacpInfo;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AggrSettings, AggrSpec};
+use crate::config::{AggrSettings, AggrSpec, DEFAULT_FALLBACK_TIMEOUT, Fallback, Resolved};
 
 /// Version of this protocol, reported by `Ping`.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -590,6 +590,35 @@ pub struct Settings {
     /// WAITING before it attaches. Empty from a lagd that did not report it.
     #[serde(default)]
     pub aggregate_wait: String,
+}
+
+impl Settings {
+    /// The settings of `r` in force, as `show-aggr` and its JSON show them: the one place
+    /// that turns the settings model into this view (a new setting is a field above and a
+    /// line here; `lagctl show-aggr --json` carries every field).
+    pub fn of(r: &Resolved) -> Settings {
+        let (fallback, fallback_timeout) = match r.fallback {
+            Some((k, t)) => (k, format_duration(t)),
+            None => (Fallback::Off, DEFAULT_FALLBACK_TIMEOUT.to_string()),
+        };
+        Settings {
+            mode: r.mode.to_string(),
+            lacp_mode: r.lacp_mode.to_string(),
+            lacp_timer: r.lacp_timer.to_string(),
+            policy: r.policy.to_string(),
+            min_links: r.min_links,
+            max_active: r.max_active,
+            fallback: fallback.to_string(),
+            fallback_timeout,
+            key: r.key,
+            system_priority: r.system_priority,
+            offload: r.offload.to_string(),
+            rebalance_interval: r
+                .rebalance_interval
+                .map_or_else(|| "off".to_string(), format_duration),
+            aggregate_wait: format_duration(r.aggregate_wait),
+        }
+    }
 }
 
 /// The kernel fast path of an aggregation.

@@ -14,7 +14,7 @@ use lagd_types::{MacAddr, PortNumber};
 use crate::adapter::{Adapter, Reporter};
 use crate::bfd_thread::BfdThread;
 use crate::config::{AggrSpec, Offload, Resolved};
-use crate::control::proto::{AggrStatus, LinkStats, MemberStatus};
+use crate::control::proto::{AggrStatus, LinkStats, MemberStatus, Settings};
 use crate::state::{AggregateRecord, StateDir};
 use crate::sync::lock;
 use crate::takeover;
@@ -1096,7 +1096,7 @@ impl Aggr {
             protocol: serde_json::to_value(&st).unwrap_or_default(),
             offload: Some(self.offload_status()),
             why: agg_state.why,
-            settings: settings_of(&self.resolved),
+            settings: Settings::of(&self.resolved),
             active_member: st
                 .active_member
                 .and_then(|p| self.members.get(&p))
@@ -1193,7 +1193,7 @@ impl Aggr {
                 per_frame: p.per_frame,
             }
         });
-        let s = settings_of(&self.resolved);
+        let s = Settings::of(&self.resolved);
         HashView {
             aggregate: self.resolved.name.clone(),
             mode: s.mode,
@@ -1468,35 +1468,6 @@ fn release_unused(state: &StateDir, link: &str, member: Member) {
     };
     if let Err(e) = takeover::release_member(state, m) {
         tracing::error!(member = %link, "NOT restored: {e}");
-    }
-}
-
-/// The settings of `r` in force, as `show-aggr` and its JSON show them.
-fn settings_of(r: &Resolved) -> crate::control::proto::Settings {
-    use lagd_types::format_duration;
-    let (fallback, timeout) = match r.fallback {
-        Some((k, t)) => (k, format_duration(t)),
-        None => (
-            crate::config::Fallback::Off,
-            crate::config::DEFAULT_FALLBACK_TIMEOUT.to_string(),
-        ),
-    };
-    crate::control::proto::Settings {
-        mode: r.mode.to_string(),
-        lacp_mode: r.lacp_mode.to_string(),
-        lacp_timer: r.lacp_timer.to_string(),
-        policy: r.policy.to_string(),
-        min_links: r.min_links,
-        max_active: r.max_active,
-        fallback: fallback.to_string(),
-        fallback_timeout: timeout,
-        key: r.key,
-        system_priority: r.system_priority,
-        offload: r.offload.to_string(),
-        rebalance_interval: r
-            .rebalance_interval
-            .map_or_else(|| "off".to_string(), format_duration),
-        aggregate_wait: format_duration(r.aggregate_wait),
     }
 }
 

@@ -16,7 +16,12 @@
 //!    rendering and write-back follow from serde);
 //! 2. its default and check in `resolve.rs`, its value in [`Resolved`], and its place in the
 //!    core's configuration in `cores.rs`;
-//! 3. the CLI flag `--the-name` (lagctl's `AggrOpts`), and `docs/CONFIG.md`.
+//! 3. the CLI flag `--the-name` (lagctl's `AggrOpts`), and `docs/CONFIG.md`;
+//! 4. to show it in force in `show-aggr`: a field of `lagd_control::proto::Settings` and its
+//!    line in `Settings::of` (the one place that builds that view from [`Resolved`]), and the
+//!    field in the `show-aggr` JSON schemas (`docs/schema/show-aggr*.json`); the JSON of
+//!    `lagctl show-aggr` carries every field of that view, so lagctl needs nothing unless the
+//!    text of `-x` is to show it too.
 //!
 //! Nothing else: the daemon, the control protocol, write-back and the simulator carry
 //! [`AggrSettings`] whole.

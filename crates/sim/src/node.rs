@@ -259,11 +259,6 @@ impl AggRt {
         self.port_base
     }
 
-    /// The LACP system id in force.
-    pub fn system(&self) -> SystemId {
-        self.agg.config().lacp.system
-    }
-
     /// Replaces the LACP system id live (a DT decision), keeping every other setting.
     pub fn set_system(&mut self, now: Instant, system: SystemId) -> Result<(), String> {
         let mut cfg = self.agg.config().clone();
@@ -271,25 +266,6 @@ impl AggRt {
         self.agg.set_config(now, cfg).map_err(|e| e.to_string())?;
         self.system = Some(system);
         Ok(())
-    }
-
-    /// Port indices of the Distributing members, with the partner system and key the first
-    /// of them sees (what a DT switch reports to its peer).
-    pub fn live_members(&self) -> (Vec<usize>, SystemId, u16) {
-        let lacp = self.agg.lacp();
-        let live: Vec<usize> = lacp
-            .distributing_ports()
-            .into_iter()
-            .map(|n| self.port_index(n))
-            .collect();
-        let first = lacp
-            .distributing_ports()
-            .first()
-            .and_then(|&n| lacp.port(n));
-        match first {
-            Some(p) => (live, p.partner.system, p.partner.key),
-            None => (live, SystemId::NULL, 0),
-        }
     }
 
     /// Distinct partner systems of the Distributing members.
@@ -303,18 +279,6 @@ impl AggRt {
         v.sort_unstable();
         v.dedup();
         v
-    }
-
-    /// Fastest member with carrier, Mb/s (0 if none).
-    pub fn speed_mbps(&self) -> u32 {
-        self.agg
-            .lacp()
-            .ports()
-            .iter()
-            .filter(|p| p.link.up)
-            .map(|p| p.link.speed_mbps)
-            .max()
-            .unwrap_or(0)
     }
 
     /// Adds port index `p` and reports its link.

@@ -134,7 +134,7 @@ impl DtSpec {
         let core = DtConfig {
             domain_id: self.domain_id,
             system_mac,
-            role_priority: self.role_priority.unwrap_or(0x8000),
+            role_priority: self.role_priority.unwrap_or(d.role_priority),
             default_system: SystemId::NULL,
             tx_interval: dur("tx_interval", &self.tx_interval, d.tx_interval)?,
             peer_timeout: dur("peer_timeout", &self.peer_timeout, d.peer_timeout)?,

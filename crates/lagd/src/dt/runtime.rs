@@ -1119,29 +1119,14 @@ impl Runner {
     }
 }
 
-/// What the reconciliation needs to know of distributed aggregation `name`.
+/// What the reconciliation needs to know of distributed aggregation `name`
+/// ([`AggrFacts::of`], the simulator's builder too), its shared System from its settings.
 fn facts_of(name: &str, a: &Aggr) -> AggrFacts<String> {
     let ad = lock(&a.adapter);
-    let lacp = ad.agg.lacp();
-    let ports = lacp.ports();
-    let speed = ports
-        .iter()
-        .filter(|p| p.link.up)
-        .map(|p| p.link.speed_mbps)
-        .max()
-        .unwrap_or(0);
-    let live: Vec<u16> = lacp.distributing_ports();
-    let first = ports.iter().find(|p| live.contains(&p.number));
     let r = &a.resolved;
-    AggrFacts {
-        aggr: name.to_string(),
-        config: r.dt_aggr_config(r.system(r.mac.unwrap_or(MacAddr::ZERO)), speed),
-        port_base: r.port_base,
-        lacp_system: lacp.config().system,
-        partner: first.map_or(SystemId::NULL, |p| p.partner.system),
-        partner_key: first.map_or(0, |p| p.partner.key),
-        live,
-    }
+    AggrFacts::of(name.to_string(), &ad.agg, r.port_base, |speed| {
+        r.dt_aggr_config(r.system(r.mac.unwrap_or(MacAddr::ZERO)), speed)
+    })
 }
 
 /// Gives aggregation `a` LACP System `system` live.

@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use lagd_agg::Aggregation;
 use lagd_dt::{Dt, DtAggrConfig, DtConfigError, DtStatus, LocalMembers, MacKey, MacTarget, ORPHAN};
 use lagd_types::{Instant, Key, MacAddr, PortNumber, SystemId};
 
@@ -41,6 +42,40 @@ pub struct AggrFacts<K> {
     pub partner: SystemId,
     /// The partner's key.
     pub partner_key: Key,
+}
+
+impl<K> AggrFacts<K> {
+    /// What the reconciliation needs to know of distributed aggregation `agg` (the executor
+    /// names it `aggr`; its ports are numbered from `port_base`): its LACP System, its
+    /// Collecting and Distributing members, the partner the first of them sees, and its
+    /// configuration as the core compares it, `config` at the speed of its fastest member
+    /// with link up (0 if none). The daemon and the simulator both build their facts here.
+    pub fn of<F>(
+        aggr: K,
+        agg: &Aggregation<F>,
+        port_base: u16,
+        config: impl FnOnce(u32) -> DtAggrConfig,
+    ) -> AggrFacts<K> {
+        let lacp = agg.lacp();
+        let speed = lacp
+            .ports()
+            .iter()
+            .filter(|p| p.link.up)
+            .map(|p| p.link.speed_mbps)
+            .max()
+            .unwrap_or(0);
+        let live = lacp.distributing_ports();
+        let first = live.first().and_then(|&n| lacp.port(n));
+        AggrFacts {
+            aggr,
+            config: config(speed),
+            port_base,
+            lacp_system: agg.config().lacp.system,
+            partner: first.as_ref().map_or(SystemId::NULL, |p| p.partner.system),
+            partner_key: first.map_or(0, |p| p.partner.key),
+            live,
+        }
+    }
 }
 
 /// Where a static forwarding entry for one of the peer's addresses points, in the executor's

@@ -311,22 +311,9 @@ impl Simulator {
             let Some(Some(agg)) = self.nodes[node].aggs.get(ai) else {
                 continue;
             };
-            let (live, partner, partner_key) = agg.live_members();
-            facts.push(AggrFacts {
-                aggr: j,
-                config: aggr_config(
-                    def,
-                    &self.sc.nodes[node],
-                    ai,
-                    &agg.settings,
-                    agg.speed_mbps(),
-                ),
-                port_base: agg.port_base(),
-                lacp_system: agg.system(),
-                live: live.iter().map(|&p| agg.port_number_of(p)).collect(),
-                partner,
-                partner_key,
-            });
+            facts.push(AggrFacts::of(j, &agg.agg, agg.port_base(), |speed| {
+                aggr_config(def, &self.sc.nodes[node], ai, &agg.settings, speed)
+            }));
         }
         let rt = &mut self.dts[sw];
         let Some(dt) = rt.dt.as_mut() else {

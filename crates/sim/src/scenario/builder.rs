@@ -292,7 +292,9 @@ impl Builder {
                 name: n.name,
                 kind: n.kind,
                 mac,
-                system_priority: n.system_priority.unwrap_or(32768),
+                system_priority: n
+                    .system_priority
+                    .unwrap_or(lagd_node::settings::DEFAULT_PRIORITY),
                 ports,
                 aggs,
                 ip: n.ip,

@@ -184,7 +184,9 @@ impl Builder {
                 )));
             }
             let base_mac = f.system_mac;
-            let priority = f.system_priority.unwrap_or(32768);
+            let priority = f
+                .system_priority
+                .unwrap_or(lagd_node::settings::DEFAULT_PRIORITY);
             let mut aggregations = Vec::new();
             let mut seen = BTreeSet::new();
             for (j, a) in f.aggregations.iter().enumerate() {

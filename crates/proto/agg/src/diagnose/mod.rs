@@ -7,7 +7,9 @@
 //! configuration, the [`AggregationStatus`] (with each member's recent LACPDU arrivals,
 //! [`crate::activity`]), per-member [`LinkFacts`] (speed, duplex, MTU, recent drops, whether
 //! the interface still exists), the kernel fast path ([`OffloadFacts`]) and Distributed
-//! Trunking ([`DtFacts`]). The daemon and the simulator call it alike.
+//! Trunking ([`DtFacts`]). The daemon calls it (`lagctl diagnose`, and the checks before a
+//! change that would take an aggregation down); the simulator does not (a scenario states what
+//! must hold in its own `[[check]]`s).
 //!
 //! The checks, one file per area:
 //! - `lacp`: who speaks LACP: a partner that sends nothing lately (static switch, or both

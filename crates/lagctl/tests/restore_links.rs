@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use lagd_dataplane::netns::{self, TestNet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A bpffs of the test's own where lagd pins its fast path (`<state dir>/bpffs`; lagd under
@@ -88,28 +88,15 @@ fn restore_links_gives_members_back_when_lagd_is_gone() {
     lagd_dataplane::pin::mount_bpffs(&state.join("bpffs")).unwrap();
     let bpffs = BpfFs(state.join("bpffs"));
     let state = state.to_str().unwrap();
-    let config = dir.path("a.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[aggregation]]\nname = \"rl0\"\nlinks = [\"{a1}\", \"{a2}\"]\nmode = \"static\"\nforce = true\n"
-        ),
-    )
-    .unwrap();
-    let socket = dir.path("a.sock");
-    let mut lagd = Command::new("ip")
-        .args(["netns", "exec", &a])
-        .arg(lagd_bin())
-        .arg("--config")
-        .arg(&config)
-        .arg("--socket")
-        .arg(&socket)
-        .args(["--state-dir", state, "--foreground"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let config = format!(
+        "[[aggregation]]\nname = \"rl0\"\nlinks = [\"{a1}\", \"{a2}\"]\nmode = \"static\"\nforce = true\n"
+    );
+    let opts = Opts {
+        args: vec!["--state-dir".into(), state.into()],
+        ..Opts::default()
+    };
+    let mut lagd = Daemon::spawn(&lagd_bin(), &a, &dir.0, "a", Some(&config), &opts);
+    let socket = lagd.socket.clone();
     let start = Instant::now();
     while lagctl_in(&a, &socket, &["show-aggr", "rl0"], None).code != 0 {
         assert!(start.elapsed() < PATIENCE, "lagd did not start");
@@ -130,8 +117,8 @@ fn restore_links_gives_members_back_when_lagd_is_gone() {
     assert_eq!([facts(&a, &a1), facts(&a, &a2)], taken);
 
     // lagd dies for good.
-    lagd.kill().unwrap();
-    lagd.wait().unwrap();
+    lagd.child.kill().unwrap();
+    lagd.child.wait().unwrap();
     assert_eq!(
         bpffs.pinned(),
         ["rl0"],

@@ -1,8 +1,8 @@
 //! The `lagd` binary running in a network namespace, with client access.
 
+use crate::daemon::{NotReached, poll_aggr};
 use crate::error::{Error, Result};
 use crate::launch::{Launch, NotReady, connect_when_ready, terminate};
-use crate::wait;
 use lagd_control::client::Client;
 use lagd_control::config::{AggrSpec, Config};
 use lagd_control::proto::AggrStatus;
@@ -119,12 +119,6 @@ impl LagdInstance {
         Ok(me)
     }
 
-    fn exited(&mut self) -> Option<ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten())
-    }
-
     /// The namespace.
     pub fn ns(&self) -> &str {
         &self.ns
@@ -179,21 +173,22 @@ impl LagdInstance {
     ) -> Result<AggrStatus> {
         let mut client = self.client()?;
         let what = format!("lagd {name}: {what}");
-        wait::until(&what, timeout, Duration::from_millis(20), || {
-            if let Some(st) = self.exited() {
-                return Err(Error::Lagd(format!(
-                    "exited with {st}; log:\n{}",
-                    self.log_tail(60)
-                )));
-            }
-            let s = client
-                .show_aggr(Some(name))
-                .map_err(|e| Error::Lagd(format!("ShowAggr {name}: {e}")))?
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::Lagd(format!("ShowAggr {name}: empty answer")))?;
-            Ok(if pred(&s) { Ok(s) } else { Err(summary(&s)) })
-        })
+        let Some(child) = self.child.as_mut() else {
+            return Err(Error::Lagd("already stopped".into()));
+        };
+        let every = Duration::from_millis(20);
+        match poll_aggr(child, &mut client, name, timeout, every, pred) {
+            Ok(s) => Ok(s),
+            Err(NotReached::Exited(st)) => Err(Error::Lagd(format!(
+                "exited with {st}; log:\n{}",
+                self.log_tail(60)
+            ))),
+            Err(NotReached::Timeout(last)) => Err(Error::Timeout {
+                what,
+                after: timeout,
+                detail: last.map_or_else(|e| e, |s| summary(&s)),
+            }),
+        }
     }
 
     /// The whole log so far.

@@ -1,7 +1,9 @@
 //! Helpers for lagd system tests in network namespaces.
 //!
 //! - [`net::Net`]: two namespaces (hosts A and B) joined by N veth pairs, removed on drop.
-//! - [`lagd_instance::LagdInstance`]: the `lagd` binary running in a namespace, with a client.
+//! - [`daemon::Daemon`]: the `lagd` binary running in a namespace, as lagd's and lagctl's tests
+//!   hold it (bounded waits that panic with its log); [`lagd_instance::LagdInstance`]: the same
+//!   behind a `Result` API, with a private directory.
 //! - [`launch`]: how every test (and `lagctl demo`) starts and stops lagd in a namespace.
 //! - [`ovs_instance::OvsInstance`]: Open vSwitch's userspace datapath in a namespace, as a real
 //!   LACP partner; [`ovs_show`] parses its `lacp/show` and `lacp/show-stats`.
@@ -13,6 +15,7 @@
 
 pub mod capture;
 pub mod cmd;
+pub mod daemon;
 pub mod error;
 pub mod fault;
 pub mod lagd_instance;

@@ -4,23 +4,18 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use lagd_control::client::Client;
-use lagd_control::proto::AggrStatus;
 use lagd_dataplane::netns::{self, TestNet};
 #[allow(unused_imports)] // each test binary uses a part of this module
+pub use systest::daemon::{Daemon, OnDrop, Opts, PATIENCE};
+#[allow(unused_imports)]
 pub use systest::lagd_instance::all_forwarding;
-use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
 #[allow(unused_imports)]
 pub use systest::net::link_flags;
 pub use systest::scratch::TempDir;
 
 pub mod schema;
-
-/// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
-pub const PATIENCE: Duration = Duration::from_secs(90);
 
 /// Whether the namespace tests can run: root is needed. Without root they are skipped, unless
 /// `CI` is set, where skipping is a failure.
@@ -63,115 +58,42 @@ pub fn lagd_bin() -> PathBuf {
     p
 }
 
-/// A `lagd` in a namespace; killed on drop if still running.
-pub struct Daemon {
-    pub ns: String,
-    pub child: Child,
-    pub socket: PathBuf,
-    pub config: PathBuf,
-    pub log: PathBuf,
-}
-
-impl Daemon {
+/// How lagctl's tests start a [`Daemon`]: [`lagd_bin`], waited for until it answers; dropped
+/// as [`OnDrop::Stop`] says.
+pub trait Start {
     /// Starts `lagd` in `ns` on config file `dir/<tag>.toml` (written from `config_text` when
     /// given; an existing file is kept otherwise).
-    pub fn start(ns: &str, dir: &TempDir, tag: &str, config_text: Option<&str>) -> Daemon {
-        Daemon::start_env(ns, dir, tag, config_text, &[])
+    fn start(ns: &str, dir: &TempDir, tag: &str, config_text: Option<&str>) -> Daemon {
+        Self::start_env(ns, dir, tag, config_text, &[])
     }
 
-    /// As [`Daemon::start`], with environment variables added (e.g. `LAGD_BPF_ATTACH`).
-    pub fn start_env(
+    /// As [`Start::start`], with environment variables added (e.g. `LAGD_BPF_ATTACH`).
+    fn start_env(
         ns: &str,
         dir: &TempDir,
         tag: &str,
         config_text: Option<&str>,
         env: &[(&str, &str)],
     ) -> Daemon {
-        let mut launch = Launch::new(&lagd_bin(), ns, &dir.0, tag);
-        launch.env = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        if let Some(t) = config_text {
-            std::fs::write(&launch.config, t).unwrap();
-        }
-        let child = launch.spawn().expect("spawn lagd");
-        let mut d = Daemon {
-            ns: ns.to_string(),
-            child,
-            socket: launch.socket,
-            config: launch.config,
-            log: launch.log,
-        };
+        let opts = Opts::with_env(env);
+        let mut d = Daemon::spawn(&lagd_bin(), ns, &dir.0, tag, config_text, &opts);
+        d.on_drop = OnDrop::Stop;
         d.client();
         d
     }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Connects, waiting (bounded) for `Ping`.
-    pub fn client(&mut self) -> Client {
-        let every = Duration::from_millis(100);
-        match connect_when_ready(&mut self.child, &self.socket, PATIENCE, every, PATIENCE) {
-            Ok(c) => c,
-            Err(NotReady::Exited(st)) => {
-                panic!("lagd exited early with {st}; log:\n{}", self.log_text())
-            }
-            Err(NotReady::NoAnswer) => {
-                panic!("lagd did not answer; log:\n{}", self.log_text())
-            }
-        }
-    }
-
-    /// Stops the daemon with SIGTERM and waits for it (members restored).
-    pub fn stop(&mut self) {
-        assert!(
-            terminate(&mut self.child, PATIENCE).is_some(),
-            "lagd did not stop"
-        );
-    }
-
-    /// Runs `lagctl ARGS` in the daemon's namespace against its socket.
-    pub fn lagctl(&self, args: &[&str]) -> Out {
-        lagctl_in(&self.ns, &self.socket, args, None)
-    }
-
-    /// Waits (bounded) until `check` holds for aggregation `name`.
-    pub fn wait_for(
-        &mut self,
-        name: &str,
-        what: &str,
-        check: impl Fn(&AggrStatus) -> bool,
-    ) -> AggrStatus {
-        let mut c = self.client();
-        let start = Instant::now();
-        loop {
-            if let Ok(v) = c.show_aggr(Some(name))
-                && let Some(a) = v.into_iter().next()
-            {
-                if check(&a) {
-                    return a;
-                }
-                assert!(
-                    start.elapsed() < PATIENCE,
-                    "{what}: not reached; last status:\n{}\nlog:\n{}",
-                    serde_json::to_string_pretty(&a).unwrap(),
-                    self.log_text()
-                );
-            }
-            assert!(start.elapsed() < PATIENCE, "{what}: no aggregation {name}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop();
-        }
+impl Start for Daemon {}
+
+/// `lagctl` against a [`Daemon`].
+pub trait Lagctl {
+    /// Runs `lagctl ARGS` in the daemon's namespace against its socket.
+    fn lagctl(&self, args: &[&str]) -> Out;
+}
+
+impl Lagctl for Daemon {
+    fn lagctl(&self, args: &[&str]) -> Out {
+        lagctl_in(&self.ns, &self.socket, args, None)
     }
 }
 

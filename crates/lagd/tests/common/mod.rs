@@ -5,21 +5,18 @@
 pub mod unit;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lagd::client::Client;
 use lagd::control::proto::{AggrStatus, LinkStats};
 use lagd_dataplane::netns;
 #[allow(unused_imports)] // each test binary uses a part of this module
+pub use systest::daemon::{Daemon, Opts, PATIENCE, stop_cleanly, wait_for};
+#[allow(unused_imports)]
 pub use systest::lagd_instance::all_forwarding;
-use systest::launch::{Launch, NotReady, connect_when_ready, terminate};
 #[allow(unused_imports)]
 pub use systest::net::link_flags;
 pub use systest::scratch::TempDir;
-
-/// Generous bound for anything that waits on the daemon (a loaded 2-core machine).
-pub const PATIENCE: Duration = Duration::from_secs(90);
 
 /// Whether the namespace tests can run here.
 pub fn can_run() -> bool {
@@ -72,21 +69,6 @@ impl Drop for BpfFs {
     }
 }
 
-/// How [`Daemon::start_with`] runs lagd.
-#[derive(Clone, Debug, Default)]
-pub struct Opts {
-    /// Command prefix (e.g. the unit's sandbox, `common::unit::sandbox`).
-    pub wrapper: Vec<String>,
-    /// Extra environment (e.g. `NOTIFY_SOCKET`, `WATCHDOG_USEC`).
-    pub env: Vec<(String, String)>,
-    /// Make stderr (the log file) the "journal stream" (`$JOURNAL_STREAM` names it).
-    pub journal: bool,
-    /// `--log-level` (default `debug`).
-    pub log_level: Option<String>,
-    /// More arguments (e.g. `--state-dir DIR`).
-    pub args: Vec<String>,
-}
-
 /// The lagd binary the tests run: this build's, or the one named by `LAGD_TEST_BIN` (e.g. the
 /// installed `/usr/sbin/lagd`, when `scripts/deb.sh --test` runs the tests against the package).
 pub fn lagd_bin() -> std::path::PathBuf {
@@ -95,30 +77,24 @@ pub fn lagd_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_lagd").into())
 }
 
-/// A `lagd` process in a namespace; killed on drop if still running.
-pub struct Daemon {
-    pub child: Child,
-    pub socket: PathBuf,
-    pub config: PathBuf,
-    pub log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `lagd` in namespace `ns` with `config` text written to `dir/<tag>.toml`.
-    pub fn start(ns: &str, dir: &TempDir, tag: &str, config_text: &str) -> Daemon {
-        Daemon::start_wrapped(ns, dir, tag, config_text, &[])
+/// How lagd's tests start a [`Daemon`]: [`lagd_bin`] on `dir/<tag>.toml` written from
+/// `config_text`, not waiting for it.
+pub trait Start {
+    /// Starts `lagd` in namespace `ns` with `config_text` written to `dir/<tag>.toml`.
+    fn start(ns: &str, dir: &TempDir, tag: &str, config_text: &str) -> Daemon {
+        Self::start_with(ns, dir, tag, config_text, &Opts::default())
     }
 
-    /// [`Daemon::start`] with `lagd` run by `wrapper` (e.g. `setpriv ...`: the command line
+    /// [`Start::start`] with `lagd` run by `wrapper` (e.g. `setpriv ...`: the command line
     /// is `ip netns exec NS WRAPPER... lagd ARGS...`).
-    pub fn start_wrapped(
+    fn start_wrapped(
         ns: &str,
         dir: &TempDir,
         tag: &str,
         config_text: &str,
         wrapper: &[String],
     ) -> Daemon {
-        Daemon::start_with(
+        Self::start_with(
             ns,
             dir,
             tag,
@@ -130,15 +106,9 @@ impl Daemon {
         )
     }
 
-    /// [`Daemon::start`] with extra command-line arguments (e.g. `--state-dir DIR`).
-    pub fn start_args(
-        ns: &str,
-        dir: &TempDir,
-        tag: &str,
-        config_text: &str,
-        extra: &[&str],
-    ) -> Daemon {
-        Daemon::start_with(
+    /// [`Start::start`] with extra command-line arguments (e.g. `--state-dir DIR`).
+    fn start_args(ns: &str, dir: &TempDir, tag: &str, config_text: &str, extra: &[&str]) -> Daemon {
+        Self::start_with(
             ns,
             dir,
             tag,
@@ -150,98 +120,13 @@ impl Daemon {
         )
     }
 
-    /// [`Daemon::start`] with [`Opts`].
-    pub fn start_with(ns: &str, dir: &TempDir, tag: &str, config_text: &str, o: &Opts) -> Daemon {
-        let mut launch = Launch::new(&lagd_bin(), ns, &dir.0, tag);
-        launch.wrapper = o.wrapper.clone();
-        launch.env = o.env.clone();
-        launch.args = o.args.clone();
-        launch.journal = o.journal;
-        if let Some(l) = &o.log_level {
-            launch.log_level = l.clone();
-        }
-        std::fs::write(&launch.config, config_text).unwrap();
-        let child = launch.spawn().expect("spawn lagd");
-        Daemon {
-            child,
-            socket: launch.socket,
-            config: launch.config,
-            log: launch.log,
-        }
-    }
-
-    /// The daemon's log so far.
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Connects, waiting (bounded) for the socket to answer `Ping`.
-    pub fn client(&mut self) -> Client {
-        let every = Duration::from_millis(100);
-        match connect_when_ready(&mut self.child, &self.socket, PATIENCE, every, PATIENCE) {
-            Ok(c) => c,
-            Err(NotReady::Exited(st)) => {
-                panic!("lagd exited early with {st}; log:\n{}", self.log_text())
-            }
-            Err(NotReady::NoAnswer) => panic!(
-                "lagd did not answer on {}; log:\n{}",
-                self.socket.display(),
-                self.log_text()
-            ),
-        }
-    }
-
-    /// Sends a signal (by name, e.g. "TERM") to the daemon.
-    pub fn signal(&self, sig: &str) {
-        let st = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-
-    /// Waits (bounded) for the process to exit.
-    pub fn wait_exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "lagd did not exit; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// [`Start::start`] with [`Opts`].
+    fn start_with(ns: &str, dir: &TempDir, tag: &str, config_text: &str, o: &Opts) -> Daemon {
+        Daemon::spawn(&lagd_bin(), ns, &dir.0, tag, Some(config_text), o)
     }
 }
 
-impl Drop for Daemon {
-    /// Stops a daemon still running as a service manager would: SIGTERM, so that it restores
-    /// its members and removes its state records (a SIGKILL leaves them in the state
-    /// directory, one `net-<cookie>` per test namespace), then SIGKILL if it has not exited
-    /// within 10 s (a stopped or hung one). A test that wants a crash kills it itself.
-    fn drop(&mut self) {
-        terminate(&mut self.child, Duration::from_secs(10));
-    }
-}
-
-/// Sends `sig` to every daemon, then waits for each and asserts that it exited successfully
-/// (the failure names the daemon, e.g. "A", and shows its log).
-pub fn stop_cleanly(sig: &str, daemons: &mut [(&str, &mut Daemon)]) {
-    for (_, d) in daemons.iter() {
-        d.signal(sig);
-    }
-    for (name, d) in daemons.iter_mut() {
-        let st = d.wait_exit();
-        assert!(
-            st.success(),
-            "{name} exited with {st}; log:\n{}",
-            d.log_text()
-        );
-    }
-}
+impl Start for Daemon {}
 
 /// Waits (bounded) until every one of `members` members of [`AGGR`] forwards on both daemons.
 pub fn wait_both_forwarding(
@@ -252,31 +137,6 @@ pub fn wait_both_forwarding(
     let sa = wait_for(da, ca, AGGR, "A forwarding", |s| all_forwarding(s, members));
     let sb = wait_for(db, cb, AGGR, "B forwarding", |s| all_forwarding(s, members));
     (sa, sb)
-}
-
-/// Waits (bounded) until `check` holds for the status of aggregation `name`.
-pub fn wait_for(
-    d: &mut Daemon,
-    c: &mut Client,
-    name: &str,
-    what: &str,
-    check: impl Fn(&AggrStatus) -> bool,
-) -> AggrStatus {
-    let start = Instant::now();
-    loop {
-        let st = c.show_aggr(Some(name)).expect("ShowAggr");
-        let a = st.into_iter().next().expect("one aggregation");
-        if check(&a) {
-            return a;
-        }
-        assert!(
-            start.elapsed() < PATIENCE,
-            "{what}: not reached; last status:\n{}\nlog:\n{}",
-            serde_json::to_string_pretty(&a).unwrap(),
-            d.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// What lagd changes on a member and must put back.
@@ -530,13 +390,7 @@ impl Hosts {
             links_b.push(y);
         }
         let dir = TempDir::new(tag);
-        let opts = Opts {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Opts::default()
-        };
+        let opts = Opts::with_env(env);
         let mut da = Daemon::start_with(&a, &dir, "a", &config('a', &links_a), &opts);
         let mut db = Daemon::start_with(&b, &dir, "b", &config('b', &links_b), &opts);
         let ca = da.client();

@@ -12,7 +12,7 @@ use lagd::control::proto::{AggrStatus, Reply, Request};
 use lagd_dataplane::netns::TestNet;
 use lagd_types::MacAddr;
 
-use crate::common::{Daemon, PATIENCE, TempDir, dt_section};
+use crate::common::{Daemon, PATIENCE, Start, TempDir, dt_section};
 
 pub mod wire;
 

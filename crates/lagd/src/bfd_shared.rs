@@ -12,7 +12,7 @@ use lagd_types::PortNumber;
 use crate::sync::lock;
 
 /// What the adapter and the BFD thread share: the sessions, the members' interfaces, a wake-up.
-pub struct BfdShared {
+pub(crate) struct BfdShared {
     /// The sessions (`None`: micro-BFD is off).
     pub core: Mutex<Option<MicroBfd>>,
     /// Port number -> interface index of the members that run a session.
@@ -48,21 +48,21 @@ impl Default for BfdShared {
 
 impl BfdShared {
     /// Wakes the thread (call after a change of the sessions or their timers).
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         if let Some(w) = &self.wake {
             w.notify();
         }
     }
 
     /// Member `port` is interface `ifindex` (its micro-BFD socket is opened there).
-    pub fn set_member(&self, port: PortNumber, ifindex: u32) {
+    pub(crate) fn set_member(&self, port: PortNumber, ifindex: u32) {
         lock(&self.members).insert(port, ifindex);
         self.wake();
     }
 
     /// Whether the thread is alive and when it last went round its loop (it does at least
     /// every second, idle or not).
-    pub fn health(&self) -> ThreadHealth {
+    pub(crate) fn health(&self) -> ThreadHealth {
         ThreadHealth {
             running: self.running.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst),
             last_beat_ns: self.beat.load(Ordering::Relaxed),
@@ -70,13 +70,13 @@ impl BfdShared {
     }
 
     /// Test support: makes the thread exit, stall (until [`Fault::None`]) or panic.
-    pub fn inject_fault(&self, fault: Fault) {
+    pub(crate) fn inject_fault(&self, fault: Fault) {
         self.fault.store(fault as u8, Ordering::SeqCst);
         self.wake();
     }
 
     /// Member `port` is gone (its socket is closed).
-    pub fn remove_member(&self, port: PortNumber) {
+    pub(crate) fn remove_member(&self, port: PortNumber) {
         lock(&self.members).remove(&port);
         self.wake();
     }

@@ -51,7 +51,7 @@ use crate::sync::lock;
 
 /// The `SCHED_FIFO` priority of the BFD threads (1-99; any real-time priority preempts
 /// every normal task; 10 leaves room below for others).
-pub const RT_PRIORITY: i32 = 10;
+pub(crate) const RT_PRIORITY: i32 = 10;
 /// The longest the thread sleeps with nothing due (it re-reads its members and beats then:
 /// well within `crate::supervise::MIN_STALL`).
 const IDLE: StdDuration = StdDuration::from_secs(1);
@@ -62,7 +62,7 @@ const TOKEN_WAKE: u64 = 0;
 
 /// An aggregation's micro-BFD thread: running while micro-BFD is on (the adapter has
 /// sessions), absent while it is off ([`BfdThread::update`]); dropping it stops and joins it.
-pub struct BfdThread {
+pub(crate) struct BfdThread {
     name: String,
     adapter: Arc<Mutex<Adapter>>,
     tx_waker: TxWaker,
@@ -82,7 +82,7 @@ impl Drop for Running<'_> {
 impl BfdThread {
     /// The micro-BFD thread of aggregation `name`, not started: [`BfdThread::update`] starts
     /// it when micro-BFD is on.
-    pub fn new(name: &str, adapter: Arc<Mutex<Adapter>>, tx_waker: TxWaker) -> BfdThread {
+    pub(crate) fn new(name: &str, adapter: Arc<Mutex<Adapter>>, tx_waker: TxWaker) -> BfdThread {
         let shared = lock(&adapter).bfd.clone();
         BfdThread {
             name: name.to_string(),
@@ -96,7 +96,7 @@ impl BfdThread {
     /// Starts the thread if micro-BFD is on and it does not run, stops it if micro-BFD is off
     /// (call after every change of the adapter's micro-BFD setting, never with the adapter
     /// locked: the thread may wait for it while it is stopped).
-    pub fn update(&mut self) -> Result<(), AggrError> {
+    pub(crate) fn update(&mut self) -> Result<(), AggrError> {
         let on = lock(&self.shared.core).is_some();
         match (on, self.handle.is_some()) {
             (true, false) => {
@@ -133,12 +133,12 @@ impl BfdThread {
 
     /// Whether the thread is alive and when it last went round its loop; `None` while it does
     /// not run (micro-BFD off).
-    pub fn health(&self) -> Option<ThreadHealth> {
+    pub(crate) fn health(&self) -> Option<ThreadHealth> {
         self.handle.as_ref().map(|_| self.shared.health())
     }
 
     /// Test support: injects `fault` into the thread; false when it does not run.
-    pub fn inject_fault(&self, fault: Fault) -> bool {
+    pub(crate) fn inject_fault(&self, fault: Fault) -> bool {
         if self.handle.is_none() {
             return false;
         }
@@ -147,7 +147,7 @@ impl BfdThread {
     }
 
     /// Stops the thread (it sends nothing more; its sockets close). Idempotent.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         // A stalled thread (test fault) resumes and sees `stop`.
         self.shared.fault.store(Fault::None as u8, Ordering::SeqCst);

@@ -12,10 +12,7 @@
 
 mod adapter;
 mod aggregate;
-// Micro-BFD's files: their owner narrows their `pub` items.
-#[allow(unreachable_pub)]
 mod bfd_shared;
-#[allow(unreachable_pub)]
 mod bfd_thread;
 pub mod control;
 mod daemon;
@@ -27,8 +24,6 @@ mod logging;
 mod member_facts;
 mod metrics;
 mod notify;
-// The fast path's file: its owner narrows its `pub` items.
-#[allow(unreachable_pub)]
 pub mod offload;
 pub mod ratelimit;
 mod signals;

@@ -167,7 +167,7 @@ pub(crate) struct Totals {
 
 impl Totals {
     /// Adds what `o` counted so far.
-    pub fn absorb(&mut self, o: &Offload) {
+    pub(crate) fn absorb(&mut self, o: &Offload) {
         for (p, s) in &o.sent {
             *self.sent.entry(*p).or_default() += *s;
         }
@@ -178,7 +178,7 @@ impl Totals {
     }
 
     /// Member `port`'s totals.
-    pub fn of(&self, port: PortNumber) -> (Sent, RxCounts) {
+    pub(crate) fn of(&self, port: PortNumber) -> (Sent, RxCounts) {
         (
             self.sent.get(&port).copied().unwrap_or_default(),
             self.received.get(&port).copied().unwrap_or_default(),
@@ -282,7 +282,7 @@ impl Offload {
     /// Loads the program for the distributor's mode and policy and attaches it at the
     /// aggregate `tap` (every bucket on the user-space path until promoted).
     /// `switch_independent`: transmit-lb or adaptive-lb (see the module docs).
-    pub fn start<F>(
+    pub(crate) fn start<F>(
         dist: &Distributor<F>,
         tap: u32,
         switch_independent: bool,
@@ -341,7 +341,7 @@ impl Offload {
     /// A program for a new mode, policy or bucket count replaces the current one atomically
     /// (the receive programs stay). Everything the old one counted is charged first; every
     /// bucket starts on the user-space path.
-    pub fn rebuild<F>(
+    pub(crate) fn rebuild<F>(
         &mut self,
         agg: &Aggregation<F>,
         switch_independent: bool,
@@ -392,7 +392,7 @@ impl Offload {
     }
 
     /// How the programs are attached.
-    pub fn attach_mode(&self) -> AttachMode {
+    pub(crate) fn attach_mode(&self) -> AttachMode {
         self.attach
     }
 
@@ -401,7 +401,7 @@ impl Offload {
     /// `dir/rx/<member name>`. With the pins in place the kernel path keeps forwarding after
     /// this process ends (drop this value with [`Offload::leave_attached`]); a later lagd
     /// takes it over with [`Offload::adopt`]. `names` gives each port's interface name.
-    pub fn pin(
+    pub(crate) fn pin(
         &self,
         dir: &std::path::Path,
         names: &BTreeMap<PortNumber, String>,
@@ -420,7 +420,7 @@ impl Offload {
     /// rebuilt TX program pinned again. The kernel path then survives a crash of this process
     /// (SIGKILL, panic), and the next lagd adopts it ([`Offload::adopt`]). `names` gives each
     /// port's interface name. On error nothing stays pinned.
-    pub fn keep_pinned(
+    pub(crate) fn keep_pinned(
         &mut self,
         dir: PathBuf,
         names: BTreeMap<PortNumber, String>,
@@ -435,13 +435,13 @@ impl Offload {
     }
 
     /// Where this fast path is kept pinned, if it is.
-    pub fn pinned(&self) -> Option<&Path> {
+    pub(crate) fn pinned(&self) -> Option<&Path> {
         self.pins.as_deref()
     }
 
     /// Removes the pins and detaches every program (a stop, or offload switched off): nothing
     /// of this fast path is left in the kernel.
-    pub fn retire(mut self) {
+    pub(crate) fn retire(mut self) {
         if let Some(d) = self.pins.take() {
             Offload::unpin(&d);
         }
@@ -449,13 +449,13 @@ impl Offload {
     }
 
     /// Removes the pins in `dir` (the kernel path then ends with this process).
-    pub fn unpin(dir: &std::path::Path) {
+    pub(crate) fn unpin(dir: &std::path::Path) {
         lagd_state::restore::unpin_fast_path(dir);
     }
 
     /// Drops this value but leaves the programs attached: pinned tcx links and clsact filters
     /// stay (an unpinned tcx link still goes with the process).
-    pub fn leave_attached(self) {
+    pub(crate) fn leave_attached(self) {
         let Offload { dp, rx, .. } = self;
         dp.leave_attached();
         for (_, r) in rx {
@@ -470,7 +470,7 @@ impl Offload {
     /// found in the kernel stay there; the others come back as after a start. Members without
     /// a pin get a fresh receive program. Fails (changing nothing of the TX side) if the pins
     /// are of another mode, policy or bucket count: then [`Offload::start`] a fresh one.
-    pub fn adopt<F>(
+    pub(crate) fn adopt<F>(
         dir: &std::path::Path,
         agg: &Aggregation<F>,
         tap: u32,
@@ -533,7 +533,7 @@ impl Offload {
     /// Member `port` is interface `ifindex`: its receive program is attached (data frames are
     /// dropped until it is Collecting). Returns whether it was; if so, the member's packet
     /// socket must receive Slow Protocols frames only.
-    pub fn set_member(&mut self, port: PortNumber, ifindex: u32, name: &str) -> bool {
+    pub(crate) fn set_member(&mut self, port: PortNumber, ifindex: u32, name: &str) -> bool {
         self.ifindex.insert(port, ifindex);
         self.remove_rx(port);
         self.names.insert(port, name.to_string());
@@ -586,7 +586,7 @@ impl Offload {
 
     /// Member `port` is gone: its receive program is detached, and its buckets leave the fast
     /// path at the next [`Offload::sync`].
-    pub fn remove_member(&mut self, port: PortNumber) {
+    pub(crate) fn remove_member(&mut self, port: PortNumber) {
         if let Some(ifi) = self.ifindex.get(&port).copied()
             && self.srcmac.remove(&ifi).is_some()
             && let Err(e) = self.dp.forget_srcmac(ifi)
@@ -600,7 +600,7 @@ impl Offload {
     }
 
     /// Detaches member `port`'s receive program (its counts are kept; its pins removed).
-    pub fn remove_rx(&mut self, port: PortNumber) {
+    pub(crate) fn remove_rx(&mut self, port: PortNumber) {
         if let (Some(d), Some(name)) = (&self.pins, self.names.get(&port)) {
             RxOffload::unpin(&d.join("rx").join(name));
         }
@@ -612,24 +612,24 @@ impl Offload {
 
     /// Member `port`'s receive program could not be kept (e.g. its socket could not be
     /// filtered): detached, with the reason.
-    pub fn refuse_rx(&mut self, port: PortNumber, why: String) {
+    pub(crate) fn refuse_rx(&mut self, port: PortNumber, why: String) {
         self.remove_rx(port);
         self.rx_refused.insert(port, why);
     }
 
     /// Whether member `port`'s frames arrive through the kernel fast path.
-    pub fn has_rx(&self, port: PortNumber) -> bool {
+    pub(crate) fn has_rx(&self, port: PortNumber) -> bool {
         self.rx.contains_key(&port)
     }
 
     /// Why member `port`'s frames do not arrive through the kernel fast path.
-    pub fn rx_refused(&self, port: PortNumber) -> Option<&str> {
+    pub(crate) fn rx_refused(&self, port: PortNumber) -> Option<&str> {
         self.rx_refused.get(&port).map(String::as_str)
     }
 
     /// Follows the members' Collecting state (§6.4.15): data frames of a Collecting member go
     /// to the aggregate, the others' are dropped.
-    pub fn sync_collecting(&mut self, collecting: impl Fn(PortNumber) -> bool) {
+    pub(crate) fn sync_collecting(&mut self, collecting: impl Fn(PortNumber) -> bool) {
         let tap = self.tap;
         for (port, r) in self.rx.iter_mut() {
             let want = (collecting(*port) && tap != 0).then_some(tap);
@@ -644,7 +644,7 @@ impl Offload {
     /// member, the aggregate's MAC); written only on change, in the order the module docs
     /// give. Call before [`Offload::sync`], so that a member has its MAC before its buckets
     /// go to the kernel. Other modes (`alb` is `None`): nothing.
-    pub fn sync_balancer(&mut self, alb: Option<&Alb>) {
+    pub(crate) fn sync_balancer(&mut self, alb: Option<&Alb>) {
         let Some(alb) = alb.filter(|_| self.switch_independent) else {
             return;
         };
@@ -696,7 +696,7 @@ impl Offload {
     /// every receive program and returns, per peer, the bytes the programs delivered from it
     /// since the last call (for [`Aggregation::account_peer_received`]). A program whose map
     /// is full counts further peers as untracked.
-    pub fn harvest_peers(
+    pub(crate) fn harvest_peers(
         &mut self,
         now: Instant,
         alb: Option<&Alb>,
@@ -740,7 +740,7 @@ impl Offload {
 
     /// What the receive programs delivered from sources that are not the balancer's peers
     /// (IPv4 and IPv6; switch-independent modes): frames, bytes.
-    pub fn rx_untracked(&self) -> (u64, u64) {
+    pub(crate) fn rx_untracked(&self) -> (u64, u64) {
         self.rx.values().fold((0, 0), |(f, b), r| {
             let c = r.untracked().unwrap_or_default();
             (f + c.frames, b + c.bytes)
@@ -748,7 +748,7 @@ impl Offload {
     }
 
     /// What member `port`'s receive programs counted.
-    pub fn received(&self, port: PortNumber) -> RxCounts {
+    pub(crate) fn received(&self, port: PortNumber) -> RxCounts {
         let mut c = self
             .rx
             .get(&port)
@@ -762,7 +762,7 @@ impl Offload {
 
     /// lagd dispatched a frame of `bucket` (it came through user space) at `now`; counted as
     /// consumed once sent ([`Offload::after_send`]).
-    pub fn note_dispatch(&mut self, now: Instant, bucket: usize) {
+    pub(crate) fn note_dispatch(&mut self, now: Instant, bucket: usize) {
         if let Some(t) = self.last_slow.get_mut(bucket) {
             *t = Some(now);
         }
@@ -802,7 +802,7 @@ impl Offload {
 
     /// The TX thread sent every frame it dispatched in this round: their counts are published
     /// to the program, then moved buckets are handed back (see the module docs).
-    pub fn after_send<F>(&mut self, dist: &Distributor<F>) {
+    pub(crate) fn after_send<F>(&mut self, dist: &Distributor<F>) {
         self.dirty.sort_unstable();
         self.dirty.dedup();
         for b in std::mem::take(&mut self.dirty) {
@@ -834,7 +834,7 @@ impl Offload {
     /// that is moving or has no member leaves the fast path; a fast bucket whose member
     /// changed (failover) follows at once. Round-robin and broadcast: the member list
     /// ([`list_members`]: the same ports user space sends such frames on).
-    pub fn sync<F>(&mut self, agg: &Aggregation<F>) {
+    pub(crate) fn sync<F>(&mut self, agg: &Aggregation<F>) {
         let dist = agg.distributor();
         if !by_bucket(self.mode) {
             let ports = list_members(agg);
@@ -913,7 +913,7 @@ impl Offload {
     /// then match (nothing of it is in between) and stay exact. Call only when no frame waits
     /// in user space: the TX thread found the TAP empty and sent everything it read (the
     /// forwarder's `tap_drained`), and the distributor holds nothing.
-    pub fn promote<F>(&mut self, now: Instant, dist: &Distributor<F>) {
+    pub(crate) fn promote<F>(&mut self, now: Instant, dist: &Distributor<F>) {
         if now < self.next_promote || dist.has_pending() || !by_bucket(self.mode) {
             return;
         }
@@ -960,13 +960,13 @@ impl Offload {
     }
 
     /// When the next counter harvest is due.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         Some(self.next_harvest)
     }
 
     /// Reads the kernel counters when due, charging each bucket's new counts to the member it
     /// is on; the load goes to [`Offload::take_pending`].
-    pub fn harvest(&mut self, now: Instant) {
+    pub(crate) fn harvest(&mut self, now: Instant) {
         if now < self.next_harvest {
             return;
         }
@@ -983,7 +983,7 @@ impl Offload {
     }
 
     /// Reads the kernel counters now (for a status or counters request).
-    pub fn harvest_now(&mut self) {
+    pub(crate) fn harvest_now(&mut self) {
         self.harvest_all();
     }
 
@@ -1047,12 +1047,12 @@ impl Offload {
     }
 
     /// Offloaded load not yet given to the distributor: (bucket, bytes, segments).
-    pub fn take_pending(&mut self) -> Vec<(usize, u64, u64)> {
+    pub(crate) fn take_pending(&mut self) -> Vec<(usize, u64, u64)> {
         std::mem::take(&mut self.pending)
     }
 
     /// What the fast path sent in all.
-    pub fn sent_total(&self) -> Sent {
+    pub(crate) fn sent_total(&self) -> Sent {
         self.sent.values().fold(Sent::default(), |mut a, s| {
             a += *s;
             a
@@ -1060,13 +1060,13 @@ impl Offload {
     }
 
     /// Number of buckets.
-    pub fn buckets(&self) -> usize {
+    pub(crate) fn buckets(&self) -> usize {
         self.dp.buckets()
     }
 
     /// Buckets on the fast path now (round-robin, broadcast: all while the program has the
     /// member list).
-    pub fn fast_buckets(&self) -> usize {
+    pub(crate) fn fast_buckets(&self) -> usize {
         if !by_bucket(self.mode) {
             return if self.dp.members().is_empty() {
                 0
@@ -1083,18 +1083,18 @@ impl Offload {
     }
 
     /// Buckets handed back after a move, and returned after an idle gap, so far.
-    pub fn returns(&self) -> (u64, u64) {
+    pub(crate) fn returns(&self) -> (u64, u64) {
         (self.hand_backs, self.idle_returns)
     }
 
     /// From a bucket set to hand back (the move over) to the program taking it back: the
     /// last time and the longest, in ns.
-    pub fn hand_back_times(&self) -> (u64, u64) {
+    pub(crate) fn hand_back_times(&self) -> (u64, u64) {
         (self.hand_back_last, self.hand_back_max)
     }
 
     /// What the members' receive programs delivered to the aggregate (wire frames, bytes).
-    pub fn received_total(&self) -> (u64, u64) {
+    pub(crate) fn received_total(&self) -> (u64, u64) {
         let ports: BTreeSet<PortNumber> =
             self.rx.keys().chain(self.rx_gone.keys()).copied().collect();
         ports.into_iter().fold((0, 0), |(f, b), p| {
@@ -1104,14 +1104,14 @@ impl Offload {
     }
 
     /// Members whose received frames go through the kernel.
-    pub fn rx_members(&self) -> usize {
+    pub(crate) fn rx_members(&self) -> usize {
         self.rx.len()
     }
 
     /// Receive steering on the aggregate `ifname` as `setting` asks: at once if `idle` (no
     /// receive program delivers yet), else at the first moment it cannot reorder anything
     /// ([`steering`]; retried at every counter harvest).
-    pub fn set_rx_steering(&mut self, ifname: &str, setting: RxSteering, idle: bool) {
+    pub(crate) fn set_rx_steering(&mut self, ifname: &str, setting: RxSteering, idle: bool) {
         let mut s = std::mem::take(&mut self.steering);
         s.set(ifname, setting, idle, || self.received_total().0);
         self.steering = s;
@@ -1119,7 +1119,7 @@ impl Offload {
 
     /// Receive steering in force (`by-flow`, `off`, or a change waiting), and the changes a
     /// frame crossed.
-    pub fn rx_steering(&self) -> (Option<String>, u64) {
+    pub(crate) fn rx_steering(&self) -> (Option<String>, u64) {
         self.steering.status()
     }
 }

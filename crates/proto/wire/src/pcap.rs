@@ -325,6 +325,81 @@ mod tests {
         assert_eq!(f.len(), PCAP_SNAPLEN as usize);
     }
 
+    /// The writer says its resolution and flushes through; the reader's limits are exact: a
+    /// fraction of one second less one unit and a record of `MAX_RECORD_LEN` octets are read,
+    /// one more is refused.
+    #[test]
+    fn writer_resolution_flush_and_reader_limits() {
+        let w = PcapWriter::with_resolution(Vec::new(), TsResolution::Nanos).unwrap();
+        assert_eq!(w.resolution(), TsResolution::Nanos);
+        let mut w = PcapWriter::new(io::BufWriter::new(Vec::new())).unwrap();
+        assert_eq!(w.resolution(), TsResolution::Micros);
+        assert!(w.get_ref().get_ref().is_empty(), "buffered");
+        w.flush().unwrap();
+        assert_eq!(w.get_ref().get_ref().len(), GLOBAL_HEADER_LEN);
+        // A little-endian microsecond file with one record of the given header fields.
+        let file = |frac: u32, incl: u32| {
+            let mut b = PcapWriter::new(Vec::new()).unwrap().into_inner();
+            for v in [1u32, frac, incl, incl] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.resize(b.len() + incl as usize, 0x5a);
+            b
+        };
+        let first = |b: &[u8]| PcapReader::new(b).unwrap().next().unwrap();
+        let (at, f) = first(&file(999_999, 2)).unwrap();
+        assert_eq!((at, f.len()), (Instant::from_nanos(1_999_999_000), 2));
+        assert!(first(&file(1_000_000, 2)).is_err(), "fraction out of range");
+        let (_, f) = first(&file(0, MAX_RECORD_LEN)).unwrap();
+        assert_eq!(f.len(), MAX_RECORD_LEN as usize);
+        assert!(first(&file(0, MAX_RECORD_LEN + 1)).is_err(), "too long");
+        // The link type is the header's, not assumed Ethernet (113: Linux cooked capture).
+        let mut b = file(0, 2);
+        b[20..24].copy_from_slice(&113u32.to_le_bytes());
+        assert_eq!(PcapReader::new(&b[..]).unwrap().link_type(), 113);
+    }
+
+    /// A reader whose reads fail once with `kind` when the record header is due (after the
+    /// 24-octet global header), then read on.
+    struct FailOnce<'a> {
+        data: &'a [u8],
+        pos: usize,
+        kind: Option<io::ErrorKind>,
+    }
+
+    impl Read for FailOnce<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.pos == GLOBAL_HEADER_LEN
+                && let Some(kind) = self.kind.take()
+            {
+                return Err(io::Error::new(kind, "hiccup"));
+            }
+            let n = (&self.data[self.pos..]).read(buf)?;
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    /// An interrupted read of a record header is retried; any other error is returned.
+    #[test]
+    fn an_interrupted_read_is_retried_another_error_returned() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_frame(Instant::from_secs(1), &[1, 2]).unwrap();
+        let b = w.into_inner();
+        let read = |kind| {
+            let data = FailOnce {
+                data: &b,
+                pos: 0,
+                kind: Some(kind),
+            };
+            PcapReader::new(data).unwrap().next_frame()
+        };
+        let rec = read(io::ErrorKind::Interrupted).unwrap();
+        assert_eq!(rec, Some((Instant::from_secs(1), vec![1, 2])));
+        let err = read(io::ErrorKind::Other).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Other);
+    }
+
     #[test]
     fn reader_accepts_big_endian_and_refuses_garbage() {
         // A big-endian microsecond file with one 2-byte record at t = 2.000003 s.

@@ -548,8 +548,12 @@ mode = "active-backup"
                 "not a unicast address",
             ),
             (
-                agg("links = [\"eth1\"]\nbfd = { interval = \"500us\" }"),
+                agg("links = [\"eth1\"]\nbfd = { interval = \"5h\" }"),
                 "aggregation `aggr1`: bfd.interval: invalid duration",
+            ),
+            (
+                agg("links = [\"eth1\"]\nbfd = { interval = \"500us\" }"),
+                "aggregation `aggr1`: bfd.interval: BFD interval 500us out of range",
             ),
             (
                 agg("links = [\"eth1\"]\nbfd = { interval = \"2m\" }"),

@@ -1,5 +1,6 @@
 //! Human units in scenario files: durations (`"10s"`, `"250ms"`, `"1.5s"`, or a number of
-//! seconds) and rates (`"100Mbit"`, `"1Gbit/s"`, `"2000fps"`, or a number of bit/s).
+//! seconds; strings are read by [`lagd_types::parse_duration`], the grammar of the settings
+//! too) and rates (`"100Mbit"`, `"1Gbit/s"`, `"2000fps"`, or a number of bit/s).
 
 use lagd_types::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -35,25 +36,6 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
         return None;
     }
     Some((v, unit.trim()))
-}
-
-/// Parses `"10s"`, `"250ms"`, `"20us"`, `"100ns"`, `"2min"`, `"1.5s"`.
-pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
-    let err = || {
-        UnitError(format!(
-            "invalid duration {s:?}: expected a number with a unit ns, us, ms, s or min, e.g. \"250ms\" or \"10s\""
-        ))
-    };
-    let (v, unit) = split_number(s).ok_or_else(err)?;
-    let ns_per = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" | "" => 1e9,
-        "min" | "m" => 60e9,
-        _ => return Err(err()),
-    };
-    Ok(Duration::from_nanos((v * ns_per).round() as u64))
 }
 
 /// Parses `"100Mbit"`, `"100 Mbit/s"`, `"1G"`, `"64kbit"`, `"2000fps"`, `"2000pps"`.
@@ -128,7 +110,7 @@ impl<'de> Deserialize<'de> for Dur {
         match NumOrStr::deserialize(d)? {
             NumOrStr::Int(i) => secs(i as f64),
             NumOrStr::Float(f) => secs(f),
-            NumOrStr::Str(s) => parse_duration(&s)
+            NumOrStr::Str(s) => lagd_types::parse_duration(&s)
                 .map(Dur)
                 .map_err(serde::de::Error::custom),
         }
@@ -161,18 +143,6 @@ impl Serialize for Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("20us"), Ok(Duration::from_micros(20)));
-        assert_eq!(parse_duration("2min"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("10 parsecs").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn rates() {

@@ -80,7 +80,7 @@ impl<'de> Deserialize<'de> for At {
         }
         match V::deserialize(d)? {
             V::S(s) if s == "end" => Ok(At::End),
-            V::S(s) => crate::units::parse_duration(&s)
+            V::S(s) => lagd_types::parse_duration(&s)
                 .map(At::Time)
                 .map_err(serde::de::Error::custom),
             V::N(n) if n.is_finite() && n >= 0.0 => {
